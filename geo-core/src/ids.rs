@@ -1,0 +1,370 @@
+//! Identifier newtypes. An invalid identifier cannot be constructed: numeric
+//! IDs are non-zero, grid and division codes are checked digit strings, and a
+//! national ID number must carry a correct ISO 7064 MOD 11-2 check digit.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::num::NonZeroU64;
+use std::str::FromStr;
+
+use crate::error::IdError;
+
+macro_rules! numeric_id {
+    ($(#[$doc:meta])* $name:ident, $label:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(NonZeroU64);
+
+        impl $name {
+            /// Builds the ID, refusing zero.
+            pub fn new(raw: u64) -> Result<Self, IdError> {
+                NonZeroU64::new(raw).map(Self).ok_or(IdError::Zero { kind: $label })
+            }
+            /// The raw integer (never zero).
+            pub fn get(self) -> u64 {
+                self.0.get()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, IdError> {
+                let raw: u64 = s.trim().parse().map_err(|_| IdError::NotANumber {
+                    kind: $label,
+                    value: s.to_string(),
+                })?;
+                Self::new(raw)
+            }
+        }
+
+        impl TryFrom<u64> for $name {
+            type Error = IdError;
+            fn try_from(raw: u64) -> Result<Self, IdError> {
+                Self::new(raw)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_u64(self.get())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = u64::deserialize(d)?;
+                Self::new(raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+numeric_id!(/// A community (社区/村).
+    CommunityId, "community");
+numeric_id!(/// A grid of any kind (综合/微/专属网格).
+    GridId, "grid");
+numeric_id!(/// A walled residential compound (小区).
+    CompoundId, "compound");
+numeric_id!(/// A building (楼栋).
+    BuildingId, "building");
+numeric_id!(/// A unit: entrance or stairwell of a building (单元).
+    UnitId, "unit");
+numeric_id!(/// A household / dwelling (户).
+    HouseholdId, "household");
+numeric_id!(/// A person (人).
+    PersonId, "person");
+numeric_id!(/// A place (地): facility, parcel, public space or POI.
+    PlaceId, "place");
+numeric_id!(/// An event (事).
+    EventId, "event");
+numeric_id!(/// A sentiment record (情).
+    SentimentId, "sentiment");
+numeric_id!(/// An organisation (组织).
+    OrganisationId, "organisation");
+numeric_id!(/// A road segment of the base map.
+    RoadId, "road");
+
+/// A 12-digit administrative division code (统计用区划代码): 2 province, 2
+/// prefecture, 2 county, 3 town, 3 village/community digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DivisionCode([u8; 12]);
+
+impl DivisionCode {
+    /// Parses and validates a 12-digit code whose province part is 11–82.
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        let b = s.as_bytes();
+        if b.len() != 12 || !b.iter().all(u8::is_ascii_digit) {
+            return Err(IdError::DivisionCode {
+                value: s.to_string(),
+                reason: "must be exactly 12 ASCII digits",
+            });
+        }
+        let province = (b[0] - b'0') * 10 + (b[1] - b'0');
+        if !(11..=82).contains(&province) {
+            return Err(IdError::DivisionCode {
+                value: s.to_string(),
+                reason: "province part must be between 11 and 82",
+            });
+        }
+        let mut out = [0u8; 12];
+        out.copy_from_slice(b);
+        Ok(Self(out))
+    }
+    /// The code as a string slice.
+    pub fn as_str(&self) -> &str {
+        // The bytes are ASCII digits by construction.
+        std::str::from_utf8(&self.0).unwrap_or("000000000000")
+    }
+    /// The 9-digit town prefix (province..town).
+    pub fn town_prefix(&self) -> &str {
+        &self.as_str()[..9]
+    }
+}
+
+/// The unified grid code (网格编码): a 12-digit division code followed by a
+/// 3-digit grid sequence, and for micro-grids a further 3-digit sequence.
+/// Dedicated grids use sequences 900–999 by convention.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GridCode(String);
+
+impl GridCode {
+    /// Parses a 15- or 18-digit grid code.
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        let s = s.trim();
+        if !(s.len() == 15 || s.len() == 18) || !s.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(IdError::GridCode {
+                value: s.to_string(),
+                reason: "must be 15 digits (division code + grid sequence) or 18 (+ micro-grid sequence)",
+            });
+        }
+        DivisionCode::parse(&s[..12]).map_err(|_| IdError::GridCode {
+            value: s.to_string(),
+            reason: "the first 12 digits are not a valid division code",
+        })?;
+        if &s[12..15] == "000" || (s.len() == 18 && &s[15..] == "000") {
+            return Err(IdError::GridCode {
+                value: s.to_string(),
+                reason: "a grid sequence cannot be 000",
+            });
+        }
+        Ok(Self(s.to_string()))
+    }
+    /// Builds the code of grid `seq` (1–999) inside division `div`.
+    pub fn new(div: DivisionCode, seq: u16) -> Result<Self, IdError> {
+        Self::parse(&format!("{}{:03}", div.as_str(), seq))
+    }
+    /// Builds the code of micro-grid `seq` inside this (comprehensive) grid.
+    pub fn child(&self, seq: u16) -> Result<Self, IdError> {
+        Self::parse(&format!("{}{:03}", &self.0[..15], seq))
+    }
+    /// The division code part.
+    pub fn division(&self) -> DivisionCode {
+        // Validated at construction.
+        DivisionCode::parse(&self.0[..12]).unwrap_or(DivisionCode(*b"110000000000"))
+    }
+    /// True for an 18-digit (micro-grid) code.
+    pub fn is_micro(&self) -> bool {
+        self.0.len() == 18
+    }
+    /// The code as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A resident identity card number (公民身份号码), 18 characters with an
+/// ISO 7064 MOD 11-2 check character. Its `Debug` and `Display` are masked;
+/// only [`NationalId::reveal`] gives the full number.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct NationalId(String);
+
+const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const ID_CHECK: &[u8; 11] = b"10X98765432";
+
+impl NationalId {
+    /// Parses an 18-character ID number and verifies its check character.
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        let s = s.trim().to_ascii_uppercase();
+        let b = s.as_bytes();
+        if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
+            return Err(IdError::NationalId {
+                value: mask_middle(&s),
+                reason: "must be 17 digits followed by a digit or X",
+            });
+        }
+        let expected = Self::check_char(&s[..17]);
+        if b[17] != expected {
+            return Err(IdError::NationalId {
+                value: mask_middle(&s),
+                reason: "check character does not match (ISO 7064 MOD 11-2)",
+            });
+        }
+        Ok(Self(s))
+    }
+    /// Computes the check character of the first 17 digits.
+    pub fn check_char(first17: &str) -> u8 {
+        let sum: u32 = first17
+            .bytes()
+            .zip(ID_WEIGHTS)
+            .map(|(c, w)| u32::from(c.saturating_sub(b'0')) * w)
+            .sum();
+        ID_CHECK[(sum % 11) as usize]
+    }
+    /// The masked form `411481********123X` used everywhere data leaves the store.
+    pub fn masked(&self) -> String {
+        mask_middle(&self.0)
+    }
+    /// The full number. Callers must have checked the role and logged the reveal.
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for NationalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NationalId({})", self.masked())
+    }
+}
+
+impl fmt::Display for NationalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+/// A mainland mobile or fixed phone number (digits, 7–13 long, optional `+86`).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Parses a phone number, keeping only its digits.
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        let t = s.trim();
+        let t = t.strip_prefix("+86").unwrap_or(t);
+        let digits: String = t.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        if !(7..=13).contains(&digits.len()) || !digits.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(IdError::Phone {
+                value: mask_middle(s),
+            });
+        }
+        Ok(Self(digits))
+    }
+    /// Masked `138****5678`.
+    pub fn masked(&self) -> String {
+        mask_middle(&self.0)
+    }
+    /// The full number. Callers must have checked the role and logged the reveal.
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Phone({})", self.masked())
+    }
+}
+
+/// Masks the middle of a string, keeping a short head and tail.
+pub fn mask_middle(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len();
+    let (head, tail) = match n {
+        0..=2 => (0, 0),
+        3..=6 => (1, 1),
+        7..=11 => (3, 4),
+        _ => (6, 4),
+    };
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i < head || i >= n - tail { *c } else { '*' })
+        .collect()
+}
+
+/// Masks a Chinese or Latin personal name: first character kept (`张*`, `王**`).
+pub fn mask_name(name: &str) -> String {
+    let mut it = name.chars();
+    match it.next() {
+        Some(first) => std::iter::once(first).chain(it.map(|_| '*')).collect(),
+        None => String::new(),
+    }
+}
+
+macro_rules! string_serde {
+    ($name:ident, $field:ident) => {
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.$field())
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                Self::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+string_serde!(DivisionCode, as_str);
+string_serde!(GridCode, as_str);
+// National IDs and phones serialise masked: serde output leaves the store.
+string_serde!(NationalId, masked);
+string_serde!(Phone, masked);
+
+impl fmt::Display for GridCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl fmt::Display for DivisionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn national_id_checksum() {
+        // GB 11643 example number.
+        assert!(NationalId::parse("11010519491231002X").is_ok());
+        let err = NationalId::parse("110105194912310021").unwrap_err();
+        assert!(err.to_string().contains("check character"), "{err}");
+        assert_eq!(
+            NationalId::parse("11010519491231002X").unwrap().masked(),
+            "110105********002X"
+        );
+    }
+
+    #[test]
+    fn grid_codes() {
+        let g = GridCode::parse("411481100001003").unwrap();
+        assert_eq!(g.division().as_str(), "411481100001");
+        assert_eq!(g.child(7).unwrap().as_str(), "411481100001003007");
+        assert!(GridCode::parse("41148110000100").is_err());
+        assert!(GridCode::parse("991481100001003").is_err());
+        assert!(GridCode::parse("411481100001000").is_err());
+    }
+
+    #[test]
+    fn zero_ids_refused() {
+        assert!(PersonId::new(0).is_err());
+        assert_eq!(PersonId::new(7).unwrap().get(), 7);
+        assert!(serde_json::from_str::<PersonId>("0").is_err());
+    }
+
+    #[test]
+    fn masking() {
+        assert_eq!(mask_name("张三丰"), "张**");
+        assert_eq!(Phone::parse("138 1234 5678").unwrap().masked(), "138****5678");
+    }
+}
