@@ -1,1 +1,18 @@
-//! placeholder
+//! # wangge-data
+//!
+//! Data for Wangge that does not come from the store: the demo-town
+//! generator and the onboarding of real data.
+//!
+//! Real-data onboarding:
+//! - [`osm`] reads an OpenStreetMap PBF extract into buildings, roads and
+//!   places of a [`geo_core::Dataset`];
+//! - [`estimate`] estimates households and units of buildings from their
+//!   footprint, levels or height, for data that has no household register;
+//! - [`incidents`] imports a foreign incident CSV (gzip or not, UTF-8 or GBK)
+//!   into events, mapping its categories onto the taxonomy with a TOML map.
+
+#![forbid(unsafe_code)]
+
+pub mod estimate;
+pub mod incidents;
+pub mod osm;

@@ -1,0 +1,371 @@
+//! Household estimation for buildings that come without a household
+//! register (OpenStreetMap, footprint datasets).
+//!
+//! The estimate is `households = footprint_m2 × floors × residential_share /
+//! dwelling_m2`, with floors taken from the best thing the building carries:
+//!
+//! 1. `levels` (OSM `building:levels`) — basis [`Basis::Levels`];
+//! 2. else `height_m / floor_height_m`, rounded, at least 1 — [`Basis::Height`];
+//! 3. else a default by use and footprint size — [`Basis::FootprintOnly`].
+//!
+//! Units (单元, entrances) come from the length of the footprint: one unit
+//! per [`EstimateParams::unit_frontage_m`] of the long side of its minimum
+//! rotated rectangle; a near-square footprint (a tower) has one.
+//!
+//! # How good is it
+//!
+//! Footprint × floors is the gross external floor area (建筑面积 including
+//! walls, stairs and shared area), which is what the per-dwelling figure is
+//! expressed in, so the formula is consistent. It is a planning estimate, not
+//! a count: expect ±30 % per building and better over a grid (errors of
+//! single buildings partly cancel). What it cannot know:
+//!
+//! - dwelling size varies by era and market (1980s walk-ups ~60 m², new
+//!   towers 90–140 m²); one `dwelling_m2` is applied to all;
+//! - vacancy, group rental (群租) and subdivided flats;
+//! - which floors of a mixed building are housing (a single share is used);
+//! - basements, setbacks and podiums: footprint × floors over-counts stepped
+//!   towers whose footprint is the podium;
+//! - buildings tagged `building=yes` whose use is unknown get use `other`
+//!   and **no** households — with OSM data this is the largest source of
+//!   under-counting; tag residential areas before trusting totals;
+//! - for [`Basis::FootprintOnly`] the floors are a guess.
+//!
+//! Compare totals with census figures of the area (七普 community tables)
+//! before drawing grids from them.
+
+use geo::{Distance, GeodesicArea, Haversine, MinimumRotatedRect};
+use geo_core::model::{Building, BuildingUse};
+use geo_types::Point;
+
+/// Parameters of the estimate, with defaults for Chinese towns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EstimateParams {
+    /// Gross floor area per dwelling, m². Default 90: the 2020 census (七普)
+    /// gives 36.5 m² of floor area per urban resident and 2.62 people per
+    /// household, ≈ 95 m²; rounded down for the smaller flats of towns.
+    pub dwelling_m2: f64,
+    /// Storey height used to turn `height_m` into floors, m. Default 3.0:
+    /// residential storeys are 2.8–3.0 m (GB 50096 住宅设计规范), plus roof
+    /// and parapet spread over the floors.
+    pub floor_height_m: f64,
+    /// Floors of a residential building with neither levels nor height.
+    /// Default 6: the walk-up (多层) that dominates older compounds.
+    pub default_levels_residential: u16,
+    /// Floors of a residential building with a small footprint (a house or
+    /// self-built village house) with neither levels nor height. Default 3.
+    pub default_levels_small_house: u16,
+    /// Footprints below this are "small houses", m². Default 150.
+    pub small_house_footprint_m2: f64,
+    /// Floors of any other building with neither levels nor height. Default 3.
+    pub default_levels_other: u16,
+    /// Share of a mixed building's floor area that is housing. Default 0.75
+    /// (shops on the ground floor of a four-storey building).
+    pub mixed_residential_share: f64,
+    /// Frontage of one unit (stairwell with two to three flats a landing), m.
+    /// Default 22.
+    pub unit_frontage_m: f64,
+}
+
+impl Default for EstimateParams {
+    fn default() -> Self {
+        Self {
+            dwelling_m2: 90.0,
+            floor_height_m: 3.0,
+            default_levels_residential: 6,
+            default_levels_small_house: 3,
+            small_house_footprint_m2: 150.0,
+            default_levels_other: 3,
+            mixed_residential_share: 0.75,
+            unit_frontage_m: 22.0,
+        }
+    }
+}
+
+/// Where the floor count of an estimate came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Basis {
+    /// `levels` of the building.
+    Levels,
+    /// `height_m / floor_height_m`.
+    Height,
+    /// Neither: a default by use and footprint.
+    FootprintOnly,
+}
+
+impl Basis {
+    /// Every basis, best first.
+    pub const ALL: [Basis; 3] = [Basis::Levels, Basis::Height, Basis::FootprintOnly];
+    /// A stable lowercase name.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Levels => "levels",
+            Self::Height => "height",
+            Self::FootprintOnly => "footprint_only",
+        }
+    }
+}
+
+/// The estimate for one building.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// Estimated households (0 for non-residential uses).
+    pub households: u32,
+    /// Estimated units (entrances); 0 for non-residential uses.
+    pub units: u16,
+    /// Floors used.
+    pub floors: u16,
+    /// Footprint area, geodesic m².
+    pub footprint_m2: f64,
+    /// Gross floor area, m².
+    pub floor_area_m2: f64,
+    /// Where the floors came from.
+    pub basis: Basis,
+}
+
+/// Estimates the households and units of one building without changing it.
+///
+/// ```
+/// use geo_core::ids::BuildingId;
+/// use geo_core::model::{Building, BuildingUse};
+/// use geo_types::polygon;
+/// use wangge_data::estimate::{estimate_households, Basis, EstimateParams};
+/// // About 60 m × 12 m at 31° N, six floors.
+/// let footprint = polygon![
+///     (x: 121.5000, y: 31.2300), (x: 121.50063, y: 31.2300),
+///     (x: 121.50063, y: 31.23011), (x: 121.5000, y: 31.23011), (x: 121.5000, y: 31.2300),
+/// ];
+/// let b = Building {
+///     id: BuildingId::new(1).unwrap(), compound: None, footprint, levels: Some(6),
+///     height_m: None, usage: BuildingUse::Residential, units: 0, households: 0,
+///     households_estimated: false, address: None,
+/// };
+/// let e = estimate_households(&b, &EstimateParams::default());
+/// assert_eq!(e.basis, Basis::Levels);
+/// assert!((45..=50).contains(&e.households), "{}", e.households); // 723 m² × 6 / 90
+/// assert_eq!(e.units, 3);
+/// ```
+pub fn estimate_households(b: &Building, p: &EstimateParams) -> Estimate {
+    let footprint_m2 = b.footprint.geodesic_area_unsigned();
+    let (floors, basis) = if let Some(l) = b.levels.filter(|&l| l > 0) {
+        (l, Basis::Levels)
+    } else if let Some(h) = b.height_m.filter(|h| h.is_finite() && *h > 0.0) {
+        let f = (f64::from(h) / p.floor_height_m.max(0.1)).round().max(1.0);
+        (f.min(f64::from(u16::MAX)) as u16, Basis::Height)
+    } else {
+        let residential = matches!(b.usage, BuildingUse::Residential | BuildingUse::Mixed);
+        let l = if !residential {
+            p.default_levels_other
+        } else if footprint_m2 < p.small_house_footprint_m2 {
+            p.default_levels_small_house
+        } else {
+            p.default_levels_residential
+        };
+        (l.max(1), Basis::FootprintOnly)
+    };
+    let floor_area_m2 = footprint_m2 * f64::from(floors);
+    let share = match b.usage {
+        BuildingUse::Residential => 1.0,
+        BuildingUse::Mixed => p.mixed_residential_share.clamp(0.0, 1.0),
+        _ => 0.0,
+    };
+    let households = if share > 0.0 && p.dwelling_m2 > 0.0 {
+        // At least one dwelling in any residential building.
+        (floor_area_m2 * share / p.dwelling_m2)
+            .round()
+            .clamp(1.0, f64::from(u32::MAX)) as u32
+    } else {
+        0
+    };
+    let units = if households == 0 {
+        0
+    } else {
+        units_from_footprint(b, p).min(u16::try_from(households).unwrap_or(u16::MAX))
+    };
+    Estimate {
+        households,
+        units,
+        floors,
+        footprint_m2,
+        floor_area_m2,
+        basis,
+    }
+}
+
+/// One unit per `unit_frontage_m` of the long side of the minimum rotated
+/// rectangle; 1 for towers (long side < 1.5 × short side).
+fn units_from_footprint(b: &Building, p: &EstimateParams) -> u16 {
+    let Some(rect) = b.footprint.minimum_rotated_rect() else {
+        return 1;
+    };
+    let c: Vec<Point<f64>> = rect.exterior().points().collect();
+    if c.len() < 3 {
+        return 1;
+    }
+    let a = Haversine.distance(c[0], c[1]);
+    let d = Haversine.distance(c[1], c[2]);
+    let (long, short) = if a >= d { (a, d) } else { (d, a) };
+    if long < 1.5 * short || p.unit_frontage_m <= 0.0 {
+        return 1;
+    }
+    (long / p.unit_frontage_m).round().clamp(1.0, f64::from(u16::MAX)) as u16
+}
+
+/// What [`estimate_all`] did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EstimateReport {
+    /// Buildings seen.
+    pub buildings: u64,
+    /// Buildings that got households (residential and mixed).
+    pub residential: u64,
+    /// Residential buildings by basis: levels, height, footprint only.
+    pub by_basis: [u64; 3],
+    /// Households estimated in total.
+    pub households: u64,
+    /// Households of buildings whose floors came from levels, height,
+    /// footprint only.
+    pub households_by_basis: [u64; 3],
+    /// Buildings left alone because they already had counted households.
+    pub kept_counted: u64,
+}
+
+impl EstimateReport {
+    /// Residential buildings with basis `b`.
+    pub fn count(&self, b: Basis) -> u64 {
+        self.by_basis[b as usize]
+    }
+}
+
+impl std::fmt::Display for EstimateReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} buildings, {} residential/mixed, {} households estimated ({} kept as counted)",
+            self.buildings, self.residential, self.households, self.kept_counted
+        )?;
+        for b in Basis::ALL {
+            writeln!(
+                f,
+                "  basis {:<15} {:>7} buildings {:>9} households",
+                b.code(),
+                self.by_basis[b as usize],
+                self.households_by_basis[b as usize]
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Estimates every building in place: sets `households`, `units` and
+/// `households_estimated = true`. Buildings whose households were counted
+/// (`households > 0` and `households_estimated == false`) are kept.
+pub fn estimate_all(buildings: &mut [Building], p: &EstimateParams) -> EstimateReport {
+    let mut r = EstimateReport::default();
+    for b in buildings.iter_mut() {
+        r.buildings += 1;
+        if b.households > 0 && !b.households_estimated {
+            r.kept_counted += 1;
+            continue;
+        }
+        let e = estimate_households(b, p);
+        b.households = e.households;
+        b.units = e.units;
+        b.households_estimated = true;
+        if e.households > 0 {
+            r.residential += 1;
+            r.by_basis[e.basis as usize] += 1;
+            r.households += u64::from(e.households);
+            r.households_by_basis[e.basis as usize] += u64::from(e.households);
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo_core::ids::BuildingId;
+    use geo_types::polygon;
+
+    /// A `w` × `h` metre rectangle near 31° N.
+    fn building(w_m: f64, h_m: f64, usage: BuildingUse) -> Building {
+        let dx = w_m / (111_320.0 * 31.23f64.to_radians().cos());
+        let dy = h_m / 110_574.0;
+        let (x, y) = (121.5, 31.23);
+        Building {
+            id: BuildingId::new(1).unwrap(),
+            compound: None,
+            footprint: polygon![(x: x, y: y), (x: x + dx, y: y), (x: x + dx, y: y + dy), (x: x, y: y + dy), (x: x, y: y)],
+            levels: None,
+            height_m: None,
+            usage,
+            units: 0,
+            households: 0,
+            households_estimated: false,
+            address: None,
+        }
+    }
+
+    #[test]
+    fn bases_in_order() {
+        let p = EstimateParams::default();
+        let mut b = building(60.0, 12.0, BuildingUse::Residential);
+        let e = estimate_households(&b, &p);
+        assert_eq!(e.basis, Basis::FootprintOnly);
+        assert_eq!(e.floors, 6);
+        assert!((e.footprint_m2 - 720.0).abs() < 10.0, "{}", e.footprint_m2);
+        assert_eq!(e.households, 48);
+        b.height_m = Some(54.0);
+        let e = estimate_households(&b, &p);
+        assert_eq!((e.basis, e.floors), (Basis::Height, 18));
+        b.levels = Some(11);
+        let e = estimate_households(&b, &p);
+        assert_eq!((e.basis, e.floors), (Basis::Levels, 11));
+        assert_eq!(e.households, 88);
+    }
+
+    #[test]
+    fn only_housing_gets_households() {
+        let p = EstimateParams::default();
+        let office = building(40.0, 40.0, BuildingUse::Commercial);
+        assert_eq!(estimate_households(&office, &p).households, 0);
+        let mut mixed = building(40.0, 20.0, BuildingUse::Mixed);
+        mixed.levels = Some(4);
+        // 800 m² × 4 × 0.75 / 90 = 26.7
+        assert_eq!(estimate_households(&mixed, &p).households, 27);
+        let house = building(10.0, 10.0, BuildingUse::Residential);
+        let e = estimate_households(&house, &p);
+        assert_eq!((e.floors, e.households, e.units), (3, 3, 1));
+    }
+
+    #[test]
+    fn units_follow_length() {
+        let p = EstimateParams::default();
+        let slab = building(88.0, 12.0, BuildingUse::Residential);
+        assert_eq!(estimate_households(&slab, &p).units, 4);
+        let tower = building(30.0, 28.0, BuildingUse::Residential);
+        assert_eq!(estimate_households(&tower, &p).units, 1);
+    }
+
+    #[test]
+    fn estimate_all_keeps_counted() {
+        let p = EstimateParams::default();
+        let mut counted = building(60.0, 12.0, BuildingUse::Residential);
+        counted.households = 36;
+        let mut bs = vec![
+            counted,
+            building(60.0, 12.0, BuildingUse::Residential),
+            building(60.0, 12.0, BuildingUse::Industrial),
+        ];
+        let r = estimate_all(&mut bs, &p);
+        assert_eq!(bs[0].households, 36);
+        assert!(!bs[0].households_estimated);
+        assert!(bs[1].households_estimated && bs[1].households == 48);
+        assert_eq!(bs[2].households, 0);
+        assert_eq!(
+            (r.kept_counted, r.residential, r.households),
+            (1, 1, 48)
+        );
+        assert_eq!(r.count(Basis::FootprintOnly), 1);
+    }
+}
