@@ -148,6 +148,25 @@ function firstFont(style) {
   return ['Noto Sans Regular'];
 }
 
+// Re-colours a base-map layer for the dark big screen (the server's base map is light).
+function darken(layer) {
+  const l = structuredClone(layer);
+  const p = (l.paint = l.paint || {});
+  if (l.type === 'background') p['background-color'] = '#0a1224';
+  else if (l.type === 'fill') {
+    const water = /water|river|lake/i.test(`${l.id} ${l['source-layer'] || ''}`);
+    p['fill-color'] = water ? '#0f2a4a' : '#101a30';
+    delete p['fill-pattern'];
+  } else if (l.type === 'line') {
+    const road = /road|street|highway|transport/i.test(`${l.id} ${l['source-layer'] || ''}`);
+    p['line-color'] = road ? '#24344f' : '#1b2944';
+  } else if (l.type === 'symbol') {
+    p['text-color'] = '#7f93b2';
+    p['text-halo-color'] = '#0a1224';
+  } else if (l.type === 'fill-extrusion') p['fill-extrusion-color'] = '#1c2840';
+  return l;
+}
+
 const isOverdue = ['any',
   ['==', ['get', 'overdue'], true],
   ['==', ['get', 'overdue'], 1],
@@ -173,7 +192,7 @@ export async function buildStyle(opts = {}) {
   }
   const tj = Object.fromEntries(await Promise.all(GOV_LAYERS.map(async (l) => [l, await tileJson(l)])));
   const font = firstFont(base);
-  const baseLayers = (base.layers || []).filter((l) => !usesGovLayer(l));
+  const baseLayers = (base.layers || []).filter((l) => !usesGovLayer(l)).map((l) => (opts.dark ? darken(l) : l));
   const baseIds = baseLayers.map((l) => l.id);
   const sources = { ...(base.sources || {}) };
   for (const l of GOV_LAYERS) {
@@ -207,7 +226,10 @@ export async function buildStyle(opts = {}) {
   push({ id: 'wg-buildings-fill', type: 'fill', source: 'wg-buildings', 'source-layer': sl('buildings'), paint: { 'fill-color': dark ? '#3a4456' : COLORS.buildings, 'fill-opacity': 0.85, 'fill-outline-color': dark ? '#56627a' : '#7d8793' } });
   push({ id: 'wg-buildings-3d', type: 'fill-extrusion', source: 'wg-buildings', 'source-layer': sl('buildings'), paint: {
     'fill-extrusion-color': dark ? '#4a5568' : COLORS.buildings3d,
-    'fill-extrusion-height': ['coalesce', ['to-number', ['get', 'height_m']], ['*', 3, ['to-number', ['coalesce', ['get', 'levels'], 2]]]],
+    'fill-extrusion-height': ['case',
+      ['has', 'height_m'], ['to-number', ['get', 'height_m'], 6],
+      ['has', 'levels'], ['*', 3, ['to-number', ['get', 'levels'], 2]],
+      6],
     'fill-extrusion-opacity': 0.85 } });
   for (const k of ['comprehensive', 'dedicated', 'micro']) {
     push({ id: `wg-grids-${k}-line`, type: 'line', source: 'wg-grids', 'source-layer': sl('grids'), filter: gridKind(k), paint: { 'line-color': COLORS[`grids-${k}`], 'line-width': k === 'micro' ? 0.8 : 1.6, 'line-dasharray': k === 'micro' ? [2, 2] : [1, 0] } });
@@ -215,7 +237,7 @@ export async function buildStyle(opts = {}) {
   push({ id: 'wg-communities-line', type: 'line', source: 'wg-communities', 'source-layer': sl('communities'), paint: { 'line-color': COLORS.communities, 'line-width': 2.5 } });
   push({ id: 'wg-grid-selected', type: 'line', source: 'wg-grids', 'source-layer': sl('grids'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': COLORS.selected, 'line-width': 4 } });
   push({ id: 'wg-heatmap', type: 'heatmap', source: 'wg-events', 'source-layer': sl('events'), filter: ['==', ['geometry-type'], 'Point'], maxzoom: 18, paint: {
-    'heatmap-weight': ['coalesce', ['to-number', ['get', 'count']], 1],
+    'heatmap-weight': ['to-number', ['coalesce', ['get', 'count'], 1], 1],
     'heatmap-intensity': ['interpolate', ['linear'], ['zoom'], 10, 0.6, 16, 1.5],
     'heatmap-radius': ['interpolate', ['linear'], ['zoom'], 10, 8, 16, 24],
     'heatmap-opacity': 0.75,

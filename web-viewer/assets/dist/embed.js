@@ -1,0 +1,143 @@
+// Embeddable map (`/embed`): map only, configured by URL parameters and driven
+// by the host page through postMessage. See EMBED.md beside this folder.
+
+import { setLang } from './i18n.js';
+import {
+  api, buildStyle, createMap, applyLayers, applyFilters, highlightGrid, pick, readUrlState,
+  townExtent, onFirstIdle, FILTER_KEYS, DEFAULT_LAYERS,
+} from './mapcore.js';
+
+const url = readUrlState();
+setLang(url.lang);
+const state = {
+  layers: url.layers || new Set(DEFAULT_LAYERS),
+  filters: { ...url.filters },
+  selection: null,
+  allowedOrigins: allowedOrigins(),
+  messages: 0,
+  rejected: 0,
+};
+window.__wangge = { map: null, state, firstRenderMs: null };
+
+/** Origins allowed to drive the frame: the server's meta tag plus our own origin. */
+function allowedOrigins() {
+  const meta = document.querySelector('meta[name="wangge-allowed-origins"]');
+  const list = (meta ? meta.content : '').split(/[\s,]+/).map((s) => s.trim().replace(/\/$/, '')).filter(Boolean);
+  return [...new Set([location.origin, ...list])];
+}
+function originAllowed(origin) {
+  return state.allowedOrigins.includes('*') || state.allowedOrigins.includes(origin);
+}
+
+// The host's origin, if we may talk to it: from ancestorOrigins (Chromium, WebKit)
+// or the referrer; '*' only when the server allows every origin.
+function hostOrigin() {
+  if (window.parent === window) return null;
+  let origin = null;
+  if (location.ancestorOrigins && location.ancestorOrigins.length) origin = location.ancestorOrigins[0];
+  else if (document.referrer) {
+    try {
+      origin = new URL(document.referrer).origin;
+    } catch (_) {
+      origin = null;
+    }
+  }
+  if (origin && origin !== 'null' && originAllowed(origin)) return origin;
+  if (state.allowedOrigins.includes('*')) return '*';
+  return null;
+}
+function post(msg) {
+  const target = hostOrigin();
+  if (target) window.parent.postMessage(msg, target);
+}
+
+async function selectGrid(code) {
+  const map = window.__wangge.map;
+  state.selection = code ? { kind: 'grid', id: String(code) } : null;
+  highlightGrid(map, code ? String(code) : '');
+  if (!code) return null;
+  const g = await api(`/api/v1/grids/${encodeURIComponent(code)}`);
+  if (Array.isArray(g.bbox) && g.bbox.length === 4) {
+    map.fitBounds([[g.bbox[0], g.bbox[1]], [g.bbox[2], g.bbox[3]]], { padding: 30, animate: false });
+  }
+  state.grid = g;
+  post({ type: 'wangge:selected', code: g.code, bbox: g.bbox });
+  return g;
+}
+
+function setFilters(filters) {
+  if (!filters || typeof filters !== 'object') return;
+  for (const k of FILTER_KEYS) {
+    if (!(k in filters)) continue;
+    if (filters[k] == null || filters[k] === '') delete state.filters[k];
+    else state.filters[k] = String(filters[k]);
+  }
+  applyFilters(window.__wangge.map, state.filters);
+}
+
+function onMessage(ev) {
+  const msg = ev.data;
+  if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string' || !msg.type.startsWith('wangge:')) return;
+  if (!originAllowed(ev.origin)) {
+    state.rejected += 1;
+    console.warn(`wangge embed: ignored ${msg.type} from origin ${ev.origin} (not in wangge-allowed-origins)`);
+    return;
+  }
+  state.messages += 1;
+  const map = window.__wangge.map;
+  switch (msg.type) {
+    case 'wangge:select-grid':
+      selectGrid(msg.code).catch((e) => console.warn(e.message));
+      break;
+    case 'wangge:set-filters':
+      setFilters(msg.filters);
+      break;
+    case 'wangge:set-layers':
+      if (Array.isArray(msg.layers)) {
+        state.layers = new Set(msg.layers);
+        applyLayers(map, state.layers, window.__wangge.baseIds);
+      }
+      break;
+    case 'wangge:fly-to':
+      if (Array.isArray(msg.center) && msg.center.length === 2) {
+        map.flyTo({ center: msg.center, zoom: Number.isFinite(msg.zoom) ? msg.zoom : map.getZoom() });
+      }
+      break;
+    default:
+      console.warn(`wangge embed: unknown message ${msg.type}`);
+  }
+}
+
+async function main() {
+  window.addEventListener('message', onMessage);
+  const [built, extent] = await Promise.all([buildStyle({ filters: state.filters }), townExtent()]);
+  const map = await createMap('map', { style: built.style, state: url, extent });
+  window.__wangge.map = map;
+  window.__wangge.baseIds = built.baseIds;
+  applyLayers(map, state.layers, built.baseIds);
+  map.on('click', (e) => {
+    const hit = pick(map, e.point);
+    if (!hit) return;
+    post({ type: 'wangge:click', layer: hit.kind, properties: { ...hit.feature.properties } });
+  });
+  map.on('mousemove', (e) => {
+    map.getCanvas().style.cursor = pick(map, e.point) ? 'pointer' : '';
+  });
+  if (url.grid) {
+    try {
+      await selectGrid(url.grid);
+    } catch (e) {
+      console.warn(e.message);
+    }
+  }
+  onFirstIdle(map, (ms) => {
+    window.__wangge.firstRenderMs = ms;
+    document.body.dataset.ready = '1';
+    post({ type: 'wangge:ready' });
+  });
+}
+
+main().catch((e) => {
+  console.error('embed failed to start:', e);
+  document.body.dataset.failed = String(e && e.message);
+});

@@ -1,0 +1,176 @@
+// Big screen (`/screen`): KPI tiles refreshed every 30 s, a dark map with the
+// event density and today's overdue events, and a live feed of events from the
+// server-sent event stream. Runs for days: the feed keeps at most FEED_MAX DOM
+// items and the live map source at most LIVE_MAX points.
+
+import { t, setLang, getLang, translateDom, categoryName, vocab } from './i18n.js';
+import { api, buildStyle, createMap, applyLayers, readUrlState, townExtent, onFirstIdle, esc } from './mapcore.js';
+
+const FEED_MAX = 50;
+const LIVE_MAX = 50;
+const KPI_EVERY_MS = 30_000;
+const TOUR_EVERY_MS = 20_000;
+const LAYERS = new Set(['base', 'communities', 'grids-comprehensive', 'heatmap', 'overdue']);
+
+const url = readUrlState();
+setLang(url.lang);
+const state = { layers: url.layers || LAYERS, filters: { ...url.filters }, kpi: null, feed: [], connected: false, errors: 0 };
+window.__wangge = { map: null, state, firstRenderMs: null };
+const $ = (id) => document.getElementById(id);
+
+// ---- clock ----
+function tick() {
+  $('clock').textContent = new Date().toLocaleString(getLang() === 'en' ? 'en-GB' : 'zh-CN', { hour12: false });
+}
+
+// ---- KPI tiles ----
+function fmtKpi(key, v) {
+  if (v == null || Number.isNaN(Number(v))) return '—';
+  const n = Number(v);
+  if (key === 'median_handling_h') return `${n.toFixed(1)}<span class="unit">${esc(t('hours'))}</span>`;
+  if (key === 'satisfaction_month') return `${(n <= 1 ? n * 100 : n).toFixed(1)}<span class="unit">%</span>`;
+  return n.toLocaleString('zh-CN');
+}
+async function refreshKpi() {
+  try {
+    const k = await api('/api/v1/kpi');
+    state.kpi = k;
+    for (const el of document.querySelectorAll('.kpi')) el.querySelector('.value').innerHTML = fmtKpi(el.dataset.kpi, k[el.dataset.kpi]);
+  } catch (e) {
+    console.warn('kpi:', e.message);
+  }
+}
+
+// ---- live feed ----
+function eventOf(data) {
+  const e = data && data.event ? data.event : data;
+  if (!e) return null;
+  const p = e.properties ? { ...e.properties } : { ...e };
+  if (p.id == null && e.id != null) p.id = e.id;
+  if (e.geometry && Array.isArray(e.geometry.coordinates)) [p.lon, p.lat] = e.geometry.coordinates;
+  else if (Array.isArray(p.location)) [p.lon, p.lat] = p.location;
+  else if (p.location && Array.isArray(p.location.coordinates)) [p.lon, p.lat] = p.location.coordinates;
+  return p;
+}
+function feedItem(e) {
+  const li = document.createElement('li');
+  li.dataset.id = String(e.id ?? '');
+  if (e.overdue) li.classList.add('overdue');
+  const at = e.reported_at ? new Date(e.reported_at) : new Date();
+  const time = Number.isNaN(at.getTime()) ? '' : at.toLocaleTimeString('zh-CN', { hour12: false });
+  li.innerHTML = `<span class="title">${esc(e.title || categoryName(e.category) || `#${e.id}`)}</span>
+    <span class="meta">${esc(time)} · ${esc(categoryName(e.category))} · ${esc(vocab('status', e.status))} · ${esc(vocab('source', e.source))}</span>`;
+  return li;
+}
+function pushFeed(e) {
+  const list = $('feed');
+  if (e.id != null) {
+    const old = list.querySelector(`li[data-id="${CSS.escape(String(e.id))}"]`);
+    if (old) old.remove();
+  }
+  const li = feedItem(e);
+  li.classList.add('fresh');
+  list.prepend(li);
+  while (list.children.length > FEED_MAX) list.lastElementChild.remove();
+  state.feed = [e, ...state.feed.filter((x) => x.id !== e.id)].slice(0, FEED_MAX);
+  pushLive(e);
+}
+const live = { type: 'FeatureCollection', features: [] };
+function pushLive(e) {
+  const map = window.__wangge.map;
+  if (!map || !Number.isFinite(Number(e.lon)) || !Number.isFinite(Number(e.lat))) return;
+  live.features = [{ type: 'Feature', geometry: { type: 'Point', coordinates: [Number(e.lon), Number(e.lat)] }, properties: { id: e.id, t: Date.now() } }, ...live.features.filter((f) => f.properties.id !== e.id)].slice(0, LIVE_MAX);
+  const src = map.getSource('live');
+  if (src) src.setData(live);
+}
+function setConn(ok) {
+  state.connected = ok;
+  const b = $('conn');
+  b.className = `badge ${ok ? 'live' : 'down'}`;
+  b.textContent = t(ok ? 'live' : 'reconnecting');
+}
+function connect() {
+  // EventSource reconnects by itself after an error; we only show the state.
+  const es = new EventSource('/api/v1/stream/events');
+  const onData = (msg) => {
+    try {
+      const e = eventOf(JSON.parse(msg.data));
+      if (e) pushFeed(e);
+    } catch (err) {
+      console.warn('stream: bad event data', err.message);
+    }
+  };
+  es.addEventListener('event', onData);
+  es.onmessage = onData;
+  es.onopen = () => setConn(true);
+  es.onerror = () => {
+    state.errors += 1;
+    setConn(false);
+  };
+  return es;
+}
+
+// ---- tour through communities ----
+function bboxOf(geom) {
+  let w = Infinity, s = Infinity, e = -Infinity, n = -Infinity;
+  const walk = (c) => {
+    if (typeof c[0] === 'number') {
+      w = Math.min(w, c[0]); e = Math.max(e, c[0]); s = Math.min(s, c[1]); n = Math.max(n, c[1]);
+    } else c.forEach(walk);
+  };
+  walk(geom.coordinates);
+  return [[w, s], [e, n]];
+}
+async function tour(map, extent) {
+  let stops = [];
+  try {
+    const fc = await api('/api/v1/communities?limit=100');
+    stops = (fc.features || []).filter((f) => f.geometry).map((f) => bboxOf(f.geometry));
+  } catch (e) {
+    console.warn('tour:', e.message);
+  }
+  if (extent) stops.push([[extent[0], extent[1]], [extent[2], extent[3]]]);
+  if (!stops.length) return;
+  let i = 0;
+  setInterval(() => {
+    map.fitBounds(stops[i % stops.length], { padding: 40, duration: 4000, pitch: 0 });
+    i += 1;
+  }, TOUR_EVERY_MS);
+}
+
+async function main() {
+  translateDom();
+  document.title = t('screenTitle');
+  tick();
+  setInterval(tick, 1000);
+  refreshKpi();
+  setInterval(refreshKpi, KPI_EVERY_MS);
+  connect();
+  const [built, extent] = await Promise.all([buildStyle({ filters: state.filters, dark: true }), townExtent()]);
+  const map = await createMap('map', { style: built.style, state: url, extent, interactive: false });
+  window.__wangge.map = map;
+  applyLayers(map, state.layers, built.baseIds);
+  map.addSource('live', { type: 'geojson', data: live });
+  map.addLayer({ id: 'live-halo', type: 'circle', source: 'live', paint: { 'circle-radius': 16, 'circle-color': '#3fb6ff', 'circle-opacity': 0.25 } });
+  map.addLayer({ id: 'live', type: 'circle', source: 'live', paint: { 'circle-radius': 5, 'circle-color': '#3fb6ff', 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } });
+  for (const e of state.feed) pushLive(e);
+  onFirstIdle(map, (ms) => {
+    window.__wangge.firstRenderMs = ms;
+    console.info('first-render-ms', ms);
+    document.body.dataset.ready = '1';
+  });
+  if (url.tour) tour(map, extent);
+  // Keep the heat and overdue layers current on a wall that runs for days.
+  setInterval(() => {
+    for (const id of ['wg-events', 'wg-heatmap', 'wg-overdue']) {
+      const src = map.getSource(id);
+      // Re-setting the same URLs reloads the tiles (the server's cache headers decide freshness).
+      if (src && src.setTiles && Array.isArray(src.tiles)) src.setTiles([...src.tiles]);
+    }
+  }, 5 * 60_000);
+}
+
+main().catch((e) => {
+  console.error('screen failed to start:', e);
+  document.body.dataset.failed = String(e && e.message);
+});
