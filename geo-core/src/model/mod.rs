@@ -4,6 +4,7 @@ mod admin;
 mod assignment;
 mod event;
 mod housing;
+pub mod lifecycle;
 mod organisation;
 mod person;
 mod place;

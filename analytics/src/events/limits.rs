@@ -1,0 +1,490 @@
+//! Time limits (限时办结): the deadline of an event, its traffic-light state
+//! against that deadline, and escalation one level up when it turns red.
+//!
+//! The limit of a category and grade is the taxonomy's `limit_h` (general
+//! grade) × [`Grade::limit_factor`], unless `[[limits.override]]` says
+//! otherwise. Times are stored in UTC; local days and working hours are
+//! computed in the configured time zone ([`Limits::tz`]), so a deadline is
+//! right across midnight and across daylight-saving changes.
+//!
+//! ```
+//! use analytics::events::{limits::SlaLevel, EventRules};
+//! use chrono::{Duration, TimeZone, Utc};
+//! # use geo_core::{ids::EventId, model::*, taxonomy::EventCategory};
+//! let rules = EventRules::builtin().unwrap();
+//! let t0 = Utc.with_ymd_and_hms(2024, 5, 1, 8, 0, 0).unwrap();
+//! # let ev = Event { id: EventId::new(1).unwrap(), category: EventCategory::parse("02.05").unwrap(),
+//! #   title: "噪声".into(), location: geo_types::Point::new(0.0, 0.0), reported_at: t0,
+//! #   source: EventSource::Hotline, status: EventStatus::InProgress, grade: Grade::General, deadline: None,
+//! #   handler: Some("grid".into()), resolved_at: None, satisfaction: None, master: None, reporter_household: None };
+//! // noise (02.05) has 24 h; after 20 h it is yellow (≥ 80 %)
+//! let s = rules.limits.sla(&ev, t0 + Duration::hours(20));
+//! assert_eq!(s.level, SlaLevel::Yellow);
+//! assert_eq!(s.remaining, Duration::hours(4));
+//! ```
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use geo_core::model::lifecycle::{transition, LifecycleError, Transition};
+use geo_core::model::{Event, EventStatus, Grade};
+use geo_core::taxonomy::EventCategory;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::dispatch::Handler;
+use super::{EventRules, RulesError};
+
+/// How a limit counts time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Calendar {
+    /// Wall-clock hours: a 72 h limit is 72 real hours.
+    Elapsed,
+    /// Whole days are local calendar days (same local time N days later, even
+    /// across a DST change); the remaining hours are real hours.
+    LocalDays,
+    /// Only working hours count: `[start_h, end_h)` local time, Monday–Friday.
+    Working {
+        /// First working hour.
+        start_h: u32,
+        /// End of the working day (exclusive).
+        end_h: u32,
+    },
+}
+
+/// Time limits of a town.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Share of the limit from which an open event is yellow (default 0.8).
+    pub yellow: f64,
+    /// Share of the limit from which it is red and escalated (default 0.9).
+    pub red: f64,
+    /// How time is counted.
+    pub calendar: Calendar,
+    /// The town's time zone.
+    pub tz: Tz,
+    /// `(category, Some(grade))`: exact hours; `(category, None)`: general-grade
+    /// hours scaled by the grade factor.
+    pub overrides: HashMap<(EventCategory, Option<Grade>), f64>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            yellow: 0.8,
+            red: 0.9,
+            calendar: Calendar::Elapsed,
+            tz: chrono_tz::Asia::Shanghai,
+            overrides: HashMap::new(),
+        }
+    }
+}
+
+/// Traffic light of an event against its deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaLevel {
+    /// Below the yellow share.
+    Green,
+    /// At or above yellow.
+    Yellow,
+    /// At or above red: escalate.
+    Red,
+    /// Past the deadline.
+    Overdue,
+}
+
+/// Where an event stands against its time limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlaState {
+    /// Traffic light.
+    pub level: SlaLevel,
+    /// Real time since the report (up to resolution if resolved).
+    pub elapsed: Duration,
+    /// Real time left to the deadline (negative when overdue).
+    pub remaining: Duration,
+    /// The deadline used.
+    pub deadline: DateTime<Utc>,
+    /// Share of the limit used, in the calendar's own measure.
+    pub used: f64,
+}
+
+impl Limits {
+    /// The limit in hours (of the calendar's measure) for a category and grade.
+    pub fn limit_h(&self, category: EventCategory, grade: Grade) -> f64 {
+        if let Some(h) = self.overrides.get(&(category, Some(grade))) {
+            return *h;
+        }
+        let general = self
+            .overrides
+            .get(&(category, None))
+            .copied()
+            .unwrap_or(f64::from(category.def().limit_h));
+        general * grade.limit_factor()
+    }
+
+    /// The deadline of an event of `category` and `grade` reported at `from`.
+    pub fn deadline(
+        &self,
+        from: DateTime<Utc>,
+        category: EventCategory,
+        grade: Grade,
+    ) -> DateTime<Utc> {
+        let secs = (self.limit_h(category, grade) * 3600.0).round() as i64;
+        match self.calendar {
+            Calendar::Elapsed => from + Duration::seconds(secs),
+            Calendar::LocalDays => {
+                let days = secs / 86_400;
+                let rest = secs % 86_400;
+                let local = from.with_timezone(&self.tz).naive_local();
+                let target = local + Duration::days(days);
+                local_to_utc(self.tz, target) + Duration::seconds(rest)
+            }
+            Calendar::Working { start_h, end_h } => {
+                add_working(self.tz, start_h, end_h, from, secs)
+            }
+        }
+    }
+
+    /// Seconds between `a` and `b` as the calendar counts them.
+    fn counted_s(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
+        match self.calendar {
+            Calendar::Elapsed | Calendar::LocalDays => (b - a).num_seconds(),
+            Calendar::Working { start_h, end_h } => working_s(self.tz, start_h, end_h, a, b),
+        }
+    }
+
+    /// The state of `event` at `now`. The clock stops at `resolved_at`. Uses the
+    /// event's stored deadline if set, else computes it.
+    pub fn sla(&self, event: &Event, now: DateTime<Utc>) -> SlaState {
+        let end = event.resolved_at.unwrap_or(now).max(event.reported_at);
+        let deadline = event
+            .deadline
+            .unwrap_or_else(|| self.deadline(event.reported_at, event.category, event.grade));
+        let total = self.counted_s(event.reported_at, deadline).max(1) as f64;
+        let used = self.counted_s(event.reported_at, end) as f64 / total;
+        let level = if end > deadline {
+            SlaLevel::Overdue
+        } else if used >= self.red {
+            SlaLevel::Red
+        } else if used >= self.yellow {
+            SlaLevel::Yellow
+        } else {
+            SlaLevel::Green
+        };
+        SlaState {
+            level,
+            elapsed: end - event.reported_at,
+            remaining: deadline - end,
+            deadline,
+            used,
+        }
+    }
+
+    pub(crate) fn from_raw(
+        raw: Option<&RawLimits>,
+        tz: Tz,
+        path: &str,
+    ) -> Result<Self, RulesError> {
+        let mut out = Limits {
+            tz,
+            ..Limits::default()
+        };
+        let Some(raw) = raw else { return Ok(out) };
+        let bad = |field: &str, value: String, reason: &str| RulesError::Setting {
+            path: path.to_string(),
+            field: format!("limits.{field}"),
+            value,
+            reason: reason.to_string(),
+        };
+        out.yellow = raw.yellow.unwrap_or(out.yellow);
+        out.red = raw.red.unwrap_or(out.red);
+        if !(0.0 < out.yellow && out.yellow <= out.red && out.red <= 1.0) {
+            return Err(bad(
+                "yellow/red",
+                format!("{}/{}", out.yellow, out.red),
+                "need 0 < yellow <= red <= 1",
+            ));
+        }
+        let [start_h, end_h] = raw.working_hours.unwrap_or([9, 18]);
+        if !(start_h < end_h && end_h <= 24) {
+            return Err(bad(
+                "working_hours",
+                format!("[{start_h}, {end_h}]"),
+                "need start < end <= 24",
+            ));
+        }
+        out.calendar = match raw.calendar.as_deref().unwrap_or("elapsed") {
+            "elapsed" => Calendar::Elapsed,
+            "local_days" => Calendar::LocalDays,
+            "working" => Calendar::Working { start_h, end_h },
+            other => {
+                return Err(bad(
+                    "calendar",
+                    other.to_string(),
+                    "expected elapsed, local_days or working",
+                ))
+            }
+        };
+        for (i, o) in raw.r#override.iter().enumerate() {
+            let field = |k: &str| format!("override[{}].{k}", i + 1);
+            let cat = EventCategory::parse(&o.category)
+                .map_err(|e| bad(&field("category"), o.category.clone(), &e.to_string()))?;
+            let grade = match &o.grade {
+                Some(g) => Some(
+                    Grade::parse(g).map_err(|e| bad(&field("grade"), g.clone(), &e.to_string()))?,
+                ),
+                None => None,
+            };
+            if !(o.hours.is_finite() && o.hours > 0.0) {
+                return Err(bad(
+                    &field("hours"),
+                    o.hours.to_string(),
+                    "must be a positive number of hours",
+                ));
+            }
+            out.overrides.insert((cat, grade), o.hours);
+        }
+        Ok(out)
+    }
+}
+
+/// `[limits]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLimits {
+    yellow: Option<f64>,
+    red: Option<f64>,
+    calendar: Option<String>,
+    working_hours: Option<[u32; 2]>,
+    #[serde(default)]
+    r#override: Vec<RawOverride>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOverride {
+    category: String,
+    grade: Option<String>,
+    hours: f64,
+}
+
+/// Local wall time → UTC: an ambiguous time (DST fall-back) takes the earlier
+/// instant, a skipped one (spring-forward gap) moves forward by an hour.
+fn local_to_utc(tz: Tz, t: NaiveDateTime) -> DateTime<Utc> {
+    match tz.from_local_datetime(&t).earliest() {
+        Some(d) => d.with_timezone(&Utc),
+        None => tz
+            .from_local_datetime(&(t + Duration::hours(1)))
+            .earliest()
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_else(|| Utc.from_utc_datetime(&t)),
+    }
+}
+
+/// Working interval of local `day` in UTC, or `None` on a weekend.
+fn work_span(
+    tz: Tz,
+    start_h: u32,
+    end_h: u32,
+    day: NaiveDate,
+) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    if matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+        return None;
+    }
+    let at = |h: u32| {
+        let t = day
+            .and_hms_opt(0, 0, 0)
+            .map(|m| m + Duration::hours(i64::from(h)));
+        t.map(|t| local_to_utc(tz, t))
+    };
+    Some((at(start_h)?, at(end_h)?))
+}
+
+/// Longest span a working-calendar loop walks (guards odd inputs).
+const MAX_DAYS: i64 = 3660;
+
+fn add_working(
+    tz: Tz,
+    start_h: u32,
+    end_h: u32,
+    from: DateTime<Utc>,
+    mut secs: i64,
+) -> DateTime<Utc> {
+    let mut day = from.with_timezone(&tz).date_naive();
+    for _ in 0..MAX_DAYS {
+        if let Some((a, b)) = work_span(tz, start_h, end_h, day) {
+            let a = a.max(from);
+            if b > a {
+                let avail = (b - a).num_seconds();
+                if secs <= avail {
+                    return a + Duration::seconds(secs);
+                }
+                secs -= avail;
+            }
+        }
+        day = day.succ_opt().unwrap_or(day);
+    }
+    from + Duration::seconds(secs)
+}
+
+fn working_s(tz: Tz, start_h: u32, end_h: u32, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    if to <= from {
+        return -working_s(tz, start_h, end_h, to, from);
+    }
+    let mut day = from.with_timezone(&tz).date_naive();
+    let last = to.with_timezone(&tz).date_naive();
+    let mut total = 0;
+    for _ in 0..MAX_DAYS {
+        if let Some((a, b)) = work_span(tz, start_h, end_h, day) {
+            let (a, b) = (a.max(from), b.min(to));
+            if b > a {
+                total += (b - a).num_seconds();
+            }
+        }
+        if day >= last {
+            break;
+        }
+        day = day.succ_opt().unwrap_or(last);
+    }
+    total
+}
+
+/// A refused escalation.
+#[derive(Debug, Error)]
+pub enum EscalateError {
+    /// The event has no handler yet (dispatch it first).
+    #[error("event {id}: cannot escalate an event with no handler; dispatch it first")]
+    NoHandler {
+        /// Event.
+        id: geo_core::ids::EventId,
+    },
+    /// The stored handler code is not valid.
+    #[error("event {id}: handler {value:?} is not valid: {reason}")]
+    BadHandler {
+        /// Event.
+        id: geo_core::ids::EventId,
+        /// Stored code.
+        value: String,
+        /// Why.
+        reason: String,
+    },
+    /// A department is the top of the chain.
+    #[error("event {id}: handler {handler} is a department, the top of the escalation chain")]
+    TopLevel {
+        /// Event.
+        id: geo_core::ids::EventId,
+        /// Current handler.
+        handler: String,
+    },
+    /// The state machine refused the move to `escalated`.
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
+}
+
+/// An escalation that happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Escalation {
+    /// Handler before.
+    pub from: Handler,
+    /// Handler after.
+    pub to: Handler,
+    /// The timeline record.
+    pub transition: Transition,
+}
+
+/// Moves `event` one level up the chain grid → community → town → department
+/// (the department of its category, see [`EventRules::department_for`]),
+/// sets status `escalated` and gives the new handler a fresh deadline counted
+/// from `at`.
+pub fn escalate(
+    event: &mut Event,
+    rules: &EventRules,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Result<Escalation, EscalateError> {
+    let code = event
+        .handler
+        .clone()
+        .ok_or(EscalateError::NoHandler { id: event.id })?;
+    let from = Handler::parse(&code).map_err(|reason| EscalateError::BadHandler {
+        id: event.id,
+        value: code.clone(),
+        reason,
+    })?;
+    let to = match from {
+        Handler::GridWorker => Handler::Community,
+        Handler::Community => Handler::Town,
+        Handler::Town => rules.department_for(event.category),
+        Handler::Department(_) => {
+            return Err(EscalateError::TopLevel {
+                id: event.id,
+                handler: code,
+            })
+        }
+    };
+    let note = format!("escalated {from} → {to}");
+    let t = transition(
+        event,
+        EventStatus::Escalated,
+        actor,
+        at,
+        &note,
+        &rules.lifecycle,
+    )?;
+    event.handler = Some(to.code());
+    event.deadline = Some(rules.limits.deadline(at, event.category, event.grade));
+    Ok(Escalation {
+        from,
+        to,
+        transition: t,
+    })
+}
+
+/// Escalates every open event that is red or overdue at `now` and whose state
+/// allows escalation; returns `(index, escalation)` for each one moved.
+/// Events at the top of the chain or in a state that cannot escalate are left.
+pub fn escalate_due(
+    events: &mut [Event],
+    rules: &EventRules,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Vec<(usize, Escalation)> {
+    let mut out = Vec::new();
+    for (i, ev) in events.iter_mut().enumerate() {
+        if !ev.status.is_open() || ev.handler.is_none() {
+            continue;
+        }
+        if rules.limits.sla(ev, now).level >= SlaLevel::Red {
+            if let Ok(e) = escalate(ev, rules, actor, now) {
+                out.push((i, e));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grade_factor_and_override() {
+        let r = EventRules::builtin().unwrap();
+        let gas = EventCategory::parse("04.03").unwrap();
+        assert_eq!(r.limits.limit_h(gas, Grade::General), 12.0);
+        assert_eq!(r.limits.limit_h(gas, Grade::Major), 6.0);
+        assert_eq!(r.limits.limit_h(gas, Grade::Urgent), 2.0); // override
+    }
+
+    #[test]
+    fn working_hours_skip_night_and_weekend() {
+        let tz = chrono_tz::Asia::Shanghai;
+        // Friday 17:00 local = 09:00 UTC; 2 working hours → Monday 10:00 local.
+        let from = Utc.with_ymd_and_hms(2024, 5, 3, 9, 0, 0).unwrap();
+        let d = add_working(tz, 9, 18, from, 7200);
+        assert_eq!(d, Utc.with_ymd_and_hms(2024, 5, 6, 2, 0, 0).unwrap());
+        assert_eq!(working_s(tz, 9, 18, from, d), 7200);
+    }
+}

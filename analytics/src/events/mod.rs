@@ -1,0 +1,220 @@
+//! Rules of the event loop (闭环): who handles an event ([`dispatch`]), how
+//! long they have ([`limits`]), and which reports are the same matter
+//! ([`merge`]). All rules come from one TOML file; `config/dispatch.toml` in
+//! this crate is the shipped default ([`EventRules::builtin`]), and a town may
+//! load its own with [`EventRules::load`].
+//!
+//! ```
+//! use analytics::events::{dispatch::Handler, EventRules};
+//! let rules = EventRules::builtin().unwrap();
+//! assert_eq!(rules.fallback, Handler::Community);
+//! ```
+
+pub mod dispatch;
+pub mod limits;
+pub mod merge;
+
+use std::path::Path;
+
+use chrono::Duration;
+use chrono_tz::Tz;
+use geo_core::model::lifecycle::LifecycleConfig;
+use serde::Deserialize;
+use thiserror::Error;
+
+use dispatch::{Handler, Rule};
+use limits::Limits;
+use merge::MergeParams;
+
+/// The text of the shipped default rules.
+pub const BUILTIN_RULES: &str = include_str!("../../config/dispatch.toml");
+const BUILTIN_NAME: &str = "<builtin config/dispatch.toml>";
+
+/// A rules file that could not be used. Every variant names the file.
+#[derive(Debug, Error)]
+pub enum RulesError {
+    /// The file could not be read.
+    #[error("{path}: cannot read rules file: {source}")]
+    Read {
+        /// File.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, or an unknown or mistyped key.
+    #[error("{path}: {message}")]
+    Parse {
+        /// File.
+        path: String,
+        /// Parser message (with line and column).
+        message: String,
+    },
+    /// A `[[rule]]` entry with a bad value. `index` is 1-based, in file order.
+    #[error("{path}: rule #{index} ({name}): {field} = {value:?}: {reason}")]
+    Rule {
+        /// File.
+        path: String,
+        /// 1-based position of the `[[rule]]` in the file.
+        index: usize,
+        /// The rule's name (or `unnamed`).
+        name: String,
+        /// Key.
+        field: &'static str,
+        /// Offending value.
+        value: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A top-level, `[limits]` or `[merge]` setting with a bad value.
+    #[error("{path}: {field} = {value:?}: {reason}")]
+    Setting {
+        /// File.
+        path: String,
+        /// Key (dotted).
+        field: String,
+        /// Offending value.
+        value: String,
+        /// Why it was refused.
+        reason: String,
+    },
+}
+
+/// All rules of the event loop of one town.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRules {
+    /// Dispatch rules in order; the first match wins.
+    pub rules: Vec<Rule>,
+    /// Handler when no rule matches.
+    pub fallback: Handler,
+    /// Department of last resort for escalation.
+    pub escalation_department: Handler,
+    /// Time limits and the time zone.
+    pub limits: Limits,
+    /// Duplicate detection.
+    pub merge: MergeParams,
+    /// State machine settings.
+    pub lifecycle: LifecycleConfig,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    timezone: Option<String>,
+    reopen_window_h: Option<i64>,
+    fallback: Option<String>,
+    escalation_department: Option<String>,
+    #[serde(default)]
+    rule: Vec<dispatch::RawRule>,
+    limits: Option<limits::RawLimits>,
+    merge: Option<merge::RawMerge>,
+}
+
+impl EventRules {
+    /// The shipped default (`config/dispatch.toml`).
+    pub fn builtin() -> Result<Self, RulesError> {
+        Self::parse(BUILTIN_RULES, BUILTIN_NAME)
+    }
+
+    /// Loads a rules file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, RulesError> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| RulesError::Read {
+            path: name.clone(),
+            source,
+        })?;
+        Self::parse(&text, &name)
+    }
+
+    /// Parses rules text; `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, RulesError> {
+        let raw: RawRules = toml::from_str(text).map_err(|e| RulesError::Parse {
+            path: origin.to_string(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let setting = |field: &str, value: String, reason: &str| RulesError::Setting {
+            path: origin.to_string(),
+            field: field.to_string(),
+            value,
+            reason: reason.to_string(),
+        };
+        let tz: Tz = match &raw.timezone {
+            Some(t) => t.parse().map_err(|_| {
+                setting(
+                    "timezone",
+                    t.clone(),
+                    "not an IANA time zone name (e.g. Asia/Shanghai)",
+                )
+            })?,
+            None => chrono_tz::Asia::Shanghai,
+        };
+        let reopen_h = raw.reopen_window_h.unwrap_or(168);
+        if reopen_h < 0 {
+            return Err(setting(
+                "reopen_window_h",
+                reopen_h.to_string(),
+                "must be zero or more hours",
+            ));
+        }
+        let handler = |field: &str, v: &Option<String>, default: Handler| match v {
+            Some(s) => Handler::parse(s).map_err(|reason| setting(field, s.clone(), &reason)),
+            None => Ok(default),
+        };
+        let fallback = handler("fallback", &raw.fallback, Handler::Community)?;
+        let escalation_department = handler(
+            "escalation_department",
+            &raw.escalation_department,
+            Handler::Department("comprehensive_enforcement".into()),
+        )?;
+        if !matches!(escalation_department, Handler::Department(_)) {
+            return Err(setting(
+                "escalation_department",
+                escalation_department.code(),
+                "must be a department (dept:<name>)",
+            ));
+        }
+        let rules = raw
+            .rule
+            .iter()
+            .enumerate()
+            .map(|(i, r)| r.validate(origin, i + 1))
+            .collect::<Result<Vec<_>, _>>()?;
+        let limits = Limits::from_raw(raw.limits.as_ref(), tz, origin)?;
+        let merge = MergeParams::from_raw(raw.merge.as_ref(), origin)?;
+        Ok(Self {
+            rules,
+            fallback,
+            escalation_department,
+            limits,
+            merge,
+            lifecycle: LifecycleConfig {
+                reopen_window: Duration::hours(reopen_h),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_parses() {
+        let r = EventRules::builtin().unwrap();
+        assert!(r.rules.len() > 10);
+        assert_eq!(r.limits.tz, chrono_tz::Asia::Shanghai);
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_key() {
+        let e = EventRules::parse("colour = 3", "town.toml").unwrap_err();
+        let m = e.to_string();
+        assert!(m.starts_with("town.toml:") && m.contains("colour"), "{m}");
+    }
+
+    #[test]
+    fn bad_timezone() {
+        let e = EventRules::parse("timezone = \"Mars/Olympus\"", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("Mars/Olympus"), "{e}");
+    }
+}
