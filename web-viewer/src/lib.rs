@@ -1,1 +1,20 @@
-//! placeholder
+//! # web-viewer
+//!
+//! The composition root of Wangge: the `wangge` command line, the axum
+//! server (JSON API, vector tiles, style, glyphs, server-sent events) and the
+//! embedded viewer, big-screen and embed pages. It is the only crate that
+//! knows HTTP, configuration, environment, tracing and file paths.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod ingest;
+pub mod role;
+pub mod routes;
+pub mod state;
+pub mod view;
+
+pub use app::app;
+pub use config::ServerConfig;
+pub use state::AppState;

@@ -1,1 +1,58 @@
-fn main() {}
+//! `wangge`: the command line of the Wangge grid-governance engine.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use web_viewer::cli;
+
+#[derive(Parser)]
+#[command(name = "wangge", version, about = "Wangge 网格: grid-governance map and analytics engine")]
+struct Cli {
+    /// DuckDB store file.
+    #[arg(long, global = true, env = "WANGGE_DB", default_value = "wangge.duckdb")]
+    db: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate the demo town into the store.
+    Demo(cli::demo::DemoArgs),
+    /// Import elements from GeoJSON, CSV, OSM PBF or foreign incident CSV.
+    Import(cli::import::ImportArgs),
+    /// Export elements as GeoJSON or CSV.
+    Export(cli::export::ExportArgs),
+    /// Counts per element and grid level, extent, store version.
+    Info(cli::info::InfoArgs),
+    /// Serve the API, tiles and the viewer (generates the demo town first when the store is empty).
+    Serve(cli::serve::ServeArgs),
+    /// Print the event taxonomy.
+    Taxonomy,
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Cli::parse();
+    match args.command {
+        Command::Demo(a) => cli::demo::run(&args.db, a),
+        Command::Import(a) => cli::import::run(&args.db, a),
+        Command::Export(a) => cli::export::run(&args.db, a),
+        Command::Info(a) => cli::info::run(&args.db, a),
+        Command::Serve(a) => cli::serve::run(&args.db, a),
+        Command::Taxonomy => {
+            for c in geo_core::taxonomy::CATEGORIES {
+                println!("{}\t{}\t{}\t{} h", c.code, c.name_zh, c.name_en, c.limit_h);
+            }
+            Ok(())
+        }
+    }
+}

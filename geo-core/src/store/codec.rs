@@ -1,0 +1,165 @@
+//! Geometry and vocabulary codecs between model types and store columns.
+//! Geometries are stored as RFC 7946 GeoJSON text so the file stays readable
+//! from DuckDB's own tools (`ST_GeomFromGeoJSON` in the spatial extension).
+
+use geo::{BoundingRect, InteriorPoint};
+use geo_types::{Geometry, LineString, MultiPolygon, Point, Polygon, Rect};
+
+use super::error::{Result, StoreError};
+
+/// Serialises any geometry to GeoJSON text.
+pub(crate) fn geom_text<'a>(g: impl Into<GeomRef<'a>>) -> String {
+    let value = match g.into() {
+        GeomRef::Polygon(p) => geojson::GeometryValue::from(p),
+        GeomRef::Multi(p) => geojson::GeometryValue::from(p),
+        GeomRef::Line(l) => geojson::GeometryValue::from(l),
+        GeomRef::Any(g) => geojson::GeometryValue::from(g),
+    };
+    geojson::Geometry::new(value).to_string()
+}
+
+/// Borrowed geometry accepted by [`geom_text`].
+pub(crate) enum GeomRef<'a> {
+    Polygon(&'a Polygon<f64>),
+    Multi(&'a MultiPolygon<f64>),
+    Line(&'a LineString<f64>),
+    Any(&'a Geometry<f64>),
+}
+impl<'a> From<&'a Polygon<f64>> for GeomRef<'a> {
+    fn from(p: &'a Polygon<f64>) -> Self {
+        GeomRef::Polygon(p)
+    }
+}
+impl<'a> From<&'a MultiPolygon<f64>> for GeomRef<'a> {
+    fn from(p: &'a MultiPolygon<f64>) -> Self {
+        GeomRef::Multi(p)
+    }
+}
+impl<'a> From<&'a LineString<f64>> for GeomRef<'a> {
+    fn from(p: &'a LineString<f64>) -> Self {
+        GeomRef::Line(p)
+    }
+}
+impl<'a> From<&'a Geometry<f64>> for GeomRef<'a> {
+    fn from(p: &'a Geometry<f64>) -> Self {
+        GeomRef::Any(p)
+    }
+}
+
+/// Parses stored GeoJSON text into a geometry.
+pub(crate) fn parse_geom(table: &'static str, id: u64, text: &str) -> Result<Geometry<f64>> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        table,
+        id,
+        column: "geom",
+        reason,
+    };
+    let g: geojson::Geometry = text.parse().map_err(|e| corrupt(format!("{e}")))?;
+    Geometry::<f64>::try_from(&g.value).map_err(|e| corrupt(format!("{e}")))
+}
+
+pub(crate) fn parse_polygon(table: &'static str, id: u64, text: &str) -> Result<Polygon<f64>> {
+    match parse_geom(table, id, text)? {
+        Geometry::Polygon(p) => Ok(p),
+        Geometry::MultiPolygon(mut m) if m.0.len() == 1 => Ok(m.0.remove(0)),
+        other => Err(StoreError::Corrupt {
+            table,
+            id,
+            column: "geom",
+            reason: format!("expected a Polygon, found {}", type_name(&other)),
+        }),
+    }
+}
+
+pub(crate) fn parse_multi(table: &'static str, id: u64, text: &str) -> Result<MultiPolygon<f64>> {
+    match parse_geom(table, id, text)? {
+        Geometry::Polygon(p) => Ok(MultiPolygon(vec![p])),
+        Geometry::MultiPolygon(m) => Ok(m),
+        other => Err(StoreError::Corrupt {
+            table,
+            id,
+            column: "geom",
+            reason: format!("expected a (Multi)Polygon, found {}", type_name(&other)),
+        }),
+    }
+}
+
+pub(crate) fn parse_line(table: &'static str, id: u64, text: &str) -> Result<LineString<f64>> {
+    match parse_geom(table, id, text)? {
+        Geometry::LineString(l) => Ok(l),
+        other => Err(StoreError::Corrupt {
+            table,
+            id,
+            column: "geom",
+            reason: format!("expected a LineString, found {}", type_name(&other)),
+        }),
+    }
+}
+
+fn type_name(g: &Geometry<f64>) -> &'static str {
+    match g {
+        Geometry::Point(_) => "Point",
+        Geometry::Line(_) => "Line",
+        Geometry::LineString(_) => "LineString",
+        Geometry::Polygon(_) => "Polygon",
+        Geometry::MultiPoint(_) => "MultiPoint",
+        Geometry::MultiLineString(_) => "MultiLineString",
+        Geometry::MultiPolygon(_) => "MultiPolygon",
+        Geometry::GeometryCollection(_) => "GeometryCollection",
+        Geometry::Rect(_) => "Rect",
+        Geometry::Triangle(_) => "Triangle",
+    }
+}
+
+/// A representative point inside a geometry (centroid fallback).
+pub(crate) fn rep_point(g: &Geometry<f64>) -> Option<Point<f64>> {
+    g.interior_point()
+}
+
+/// Bounding box, if any.
+pub(crate) fn bbox(g: &Geometry<f64>) -> Option<Rect<f64>> {
+    g.bounding_rect()
+}
+
+/// Parses a vocabulary column.
+pub(crate) fn vocab<T>(
+    table: &'static str,
+    id: u64,
+    column: &'static str,
+    text: &str,
+    parse: impl Fn(&str) -> std::result::Result<T, crate::error::IdError>,
+) -> Result<T> {
+    parse(text).map_err(|e| StoreError::Corrupt {
+        table,
+        id,
+        column,
+        reason: e.to_string(),
+    })
+}
+
+/// Parses an ID column.
+pub(crate) fn id<T>(
+    table: &'static str,
+    row: u64,
+    column: &'static str,
+    raw: u64,
+    make: impl Fn(u64) -> std::result::Result<T, crate::error::IdError>,
+) -> Result<T> {
+    make(raw).map_err(|e| StoreError::Corrupt {
+        table,
+        id: row,
+        column,
+        reason: e.to_string(),
+    })
+}
+
+/// Optional ID column.
+pub(crate) fn opt_id<T>(
+    table: &'static str,
+    row: u64,
+    column: &'static str,
+    raw: Option<u64>,
+    make: impl Fn(u64) -> std::result::Result<T, crate::error::IdError>,
+) -> Result<Option<T>> {
+    raw.map(|r| id(table, row, column, r, make)).transpose()
+}

@@ -1,0 +1,149 @@
+//! The DuckDB store: the one repository layer through which every read and
+//! write reaches the database file.
+//!
+//! * Writes of a batch are all-or-nothing: one transaction, references checked
+//!   against the batch and the store before anything is appended.
+//! * Every read takes a [`Scope`], so grid- and role-based access is enforced
+//!   here and nowhere else.
+//! * Each element row carries its grid references (community, comprehensive,
+//!   micro, dedicated): 人进户、户进房、房进格、格进图 is stored, and rewritten by
+//!   [`Store::reassign`] when grids change.
+
+mod codec;
+mod error;
+mod read;
+mod schema;
+mod scope;
+mod write;
+
+use std::path::{Path, PathBuf};
+
+use duckdb::Connection;
+
+pub use error::{Result, StoreError};
+pub use read::{Counts, EventFilter, LoadSet, Page, TransitionRow};
+pub use schema::SCHEMA_VERSION;
+pub use scope::Scope;
+pub use write::{ElementRef, Provenance, RefSource, WriteReport};
+
+use error::Ctx;
+
+/// A handle on one DuckDB file.
+pub struct Store {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) a store file and migrates it forward.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let conn = Connection::open(path).ctx(format!("opening {}", path.display()))?;
+        let mut store = Self {
+            conn,
+            path: Some(path.to_path_buf()),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens a throw-away in-memory store (tests, dry runs).
+    pub fn open_in_memory() -> Result<Self> {
+        let conn = Connection::open_in_memory().ctx("opening in-memory store")?;
+        let mut store = Self { conn, path: None };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// A second connection on the same database (for another thread).
+    pub fn try_clone(&self) -> Result<Self> {
+        Ok(Self {
+            conn: self.conn.try_clone().ctx("cloning connection")?,
+            path: self.path.clone(),
+        })
+    }
+
+    /// The file path, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The schema version of the file.
+    pub fn schema_version(&self) -> Result<i64> {
+        let has_meta: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'",
+                [],
+                |r| r.get(0),
+            )
+            .ctx("reading schema version")?;
+        if has_meta == 0 {
+            return Ok(0);
+        }
+        let v: String = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .ctx("reading schema version")?;
+        v.parse().map_err(|_| StoreError::Corrupt {
+            table: "meta",
+            id: 0,
+            column: "schema_version",
+            reason: format!("not an integer: {v:?}"),
+        })
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let found = self.schema_version()?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        for (i, sql) in schema::migrations().iter().enumerate().skip(found as usize) {
+            let tx = self.conn.transaction().ctx("starting migration")?;
+            tx.execute_batch(sql)
+                .ctx(format!("migrating schema {i} -> {}", i + 1))?;
+            tx.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                [(i + 1).to_string()],
+            )
+            .ctx("recording schema version")?;
+            tx.commit().ctx("committing migration")?;
+        }
+        Ok(())
+    }
+
+    /// Appends a line to the audit log (reveals of personal data, exports).
+    pub fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO audit_log VALUES (?, ?, ?, ?)",
+                duckdb::params![chrono::Utc::now().timestamp(), actor, action, detail],
+            )
+            .ctx("writing audit log")?;
+        Ok(())
+    }
+
+    /// Number of audit log lines with this action (tests, reports).
+    pub fn audit_count(&self, action: &str) -> Result<u64> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM audit_log WHERE action = ?",
+                [action],
+                |r| r.get(0),
+            )
+            .ctx("counting audit log")
+    }
+}

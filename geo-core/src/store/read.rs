@@ -1,0 +1,697 @@
+//! Reads. Every public read takes a [`Scope`].
+
+use chrono::{DateTime, TimeZone, Utc};
+use duckdb::{params_from_iter, Row};
+use geo_types::Point;
+use serde::Serialize;
+
+use super::codec::{id, opt_id, parse_geom, parse_line, parse_multi, parse_polygon, vocab};
+use super::error::{Ctx, Result, StoreError};
+use super::{Scope, Store};
+use crate::dataset::Dataset;
+use crate::ids::*;
+use crate::model::*;
+use crate::taxonomy::EventCategory;
+
+/// Which tables [`Store::load`] reads. People, households and sentiment are
+/// large and personal: the server queries them on demand instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadSet {
+    /// Everything with a geometry: communities, grids, compounds, buildings,
+    /// units, places, events, organisations, roads.
+    Spatial,
+    /// Every table.
+    All,
+}
+
+/// Element counts and extent (`wangge info`).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Counts {
+    /// Schema version.
+    pub store_version: i64,
+    /// Town name, if set.
+    pub town: Option<String>,
+    /// Rows per element table.
+    pub elements: Vec<(String, u64)>,
+    /// Grids per kind.
+    pub grids_by_kind: Vec<(String, u64)>,
+    /// Elements (buildings, households, persons, events) per grid level that
+    /// fall inside no grid of that level.
+    pub unassigned: Vec<(String, u64)>,
+    /// Extent `[west, south, east, north]` of communities and grids.
+    pub extent: Option<[f64; 4]>,
+    /// Total residents (sum of persons).
+    pub residents: u64,
+    /// Share of persons aged 60+ in the reference year.
+    pub aged60_share: f64,
+    /// Events per calendar month (`YYYY-MM`, count).
+    pub events_per_month: Vec<(String, u64)>,
+}
+
+/// One stored event transition.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TransitionRow {
+    /// Previous status (None at intake).
+    pub from: Option<String>,
+    /// New status.
+    pub to: String,
+    /// Unix seconds.
+    pub at: i64,
+    /// Who.
+    pub actor: String,
+    /// Note.
+    pub note: String,
+}
+
+/// Filter for event reads.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// `[w, s, e, n]`.
+    pub bbox: Option<[f64; 4]>,
+    /// Category code `NN.MM` or group `NN`.
+    pub category: Option<String>,
+    /// Status code.
+    pub status: Option<String>,
+    /// Source code.
+    pub source: Option<String>,
+    /// From (inclusive).
+    pub from: Option<DateTime<Utc>>,
+    /// To (exclusive).
+    pub to: Option<DateTime<Utc>>,
+    /// Only elements of this grid (any level).
+    pub grid: Option<GridId>,
+}
+
+/// Paging.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// Maximum rows.
+    pub limit: u64,
+    /// Rows to skip.
+    pub offset: u64,
+}
+
+fn ts(table: &'static str, row: u64, column: &'static str, v: i64) -> Result<DateTime<Utc>> {
+    Utc.timestamp_opt(v, 0)
+        .single()
+        .ok_or(StoreError::Corrupt {
+            table,
+            id: row,
+            column,
+            reason: format!("timestamp {v} out of range"),
+        })
+}
+
+fn get<T: duckdb::types::FromSql>(r: &Row<'_>, i: usize) -> Result<T> {
+    r.get(i).ctx("reading row")
+}
+
+impl Store {
+    fn collect<T>(
+        &self,
+        sql: &str,
+        args: &[duckdb::types::Value],
+        f: impl Fn(&Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut st = self.conn.prepare(sql).ctx(format!("preparing {sql}"))?;
+        let mut rows = st.query(params_from_iter(args.iter())).ctx("querying")?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().ctx("reading rows")? {
+            out.push(f(r)?);
+        }
+        Ok(out)
+    }
+
+    /// Loads the elements visible in `scope`.
+    pub fn load(&self, scope: &Scope, set: LoadSet) -> Result<Dataset> {
+        let s = scope.sql();
+        let mut d = Dataset {
+            town: self.town()?,
+            ..Dataset::default()
+        };
+        d.communities = self.collect(
+            "SELECT id, code, name, is_village, geom FROM communities ORDER BY id",
+            &[],
+            |r| {
+                let rid: u64 = get(r, 0)?;
+                Ok(Community {
+                    id: id("communities", rid, "id", rid, CommunityId::new)?,
+                    code: vocab("communities", rid, "code", &get::<String>(r, 1)?, DivisionCode::parse)?,
+                    name: get(r, 2)?,
+                    is_village: get(r, 3)?,
+                    boundary: parse_multi("communities", rid, &get::<String>(r, 4)?)?,
+                })
+            },
+        )?;
+        d.grids = self.grids()?;
+        d.compounds = self.collect(
+            &format!("SELECT id, name, era, built_year, geom, community FROM compounds WHERE {s} ORDER BY id"),
+            &[],
+            |r| {
+                let rid: u64 = get(r, 0)?;
+                Ok(Compound {
+                    id: id("compounds", rid, "id", rid, CompoundId::new)?,
+                    name: get(r, 1)?,
+                    era: vocab("compounds", rid, "era", &get::<String>(r, 2)?, CompoundEra::parse)?,
+                    built_year: get(r, 3)?,
+                    boundary: parse_polygon("compounds", rid, &get::<String>(r, 4)?)?,
+                    community: opt_id("compounds", rid, "community", get(r, 5)?, CommunityId::new)?,
+                })
+            },
+        )?;
+        d.buildings = self.collect(
+            &format!(
+                "SELECT id, compound, geom, levels, height_m, usage, units, households,
+                 households_estimated, address FROM buildings WHERE {s} ORDER BY id"
+            ),
+            &[],
+            |r| {
+                let rid: u64 = get(r, 0)?;
+                Ok(Building {
+                    id: id("buildings", rid, "id", rid, BuildingId::new)?,
+                    compound: opt_id("buildings", rid, "compound", get(r, 1)?, CompoundId::new)?,
+                    footprint: parse_polygon("buildings", rid, &get::<String>(r, 2)?)?,
+                    levels: get(r, 3)?,
+                    height_m: get(r, 4)?,
+                    usage: vocab("buildings", rid, "usage", &get::<String>(r, 5)?, BuildingUse::parse)?,
+                    units: get(r, 6)?,
+                    households: get(r, 7)?,
+                    households_estimated: get(r, 8)?,
+                    address: get(r, 9)?,
+                })
+            },
+        )?;
+        d.units = self.collect(
+            &format!("SELECT id, building, number, households, lon, lat FROM units WHERE {s} ORDER BY id"),
+            &[],
+            |r| {
+                let rid: u64 = get(r, 0)?;
+                Ok(Unit {
+                    id: id("units", rid, "id", rid, UnitId::new)?,
+                    building: id("units", rid, "building", get(r, 1)?, BuildingId::new)?,
+                    number: get(r, 2)?,
+                    households: get(r, 3)?,
+                    entrance: Point::new(get(r, 4)?, get(r, 5)?),
+                })
+            },
+        )?;
+        d.places = self.collect(
+            &format!("SELECT id, name, category, service, geom FROM places WHERE {s} OR community IS NULL ORDER BY id"),
+            &[],
+            |r| {
+                let rid: u64 = get(r, 0)?;
+                let service: Option<String> = get(r, 3)?;
+                Ok(Place {
+                    id: id("places", rid, "id", rid, PlaceId::new)?,
+                    name: get(r, 1)?,
+                    category: vocab("places", rid, "category", &get::<String>(r, 2)?, PlaceCategory::parse)?,
+                    service: service
+                        .map(|t| vocab("places", rid, "service", &t, ServiceKind::parse))
+                        .transpose()?,
+                    geometry: parse_geom("places", rid, &get::<String>(r, 4)?)?,
+                })
+            },
+        )?;
+        d.events = self.events(scope, &EventFilter::default(), None)?;
+        d.organisations = self.collect(
+            &format!(
+                "SELECT id, name, kind, geom, compound, members, member_count FROM organisations
+                 WHERE {s} ORDER BY id"
+            ),
+            &[],
+            |r| {
+                let rid: u64 = get(r, 0)?;
+                let members: Vec<u64> =
+                    serde_json::from_str(&get::<String>(r, 5)?).map_err(|e| StoreError::Corrupt {
+                        table: "organisations",
+                        id: rid,
+                        column: "members",
+                        reason: e.to_string(),
+                    })?;
+                Ok(Organisation {
+                    id: id("organisations", rid, "id", rid, OrganisationId::new)?,
+                    name: get(r, 1)?,
+                    kind: vocab("organisations", rid, "kind", &get::<String>(r, 2)?, OrganisationKind::parse)?,
+                    geometry: parse_geom("organisations", rid, &get::<String>(r, 3)?)?,
+                    compound: opt_id("organisations", rid, "compound", get(r, 4)?, CompoundId::new)?,
+                    members: members.into_iter().filter_map(|m| PersonId::new(m).ok()).collect(),
+                    member_count: get(r, 6)?,
+                })
+            },
+        )?;
+        d.roads = self.collect("SELECT id, name, class, geom FROM roads ORDER BY id", &[], |r| {
+            let rid: u64 = get(r, 0)?;
+            Ok(Road {
+                id: id("roads", rid, "id", rid, RoadId::new)?,
+                name: get(r, 1)?,
+                class: vocab("roads", rid, "class", &get::<String>(r, 2)?, RoadClass::parse)?,
+                line: parse_line("roads", rid, &get::<String>(r, 3)?)?,
+            })
+        })?;
+        if set == LoadSet::All {
+            d.households = self.households(scope, None, None)?;
+            d.persons = self.persons(scope, None, None)?;
+            d.sentiments = self.sentiments(scope)?;
+        }
+        Ok(d)
+    }
+
+    /// The town, if one is stored.
+    pub fn town(&self) -> Result<Option<Town>> {
+        let mut v = self.collect("SELECT code, name, lon, lat FROM town LIMIT 1", &[], |r| {
+            Ok(Town {
+                code: vocab("town", 0, "code", &get::<String>(r, 0)?, DivisionCode::parse)?,
+                name: get(r, 1)?,
+                centre: Point::new(get(r, 2)?, get(r, 3)?),
+            })
+        })?;
+        Ok(v.pop())
+    }
+
+    /// All current grids (grids are public structure, not scoped).
+    pub fn grids(&self) -> Result<Vec<Grid>> {
+        self.collect(
+            "SELECT id, code, name, kind, community, parent, geom, workers FROM grids
+             WHERE NOT retired ORDER BY id",
+            &[],
+            |r| {
+                let rid: u64 = get(r, 0)?;
+                let workers: Vec<Worker> = serde_json::from_str(&get::<String>(r, 7)?).map_err(|e| {
+                    StoreError::Corrupt {
+                        table: "grids",
+                        id: rid,
+                        column: "workers",
+                        reason: e.to_string(),
+                    }
+                })?;
+                Ok(Grid {
+                    id: id("grids", rid, "id", rid, GridId::new)?,
+                    code: vocab("grids", rid, "code", &get::<String>(r, 1)?, GridCode::parse)?,
+                    name: get(r, 2)?,
+                    kind: vocab("grids", rid, "kind", &get::<String>(r, 3)?, GridKind::parse)?,
+                    community: opt_id("grids", rid, "community", get(r, 4)?, CommunityId::new)?,
+                    parent: opt_id("grids", rid, "parent", get(r, 5)?, GridId::new)?,
+                    boundary: parse_multi("grids", rid, &get::<String>(r, 6)?)?,
+                    workers,
+                })
+            },
+        )
+    }
+
+    /// Households in scope (optionally of one grid), paged.
+    pub fn households(
+        &self,
+        scope: &Scope,
+        grid: Option<GridId>,
+        page: Option<Page>,
+    ) -> Result<Vec<Household>> {
+        let sql = format!(
+            "SELECT id, building, unit, floor, room, size, tenure, group_rented, party_member
+             FROM households WHERE {} AND {} ORDER BY id {}",
+            scope.sql(),
+            grid_cond(grid),
+            page_sql(page)
+        );
+        self.collect(&sql, &[], |r| {
+            let rid: u64 = get(r, 0)?;
+            Ok(Household {
+                id: id("households", rid, "id", rid, HouseholdId::new)?,
+                building: id("households", rid, "building", get(r, 1)?, BuildingId::new)?,
+                unit: opt_id("households", rid, "unit", get(r, 2)?, UnitId::new)?,
+                floor: get(r, 3)?,
+                room: get(r, 4)?,
+                size: get(r, 5)?,
+                tenure: vocab("households", rid, "tenure", &get::<String>(r, 6)?, Tenure::parse)?,
+                group_rented: get(r, 7)?,
+                party_member: get(r, 8)?,
+            })
+        })
+    }
+
+    /// People in scope (optionally of one grid), paged. Callers mask names,
+    /// ID numbers and phones before anything leaves the process.
+    pub fn persons(&self, scope: &Scope, grid: Option<GridId>, page: Option<Page>) -> Result<Vec<Person>> {
+        let sql = format!(
+            "SELECT id, household, name, national_id, phone, birth_year, sex, tags
+             FROM persons WHERE {} AND {} ORDER BY id {}",
+            scope.sql(),
+            grid_cond(grid),
+            page_sql(page)
+        );
+        self.collect(&sql, &[], |r| {
+            let rid: u64 = get(r, 0)?;
+            let nid: Option<String> = get(r, 3)?;
+            let phone: Option<String> = get(r, 4)?;
+            let tags: String = get(r, 7)?;
+            Ok(Person {
+                id: id("persons", rid, "id", rid, PersonId::new)?,
+                household: opt_id("persons", rid, "household", get(r, 1)?, HouseholdId::new)?,
+                name: get(r, 2)?,
+                national_id: nid
+                    .map(|n| vocab("persons", rid, "national_id", &n, NationalId::parse))
+                    .transpose()?,
+                phone: phone
+                    .map(|n| vocab("persons", rid, "phone", &n, Phone::parse))
+                    .transpose()?,
+                birth_year: get(r, 5)?,
+                sex: vocab("persons", rid, "sex", &get::<String>(r, 6)?, Sex::parse)?,
+                tags: tags
+                    .split(';')
+                    .filter(|t| !t.is_empty())
+                    .map(|t| vocab("persons", rid, "tags", t, PersonTag::parse))
+                    .collect::<Result<_>>()?,
+            })
+        })
+    }
+
+    /// Sentiment records in scope.
+    pub fn sentiments(&self, scope: &Scope) -> Result<Vec<Sentiment>> {
+        let sql = format!(
+            "SELECT id, kind, score, text, at, link_kind, link_id FROM sentiments WHERE {} ORDER BY id",
+            scope.sql()
+        );
+        self.collect(&sql, &[], |r| {
+            let rid: u64 = get(r, 0)?;
+            let lk: String = get(r, 5)?;
+            let lid: u64 = get(r, 6)?;
+            let link = match lk.as_str() {
+                "household" => SentimentLink::Household(id("sentiments", rid, "link_id", lid, HouseholdId::new)?),
+                "place" => SentimentLink::Place(id("sentiments", rid, "link_id", lid, PlaceId::new)?),
+                _ => SentimentLink::Event(id("sentiments", rid, "link_id", lid, EventId::new)?),
+            };
+            Ok(Sentiment {
+                id: id("sentiments", rid, "id", rid, SentimentId::new)?,
+                kind: vocab("sentiments", rid, "kind", &get::<String>(r, 1)?, SentimentKind::parse)?,
+                score: get(r, 2)?,
+                text: get(r, 3)?,
+                at: ts("sentiments", rid, "at", get(r, 4)?)?,
+                link,
+            })
+        })
+    }
+
+    /// Events in scope matching `filter`, newest first when paged.
+    pub fn events(&self, scope: &Scope, filter: &EventFilter, page: Option<Page>) -> Result<Vec<Event>> {
+        let (cond, args) = event_cond(filter);
+        let order = if page.is_some() { "reported_at DESC, id" } else { "id" };
+        let sql = format!(
+            "SELECT id, category, title, lon, lat, reported_at, source, status, grade, deadline,
+             handler, resolved_at, satisfaction, master, reporter_household FROM events
+             WHERE {} AND {cond} ORDER BY {order} {}",
+            scope.sql(),
+            page_sql(page)
+        );
+        self.collect(&sql, &args, decode_event)
+    }
+
+    /// Number of events in scope matching `filter`.
+    pub fn count_events(&self, scope: &Scope, filter: &EventFilter) -> Result<u64> {
+        let (cond, args) = event_cond(filter);
+        let sql = format!("SELECT count(*) FROM events WHERE {} AND {cond}", scope.sql());
+        let mut v = self.collect(&sql, &args, |r| get::<u64>(r, 0))?;
+        Ok(v.pop().unwrap_or(0))
+    }
+
+    /// One event by ID, if visible in scope.
+    pub fn event(&self, scope: &Scope, event: EventId) -> Result<Event> {
+        let sql = format!(
+            "SELECT id, category, title, lon, lat, reported_at, source, status, grade, deadline,
+             handler, resolved_at, satisfaction, master, reporter_household FROM events
+             WHERE {} AND id = {}",
+            scope.sql(),
+            event.get()
+        );
+        self.collect(&sql, &[], decode_event)?
+            .pop()
+            .ok_or(StoreError::NotFound {
+                kind: "event",
+                id: event.to_string(),
+            })
+    }
+
+    /// The stored transitions of an event, oldest first.
+    pub fn timeline(&self, event: EventId) -> Result<Vec<TransitionRow>> {
+        self.collect(
+            "SELECT from_status, to_status, at, actor, note FROM event_transitions
+             WHERE event = ? ORDER BY seq",
+            &[duckdb::types::Value::UBigInt(event.get())],
+            |r| {
+                Ok(TransitionRow {
+                    from: get(r, 0)?,
+                    to: get(r, 1)?,
+                    at: get(r, 2)?,
+                    actor: get(r, 3)?,
+                    note: get(r, 4)?,
+                })
+            },
+        )
+    }
+
+    /// The highest event ID stored (new IDs continue from it).
+    pub fn max_event_id(&self) -> Result<u64> {
+        let mut v = self.collect("SELECT coalesce(max(id), 0) FROM events", &[], |r| get::<u64>(r, 0))?;
+        Ok(v.pop().unwrap_or(0))
+    }
+
+    /// Per-grid population figures: (grid id, households, residents, aged 60+,
+    /// elderly living alone), over grids of every level, for `year`.
+    pub fn grid_population(&self, year: i32) -> Result<Vec<(u64, u64, u64, u64, u64)>> {
+        let sql = format!(
+            "WITH p AS (SELECT comprehensive, micro, dedicated, birth_year, tags FROM persons),
+             h AS (SELECT comprehensive, micro, dedicated FROM households),
+             hc AS (SELECT g, count(*) n FROM (SELECT comprehensive g FROM h UNION ALL SELECT micro FROM h
+                    UNION ALL SELECT dedicated FROM h) WHERE g IS NOT NULL GROUP BY g),
+             pc AS (SELECT g, count(*) n, count(*) FILTER (WHERE {year} - birth_year >= 60) old,
+                    count(*) FILTER (WHERE tags LIKE '%elderly_alone%') alone
+                    FROM (SELECT comprehensive g, birth_year, tags FROM p UNION ALL
+                          SELECT micro, birth_year, tags FROM p UNION ALL
+                          SELECT dedicated, birth_year, tags FROM p) WHERE g IS NOT NULL GROUP BY g)
+             SELECT g.id, coalesce(hc.n, 0), coalesce(pc.n, 0), coalesce(pc.old, 0), coalesce(pc.alone, 0)
+             FROM grids g LEFT JOIN hc ON hc.g = g.id LEFT JOIN pc ON pc.g = g.id WHERE NOT g.retired"
+        );
+        self.collect(&sql, &[], |r| Ok((get(r, 0)?, get(r, 1)?, get(r, 2)?, get(r, 3)?, get(r, 4)?)))
+    }
+
+    /// Counts per element, per grid kind, unassigned elements and extent.
+    pub fn counts(&self, scope: &Scope, year: i32) -> Result<Counts> {
+        let s = scope.sql();
+        let mut c = Counts {
+            store_version: self.schema_version()?,
+            town: self.town()?.map(|t| t.name),
+            ..Counts::default()
+        };
+        for t in ["communities", "grids", "roads"] {
+            let n = self.collect(&format!("SELECT count(*) FROM {t}"), &[], |r| get::<u64>(r, 0))?;
+            c.elements.push((t.to_string(), n.first().copied().unwrap_or(0)));
+        }
+        for t in [
+            "compounds", "buildings", "units", "households", "persons", "places", "events",
+            "sentiments", "organisations",
+        ] {
+            let n = self.collect(&format!("SELECT count(*) FROM {t} WHERE {s}"), &[], |r| get::<u64>(r, 0))?;
+            c.elements.push((t.to_string(), n.first().copied().unwrap_or(0)));
+        }
+        c.grids_by_kind = self.collect(
+            "SELECT kind, count(*) FROM grids WHERE NOT retired GROUP BY kind ORDER BY kind",
+            &[],
+            |r| Ok((get(r, 0)?, get(r, 1)?)),
+        )?;
+        for t in ["buildings", "households", "persons", "events"] {
+            let n = self.collect(
+                &format!("SELECT count(*) FROM {t} WHERE {s} AND comprehensive IS NULL AND community IS NULL"),
+                &[],
+                |r| get::<u64>(r, 0),
+            )?;
+            c.unassigned.push((t.to_string(), n.first().copied().unwrap_or(0)));
+        }
+        let ext = self.collect(
+            "SELECT min(minx), min(miny), max(maxx), max(maxy) FROM
+             (SELECT minx, miny, maxx, maxy FROM communities UNION ALL SELECT minx, miny, maxx, maxy FROM grids)",
+            &[],
+            |r| {
+                let v: [Option<f64>; 4] = [get(r, 0)?, get(r, 1)?, get(r, 2)?, get(r, 3)?];
+                Ok(match v {
+                    [Some(a), Some(b), Some(c), Some(d)] => Some([a, b, c, d]),
+                    _ => None,
+                })
+            },
+        )?;
+        c.extent = ext.into_iter().flatten().next();
+        let pop = self.collect(
+            &format!(
+                "SELECT count(*), count(*) FILTER (WHERE {year} - birth_year >= 60) FROM persons WHERE {s}"
+            ),
+            &[],
+            |r| Ok((get::<u64>(r, 0)?, get::<u64>(r, 1)?)),
+        )?;
+        if let Some((n, old)) = pop.first() {
+            c.residents = *n;
+            c.aged60_share = if *n > 0 { *old as f64 / *n as f64 } else { 0.0 };
+        }
+        c.events_per_month = self.collect(
+            &format!(
+                "SELECT strftime(to_timestamp(reported_at), '%Y-%m') m, count(*) FROM events
+                 WHERE {s} GROUP BY m ORDER BY m"
+            ),
+            &[],
+            |r| Ok((get(r, 0)?, get(r, 1)?)),
+        )?;
+        Ok(c)
+    }
+}
+
+fn grid_cond(grid: Option<GridId>) -> String {
+    match grid {
+        None => "TRUE".into(),
+        Some(g) => {
+            let g = g.get();
+            format!("(comprehensive = {g} OR micro = {g} OR dedicated = {g})")
+        }
+    }
+}
+
+fn page_sql(page: Option<Page>) -> String {
+    match page {
+        None => String::new(),
+        Some(p) => format!("LIMIT {} OFFSET {}", p.limit, p.offset),
+    }
+}
+
+fn event_cond(f: &EventFilter) -> (String, Vec<duckdb::types::Value>) {
+    use duckdb::types::Value;
+    let mut c = vec!["TRUE".to_string()];
+    let mut a = Vec::new();
+    if let Some([w, s, e, n]) = f.bbox {
+        c.push("lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?".into());
+        a.extend([Value::Double(w), Value::Double(e), Value::Double(s), Value::Double(n)]);
+    }
+    if let Some(cat) = &f.category {
+        if cat.len() == 2 {
+            c.push("starts_with(category, ?)".into());
+        } else {
+            c.push("category = ?".into());
+        }
+        a.push(Value::Text(cat.clone()));
+    }
+    if let Some(s) = &f.status {
+        c.push("status = ?".into());
+        a.push(Value::Text(s.clone()));
+    }
+    if let Some(s) = &f.source {
+        c.push("source = ?".into());
+        a.push(Value::Text(s.clone()));
+    }
+    if let Some(t) = f.from {
+        c.push("reported_at >= ?".into());
+        a.push(Value::BigInt(t.timestamp()));
+    }
+    if let Some(t) = f.to {
+        c.push("reported_at < ?".into());
+        a.push(Value::BigInt(t.timestamp()));
+    }
+    if let Some(g) = f.grid {
+        c.push(grid_cond(Some(g)));
+    }
+    (c.join(" AND "), a)
+}
+
+fn decode_event(r: &Row<'_>) -> Result<Event> {
+    let rid: u64 = get(r, 0)?;
+    let t = "events";
+    Ok(Event {
+        id: id(t, rid, "id", rid, EventId::new)?,
+        category: vocab(t, rid, "category", &get::<String>(r, 1)?, EventCategory::parse)?,
+        title: get(r, 2)?,
+        location: Point::new(get(r, 3)?, get(r, 4)?),
+        reported_at: ts(t, rid, "reported_at", get(r, 5)?)?,
+        source: vocab(t, rid, "source", &get::<String>(r, 6)?, EventSource::parse)?,
+        status: vocab(t, rid, "status", &get::<String>(r, 7)?, EventStatus::parse)?,
+        grade: vocab(t, rid, "grade", &get::<String>(r, 8)?, Grade::parse)?,
+        deadline: get::<Option<i64>>(r, 9)?.map(|v| ts(t, rid, "deadline", v)).transpose()?,
+        handler: get(r, 10)?,
+        resolved_at: get::<Option<i64>>(r, 11)?.map(|v| ts(t, rid, "resolved_at", v)).transpose()?,
+        satisfaction: get(r, 12)?,
+        master: opt_id(t, rid, "master", get(r, 13)?, EventId::new)?,
+        reporter_household: opt_id(t, rid, "reporter_household", get(r, 14)?, HouseholdId::new)?,
+    })
+}
+
+impl Store {
+    /// Stored grid references of rows of an element table (buildings, units,
+    /// households, persons…), for elements whose parent was imported earlier.
+    pub fn refs_of(&self, table: &str, ids: &[u64]) -> Result<std::collections::HashMap<u64, GridRefs>> {
+        const TABLES: [&str; 6] = ["compounds", "buildings", "units", "households", "persons", "places"];
+        if !TABLES.contains(&table) {
+            return Err(StoreError::NotFound {
+                kind: "table",
+                id: table.to_string(),
+            });
+        }
+        let mut out = std::collections::HashMap::new();
+        for chunk in ids.chunks(5000) {
+            if chunk.is_empty() {
+                continue;
+            }
+            let list: Vec<String> = chunk.iter().map(u64::to_string).collect();
+            let sql = format!(
+                "SELECT id, community, comprehensive, micro, dedicated FROM {table} WHERE id IN ({})",
+                list.join(",")
+            );
+            let rows = self.collect(&sql, &[], |r| {
+                let rid: u64 = get(r, 0)?;
+                Ok((
+                    rid,
+                    GridRefs {
+                        community: opt_id(table_name(table), rid, "community", get(r, 1)?, CommunityId::new)?,
+                        comprehensive: opt_id(table_name(table), rid, "comprehensive", get(r, 2)?, GridId::new)?,
+                        micro: opt_id(table_name(table), rid, "micro", get(r, 3)?, GridId::new)?,
+                        dedicated: opt_id(table_name(table), rid, "dedicated", get(r, 4)?, GridId::new)?,
+                    },
+                ))
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// True when the store holds no grids and no buildings (a fresh file).
+    pub fn is_empty(&self) -> Result<bool> {
+        let n = self.collect(
+            "SELECT (SELECT count(*) FROM grids) + (SELECT count(*) FROM buildings) + (SELECT count(*) FROM events)",
+            &[],
+            |r| get::<u64>(r, 0),
+        )?;
+        Ok(n.first().copied().unwrap_or(0) == 0)
+    }
+
+    /// IDs stored in an element table among `ids` (reference checks of imports).
+    pub fn existing_ids(&self, table: &str, ids: &[u64]) -> Result<std::collections::HashSet<u64>> {
+        let mut out = std::collections::HashSet::new();
+        for chunk in ids.chunks(5000) {
+            if chunk.is_empty() {
+                continue;
+            }
+            let list: Vec<String> = chunk.iter().map(u64::to_string).collect();
+            let sql = format!("SELECT id FROM {} WHERE id IN ({})", table_name(table), list.join(","));
+            out.extend(self.collect(&sql, &[], |r| get::<u64>(r, 0))?);
+        }
+        Ok(out)
+    }
+}
+
+fn table_name(t: &str) -> &'static str {
+    match t {
+        "communities" => "communities",
+        "grids" => "grids",
+        "compounds" => "compounds",
+        "buildings" => "buildings",
+        "units" => "units",
+        "households" => "households",
+        "persons" => "persons",
+        "places" => "places",
+        "events" => "events",
+        "sentiments" => "sentiments",
+        "organisations" => "organisations",
+        _ => "roads",
+    }
+}

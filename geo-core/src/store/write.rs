@@ -1,0 +1,612 @@
+//! Writes: batches (all-or-nothing), single events and their transitions,
+//! and re-assignment of every element when grids change.
+
+use std::collections::HashSet;
+
+use duckdb::{params, Appender};
+
+use super::codec::{bbox, geom_text, rep_point};
+use super::error::{Ctx, Result, StoreError};
+use super::Store;
+use crate::dataset::Dataset;
+use crate::ids::{
+    BuildingId, CompoundId, EventId, HouseholdId, OrganisationId, PersonId, PlaceId, SentimentId,
+    UnitId,
+};
+use crate::model::{Event, GridRefs, SentimentLink};
+
+/// An element whose grid references the store asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ElementRef {
+    /// A compound.
+    Compound(CompoundId),
+    /// A building.
+    Building(BuildingId),
+    /// A unit.
+    Unit(UnitId),
+    /// A household.
+    Household(HouseholdId),
+    /// A person.
+    Person(PersonId),
+    /// A place.
+    Place(PlaceId),
+    /// An event.
+    Event(EventId),
+    /// A sentiment record.
+    Sentiment(SentimentId),
+    /// An organisation.
+    Organisation(OrganisationId),
+}
+
+/// Gives the grid references of an element (implemented by the spatial
+/// assignment; any `Fn(ElementRef) -> GridRefs` works).
+pub trait RefSource {
+    /// References of `e`.
+    fn refs(&self, e: ElementRef) -> GridRefs;
+}
+
+impl<F: Fn(ElementRef) -> GridRefs> RefSource for F {
+    fn refs(&self, e: ElementRef) -> GridRefs {
+        self(e)
+    }
+}
+
+/// Where a batch came from, kept with the data.
+#[derive(Debug, Clone)]
+pub struct Provenance {
+    /// Element kind.
+    pub kind: String,
+    /// File name or generator.
+    pub source: String,
+    /// Declared source CRS.
+    pub crs: String,
+}
+
+/// What a write stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WriteReport {
+    /// Rows appended, all tables together.
+    pub rows: u64,
+}
+
+fn refs_params(r: &GridRefs) -> [Option<u64>; 4] {
+    [
+        r.community.map(|i| i.get()),
+        r.comprehensive.map(|i| i.get()),
+        r.micro.map(|i| i.get()),
+        r.dedicated.map(|i| i.get()),
+    ]
+}
+
+fn dup_check<T: Copy + Eq + std::hash::Hash + Into<u64>>(
+    kind: &'static str,
+    ids: impl Iterator<Item = T>,
+) -> Result<()> {
+    let mut seen = HashSet::new();
+    for id in ids {
+        if !seen.insert(id) {
+            return Err(StoreError::Duplicate {
+                kind,
+                id: id.into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+macro_rules! into_u64 {
+    ($($t:ty),*) => {$(impl From<$t> for u64 { fn from(v: $t) -> u64 { v.get() } })*};
+}
+into_u64!(
+    crate::ids::CommunityId,
+    crate::ids::GridId,
+    CompoundId,
+    BuildingId,
+    UnitId,
+    HouseholdId,
+    PersonId,
+    PlaceId,
+    EventId,
+    SentimentId,
+    OrganisationId,
+    crate::ids::RoadId
+);
+
+fn flush(app: &mut Appender<'_>, table: &str) -> Result<()> {
+    app.flush().map_err(|source| StoreError::Db {
+        context: format!("writing {table} (nothing was stored)"),
+        source,
+    })
+}
+
+impl Store {
+    /// Stores a batch in one transaction. Either every row is stored or, on
+    /// any error (duplicate ID, missing reference, constraint), none is.
+    pub fn write(
+        &mut self,
+        batch: &Dataset,
+        refs: &dyn RefSource,
+        provenance: Option<&Provenance>,
+    ) -> Result<WriteReport> {
+        dup_check("community", batch.communities.iter().map(|x| x.id))?;
+        dup_check("grid", batch.grids.iter().map(|x| x.id))?;
+        dup_check("compound", batch.compounds.iter().map(|x| x.id))?;
+        dup_check("building", batch.buildings.iter().map(|x| x.id))?;
+        dup_check("unit", batch.units.iter().map(|x| x.id))?;
+        dup_check("household", batch.households.iter().map(|x| x.id))?;
+        dup_check("person", batch.persons.iter().map(|x| x.id))?;
+        dup_check("place", batch.places.iter().map(|x| x.id))?;
+        dup_check("event", batch.events.iter().map(|x| x.id))?;
+        dup_check("sentiment", batch.sentiments.iter().map(|x| x.id))?;
+        dup_check("organisation", batch.organisations.iter().map(|x| x.id))?;
+        dup_check("road", batch.roads.iter().map(|x| x.id))?;
+
+        let tx = self.conn.transaction().ctx("starting import")?;
+        let mut rows = 0u64;
+        if let Some(t) = &batch.town {
+            tx.execute("DELETE FROM town", []).ctx("replacing town")?;
+            tx.execute(
+                "INSERT INTO town VALUES (?, ?, ?, ?)",
+                params![t.code.as_str(), t.name, t.centre.x(), t.centre.y()],
+            )
+            .ctx("writing town")?;
+            rows += 1;
+        }
+        {
+            let mut a = tx.appender("communities").ctx("communities")?;
+            for c in &batch.communities {
+                let b = bbox(&c.boundary.clone().into());
+                a.append_row(params![
+                    c.id.get(),
+                    c.code.as_str(),
+                    c.name,
+                    c.is_village,
+                    geom_text(&c.boundary),
+                    b.map(|b| b.min().x),
+                    b.map(|b| b.min().y),
+                    b.map(|b| b.max().x),
+                    b.map(|b| b.max().y)
+                ])
+                .ctx("communities")?;
+            }
+            flush(&mut a, "communities")?;
+            rows += batch.communities.len() as u64;
+        }
+        {
+            let mut a = tx.appender("grids").ctx("grids")?;
+            for g in &batch.grids {
+                let b = bbox(&g.boundary.clone().into());
+                let workers = serde_json::to_string(&g.workers).unwrap_or_else(|_| "[]".into());
+                a.append_row(params![
+                    g.id.get(),
+                    g.code.as_str(),
+                    g.name,
+                    g.kind.code(),
+                    g.community.map(|i| i.get()),
+                    g.parent.map(|i| i.get()),
+                    geom_text(&g.boundary),
+                    workers,
+                    1i32,
+                    false,
+                    b.map(|b| b.min().x),
+                    b.map(|b| b.min().y),
+                    b.map(|b| b.max().x),
+                    b.map(|b| b.max().y)
+                ])
+                .ctx("grids")?;
+            }
+            flush(&mut a, "grids")?;
+            rows += batch.grids.len() as u64;
+        }
+        {
+            let mut a = tx.appender("compounds").ctx("compounds")?;
+            for c in &batch.compounds {
+                let p = rep_point(&c.boundary.clone().into());
+                let r = refs_params(&refs.refs(ElementRef::Compound(c.id)));
+                let r0 = r[0].or(c.community.map(|i| i.get()));
+                a.append_row(params![
+                    c.id.get(),
+                    c.name,
+                    c.era.code(),
+                    c.built_year,
+                    geom_text(&c.boundary),
+                    p.map(|p| p.x()),
+                    p.map(|p| p.y()),
+                    r0,
+                    r[1],
+                    r[2],
+                    r[3]
+                ])
+                .ctx("compounds")?;
+            }
+            flush(&mut a, "compounds")?;
+            rows += batch.compounds.len() as u64;
+        }
+        {
+            let mut a = tx.appender("buildings").ctx("buildings")?;
+            for b in &batch.buildings {
+                let p = rep_point(&b.footprint.clone().into());
+                let r = refs_params(&refs.refs(ElementRef::Building(b.id)));
+                a.append_row(params![
+                    b.id.get(),
+                    b.compound.map(|i| i.get()),
+                    geom_text(&b.footprint),
+                    b.levels,
+                    b.height_m,
+                    b.usage.code(),
+                    b.units,
+                    b.households,
+                    b.households_estimated,
+                    b.address,
+                    p.map(|p| p.x()),
+                    p.map(|p| p.y()),
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3]
+                ])
+                .ctx("buildings")?;
+            }
+            flush(&mut a, "buildings")?;
+            rows += batch.buildings.len() as u64;
+        }
+        {
+            let mut a = tx.appender("units").ctx("units")?;
+            for u in &batch.units {
+                let r = refs_params(&refs.refs(ElementRef::Unit(u.id)));
+                a.append_row(params![
+                    u.id.get(),
+                    u.building.get(),
+                    u.number,
+                    u.households,
+                    u.entrance.x(),
+                    u.entrance.y(),
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3]
+                ])
+                .ctx("units")?;
+            }
+            flush(&mut a, "units")?;
+            rows += batch.units.len() as u64;
+        }
+        {
+            let mut a = tx.appender("households").ctx("households")?;
+            for h in &batch.households {
+                let r = refs_params(&refs.refs(ElementRef::Household(h.id)));
+                a.append_row(params![
+                    h.id.get(),
+                    h.building.get(),
+                    h.unit.map(|i| i.get()),
+                    h.floor,
+                    h.room,
+                    h.size,
+                    h.tenure.code(),
+                    h.group_rented,
+                    h.party_member,
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3]
+                ])
+                .ctx("households")?;
+            }
+            flush(&mut a, "households")?;
+            rows += batch.households.len() as u64;
+        }
+        {
+            let mut a = tx.appender("persons").ctx("persons")?;
+            let mut tags = String::new();
+            for p in &batch.persons {
+                let r = refs_params(&refs.refs(ElementRef::Person(p.id)));
+                tags.clear();
+                for (i, t) in p.tags.iter().enumerate() {
+                    if i > 0 {
+                        tags.push(';');
+                    }
+                    tags.push_str(t.code());
+                }
+                a.append_row(params![
+                    p.id.get(),
+                    p.household.map(|i| i.get()),
+                    p.name,
+                    p.national_id.as_ref().map(|n| n.reveal()),
+                    p.phone.as_ref().map(|n| n.reveal()),
+                    p.birth_year,
+                    p.sex.code(),
+                    tags.as_str(),
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3]
+                ])
+                .ctx("persons")?;
+            }
+            flush(&mut a, "persons")?;
+            rows += batch.persons.len() as u64;
+        }
+        {
+            let mut a = tx.appender("places").ctx("places")?;
+            for p in &batch.places {
+                let pt = rep_point(&p.geometry);
+                let r = refs_params(&refs.refs(ElementRef::Place(p.id)));
+                a.append_row(params![
+                    p.id.get(),
+                    p.name,
+                    p.category.code(),
+                    p.service.map(|s| s.code()),
+                    geom_text(&p.geometry),
+                    pt.map(|p| p.x()),
+                    pt.map(|p| p.y()),
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3]
+                ])
+                .ctx("places")?;
+            }
+            flush(&mut a, "places")?;
+            rows += batch.places.len() as u64;
+        }
+        {
+            let mut a = tx.appender("events").ctx("events")?;
+            for e in &batch.events {
+                let r = refs_params(&refs.refs(ElementRef::Event(e.id)));
+                append_event(&mut a, e, &r)?;
+            }
+            flush(&mut a, "events")?;
+            rows += batch.events.len() as u64;
+        }
+        {
+            let mut a = tx.appender("sentiments").ctx("sentiments")?;
+            for s in &batch.sentiments {
+                let r = refs_params(&refs.refs(ElementRef::Sentiment(s.id)));
+                let (lk, lid) = match s.link {
+                    SentimentLink::Household(h) => ("household", h.get()),
+                    SentimentLink::Place(p) => ("place", p.get()),
+                    SentimentLink::Event(e) => ("event", e.get()),
+                };
+                a.append_row(params![
+                    s.id.get(),
+                    s.kind.code(),
+                    s.score,
+                    s.text,
+                    s.at.timestamp(),
+                    lk,
+                    lid,
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3]
+                ])
+                .ctx("sentiments")?;
+            }
+            flush(&mut a, "sentiments")?;
+            rows += batch.sentiments.len() as u64;
+        }
+        {
+            let mut a = tx.appender("organisations").ctx("organisations")?;
+            for o in &batch.organisations {
+                let pt = rep_point(&o.geometry);
+                let r = refs_params(&refs.refs(ElementRef::Organisation(o.id)));
+                let members: Vec<u64> = o.members.iter().map(|m| m.get()).collect();
+                a.append_row(params![
+                    o.id.get(),
+                    o.name,
+                    o.kind.code(),
+                    geom_text(&o.geometry),
+                    o.compound.map(|i| i.get()),
+                    serde_json::to_string(&members).unwrap_or_else(|_| "[]".into()),
+                    o.member_count,
+                    pt.map(|p| p.x()),
+                    pt.map(|p| p.y()),
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3]
+                ])
+                .ctx("organisations")?;
+            }
+            flush(&mut a, "organisations")?;
+            rows += batch.organisations.len() as u64;
+        }
+        {
+            let mut a = tx.appender("roads").ctx("roads")?;
+            for r in &batch.roads {
+                a.append_row(params![
+                    r.id.get(),
+                    r.name,
+                    r.class.code(),
+                    geom_text(&r.line)
+                ])
+                .ctx("roads")?;
+            }
+            flush(&mut a, "roads")?;
+            rows += batch.roads.len() as u64;
+        }
+        check_references(&tx)?;
+        if let Some(p) = provenance {
+            tx.execute(
+                "INSERT INTO provenance VALUES (?, ?, ?, ?, ?)",
+                params![p.kind, p.source, p.crs, rows, chrono::Utc::now().timestamp()],
+            )
+            .ctx("writing provenance")?;
+        }
+        tx.commit().ctx("committing import")?;
+        Ok(WriteReport { rows })
+    }
+
+    /// Stores one new event (intake) with its first transition.
+    pub fn insert_event(&mut self, e: &Event, refs: GridRefs, actor: &str) -> Result<()> {
+        let tx = self.conn.transaction().ctx("starting event intake")?;
+        {
+            let mut a = tx.appender("events").ctx("events")?;
+            append_event(&mut a, e, &refs_params(&refs))?;
+            flush(&mut a, "events")?;
+        }
+        tx.execute(
+            "INSERT INTO event_transitions VALUES (?, 0, NULL, ?, ?, ?, 'intake')",
+            params![e.id.get(), e.status.code(), e.reported_at.timestamp(), actor],
+        )
+        .ctx("writing event transition")?;
+        tx.commit().ctx("committing event")?;
+        Ok(())
+    }
+
+    /// Stores a changed event and the transition that changed it, atomically.
+    pub fn update_event(&mut self, e: &Event, transition: &TransitionRow) -> Result<()> {
+        let tx = self.conn.transaction().ctx("starting event update")?;
+        let n = tx
+            .execute(
+                "UPDATE events SET status = ?, grade = ?, deadline = ?, handler = ?, resolved_at = ?,
+                 satisfaction = ?, master = ? WHERE id = ?",
+                params![
+                    e.status.code(),
+                    e.grade.code(),
+                    e.deadline.map(|d| d.timestamp()),
+                    e.handler,
+                    e.resolved_at.map(|d| d.timestamp()),
+                    e.satisfaction,
+                    e.master.map(|m| m.get()),
+                    e.id.get()
+                ],
+            )
+            .ctx("updating event")?;
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                kind: "event",
+                id: e.id.to_string(),
+            });
+        }
+        tx.execute(
+            "INSERT INTO event_transitions
+             SELECT ?, coalesce(max(seq), -1) + 1, ?, ?, ?, ?, ? FROM event_transitions WHERE event = ?",
+            params![
+                e.id.get(),
+                transition.from,
+                transition.to,
+                transition.at,
+                transition.actor,
+                transition.note,
+                e.id.get()
+            ],
+        )
+        .ctx("writing event transition")?;
+        tx.commit().ctx("committing event update")?;
+        Ok(())
+    }
+
+    /// Rewrites the grid references of every stored element (after grids
+    /// changed), in one transaction.
+    pub fn reassign(&mut self, refs: &dyn RefSource) -> Result<u64> {
+        let tx = self.conn.transaction().ctx("starting re-assignment")?;
+        let mut changed = 0u64;
+        type Make = fn(u64) -> Option<ElementRef>;
+        let tables: [(&str, Make); 8] = [
+            ("compounds", |i| CompoundId::new(i).ok().map(ElementRef::Compound)),
+            ("buildings", |i| BuildingId::new(i).ok().map(ElementRef::Building)),
+            ("units", |i| UnitId::new(i).ok().map(ElementRef::Unit)),
+            ("households", |i| HouseholdId::new(i).ok().map(ElementRef::Household)),
+            ("persons", |i| PersonId::new(i).ok().map(ElementRef::Person)),
+            ("places", |i| PlaceId::new(i).ok().map(ElementRef::Place)),
+            ("events", |i| EventId::new(i).ok().map(ElementRef::Event)),
+            ("organisations", |i| OrganisationId::new(i).ok().map(ElementRef::Organisation)),
+        ];
+        tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS new_refs (id UBIGINT, community UBIGINT,
+             comprehensive UBIGINT, micro UBIGINT, dedicated UBIGINT)",
+        )
+        .ctx("re-assignment")?;
+        for (table, make) in tables {
+            tx.execute_batch("DELETE FROM new_refs").ctx("re-assignment")?;
+            let ids: Vec<u64> = {
+                let mut st = tx
+                    .prepare(&format!("SELECT id FROM {table}"))
+                    .ctx("re-assignment")?;
+                let rows = st.query_map([], |r| r.get::<_, u64>(0)).ctx("re-assignment")?;
+                rows.collect::<std::result::Result<_, _>>().ctx("re-assignment")?
+            };
+            {
+                let mut a = tx.appender("new_refs").ctx("re-assignment")?;
+                for id in ids {
+                    if let Some(e) = make(id) {
+                        let r = refs_params(&refs.refs(e));
+                        a.append_row(params![id, r[0], r[1], r[2], r[3]])
+                            .ctx("re-assignment")?;
+                    }
+                }
+                flush(&mut a, "new_refs")?;
+            }
+            changed += tx
+                .execute(
+                    &format!(
+                        "UPDATE {table} t SET community = n.community, comprehensive = n.comprehensive,
+                         micro = n.micro, dedicated = n.dedicated FROM new_refs n WHERE t.id = n.id"
+                    ),
+                    [],
+                )
+                .ctx(format!("re-assigning {table}"))? as u64;
+        }
+        tx.commit().ctx("committing re-assignment")?;
+        Ok(changed)
+    }
+}
+
+fn append_event(a: &mut Appender<'_>, e: &Event, r: &[Option<u64>; 4]) -> Result<()> {
+    a.append_row(params![
+        e.id.get(),
+        e.category.code(),
+        e.title,
+        e.location.x(),
+        e.location.y(),
+        e.reported_at.timestamp(),
+        e.source.code(),
+        e.status.code(),
+        e.grade.code(),
+        e.deadline.map(|d| d.timestamp()),
+        e.handler,
+        e.resolved_at.map(|d| d.timestamp()),
+        e.satisfaction,
+        e.master.map(|m| m.get()),
+        e.reporter_household.map(|h| h.get()),
+        r[0],
+        r[1],
+        r[2],
+        r[3]
+    ])
+    .ctx("events")
+}
+
+/// Fails when any stored row refers to a row that does not exist. Runs inside
+/// the import transaction, so a failure rolls the whole batch back.
+fn check_references(tx: &duckdb::Transaction<'_>) -> Result<()> {
+    let checks: [(&str, &str, &str, &str, &str); 7] = [
+        ("person", "persons", "household", "households", "household"),
+        ("household", "households", "building", "buildings", "building"),
+        ("household", "households", "unit", "units", "unit"),
+        ("unit", "units", "building", "buildings", "building"),
+        ("building", "buildings", "compound", "compounds", "compound"),
+        ("grid", "grids", "parent", "grids", "parent"),
+        ("organisation", "organisations", "compound", "compounds", "compound"),
+    ];
+    for (kind, table, col, target, field) in checks {
+        let sql = format!(
+            "SELECT t.id, t.{col} FROM {table} t LEFT JOIN {target} x ON t.{col} = x.id
+             WHERE t.{col} IS NOT NULL AND x.id IS NULL LIMIT 1"
+        );
+        let mut st = tx.prepare(&sql).ctx("checking references")?;
+        let mut rows = st.query([]).ctx("checking references")?;
+        if let Some(row) = rows.next().ctx("checking references")? {
+            let id: u64 = row.get(0).ctx("checking references")?;
+            let target_id: u64 = row.get(1).ctx("checking references")?;
+            return Err(StoreError::MissingReference {
+                kind,
+                id,
+                field,
+                target: target_id,
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! End-to-end tests: a real DuckDB file, the real router through `oneshot`.
+
+mod common;
+mod http;
+mod store;

@@ -1,0 +1,63 @@
+//! The router: `fn app(state) -> Router`, so tests drive it with `oneshot`
+//! and no socket.
+
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use tower_http::compression::CompressionLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::routes::{api, pages, tiles};
+use crate::state::AppState;
+
+/// Builds the application router.
+pub fn app(state: AppState) -> Router {
+    let timeout = state.0.config.request_timeout;
+    let body_limit = state.0.config.body_limit;
+    let api = Router::new()
+        .route("/info", get(api::info))
+        .route("/kpi", get(api::kpi))
+        .route("/search", get(api::search))
+        .route("/heatmap", get(api::heatmap))
+        .route("/stream/events", get(api::stream_events))
+        .route("/grids/{code}", get(api::grid_detail))
+        .route("/buildings/{id}", get(api::building_detail))
+        .route("/events/{id}", get(api::event_detail))
+        .route("/events", get(list_events).post(api::create_event))
+        .route("/{kind}", get(api::list))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(CompressionLayer::new());
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .nest("/api/v1", api)
+        .route("/tiles/{file}", get(tiles::tilejson))
+        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
+        .route("/style.json", get(tiles::style))
+        .route("/glyphs/{fontstack}/{range}", get(tiles::glyphs))
+        .route("/", get(pages::index))
+        .route("/screen", get(pages::screen))
+        .route("/embed", get(pages::embed))
+        .route("/assets/{*path}", get(pages::assets))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                axum::Json(serde_json::json!({"error": {"code": "not_found", "message": "no such route"}})),
+            )
+        })
+}
+
+async fn list_events(
+    st: axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
+    q: axum::extract::Query<api::ListQuery>,
+) -> crate::error::AppResult<axum::Json<serde_json::Value>> {
+    api::list(st, axum::extract::Path("events".to_string()), headers, q).await
+}
+
+/// Default request time-out.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -1,0 +1,41 @@
+//! Server configuration from the command line and environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How `wangge serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Listen address.
+    pub addr: SocketAddr,
+    /// DuckDB file.
+    pub db: PathBuf,
+    /// Origins allowed to frame `/embed` (CSP frame-ancestors) and to post
+    /// messages to it. Empty: same origin only.
+    pub allowed_origins: Vec<String>,
+    /// Heatmap cells with fewer events are suppressed for roles without
+    /// personal-data access.
+    pub k_anonymity: u32,
+    /// Request time-out.
+    pub request_timeout: Duration,
+    /// Largest request body accepted.
+    pub body_limit: usize,
+    /// Dispatch rules file (TOML); the built-in defaults when absent.
+    pub dispatch_rules: Option<PathBuf>,
+}
+
+impl ServerConfig {
+    /// Defaults for a store file.
+    pub fn new(db: PathBuf) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            db,
+            allowed_origins: Vec::new(),
+            k_anonymity: 3,
+            request_timeout: Duration::from_secs(30),
+            body_limit: 16 * 1024 * 1024,
+            dispatch_rules: None,
+        }
+    }
+}

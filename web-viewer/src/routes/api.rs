@@ -1,0 +1,820 @@
+//! The versioned JSON read API and event intake.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::IntoResponse;
+use axum::Json;
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use geo::{BoundingRect, InteriorPoint};
+use geo_core::ids::{BuildingId, EventId, GridCode};
+use geo_core::model::{Event, EventSource, EventStatus, Grade, GridRefs};
+use geo_core::store::{EventFilter, Page, Scope};
+use geo_core::taxonomy::EventCategory;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::StreamExt;
+
+use crate::error::{AppError, AppResult};
+use crate::role::Access;
+use crate::state::AppState;
+use crate::view::{median, week_of, TownView};
+
+/// Query parameters shared by list routes.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    bbox: Option<String>,
+    grid: Option<String>,
+    kind: Option<String>,
+    category: Option<String>,
+    status: Option<String>,
+    source: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<u64>,
+    offset: Option<u64>,
+    res: Option<u8>,
+    q: Option<String>,
+}
+
+/// Parses `2026-01-31` or RFC 3339.
+pub fn parse_time(field: &str, s: &str) -> AppResult<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        if let Some(t) = d.and_hms_opt(0, 0, 0) {
+            return Ok(Utc.from_utc_datetime(&t));
+        }
+    }
+    if let Ok(secs) = s.parse::<i64>() {
+        if let Some(t) = Utc.timestamp_opt(secs, 0).single() {
+            return Ok(t);
+        }
+    }
+    Err(AppError::bad(
+        "bad_time",
+        format!("{field}={s:?} is not a date (YYYY-MM-DD), RFC 3339 time or unix seconds"),
+    ))
+}
+
+fn parse_bbox(s: &str) -> AppResult<[f64; 4]> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| AppError::bad("bad_bbox", format!("bbox={s:?}: expected four numbers w,s,e,n")))?;
+    match v.as_slice() {
+        [w, s2, e, n] if w.is_finite() && s2.is_finite() && e.is_finite() && n.is_finite() && w <= e && s2 <= n => {
+            Ok([*w, *s2, *e, *n])
+        }
+        _ => Err(AppError::bad("bad_bbox", format!("bbox={s:?}: expected w,s,e,n with w<=e and s<=n"))),
+    }
+}
+
+impl ListQuery {
+    fn event_filter(&self, view: &TownView) -> AppResult<EventFilter> {
+        let mut f = EventFilter::default();
+        if let Some(b) = &self.bbox {
+            f.bbox = Some(parse_bbox(b)?);
+        }
+        if let Some(c) = self.category.as_deref().filter(|c| !c.is_empty()) {
+            if c.len() == 2 && c.bytes().all(|b| b.is_ascii_digit()) {
+                f.category = Some(c.to_string());
+            } else {
+                let cat = EventCategory::parse(c).map_err(|e| AppError::bad("bad_category", e.to_string()))?;
+                f.category = Some(cat.code().to_string());
+            }
+        }
+        if let Some(s) = self.status.as_deref().filter(|s| !s.is_empty() && *s != "open" && *s != "overdue") {
+            let st = EventStatus::parse(s).map_err(|e| AppError::bad("bad_status", e.to_string()))?;
+            f.status = Some(st.code().to_string());
+        }
+        if let Some(s) = self.source.as_deref().filter(|s| !s.is_empty()) {
+            let so = EventSource::parse(s).map_err(|e| AppError::bad("bad_source", e.to_string()))?;
+            f.source = Some(so.code().to_string());
+        }
+        if let Some(t) = self.from.as_deref().filter(|s| !s.is_empty()) {
+            f.from = Some(parse_time("from", t)?);
+        }
+        if let Some(t) = self.to.as_deref().filter(|s| !s.is_empty()) {
+            f.to = Some(parse_time("to", t)?);
+        }
+        if let Some(g) = &self.grid {
+            f.grid = Some(grid_id(view, g)?);
+        }
+        Ok(f)
+    }
+
+    fn page(&self) -> AppResult<Page> {
+        let limit = self.limit.unwrap_or(1000);
+        if limit == 0 || limit > 10_000 {
+            return Err(AppError::bad("bad_limit", format!("limit={limit}: must be 1..=10000")));
+        }
+        Ok(Page {
+            limit,
+            offset: self.offset.unwrap_or(0),
+        })
+    }
+}
+
+fn grid_id(view: &TownView, code: &str) -> AppResult<geo_core::ids::GridId> {
+    GridCode::parse(code).map_err(|e| AppError::bad("bad_grid_code", e.to_string()))?;
+    view.grid_by_code
+        .get(code)
+        .map(|&i| view.dataset.grids[i].id)
+        .ok_or_else(|| AppError::NotFound(format!("grid {code} not found")))
+}
+
+fn scope_of(access: &Access, view: &TownView) -> Scope {
+    access.scope(|c| view.grid_by_code.get(c.as_str()).map(|&i| view.dataset.grids[i].id))
+}
+
+/// `GET /healthz`.
+pub async fn healthz(State(st): State<AppState>) -> AppResult<Json<Value>> {
+    let v = st.with_store(|s| Ok(s.schema_version()?)).await?;
+    Ok(Json(json!({"status": "ok", "store_version": v})))
+}
+
+/// `GET /api/v1/info`.
+pub async fn info(State(st): State<AppState>, headers: HeaderMap) -> AppResult<Json<Value>> {
+    let access = Access::from_headers(&headers);
+    let scope = scope_of(&access, &*st.view()?);
+    let counts = st
+        .with_store(move |s| Ok(s.counts(&scope, Utc::now().year())?))
+        .await?;
+    Ok(Json(serde_json::to_value(counts).map_err(|e| AppError::Internal(e.to_string()))?))
+}
+
+/// The refs of an element as codes.
+fn refs_json(view: &TownView, r: &GridRefs) -> Value {
+    let code = |g: Option<geo_core::ids::GridId>| {
+        g.and_then(|g| view.grid_pos.get(&g)).map(|&i| view.dataset.grids[i].code.as_str().to_string())
+    };
+    json!({
+        "community": r.community.map(|c| c.get()),
+        "comprehensive": code(r.comprehensive),
+        "micro": code(r.micro),
+        "dedicated": code(r.dedicated),
+    })
+}
+
+/// Public properties of an event (no reporter data).
+pub fn event_props(view: &TownView, e: &Event, refs: &GridRefs, now: DateTime<Utc>) -> Map<String, Value> {
+    let def = e.category.def();
+    let mut m = Map::new();
+    m.insert("id".into(), json!(e.id.get()));
+    m.insert("category".into(), json!(e.category.code()));
+    m.insert("category_zh".into(), json!(def.name_zh));
+    m.insert("category_en".into(), json!(def.name_en));
+    m.insert("title".into(), json!(e.title));
+    m.insert("reported_at".into(), json!(e.reported_at.to_rfc3339()));
+    m.insert("source".into(), json!(e.source.code()));
+    m.insert("status".into(), json!(e.status.code()));
+    m.insert("grade".into(), json!(e.grade.code()));
+    m.insert("deadline".into(), json!(e.deadline.map(|d| d.to_rfc3339())));
+    m.insert("handler".into(), json!(e.handler));
+    m.insert("resolved_at".into(), json!(e.resolved_at.map(|d| d.to_rfc3339())));
+    m.insert("handling_h".into(), json!(e.handling_h()));
+    m.insert("satisfaction".into(), json!(e.satisfaction));
+    m.insert("overdue".into(), json!(e.is_overdue(now)));
+    m.insert("master".into(), json!(e.master.map(|m| m.get())));
+    m.insert("grids".into(), refs_json(view, refs));
+    m
+}
+
+fn feature(geom: Value, props: Map<String, Value>) -> Value {
+    json!({"type": "Feature", "geometry": geom, "properties": props})
+}
+
+fn gj<'a, G>(g: &'a G) -> Value
+where
+    geojson::GeometryValue: From<&'a G>,
+{
+    serde_json::to_value(geojson::Geometry::new(geojson::GeometryValue::from(g))).unwrap_or(Value::Null)
+}
+
+fn in_bbox(b: &Option<[f64; 4]>, r: Option<geo_types::Rect<f64>>) -> bool {
+    match (b, r) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some([w, s, e, n]), Some(r)) => r.min().x <= *e && r.max().x >= *w && r.min().y <= *n && r.max().y >= *s,
+    }
+}
+
+/// `GET /api/v1/{kind}`: GeoJSON of one element kind.
+pub async fn list(
+    State(st): State<AppState>,
+    Path(kind): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Json<Value>> {
+    let access = Access::from_headers(&headers);
+    let page = q.page()?;
+    let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
+    let now = Utc::now();
+    let view = st.view()?;
+    let scope = scope_of(&access, &view);
+    let grid_filter = q.grid.as_deref().map(|g| grid_id(&view, g)).transpose()?;
+    let mut feats: Vec<Value> = Vec::new();
+    match kind.as_str() {
+        "communities" => {
+            for c in &view.dataset.communities {
+                if !in_bbox(&bbox, c.boundary.bounding_rect()) {
+                    continue;
+                }
+                let mut p = Map::new();
+                p.insert("id".into(), json!(c.id.get()));
+                p.insert("code".into(), json!(c.code.as_str()));
+                p.insert("name".into(), json!(c.name));
+                p.insert("is_village".into(), json!(c.is_village));
+                feats.push(feature(gj(&c.boundary), p));
+            }
+        }
+        "grids" => {
+            let want_kind = q.kind.as_deref().map(geo_core::model::GridKind::parse).transpose()
+                .map_err(|e| AppError::bad("bad_kind", e.to_string()))?;
+            for g in &view.dataset.grids {
+                if want_kind.is_some_and(|k| k != g.kind) || !in_bbox(&bbox, g.boundary.bounding_rect()) {
+                    continue;
+                }
+                if grid_filter.is_some_and(|f| f != g.id && g.parent != Some(f)) {
+                    continue;
+                }
+                let pop = view.grid_pop.get(&g.id.get()).copied().unwrap_or_default();
+                let mut p = Map::new();
+                p.insert("id".into(), json!(g.id.get()));
+                p.insert("code".into(), json!(g.code.as_str()));
+                p.insert("name".into(), json!(g.name));
+                p.insert("kind".into(), json!(g.kind.code()));
+                p.insert("community".into(), json!(g.community.map(|c| c.get())));
+                p.insert("parent".into(), json!(g.parent.and_then(|pid| view.grid_pos.get(&pid)).map(|&i| view.dataset.grids[i].code.as_str())));
+                p.insert("households".into(), json!(pop.households));
+                p.insert("residents".into(), json!(pop.residents));
+                let ip = g.boundary.interior_point().map(|pt| json!([pt.x(), pt.y()]));
+                p.insert("interior_point".into(), json!(ip));
+                feats.push(feature(gj(&g.boundary), p));
+            }
+        }
+        "compounds" => {
+            for c in &view.dataset.compounds {
+                if !in_bbox(&bbox, c.boundary.bounding_rect()) {
+                    continue;
+                }
+                let mut p = Map::new();
+                p.insert("id".into(), json!(c.id.get()));
+                p.insert("name".into(), json!(c.name));
+                p.insert("era".into(), json!(c.era.code()));
+                p.insert("built_year".into(), json!(c.built_year));
+                feats.push(feature(gj(&c.boundary), p));
+            }
+        }
+        "buildings" => {
+            for b in &view.dataset.buildings {
+                if !in_bbox(&bbox, b.footprint.bounding_rect()) {
+                    continue;
+                }
+                if let Some(g) = grid_filter {
+                    let r = b.footprint.interior_point().map(|pt| view.index.grids_at(pt.0)).unwrap_or_default();
+                    if ![r.comprehensive, r.micro, r.dedicated].contains(&Some(g)) {
+                        continue;
+                    }
+                }
+                let mut p = Map::new();
+                p.insert("id".into(), json!(b.id.get()));
+                p.insert("address".into(), json!(b.address));
+                p.insert("usage".into(), json!(b.usage.code()));
+                p.insert("levels".into(), json!(b.levels));
+                p.insert("height_m".into(), json!(b.height_m));
+                p.insert("units".into(), json!(b.units));
+                p.insert("households".into(), json!(b.households));
+                p.insert("households_estimated".into(), json!(b.households_estimated));
+                p.insert("compound".into(), json!(b.compound.map(|c| c.get())));
+                feats.push(feature(gj(&b.footprint), p));
+            }
+        }
+        "places" => {
+            for pl in &view.dataset.places {
+                if !in_bbox(&bbox, pl.geometry.bounding_rect()) {
+                    continue;
+                }
+                if q.kind.as_deref().is_some_and(|k| k != pl.category.code() && Some(k) != pl.service.map(|s| s.code())) {
+                    continue;
+                }
+                let mut p = Map::new();
+                p.insert("id".into(), json!(pl.id.get()));
+                p.insert("name".into(), json!(pl.name));
+                p.insert("category".into(), json!(pl.category.code()));
+                p.insert("service".into(), json!(pl.service.map(|s| s.code())));
+                feats.push(feature(gj(&pl.geometry), p));
+            }
+        }
+        "organisations" => {
+            for o in &view.dataset.organisations {
+                if !in_bbox(&bbox, o.geometry.bounding_rect()) {
+                    continue;
+                }
+                if q.kind.as_deref().is_some_and(|k| k != o.kind.code()) {
+                    continue;
+                }
+                let mut p = Map::new();
+                p.insert("id".into(), json!(o.id.get()));
+                p.insert("name".into(), json!(o.name));
+                p.insert("kind".into(), json!(o.kind.code()));
+                p.insert("member_count".into(), json!(o.member_count));
+                feats.push(feature(gj(&o.geometry), p));
+            }
+        }
+        "roads" => {
+            for r in &view.dataset.roads {
+                if !in_bbox(&bbox, r.line.bounding_rect()) {
+                    continue;
+                }
+                let mut p = Map::new();
+                p.insert("id".into(), json!(r.id.get()));
+                p.insert("name".into(), json!(r.name));
+                p.insert("class".into(), json!(r.class.code()));
+                feats.push(feature(gj(&r.line), p));
+            }
+        }
+        "events" => {
+            let f = q.event_filter(&view)?;
+            let want_open = q.status.as_deref() == Some("open");
+            let want_overdue = q.status.as_deref() == Some("overdue");
+            for (e, r) in view.dataset.events.iter().zip(&view.event_refs) {
+                if !scope.allows(r) || !event_matches(&f, e, r, now) {
+                    continue;
+                }
+                if (want_open && !e.status.is_open()) || (want_overdue && !e.is_overdue(now)) {
+                    continue;
+                }
+                feats.push(feature(gj(&e.location), event_props(&view, e, r, now)));
+            }
+            feats.sort_by(|a, b| b["properties"]["reported_at"].as_str().cmp(&a["properties"]["reported_at"].as_str()));
+        }
+        "households" | "persons" | "sentiments" => {
+            drop(view);
+            return people(st, kind, access, scope, grid_filter, page).await;
+        }
+        other => {
+            return Err(AppError::NotFound(format!(
+                "unknown element kind {other:?}; expected communities, grids, compounds, buildings, households, persons, places, events, sentiments, organisations or roads"
+            )))
+        }
+    }
+    let total = feats.len() as u64;
+    let page_feats: Vec<Value> = feats.into_iter().skip(page.offset as usize).take(page.limit as usize).collect();
+    let next = (page.offset + page_feats.len() as u64 < total).then_some(page.offset + page.limit);
+    Ok(Json(json!({"type": "FeatureCollection", "total": total, "next_offset": next, "features": page_feats})))
+}
+
+fn event_matches(f: &EventFilter, e: &Event, r: &GridRefs, _now: DateTime<Utc>) -> bool {
+    if let Some([w, s, ea, n]) = f.bbox {
+        let (x, y) = (e.location.x(), e.location.y());
+        if x < w || x > ea || y < s || y > n {
+            return false;
+        }
+    }
+    if let Some(c) = &f.category {
+        if !e.category.code().starts_with(c.as_str()) {
+            return false;
+        }
+    }
+    if f.status.as_deref().is_some_and(|s| s != e.status.code()) || f.source.as_deref().is_some_and(|s| s != e.source.code()) {
+        return false;
+    }
+    if f.from.is_some_and(|t| e.reported_at < t) || f.to.is_some_and(|t| e.reported_at >= t) {
+        return false;
+    }
+    if let Some(g) = f.grid {
+        if ![r.comprehensive, r.micro, r.dedicated].contains(&Some(g)) {
+            return false;
+        }
+    }
+    true
+}
+
+async fn people(
+    st: AppState,
+    kind: String,
+    access: Access,
+    scope: Scope,
+    grid: Option<geo_core::ids::GridId>,
+    page: Page,
+) -> AppResult<Json<Value>> {
+    if !access.role.sees_people() {
+        return Err(AppError::Forbidden(format!(
+            "role {:?} sees aggregates only; {kind} are personal data",
+            access.role
+        )));
+    }
+    let reveal = access.reveals();
+    let reason = access.reveal_reason.clone().unwrap_or_default();
+    let rows = st
+        .with_store(move |s| {
+            let v: Vec<Value> = match kind.as_str() {
+                "households" => s
+                    .households(&scope, grid, Some(page))?
+                    .into_iter()
+                    .map(|h| json!({"type": "Feature", "geometry": null, "properties": {
+                        "id": h.id.get(), "building": h.building.get(), "unit": h.unit.map(|u| u.get()),
+                        "floor": h.floor, "room": h.room, "size": h.size, "tenure": h.tenure.code(),
+                        "group_rented": h.group_rented, "party_member": h.party_member}}))
+                    .collect(),
+                "persons" => {
+                    let people = s.persons(&scope, grid, Some(page))?;
+                    if reveal {
+                        s.audit("api", "reveal", &format!("{} persons; reason: {reason}", people.len()))?;
+                    }
+                    people
+                        .into_iter()
+                        .map(|p| {
+                            let (name, nid, phone) = if reveal {
+                                (p.name.clone(), p.national_id.as_ref().map(|n| n.reveal().to_string()), p.phone.as_ref().map(|n| n.reveal().to_string()))
+                            } else {
+                                (geo_core::ids::mask_name(&p.name), p.national_id.as_ref().map(|n| n.masked()), p.phone.as_ref().map(|n| n.masked()))
+                            };
+                            json!({"type": "Feature", "geometry": null, "properties": {
+                                "id": p.id.get(), "household": p.household.map(|h| h.get()), "name": name,
+                                "national_id": nid, "phone": phone, "birth_year": p.birth_year, "sex": p.sex.code(),
+                                "tags": p.tags.iter().map(|t| t.code()).collect::<Vec<_>>()}})
+                        })
+                        .collect()
+                }
+                _ => s
+                    .sentiments(&scope)?
+                    .into_iter()
+                    .skip(page.offset as usize)
+                    .take(page.limit as usize)
+                    .map(|x| json!({"type": "Feature", "geometry": null, "properties": {
+                        "id": x.id.get(), "kind": x.kind.code(), "score": x.score,
+                        "text": if reveal { x.text.clone() } else { "(masked)".to_string() },
+                        "at": x.at.to_rfc3339(), "link": x.link}}))
+                    .collect(),
+            };
+            Ok(v)
+        })
+        .await?;
+    Ok(Json(json!({"type": "FeatureCollection", "total": rows.len(), "features": rows})))
+}
+
+/// `GET /api/v1/grids/{code}`: one grid with its figures.
+pub async fn grid_detail(State(st): State<AppState>, Path(code): Path<String>) -> AppResult<Json<Value>> {
+    let view = st.view()?;
+    let gid = grid_id(&view, &code)?;
+    let g = &view.dataset.grids[view.grid_pos[&gid]];
+    let pop = view.grid_pop.get(&gid.get()).copied().unwrap_or_default();
+    let now = Utc::now();
+    let mut open = 0u64;
+    let mut overdue = 0u64;
+    let mut handling = Vec::new();
+    let mut sat = (0u64, 0u64);
+    let mut weeks: std::collections::BTreeMap<String, u64> = Default::default();
+    let since = now - chrono::Duration::weeks(26);
+    for e in view.grid_events(gid) {
+        if e.status.is_open() {
+            open += 1;
+        }
+        if e.is_overdue(now) {
+            overdue += 1;
+        }
+        if let Some(h) = e.handling_h() {
+            handling.push(h);
+        }
+        if let Some(s) = e.satisfaction {
+            sat.0 += 1;
+            if s >= 4 {
+                sat.1 += 1;
+            }
+        }
+        if e.reported_at >= since {
+            *weeks.entry(week_of(e.reported_at)).or_default() += 1;
+        }
+    }
+    let community = g.community.and_then(|c| view.dataset.communities.iter().find(|x| x.id == c));
+    let parent = g.parent.and_then(|p| view.grid_pos.get(&p)).map(|&i| view.dataset.grids[i].code.as_str());
+    let bbox = g.boundary.bounding_rect().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+    Ok(Json(json!({
+        "code": g.code.as_str(), "name": g.name, "kind": g.kind.code(),
+        "community": community.map(|c| json!({"id": c.id.get(), "name": c.name, "code": c.code.as_str()})),
+        "parent": parent,
+        "workers": g.workers,
+        "households": pop.households, "residents": pop.residents,
+        "aged60_share": if pop.residents > 0 { pop.aged60 as f64 / pop.residents as f64 } else { 0.0 },
+        "elderly_alone": pop.elderly_alone,
+        "open_events": open, "overdue_events": overdue,
+        "median_handling_h": median(handling),
+        "satisfaction": if sat.0 > 0 { Some(sat.1 as f64 / sat.0 as f64) } else { None },
+        "events_per_week": weeks.into_iter().map(|(w, c)| json!({"week": w, "count": c})).collect::<Vec<_>>(),
+        "bbox": bbox,
+    })))
+}
+
+/// `GET /api/v1/buildings/{id}`.
+pub async fn building_detail(State(st): State<AppState>, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    let bid: BuildingId = id.parse().map_err(|e: geo_core::IdError| AppError::bad("bad_id", e.to_string()))?;
+    let view = st.view()?;
+    let b = view
+        .dataset
+        .buildings
+        .iter()
+        .find(|b| b.id == bid)
+        .ok_or_else(|| AppError::NotFound(format!("building {bid} not found")))?;
+    let compound = b.compound.and_then(|c| view.dataset.compounds.iter().find(|x| x.id == c));
+    let refs = b.footprint.interior_point().map(|p| view.index.grids_at(p.0)).unwrap_or_default();
+    let units: Vec<Value> = view
+        .dataset
+        .units
+        .iter()
+        .filter(|u| u.building == bid)
+        .map(|u| json!({"id": u.id.get(), "number": u.number, "households": u.households}))
+        .collect();
+    Ok(Json(json!({
+        "id": b.id.get(), "address": b.address, "usage": b.usage.code(), "levels": b.levels,
+        "height_m": b.height_m, "units": b.units, "unit_list": units, "households": b.households,
+        "households_estimated": b.households_estimated,
+        "compound": compound.map(|c| json!({"id": c.id.get(), "name": c.name, "era": c.era.code()})),
+        "grids": refs_json(&view, &refs),
+    })))
+}
+
+/// `GET /api/v1/events/{id}`: an event and its timeline.
+pub async fn event_detail(State(st): State<AppState>, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    let eid: EventId = id.parse().map_err(|e: geo_core::IdError| AppError::bad("bad_id", e.to_string()))?;
+    let timeline = st.with_store(move |s| Ok(s.timeline(eid)?)).await?;
+    let view = st.view()?;
+    let &i = view
+        .event_pos
+        .get(&eid)
+        .ok_or_else(|| AppError::NotFound(format!("event {eid} not found")))?;
+    let e = &view.dataset.events[i];
+    let mut props = event_props(&view, e, &view.event_refs[i], Utc::now());
+    let mut tl: Vec<Value> = timeline
+        .iter()
+        .map(|t| json!({"status": t.to, "from": t.from, "at": Utc.timestamp_opt(t.at, 0).single().map(|d| d.to_rfc3339()), "actor": t.actor, "note": t.note}))
+        .collect();
+    if tl.is_empty() {
+        // Imported history: reconstruct the milestones we know.
+        tl.push(json!({"status": "reported", "at": e.reported_at.to_rfc3339(), "actor": e.source.code(), "note": ""}));
+        if let Some(r) = e.resolved_at {
+            tl.push(json!({"status": "resolved", "at": r.to_rfc3339(), "actor": e.handler, "note": ""}));
+        }
+        if !e.status.is_open() && e.status != EventStatus::Resolved {
+            tl.push(json!({"status": e.status.code(), "at": e.resolved_at.map(|r| r.to_rfc3339()), "actor": e.handler, "note": ""}));
+        }
+    }
+    props.insert("timeline".into(), Value::Array(tl));
+    props.insert("lon".into(), json!(e.location.x()));
+    props.insert("lat".into(), json!(e.location.y()));
+    Ok(Json(Value::Object(props)))
+}
+
+/// Body of `POST /api/v1/events`.
+#[derive(Debug, Deserialize)]
+pub struct Intake {
+    category: String,
+    title: String,
+    lon: f64,
+    lat: f64,
+    source: Option<String>,
+    grade: Option<String>,
+    crs: Option<String>,
+}
+
+/// `POST /api/v1/events`: intake of a new event.
+pub async fn create_event(State(st): State<AppState>, Json(body): Json<Intake>) -> AppResult<impl IntoResponse> {
+    let category = EventCategory::parse(&body.category).map_err(|e| AppError::bad("bad_category", e.to_string()))?;
+    let source = body
+        .source
+        .as_deref()
+        .map(EventSource::parse)
+        .transpose()
+        .map_err(|e| AppError::bad("bad_source", e.to_string()))?
+        .unwrap_or(EventSource::Resident);
+    let grade = body
+        .grade
+        .as_deref()
+        .map(Grade::parse)
+        .transpose()
+        .map_err(|e| AppError::bad("bad_grade", e.to_string()))?
+        .unwrap_or(Grade::General);
+    if !(body.lon.is_finite() && body.lat.is_finite() && (-180.0..=180.0).contains(&body.lon) && (-90.0..=90.0).contains(&body.lat)) {
+        return Err(AppError::bad("bad_location", format!("lon={}, lat={} is not a valid WGS84 position", body.lon, body.lat)));
+    }
+    let crs = body
+        .crs
+        .as_deref()
+        .map(geo_core::crs::Crs::parse)
+        .transpose()
+        .map_err(|e| AppError::bad("bad_crs", e.to_string()))?
+        .unwrap_or(geo_core::crs::Crs::Wgs84);
+    let c = crs.to_wgs84(geo_types::Coord { x: body.lon, y: body.lat });
+    let title = body.title.trim().chars().take(500).collect::<String>();
+    if title.is_empty() {
+        return Err(AppError::bad("bad_title", "title must not be empty"));
+    }
+    let now = Utc::now();
+    let limit_h = f64::from(category.def().limit_h) * grade.limit_factor();
+    let (event, refs) = {
+        let mut view = st.view_mut()?;
+        let id = EventId::new(view.next_event_id).map_err(|e| AppError::Internal(e.to_string()))?;
+        let e = Event {
+            id,
+            category,
+            title,
+            location: geo_types::Point::from(c),
+            reported_at: now,
+            source,
+            status: EventStatus::Reported,
+            grade,
+            deadline: Some(now + chrono::Duration::seconds((limit_h * 3600.0) as i64)),
+            handler: None,
+            resolved_at: None,
+            satisfaction: None,
+            master: None,
+            reporter_household: None,
+        };
+        view.next_event_id += 1;
+        let refs = view.index.grids_at(e.location.0);
+        (e, refs)
+    };
+    let stored = event.clone();
+    st.with_store(move |s| Ok(s.insert_event(&stored, refs, "intake")?)).await?;
+    let props = {
+        let mut view = st.view_mut()?;
+        view.upsert_event(event.clone());
+        event_props(&view, &event, &refs, now)
+    };
+    st.0.tiles.lock().map_err(|_| AppError::Internal("tile cache poisoned".into()))?.retain(|k, _| !(k.starts_with("events/") || k.starts_with("heatmap/") || k.starts_with("all/")));
+    let mut body = props.clone();
+    body.insert("lon".into(), json!(event.location.x()));
+    body.insert("lat".into(), json!(event.location.y()));
+    body.insert("receipt".into(), json!(format!("R{}-{:x}", event.id, (event.reported_at.timestamp() as u64).wrapping_mul(2654435761) & 0xffff_ffff)));
+    let _ = st.0.events_tx.send(Value::Object(body.clone()).to_string());
+    Ok((StatusCode::CREATED, Json(Value::Object(body))))
+}
+
+/// `GET /api/v1/stream/events`: server-sent events of new and changed events.
+pub async fn stream_events(State(st): State<AppState>) -> Sse<impl tokio_stream::Stream<Item = Result<SseEvent, Infallible>>> {
+    let rx = st.0.events_tx.subscribe();
+    let stream = BroadcastStream::new(rx).filter_map(|m| m.ok().map(|data| Ok(SseEvent::default().event("event").data(data))));
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// `GET /api/v1/kpi`: the big screen's figures.
+pub async fn kpi(State(st): State<AppState>) -> AppResult<Json<Value>> {
+    let view = st.view()?;
+    let now = Utc::now();
+    let local = chrono::FixedOffset::east_opt(8 * 3600).map(|o| now.with_timezone(&o));
+    let today = local.map(|l| l.date_naive());
+    let month = local.map(|l| (l.year(), l.month()));
+    let (mut today_n, mut open, mut overdue, mut sat_n, mut sat_ok) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut handling = Vec::new();
+    let since = now - chrono::Duration::days(30);
+    for e in &view.dataset.events {
+        let l = e.reported_at.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap_or(chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!())));
+        if Some(l.date_naive()) == today {
+            today_n += 1;
+        }
+        if e.status.is_open() {
+            open += 1;
+        }
+        if e.is_overdue(now) {
+            overdue += 1;
+        }
+        if e.reported_at >= since {
+            if let Some(h) = e.handling_h() {
+                handling.push(h);
+            }
+        }
+        if Some((l.year(), l.month())) == month {
+            if let Some(s) = e.satisfaction {
+                sat_n += 1;
+                sat_ok += u64::from(s >= 4);
+            }
+        }
+    }
+    Ok(Json(json!({
+        "events_today": today_n, "open": open, "overdue": overdue,
+        "median_handling_h": median(handling),
+        "satisfaction_month": if sat_n > 0 { Some(sat_ok as f64 / sat_n as f64) } else { None },
+        "total_events": view.dataset.events.len(),
+    })))
+}
+
+/// `GET /api/v1/search?q=`.
+pub async fn search(State(st): State<AppState>, Query(q): Query<ListQuery>) -> AppResult<Json<Value>> {
+    let needle = q.q.unwrap_or_default().trim().to_lowercase();
+    if needle.is_empty() {
+        return Err(AppError::bad("bad_query", "q must not be empty"));
+    }
+    let view = st.view()?;
+    let mut out = Vec::new();
+    let rect = |r: Option<geo_types::Rect<f64>>| r.map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+    let centre = |r: Option<geo_types::Rect<f64>>| r.map(|r| [r.center().x, r.center().y]);
+    for g in &view.dataset.grids {
+        if g.code.as_str().contains(&needle) || g.name.to_lowercase().contains(&needle) {
+            let r = g.boundary.bounding_rect();
+            out.push(json!({"type": "grid", "label": format!("{} {}", g.name, g.code), "code": g.code.as_str(), "center": centre(r), "bbox": rect(r)}));
+        }
+    }
+    for c in &view.dataset.communities {
+        if c.name.to_lowercase().contains(&needle) || c.code.as_str().contains(&needle) {
+            let r = c.boundary.bounding_rect();
+            out.push(json!({"type": "community", "label": c.name, "id": c.id.get(), "center": centre(r), "bbox": rect(r)}));
+        }
+    }
+    for c in &view.dataset.compounds {
+        if c.name.to_lowercase().contains(&needle) {
+            let r = c.boundary.bounding_rect();
+            out.push(json!({"type": "compound", "label": c.name, "id": c.id.get(), "center": centre(r), "bbox": rect(r)}));
+        }
+    }
+    for b in &view.dataset.buildings {
+        if b.address.as_deref().is_some_and(|a| a.to_lowercase().contains(&needle)) {
+            let r = b.footprint.bounding_rect();
+            out.push(json!({"type": "building", "label": b.address, "id": b.id.get(), "center": centre(r), "bbox": rect(r)}));
+        }
+        if out.len() >= 50 {
+            break;
+        }
+    }
+    out.truncate(50);
+    Ok(Json(Value::Array(out)))
+}
+
+/// `GET /api/v1/heatmap`: H3 aggregation for dashboards.
+pub async fn heatmap(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Json<Value>> {
+    let access = Access::from_headers(&headers);
+    let res = q.res.unwrap_or(9);
+    if !(7..=10).contains(&res) {
+        return Err(AppError::bad("bad_res", format!("res={res}: must be 7..=10")));
+    }
+    let filter = heat_filter(&q)?;
+    let view = st.view()?;
+    let mut cells = view.heat.aggregate(&filter, res);
+    if access.role.needs_k_anonymity() {
+        cells = tiles::heatmap::suppress_below(cells, st.0.config.k_anonymity);
+    }
+    let cells: Vec<Value> = cells
+        .iter()
+        .map(|c| json!({"cell": c.cell.to_string(), "count": c.count, "lon": c.lon, "lat": c.lat}))
+        .collect();
+    Ok(Json(json!({"res": res, "cells": cells})))
+}
+
+/// Builds a heatmap filter from query parameters.
+pub fn heat_filter(q: &ListQuery) -> AppResult<tiles::heatmap::HeatFilter> {
+    heat_filter_from(&HashMap::from_iter(
+        [
+            ("from", q.from.clone()),
+            ("to", q.to.clone()),
+            ("category", q.category.clone()),
+            ("status", q.status.clone()),
+            ("source", q.source.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v))),
+    ))
+}
+
+/// Builds a heatmap filter from a parameter map (tiles and JSON share it).
+pub fn heat_filter_from(p: &HashMap<String, String>) -> AppResult<tiles::heatmap::HeatFilter> {
+    let mut f = tiles::heatmap::HeatFilter::at(Utc::now());
+    if let Some(t) = p.get("from").filter(|s| !s.is_empty()) {
+        f.from = Some(parse_time("from", t)?);
+    }
+    if let Some(t) = p.get("to").filter(|s| !s.is_empty()) {
+        f.to = Some(parse_time("to", t)?);
+    }
+    if let Some(c) = p.get("category").filter(|s| !s.is_empty()) {
+        for part in c.split(',') {
+            if part.len() == 2 {
+                f.categories.extend(EventCategory::all().filter(|x| x.group() == part));
+            } else {
+                f.categories.push(EventCategory::parse(part).map_err(|e| AppError::bad("bad_category", e.to_string()))?);
+            }
+        }
+        if f.categories.is_empty() {
+            return Err(AppError::bad("bad_category", format!("category={c:?} matches no category")));
+        }
+    }
+    if let Some(s) = p.get("status").filter(|s| !s.is_empty()) {
+        for part in s.split(',') {
+            f.statuses.push(tiles::heatmap::StatusClass::parse(part).ok_or_else(|| {
+                AppError::bad("bad_status", format!("status={part:?}: expected open, overdue or closed"))
+            })?);
+        }
+    }
+    if let Some(s) = p.get("source").filter(|s| !s.is_empty()) {
+        for part in s.split(',') {
+            f.sources.push(EventSource::parse(part).map_err(|e| AppError::bad("bad_source", e.to_string()))?);
+        }
+    }
+    Ok(f)
+}

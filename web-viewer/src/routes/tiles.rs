@@ -1,0 +1,124 @@
+//! Vector tiles, TileJSON, the MapLibre style and glyphs.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::error::{AppError, AppResult};
+use crate::role::Access;
+use crate::routes::api::heat_filter_from;
+use crate::state::{AppState, CachedTile};
+
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:8080");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("http");
+    format!("{proto}://{host}")
+}
+
+/// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`.
+pub async fn tile(
+    State(st): State<AppState>,
+    Path((layer, z, x, y)): Path<(String, u8, u32, String)>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> AppResult<Response> {
+    let y: u32 = y
+        .strip_suffix(".mvt")
+        .or_else(|| y.strip_suffix(".pbf"))
+        .unwrap_or(&y)
+        .parse()
+        .map_err(|_| AppError::bad("bad_tile", format!("y={y:?} is not a tile row")))?;
+    if z > 22 || x >= (1u32 << z) || y >= (1u32 << z) {
+        return Err(AppError::bad("bad_tile", format!("tile {z}/{x}/{y} does not exist")));
+    }
+    let layer_v = tiles::Layer::parse(&layer).map_err(|e| AppError::NotFound(e.to_string()))?;
+    let access = Access::from_headers(&headers);
+    let k = if access.role.needs_k_anonymity() { st.0.config.k_anonymity } else { 0 };
+    let mut keys: Vec<_> = params.iter().filter(|(k, _)| ["from", "to", "category", "status", "source"].contains(&k.as_str())).collect();
+    keys.sort();
+    let key = format!("{layer}/{z}/{x}/{y}?{keys:?}&k={k}");
+    let cached = st.0.tiles.lock().map_err(|_| AppError::Internal("tile cache poisoned".into()))?.get(&key).cloned();
+    let t = match cached {
+        Some(t) => t,
+        None => {
+            let filter = heat_filter_from(&params)?;
+            let st2 = st.clone();
+            let raw = tokio::task::spawn_blocking(move || -> AppResult<Vec<u8>> {
+                let view = st2.view()?;
+                let tf = tiles::TileFilter { heat: filter, k_anonymity: k };
+                view.tiles.tile(layer_v, z, x, y, &tf).map_err(|e| AppError::bad("bad_tile", e.to_string()))
+            })
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))??;
+            let gz = tiles::gzip(&raw);
+            let etag = format!("\"{:016x}\"", fxhash(&gz));
+            let t = CachedTile { gz: Bytes::from(gz), etag };
+            let mut cache = st.0.tiles.lock().map_err(|_| AppError::Internal("tile cache poisoned".into()))?;
+            if cache.len() > 20_000 {
+                cache.clear();
+            }
+            cache.insert(key, t.clone());
+            t
+        }
+    };
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(t.etag.as_str()) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, t.etag)]).into_response());
+    }
+    let mut resp = Response::new(Body::from(t.gz));
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.mapbox-vector-tile"));
+    h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    if let Ok(v) = HeaderValue::from_str(&t.etag) {
+        h.insert(header::ETAG, v);
+    }
+    Ok(resp)
+}
+
+fn fxhash(b: &[u8]) -> u64 {
+    // FNV-1a: stable across runs, good enough for an ETag.
+    b.iter().fold(0xcbf29ce484222325u64, |h, &x| (h ^ u64::from(x)).wrapping_mul(0x100000001b3))
+}
+
+/// `GET /tiles/{layer}.json`: TileJSON 3.0.
+pub async fn tilejson(State(st): State<AppState>, Path(file): Path<String>, headers: HeaderMap) -> AppResult<Json<Value>> {
+    let name = file
+        .strip_suffix(".json")
+        .ok_or_else(|| AppError::NotFound(format!("{file}: expected <layer>.json")))?;
+    let layer = tiles::Layer::parse(name).map_err(|e| AppError::NotFound(e.to_string()))?;
+    let view = st.view()?;
+    Ok(Json(tiles::style::tilejson(layer, &base_url(&headers), view.tiles.bounds())))
+}
+
+/// `GET /style.json`.
+pub async fn style(State(st): State<AppState>, headers: HeaderMap, Query(p): Query<HashMap<String, String>>) -> AppResult<Json<Value>> {
+    let lang = p.get("lang").map(String::as_str).unwrap_or("zh");
+    let view = st.view()?;
+    Ok(Json(tiles::style::style_json(&base_url(&headers), lang, view.tiles.bounds())))
+}
+
+/// `GET /glyphs/{fontstack}/{range}.pbf`.
+pub async fn glyphs(Path((fontstack, range)): Path<(String, String)>) -> AppResult<Response> {
+    let r = range.strip_suffix(".pbf").unwrap_or(&range);
+    let (a, b) = r
+        .split_once('-')
+        .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
+        .ok_or_else(|| AppError::bad("bad_range", format!("{range}: expected START-END.pbf")))?;
+    let bytes = tiles::glyphs::range(&fontstack, a, b).map_err(|e| AppError::NotFound(e.to_string()))?;
+    let mut resp = Response::new(Body::from(bytes));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-protobuf"));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    Ok(resp)
+}

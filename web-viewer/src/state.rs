@@ -1,0 +1,88 @@
+//! Shared server state: a cloneable handle of `Arc`s.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use bytes::Bytes;
+use geo_core::store::Store;
+use tokio::sync::broadcast;
+
+use crate::config::ServerConfig;
+use crate::error::AppError;
+use crate::view::TownView;
+
+/// A cached, gzip-compressed tile with its ETag.
+#[derive(Clone)]
+pub struct CachedTile {
+    /// Gzip bytes.
+    pub gz: Bytes,
+    /// Strong ETag.
+    pub etag: String,
+}
+
+/// What every handler shares.
+pub struct Inner {
+    /// The store (DuckDB connections are not `Sync`; writes are serialised).
+    pub store: Mutex<Store>,
+    /// In-memory view.
+    pub view: RwLock<TownView>,
+    /// Event stream for `/api/v1/stream/events`.
+    pub events_tx: broadcast::Sender<String>,
+    /// Configuration.
+    pub config: ServerConfig,
+    /// Tile cache keyed by `layer/z/x/y?filters`.
+    pub tiles: Mutex<HashMap<String, CachedTile>>,
+}
+
+/// Cloneable state handle.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+impl AppState {
+    /// Builds the state from an opened store (loads the view).
+    pub fn new(store: Store, config: ServerConfig) -> Result<AppState, geo_core::store::StoreError> {
+        let view = TownView::load(&store)?;
+        let (events_tx, _) = broadcast::channel(1024);
+        Ok(AppState(Arc::new(Inner {
+            store: Mutex::new(store),
+            view: RwLock::new(view),
+            events_tx,
+            config,
+            tiles: Mutex::new(HashMap::new()),
+        })))
+    }
+
+    /// Runs `f` on the store on a blocking thread.
+    pub async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, AppError> + Send + 'static,
+    ) -> Result<T, AppError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = me
+                .0
+                .store
+                .lock()
+                .map_err(|_| AppError::Internal("store lock poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("store task failed: {e}")))?
+    }
+
+    /// Reads the view.
+    pub fn view(&self) -> Result<std::sync::RwLockReadGuard<'_, TownView>, AppError> {
+        self.0
+            .view
+            .read()
+            .map_err(|_| AppError::Internal("view lock poisoned".into()))
+    }
+
+    /// Writes the view.
+    pub fn view_mut(&self) -> Result<std::sync::RwLockWriteGuard<'_, TownView>, AppError> {
+        self.0
+            .view
+            .write()
+            .map_err(|_| AppError::Internal("view lock poisoned".into()))
+    }
+}

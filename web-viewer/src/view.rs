@@ -1,0 +1,173 @@
+//! The in-memory view of the town the server answers from: the spatial
+//! dataset, its index, tiles and heatmap index, plus per-grid figures. Built
+//! from the store at start, updated on every write.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Utc};
+use geo_core::ids::{EventId, GridId};
+use geo_core::index::SpatialIndex;
+use geo_core::model::{Event, GridRefs};
+use geo_core::store::{LoadSet, Scope, Store, StoreError};
+use geo_core::Dataset;
+use tiles::heatmap::HeatIndex;
+use tiles::{TileOptions, TileSet};
+
+/// Population figures of one grid, from the store.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct GridPop {
+    /// Households.
+    pub households: u64,
+    /// Residents.
+    pub residents: u64,
+    /// Residents aged 60+.
+    pub aged60: u64,
+    /// Elderly living alone.
+    pub elderly_alone: u64,
+}
+
+/// Everything the server reads without touching the store.
+pub struct TownView {
+    /// Spatial elements (no people).
+    pub dataset: Dataset,
+    /// Spatial index.
+    pub index: SpatialIndex,
+    /// Vector tiles.
+    pub tiles: TileSet,
+    /// Heatmap index.
+    pub heat: HeatIndex,
+    /// Grid code → position in `dataset.grids`.
+    pub grid_by_code: HashMap<String, usize>,
+    /// Grid ID → position in `dataset.grids`.
+    pub grid_pos: HashMap<GridId, usize>,
+    /// Grid figures.
+    pub grid_pop: HashMap<u64, GridPop>,
+    /// Grid references of each event (position aligned with `dataset.events`).
+    pub event_refs: Vec<GridRefs>,
+    /// Event ID → position in `dataset.events`.
+    pub event_pos: HashMap<EventId, usize>,
+    /// Next free event ID.
+    pub next_event_id: u64,
+}
+
+impl TownView {
+    /// Loads the view from the store.
+    pub fn load(store: &Store) -> Result<TownView, StoreError> {
+        let dataset = store.load(&Scope::Town, LoadSet::Spatial)?;
+        let year = Utc::now().year();
+        let grid_pop = store
+            .grid_population(year)?
+            .into_iter()
+            .map(|(g, households, residents, aged60, elderly_alone)| {
+                (
+                    g,
+                    GridPop {
+                        households,
+                        residents,
+                        aged60,
+                        elderly_alone,
+                    },
+                )
+            })
+            .collect();
+        let next_event_id = store.max_event_id()? + 1;
+        Ok(Self::from_dataset(dataset, grid_pop, next_event_id))
+    }
+
+    /// Builds the view from a dataset.
+    pub fn from_dataset(
+        dataset: Dataset,
+        grid_pop: HashMap<u64, GridPop>,
+        next_event_id: u64,
+    ) -> TownView {
+        let index = SpatialIndex::build(&dataset);
+        let tiles = TileSet::build(&dataset, TileOptions::default());
+        let heat = HeatIndex::build(&dataset.events);
+        let grid_by_code = dataset
+            .grids
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.code.as_str().to_string(), i))
+            .collect();
+        let grid_pos = dataset
+            .grids
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.id, i))
+            .collect();
+        let event_refs = dataset
+            .events
+            .iter()
+            .map(|e| index.grids_at(e.location.0))
+            .collect();
+        let event_pos = dataset
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id, i))
+            .collect();
+        TownView {
+            dataset,
+            index,
+            tiles,
+            heat,
+            grid_by_code,
+            grid_pos,
+            grid_pop,
+            event_refs,
+            event_pos,
+            next_event_id,
+        }
+    }
+
+    /// Adds or replaces an event everywhere in the view; returns its refs.
+    pub fn upsert_event(&mut self, e: Event) -> GridRefs {
+        let refs = self.index.grids_at(e.location.0);
+        self.heat.upsert(&e);
+        self.tiles.upsert_event(&e);
+        match self.event_pos.get(&e.id) {
+            Some(&i) => {
+                self.dataset.events[i] = e;
+                self.event_refs[i] = refs;
+            }
+            None => {
+                self.event_pos.insert(e.id, self.dataset.events.len());
+                self.next_event_id = self.next_event_id.max(e.id.get() + 1);
+                self.dataset.events.push(e);
+                self.event_refs.push(refs);
+            }
+        }
+        refs
+    }
+
+    /// Events of a grid (any level), with their positions.
+    pub fn grid_events(&self, g: GridId) -> impl Iterator<Item = &Event> {
+        self.dataset
+            .events
+            .iter()
+            .zip(&self.event_refs)
+            .filter(move |(_, r)| r.comprehensive == Some(g) || r.micro == Some(g) || r.dedicated == Some(g))
+            .map(|(e, _)| e)
+    }
+}
+
+/// Median of a sample (None when empty).
+pub fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// Monday of the ISO week of `t`, as `YYYY-MM-DD`.
+pub fn week_of(t: DateTime<Utc>) -> String {
+    let d = t.date_naive();
+    let monday = d - chrono::Duration::days(i64::from(d.weekday().num_days_from_monday()));
+    monday.format("%Y-%m-%d").to_string()
+}
