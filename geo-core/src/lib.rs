@@ -15,9 +15,14 @@
 
 #![forbid(unsafe_code)]
 
+pub mod assign;
+pub mod crs;
 pub mod dataset;
 pub mod error;
+pub mod geometry;
+pub mod h3;
 pub mod ids;
+pub mod index;
 pub mod model;
 pub mod taxonomy;
 
