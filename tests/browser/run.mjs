@@ -320,6 +320,7 @@ async function run(browser) {
       assert(shownCode.trim() === code, `panel shows grid ${shownCode}, expected ${code}`);
       const n = Number(shown.replace(/[^\d.]/g, ''));
       assert(n === Number(gridDetail.households), `panel shows ${shown} households, API /api/v1/grids/${code} says ${gridDetail.households}`);
+      await page.screenshot({ path: join(OUT, 'viewer-grid.png') });
       const sel = await page.evaluate(() => location.hash);
       assert(sel.includes(`sel=grid:${code}`), `URL hash does not hold the selection: ${sel}`);
       return `panel shows ${shown.trim()}`;

@@ -238,7 +238,7 @@ export async function buildStyle(opts = {}) {
   push({ id: 'wg-grid-selected', type: 'line', source: 'wg-grids', 'source-layer': sl('grids'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': COLORS.selected, 'line-width': 4 } });
   push({ id: 'wg-heatmap', type: 'heatmap', source: 'wg-events', 'source-layer': sl('events'), filter: ['==', ['geometry-type'], 'Point'], maxzoom: 18, paint: {
     'heatmap-weight': ['to-number', ['coalesce', ['get', 'count'], 1], 1],
-    'heatmap-intensity': ['interpolate', ['linear'], ['zoom'], 10, 0.6, 16, 1.5],
+    'heatmap-intensity': ['interpolate', ['linear'], ['zoom'], 10, 0.3, 16, 1],
     'heatmap-radius': ['interpolate', ['linear'], ['zoom'], 10, 8, 16, 24],
     'heatmap-opacity': 0.75,
     'heatmap-color': ['interpolate', ['linear'], ['heatmap-density'], 0, 'rgba(0,0,0,0)', 0.2, COLORS.hex[0], 0.4, COLORS.hex[1], 0.6, COLORS.hex[2], 0.8, COLORS.hex[3], 1, COLORS.hex[4]] } });
@@ -350,7 +350,7 @@ export async function townExtent() {
 }
 
 /** Creates the map in `container` and resolves once the style has loaded. */
-export async function createMap(container, { style, state, extent, interactive = true, padding = 20 }) {
+export async function createMap(container, { style, state, extent, interactive = true, padding = 20, pixelRatio }) {
   const opts = {
     container,
     style,
@@ -360,6 +360,7 @@ export async function createMap(container, { style, state, extent, interactive =
     maxPitch: 70,
     fadeDuration: 0,
   };
+  if (pixelRatio) opts.pixelRatio = pixelRatio;
   if (state.center && state.zoom !== undefined) {
     opts.center = state.center;
     opts.zoom = state.zoom;

@@ -138,6 +138,20 @@ async function tour(map, extent) {
   }, TOUR_EVERY_MS);
 }
 
+// On walls bigger than 1920x1080 the map is laid out at 1080p size and scaled up
+// (rendered at the full pixel density), so symbols and lines stay readable at 4K.
+function wallScale() {
+  return Math.max(1, Math.min(window.innerWidth / 1920, window.innerHeight / 1080));
+}
+function fitMapToWall() {
+  const s = wallScale();
+  const inner = $('map-inner');
+  inner.style.width = `${100 / s}%`;
+  inner.style.height = `${100 / s}%`;
+  inner.style.transform = s > 1 ? `scale(${s})` : '';
+  return s;
+}
+
 async function main() {
   translateDom();
   document.title = t('screenTitle');
@@ -147,7 +161,13 @@ async function main() {
   setInterval(refreshKpi, KPI_EVERY_MS);
   connect();
   const [built, extent] = await Promise.all([buildStyle({ filters: state.filters, dark: true }), townExtent()]);
-  const map = await createMap('map', { style: built.style, state: url, extent, interactive: false });
+  const scale = fitMapToWall();
+  const map = await createMap('map-inner', { style: built.style, state: url, extent, interactive: false, pixelRatio: (window.devicePixelRatio || 1) * scale });
+  window.addEventListener('resize', () => {
+    const s = fitMapToWall();
+    map.setPixelRatio((window.devicePixelRatio || 1) * s);
+    map.resize();
+  });
   window.__wangge.map = map;
   applyLayers(map, state.layers, built.baseIds);
   map.addSource('live', { type: 'geojson', data: live });
