@@ -7,9 +7,14 @@
 //!   [`HotspotParams::baseline_weeks`] weeks (weeks with no event count as 0;
 //!   weights α(1−α)^(k−1) for lag k, renormalised; `ewma_alpha = None` gives
 //!   the plain mean), floored at [`HotspotParams::min_baseline`];
-//! * one-sided Poisson test of the count c against λ with the mid-p
-//!   continuity correction, p = P(X > c) + ½·P(X = c), and the
-//!   continuity-corrected z = (c − λ − ½)/√λ as the statistic;
+//! * one-sided test of the count c against λ with the mid-p continuity
+//!   correction, p = P(X > c) + ½·P(X = c). With
+//!   [`HotspotParams::baseline_uncertainty`] (the default) X follows the
+//!   Poisson–Gamma predictive of a rate estimated from n_eff = (Σw)²/Σw²
+//!   weeks — a negative binomial with mean λ and variance λ(1 + 1/n_eff) —
+//!   so a baseline that is low by chance does not flag ordinary weeks;
+//!   without it X ~ Poisson(λ). The statistic is the continuity-corrected
+//!   z = (c − λ − ½)/√Var X;
 //! * Benjamini–Hochberg over all areas × categories active that week (any
 //!   event in the week or its baseline span), flagged when q ≤
 //!   [`HotspotParams::fdr`], c ≥ [`HotspotParams::min_count`] and c > λ.
@@ -106,9 +111,10 @@ pub struct HotspotInput {
 pub struct HotspotParams {
     /// H3 resolution for point inputs (default 9, ≈ 0.1 km² cells).
     pub resolution: Resolution,
-    /// Weeks of history in the baseline (default 8).
+    /// Weeks of history in the baseline (default 12).
     pub baseline_weeks: u32,
-    /// EWMA smoothing α in (0, 1] (default 0.3); `None` for the plain mean.
+    /// EWMA smoothing α in (0, 1] (default 0.15, ≈ 9 effective weeks);
+    /// `None` for the plain mean.
     pub ewma_alpha: Option<f64>,
     /// Floor of the baseline, events/week (default 0.2), so a quiet cell
     /// needs several events to be flagged.
@@ -119,18 +125,22 @@ pub struct HotspotParams {
     pub fdr: f64,
     /// Offset of local time for week boundaries (default +8, China).
     pub utc_offset_h: i32,
+    /// Fold the baseline's sampling error into the test (default true);
+    /// false gives the plain Poisson test.
+    pub baseline_uncertainty: bool,
 }
 
 impl Default for HotspotParams {
     fn default() -> Self {
         Self {
             resolution: Resolution::Nine,
-            baseline_weeks: 8,
-            ewma_alpha: Some(0.3),
+            baseline_weeks: 12,
+            ewma_alpha: Some(0.15),
             min_baseline: 0.2,
             min_count: 4,
             fdr: 0.05,
             utc_offset_h: 8,
+            baseline_uncertainty: true,
         }
     }
 }
@@ -226,6 +236,40 @@ pub fn poisson_mid_p(c: u32, lambda: f64) -> f64 {
         }
         upper = (1.0 - lower).max(0.0);
     }
+    (upper + 0.5 * pmf_c).min(1.0)
+}
+
+/// Upper-tail mid-p of a negative binomial count with mean `mean` and
+/// `r` = mean × n_eff (the Poisson–Gamma predictive of a rate estimated from
+/// n_eff weeks): P(X > c) + ½·P(X = c).
+pub fn negbin_mid_p(c: u32, mean: f64, n_eff: f64) -> f64 {
+    if mean <= 0.0 || n_eff <= 0.0 {
+        return poisson_mid_p(c, mean);
+    }
+    let r = mean * n_eff;
+    let q = 1.0 / (n_eff + 1.0); // failure probability per trial
+                                 // pmf(0) = (1 − q)^r; pmf(k+1) = pmf(k)·(k + r)/(k + 1)·q, in logs
+    let mut ln_pmf = r * (1.0 - q).ln();
+    let mut lower = 0.0;
+    for k in 0..c {
+        lower += ln_pmf.exp();
+        ln_pmf += ((f64::from(k) + r) / (f64::from(k) + 1.0) * q).ln();
+    }
+    let pmf_c = ln_pmf.exp();
+    let upper = if lower > 0.5 {
+        // sum the tail directly to keep precision for small p-values
+        let (mut term, mut sum, mut k) = (pmf_c, 0.0, f64::from(c));
+        loop {
+            term *= (k + r) / (k + 1.0) * q;
+            k += 1.0;
+            sum += term;
+            if term < sum * 1e-15 || term == 0.0 {
+                break sum;
+            }
+        }
+    } else {
+        (1.0 - lower - pmf_c).max(0.0)
+    };
     (upper + 0.5 * pmf_c).min(1.0)
 }
 
@@ -330,6 +374,7 @@ fn run(
         })
         .collect();
     let wsum: f64 = weights.iter().sum();
+    let n_eff = wsum * wsum / weights.iter().map(|w| w * w).sum::<f64>();
     // Active series per week, for the BH denominator.
     let span = (last - first + 1) as usize;
     let mut diff = vec![0i64; span + 1];
@@ -375,10 +420,12 @@ fn run(
                 acc += weights[(lag - 1) as usize] * f64::from(pc);
             }
             let baseline = (acc / wsum).max(params.min_baseline);
-            let p = if f64::from(count) > baseline {
-                poisson_mid_p(count, baseline)
-            } else {
+            let p = if f64::from(count) <= baseline {
                 1.0
+            } else if params.baseline_uncertainty {
+                negbin_mid_p(count, baseline, n_eff)
+            } else {
+                poisson_mid_p(count, baseline)
             };
             tests.push(Test {
                 key: s[i].0,
@@ -389,6 +436,11 @@ fn run(
         }
         start = end;
     }
+    let var_factor = if params.baseline_uncertainty {
+        1.0 + 1.0 / n_eff
+    } else {
+        1.0
+    };
     let mut active = vec![0usize; span];
     let mut run_sum = 0i64;
     for (i, a) in active.iter_mut().enumerate() {
@@ -428,7 +480,7 @@ fn run(
                     week: Week(week),
                     count: t.count,
                     baseline: t.baseline,
-                    z: (f64::from(t.count) - t.baseline - 0.5) / t.baseline.sqrt(),
+                    z: (f64::from(t.count) - t.baseline - 0.5) / (t.baseline * var_factor).sqrt(),
                     p_value: t.p,
                     q_value: q,
                 });
@@ -554,6 +606,20 @@ mod tests {
         assert!((poisson_mid_p(5, 2.0) - direct).abs() < 1e-12);
         let direct = 1.0 - (0..=1).map(pmf).sum::<f64>() + 0.5 * pmf(1);
         assert!((poisson_mid_p(1, 2.0) - direct).abs() < 1e-12);
+    }
+
+    #[test]
+    fn negbin_tends_to_poisson_and_is_wider() {
+        for c in [0, 1, 3, 7, 15] {
+            let nb = negbin_mid_p(c, 2.0, 1e7);
+            assert!((nb - poisson_mid_p(c, 2.0)).abs() < 1e-5, "{c}");
+        }
+        // reference values from a direct lgamma sum
+        assert!((negbin_mid_p(8, 1.5, 5.0) - 6.018342e-4).abs() < 1e-9);
+        assert!((poisson_mid_p(8, 1.5) - 9.865077e-5).abs() < 1e-10);
+        // r = 1, q = 1/2: geometric, P(X = k) = 2^-(k+1)
+        let direct = 0.5f64.powi(5) + 0.5 * 0.5f64.powi(5);
+        assert!((negbin_mid_p(4, 1.0, 1.0) - direct).abs() < 1e-12);
     }
 
     #[test]

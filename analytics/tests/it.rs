@@ -1,0 +1,6 @@
+//! Integration tests of the analytics crate: one binary, one module per area.
+
+#[path = "it/events.rs"]
+mod events;
+#[path = "it/regrid.rs"]
+mod regrid;
