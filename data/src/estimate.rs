@@ -27,13 +27,15 @@
 //! - basements, setbacks and podiums: footprint × floors over-counts stepped
 //!   towers whose footprint is the podium;
 //! - buildings tagged `building=yes` whose use is unknown get use `other`
-//!   and **no** households — with OSM data this is the largest source of
+//!   and **no** households (unless [`EstimateParams::other_residential_share`]
+//!   is raised) — with OSM data this is the largest source of
 //!   under-counting; tag residential areas before trusting totals;
 //! - for [`Basis::FootprintOnly`] the floors are a guess.
 //!
 //! Compare totals with census figures of the area (七普 community tables)
 //! before drawing grids from them.
 
+use geo::orient::{Direction, Orient};
 use geo::{Distance, GeodesicArea, Haversine, MinimumRotatedRect};
 use geo_core::model::{Building, BuildingUse};
 use geo_types::Point;
@@ -62,6 +64,11 @@ pub struct EstimateParams {
     /// Share of a mixed building's floor area that is housing. Default 0.75
     /// (shops on the ground floor of a four-storey building).
     pub mixed_residential_share: f64,
+    /// Share of the floor area of a building of unknown use (`other`, e.g.
+    /// OSM `building=yes`) counted as housing. Default 0: such buildings get
+    /// no households. Raise it (0.3–0.6) for extracts where residential
+    /// buildings are mostly untagged, after checking against census totals.
+    pub other_residential_share: f64,
     /// Frontage of one unit (stairwell with two to three flats a landing), m.
     /// Default 22.
     pub unit_frontage_m: f64,
@@ -77,6 +84,7 @@ impl Default for EstimateParams {
             small_house_footprint_m2: 150.0,
             default_levels_other: 3,
             mixed_residential_share: 0.75,
+            other_residential_share: 0.0,
             unit_frontage_m: 22.0,
         }
     }
@@ -146,14 +154,20 @@ pub struct Estimate {
 /// assert_eq!(e.units, 3);
 /// ```
 pub fn estimate_households(b: &Building, p: &EstimateParams) -> Estimate {
-    let footprint_m2 = b.footprint.geodesic_area_unsigned();
+    // The geodesic area needs the standard winding (exterior counter-clockwise),
+    // else it measures the rest of the earth.
+    let footprint_m2 = b
+        .footprint
+        .orient(Direction::Default)
+        .geodesic_area_unsigned();
     let (floors, basis) = if let Some(l) = b.levels.filter(|&l| l > 0) {
         (l, Basis::Levels)
     } else if let Some(h) = b.height_m.filter(|h| h.is_finite() && *h > 0.0) {
         let f = (f64::from(h) / p.floor_height_m.max(0.1)).round().max(1.0);
         (f.min(f64::from(u16::MAX)) as u16, Basis::Height)
     } else {
-        let residential = matches!(b.usage, BuildingUse::Residential | BuildingUse::Mixed);
+        let residential = matches!(b.usage, BuildingUse::Residential | BuildingUse::Mixed)
+            || (b.usage == BuildingUse::Other && p.other_residential_share > 0.0);
         let l = if !residential {
             p.default_levels_other
         } else if footprint_m2 < p.small_house_footprint_m2 {
@@ -167,6 +181,7 @@ pub fn estimate_households(b: &Building, p: &EstimateParams) -> Estimate {
     let share = match b.usage {
         BuildingUse::Residential => 1.0,
         BuildingUse::Mixed => p.mixed_residential_share.clamp(0.0, 1.0),
+        BuildingUse::Other => p.other_residential_share.clamp(0.0, 1.0),
         _ => 0.0,
     };
     let households = if share > 0.0 && p.dwelling_m2 > 0.0 {
@@ -208,7 +223,9 @@ fn units_from_footprint(b: &Building, p: &EstimateParams) -> u16 {
     if long < 1.5 * short || p.unit_frontage_m <= 0.0 {
         return 1;
     }
-    (long / p.unit_frontage_m).round().clamp(1.0, f64::from(u16::MAX)) as u16
+    (long / p.unit_frontage_m)
+        .round()
+        .clamp(1.0, f64::from(u16::MAX)) as u16
 }
 
 /// What [`estimate_all`] did.
@@ -282,6 +299,7 @@ pub fn estimate_all(buildings: &mut [Building], p: &EstimateParams) -> EstimateR
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use geo_core::ids::BuildingId;
@@ -307,6 +325,15 @@ mod tests {
     }
 
     #[test]
+    fn winding_does_not_matter() {
+        let p = EstimateParams::default();
+        let mut b = building(60.0, 12.0, BuildingUse::Residential);
+        b.footprint.exterior_mut(|r| r.0.reverse());
+        let e = estimate_households(&b, &p);
+        assert!((e.footprint_m2 - 720.0).abs() < 10.0, "{}", e.footprint_m2);
+    }
+
+    #[test]
     fn bases_in_order() {
         let p = EstimateParams::default();
         let mut b = building(60.0, 12.0, BuildingUse::Residential);
@@ -329,6 +356,14 @@ mod tests {
         let p = EstimateParams::default();
         let office = building(40.0, 40.0, BuildingUse::Commercial);
         assert_eq!(estimate_households(&office, &p).households, 0);
+        let unknown = building(40.0, 20.0, BuildingUse::Other);
+        assert_eq!(estimate_households(&unknown, &p).households, 0);
+        let half = EstimateParams {
+            other_residential_share: 0.5,
+            ..EstimateParams::default()
+        };
+        // 800 m² × 6 floors × 0.5 / 90 = 26.7
+        assert_eq!(estimate_households(&unknown, &half).households, 27);
         let mut mixed = building(40.0, 20.0, BuildingUse::Mixed);
         mixed.levels = Some(4);
         // 800 m² × 4 × 0.75 / 90 = 26.7
@@ -362,10 +397,7 @@ mod tests {
         assert!(!bs[0].households_estimated);
         assert!(bs[1].households_estimated && bs[1].households == 48);
         assert_eq!(bs[2].households, 0);
-        assert_eq!(
-            (r.kept_counted, r.residential, r.households),
-            (1, 1, 48)
-        );
+        assert_eq!((r.kept_counted, r.residential, r.households), (1, 1, 48));
         assert_eq!(r.count(Basis::FootprintOnly), 1);
     }
 }

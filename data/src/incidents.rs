@@ -71,7 +71,7 @@ impl CategoryMap {
     /// use wangge_data::incidents::CategoryMap;
     /// let m = CategoryMap::from_toml_str("default = \"09.01\"\n[map]\n\"FRAUD\" = \"06.02\"\n", "inline").unwrap();
     /// assert_eq!(m.get("fraud").unwrap().code(), "06.02");
-    /// assert_eq!(m.default().unwrap().code(), "09.01");
+    /// assert_eq!(m.default_category().unwrap().code(), "09.01");
     /// ```
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, IncidentError> {
         let file: CategoryMapFile = toml::from_str(text).map_err(|e| IncidentError::MapSyntax {
@@ -86,7 +86,11 @@ impl CategoryMap {
                 reason: e.to_string(),
             })
         };
-        let default = file.default.as_deref().map(|d| parse("default", d)).transpose()?;
+        let default = file
+            .default
+            .as_deref()
+            .map(|d| parse("default", d))
+            .transpose()?;
         let mut map = HashMap::with_capacity(file.map.len());
         for (k, v) in &file.map {
             let cat = parse(k, v)?;
@@ -142,7 +146,7 @@ impl CategoryMap {
     }
 
     /// The default category.
-    pub fn default(&self) -> Option<EventCategory> {
+    pub fn default_category(&self) -> Option<EventCategory> {
         self.default
     }
 
@@ -197,10 +201,18 @@ impl ResolutionRule {
     pub fn new(column: &str) -> Self {
         Self {
             column: column.to_string(),
-            open_values: ["NONE", "OPEN", "PENDING", "UNRESOLVED", "未办结", "处理中", "待处理"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            open_values: [
+                "NONE",
+                "OPEN",
+                "PENDING",
+                "UNRESOLVED",
+                "未办结",
+                "处理中",
+                "待处理",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         }
     }
     fn is_closed(&self, v: &str) -> bool {
@@ -275,7 +287,13 @@ impl IncidentOptions {
     /// `datetime,category,descript,…,resolution,address,lon,lat`, Pacific
     /// time, the shipped category map, source patrol).
     pub fn sf_incidents() -> Result<Self, IncidentError> {
-        let mut o = Self::new("datetime", "lon", "lat", "category", CategoryMap::sf_incidents()?);
+        let mut o = Self::new(
+            "datetime",
+            "lon",
+            "lat",
+            "category",
+            CategoryMap::sf_incidents()?,
+        );
         o.description_column = Some("descript".into());
         o.resolution = Some(ResolutionRule::new("resolution"));
         o.time_zone = chrono_tz::America::Los_Angeles;
@@ -508,7 +526,11 @@ fn guess_encoding(bytes: &[u8]) -> &'static Encoding {
 }
 
 /// Decodes to text, returning the encoding's name.
-fn decode(path: &Path, bytes: Vec<u8>, enc: TextEncoding) -> Result<(String, String), IncidentError> {
+fn decode(
+    path: &Path,
+    bytes: Vec<u8>,
+    enc: TextEncoding,
+) -> Result<(String, String), IncidentError> {
     let strip_bom = |mut s: String| {
         if s.starts_with('\u{feff}') {
             s.drain(..3);
@@ -715,7 +737,7 @@ pub fn read_events(
                 }
                 None => {
                     *unmapped.entry(raw_cat.to_string()).or_default() += 1;
-                    match options.categories.default() {
+                    match options.categories.default_category() {
                         Some(d) => d,
                         None => return Ok(None),
                     }
@@ -781,8 +803,16 @@ pub fn read_events(
                     .by_category
                     .entry(ev.category.code().to_string())
                     .or_default() += 1;
-                report.first = Some(report.first.map_or(ev.reported_at, |f| f.min(ev.reported_at)));
-                report.last = Some(report.last.map_or(ev.reported_at, |l| l.max(ev.reported_at)));
+                report.first = Some(
+                    report
+                        .first
+                        .map_or(ev.reported_at, |f| f.min(ev.reported_at)),
+                );
+                report.last = Some(
+                    report
+                        .last
+                        .map_or(ev.reported_at, |l| l.max(ev.reported_at)),
+                );
                 events.push(ev);
             }
             Ok(None) => {}
@@ -800,7 +830,7 @@ pub fn read_events(
             }
         }
     }
-    if options.categories.default().is_none() && !unmapped.is_empty() {
+    if options.categories.default_category().is_none() && !unmapped.is_empty() {
         let mut categories: Vec<(String, u64)> = unmapped.into_iter().collect();
         categories.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         return Err(IncidentError::UnmappedCategories {
@@ -815,6 +845,7 @@ pub fn read_events(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -841,7 +872,13 @@ mod tests {
             "2015-05-14T06:53:00Z",
             "2015-05-14T14:53:00+08:00",
         ] {
-            assert_eq!(p.parse(s).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Secs, true), want, "{s}");
+            assert_eq!(
+                p.parse(s)
+                    .unwrap()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                want,
+                "{s}"
+            );
         }
         let mut sh = parser(chrono_tz::Asia::Shanghai);
         assert_eq!(
@@ -863,7 +900,10 @@ mod tests {
     fn map_rejects_unknown_codes() {
         let e = CategoryMap::from_toml_str("[map]\n\"X\" = \"99.99\"\n", "m.toml").unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains("m.toml") && msg.contains("99.99") && msg.contains("\"X\""), "{msg}");
+        assert!(
+            msg.contains("m.toml") && msg.contains("99.99") && msg.contains("\"X\""),
+            "{msg}"
+        );
         assert!(CategoryMap::from_toml_str("[map\n", "m.toml").is_err());
     }
 

@@ -30,6 +30,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
+use geo::orient::{Direction, Orient};
 use geo::{Area, BoundingRect, Contains, Intersects};
 use geo_core::ids::{BuildingId, PlaceId, RoadId};
 use geo_core::model::{Building, BuildingUse, Place, PlaceCategory, Road, RoadClass, ServiceKind};
@@ -75,7 +76,9 @@ impl OsmKind {
 /// assert_eq!(osm_element_id(OsmKind::Way, -1), None);
 /// ```
 pub fn osm_element_id(kind: OsmKind, id: i64) -> Option<u64> {
-    let raw = u64::try_from(id).ok().filter(|&r| r > 0 && r < WAY_ID_OFFSET)?;
+    let raw = u64::try_from(id)
+        .ok()
+        .filter(|&r| r > 0 && r < WAY_ID_OFFSET)?;
     Some(match kind {
         OsmKind::Node => raw,
         OsmKind::Way => WAY_ID_OFFSET + raw,
@@ -208,7 +211,11 @@ impl std::fmt::Display for OsmReport {
             self.with_height,
             self.with_neither
         )?;
-        let uses: Vec<String> = self.by_use.iter().map(|(u, n)| format!("{u} {n}")).collect();
+        let uses: Vec<String> = self
+            .by_use
+            .iter()
+            .map(|(u, n)| format!("{u} {n}"))
+            .collect();
         writeln!(f, "  by use: {}", uses.join(", "))?;
         let classes: Vec<String> = self
             .by_class
@@ -431,6 +438,9 @@ pub fn parse_height_m(v: &str) -> Option<f64> {
     (m > 0.0 && m <= 1000.0).then_some(m)
 }
 
+/// A tagged node kept for the second phase: ID, position, tags.
+type PoiNode = (i64, Coord<f64>, Vec<(String, String)>);
+
 /// A way kept for the second phase.
 struct WayRec {
     id: i64,
@@ -447,9 +457,7 @@ struct RelRec {
 }
 
 fn get<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    tags.iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+    tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 /// Tags we keep; everything else is dropped while reading.
@@ -568,7 +576,7 @@ pub fn read_pbf(path: impl AsRef<Path>, options: &OsmOptions) -> Result<OsmImpor
         ids: Vec::new(),
         coords: Vec::new(),
     };
-    let mut poi_nodes: Vec<(i64, Coord<f64>, Vec<(String, String)>)> = Vec::new();
+    let mut poi_nodes: Vec<PoiNode> = Vec::new();
     let mut ways: Vec<WayRec> = Vec::new();
     let mut member_geoms: HashMap<i64, Vec<i64>> = HashMap::new();
     let mut rels: Vec<RelRec> = Vec::new();
@@ -738,7 +746,9 @@ pub fn read_pbf(path: impl AsRef<Path>, options: &OsmOptions) -> Result<OsmImpor
                 report.skip(SkipReason::MissingNodes);
                 continue;
             };
-            let geometry = Geometry::Polygon(Polygon::new(LineString::new(ring), vec![]));
+            let geometry = Geometry::Polygon(
+                Polygon::new(LineString::new(ring), vec![]).orient(Direction::Default),
+            );
             if !in_bbox(&geometry) {
                 report.skip(SkipReason::OutsideBbox);
                 continue;
@@ -748,7 +758,8 @@ pub fn read_pbf(path: impl AsRef<Path>, options: &OsmOptions) -> Result<OsmImpor
     }
 
     for r in &rels {
-        let Some(id) = osm_element_id(OsmKind::Relation, r.id).and_then(|x| BuildingId::new(x).ok())
+        let Some(id) =
+            osm_element_id(OsmKind::Relation, r.id).and_then(|x| BuildingId::new(x).ok())
         else {
             report.skip(SkipReason::BadId);
             continue;
@@ -883,7 +894,9 @@ fn push_building(
     ds.buildings.push(Building {
         id,
         compound: None,
-        footprint,
+        // Exterior counter-clockwise, holes clockwise (RFC 7946, and what
+        // geodesic areas expect).
+        footprint: footprint.orient(Direction::Default),
         levels,
         height_m: height.map(|h| h as f32),
         usage,
@@ -927,6 +940,7 @@ impl std::fmt::Display for OsmKind {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,0 +1,1 @@
+//! Demo generator tests (filled by the demo engineer).
