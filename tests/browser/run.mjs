@@ -365,6 +365,58 @@ async function run(browser) {
       assert(/[&#]from=\d{4}-\d{2}-\d{2}/.test(hash), `URL hash does not hold the time filter: ${hash}`);
       return `last ${days} days: hex sum ${before.hexSum} → ${after.hexSum}, source sum ${before.sourceSum} → ${after.sourceSum}, event points ${before.eventsRendered} → ${after.eventsRendered} (API ${allTotal} → ${winTotal})`;
     });
+
+    // Building and event panels: click a rendered feature where it alone answers.
+    const clickFeature = async (layerKey, layerId, what) => {
+      for (const el of await page.$$('#layer-list input[data-layer]')) {
+        const k = await el.getAttribute('data-layer');
+        await el.setChecked(k === 'base' || k === layerKey);
+      }
+      await page.evaluate((b) => window.__wangge.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { animate: false, padding: { top: 120, bottom: 80, left: 320, right: 420 } }), gbbox);
+      await idle(page);
+      const target = await page.evaluate((id) => {
+        const map = window.__wangge.map;
+        const r = map.getCanvas().getBoundingClientRect();
+        for (const f of map.queryRenderedFeatures({ layers: [id] }).slice(0, 200)) {
+          if (f.id == null) continue;
+          const g = f.geometry;
+          const ring = g.type === 'Point' ? [g.coordinates] : g.type === 'Polygon' ? g.coordinates[0] : g.type === 'MultiPolygon' ? g.coordinates[0][0] : null;
+          if (!ring) continue;
+          const pts = ring.length > 1 ? ring.slice(0, -1) : ring;
+          const c = [pts.reduce((a, p) => a + p[0], 0) / pts.length, pts.reduce((a, p) => a + p[1], 0) / pts.length];
+          const q = map.project(c);
+          if (q.x < 330 || q.y < 130 || q.x > r.width - 430 || q.y > r.height - 90) continue;
+          const top = map.queryRenderedFeatures([[q.x - 3, q.y - 3], [q.x + 3, q.y + 3]], { layers: [id] });
+          if (top.length && top[0].id === f.id) return { id: f.id, x: r.left + q.x, y: r.top + q.y };
+        }
+        return null;
+      }, layerId);
+      assert(target, `no clickable ${what} with a tile feature id rendered in layer ${layerId} around grid ${code}`);
+      await page.mouse.click(target.x, target.y);
+      await page.waitForFunction(() => ['ready', 'error'].includes(document.getElementById('panel').dataset.state), null, { timeout: 10_000 })
+        .catch(() => { throw new Error(`no panel after clicking ${what} ${target.id}`); });
+      const panel = await page.evaluate(() => ({ kind: document.getElementById('panel').dataset.kind, state: document.getElementById('panel').dataset.state, text: document.getElementById('panel-body').textContent.trim().slice(0, 200) }));
+      assert(panel.state === 'ready', `panel for ${what} ${target.id} failed: ${panel.text}`);
+      return { id: target.id, panel };
+    };
+    await step('clicking a building shows GET /api/v1/buildings/{id}', async () => {
+      const { id, panel } = await clickFeature('buildings', 'wg-buildings-fill', 'building');
+      assert(panel.kind === 'building', `clicked building ${id}, panel shows a ${panel.kind}`);
+      const b = await apiJson(`/api/v1/buildings/${id}`);
+      const shown = (await page.textContent('#panel [data-field="households"]')).replace(/[^\d]/g, '');
+      assert(Number(shown) === Number(b.households), `building ${id}: panel shows ${shown} households, API says ${b.households}`);
+      return `building ${id}, ${shown} households`;
+    });
+    await step('clicking an event shows its timeline (GET /api/v1/events/{id})', async () => {
+      const { id, panel } = await clickFeature('events', 'wg-events', 'event');
+      assert(panel.kind === 'event', `clicked event ${id}, panel shows a ${panel.kind}`);
+      const ev = await apiJson(`/api/v1/events/${id}`);
+      const items = await page.$$eval('#panel .timeline li', (l) => l.length);
+      const want = Array.isArray(ev.timeline) ? ev.timeline.length : 0;
+      assert(items === Math.max(1, want), `event ${id}: panel timeline has ${items} entries, API has ${want}`);
+      await page.screenshot({ path: join(OUT, 'viewer-event.png') });
+      return `event ${id}, ${want} timeline entries`;
+    });
   }
   await step('viewer: zero console errors', async () => {
     assert(!vlog.errors.length, `${vlog.errors.length} console error(s) on /:\n${vlog.errors.slice(0, 15).join('\n')}${vlog.failed.length ? `\nfailed requests:\n${vlog.failed.slice(0, 15).join('\n')}` : ''}`);

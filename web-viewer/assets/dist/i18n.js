@@ -226,6 +226,11 @@ const VOCAB = {
     escalated: ['已上报上级', 'Escalated'],
     reopened: ['已重启', 'Reopened'],
   },
+  statusClass: {
+    open: ['在办', 'Open'],
+    overdue: ['超期', 'Overdue'],
+    closed: ['已办结', 'Closed'],
+  },
   source: {
     patrol: ['网格员巡查', 'Patrol'],
     hotline: ['12345热线', '12345 hotline'],
@@ -278,7 +283,7 @@ export function t(key) {
   return (DICT[lang] && DICT[lang][key]) || DICT.zh[key] || key;
 }
 
-/** Translates a vocabulary value (`status`, `source`, `gridKind`, `grade`, `usage`, `role`). */
+/** Translates a vocabulary value (`status`, `statusClass`, `source`, `gridKind`, `grade`, `usage`, `role`). */
 export function vocab(kind, value) {
   const row = VOCAB[kind] && VOCAB[kind][value];
   if (!row) return value == null ? '' : String(value);

@@ -95,6 +95,10 @@ export function filterQuery(filters, keys = FILTER_KEYS) {
   return s ? `?${s}` : '';
 }
 
+function overdueQuery(filters) {
+  return filterQuery({ ...filters, status: 'overdue' }, ['category', 'source', 'status']);
+}
+
 function tileUrl(layer, query = '') {
   return `${location.origin}/tiles/${layer}/{z}/{x}/{y}.mvt${query}`;
 }
@@ -193,20 +197,26 @@ export async function buildStyle(opts = {}) {
   const tj = Object.fromEntries(await Promise.all(GOV_LAYERS.map(async (l) => [l, await tileJson(l)])));
   const font = firstFont(base);
   const baseLayers = (base.layers || []).filter((l) => !usesGovLayer(l)).map((l) => (opts.dark ? darken(l) : l));
+  // Base-map labels (streets, the server's name points) go on top of our layers.
+  const baseBelow = baseLayers.filter((l) => l.type !== 'symbol');
+  const baseAbove = baseLayers.filter((l) => l.type === 'symbol');
+  const serverLabels = baseAbove.some((l) => l['source-layer'] === 'labels');
   const baseIds = baseLayers.map((l) => l.id);
   const sources = { ...(base.sources || {}) };
   for (const l of GOV_LAYERS) {
     const q = l === 'events' || l === 'heatmap' ? filterQuery(filters) : '';
-    sources[`wg-${l}`] = { type: 'vector', tiles: [tileUrl(l, q)], minzoom: tj[l].minzoom, maxzoom: tj[l].maxzoom, promoteId: l === 'grids' ? 'code' : 'id' };
+    sources[`wg-${l}`] = { type: 'vector', tiles: [tileUrl(l, q)], minzoom: tj[l].minzoom, maxzoom: tj[l].maxzoom };
+    // Grids are addressed by code (selection, hover state); other features by their tile feature id.
+    if (l === 'grids') sources[`wg-${l}`].promoteId = 'code';
   }
-  // Overdue events ignore the time window (they are overdue now) but follow category and source.
-  sources['wg-overdue'] = { type: 'vector', tiles: [tileUrl('events', filterQuery(filters, ['category', 'source']))], minzoom: tj.events.minzoom, maxzoom: tj.events.maxzoom, promoteId: 'id' };
+  // Overdue events ignore the time window and status filter (they are overdue now) but follow category and source.
+  sources['wg-overdue'] = { type: 'vector', tiles: [tileUrl('events', overdueQuery(filters))], minzoom: tj.events.minzoom, maxzoom: tj.events.maxzoom };
   const sl = (l) => tj[l].sourceLayer;
   const dark = !!opts.dark;
-  const labels = !!base.glyphs;
+  const labels = !!base.glyphs && !serverLabels;
   const gridKind = (k) => ['==', ['get', 'kind'], k];
   const place = (c) => ['==', ['get', 'category'], c];
-  const layers = [...baseLayers];
+  const layers = [...baseBelow];
   const push = (l) => layers.push(l);
 
   push({ id: 'wg-communities-fill', type: 'fill', source: 'wg-communities', 'source-layer': sl('communities'), paint: { 'fill-color': COLORS.communities, 'fill-opacity': dark ? 0.06 : 0.05 } });
@@ -227,19 +237,22 @@ export async function buildStyle(opts = {}) {
   push({ id: 'wg-buildings-3d', type: 'fill-extrusion', source: 'wg-buildings', 'source-layer': sl('buildings'), paint: {
     'fill-extrusion-color': dark ? '#4a5568' : COLORS.buildings3d,
     'fill-extrusion-height': ['case',
+      ['has', 'height'], ['to-number', ['get', 'height'], 6],
       ['has', 'height_m'], ['to-number', ['get', 'height_m'], 6],
       ['has', 'levels'], ['*', 3, ['to-number', ['get', 'levels'], 2]],
       6],
+    'fill-extrusion-base': ['to-number', ['coalesce', ['get', 'min_height'], 0], 0],
     'fill-extrusion-opacity': 0.85 } });
   for (const k of ['comprehensive', 'dedicated', 'micro']) {
     push({ id: `wg-grids-${k}-line`, type: 'line', source: 'wg-grids', 'source-layer': sl('grids'), filter: gridKind(k), paint: { 'line-color': COLORS[`grids-${k}`], 'line-width': k === 'micro' ? 0.8 : 1.6, 'line-dasharray': k === 'micro' ? [2, 2] : [1, 0] } });
   }
   push({ id: 'wg-communities-line', type: 'line', source: 'wg-communities', 'source-layer': sl('communities'), paint: { 'line-color': COLORS.communities, 'line-width': 2.5 } });
   push({ id: 'wg-grid-selected', type: 'line', source: 'wg-grids', 'source-layer': sl('grids'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': COLORS.selected, 'line-width': 4 } });
-  push({ id: 'wg-heatmap', type: 'heatmap', source: 'wg-events', 'source-layer': sl('events'), filter: ['==', ['geometry-type'], 'Point'], maxzoom: 18, paint: {
-    'heatmap-weight': ['to-number', ['coalesce', ['get', 'count'], 1], 1],
-    'heatmap-intensity': ['interpolate', ['linear'], ['zoom'], 10, 0.3, 16, 1],
-    'heatmap-radius': ['interpolate', ['linear'], ['zoom'], 10, 8, 16, 24],
+  // Density from the heatmap tiles' count-weighted cell centroids (`kind: point`).
+  push({ id: 'wg-heatmap', type: 'heatmap', source: 'wg-heatmap', 'source-layer': sl('heatmap'), filter: ['==', ['geometry-type'], 'Point'], maxzoom: 18, paint: {
+    'heatmap-weight': ['interpolate', ['linear'], ['to-number', ['coalesce', ['get', 'count'], 1], 1], 0, 0, 20, 1],
+    'heatmap-intensity': ['interpolate', ['linear'], ['zoom'], 10, 0.6, 16, 1],
+    'heatmap-radius': ['interpolate', ['linear'], ['zoom'], 10, 12, 13, 22, 16, 45],
     'heatmap-opacity': 0.75,
     'heatmap-color': ['interpolate', ['linear'], ['heatmap-density'], 0, 'rgba(0,0,0,0)', 0.2, COLORS.hex[0], 0.4, COLORS.hex[1], 0.6, COLORS.hex[2], 0.8, COLORS.hex[3], 1, COLORS.hex[4]] } });
   for (const c of ['parcel', 'public_space', 'poi', 'facility']) {
@@ -254,6 +267,7 @@ export async function buildStyle(opts = {}) {
     push({ id: 'wg-grids-label', type: 'symbol', source: 'wg-grids', 'source-layer': sl('grids'), minzoom: 14.5, filter: ['!=', ['get', 'kind'], 'micro'], layout: { 'text-field': ['coalesce', ['get', 'name'], ['get', 'code']], 'text-font': font, 'text-size': 12 }, paint: { 'text-color': text, 'text-halo-color': halo, 'text-halo-width': 1.5 } });
     push({ id: 'wg-communities-label', type: 'symbol', source: 'wg-communities', 'source-layer': sl('communities'), maxzoom: 15, layout: { 'text-field': ['coalesce', ['get', 'name'], ''], 'text-font': font, 'text-size': 15 }, paint: { 'text-color': dark ? '#c9b8ff' : COLORS.communities, 'text-halo-color': halo, 'text-halo-width': 2 } });
   }
+  layers.push(...baseAbove);
   const style = { ...base, sources, layers };
   delete style.terrain;
   return { style, baseIds };
@@ -279,7 +293,8 @@ export function applyFilters(map, filters) {
   };
   set('wg-events', 'events');
   set('wg-heatmap', 'heatmap');
-  set('wg-overdue', 'events', ['category', 'source']);
+  const src = map.getSource('wg-overdue');
+  if (src && src.setTiles) src.setTiles([tileUrl('events', overdueQuery(filters))]);
 }
 
 /** Outlines the grid `code` (or none). */

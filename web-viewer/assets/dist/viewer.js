@@ -57,7 +57,7 @@ function renderFilterOptions() {
   }
   $('f-category').innerHTML = cat.join('');
   const opts = (kind) => [`<option value="">${esc(t('all'))}</option>`, ...vocabValues(kind).map((v) => `<option value="${v}">${esc(vocab(kind, v))}</option>`)].join('');
-  $('f-status').innerHTML = opts('status');
+  $('f-status').innerHTML = opts('statusClass');
   $('f-source').innerHTML = opts('source');
   syncFilterInputs();
 }
