@@ -1,0 +1,1033 @@
+//! [`TileSet`]: per-layer R-tree indexes of a town's features in Web
+//! Mercator, and on-request MVT encoding of one layer (or the composite) for
+//! one tile.
+
+use std::collections::HashMap;
+
+use fast_mvt::{MvtCoord, MvtExtent, MvtGeomType, MvtLayerBuilder, MvtValueRef};
+use geo::{Area, InteriorPoint};
+use geo_core::model::{Building, Event, Grid, GridKind, Place, PlaceCategory, RoadClass};
+use geo_core::Dataset;
+use geo_types::{Geometry, LineString, MultiPolygon, Polygon};
+use h3o::{CellIndex, Resolution};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+
+use crate::clip::{prepare_line, prepare_ring, P};
+use crate::error::TileError;
+use crate::heatmap::{
+    res_for_zoom, suppress_below, Compiled, HeatFilter, HeatIndex, StatusClass, DEFAULT_K,
+};
+use crate::layer::Layer;
+use crate::projection::{tile_world_bounds, to_world, TileRange};
+
+/// Encoding options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileOptions {
+    /// Tile extent in tile units (MVT default 4096).
+    pub extent: u32,
+    /// Buffer around the tile in tile units (geometry is clipped there).
+    pub buffer: u32,
+    /// Douglas–Peucker tolerance in tile units.
+    pub simplify: f64,
+    /// Highest zoom served (and covered by [`Invalidation`] ranges).
+    pub max_zoom: u8,
+    /// Hard limit of one tile's size; features of lowest rank are dropped
+    /// until the tile fits.
+    pub max_tile_bytes: usize,
+    /// Below this zoom events are thinned to one per `thin_px` square.
+    pub thin_below_zoom: u8,
+    /// Thinning cell of events, in tile units.
+    pub thin_px: u32,
+}
+
+impl Default for TileOptions {
+    fn default() -> Self {
+        Self {
+            extent: 4096,
+            buffer: 64,
+            simplify: 1.0,
+            max_zoom: 22,
+            max_tile_bytes: 500_000,
+            thin_below_zoom: 15,
+            thin_px: 16,
+        }
+    }
+}
+
+/// Per-request filter of the `events` and `heatmap` layers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileFilter {
+    /// Which events count.
+    pub events: HeatFilter,
+    /// Heatmap cells with fewer events are left out (k-anonymity). Use
+    /// [`DEFAULT_K`] (3) for roles without personal-data access, 1 for others.
+    pub min_count: u32,
+}
+
+impl TileFilter {
+    /// All events judged at `now`, k = 3.
+    pub fn at(now: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            events: HeatFilter::at(now),
+            min_count: DEFAULT_K,
+        }
+    }
+}
+
+impl Default for TileFilter {
+    fn default() -> Self {
+        Self {
+            events: HeatFilter::default(),
+            min_count: DEFAULT_K,
+        }
+    }
+}
+
+/// What a write changed: the layers and, for each zoom, the tiles to drop
+/// from a cache. Tiles of [`Layer::All`] are always included.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct Invalidation {
+    /// Layers whose tiles changed (always with `all`).
+    pub layers: Vec<Layer>,
+    /// Tile ranges, one per zoom from the lowest zoom of `layers` to `max_zoom`.
+    pub ranges: Vec<TileRange>,
+}
+
+impl serde::Serialize for Layer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl Invalidation {
+    /// True if tile `layer/z/x/y` must be dropped.
+    pub fn affects(&self, layer: Layer, z: u8, x: u32, y: u32) -> bool {
+        self.layers.contains(&layer) && self.ranges.iter().any(|r| r.contains(z, x, y))
+    }
+}
+
+/// An attribute value.
+#[derive(Debug, Clone, PartialEq)]
+enum V {
+    S(Box<str>),
+    U(u64),
+    F(f64),
+    B(bool),
+}
+
+impl V {
+    fn as_ref(&self) -> MvtValueRef<'_> {
+        match self {
+            V::S(s) => MvtValueRef::String(s),
+            V::U(u) => MvtValueRef::UInt(*u),
+            V::F(f) => MvtValueRef::Double(*f),
+            V::B(b) => MvtValueRef::Bool(*b),
+        }
+    }
+}
+
+/// Geometry in world coordinates.
+#[derive(Debug, Clone, PartialEq)]
+enum WGeom {
+    Point(P),
+    Lines(Vec<Vec<P>>),
+    /// Polygons, each a list of rings (exterior first), rings open.
+    Polys(Vec<Vec<Vec<P>>>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Item {
+    id: u64,
+    geom: WGeom,
+    props: Vec<(&'static str, V)>,
+    min_zoom: u8,
+    /// Higher first when a tile must be thinned.
+    rank: f64,
+}
+
+impl Item {
+    fn bbox(&self) -> [f64; 4] {
+        let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+        let mut add = |p: &P| {
+            b[0] = b[0].min(p[0]);
+            b[1] = b[1].min(p[1]);
+            b[2] = b[2].max(p[0]);
+            b[3] = b[3].max(p[1]);
+        };
+        match &self.geom {
+            WGeom::Point(p) => add(p),
+            WGeom::Lines(ls) => ls.iter().flatten().for_each(&mut add),
+            WGeom::Polys(ps) => ps
+                .iter()
+                .flat_map(|p| p.first())
+                .flatten()
+                .for_each(&mut add),
+        }
+        b
+    }
+}
+
+fn ring_world(ls: &LineString<f64>) -> Vec<P> {
+    let mut r: Vec<P> = ls.0.iter().map(|c| to_world(c.x, c.y)).collect();
+    if r.len() > 1 && r.first() == r.last() {
+        r.pop();
+    }
+    r
+}
+
+fn poly_world(p: &Polygon<f64>) -> Vec<Vec<P>> {
+    std::iter::once(p.exterior())
+        .chain(p.interiors())
+        .map(ring_world)
+        .collect()
+}
+
+fn geom_world(g: &Geometry<f64>) -> Option<WGeom> {
+    Some(match g {
+        Geometry::Point(p) => WGeom::Point(to_world(p.x(), p.y())),
+        Geometry::LineString(l) => {
+            WGeom::Lines(vec![l.0.iter().map(|c| to_world(c.x, c.y)).collect()])
+        }
+        Geometry::MultiLineString(m) => WGeom::Lines(
+            m.0.iter()
+                .map(|l| l.0.iter().map(|c| to_world(c.x, c.y)).collect())
+                .collect(),
+        ),
+        Geometry::Polygon(p) => WGeom::Polys(vec![poly_world(p)]),
+        Geometry::MultiPolygon(m) => WGeom::Polys(m.0.iter().map(poly_world).collect()),
+        _ => return None,
+    })
+}
+
+fn s(v: &str) -> V {
+    V::S(v.into())
+}
+
+/// One layer's features and their R-tree.
+#[derive(Debug, Clone, Default)]
+struct Store {
+    items: Vec<Option<Item>>,
+    by_id: HashMap<u64, usize>,
+    tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+}
+
+impl Store {
+    fn build(items: Vec<Item>) -> Self {
+        let entries = items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| {
+                let b = it.bbox();
+                GeomWithData::new(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]), i)
+            })
+            .collect();
+        let by_id = items.iter().enumerate().map(|(i, it)| (it.id, i)).collect();
+        Self {
+            items: items.into_iter().map(Some).collect(),
+            by_id,
+            tree: RTree::bulk_load(entries),
+        }
+    }
+
+    /// Inserts or replaces; returns the world boxes touched.
+    fn upsert(&mut self, item: Item) -> Vec<[f64; 4]> {
+        let mut touched = self.remove(item.id);
+        let b = item.bbox();
+        touched.push(b);
+        let i = self.items.len();
+        self.by_id.insert(item.id, i);
+        self.items.push(Some(item));
+        self.tree.insert(GeomWithData::new(
+            Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]),
+            i,
+        ));
+        touched
+    }
+
+    fn remove(&mut self, id: u64) -> Vec<[f64; 4]> {
+        let Some(i) = self.by_id.remove(&id) else {
+            return vec![];
+        };
+        let Some(old) = self.items[i].take() else {
+            return vec![];
+        };
+        let b = old.bbox();
+        self.tree.remove(&GeomWithData::new(
+            Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]),
+            i,
+        ));
+        vec![b]
+    }
+
+    fn bounds(&self) -> Option<[f64; 4]> {
+        let items: Vec<[f64; 4]> = self.items.iter().flatten().map(Item::bbox).collect();
+        union(&items)
+    }
+
+    fn query(&self, world: [f64; 4], z: u8) -> impl Iterator<Item = &Item> {
+        let env = AABB::from_corners([world[0], world[1]], [world[2], world[3]]);
+        self.tree
+            .locate_in_envelope_intersecting(env)
+            .filter_map(|e| self.items[e.data].as_ref())
+            .filter(move |it| it.min_zoom <= z)
+    }
+}
+
+fn union(boxes: &[[f64; 4]]) -> Option<[f64; 4]> {
+    boxes.iter().copied().reduce(|a, b| {
+        [
+            a[0].min(b[0]),
+            a[1].min(b[1]),
+            a[2].max(b[2]),
+            a[3].max(b[3]),
+        ]
+    })
+}
+
+fn grid_min_zoom(kind: GridKind) -> u8 {
+    match kind {
+        GridKind::Comprehensive => 11,
+        GridKind::Dedicated => 12,
+        GridKind::Micro => 14,
+    }
+}
+
+fn road_min_zoom(class: RoadClass) -> u8 {
+    match class {
+        RoadClass::Arterial => 10,
+        RoadClass::Local => 12,
+        RoadClass::Alley => 14,
+        RoadClass::Path => 15,
+    }
+}
+
+fn mp_area(m: &MultiPolygon<f64>) -> f64 {
+    m.unsigned_area()
+}
+
+fn label(
+    id: u64,
+    kind: &'static str,
+    name: &str,
+    at: Option<geo_types::Point<f64>>,
+    min_zoom: u8,
+    rank: f64,
+) -> Option<Item> {
+    let p = at?;
+    if name.is_empty() {
+        return None;
+    }
+    Some(Item {
+        id,
+        geom: WGeom::Point(to_world(p.x(), p.y())),
+        props: vec![("kind", s(kind)), ("name", s(name))],
+        min_zoom,
+        rank,
+    })
+}
+
+fn grid_item(g: &Grid) -> Item {
+    Item {
+        id: g.id.get(),
+        geom: WGeom::Polys(g.boundary.0.iter().map(poly_world).collect()),
+        props: vec![
+            ("code", s(g.code.as_str())),
+            ("name", s(&g.name)),
+            ("kind", s(g.kind.code())),
+            ("workers", V::U(g.workers.len() as u64)),
+        ],
+        min_zoom: grid_min_zoom(g.kind),
+        rank: mp_area(&g.boundary),
+    }
+}
+
+fn grid_label(g: &Grid) -> Option<Item> {
+    let z = if g.kind == GridKind::Micro { 15 } else { 13 };
+    label(
+        g.id.get(),
+        g.kind.code(),
+        &g.name,
+        g.boundary.interior_point(),
+        z,
+        mp_area(&g.boundary),
+    )
+}
+
+fn building_item(b: &Building) -> Item {
+    let levels = b
+        .levels
+        .map(u64::from)
+        .or_else(|| {
+            b.height_m
+                .map(|h| (f64::from(h) / 3.0).round().max(1.0) as u64)
+        })
+        .unwrap_or(1);
+    let height = b.height_m.map_or(levels as f64 * 3.0, f64::from);
+    Item {
+        id: b.id.get(),
+        geom: WGeom::Polys(vec![poly_world(&b.footprint)]),
+        props: vec![
+            ("levels", V::U(levels)),
+            ("height", V::F(height)),
+            ("min_height", V::F(0.0)),
+            ("households", V::U(u64::from(b.households))),
+            ("usage", s(b.usage.code())),
+            ("units", V::U(u64::from(b.units))),
+        ],
+        min_zoom: 14,
+        rank: b.footprint.unsigned_area(),
+    }
+}
+
+fn place_item(p: &Place, min_zoom: u8, with_category: bool) -> Option<Item> {
+    let geom = geom_world(&p.geometry)?;
+    let mut props = Vec::new();
+    if with_category {
+        props.push(("category", s(p.category.code())));
+    }
+    if let Some(sv) = p.service {
+        props.push(("service", s(sv.code())));
+    }
+    if !p.name.is_empty() {
+        props.push(("name", s(&p.name)));
+    }
+    Some(Item {
+        id: p.id.get(),
+        geom,
+        props,
+        min_zoom,
+        rank: p.geometry.unsigned_area(),
+    })
+}
+
+/// A town's features indexed for tiling. Build once from a dataset, update
+/// after writes, share read-only between request handlers.
+#[derive(Debug, Clone)]
+pub struct TileSet {
+    opts: TileOptions,
+    water: Store,
+    green: Store,
+    roads: Store,
+    communities: Store,
+    grids: Store,
+    compounds: Store,
+    buildings: Store,
+    places: Store,
+    label_communities: Store,
+    label_grids: Store,
+    label_compounds: Store,
+    heat: HeatIndex,
+}
+
+impl TileSet {
+    /// Indexes every feature the tiles need. Persons, households, units,
+    /// sentiments and organisations are never read.
+    pub fn build(ds: &Dataset, opts: TileOptions) -> Self {
+        let communities = ds
+            .communities
+            .iter()
+            .map(|c| Item {
+                id: c.id.get(),
+                geom: WGeom::Polys(c.boundary.0.iter().map(poly_world).collect()),
+                props: vec![
+                    ("code", s(c.code.as_str())),
+                    ("name", s(&c.name)),
+                    ("is_village", V::B(c.is_village)),
+                ],
+                min_zoom: 9,
+                rank: mp_area(&c.boundary),
+            })
+            .collect();
+        let label_communities = ds
+            .communities
+            .iter()
+            .filter_map(|c| {
+                label(
+                    c.id.get(),
+                    "community",
+                    &c.name,
+                    c.boundary.interior_point(),
+                    11,
+                    mp_area(&c.boundary),
+                )
+            })
+            .collect();
+        let compounds = ds
+            .compounds
+            .iter()
+            .map(|c| {
+                let mut props = vec![("name", s(&c.name)), ("era", s(c.era.code()))];
+                if let Some(y) = c.built_year {
+                    props.push(("built_year", V::U(u64::from(y))));
+                }
+                Item {
+                    id: c.id.get(),
+                    geom: WGeom::Polys(vec![poly_world(&c.boundary)]),
+                    props,
+                    min_zoom: 14,
+                    rank: c.boundary.unsigned_area(),
+                }
+            })
+            .collect();
+        let label_compounds = ds
+            .compounds
+            .iter()
+            .filter_map(|c| {
+                label(
+                    c.id.get(),
+                    "compound",
+                    &c.name,
+                    c.boundary.interior_point(),
+                    15,
+                    c.boundary.unsigned_area(),
+                )
+            })
+            .collect();
+        let roads = ds
+            .roads
+            .iter()
+            .map(|r| {
+                let mut props = vec![("class", s(r.class.code()))];
+                if let Some(n) = &r.name {
+                    props.push(("name", s(n)));
+                }
+                let rank = 10.0 - f64::from(road_min_zoom(r.class));
+                Item {
+                    id: r.id.get(),
+                    geom: WGeom::Lines(vec![r.line.0.iter().map(|c| to_world(c.x, c.y)).collect()]),
+                    props,
+                    min_zoom: road_min_zoom(r.class),
+                    rank,
+                }
+            })
+            .collect();
+        let pick = |cat: PlaceCategory, z: u8| -> Vec<Item> {
+            ds.places
+                .iter()
+                .filter(|p| p.category == cat)
+                .filter_map(|p| place_item(p, z, false))
+                .collect()
+        };
+        Self {
+            water: Store::build(pick(PlaceCategory::Water, 8)),
+            green: Store::build(pick(PlaceCategory::PublicSpace, 8)),
+            roads: Store::build(roads),
+            communities: Store::build(communities),
+            grids: Store::build(ds.grids.iter().map(grid_item).collect()),
+            compounds: Store::build(compounds),
+            buildings: Store::build(ds.buildings.iter().map(building_item).collect()),
+            places: Store::build(
+                ds.places
+                    .iter()
+                    .filter(|p| p.category != PlaceCategory::Water)
+                    .filter_map(|p| place_item(p, 13, true))
+                    .collect(),
+            ),
+            label_communities: Store::build(label_communities),
+            label_grids: Store::build(ds.grids.iter().filter_map(grid_label).collect()),
+            label_compounds: Store::build(label_compounds),
+            heat: HeatIndex::build(&ds.events),
+            opts,
+        }
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &TileOptions {
+        &self.opts
+    }
+
+    /// The event index behind the `events` and `heatmap` layers (use it for
+    /// the `/api/v1/heatmap` aggregate).
+    pub fn heat(&self) -> &HeatIndex {
+        &self.heat
+    }
+
+    /// Bounds of all indexed features, `[west, south, east, north]` degrees.
+    pub fn bounds(&self) -> Option<[f64; 4]> {
+        let mut boxes: Vec<[f64; 4]> = [
+            &self.water,
+            &self.green,
+            &self.roads,
+            &self.communities,
+            &self.grids,
+            &self.compounds,
+            &self.buildings,
+            &self.places,
+        ]
+        .iter()
+        .filter_map(|s| s.bounds())
+        .collect();
+        for (lon, lat) in self.heat.lon.iter().zip(&self.heat.lat) {
+            let p = to_world(*lon, *lat);
+            boxes.push([p[0], p[1], p[0], p[1]]);
+        }
+        let w = union(&boxes)?;
+        let [west, north] = crate::projection::to_lonlat(w[0], w[1]);
+        let [east, south] = crate::projection::to_lonlat(w[2], w[3]);
+        Some([west, south, east, north])
+    }
+
+    fn invalidation(&self, layers: &[Layer], boxes: &[[f64; 4]]) -> Invalidation {
+        let Some(b) = union(boxes) else {
+            return Invalidation::default();
+        };
+        let mut layers = layers.to_vec();
+        layers.push(Layer::All);
+        let min_z = layers
+            .iter()
+            .map(|l| {
+                if *l == Layer::All {
+                    u8::MAX
+                } else {
+                    l.min_zoom()
+                }
+            })
+            .min()
+            .unwrap_or(0);
+        let frac = f64::from(self.opts.buffer) / f64::from(self.opts.extent);
+        let ranges = (min_z.min(self.opts.max_zoom)..=self.opts.max_zoom)
+            .map(|z| TileRange::covering(z, b, frac))
+            .collect();
+        Invalidation { layers, ranges }
+    }
+
+    /// Inserts or replaces an event. Invalidates `events`, `heatmap` and
+    /// `all` around its old and new locations (grown by the largest heatmap cell).
+    pub fn upsert_event(&mut self, e: &Event) -> Invalidation {
+        let touched = self.heat.upsert(e);
+        self.event_invalidation(&touched)
+    }
+
+    /// Removes an event (e.g. merged away); `None` if it was not indexed.
+    pub fn remove_event(&mut self, id: geo_core::ids::EventId) -> Option<Invalidation> {
+        let at = self.heat.remove(id.get())?;
+        Some(self.event_invalidation(&[at]))
+    }
+
+    fn event_invalidation(&self, lonlats: &[[f64; 2]]) -> Invalidation {
+        let grow = heat_margin(7);
+        let boxes: Vec<[f64; 4]> = lonlats
+            .iter()
+            .map(|p| {
+                let w = to_world(p[0], p[1]);
+                [w[0] - grow, w[1] - grow, w[0] + grow, w[1] + grow]
+            })
+            .collect();
+        let mut inv = self.invalidation(&[Layer::Events, Layer::Heatmap], &boxes);
+        // The heatmap starts at z0.
+        inv.ranges = (0..=self.opts.max_zoom)
+            .filter_map(|z| {
+                union(&boxes).map(|b| {
+                    TileRange::covering(
+                        z,
+                        b,
+                        f64::from(self.opts.buffer) / f64::from(self.opts.extent),
+                    )
+                })
+            })
+            .collect();
+        inv
+    }
+
+    /// Replaces every grid (after re-gridding). Invalidates `grids`, `labels`
+    /// and `all` over the old and new grids' extent.
+    pub fn replace_grids(&mut self, grids: &[Grid]) -> Invalidation {
+        let mut boxes: Vec<[f64; 4]> = self.grids.bounds().into_iter().collect();
+        self.grids = Store::build(grids.iter().map(grid_item).collect());
+        self.label_grids = Store::build(grids.iter().filter_map(grid_label).collect());
+        boxes.extend(self.grids.bounds());
+        self.invalidation(&[Layer::Grids, Layer::Labels], &boxes)
+    }
+
+    /// Inserts or replaces one building.
+    pub fn upsert_building(&mut self, b: &Building) -> Invalidation {
+        let boxes = self.buildings.upsert(building_item(b));
+        self.invalidation(&[Layer::Buildings], &boxes)
+    }
+
+    /// Inserts or replaces one place (in `places`, and `water`/`green` by category).
+    pub fn upsert_place(&mut self, p: &Place) -> Invalidation {
+        let mut boxes = self.water.remove(p.id.get());
+        boxes.extend(self.green.remove(p.id.get()));
+        boxes.extend(self.places.remove(p.id.get()));
+        let mut layers = vec![Layer::Places, Layer::Water, Layer::Green];
+        match p.category {
+            PlaceCategory::Water => boxes.extend(
+                place_item(p, 8, false)
+                    .map(|i| self.water.upsert(i))
+                    .unwrap_or_default(),
+            ),
+            PlaceCategory::PublicSpace => boxes.extend(
+                place_item(p, 8, false)
+                    .map(|i| self.green.upsert(i))
+                    .unwrap_or_default(),
+            ),
+            _ => {}
+        }
+        if p.category != PlaceCategory::Water {
+            boxes.extend(
+                place_item(p, 13, true)
+                    .map(|i| self.places.upsert(i))
+                    .unwrap_or_default(),
+            );
+        }
+        layers.sort();
+        self.invalidation(&layers, &boxes)
+    }
+
+    /// Encodes one tile of `layer` (uncompressed MVT 2.1). An empty tile is
+    /// an empty vector (serve it as 204 or an empty 200).
+    pub fn tile(
+        &self,
+        layer: Layer,
+        z: u8,
+        x: u32,
+        y: u32,
+        filter: &TileFilter,
+    ) -> Result<Vec<u8>, TileError> {
+        if z > self.opts.max_zoom || z > 30 {
+            return Err(TileError::ZoomOutOfRange {
+                z,
+                max: self.opts.max_zoom,
+            });
+        }
+        let n = 1u64 << z;
+        if u64::from(x) >= n || u64::from(y) >= n {
+            return Err(TileError::TileOutOfRange { z, x, y });
+        }
+        let t = TileCtx::new(&self.opts, z, x, y);
+        if layer == Layer::All {
+            let budget = self.opts.max_tile_bytes / 4;
+            let mut out = Vec::new();
+            for part in Layer::PARTS {
+                out.extend(self.layer_bytes(*part, &t, filter, budget)?);
+            }
+            return Ok(out);
+        }
+        self.layer_bytes(layer, &t, filter, self.opts.max_tile_bytes)
+    }
+
+    fn stores(&self, layer: Layer) -> Vec<&Store> {
+        match layer {
+            Layer::Water => vec![&self.water],
+            Layer::Green => vec![&self.green],
+            Layer::Roads => vec![&self.roads],
+            Layer::Communities => vec![&self.communities],
+            Layer::Grids => vec![&self.grids],
+            Layer::Compounds => vec![&self.compounds],
+            Layer::Buildings => vec![&self.buildings],
+            Layer::Places => vec![&self.places],
+            Layer::Labels => vec![
+                &self.label_communities,
+                &self.label_grids,
+                &self.label_compounds,
+            ],
+            Layer::Events | Layer::Heatmap | Layer::All => vec![],
+        }
+    }
+
+    fn layer_bytes(
+        &self,
+        layer: Layer,
+        t: &TileCtx,
+        filter: &TileFilter,
+        budget: usize,
+    ) -> Result<Vec<u8>, TileError> {
+        if t.z < layer.min_zoom() {
+            return Ok(Vec::new());
+        }
+        let feats: Vec<Feat> = match layer {
+            Layer::Events => self.event_feats(t, filter),
+            Layer::Heatmap => self.heat_feats(t, filter),
+            _ => {
+                let mut items: Vec<&Item> = self
+                    .stores(layer)
+                    .into_iter()
+                    .flat_map(|s| s.query(t.world, t.z))
+                    .collect();
+                items.sort_by(|a, b| {
+                    a.min_zoom
+                        .cmp(&b.min_zoom)
+                        .then(b.rank.total_cmp(&a.rank))
+                        .then(a.id.cmp(&b.id))
+                });
+                items.into_iter().filter_map(|it| t.prepare(it)).collect()
+            }
+        };
+        if feats.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut keep = feats.len();
+        loop {
+            let bytes = t.encode(layer.name(), &feats[..keep])?;
+            if bytes.len() <= budget || keep <= 1 {
+                return Ok(bytes);
+            }
+            let shrink = (keep as f64 * budget as f64 / bytes.len() as f64 * 0.9) as usize;
+            keep = shrink.clamp(1, keep - 1);
+        }
+    }
+
+    fn event_feats(&self, t: &TileCtx, filter: &TileFilter) -> Vec<Feat> {
+        let h = &self.heat;
+        let f = Compiled::new(&filter.events);
+        let now = filter.events.now.timestamp();
+        let mut rows: Vec<usize> = h.rows_in(t.world).filter(|r| h.matches(*r, &f)).collect();
+        // Overdue first, then newest, then id: what survives thinning.
+        rows.sort_by_key(|r| {
+            (
+                h.class(*r, now) != StatusClass::Overdue,
+                -h.reported[*r],
+                h.ids[*r],
+            )
+        });
+        let mut seen = std::collections::HashSet::new();
+        let thin = t.z < self.opts.thin_below_zoom;
+        let cell = f64::from(self.opts.thin_px.max(1));
+        rows.into_iter()
+            .filter_map(|r| {
+                let p = t.to_tile(to_world(h.lon[r], h.lat[r]));
+                if thin
+                    && !seen.insert(((p[0] / cell).floor() as i64, (p[1] / cell).floor() as i64))
+                {
+                    return None;
+                }
+                let class = h.class(r, now);
+                let cat = h.category[r];
+                Some(Feat {
+                    id: Some(h.ids[r]),
+                    geom: FGeom::Point(t.round(p)),
+                    props: vec![
+                        ("category", s(cat.code())),
+                        ("group", s(cat.group())),
+                        ("status", s(h.status[r].code())),
+                        ("grade", s(h.grade[r].code())),
+                        ("source", s(h.source_of(r).code())),
+                        ("overdue", V::B(class == StatusClass::Overdue)),
+                        ("reported_at", V::U(h.reported[r].max(0) as u64)),
+                    ],
+                })
+            })
+            .collect()
+    }
+
+    fn heat_feats(&self, t: &TileCtx, filter: &TileFilter) -> Vec<Feat> {
+        let res = res_for_zoom(t.z);
+        let m = heat_margin(res);
+        let w = t.world;
+        let cells = self.heat.aggregate_in(
+            [w[0] - m, w[1] - m, w[2] + m, w[3] + m],
+            &filter.events,
+            res,
+        );
+        let cells = suppress_below(cells, filter.min_count);
+        let mut hexes = Vec::new();
+        let mut points = Vec::new();
+        for c in cells {
+            let props = |kind: &str| {
+                vec![
+                    ("kind", s(kind)),
+                    ("count", V::U(u64::from(c.count))),
+                    ("res", V::U(u64::from(res))),
+                    ("cell", s(&c.cell.to_string())),
+                ]
+            };
+            let ring: Vec<P> = hex_ring(c.cell).into_iter().map(|p| t.to_tile(p)).collect();
+            if let Some(r) = prepare_ring(&ring, t.lo, t.hi, 0.0) {
+                hexes.push(Feat {
+                    id: Some(u64::from(c.cell)),
+                    geom: FGeom::Polys(vec![vec![r]]),
+                    props: props("hex"),
+                });
+            }
+            let p = t.to_tile(to_world(c.lon, c.lat));
+            if t.inside(p) {
+                points.push(Feat {
+                    id: Some(u64::from(c.cell)),
+                    geom: FGeom::Point(t.round(p)),
+                    props: props("point"),
+                });
+            }
+        }
+        hexes.extend(points);
+        hexes
+    }
+}
+
+/// Ring of an H3 cell in world coordinates.
+fn hex_ring(cell: CellIndex) -> Vec<P> {
+    cell.boundary()
+        .iter()
+        .map(|ll| to_world(ll.lng(), ll.lat()))
+        .collect()
+}
+
+/// Twice the cell diameter at `res`, in world units (generous at 55°N).
+fn heat_margin(res: u8) -> f64 {
+    let edge_km = Resolution::try_from(res).map_or(1.5, |r| r.edge_length_km());
+    4.0 * edge_km / (111.32 * 0.57 * 360.0)
+}
+
+/// A feature prepared in tile space.
+#[derive(Debug, Clone)]
+struct Feat {
+    id: Option<u64>,
+    geom: FGeom,
+    props: Vec<(&'static str, V)>,
+}
+
+#[derive(Debug, Clone)]
+enum FGeom {
+    Point(MvtCoord),
+    Lines(Vec<Vec<MvtCoord>>),
+    /// Polygons: exterior then holes.
+    Polys(Vec<Vec<Vec<MvtCoord>>>),
+}
+
+/// The tile being built.
+struct TileCtx {
+    z: u8,
+    x: u32,
+    y: u32,
+    /// World units → tile units.
+    scale: f64,
+    ox: f64,
+    oy: f64,
+    lo: f64,
+    hi: f64,
+    eps: f64,
+    extent: u32,
+    /// Buffered world bounds.
+    world: [f64; 4],
+}
+
+impl TileCtx {
+    fn new(o: &TileOptions, z: u8, x: u32, y: u32) -> Self {
+        let e = f64::from(o.extent);
+        let scale = (1u64 << z) as f64 * e;
+        let buf = f64::from(o.buffer);
+        Self {
+            z,
+            x,
+            y,
+            scale,
+            ox: f64::from(x) * e,
+            oy: f64::from(y) * e,
+            lo: -buf,
+            hi: e + buf,
+            eps: o.simplify,
+            extent: o.extent,
+            world: tile_world_bounds(z, x, y, buf / e),
+        }
+    }
+
+    fn to_tile(&self, p: P) -> P {
+        [p[0] * self.scale - self.ox, p[1] * self.scale - self.oy]
+    }
+
+    fn round(&self, p: P) -> MvtCoord {
+        MvtCoord {
+            x: p[0].round() as i32,
+            y: p[1].round() as i32,
+        }
+    }
+
+    fn inside(&self, p: P) -> bool {
+        p[0] >= self.lo && p[0] <= self.hi && p[1] >= self.lo && p[1] <= self.hi
+    }
+
+    fn prepare(&self, it: &Item) -> Option<Feat> {
+        let geom = match &it.geom {
+            WGeom::Point(p) => {
+                let p = self.to_tile(*p);
+                if !self.inside(p) {
+                    return None;
+                }
+                FGeom::Point(self.round(p))
+            }
+            WGeom::Lines(ls) => {
+                let pieces: Vec<Vec<MvtCoord>> = ls
+                    .iter()
+                    .flat_map(|l| {
+                        let t: Vec<P> = l.iter().map(|p| self.to_tile(*p)).collect();
+                        prepare_line(&t, self.lo, self.hi, self.eps)
+                    })
+                    .collect();
+                if pieces.is_empty() {
+                    return None;
+                }
+                FGeom::Lines(pieces)
+            }
+            WGeom::Polys(ps) => {
+                let polys: Vec<Vec<Vec<MvtCoord>>> = ps
+                    .iter()
+                    .filter_map(|rings| {
+                        let mut it = rings.iter().map(|r| {
+                            let t: Vec<P> = r.iter().map(|p| self.to_tile(*p)).collect();
+                            prepare_ring(&t, self.lo, self.hi, self.eps)
+                        });
+                        let ext = it.next()??;
+                        let mut out = vec![ext];
+                        out.extend(it.flatten());
+                        Some(out)
+                    })
+                    .collect();
+                if polys.is_empty() {
+                    return None;
+                }
+                FGeom::Polys(polys)
+            }
+        };
+        Some(Feat {
+            id: Some(it.id),
+            geom,
+            props: it.props.clone(),
+        })
+    }
+
+    fn encode(&self, name: &'static str, feats: &[Feat]) -> Result<Vec<u8>, TileError> {
+        let err = |source| TileError::Encode {
+            layer: name,
+            z: self.z,
+            x: self.x,
+            y: self.y,
+            source,
+        };
+        let mut layer = MvtLayerBuilder::new(name).map_err(err)?;
+        if let Some(e) = MvtExtent::new(self.extent) {
+            layer.extent(e);
+        }
+        for f in feats {
+            let kind = match f.geom {
+                FGeom::Point(_) => MvtGeomType::Point,
+                FGeom::Lines(_) => MvtGeomType::LineString,
+                FGeom::Polys(_) => MvtGeomType::Polygon,
+            };
+            let mut fb = layer.feature_of(kind);
+            fb.id(f.id);
+            match &f.geom {
+                FGeom::Point(p) => {
+                    fb.points([*p]).map_err(err)?;
+                }
+                FGeom::Lines(ls) => {
+                    for l in ls {
+                        fb.line(l.iter().copied()).map_err(err)?;
+                    }
+                }
+                FGeom::Polys(ps) => {
+                    for rings in ps {
+                        for (i, r) in rings.iter().enumerate() {
+                            fb.ring(r.iter().copied(), i == 0).map_err(err)?;
+                        }
+                    }
+                }
+            }
+            for (k, v) in &f.props {
+                fb.tag_ref(k, v.as_ref()).map_err(err)?;
+            }
+            layer = fb.end();
+        }
+        Ok(layer.encode())
+    }
+}

@@ -1,0 +1,582 @@
+//! Integration tests of the tiles crate: decoded tiles, heatmaps, snapshots,
+//! updates, PMTiles round trip, style and docs in sync.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use fast_mvt::{MvtGeometry, MvtReaderRef, MvtValueRef};
+use geo_types::{Coord, LineString};
+use tiles::heatmap::{res_for_zoom, suppress_below, HeatFilter, HeatIndex, StatusClass};
+use tiles::sample::{self, PERSON_ID_NUMBER, PERSON_NAME, PERSON_PHONE, WORKER_NAME};
+use tiles::{lonlat_to_tile, FieldType, Layer, TileFilter, TileOptions, TileSet};
+
+fn sample_set() -> (geo_core::Dataset, TileSet) {
+    let ds = sample::dataset().unwrap();
+    let set = TileSet::build(&ds, TileOptions::default());
+    (ds, set)
+}
+
+fn filter() -> TileFilter {
+    TileFilter::at(sample::now())
+}
+
+/// A decoded feature, flattened for assertions and snapshots.
+#[derive(Debug, Clone, serde::Serialize)]
+struct DFeat {
+    id: Option<u64>,
+    kind: &'static str,
+    coords: Vec<Vec<[i32; 2]>>,
+    props: BTreeMap<String, serde_json::Value>,
+}
+
+fn value(v: MvtValueRef<'_>) -> serde_json::Value {
+    match v {
+        MvtValueRef::String(s) => serde_json::json!(s),
+        MvtValueRef::Float(f) => serde_json::json!(f),
+        MvtValueRef::Double(f) => serde_json::json!(f),
+        MvtValueRef::Int(i) | MvtValueRef::SInt(i) => serde_json::json!(i),
+        MvtValueRef::UInt(u) => serde_json::json!(u),
+        MvtValueRef::Bool(b) => serde_json::json!(b),
+        MvtValueRef::Null => serde_json::Value::Null,
+    }
+}
+
+fn ring(ls: &LineString<i32>) -> Vec<[i32; 2]> {
+    ls.0.iter().map(|c: &Coord<i32>| [c.x, c.y]).collect()
+}
+
+fn area2(r: &[[i32; 2]]) -> i64 {
+    let n = r.len();
+    (0..n)
+        .map(|i| {
+            i64::from(r[i][0]) * i64::from(r[(i + 1) % n][1])
+                - i64::from(r[(i + 1) % n][0]) * i64::from(r[i][1])
+        })
+        .sum()
+}
+
+/// Decodes a tile, checking extent, coordinate ranges, winding and
+/// attribute types on the way.
+fn decode(bytes: &[u8]) -> BTreeMap<String, Vec<DFeat>> {
+    let reader = MvtReaderRef::new(bytes).expect("valid MVT");
+    let mut out = BTreeMap::new();
+    let (lo, hi) = (-64, 4096 + 64);
+    for layer in reader.layers() {
+        assert_eq!(layer.extent(), 4096);
+        assert_eq!(layer.version(), 2);
+        let schema = Layer::parse(layer.name()).expect("known layer").fields();
+        let mut feats = Vec::new();
+        for f in layer.features() {
+            let geom = f.geometry().expect("valid geometry");
+            let (kind, coords) = match &geom {
+                MvtGeometry::Point(p) => ("point", vec![vec![[p.x(), p.y()]]]),
+                MvtGeometry::MultiPoint(m) => {
+                    ("point", vec![m.0.iter().map(|p| [p.x(), p.y()]).collect()])
+                }
+                MvtGeometry::LineString(l) => ("line", vec![ring(l)]),
+                MvtGeometry::MultiLineString(m) => ("line", m.0.iter().map(ring).collect()),
+                MvtGeometry::Polygon(p) => (
+                    "polygon",
+                    std::iter::once(p.exterior())
+                        .chain(p.interiors())
+                        .map(ring)
+                        .collect(),
+                ),
+                MvtGeometry::MultiPolygon(m) => (
+                    "polygon",
+                    m.0.iter()
+                        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()).map(ring))
+                        .collect(),
+                ),
+                other => panic!("unexpected geometry {other:?}"),
+            };
+            for r in &coords {
+                for c in r {
+                    assert!(
+                        (lo..=hi).contains(&c[0]) && (lo..=hi).contains(&c[1]),
+                        "{} coord {c:?} outside buffer",
+                        layer.name()
+                    );
+                }
+            }
+            match &geom {
+                MvtGeometry::Polygon(p) => check_winding(std::slice::from_ref(p)),
+                MvtGeometry::MultiPolygon(m) => check_winding(&m.0),
+                MvtGeometry::LineString(l) => assert!(l.0.len() >= 2),
+                _ => {}
+            }
+            let mut props = BTreeMap::new();
+            for (k, v) in f.properties_vec().expect("valid properties") {
+                let field = schema
+                    .iter()
+                    .find(|fd| fd.name == k)
+                    .unwrap_or_else(|| panic!("{}: undocumented attribute {k}", layer.name()));
+                let ok = matches!(
+                    (field.kind, v),
+                    (FieldType::String, MvtValueRef::String(_))
+                        | (FieldType::Boolean, MvtValueRef::Bool(_))
+                        | (
+                            FieldType::Number,
+                            MvtValueRef::UInt(_)
+                                | MvtValueRef::Int(_)
+                                | MvtValueRef::SInt(_)
+                                | MvtValueRef::Double(_)
+                                | MvtValueRef::Float(_)
+                        )
+                );
+                assert!(
+                    ok,
+                    "{}.{k} has type {v:?}, schema says {:?}",
+                    layer.name(),
+                    field.kind
+                );
+                props.insert(k.to_string(), value(v));
+            }
+            feats.push(DFeat {
+                id: f.id(),
+                kind,
+                coords,
+                props,
+            });
+        }
+        out.insert(layer.name().to_string(), feats);
+    }
+    out
+}
+
+fn check_winding(polys: &[geo_types::Polygon<i32>]) {
+    for p in polys {
+        let ext = ring(p.exterior());
+        assert!(ext.len() >= 4, "ring too short: {ext:?}");
+        assert!(
+            area2(&ext) > 0,
+            "exterior must be clockwise in y-down tile coordinates (positive area): {ext:?}"
+        );
+        for h in p.interiors() {
+            assert!(area2(&ring(h)) < 0, "holes wind the other way");
+        }
+    }
+}
+
+fn assert_no_personal_data(bytes: &[u8], what: &str) {
+    for needle in [
+        PERSON_NAME,
+        PERSON_PHONE,
+        PERSON_ID_NUMBER,
+        WORKER_NAME,
+        "楼道堆物",
+        "建设路12号",
+    ] {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{what} leaks {needle:?}"
+        );
+    }
+}
+
+fn centre_tile(z: u8) -> (u32, u32) {
+    lonlat_to_tile(sample::CENTRE[0] - 0.0045, sample::CENTRE[1] + 0.0018, z)
+}
+
+#[test]
+fn every_layer_decodes_with_documented_attributes_and_no_personal_data() {
+    let (_, set) = sample_set();
+    let mut seen = std::collections::BTreeSet::new();
+    for z in 8..=18 {
+        let (cx, cy) = centre_tile(z);
+        for (x, y) in [
+            (cx, cy),
+            (cx + 1, cy),
+            (cx, cy + 1),
+            (cx.saturating_sub(1), cy),
+        ] {
+            for layer in Layer::ALL {
+                let bytes = set.tile(*layer, z, x, y, &filter()).unwrap();
+                assert_no_personal_data(&bytes, &format!("{layer} {z}/{x}/{y}"));
+                let decoded = decode(&bytes);
+                for (name, feats) in decoded {
+                    assert!(!feats.is_empty(), "empty layer {name} written");
+                    if *layer != Layer::All {
+                        assert_eq!(name, layer.name());
+                    }
+                    seen.insert(name);
+                }
+            }
+        }
+    }
+    let expected: std::collections::BTreeSet<String> =
+        Layer::PARTS.iter().map(|l| l.name().to_string()).collect();
+    assert_eq!(seen, expected, "every layer has features somewhere");
+}
+
+#[test]
+fn buildings_carry_extrusion_attributes() {
+    let (_, set) = sample_set();
+    let (x, y) = centre_tile(16);
+    let d = decode(&set.tile(Layer::Buildings, 16, x, y, &filter()).unwrap());
+    let b = &d["buildings"];
+    assert_eq!(b.len(), 4);
+    for f in b {
+        for k in [
+            "levels",
+            "height",
+            "min_height",
+            "households",
+            "usage",
+            "units",
+        ] {
+            assert!(f.props.contains_key(k), "missing {k}: {:?}", f.props);
+        }
+        assert!(f.props["height"].as_f64().unwrap() > 0.0);
+    }
+    // Building 3 has no height: 6 levels × 3 m. Building 4 has no levels: 18.5 m / 3 ≈ 6.
+    let by_id: BTreeMap<u64, &DFeat> = b.iter().map(|f| (f.id.unwrap(), f)).collect();
+    assert_eq!(by_id[&3].props["height"], serde_json::json!(18.0));
+    assert_eq!(by_id[&4].props["levels"], serde_json::json!(6));
+}
+
+#[test]
+fn grid_kinds_appear_at_their_zooms() {
+    let (_, set) = sample_set();
+    let kinds = |z: u8| -> std::collections::BTreeSet<String> {
+        let (x, y) = lonlat_to_tile(sample::CENTRE[0], sample::CENTRE[1], z);
+        let mut out = std::collections::BTreeSet::new();
+        for dx in 0..=1 {
+            for dy in 0..=1 {
+                let d = decode(
+                    &set.tile(Layer::Grids, z, x + dx, y + dy, &filter())
+                        .unwrap(),
+                );
+                for f in d.get("grids").into_iter().flatten() {
+                    out.insert(f.props["kind"].as_str().unwrap().to_string());
+                }
+            }
+        }
+        out
+    };
+    assert!(kinds(10).is_empty());
+    assert_eq!(kinds(11).into_iter().collect::<Vec<_>>(), ["comprehensive"]);
+    assert_eq!(
+        kinds(12).into_iter().collect::<Vec<_>>(),
+        ["comprehensive", "dedicated"]
+    );
+    assert_eq!(
+        kinds(14).into_iter().collect::<Vec<_>>(),
+        ["comprehensive", "dedicated", "micro"]
+    );
+}
+
+#[test]
+fn events_carry_no_reporter_and_respect_filters() {
+    let (ds, set) = sample_set();
+    let z = 15;
+    let (x, y) = lonlat_to_tile(sample::CENTRE[0], sample::CENTRE[1], z);
+    let mut total = 0;
+    let mut overdue = 0;
+    for dx in -1i64..=1 {
+        for dy in -1i64..=1 {
+            let (tx, ty) = ((x as i64 + dx) as u32, (y as i64 + dy) as u32);
+            let mut f = filter();
+            f.events.statuses = vec![StatusClass::Overdue];
+            let d = decode(&set.tile(Layer::Events, z, tx, ty, &f).unwrap());
+            for e in d.get("events").into_iter().flatten() {
+                assert_eq!(e.props["overdue"], serde_json::json!(true));
+            }
+            overdue += d.get("events").map_or(0, Vec::len);
+            // thinning is off at z16+: count all there instead
+            let d = decode(
+                &set.tile(Layer::Events, 16, tx * 2, ty * 2, &filter())
+                    .unwrap(),
+            );
+            total += d.get("events").map_or(0, Vec::len);
+        }
+    }
+    let expect_overdue = ds
+        .events
+        .iter()
+        .filter(|e| e.is_overdue(sample::now()))
+        .count();
+    assert!(
+        overdue > 0 && overdue <= expect_overdue,
+        "{overdue} vs {expect_overdue}"
+    );
+    assert!(total > 0);
+}
+
+#[test]
+fn heatmap_counts_equal_brute_force() {
+    let ds = sample::synthetic_town(11, 200, 5_000).unwrap();
+    let index = HeatIndex::build(&ds.events);
+    let now = sample::now();
+    let cats: Vec<_> = geo_core::taxonomy::EventCategory::all().take(9).collect();
+    let filters = [
+        HeatFilter::at(now),
+        HeatFilter {
+            from: Some(now - chrono::Duration::days(90)),
+            to: Some(now - chrono::Duration::days(10)),
+            ..HeatFilter::at(now)
+        },
+        HeatFilter {
+            categories: cats.clone(),
+            statuses: vec![StatusClass::Overdue, StatusClass::Closed],
+            ..HeatFilter::at(now)
+        },
+        HeatFilter {
+            sources: vec![geo_core::model::EventSource::Hotline],
+            statuses: vec![StatusClass::Open],
+            ..HeatFilter::at(now)
+        },
+    ];
+    for f in &filters {
+        for res in 7..=10u8 {
+            let cells = index.aggregate(f, res);
+            let mut brute: BTreeMap<u64, u32> = BTreeMap::new();
+            for e in &ds.events {
+                let t_ok = f.from.is_none_or(|t| e.reported_at >= t)
+                    && f.to.is_none_or(|t| e.reported_at < t);
+                let class = if !e.status.is_open() {
+                    StatusClass::Closed
+                } else if e.is_overdue(now) {
+                    StatusClass::Overdue
+                } else {
+                    StatusClass::Open
+                };
+                let ok = t_ok
+                    && (f.categories.is_empty() || f.categories.contains(&e.category))
+                    && (f.sources.is_empty() || f.sources.contains(&e.source))
+                    && (f.statuses.is_empty() || f.statuses.contains(&class));
+                if ok {
+                    let ll = h3o::LatLng::new(e.location.y(), e.location.x()).unwrap();
+                    let cell = ll.to_cell(h3o::Resolution::try_from(res).unwrap());
+                    *brute.entry(u64::from(cell)).or_default() += 1;
+                }
+            }
+            let got: BTreeMap<u64, u32> =
+                cells.iter().map(|c| (u64::from(c.cell), c.count)).collect();
+            assert_eq!(got, brute, "res {res} filter {f:?}");
+            assert!(brute.values().sum::<u32>() > 0);
+        }
+    }
+}
+
+#[test]
+fn heatmap_tile_suppresses_small_cells() {
+    let (_, set) = sample_set();
+    let z = 14;
+    let (x, y) = lonlat_to_tile(sample::CENTRE[0] - 0.0048, sample::CENTRE[1] + 0.0011, z);
+    let counts = |k: u32| -> Vec<u64> {
+        let f = TileFilter {
+            min_count: k,
+            ..filter()
+        };
+        decode(&set.tile(Layer::Heatmap, z, x, y, &f).unwrap())
+            .get("heatmap")
+            .into_iter()
+            .flatten()
+            .filter(|f| f.props["kind"] == "point")
+            .map(|f| f.props["count"].as_u64().unwrap())
+            .collect()
+    };
+    let open = counts(1);
+    let safe = counts(3);
+    assert!(
+        open.iter().any(|c| *c < 3),
+        "sample has single events: {open:?}"
+    );
+    assert!(!safe.is_empty() && safe.iter().all(|c| *c >= 3), "{safe:?}");
+    let idx = set.heat();
+    let all = idx.aggregate(&HeatFilter::at(sample::now()), res_for_zoom(z));
+    assert!(suppress_below(all.clone(), 3).len() < all.len());
+}
+
+#[test]
+fn snapshot_sample_tiles() {
+    let (_, set) = sample_set();
+    let (x, y) = centre_tile(15);
+    insta::assert_json_snapshot!(
+        "all_z15",
+        decode(&set.tile(Layer::All, 15, x, y, &filter()).unwrap())
+    );
+    let (x, y) = centre_tile(12);
+    insta::assert_json_snapshot!(
+        "all_z12",
+        decode(&set.tile(Layer::All, 12, x, y, &filter()).unwrap())
+    );
+}
+
+#[test]
+fn upsert_event_changes_tile_and_reports_invalidation() {
+    let (ds, mut set) = sample_set();
+    let mut e = ds.events[6].clone();
+    let z = 16;
+    let new_at = geo_types::Point::new(sample::CENTRE[0] + 0.002, sample::CENTRE[1] - 0.001);
+    let (x, y) = lonlat_to_tile(new_at.x(), new_at.y(), z);
+    let before = decode(&set.tile(Layer::Events, z, x, y, &filter()).unwrap());
+    e.location = new_at;
+    let inv = set.upsert_event(&e);
+    let after = decode(&set.tile(Layer::Events, z, x, y, &filter()).unwrap());
+    let ids = |d: &BTreeMap<String, Vec<DFeat>>| {
+        d.get("events")
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.id)
+            .collect::<Vec<_>>()
+    };
+    assert!(!ids(&before).contains(&e.id.get()));
+    assert!(ids(&after).contains(&e.id.get()));
+    assert!(inv.affects(Layer::Events, z, x, y));
+    assert!(inv.affects(Layer::All, z, x, y));
+    assert!(inv.affects(
+        Layer::Heatmap,
+        3,
+        lonlat_to_tile(new_at.x(), new_at.y(), 3).0,
+        lonlat_to_tile(new_at.x(), new_at.y(), 3).1
+    ));
+    assert!(!inv.affects(Layer::Buildings, z, x, y));
+    assert!(!inv.affects(Layer::Events, z, x + 50, y));
+    assert_eq!(set.heat().len(), ds.events.len());
+    assert!(set.remove_event(e.id).is_some());
+    assert_eq!(set.heat().len(), ds.events.len() - 1);
+}
+
+#[test]
+fn replace_grids_invalidates_grid_tiles() {
+    let (ds, mut set) = sample_set();
+    let grids: Vec<_> = ds
+        .grids
+        .iter()
+        .filter(|g| g.kind != geo_core::model::GridKind::Micro)
+        .cloned()
+        .collect();
+    let inv = set.replace_grids(&grids);
+    assert!(inv.layers.contains(&Layer::Grids) && inv.layers.contains(&Layer::Labels));
+    let (x, y) = centre_tile(15);
+    assert!(inv.affects(Layer::Grids, 15, x, y));
+    let d = decode(&set.tile(Layer::Grids, 15, x, y, &filter()).unwrap());
+    assert!(d["grids"].iter().all(|f| f.props["kind"] != "micro"));
+}
+
+#[test]
+fn large_town_tiles_stay_under_the_limit() {
+    let ds = sample::synthetic_town(3, 3_000, 30_000).unwrap();
+    let opts = TileOptions {
+        max_tile_bytes: 60_000,
+        ..TileOptions::default()
+    };
+    let set = TileSet::build(&ds, opts);
+    for z in [10u8, 12, 14] {
+        let (x, y) = lonlat_to_tile(sample::CENTRE[0], sample::CENTRE[1], z);
+        for layer in [Layer::Events, Layer::Buildings, Layer::Heatmap] {
+            let bytes = set.tile(layer, z, x, y, &filter()).unwrap();
+            assert!(bytes.len() <= 60_000, "{layer} z{z}: {} bytes", bytes.len());
+            assert_no_personal_data(&bytes, "large town");
+        }
+        let all = set.tile(Layer::All, z, x, y, &filter()).unwrap();
+        assert!(all.len() <= 60_000 * 11 / 4 + 1, "all z{z}: {}", all.len());
+    }
+}
+
+#[test]
+fn tile_errors_name_the_value() {
+    let (_, set) = sample_set();
+    let e = set.tile(Layer::Grids, 3, 8, 0, &filter()).unwrap_err();
+    assert!(e.to_string().contains("3/8/0"), "{e}");
+    let e = set.tile(Layer::Grids, 23, 0, 0, &filter()).unwrap_err();
+    assert!(e.to_string().contains("23"), "{e}");
+    assert!(Layer::parse("persons")
+        .unwrap_err()
+        .to_string()
+        .contains("persons"));
+}
+
+#[test]
+fn pmtiles_round_trip() {
+    let (_, set) = sample_set();
+    let dir = std::env::temp_dir().join(format!("wangge-tiles-it-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sample.pmtiles");
+    let mut calls = 0;
+    let report =
+        tiles::pmtiles_export::export_pmtiles(&set, &path, 10, 15, &filter(), &mut |_, _, _| {
+            calls += 1
+        })
+        .unwrap();
+    assert!(calls > 0);
+    assert!(report.tiles_written > 0 && report.tiles_written <= report.tiles_visited);
+    assert!(report.largest_tile_bytes < 500_000);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let backend = pmtiles::MmapBackend::try_from(&path).await.unwrap();
+        let reader = pmtiles::AsyncPmTilesReader::try_from_source(backend)
+            .await
+            .unwrap();
+        let h = reader.get_header();
+        assert_eq!((h.min_zoom, h.max_zoom), (10, 15));
+        assert_eq!(
+            h.n_addressed_tiles().map(|n| n.get()),
+            Some(report.tiles_written)
+        );
+        let (x, y) = centre_tile(15);
+        let got = reader
+            .get_tile_decompressed(pmtiles::TileCoord::new(15, x, y).unwrap())
+            .await
+            .unwrap()
+            .expect("tile present");
+        assert_eq!(
+            got.as_ref(),
+            set.tile(Layer::All, 15, x, y, &filter())
+                .unwrap()
+                .as_slice()
+        );
+        let far = reader
+            .get_tile(pmtiles::TileCoord::new(15, 0, 0).unwrap())
+            .await
+            .unwrap();
+        assert!(far.is_none());
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn style_references_existing_sources_layers_and_fields() {
+    let style = tiles::style::style_json("http://localhost:8080/", tiles::style::Lang::En);
+    let sources = style["sources"].as_object().unwrap();
+    for l in style["layers"].as_array().unwrap() {
+        if l["type"] == "background" {
+            continue;
+        }
+        let src = l["source"].as_str().unwrap();
+        assert!(sources.contains_key(src), "{src}");
+        let layer = Layer::parse(l["source-layer"].as_str().unwrap()).unwrap();
+        let text = l.to_string();
+        for cap in text.split("[\"get\",\"").skip(1) {
+            let field = cap.split('"').next().unwrap();
+            assert!(
+                layer.fields().iter().any(|f| f.name == field),
+                "{} uses unknown field {field}",
+                l["id"]
+            );
+        }
+    }
+    assert_eq!(
+        sources["grids"]["tiles"][0],
+        "http://localhost:8080/tiles/grids/{z}/{x}/{y}.mvt"
+    );
+    assert!(style.to_string().contains("fill-extrusion"));
+}
+
+#[test]
+fn layers_md_is_in_sync() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/LAYERS.md");
+    let on_disk = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read tiles/LAYERS.md: {e}"));
+    assert_eq!(
+        on_disk,
+        tiles::layers_markdown(),
+        "tiles/LAYERS.md is stale: regenerate it with the dump example"
+    );
+}
