@@ -417,6 +417,24 @@ async function run(browser) {
       await page.screenshot({ path: join(OUT, 'viewer-event.png') });
       return `event ${id}, ${want} timeline entries`;
     });
+    await step(`search for "${code}" flies to the grid and opens it`, async () => {
+      await page.evaluate(() => window.__wangge.map.jumpTo({ center: [0, 0], zoom: 3 }));
+      await page.click('#panel-close');
+      await page.fill('#search', code);
+      await page.waitForSelector('#search-results button[data-i]', { timeout: 5000 })
+        .catch(() => { throw new Error(`no search results for ${code} (GET /api/v1/search?q=${code})`); });
+      await page.press('#search', 'Enter');
+      await page.waitForSelector('#panel[data-state="ready"][data-kind="grid"] [data-field="code"]', { timeout: 10_000 });
+      const shown = (await page.textContent('#panel [data-field="code"]')).trim();
+      assert(shown === code, `search opened grid ${shown}, expected ${code}`);
+      await page.waitForFunction(() => !window.__wangge.map.isMoving(), null, { timeout: 10_000 });
+      const c = await page.evaluate(() => window.__wangge.map.getCenter().toArray());
+      const [w, so, e, n] = gbbox;
+      const dx = e - w;
+      const dy = n - so;
+      assert(c[0] >= w - dx && c[0] <= e + dx && c[1] >= so - dy && c[1] <= n + dy, `map centre ${c} is not at grid ${code} (bbox ${gbbox})`);
+      return `centre ${c.map((x) => x.toFixed(4))}`;
+    });
   }
   await step('viewer: zero console errors', async () => {
     assert(!vlog.errors.length, `${vlog.errors.length} console error(s) on /:\n${vlog.errors.slice(0, 15).join('\n')}${vlog.failed.length ? `\nfailed requests:\n${vlog.failed.slice(0, 15).join('\n')}` : ''}`);

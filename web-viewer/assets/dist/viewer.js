@@ -153,7 +153,7 @@ async function runSearch(q) {
     if (seq !== searchSeq) return;
     const items = Array.isArray(res) ? res : res.results || [];
     list.innerHTML = items.length
-      ? items.slice(0, 12).map((r, i) => `<li><button type="button" data-i="${i}"><small>${esc(r.type)}</small> ${esc(r.label)}</button></li>`).join('')
+      ? items.slice(0, 12).map((r, i) => `<li><button type="button" data-i="${i}"><small>${esc(t({ grid: 'grid', community: 'communities', compound: 'compounds', building: 'building' }[r.type] || r.type))}</small> ${esc(r.label)}</button></li>`).join('')
       : `<li class="muted">${esc(t('noResults'))}</li>`;
     list.hidden = false;
     list.onclick = (ev) => {
