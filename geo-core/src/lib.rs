@@ -23,6 +23,7 @@ pub mod geometry;
 pub mod h3;
 pub mod ids;
 pub mod index;
+pub mod io;
 pub mod model;
 pub mod taxonomy;
 

@@ -1,0 +1,1277 @@
+//! Turns records into elements, collecting every problem: field parsing,
+//! geometry, duplicate IDs, references, and merging of tile-cut pieces.
+
+use std::collections::HashMap;
+
+use geo::orient::{Direction, Orient};
+use geo::{unary_union, Area};
+use geo_types::{Coord, Geometry, MultiPolygon, Point, Polygon};
+
+use crate::geometry::Limits;
+use crate::ids::{
+    mask_middle, mask_name, BuildingId, CommunityId, CompoundId, DivisionCode, EventId, GridCode,
+    GridId, HouseholdId, NationalId, OrganisationId, PersonId, Phone, PlaceId, RoadId, SentimentId,
+    UnitId,
+};
+use crate::io::fields::{fields, ix, FieldSpec};
+use crate::io::geom::GeomReader;
+use crate::io::import::{ImportOptions, ImportStats};
+use crate::io::problem::{Location, Problem, Severity};
+use crate::io::source::Record;
+use crate::io::values::{self as v, Parsed};
+use crate::io::ElementKind;
+use crate::model::{
+    Building, BuildingUse, Community, Compound, CompoundEra, Event, EventSource, EventStatus,
+    Grade, Grid, Household, Organisation, Person, Place, Road, RoadClass, Sentiment, SentimentLink,
+    Tenure, Unit, Worker, WorkerRole,
+};
+use crate::taxonomy::EventCategory;
+use crate::Dataset;
+
+/// With [`ImportOptions::negative_ids`], the ID `-n` becomes `NEGATIVE_ID_BASE + n`.
+pub const NEGATIVE_ID_BASE: u64 = 1 << 60;
+
+/// A field failed; the problem is recorded.
+pub(crate) struct Bad;
+
+type Opt<T> = Result<Option<T>, Bad>;
+
+struct Ref {
+    loc: Location,
+    field: &'static str,
+    kind: ElementKind,
+    id: u64,
+}
+
+/// Builds one kind's elements from records.
+pub(crate) struct Builder<'o> {
+    kind: ElementKind,
+    fields: &'static [FieldSpec],
+    opts: &'o ImportOptions<'o>,
+    geom: GeomReader,
+    pub problems: Vec<Problem>,
+    pub dataset: Dataset,
+    /// id → (index in the kind's vector, first location).
+    seen: HashMap<u64, (usize, Location)>,
+    refs: Vec<Ref>,
+    /// Building index → further pieces to union (merge by id).
+    pieces: HashMap<usize, Vec<Polygon<f64>>>,
+    pub stats: ImportStats,
+    /// 1-based ordinal of the current record.
+    position: usize,
+    ids_from_position: bool,
+    skipped_points: usize,
+}
+
+fn shorten(s: &str) -> String {
+    if s.chars().count() > 80 {
+        format!("{}…", s.chars().take(80).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+impl<'o> Builder<'o> {
+    pub fn new(kind: ElementKind, opts: &'o ImportOptions<'o>, stats: ImportStats) -> Self {
+        Self {
+            kind,
+            fields: fields(kind),
+            opts,
+            geom: GeomReader {
+                crs: opts.crs,
+                repair: opts.repair,
+                limits: Limits::default(),
+            },
+            problems: Vec::new(),
+            dataset: Dataset::default(),
+            seen: HashMap::new(),
+            refs: Vec::new(),
+            pieces: HashMap::new(),
+            stats,
+            position: 0,
+            ids_from_position: false,
+            skipped_points: 0,
+        }
+    }
+
+    /// Records a file-level problem.
+    pub fn file_problem(&mut self, field: &str, value: &str, reason: String, severity: Severity) {
+        self.problems.push(Problem {
+            location: Location::File,
+            field: field.to_string(),
+            value: value.to_string(),
+            reason,
+            severity,
+        });
+    }
+
+    fn problem(
+        &mut self,
+        loc: Location,
+        f: Option<usize>,
+        value: &str,
+        reason: String,
+        sev: Severity,
+    ) {
+        let (field, value) = match f.map(|f| &self.fields[f]) {
+            Some(spec) if spec.personal && spec.name == "name" => (spec.name, mask_name(value)),
+            Some(spec) if spec.personal => (spec.name, mask_middle(value)),
+            Some(spec) => (spec.name, shorten(value)),
+            None => ("", shorten(value)),
+        };
+        self.problems.push(Problem {
+            location: loc,
+            field: field.to_string(),
+            value,
+            reason,
+            severity: sev,
+        });
+    }
+
+    fn error(&mut self, loc: Location, f: usize, value: &str, reason: impl Into<String>) {
+        self.problem(loc, Some(f), value, reason.into(), Severity::Error);
+    }
+
+    fn warn(&mut self, loc: Location, f: usize, value: &str, reason: impl Into<String>) {
+        self.problem(loc, Some(f), value, reason.into(), Severity::Warning);
+    }
+
+    /// A required field.
+    fn req<T, R: Record>(
+        &mut self,
+        r: &R,
+        f: usize,
+        p: impl FnOnce(&str) -> Parsed<T>,
+    ) -> Option<T> {
+        match self.opt(r, f, p) {
+            Ok(Some(t)) => Some(t),
+            Ok(None) => {
+                self.error(r.location(), f, "", "required field is missing or empty");
+                None
+            }
+            Err(Bad) => None,
+        }
+    }
+
+    /// An optional field.
+    fn opt<T, R: Record>(&mut self, r: &R, f: usize, p: impl FnOnce(&str) -> Parsed<T>) -> Opt<T> {
+        let Some(s) = r.get(f) else { return Ok(None) };
+        match p(&s) {
+            Ok(t) => Ok(Some(t)),
+            Err(reason) => {
+                self.error(r.location(), f, &s, reason);
+                Err(Bad)
+            }
+        }
+    }
+
+    /// An optional reference to an element of `kind`, checked at the end.
+    fn reference<T, R: Record>(
+        &mut self,
+        r: &R,
+        f: usize,
+        kind: ElementKind,
+        p: fn(&str) -> Parsed<T>,
+        raw: fn(&T) -> u64,
+    ) -> Opt<T> {
+        let t = self.opt(r, f, p)?;
+        if let Some(t) = &t {
+            self.refs.push(Ref {
+                loc: r.location(),
+                field: self.fields[f].name,
+                kind,
+                id: raw(t),
+            });
+        }
+        Ok(t)
+    }
+
+    /// The record's ID, checked for duplicates. `Err(Some(i))` is a
+    /// duplicate of element `i` (already reported unless merging).
+    fn id<T, R: Record>(
+        &mut self,
+        r: &R,
+        raw: fn(&T) -> u64,
+        p: fn(&str) -> Parsed<T>,
+    ) -> Result<T, Option<usize>>
+    where
+        T: TryFrom<u64>,
+    {
+        let loc = r.location();
+        let id = match r.get(ix::ID) {
+            Some(s) => match p(&s) {
+                Ok(id) => id,
+                Err(_) if self.opts.negative_ids && s.starts_with('-') => {
+                    match s[1..]
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| *n < NEGATIVE_ID_BASE)
+                        .and_then(|n| T::try_from(NEGATIVE_ID_BASE + n).ok())
+                    {
+                        Some(id) => id,
+                        None => {
+                            self.error(loc, ix::ID, &s, "not an integer");
+                            return Err(None);
+                        }
+                    }
+                }
+                Err(reason) => {
+                    let reason = if s.starts_with('-') {
+                        format!("{reason}; negative IDs (OSM relations in tile extracts) are accepted with negative_ids (--negative-ids)")
+                    } else {
+                        reason
+                    };
+                    self.error(loc, ix::ID, &s, reason);
+                    return Err(None);
+                }
+            },
+            None => {
+                let fallback = r.feature_id().or_else(|| {
+                    (self.kind == ElementKind::Communities).then_some(self.position as u64)
+                });
+                match fallback.and_then(|n| T::try_from(n).ok()) {
+                    Some(id) => {
+                        if r.feature_id().is_none() {
+                            self.ids_from_position = true;
+                        }
+                        id
+                    }
+                    None => {
+                        self.error(loc, ix::ID, "", "required field is missing or empty");
+                        return Err(None);
+                    }
+                }
+            }
+        };
+        let key = raw(&id);
+        if let Some(&(i, first)) = self.seen.get(&key) {
+            if !(self.opts.merge_by_id && self.kind == ElementKind::Buildings) {
+                let hint = if self.kind == ElementKind::Buildings {
+                    "; tile-cut files repeat IDs: use merge_by_id (--merge-by-id)"
+                } else {
+                    ""
+                };
+                self.error(
+                    loc,
+                    ix::ID,
+                    &key.to_string(),
+                    format!("duplicate id {key} (first at {first}){hint}"),
+                );
+            }
+            return Err(Some(i));
+        }
+        Ok(id)
+    }
+
+    fn claim(&mut self, key: u64, index: usize, loc: Location) {
+        self.seen.insert(key, (index, loc));
+    }
+
+    /// The record's geometry, parsed and validated; `Ok(None)` when absent.
+    fn geometry<R: Record>(&mut self, r: &R, f: usize) -> Opt<Geometry<f64>> {
+        let loc = r.location();
+        let g = match r.geometry() {
+            Ok(Some(g)) => g,
+            Ok(None) => return Ok(None),
+            Err(reason) => {
+                self.error(loc, f, "", reason);
+                return Err(Bad);
+            }
+        };
+        match self.geom.parse(&g) {
+            Ok(parsed) => {
+                if !parsed.repairs.is_empty() {
+                    self.stats.repaired += 1;
+                }
+                for rep in parsed.repairs {
+                    self.warn(loc, f, "", rep);
+                }
+                Ok(Some(parsed.geometry))
+            }
+            Err(reason) => {
+                let ty = g.get("type").and_then(|t| t.as_str()).unwrap_or("");
+                self.error(loc, f, ty, reason);
+                Err(Bad)
+            }
+        }
+    }
+
+    /// A point: the geometry if given, else `lon`/`lat` cells.
+    fn point<R: Record>(
+        &mut self,
+        r: &R,
+        lon: usize,
+        lat: usize,
+        geom: usize,
+    ) -> Option<Point<f64>> {
+        match self.point_or_geometry(r, lon, lat, geom)? {
+            Geometry::Point(p) => Some(p),
+            _ => {
+                self.error(r.location(), geom, "", "expected a Point geometry");
+                None
+            }
+        }
+    }
+
+    fn point_or_geometry<R: Record>(
+        &mut self,
+        r: &R,
+        lon: usize,
+        lat: usize,
+        geom: usize,
+    ) -> Option<Geometry<f64>> {
+        match self.geometry(r, geom) {
+            Ok(Some(g)) => return Some(g),
+            Ok(None) => {}
+            Err(Bad) => return None,
+        }
+        let x = self.opt(r, lon, |s| v::number(s, "longitude"));
+        let y = self.opt(r, lat, |s| v::number(s, "latitude"));
+        match (x, y) {
+            (Ok(Some(x)), Ok(Some(y))) => match self.geom.point(Coord { x, y }) {
+                Ok(p) => Some(Geometry::Point(p)),
+                Err(reason) => {
+                    self.error(r.location(), lon, &format!("{x}, {y}"), reason);
+                    None
+                }
+            },
+            (Ok(None), _) | (_, Ok(None)) => {
+                self.error(r.location(), geom, "", "no geometry and no lon/lat columns");
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn polygon<R: Record>(&mut self, r: &R, f: usize) -> Option<Polygon<f64>> {
+        match self.geometry(r, f) {
+            Ok(Some(Geometry::Polygon(p))) => Some(p),
+            Ok(Some(Geometry::MultiPolygon(mut mp))) if mp.0.len() == 1 => mp.0.pop(),
+            Ok(Some(Geometry::MultiPolygon(mp))) => {
+                self.error(
+                    r.location(),
+                    f,
+                    "MultiPolygon",
+                    format!("expected one polygon, got {} parts", mp.0.len()),
+                );
+                None
+            }
+            Ok(Some(g)) => {
+                self.error(r.location(), f, type_name(&g), "expected a Polygon");
+                None
+            }
+            Ok(None) => {
+                self.error(r.location(), f, "", "required geometry is missing");
+                None
+            }
+            Err(Bad) => None,
+        }
+    }
+
+    fn multi_polygon<R: Record>(&mut self, r: &R, f: usize) -> Option<MultiPolygon<f64>> {
+        match self.geometry(r, f) {
+            Ok(Some(Geometry::Polygon(p))) => Some(MultiPolygon(vec![p])),
+            Ok(Some(Geometry::MultiPolygon(mp))) => Some(mp),
+            Ok(Some(g)) => {
+                self.error(
+                    r.location(),
+                    f,
+                    type_name(&g),
+                    "expected a Polygon or MultiPolygon",
+                );
+                None
+            }
+            Ok(None) => {
+                self.error(r.location(), f, "", "required geometry is missing");
+                None
+            }
+            Err(Bad) => None,
+        }
+    }
+
+    /// Adds one record.
+    pub fn add<R: Record>(&mut self, r: &R) {
+        self.position += 1;
+        self.stats.records += 1;
+        match self.kind {
+            ElementKind::Persons => self.person(r),
+            ElementKind::Households => self.household(r),
+            ElementKind::Buildings => self.building(r),
+            ElementKind::Units => self.unit(r),
+            ElementKind::Compounds => self.compound(r),
+            ElementKind::Communities => self.community(r),
+            ElementKind::Grids => self.grid(r),
+            ElementKind::Places => self.place(r),
+            ElementKind::Events => self.event(r),
+            ElementKind::Sentiments => self.sentiment(r),
+            ElementKind::Organisations => self.organisation(r),
+            ElementKind::Roads => self.road(r),
+        }
+    }
+
+    fn person<R: Record>(&mut self, r: &R) {
+        use ix::person as P;
+        let loc = r.location();
+        let id = self.id(r, |i: &PersonId| i.get(), v::id);
+        let household = self.reference(
+            r,
+            P::HOUSEHOLD,
+            ElementKind::Households,
+            v::id,
+            |i: &HouseholdId| i.get(),
+        );
+        let name = self.req(r, P::NAME, |s| Ok(s.to_string()));
+        let national_id = self.opt(r, P::NATIONAL_ID, |s| {
+            NationalId::parse(s).map_err(|e| e.to_string())
+        });
+        let phone = self.opt(r, P::PHONE, |s| Phone::parse(s).map_err(|e| e.to_string()));
+        let birth_year = self.opt(r, P::BIRTH_YEAR, |s| {
+            v::int::<u16>(s, "birth year").and_then(|y| {
+                if (1880..=2100).contains(&y) {
+                    Ok(y)
+                } else {
+                    Err("birth year must be between 1880 and 2100".into())
+                }
+            })
+        });
+        let sex = self.opt(r, P::SEX, v::sex);
+        let tags = self.opt(r, P::TAGS, v::tags);
+        let (
+            Ok(id),
+            Ok(household),
+            Some(name),
+            Ok(national_id),
+            Ok(phone),
+            Ok(birth_year),
+            Ok(sex),
+            Ok(tags),
+        ) = (
+            id,
+            household,
+            name,
+            national_id,
+            phone,
+            birth_year,
+            sex,
+            tags,
+        )
+        else {
+            return;
+        };
+        let digits = national_id.as_ref().map(|n| n.reveal().as_bytes());
+        let Some(birth_year) = birth_year.or_else(|| {
+            let d = digits?;
+            std::str::from_utf8(&d[6..10]).ok()?.parse().ok()
+        }) else {
+            self.error(
+                loc,
+                P::BIRTH_YEAR,
+                "",
+                "required when there is no national_id to read it from",
+            );
+            return;
+        };
+        let Some(sex) = sex.or_else(|| {
+            let d = digits?;
+            Some(if (d[16] - b'0') % 2 == 1 {
+                crate::model::Sex::Male
+            } else {
+                crate::model::Sex::Female
+            })
+        }) else {
+            self.error(
+                loc,
+                P::SEX,
+                "",
+                "required when there is no national_id to read it from",
+            );
+            return;
+        };
+        let i = self.dataset.persons.len();
+        self.claim(id.get(), i, loc);
+        self.dataset.persons.push(Person {
+            id,
+            household,
+            name,
+            national_id,
+            phone,
+            birth_year,
+            sex,
+            tags: tags.unwrap_or_default(),
+        });
+    }
+
+    fn household<R: Record>(&mut self, r: &R) {
+        use ix::household as H;
+        let loc = r.location();
+        let id = self.id(r, |i: &HouseholdId| i.get(), v::id);
+        let building = self.reference(
+            r,
+            H::BUILDING,
+            ElementKind::Buildings,
+            v::id,
+            |i: &BuildingId| i.get(),
+        );
+        let unit = self.reference(r, H::UNIT, ElementKind::Units, v::id, |i: &UnitId| i.get());
+        let floor = self.req(r, H::FLOOR, |s| v::int::<i16>(s, "floor"));
+        let room = self.req(r, H::ROOM, |s| Ok(s.to_string()));
+        let size = self.opt(r, H::SIZE, |s| v::int::<u8>(s, "size"));
+        let tenure = self.opt(r, H::TENURE, v::tenure);
+        let group = self.opt(r, H::GROUP_RENTED, v::boolean);
+        let party = self.opt(r, H::PARTY_MEMBER, v::boolean);
+        if matches!(building, Ok(None)) {
+            self.error(loc, H::BUILDING, "", "required field is missing or empty");
+            return;
+        }
+        let (
+            Ok(id),
+            Ok(Some(building)),
+            Ok(unit),
+            Some(floor),
+            Some(room),
+            Ok(size),
+            Ok(tenure),
+            Ok(group),
+            Ok(party),
+        ) = (id, building, unit, floor, room, size, tenure, group, party)
+        else {
+            return;
+        };
+        let i = self.dataset.households.len();
+        self.claim(id.get(), i, loc);
+        self.dataset.households.push(Household {
+            id,
+            building,
+            unit,
+            floor,
+            room,
+            size: size.unwrap_or(0),
+            tenure: tenure.unwrap_or(Tenure::Owned),
+            group_rented: group.unwrap_or(false),
+            party_member: party.unwrap_or(false),
+        });
+    }
+
+    fn building<R: Record>(&mut self, r: &R) {
+        use ix::building as B;
+        let loc = r.location();
+        // Label points, entrances and addresses of OSM extracts are not buildings.
+        if let Ok(Some(g)) = r.geometry() {
+            if matches!(
+                g.get("type").and_then(|t| t.as_str()),
+                Some("Point" | "MultiPoint")
+            ) {
+                self.skipped_points += 1;
+                self.stats.skipped += 1;
+                return;
+            }
+        }
+        let id = self.id(r, |i: &BuildingId| i.get(), v::id);
+        let compound = self.reference(
+            r,
+            B::COMPOUND,
+            ElementKind::Compounds,
+            v::id,
+            |i: &CompoundId| i.get(),
+        );
+        let levels = self.opt(r, B::LEVELS, |s| {
+            v::non_negative(s, "levels").and_then(|x| {
+                if x <= 300.0 {
+                    Ok(x.round() as u16)
+                } else {
+                    Err("levels must be at most 300".into())
+                }
+            })
+        });
+        let height = self.opt(r, B::HEIGHT, |s| {
+            v::non_negative(s, "height").and_then(|x| {
+                if x <= 1000.0 {
+                    Ok(x as f32)
+                } else {
+                    Err("height must be at most 1000 m".into())
+                }
+            })
+        });
+        let usage: Opt<BuildingUse> = match self.opt(r, B::USE, v::building_use) {
+            Ok(u) => Ok(u),
+            Err(Bad) => {
+                // An unknown use is not worth refusing a building for.
+                if let Some(p) = self.problems.last_mut() {
+                    p.severity = Severity::Warning;
+                    p.reason.push_str("; imported as other");
+                }
+                Ok(Some(BuildingUse::Other))
+            }
+        };
+        let units = self.opt(r, B::UNITS, |s| v::int::<u16>(s, "units"));
+        let households = self.opt(r, B::HOUSEHOLDS, |s| v::int::<u32>(s, "households"));
+        let estimated = self.opt(r, B::ESTIMATED, v::boolean);
+        let address = r.get(B::ADDRESS).map(|s| s.into_owned()).or_else(|| {
+            let street = r.get(B::STREET);
+            let number = r.get(B::HOUSENUMBER);
+            match (street, number) {
+                (Some(s), Some(n)) => Some(format!("{s}{n}号")),
+                (Some(s), None) => Some(s.into_owned()),
+                _ => None,
+            }
+        });
+        let footprint = self.polygon(r, B::GEOMETRY);
+        let (
+            Ok(compound),
+            Ok(levels),
+            Ok(height),
+            Ok(usage),
+            Ok(units),
+            Ok(households),
+            Ok(estimated),
+            Some(footprint),
+        ) = (
+            compound, levels, height, usage, units, households, estimated, footprint,
+        )
+        else {
+            return;
+        };
+        let b = Building {
+            id: match id {
+                Ok(id) => id,
+                Err(Some(i)) => {
+                    if self.opts.merge_by_id {
+                        self.merge_building(i, footprint, levels, height, address, compound);
+                    }
+                    return;
+                }
+                Err(None) => return,
+            },
+            compound,
+            footprint,
+            levels,
+            height_m: height,
+            usage: usage.unwrap_or(BuildingUse::Other),
+            units: units.unwrap_or(1),
+            households: households.unwrap_or(0),
+            households_estimated: estimated.unwrap_or(false),
+            address,
+        };
+        let i = self.dataset.buildings.len();
+        self.claim(b.id.get(), i, loc);
+        self.dataset.buildings.push(b);
+    }
+
+    fn merge_building(
+        &mut self,
+        i: usize,
+        piece: Polygon<f64>,
+        levels: Option<u16>,
+        height: Option<f32>,
+        address: Option<String>,
+        compound: Option<CompoundId>,
+    ) {
+        self.stats.merged_pieces += 1;
+        self.pieces.entry(i).or_default().push(piece);
+        let b = &mut self.dataset.buildings[i];
+        b.levels = b.levels.max(levels);
+        b.height_m = match (b.height_m, height) {
+            (Some(a), Some(h)) => Some(a.max(h)),
+            (a, h) => a.or(h),
+        };
+        if b.address.is_none() {
+            b.address = address;
+        }
+        if b.compound.is_none() {
+            b.compound = compound;
+        }
+    }
+
+    fn unit<R: Record>(&mut self, r: &R) {
+        use ix::unit as U;
+        let loc = r.location();
+        let id = self.id(r, |i: &UnitId| i.get(), v::id);
+        let building = self.reference(
+            r,
+            U::BUILDING,
+            ElementKind::Buildings,
+            v::id,
+            |i: &BuildingId| i.get(),
+        );
+        let number = self.req(r, U::NUMBER, |s| v::int::<u16>(s, "unit number"));
+        let households = self.opt(r, U::HOUSEHOLDS, |s| v::int::<u32>(s, "households"));
+        let entrance = self.point(r, U::LON, U::LAT, U::GEOMETRY);
+        if matches!(building, Ok(None)) {
+            self.error(loc, U::BUILDING, "", "required field is missing or empty");
+            return;
+        }
+        let (Ok(id), Ok(Some(building)), Some(number), Ok(households), Some(entrance)) =
+            (id, building, number, households, entrance)
+        else {
+            return;
+        };
+        let i = self.dataset.units.len();
+        self.claim(id.get(), i, loc);
+        self.dataset.units.push(Unit {
+            id,
+            building,
+            number,
+            households: households.unwrap_or(0),
+            entrance,
+        });
+    }
+
+    fn compound<R: Record>(&mut self, r: &R) {
+        use ix::compound as C;
+        let loc = r.location();
+        let id = self.id(r, |i: &CompoundId| i.get(), v::id);
+        let name = self.req(r, C::NAME, |s| Ok(s.to_string()));
+        let community = self.reference(
+            r,
+            C::COMMUNITY,
+            ElementKind::Communities,
+            v::id,
+            |i: &CommunityId| i.get(),
+        );
+        let era = self.opt(r, C::ERA, v::era);
+        let built = self.opt(r, C::BUILT_YEAR, |s| v::int::<u16>(s, "built year"));
+        let boundary = self.polygon(r, C::GEOMETRY);
+        let (Ok(id), Some(name), Ok(community), Ok(era), Ok(built_year), Some(boundary)) =
+            (id, name, community, era, built, boundary)
+        else {
+            return;
+        };
+        let i = self.dataset.compounds.len();
+        self.claim(id.get(), i, loc);
+        self.dataset.compounds.push(Compound {
+            id,
+            name,
+            community,
+            era: era.unwrap_or(CompoundEra::Other),
+            built_year,
+            boundary,
+        });
+    }
+
+    fn community<R: Record>(&mut self, r: &R) {
+        use ix::community as C;
+        let loc = r.location();
+        let id = self.id(r, |i: &CommunityId| i.get(), v::id);
+        let code = match self.opt(r, C::CODE, |s| {
+            DivisionCode::parse(s).map_err(|e| e.to_string())
+        }) {
+            Ok(Some(c)) => Some(c),
+            Ok(None) => match &self.opts.division_prefix {
+                Some(prefix) => {
+                    let code = format!("{prefix}{:03}", self.position);
+                    match DivisionCode::parse(&code) {
+                        Ok(c) if self.position <= 999 => Some(c),
+                        _ => {
+                            self.error(loc, C::CODE, &code, "cannot build a division code from division_prefix (9 digits) and the position (1–999)");
+                            None
+                        }
+                    }
+                }
+                None => {
+                    self.error(loc, C::CODE, "", "no division code: map a column with --map code=COLUMN or give a 9-digit division prefix");
+                    None
+                }
+            },
+            Err(Bad) => None,
+        };
+        let name = self.req(r, C::NAME, |s| Ok(s.to_string()));
+        let village = self.opt(r, C::IS_VILLAGE, |s| match s {
+            "村" => Ok(true),
+            "社区" => Ok(false),
+            _ => v::boolean(s),
+        });
+        let boundary = self.multi_polygon(r, C::GEOMETRY);
+        let (Ok(id), Some(code), Some(name), Ok(village), Some(boundary)) =
+            (id, code, name, village, boundary)
+        else {
+            return;
+        };
+        let i = self.dataset.communities.len();
+        self.claim(id.get(), i, loc);
+        self.dataset.communities.push(Community {
+            id,
+            code,
+            name,
+            is_village: village.unwrap_or(false),
+            boundary,
+        });
+    }
+
+    fn grid<R: Record>(&mut self, r: &R) {
+        use ix::grid as G;
+        let loc = r.location();
+        let id = self.id(r, |i: &GridId| i.get(), v::id);
+        let code = self.req(r, G::CODE, |s| {
+            GridCode::parse(s).map_err(|e| e.to_string())
+        });
+        let name = self.req(r, G::NAME, |s| Ok(s.to_string()));
+        let kind = self.req(r, G::KIND, v::grid_kind);
+        let community = self.reference(
+            r,
+            G::COMMUNITY,
+            ElementKind::Communities,
+            v::id,
+            |i: &CommunityId| i.get(),
+        );
+        let parent = self.reference(r, G::PARENT, ElementKind::Grids, v::id, |i: &GridId| {
+            i.get()
+        });
+        let workers = self.opt(r, G::WORKERS, workers);
+        let boundary = self.multi_polygon(r, G::GEOMETRY);
+        let (
+            Ok(id),
+            Some(code),
+            Some(name),
+            Some(kind),
+            Ok(community),
+            Ok(parent),
+            Ok(workers),
+            Some(boundary),
+        ) = (id, code, name, kind, community, parent, workers, boundary)
+        else {
+            return;
+        };
+        let i = self.dataset.grids.len();
+        self.claim(id.get(), i, loc);
+        self.dataset.grids.push(Grid {
+            id,
+            code,
+            name,
+            kind,
+            community,
+            parent,
+            boundary,
+            workers: workers.unwrap_or_default(),
+        });
+    }
+
+    fn place<R: Record>(&mut self, r: &R) {
+        use ix::place as P;
+        let loc = r.location();
+        let id = self.id(r, |i: &PlaceId| i.get(), v::id);
+        let name = self.req(r, P::NAME, |s| Ok(s.to_string()));
+        let category = self.req(r, P::CATEGORY, v::place_category);
+        let service = self.opt(r, P::SERVICE, v::service);
+        let geometry = self.point_or_geometry(r, P::LON, P::LAT, P::GEOMETRY);
+        let (Ok(id), Some(name), Some(category), Ok(service), Some(geometry)) =
+            (id, name, category, service, geometry)
+        else {
+            return;
+        };
+        let i = self.dataset.places.len();
+        self.claim(id.get(), i, loc);
+        self.dataset.places.push(Place {
+            id,
+            name,
+            category,
+            service,
+            geometry,
+        });
+    }
+
+    fn event<R: Record>(&mut self, r: &R) {
+        use ix::event as E;
+        let loc = r.location();
+        let id = self.id(r, |i: &EventId| i.get(), v::id);
+        let category = self.req(r, E::CATEGORY, |s| {
+            EventCategory::parse(s).map_err(|e| e.to_string())
+        });
+        let title = r.get(E::TITLE).map(|s| s.into_owned()).unwrap_or_default();
+        let reported_at = self.req(r, E::REPORTED_AT, v::datetime);
+        let source = self.opt(r, E::SOURCE, v::event_source);
+        let status = self.opt(r, E::STATUS, v::event_status);
+        let grade = self.opt(r, E::GRADE, v::grade);
+        let deadline = self.opt(r, E::DEADLINE, v::datetime);
+        let handler = r.get(E::HANDLER).map(|s| s.into_owned());
+        let resolved_at = self.opt(r, E::RESOLVED_AT, v::datetime);
+        let satisfaction = self.opt(r, E::SATISFACTION, |s| {
+            v::int::<u8>(s, "satisfaction").and_then(|x| {
+                if (1..=5).contains(&x) {
+                    Ok(x)
+                } else {
+                    Err("satisfaction must be 1–5".into())
+                }
+            })
+        });
+        let master = self.reference(r, E::MASTER, ElementKind::Events, v::id, |i: &EventId| {
+            i.get()
+        });
+        let reporter = self.reference(
+            r,
+            E::REPORTER_HOUSEHOLD,
+            ElementKind::Households,
+            v::id,
+            |i: &HouseholdId| i.get(),
+        );
+        let location = self.point(r, E::LON, E::LAT, E::GEOMETRY);
+        let (
+            Ok(id),
+            Some(category),
+            Some(reported_at),
+            Ok(source),
+            Ok(status),
+            Ok(grade),
+            Ok(deadline),
+            Ok(resolved_at),
+            Ok(satisfaction),
+            Ok(master),
+            Ok(reporter_household),
+            Some(location),
+        ) = (
+            id,
+            category,
+            reported_at,
+            source,
+            status,
+            grade,
+            deadline,
+            resolved_at,
+            satisfaction,
+            master,
+            reporter,
+            location,
+        )
+        else {
+            return;
+        };
+        let i = self.dataset.events.len();
+        self.claim(id.get(), i, loc);
+        self.dataset.events.push(Event {
+            id,
+            category,
+            title,
+            location,
+            reported_at,
+            source: source.unwrap_or(EventSource::Hotline),
+            status: status.unwrap_or(EventStatus::Reported),
+            grade: grade.unwrap_or(Grade::General),
+            deadline,
+            handler,
+            resolved_at,
+            satisfaction,
+            master,
+            reporter_household,
+        });
+    }
+
+    fn sentiment<R: Record>(&mut self, r: &R) {
+        use ix::sentiment as S;
+        let loc = r.location();
+        let id = self.id(r, |i: &SentimentId| i.get(), v::id);
+        let kind = self.req(r, S::KIND, v::sentiment_kind);
+        let score = self.opt(r, S::SCORE, |s| v::number(s, "score").map(|x| x as f32));
+        let text = r.get(S::TEXT).map(|s| s.into_owned()).unwrap_or_default();
+        let at = self.req(r, S::AT, v::datetime);
+        let h = self.reference(
+            r,
+            S::HOUSEHOLD,
+            ElementKind::Households,
+            v::id,
+            |i: &HouseholdId| i.get(),
+        );
+        let p = self.reference(r, S::PLACE, ElementKind::Places, v::id, |i: &PlaceId| {
+            i.get()
+        });
+        let e = self.reference(r, S::EVENT, ElementKind::Events, v::id, |i: &EventId| {
+            i.get()
+        });
+        let (Ok(id), Some(kind), Ok(score), Some(at), Ok(h), Ok(p), Ok(e)) =
+            (id, kind, score, at, h, p, e)
+        else {
+            return;
+        };
+        let link = match (h, p, e) {
+            (Some(h), None, None) => SentimentLink::Household(h),
+            (None, Some(p), None) => SentimentLink::Place(p),
+            (None, None, Some(e)) => SentimentLink::Event(e),
+            _ => {
+                self.error(
+                    loc,
+                    S::HOUSEHOLD,
+                    "",
+                    "give exactly one of household_id, place_id, event_id",
+                );
+                return;
+            }
+        };
+        let i = self.dataset.sentiments.len();
+        self.claim(id.get(), i, loc);
+        self.dataset.sentiments.push(Sentiment {
+            id,
+            kind,
+            score,
+            text,
+            at,
+            link,
+        });
+    }
+
+    fn organisation<R: Record>(&mut self, r: &R) {
+        use ix::organisation as O;
+        let loc = r.location();
+        let id = self.id(r, |i: &OrganisationId| i.get(), v::id);
+        let name = self.req(r, O::NAME, |s| Ok(s.to_string()));
+        let kind = self.req(r, O::KIND, v::organisation_kind);
+        let compound = self.reference(
+            r,
+            O::COMPOUND,
+            ElementKind::Compounds,
+            v::id,
+            |i: &CompoundId| i.get(),
+        );
+        let members = self.opt(r, O::MEMBERS, |s| {
+            v::list(s)
+                .map(v::id::<PersonId>)
+                .collect::<Parsed<Vec<_>>>()
+        });
+        let count = self.opt(r, O::MEMBER_COUNT, |s| v::int::<u32>(s, "member count"));
+        let geometry = self.point_or_geometry(r, O::LON, O::LAT, O::GEOMETRY);
+        let (Ok(id), Some(name), Some(kind), Ok(compound), Ok(members), Ok(count), Some(geometry)) =
+            (id, name, kind, compound, members, count, geometry)
+        else {
+            return;
+        };
+        let members = members.unwrap_or_default();
+        for m in &members {
+            self.refs.push(Ref {
+                loc,
+                field: "members",
+                kind: ElementKind::Persons,
+                id: m.get(),
+            });
+        }
+        let listed = members.len() as u32;
+        let member_count = count.unwrap_or(listed);
+        if member_count < listed {
+            self.error(
+                loc,
+                O::MEMBER_COUNT,
+                &member_count.to_string(),
+                format!("smaller than the {listed} members listed"),
+            );
+            return;
+        }
+        let i = self.dataset.organisations.len();
+        self.claim(id.get(), i, loc);
+        self.dataset.organisations.push(Organisation {
+            id,
+            name,
+            kind,
+            geometry,
+            compound,
+            members,
+            member_count,
+        });
+    }
+
+    fn road<R: Record>(&mut self, r: &R) {
+        use ix::road as Ro;
+        let loc = r.location();
+        let id = self.id(r, |i: &RoadId| i.get(), v::id);
+        let name = r.get(Ro::NAME).map(|s| s.into_owned());
+        let class = self.opt(r, Ro::CLASS, v::road_class);
+        let line = match self.geometry(r, Ro::GEOMETRY) {
+            Ok(Some(Geometry::LineString(l))) => Some(l),
+            Ok(Some(Geometry::MultiLineString(mut m))) if m.0.len() == 1 => m.0.pop(),
+            Ok(Some(g)) => {
+                self.error(
+                    loc,
+                    Ro::GEOMETRY,
+                    type_name(&g),
+                    "expected a LineString (split multi-part lines into several roads)",
+                );
+                None
+            }
+            Ok(None) => {
+                self.error(loc, Ro::GEOMETRY, "", "required geometry is missing");
+                None
+            }
+            Err(Bad) => None,
+        };
+        let (Ok(id), Ok(class), Some(line)) = (id, class, line) else {
+            return;
+        };
+        let i = self.dataset.roads.len();
+        self.claim(id.get(), i, loc);
+        self.dataset.roads.push(Road {
+            id,
+            name,
+            class: class.unwrap_or(RoadClass::Local),
+            line,
+        });
+    }
+
+    /// Unions merged pieces, checks references and returns the result.
+    pub fn finish(mut self) -> (Dataset, Vec<Problem>, ImportStats) {
+        self.union_pieces();
+        self.check_references();
+        if self.skipped_points > 0 {
+            let n = self.skipped_points;
+            self.file_problem(
+                "geometry",
+                "Point",
+                format!("{n} point feature(s) skipped: a building needs a polygon footprint (labels, entrances and addresses of OSM extracts are points)"),
+                Severity::Warning,
+            );
+        }
+        if self.ids_from_position {
+            self.file_problem(
+                "id",
+                "",
+                format!(
+                    "no id property: {} numbered by feature position (1, 2, …)",
+                    self.kind
+                ),
+                Severity::Warning,
+            );
+        }
+        self.stats.imported = self.dataset.len();
+        (self.dataset, self.problems, self.stats)
+    }
+
+    fn union_pieces(&mut self) {
+        let mut pieces: Vec<(usize, Vec<Polygon<f64>>)> =
+            std::mem::take(&mut self.pieces).into_iter().collect();
+        pieces.sort_by_key(|(i, _)| *i);
+        for (i, mut extra) in pieces {
+            let b = &mut self.dataset.buildings[i];
+            extra.push(b.footprint.clone());
+            let union = unary_union(&extra);
+            let mut parts = union.0;
+            parts.sort_by(|a, b| b.unsigned_area().total_cmp(&a.unsigned_area()));
+            let n = parts.len();
+            let Some(largest) = parts.into_iter().next() else {
+                continue;
+            };
+            b.footprint = largest.orient(Direction::Default);
+            if n > 1 {
+                let id = b.id;
+                let loc = self.seen.get(&id.get()).map_or(Location::File, |s| s.1);
+                self.warn(
+                    loc,
+                    ix::building::GEOMETRY,
+                    &id.to_string(),
+                    format!(
+                        "the pieces of building {id} do not touch: kept the largest of {n} parts"
+                    ),
+                );
+            }
+        }
+    }
+
+    fn check_references(&mut self) {
+        let refs = std::mem::take(&mut self.refs);
+        for r in refs {
+            let in_batch = r.kind == self.kind && self.seen.contains_key(&r.id);
+            if in_batch {
+                continue;
+            }
+            let Some(lookup) = self.opts.references else {
+                continue;
+            };
+            if lookup.contains(r.kind, r.id) {
+                continue;
+            }
+            let f = self
+                .fields
+                .iter()
+                .position(|f| f.name == r.field)
+                .unwrap_or(ix::ID);
+            let place = if r.kind == self.kind {
+                "this file nor in the store"
+            } else {
+                "the store"
+            };
+            self.error(
+                r.loc,
+                f,
+                &r.id.to_string(),
+                format!("{} {} is not in {place}", r.kind.singular(), r.id),
+            );
+        }
+    }
+}
+
+fn type_name(g: &Geometry<f64>) -> &'static str {
+    match g {
+        Geometry::Point(_) => "Point",
+        Geometry::Line(_) => "Line",
+        Geometry::LineString(_) => "LineString",
+        Geometry::Polygon(_) => "Polygon",
+        Geometry::MultiPoint(_) => "MultiPoint",
+        Geometry::MultiLineString(_) => "MultiLineString",
+        Geometry::MultiPolygon(_) => "MultiPolygon",
+        Geometry::GeometryCollection(_) => "GeometryCollection",
+        Geometry::Rect(_) => "Rect",
+        Geometry::Triangle(_) => "Triangle",
+    }
+}
+
+/// Grid workers: a JSON array of `{name, role, full_time}` or
+/// `name[:role[:full|part]]` items separated by `;`.
+fn workers(s: &str) -> Parsed<Vec<Worker>> {
+    if s.starts_with('[') {
+        #[derive(serde::Deserialize)]
+        struct W {
+            name: String,
+            #[serde(default)]
+            role: Option<String>,
+            #[serde(default)]
+            full_time: Option<bool>,
+        }
+        let ws: Vec<W> = serde_json::from_str(s).map_err(|e| format!("workers JSON: {e}"))?;
+        return ws
+            .into_iter()
+            .map(|w| {
+                Ok(Worker {
+                    name: w.name,
+                    role: w
+                        .role
+                        .as_deref()
+                        .map_or(Ok(WorkerRole::GridWorker), v::worker_role)?,
+                    full_time: w.full_time.unwrap_or(true),
+                })
+            })
+            .collect();
+    }
+    s.split([';', '；'])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|item| {
+            let mut it = item.splitn(3, [':', '：']).map(str::trim);
+            let name = it.next().unwrap_or_default().to_string();
+            let role = it
+                .next()
+                .map_or(Ok(WorkerRole::GridWorker), v::worker_role)?;
+            let full_time = match it.next() {
+                None | Some("full" | "专职" | "true") => true,
+                Some("part" | "兼职" | "false") => false,
+                Some(x) => return Err(format!("worker {name:?}: {x:?} is not full or part")),
+            };
+            Ok(Worker {
+                name,
+                role,
+                full_time,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_lists() {
+        let w = workers("张三:网格长:full; 李四:grid_worker:part;王五").unwrap();
+        assert_eq!(w.len(), 3);
+        assert_eq!(w[0].role, WorkerRole::GridLeader);
+        assert!(!w[1].full_time);
+        assert_eq!(w[2].role, WorkerRole::GridWorker);
+        let j =
+            workers(r#"[{"name":"赵六","role":"neighbourhood_head","full_time":false}]"#).unwrap();
+        assert_eq!(j[0].role, WorkerRole::NeighbourhoodHead);
+        assert!(workers("x:boss").is_err());
+    }
+}

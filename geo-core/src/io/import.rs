@@ -1,0 +1,368 @@
+//! Reading one file of one kind: [`read`], [`read_from`], [`read_bytes`].
+//!
+//! All or nothing: when any problem is an error the result is
+//! [`ImportError::Invalid`] listing every problem; otherwise the batch holds
+//! every element and the warnings.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+use crate::crs::Crs;
+use crate::io::build::Builder;
+pub use crate::io::build::NEGATIVE_ID_BASE;
+use crate::io::encoding::{decode, Encoding};
+use crate::io::fields::fields;
+use crate::io::problem::{ImportError, Problem, Severity};
+use crate::io::source::{features, CsvSource, KeyCache, Resolver};
+use crate::io::ElementKind;
+use crate::Dataset;
+
+/// The format of an import file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// From the file extension (`.geojson`, `.json`, `.csv`, `.tsv`, `.txt`),
+    /// else from the content (a leading `{` is GeoJSON).
+    #[default]
+    Auto,
+    /// GeoJSON Feature or FeatureCollection (RFC 7946).
+    GeoJson,
+    /// CSV with a header line; `,`, tab or `;` separated.
+    Csv,
+}
+
+impl Format {
+    /// Parses `auto`, `geojson`/`json`, `csv`/`tsv`.
+    pub fn parse(s: &str) -> Result<Self, crate::IdError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "geojson" | "json" => Ok(Self::GeoJson),
+            "csv" | "tsv" => Ok(Self::Csv),
+            _ => Err(crate::IdError::Unknown {
+                kind: "format",
+                value: s.to_string(),
+                expected: "auto, geojson, csv".into(),
+            }),
+        }
+    }
+}
+
+/// Answers whether an element exists outside the file being imported: the
+/// store implements it so references (a person's household, a household's
+/// building…) can be checked before anything is written.
+pub trait ReferenceLookup {
+    /// True when an element of `kind` with this ID exists.
+    fn contains(&self, kind: ElementKind, id: u64) -> bool;
+}
+
+impl<F: Fn(ElementKind, u64) -> bool> ReferenceLookup for F {
+    fn contains(&self, kind: ElementKind, id: u64) -> bool {
+        self(kind, id)
+    }
+}
+
+/// Options of an import.
+#[derive(Clone)]
+pub struct ImportOptions<'a> {
+    /// File format.
+    pub format: Format,
+    /// Text encoding.
+    pub encoding: Encoding,
+    /// CRS of the coordinates in the file; converted to WGS84.
+    pub crs: Crs,
+    /// Our field name → the file's column (`--map name=姓名`); replaces the
+    /// default names of that field.
+    pub field_map: HashMap<String, String>,
+    /// Repair invalid polygons (close rings, fix self-intersections) instead
+    /// of refusing them; every repair is reported as a warning.
+    pub repair: bool,
+    /// Union the pieces of buildings that share an `id` (tile-cut inputs),
+    /// keeping the tallest height and levels. Without it duplicate IDs are errors.
+    pub merge_by_id: bool,
+    /// Accept a negative record ID `-n` (OSM relations in tile extracts) as
+    /// `2^60 + n` ([`NEGATIVE_ID_BASE`]) instead of refusing it.
+    pub negative_ids: bool,
+    /// Refuse files larger than this many bytes.
+    pub max_bytes: u64,
+    /// 9-digit town code used to number communities whose file has no
+    /// division code: code = prefix + 3-digit feature position.
+    pub division_prefix: Option<String>,
+    /// Where references outside the file are checked (the store). `None`
+    /// checks references only against the file itself.
+    pub references: Option<&'a dyn ReferenceLookup>,
+}
+
+/// Default [`ImportOptions::max_bytes`]: 1 GiB.
+pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
+
+impl Default for ImportOptions<'_> {
+    fn default() -> Self {
+        Self {
+            format: Format::Auto,
+            encoding: Encoding::Auto,
+            crs: Crs::Wgs84,
+            field_map: HashMap::new(),
+            repair: false,
+            merge_by_id: false,
+            negative_ids: false,
+            max_bytes: DEFAULT_MAX_BYTES,
+            division_prefix: None,
+            references: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ImportOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportOptions")
+            .field("format", &self.format)
+            .field("encoding", &self.encoding)
+            .field("crs", &self.crs)
+            .field("field_map", &self.field_map)
+            .field("repair", &self.repair)
+            .field("merge_by_id", &self.merge_by_id)
+            .field("negative_ids", &self.negative_ids)
+            .field("max_bytes", &self.max_bytes)
+            .field("division_prefix", &self.division_prefix)
+            .field("references", &self.references.is_some())
+            .finish()
+    }
+}
+
+/// Counts of an import.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportStats {
+    /// Records read (CSV rows or GeoJSON features).
+    pub records: usize,
+    /// Elements produced.
+    pub imported: usize,
+    /// Records skipped (point features in a buildings file).
+    pub skipped: usize,
+    /// Pieces merged into an earlier piece with the same ID.
+    pub merged_pieces: usize,
+    /// Geometries repaired.
+    pub repaired: usize,
+    /// `UTF-8` or `GBK`.
+    pub encoding: &'static str,
+    /// The format read (never `Auto`).
+    pub format: Format,
+    /// Columns or property keys that feed no field.
+    pub unused_columns: Vec<String>,
+}
+
+/// A successful import: the elements (only the imported kind is filled) and
+/// the warnings.
+#[derive(Debug, Clone)]
+pub struct ImportBatch {
+    /// The kind imported.
+    pub kind: ElementKind,
+    /// The elements.
+    pub dataset: Dataset,
+    /// Warnings (never errors).
+    pub problems: Vec<Problem>,
+    /// Counts.
+    pub stats: ImportStats,
+}
+
+/// Reads the file at `path`.
+pub fn read(
+    kind: ElementKind,
+    path: &Path,
+    opts: &ImportOptions<'_>,
+) -> Result<ImportBatch, ImportError> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|source| ImportError::Io {
+        file: name.clone(),
+        source,
+    })?;
+    let mut opts = opts.clone();
+    if opts.format == Format::Auto {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        opts.format = match ext.as_deref() {
+            Some("geojson" | "json") => Format::GeoJson,
+            Some("csv" | "tsv" | "txt") => Format::Csv,
+            _ => Format::Auto,
+        };
+    }
+    read_from(kind, file, &name, &opts)
+}
+
+/// Reads from any reader; `name` is used in messages.
+pub fn read_from<R: Read>(
+    kind: ElementKind,
+    reader: R,
+    name: &str,
+    opts: &ImportOptions<'_>,
+) -> Result<ImportBatch, ImportError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(opts.max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|source| ImportError::Io {
+            file: name.to_string(),
+            source,
+        })?;
+    read_bytes(kind, &bytes, name, opts)
+}
+
+/// Reads from bytes already in memory; `name` is used in messages.
+pub fn read_bytes(
+    kind: ElementKind,
+    bytes: &[u8],
+    name: &str,
+    opts: &ImportOptions<'_>,
+) -> Result<ImportBatch, ImportError> {
+    if bytes.len() as u64 > opts.max_bytes {
+        return Err(ImportError::TooLarge {
+            file: name.to_string(),
+            max_bytes: opts.max_bytes,
+        });
+    }
+    let (text, encoding) = decode(bytes, opts.encoding, name)?;
+    let format = match opts.format {
+        Format::Auto => sniff(&text, name)?,
+        f => f,
+    };
+    let stats = ImportStats {
+        encoding,
+        format,
+        ..ImportStats::default()
+    };
+    let resolver = Resolver::new(fields(kind), &opts.field_map)
+        .map_err(|reason| invalid_option(name, reason))?;
+    let mut b = Builder::new(kind, opts, stats);
+    match format {
+        Format::Csv => read_csv(&mut b, &text, &resolver, kind, name)?,
+        _ => read_geojson(&mut b, &text, &resolver, name)?,
+    }
+    let (dataset, problems, stats) = b.finish();
+    if problems.iter().any(Problem::is_error) {
+        return Err(ImportError::Invalid {
+            file: name.to_string(),
+            problems,
+        });
+    }
+    Ok(ImportBatch {
+        kind,
+        dataset,
+        problems,
+        stats,
+    })
+}
+
+fn invalid_option(name: &str, reason: String) -> ImportError {
+    ImportError::Invalid {
+        file: name.to_string(),
+        problems: vec![Problem {
+            location: crate::io::Location::File,
+            field: String::new(),
+            value: String::new(),
+            reason,
+            severity: Severity::Error,
+        }],
+    }
+}
+
+fn sniff(text: &str, name: &str) -> Result<Format, ImportError> {
+    match text.trim_start().chars().next() {
+        Some('{') => Ok(Format::GeoJson),
+        Some('[') => Err(ImportError::UnknownFormat {
+            file: name.to_string(),
+            reason: "starts with '[': a JSON array is neither GeoJSON nor CSV".into(),
+        }),
+        Some(_) => Ok(Format::Csv),
+        None => Err(ImportError::UnknownFormat {
+            file: name.to_string(),
+            reason: "the file is empty".into(),
+        }),
+    }
+}
+
+fn read_csv(
+    b: &mut Builder<'_>,
+    text: &str,
+    resolver: &Resolver,
+    kind: ElementKind,
+    name: &str,
+) -> Result<(), ImportError> {
+    let src = CsvSource::new(text, resolver, name)?;
+    let specs = fields(kind);
+    for (field, column) in resolver.mapped() {
+        if !src.headers.iter().any(|h| h.to_lowercase() == column) {
+            b.file_problem(
+                field,
+                column,
+                format!(
+                    "--map {field}={column}: no such column; columns are: {}",
+                    src.headers.join(", ")
+                ),
+                Severity::Error,
+            );
+        }
+    }
+    for (i, spec) in specs.iter().enumerate() {
+        if spec.required && src.columns[i].is_none() {
+            let names: Vec<&str> = std::iter::once(spec.name)
+                .chain(spec.aliases.iter().copied())
+                .collect();
+            b.file_problem(
+                spec.name,
+                "",
+                format!(
+                    "required column missing (accepted names: {}; or --map {}=COLUMN); columns are: {}",
+                    names.join(", "),
+                    spec.name,
+                    src.headers.join(", ")
+                ),
+                Severity::Error,
+            );
+        }
+    }
+    if b.problems.iter().any(Problem::is_error) {
+        return Ok(());
+    }
+    b.stats.unused_columns = src.unused.clone();
+    src.for_each(name, |rec| b.add(rec))
+}
+
+fn read_geojson(
+    b: &mut Builder<'_>,
+    text: &str,
+    resolver: &Resolver,
+    name: &str,
+) -> Result<(), ImportError> {
+    let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| ImportError::Json {
+        file: name.to_string(),
+        line: e.line(),
+        column: e.column(),
+        reason: e.to_string(),
+    })?;
+    let feats = features(&doc).map_err(|reason| ImportError::NotGeoJson {
+        file: name.to_string(),
+        reason,
+    })?;
+    if let Some(crs) = doc.get("crs") {
+        b.file_problem(
+            "crs",
+            &crs.to_string(),
+            "the crs member is ignored (RFC 7946); coordinates are read in the CRS given by the crs option".into(),
+            Severity::Warning,
+        );
+    }
+    let mut cache = KeyCache::new(resolver);
+    let mut unused: Vec<String> = Vec::new();
+    for (i, f) in feats.into_iter().enumerate() {
+        let rec = cache.record(i, f);
+        for k in &rec.unused {
+            if !unused.iter().any(|u| u == k) {
+                unused.push((*k).to_string());
+            }
+        }
+        b.add(&rec);
+    }
+    b.stats.unused_columns = unused;
+    Ok(())
+}

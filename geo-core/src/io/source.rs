@@ -1,0 +1,345 @@
+//! Records of a CSV or GeoJSON file, with columns/properties resolved to our
+//! field indices once (CSV) or per key (GeoJSON).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use crate::io::fields::FieldSpec;
+use crate::io::problem::{ImportError, Location};
+use crate::io::values::unescape_cell;
+
+/// One record: a CSV row or a GeoJSON feature.
+pub(crate) trait Record {
+    /// The text of field `f` (index into the kind's fields), trimmed; `None`
+    /// when absent, empty or null.
+    fn get(&self, f: usize) -> Option<Cow<'_, str>>;
+    /// The GeoJSON geometry object (the feature's, or a CSV `geometry` cell).
+    fn geometry(&self) -> Result<Option<Cow<'_, Value>>, String>;
+    /// Where the record is.
+    fn location(&self) -> Location;
+    /// The GeoJSON feature `id` member, if numeric.
+    fn feature_id(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// Maps column names to field indices, honouring the user's field map.
+pub(crate) struct Resolver {
+    fields: &'static [FieldSpec],
+    /// Per field: the column the user mapped it to (lower-cased), if any.
+    mapped: Vec<Option<String>>,
+}
+
+impl Resolver {
+    pub fn new(
+        fields: &'static [FieldSpec],
+        map: &HashMap<String, String>,
+    ) -> Result<Self, String> {
+        let mut mapped = vec![None; fields.len()];
+        let mut keys: Vec<&String> = map.keys().collect();
+        keys.sort();
+        for ours in keys {
+            let Some(i) = fields.iter().position(|f| f.name == ours.trim()) else {
+                return Err(format!(
+                    "--map names unknown field {ours:?}; fields are: {}",
+                    fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+                ));
+            };
+            mapped[i] = Some(map[ours].trim().to_lowercase());
+        }
+        Ok(Self { fields, mapped })
+    }
+
+    /// The field a column feeds and its priority (lower wins).
+    pub fn field_of(&self, column: &str) -> Option<(usize, usize)> {
+        let col = column.trim().to_lowercase();
+        if let Some(i) = self
+            .mapped
+            .iter()
+            .position(|m| m.as_deref() == Some(col.as_str()))
+        {
+            return Some((i, 0));
+        }
+        self.fields.iter().enumerate().find_map(|(i, f)| {
+            if self.mapped[i].is_some() {
+                return None;
+            }
+            if f.name == col {
+                Some((i, 1))
+            } else {
+                f.aliases.iter().position(|a| *a == col).map(|p| (i, 2 + p))
+            }
+        })
+    }
+
+    /// Mapped columns, for checking they exist: (field, column).
+    pub fn mapped(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
+        self.fields
+            .iter()
+            .zip(&self.mapped)
+            .filter_map(|(f, m)| m.as_deref().map(|m| (f.name, m)))
+    }
+}
+
+fn trimmed(s: &str) -> Option<&str> {
+    let t = s.trim();
+    (!t.is_empty()).then_some(t)
+}
+
+// ---------------------------------------------------------------- CSV
+
+/// A CSV file split into records.
+pub(crate) struct CsvSource<'a> {
+    reader: csv::Reader<&'a [u8]>,
+    /// Per field: its column.
+    pub columns: Vec<Option<usize>>,
+    /// Header names.
+    pub headers: Vec<String>,
+    /// Columns that feed no field.
+    pub unused: Vec<String>,
+    geometry_field: Option<usize>,
+}
+
+fn sniff_delimiter(text: &str) -> u8 {
+    let first = text.lines().next().unwrap_or("");
+    [b',', b'\t', b';']
+        .into_iter()
+        .max_by_key(|&d| first.bytes().filter(|&b| b == d).count())
+        .filter(|&d| first.as_bytes().contains(&d))
+        .unwrap_or(b',')
+}
+
+impl<'a> CsvSource<'a> {
+    pub fn new(text: &'a str, resolver: &Resolver, file: &str) -> Result<Self, ImportError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(sniff_delimiter(text))
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let header = reader
+            .byte_headers()
+            .map_err(|e| csv_error(file, &e))?
+            .clone();
+        let headers: Vec<String> = header
+            .iter()
+            .map(|h| String::from_utf8_lossy(h).trim().to_string())
+            .collect();
+        let n = resolver.fields.len();
+        let mut columns: Vec<Option<(usize, usize)>> = vec![None; n];
+        let mut unused = Vec::new();
+        for (c, h) in headers.iter().enumerate() {
+            match resolver.field_of(h) {
+                Some((f, prio)) => {
+                    if columns[f].is_none_or(|(_, p)| prio < p) {
+                        columns[f] = Some((c, prio));
+                    }
+                }
+                None => unused.push(h.clone()),
+            }
+        }
+        Ok(Self {
+            reader,
+            columns: columns.into_iter().map(|c| c.map(|(c, _)| c)).collect(),
+            headers,
+            unused,
+            geometry_field: resolver.fields.iter().position(|f| f.name == "geometry"),
+        })
+    }
+
+    /// Calls `each` with every record, in order.
+    pub fn for_each(
+        mut self,
+        file: &str,
+        mut each: impl FnMut(&CsvRecord<'_>),
+    ) -> Result<(), ImportError> {
+        let mut rec = csv::ByteRecord::new();
+        loop {
+            match self.reader.read_byte_record(&mut rec) {
+                Ok(true) => {
+                    let line = rec.position().map_or(0, |p| p.line());
+                    each(&CsvRecord {
+                        rec: &rec,
+                        columns: &self.columns,
+                        geometry_field: self.geometry_field,
+                        line,
+                    });
+                }
+                Ok(false) => return Ok(()),
+                Err(e) => return Err(csv_error(file, &e)),
+            }
+        }
+    }
+}
+
+fn csv_error(file: &str, e: &csv::Error) -> ImportError {
+    ImportError::Csv {
+        file: file.to_string(),
+        line: e.position().map_or(0, |p| p.line()),
+        reason: e.to_string(),
+    }
+}
+
+/// One CSV row.
+pub(crate) struct CsvRecord<'a> {
+    rec: &'a csv::ByteRecord,
+    columns: &'a [Option<usize>],
+    geometry_field: Option<usize>,
+    line: u64,
+}
+
+impl CsvRecord<'_> {
+    fn cell(&self, f: usize) -> Option<&str> {
+        let c = self.columns.get(f).copied().flatten()?;
+        // The whole text was validated as UTF-8 and the CSV parser splits on
+        // ASCII bytes, so every cell is valid UTF-8.
+        let s = std::str::from_utf8(self.rec.get(c)?).ok()?;
+        trimmed(s).map(unescape_cell)
+    }
+}
+
+impl Record for CsvRecord<'_> {
+    fn get(&self, f: usize) -> Option<Cow<'_, str>> {
+        self.cell(f).map(Cow::Borrowed)
+    }
+
+    fn geometry(&self) -> Result<Option<Cow<'_, Value>>, String> {
+        let Some(g) = self.geometry_field.and_then(|i| self.cell(i)) else {
+            return Ok(None);
+        };
+        serde_json::from_str::<Value>(g)
+            .map(|v| Some(Cow::Owned(v)))
+            .map_err(|e| format!("geometry cell is not GeoJSON geometry JSON: {e}"))
+    }
+
+    fn location(&self) -> Location {
+        Location::Line(self.line)
+    }
+}
+
+// ---------------------------------------------------------------- GeoJSON
+
+/// Splits a parsed GeoJSON document into features.
+pub(crate) fn features(doc: &Value) -> Result<Vec<&Map<String, Value>>, String> {
+    let obj = doc
+        .as_object()
+        .ok_or("the top level must be a JSON object (a Feature or FeatureCollection)")?;
+    match obj.get("type").and_then(Value::as_str) {
+        Some("FeatureCollection") => {
+            let feats = obj
+                .get("features")
+                .and_then(Value::as_array)
+                .ok_or("a FeatureCollection needs a \"features\" array")?;
+            feats
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    f.as_object()
+                        .filter(|o| o.get("type").and_then(Value::as_str) == Some("Feature"))
+                        .ok_or_else(|| format!("features[{i}] is not a Feature object"))
+                })
+                .collect()
+        }
+        Some("Feature") => Ok(vec![obj]),
+        Some(t) => Err(format!(
+            "type {t:?}: expected a Feature or FeatureCollection (a bare geometry has no properties)"
+        )),
+        None => Err("the top-level object has no \"type\" member".into()),
+    }
+}
+
+/// Caches which field each property key feeds.
+pub(crate) struct KeyCache<'r> {
+    resolver: &'r Resolver,
+    cache: HashMap<String, Option<(usize, usize)>>,
+}
+
+impl<'r> KeyCache<'r> {
+    pub fn new(resolver: &'r Resolver) -> Self {
+        Self {
+            resolver,
+            cache: HashMap::new(),
+        }
+    }
+
+    fn field_of(&mut self, key: &str) -> Option<(usize, usize)> {
+        if let Some(v) = self.cache.get(key) {
+            return *v;
+        }
+        let v = self.resolver.field_of(key);
+        self.cache.insert(key.to_string(), v);
+        v
+    }
+
+    /// Resolves one feature's properties.
+    pub fn record<'f>(
+        &mut self,
+        index: usize,
+        feature: &'f Map<String, Value>,
+    ) -> FeatureRecord<'f> {
+        let n = self.resolver.fields.len();
+        let mut slots: Vec<Option<(&'f Value, usize)>> = vec![None; n];
+        let mut keys_seen = Vec::new();
+        if let Some(props) = feature.get("properties").and_then(Value::as_object) {
+            for (k, v) in props {
+                match self.field_of(k) {
+                    Some((f, prio)) => {
+                        if slots[f].is_none_or(|(_, p)| prio < p) {
+                            slots[f] = Some((v, prio));
+                        }
+                    }
+                    None => keys_seen.push(k.as_str()),
+                }
+            }
+        }
+        FeatureRecord {
+            index,
+            slots: slots.into_iter().map(|s| s.map(|(v, _)| v)).collect(),
+            geometry: feature.get("geometry").filter(|g| !g.is_null()),
+            id: feature.get("id").and_then(Value::as_u64),
+            unused: keys_seen,
+        }
+    }
+}
+
+/// One GeoJSON feature.
+pub(crate) struct FeatureRecord<'f> {
+    index: usize,
+    slots: Vec<Option<&'f Value>>,
+    geometry: Option<&'f Value>,
+    id: Option<u64>,
+    /// Property keys that feed no field.
+    pub unused: Vec<&'f str>,
+}
+
+fn value_text(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => trimmed(s).map(Cow::Borrowed),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+            let parts: Vec<Cow<'_, str>> = items.iter().filter_map(value_text).collect();
+            (!parts.is_empty()).then(|| Cow::Owned(parts.join(";")))
+        }
+        other => Some(Cow::Owned(other.to_string())),
+    }
+}
+
+impl Record for FeatureRecord<'_> {
+    fn get(&self, f: usize) -> Option<Cow<'_, str>> {
+        self.slots.get(f).copied().flatten().and_then(value_text)
+    }
+
+    fn geometry(&self) -> Result<Option<Cow<'_, Value>>, String> {
+        Ok(self.geometry.map(Cow::Borrowed))
+    }
+
+    fn location(&self) -> Location {
+        Location::Feature(self.index)
+    }
+
+    fn feature_id(&self) -> Option<u64> {
+        self.id
+    }
+}

@@ -1,0 +1,619 @@
+//! Tests of import and export against the fixtures in `tests/fixtures/io`
+//! and the real data beside the repository.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::model::{PersonTag, Sex};
+use crate::Dataset;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/io")).join(name)
+}
+
+fn real(name: &str) -> PathBuf {
+    let p = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/real"
+    ))
+    .join(name);
+    assert!(
+        p.exists(),
+        "real-data file missing: {} (see shared/data/README.md)",
+        p.display()
+    );
+    p
+}
+
+fn opts() -> ImportOptions<'static> {
+    ImportOptions::default()
+}
+
+fn bytes(kind: ElementKind, text: &str, name: &str) -> Result<ImportBatch, ImportError> {
+    import::read_bytes(kind, text.as_bytes(), name, &opts())
+}
+
+fn errors(e: &ImportError) -> Vec<&Problem> {
+    e.problems().iter().filter(|p| p.is_error()).collect()
+}
+
+const FIXTURES: &[(ElementKind, &str)] = &[
+    (ElementKind::Communities, "communities.geojson"),
+    (ElementKind::Grids, "grids.geojson"),
+    (ElementKind::Compounds, "compounds.geojson"),
+    (ElementKind::Buildings, "buildings.geojson"),
+    (ElementKind::Units, "units.csv"),
+    (ElementKind::Households, "households.csv"),
+    (ElementKind::Persons, "persons.csv"),
+    (ElementKind::Places, "places.geojson"),
+    (ElementKind::Events, "events.csv"),
+    (ElementKind::Sentiments, "sentiments.csv"),
+    (ElementKind::Organisations, "organisations.geojson"),
+    (ElementKind::Roads, "roads.geojson"),
+];
+
+fn load_all() -> Dataset {
+    let mut all = Dataset::default();
+    for (kind, file) in FIXTURES {
+        let b =
+            import::read(*kind, &fixture(file), &opts()).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert!(b.problems.is_empty(), "{kind}: {:?}", b.problems);
+        assert!(!b.dataset.is_empty(), "{kind}");
+        all.extend(b.dataset);
+    }
+    all
+}
+
+#[test]
+fn fixtures_import_with_documented_mapping() {
+    let d = load_all();
+    assert_eq!(d.communities.len(), 2);
+    assert!(d.communities[1].is_village);
+    assert_eq!(d.communities[0].boundary.0.len(), 2);
+    assert_eq!(
+        d.communities[0].boundary.0[1].interiors().len(),
+        1,
+        "hole kept"
+    );
+    assert_eq!(d.grids[0].workers.len(), 2);
+    assert_eq!(d.grids[1].parent.map(|g| g.get()), Some(11));
+    let b = &d.buildings[0];
+    assert_eq!((b.levels, b.height_m), (Some(6), Some(18.0)));
+    assert_eq!(b.usage, crate::model::BuildingUse::Residential);
+    assert!(d.buildings[1].households_estimated);
+    assert_eq!(d.households[1].floor, -1);
+    assert_eq!(d.households[1].tenure, crate::model::Tenure::Rented);
+    assert!(d.households[1].group_rented);
+    let p = &d.persons[0];
+    assert_eq!((p.sex, p.birth_year), (Sex::Male, 1945));
+    assert_eq!(
+        p.tags,
+        vec![PersonTag::ElderlyAlone, PersonTag::PartyMember]
+    );
+    // Birth year and sex read from the national ID.
+    assert_eq!(
+        (d.persons[1].birth_year, d.persons[1].sex),
+        (1980, Sex::Female)
+    );
+    assert_eq!(
+        d.persons[2].phone.as_ref().map(|p| p.reveal()),
+        Some("13900001111")
+    );
+    let e = &d.events[0];
+    assert_eq!(e.category.code(), "02.05");
+    assert_eq!(
+        e.reported_at.to_rfc3339(),
+        "2024-03-01T14:10:00+00:00",
+        "Beijing time"
+    );
+    assert_eq!(e.source, crate::model::EventSource::Hotline);
+    assert_eq!(d.events[1].master.map(|m| m.get()), Some(61));
+    assert_eq!(d.sentiments[1].score, Some(4.5));
+    assert_eq!(d.organisations[0].members.len(), 2);
+    assert_eq!(d.roads[0].class, crate::model::RoadClass::Arterial);
+    assert!(matches!(
+        d.places[1].geometry,
+        geo_types::Geometry::Polygon(_)
+    ));
+}
+
+/// Export then import once, so coordinates are at the export precision.
+fn normalised(kind: ElementKind, d: &Dataset) -> Dataset {
+    let mut gj = Vec::new();
+    export::write_geojson(kind, d, &mut gj, Masking::Reveal).unwrap();
+    import::read_bytes(kind, &gj, "export.geojson", &opts())
+        .unwrap()
+        .dataset
+}
+
+fn round_trip(kind: ElementKind, d: &Dataset) {
+    let mut gj = Vec::new();
+    export::write_geojson(kind, d, &mut gj, Masking::Reveal).unwrap();
+    let back = import::read_bytes(kind, &gj, "export.geojson", &opts()).unwrap_or_else(|e| {
+        panic!(
+            "{kind} GeoJSON re-import: {e}\n{}",
+            String::from_utf8_lossy(&gj)
+        )
+    });
+    assert!(&back.dataset == d, "{kind} via GeoJSON differs");
+    let mut csv = Vec::new();
+    export::write_csv(kind, d, &mut csv, Masking::Reveal).unwrap();
+    let back = import::read_bytes(kind, &csv, "export.csv", &opts()).unwrap_or_else(|e| {
+        panic!(
+            "{kind} CSV re-import: {e}\n{}",
+            String::from_utf8_lossy(&csv)
+        )
+    });
+    assert!(&back.dataset == d, "{kind} via CSV differs");
+}
+
+#[test]
+fn round_trip_every_kind() {
+    for (kind, file) in FIXTURES {
+        let d = import::read(*kind, &fixture(file), &opts())
+            .unwrap()
+            .dataset;
+        round_trip(*kind, &d);
+    }
+}
+
+#[test]
+fn geojson_export_is_rfc7946() {
+    let d = import::read(
+        ElementKind::Communities,
+        &fixture("communities.geojson"),
+        &opts(),
+    )
+    .unwrap()
+    .dataset;
+    let mut out = Vec::new();
+    export::write_geojson(ElementKind::Communities, &d, &mut out, Masking::Mask).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(v.get("crs").is_none());
+    let ring = &v["features"][0]["geometry"]["coordinates"][1][0];
+    let hole = &v["features"][0]["geometry"]["coordinates"][1][1];
+    let area = |r: &serde_json::Value| {
+        let pts: Vec<(f64, f64)> = r
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+            .collect();
+        pts.windows(2)
+            .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
+            .sum::<f64>()
+    };
+    assert!(area(ring) > 0.0, "exterior counter-clockwise");
+    assert!(area(hole) < 0.0, "hole clockwise");
+    // At most 7 decimals.
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains("113.4700000000"), "{text}");
+}
+
+#[test]
+fn csv_injection_escaped_and_personal_data_masked() {
+    let d = import::read(ElementKind::Persons, &fixture("persons.csv"), &opts())
+        .unwrap()
+        .dataset;
+    let mut out = Vec::new();
+    export::write_csv(ElementKind::Persons, &d, &mut out, Masking::Reveal).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{text}");
+    assert!(text.contains("张三") && text.contains("411481194503010012"));
+
+    let mut out = Vec::new();
+    export::write_csv(ElementKind::Persons, &d, &mut out, Masking::Mask).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains("张三") && text.contains("张*"), "{text}");
+    assert!(
+        !text.contains("411481194503010012") && text.contains("411481********0012"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("13812345678") && text.contains("138****5678"),
+        "{text}"
+    );
+
+    let mut out = Vec::new();
+    export::write_geojson(ElementKind::Persons, &d, &mut out, Masking::Mask).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        !text.contains("张三") && !text.contains("13812345678"),
+        "{text}"
+    );
+}
+
+#[test]
+fn field_map_and_chinese_headers() {
+    let csv = "编号,户编号,姓名,身份证号码,性别,出生年份,人员类别\n1,,王五,11010519491231002X,男,1949,低保\n";
+    let b = bytes(ElementKind::Persons, csv, "p.csv").unwrap();
+    assert_eq!(b.dataset.persons[0].name, "王五");
+    assert_eq!(b.dataset.persons[0].tags, vec![PersonTag::LowIncome]);
+
+    let csv = "pid,who,sfz,gender,yob\n1,王五,11010519491231002X,F,1949\n";
+    let mut o = opts();
+    o.field_map = HashMap::from([
+        ("id".into(), "pid".into()),
+        ("name".into(), "WHO".into()),
+        ("national_id".into(), "sfz".into()),
+        ("birth_year".into(), "yob".into()),
+    ]);
+    let b = import::read_bytes(ElementKind::Persons, csv.as_bytes(), "p.csv", &o).unwrap();
+    assert_eq!(b.dataset.persons[0].sex, Sex::Female);
+
+    o.field_map.insert("nmae".into(), "x".into());
+    let e = import::read_bytes(ElementKind::Persons, csv.as_bytes(), "p.csv", &o).unwrap_err();
+    assert!(e.to_string().contains("unknown field \"nmae\""), "{e}");
+
+    o.field_map.remove("nmae");
+    o.field_map.insert("phone".into(), "tel_no".into());
+    let e = import::read_bytes(ElementKind::Persons, csv.as_bytes(), "p.csv", &o).unwrap_err();
+    assert!(
+        e.to_string().contains("--map phone=tel_no: no such column"),
+        "{e}"
+    );
+}
+
+#[test]
+fn missing_required_column_named() {
+    let e = bytes(ElementKind::Persons, "id,sex\n1,男\n", "p.csv").unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("field name") && msg.contains("姓名") && msg.contains("--map name=COLUMN"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn gbk_file() {
+    let text = std::fs::read_to_string(fixture("persons.csv")).unwrap();
+    let gbk = encoding_rs::GBK.encode(&text).0.into_owned();
+    let b = import::read_bytes(ElementKind::Persons, &gbk, "p.csv", &opts()).unwrap();
+    assert_eq!(b.stats.encoding, "GBK");
+    assert_eq!(b.dataset.persons[0].name, "张三");
+    let mut o = opts();
+    o.encoding = Encoding::Utf8;
+    let e = import::read_bytes(ElementKind::Persons, &gbk, "p.csv", &o).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "p.csv: line 2 is not valid UTF-8; the file looks GBK-encoded: use --encoding gbk"
+    );
+    let bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
+    let b = import::read_bytes(ElementKind::Persons, &bom, "p.csv", &opts()).unwrap();
+    assert_eq!(b.dataset.persons.len(), 3, "BOM stripped, header found");
+}
+
+#[test]
+fn malformed_json_has_line_and_column() {
+    let text = "{\"type\": \"FeatureCollection\",\n \"features\": [\n  {\"type\": \"Feature\", \"properties\": {,}}\n]}";
+    let e = bytes(ElementKind::Places, text, "p.geojson").unwrap_err();
+    assert!(matches!(e, ImportError::Json { line: 3, .. }), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("p.geojson: malformed JSON at line 3, column"),
+        "{e}"
+    );
+    let e = bytes(
+        ElementKind::Places,
+        "{\"type\":\"Point\",\"coordinates\":[1,2]}",
+        "p.geojson",
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("expected a Feature or FeatureCollection"),
+        "{e}"
+    );
+}
+
+#[test]
+fn deep_nesting_is_a_clean_error() {
+    let depth = 10_000;
+    let text = format!(
+        "{{\"type\":\"Feature\",\"properties\":{{\"x\":{}{}}}}}",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    // Run on a small stack: a recursion bug would overflow it.
+    let h = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            bytes(ElementKind::Places, &text, "deep.geojson")
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        })
+        .unwrap();
+    let msg = h.join().expect("no stack overflow");
+    assert!(msg.contains("recursion limit"), "{msg}");
+}
+
+#[test]
+fn size_cap() {
+    let mut o = opts();
+    o.max_bytes = 100;
+    let text = std::fs::read(fixture("persons.csv")).unwrap();
+    assert!(text.len() > 100);
+    let e = import::read_from(ElementKind::Persons, text.as_slice(), "p.csv", &o).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "p.csv: larger than the limit of 100 bytes (raise max_bytes to import it)"
+    );
+    let e = import::read(ElementKind::Persons, &fixture("persons.csv"), &o).unwrap_err();
+    assert!(matches!(e, ImportError::TooLarge { .. }));
+}
+
+#[test]
+fn bad_coordinates() {
+    let csv = "id,category,reported_at,lon,lat\n1,02.01,2024-01-01,NaN,34\n2,02.01,2024-01-01,inf,34\n3,02.01,2024-01-01,213.4,34\n4,02.01,2024-01-01,113.4,94\n5,02.01,2024-01-01,113.4,34.1\n";
+    let e = bytes(ElementKind::Events, csv, "e.csv").unwrap_err();
+    let errs = errors(&e);
+    assert_eq!(errs.len(), 4, "{e}");
+    assert!(
+        errs[0].reason.contains("finite") && errs[0].location == Location::Line(2),
+        "{e}"
+    );
+    assert!(errs[1].reason.contains("finite"), "{e}");
+    assert!(errs[2].reason.contains("longitude"), "{e}");
+    assert!(errs[3].reason.contains("latitude"), "{e}");
+    let gj = r#"{"type":"Feature","properties":{"id":1,"name":"x","category":"poi"},"geometry":{"type":"Point","coordinates":[1e3,34]}}"#;
+    let e = bytes(ElementKind::Places, gj, "p.geojson").unwrap_err();
+    assert!(e.to_string().contains("feature 0, field geometry"), "{e}");
+}
+
+const OPEN: &str = "[[113.47,34.15],[113.4703,34.15],[113.4703,34.1503],[113.47,34.1503]]";
+const BOW: &str =
+    "[[113.47,34.15],[113.4703,34.1503],[113.4703,34.15],[113.47,34.1503],[113.47,34.15]]";
+
+fn building_file(rings: &[&str]) -> String {
+    let feats: Vec<String> = rings
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            format!(
+                r#"{{"type":"Feature","properties":{{"id":{}}},"geometry":{{"type":"Polygon","coordinates":[{r}]}}}}"#,
+                i + 1
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+        feats.join(",")
+    )
+}
+
+#[test]
+fn bad_rings_refused_or_repaired() {
+    let text = building_file(&[OPEN, BOW]);
+    let e = bytes(ElementKind::Buildings, &text, "b.geojson").unwrap_err();
+    let errs = errors(&e);
+    assert_eq!(errs.len(), 2, "{e}");
+    assert!(
+        errs[0].reason.contains("not closed") && errs[0].location == Location::Feature(0),
+        "{e}"
+    );
+    assert!(
+        errs[1].reason.contains("crosses itself") && errs[1].location == Location::Feature(1),
+        "{e}"
+    );
+    let mut o = opts();
+    o.repair = true;
+    let b = import::read_bytes(ElementKind::Buildings, text.as_bytes(), "b.geojson", &o).unwrap();
+    assert_eq!(b.dataset.buildings.len(), 2);
+    assert_eq!(b.stats.repaired, 2);
+    assert!(b.problems.iter().all(|p| !p.is_error()) && b.problems.len() >= 2);
+}
+
+#[test]
+fn duplicate_ids_named() {
+    let csv = "id,building_id,floor,room\n7,1,1,101\n8,1,1,102\n7,1,2,201\n";
+    let e = bytes(ElementKind::Households, csv, "h.csv").unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("line 4, field id, value \"7\": duplicate id 7 (first at line 2)"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn bad_national_id_masked() {
+    let csv = "id,name,national_id,sex,birth_year\n1,赵六,110105194912310021,男,1949\n";
+    let e = bytes(ElementKind::Persons, csv, "p.csv").unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("check character"), "{msg}");
+    assert!(msg.contains("110105********0021"), "{msg}");
+    assert!(!msg.contains("110105194912310021"), "{msg}");
+}
+
+#[test]
+fn unknown_event_category() {
+    let csv = "id,category,reported_at,lon,lat\n1,99.99,2024-01-01,113.4,34.1\n2,外星人入侵,2024-01-01,113.4,34.1\n";
+    let e = bytes(ElementKind::Events, csv, "e.csv").unwrap_err();
+    let errs = errors(&e);
+    assert_eq!(errs.len(), 2);
+    assert_eq!(errs[0].field, "category");
+    assert_eq!(errs[0].value, "99.99");
+    assert!(errs[0].reason.contains("taxonomy"), "{e}");
+    assert_eq!(errs[1].value, "外星人入侵");
+}
+
+#[test]
+fn references_checked_against_store() {
+    let csv = "id,household_id,name,sex,birth_year\n1,401,甲,男,1950\n2,999,乙,女,1960\n";
+    let known = |k: ElementKind, id: u64| k == ElementKind::Households && id == 401;
+    let mut o = opts();
+    o.references = Some(&known);
+    let e = import::read_bytes(ElementKind::Persons, csv.as_bytes(), "p.csv", &o).unwrap_err();
+    let errs = errors(&e);
+    assert_eq!(errs.len(), 1, "{e}");
+    assert_eq!(errs[0].location, Location::Line(3));
+    assert_eq!(errs[0].reason, "household 999 is not in the store");
+    // Self references resolve inside the file.
+    let csv = "id,category,reported_at,master_id,lon,lat\n1,02.01,2024-01-01,,113.4,34.1\n2,02.01,2024-01-01,1,113.4,34.1\n3,02.01,2024-01-01,5,113.4,34.1\n";
+    let e = import::read_bytes(ElementKind::Events, csv.as_bytes(), "e.csv", &o).unwrap_err();
+    assert_eq!(errors(&e).len(), 1, "{e}");
+    assert!(
+        e.to_string()
+            .contains("event 5 is not in this file nor in the store"),
+        "{e}"
+    );
+}
+
+#[test]
+fn every_problem_listed() {
+    let mut csv = String::from("id,name,sex,birth_year\n");
+    for i in 1..=30 {
+        csv.push_str(&format!("{i},某,火星,1950\n"));
+    }
+    csv.push_str("0,某,男,1950\n");
+    let e = bytes(ElementKind::Persons, &csv, "p.csv").unwrap_err();
+    assert_eq!(e.problems().len(), 31);
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with("p.csv: 31 error(s), nothing imported:"),
+        "{msg}"
+    );
+    assert!(msg.contains("… and 11 more"), "{msg}");
+}
+
+#[test]
+fn lujiazui_buildings_merge_by_id() {
+    let path = real("shanghai-lujiazui-buildings.geojson");
+    let e = import::read(ElementKind::Buildings, &path, &opts()).unwrap_err();
+    assert!(e.to_string().contains("--merge-by-id"), "{e}");
+    assert!(
+        e.problems()
+            .iter()
+            .any(|p| p.reason.contains("--negative-ids")),
+        "{e}"
+    );
+    let mut o = opts();
+    o.merge_by_id = true;
+    o.negative_ids = true;
+    let b = import::read(ElementKind::Buildings, &path, &o).unwrap_or_else(|e| panic!("{e}"));
+    let n = b.dataset.buildings.len();
+    // 1,517 distinct IDs, of which 67 only as points (entrances, addresses).
+    assert_eq!(n, 1450, "{:?}", b.stats);
+    assert_eq!(b.stats.skipped, 409);
+    assert!(b.stats.merged_pieces > 100, "{:?}", b.stats);
+    let convention = b
+        .dataset
+        .buildings
+        .iter()
+        .find(|b| b.id.get() == 40778072)
+        .unwrap();
+    assert_eq!(convention.height_m, Some(20.0));
+    let relation = import::NEGATIVE_ID_BASE + 6639844;
+    assert!(b.dataset.buildings.iter().any(|b| b.id.get() == relation));
+    let with_height = b
+        .dataset
+        .buildings
+        .iter()
+        .filter(|b| b.height_m.is_some())
+        .count();
+    assert!(with_height > 600, "{with_height}");
+    round_trip(
+        ElementKind::Buildings,
+        &normalised(ElementKind::Buildings, &b.dataset),
+    );
+}
+
+#[test]
+fn hong_kong_communities() {
+    let path = real("hk-dcca-2019.geojson");
+    let e = import::read(ElementKind::Communities, &path, &opts()).unwrap_err();
+    assert!(e.to_string().contains("division prefix"), "{e}");
+    let mut o = opts();
+    o.division_prefix = Some("810000000".into());
+    let b = import::read(ElementKind::Communities, &path, &o).unwrap_or_else(|e| panic!("{e}"));
+    let c = &b.dataset.communities;
+    assert_eq!(c.len(), 452);
+    assert_eq!(c[0].name, "A04");
+    assert_eq!(c[0].id.get(), 1);
+    assert_eq!(c[451].code.as_str(), "810000000452");
+    assert!(b
+        .problems
+        .iter()
+        .any(|p| p.reason.contains("numbered by feature position")));
+    round_trip(
+        ElementKind::Communities,
+        &normalised(ElementKind::Communities, &b.dataset),
+    );
+}
+
+#[test]
+fn crs_converted_on_import() {
+    let csv = "id,name,category,lon,lat\n1,x,poi,113.4757,34.1535\n";
+    let mut o = opts();
+    o.crs = crate::crs::Crs::Gcj02;
+    let b = import::read_bytes(ElementKind::Places, csv.as_bytes(), "p.csv", &o).unwrap();
+    let geo_types::Geometry::Point(p) = b.dataset.places[0].geometry else {
+        panic!()
+    };
+    let dx = (p.x() - 113.4757).abs();
+    assert!(dx > 1e-4 && dx < 1e-2, "GCJ-02 offset removed: {dx}");
+}
+
+mod prop {
+    use super::*;
+    use crate::ids::{HouseholdId, NationalId, PersonId, Phone};
+    use crate::model::Person;
+    use proptest::prelude::*;
+
+    fn person() -> impl Strategy<Value = Person> {
+        (
+            1u64..u64::MAX / 2,
+            proptest::option::of(1u64..1_000_000),
+            "[\\p{Han}a-zA-Z=+@ '-]{1,8}",
+            proptest::option::of((
+                "[1-6][0-9]{5}",
+                1900u16..2020,
+                1u32..=12,
+                1u32..=28,
+                0u32..1000,
+            )),
+            proptest::option::of(13_000_000_000u64..19_999_999_999),
+            1880u16..2100,
+            any::<bool>(),
+            proptest::sample::subsequence(crate::model::PersonTag::ALL.to_vec(), 0..4),
+        )
+            .prop_map(|(id, hh, name, nid, phone, by, male, tags)| {
+                let national_id = nid.map(|(region, y, m, d, seq)| {
+                    let first = format!("{region}{y}{m:02}{d:02}{seq:03}");
+                    let check = NationalId::check_char(&first) as char;
+                    NationalId::parse(&format!("{first}{check}")).unwrap()
+                });
+                Person {
+                    id: PersonId::new(id).unwrap(),
+                    household: hh.map(|h| HouseholdId::new(h).unwrap()),
+                    name: name
+                        .trim()
+                        .to_string()
+                        .chars()
+                        .filter(|c| *c != ' ')
+                        .collect::<String>()
+                        .replace('\'', "x"),
+                    national_id,
+                    phone: phone.map(|p| Phone::parse(&p.to_string()).unwrap()),
+                    birth_year: by,
+                    sex: if male { Sex::Male } else { Sex::Female },
+                    tags,
+                }
+            })
+            .prop_filter("name not empty", |p| !p.name.is_empty())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn persons_round_trip(people in proptest::collection::vec(person(), 1..20)) {
+            let mut seen = std::collections::HashSet::new();
+            let persons: Vec<Person> = people.into_iter().filter(|p| seen.insert(p.id)).collect();
+            let d = Dataset { persons, ..Dataset::default() };
+            round_trip(ElementKind::Persons, &d);
+        }
+    }
+}
