@@ -197,7 +197,7 @@ pub fn suppress_below(cells: Vec<HeatCell>, k: u32) -> Vec<HeatCell> {
     cells.into_iter().filter(|c| c.count >= k).collect()
 }
 
-/// A fast multiplicative hasher for H3 cell keys (already well mixed).
+/// A fast hasher for H3 cell keys.
 #[derive(Default)]
 struct CellHasher(u64);
 
@@ -212,7 +212,11 @@ impl Hasher for CellHasher {
         }
     }
     fn write_u64(&mut self, n: u64) {
-        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        // SplitMix64 finaliser: H3 cells of one area differ only in middle
+        // bits, so both ends of the hash must depend on all of them.
+        let mut z = (n ^ (n >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        self.0 = z ^ (z >> 31);
     }
 }
 
