@@ -92,7 +92,7 @@ export function eventPanel(ev) {
   <table class="kv">
     ${row('status', `<span class="${e.overdue ? 'bad' : ''}">${esc(vocab('status', e.status))}</span>`, 'status')}
     ${row('source', esc(vocab('source', e.source)), 'source')}
-    ${row('grade', esc(vocab('grade', e.grade)), 'grade')}
+    ${row('grade', esc(vocab('grade', e.grade) || '—'), 'grade')}
     ${row('reportedAt', when(e.reported_at), 'reported_at')}
     ${row('deadline', when(e.deadline), 'deadline')}
     ${row('handler', esc(e.handler || '—'), 'handler')}
