@@ -23,15 +23,18 @@ const MAX_CELLS: usize = 1 << 22;
 #[derive(Debug, Clone)]
 pub struct AreaLocator {
     ids: Vec<ElementRef>,
-    areas: Vec<Arc<PreparedArea>>,
+    /// Owned copies, contiguous, to save a pointer hop per test.
+    areas: Vec<PreparedArea>,
     x0: f64,
     y0: f64,
     inv_cw: f64,
     inv_ch: f64,
     nx: usize,
     ny: usize,
+    /// `EMPTY`, `FULL | rank`, or the start in `entries` of a mixed cell's
+    /// list: a count followed by that many ranks (`FULL` set when the cell
+    /// lies wholly inside that area).
     cells: Vec<u32>,
-    ranges: Vec<(u32, u32)>,
     entries: Vec<u32>,
 }
 
@@ -54,7 +57,10 @@ impl AreaLocator {
     pub fn new(items: Vec<(ElementRef, Arc<PreparedArea>)>) -> Self {
         let mut items = items;
         items.sort_by(|a, b| a.1.planar_area().total_cmp(&b.1.planar_area()));
-        let (ids, areas): (Vec<_>, Vec<_>) = items.into_iter().unzip();
+        let (ids, areas): (Vec<_>, Vec<_>) = items
+            .into_iter()
+            .map(|(id, a)| (id, PreparedArea::clone(&a)))
+            .unzip();
         let mut min = Coord {
             x: f64::INFINITY,
             y: f64::INFINITY,
@@ -82,7 +88,6 @@ impl AreaLocator {
                 nx: 0,
                 ny: 0,
                 cells: Vec::new(),
-                ranges: Vec::new(),
                 entries: Vec::new(),
             };
         }
@@ -160,8 +165,7 @@ impl AreaLocator {
         pairs.sort_unstable_by_key(|&(c, e)| (c, e & !FULL));
 
         let mut cells = vec![EMPTY; nx * ny];
-        let mut ranges = Vec::new();
-        let mut entries = Vec::new();
+        let mut entries: Vec<u32> = Vec::new();
         let mut k = 0;
         while k < pairs.len() {
             let cell = pairs[k].0;
@@ -173,15 +177,16 @@ impl AreaLocator {
             cells[cell as usize] = if first & FULL != 0 {
                 first
             } else {
-                let start = entries.len() as u32;
+                let start = entries.len();
+                entries.push(0);
                 for &(_, e) in &pairs[k..end] {
                     entries.push(e);
                     if e & FULL != 0 {
                         break;
                     }
                 }
-                ranges.push((start, entries.len() as u32));
-                (ranges.len() - 1) as u32
+                entries[start] = (entries.len() - start - 1) as u32;
+                start as u32
             };
             k = end;
         }
@@ -195,7 +200,6 @@ impl AreaLocator {
             nx,
             ny,
             cells,
-            ranges,
             entries,
         }
     }
@@ -223,8 +227,9 @@ impl AreaLocator {
                 Some((v & !FULL) as usize)
             };
         }
-        let (lo, hi) = self.ranges[v as usize];
-        for &e in &self.entries[lo as usize..hi as usize] {
+        let start = v as usize + 1;
+        let n = self.entries[v as usize] as usize;
+        for &e in &self.entries[start..start + n] {
             let i = (e & !FULL) as usize;
             if e & FULL != 0 || self.areas[i].contains(c) {
                 return Some(i);
@@ -250,7 +255,7 @@ impl AreaLocator {
             cells: self.cells.len(),
             direct_cells: self.cells.len() - mixed,
             mixed_cells: mixed,
-            entries: self.entries.len(),
+            entries: self.entries.len() - mixed,
         }
     }
 }
