@@ -15,4 +15,5 @@
 
 pub mod estimate;
 pub mod incidents;
+pub mod lujiazui;
 pub mod osm;

@@ -236,3 +236,28 @@ fn bad_rows_fail_or_are_skipped_and_reported() {
         "{msg}"
     );
 }
+
+#[test]
+fn lujiazui_pieces_merge_by_id() {
+    use wangge_data::lujiazui::merge_by_id;
+    let (buildings, r) = merge_by_id(real("shanghai-lujiazui-buildings.geojson")).unwrap();
+    println!("{r:?}");
+    assert_eq!(r.features, 1_981);
+    assert_eq!(r.distinct_ids, 1_517);
+    // Every id is a building, a 3D part or points only.
+    assert_eq!(r.buildings + r.part_only_ids + r.point_only_ids, 1_517);
+    assert!(
+        (1_300..=1_517).contains(&buildings.len()),
+        "{}",
+        buildings.len()
+    );
+    assert!(r.merged > 0 && r.pieces > r.buildings);
+    // The convention centre comes in 6 pieces and is one building again.
+    let icc = buildings
+        .iter()
+        .find(|b| b.id.get() == WAY_ID_OFFSET + 40_778_072)
+        .expect("Shanghai International Convention Center");
+    assert_eq!(icc.address.as_deref(), Some("滨江大道2727号"));
+    let e = wangge_data::estimate::estimate_households(icc, &EstimateParams::default());
+    assert!(e.footprint_m2 > 10_000.0, "{}", e.footprint_m2);
+}
