@@ -469,6 +469,21 @@ impl SpatialIndex {
         self.remove(ElementRef::Grid(id))
     }
 
+    /// Removes a community; false when it was not indexed.
+    pub fn remove_community(&mut self, id: CommunityId) -> bool {
+        self.remove(ElementRef::Community(id))
+    }
+
+    /// Removes a compound; false when it was not indexed.
+    pub fn remove_compound(&mut self, id: CompoundId) -> bool {
+        self.remove(ElementRef::Compound(id))
+    }
+
+    /// Removes an organisation; false when it was not indexed.
+    pub fn remove_organisation(&mut self, id: OrganisationId) -> bool {
+        self.remove(ElementRef::Organisation(id))
+    }
+
     /// Removes a building; false when it was not indexed.
     pub fn remove_building(&mut self, id: BuildingId) -> bool {
         self.remove(ElementRef::Building(id))

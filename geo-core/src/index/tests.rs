@@ -124,3 +124,10 @@ fn nan_event_is_refused() {
     index.prepare();
     assert!(index.grids_at(ev_point.0).is_unassigned());
 }
+
+#[test]
+fn index_is_shareable_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<SpatialIndex>();
+    assert_send_sync::<AreaLocator>();
+}
