@@ -78,6 +78,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (label, n) in [("persons 100k", 100_000u64), ("persons 1M", 1_000_000)] {
         let path = dir.join(format!("persons-{n}.csv"));
         let bytes = write_people(&path, n, 42)?;
+        // Baseline: the csv crate alone, reading every record as bytes.
+        let t = Instant::now();
+        let text = std::fs::read(&path)?;
+        let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_slice());
+        let mut rec = csv::ByteRecord::new();
+        let mut rows = 0u64;
+        while rdr.read_byte_record(&mut rec)? {
+            rows += rec.len() as u64 / 8;
+        }
+        let s = t.elapsed().as_secs_f64();
+        assert_eq!(rows, n);
+        println!(
+            "| {label} | {n} | {:.1} | baseline: csv crate only | {s:.3} | {:.0} | {:.0} |",
+            bytes as f64 / 1e6,
+            n as f64 / s,
+            bytes as f64 / 1e6 / s
+        );
         let households: HashSet<u64> = (1..=n.div_ceil(3)).collect();
         let lookup =
             |k: ElementKind, id: u64| k == ElementKind::Households && households.contains(&id);

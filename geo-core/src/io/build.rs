@@ -2,6 +2,7 @@
 //! geometry, duplicate IDs, references, and merging of tile-cut pieces.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use geo::orient::{Direction, Orient};
 use geo::{unary_union, Area};
@@ -31,6 +32,29 @@ use crate::Dataset;
 /// With [`ImportOptions::negative_ids`], the ID `-n` becomes `NEGATIVE_ID_BASE + n`.
 pub const NEGATIVE_ID_BASE: u64 = 1 << 60;
 
+/// A multiply-rotate hasher (as in rustc's FxHash) for integer IDs: the
+/// duplicate check runs once per record and SipHash would dominate it.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(SEED);
+    }
+}
+
+type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+
 /// A field failed; the problem is recorded.
 pub(crate) struct Bad;
 
@@ -52,7 +76,7 @@ pub(crate) struct Builder<'o> {
     pub problems: Vec<Problem>,
     pub dataset: Dataset,
     /// id → (index in the kind's vector, first location).
-    seen: HashMap<u64, (usize, Location)>,
+    seen: IdMap<(usize, Location)>,
     refs: Vec<Ref>,
     /// Building index → further pieces to union (merge by id).
     pieces: HashMap<usize, Vec<Polygon<f64>>>,
@@ -84,7 +108,7 @@ impl<'o> Builder<'o> {
             },
             problems: Vec::new(),
             dataset: Dataset::default(),
-            seen: HashMap::new(),
+            seen: IdMap::default(),
             refs: Vec::new(),
             pieces: HashMap::new(),
             stats,

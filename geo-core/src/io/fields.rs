@@ -515,6 +515,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn docs_list_every_field_and_alias() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/import.md");
+        let doc = std::fs::read_to_string(path).unwrap();
+        for k in ElementKind::ALL {
+            let start = doc
+                .find(&format!("### {k}\n"))
+                .unwrap_or_else(|| panic!("docs/import.md has no section for {k}"));
+            let section = &doc[start..];
+            let section = &section[..section[4..].find("### ").map_or(section.len(), |e| e + 4)];
+            for f in fields(*k) {
+                let aliases: Vec<String> = f.aliases.iter().map(|a| format!("`{a}`")).collect();
+                let row = format!("| `{}` | {} |", f.name, aliases.join(", "));
+                assert!(
+                    section.contains(&row),
+                    "docs/import.md, {k}: missing or stale row {row}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn indices_match_tables() {
         use ElementKind as K;
         let checks: &[(K, usize, &str)] = &[

@@ -61,27 +61,66 @@ pub(crate) fn boolean(s: &str) -> Parsed<bool> {
     }
 }
 
-/// Parses a vocabulary value by code, then by one of its Chinese (or other) names.
-fn vocab<T: Copy>(
-    s: &str,
-    parse: fn(&str) -> Result<T, IdError>,
-    names: &[(&str, T)],
-) -> Parsed<T> {
-    parse(s).or_else(|e| {
-        let t = s.trim();
-        names
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(t))
-            .map(|&(_, v)| v)
-            .ok_or_else(|| e.to_string())
-    })
+/// A closed vocabulary of `geo_core::model` (declared with `vocab!`).
+pub(crate) trait Vocab: Copy + 'static {
+    /// Every value.
+    const ALL: &'static [Self];
+    /// Its code.
+    fn code(self) -> &'static str;
+    /// The full parser (normalises `-` and spaces, builds the error).
+    fn parse(s: &str) -> Result<Self, IdError>;
+}
+
+macro_rules! impl_vocab {
+    ($($t:ty),*) => {$(
+        impl Vocab for $t {
+            const ALL: &'static [Self] = <$t>::ALL;
+            fn code(self) -> &'static str {
+                <$t>::code(self)
+            }
+            fn parse(s: &str) -> Result<Self, IdError> {
+                <$t>::parse(s)
+            }
+        }
+    )*};
+}
+
+impl_vocab!(
+    Sex,
+    PersonTag,
+    Tenure,
+    BuildingUse,
+    CompoundEra,
+    GridKind,
+    WorkerRole,
+    PlaceCategory,
+    ServiceKind,
+    EventSource,
+    EventStatus,
+    Grade,
+    SentimentKind,
+    OrganisationKind,
+    RoadClass
+);
+
+/// Parses a vocabulary value by code or one of its Chinese (or other)
+/// names. The common cases compare without allocating; only a value that
+/// matches nothing goes through the full parser for its error.
+fn vocab<T: Vocab>(s: &str, names: &[(&str, T)]) -> Parsed<T> {
+    let t = s.trim();
+    if let Some(v) = T::ALL.iter().find(|v| v.code().eq_ignore_ascii_case(t)) {
+        return Ok(*v);
+    }
+    if let Some(&(_, v)) = names.iter().find(|(n, _)| n.eq_ignore_ascii_case(t)) {
+        return Ok(v);
+    }
+    T::parse(s).map_err(|e| e.to_string())
 }
 
 /// Sex: `male`/`female`, `男`/`女`, `M`/`F`, GB/T 2261 `1`/`2`.
 pub(crate) fn sex(s: &str) -> Parsed<Sex> {
     vocab(
         s,
-        Sex::parse,
         &[
             ("男", Sex::Male),
             ("女", Sex::Female),
@@ -97,7 +136,6 @@ pub(crate) fn sex(s: &str) -> Parsed<Sex> {
 pub(crate) fn tag(s: &str) -> Parsed<PersonTag> {
     vocab(
         s,
-        PersonTag::parse,
         &[
             ("独居老人", PersonTag::ElderlyAlone),
             ("残疾人", PersonTag::Disabled),
@@ -137,7 +175,6 @@ pub(crate) fn tags(s: &str) -> Parsed<Vec<PersonTag>> {
 pub(crate) fn tenure(s: &str) -> Parsed<Tenure> {
     vocab(
         s,
-        Tenure::parse,
         &[
             ("自有", Tenure::Owned),
             ("自住", Tenure::Owned),
@@ -158,7 +195,6 @@ pub(crate) fn building_use(s: &str) -> Parsed<BuildingUse> {
     use BuildingUse as U;
     vocab(
         s,
-        U::parse,
         &[
             ("住宅", U::Residential),
             ("apartments", U::Residential),
@@ -198,7 +234,6 @@ pub(crate) fn era(s: &str) -> Parsed<CompoundEra> {
     use CompoundEra as E;
     vocab(
         s,
-        E::parse,
         &[
             ("老旧小区", E::Walkup1980s),
             ("别墅", E::Villa),
@@ -212,7 +247,6 @@ pub(crate) fn era(s: &str) -> Parsed<CompoundEra> {
 pub(crate) fn grid_kind(s: &str) -> Parsed<GridKind> {
     vocab(
         s,
-        GridKind::parse,
         &[
             ("综合网格", GridKind::Comprehensive),
             ("综合", GridKind::Comprehensive),
@@ -228,7 +262,6 @@ pub(crate) fn grid_kind(s: &str) -> Parsed<GridKind> {
 pub(crate) fn worker_role(s: &str) -> Parsed<WorkerRole> {
     vocab(
         s,
-        WorkerRole::parse,
         &[
             ("网格员", WorkerRole::GridWorker),
             ("网格长", WorkerRole::GridLeader),
@@ -243,7 +276,6 @@ pub(crate) fn place_category(s: &str) -> Parsed<PlaceCategory> {
     use PlaceCategory as C;
     vocab(
         s,
-        C::parse,
         &[
             ("设施", C::Facility),
             ("地块", C::Parcel),
@@ -259,7 +291,6 @@ pub(crate) fn service(s: &str) -> Parsed<ServiceKind> {
     use ServiceKind as S;
     vocab(
         s,
-        S::parse,
         &[
             ("老年食堂", S::ElderlyCanteen),
             ("助餐点", S::ElderlyCanteen),
@@ -285,7 +316,6 @@ pub(crate) fn event_source(s: &str) -> Parsed<EventSource> {
     use EventSource as S;
     vocab(
         s,
-        S::parse,
         &[
             ("巡查", S::Patrol),
             ("网格员巡查", S::Patrol),
@@ -304,7 +334,6 @@ pub(crate) fn event_status(s: &str) -> Parsed<EventStatus> {
     use EventStatus as S;
     vocab(
         s,
-        S::parse,
         &[
             ("上报", S::Reported),
             ("受理", S::Accepted),
@@ -328,7 +357,6 @@ pub(crate) fn event_status(s: &str) -> Parsed<EventStatus> {
 pub(crate) fn grade(s: &str) -> Parsed<Grade> {
     vocab(
         s,
-        Grade::parse,
         &[
             ("特急", Grade::Urgent),
             ("紧急", Grade::Major),
@@ -343,7 +371,6 @@ pub(crate) fn sentiment_kind(s: &str) -> Parsed<SentimentKind> {
     use SentimentKind as K;
     vocab(
         s,
-        K::parse,
         &[
             ("走访记录", K::VisitNote),
             ("走访", K::VisitNote),
@@ -360,7 +387,6 @@ pub(crate) fn organisation_kind(s: &str) -> Parsed<OrganisationKind> {
     use OrganisationKind as K;
     vocab(
         s,
-        K::parse,
         &[
             ("党支部", K::PartyBranch),
             ("居委会", K::ResidentsCommittee),
@@ -382,7 +408,6 @@ pub(crate) fn road_class(s: &str) -> Parsed<RoadClass> {
     use RoadClass as R;
     vocab(
         s,
-        R::parse,
         &[
             ("主干道", R::Arterial),
             ("motorway", R::Arterial),
