@@ -199,7 +199,9 @@ impl<'o> Builder<'o> {
         raw: fn(&T) -> u64,
     ) -> Opt<T> {
         let t = self.opt(r, f, p)?;
-        if let Some(t) = &t {
+        // Without a store lookup only references to the same kind can be checked.
+        let checkable = kind == self.kind || self.opts.references.is_some();
+        if let Some(t) = t.as_ref().filter(|_| checkable) {
             self.refs.push(Ref {
                 loc: r.location(),
                 field: self.fields[f].name,
