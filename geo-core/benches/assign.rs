@@ -250,6 +250,68 @@ fn main() {
         (bad, mismatched)
     });
 
+    // The whole chain on a town-sized dataset: 100k buildings (~10 m
+    // footprints) and 100k events on the same grids.
+    const ELEMENTS: usize = 100_000;
+    let mut town = ds.clone();
+    for k in 0..ELEMENTS {
+        let (x, y) = (
+            X0 + rng.random::<f64>() * (W - 1e-4),
+            Y0 + rng.random::<f64>() * (H - 1e-4),
+        );
+        let s = 9e-5;
+        town.buildings.push(geo_core::model::Building {
+            id: geo_core::ids::BuildingId::new(k as u64 + 1).unwrap_or_else(|e| panic!("{e}")),
+            compound: None,
+            footprint: Polygon::new(
+                LineString(vec![
+                    Coord { x, y },
+                    Coord { x: x + s, y },
+                    Coord { x: x + s, y: y + s },
+                    Coord { x, y: y + s },
+                    Coord { x, y },
+                ]),
+                vec![],
+            ),
+            levels: Some(6),
+            height_m: None,
+            usage: geo_core::model::BuildingUse::Residential,
+            units: 2,
+            households: 24,
+            households_estimated: false,
+            address: None,
+        });
+    }
+    let template = geo_core::model::Event {
+        id: geo_core::ids::EventId::new(1).unwrap_or_else(|e| panic!("{e}")),
+        category: geo_core::taxonomy::EventCategory::all()
+            .next()
+            .unwrap_or_else(|| panic!("empty taxonomy")),
+        title: String::new(),
+        location: geo_types::Point::new(X0, Y0),
+        reported_at: chrono::DateTime::UNIX_EPOCH,
+        source: geo_core::model::EventSource::Patrol,
+        status: geo_core::model::EventStatus::Reported,
+        grade: geo_core::model::Grade::General,
+        deadline: None,
+        handler: None,
+        resolved_at: None,
+        satisfaction: None,
+        master: None,
+        reporter_household: None,
+    };
+    for k in 0..ELEMENTS {
+        let mut e = template.clone();
+        e.id = geo_core::ids::EventId::new(k as u64 + 1).unwrap_or_else(|e| panic!("{e}"));
+        e.location =
+            geo_types::Point::new(X0 + rng.random::<f64>() * W, Y0 + rng.random::<f64>() * H);
+        town.events.push(e);
+    }
+    let (town_index, town_build_wall, _) = timed(|| SpatialIndex::build(&town));
+    let (assignments, assign_wall, assign_cpu) =
+        timed(|| geo_core::assign::assign_dataset(&town, &town_index));
+    let town_outside = assignments.outside.total();
+
     println!("geo-core bench `assign` (seed {SEED})");
     println!("| item | value |");
     println!("|---|---|");
@@ -287,10 +349,23 @@ fn main() {
         "| R-tree + PreparedArea, all candidates | {} |",
         rate(POINTS, brute_wall, brute_cpu)
     );
+    println!(
+        "| SpatialIndex::build, {} grids + {ELEMENTS} buildings + {ELEMENTS} events | {:.1} ms |",
+        polys.len(),
+        town_build_wall * 1e3
+    );
+    println!(
+        "| assign_dataset (incl. locator build), 1 thread | {:.0} ms wall{} |",
+        assign_wall * 1e3,
+        assign_cpu
+            .map(|c| format!(", {:.0} ms on-CPU", c * 1e3))
+            .unwrap_or_default()
+    );
+    println!("| assigned elements outside every grid | {town_outside} |");
     println!("| points not in exactly one grid | {bad} |");
     println!("| locator disagreeing with brute force | {mismatched} |");
     println!("| grids_at with no grid | {unassigned} |");
-    if bad != 0 || mismatched != 0 || unassigned != 0 || invalid != 0 {
+    if bad != 0 || mismatched != 0 || unassigned != 0 || invalid != 0 || town_outside != 0 {
         eprintln!("FAILED: every point must land in exactly one grid");
         std::process::exit(1);
     }
