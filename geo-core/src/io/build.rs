@@ -1187,6 +1187,8 @@ impl<'o> Builder<'o> {
 
     fn check_references(&mut self) {
         let refs = std::mem::take(&mut self.refs);
+        // Each distinct (kind, id) is asked of the store once.
+        let mut answers: HashMap<(ElementKind, u64), bool> = HashMap::new();
         for r in refs {
             let in_batch = r.kind == self.kind && self.seen.contains_key(&r.id);
             if in_batch {
@@ -1195,7 +1197,10 @@ impl<'o> Builder<'o> {
             let Some(lookup) = self.opts.references else {
                 continue;
             };
-            if lookup.contains(r.kind, r.id) {
+            if *answers
+                .entry((r.kind, r.id))
+                .or_insert_with(|| lookup.contains(r.kind, r.id))
+            {
                 continue;
             }
             let f = self

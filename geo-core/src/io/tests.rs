@@ -443,7 +443,11 @@ fn unknown_event_category() {
 #[test]
 fn references_checked_against_store() {
     let csv = "id,household_id,name,sex,birth_year\n1,401,甲,男,1950\n2,999,乙,女,1960\n";
-    let known = |k: ElementKind, id: u64| k == ElementKind::Households && id == 401;
+    let asked = std::cell::Cell::new(0);
+    let known = |k: ElementKind, id: u64| {
+        asked.set(asked.get() + 1);
+        k == ElementKind::Households && id == 401
+    };
     let mut o = opts();
     o.references = Some(&known);
     let e = import::read_bytes(ElementKind::Persons, csv.as_bytes(), "p.csv", &o).unwrap_err();
@@ -451,6 +455,10 @@ fn references_checked_against_store() {
     assert_eq!(errs.len(), 1, "{e}");
     assert_eq!(errs[0].location, Location::Line(3));
     assert_eq!(errs[0].reason, "household 999 is not in the store");
+    let csv3 = "id,household_id,name,sex,birth_year\n1,401,甲,男,1950\n2,401,乙,女,1960\n";
+    asked.set(0);
+    import::read_bytes(ElementKind::Persons, csv3.as_bytes(), "p.csv", &o).unwrap();
+    assert_eq!(asked.get(), 1, "each distinct reference asked once");
     // Self references resolve inside the file.
     let csv = "id,category,reported_at,master_id,lon,lat\n1,02.01,2024-01-01,,113.4,34.1\n2,02.01,2024-01-01,1,113.4,34.1\n3,02.01,2024-01-01,5,113.4,34.1\n";
     let e = import::read_bytes(ElementKind::Events, csv.as_bytes(), "e.csv", &o).unwrap_err();
