@@ -3,6 +3,9 @@
 //! Data for Wangge that does not come from the store: the demo-town
 //! generator and the onboarding of real data.
 //!
+//! [`demo`] generates a complete, linked demo town (or community, district,
+//! province) deterministically from a seed, streaming it batch by batch.
+//!
 //! Real-data onboarding:
 //! - [`osm`] reads an OpenStreetMap PBF extract into buildings, roads and
 //!   places of a [`geo_core::Dataset`];
@@ -13,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod demo;
 pub mod estimate;
 pub mod incidents;
 pub mod lujiazui;
