@@ -125,6 +125,8 @@ pub struct WalkGraph {
 }
 
 type Cellkey = (i64, i64);
+/// A road segment in local metres with its end nodes.
+type Segment = GeomWithData<Line<[f64; 2]>, (u32, u32)>;
 
 impl WalkGraph {
     /// Builds the network from road centre lines.
@@ -195,7 +197,7 @@ impl WalkGraph {
             degree[a as usize] += 1;
             degree[b as usize] += 1;
         }
-        let segs: RTree<GeomWithData<Line<[f64; 2]>, (u32, u32)>> = RTree::bulk_load(
+        let segs: RTree<Segment> = RTree::bulk_load(
             edges
                 .iter()
                 .map(|&(a, b)| GeomWithData::new(Line::new(xy[a as usize], xy[b as usize]), (a, b)))

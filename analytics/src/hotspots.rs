@@ -29,7 +29,7 @@
 //! assert!(poisson_mid_p(3, 3.0) > 0.3);
 //! ```
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, TimeZone, Utc};
 use geo_core::ids::GridId;
@@ -309,14 +309,30 @@ fn check(params: &HotspotParams) -> Result<(), HotspotError> {
     Ok(())
 }
 
-/// Counts per (area, category, week), sorted; `keep` filters weeks.
-fn counts(
+/// Packs (area, category, week) into one integer that sorts like the tuple.
+fn pack(area: u64, cat: u8, week: i64) -> u128 {
+    (u128::from(area) << 64)
+        | (u128::from(cat) << 32)
+        | u128::from((week as i32 as u32) ^ (1 << 31))
+}
+
+fn unpack(k: u128) -> Key {
+    let week = ((k as u32) ^ (1 << 31)) as i32;
+    ((k >> 64) as u64, (k >> 32) as u8, i64::from(week))
+}
+
+/// Packed keys of one slice of events (run on one thread).
+fn keys_of(
     events: &[HotspotInput],
+    offset: usize,
     params: &HotspotParams,
-    keep: impl Fn(i64) -> bool,
-) -> Result<Vec<(Key, u32)>, HotspotError> {
-    let mut keys: Vec<Key> = Vec::with_capacity(events.len());
-    for (index, e) in events.iter().enumerate() {
+    keep: &(impl Fn(i64) -> bool + Sync),
+) -> Result<Vec<u128>, HotspotError> {
+    let mut keys = Vec::with_capacity(events.len());
+    // Incident data repeats coordinates (street corners, block centroids):
+    // remember the cell of each exact coordinate seen.
+    let mut seen: HashMap<(u64, u64), u64> = HashMap::new();
+    for (i, e) in events.iter().enumerate() {
         let week = Week::of(e.time, params.utc_offset_h).0;
         if !keep(week) {
             continue;
@@ -325,23 +341,77 @@ fn counts(
             Location::Cell(c) => u64::from(c),
             Location::Grid(g) => g.get() | (1 << 63),
             Location::Point(p) => {
-                let ll = LatLng::new(p.y(), p.x()).map_err(|_| HotspotError::BadPoint {
-                    index,
-                    lon: p.x(),
-                    lat: p.y(),
-                })?;
-                u64::from(ll.to_cell(params.resolution))
+                let bits = (p.x().to_bits(), p.y().to_bits());
+                match seen.get(&bits) {
+                    Some(c) => *c,
+                    None => {
+                        let ll = LatLng::new(p.y(), p.x()).map_err(|_| HotspotError::BadPoint {
+                            index: offset + i,
+                            lon: p.x(),
+                            lat: p.y(),
+                        })?;
+                        let c = u64::from(ll.to_cell(params.resolution));
+                        if seen.len() >= 1 << 20 {
+                            seen.clear();
+                        }
+                        seen.insert(bits, c);
+                        c
+                    }
+                }
             }
         };
-        keys.push((area, e.category.index() as u8, week));
+        keys.push(pack(area, e.category.index() as u8, week));
+    }
+    Ok(keys)
+}
+
+/// Counts per (area, category, week), sorted; `keep` filters weeks. Binning
+/// points to H3 cells dominates, so it runs on all available cores.
+fn counts(
+    events: &[HotspotInput],
+    params: &HotspotParams,
+    keep: impl Fn(i64) -> bool + Sync,
+) -> Result<Vec<(Key, u32)>, HotspotError> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let chunk = events.len().div_ceil(threads).max(50_000);
+    let parts: Vec<Result<Vec<u128>, HotspotError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = events
+            .chunks(chunk)
+            .enumerate()
+            .map(|(i, part)| {
+                let keep = &keep;
+                s.spawn(move || keys_of(part, i * chunk, params, keep))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(HotspotError::Param {
+                        field: "events",
+                        value: String::new(),
+                        reason: "a binning thread panicked",
+                    })
+                })
+            })
+            .collect()
+    });
+    let mut keys: Vec<u128> = Vec::with_capacity(events.len());
+    for p in parts {
+        keys.extend(p?);
     }
     keys.sort_unstable();
     let mut out: Vec<(Key, u32)> = Vec::new();
+    let mut prev: Option<u128> = None;
     for k in keys {
         match out.last_mut() {
-            Some((last, n)) if *last == k => *n += 1,
-            _ => out.push((k, 1)),
+            Some((_, n)) if prev == Some(k) => *n += 1,
+            _ => out.push((unpack(k), 1)),
         }
+        prev = Some(k);
     }
     Ok(out)
 }
@@ -420,7 +490,10 @@ fn run(
                 acc += weights[(lag - 1) as usize] * f64::from(pc);
             }
             let baseline = (acc / wsum).max(params.min_baseline);
-            let p = if f64::from(count) <= baseline {
+            // Tests that cannot be flagged (count below min_count or not above
+            // the baseline) get p = 1: they stay in the BH denominator, which
+            // keeps the procedure conservative, and skip the tail sum.
+            let p = if f64::from(count) <= baseline || count < params.min_count {
                 1.0
             } else if params.baseline_uncertainty {
                 negbin_mid_p(count, baseline, n_eff)
@@ -620,6 +693,16 @@ mod tests {
         // r = 1, q = 1/2: geometric, P(X = k) = 2^-(k+1)
         let direct = 0.5f64.powi(5) + 0.5 * 0.5f64.powi(5);
         assert!((negbin_mid_p(4, 1.0, 1.0) - direct).abs() < 1e-12);
+    }
+
+    #[test]
+    fn packed_keys_sort_like_tuples() {
+        let keys = [(5u64, 3u8, -2i64), (5, 3, 7), (5, 4, -100), (6, 0, 0)];
+        let packed: Vec<u128> = keys.iter().map(|k| pack(k.0, k.1, k.2)).collect();
+        assert!(packed.windows(2).all(|w| w[0] < w[1]));
+        for (k, p) in keys.iter().zip(packed) {
+            assert_eq!(unpack(p), *k);
+        }
     }
 
     #[test]

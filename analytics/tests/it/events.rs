@@ -1,6 +1,9 @@
 //! Event loop, indicators, hotspots and coverage, on small hand-made data
 //! whose figures are worked out by hand in the comments.
 
+// Helpers outside `#[test]` functions build fixed, valid fixtures.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashMap;
 
 use analytics::coverage::{coverage, CoverageParams, Origin, WalkGraph};
