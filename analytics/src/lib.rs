@@ -13,4 +13,5 @@ pub mod coverage;
 pub mod events;
 pub mod hotspots;
 pub mod indicators;
+pub mod regrid;
 pub mod table;
