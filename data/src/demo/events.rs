@@ -244,59 +244,25 @@ fn category_weights(kind: AnchorKind) -> [f64; 28] {
 
 /// Seasonal factor of category `i` in calendar month `m`.
 fn seasonal(i: usize, m: u32) -> f64 {
-    let f = match i {
-        11 => match m {
-            11 => 1.6,
-            12 => 1.4,
-            1 => 1.3,
-            2 => 1.0,
-            3 => 0.6,
-            4 => 0.05,
-            _ => 0.02,
-        },
-        8 => match m {
-            6..=8 => 1.8,
-            5 | 9 => 1.3,
-            _ => 0.8,
-        },
-        5 => {
-            if (7..=8).contains(&m) {
-                1.4
-            } else {
-                1.0
-            }
-        }
-        16 => {
-            if m == 12 || m <= 2 {
-                1.4
-            } else {
-                1.0
-            }
-        }
-        12 => match m {
-            1 | 2 => 1.5,
-            11 | 12 => 1.2,
-            _ => 1.0,
-        },
-        24 => match m {
-            4..=9 => 1.5,
-            12 | 1 | 2 => 0.4,
-            _ => 1.0,
-        },
-        15 => {
-            if (6..=8).contains(&m) {
-                1.3
-            } else {
-                1.0
-            }
-        }
-        7 => {
-            if (5..=9).contains(&m) {
-                1.3
-            } else {
-                1.0
-            }
-        }
+    let f = match (i, m) {
+        (11, 11) => 1.6,
+        (11, 12) => 1.4,
+        (11, 1) => 1.3,
+        (11, 2) => 1.0,
+        (11, 3) => 0.6,
+        (11, 4) => 0.05,
+        (11, _) => 0.02,
+        (8, 6..=8) => 1.8,
+        (8, 5 | 9) => 1.3,
+        (8, _) => 0.8,
+        (5, 7..=8) => 1.4,
+        (16, 12 | 1 | 2) => 1.4,
+        (12, 1 | 2) => 1.5,
+        (12, 11 | 12) => 1.2,
+        (24, 4..=9) => 1.5,
+        (24, 12 | 1 | 2) => 0.4,
+        (15, 6..=8) => 1.3,
+        (7, 5..=9) => 1.3,
         _ => 1.0,
     };
     // Spring Festival (mid-February 2026) is quiet for most matters.
@@ -763,9 +729,7 @@ pub(crate) fn sentiments(
             }
         }
         if care {
-            let level = if f.key_person {
-                ui(rng, 2, 3)
-            } else if f.elderly_alone && f.disabled {
+            let level = if f.key_person || (f.elderly_alone && f.disabled) {
                 ui(rng, 2, 3)
             } else {
                 ui(rng, 1, 2)

@@ -46,12 +46,13 @@ pub const REFERENCE_YEAR: i32 = 2026;
 pub const WALK_15MIN_M: f64 = 1080.0;
 
 /// How big a dataset to generate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scale {
     /// One community of ~12,000 residents, 15 compounds, ~84 micro-grids (like Wuhan Road).
     Community,
-    /// A town of ~125,000 residents, 12 communities, 87 comprehensive and 76 dedicated grids.
+    /// A town of ~125,000 residents (the default), 12 communities, 87 comprehensive and 76 dedicated grids.
+    #[default]
     Town,
     /// A district of ~420,000 residents: 40 communities and 27 villages.
     District,
@@ -106,7 +107,7 @@ impl Scale {
             Scale::District => ScaleSpec {
                 urban: 40,
                 villages: 27,
-                residents_per_town: 420_000.0,
+                residents_per_town: 465_000.0,
                 comprehensive: 276,
                 dedicated: 33,
                 community_side_m: 900.0,
@@ -115,12 +116,6 @@ impl Scale {
             },
             Scale::Province => ScaleSpec { towns: 84, ..base },
         }
-    }
-}
-
-impl Default for Scale {
-    fn default() -> Self {
-        Scale::Town
     }
 }
 
@@ -389,6 +384,14 @@ pub(crate) fn beijing(y: i32, m: u32, d: u32) -> DateTime<Utc> {
         .single()
         .unwrap_or_default()
         - chrono::Duration::hours(8)
+}
+
+/// True when `t` falls in the North China heating season (November–March,
+/// Beijing time), when heating complaints (`03.03`) come in.
+pub fn in_heating_season(t: DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    let m = (t + chrono::Duration::hours(8)).month();
+    m >= 11 || m <= 3
 }
 
 /// Generates a dataset at `scale` from `seed`, streaming batches to `sink`
