@@ -1,7 +1,7 @@
 // Embeddable map (`/embed`): map only, configured by URL parameters and driven
 // by the host page through postMessage. See EMBED.md beside this folder.
 
-import { setLang } from './i18n.js';
+import { setLang, getLang } from './i18n.js';
 import {
   api, buildStyle, createMap, applyLayers, applyFilters, highlightGrid, pick, readUrlState,
   townExtent, onFirstIdle, FILTER_KEYS, DEFAULT_LAYERS,
@@ -110,7 +110,7 @@ function onMessage(ev) {
 
 async function main() {
   window.addEventListener('message', onMessage);
-  const [built, extent] = await Promise.all([buildStyle({ filters: state.filters }), townExtent()]);
+  const [built, extent] = await Promise.all([buildStyle({ lang: getLang(), filters: state.filters }), townExtent()]);
   const map = await createMap('map', { style: built.style, state: url, extent });
   window.__wangge.map = map;
   window.__wangge.baseIds = built.baseIds;

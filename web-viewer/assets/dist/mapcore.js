@@ -183,13 +183,13 @@ const isOverdue = ['any',
  * layers over sources `wg-{layer}`.
  *
  * `opts.filters` sets the event filters of the event and heatmap tiles;
- * `opts.dark` picks the big-screen palette.
+ * `opts.dark` picks the big-screen palette; `opts.lang` the base-map label language.
  */
 export async function buildStyle(opts = {}) {
   const filters = opts.filters || {};
   let base;
   try {
-    base = absolutise(await api('/style.json'));
+    base = absolutise(await api(`/style.json${opts.lang === 'en' ? '?lang=en' : ''}`));
   } catch (e) {
     console.warn('style.json unavailable, using a blank base map:', e.message);
     base = structuredClone(FALLBACK_STYLE);

@@ -160,7 +160,7 @@ async function main() {
   refreshKpi();
   setInterval(refreshKpi, KPI_EVERY_MS);
   connect();
-  const [built, extent] = await Promise.all([buildStyle({ filters: state.filters, dark: true }), townExtent()]);
+  const [built, extent] = await Promise.all([buildStyle({ lang: getLang(), filters: state.filters, dark: true }), townExtent()]);
   const scale = fitMapToWall();
   const map = await createMap('map-inner', { style: built.style, state: url, extent, interactive: false, pixelRatio: (window.devicePixelRatio || 1) * scale });
   window.addEventListener('resize', () => {

@@ -186,7 +186,7 @@ async function main() {
   document.title = t('title');
   renderLayerList();
   renderFilterOptions();
-  const [built, extent] = await Promise.all([buildStyle({ filters: state.filters }), townExtent()]);
+  const [built, extent] = await Promise.all([buildStyle({ lang: getLang(), filters: state.filters }), townExtent()]);
   const map = await createMap('map', { style: built.style, state: url, extent, padding: { top: 70, bottom: 30, left: 280, right: 30 } });
   window.__wangge.map = map;
   window.__wangge.baseIds = built.baseIds;
