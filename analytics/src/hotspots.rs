@@ -29,7 +29,7 @@
 //! assert!(poisson_mid_p(3, 3.0) > 0.3);
 //! ```
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, TimeZone, Utc};
 use geo_core::ids::GridId;
@@ -330,8 +330,10 @@ fn keys_of(
 ) -> Result<Vec<u128>, HotspotError> {
     let mut keys = Vec::with_capacity(events.len());
     // Incident data repeats coordinates (street corners, block centroids):
-    // remember the cell of each exact coordinate seen.
-    let mut seen: HashMap<(u64, u64), u64> = HashMap::new();
+    // a direct-mapped cache of exact coordinate → cell (a slot holds the last
+    // coordinate hashed to it; cell 0 marks an empty slot).
+    const SLOTS: usize = 1 << 16;
+    let mut cache: Vec<(u64, u64, u64)> = vec![(0, 0, 0); SLOTS];
     for (i, e) in events.iter().enumerate() {
         let week = Week::of(e.time, params.utc_offset_h).0;
         if !keep(week) {
@@ -341,20 +343,20 @@ fn keys_of(
             Location::Cell(c) => u64::from(c),
             Location::Grid(g) => g.get() | (1 << 63),
             Location::Point(p) => {
-                let bits = (p.x().to_bits(), p.y().to_bits());
-                match seen.get(&bits) {
-                    Some(c) => *c,
-                    None => {
+                let (bx, by) = (p.x().to_bits(), p.y().to_bits());
+                let slot = ((bx ^ by.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48)
+                    as usize
+                    % SLOTS;
+                match cache[slot] {
+                    (x, y, c) if c != 0 && x == bx && y == by => c,
+                    _ => {
                         let ll = LatLng::new(p.y(), p.x()).map_err(|_| HotspotError::BadPoint {
                             index: offset + i,
                             lon: p.x(),
                             lat: p.y(),
                         })?;
                         let c = u64::from(ll.to_cell(params.resolution));
-                        if seen.len() >= 1 << 20 {
-                            seen.clear();
-                        }
-                        seen.insert(bits, c);
+                        cache[slot] = (bx, by, c);
                         c
                     }
                 }
@@ -500,12 +502,16 @@ fn run(
             } else {
                 poisson_mid_p(count, baseline)
             };
-            tests.push(Test {
-                key: s[i].0,
-                count,
-                baseline,
-                p,
-            });
+            // Only tests that can be flagged are ranked: the others have p = 1
+            // and would take the last BH ranks, where they cannot lower any q.
+            if p < 1.0 {
+                tests.push(Test {
+                    key: s[i].0,
+                    count,
+                    baseline,
+                    p,
+                });
+            }
         }
         start = end;
     }
