@@ -305,8 +305,8 @@ pub fn regrid(
                 grid: gr.code_hint.clone(),
                 households: gr.households,
                 message: format!(
-                    "grid {} holds {} households, outside {}–{}: no contiguous division \
-                     of its part meets the bounds",
+                    "grid {} holds {} households, outside {}–{}: the search found no \
+                     contiguous division of its part that meets the bounds",
                     gr.code_hint, gr.households, min, max
                 ),
             });

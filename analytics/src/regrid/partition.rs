@@ -748,6 +748,34 @@ fn restructure(cx: &mut Ctx, st: &mut State, rng: &mut SplitMix64) -> bool {
     changed
 }
 
+/// Repair rounds (moves, then merges/splits) until the bounds hold or no
+/// progress; returns the remaining total violation.
+fn repair(cx: &mut Ctx, st: &mut State, rng: &mut SplitMix64) -> u64 {
+    let (min, max) = (cx.min, cx.max);
+    let mut best = u64::MAX;
+    let mut stale = 0;
+    for _round in 0..40 {
+        repair_moves(cx, st);
+        let v = total_violation(st, min, max);
+        if v == 0 {
+            return 0;
+        }
+        if v < best {
+            best = v;
+            stale = 0;
+        } else {
+            stale += 1;
+            if stale >= 4 {
+                break;
+            }
+        }
+        if !restructure(cx, st, rng) {
+            break;
+        }
+    }
+    total_violation(st, min, max)
+}
+
 /// Greedy one-to-one matching of regions to today's grids by shared households.
 fn match_current(zg: &ZoneGraph, st: &State) -> HashMap<GridId, usize> {
     let mut overlap: HashMap<(usize, GridId), u64> = HashMap::new();
@@ -1041,25 +1069,22 @@ pub(crate) fn partition(
             .unwrap_or_else(|| grow(&zg, &all, ks[zi], max, &mut rng, &mut cx.stamp, &mut cx.idx));
         let mut st = State::from_labels(&zg, labels);
         if zone.feasible {
-            let mut best = u64::MAX;
-            let mut stale = 0;
-            for _round in 0..40 {
-                repair_moves(&mut cx, &mut st);
-                let v = total_violation(&st, min, max);
+            let mut v = repair(&mut cx, &mut st, &mut rng);
+            // Retry from fresh seeds, one grid fewer each time (down to the
+            // fewest the bounds allow), keeping the best.
+            let lo = zone.total.div_ceil(max).max(1) as usize;
+            let mut k = ks[zi];
+            for _attempt in 0..8 {
                 if v == 0 {
                     break;
                 }
-                if v < best {
-                    best = v;
-                    stale = 0;
-                } else {
-                    stale += 1;
-                    if stale >= 4 {
-                        break;
-                    }
-                }
-                if !restructure(&mut cx, &mut st, &mut rng) {
-                    break;
+                k = if k > lo { k - 1 } else { k };
+                let labels = grow(&zg, &all, k, max, &mut rng, &mut cx.stamp, &mut cx.idx);
+                let mut cand = State::from_labels(&zg, labels);
+                let cv = repair(&mut cx, &mut cand, &mut rng);
+                if cv < v {
+                    st = cand;
+                    v = cv;
                 }
             }
         }

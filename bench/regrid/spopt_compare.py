@@ -1,0 +1,108 @@
+"""Run spopt's MaxPHeuristic on instances written by
+`analytics/examples/export_instances.rs` and print it beside our results.
+
+MaxPHeuristic gets the same adjacency graph (all edges, barriers included:
+spopt has no notion of them), threshold = the minimum households (30); it has
+no maximum, so we count its regions above 80. Each size runs in a child
+process with a timeout.
+"""
+
+import argparse
+import csv
+import json
+import multiprocessing as mp
+import os
+import time
+
+MIN_HH, MAX_HH = 30, 80
+
+
+def load(d, n):
+    ids, xs, ys, hh = [], [], [], []
+    with open(os.path.join(d, f"units_{n}.csv")) as f:
+        for r in csv.DictReader(f):
+            ids.append(int(r["id"]))
+            xs.append(float(r["x_m"]))
+            ys.append(float(r["y_m"]))
+            hh.append(int(r["households"]))
+    nb = {i: [] for i in ids}
+    with open(os.path.join(d, f"edges_{n}.csv")) as f:
+        for r in csv.DictReader(f):
+            a, b = int(r["a"]), int(r["b"])
+            nb[a].append(b)
+            nb[b].append(a)
+    return ids, xs, ys, hh, nb
+
+
+def run_spopt(d, n, q):
+    import warnings
+
+    import geopandas as gpd
+    import libpysal
+    from shapely.geometry import Point
+    from spopt.region import MaxPHeuristic
+
+    warnings.filterwarnings("ignore")
+    ids, xs, ys, hh, nb = load(d, n)
+    gdf = gpd.GeoDataFrame(
+        {"id": ids, "x": xs, "y": ys, "households": hh},
+        geometry=[Point(x, y) for x, y in zip(xs, ys)],
+    )
+    w = libpysal.weights.W(nb, id_order=ids, silence_warnings=True)
+    t = time.perf_counter()
+    model = MaxPHeuristic(gdf, w, ["x", "y"], "households", MIN_HH, top_n=2)
+    model.solve()
+    secs = time.perf_counter() - t
+    loads = {}
+    for h, lab in zip(hh, model.labels_):
+        loads[lab] = loads.get(lab, 0) + h
+    real = {k: v for k, v in loads.items() if k != 0} if 0 in loads and loads[0] < MIN_HH else loads
+    q.put(
+        {
+            "time_ms": secs * 1000,
+            "regions": len(real),
+            "above_max": sum(1 for v in real.values() if v > MAX_HH),
+            "below_min": sum(1 for v in real.values() if v < MIN_HH),
+            "unassigned_hh": loads.get(0, 0) if len(real) != len(loads) else 0,
+        }
+    )
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dir")
+    ap.add_argument("sizes", nargs="*", type=int, default=[500, 2000, 5000, 10000])
+    ap.add_argument("--timeout", type=float, default=600)
+    a = ap.parse_args()
+    head = (
+        f"{'units':>6} | {'ours_ms':>8} {'grids':>6} {'viol':>5} | "
+        f"{'spopt_ms':>10} {'regions':>7} {'>max':>5} {'<min':>5}"
+    )
+    rows = []
+    for n in a.sizes:
+        with open(os.path.join(a.dir, f"ours_{n}.json")) as f:
+            ours = json.load(f)
+        q = mp.Queue()
+        p = mp.Process(target=run_spopt, args=(a.dir, n, q))
+        p.start()
+        p.join(a.timeout)
+        if p.is_alive():
+            p.terminate()
+            p.join()
+            sp = None
+        else:
+            sp = q.get() if not q.empty() else None
+        if sp is None:
+            spcols = f"{'timeout ' + str(int(a.timeout)) + 's' if p.exitcode is None or p.exitcode < 0 else 'failed':>10} {'-':>7} {'-':>5} {'-':>5}"
+        else:
+            spcols = f"{sp['time_ms']:>10.0f} {sp['regions']:>7} {sp['above_max']:>5} {sp['below_min']:>5}"
+        row = (
+            f"{n:>6} | {ours['time_ms']:>8.0f} {ours['grids']:>6} {ours['violations']:>5} | {spcols}"
+        )
+        rows.append(row)
+        print(head if len(rows) == 1 else "", end="\n" if len(rows) == 1 else "")
+        print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()
