@@ -34,8 +34,8 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 use geo::{Centroid, Distance, Haversine};
-use geo_core::ids::{BuildingId, GridId};
-use geo_core::model::{Place, Road, ServiceKind};
+use geo_core::ids::{BuildingId, GridId, HouseholdId};
+use geo_core::model::{Building, Household, Person, PersonTag, Place, Road, ServiceKind};
 use geo_types::Point;
 use rstar::primitives::{GeomWithData, Line};
 use rstar::RTree;
@@ -81,6 +81,46 @@ pub struct Origin {
     pub households: u32,
     /// Elderly people living alone in it (独居老人).
     pub elderly_alone: u32,
+}
+
+/// Builds one [`Origin`] per building that has households: households are
+/// the records in `households` (or the building's own count when it has no
+/// records), elderly living alone are the persons tagged so in them, and
+/// `grid_of` gives the comprehensive grid of a building (from its `GridRefs`).
+pub fn origins_from(
+    buildings: &[Building],
+    households: &[Household],
+    persons: &[Person],
+    grid_of: impl Fn(BuildingId) -> Option<GridId>,
+) -> Vec<Origin> {
+    let mut hh_building: HashMap<HouseholdId, BuildingId> = HashMap::new();
+    let mut hh_count: HashMap<BuildingId, u32> = HashMap::new();
+    for h in households {
+        hh_building.insert(h.id, h.building);
+        *hh_count.entry(h.building).or_default() += 1;
+    }
+    let mut elderly: HashMap<BuildingId, u32> = HashMap::new();
+    for p in persons.iter().filter(|p| p.has(PersonTag::ElderlyAlone)) {
+        if let Some(b) = p.household.and_then(|h| hh_building.get(&h)) {
+            *elderly.entry(*b).or_default() += 1;
+        }
+    }
+    buildings
+        .iter()
+        .filter_map(|b| {
+            let households = hh_count.get(&b.id).copied().unwrap_or(b.households);
+            if households == 0 {
+                return None;
+            }
+            Some(Origin {
+                building: b.id,
+                location: b.footprint.centroid()?,
+                grid: grid_of(b.id),
+                households,
+                elderly_alone: elderly.get(&b.id).copied().unwrap_or(0),
+            })
+        })
+        .collect()
 }
 
 /// Local equirectangular projection to metres around a reference point.

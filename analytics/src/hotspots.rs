@@ -106,6 +106,16 @@ pub struct HotspotInput {
     pub category: EventCategory,
 }
 
+impl From<&geo_core::model::Event> for HotspotInput {
+    fn from(e: &geo_core::model::Event) -> Self {
+        Self {
+            location: Location::Point(e.location),
+            time: e.reported_at,
+            category: e.category,
+        }
+    }
+}
+
 /// Settings of the detector.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HotspotParams {

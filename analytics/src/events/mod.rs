@@ -16,15 +16,27 @@ pub mod merge;
 
 use std::path::Path;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use geo_core::model::lifecycle::LifecycleConfig;
+use geo_core::model::{Event, GridRefs};
 use serde::Deserialize;
 use thiserror::Error;
 
-use dispatch::{Handler, Rule};
+use dispatch::{Assignment, Handler, Rule};
 use limits::Limits;
-use merge::MergeParams;
+use merge::{Candidate, MergeParams};
+
+/// What intake decided for a new event (`POST /api/v1/events`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Intake {
+    /// Who handles it.
+    pub assignment: Assignment,
+    /// Its deadline.
+    pub deadline: DateTime<Utc>,
+    /// Possible duplicates among the existing events, best first.
+    pub candidates: Vec<Candidate>,
+}
 
 /// The text of the shipped default rules.
 pub const BUILTIN_RULES: &str = include_str!("../../config/dispatch.toml");
@@ -124,6 +136,23 @@ impl EventRules {
             source,
         })?;
         Self::parse(&text, &name)
+    }
+
+    /// Intake of a new event lying in grids `refs`: picks the handler, sets
+    /// `event.handler` and (if unset) `event.deadline`, and proposes duplicates
+    /// among `existing`. The status is left to the caller's transitions.
+    pub fn intake(&self, event: &mut Event, refs: &GridRefs, existing: &[Event]) -> Intake {
+        let assignment = self.dispatch(event, refs);
+        event.handler = Some(assignment.lead.code());
+        let deadline = *event.deadline.get_or_insert_with(|| {
+            self.limits
+                .deadline(event.reported_at, event.category, event.grade)
+        });
+        Intake {
+            assignment,
+            deadline,
+            candidates: merge::candidates(event, existing, &self.merge),
+        }
     }
 
     /// Parses rules text; `origin` names the file in errors.

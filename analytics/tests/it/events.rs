@@ -442,6 +442,20 @@ fn escalate_due_moves_only_red_open_events() {
     assert_eq!(evs[0].handler.as_deref(), Some("grid"));
 }
 
+#[test]
+fn intake_sets_handler_deadline_and_proposes_duplicates() {
+    let rules = EventRules::builtin().unwrap();
+    let t0 = t(2024, 5, 1, 8, 0);
+    let earlier = ev(1, "04.01", t0 - Duration::hours(3));
+    let mut new = ev(2, "04.01", t0);
+    let got = rules.intake(&mut new, &refs(1, 1, None), std::slice::from_ref(&earlier));
+    assert_eq!(new.handler.as_deref(), Some("dept:fire_service"));
+    assert_eq!(new.deadline, Some(t0 + Duration::hours(24)));
+    assert_eq!(got.deadline, t0 + Duration::hours(24));
+    assert_eq!(got.candidates.len(), 1);
+    assert_eq!(got.candidates[0].id, earlier.id);
+}
+
 // -------------------------------------------------------------------- merge
 
 #[test]
@@ -834,6 +848,55 @@ fn coverage_on_a_hand_made_network() {
     assert_eq!((r2.households, r2.households_beyond), (30, 30));
     assert_eq!(r2.elderly_alone_beyond_share, Some(1.0));
     assert!((r2.mean_minutes.unwrap() - exp2).abs() < 1e-6);
+    // origins from the model: 2 household records, one elderly person alone
+    let fp = geo_types::Polygon::new(
+        geo_types::LineString::from(vec![
+            (0.0, 0.0),
+            (0.0002, 0.0),
+            (0.0002, 0.0002),
+            (0.0, 0.0002),
+            (0.0, 0.0),
+        ]),
+        vec![],
+    );
+    let b = geo_core::model::Building {
+        id: BuildingId::new(9).unwrap(),
+        compound: None,
+        footprint: fp,
+        levels: Some(6),
+        height_m: None,
+        usage: geo_core::model::BuildingUse::Residential,
+        units: 1,
+        households: 24,
+        households_estimated: true,
+        address: None,
+    };
+    let hh = |id| geo_core::model::Household {
+        id: geo_core::ids::HouseholdId::new(id).unwrap(),
+        building: b.id,
+        unit: None,
+        floor: 1,
+        room: "101".into(),
+        size: 1,
+        tenure: geo_core::model::Tenure::Owned,
+        group_rented: false,
+        party_member: false,
+    };
+    let old = geo_core::model::Person {
+        id: geo_core::ids::PersonId::new(1).unwrap(),
+        household: Some(geo_core::ids::HouseholdId::new(1).unwrap()),
+        name: "王**".into(),
+        national_id: None,
+        phone: None,
+        birth_year: 1940,
+        sex: geo_core::model::Sex::Female,
+        tags: vec![geo_core::model::PersonTag::ElderlyAlone],
+    };
+    let os = analytics::coverage::origins_from(&[b.clone()], &[hh(1), hh(2)], &[old], |_| None);
+    assert_eq!((os.len(), os[0].households, os[0].elderly_alone), (1, 2, 1));
+    let os = analytics::coverage::origins_from(&[b], &[], &[], |_| None);
+    assert_eq!(os[0].households, 24, "no records: the building's own count");
+
     // no place of a kind: no rows for it
     assert!(rep.rows.iter().all(|r| r.service == ServiceKind::Clinic));
     let _ = line_string![(x: 0.0, y: 0.0), (x: 1.0, y: 1.0)];
