@@ -892,7 +892,12 @@ fn coverage_on_a_hand_made_network() {
         sex: geo_core::model::Sex::Female,
         tags: vec![geo_core::model::PersonTag::ElderlyAlone],
     };
-    let os = analytics::coverage::origins_from(&[b.clone()], &[hh(1), hh(2)], &[old], |_| None);
+    let os = analytics::coverage::origins_from(
+        std::slice::from_ref(&b),
+        &[hh(1), hh(2)],
+        &[old],
+        |_| None,
+    );
     assert_eq!((os.len(), os[0].households, os[0].elderly_alone), (1, 2, 1));
     let os = analytics::coverage::origins_from(&[b], &[], &[], |_| None);
     assert_eq!(os[0].households, 24, "no records: the building's own count");
