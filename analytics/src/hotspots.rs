@@ -189,6 +189,9 @@ pub enum HotspotError {
         /// Latitude.
         lat: f64,
     },
+    /// A binning thread died (a bug; the input is not at fault).
+    #[error("a hotspot binning thread panicked")]
+    Worker,
     /// Parameters out of range.
     #[error("hotspot parameter {field} = {value} is out of range: {reason}")]
     Param {
@@ -400,15 +403,7 @@ fn counts(
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(HotspotError::Param {
-                        field: "events",
-                        value: String::new(),
-                        reason: "a binning thread panicked",
-                    })
-                })
-            })
+            .map(|h| h.join().unwrap_or(Err(HotspotError::Worker)))
             .collect()
     });
     let mut keys: Vec<u128> = Vec::with_capacity(events.len());
