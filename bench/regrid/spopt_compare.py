@@ -25,10 +25,12 @@ def load(d, n):
             xs.append(float(r["x_m"]))
             ys.append(float(r["y_m"]))
             hh.append(int(r["households"]))
-    nb = {i: [] for i in ids}
+    # spopt's max-p indexes neighbours by row position: key them 0..n-1.
+    pos = {u: i for i, u in enumerate(ids)}
+    nb = {i: [] for i in range(len(ids))}
     with open(os.path.join(d, f"edges_{n}.csv")) as f:
         for r in csv.DictReader(f):
-            a, b = int(r["a"]), int(r["b"])
+            a, b = pos[int(r["a"])], pos[int(r["b"])]
             nb[a].append(b)
             nb[b].append(a)
     return ids, xs, ys, hh, nb
@@ -48,7 +50,7 @@ def run_spopt(d, n, q):
         {"id": ids, "x": xs, "y": ys, "households": hh},
         geometry=[Point(x, y) for x, y in zip(xs, ys)],
     )
-    w = libpysal.weights.W(nb, id_order=ids, silence_warnings=True)
+    w = libpysal.weights.W(nb, silence_warnings=True)
     t = time.perf_counter()
     model = MaxPHeuristic(gdf, w, ["x", "y"], "households", MIN_HH, top_n=2)
     model.solve()
@@ -73,12 +75,12 @@ def main():
     ap.add_argument("dir")
     ap.add_argument("sizes", nargs="*", type=int, default=[500, 2000, 5000, 10000])
     ap.add_argument("--timeout", type=float, default=600)
-    a = ap.parse_args()
+    a = ap.parse_intermixed_args()
     head = (
         f"{'units':>6} | {'ours_ms':>8} {'grids':>6} {'viol':>5} | "
         f"{'spopt_ms':>10} {'regions':>7} {'>max':>5} {'<min':>5}"
     )
-    rows = []
+    print(head, flush=True)
     for n in a.sizes:
         with open(os.path.join(a.dir, f"ours_{n}.json")) as f:
             ours = json.load(f)
@@ -99,8 +101,6 @@ def main():
         row = (
             f"{n:>6} | {ours['time_ms']:>8.0f} {ours['grids']:>6} {ours['violations']:>5} | {spcols}"
         )
-        rows.append(row)
-        print(head if len(rows) == 1 else "", end="\n" if len(rows) == 1 else "")
         print(row, flush=True)
 
 
