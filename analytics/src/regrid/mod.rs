@@ -3,7 +3,7 @@
 //! follow compound walls and roads, nest in their parent and balance the
 //! workload, and reports how the proposal compares with today's grids.
 //!
-//! How it works (see `ARCHITECTURE` notes in each file):
+//! How it works (each file's header explains its step):
 //! 1. [`graph`](adjacency): Delaunay neighbours of unit entrances (sparse,
 //!    O(n log n)), edges longer than `max_link_m` dropped, edges across a
 //!    road, river or compound wall marked as crossings;
