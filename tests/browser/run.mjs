@@ -435,6 +435,25 @@ async function run(browser) {
       assert(c[0] >= w - dx && c[0] <= e + dx && c[1] >= so - dy && c[1] <= n + dy, `map centre ${c} is not at grid ${code} (bbox ${gbbox})`);
       return `centre ${c.map((x) => x.toFixed(4))}`;
     });
+    await step('viewer: a shared URL restores view, layers, filters and selection; English switch', async () => {
+      const shared = await page.evaluate(() => location.href);
+      const p2 = await ctx.newPage();
+      const log2 = watch(p2, '/ (shared link)');
+      await p2.goto(shared, { waitUntil: 'domcontentloaded' });
+      await waitReady(p2, 'shared link');
+      const [a, b] = await Promise.all([page, p2].map((pg) => pg.evaluate(() => {
+        const s = window.__wangge.state;
+        const m = window.__wangge.map;
+        return { layers: [...s.layers].sort().join(','), filters: JSON.stringify(s.filters), sel: s.selection && `${s.selection.kind}:${s.selection.id}`, z: m.getZoom().toFixed(1), c: m.getCenter().toArray().map((x) => x.toFixed(3)).join(',') };
+      })));
+      assert(JSON.stringify(a) === JSON.stringify(b), `shared link ${shared} restored ${JSON.stringify(b)}, expected ${JSON.stringify(a)}`);
+      await p2.click('#lang');
+      const h1 = (await p2.textContent('#topbar h1')).trim();
+      assert(h1 === 'Grid governance map', `after the language switch the title reads "${h1}"`);
+      assert(!log2.errors.length, `console errors on the shared link:\n${log2.errors.join('\n')}`);
+      await p2.close();
+      return `${JSON.stringify(b)}`;
+    });
   }
   await step('viewer: zero console errors', async () => {
     assert(!vlog.errors.length, `${vlog.errors.length} console error(s) on /:\n${vlog.errors.slice(0, 15).join('\n')}${vlog.failed.length ? `\nfailed requests:\n${vlog.failed.slice(0, 15).join('\n')}` : ''}`);
