@@ -29,6 +29,8 @@ enum Command {
     Info(cli::info::InfoArgs),
     /// Serve the API, tiles and the viewer (generates the demo town first when the store is empty).
     Serve(cli::serve::ServeArgs),
+    /// Vector tiles: `tiles export --out town.pmtiles`.
+    Tiles(cli::tiles::TilesArgs),
     /// Print the event taxonomy.
     Taxonomy,
 }
@@ -48,6 +50,7 @@ fn main() -> Result<()> {
         Command::Export(a) => cli::export::run(&args.db, a),
         Command::Info(a) => cli::info::run(&args.db, a),
         Command::Serve(a) => cli::serve::run(&args.db, a),
+        Command::Tiles(a) => cli::tiles::run(&args.db, a),
         Command::Taxonomy => {
             for c in geo_core::taxonomy::CATEGORIES {
                 println!("{}\t{}\t{}\t{} h", c.code, c.name_zh, c.name_en, c.limit_h);

@@ -10,7 +10,6 @@ use geo_core::index::SpatialIndex;
 use geo_core::model::{Event, GridRefs};
 use geo_core::store::{LoadSet, Scope, Store, StoreError};
 use geo_core::Dataset;
-use tiles::heatmap::HeatIndex;
 use tiles::{TileOptions, TileSet};
 
 /// Population figures of one grid, from the store.
@@ -34,8 +33,6 @@ pub struct TownView {
     pub index: SpatialIndex,
     /// Vector tiles.
     pub tiles: TileSet,
-    /// Heatmap index.
-    pub heat: HeatIndex,
     /// Grid code → position in `dataset.grids`.
     pub grid_by_code: HashMap<String, usize>,
     /// Grid ID → position in `dataset.grids`.
@@ -82,7 +79,6 @@ impl TownView {
     ) -> TownView {
         let index = SpatialIndex::build(&dataset);
         let tiles = TileSet::build(&dataset, TileOptions::default());
-        let heat = HeatIndex::build(&dataset.events);
         let grid_by_code = dataset
             .grids
             .iter()
@@ -110,7 +106,6 @@ impl TownView {
             dataset,
             index,
             tiles,
-            heat,
             grid_by_code,
             grid_pos,
             grid_pop,
@@ -120,11 +115,11 @@ impl TownView {
         }
     }
 
-    /// Adds or replaces an event everywhere in the view; returns its refs.
-    pub fn upsert_event(&mut self, e: Event) -> GridRefs {
+    /// Adds or replaces an event everywhere in the view; returns its refs
+    /// and the tiles to drop from the cache.
+    pub fn upsert_event(&mut self, e: Event) -> (GridRefs, tiles::Invalidation) {
         let refs = self.index.grids_at(e.location.0);
-        self.heat.upsert(&e);
-        self.tiles.upsert_event(&e);
+        let inval = self.tiles.upsert_event(&e);
         match self.event_pos.get(&e.id) {
             Some(&i) => {
                 self.dataset.events[i] = e;
@@ -137,7 +132,7 @@ impl TownView {
                 self.event_refs.push(refs);
             }
         }
-        refs
+        (refs, inval)
     }
 
     /// Events of a grid (any level), with their positions.

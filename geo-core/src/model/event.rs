@@ -129,12 +129,11 @@ impl Event {
         self.resolved_at
             .map(|r| (r - self.reported_at).num_seconds() as f64 / 3600.0)
     }
-    /// True when still open past its deadline at `now`.
+    /// True when still open (not yet resolved) past its deadline at `now`.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
-        match (self.deadline, self.resolved_at) {
-            (Some(d), Some(r)) => r > d && self.status.is_open(),
-            (Some(d), None) => self.status.is_open() && now > d,
-            _ => false,
+        match self.deadline {
+            Some(d) => self.status.is_open() && now > d,
+            None => false,
         }
     }
 }

@@ -44,7 +44,7 @@ pub struct Counts {
     pub residents: u64,
     /// Share of persons aged 60+ in the reference year.
     pub aged60_share: f64,
-    /// Events per calendar month (`YYYY-MM`, count).
+    /// Events per calendar month in Beijing time (`YYYY-MM`, count).
     pub events_per_month: Vec<(String, u64)>,
 }
 
@@ -367,7 +367,7 @@ impl Store {
     /// Sentiment records in scope.
     pub fn sentiments(&self, scope: &Scope) -> Result<Vec<Sentiment>> {
         let sql = format!(
-            "SELECT id, kind, score, text, at, link_kind, link_id FROM sentiments WHERE {} ORDER BY id",
+            "SELECT id, kind, score, text, at_s, link_kind, link_id FROM sentiments WHERE {} ORDER BY id",
             scope.sql()
         );
         self.collect(&sql, &[], |r| {
@@ -432,7 +432,7 @@ impl Store {
     /// The stored transitions of an event, oldest first.
     pub fn timeline(&self, event: EventId) -> Result<Vec<TransitionRow>> {
         self.collect(
-            "SELECT from_status, to_status, at, actor, note FROM event_transitions
+            "SELECT from_status, to_status, at_s, actor, note FROM event_transitions
              WHERE event = ? ORDER BY seq",
             &[duckdb::types::Value::UBigInt(event.get())],
             |r| {
@@ -530,7 +530,7 @@ impl Store {
         }
         c.events_per_month = self.collect(
             &format!(
-                "SELECT strftime(to_timestamp(reported_at), '%Y-%m') m, count(*) FROM events
+                "SELECT strftime(to_timestamp(reported_at + 8 * 3600), '%Y-%m') m, count(*) FROM events
                  WHERE {s} GROUP BY m ORDER BY m"
             ),
             &[],

@@ -7,7 +7,7 @@ use duckdb::{params, Appender};
 
 use super::codec::{bbox, geom_text, rep_point};
 use super::error::{Ctx, Result, StoreError};
-use super::Store;
+use super::{Store, TransitionRow};
 use crate::dataset::Dataset;
 use crate::ids::{
     BuildingId, CompoundId, EventId, HouseholdId, OrganisationId, PersonId, PlaceId, SentimentId,

@@ -78,10 +78,11 @@ pub fn generate_into(store: &mut Store, scale: Scale, seed: u64, show_progress: 
     if !show_progress {
         pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let name = format!("{scale:?}").to_lowercase();
-    let mut sink = StoreSink::new(store, &name);
+    let name = scale.as_str();
+    let mut sink = StoreSink::new(store, name);
     let mut progress = |p: demo::Progress| {
-        pb.set_position((p.fraction * 100.0) as u64);
+        let done = f64::from(p.town.saturating_sub(1)) + f64::from(p.community) / f64::from(p.communities.max(1));
+        pb.set_position((100.0 * done / f64::from(p.towns.max(1))) as u64);
     };
     demo::generate(scale, seed, &mut sink, &mut progress).map_err(|e| anyhow::anyhow!("{e}"))?;
     pb.finish_and_clear();
@@ -90,7 +91,7 @@ pub fn generate_into(store: &mut Store, scale: Scale, seed: u64, show_progress: 
 
 /// Runs `wangge demo`.
 pub fn run(db: &Path, a: DemoArgs) -> Result<()> {
-    let scale = Scale::parse(&a.scale).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let scale: Scale = a.scale.parse().map_err(|e| anyhow::anyhow!("--scale: {e}"))?;
     let mut store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
     if !store.is_empty()? && !a.force {
         bail!(

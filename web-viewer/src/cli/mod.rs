@@ -6,6 +6,7 @@ pub mod export;
 pub mod import;
 pub mod info;
 pub mod serve;
+pub mod tiles;
 
 use indicatif::{ProgressBar, ProgressStyle};
 

@@ -218,6 +218,13 @@ pub async fn list(
     let page = q.page()?;
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
     let now = Utc::now();
+    if matches!(kind.as_str(), "households" | "persons" | "sentiments") {
+        let (scope, grid_filter) = {
+            let view = st.view()?;
+            (scope_of(&access, &view), q.grid.as_deref().map(|g| grid_id(&view, g)).transpose()?)
+        };
+        return people(st, kind, access, scope, grid_filter, page).await;
+    }
     let view = st.view()?;
     let scope = scope_of(&access, &view);
     let grid_filter = q.grid.as_deref().map(|g| grid_id(&view, g)).transpose()?;
@@ -357,10 +364,6 @@ pub async fn list(
             }
             feats.sort_by(|a, b| b["properties"]["reported_at"].as_str().cmp(&a["properties"]["reported_at"].as_str()));
         }
-        "households" | "persons" | "sentiments" => {
-            drop(view);
-            return people(st, kind, access, scope, grid_filter, page).await;
-        }
         other => {
             return Err(AppError::NotFound(format!(
                 "unknown element kind {other:?}; expected communities, grids, compounds, buildings, households, persons, places, events, sentiments, organisations or roads"
@@ -369,7 +372,7 @@ pub async fn list(
     }
     let total = feats.len() as u64;
     let page_feats: Vec<Value> = feats.into_iter().skip(page.offset as usize).take(page.limit as usize).collect();
-    let next = (page.offset + page_feats.len() as u64 < total).then_some(page.offset + page.limit);
+    let next = ((page.offset + page_feats.len() as u64) < total).then_some(page.offset + page.limit);
     Ok(Json(json!({"type": "FeatureCollection", "total": total, "next_offset": next, "features": page_feats})))
 }
 
@@ -645,12 +648,12 @@ pub async fn create_event(State(st): State<AppState>, Json(body): Json<Intake>) 
     };
     let stored = event.clone();
     st.with_store(move |s| Ok(s.insert_event(&stored, refs, "intake")?)).await?;
-    let props = {
+    let (props, inval) = {
         let mut view = st.view_mut()?;
-        view.upsert_event(event.clone());
-        event_props(&view, &event, &refs, now)
+        let (_, inval) = view.upsert_event(event.clone());
+        (event_props(&view, &event, &refs, now), inval)
     };
-    st.0.tiles.lock().map_err(|_| AppError::Internal("tile cache poisoned".into()))?.retain(|k, _| !(k.starts_with("events/") || k.starts_with("heatmap/") || k.starts_with("all/")));
+    crate::routes::tiles::invalidate(&st, &inval)?;
     let mut body = props.clone();
     body.insert("lon".into(), json!(event.location.x()));
     body.insert("lat".into(), json!(event.location.y()));
@@ -757,7 +760,7 @@ pub async fn heatmap(State(st): State<AppState>, headers: HeaderMap, Query(q): Q
     }
     let filter = heat_filter(&q)?;
     let view = st.view()?;
-    let mut cells = view.heat.aggregate(&filter, res);
+    let mut cells = view.tiles.heat().aggregate(&filter, res);
     if access.role.needs_k_anonymity() {
         cells = tiles::heatmap::suppress_below(cells, st.0.config.k_anonymity);
     }

@@ -57,12 +57,16 @@ pub async fn tile(
             let st2 = st.clone();
             let raw = tokio::task::spawn_blocking(move || -> AppResult<Vec<u8>> {
                 let view = st2.view()?;
-                let tf = tiles::TileFilter { heat: filter, k_anonymity: k };
+                let tf = tiles::TileFilter { events: filter, min_count: k.max(1) };
                 view.tiles.tile(layer_v, z, x, y, &tf).map_err(|e| AppError::bad("bad_tile", e.to_string()))
             })
             .await
             .map_err(|e| AppError::Internal(e.to_string()))??;
-            let gz = tiles::gzip(&raw);
+            let gz = if raw.is_empty() {
+                Vec::new()
+            } else {
+                tiles::gzip(&raw).map_err(|e| AppError::Internal(e.to_string()))?
+            };
             let etag = format!("\"{:016x}\"", fxhash(&gz));
             let t = CachedTile { gz: Bytes::from(gz), etag };
             let mut cache = st.0.tiles.lock().map_err(|_| AppError::Internal("tile cache poisoned".into()))?;
@@ -73,6 +77,9 @@ pub async fn tile(
             t
         }
     };
+    if t.gz.is_empty() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(t.etag.as_str()) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, t.etag)]).into_response());
     }
@@ -99,14 +106,15 @@ pub async fn tilejson(State(st): State<AppState>, Path(file): Path<String>, head
         .ok_or_else(|| AppError::NotFound(format!("{file}: expected <layer>.json")))?;
     let layer = tiles::Layer::parse(name).map_err(|e| AppError::NotFound(e.to_string()))?;
     let view = st.view()?;
-    Ok(Json(tiles::style::tilejson(layer, &base_url(&headers), view.tiles.bounds())))
+    let bounds = view.tiles.bounds().unwrap_or([-180.0, -85.0, 180.0, 85.0]);
+    Ok(Json(tiles::style::tilejson(layer, &base_url(&headers), 0, view.tiles.options().max_zoom, bounds)))
 }
 
 /// `GET /style.json`.
 pub async fn style(State(st): State<AppState>, headers: HeaderMap, Query(p): Query<HashMap<String, String>>) -> AppResult<Json<Value>> {
-    let lang = p.get("lang").map(String::as_str).unwrap_or("zh");
-    let view = st.view()?;
-    Ok(Json(tiles::style::style_json(&base_url(&headers), lang, view.tiles.bounds())))
+    let _ = &st;
+    let lang = tiles::style::Lang::parse(p.get("lang").map(String::as_str).unwrap_or("zh"));
+    Ok(Json(tiles::style::style_json(&base_url(&headers), lang)))
 }
 
 /// `GET /glyphs/{fontstack}/{range}.pbf`.
@@ -121,4 +129,21 @@ pub async fn glyphs(Path((fontstack, range)): Path<(String, String)>) -> AppResu
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-protobuf"));
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
     Ok(resp)
+}
+
+/// Drops the cached tiles a write changed. Keys are `layer/z/x/y?filters`.
+pub fn invalidate(st: &AppState, inval: &tiles::Invalidation) -> AppResult<()> {
+    let mut cache = st.0.tiles.lock().map_err(|_| AppError::Internal("tile cache poisoned".into()))?;
+    cache.retain(|key, _| {
+        let path = key.split('?').next().unwrap_or("");
+        let mut it = path.split('/');
+        let (Some(l), Some(z), Some(x), Some(y)) = (it.next(), it.next(), it.next(), it.next()) else {
+            return false;
+        };
+        match (tiles::Layer::parse(l), z.parse::<u8>(), x.parse::<u32>(), y.parse::<u32>()) {
+            (Ok(l), Ok(z), Ok(x), Ok(y)) => !inval.affects(l, z, x, y),
+            _ => false,
+        }
+    });
+    Ok(())
 }

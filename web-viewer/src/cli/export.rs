@@ -1,0 +1,56 @@
+//! `wangge export`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+use clap::Args;
+use geo_core::io::{export, ElementKind, Masking};
+use geo_core::store::{LoadSet, Scope, Store};
+
+/// Arguments of `wangge export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Element kind.
+    pub kind: String,
+    /// geojson (RFC 7946) or csv.
+    #[arg(long, default_value = "geojson")]
+    pub format: String,
+    /// Output file (stdout when absent).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Export personal data unmasked; the reason is written to the audit log.
+    #[arg(long)]
+    pub reveal_reason: Option<String>,
+}
+
+/// Runs `wangge export`.
+pub fn run(db: &Path, a: ExportArgs) -> Result<()> {
+    let kind = ElementKind::parse(&a.kind).map_err(|e| anyhow!("{e}"))?;
+    let store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
+    let personal = matches!(kind, ElementKind::Persons | ElementKind::Households | ElementKind::Sentiments);
+    let set = if personal { LoadSet::All } else { LoadSet::Spatial };
+    let data = store.load(&Scope::Town, set)?;
+    let masking = match &a.reveal_reason {
+        Some(r) if !r.trim().is_empty() => Masking::Reveal,
+        _ => Masking::Mask,
+    };
+    store.audit(
+        "cli",
+        "export",
+        &format!("{} as {} ({:?}){}", kind.as_str(), a.format, masking, a.reveal_reason.as_deref().map(|r| format!("; reason: {r}")).unwrap_or_default()),
+    )?;
+    let mut out: Box<dyn Write> = match &a.out {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    match a.format.as_str() {
+        "geojson" | "json" => export::write_geojson(kind, &data, &mut out, masking)?,
+        "csv" => export::write_csv(kind, &data, &mut out, masking)?,
+        f => return Err(anyhow!("--format {f:?}: expected geojson or csv")),
+    }
+    out.flush()?;
+    Ok(())
+}
