@@ -25,6 +25,8 @@ pub mod ids;
 pub mod index;
 pub mod io;
 pub mod model;
+#[cfg(feature = "store")]
+pub mod store;
 pub mod taxonomy;
 
 pub use dataset::{Dataset, DatasetSink};
