@@ -21,7 +21,13 @@ fn demo_community_is_linked_and_assigned() {
     assert!((9_000..=15_000).contains(&c.residents), "residents {}", c.residents);
     assert_eq!(c.store_version, geo_core::store::SCHEMA_VERSION);
     for (kind, n) in &c.unassigned {
-        assert_eq!(*n, 0, "{kind} outside every grid");
+        if kind == "events" {
+            // Reports may come from the streets around the grids, but rarely.
+            let total = count(&store, "events");
+            assert!(*n * 100 < total, "{n} of {total} events outside every grid");
+        } else {
+            assert_eq!(*n, 0, "{kind} outside every grid");
+        }
     }
     assert!(count(&store, "households") > 3_000);
 }
