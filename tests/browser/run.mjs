@@ -436,6 +436,8 @@ async function run(browser) {
       return `centre ${c.map((x) => x.toFixed(4))}`;
     });
     await step('viewer: a shared URL restores view, layers, filters and selection; English switch', async () => {
+      // The hash is written shortly after the map stops moving.
+      await page.waitForTimeout(600);
       const shared = await page.evaluate(() => location.href);
       const p2 = await ctx.newPage();
       const log2 = watch(p2, '/ (shared link)');

@@ -2,4 +2,6 @@
 
 mod common;
 mod http;
+mod realdata;
 mod store;
+mod town;
