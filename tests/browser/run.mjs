@@ -9,8 +9,8 @@
 // without it the run fails and says so. Exits non-zero on any failure.
 
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { join, resolve, extname } from 'node:path';
 
 const args = parseArgs(process.argv.slice(2));
 const BASE = (args.base || process.env.WANGGE_BASE || 'http://127.0.0.1:8099').replace(/\/$/, '');
@@ -19,6 +19,9 @@ const OUT = resolve(args.out || 'target/browser');
 const CHROMIUM = args.chromium || process.env.CHROMIUM || '/usr/bin/chromium';
 const VIEWPORT = { width: 1920, height: 1080 };
 const READY_MS = Number(args['ready-timeout'] || 90_000);
+// Development aid: `--assets web-viewer/assets/dist` serves our pages' files from
+// disk instead of the copies embedded in the server binary (no rebuild needed).
+const ASSETS = args.assets ? resolve(args.assets) : null;
 const LAUNCH_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run',
@@ -203,7 +206,7 @@ async function heatMeasure(target) {
 // ---------------------------------------------------------------- the tests
 async function main() {
   mkdirSync(OUT, { recursive: true });
-  console.log(`browser tests against ${BASE}, screenshots to ${OUT}`);
+  console.log(`browser tests against ${BASE}, screenshots to ${OUT}${ASSETS ? `, page assets from ${ASSETS}` : ''}`);
   let browser;
   try {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
@@ -225,6 +228,20 @@ async function main() {
   }
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);
+}
+
+async function newContext(browser) {
+  const ctx = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1 });
+  if (ASSETS) {
+    const types = { '.js': 'text/javascript', '.css': 'text/css', '.html': 'text/html; charset=utf-8' };
+    await ctx.route(/\/assets\/[\w.-]+$/, (route) => {
+      const name = new URL(route.request().url()).pathname.replace('/assets/', '');
+      const file = join(ASSETS, name);
+      if (name.startsWith('maplibre-gl') || !existsSync(file)) return route.continue();
+      return route.fulfill({ status: 200, contentType: types[extname(name)] || 'application/octet-stream', body: readFileSync(file) });
+    });
+  }
+  return ctx;
 }
 
 async function run(browser) {
@@ -267,7 +284,7 @@ async function run(browser) {
   const gbbox = Array.isArray(gridDetail.bbox) && gridDetail.bbox.length === 4 ? gridDetail.bbox : bboxOf(grid.geometry);
 
   // ---- viewer
-  const ctx = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1 });
+  const ctx = await newContext(browser);
   const page = await ctx.newPage();
   const vlog = watch(page, '/');
   let viewerReady = await step('viewer / loads and renders (document.body.dataset.ready)', async () => {
@@ -467,7 +484,7 @@ async function run(browser) {
   await ctx.close();
 
   // ---- big screen
-  const sctx = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1 });
+  const sctx = await newContext(browser);
   const spage = await sctx.newPage();
   const slog = watch(spage, '/screen');
   const screenReady = await step('big screen /screen loads with KPI tiles', async () => {
@@ -519,7 +536,7 @@ async function run(browser) {
   await sctx.close();
 
   // ---- embed inside a host page (served by request interception on the server's origin)
-  const ectx = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1 });
+  const ectx = await newContext(browser);
   const hostUrl = `${ORIGIN}/__wangge_browser_test_host.html`;
   const embedSrc = `/embed?grid=${encodeURIComponent(code)}&layers=base,grids-${kind},hex,events`;
   await ectx.route(hostUrl, (route) => route.fulfill({

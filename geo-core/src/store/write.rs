@@ -581,6 +581,17 @@ fn append_event(a: &mut Appender<'_>, e: &Event, r: &[Option<u64>; 4]) -> Result
 /// Fails when any stored row refers to a row that does not exist. Runs inside
 /// the import transaction, so a failure rolls the whole batch back.
 fn check_references(tx: &duckdb::Transaction<'_>) -> Result<()> {
+    // The largest tables carry no primary-key index (bulk loads run several
+    // times faster without one); uniqueness is checked here instead.
+    for (kind, table) in [("person", "persons"), ("household", "households"), ("sentiment", "sentiments")] {
+        let sql = format!("SELECT id FROM {table} GROUP BY id HAVING count(*) > 1 LIMIT 1");
+        let mut st = tx.prepare(&sql).ctx("checking unique IDs")?;
+        let mut rows = st.query([]).ctx("checking unique IDs")?;
+        if let Some(row) = rows.next().ctx("checking unique IDs")? {
+            let id: u64 = row.get(0).ctx("checking unique IDs")?;
+            return Err(StoreError::Duplicate { kind, id });
+        }
+    }
     let checks: [(&str, &str, &str, &str, &str); 7] = [
         ("person", "persons", "household", "households", "household"),
         ("household", "households", "building", "buildings", "building"),
