@@ -71,7 +71,11 @@ export function gridPanel(g) {
 
 /** HTML of a building detail (`GET /api/v1/buildings/{id}`). */
 export function buildingPanel(b) {
-  const grids = b.grids ? Object.values(b.grids).flat().map((x) => esc(typeof x === 'object' ? x.code || x.name : x)).join('、') : '—';
+  // `grids` is {community: id, comprehensive: code, micro: code, dedicated: code}; any may be null.
+  const grids = Object.entries(b.grids || {})
+    .filter(([k, v]) => k !== 'community' && v != null)
+    .map(([k, v]) => `${esc(vocab('gridKind', k))} ${esc(typeof v === 'object' ? v.code || v.name : v)}`)
+    .join('<br>');
   return `<h2><small>${esc(t('building'))}</small>${esc(b.address || `#${b.id}`)}</h2>
   <table class="kv">
     ${row('usage', esc(vocab('usage', b.usage)), 'usage')}
