@@ -365,6 +365,9 @@ mod tests {
     #[test]
     fn masking() {
         assert_eq!(mask_name("张三丰"), "张**");
-        assert_eq!(Phone::parse("138 1234 5678").unwrap().masked(), "138****5678");
+        assert_eq!(
+            Phone::parse("138 1234 5678").unwrap().masked(),
+            "138****5678"
+        );
     }
 }

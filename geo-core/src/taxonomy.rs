@@ -160,7 +160,10 @@ mod tests {
 
     #[test]
     fn parse_by_code_and_name() {
-        assert_eq!(EventCategory::parse("02.05").unwrap().def().name_en, "Noise");
+        assert_eq!(
+            EventCategory::parse("02.05").unwrap().def().name_en,
+            "Noise"
+        );
         assert_eq!(EventCategory::parse("噪声扰民").unwrap().code(), "02.05");
         let e = EventCategory::parse("alien landing").unwrap_err();
         assert!(e.to_string().contains("alien landing"));

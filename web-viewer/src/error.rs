@@ -44,7 +44,11 @@ impl IntoResponse for AppError {
                 )
             }
         };
-        (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
+        (
+            status,
+            Json(json!({"error": {"code": code, "message": message}})),
+        )
+            .into_response()
     }
 }
 
@@ -53,7 +57,9 @@ impl From<geo_core::store::StoreError> for AppError {
         use geo_core::store::StoreError as S;
         match e {
             S::NotFound { .. } => AppError::NotFound(e.to_string()),
-            S::Duplicate { .. } | S::MissingReference { .. } => AppError::Conflict("conflict".into(), e.to_string()),
+            S::Duplicate { .. } | S::MissingReference { .. } => {
+                AppError::Conflict("conflict".into(), e.to_string())
+            }
             other => AppError::Internal(other.to_string()),
         }
     }

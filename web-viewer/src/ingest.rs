@@ -39,34 +39,55 @@ impl BatchRefs {
 /// Computes the grid references of every element of `batch`. `index` holds
 /// the grids (and communities) to assign against; parents imported earlier
 /// are looked up in `store`.
-pub fn assign(batch: &Dataset, index: &SpatialIndex, store: Option<&Store>) -> Result<(BatchRefs, IngestReport), StoreError> {
+pub fn assign(
+    batch: &Dataset,
+    index: &SpatialIndex,
+    store: Option<&Store>,
+) -> Result<(BatchRefs, IngestReport), StoreError> {
     let mut refs = BatchRefs::default();
     let mut report = IngestReport::default();
-    let mut locate = |e: ElementRef, p: Option<geo_types::Point<f64>>, report: &mut IngestReport| {
-        let r = p.map(|p| index.grids_at(p.0)).unwrap_or_default();
-        report.located += 1;
-        if r.is_unassigned() {
-            report.outside_every_grid += 1;
-        }
-        refs.map.insert(e, r);
-    };
+    let mut locate =
+        |e: ElementRef, p: Option<geo_types::Point<f64>>, report: &mut IngestReport| {
+            let r = p.map(|p| index.grids_at(p.0)).unwrap_or_default();
+            report.located += 1;
+            if r.is_unassigned() {
+                report.outside_every_grid += 1;
+            }
+            refs.map.insert(e, r);
+        };
     for c in &batch.compounds {
-        locate(ElementRef::Compound(c.id), c.boundary.interior_point(), &mut report);
+        locate(
+            ElementRef::Compound(c.id),
+            c.boundary.interior_point(),
+            &mut report,
+        );
     }
     for b in &batch.buildings {
-        locate(ElementRef::Building(b.id), b.footprint.interior_point(), &mut report);
+        locate(
+            ElementRef::Building(b.id),
+            b.footprint.interior_point(),
+            &mut report,
+        );
     }
     for u in &batch.units {
         locate(ElementRef::Unit(u.id), Some(u.entrance), &mut report);
     }
     for p in &batch.places {
-        locate(ElementRef::Place(p.id), p.geometry.interior_point(), &mut report);
+        locate(
+            ElementRef::Place(p.id),
+            p.geometry.interior_point(),
+            &mut report,
+        );
     }
     for e in &batch.events {
         locate(ElementRef::Event(e.id), Some(e.location), &mut report);
     }
     for o in &batch.organisations {
-        locate(ElementRef::Organisation(o.id), o.geometry.interior_point(), &mut report);
+        locate(
+            ElementRef::Organisation(o.id),
+            o.geometry.interior_point(),
+            &mut report,
+        );
     }
     // 户进房: a household takes its unit's grids (a micro-grid may split a
     // building), else its building's.
@@ -104,7 +125,12 @@ pub fn assign(batch: &Dataset, index: &SpatialIndex, store: Option<&Store>) -> R
     for p in &batch.persons {
         let r = p
             .household
-            .and_then(|h| refs.map.get(&ElementRef::Household(h)).copied().or_else(|| stored_h.get(&h.get()).copied()))
+            .and_then(|h| {
+                refs.map
+                    .get(&ElementRef::Household(h))
+                    .copied()
+                    .or_else(|| stored_h.get(&h.get()).copied())
+            })
             .unwrap_or_default();
         refs.map.insert(ElementRef::Person(p.id), r);
     }
@@ -123,7 +149,11 @@ pub fn assign(batch: &Dataset, index: &SpatialIndex, store: Option<&Store>) -> R
 /// Builds the index of the grids to assign a batch against: the batch's own
 /// grids and communities when it brings them (demo, grid imports), plus the
 /// stored ones unless `batch_only`.
-pub fn grid_index(batch: &Dataset, store: &Store, batch_only: bool) -> Result<SpatialIndex, StoreError> {
+pub fn grid_index(
+    batch: &Dataset,
+    store: &Store,
+    batch_only: bool,
+) -> Result<SpatialIndex, StoreError> {
     let mut grids = Dataset {
         communities: batch.communities.clone(),
         grids: batch.grids.clone(),
@@ -138,7 +168,12 @@ pub fn grid_index(batch: &Dataset, store: &Store, batch_only: bool) -> Result<Sp
 }
 
 /// Assigns and writes a batch (all-or-nothing).
-pub fn ingest(store: &mut Store, batch: &Dataset, batch_only: bool, provenance: Option<&Provenance>) -> Result<IngestReport, StoreError> {
+pub fn ingest(
+    store: &mut Store,
+    batch: &Dataset,
+    batch_only: bool,
+    provenance: Option<&Provenance>,
+) -> Result<IngestReport, StoreError> {
     let index = grid_index(batch, store, batch_only)?;
     let (refs, mut report) = assign(batch, &index, Some(store))?;
     let lookup = |e: ElementRef| refs.get(e);

@@ -77,7 +77,11 @@ impl Access {
         let grid_codes = h
             .get("x-wangge-grids")
             .and_then(|v| v.to_str().ok())
-            .map(|s| s.split(',').filter_map(|c| GridCode::parse(c).ok()).collect())
+            .map(|s| {
+                s.split(',')
+                    .filter_map(|c| GridCode::parse(c).ok())
+                    .collect()
+            })
             .unwrap_or_default();
         let reveal_reason = h
             .get("x-wangge-reveal-reason")

@@ -40,7 +40,10 @@ pub struct AppState(pub Arc<Inner>);
 
 impl AppState {
     /// Builds the state from an opened store (loads the view).
-    pub fn new(store: Store, config: ServerConfig) -> Result<AppState, geo_core::store::StoreError> {
+    pub fn new(
+        store: Store,
+        config: ServerConfig,
+    ) -> Result<AppState, geo_core::store::StoreError> {
         let view = TownView::load(&store)?;
         let (events_tx, _) = broadcast::channel(1024);
         Ok(AppState(Arc::new(Inner {
@@ -59,11 +62,10 @@ impl AppState {
     ) -> Result<T, AppError> {
         let me = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut guard = me
-                .0
-                .store
-                .lock()
-                .map_err(|_| AppError::Internal("store lock poisoned".into()))?;
+            let mut guard =
+                me.0.store
+                    .lock()
+                    .map_err(|_| AppError::Internal("store lock poisoned".into()))?;
             f(&mut guard)
         })
         .await

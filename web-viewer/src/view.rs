@@ -55,14 +55,14 @@ impl TownView {
         let grid_pop = store
             .grid_population(year)?
             .into_iter()
-            .map(|(g, households, residents, aged60, elderly_alone)| {
+            .map(|p| {
                 (
-                    g,
+                    p.grid,
                     GridPop {
-                        households,
-                        residents,
-                        aged60,
-                        elderly_alone,
+                        households: p.households,
+                        residents: p.residents,
+                        aged60: p.aged60,
+                        elderly_alone: p.elderly_alone,
                     },
                 )
             })
@@ -141,7 +141,9 @@ impl TownView {
             .events
             .iter()
             .zip(&self.event_refs)
-            .filter(move |(_, r)| r.comprehensive == Some(g) || r.micro == Some(g) || r.dedicated == Some(g))
+            .filter(move |(_, r)| {
+                r.comprehensive == Some(g) || r.micro == Some(g) || r.dedicated == Some(g)
+            })
             .map(|(e, _)| e)
     }
 }

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use duckdb::Connection;
 
 pub use error::{Result, StoreError};
-pub use read::{Counts, EventFilter, LoadSet, Page, TransitionRow};
+pub use read::{Counts, EventFilter, GridPopulation, LoadSet, Page, TransitionRow};
 pub use schema::SCHEMA_VERSION;
 pub use scope::Scope;
 pub use write::{ElementRef, Provenance, RefSource, WriteReport};

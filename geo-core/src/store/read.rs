@@ -48,6 +48,21 @@ pub struct Counts {
     pub events_per_month: Vec<(String, u64)>,
 }
 
+/// Population figures of one grid (any level).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct GridPopulation {
+    /// Grid ID.
+    pub grid: u64,
+    /// Households.
+    pub households: u64,
+    /// Residents.
+    pub residents: u64,
+    /// Residents aged 60+ in the reference year.
+    pub aged60: u64,
+    /// Elderly living alone.
+    pub elderly_alone: u64,
+}
+
 /// One stored event transition.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TransitionRow {
@@ -92,14 +107,12 @@ pub struct Page {
 }
 
 fn ts(table: &'static str, row: u64, column: &'static str, v: i64) -> Result<DateTime<Utc>> {
-    Utc.timestamp_opt(v, 0)
-        .single()
-        .ok_or(StoreError::Corrupt {
-            table,
-            id: row,
-            column,
-            reason: format!("timestamp {v} out of range"),
-        })
+    Utc.timestamp_opt(v, 0).single().ok_or(StoreError::Corrupt {
+        table,
+        id: row,
+        column,
+        reason: format!("timestamp {v} out of range"),
+    })
 }
 
 fn get<T: duckdb::types::FromSql>(r: &Row<'_>, i: usize) -> Result<T> {
@@ -136,7 +149,13 @@ impl Store {
                 let rid: u64 = get(r, 0)?;
                 Ok(Community {
                     id: id("communities", rid, "id", rid, CommunityId::new)?,
-                    code: vocab("communities", rid, "code", &get::<String>(r, 1)?, DivisionCode::parse)?,
+                    code: vocab(
+                        "communities",
+                        rid,
+                        "code",
+                        &get::<String>(r, 1)?,
+                        DivisionCode::parse,
+                    )?,
                     name: get(r, 2)?,
                     is_village: get(r, 3)?,
                     boundary: parse_multi("communities", rid, &get::<String>(r, 4)?)?,
@@ -173,7 +192,13 @@ impl Store {
                     footprint: parse_polygon("buildings", rid, &get::<String>(r, 2)?)?,
                     levels: get(r, 3)?,
                     height_m: get(r, 4)?,
-                    usage: vocab("buildings", rid, "usage", &get::<String>(r, 5)?, BuildingUse::parse)?,
+                    usage: vocab(
+                        "buildings",
+                        rid,
+                        "usage",
+                        &get::<String>(r, 5)?,
+                        BuildingUse::parse,
+                    )?,
                     units: get(r, 6)?,
                     households: get(r, 7)?,
                     households_estimated: get(r, 8)?,
@@ -222,32 +247,59 @@ impl Store {
             |r| {
                 let rid: u64 = get(r, 0)?;
                 let members: Vec<u64> =
-                    serde_json::from_str(&get::<String>(r, 5)?).map_err(|e| StoreError::Corrupt {
-                        table: "organisations",
-                        id: rid,
-                        column: "members",
-                        reason: e.to_string(),
+                    serde_json::from_str(&get::<String>(r, 5)?).map_err(|e| {
+                        StoreError::Corrupt {
+                            table: "organisations",
+                            id: rid,
+                            column: "members",
+                            reason: e.to_string(),
+                        }
                     })?;
                 Ok(Organisation {
                     id: id("organisations", rid, "id", rid, OrganisationId::new)?,
                     name: get(r, 1)?,
-                    kind: vocab("organisations", rid, "kind", &get::<String>(r, 2)?, OrganisationKind::parse)?,
+                    kind: vocab(
+                        "organisations",
+                        rid,
+                        "kind",
+                        &get::<String>(r, 2)?,
+                        OrganisationKind::parse,
+                    )?,
                     geometry: parse_geom("organisations", rid, &get::<String>(r, 3)?)?,
-                    compound: opt_id("organisations", rid, "compound", get(r, 4)?, CompoundId::new)?,
-                    members: members.into_iter().filter_map(|m| PersonId::new(m).ok()).collect(),
+                    compound: opt_id(
+                        "organisations",
+                        rid,
+                        "compound",
+                        get(r, 4)?,
+                        CompoundId::new,
+                    )?,
+                    members: members
+                        .into_iter()
+                        .filter_map(|m| PersonId::new(m).ok())
+                        .collect(),
                     member_count: get(r, 6)?,
                 })
             },
         )?;
-        d.roads = self.collect("SELECT id, name, class, geom FROM roads ORDER BY id", &[], |r| {
-            let rid: u64 = get(r, 0)?;
-            Ok(Road {
-                id: id("roads", rid, "id", rid, RoadId::new)?,
-                name: get(r, 1)?,
-                class: vocab("roads", rid, "class", &get::<String>(r, 2)?, RoadClass::parse)?,
-                line: parse_line("roads", rid, &get::<String>(r, 3)?)?,
-            })
-        })?;
+        d.roads = self.collect(
+            "SELECT id, name, class, geom FROM roads ORDER BY id",
+            &[],
+            |r| {
+                let rid: u64 = get(r, 0)?;
+                Ok(Road {
+                    id: id("roads", rid, "id", rid, RoadId::new)?,
+                    name: get(r, 1)?,
+                    class: vocab(
+                        "roads",
+                        rid,
+                        "class",
+                        &get::<String>(r, 2)?,
+                        RoadClass::parse,
+                    )?,
+                    line: parse_line("roads", rid, &get::<String>(r, 3)?)?,
+                })
+            },
+        )?;
         if set == LoadSet::All {
             d.households = self.households(scope, None, None)?;
             d.persons = self.persons(scope, None, None)?;
@@ -260,7 +312,13 @@ impl Store {
     pub fn town(&self) -> Result<Option<Town>> {
         let mut v = self.collect("SELECT code, name, lon, lat FROM town LIMIT 1", &[], |r| {
             Ok(Town {
-                code: vocab("town", 0, "code", &get::<String>(r, 0)?, DivisionCode::parse)?,
+                code: vocab(
+                    "town",
+                    0,
+                    "code",
+                    &get::<String>(r, 0)?,
+                    DivisionCode::parse,
+                )?,
                 name: get(r, 1)?,
                 centre: Point::new(get(r, 2)?, get(r, 3)?),
             })
@@ -276,14 +334,15 @@ impl Store {
             &[],
             |r| {
                 let rid: u64 = get(r, 0)?;
-                let workers: Vec<Worker> = serde_json::from_str(&get::<String>(r, 7)?).map_err(|e| {
-                    StoreError::Corrupt {
-                        table: "grids",
-                        id: rid,
-                        column: "workers",
-                        reason: e.to_string(),
-                    }
-                })?;
+                let workers: Vec<Worker> =
+                    serde_json::from_str(&get::<String>(r, 7)?).map_err(|e| {
+                        StoreError::Corrupt {
+                            table: "grids",
+                            id: rid,
+                            column: "workers",
+                            reason: e.to_string(),
+                        }
+                    })?;
                 Ok(Grid {
                     id: id("grids", rid, "id", rid, GridId::new)?,
                     code: vocab("grids", rid, "code", &get::<String>(r, 1)?, GridCode::parse)?,
@@ -321,7 +380,13 @@ impl Store {
                 floor: get(r, 3)?,
                 room: get(r, 4)?,
                 size: get(r, 5)?,
-                tenure: vocab("households", rid, "tenure", &get::<String>(r, 6)?, Tenure::parse)?,
+                tenure: vocab(
+                    "households",
+                    rid,
+                    "tenure",
+                    &get::<String>(r, 6)?,
+                    Tenure::parse,
+                )?,
                 group_rented: get(r, 7)?,
                 party_member: get(r, 8)?,
             })
@@ -330,7 +395,12 @@ impl Store {
 
     /// People in scope (optionally of one grid), paged. Callers mask names,
     /// ID numbers and phones before anything leaves the process.
-    pub fn persons(&self, scope: &Scope, grid: Option<GridId>, page: Option<Page>) -> Result<Vec<Person>> {
+    pub fn persons(
+        &self,
+        scope: &Scope,
+        grid: Option<GridId>,
+        page: Option<Page>,
+    ) -> Result<Vec<Person>> {
         let sql = format!(
             "SELECT id, household, name, national_id, phone, birth_year, sex, tags
              FROM persons WHERE {} AND {} ORDER BY id {}",
@@ -375,13 +445,27 @@ impl Store {
             let lk: String = get(r, 5)?;
             let lid: u64 = get(r, 6)?;
             let link = match lk.as_str() {
-                "household" => SentimentLink::Household(id("sentiments", rid, "link_id", lid, HouseholdId::new)?),
-                "place" => SentimentLink::Place(id("sentiments", rid, "link_id", lid, PlaceId::new)?),
+                "household" => SentimentLink::Household(id(
+                    "sentiments",
+                    rid,
+                    "link_id",
+                    lid,
+                    HouseholdId::new,
+                )?),
+                "place" => {
+                    SentimentLink::Place(id("sentiments", rid, "link_id", lid, PlaceId::new)?)
+                }
                 _ => SentimentLink::Event(id("sentiments", rid, "link_id", lid, EventId::new)?),
             };
             Ok(Sentiment {
                 id: id("sentiments", rid, "id", rid, SentimentId::new)?,
-                kind: vocab("sentiments", rid, "kind", &get::<String>(r, 1)?, SentimentKind::parse)?,
+                kind: vocab(
+                    "sentiments",
+                    rid,
+                    "kind",
+                    &get::<String>(r, 1)?,
+                    SentimentKind::parse,
+                )?,
                 score: get(r, 2)?,
                 text: get(r, 3)?,
                 at: ts("sentiments", rid, "at", get(r, 4)?)?,
@@ -391,9 +475,18 @@ impl Store {
     }
 
     /// Events in scope matching `filter`, newest first when paged.
-    pub fn events(&self, scope: &Scope, filter: &EventFilter, page: Option<Page>) -> Result<Vec<Event>> {
+    pub fn events(
+        &self,
+        scope: &Scope,
+        filter: &EventFilter,
+        page: Option<Page>,
+    ) -> Result<Vec<Event>> {
         let (cond, args) = event_cond(filter);
-        let order = if page.is_some() { "reported_at DESC, id" } else { "id" };
+        let order = if page.is_some() {
+            "reported_at DESC, id"
+        } else {
+            "id"
+        };
         let sql = format!(
             "SELECT id, category, title, lon, lat, reported_at, source, status, grade, deadline,
              handler, resolved_at, satisfaction, master, reporter_household FROM events
@@ -407,7 +500,10 @@ impl Store {
     /// Number of events in scope matching `filter`.
     pub fn count_events(&self, scope: &Scope, filter: &EventFilter) -> Result<u64> {
         let (cond, args) = event_cond(filter);
-        let sql = format!("SELECT count(*) FROM events WHERE {} AND {cond}", scope.sql());
+        let sql = format!(
+            "SELECT count(*) FROM events WHERE {} AND {cond}",
+            scope.sql()
+        );
         let mut v = self.collect(&sql, &args, |r| get::<u64>(r, 0))?;
         Ok(v.pop().unwrap_or(0))
     }
@@ -449,13 +545,15 @@ impl Store {
 
     /// The highest event ID stored (new IDs continue from it).
     pub fn max_event_id(&self) -> Result<u64> {
-        let mut v = self.collect("SELECT coalesce(max(id), 0) FROM events", &[], |r| get::<u64>(r, 0))?;
+        let mut v = self.collect("SELECT coalesce(max(id), 0) FROM events", &[], |r| {
+            get::<u64>(r, 0)
+        })?;
         Ok(v.pop().unwrap_or(0))
     }
 
     /// Per-grid population figures: (grid id, households, residents, aged 60+,
     /// elderly living alone), over grids of every level, for `year`.
-    pub fn grid_population(&self, year: i32) -> Result<Vec<(u64, u64, u64, u64, u64)>> {
+    pub fn grid_population(&self, year: i32) -> Result<Vec<GridPopulation>> {
         let sql = format!(
             "WITH p AS (SELECT comprehensive, micro, dedicated, birth_year, tags FROM persons),
              h AS (SELECT comprehensive, micro, dedicated FROM households),
@@ -469,7 +567,15 @@ impl Store {
              SELECT g.id, coalesce(hc.n, 0), coalesce(pc.n, 0), coalesce(pc.old, 0), coalesce(pc.alone, 0)
              FROM grids g LEFT JOIN hc ON hc.g = g.id LEFT JOIN pc ON pc.g = g.id WHERE NOT g.retired"
         );
-        self.collect(&sql, &[], |r| Ok((get(r, 0)?, get(r, 1)?, get(r, 2)?, get(r, 3)?, get(r, 4)?)))
+        self.collect(&sql, &[], |r| {
+            Ok(GridPopulation {
+                grid: get(r, 0)?,
+                households: get(r, 1)?,
+                residents: get(r, 2)?,
+                aged60: get(r, 3)?,
+                elderly_alone: get(r, 4)?,
+            })
+        })
     }
 
     /// Counts per element, per grid kind, unassigned elements and extent.
@@ -481,15 +587,28 @@ impl Store {
             ..Counts::default()
         };
         for t in ["communities", "grids", "roads"] {
-            let n = self.collect(&format!("SELECT count(*) FROM {t}"), &[], |r| get::<u64>(r, 0))?;
-            c.elements.push((t.to_string(), n.first().copied().unwrap_or(0)));
+            let n = self.collect(&format!("SELECT count(*) FROM {t}"), &[], |r| {
+                get::<u64>(r, 0)
+            })?;
+            c.elements
+                .push((t.to_string(), n.first().copied().unwrap_or(0)));
         }
         for t in [
-            "compounds", "buildings", "units", "households", "persons", "places", "events",
-            "sentiments", "organisations",
+            "compounds",
+            "buildings",
+            "units",
+            "households",
+            "persons",
+            "places",
+            "events",
+            "sentiments",
+            "organisations",
         ] {
-            let n = self.collect(&format!("SELECT count(*) FROM {t} WHERE {s}"), &[], |r| get::<u64>(r, 0))?;
-            c.elements.push((t.to_string(), n.first().copied().unwrap_or(0)));
+            let n = self.collect(&format!("SELECT count(*) FROM {t} WHERE {s}"), &[], |r| {
+                get::<u64>(r, 0)
+            })?;
+            c.elements
+                .push((t.to_string(), n.first().copied().unwrap_or(0)));
         }
         c.grids_by_kind = self.collect(
             "SELECT kind, count(*) FROM grids WHERE NOT retired GROUP BY kind ORDER BY kind",
@@ -502,7 +621,8 @@ impl Store {
                 &[],
                 |r| get::<u64>(r, 0),
             )?;
-            c.unassigned.push((t.to_string(), n.first().copied().unwrap_or(0)));
+            c.unassigned
+                .push((t.to_string(), n.first().copied().unwrap_or(0)));
         }
         let ext = self.collect(
             "SELECT min(minx), min(miny), max(maxx), max(maxy) FROM
@@ -563,7 +683,12 @@ fn event_cond(f: &EventFilter) -> (String, Vec<duckdb::types::Value>) {
     let mut a = Vec::new();
     if let Some([w, s, e, n]) = f.bbox {
         c.push("lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?".into());
-        a.extend([Value::Double(w), Value::Double(e), Value::Double(s), Value::Double(n)]);
+        a.extend([
+            Value::Double(w),
+            Value::Double(e),
+            Value::Double(s),
+            Value::Double(n),
+        ]);
     }
     if let Some(cat) = &f.category {
         if cat.len() == 2 {
@@ -600,16 +725,26 @@ fn decode_event(r: &Row<'_>) -> Result<Event> {
     let t = "events";
     Ok(Event {
         id: id(t, rid, "id", rid, EventId::new)?,
-        category: vocab(t, rid, "category", &get::<String>(r, 1)?, EventCategory::parse)?,
+        category: vocab(
+            t,
+            rid,
+            "category",
+            &get::<String>(r, 1)?,
+            EventCategory::parse,
+        )?,
         title: get(r, 2)?,
         location: Point::new(get(r, 3)?, get(r, 4)?),
         reported_at: ts(t, rid, "reported_at", get(r, 5)?)?,
         source: vocab(t, rid, "source", &get::<String>(r, 6)?, EventSource::parse)?,
         status: vocab(t, rid, "status", &get::<String>(r, 7)?, EventStatus::parse)?,
         grade: vocab(t, rid, "grade", &get::<String>(r, 8)?, Grade::parse)?,
-        deadline: get::<Option<i64>>(r, 9)?.map(|v| ts(t, rid, "deadline", v)).transpose()?,
+        deadline: get::<Option<i64>>(r, 9)?
+            .map(|v| ts(t, rid, "deadline", v))
+            .transpose()?,
         handler: get(r, 10)?,
-        resolved_at: get::<Option<i64>>(r, 11)?.map(|v| ts(t, rid, "resolved_at", v)).transpose()?,
+        resolved_at: get::<Option<i64>>(r, 11)?
+            .map(|v| ts(t, rid, "resolved_at", v))
+            .transpose()?,
         satisfaction: get(r, 12)?,
         master: opt_id(t, rid, "master", get(r, 13)?, EventId::new)?,
         reporter_household: opt_id(t, rid, "reporter_household", get(r, 14)?, HouseholdId::new)?,
@@ -619,8 +754,19 @@ fn decode_event(r: &Row<'_>) -> Result<Event> {
 impl Store {
     /// Stored grid references of rows of an element table (buildings, units,
     /// households, persons…), for elements whose parent was imported earlier.
-    pub fn refs_of(&self, table: &str, ids: &[u64]) -> Result<std::collections::HashMap<u64, GridRefs>> {
-        const TABLES: [&str; 6] = ["compounds", "buildings", "units", "households", "persons", "places"];
+    pub fn refs_of(
+        &self,
+        table: &str,
+        ids: &[u64],
+    ) -> Result<std::collections::HashMap<u64, GridRefs>> {
+        const TABLES: [&str; 6] = [
+            "compounds",
+            "buildings",
+            "units",
+            "households",
+            "persons",
+            "places",
+        ];
         if !TABLES.contains(&table) {
             return Err(StoreError::NotFound {
                 kind: "table",
@@ -642,10 +788,28 @@ impl Store {
                 Ok((
                     rid,
                     GridRefs {
-                        community: opt_id(table_name(table), rid, "community", get(r, 1)?, CommunityId::new)?,
-                        comprehensive: opt_id(table_name(table), rid, "comprehensive", get(r, 2)?, GridId::new)?,
+                        community: opt_id(
+                            table_name(table),
+                            rid,
+                            "community",
+                            get(r, 1)?,
+                            CommunityId::new,
+                        )?,
+                        comprehensive: opt_id(
+                            table_name(table),
+                            rid,
+                            "comprehensive",
+                            get(r, 2)?,
+                            GridId::new,
+                        )?,
                         micro: opt_id(table_name(table), rid, "micro", get(r, 3)?, GridId::new)?,
-                        dedicated: opt_id(table_name(table), rid, "dedicated", get(r, 4)?, GridId::new)?,
+                        dedicated: opt_id(
+                            table_name(table),
+                            rid,
+                            "dedicated",
+                            get(r, 4)?,
+                            GridId::new,
+                        )?,
                     },
                 ))
             })?;
@@ -672,7 +836,11 @@ impl Store {
                 continue;
             }
             let list: Vec<String> = chunk.iter().map(u64::to_string).collect();
-            let sql = format!("SELECT id FROM {} WHERE id IN ({})", table_name(table), list.join(","));
+            let sql = format!(
+                "SELECT id FROM {} WHERE id IN ({})",
+                table_name(table),
+                list.join(",")
+            );
             out.extend(self.collect(&sql, &[], |r| get::<u64>(r, 0))?);
         }
         Ok(out)

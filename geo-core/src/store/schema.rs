@@ -6,7 +6,8 @@
 pub const SCHEMA_VERSION: i64 = 1;
 
 /// Reference columns carried by every element assigned to grids (格进图).
-pub(crate) const REFS: &str = "community UBIGINT, comprehensive UBIGINT, micro UBIGINT, dedicated UBIGINT";
+pub(crate) const REFS: &str =
+    "community UBIGINT, comprehensive UBIGINT, micro UBIGINT, dedicated UBIGINT";
 
 /// Migrations in order; index `i` moves the schema from version `i` to `i + 1`.
 pub(crate) fn migrations() -> Vec<String> {

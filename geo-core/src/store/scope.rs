@@ -25,9 +25,7 @@ impl Scope {
             Scope::Grids(ids) => {
                 let list: Vec<String> = ids.iter().map(|g| g.get().to_string()).collect();
                 let list = list.join(",");
-                format!(
-                    "(comprehensive IN ({list}) OR micro IN ({list}) OR dedicated IN ({list}))"
-                )
+                format!("(comprehensive IN ({list}) OR micro IN ({list}) OR dedicated IN ({list}))")
             }
         }
     }

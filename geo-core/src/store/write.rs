@@ -429,7 +429,13 @@ impl Store {
         if let Some(p) = provenance {
             tx.execute(
                 "INSERT INTO provenance VALUES (?, ?, ?, ?, ?)",
-                params![p.kind, p.source, p.crs, rows, chrono::Utc::now().timestamp()],
+                params![
+                    p.kind,
+                    p.source,
+                    p.crs,
+                    rows,
+                    chrono::Utc::now().timestamp()
+                ],
             )
             .ctx("writing provenance")?;
         }
@@ -447,7 +453,12 @@ impl Store {
         }
         tx.execute(
             "INSERT INTO event_transitions VALUES (?, 0, NULL, ?, ?, ?, 'intake')",
-            params![e.id.get(), e.status.code(), e.reported_at.timestamp(), actor],
+            params![
+                e.id.get(),
+                e.status.code(),
+                e.reported_at.timestamp(),
+                actor
+            ],
         )
         .ctx("writing event transition")?;
         tx.commit().ctx("committing event")?;
@@ -504,14 +515,22 @@ impl Store {
         let mut changed = 0u64;
         type Make = fn(u64) -> Option<ElementRef>;
         let tables: [(&str, Make); 8] = [
-            ("compounds", |i| CompoundId::new(i).ok().map(ElementRef::Compound)),
-            ("buildings", |i| BuildingId::new(i).ok().map(ElementRef::Building)),
+            ("compounds", |i| {
+                CompoundId::new(i).ok().map(ElementRef::Compound)
+            }),
+            ("buildings", |i| {
+                BuildingId::new(i).ok().map(ElementRef::Building)
+            }),
             ("units", |i| UnitId::new(i).ok().map(ElementRef::Unit)),
-            ("households", |i| HouseholdId::new(i).ok().map(ElementRef::Household)),
+            ("households", |i| {
+                HouseholdId::new(i).ok().map(ElementRef::Household)
+            }),
             ("persons", |i| PersonId::new(i).ok().map(ElementRef::Person)),
             ("places", |i| PlaceId::new(i).ok().map(ElementRef::Place)),
             ("events", |i| EventId::new(i).ok().map(ElementRef::Event)),
-            ("organisations", |i| OrganisationId::new(i).ok().map(ElementRef::Organisation)),
+            ("organisations", |i| {
+                OrganisationId::new(i).ok().map(ElementRef::Organisation)
+            }),
         ];
         tx.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS new_refs (id UBIGINT, community UBIGINT,
@@ -519,13 +538,17 @@ impl Store {
         )
         .ctx("re-assignment")?;
         for (table, make) in tables {
-            tx.execute_batch("DELETE FROM new_refs").ctx("re-assignment")?;
+            tx.execute_batch("DELETE FROM new_refs")
+                .ctx("re-assignment")?;
             let ids: Vec<u64> = {
                 let mut st = tx
                     .prepare(&format!("SELECT id FROM {table}"))
                     .ctx("re-assignment")?;
-                let rows = st.query_map([], |r| r.get::<_, u64>(0)).ctx("re-assignment")?;
-                rows.collect::<std::result::Result<_, _>>().ctx("re-assignment")?
+                let rows = st
+                    .query_map([], |r| r.get::<_, u64>(0))
+                    .ctx("re-assignment")?;
+                rows.collect::<std::result::Result<_, _>>()
+                    .ctx("re-assignment")?
             };
             {
                 let mut a = tx.appender("new_refs").ctx("re-assignment")?;
@@ -583,7 +606,11 @@ fn append_event(a: &mut Appender<'_>, e: &Event, r: &[Option<u64>; 4]) -> Result
 fn check_references(tx: &duckdb::Transaction<'_>) -> Result<()> {
     // The largest tables carry no primary-key index (bulk loads run several
     // times faster without one); uniqueness is checked here instead.
-    for (kind, table) in [("person", "persons"), ("household", "households"), ("sentiment", "sentiments")] {
+    for (kind, table) in [
+        ("person", "persons"),
+        ("household", "households"),
+        ("sentiment", "sentiments"),
+    ] {
         let sql = format!("SELECT id FROM {table} GROUP BY id HAVING count(*) > 1 LIMIT 1");
         let mut st = tx.prepare(&sql).ctx("checking unique IDs")?;
         let mut rows = st.query([]).ctx("checking unique IDs")?;
@@ -594,12 +621,24 @@ fn check_references(tx: &duckdb::Transaction<'_>) -> Result<()> {
     }
     let checks: [(&str, &str, &str, &str, &str); 7] = [
         ("person", "persons", "household", "households", "household"),
-        ("household", "households", "building", "buildings", "building"),
+        (
+            "household",
+            "households",
+            "building",
+            "buildings",
+            "building",
+        ),
         ("household", "households", "unit", "units", "unit"),
         ("unit", "units", "building", "buildings", "building"),
         ("building", "buildings", "compound", "compounds", "compound"),
         ("grid", "grids", "parent", "grids", "parent"),
-        ("organisation", "organisations", "compound", "compounds", "compound"),
+        (
+            "organisation",
+            "organisations",
+            "compound",
+            "compounds",
+            "compound",
+        ),
     ];
     for (kind, table, col, target, field) in checks {
         let sql = format!(

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use geo_core::store::Store;
-use web_viewer::cli::demo::generate_into;
 use wangge_data::demo::Scale;
+use web_viewer::cli::demo::generate_into;
 
 static N: AtomicU32 = AtomicU32::new(0);
 

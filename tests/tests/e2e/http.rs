@@ -18,7 +18,13 @@ async fn call(st: &AppState, req: Request<Body>) -> (StatusCode, Vec<u8>, axum::
     let resp = app(st.clone()).oneshot(req).await.expect("response");
     let status = resp.status();
     let headers = resp.headers().clone();
-    let body = resp.into_body().collect().await.expect("body").to_bytes().to_vec();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec();
     (status, body, headers)
 }
 
@@ -56,7 +62,10 @@ async fn errors_have_a_stable_shape() {
     assert_eq!(v["error"]["code"], "bad_grid_code");
     let (s, v) = get_json(&st, "/api/v1/nonsense").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    assert!(v["error"]["message"].as_str().unwrap_or("").contains("nonsense"));
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("nonsense"));
     let (s, v) = get_json(&st, "/api/v1/events?bbox=1,2,3").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(v["error"]["code"], "bad_bbox");
@@ -88,7 +97,12 @@ async fn errors_have_a_stable_shape() {
             .body(Body::from(bad.to_string()))
             .expect("req");
         let (s, b, _) = call(&st, req).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(&b));
+        assert_eq!(
+            s,
+            StatusCode::BAD_REQUEST,
+            "{}",
+            String::from_utf8_lossy(&b)
+        );
     }
 }
 
@@ -97,7 +111,10 @@ async fn intake_assigns_grids_and_streams() {
     let st = state("http-intake");
     let (_, grids) = get_json(&st, "/api/v1/grids?kind=micro&limit=1").await;
     let p = &grids["features"][0]["properties"];
-    let ip = p["interior_point"].as_array().expect("interior point").clone();
+    let ip = p["interior_point"]
+        .as_array()
+        .expect("interior point")
+        .clone();
     let mut rx = st.0.events_tx.subscribe();
     let body = json!({"category": "02.05", "title": "夜间施工噪音", "lon": ip[0], "lat": ip[1], "source": "resident"});
     let req = Request::post("/api/v1/events")
@@ -129,7 +146,9 @@ async fn personal_data_is_masked_and_scoped() {
     assert_eq!(s, StatusCode::OK);
     let v: Value = serde_json::from_slice(&b).expect("json");
     for f in v["features"].as_array().expect("features") {
-        let nid = f["properties"]["national_id"].as_str().unwrap_or("********");
+        let nid = f["properties"]["national_id"]
+            .as_str()
+            .unwrap_or("********");
         assert!(nid.contains("********"), "unmasked {nid}");
         let name = f["properties"]["name"].as_str().expect("name");
         assert!(name.chars().skip(1).all(|c| c == '*'), "unmasked {name}");
@@ -148,14 +167,20 @@ async fn tiles_are_gzipped_mvt_with_etag() {
     let z = 15u32;
     let n = f64::from(1u32 << z);
     let x = ((lon + 180.0) / 360.0 * n) as u32;
-    let y = ((1.0 - (lat.to_radians().tan() + 1.0 / lat.to_radians().cos()).ln() / std::f64::consts::PI) / 2.0 * n) as u32;
+    let y = ((1.0
+        - (lat.to_radians().tan() + 1.0 / lat.to_radians().cos()).ln() / std::f64::consts::PI)
+        / 2.0
+        * n) as u32;
     let uri = format!("/tiles/all/{z}/{x}/{y}.mvt");
     let (s, body, h) = call(&st, Request::get(&uri).body(Body::empty()).expect("req")).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(h[header::CONTENT_ENCODING], "gzip");
     assert!(body.len() > 100, "tile of {} bytes", body.len());
     let etag = h[header::ETAG].to_str().expect("etag").to_string();
-    let req = Request::get(&uri).header(header::IF_NONE_MATCH, &etag).body(Body::empty()).expect("req");
+    let req = Request::get(&uri)
+        .header(header::IF_NONE_MATCH, &etag)
+        .body(Body::empty())
+        .expect("req");
     let (s, _, _) = call(&st, req).await;
     assert_eq!(s, StatusCode::NOT_MODIFIED);
     let (s, style) = get_json(&st, "/style.json").await;

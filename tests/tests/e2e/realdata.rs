@@ -10,14 +10,24 @@ use web_viewer::ingest::ingest;
 use crate::common::temp_db;
 
 fn real(name: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/real").join(name);
-    assert!(p.exists(), "real-data file missing: {} (expected beside the repository in ../shared/data/real/)", p.display());
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/real")
+        .join(name);
+    assert!(
+        p.exists(),
+        "real-data file missing: {} (expected beside the repository in ../shared/data/real/)",
+        p.display()
+    );
     p
 }
 
 fn count(store: &Store, kind: &str) -> u64 {
     let c = store.counts(&Scope::Town, 2026).expect("counts");
-    c.elements.iter().find(|(k, _)| k == kind).map(|(_, n)| *n).expect("kind counted")
+    c.elements
+        .iter()
+        .find(|(k, _)| k == kind)
+        .map(|(_, n)| *n)
+        .expect("kind counted")
 }
 
 #[test]
@@ -49,7 +59,10 @@ fn lujiazui_tile_cut_buildings_merge_by_id() {
     };
     let batch = import::read(ElementKind::Buildings, &path, &opts).expect("merged import");
     let n = batch.dataset.buildings.len();
-    assert!((1_300..=1_517).contains(&n), "{n} buildings after merging pieces");
+    assert!(
+        (1_300..=1_517).contains(&n),
+        "{n} buildings after merging pieces"
+    );
     let mut store = Store::open(temp_db("ljz")).expect("store");
     ingest(&mut store, &batch.dataset, false, None).expect("stored");
     assert_eq!(count(&store, "buildings"), n as u64);
@@ -58,7 +71,8 @@ fn lujiazui_tile_cut_buildings_merge_by_id() {
 #[test]
 fn san_francisco_osm_imports_with_estimated_households() {
     let path = real("sf-downtown.osm.pbf");
-    let mut imp = wangge_data::osm::read_pbf(&path, &wangge_data::osm::OsmOptions::default()).expect("osm");
+    let mut imp =
+        wangge_data::osm::read_pbf(&path, &wangge_data::osm::OsmOptions::default()).expect("osm");
     let est = wangge_data::estimate::estimate_all(&mut imp.dataset.buildings, &Default::default());
     let b = imp.dataset.buildings.len();
     assert!((7_000..=8_600).contains(&b), "{b} buildings");
@@ -72,7 +86,8 @@ fn san_francisco_osm_imports_with_estimated_households() {
 #[test]
 fn san_francisco_incidents_import_as_events() {
     let path = real("sf-incidents-downtown-2003-2015.csv.gz");
-    let opts = wangge_data::incidents::IncidentOptions::sf_incidents().expect("shipped SF category map");
+    let opts =
+        wangge_data::incidents::IncidentOptions::sf_incidents().expect("shipped SF category map");
     let imp = wangge_data::incidents::read_events(&path, &opts).expect("incidents");
     assert_eq!(imp.events.len(), 315_027);
     let batch = geo_core::Dataset {
@@ -82,6 +97,9 @@ fn san_francisco_incidents_import_as_events() {
     let mut store = Store::open(temp_db("sf-events")).expect("store");
     let t = std::time::Instant::now();
     ingest(&mut store, &batch, false, None).expect("stored");
-    println!("stored 315,027 events in {:.2} s", t.elapsed().as_secs_f64());
+    println!(
+        "stored 315,027 events in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
     assert_eq!(count(&store, "events"), 315_027);
 }

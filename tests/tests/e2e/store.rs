@@ -11,14 +11,24 @@ use crate::common::{demo_store, temp_db};
 
 fn count(store: &Store, kind: &str) -> u64 {
     let c = store.counts(&Scope::Town, 2026).expect("counts");
-    c.elements.iter().find(|(k, _)| k == kind).map(|(_, n)| *n).expect("kind counted")
+    c.elements
+        .iter()
+        .find(|(k, _)| k == kind)
+        .map(|(_, n)| *n)
+        .expect("kind counted")
 }
 
 #[test]
 fn demo_community_is_linked_and_assigned() {
     let (store, _) = demo_store("linked");
-    let c = store.counts(&Scope::Town, chrono::Utc::now().year()).expect("counts");
-    assert!((9_000..=15_000).contains(&c.residents), "residents {}", c.residents);
+    let c = store
+        .counts(&Scope::Town, chrono::Utc::now().year())
+        .expect("counts");
+    assert!(
+        (9_000..=15_000).contains(&c.residents),
+        "residents {}",
+        c.residents
+    );
     assert_eq!(c.store_version, geo_core::store::SCHEMA_VERSION);
     for (kind, n) in &c.unassigned {
         if kind == "events" {
@@ -56,7 +66,16 @@ fn failed_import_leaves_store_unchanged() {
     assert_eq!(store.counts(&Scope::Town, 2026).expect("counts"), before);
 
     // A duplicate ID of an already stored person is refused the same way.
-    let existing = store.persons(&Scope::Town, None, Some(geo_core::store::Page { limit: 1, offset: 0 })).expect("persons");
+    let existing = store
+        .persons(
+            &Scope::Town,
+            None,
+            Some(geo_core::store::Page {
+                limit: 1,
+                offset: 0,
+            }),
+        )
+        .expect("persons");
     let dup = Dataset {
         persons: existing,
         ..Dataset::default()
@@ -75,9 +94,18 @@ fn worker_scope_sees_only_own_grid() {
         .expect("a comprehensive grid");
     let scope = Scope::Grids([g.id].into_iter().collect());
     let mine = store.households(&scope, None, None).expect("households");
-    let all = store.households(&Scope::Town, None, None).expect("households");
-    assert!(!mine.is_empty() && mine.len() < all.len(), "{} of {}", mine.len(), all.len());
-    let none = store.households(&Scope::Grids(Default::default()), None, None).expect("households");
+    let all = store
+        .households(&Scope::Town, None, None)
+        .expect("households");
+    assert!(
+        !mine.is_empty() && mine.len() < all.len(),
+        "{} of {}",
+        mine.len(),
+        all.len()
+    );
+    let none = store
+        .households(&Scope::Grids(Default::default()), None, None)
+        .expect("households");
     assert!(none.is_empty());
 }
 
@@ -86,9 +114,13 @@ fn reopen_keeps_data_and_version() {
     let path = temp_db("reopen");
     {
         let mut s = Store::open(&path).expect("open");
-        web_viewer::cli::demo::generate_into(&mut s, wangge_data::demo::Scale::Community, 3, false).expect("demo");
+        web_viewer::cli::demo::generate_into(&mut s, wangge_data::demo::Scale::Community, 3, false)
+            .expect("demo");
     }
     let s = Store::open(&path).expect("reopen");
-    assert_eq!(s.schema_version().expect("version"), geo_core::store::SCHEMA_VERSION);
+    assert_eq!(
+        s.schema_version().expect("version"),
+        geo_core::store::SCHEMA_VERSION
+    );
     assert!(count(&s, "persons") > 0);
 }

@@ -2,8 +2,8 @@
 
 use chrono::Datelike;
 use geo_core::store::{Scope, Store};
-use web_viewer::cli::demo::generate_into;
 use wangge_data::demo::Scale;
+use web_viewer::cli::demo::generate_into;
 
 use crate::common::temp_db;
 
@@ -12,19 +12,65 @@ fn town_demo_figures_are_within_source_ranges() {
     let mut store = Store::open(temp_db("town")).expect("store");
     let t = std::time::Instant::now();
     generate_into(&mut store, Scale::Town, 2026, false).expect("town demo");
-    println!("town demo generated and stored in {:.1} s", t.elapsed().as_secs_f64());
-    let c = store.counts(&Scope::Town, chrono::Utc::now().year()).expect("counts");
-    let get = |k: &str| c.elements.iter().find(|(n, _)| n == k).map(|(_, v)| *v).unwrap_or(0);
-    let grids = |k: &str| c.grids_by_kind.iter().find(|(n, _)| n == k).map(|(_, v)| *v).unwrap_or(0);
-    assert!((110_000..=140_000).contains(&c.residents), "residents {}", c.residents);
+    println!(
+        "town demo generated and stored in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let c = store
+        .counts(&Scope::Town, chrono::Utc::now().year())
+        .expect("counts");
+    let get = |k: &str| {
+        c.elements
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| *v)
+            .unwrap_or(0)
+    };
+    let grids = |k: &str| {
+        c.grids_by_kind
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| *v)
+            .unwrap_or(0)
+    };
+    assert!(
+        (110_000..=140_000).contains(&c.residents),
+        "residents {}",
+        c.residents
+    );
     assert_eq!(get("communities"), 12);
-    assert!((80..=95).contains(&grids("comprehensive")), "comprehensive {}", grids("comprehensive"));
-    assert!((70..=85).contains(&grids("dedicated")), "dedicated {}", grids("dedicated"));
-    assert!(grids("micro") > grids("comprehensive") * 5, "micro {}", grids("micro"));
+    assert!(
+        (80..=95).contains(&grids("comprehensive")),
+        "comprehensive {}",
+        grids("comprehensive")
+    );
+    assert!(
+        (70..=85).contains(&grids("dedicated")),
+        "dedicated {}",
+        grids("dedicated")
+    );
+    assert!(
+        grids("micro") > grids("comprehensive") * 5,
+        "micro {}",
+        grids("micro")
+    );
     let hh = get("households");
     assert!((40_000..=60_000).contains(&hh), "households {hh}");
-    assert!((0.17..=0.23).contains(&c.aged60_share), "aged 60+ {}", c.aged60_share);
-    let full_months: Vec<u64> = c.events_per_month.iter().map(|(_, n)| *n).filter(|n| *n > 100).collect();
+    assert!(
+        (0.17..=0.23).contains(&c.aged60_share),
+        "aged 60+ {}",
+        c.aged60_share
+    );
+    let full_months: Vec<u64> = c
+        .events_per_month
+        .iter()
+        .map(|(_, n)| *n)
+        .filter(|n| *n > 100)
+        .collect();
     assert!(full_months.len() >= 12, "{:?}", c.events_per_month);
-    assert!(full_months.iter().all(|n| (1_500..=5_000).contains(n)), "{:?}", c.events_per_month);
+    assert!(
+        full_months.iter().all(|n| (1_500..=5_000).contains(n)),
+        "{:?}",
+        c.events_per_month
+    );
 }

@@ -73,7 +73,12 @@ impl DatasetSink for StoreSink<'_> {
 }
 
 /// Generates the demo into an open store; returns the totals.
-pub fn generate_into(store: &mut Store, scale: Scale, seed: u64, show_progress: bool) -> Result<IngestReport> {
+pub fn generate_into(
+    store: &mut Store,
+    scale: Scale,
+    seed: u64,
+    show_progress: bool,
+) -> Result<IngestReport> {
     let pb = super::bar(100, "generating");
     if !show_progress {
         pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -81,7 +86,8 @@ pub fn generate_into(store: &mut Store, scale: Scale, seed: u64, show_progress: 
     let name = scale.as_str();
     let mut sink = StoreSink::new(store, name);
     let mut progress = |p: demo::Progress| {
-        let done = f64::from(p.town.saturating_sub(1)) + f64::from(p.community) / f64::from(p.communities.max(1));
+        let done = f64::from(p.town.saturating_sub(1))
+            + f64::from(p.community) / f64::from(p.communities.max(1));
         pb.set_position((100.0 * done / f64::from(p.towns.max(1))) as u64);
     };
     demo::generate(scale, seed, &mut sink, &mut progress).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -91,7 +97,10 @@ pub fn generate_into(store: &mut Store, scale: Scale, seed: u64, show_progress: 
 
 /// Runs `wangge demo`.
 pub fn run(db: &Path, a: DemoArgs) -> Result<()> {
-    let scale: Scale = a.scale.parse().map_err(|e| anyhow::anyhow!("--scale: {e}"))?;
+    let scale: Scale = a
+        .scale
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--scale: {e}"))?;
     let mut store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
     if !store.is_empty()? && !a.force {
         bail!(
@@ -110,7 +119,10 @@ pub fn run(db: &Path, a: DemoArgs) -> Result<()> {
         db.display()
     );
     if r.outside_every_grid > 0 {
-        eprintln!("warning: {} of {} located elements fall inside no grid", r.outside_every_grid, r.located);
+        eprintln!(
+            "warning: {} of {} located elements fall inside no grid",
+            r.outside_every_grid, r.located
+        );
     }
     Ok(())
 }

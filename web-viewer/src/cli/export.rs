@@ -28,8 +28,15 @@ pub struct ExportArgs {
 pub fn run(db: &Path, a: ExportArgs) -> Result<()> {
     let kind = ElementKind::parse(&a.kind).map_err(|e| anyhow!("{e}"))?;
     let store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
-    let personal = matches!(kind, ElementKind::Persons | ElementKind::Households | ElementKind::Sentiments);
-    let set = if personal { LoadSet::All } else { LoadSet::Spatial };
+    let personal = matches!(
+        kind,
+        ElementKind::Persons | ElementKind::Households | ElementKind::Sentiments
+    );
+    let set = if personal {
+        LoadSet::All
+    } else {
+        LoadSet::Spatial
+    };
     let data = store.load(&Scope::Town, set)?;
     let masking = match &a.reveal_reason {
         Some(r) if !r.trim().is_empty() => Masking::Reveal,
@@ -38,7 +45,16 @@ pub fn run(db: &Path, a: ExportArgs) -> Result<()> {
     store.audit(
         "cli",
         "export",
-        &format!("{} as {} ({:?}){}", kind.as_str(), a.format, masking, a.reveal_reason.as_deref().map(|r| format!("; reason: {r}")).unwrap_or_default()),
+        &format!(
+            "{} as {} ({:?}){}",
+            kind.as_str(),
+            a.format,
+            masking,
+            a.reveal_reason
+                .as_deref()
+                .map(|r| format!("; reason: {r}"))
+                .unwrap_or_default()
+        ),
     )?;
     let mut out: Box<dyn Write> = match &a.out {
         Some(p) => Box::new(std::io::BufWriter::new(

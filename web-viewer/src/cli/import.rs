@@ -96,10 +96,15 @@ pub fn run(db: &Path, a: ImportArgs) -> Result<()> {
     let mut store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
     let (batch, kind_name) = match a.kind.as_str() {
         "osm" => (read_osm(&a)?, "osm".to_string()),
-        "events" if a.category_map.is_some() || a.time_col.is_some() => (read_incidents(&a, &store)?, "events".to_string()),
+        "events" if a.category_map.is_some() || a.time_col.is_some() => {
+            (read_incidents(&a, &store)?, "events".to_string())
+        }
         k => {
             let kind = ElementKind::parse(k).map_err(|e| anyhow!("{e}"))?;
-            (read_elements(kind, &a, crs, &store)?, kind.as_str().to_string())
+            (
+                read_elements(kind, &a, crs, &store)?,
+                kind.as_str().to_string(),
+            )
         }
     };
     let pb = super::bar(1, "assigning");
@@ -114,20 +119,31 @@ pub fn run(db: &Path, a: ImportArgs) -> Result<()> {
         );
     }
     if a.dry_run {
-        println!("dry run: would store {} elements of {kind_name} from {}", batch.len(), a.file.display());
-        println!("  {} located elements, {} outside every grid", report.located, report.outside_every_grid);
+        println!(
+            "dry run: would store {} elements of {kind_name} from {}",
+            batch.len(),
+            a.file.display()
+        );
+        println!(
+            "  {} located elements, {} outside every grid",
+            report.located, report.outside_every_grid
+        );
         println!("nothing was stored");
         return Ok(());
     }
     let lookup = |e| refs.get(e);
     let prov = Provenance {
         kind: kind_name.clone(),
-        source: a.file.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default(),
+        source: a
+            .file
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default(),
         crs: crs.to_string(),
     };
-    let w = store.write(&batch, &lookup, Some(&prov)).with_context(|| {
-        format!("importing {} (nothing was stored)", a.file.display())
-    })?;
+    let w = store
+        .write(&batch, &lookup, Some(&prov))
+        .with_context(|| format!("importing {} (nothing was stored)", a.file.display()))?;
     eprintln!(
         "imported {} rows of {kind_name} from {} in {:.2} s",
         w.rows,
@@ -140,12 +156,20 @@ pub fn run(db: &Path, a: ImportArgs) -> Result<()> {
 fn read_elements(kind: ElementKind, a: &ImportArgs, crs: Crs, store: &Store) -> Result<Dataset> {
     let lookup = |k: ElementKind, id: u64| -> bool {
         let table = k.as_str();
-        store.existing_ids(table, &[id]).map(|s| !s.is_empty()).unwrap_or(false)
+        store
+            .existing_ids(table, &[id])
+            .map(|s| !s.is_empty())
+            .unwrap_or(false)
     };
     let opts = ImportOptions {
         encoding: Encoding::parse(&a.encoding).map_err(|e| anyhow!("--encoding: {e}"))?,
         crs,
-        field_map: a.map.as_deref().map(parse_map).transpose()?.unwrap_or_default(),
+        field_map: a
+            .map
+            .as_deref()
+            .map(parse_map)
+            .transpose()?
+            .unwrap_or_default(),
         repair: a.repair,
         merge_by_id: a.merge_by_id,
         negative_ids: a.negative_ids,
@@ -192,8 +216,14 @@ fn read_osm(a: &ImportArgs) -> Result<Dataset> {
 }
 
 fn read_incidents(a: &ImportArgs, store: &Store) -> Result<Dataset> {
-    let need = |v: &Option<String>, flag: &str| v.clone().ok_or_else(|| anyhow!("import events from a foreign CSV needs {flag}"));
-    let map_path = a.category_map.clone().ok_or_else(|| anyhow!("import events from a foreign CSV needs --category-map"))?;
+    let need = |v: &Option<String>, flag: &str| {
+        v.clone()
+            .ok_or_else(|| anyhow!("import events from a foreign CSV needs {flag}"))
+    };
+    let map_path = a
+        .category_map
+        .clone()
+        .ok_or_else(|| anyhow!("import events from a foreign CSV needs --category-map"))?;
     let map = CategoryMap::load(&map_path).map_err(|e| anyhow!("{e}"))?;
     let mut opts = IncidentOptions::new(
         &need(&a.time_col, "--time-col")?,

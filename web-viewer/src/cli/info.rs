@@ -23,7 +23,11 @@ pub fn run(db: &Path, a: InfoArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&c)?);
         return Ok(());
     }
-    println!("store      {} (schema version {})", db.display(), c.store_version);
+    println!(
+        "store      {} (schema version {})",
+        db.display(),
+        c.store_version
+    );
     if let Some(t) = &c.town {
         println!("town       {t}");
     }
@@ -38,7 +42,11 @@ pub fn run(db: &Path, a: InfoArgs) -> Result<()> {
     for (k, n) in &c.grids_by_kind {
         println!("  {k:<14} {n:>10}");
     }
-    println!("\nresidents  {}   aged 60+ {:.1} %", c.residents, c.aged60_share * 100.0);
+    println!(
+        "\nresidents  {}   aged 60+ {:.1} %",
+        c.residents,
+        c.aged60_share * 100.0
+    );
     let outside: Vec<_> = c.unassigned.iter().filter(|(_, n)| *n > 0).collect();
     if !outside.is_empty() {
         println!("\noutside every grid");

@@ -35,7 +35,10 @@ pub struct ServeArgs {
 pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
     let mut store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
     if store.is_empty()? && !a.no_demo {
-        eprintln!("store {} is empty: generating the town demo (wangge demo --scale town)", db.display());
+        eprintln!(
+            "store {} is empty: generating the town demo (wangge demo --scale town)",
+            db.display()
+        );
         let r = super::demo::generate_into(&mut store, wangge_data::demo::Scale::Town, 2026, true)?;
         eprintln!("demo town written: {} rows", r.rows);
     }
@@ -45,12 +48,17 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
     config.k_anonymity = a.k_anonymity;
     config.request_timeout = Duration::from_secs(a.timeout_s);
     let state = AppState::new(store, config.clone()).context("loading the town from the store")?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("binding {}", config.addr))?;
-        eprintln!("wangge serving on http://{} (viewer /, big screen /screen, embed /embed)", listener.local_addr()?);
+        eprintln!(
+            "wangge serving on http://{} (viewer /, big screen /screen, embed /embed)",
+            listener.local_addr()?
+        );
         axum::serve(listener, crate::app(state))
             .with_graceful_shutdown(shutdown())
             .await
@@ -64,7 +72,8 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

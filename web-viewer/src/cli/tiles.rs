@@ -35,7 +35,11 @@ pub enum TilesCommand {
 
 /// Runs `wangge tiles`.
 pub fn run(db: &Path, a: TilesArgs) -> Result<()> {
-    let TilesCommand::Export { out, minzoom, maxzoom } = a.command;
+    let TilesCommand::Export {
+        out,
+        minzoom,
+        maxzoom,
+    } = a.command;
     let store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
     let data = store.load(&Scope::Town, LoadSet::Spatial)?;
     let set = TileSet::build(&data, TileOptions::default());
@@ -46,8 +50,15 @@ pub fn run(db: &Path, a: TilesArgs) -> Result<()> {
         pb.set_message(format!("z{z}"));
     };
     // Offline archives go to big screens: k-anonymous heatmap, no personal data.
-    let r = tiles::pmtiles_export::export_pmtiles(&set, &out, minzoom, maxzoom, &TileFilter::default(), &mut progress)
-        .map_err(|e| anyhow!("{e}"))?;
+    let r = tiles::pmtiles_export::export_pmtiles(
+        &set,
+        &out,
+        minzoom,
+        maxzoom,
+        &TileFilter::default(),
+        &mut progress,
+    )
+    .map_err(|e| anyhow!("{e}"))?;
     pb.finish_and_clear();
     eprintln!(
         "{}: {} tiles written of {} visited (z{minzoom}–z{maxzoom}), largest {} bytes at {:?}, archive {} bytes, {:.1} s",

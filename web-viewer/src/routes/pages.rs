@@ -13,7 +13,10 @@ mod embedded {
 
 /// Looks up an embedded file.
 pub fn asset(path: &str) -> Option<&'static [u8]> {
-    embedded::FILES.iter().find(|(p, _)| *p == path).map(|(_, b)| *b)
+    embedded::FILES
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, b)| *b)
 }
 
 fn mime(path: &str) -> &'static str {

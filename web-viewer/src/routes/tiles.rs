@@ -41,15 +41,30 @@ pub async fn tile(
         .parse()
         .map_err(|_| AppError::bad("bad_tile", format!("y={y:?} is not a tile row")))?;
     if z > 22 || x >= (1u32 << z) || y >= (1u32 << z) {
-        return Err(AppError::bad("bad_tile", format!("tile {z}/{x}/{y} does not exist")));
+        return Err(AppError::bad(
+            "bad_tile",
+            format!("tile {z}/{x}/{y} does not exist"),
+        ));
     }
     let layer_v = tiles::Layer::parse(&layer).map_err(|e| AppError::NotFound(e.to_string()))?;
     let access = Access::from_headers(&headers);
-    let k = if access.role.needs_k_anonymity() { st.0.config.k_anonymity } else { 0 };
-    let mut keys: Vec<_> = params.iter().filter(|(k, _)| ["from", "to", "category", "status", "source"].contains(&k.as_str())).collect();
+    let k = if access.role.needs_k_anonymity() {
+        st.0.config.k_anonymity
+    } else {
+        0
+    };
+    let mut keys: Vec<_> = params
+        .iter()
+        .filter(|(k, _)| ["from", "to", "category", "status", "source"].contains(&k.as_str()))
+        .collect();
     keys.sort();
     let key = format!("{layer}/{z}/{x}/{y}?{keys:?}&k={k}");
-    let cached = st.0.tiles.lock().map_err(|_| AppError::Internal("tile cache poisoned".into()))?.get(&key).cloned();
+    let cached =
+        st.0.tiles
+            .lock()
+            .map_err(|_| AppError::Internal("tile cache poisoned".into()))?
+            .get(&key)
+            .cloned();
     let t = match cached {
         Some(t) => t,
         None => {
@@ -57,8 +72,13 @@ pub async fn tile(
             let st2 = st.clone();
             let raw = tokio::task::spawn_blocking(move || -> AppResult<Vec<u8>> {
                 let view = st2.view()?;
-                let tf = tiles::TileFilter { events: filter, min_count: k.max(1) };
-                view.tiles.tile(layer_v, z, x, y, &tf).map_err(|e| AppError::bad("bad_tile", e.to_string()))
+                let tf = tiles::TileFilter {
+                    events: filter,
+                    min_count: k.max(1),
+                };
+                view.tiles
+                    .tile(layer_v, z, x, y, &tf)
+                    .map_err(|e| AppError::bad("bad_tile", e.to_string()))
             })
             .await
             .map_err(|e| AppError::Internal(e.to_string()))??;
@@ -68,8 +88,14 @@ pub async fn tile(
                 tiles::gzip(&raw).map_err(|e| AppError::Internal(e.to_string()))?
             };
             let etag = format!("\"{:016x}\"", fxhash(&gz));
-            let t = CachedTile { gz: Bytes::from(gz), etag };
-            let mut cache = st.0.tiles.lock().map_err(|_| AppError::Internal("tile cache poisoned".into()))?;
+            let t = CachedTile {
+                gz: Bytes::from(gz),
+                etag,
+            };
+            let mut cache =
+                st.0.tiles
+                    .lock()
+                    .map_err(|_| AppError::Internal("tile cache poisoned".into()))?;
             if cache.len() > 20_000 {
                 cache.clear();
             }
@@ -80,14 +106,24 @@ pub async fn tile(
     if t.gz.is_empty() {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(t.etag.as_str()) {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(t.etag.as_str())
+    {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, t.etag)]).into_response());
     }
     let mut resp = Response::new(Body::from(t.gz));
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.mapbox-vector-tile"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.mapbox-vector-tile"),
+    );
     h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
     if let Ok(v) = HeaderValue::from_str(&t.etag) {
         h.insert(header::ETAG, v);
     }
@@ -96,22 +132,38 @@ pub async fn tile(
 
 fn fxhash(b: &[u8]) -> u64 {
     // FNV-1a: stable across runs, good enough for an ETag.
-    b.iter().fold(0xcbf29ce484222325u64, |h, &x| (h ^ u64::from(x)).wrapping_mul(0x100000001b3))
+    b.iter().fold(0xcbf29ce484222325u64, |h, &x| {
+        (h ^ u64::from(x)).wrapping_mul(0x100000001b3)
+    })
 }
 
 /// `GET /tiles/{layer}.json`: TileJSON 3.0.
-pub async fn tilejson(State(st): State<AppState>, Path(file): Path<String>, headers: HeaderMap) -> AppResult<Json<Value>> {
+pub async fn tilejson(
+    State(st): State<AppState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Json<Value>> {
     let name = file
         .strip_suffix(".json")
         .ok_or_else(|| AppError::NotFound(format!("{file}: expected <layer>.json")))?;
     let layer = tiles::Layer::parse(name).map_err(|e| AppError::NotFound(e.to_string()))?;
     let view = st.view()?;
     let bounds = view.tiles.bounds().unwrap_or([-180.0, -85.0, 180.0, 85.0]);
-    Ok(Json(tiles::style::tilejson(layer, &base_url(&headers), 0, view.tiles.options().max_zoom, bounds)))
+    Ok(Json(tiles::style::tilejson(
+        layer,
+        &base_url(&headers),
+        0,
+        view.tiles.options().max_zoom,
+        bounds,
+    )))
 }
 
 /// `GET /style.json`.
-pub async fn style(State(st): State<AppState>, headers: HeaderMap, Query(p): Query<HashMap<String, String>>) -> AppResult<Json<Value>> {
+pub async fn style(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(p): Query<HashMap<String, String>>,
+) -> AppResult<Json<Value>> {
     let _ = &st;
     let lang = tiles::style::Lang::parse(p.get("lang").map(String::as_str).unwrap_or("zh"));
     Ok(Json(tiles::style::style_json(&base_url(&headers), lang)))
@@ -124,23 +176,39 @@ pub async fn glyphs(Path((fontstack, range)): Path<(String, String)>) -> AppResu
         .split_once('-')
         .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
         .ok_or_else(|| AppError::bad("bad_range", format!("{range}: expected START-END.pbf")))?;
-    let bytes = tiles::glyphs::range(&fontstack, a, b).map_err(|e| AppError::NotFound(e.to_string()))?;
+    let bytes =
+        tiles::glyphs::range(&fontstack, a, b).map_err(|e| AppError::NotFound(e.to_string()))?;
     let mut resp = Response::new(Body::from(bytes));
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-protobuf"));
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-protobuf"),
+    );
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
     Ok(resp)
 }
 
 /// Drops the cached tiles a write changed. Keys are `layer/z/x/y?filters`.
 pub fn invalidate(st: &AppState, inval: &tiles::Invalidation) -> AppResult<()> {
-    let mut cache = st.0.tiles.lock().map_err(|_| AppError::Internal("tile cache poisoned".into()))?;
+    let mut cache =
+        st.0.tiles
+            .lock()
+            .map_err(|_| AppError::Internal("tile cache poisoned".into()))?;
     cache.retain(|key, _| {
         let path = key.split('?').next().unwrap_or("");
         let mut it = path.split('/');
-        let (Some(l), Some(z), Some(x), Some(y)) = (it.next(), it.next(), it.next(), it.next()) else {
+        let (Some(l), Some(z), Some(x), Some(y)) = (it.next(), it.next(), it.next(), it.next())
+        else {
             return false;
         };
-        match (tiles::Layer::parse(l), z.parse::<u8>(), x.parse::<u32>(), y.parse::<u32>()) {
+        match (
+            tiles::Layer::parse(l),
+            z.parse::<u8>(),
+            x.parse::<u32>(),
+            y.parse::<u32>(),
+        ) {
             (Ok(l), Ok(z), Ok(x), Ok(y)) => !inval.affects(l, z, x, y),
             _ => false,
         }
