@@ -231,8 +231,8 @@ export async function buildStyle(opts = {}) {
     push({ id: `wg-grids-${k}-fill`, type: 'fill', source: 'wg-grids', 'source-layer': sl('grids'), filter: gridKind(k), paint: { 'fill-color': c, 'fill-opacity': ['case', ['boolean', ['feature-state', 'hover'], false], 0.22, k === 'comprehensive' ? 0.05 : 0.08] } });
   }
   push({ id: 'wg-hex', type: 'fill', source: 'wg-heatmap', 'source-layer': sl('heatmap'), filter: ['==', ['geometry-type'], 'Polygon'], paint: {
-    'fill-color': ['interpolate', ['linear'], ['to-number', ['coalesce', ['get', 'count'], 0]], 1, COLORS.hex[0], 5, COLORS.hex[1], 15, COLORS.hex[2], 40, COLORS.hex[3], 100, COLORS.hex[4]],
-    'fill-opacity': dark ? 0.7 : 0.6, 'fill-outline-color': 'rgba(255,255,255,0.4)' } });
+    'fill-color': ['interpolate', ['linear'], ['to-number', ['coalesce', ['get', 'count'], 0]], 1, COLORS.hex[0], 20, COLORS.hex[1], 80, COLORS.hex[2], 250, COLORS.hex[3], 800, COLORS.hex[4]],
+    'fill-opacity': dark ? 0.6 : 0.45, 'fill-outline-color': 'rgba(255,255,255,0.4)' } });
   push({ id: 'wg-buildings-fill', type: 'fill', source: 'wg-buildings', 'source-layer': sl('buildings'), paint: { 'fill-color': dark ? '#3a4456' : COLORS.buildings, 'fill-opacity': 0.85, 'fill-outline-color': dark ? '#56627a' : '#7d8793' } });
   push({ id: 'wg-buildings-3d', type: 'fill-extrusion', source: 'wg-buildings', 'source-layer': sl('buildings'), paint: {
     'fill-extrusion-color': dark ? '#4a5568' : COLORS.buildings3d,
@@ -259,8 +259,8 @@ export async function buildStyle(opts = {}) {
     push({ id: `wg-places-${c}`, type: 'circle', source: 'wg-places', 'source-layer': sl('places'), filter: ['all', ['==', ['geometry-type'], 'Point'], place(c)], paint: { 'circle-color': COLORS[`places-${c}`], 'circle-radius': 4.5, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
   }
   push({ id: 'wg-events', type: 'circle', source: 'wg-events', 'source-layer': sl('events'), filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-color': COLORS.events, 'circle-radius': ['interpolate', ['linear'], ['zoom'], 12, 2, 17, 5], 'circle-stroke-color': '#fff', 'circle-stroke-width': 0.6 } });
-  push({ id: 'wg-overdue-halo', type: 'circle', source: 'wg-overdue', 'source-layer': sl('events'), filter: ['all', ['==', ['geometry-type'], 'Point'], isOverdue], paint: { 'circle-color': COLORS.overdue, 'circle-opacity': 0.25, 'circle-radius': ['interpolate', ['linear'], ['zoom'], 12, 6, 17, 14] } });
-  push({ id: 'wg-overdue', type: 'circle', source: 'wg-overdue', 'source-layer': sl('events'), filter: ['all', ['==', ['geometry-type'], 'Point'], isOverdue], paint: { 'circle-color': COLORS.overdue, 'circle-radius': ['interpolate', ['linear'], ['zoom'], 12, 3, 17, 6], 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.2 } });
+  push({ id: 'wg-overdue-halo', type: 'circle', source: 'wg-overdue', 'source-layer': sl('events'), filter: ['all', ['==', ['geometry-type'], 'Point'], isOverdue], paint: { 'circle-color': COLORS.overdue, 'circle-opacity': 0.2, 'circle-radius': ['interpolate', ['linear'], ['zoom'], 12, 4, 17, 14] } });
+  push({ id: 'wg-overdue', type: 'circle', source: 'wg-overdue', 'source-layer': sl('events'), filter: ['all', ['==', ['geometry-type'], 'Point'], isOverdue], paint: { 'circle-color': COLORS.overdue, 'circle-radius': ['interpolate', ['linear'], ['zoom'], 12, 2, 17, 6], 'circle-stroke-color': '#fff', 'circle-stroke-width': ['interpolate', ['linear'], ['zoom'], 12, 0.5, 17, 1.2] } });
   if (labels) {
     const halo = dark ? '#0b1220' : '#ffffff';
     const text = dark ? '#e6edf3' : '#24292f';
