@@ -16,6 +16,7 @@ wangge_setup() {
   command -v npm >/dev/null 2>&1 || want+=(nodejs npm)
   [ -x /usr/bin/chromium ] || want+=(chromium)
   fc-list 2>/dev/null | grep -qi 'dejavu' || want+=(fonts-dejavu-core)
+  fc-list 2>/dev/null | grep -qi 'noto sans cjk' || want+=(fonts-noto-cjk)
   python3 -m venv --help >/dev/null 2>&1 || want+=(python3-venv)
   if [ "$1" = "tests" ]; then
     command -v curl >/dev/null 2>&1 || want+=(curl)

@@ -29,33 +29,9 @@ step "unit, property and end-to-end tests"
 cargo test --release --workspace
 
 step "tiles decode in JavaScript and Python; style validates"
-TILE_DIR="$OUT/tiles"
-rm -rf "$TILE_DIR" && mkdir -p "$TILE_DIR"
-cargo run --release -q -p tiles --example dump -- "$TILE_DIR"
-(cd tiles/check && npm ci --no-audit --no-fund --loglevel=error)
-node tiles/check/decode.mjs "$TILE_DIR"
-VENV="$HOME/.cache/wangge/venv-check"
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/pip" install -q mapbox-vector-tile
-"$VENV/bin/python" tiles/check/decode.py "$TILE_DIR"
+bash tiles/check/run.sh
 
 step "viewer, big screen and embed in headless Chromium"
-DB="$OUT/browser.duckdb"
-rm -f "$DB" "$DB.wal"
-"$WANGGE_BIN" --db "$DB" demo --scale town --seed 2026
-PORT="${WANGGE_TEST_PORT:-18080}"
-"$WANGGE_BIN" --db "$DB" serve --no-demo --addr "127.0.0.1:$PORT" --allow-origin "http://127.0.0.1:$PORT" \
-  > "$OUT/serve.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do
-  curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break
-  sleep 0.5
-done
-curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null || { cat "$OUT/serve.log"; exit 1; }
-curl -fs "http://127.0.0.1:$PORT/style.json" > "$OUT/style.json"
-(cd tiles/check && npx --no-install gl-style-validate "$OUT/style.json")
-(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
-node tests/browser/run.mjs --base "http://127.0.0.1:$PORT" --out "$OUT/screenshots"
+bash tests/browser/ci.sh "$WANGGE_BIN" "$OUT/browser"
 
 step "all tests passed"

@@ -10,7 +10,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-(cd "$root" && cargo run -q -p tiles --example dump -- "$out")
+(cd "$root" && cargo run --release -q -p tiles --example dump -- "$out")
 cd "$here"
 npm ci --no-audit --no-fund --silent
 node decode.mjs "$out"
