@@ -250,9 +250,9 @@ export async function buildStyle(opts = {}) {
   push({ id: 'wg-grid-selected', type: 'line', source: 'wg-grids', 'source-layer': sl('grids'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': COLORS.selected, 'line-width': 4 } });
   // Density from the heatmap tiles' count-weighted cell centroids (`kind: point`).
   push({ id: 'wg-heatmap', type: 'heatmap', source: 'wg-heatmap', 'source-layer': sl('heatmap'), filter: ['==', ['geometry-type'], 'Point'], maxzoom: 18, paint: {
-    'heatmap-weight': ['interpolate', ['linear'], ['to-number', ['coalesce', ['get', 'count'], 1], 1], 0, 0, 20, 1],
+    'heatmap-weight': ['interpolate', ['linear'], ['to-number', ['coalesce', ['get', 'count'], 1], 1], 0, 0, 200, 1],
     'heatmap-intensity': ['interpolate', ['linear'], ['zoom'], 10, 0.6, 16, 1],
-    'heatmap-radius': ['interpolate', ['linear'], ['zoom'], 10, 12, 13, 22, 16, 45],
+    'heatmap-radius': ['interpolate', ['linear'], ['zoom'], 10, 20, 13, 40, 16, 90],
     'heatmap-opacity': 0.75,
     'heatmap-color': ['interpolate', ['linear'], ['heatmap-density'], 0, 'rgba(0,0,0,0)', 0.2, COLORS.hex[0], 0.4, COLORS.hex[1], 0.6, COLORS.hex[2], 0.8, COLORS.hex[3], 1, COLORS.hex[4]] } });
   for (const c of ['parcel', 'public_space', 'poi', 'facility']) {
