@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::routes::{api, pages, tiles};
+use crate::routes::{analytics, api, pages, tiles};
 use crate::state::AppState;
 
 /// Builds the application router.
@@ -27,6 +27,11 @@ pub fn app(state: AppState) -> Router {
         .route("/buildings/{id}", get(api::building_detail))
         .route("/events/{id}", get(api::event_detail))
         .route("/events", get(list_events).post(api::create_event))
+        .route("/regrid", post(analytics::start_regrid))
+        .route("/regrid/{job}", get(analytics::regrid_status))
+        .route("/indicators", get(analytics::indicators))
+        .route("/hotspots", get(analytics::hotspots))
+        .route("/coverage", get(analytics::coverage))
         .route("/{kind}", get(api::list))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(CompressionLayer::new());

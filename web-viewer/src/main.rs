@@ -31,6 +31,10 @@ enum Command {
     Serve(cli::serve::ServeArgs),
     /// Vector tiles: `tiles export --out town.pmtiles`.
     Tiles(cli::tiles::TilesArgs),
+    /// Propose new grids of min..max households (re-gridding recommender).
+    Regrid(cli::regrid::RegridArgs),
+    /// Analytics reports: indicators, hotspots, coverage.
+    Report(cli::report::ReportArgs),
     /// Print the event taxonomy.
     Taxonomy,
 }
@@ -51,6 +55,8 @@ fn main() -> Result<()> {
         Command::Info(a) => cli::info::run(&args.db, a),
         Command::Serve(a) => cli::serve::run(&args.db, a),
         Command::Tiles(a) => cli::tiles::run(&args.db, a),
+        Command::Regrid(a) => cli::regrid::run(&args.db, a),
+        Command::Report(a) => cli::report::run(&args.db, a),
         Command::Taxonomy => {
             for c in geo_core::taxonomy::CATEGORIES {
                 println!("{}\t{}\t{}\t{} h", c.code, c.name_zh, c.name_en, c.limit_h);

@@ -1,5 +1,6 @@
 //! End-to-end tests: a real DuckDB file, the real router through `oneshot`.
 
+mod analytics;
 mod common;
 mod http;
 mod realdata;

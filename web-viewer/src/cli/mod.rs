@@ -5,6 +5,8 @@ pub mod demo;
 pub mod export;
 pub mod import;
 pub mod info;
+pub mod regrid;
+pub mod report;
 pub mod serve;
 pub mod tiles;
 

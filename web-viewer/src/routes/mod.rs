@@ -1,5 +1,6 @@
 //! HTTP routes, one file per area.
 
+pub mod analytics;
 pub mod api;
 pub mod pages;
 pub mod tiles;

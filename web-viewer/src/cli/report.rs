@@ -1,0 +1,827 @@
+//! `wangge report indicators|hotspots|coverage`, and the glue both the CLI
+//! and the HTTP routes (`/api/v1/indicators`, `/hotspots`, `/coverage`) use
+//! to feed stored data to the `analytics` crate. Every output is an
+//! aggregate: counts and shares per area, never a person.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use analytics::coverage::{coverage, CoverageParams, CoverageReport, CoverageRow, Origin};
+use analytics::hotspots::{detect, detect_all_weeks, score_against, HotspotError, HotspotInput};
+use analytics::indicators::{
+    indicators, AreaKey, AreaSize, IndicatorError, IndicatorInput, IndicatorRow, Window,
+};
+use anyhow::{anyhow, Context, Result};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use clap::{Args, Subcommand};
+use geo_core::index::SpatialIndex;
+use geo_core::model::{Event, Grid, GridKind, GridRefs, ServiceKind};
+use geo_core::store::{LoadSet, Scope, Store};
+use geo_core::taxonomy::EventCategory;
+use geo_core::Dataset;
+use h3o::{CellIndex, LatLng, Resolution};
+use serde::Serialize;
+use wangge_data::demo::PlantedHotspot;
+
+pub use analytics::hotspots::{Area, Hotspot, HotspotParams, Score, Week};
+pub use analytics::indicators::AreaLevel;
+
+use crate::view::GridPop;
+
+/// Arguments of `wangge report`.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Which report.
+    #[command(subcommand)]
+    pub what: ReportCommand,
+}
+
+/// The reports.
+#[derive(Subcommand, Debug)]
+pub enum ReportCommand {
+    /// Governance indicators per community or grid for a time window.
+    Indicators(IndicatorArgs),
+    /// Emerging hotspots (H3 cell × category × week) of the stored events.
+    Hotspots(HotspotArgs),
+    /// 15-minute walking coverage of a service per grid and community.
+    Coverage(CoverageArgs),
+}
+
+/// Arguments of `wangge report indicators`.
+#[derive(Args, Debug)]
+pub struct IndicatorArgs {
+    /// Window start (YYYY-MM-DD or RFC 3339); default 30 days before `--to`.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Window end, exclusive; default the day after the latest event.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// community, grid (= comprehensive), micro or dedicated.
+    #[arg(long, default_value = "community")]
+    pub level: String,
+    /// Also write the rows as CSV (UTF-8 with BOM).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Also write the rows as xlsx.
+    #[arg(long)]
+    pub xlsx: Option<PathBuf>,
+}
+
+/// Arguments of `wangge report hotspots`.
+#[derive(Args, Debug)]
+pub struct HotspotArgs {
+    /// A day of the week to test (default the latest week with events).
+    #[arg(long)]
+    pub week: Option<String>,
+    /// Test every week with a full baseline instead of one.
+    #[arg(long)]
+    pub all_weeks: bool,
+    /// H3 resolution (7–10).
+    #[arg(long, default_value_t = 9)]
+    pub res: u8,
+    /// Category (NN.MM, a group NN, or a name).
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Rows printed.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+}
+
+/// Arguments of `wangge report coverage`.
+#[derive(Args, Debug)]
+pub struct CoverageArgs {
+    /// Service kind, e.g. elderly_canteen, clinic, market.
+    #[arg(long, default_value = "elderly_canteen")]
+    pub service: String,
+    /// Walking threshold in minutes.
+    #[arg(long, default_value_t = 15.0)]
+    pub minutes: f64,
+    /// Also write the per-grid rows as CSV.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+}
+
+/// Runs `wangge report`.
+pub fn run(db: &Path, a: ReportArgs) -> Result<()> {
+    let store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
+    match a.what {
+        ReportCommand::Indicators(a) => run_indicators(&store, a),
+        ReportCommand::Hotspots(a) => run_hotspots(&store, a),
+        ReportCommand::Coverage(a) => run_coverage(&store, a),
+    }
+}
+
+// ---------------------------------------------------------------- indicators
+
+/// Parses a level name: community, grid/comprehensive, micro, dedicated, town.
+pub fn parse_level(s: &str) -> Option<AreaLevel> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "town" => Some(AreaLevel::Town),
+        "community" => Some(AreaLevel::Community),
+        "grid" | "comprehensive" => Some(AreaLevel::Comprehensive),
+        "micro" => Some(AreaLevel::Micro),
+        "dedicated" => Some(AreaLevel::Dedicated),
+        _ => None,
+    }
+}
+
+fn level_of(kind: GridKind) -> AreaLevel {
+    match kind {
+        GridKind::Comprehensive => AreaLevel::Comprehensive,
+        GridKind::Micro => AreaLevel::Micro,
+        _ => AreaLevel::Dedicated,
+    }
+}
+
+/// Sizes of every grid, community and the town from per-grid population
+/// figures: a community (and the town) is the sum of its comprehensive
+/// grids, which tile it; workers are those of the grid (or of the
+/// community's comprehensive grids).
+pub fn area_sizes(grids: &[Grid], pop: &HashMap<u64, GridPop>) -> HashMap<AreaKey, AreaSize> {
+    let mut out: HashMap<AreaKey, AreaSize> = HashMap::new();
+    let town = AreaKey {
+        level: AreaLevel::Town,
+        id: 0,
+    };
+    for g in grids {
+        let p = pop.get(&g.id.get()).copied().unwrap_or_default();
+        let size = AreaSize {
+            households: u32::try_from(p.households).unwrap_or(u32::MAX),
+            persons: u32::try_from(p.residents).unwrap_or(u32::MAX),
+            grid_workers: g.workers.len() as u32,
+        };
+        out.insert(
+            AreaKey {
+                level: level_of(g.kind),
+                id: g.id.get(),
+            },
+            size,
+        );
+        if g.kind == GridKind::Comprehensive {
+            let mut keys = vec![town];
+            keys.extend(g.community.map(|c| AreaKey {
+                level: AreaLevel::Community,
+                id: c.get(),
+            }));
+            for k in keys {
+                let e = out.entry(k).or_default();
+                e.households = e.households.saturating_add(size.households);
+                e.persons = e.persons.saturating_add(size.persons);
+                e.grid_workers = e.grid_workers.saturating_add(size.grid_workers);
+            }
+        }
+    }
+    out
+}
+
+/// Per-grid figures from the store, keyed like [`crate::view::TownView::grid_pop`].
+pub fn grid_pop(store: &Store, year: i32) -> Result<HashMap<u64, GridPop>> {
+    Ok(store
+        .grid_population(year)?
+        .into_iter()
+        .map(|p| {
+            (
+                p.grid,
+                GridPop {
+                    households: p.households,
+                    residents: p.residents,
+                    aged60: p.aged60,
+                    elderly_alone: p.elderly_alone,
+                },
+            )
+        })
+        .collect())
+}
+
+/// The default window: the `days` days ending at midnight (UTC) after the
+/// latest event (or now when there is none).
+pub fn default_window(events: &[Event], days: i64) -> Window {
+    let last = events
+        .iter()
+        .map(|e| e.reported_at)
+        .max()
+        .unwrap_or_else(Utc::now);
+    let to = Utc.from_utc_datetime(
+        &(last.date_naive() + Duration::days(1)).and_time(chrono::NaiveTime::MIN),
+    );
+    Window {
+        from: to - Duration::days(days),
+        to,
+    }
+}
+
+/// Parses `YYYY-MM-DD` (midnight UTC) or RFC 3339.
+pub fn parse_instant(field: &str, s: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map(|d| Utc.from_utc_datetime(&d.and_time(chrono::NaiveTime::MIN)))
+        .map_err(|_| format!("{field}={s:?} is not a date (YYYY-MM-DD) or RFC 3339 time"))
+}
+
+/// The window from optional `from`/`to` texts (defaults: [`default_window`]).
+pub fn window_from(
+    events: &[Event],
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<Window, String> {
+    let d = default_window(events, 30);
+    let to = to
+        .filter(|s| !s.is_empty())
+        .map(|s| parse_instant("to", s))
+        .transpose()?
+        .unwrap_or(d.to);
+    let from = from
+        .filter(|s| !s.is_empty())
+        .map(|s| parse_instant("from", s))
+        .transpose()?
+        .unwrap_or(to - Duration::days(30));
+    if from >= to {
+        return Err(format!("from={from} is not before to={to}"));
+    }
+    Ok(Window { from, to })
+}
+
+/// Indicator rows of the town and of every area of `level`.
+pub fn indicator_rows(
+    events: &[Event],
+    refs: &[GridRefs],
+    sizes: &HashMap<AreaKey, AreaSize>,
+    window: Window,
+    level: AreaLevel,
+) -> Result<Vec<IndicatorRow>, IndicatorError> {
+    let input = IndicatorInput {
+        events,
+        refs,
+        sizes,
+        reopened: None,
+    };
+    let r = indicators(&input, window)?;
+    Ok(r.rows
+        .into_iter()
+        .filter(|row| row.area.level == level || row.area.level == AreaLevel::Town)
+        .collect())
+}
+
+/// Display name of an area: community name, `grid name (code)`, or `town`.
+pub fn area_name(ds: &Dataset, key: AreaKey) -> String {
+    match key.level {
+        AreaLevel::Town => ds.town.as_ref().map_or("town".into(), |t| t.name.clone()),
+        AreaLevel::Community => ds
+            .communities
+            .iter()
+            .find(|c| c.id.get() == key.id)
+            .map_or_else(|| format!("community {}", key.id), |c| c.name.clone()),
+        _ => ds.grids.iter().find(|g| g.id.get() == key.id).map_or_else(
+            || format!("grid {}", key.id),
+            |g| format!("{} {}", g.code.as_str(), g.name),
+        ),
+    }
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or("-".into(), |x| format!("{:.1}%", x * 100.0))
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map_or("-".into(), |x| format!("{x:.1}"))
+}
+
+fn change(v: Option<f64>) -> String {
+    v.map_or("-".into(), |x| format!("{:+.0}%", x * 100.0))
+}
+
+fn run_indicators(store: &Store, a: IndicatorArgs) -> Result<()> {
+    let level = parse_level(&a.level).ok_or_else(|| {
+        anyhow!(
+            "--level {:?}: expected community, grid, micro or dedicated",
+            a.level
+        )
+    })?;
+    let ds = store.load(&Scope::Town, LoadSet::Spatial)?;
+    let index = SpatialIndex::build(&ds);
+    let refs: Vec<GridRefs> = ds
+        .events
+        .iter()
+        .map(|e| index.grids_at(e.location.0))
+        .collect();
+    let window =
+        window_from(&ds.events, a.from.as_deref(), a.to.as_deref()).map_err(|e| anyhow!("{e}"))?;
+    let pop = grid_pop(store, window.to.year())?;
+    let sizes = area_sizes(&ds.grids, &pop);
+    let rows = indicator_rows(&ds.events, &refs, &sizes, window, level)?;
+    println!(
+        "indicators {} – {} (previous window for the trend: {} – {})",
+        window.from.date_naive(),
+        window.to.date_naive(),
+        window.previous().from.date_naive(),
+        window.previous().to.date_naive()
+    );
+    println!(
+        "{:<28} {:>8} {:>7} {:>8} {:>7} {:>8} {:>8} {:>8} {:>7} {:>8} {:>7}",
+        "area",
+        "hh",
+        "events",
+        "/1000hh",
+        "in-grid",
+        "med h",
+        "p90 h",
+        "overdue",
+        "satisf",
+        "reopen",
+        "trend"
+    );
+    for r in &rows {
+        let name: String = area_name(&ds, r.area).chars().take(26).collect();
+        println!(
+            "{:<28} {:>8} {:>7} {:>8} {:>7} {:>8} {:>8} {:>8} {:>7} {:>8} {:>7}",
+            name,
+            r.households,
+            r.events,
+            num(r.events_per_1000_households),
+            pct(r.closed_in_grid_share),
+            num(r.median_handling_h),
+            num(r.p90_handling_h),
+            r.overdue,
+            pct(r.satisfaction_share),
+            pct(r.reopen_rate),
+            change(r.events_change)
+        );
+    }
+    if let Some(p) = &a.csv {
+        let f = std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
+        analytics::table::to_csv(&rows, std::io::BufWriter::new(f))?;
+        eprintln!("wrote {} rows to {}", rows.len(), p.display());
+    }
+    if let Some(p) = &a.xlsx {
+        let bytes = analytics::table::to_xlsx(&rows, "indicators")?;
+        std::fs::write(p, bytes).with_context(|| format!("writing {}", p.display()))?;
+        eprintln!("wrote {} rows to {}", rows.len(), p.display());
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------ hotspots
+
+/// Detector settings for an H3 resolution (7–10) and week offset.
+pub fn hotspot_params(res: u8, utc_offset_h: i32) -> Result<HotspotParams, String> {
+    if !(7..=10).contains(&res) {
+        return Err(format!("res={res}: must be 7..=10"));
+    }
+    let resolution = Resolution::try_from(res).map_err(|e| format!("res={res}: {e}"))?;
+    Ok(HotspotParams {
+        resolution,
+        utc_offset_h,
+        ..HotspotParams::default()
+    })
+}
+
+/// Parses a category filter: `NN.MM`, a group `NN`, or a name; `None` for all.
+pub fn category_filter(s: Option<&str>) -> Result<Option<Vec<EventCategory>>, String> {
+    let Some(c) = s.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for part in c.split(',') {
+        if part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit()) {
+            out.extend(EventCategory::all().filter(|x| x.group() == part));
+        } else {
+            out.push(EventCategory::parse(part).map_err(|e| format!("category={part:?}: {e}"))?);
+        }
+    }
+    if out.is_empty() {
+        return Err(format!("category={c:?} matches no category"));
+    }
+    Ok(Some(out))
+}
+
+/// Hotspots of `events` (optionally one category set): of one `week`, or of
+/// every week with a full baseline when `week` is `None`.
+pub fn hotspots_of(
+    events: &[Event],
+    categories: Option<&[EventCategory]>,
+    week: Option<Week>,
+    params: &HotspotParams,
+) -> Result<Vec<Hotspot>, HotspotError> {
+    let input: Vec<HotspotInput> = events
+        .iter()
+        .filter(|e| categories.is_none_or(|c| c.contains(&e.category)))
+        .map(HotspotInput::from)
+        .collect();
+    match week {
+        Some(w) => detect(&input, w, params),
+        None => detect_all_weeks(&input, params),
+    }
+}
+
+/// The latest week holding an event.
+pub fn latest_week(events: &[Event], utc_offset_h: i32) -> Option<Week> {
+    events
+        .iter()
+        .map(|e| e.reported_at)
+        .max()
+        .map(|t| Week::of(t, utc_offset_h))
+}
+
+/// The week containing a date (`YYYY-MM-DD`, local noon).
+pub fn week_of_date(s: &str, utc_offset_h: i32) -> Result<Week, String> {
+    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("week={s:?}: expected YYYY-MM-DD"))?;
+    let noon = Utc.from_utc_datetime(&d.and_time(chrono::NaiveTime::MIN))
+        + Duration::hours(12 - i64::from(utc_offset_h));
+    Ok(Week::of(noon, utc_offset_h))
+}
+
+/// Planted hotspots of the demo as (cell, category, week) triples.
+pub fn planted_triples(
+    planted: &[PlantedHotspot],
+    utc_offset_h: i32,
+) -> Vec<(CellIndex, EventCategory, Week)> {
+    let mut out = Vec::new();
+    for p in planted {
+        let (Ok(cell), Ok(cat)) = (
+            CellIndex::try_from(p.h3_res9),
+            EventCategory::parse(&p.category),
+        ) else {
+            continue;
+        };
+        for d in &p.week_starts {
+            if let Ok(w) = week_of_date(&d.format("%Y-%m-%d").to_string(), utc_offset_h) {
+                out.push((cell, cat, w));
+            }
+        }
+    }
+    out
+}
+
+/// Precision and recall of `detected` against the demo's planted hotspots.
+pub fn score_planted(detected: &[Hotspot], planted: &[PlantedHotspot], utc_offset_h: i32) -> Score {
+    score_against(detected, &planted_triples(planted, utc_offset_h))
+}
+
+/// One hotspot as JSON-ready aggregates (cell centre included).
+#[derive(Debug, Clone, Serialize)]
+pub struct HotspotRow {
+    /// H3 cell (hex) or `grid:ID`.
+    pub area: String,
+    /// Cell centre longitude.
+    pub lon: Option<f64>,
+    /// Cell centre latitude.
+    pub lat: Option<f64>,
+    /// Category code.
+    pub category: String,
+    /// Category name (Chinese).
+    pub category_zh: String,
+    /// Monday starting the week (local).
+    pub week_start: String,
+    /// Events that week.
+    pub count: u32,
+    /// Baseline events per week.
+    pub baseline: f64,
+    /// z statistic.
+    pub z: f64,
+    /// p-value.
+    pub p_value: f64,
+    /// Benjamini–Hochberg q-value.
+    pub q_value: f64,
+}
+
+/// Local date of a week's Monday.
+pub fn week_start_date(w: Week, utc_offset_h: i32) -> NaiveDate {
+    (w.start(utc_offset_h) + Duration::hours(i64::from(utc_offset_h))).date_naive()
+}
+
+fn centre(a: Area) -> (Option<f64>, Option<f64>) {
+    match a {
+        Area::Cell(c) => {
+            let ll = LatLng::from(c);
+            (Some(ll.lng()), Some(ll.lat()))
+        }
+        Area::Grid(_) => (None, None),
+    }
+}
+
+impl HotspotRow {
+    /// The row of a hotspot.
+    pub fn of(h: &Hotspot, utc_offset_h: i32) -> Self {
+        let (lon, lat) = centre(h.area);
+        Self {
+            area: h.area.to_string(),
+            lon,
+            lat,
+            category: h.category.code().to_string(),
+            category_zh: h.category.def().name_zh.to_string(),
+            week_start: week_start_date(h.week, utc_offset_h).to_string(),
+            count: h.count,
+            baseline: h.baseline,
+            z: h.z,
+            p_value: h.p_value,
+            q_value: h.q_value,
+        }
+    }
+}
+
+/// A cell's flagged weeks summed up.
+#[derive(Debug, Clone, Serialize)]
+pub struct CellSummary {
+    /// H3 cell (hex).
+    pub area: String,
+    /// Centre longitude.
+    pub lon: Option<f64>,
+    /// Centre latitude.
+    pub lat: Option<f64>,
+    /// Flagged (category, week) pairs.
+    pub flags: u32,
+    /// Events in the flagged weeks.
+    pub events: u32,
+    /// Largest z.
+    pub max_z: f64,
+    /// Category flagged most often.
+    pub top_category: String,
+}
+
+/// Flags, events, largest z and flags per category of one cell.
+type CellAcc = (u32, u32, f64, BTreeMap<&'static str, u32>);
+
+/// Cells ranked by flagged weeks, then events; the first `n`.
+pub fn top_cells(hs: &[Hotspot], n: usize) -> Vec<CellSummary> {
+    let mut by: HashMap<Area, CellAcc> = HashMap::new();
+    for h in hs {
+        let e = by
+            .entry(h.area)
+            .or_insert((0, 0, f64::MIN, BTreeMap::new()));
+        e.0 += 1;
+        e.1 += h.count;
+        e.2 = e.2.max(h.z);
+        *e.3.entry(h.category.code()).or_default() += 1;
+    }
+    let mut v: Vec<CellSummary> = by
+        .into_iter()
+        .map(|(a, (flags, events, max_z, cats))| {
+            let (lon, lat) = centre(a);
+            let top_category = cats
+                .iter()
+                .max_by_key(|(k, c)| (**c, std::cmp::Reverse(**k)))
+                .map(|(k, _)| (*k).to_string())
+                .unwrap_or_default();
+            CellSummary {
+                area: a.to_string(),
+                lon,
+                lat,
+                flags,
+                events,
+                max_z,
+                top_category,
+            }
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        b.flags
+            .cmp(&a.flags)
+            .then(b.events.cmp(&a.events))
+            .then(a.area.cmp(&b.area))
+    });
+    v.truncate(n);
+    v
+}
+
+fn run_hotspots(store: &Store, a: HotspotArgs) -> Result<()> {
+    let offset = 8;
+    let params = hotspot_params(a.res, offset).map_err(|e| anyhow!("--{e}"))?;
+    let cats = category_filter(a.category.as_deref()).map_err(|e| anyhow!("--{e}"))?;
+    let ds = store.load(&Scope::Town, LoadSet::Spatial)?;
+    let week = if a.all_weeks {
+        None
+    } else {
+        Some(match &a.week {
+            Some(w) => week_of_date(w, offset).map_err(|e| anyhow!("--{e}"))?,
+            None => latest_week(&ds.events, offset)
+                .ok_or_else(|| anyhow!("the store holds no event"))?,
+        })
+    };
+    let t = std::time::Instant::now();
+    let hs = hotspots_of(&ds.events, cats.as_deref(), week, &params)?;
+    let what = week.map_or("every week".to_string(), |w| {
+        format!("week of {}", week_start_date(w, offset))
+    });
+    println!(
+        "{} hotspots in {what} over {} events at H3 res {} ({:.0} ms)",
+        hs.len(),
+        ds.events.len(),
+        a.res,
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    if a.all_weeks {
+        println!(
+            "{:<17} {:>10} {:>10} {:>6} {:>7} {:>7}  category",
+            "cell", "lon", "lat", "weeks", "events", "max z"
+        );
+        for c in top_cells(&hs, a.top) {
+            println!(
+                "{:<17} {:>10.5} {:>10.5} {:>6} {:>7} {:>7.1}  {}",
+                c.area,
+                c.lon.unwrap_or(f64::NAN),
+                c.lat.unwrap_or(f64::NAN),
+                c.flags,
+                c.events,
+                c.max_z,
+                c.top_category
+            );
+        }
+    } else {
+        let mut rows: Vec<HotspotRow> = hs.iter().map(|h| HotspotRow::of(h, offset)).collect();
+        rows.sort_by(|a, b| a.q_value.total_cmp(&b.q_value).then(b.z.total_cmp(&a.z)));
+        println!(
+            "{:<17} {:>10} {:>10}  {:<6} {:>5} {:>8} {:>6} {:>9}",
+            "cell", "lon", "lat", "cat", "count", "baseline", "z", "q"
+        );
+        for r in rows.iter().take(a.top) {
+            println!(
+                "{:<17} {:>10.5} {:>10.5}  {:<6} {:>5} {:>8.2} {:>6.1} {:>9.2e}  {}",
+                r.area,
+                r.lon.unwrap_or(f64::NAN),
+                r.lat.unwrap_or(f64::NAN),
+                r.category,
+                r.count,
+                r.baseline,
+                r.z,
+                r.q_value,
+                r.category_zh
+            );
+        }
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------ coverage
+
+/// Walking coverage of `service` (every service when `None`) from every
+/// building with households; buildings are placed in the comprehensive grid
+/// holding their centroid. `ds` must hold households and persons
+/// ([`LoadSet::All`]).
+pub fn coverage_of(
+    ds: &Dataset,
+    index: &SpatialIndex,
+    service: Option<ServiceKind>,
+    params: &CoverageParams,
+) -> CoverageReport {
+    let origins: Vec<Origin> =
+        analytics::coverage::origins_from(&ds.buildings, &ds.households, &ds.persons, |_| None)
+            .into_iter()
+            .map(|mut o| {
+                o.grid = index.grids_at(o.location.0).comprehensive;
+                o
+            })
+            .collect();
+    let places: Vec<_> = ds
+        .places
+        .iter()
+        .filter(|p| p.service.is_some() && (service.is_none() || p.service == service))
+        .cloned()
+        .collect();
+    coverage(&ds.roads, &places, &origins, params)
+}
+
+/// Coverage of one service in one community (sum of its comprehensive grids).
+#[derive(Debug, Clone, Serialize)]
+pub struct CommunityCoverage {
+    /// Community ID.
+    pub community: u64,
+    /// Name.
+    pub name: String,
+    /// Households.
+    pub households: u32,
+    /// Households within the threshold.
+    pub covered: u32,
+    /// Their share.
+    pub covered_share: Option<f64>,
+    /// Elderly living alone.
+    pub elderly_alone: u32,
+    /// Elderly living alone beyond the threshold.
+    pub elderly_alone_beyond: u32,
+}
+
+/// Sums per-grid coverage rows of one service by community.
+pub fn coverage_by_community(
+    ds: &Dataset,
+    rows: &[CoverageRow],
+    service: ServiceKind,
+) -> Vec<CommunityCoverage> {
+    let grid_comm: HashMap<u64, u64> = ds
+        .grids
+        .iter()
+        .filter_map(|g| g.community.map(|c| (g.id.get(), c.get())))
+        .collect();
+    let mut acc: BTreeMap<u64, (u32, u32, u32, u32)> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.service == service) {
+        let Some(c) = r.grid.and_then(|g| grid_comm.get(&g.get())) else {
+            continue;
+        };
+        let e = acc.entry(*c).or_default();
+        e.0 += r.households;
+        e.1 += r.households - r.households_beyond.min(r.households);
+        e.2 += r.elderly_alone;
+        e.3 += r.elderly_alone_beyond;
+    }
+    acc.into_iter()
+        .map(|(c, (h, cov, ea, eab))| CommunityCoverage {
+            community: c,
+            name: ds
+                .communities
+                .iter()
+                .find(|x| x.id.get() == c)
+                .map_or_else(String::new, |x| x.name.clone()),
+            households: h,
+            covered: cov,
+            covered_share: (h > 0).then(|| f64::from(cov) / f64::from(h)),
+            elderly_alone: ea,
+            elderly_alone_beyond: eab,
+        })
+        .collect()
+}
+
+fn run_coverage(store: &Store, a: CoverageArgs) -> Result<()> {
+    let service = ServiceKind::parse(&a.service).map_err(|e| anyhow!("--service: {e}"))?;
+    if !(a.minutes.is_finite() && a.minutes > 0.0) {
+        return Err(anyhow!(
+            "--minutes {}: must be a positive number",
+            a.minutes
+        ));
+    }
+    let ds = store.load(&Scope::Town, LoadSet::All)?;
+    let index = SpatialIndex::build(&ds);
+    let params = CoverageParams {
+        threshold_min: a.minutes,
+        ..CoverageParams::default()
+    };
+    let t = std::time::Instant::now();
+    let rep = coverage_of(&ds, &index, Some(service), &params);
+    let rows: Vec<CoverageRow> = rep
+        .rows
+        .iter()
+        .filter(|r| r.service == service)
+        .copied()
+        .collect();
+    println!(
+        "{}-minute walking coverage of {} ({} places, {} buildings, {:.0} ms)",
+        a.minutes,
+        service.code(),
+        ds.places
+            .iter()
+            .filter(|p| p.service == Some(service))
+            .count(),
+        rep.minutes.len(),
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    println!("\nby community");
+    println!(
+        "{:<24} {:>9} {:>9} {:>8} {:>13}",
+        "community", "hh", "covered", "share", "alone beyond"
+    );
+    for c in coverage_by_community(&ds, &rows, service) {
+        println!(
+            "{:<24} {:>9} {:>9} {:>8} {:>8}/{:<5}",
+            c.name.chars().take(22).collect::<String>(),
+            c.households,
+            c.covered,
+            pct(c.covered_share),
+            c.elderly_alone_beyond,
+            c.elderly_alone
+        );
+    }
+    println!("\nby comprehensive grid");
+    println!(
+        "{:<26} {:>7} {:>9} {:>9} {:>13}",
+        "grid", "hh", "beyond", "mean min", "alone beyond"
+    );
+    for r in &rows {
+        let name = r.grid.map_or("(in no grid)".to_string(), |g| {
+            area_name(
+                &ds,
+                AreaKey {
+                    level: AreaLevel::Comprehensive,
+                    id: g.get(),
+                },
+            )
+        });
+        println!(
+            "{:<26} {:>7} {:>9} {:>9} {:>8}/{:<5}",
+            name.chars().take(24).collect::<String>(),
+            r.households,
+            pct(r.households_beyond_share),
+            num(r.mean_minutes),
+            r.elderly_alone_beyond,
+            r.elderly_alone
+        );
+    }
+    if let Some(p) = &a.csv {
+        let f = std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
+        let mut w = std::io::BufWriter::new(f);
+        analytics::table::to_csv(&rows, &mut w)?;
+        w.flush()?;
+        eprintln!("wrote {} rows to {}", rows.len(), p.display());
+    }
+    Ok(())
+}

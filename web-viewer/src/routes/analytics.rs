@@ -1,0 +1,383 @@
+//! Analytics over HTTP: re-gridding jobs, indicators, emerging hotspots and
+//! 15-minute coverage. Every answer is an aggregate (counts, shares, grid
+//! shapes), so planners may call all of them; re-gridding is for leaders
+//! and planners.
+//!
+//! Re-gridding runs for seconds to minutes, so `POST /api/v1/regrid` starts
+//! a background job (`spawn_blocking`) and answers its ID at once; the job
+//! registry is process-wide and keeps the latest [`MAX_JOBS`] jobs.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use geo_core::model::{GridKind, ServiceKind};
+use geo_core::store::{LoadSet, Scope};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::cli::regrid::{load_input, RegridRequest};
+use crate::cli::report::{self, AreaLevel, HotspotRow};
+use crate::error::{AppError, AppResult};
+use crate::role::{Access, Role};
+use crate::state::AppState;
+
+/// Jobs kept in the registry (oldest finished ones are dropped first).
+pub const MAX_JOBS: usize = 64;
+
+/// Jobs allowed to run at once (the machine has few cores).
+pub const MAX_RUNNING: usize = 2;
+
+#[derive(Debug, Clone)]
+enum JobState {
+    Running,
+    Done(Value),
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+struct Job {
+    state: JobState,
+    progress: f32,
+    params: Value,
+}
+
+static JOBS: LazyLock<Mutex<BTreeMap<u64, Job>>> = LazyLock::new(|| Mutex::new(BTreeMap::new()));
+static NEXT_JOB: AtomicU64 = AtomicU64::new(1);
+
+fn jobs() -> AppResult<std::sync::MutexGuard<'static, BTreeMap<u64, Job>>> {
+    JOBS.lock()
+        .map_err(|_| AppError::Internal("job registry lock poisoned".into()))
+}
+
+fn set_job(id: u64, f: impl FnOnce(&mut Job)) {
+    if let Ok(mut j) = JOBS.lock() {
+        if let Some(job) = j.get_mut(&id) {
+            f(job);
+        }
+    }
+}
+
+fn planner_or_leader(access: &Access, what: &str) -> AppResult<()> {
+    if matches!(access.role, Role::Leader | Role::Planner) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "role {:?} may not {what}; leaders and planners may",
+            access.role
+        )))
+    }
+}
+
+/// `POST /api/v1/regrid`: starts a re-gridding job; answers `202 {job}`.
+pub async fn start_regrid(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> AppResult<impl IntoResponse> {
+    let access = Access::from_headers(&headers);
+    planner_or_leader(&access, "re-grid")?;
+    let req: RegridRequest = serde_json::from_slice(&body)
+        .map_err(|e| AppError::bad("bad_body", format!("regrid body: {e}")))?;
+    let params = req
+        .params()
+        .map_err(|e| AppError::bad("bad_param", e.to_string()))?;
+    {
+        let view = st.view()?;
+        req.community_id(&view.dataset.communities)
+            .map_err(|e| AppError::bad("bad_community", e.to_string()))?;
+    }
+    let id = {
+        let mut j = jobs()?;
+        let running = j
+            .values()
+            .filter(|x| matches!(x.state, JobState::Running))
+            .count();
+        if running >= MAX_RUNNING {
+            return Err(AppError::Conflict(
+                "busy".into(),
+                format!("{running} re-gridding jobs are running; try again when one is done"),
+            ));
+        }
+        while j.len() >= MAX_JOBS {
+            let old = j
+                .iter()
+                .find(|(_, x)| !matches!(x.state, JobState::Running))
+                .map(|(k, _)| *k);
+            match old {
+                Some(k) => {
+                    j.remove(&k);
+                }
+                None => break,
+            }
+        }
+        let id = NEXT_JOB.fetch_add(1, Ordering::Relaxed);
+        j.insert(
+            id,
+            Job {
+                state: JobState::Running,
+                progress: 0.0,
+                params: serde_json::to_value(&params).unwrap_or(Value::Null),
+            },
+        );
+        id
+    };
+    let community = req.community.clone();
+    let level = params.level;
+    let st2 = st.clone();
+    tokio::task::spawn_blocking(move || {
+        let outcome = run_job(&st2, id, level, community.as_deref(), &params);
+        set_job(id, |job| match outcome {
+            Ok(v) => {
+                job.progress = 1.0;
+                job.state = JobState::Done(v);
+            }
+            Err(e) => {
+                tracing::warn!(job = id, error = %e, "re-gridding job failed");
+                job.state = JobState::Failed(e);
+            }
+        });
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"job": id.to_string(), "status": "running"})),
+    ))
+}
+
+fn run_job(
+    st: &AppState,
+    id: u64,
+    level: GridKind,
+    community: Option<&str>,
+    params: &analytics::regrid::RegridParams,
+) -> Result<Value, String> {
+    let input = {
+        let store =
+            st.0.store
+                .lock()
+                .map_err(|_| "store lock poisoned".to_string())?;
+        load_input(&store, level, community).map_err(|e| format!("{e:#}"))?
+    };
+    set_job(id, |j| j.progress = 0.05);
+    let mut last = 0.0f32;
+    let proposal = analytics::regrid::regrid(&input, params, &mut |f| {
+        if f - last >= 0.01 || f >= 1.0 {
+            last = f;
+            set_job(id, |j| j.progress = 0.05 + 0.95 * f.clamp(0.0, 1.0));
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    let geojson = serde_json::to_value(analytics::regrid::to_geojson(&proposal))
+        .map_err(|e| e.to_string())?;
+    let report = serde_json::to_value(&proposal.report).map_err(|e| e.to_string())?;
+    Ok(json!({"geojson": geojson, "report": report}))
+}
+
+fn job_id(s: &str) -> AppResult<u64> {
+    s.parse::<u64>()
+        .map_err(|_| AppError::bad("bad_job", format!("job={s:?}: expected a job number")))
+}
+
+/// `GET /api/v1/regrid/{job}`: `{job, status, progress, params, result?, error?}`.
+pub async fn regrid_status(Path(job): Path<String>, headers: HeaderMap) -> AppResult<Json<Value>> {
+    let access = Access::from_headers(&headers);
+    planner_or_leader(&access, "read re-gridding jobs")?;
+    let id = job_id(&job)?;
+    let j = jobs()?
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| AppError::NotFound(format!("re-gridding job {id} not found")))?;
+    let mut v = json!({"job": id.to_string(), "progress": j.progress, "params": j.params});
+    match j.state {
+        JobState::Running => v["status"] = json!("running"),
+        JobState::Done(r) => {
+            v["status"] = json!("done");
+            v["result"] = r;
+        }
+        JobState::Failed(e) => {
+            v["status"] = json!("failed");
+            v["error"] = json!(e);
+        }
+    }
+    Ok(Json(v))
+}
+
+/// Query of `GET /api/v1/indicators`.
+#[derive(Debug, Default, Deserialize)]
+pub struct IndicatorQuery {
+    from: Option<String>,
+    to: Option<String>,
+    level: Option<String>,
+}
+
+/// `GET /api/v1/indicators?from=&to=&level=community|grid|micro|dedicated`.
+pub async fn indicators(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<IndicatorQuery>,
+) -> AppResult<Json<Value>> {
+    let access = Access::from_headers(&headers);
+    let level_s = q.level.as_deref().unwrap_or("community");
+    let level = report::parse_level(level_s).ok_or_else(|| {
+        AppError::bad(
+            "bad_level",
+            format!("level={level_s:?}: expected community, grid, micro or dedicated"),
+        )
+    })?;
+    let view = st.view()?;
+    let scope = access.scope(|c| {
+        view.grid_by_code
+            .get(c.as_str())
+            .map(|&i| view.dataset.grids[i].id)
+    });
+    let window = report::window_from(&view.dataset.events, q.from.as_deref(), q.to.as_deref())
+        .map_err(|e| AppError::bad("bad_time", e))?;
+    let sizes = report::area_sizes(&view.dataset.grids, &view.grid_pop);
+    let rows = report::indicator_rows(
+        &view.dataset.events,
+        &view.event_refs,
+        &sizes,
+        window,
+        level,
+    )
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let visible = |level: AreaLevel, id: u64| match &scope {
+        Scope::Town => true,
+        Scope::Grids(g) => {
+            level != AreaLevel::Town
+                && level != AreaLevel::Community
+                && g.iter().any(|x| x.get() == id)
+        }
+    };
+    let out: Vec<Value> = rows
+        .iter()
+        .filter(|r| visible(r.area.level, r.area.id))
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+            v["name"] = json!(report::area_name(&view.dataset, r.area));
+            if let Some(i) = geo_core::ids::GridId::new(r.area.id)
+                .ok()
+                .and_then(|g| view.grid_pos.get(&g))
+            {
+                if r.area.level != AreaLevel::Town && r.area.level != AreaLevel::Community {
+                    v["code"] = json!(view.dataset.grids[*i].code.as_str());
+                }
+            }
+            v
+        })
+        .collect();
+    Ok(Json(json!({
+        "from": window.from.to_rfc3339(), "to": window.to.to_rfc3339(),
+        "level": level.code(), "rows": out,
+    })))
+}
+
+/// Query of `GET /api/v1/hotspots`.
+#[derive(Debug, Default, Deserialize)]
+pub struct HotspotQuery {
+    week: Option<String>,
+    res: Option<u8>,
+    category: Option<String>,
+}
+
+/// `GET /api/v1/hotspots?week=YYYY-MM-DD&res=9&category=`: flagged H3 cells
+/// of one week (default the latest week with events).
+pub async fn hotspots(
+    State(st): State<AppState>,
+    Query(q): Query<HotspotQuery>,
+) -> AppResult<Json<Value>> {
+    let offset = 8;
+    let res = q.res.unwrap_or(9);
+    let params = report::hotspot_params(res, offset).map_err(|e| AppError::bad("bad_res", e))?;
+    let cats = report::category_filter(q.category.as_deref())
+        .map_err(|e| AppError::bad("bad_category", e))?;
+    let events = st.view()?.dataset.events.clone();
+    let week = match q.week.as_deref().filter(|w| !w.is_empty()) {
+        Some(w) => report::week_of_date(w, offset).map_err(|e| AppError::bad("bad_week", e))?,
+        None => match report::latest_week(&events, offset) {
+            Some(w) => w,
+            None => {
+                return Ok(Json(
+                    json!({"week_start": null, "res": res, "hotspots": []}),
+                ))
+            }
+        },
+    };
+    let hs = tokio::task::spawn_blocking(move || {
+        report::hotspots_of(&events, cats.as_deref(), Some(week), &params)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("hotspot task failed: {e}")))?
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut rows: Vec<HotspotRow> = hs.iter().map(|h| HotspotRow::of(h, offset)).collect();
+    rows.sort_by(|a, b| a.q_value.total_cmp(&b.q_value).then(b.z.total_cmp(&a.z)));
+    Ok(Json(json!({
+        "week_start": report::week_start_date(week, offset).to_string(),
+        "res": res,
+        "hotspots": rows,
+    })))
+}
+
+/// Query of `GET /api/v1/coverage`.
+#[derive(Debug, Default, Deserialize)]
+pub struct CoverageQuery {
+    service: Option<String>,
+    minutes: Option<f64>,
+}
+
+/// `GET /api/v1/coverage?service=elderly_canteen&minutes=15`: share of
+/// households (and of elderly living alone) within walking minutes of the
+/// service, per comprehensive grid and per community.
+pub async fn coverage(
+    State(st): State<AppState>,
+    Query(q): Query<CoverageQuery>,
+) -> AppResult<Json<Value>> {
+    let service_s = q.service.unwrap_or_else(|| "elderly_canteen".into());
+    let service =
+        ServiceKind::parse(&service_s).map_err(|e| AppError::bad("bad_service", e.to_string()))?;
+    let minutes = q.minutes.unwrap_or(15.0);
+    if !(minutes.is_finite() && minutes > 0.0 && minutes <= 120.0) {
+        return Err(AppError::bad(
+            "bad_minutes",
+            format!("minutes={minutes}: must be in (0, 120]"),
+        ));
+    }
+    let params = analytics::coverage::CoverageParams {
+        threshold_min: minutes,
+        ..Default::default()
+    };
+    let v = st
+        .with_store(move |s| {
+            let ds = s.load(&Scope::Town, LoadSet::All)?;
+            let index = geo_core::index::SpatialIndex::build(&ds);
+            let rep = report::coverage_of(&ds, &index, Some(service), &params);
+            let rows: Vec<_> = rep.rows.iter().filter(|r| r.service == service).copied().collect();
+            let communities = report::coverage_by_community(&ds, &rows, service);
+            let code = |g: Option<geo_core::ids::GridId>| {
+                g.and_then(|g| ds.grids.iter().find(|x| x.id == g)).map(|x| x.code.as_str().to_string())
+            };
+            let grids: Vec<Value> = rows
+                .iter()
+                .map(|r| {
+                    json!({
+                        "grid": code(r.grid), "households": r.households,
+                        "households_beyond": r.households_beyond,
+                        "covered_share": r.households_beyond_share.map(|b| 1.0 - b),
+                        "elderly_alone": r.elderly_alone, "elderly_alone_beyond": r.elderly_alone_beyond,
+                        "mean_minutes": r.mean_minutes,
+                    })
+                })
+                .collect();
+            Ok(json!({
+                "service": service.code(), "minutes": minutes,
+                "places": ds.places.iter().filter(|p| p.service == Some(service)).count(),
+                "communities": communities, "grids": grids,
+            }))
+        })
+        .await?;
+    Ok(Json(v))
+}
