@@ -10,7 +10,7 @@ use axum::Router;
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::routes::{analytics, api, pages, tiles};
+use crate::routes::{analytics, api, events, pages, tiles};
 use crate::state::AppState;
 
 /// Builds the application router.
@@ -25,7 +25,11 @@ pub fn app(state: AppState) -> Router {
         .route("/stream/events", get(api::stream_events))
         .route("/grids/{code}", get(api::grid_detail))
         .route("/buildings/{id}", get(api::building_detail))
-        .route("/events/{id}", get(api::event_detail))
+        .route("/events/{id}", get(events::event_detail))
+        .route("/events/{id}/transition", post(events::transition))
+        .route("/events/{id}/merge", post(events::merge_into))
+        .route("/escalate", post(events::escalate_now))
+        .route("/receipts/{receipt}", get(events::receipt_status))
         .route("/events", get(list_events).post(api::create_event))
         .route("/regrid", post(analytics::start_regrid))
         .route("/regrid/{job}", get(analytics::regrid_status))
@@ -33,7 +37,10 @@ pub fn app(state: AppState) -> Router {
         .route("/hotspots", get(analytics::hotspots))
         .route("/coverage", get(analytics::coverage))
         .route("/{kind}", get(api::list))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
         .layer(CompressionLayer::new());
     Router::new()
         .route("/healthz", get(api::healthz))
@@ -51,7 +58,9 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,
-                axum::Json(serde_json::json!({"error": {"code": "not_found", "message": "no such route"}})),
+                axum::Json(
+                    serde_json::json!({"error": {"code": "not_found", "message": "no such route"}}),
+                ),
             )
         })
 }

@@ -23,6 +23,9 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// Dispatch rules file (TOML); the built-in defaults when absent.
     pub dispatch_rules: Option<PathBuf>,
+    /// How often `wangge serve` escalates red and overdue events in the
+    /// background; `None`: only on `POST /api/v1/escalate`.
+    pub escalate_every: Option<Duration>,
 }
 
 impl ServerConfig {
@@ -36,6 +39,7 @@ impl ServerConfig {
             request_timeout: Duration::from_secs(30),
             body_limit: 16 * 1024 * 1024,
             dispatch_rules: None,
+            escalate_every: None,
         }
     }
 }

@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use analytics::events::{EventRules, RulesError};
 use bytes::Bytes;
-use geo_core::store::Store;
+use geo_core::store::{Store, StoreError};
 use tokio::sync::broadcast;
 
 use crate::config::ServerConfig;
@@ -32,6 +33,20 @@ pub struct Inner {
     pub config: ServerConfig,
     /// Tile cache keyed by `layer/z/x/y?filters`.
     pub tiles: Mutex<HashMap<String, CachedTile>>,
+    /// Rules of the event loop (dispatch, time limits, merging, reopen
+    /// window), from `config.dispatch_rules` or the built-in defaults.
+    pub rules: EventRules,
+}
+
+/// Why the server state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The dispatch rules file is missing or invalid (the error names it).
+    #[error(transparent)]
+    Rules(#[from] RulesError),
 }
 
 /// Cloneable state handle.
@@ -39,11 +54,13 @@ pub struct Inner {
 pub struct AppState(pub Arc<Inner>);
 
 impl AppState {
-    /// Builds the state from an opened store (loads the view).
-    pub fn new(
-        store: Store,
-        config: ServerConfig,
-    ) -> Result<AppState, geo_core::store::StoreError> {
+    /// Builds the state from an opened store (loads the view) and the event
+    /// rules named by `config.dispatch_rules` (built-in when `None`).
+    pub fn new(store: Store, config: ServerConfig) -> Result<AppState, StateError> {
+        let rules = match &config.dispatch_rules {
+            Some(path) => EventRules::load(path)?,
+            None => EventRules::builtin()?,
+        };
         let view = TownView::load(&store)?;
         let (events_tx, _) = broadcast::channel(1024);
         Ok(AppState(Arc::new(Inner {
@@ -52,6 +69,7 @@ impl AppState {
             events_tx,
             config,
             tiles: Mutex::new(HashMap::new()),
+            rules,
         })))
     }
 

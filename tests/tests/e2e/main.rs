@@ -2,6 +2,7 @@
 
 mod analytics;
 mod common;
+mod events;
 mod http;
 mod realdata;
 mod store;

@@ -1,7 +1,7 @@
 //! `wangge serve`.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -29,6 +29,14 @@ pub struct ServeArgs {
     /// Request time-out in seconds.
     #[arg(long, default_value_t = 30)]
     pub timeout_s: u64,
+    /// Event-loop rules (TOML: dispatch, time limits, merging); the built-in
+    /// `analytics/config/dispatch.toml` when absent.
+    #[arg(long, value_name = "FILE", env = "WANGGE_DISPATCH_RULES")]
+    pub dispatch_rules: Option<PathBuf>,
+    /// Seconds between background escalations of red and overdue events
+    /// (0: only on `POST /api/v1/escalate`).
+    #[arg(long, default_value_t = 60)]
+    pub escalate_every_s: u64,
 }
 
 /// Runs `wangge serve`.
@@ -47,6 +55,9 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
     config.allowed_origins = a.allow_origin;
     config.k_anonymity = a.k_anonymity;
     config.request_timeout = Duration::from_secs(a.timeout_s);
+    config.dispatch_rules = a.dispatch_rules;
+    config.escalate_every =
+        (a.escalate_every_s > 0).then(|| Duration::from_secs(a.escalate_every_s));
     let state = AppState::new(store, config.clone()).context("loading the town from the store")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -59,6 +70,9 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
             "wangge serving on http://{} (viewer /, big screen /screen, embed /embed)",
             listener.local_addr()?
         );
+        if let Some(every) = config.escalate_every {
+            tokio::spawn(crate::routes::events::escalation_loop(state.clone(), every));
+        }
         axum::serve(listener, crate::app(state))
             .with_graceful_shutdown(shutdown())
             .await

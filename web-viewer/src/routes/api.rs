@@ -68,12 +68,27 @@ fn parse_bbox(s: &str) -> AppResult<[f64; 4]> {
         .split(',')
         .map(|p| p.trim().parse::<f64>())
         .collect::<Result<_, _>>()
-        .map_err(|_| AppError::bad("bad_bbox", format!("bbox={s:?}: expected four numbers w,s,e,n")))?;
+        .map_err(|_| {
+            AppError::bad(
+                "bad_bbox",
+                format!("bbox={s:?}: expected four numbers w,s,e,n"),
+            )
+        })?;
     match v.as_slice() {
-        [w, s2, e, n] if w.is_finite() && s2.is_finite() && e.is_finite() && n.is_finite() && w <= e && s2 <= n => {
+        [w, s2, e, n]
+            if w.is_finite()
+                && s2.is_finite()
+                && e.is_finite()
+                && n.is_finite()
+                && w <= e
+                && s2 <= n =>
+        {
             Ok([*w, *s2, *e, *n])
         }
-        _ => Err(AppError::bad("bad_bbox", format!("bbox={s:?}: expected w,s,e,n with w<=e and s<=n"))),
+        _ => Err(AppError::bad(
+            "bad_bbox",
+            format!("bbox={s:?}: expected w,s,e,n with w<=e and s<=n"),
+        )),
     }
 }
 
@@ -87,16 +102,23 @@ impl ListQuery {
             if c.len() == 2 && c.bytes().all(|b| b.is_ascii_digit()) {
                 f.category = Some(c.to_string());
             } else {
-                let cat = EventCategory::parse(c).map_err(|e| AppError::bad("bad_category", e.to_string()))?;
+                let cat = EventCategory::parse(c)
+                    .map_err(|e| AppError::bad("bad_category", e.to_string()))?;
                 f.category = Some(cat.code().to_string());
             }
         }
-        if let Some(s) = self.status.as_deref().filter(|s| !s.is_empty() && *s != "open" && *s != "overdue") {
-            let st = EventStatus::parse(s).map_err(|e| AppError::bad("bad_status", e.to_string()))?;
+        if let Some(s) = self
+            .status
+            .as_deref()
+            .filter(|s| !s.is_empty() && *s != "open" && *s != "overdue")
+        {
+            let st =
+                EventStatus::parse(s).map_err(|e| AppError::bad("bad_status", e.to_string()))?;
             f.status = Some(st.code().to_string());
         }
         if let Some(s) = self.source.as_deref().filter(|s| !s.is_empty()) {
-            let so = EventSource::parse(s).map_err(|e| AppError::bad("bad_source", e.to_string()))?;
+            let so =
+                EventSource::parse(s).map_err(|e| AppError::bad("bad_source", e.to_string()))?;
             f.source = Some(so.code().to_string());
         }
         if let Some(t) = self.from.as_deref().filter(|s| !s.is_empty()) {
@@ -114,7 +136,10 @@ impl ListQuery {
     fn page(&self) -> AppResult<Page> {
         let limit = self.limit.unwrap_or(1000);
         if limit == 0 || limit > 10_000 {
-            return Err(AppError::bad("bad_limit", format!("limit={limit}: must be 1..=10000")));
+            return Err(AppError::bad(
+                "bad_limit",
+                format!("limit={limit}: must be 1..=10000"),
+            ));
         }
         Ok(Page {
             limit,
@@ -132,7 +157,11 @@ fn grid_id(view: &TownView, code: &str) -> AppResult<geo_core::ids::GridId> {
 }
 
 fn scope_of(access: &Access, view: &TownView) -> Scope {
-    access.scope(|c| view.grid_by_code.get(c.as_str()).map(|&i| view.dataset.grids[i].id))
+    access.scope(|c| {
+        view.grid_by_code
+            .get(c.as_str())
+            .map(|&i| view.dataset.grids[i].id)
+    })
 }
 
 /// `GET /healthz`.
@@ -148,13 +177,16 @@ pub async fn info(State(st): State<AppState>, headers: HeaderMap) -> AppResult<J
     let counts = st
         .with_store(move |s| Ok(s.counts(&scope, Utc::now().year())?))
         .await?;
-    Ok(Json(serde_json::to_value(counts).map_err(|e| AppError::Internal(e.to_string()))?))
+    Ok(Json(
+        serde_json::to_value(counts).map_err(|e| AppError::Internal(e.to_string()))?,
+    ))
 }
 
 /// The refs of an element as codes.
 fn refs_json(view: &TownView, r: &GridRefs) -> Value {
     let code = |g: Option<geo_core::ids::GridId>| {
-        g.and_then(|g| view.grid_pos.get(&g)).map(|&i| view.dataset.grids[i].code.as_str().to_string())
+        g.and_then(|g| view.grid_pos.get(&g))
+            .map(|&i| view.dataset.grids[i].code.as_str().to_string())
     };
     json!({
         "community": r.community.map(|c| c.get()),
@@ -165,7 +197,12 @@ fn refs_json(view: &TownView, r: &GridRefs) -> Value {
 }
 
 /// Public properties of an event (no reporter data).
-pub fn event_props(view: &TownView, e: &Event, refs: &GridRefs, now: DateTime<Utc>) -> Map<String, Value> {
+pub fn event_props(
+    view: &TownView,
+    e: &Event,
+    refs: &GridRefs,
+    now: DateTime<Utc>,
+) -> Map<String, Value> {
     let def = e.category.def();
     let mut m = Map::new();
     m.insert("id".into(), json!(e.id.get()));
@@ -179,7 +216,10 @@ pub fn event_props(view: &TownView, e: &Event, refs: &GridRefs, now: DateTime<Ut
     m.insert("grade".into(), json!(e.grade.code()));
     m.insert("deadline".into(), json!(e.deadline.map(|d| d.to_rfc3339())));
     m.insert("handler".into(), json!(e.handler));
-    m.insert("resolved_at".into(), json!(e.resolved_at.map(|d| d.to_rfc3339())));
+    m.insert(
+        "resolved_at".into(),
+        json!(e.resolved_at.map(|d| d.to_rfc3339())),
+    );
     m.insert("handling_h".into(), json!(e.handling_h()));
     m.insert("satisfaction".into(), json!(e.satisfaction));
     m.insert("overdue".into(), json!(e.is_overdue(now)));
@@ -196,14 +236,17 @@ fn gj<'a, G>(g: &'a G) -> Value
 where
     geojson::GeometryValue: From<&'a G>,
 {
-    serde_json::to_value(geojson::Geometry::new(geojson::GeometryValue::from(g))).unwrap_or(Value::Null)
+    serde_json::to_value(geojson::Geometry::new(geojson::GeometryValue::from(g)))
+        .unwrap_or(Value::Null)
 }
 
 fn in_bbox(b: &Option<[f64; 4]>, r: Option<geo_types::Rect<f64>>) -> bool {
     match (b, r) {
         (None, _) => true,
         (Some(_), None) => false,
-        (Some([w, s, e, n]), Some(r)) => r.min().x <= *e && r.max().x >= *w && r.min().y <= *n && r.max().y >= *s,
+        (Some([w, s, e, n]), Some(r)) => {
+            r.min().x <= *e && r.max().x >= *w && r.min().y <= *n && r.max().y >= *s
+        }
     }
 }
 
@@ -221,7 +264,10 @@ pub async fn list(
     if matches!(kind.as_str(), "households" | "persons" | "sentiments") {
         let (scope, grid_filter) = {
             let view = st.view()?;
-            (scope_of(&access, &view), q.grid.as_deref().map(|g| grid_id(&view, g)).transpose()?)
+            (
+                scope_of(&access, &view),
+                q.grid.as_deref().map(|g| grid_id(&view, g)).transpose()?,
+            )
         };
         return people(st, kind, access, scope, grid_filter, page).await;
     }
@@ -371,9 +417,16 @@ pub async fn list(
         }
     }
     let total = feats.len() as u64;
-    let page_feats: Vec<Value> = feats.into_iter().skip(page.offset as usize).take(page.limit as usize).collect();
-    let next = ((page.offset + page_feats.len() as u64) < total).then_some(page.offset + page.limit);
-    Ok(Json(json!({"type": "FeatureCollection", "total": total, "next_offset": next, "features": page_feats})))
+    let page_feats: Vec<Value> = feats
+        .into_iter()
+        .skip(page.offset as usize)
+        .take(page.limit as usize)
+        .collect();
+    let next =
+        ((page.offset + page_feats.len() as u64) < total).then_some(page.offset + page.limit);
+    Ok(Json(
+        json!({"type": "FeatureCollection", "total": total, "next_offset": next, "features": page_feats}),
+    ))
 }
 
 fn event_matches(f: &EventFilter, e: &Event, r: &GridRefs, _now: DateTime<Utc>) -> bool {
@@ -388,7 +441,9 @@ fn event_matches(f: &EventFilter, e: &Event, r: &GridRefs, _now: DateTime<Utc>) 
             return false;
         }
     }
-    if f.status.as_deref().is_some_and(|s| s != e.status.code()) || f.source.as_deref().is_some_and(|s| s != e.source.code()) {
+    if f.status.as_deref().is_some_and(|s| s != e.status.code())
+        || f.source.as_deref().is_some_and(|s| s != e.source.code())
+    {
         return false;
     }
     if f.from.is_some_and(|t| e.reported_at < t) || f.to.is_some_and(|t| e.reported_at >= t) {
@@ -463,11 +518,16 @@ async fn people(
             Ok(v)
         })
         .await?;
-    Ok(Json(json!({"type": "FeatureCollection", "total": rows.len(), "features": rows})))
+    Ok(Json(
+        json!({"type": "FeatureCollection", "total": rows.len(), "features": rows}),
+    ))
 }
 
 /// `GET /api/v1/grids/{code}`: one grid with its figures.
-pub async fn grid_detail(State(st): State<AppState>, Path(code): Path<String>) -> AppResult<Json<Value>> {
+pub async fn grid_detail(
+    State(st): State<AppState>,
+    Path(code): Path<String>,
+) -> AppResult<Json<Value>> {
     let view = st.view()?;
     let gid = grid_id(&view, &code)?;
     let g = &view.dataset.grids[view.grid_pos[&gid]];
@@ -499,9 +559,17 @@ pub async fn grid_detail(State(st): State<AppState>, Path(code): Path<String>) -
             *weeks.entry(week_of(e.reported_at)).or_default() += 1;
         }
     }
-    let community = g.community.and_then(|c| view.dataset.communities.iter().find(|x| x.id == c));
-    let parent = g.parent.and_then(|p| view.grid_pos.get(&p)).map(|&i| view.dataset.grids[i].code.as_str());
-    let bbox = g.boundary.bounding_rect().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+    let community = g
+        .community
+        .and_then(|c| view.dataset.communities.iter().find(|x| x.id == c));
+    let parent = g
+        .parent
+        .and_then(|p| view.grid_pos.get(&p))
+        .map(|&i| view.dataset.grids[i].code.as_str());
+    let bbox = g
+        .boundary
+        .bounding_rect()
+        .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
     Ok(Json(json!({
         "code": g.code.as_str(), "name": g.name, "kind": g.kind.code(),
         "community": community.map(|c| json!({"id": c.id.get(), "name": c.name, "code": c.code.as_str()})),
@@ -519,8 +587,13 @@ pub async fn grid_detail(State(st): State<AppState>, Path(code): Path<String>) -
 }
 
 /// `GET /api/v1/buildings/{id}`.
-pub async fn building_detail(State(st): State<AppState>, Path(id): Path<String>) -> AppResult<Json<Value>> {
-    let bid: BuildingId = id.parse().map_err(|e: geo_core::IdError| AppError::bad("bad_id", e.to_string()))?;
+pub async fn building_detail(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let bid: BuildingId = id
+        .parse()
+        .map_err(|e: geo_core::IdError| AppError::bad("bad_id", e.to_string()))?;
     let view = st.view()?;
     let b = view
         .dataset
@@ -528,8 +601,14 @@ pub async fn building_detail(State(st): State<AppState>, Path(id): Path<String>)
         .iter()
         .find(|b| b.id == bid)
         .ok_or_else(|| AppError::NotFound(format!("building {bid} not found")))?;
-    let compound = b.compound.and_then(|c| view.dataset.compounds.iter().find(|x| x.id == c));
-    let refs = b.footprint.interior_point().map(|p| view.index.grids_at(p.0)).unwrap_or_default();
+    let compound = b
+        .compound
+        .and_then(|c| view.dataset.compounds.iter().find(|x| x.id == c));
+    let refs = b
+        .footprint
+        .interior_point()
+        .map(|p| view.index.grids_at(p.0))
+        .unwrap_or_default();
     let units: Vec<Value> = view
         .dataset
         .units
@@ -547,8 +626,13 @@ pub async fn building_detail(State(st): State<AppState>, Path(id): Path<String>)
 }
 
 /// `GET /api/v1/events/{id}`: an event and its timeline.
-pub async fn event_detail(State(st): State<AppState>, Path(id): Path<String>) -> AppResult<Json<Value>> {
-    let eid: EventId = id.parse().map_err(|e: geo_core::IdError| AppError::bad("bad_id", e.to_string()))?;
+pub async fn event_detail(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let eid: EventId = id
+        .parse()
+        .map_err(|e: geo_core::IdError| AppError::bad("bad_id", e.to_string()))?;
     let timeline = st.with_store(move |s| Ok(s.timeline(eid)?)).await?;
     let view = st.view()?;
     let &i = view
@@ -565,7 +649,9 @@ pub async fn event_detail(State(st): State<AppState>, Path(id): Path<String>) ->
         // Imported history: reconstruct the milestones we know.
         tl.push(json!({"status": "reported", "at": e.reported_at.to_rfc3339(), "actor": e.source.code(), "note": ""}));
         if let Some(r) = e.resolved_at {
-            tl.push(json!({"status": "resolved", "at": r.to_rfc3339(), "actor": e.handler, "note": ""}));
+            tl.push(
+                json!({"status": "resolved", "at": r.to_rfc3339(), "actor": e.handler, "note": ""}),
+            );
         }
         if !e.status.is_open() && e.status != EventStatus::Resolved {
             tl.push(json!({"status": e.status.code(), "at": e.resolved_at.map(|r| r.to_rfc3339()), "actor": e.handler, "note": ""}));
@@ -590,8 +676,12 @@ pub struct Intake {
 }
 
 /// `POST /api/v1/events`: intake of a new event.
-pub async fn create_event(State(st): State<AppState>, Json(body): Json<Intake>) -> AppResult<impl IntoResponse> {
-    let category = EventCategory::parse(&body.category).map_err(|e| AppError::bad("bad_category", e.to_string()))?;
+pub async fn create_event(
+    State(st): State<AppState>,
+    Json(body): Json<Intake>,
+) -> AppResult<impl IntoResponse> {
+    let category = EventCategory::parse(&body.category)
+        .map_err(|e| AppError::bad("bad_category", e.to_string()))?;
     let source = body
         .source
         .as_deref()
@@ -606,8 +696,18 @@ pub async fn create_event(State(st): State<AppState>, Json(body): Json<Intake>) 
         .transpose()
         .map_err(|e| AppError::bad("bad_grade", e.to_string()))?
         .unwrap_or(Grade::General);
-    if !(body.lon.is_finite() && body.lat.is_finite() && (-180.0..=180.0).contains(&body.lon) && (-90.0..=90.0).contains(&body.lat)) {
-        return Err(AppError::bad("bad_location", format!("lon={}, lat={} is not a valid WGS84 position", body.lon, body.lat)));
+    if !(body.lon.is_finite()
+        && body.lat.is_finite()
+        && (-180.0..=180.0).contains(&body.lon)
+        && (-90.0..=90.0).contains(&body.lat))
+    {
+        return Err(AppError::bad(
+            "bad_location",
+            format!(
+                "lon={}, lat={} is not a valid WGS84 position",
+                body.lon, body.lat
+            ),
+        ));
     }
     let crs = body
         .crs
@@ -616,17 +716,19 @@ pub async fn create_event(State(st): State<AppState>, Json(body): Json<Intake>) 
         .transpose()
         .map_err(|e| AppError::bad("bad_crs", e.to_string()))?
         .unwrap_or(geo_core::crs::Crs::Wgs84);
-    let c = crs.to_wgs84(geo_types::Coord { x: body.lon, y: body.lat });
+    let c = crs.to_wgs84(geo_types::Coord {
+        x: body.lon,
+        y: body.lat,
+    });
     let title = body.title.trim().chars().take(500).collect::<String>();
     if title.is_empty() {
         return Err(AppError::bad("bad_title", "title must not be empty"));
     }
     let now = Utc::now();
-    let limit_h = f64::from(category.def().limit_h) * grade.limit_factor();
-    let (event, refs) = {
+    let (event, refs, intake) = {
         let mut view = st.view_mut()?;
         let id = EventId::new(view.next_event_id).map_err(|e| AppError::Internal(e.to_string()))?;
-        let e = Event {
+        let mut e = Event {
             id,
             category,
             title,
@@ -635,7 +737,7 @@ pub async fn create_event(State(st): State<AppState>, Json(body): Json<Intake>) 
             source,
             status: EventStatus::Reported,
             grade,
-            deadline: Some(now + chrono::Duration::seconds((limit_h * 3600.0) as i64)),
+            deadline: None,
             handler: None,
             resolved_at: None,
             satisfaction: None,
@@ -644,10 +746,13 @@ pub async fn create_event(State(st): State<AppState>, Json(body): Json<Intake>) 
         };
         view.next_event_id += 1;
         let refs = view.index.grids_at(e.location.0);
-        (e, refs)
+        // Dispatch rule → handler, time limit → deadline, near-duplicates.
+        let intake = st.0.rules.intake(&mut e, &refs, &view.dataset.events);
+        (e, refs, intake)
     };
     let stored = event.clone();
-    st.with_store(move |s| Ok(s.insert_event(&stored, refs, "intake")?)).await?;
+    st.with_store(move |s| Ok(s.insert_event(&stored, refs, "intake")?))
+        .await?;
     let (props, inval) = {
         let mut view = st.view_mut()?;
         let (_, inval) = view.upsert_event(event.clone());
@@ -657,15 +762,42 @@ pub async fn create_event(State(st): State<AppState>, Json(body): Json<Intake>) 
     let mut body = props.clone();
     body.insert("lon".into(), json!(event.location.x()));
     body.insert("lat".into(), json!(event.location.y()));
-    body.insert("receipt".into(), json!(format!("R{}-{:x}", event.id, (event.reported_at.timestamp() as u64).wrapping_mul(2654435761) & 0xffff_ffff)));
+    body.insert(
+        "receipt".into(),
+        json!(crate::routes::events::receipt(&event)),
+    );
+    body.insert(
+        "dispatch".into(),
+        serde_json::to_value(&intake.assignment).map_err(|e| AppError::Internal(e.to_string()))?,
+    );
+    body.insert(
+        "sla".into(),
+        crate::routes::events::sla_json(&st.0.rules, &event, now),
+    );
+    body.insert(
+        "duplicates".into(),
+        intake
+            .candidates
+            .iter()
+            .map(|c| {
+                json!({"id": c.id.get(), "score": c.score, "distance_m": c.distance_m,
+                       "hours_apart": c.hours_apart, "text_similarity": c.text_similarity})
+            })
+            .collect::<Value>(),
+    );
     let _ = st.0.events_tx.send(Value::Object(body.clone()).to_string());
     Ok((StatusCode::CREATED, Json(Value::Object(body))))
 }
 
 /// `GET /api/v1/stream/events`: server-sent events of new and changed events.
-pub async fn stream_events(State(st): State<AppState>) -> Sse<impl tokio_stream::Stream<Item = Result<SseEvent, Infallible>>> {
+pub async fn stream_events(
+    State(st): State<AppState>,
+) -> Sse<impl tokio_stream::Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = st.0.events_tx.subscribe();
-    let stream = BroadcastStream::new(rx).filter_map(|m| m.ok().map(|data| Ok(SseEvent::default().event("event").data(data))));
+    let stream = BroadcastStream::new(rx).filter_map(|m| {
+        m.ok()
+            .map(|data| Ok(SseEvent::default().event("event").data(data)))
+    });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
@@ -676,11 +808,15 @@ pub async fn kpi(State(st): State<AppState>) -> AppResult<Json<Value>> {
     let local = chrono::FixedOffset::east_opt(8 * 3600).map(|o| now.with_timezone(&o));
     let today = local.map(|l| l.date_naive());
     let month = local.map(|l| (l.year(), l.month()));
-    let (mut today_n, mut open, mut overdue, mut sat_n, mut sat_ok) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut today_n, mut open, mut overdue, mut sat_n, mut sat_ok) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
     let mut handling = Vec::new();
     let since = now - chrono::Duration::days(30);
     for e in &view.dataset.events {
-        let l = e.reported_at.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap_or(chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!())));
+        let l = e.reported_at.with_timezone(
+            &chrono::FixedOffset::east_opt(8 * 3600)
+                .unwrap_or(chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!())),
+        );
         if Some(l.date_naive()) == today {
             today_n += 1;
         }
@@ -711,14 +847,18 @@ pub async fn kpi(State(st): State<AppState>) -> AppResult<Json<Value>> {
 }
 
 /// `GET /api/v1/search?q=`.
-pub async fn search(State(st): State<AppState>, Query(q): Query<ListQuery>) -> AppResult<Json<Value>> {
+pub async fn search(
+    State(st): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Json<Value>> {
     let needle = q.q.unwrap_or_default().trim().to_lowercase();
     if needle.is_empty() {
         return Err(AppError::bad("bad_query", "q must not be empty"));
     }
     let view = st.view()?;
     let mut out = Vec::new();
-    let rect = |r: Option<geo_types::Rect<f64>>| r.map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+    let rect =
+        |r: Option<geo_types::Rect<f64>>| r.map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
     let centre = |r: Option<geo_types::Rect<f64>>| r.map(|r| [r.center().x, r.center().y]);
     for g in &view.dataset.grids {
         if g.code.as_str().contains(&needle) || g.name.to_lowercase().contains(&needle) {
@@ -739,7 +879,10 @@ pub async fn search(State(st): State<AppState>, Query(q): Query<ListQuery>) -> A
         }
     }
     for b in &view.dataset.buildings {
-        if b.address.as_deref().is_some_and(|a| a.to_lowercase().contains(&needle)) {
+        if b.address
+            .as_deref()
+            .is_some_and(|a| a.to_lowercase().contains(&needle))
+        {
             let r = b.footprint.bounding_rect();
             out.push(json!({"type": "building", "label": b.address, "id": b.id.get(), "center": centre(r), "bbox": rect(r)}));
         }
@@ -752,11 +895,18 @@ pub async fn search(State(st): State<AppState>, Query(q): Query<ListQuery>) -> A
 }
 
 /// `GET /api/v1/heatmap`: H3 aggregation for dashboards.
-pub async fn heatmap(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Json<Value>> {
+pub async fn heatmap(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Json<Value>> {
     let access = Access::from_headers(&headers);
     let res = q.res.unwrap_or(9);
     if !(7..=10).contains(&res) {
-        return Err(AppError::bad("bad_res", format!("res={res}: must be 7..=10")));
+        return Err(AppError::bad(
+            "bad_res",
+            format!("res={res}: must be 7..=10"),
+        ));
     }
     let filter = heat_filter(&q)?;
     let view = st.view()?;
@@ -798,25 +948,38 @@ pub fn heat_filter_from(p: &HashMap<String, String>) -> AppResult<tiles::heatmap
     if let Some(c) = p.get("category").filter(|s| !s.is_empty()) {
         for part in c.split(',') {
             if part.len() == 2 {
-                f.categories.extend(EventCategory::all().filter(|x| x.group() == part));
+                f.categories
+                    .extend(EventCategory::all().filter(|x| x.group() == part));
             } else {
-                f.categories.push(EventCategory::parse(part).map_err(|e| AppError::bad("bad_category", e.to_string()))?);
+                f.categories.push(
+                    EventCategory::parse(part)
+                        .map_err(|e| AppError::bad("bad_category", e.to_string()))?,
+                );
             }
         }
         if f.categories.is_empty() {
-            return Err(AppError::bad("bad_category", format!("category={c:?} matches no category")));
+            return Err(AppError::bad(
+                "bad_category",
+                format!("category={c:?} matches no category"),
+            ));
         }
     }
     if let Some(s) = p.get("status").filter(|s| !s.is_empty()) {
         for part in s.split(',') {
-            f.statuses.push(tiles::heatmap::StatusClass::parse(part).ok_or_else(|| {
-                AppError::bad("bad_status", format!("status={part:?}: expected open, overdue or closed"))
-            })?);
+            f.statuses
+                .push(tiles::heatmap::StatusClass::parse(part).ok_or_else(|| {
+                    AppError::bad(
+                        "bad_status",
+                        format!("status={part:?}: expected open, overdue or closed"),
+                    )
+                })?);
         }
     }
     if let Some(s) = p.get("source").filter(|s| !s.is_empty()) {
         for part in s.split(',') {
-            f.sources.push(EventSource::parse(part).map_err(|e| AppError::bad("bad_source", e.to_string()))?);
+            f.sources.push(
+                EventSource::parse(part).map_err(|e| AppError::bad("bad_source", e.to_string()))?,
+            );
         }
     }
     Ok(f)

@@ -2,5 +2,6 @@
 
 pub mod analytics;
 pub mod api;
+pub mod events;
 pub mod pages;
 pub mod tiles;

@@ -1,0 +1,678 @@
+//! The event loop through the HTTP API: intake by the dispatch rules, every
+//! move of the main path persisted in order, refusals that change nothing,
+//! reopening, duplicates and merging, escalation, receipts and roles.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use chrono::{DateTime, Utc};
+use geo_core::ids::EventId;
+use geo_core::store::{Scope, TransitionRow};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use web_viewer::{app, AppState, ServerConfig};
+
+use crate::common::demo_store;
+
+fn state(tag: &str) -> AppState {
+    let (store, path) = demo_store(tag);
+    AppState::new(store, ServerConfig::new(path)).expect("state")
+}
+
+/// A state whose event rules are `rules` (TOML) instead of the built-in ones.
+fn state_with_rules(tag: &str, rules: &str) -> AppState {
+    let (store, path) = demo_store(tag);
+    let file = path.with_file_name("rules.toml");
+    std::fs::write(&file, rules).expect("write rules");
+    let mut cfg = ServerConfig::new(path);
+    cfg.dispatch_rules = Some(file);
+    AppState::new(store, cfg).expect("state")
+}
+
+async fn send(
+    st: &AppState,
+    method: &str,
+    uri: &str,
+    role: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(r) = role {
+        req = req.header("x-wangge-role", r);
+    }
+    let req = match body {
+        Some(b) => req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .expect("request");
+    let resp = app(st.clone()).oneshot(req).await.expect("response");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// Interior point and code of the first micro grid.
+async fn micro_grid(st: &AppState) -> (f64, f64, String) {
+    let (_, grids) = send(st, "GET", "/api/v1/grids?kind=micro&limit=1", None, None).await;
+    let p = &grids["features"][0]["properties"];
+    let ip = p["interior_point"].as_array().expect("interior point");
+    (
+        ip[0].as_f64().expect("lon"),
+        ip[1].as_f64().expect("lat"),
+        p["code"].as_str().expect("code").to_string(),
+    )
+}
+
+async fn intake(st: &AppState, body: Value) -> Value {
+    let (s, ev) = send(st, "POST", "/api/v1/events", None, Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{ev}");
+    ev
+}
+
+async fn move_to(st: &AppState, id: u64, role: &str, body: Value) -> (StatusCode, Value) {
+    send(
+        st,
+        "POST",
+        &format!("/api/v1/events/{id}/transition"),
+        Some(role),
+        Some(body),
+    )
+    .await
+}
+
+fn id_of(ev: &Value) -> u64 {
+    ev["id"].as_u64().expect("event id")
+}
+
+fn stored_timeline(st: &AppState, id: u64) -> Vec<TransitionRow> {
+    let eid = EventId::new(id).expect("id");
+    st.0.store
+        .lock()
+        .expect("store lock")
+        .timeline(eid)
+        .expect("timeline")
+}
+
+fn stored_event(st: &AppState, id: u64) -> geo_core::model::Event {
+    let eid = EventId::new(id).expect("id");
+    st.0.store
+        .lock()
+        .expect("store lock")
+        .event(&Scope::Town, eid)
+        .expect("event")
+}
+
+fn time(v: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().expect("time string"))
+        .expect("rfc3339")
+        .with_timezone(&Utc)
+}
+
+fn hours_between(a: &Value, b: &Value) -> f64 {
+    (time(b) - time(a)).num_seconds() as f64 / 3600.0
+}
+
+#[tokio::test]
+async fn intake_dispatches_and_sets_the_deadline_by_the_rules() {
+    let st = state("ev-intake");
+    let (lon, lat, _) = micro_grid(&st).await;
+
+    // Noise, general grade: "small urban matters stay in the grid", 24 h.
+    let ev = intake(
+        &st,
+        json!({"category": "02.05", "title": "夜间施工噪音", "lon": lon, "lat": lat}),
+    )
+    .await;
+    assert_eq!(ev["handler"], "grid", "{ev}");
+    assert_eq!(
+        ev["dispatch"]["rule_name"], "small urban matters stay in the grid",
+        "{ev}"
+    );
+    assert!((hours_between(&ev["reported_at"], &ev["deadline"]) - 24.0).abs() < 0.01);
+    assert_eq!(ev["sla"]["level"], "green", "{ev}");
+    assert!(ev["duplicates"].is_array(), "{ev}");
+    assert!(ev["receipt"].as_str().is_some_and(|r| r.starts_with('R')));
+
+    // The same matter graded urgent goes to the department, in a quarter of the time.
+    let urgent = intake(
+        &st,
+        json!({"category": "02.05", "title": "工地噪音彻夜", "lon": lon, "lat": lat, "grade": "urgent"}),
+    )
+    .await;
+    assert_eq!(urgent["handler"], "dept:urban_management", "{urgent}");
+    assert!((hours_between(&urgent["reported_at"], &urgent["deadline"]) - 6.0).abs() < 0.01);
+
+    // Gas, urgent: the [[limits.override]] of 2 h, not 12 h × 0.25.
+    let gas = intake(
+        &st,
+        json!({"category": "04.03", "title": "燃气泄漏气味", "lon": lon, "lat": lat, "grade": "urgent"}),
+    )
+    .await;
+    assert!(
+        gas["handler"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("dept:")),
+        "{gas}"
+    );
+    assert!((hours_between(&gas["reported_at"], &gas["deadline"]) - 2.0).abs() < 0.01);
+
+    // Stored as answered, with the intake transition.
+    let stored = stored_event(&st, id_of(&ev));
+    assert_eq!(stored.handler.as_deref(), Some("grid"));
+    assert_eq!(
+        stored.deadline.map(|d| d.timestamp()),
+        Some(time(&ev["deadline"]).timestamp())
+    );
+    let tl = stored_timeline(&st, id_of(&ev));
+    assert_eq!(tl.len(), 1);
+    assert_eq!(
+        (tl[0].from.as_deref(), tl[0].to.as_str()),
+        (None, "reported")
+    );
+}
+
+#[tokio::test]
+async fn the_main_path_is_persisted_in_order_and_streamed() {
+    let st = state("ev-path");
+    let (lon, lat, _) = micro_grid(&st).await;
+    let ev = intake(
+        &st,
+        json!({"category": "03.01", "title": "电梯长期故障", "lon": lon, "lat": lat}),
+    )
+    .await;
+    let id = id_of(&ev);
+    let mut rx = st.0.events_tx.subscribe();
+
+    let steps = [
+        (
+            "accepted",
+            "leader",
+            json!({"to": "accepted", "actor": "command_centre", "note": "受理", "grade": "major"}),
+        ),
+        (
+            "dispatched",
+            "leader",
+            json!({"to": "dispatched", "actor": "command_centre", "note": "派网格", "handler": "grid"}),
+        ),
+        (
+            "in_progress",
+            "department",
+            json!({"to": "in_progress", "actor": "property_company", "note": "已到场"}),
+        ),
+        (
+            "resolved",
+            "department",
+            json!({"to": "resolved", "actor": "property_company", "note": "已修复"}),
+        ),
+        (
+            "reviewed",
+            "leader",
+            json!({"to": "reviewed", "actor": "return_visit", "note": "回访满意", "satisfaction": 5}),
+        ),
+        (
+            "closed",
+            "leader",
+            json!({"to": "closed", "actor": "command_centre", "note": "结案"}),
+        ),
+    ];
+    for (to, role, body) in &steps {
+        let (s, v) = move_to(&st, id, role, body.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{to}: {v}");
+        assert_eq!(v["status"], *to, "{v}");
+        assert_eq!(v["transition"]["to"], *to);
+    }
+
+    // The store has every move in order, with actor and note.
+    let tl = stored_timeline(&st, id);
+    let got: Vec<&str> = tl.iter().map(|t| t.to.as_str()).collect();
+    assert_eq!(
+        got,
+        [
+            "reported",
+            "accepted",
+            "dispatched",
+            "in_progress",
+            "resolved",
+            "reviewed",
+            "closed"
+        ]
+    );
+    for (row, prev) in tl.iter().skip(1).zip(&tl) {
+        assert_eq!(row.from.as_deref(), Some(prev.to.as_str()));
+        assert!(row.at >= prev.at);
+    }
+    for (row, (_, _, body)) in tl.iter().skip(1).zip(&steps) {
+        assert_eq!(row.actor, body["actor"].as_str().unwrap_or_default());
+        assert_eq!(row.note, body["note"].as_str().unwrap_or_default());
+    }
+    let stored = stored_event(&st, id);
+    assert_eq!(stored.status.code(), "closed");
+    assert_eq!(stored.grade.code(), "major");
+    assert_eq!(stored.satisfaction, Some(5));
+    assert!(stored.resolved_at.is_some());
+
+    // Every move went out on the event stream.
+    let mut streamed = Vec::new();
+    while let Ok(m) = rx.try_recv() {
+        let v: Value = serde_json::from_str(&m).expect("json");
+        if v["id"] == id {
+            streamed.push(v["transition"]["to"].as_str().unwrap_or("").to_string());
+        }
+    }
+    assert_eq!(
+        streamed,
+        [
+            "accepted",
+            "dispatched",
+            "in_progress",
+            "resolved",
+            "reviewed",
+            "closed"
+        ]
+    );
+
+    // The detail answers the timeline and the stopped clock.
+    let (s, d) = send(&st, "GET", &format!("/api/v1/events/{id}"), None, None).await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["timeline"].as_array().map(Vec::len), Some(7), "{d}");
+    assert_eq!(d["sla"]["level"], "green", "{d}");
+
+    // Reopened within the window: the work is owed again.
+    let (s, v) = move_to(&st, id, "planner", json!({"to": "reopened", "actor": "x"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v) = move_to(
+        &st,
+        id,
+        "leader",
+        json!({"to": "reopened", "actor": "hotline", "note": "居民反映未修好"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let stored = stored_event(&st, id);
+    assert_eq!(stored.status.code(), "reopened");
+    assert_eq!((stored.resolved_at, stored.satisfaction), (None, None));
+    let (s, _) = move_to(
+        &st,
+        id,
+        "leader",
+        json!({"to": "dispatched", "actor": "command_centre"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(stored_timeline(&st, id).len(), 9);
+}
+
+#[tokio::test]
+async fn refused_transitions_answer_409_and_change_nothing() {
+    let st = state("ev-refused");
+    let (lon, lat, _) = micro_grid(&st).await;
+    let ev = intake(
+        &st,
+        json!({"category": "02.05", "title": "广场舞噪音", "lon": lon, "lat": lat}),
+    )
+    .await;
+    let id = id_of(&ev);
+    let before = stored_event(&st, id);
+
+    let (s, v) = move_to(&st, id, "leader", json!({"to": "closed", "actor": "a"})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"]["code"], "illegal_transition");
+    assert_eq!(v["error"]["from"], "reported");
+    assert_eq!(v["error"]["to"], "closed");
+    assert_eq!(
+        v["error"]["allowed"],
+        json!(["accepted", "rejected", "merged"])
+    );
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("reported → closed"));
+
+    // Bad requests: unknown status, merged by transition, misplaced fields,
+    // empty actor, unknown event.
+    for (body, code) in [
+        (json!({"to": "done", "actor": "a"}), "bad_status"),
+        (json!({"to": "merged", "actor": "a"}), "use_merge"),
+        (
+            json!({"to": "accepted", "actor": "a", "satisfaction": 5}),
+            "bad_satisfaction",
+        ),
+        (
+            json!({"to": "rejected", "actor": "a", "grade": "urgent"}),
+            "bad_grade",
+        ),
+        (json!({"to": "accepted", "actor": "  "}), "bad_actor"),
+    ] {
+        let (s, v) = move_to(&st, id, "leader", body).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert_eq!(v["error"]["code"], code, "{v}");
+    }
+    let (s, _) = move_to(
+        &st,
+        999_999_999,
+        "leader",
+        json!({"to": "accepted", "actor": "a"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Nothing changed: the event row, its single transition, the view.
+    assert_eq!(stored_event(&st, id), before);
+    assert_eq!(stored_timeline(&st, id).len(), 1);
+    let (_, d) = send(&st, "GET", &format!("/api/v1/events/{id}"), None, None).await;
+    assert_eq!(d["status"], "reported");
+
+    // A final state has no way out.
+    let (s, _) = move_to(
+        &st,
+        id,
+        "leader",
+        json!({"to": "rejected", "actor": "a", "note": "非本辖区"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = move_to(&st, id, "leader", json!({"to": "accepted", "actor": "a"})).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(v["error"]["allowed"], json!([]));
+    assert_eq!(stored_timeline(&st, id).len(), 2);
+}
+
+#[tokio::test]
+async fn reopening_after_the_window_is_refused() {
+    let st = state_with_rules("ev-window", "reopen_window_h = 0\n");
+    let (lon, lat, _) = micro_grid(&st).await;
+    let id = id_of(
+        &intake(
+            &st,
+            json!({"category": "02.05", "title": "噪音", "lon": lon, "lat": lat}),
+        )
+        .await,
+    );
+    for to in [
+        "accepted",
+        "dispatched",
+        "in_progress",
+        "resolved",
+        "reviewed",
+        "closed",
+    ] {
+        let (s, v) = move_to(&st, id, "leader", json!({"to": to, "actor": "a"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (s, v) = move_to(&st, id, "leader", json!({"to": "reopened", "actor": "a"})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"]["code"], "reopen_window_passed");
+    assert_eq!(stored_event(&st, id).status.code(), "closed");
+    assert_eq!(stored_timeline(&st, id).len(), 7);
+}
+
+#[tokio::test]
+async fn a_near_duplicate_is_proposed_and_merged() {
+    let st = state("ev-merge");
+    let (lon, lat, _) = micro_grid(&st).await;
+    let first = intake(
+        &st,
+        json!({"category": "03.01", "title": "5号楼楼道堆放杂物", "lon": lon, "lat": lat}),
+    )
+    .await;
+    let a = id_of(&first);
+    // ~11 m north, the same matter in other words.
+    let second = intake(
+        &st,
+        json!({"category": "03.01", "title": "5号楼楼道杂物堆放", "lon": lon, "lat": lat + 0.0001}),
+    )
+    .await;
+    let b = id_of(&second);
+    let dups = second["duplicates"].as_array().expect("duplicates");
+    let hit = dups
+        .iter()
+        .find(|d| d["id"] == a)
+        .unwrap_or_else(|| panic!("event {a} not proposed: {second}"));
+    let dist = hit["distance_m"].as_f64().expect("distance");
+    assert!((5.0..20.0).contains(&dist), "{hit}");
+    assert!(hit["score"].as_f64().unwrap_or(0.0) >= 0.3, "{hit}");
+    // Another category at the same spot is not a duplicate.
+    let other = intake(
+        &st,
+        json!({"category": "02.05", "title": "5号楼楼道堆放杂物", "lon": lon, "lat": lat}),
+    )
+    .await;
+    assert!(other["duplicates"]
+        .as_array()
+        .is_some_and(|d| d.iter().all(|x| x["id"] != a)));
+
+    let (s, v) = send(
+        &st,
+        "POST",
+        &format!("/api/v1/events/{b}/merge"),
+        Some("leader"),
+        Some(json!({"into": a, "actor": "command_centre"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["merged"]["status"], "merged");
+    assert_eq!(v["merged"]["master"], a);
+    assert_eq!(v["master"]["id"], a);
+    assert_eq!(v["master"]["status"], "reported");
+
+    let stored = stored_event(&st, b);
+    assert_eq!(stored.status.code(), "merged");
+    assert_eq!(stored.master.map(|m| m.get()), Some(a));
+    let tl = stored_timeline(&st, b);
+    assert_eq!(tl.last().map(|t| t.to.as_str()), Some("merged"));
+    assert_eq!(
+        tl.last().map(|t| t.note.clone()),
+        Some(format!("merged into event {a}"))
+    );
+    assert_eq!(stored_event(&st, a).status.code(), "reported");
+
+    // Merging again, into itself, or into a merged event is refused.
+    for (dup, into) in [(b, a), (a, a), (a, b)] {
+        let (s, v) = send(
+            &st,
+            "POST",
+            &format!("/api/v1/events/{dup}/merge"),
+            Some("leader"),
+            Some(json!({"into": into, "actor": "c"})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CONFLICT, "{dup}→{into}: {v}");
+        assert_eq!(v["error"]["code"], "merge_refused");
+    }
+    assert_eq!(stored_timeline(&st, a).len(), 1);
+
+    // The duplicate's reporter follows the master through the receipt.
+    let r = second["receipt"].as_str().expect("receipt");
+    let (s, rv) = send(&st, "GET", &format!("/api/v1/receipts/{r}"), None, None).await;
+    assert_eq!(s, StatusCode::OK, "{rv}");
+    assert_eq!(rv["status"], "merged");
+    assert_eq!(rv["merged_into"]["status"], "reported");
+}
+
+#[tokio::test]
+async fn red_events_are_escalated_and_stored() {
+    // Noise has a limit of 4 seconds here, so it turns red at once.
+    let rules = format!(
+        "{}\n",
+        r#"[[limits.override]]
+category = "02.05"
+hours = 0.0011
+
+[[rule]]
+name = "noise to the grid"
+category = ["02.05"]
+handler = "grid""#
+    );
+    let st = state_with_rules("ev-escalate", &rules);
+    let (lon, lat, _) = micro_grid(&st).await;
+    let ev = intake(
+        &st,
+        json!({"category": "02.05", "title": "噪音", "lon": lon, "lat": lat}),
+    )
+    .await;
+    let id = id_of(&ev);
+    assert_eq!(ev["handler"], "grid");
+    for to in ["accepted", "dispatched"] {
+        let (s, v) = move_to(&st, id, "leader", json!({"to": to, "actor": "a"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (s, _) = send(&st, "POST", "/api/v1/escalate", Some("screen"), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    tokio::time::sleep(std::time::Duration::from_millis(4200)).await;
+    let (_, d) = send(&st, "GET", &format!("/api/v1/events/{id}"), None, None).await;
+    assert_eq!(d["sla"]["level"], "overdue", "{d}");
+    assert!(d["sla"]["remaining_h"].as_f64().unwrap_or(1.0) <= 0.0, "{d}");
+
+    let mut rx = st.0.events_tx.subscribe();
+    let (s, v) = send(&st, "POST", "/api/v1/escalate", Some("leader"), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mine = v["escalated"]
+        .as_array()
+        .and_then(|l| l.iter().find(|e| e["id"] == id).cloned())
+        .unwrap_or_else(|| panic!("event {id} not escalated: {v}"));
+    assert_eq!(mine["handler"], "community");
+    let stored = stored_event(&st, id);
+    assert_eq!(stored.status.code(), "escalated");
+    assert_eq!(stored.handler.as_deref(), Some("community"));
+    let last = stored_timeline(&st, id).pop().expect("row");
+    assert_eq!(
+        (last.to.as_str(), last.actor.as_str()),
+        ("escalated", "sla")
+    );
+    assert!(last.note.contains("grid → community"), "{}", last.note);
+    let mut seen = false;
+    while let Ok(m) = rx.try_recv() {
+        let v: Value = serde_json::from_str(&m).expect("json");
+        seen |= v["id"] == id && v["transition"]["to"] == "escalated";
+    }
+    assert!(seen, "escalation not streamed");
+    // From escalated the handler takes it up again.
+    let (s, v) = move_to(
+        &st,
+        id,
+        "department",
+        json!({"to": "in_progress", "actor": "b"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
+#[tokio::test]
+async fn receipts_show_status_and_timeline_without_personal_data() {
+    let st = state("ev-receipt");
+    let (lon, lat, _) = micro_grid(&st).await;
+    let ev = intake(
+        &st,
+        json!({"category": "02.05", "title": "张三 13800138000 反映楼下噪音", "lon": lon, "lat": lat}),
+    )
+    .await;
+    let id = id_of(&ev);
+    let (s, _) = move_to(
+        &st,
+        id,
+        "leader",
+        json!({"to": "accepted", "actor": "李四", "note": "联系人张三"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let r = ev["receipt"].as_str().expect("receipt");
+    let (s, v) = send(&st, "GET", &format!("/api/v1/receipts/{r}"), None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "accepted");
+    assert_eq!(v["handler"], "grid");
+    let statuses: Vec<&str> = v["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter_map(|t| t["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["reported", "accepted"]);
+    let text = v.to_string();
+    for secret in [
+        "张三",
+        "13800138000",
+        "李四",
+        "\"title\"",
+        "\"lon\"",
+        "\"actor\"",
+    ] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    // A forged or unknown receipt is not found (and says nothing).
+    let forged = format!("{}0", r);
+    for bad in [forged.as_str(), "R1-0", "nonsense"] {
+        let (s, v) = send(&st, "GET", &format!("/api/v1/receipts/{bad}"), None, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{bad}: {v}");
+    }
+}
+
+#[tokio::test]
+async fn roles_without_handling_rights_get_403() {
+    let st = state("ev-roles");
+    let (lon, lat, code) = micro_grid(&st).await;
+    let a = id_of(
+        &intake(
+            &st,
+            json!({"category": "03.01", "title": "漏水", "lon": lon, "lat": lat}),
+        )
+        .await,
+    );
+    let b = id_of(
+        &intake(
+            &st,
+            json!({"category": "03.01", "title": "漏水严重", "lon": lon, "lat": lat}),
+        )
+        .await,
+    );
+    for role in [Some("screen"), Some("planner"), Some("public"), None] {
+        let (s, v) = send(
+            &st,
+            "POST",
+            &format!("/api/v1/events/{a}/transition"),
+            role,
+            Some(json!({"to": "accepted", "actor": "x"})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{role:?}: {v}");
+        assert_eq!(v["error"]["code"], "forbidden");
+        let (s, _) = send(
+            &st,
+            "POST",
+            &format!("/api/v1/events/{b}/merge"),
+            role,
+            Some(json!({"into": a, "actor": "x"})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{role:?}");
+        let (s, _) = send(&st, "POST", "/api/v1/escalate", role, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{role:?}");
+    }
+    assert_eq!(stored_timeline(&st, a).len(), 1);
+    assert_eq!(stored_event(&st, b).status.code(), "reported");
+
+    // A worker moves events of their own grids only.
+    let req = |grids: &str| {
+        Request::post(format!("/api/v1/events/{a}/transition"))
+            .header("x-wangge-role", "worker")
+            .header("x-wangge-grids", grids.to_string())
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                json!({"to": "accepted", "actor": "grid_worker"}).to_string(),
+            ))
+            .expect("request")
+    };
+    let resp = app(st.clone())
+        .oneshot(req("000000000000000000"))
+        .await
+        .expect("response");
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = app(st.clone()).oneshot(req(&code)).await.expect("response");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(stored_event(&st, a).status.code(), "accepted");
+}
