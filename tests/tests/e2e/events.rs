@@ -527,7 +527,10 @@ handler = "grid""#
     tokio::time::sleep(std::time::Duration::from_millis(4200)).await;
     let (_, d) = send(&st, "GET", &format!("/api/v1/events/{id}"), None, None).await;
     assert_eq!(d["sla"]["level"], "overdue", "{d}");
-    assert!(d["sla"]["remaining_h"].as_f64().unwrap_or(1.0) <= 0.0, "{d}");
+    assert!(
+        d["sla"]["remaining_h"].as_f64().unwrap_or(1.0) <= 0.0,
+        "{d}"
+    );
 
     let mut rx = st.0.events_tx.subscribe();
     let (s, v) = send(&st, "POST", "/api/v1/escalate", Some("leader"), None).await;

@@ -557,33 +557,50 @@ pub async fn merge_into(
 /// a level above it; each escalation is stored (event and transition row),
 /// applied to the view and streamed. Returns the escalated events with their
 /// transitions.
+///
+/// The due events are picked from the view first; each is then re-checked
+/// and escalated under the store lock on its own, so a long run (the first
+/// one after start-up may move thousands) does not hold up other requests and
+/// never overwrites a move made meanwhile.
 pub async fn run_escalation(
     st: &AppState,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<(Event, Transition)>> {
-    let st2 = st.clone();
-    let done = st
-        .with_store(move |s| {
-            let mut open: Vec<Event> = st2
-                .view()?
-                .dataset
-                .events
-                .iter()
-                .filter(|e| e.status.is_open() && e.handler.is_some())
-                .cloned()
-                .collect();
-            let moved = escalate_due(&mut open, &st2.0.rules, SLA_ACTOR, now);
-            let mut out = Vec::with_capacity(moved.len());
-            for (i, esc) in moved {
-                out.push(commit(&st2, s, open[i].clone(), esc.transition)?);
-            }
-            Ok(out)
+    let rules = &st.0.rules;
+    let due: Vec<EventId> = st
+        .view()?
+        .dataset
+        .events
+        .iter()
+        .filter(|e| {
+            e.status.is_open()
+                && e.handler.is_some()
+                && rules.limits.sla(e, now).level >= SlaLevel::Red
         })
-        .await?;
-    let mut out = Vec::with_capacity(done.len());
-    for a in done {
-        broadcast(st, &changed_json(st, &a, now)?);
-        out.push((a.event, a.transition));
+        .map(|e| e.id)
+        .collect();
+    let mut out = Vec::with_capacity(due.len());
+    for id in due {
+        let st2 = st.clone();
+        let applied = st
+            .with_store(move |s| {
+                let Some(&i) = st2.view()?.event_pos.get(&id) else {
+                    return Ok(None);
+                };
+                let mut ev = [st2.view()?.dataset.events[i].clone()];
+                match escalate_due(&mut ev, &st2.0.rules, SLA_ACTOR, now).pop() {
+                    Some((_, esc)) => {
+                        let [ev] = ev;
+                        Ok(Some(commit(&st2, s, ev, esc.transition)?))
+                    }
+                    None => Ok(None),
+                }
+            })
+            .await?;
+        if let Some(a) = applied {
+            broadcast(st, &changed_json(st, &a, now)?);
+            out.push((a.event, a.transition));
+        }
     }
     Ok(out)
 }
