@@ -58,7 +58,8 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
     config.dispatch_rules = a.dispatch_rules;
     config.escalate_every =
         (a.escalate_every_s > 0).then(|| Duration::from_secs(a.escalate_every_s));
-    let state = AppState::new(store, config.clone()).context("loading the town from the store")?;
+    let state = AppState::new(store, config.clone())
+        .context("loading the town from the store and the event rules")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
