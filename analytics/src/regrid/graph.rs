@@ -335,7 +335,11 @@ impl Graph {
                 nb[e.b].push((e.a, e.len, e.crossing));
             }
             for s in (0..n).filter(|&s| bridged[s]) {
-                let around: Vec<_> = nb[s].iter().copied().filter(|x| x.0 != s).collect();
+                let mut around: Vec<_> = nb[s].iter().copied().filter(|x| x.0 != s).collect();
+                // One entry per neighbour (the shortest): chains of bridged
+                // units would otherwise multiply the lists at every step.
+                around.sort_by(|p, q| p.0.cmp(&q.0).then(p.1.total_cmp(&q.1)));
+                around.dedup_by_key(|x| x.0);
                 for (i, &(x, lx, cx)) in around.iter().enumerate() {
                     for &(y, ly, cy) in &around[i + 1..] {
                         if x != y {
