@@ -156,6 +156,7 @@ fn regrid_micro_on_demo_community_repairs_loads() {
             out: out.clone(),
             report: rep.clone(),
             xlsx: Some(xlsx.clone()),
+            dump_input: None,
         },
     )
     .expect("wangge regrid");
@@ -410,6 +411,24 @@ async fn canteen_gap_communities_have_lower_coverage() {
         !planted.canteen_gap_communities.is_empty(),
         "the town demo plants canteen gaps"
     );
+    // Re-gridding a town community with chains of over-sized stairwells
+    // (this once exhausted memory while bridging them in the graph).
+    let input = load_input(&store, GridKind::Micro, Some("禹王路社区")).expect("input");
+    let params = RegridRequest {
+        level: "micro".into(),
+        community: None,
+        min: 30,
+        max: 80,
+        mode: "max".into(),
+        seed: 1,
+        allow_floor_split: false,
+    }
+    .params()
+    .expect("params");
+    let p = regrid(&input, &params, &mut |_| {}).expect("regrid");
+    println!("{}", summary_table(&p, &params));
+    let r = &p.report;
+    assert!(r.violations < r.before.over + r.before.under, "{r:?}");
     let st = AppState::new(store, ServerConfig::new(path)).expect("state");
     let t = Instant::now();
     let (s, v) = call(

@@ -54,6 +54,10 @@ pub struct RegridArgs {
     /// Optional xlsx workbook for planners (grids, report, diagnostics).
     #[arg(long)]
     pub xlsx: Option<PathBuf>,
+    /// Write the recommender's input (units, barriers, boundary; aggregates
+    /// only) as JSON and stop: reproduces a run without the store.
+    #[arg(long, hide = true)]
+    pub dump_input: Option<PathBuf>,
 }
 
 /// Parameters of one run, as the CLI and the HTTP body give them.
@@ -370,6 +374,13 @@ pub fn run(db: &Path, a: RegridArgs) -> Result<()> {
     let pb = super::bar(1000, "loading");
     let input = load_input(&store, params.level, req.community.as_deref())?;
     drop(store);
+    if let Some(p) = &a.dump_input {
+        let f = std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
+        serde_json::to_writer(std::io::BufWriter::new(f), &input)?;
+        pb.finish_and_clear();
+        eprintln!("wrote the input to {}", p.display());
+        return Ok(());
+    }
     pb.set_message("re-gridding");
     let households: u64 = input.units.iter().map(|u| u64::from(u.households)).sum();
     eprintln!(
