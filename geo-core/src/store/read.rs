@@ -830,20 +830,43 @@ impl Store {
 
     /// IDs stored in an element table among `ids` (reference checks of imports).
     pub fn existing_ids(&self, table: &str, ids: &[u64]) -> Result<std::collections::HashSet<u64>> {
-        let mut out = std::collections::HashSet::new();
-        for chunk in ids.chunks(5000) {
-            if chunk.is_empty() {
-                continue;
-            }
-            let list: Vec<String> = chunk.iter().map(u64::to_string).collect();
-            let sql = format!(
-                "SELECT id FROM {} WHERE id IN ({})",
-                table_name(table),
-                list.join(",")
-            );
-            out.extend(self.collect(&sql, &[], |r| get::<u64>(r, 0))?);
+        if ids.is_empty() {
+            return Ok(std::collections::HashSet::new());
         }
-        Ok(out)
+        // Nothing to find when the probe misses the stored ID range (the
+        // common case: new IDs continue after the stored ones).
+        let (lo, hi) = ids
+            .iter()
+            .fold((u64::MAX, 0u64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let range = self.collect(
+            &format!("SELECT min(id), max(id) FROM {}", table_name(table)),
+            &[],
+            |r| Ok((get::<Option<u64>>(r, 0)?, get::<Option<u64>>(r, 1)?)),
+        )?;
+        match range.first() {
+            Some((Some(min), Some(max))) if lo <= *max && hi >= *min => {}
+            _ => return Ok(std::collections::HashSet::new()),
+        }
+        // A hash join against a temp table of the probed IDs: DuckDB pushes
+        // the probe's min/max into the scan and skips row groups by zone map.
+        self.conn
+            .execute_batch(
+                "CREATE TEMP TABLE IF NOT EXISTS probe_ids (id UBIGINT); DELETE FROM probe_ids;",
+            )
+            .ctx("probing IDs")?;
+        {
+            let mut a = self.conn.appender("probe_ids").ctx("probing IDs")?;
+            for id in ids {
+                a.append_row([*id]).ctx("probing IDs")?;
+            }
+            a.flush().ctx("probing IDs")?;
+        }
+        let sql = format!(
+            "SELECT DISTINCT t.id FROM {} t JOIN probe_ids p ON t.id = p.id",
+            table_name(table)
+        );
+        let found = self.collect(&sql, &[], |r| get::<u64>(r, 0))?;
+        Ok(found.into_iter().collect())
     }
 }
 

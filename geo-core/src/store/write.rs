@@ -141,6 +141,7 @@ impl Store {
         dup_check("organisation", batch.organisations.iter().map(|x| x.id))?;
         dup_check("road", batch.roads.iter().map(|x| x.id))?;
 
+        check_batch(self, batch)?;
         let tx = self.conn.transaction().ctx("starting import")?;
         let mut rows = 0u64;
         if let Some(t) = &batch.town {
@@ -425,7 +426,6 @@ impl Store {
             flush(&mut a, "roads")?;
             rows += batch.roads.len() as u64;
         }
-        check_references(&tx)?;
         if let Some(p) = provenance {
             tx.execute(
                 "INSERT INTO provenance VALUES (?, ?, ?, ?, ?)",
@@ -601,61 +601,144 @@ fn append_event(a: &mut Appender<'_>, e: &Event, r: &[Option<u64>; 4]) -> Result
     .ctx("events")
 }
 
-/// Fails when any stored row refers to a row that does not exist. Runs inside
-/// the import transaction, so a failure rolls the whole batch back.
-fn check_references(tx: &duckdb::Transaction<'_>) -> Result<()> {
-    // The largest tables carry no primary-key index (bulk loads run several
-    // times faster without one); uniqueness is checked here instead.
-    for (kind, table) in [
-        ("person", "persons"),
-        ("household", "households"),
-        ("sentiment", "sentiments"),
-    ] {
-        let sql = format!("SELECT id FROM {table} GROUP BY id HAVING count(*) > 1 LIMIT 1");
-        let mut st = tx.prepare(&sql).ctx("checking unique IDs")?;
-        let mut rows = st.query([]).ctx("checking unique IDs")?;
-        if let Some(row) = rows.next().ctx("checking unique IDs")? {
-            let id: u64 = row.get(0).ctx("checking unique IDs")?;
-            return Err(StoreError::Duplicate { kind, id });
+/// Checks a batch before anything is written: every reference resolves to
+/// an element of the batch or of the store, and no ID of the large tables
+/// (which carry no primary-key index, for load speed) is stored already.
+/// Only the batch's own IDs are looked up, so the cost does not grow with the
+/// store (streamed province-scale demos write a thousand batches).
+fn check_batch(store: &Store, batch: &Dataset) -> Result<()> {
+    fn missing<'a>(
+        store: &Store,
+        kind: &'static str,
+        field: &'static str,
+        target: &'static str,
+        in_batch: &HashSet<u64>,
+        refs: impl Iterator<Item = (u64, Option<u64>)> + 'a,
+    ) -> Result<()> {
+        let mut wanted: Vec<(u64, u64)> = refs
+            .filter_map(|(id, r)| r.map(|r| (id, r)))
+            .filter(|(_, r)| !in_batch.contains(r))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
         }
-    }
-    let checks: [(&str, &str, &str, &str, &str); 7] = [
-        ("person", "persons", "household", "households", "household"),
-        (
-            "household",
-            "households",
-            "building",
-            "buildings",
-            "building",
-        ),
-        ("household", "households", "unit", "units", "unit"),
-        ("unit", "units", "building", "buildings", "building"),
-        ("building", "buildings", "compound", "compounds", "compound"),
-        ("grid", "grids", "parent", "grids", "parent"),
-        (
-            "organisation",
-            "organisations",
-            "compound",
-            "compounds",
-            "compound",
-        ),
-    ];
-    for (kind, table, col, target, field) in checks {
-        let sql = format!(
-            "SELECT t.id, t.{col} FROM {table} t LEFT JOIN {target} x ON t.{col} = x.id
-             WHERE t.{col} IS NOT NULL AND x.id IS NULL LIMIT 1"
-        );
-        let mut st = tx.prepare(&sql).ctx("checking references")?;
-        let mut rows = st.query([]).ctx("checking references")?;
-        if let Some(row) = rows.next().ctx("checking references")? {
-            let id: u64 = row.get(0).ctx("checking references")?;
-            let target_id: u64 = row.get(1).ctx("checking references")?;
-            return Err(StoreError::MissingReference {
+        let mut ids: Vec<u64> = wanted.iter().map(|(_, r)| *r).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let found = store.existing_ids(target, &ids)?;
+        wanted.retain(|(_, r)| !found.contains(r));
+        match wanted.first() {
+            Some(&(id, r)) => Err(StoreError::MissingReference {
                 kind,
                 id,
                 field,
-                target: target_id,
-            });
+                target: r,
+            }),
+            None => Ok(()),
+        }
+    }
+    let set = |v: Vec<u64>| v.into_iter().collect::<HashSet<u64>>();
+    let households = set(batch.households.iter().map(|h| h.id.get()).collect());
+    let buildings = set(batch.buildings.iter().map(|b| b.id.get()).collect());
+    let units = set(batch.units.iter().map(|u| u.id.get()).collect());
+    let compounds = set(batch.compounds.iter().map(|c| c.id.get()).collect());
+    let grids = set(batch.grids.iter().map(|g| g.id.get()).collect());
+    missing(
+        store,
+        "person",
+        "household",
+        "households",
+        &households,
+        batch
+            .persons
+            .iter()
+            .map(|p| (p.id.get(), p.household.map(|h| h.get()))),
+    )?;
+    missing(
+        store,
+        "household",
+        "building",
+        "buildings",
+        &buildings,
+        batch
+            .households
+            .iter()
+            .map(|h| (h.id.get(), Some(h.building.get()))),
+    )?;
+    missing(
+        store,
+        "household",
+        "unit",
+        "units",
+        &units,
+        batch
+            .households
+            .iter()
+            .map(|h| (h.id.get(), h.unit.map(|u| u.get()))),
+    )?;
+    missing(
+        store,
+        "unit",
+        "building",
+        "buildings",
+        &buildings,
+        batch
+            .units
+            .iter()
+            .map(|u| (u.id.get(), Some(u.building.get()))),
+    )?;
+    missing(
+        store,
+        "building",
+        "compound",
+        "compounds",
+        &compounds,
+        batch
+            .buildings
+            .iter()
+            .map(|b| (b.id.get(), b.compound.map(|c| c.get()))),
+    )?;
+    missing(
+        store,
+        "grid",
+        "parent",
+        "grids",
+        &grids,
+        batch
+            .grids
+            .iter()
+            .map(|g| (g.id.get(), g.parent.map(|p| p.get()))),
+    )?;
+    missing(
+        store,
+        "organisation",
+        "compound",
+        "compounds",
+        &compounds,
+        batch
+            .organisations
+            .iter()
+            .map(|o| (o.id.get(), o.compound.map(|c| c.get()))),
+    )?;
+    for (kind, table, ids) in [
+        (
+            "person",
+            "persons",
+            batch.persons.iter().map(|p| p.id.get()).collect::<Vec<_>>(),
+        ),
+        (
+            "household",
+            "households",
+            batch.households.iter().map(|h| h.id.get()).collect(),
+        ),
+        (
+            "sentiment",
+            "sentiments",
+            batch.sentiments.iter().map(|s| s.id.get()).collect(),
+        ),
+    ] {
+        if let Some(id) = store.existing_ids(table, &ids)?.into_iter().min() {
+            return Err(StoreError::Duplicate { kind, id });
         }
     }
     Ok(())
