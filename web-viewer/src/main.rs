@@ -8,10 +8,19 @@ use clap::{Parser, Subcommand};
 use web_viewer::cli;
 
 #[derive(Parser)]
-#[command(name = "wangge", version, about = "Wangge 网格: grid-governance map and analytics engine")]
+#[command(
+    name = "wangge",
+    version,
+    about = "Wangge 网格: grid-governance map and analytics engine"
+)]
 struct Cli {
     /// DuckDB store file.
-    #[arg(long, global = true, env = "WANGGE_DB", default_value = "wangge.duckdb")]
+    #[arg(
+        long,
+        global = true,
+        env = "WANGGE_DB",
+        default_value = "wangge.duckdb"
+    )]
     db: PathBuf,
     #[command(subcommand)]
     command: Command,
