@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use geo_core::ids::{BuildingId, CommunityId, CompoundId, GridId, HouseholdId, UnitId};
-use geo_core::model::{BuildingUse, GridKind, GridRefs, PersonTag, RoadClass};
+use geo_core::model::{BuildingUse, GridKind, GridRefs, PersonTag, PlaceCategory, RoadClass};
 use geo_core::Dataset;
-use geo_types::{LineString, MultiPolygon, Point};
+use geo_types::{Geometry, LineString, MultiPolygon, Point, Polygon};
 use rstar::primitives::GeomWithData;
 use rstar::RTree;
 use serde::{Deserialize, Serialize};
@@ -131,7 +131,9 @@ impl RegridInput {
     /// them is the current grid (micro or comprehensive) and which is the
     /// parent (the comprehensive grid, or the community). Events of the 12
     /// months before `as_of` are counted at the nearest unit. Roads of class
-    /// arterial and local, and compound walls, become barriers. Units of a
+    /// arterial and local, compound walls, and water places (rivers and
+    /// canals drawn as lines, the shores of lakes and ponds drawn as
+    /// polygons) become barriers. Units of a
     /// non-residential building lying in a dedicated grid are left alone.
     pub fn from_dataset(
         ds: &Dataset,
@@ -230,6 +232,16 @@ impl RegridInput {
             kind: BarrierKind::Wall,
             line: c.boundary.exterior().clone(),
         }));
+        for p in ds
+            .places
+            .iter()
+            .filter(|p| p.category == PlaceCategory::Water)
+        {
+            barriers.extend(water_lines(&p.geometry).into_iter().map(|line| Barrier {
+                kind: BarrierKind::River,
+                line,
+            }));
+        }
 
         let boundary = MultiPolygon(
             ds.communities
@@ -243,4 +255,28 @@ impl RegridInput {
             boundary,
         }
     }
+}
+
+/// The lines a water place bars: a river or canal drawn as a line, the
+/// shore (outer and inner rings) of a lake or pond drawn as a polygon.
+/// Points and empty lines bar nothing.
+fn water_lines(g: &Geometry<f64>) -> Vec<LineString<f64>> {
+    let rings = |p: &Polygon<f64>| {
+        std::iter::once(p.exterior().clone())
+            .chain(p.interiors().iter().cloned())
+            .collect::<Vec<_>>()
+    };
+    let mut out = match g {
+        Geometry::LineString(l) => vec![l.clone()],
+        Geometry::MultiLineString(m) => m.0.clone(),
+        Geometry::Polygon(p) => rings(p),
+        Geometry::MultiPolygon(m) => m.0.iter().flat_map(rings).collect(),
+        Geometry::Rect(r) => rings(&r.to_polygon()),
+        Geometry::Triangle(t) => rings(&t.to_polygon()),
+        Geometry::GeometryCollection(c) => c.0.iter().flat_map(water_lines).collect(),
+        Geometry::Line(l) => vec![LineString::from(vec![l.start, l.end])],
+        Geometry::Point(_) | Geometry::MultiPoint(_) => Vec::new(),
+    };
+    out.retain(|l| l.0.len() >= 2);
+    out
 }

@@ -79,7 +79,10 @@ fn share(total: u64, parts: u64, i: u64) -> u64 {
 ///
 /// Bounds are hard wherever the data allows; where it does not (an isolated
 /// compound of too few households, a unit bigger than `max`) the proposal
-/// says so in `report.diagnostics` and counts the grid in `violations`.
+/// says so in `report.diagnostics` (the grids of an infeasible part are
+/// listed in its [`Diagnostic::Infeasible`]) and counts the grid in
+/// `violations`; `violations_where_feasible` counts the others (0 unless
+/// the search failed, each with a [`Diagnostic::BoundsNotMet`]).
 pub fn regrid(
     input: &RegridInput,
     params: &RegridParams,
@@ -136,6 +139,7 @@ pub fn regrid(
                 u.id, params.max
             )
         };
+        let cause = Some(diags.len());
         diags.push(Diagnostic::OversizedUnit {
             unit: u.id,
             households: h,
@@ -154,6 +158,7 @@ pub fn regrid(
                         share(u64::from(h), u64::from(parts), u64::from(part)) as u32,
                     )
                 }),
+                cause,
             });
         }
     }
@@ -296,20 +301,28 @@ pub fn regrid(
         }
     }
 
-    for gr in &grids {
-        if gr.households > max && gr.floor_part.is_none() && gr.units.len() == 1 {
-            continue; // explained by OversizedUnit
+    // Every grid outside the bounds is explained: by the diagnostic of its
+    // infeasible part or over-sized unit, or else by `BoundsNotMet`.
+    let mut violations_where_feasible = 0;
+    for (gr, r) in grids.iter().zip(&raw) {
+        if gr.households >= min && gr.households <= max {
+            continue;
         }
-        if gr.households < min || gr.households > max {
-            diags.push(Diagnostic::BoundsNotMet {
-                grid: gr.code_hint.clone(),
-                households: gr.households,
-                message: format!(
-                    "grid {} holds {} households, outside {}–{}: the search found no \
-                     contiguous division of its part that meets the bounds",
-                    gr.code_hint, gr.households, min, max
-                ),
-            });
+        match r.cause.and_then(|i| diags.get_mut(i)) {
+            Some(Diagnostic::Infeasible { grids: list, .. }) => list.push(gr.code_hint.clone()),
+            Some(_) => {} // OversizedUnit names its unit
+            None => {
+                violations_where_feasible += 1;
+                diags.push(Diagnostic::BoundsNotMet {
+                    grid: gr.code_hint.clone(),
+                    households: gr.households,
+                    message: format!(
+                        "grid {} holds {} households, outside {}–{}: the search found no \
+                         contiguous division of its part that meets the bounds",
+                        gr.code_hint, gr.households, min, max
+                    ),
+                });
+            }
         }
     }
 
@@ -366,6 +379,7 @@ pub fn regrid(
         report: RegridReport {
             before,
             violations: after.over + after.under,
+            violations_where_feasible,
             after,
             cut_edges,
             compounds_split,

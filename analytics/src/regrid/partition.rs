@@ -21,6 +21,10 @@ pub(crate) struct RawGrid {
     pub(crate) parent: Option<Parent>,
     /// Floor-range part `(part, parts, households)` of a split unit.
     pub(crate) floor_part: Option<(u32, u32, u32)>,
+    /// Index in the diagnostics of the [`Diagnostic::Infeasible`] or
+    /// [`Diagnostic::OversizedUnit`] that explains why this grid may be
+    /// outside the bounds; `None` for grids of a feasible part.
+    pub(crate) cause: Option<usize>,
 }
 
 /// Workload index of one unit.
@@ -63,6 +67,8 @@ struct Zone {
     total: u64,
     feasible: bool,
     parent: Option<Parent>,
+    /// Index of its [`Diagnostic::Infeasible`] when not feasible.
+    diag: Option<usize>,
 }
 
 fn sample_units(input: &RegridInput, g: &Graph, nodes: &[usize]) -> Vec<UnitId> {
@@ -189,11 +195,12 @@ fn zones(
                 feasible: feasible(t, min, max),
                 total: t,
                 nodes,
+                diag: None,
             }
         })
         .collect();
     out.sort_by_key(|z| z.nodes[0]);
-    for z in out.iter().filter(|z| !z.feasible) {
+    for z in out.iter_mut().filter(|z| !z.feasible) {
         let message = if z.total < min {
             format!(
                 "{} units with {} households are cut off (by distance over {} m or by \
@@ -215,7 +222,9 @@ fn zones(
                 z.total
             )
         };
+        z.diag = Some(diags.len());
         diags.push(Diagnostic::Infeasible {
+            grids: Vec::new(),
             units: z.nodes.len(),
             households: z.total,
             sample_units: sample_units(input, g, &z.nodes),
@@ -1097,6 +1106,7 @@ pub(crate) fn partition(
                 nodes,
                 parent: zone.parent,
                 floor_part: None,
+                cause: zone.diag,
             });
         }
         for &v in &zone.nodes {

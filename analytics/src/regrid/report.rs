@@ -42,8 +42,13 @@ pub enum Diagnostic {
         /// Explanation.
         message: String,
     },
-    /// A part whose households cannot form grids within the bounds.
+    /// A part whose households cannot form grids within the bounds: the
+    /// only reason (besides [`Diagnostic::OversizedUnit`]) a grid may lie
+    /// outside them.
     Infeasible {
+        /// Code hints of the grids made of the part.
+        #[serde(default)]
+        grids: Vec<String>,
         /// Units in the part.
         units: usize,
         /// Households in the part.
@@ -66,7 +71,8 @@ pub enum Diagnostic {
         /// Explanation.
         message: String,
     },
-    /// A grid left outside the bounds after the search.
+    /// A grid of a part the diagnostics call feasible left outside the
+    /// bounds after the search: a shortcoming of the search, never expected.
     BoundsNotMet {
         /// Code hint of the grid.
         grid: String,
@@ -153,6 +159,11 @@ pub struct RegridReport {
     pub after: LoadCounts,
     /// Proposed grids outside the bounds (= `after.over + after.under`).
     pub violations: usize,
+    /// Of them, grids in a part the diagnostics call feasible (neither
+    /// [`Diagnostic::Infeasible`] nor [`Diagnostic::OversizedUnit`]): must
+    /// be 0; each has a [`Diagnostic::BoundsNotMet`].
+    #[serde(default)]
+    pub violations_where_feasible: usize,
     /// Adjacency edges between different proposed grids.
     pub cut_edges: usize,
     /// Compounds whose units fall in more than one grid.

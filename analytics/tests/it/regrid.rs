@@ -140,6 +140,7 @@ proptest! {
             prop_assert!((30..=80).contains(&g.households), "grid {} has {}", g.code_hint, g.households);
         }
         prop_assert_eq!(p.report.violations, 0);
+        prop_assert_eq!(p.report.violations_where_feasible, 0);
         assert_contiguous(&input, &params, &p);
 
         let again = run(&input, &params);
@@ -177,6 +178,16 @@ fn isolated_compound_is_diagnosed_not_hidden() {
     assert_eq!(lone.households, 20);
     assert_eq!(p.report.violations, 1, "the under-loaded grid is counted");
     assert_eq!(p.report.after.under, 1);
+    // It is explained by its part's diagnostic, not by a search failure.
+    assert_eq!(p.report.violations_where_feasible, 0);
+    assert!(p.report.diagnostics.iter().any(
+        |d| matches!(d, Diagnostic::Infeasible { grids, .. } if grids == &[lone.code_hint.clone()])
+    ));
+    assert!(!p
+        .report
+        .diagnostics
+        .iter()
+        .any(|d| matches!(d, Diagnostic::BoundsNotMet { .. })));
 }
 
 #[test]
@@ -382,4 +393,82 @@ fn bad_parameters_are_refused_with_the_value() {
     dup.units.push(dup.units[0].clone());
     let err = regrid(&dup, &RegridParams::micro(30, 80), &mut |_| {}).unwrap_err();
     assert!(err.to_string().contains("more than once"), "{err}");
+}
+
+#[test]
+fn water_places_of_a_dataset_are_river_barriers() {
+    use geo_core::ids::PlaceId;
+    use geo_core::model::{GridKind, Place, PlaceCategory, Unit};
+    use geo_types::{Geometry, Polygon};
+    // Two blocks of 10 x 10 entrances, 10 households each, either side of a
+    // river drawn as a line; a pond (polygon) and a point-only water place.
+    let mut ds = geo_core::Dataset::default();
+    for i in 0..200u64 {
+        let side = if i < 100 { 0.0 } else { 220.0 };
+        let j = i % 100;
+        ds.units.push(Unit {
+            id: UnitId::new(i + 1).unwrap(),
+            building: BuildingId::new(i + 1).unwrap(),
+            number: 1,
+            households: 10,
+            entrance: Point::new(
+                LON + (side + (j % 10) as f64 * 20.0) * DX,
+                LAT + (j / 10) as f64 * 20.0 * DY,
+            ),
+        });
+    }
+    let river = LineString::from(vec![
+        (LON + 200.0 * DX, LAT - 0.01),
+        (LON + 200.0 * DX, LAT + 0.01),
+    ]);
+    let pond = Polygon::new(
+        LineString::from(vec![
+            (LON - 0.01, LAT - 0.01),
+            (LON - 0.009, LAT - 0.01),
+            (LON - 0.009, LAT - 0.009),
+            (LON - 0.01, LAT - 0.01),
+        ]),
+        vec![],
+    );
+    for (id, geometry) in [
+        (1, Geometry::LineString(river.clone())),
+        (2, Geometry::Polygon(pond.clone())),
+        (3, Geometry::Point(Point::new(LON, LAT))),
+    ] {
+        ds.places.push(Place {
+            id: PlaceId::new(id).unwrap(),
+            name: format!("water {id}"),
+            category: PlaceCategory::Water,
+            service: None,
+            geometry,
+        });
+    }
+    let input =
+        RegridInput::from_dataset(&ds, GridKind::Micro, chrono::Utc::now(), |_| Default::default());
+    let rivers: Vec<&LineString<f64>> = input
+        .barriers
+        .iter()
+        .filter(|b| b.kind == BarrierKind::River)
+        .map(|b| &b.line)
+        .collect();
+    assert_eq!(rivers, vec![&river, pond.exterior()]);
+
+    let params = RegridParams::micro(30, 80);
+    let crossing = adjacency(&input, &params)
+        .unwrap()
+        .edges
+        .iter()
+        .filter(|e| e.crossing == Some(BarrierKind::River))
+        .count();
+    assert!(crossing > 0, "links across the river are marked");
+    let p = run(&input, &params);
+    assert_eq!(p.report.violations, 0);
+    for g in &p.grids {
+        let west = g.units.iter().filter(|u| u.get() <= 100).count();
+        assert!(
+            west == 0 || west == g.units.len(),
+            "grid {} spans the river",
+            g.code_hint
+        );
+    }
 }
