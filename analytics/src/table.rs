@@ -92,33 +92,75 @@ pub fn to_csv<R: Table, W: Write>(rows: &[R], mut out: W) -> Result<(), ExportEr
 
 /// Builds an `.xlsx` workbook with one sheet of rows and returns its bytes.
 pub fn to_xlsx<R: Table>(rows: &[R], sheet: &str) -> Result<Vec<u8>, ExportError> {
-    use rust_xlsxwriter::{Format, Workbook};
-    let err = |e: rust_xlsxwriter::XlsxError| ExportError::Xlsx {
-        sheet: sheet.to_string(),
-        message: e.to_string(),
-    };
     let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
-    ws.set_name(sheet).map_err(err)?;
-    let bold = Format::new().set_bold();
-    for (c, h) in R::headers().iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &bold)
-            .map_err(err)?;
+    wb.sheet(rows, sheet)?;
+    wb.to_bytes()
+}
+
+/// An `.xlsx` workbook of several tables, one sheet each, in order.
+///
+/// ```
+/// use analytics::table::{Cell, Table, Workbook};
+/// struct R(u32);
+/// impl Table for R {
+///     fn headers() -> Vec<&'static str> { vec!["n"] }
+///     fn cells(&self) -> Vec<Cell> { vec![Cell::Int(i64::from(self.0))] }
+/// }
+/// let mut wb = Workbook::new();
+/// wb.sheet(&[R(1)], "grids").unwrap().sheet(&[R(2)], "communities").unwrap();
+/// assert_eq!(&wb.to_bytes().unwrap()[..2], b"PK");
+/// ```
+pub struct Workbook(rust_xlsxwriter::Workbook);
+
+impl Default for Workbook {
+    fn default() -> Self {
+        Self::new()
     }
-    for (i, r) in rows.iter().enumerate() {
-        let row = (i + 1) as u32;
-        for (c, cell) in r.cells().iter().enumerate() {
-            let col = c as u16;
-            match cell {
-                Cell::Text(s) => ws.write_string(row, col, s).map(|_| ()),
-                Cell::Int(v) => ws.write_number(row, col, *v as f64).map(|_| ()),
-                Cell::Float(v) if v.is_finite() => ws.write_number(row, col, *v).map(|_| ()),
-                Cell::Float(_) | Cell::Empty => Ok(()),
-            }
-            .map_err(err)?;
+}
+
+impl Workbook {
+    /// An empty workbook.
+    pub fn new() -> Self {
+        Self(rust_xlsxwriter::Workbook::new())
+    }
+
+    /// Adds a sheet named `sheet` holding `rows` under a bold header line.
+    pub fn sheet<R: Table>(&mut self, rows: &[R], sheet: &str) -> Result<&mut Self, ExportError> {
+        use rust_xlsxwriter::Format;
+        let err = |e: rust_xlsxwriter::XlsxError| ExportError::Xlsx {
+            sheet: sheet.to_string(),
+            message: e.to_string(),
+        };
+        let ws = self.0.add_worksheet();
+        ws.set_name(sheet).map_err(err)?;
+        let bold = Format::new().set_bold();
+        for (c, h) in R::headers().iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, *h, &bold)
+                .map_err(err)?;
         }
+        for (i, r) in rows.iter().enumerate() {
+            let row = (i + 1) as u32;
+            for (c, cell) in r.cells().iter().enumerate() {
+                let col = c as u16;
+                match cell {
+                    Cell::Text(s) => ws.write_string(row, col, s).map(|_| ()),
+                    Cell::Int(v) => ws.write_number(row, col, *v as f64).map(|_| ()),
+                    Cell::Float(v) if v.is_finite() => ws.write_number(row, col, *v).map(|_| ()),
+                    Cell::Float(_) | Cell::Empty => Ok(()),
+                }
+                .map_err(err)?;
+            }
+        }
+        Ok(self)
     }
-    wb.save_to_buffer().map_err(err)
+
+    /// The workbook's bytes.
+    pub fn to_bytes(mut self) -> Result<Vec<u8>, ExportError> {
+        self.0.save_to_buffer().map_err(|e| ExportError::Xlsx {
+            sheet: String::new(),
+            message: e.to_string(),
+        })
+    }
 }
 
 #[cfg(test)]

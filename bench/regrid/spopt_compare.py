@@ -4,7 +4,9 @@
 MaxPHeuristic gets the same adjacency graph (all edges, barriers included:
 spopt has no notion of them), threshold = the minimum households (30); it has
 no maximum, so we count its regions above 80. Each size runs in a child
-process with a timeout.
+process with a timeout; its peak resident memory (ru_maxrss, including the
+Python/geopandas import) is reported as spopt_MiB, and speed-up is
+spopt time / our time.
 """
 
 import argparse
@@ -12,6 +14,7 @@ import csv
 import json
 import multiprocessing as mp
 import os
+import resource
 import time
 
 MIN_HH, MAX_HH = 30, 80
@@ -66,6 +69,7 @@ def run_spopt(d, n, q):
             "above_max": sum(1 for v in real.values() if v > MAX_HH),
             "below_min": sum(1 for v in real.values() if v < MIN_HH),
             "unassigned_hh": loads.get(0, 0) if len(real) != len(loads) else 0,
+            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
     )
 
@@ -78,7 +82,8 @@ def main():
     a = ap.parse_intermixed_args()
     head = (
         f"{'units':>6} | {'ours_ms':>8} {'grids':>6} {'viol':>5} | "
-        f"{'spopt_ms':>10} {'regions':>7} {'>max':>5} {'<min':>5}"
+        f"{'spopt_ms':>10} {'regions':>7} {'>max':>5} {'<min':>5} {'spopt_MiB':>9} | "
+        f"{'speed-up':>8}"
     )
     print(head, flush=True)
     for n in a.sizes:
@@ -95,9 +100,16 @@ def main():
         else:
             sp = q.get() if not q.empty() else None
         if sp is None:
-            spcols = f"{'timeout ' + str(int(a.timeout)) + 's' if p.exitcode is None or p.exitcode < 0 else 'failed':>10} {'-':>7} {'-':>5} {'-':>5}"
+            failed = "timeout " + str(int(a.timeout)) + "s" if p.exitcode is None or p.exitcode < 0 else "failed"
+            # a timeout still bounds the speed-up from below
+            lower = f">{a.timeout * 1000 / max(ours['time_ms'], 1e-3):.0f}x" if failed.startswith("timeout") else "-"
+            spcols = f"{failed:>10} {'-':>7} {'-':>5} {'-':>5} {'-':>9} | {lower:>8}"
         else:
-            spcols = f"{sp['time_ms']:>10.0f} {sp['regions']:>7} {sp['above_max']:>5} {sp['below_min']:>5}"
+            speed = sp["time_ms"] / max(ours["time_ms"], 1e-3)
+            spcols = (
+                f"{sp['time_ms']:>10.0f} {sp['regions']:>7} {sp['above_max']:>5} {sp['below_min']:>5} "
+                f"{sp['peak_mib']:>9.0f} | {speed:>7.0f}x"
+            )
         row = (
             f"{n:>6} | {ours['time_ms']:>8.0f} {ours['grids']:>6} {ours['violations']:>5} | {spcols}"
         )

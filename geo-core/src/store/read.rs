@@ -543,6 +543,18 @@ impl Store {
         )
     }
 
+    /// IDs of the events whose stored timeline holds a transition to
+    /// `status` (e.g. `reopened`: every event reopened at least once, even
+    /// if closed again since).
+    pub fn events_ever(&self, status: EventStatus) -> Result<std::collections::HashSet<u64>> {
+        let v = self.collect(
+            "SELECT DISTINCT event FROM event_transitions WHERE to_status = ?",
+            &[duckdb::types::Value::Text(status.code().to_string())],
+            |r| get::<u64>(r, 0),
+        )?;
+        Ok(v.into_iter().collect())
+    }
+
     /// The highest event ID stored (new IDs continue from it).
     pub fn max_event_id(&self) -> Result<u64> {
         let mut v = self.collect("SELECT coalesce(max(id), 0) FROM events", &[], |r| {

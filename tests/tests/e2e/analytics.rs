@@ -3,8 +3,9 @@
 //! canteen gaps of the demo, and weekly hotspots over real San Francisco
 //! incidents.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -12,11 +13,13 @@ use axum::http::{header, Request, StatusCode};
 use chrono::Datelike;
 use geo_core::model::{GridKind, ServiceKind};
 use geo_core::store::{LoadSet, Scope, Store};
+use web_viewer::cli::report::AreaLevel;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 use wangge_data::demo::{self, Scale};
 use web_viewer::cli::demo::generate_into;
+use analytics::regrid::{Diagnostic, Proposal, RegridInput};
 use web_viewer::cli::regrid::{load_input, regrid, summary_table, RegridRequest};
 use web_viewer::cli::report;
 use web_viewer::{app, AppState, ServerConfig};
@@ -24,10 +27,147 @@ use web_viewer::{app, AppState, ServerConfig};
 use crate::common::{demo_store, temp_db};
 
 async fn call(st: &AppState, req: Request<Body>) -> (StatusCode, Value) {
+    let (status, _, body) = call_raw(st, req).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// Status, content type and body bytes.
+async fn call_raw(st: &AppState, req: Request<Body>) -> (StatusCode, String, Vec<u8>) {
     let resp = app(st.clone()).oneshot(req).await.expect("response");
     let status = resp.status();
+    let ctype = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let body = resp.into_body().collect().await.expect("body").to_bytes();
-    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    (status, ctype, body.to_vec())
+}
+
+/// Rows of a CSV written by `analytics::table::to_csv` (BOM, CRLF, no quoted
+/// commas in numeric tables), keyed by header.
+fn parse_csv(bytes: &[u8]) -> Vec<HashMap<String, String>> {
+    let text = String::from_utf8(bytes.to_vec()).expect("utf-8");
+    let text = text.strip_prefix('\u{feff}').expect("BOM");
+    let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
+    let head: Vec<String> = lines
+        .next()
+        .expect("header")
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    lines
+        .map(|l| head.iter().cloned().zip(l.split(',').map(str::to_string)).collect())
+        .collect()
+}
+
+/// The town demo (seed 2026), generated once per test run; each caller gets
+/// its own copy of the DuckDB file.
+fn town_store(tag: &str) -> (Store, PathBuf) {
+    static TOWN: OnceLock<PathBuf> = OnceLock::new();
+    let template = TOWN.get_or_init(|| {
+        let path = temp_db("town-template");
+        let mut store = Store::open(&path).expect("store");
+        let t = Instant::now();
+        generate_into(&mut store, Scale::Town, 2026, false).expect("town demo");
+        println!("town demo stored in {:.1} s", t.elapsed().as_secs_f64());
+        path
+    });
+    let path = temp_db(tag);
+    std::fs::copy(template, &path).expect("copy of the town store");
+    (Store::open(&path).expect("store"), path)
+}
+
+/// The recommender's promise: every grid outside `min..=max` lies in a part
+/// the diagnostics call infeasible (and that part really cannot be divided
+/// within the bounds) or is one unit bigger than `max`; no grid of a feasible
+/// part violates the bounds; every unit is in exactly one grid.
+pub(crate) fn assert_violations_explained(input: &RegridInput, p: &Proposal, min: u32, max: u32) {
+    let r = &p.report;
+    let (lo, hi) = (u64::from(min), u64::from(max));
+    let not_met: Vec<&Diagnostic> = r
+        .diagnostics
+        .iter()
+        .filter(|d| matches!(d, Diagnostic::BoundsNotMet { .. }))
+        .collect();
+    assert!(
+        not_met.is_empty() && r.violations_where_feasible == 0,
+        "{} violations in parts the diagnostics call feasible: {not_met:?}",
+        r.violations_where_feasible
+    );
+    let mut infeasible_grids: HashMap<&str, u64> = HashMap::new();
+    for d in &r.diagnostics {
+        if let Diagnostic::Infeasible {
+            grids, households, ..
+        } = d
+        {
+            let h = *households;
+            assert!(
+                h < lo || h.div_ceil(hi) > h / lo,
+                "a part of {h} households is called infeasible for {min}–{max}: {d:?}"
+            );
+            for g in grids {
+                infeasible_grids.insert(g, h);
+            }
+        }
+    }
+    let oversized: Vec<u64> = r
+        .diagnostics
+        .iter()
+        .filter_map(|d| match d {
+            Diagnostic::OversizedUnit {
+                unit, households, ..
+            } => {
+                assert!(*households > max, "{d:?}");
+                Some(unit.get())
+            }
+            _ => None,
+        })
+        .collect();
+    let mut bad = 0;
+    for g in &p.grids {
+        if (lo..=hi).contains(&g.households) {
+            continue;
+        }
+        bad += 1;
+        let by_unit = g.units.len() == 1 && oversized.contains(&g.units[0].get());
+        assert!(
+            by_unit || infeasible_grids.contains_key(g.code_hint.as_str()),
+            "grid {} with {} households is outside {min}–{max} and no Infeasible or \
+             OversizedUnit diagnostic explains it",
+            g.code_hint,
+            g.households
+        );
+    }
+    assert_eq!(bad, r.violations);
+    let mut seen: HashMap<u64, usize> = HashMap::new();
+    for g in p.grids.iter().filter(|g| g.floor_part.is_none_or(|f| f.part == 1)) {
+        for u in &g.units {
+            *seen.entry(u.get()).or_default() += 1;
+        }
+    }
+    let assigned = input.units.iter().filter(|u| u.dedicated.is_none());
+    for u in assigned {
+        assert_eq!(seen.get(&u.id.get()), Some(&1), "unit {} not in exactly one grid", u.id);
+    }
+}
+
+/// Over- and under-loaded grids today and in the proposal.
+fn print_before_after(what: &str, p: &Proposal) {
+    let r = &p.report;
+    println!(
+        "{what}: today {} grids, {} over + {} under = {} outside the bounds; proposal {} grids, {} over + {} under = {} ({} in parts the diagnostics call feasible)",
+        r.before.grids,
+        r.before.over,
+        r.before.under,
+        r.before.over + r.before.under,
+        r.after.grids,
+        r.after.over,
+        r.after.under,
+        r.violations,
+        r.violations_where_feasible
+    );
 }
 
 fn get(uri: &str, role: &str) -> Request<Body> {
@@ -91,37 +231,8 @@ fn regrid_micro_on_demo_community_repairs_loads() {
             r.after
         );
     }
-    // Every remaining violation is explained by a diagnostic.
-    let explained = r
-        .diagnostics
-        .iter()
-        .filter(|d| {
-            matches!(
-                web_viewer::cli::regrid::diagnostic_kind(d),
-                "bounds_not_met" | "oversized_unit" | "infeasible"
-            )
-        })
-        .count();
-    assert!(
-        r.violations == 0 || explained >= 1,
-        "{} violations, diagnostics {:?}",
-        r.violations,
-        r.diagnostics
-    );
-    for g in &p.grids {
-        if g.households < 30 || g.households > 80 {
-            let explained = r.diagnostics.iter().any(|d| {
-                let v = serde_json::to_value(d).unwrap_or(Value::Null);
-                v["grid"] == json!(g.code_hint)
-                    || (g.units.len() == 1 && v["unit"] == json!(g.units[0].get()))
-            });
-            assert!(
-                explained,
-                "grid {} with {} households has no diagnostic",
-                g.code_hint, g.households
-            );
-        }
-    }
+    print_before_after("demo community, micro 30–80", &p);
+    assert_violations_explained(&input, &p, 30, 80);
     let households: u64 = input
         .units
         .iter()
@@ -399,36 +510,246 @@ async fn planted_hotspots_are_found_on_the_demo_community() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
 
+fn regrid_request(level: &str, min: u32, max: u32) -> RegridRequest {
+    RegridRequest {
+        level: level.into(),
+        community: None,
+        min,
+        max,
+        mode: "max".into(),
+        seed: 1,
+        allow_floor_split: false,
+    }
+}
+
+#[test]
+fn town_demo_regrid_at_both_levels() {
+    let (store, _path) = town_store("regrid-town");
+    // Comprehensive grids of 300–500 households inside each community.
+    let params = regrid_request("comprehensive", 300, 500)
+        .params()
+        .expect("params");
+    let input = load_input(&store, GridKind::Comprehensive, None).expect("input");
+    let t = Instant::now();
+    let p = regrid(&input, &params, &mut |_| {}).expect("regrid");
+    println!(
+        "town, comprehensive level: {} units in {:.1} s\n{}",
+        input.units.len(),
+        t.elapsed().as_secs_f64(),
+        summary_table(&p, &params)
+    );
+    print_before_after("town demo, comprehensive 300–500", &p);
+    let r = &p.report;
+    assert!(r.before.grids >= 30, "today's comprehensive grids: {:?}", r.before);
+    assert!(
+        r.violations < r.before.over + r.before.under,
+        "before {:?}, after {:?}",
+        r.before,
+        r.after
+    );
+    assert_violations_explained(&input, &p, 300, 500);
+    assert!(p
+        .grids
+        .iter()
+        .all(|g| matches!(g.parent, Some(analytics::regrid::Parent::Community(_)))));
+
+    // Micro-grids of 30–80 in a town community with chains of over-sized
+    // stairwells (this once exhausted memory while bridging them).
+    let input = load_input(&store, GridKind::Micro, Some("禹王路社区")).expect("input");
+    let params = regrid_request("micro", 30, 80).params().expect("params");
+    let p = regrid(&input, &params, &mut |_| {}).expect("regrid");
+    println!("{}", summary_table(&p, &params));
+    print_before_after("town community 禹王路社区, micro 30–80", &p);
+    let r = &p.report;
+    assert!(r.violations < r.before.over + r.before.under, "{r:?}");
+    assert_violations_explained(&input, &p, 30, 80);
+}
+
+/// `wangge report indicators` (the CLI: its CSV exports) and
+/// `GET /api/v1/indicators` give the same figures on the town demo, and the
+/// reopen rate counts an event reopened and closed again (from its stored
+/// timeline).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_indicators_cli_equals_api_on_town() {
+    let (mut store, path) = town_store("indicators-town");
+    let (ds, before, window) =
+        report::stored_indicators(&store, AreaLevel::Community, None, None).expect("indicators");
+    let town_before = before
+        .rows
+        .iter()
+        .find(|r| r.area.level == AreaLevel::Town)
+        .expect("town row")
+        .reopen_rate
+        .expect("closed events");
+    // Reopen a closed event of the window, then close it again.
+    let e = ds
+        .events
+        .iter()
+        .filter(|e| window.contains(e.reported_at))
+        .find(|e| e.status == geo_core::model::EventStatus::Closed)
+        .expect("a closed event in the window")
+        .clone();
+    let at = e.resolved_at.unwrap_or(e.reported_at).timestamp() + 3600;
+    let step = |from: &str, to: &str, at: i64| geo_core::store::TransitionRow {
+        from: Some(from.into()),
+        to: to.into(),
+        at,
+        actor: "test".into(),
+        note: "resident says the leak is back".into(),
+    };
+    let mut reopened = e.clone();
+    reopened.status = geo_core::model::EventStatus::Reopened;
+    store
+        .update_event(&reopened, &step("closed", "reopened", at))
+        .expect("reopen");
+    store
+        .update_event(&e, &step("reopened", "closed", at + 7200))
+        .expect("close again");
+    drop(store);
+
+    let dir = path.parent().expect("dir").to_path_buf();
+    let (rows_csv, bd_csv, xlsx) = (
+        dir.join("indicators.csv"),
+        dir.join("breakdown.csv"),
+        dir.join("indicators.xlsx"),
+    );
+    let t = Instant::now();
+    report::run(
+        &path,
+        report::ReportArgs {
+            what: report::ReportCommand::Indicators(report::IndicatorArgs {
+                from: None,
+                to: None,
+                level: "community".into(),
+                csv: Some(rows_csv.clone()),
+                breakdown_csv: Some(bd_csv.clone()),
+                xlsx: Some(xlsx.clone()),
+            }),
+        },
+    )
+    .expect("wangge report indicators");
+    println!("wangge report indicators in {:.2} s", t.elapsed().as_secs_f64());
+    let store = Store::open(&path).expect("store");
+    let (ds, now, window) =
+        report::stored_indicators(&store, AreaLevel::Community, None, None).expect("indicators");
+    print!("{}", report::indicators_text(&ds, &now, window));
+    let town_now = now
+        .rows
+        .iter()
+        .find(|r| r.area.level == AreaLevel::Town)
+        .expect("town row");
+    println!(
+        "town reopen rate {:.4} → {:.4} after reopening and closing event {}",
+        town_before,
+        town_now.reopen_rate.unwrap_or(f64::NAN),
+        e.id
+    );
+    assert!(
+        town_now.reopen_rate.expect("rate") > town_before,
+        "an event reopened and closed again still counts as reopened"
+    );
+    assert_eq!(&std::fs::read(&xlsx).expect("xlsx")[..2], b"PK");
+
+    let cli_rows = parse_csv(&std::fs::read(&rows_csv).expect("csv"));
+    let cli_bd = parse_csv(&std::fs::read(&bd_csv).expect("csv"));
+    assert!(cli_rows.len() >= 5, "{} rows", cli_rows.len());
+    let st = AppState::new(store, ServerConfig::new(path)).expect("state");
+    let (s, v) = call(&st, get("/api/v1/indicators?level=community", "planner")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let api_rows = v["rows"].as_array().expect("rows");
+    assert_eq!(api_rows.len(), cli_rows.len());
+    let num = |x: &str| -> Option<f64> { (!x.is_empty()).then(|| x.parse().expect("number")) };
+    let mut compared = 0;
+    for c in &cli_rows {
+        let a = api_rows
+            .iter()
+            .find(|r| {
+                r["area"]["level"] == json!(c["level"])
+                    && r["area"]["id"].as_u64().map(|x| x.to_string()) == Some(c["area_id"].clone())
+            })
+            .unwrap_or_else(|| panic!("API has no row for {c:?}"));
+        for field in [
+            "households",
+            "events",
+            "merged",
+            "resolved",
+            "overdue",
+            "rated",
+            "closed_in_grid_share",
+            "median_handling_h",
+            "p90_handling_h",
+            "satisfaction_share",
+            "reopen_rate",
+            "prev_events",
+            "events_change",
+        ] {
+            let (cv, av) = (num(&c[field]), a[field].as_f64());
+            match (cv, av) {
+                (Some(x), Some(y)) => assert!(
+                    (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+                    "{field} of {}: CLI {x}, API {y}",
+                    c["area_id"]
+                ),
+                (None, None) => {}
+                _ => panic!("{field} of {}: CLI {cv:?}, API {av:?}", c["area_id"]),
+            }
+            compared += 1;
+        }
+    }
+    let api_town = api_rows
+        .iter()
+        .find(|r| r["area"]["level"] == "town")
+        .expect("town");
+    assert_eq!(api_town["reopen_rate"].as_f64(), town_now.reopen_rate);
+    // The breakdown by category and by source is the same too, and sums up.
+    let api_bd = v["breakdown"].as_array().expect("breakdown");
+    assert_eq!(api_bd.len(), cli_bd.len());
+    for c in &cli_bd {
+        assert!(
+            api_bd.iter().any(|b| b["area"]["level"] == json!(c["level"])
+                && b["area"]["id"].as_u64().map(|x| x.to_string()) == Some(c["area_id"].clone())
+                && b["dimension"] == json!(c["dimension"])
+                && b["key"] == json!(c["key"])
+                && b["count"].as_u64().map(|x| x.to_string()) == Some(c["count"].clone())
+                && b["prev_count"].as_u64().map(|x| x.to_string())
+                    == Some(c["prev_count"].clone())),
+            "API breakdown lacks {c:?}"
+        );
+    }
+    for dim in ["category", "source"] {
+        let sum: u64 = api_bd
+            .iter()
+            .filter(|b| b["area"]["level"] == "town" && b["dimension"] == dim)
+            .map(|b| b["count"].as_u64().unwrap_or(0))
+            .sum();
+        assert_eq!(Some(sum), api_town["events"].as_u64(), "town events by {dim}");
+    }
+    println!(
+        "CLI and API agree on {compared} figures of {} areas and {} breakdown rows",
+        cli_rows.len(),
+        cli_bd.len()
+    );
+    // The same table as a CSV download.
+    let (s, ctype, body) = call_raw(
+        &st,
+        get("/api/v1/indicators?level=community&format=csv", "planner"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(ctype.starts_with("text/csv"), "{ctype}");
+    assert_eq!(parse_csv(&body), cli_rows);
+    let (s, _) = call(&st, get("/api/v1/indicators?format=pdf", "planner")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn canteen_gap_communities_have_lower_coverage() {
-    let path = temp_db("coverage-town");
-    let mut store = Store::open(&path).expect("store");
-    let t = Instant::now();
-    generate_into(&mut store, Scale::Town, 2026, false).expect("town demo");
-    println!("town demo stored in {:.1} s", t.elapsed().as_secs_f64());
+    let (store, path) = town_store("coverage-town");
     let planted = summary(Scale::Town, 2026).planted;
     assert!(
         !planted.canteen_gap_communities.is_empty(),
         "the town demo plants canteen gaps"
     );
-    // Re-gridding a town community with chains of over-sized stairwells
-    // (this once exhausted memory while bridging them in the graph).
-    let input = load_input(&store, GridKind::Micro, Some("禹王路社区")).expect("input");
-    let params = RegridRequest {
-        level: "micro".into(),
-        community: None,
-        min: 30,
-        max: 80,
-        mode: "max".into(),
-        seed: 1,
-        allow_floor_split: false,
-    }
-    .params()
-    .expect("params");
-    let p = regrid(&input, &params, &mut |_| {}).expect("regrid");
-    println!("{}", summary_table(&p, &params));
-    let r = &p.report;
-    assert!(r.violations < r.before.over + r.before.under, "{r:?}");
     let st = AppState::new(store, ServerConfig::new(path)).expect("state");
     let t = Instant::now();
     let (s, v) = call(
@@ -497,6 +818,75 @@ async fn canteen_gap_communities_have_lower_coverage() {
     assert!(!text.contains("national_id") && !text.contains("phone"));
     let (s, _) = call(&st, get("/api/v1/coverage?service=spa", "planner")).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // The map layer: one polygon per comprehensive grid with its shares.
+    let (s, ctype, body) = call_raw(
+        &st,
+        get(
+            "/api/v1/coverage?service=elderly_canteen&format=geojson",
+            "planner",
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(ctype.contains("geo+json"), "{ctype}");
+    let fc: Value = serde_json::from_slice(&body).expect("geojson");
+    let features = fc["features"].as_array().expect("features");
+    let with_grid = grids.iter().filter(|g| g["grid"].is_string()).count();
+    assert_eq!(features.len(), with_grid);
+    for f in features {
+        assert_eq!(f["geometry"]["type"], "MultiPolygon", "{f}");
+        let code = &f["properties"]["code"];
+        let row = grids
+            .iter()
+            .find(|g| &g["grid"] == code)
+            .expect("grid row of the feature");
+        assert_eq!(f["properties"]["covered_share"], row["covered_share"]);
+        assert_eq!(f["properties"]["households"], row["households"]);
+    }
+    // The per-grid rows as a CSV download.
+    let (s, ctype, body) = call_raw(
+        &st,
+        get("/api/v1/coverage?service=elderly_canteen&format=csv", "planner"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(ctype.starts_with("text/csv"), "{ctype}");
+    let csv = parse_csv(&body);
+    assert_eq!(csv.len(), grids.len());
+    let hh = |rows: &mut dyn Iterator<Item = u64>| rows.sum::<u64>();
+    assert_eq!(
+        hh(&mut csv.iter().map(|r| r["households"].parse::<u64>().expect("int"))),
+        hh(&mut grids.iter().map(|g| g["households"].as_u64().unwrap_or(0)))
+    );
+    let (s, _) = call(&st, get("/api/v1/coverage?format=shp", "planner")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // `wangge report coverage` writes the same rows as CSV, xlsx and GeoJSON.
+    drop(st);
+    let dir = path.parent().expect("dir").to_path_buf();
+    let (c, x, g) = (
+        dir.join("coverage.csv"),
+        dir.join("coverage.xlsx"),
+        dir.join("coverage.geojson"),
+    );
+    report::run(
+        &path,
+        report::ReportArgs {
+            what: report::ReportCommand::Coverage(report::CoverageArgs {
+                service: "elderly_canteen".into(),
+                minutes: 15.0,
+                csv: Some(c.clone()),
+                xlsx: Some(x.clone()),
+                geojson: Some(g.clone()),
+            }),
+        },
+    )
+    .expect("wangge report coverage");
+    assert_eq!(parse_csv(&std::fs::read(&c).expect("csv")), csv);
+    assert_eq!(&std::fs::read(&x).expect("xlsx")[..2], b"PK");
+    let cli_fc: Value = serde_json::from_slice(&std::fs::read(&g).expect("geojson")).expect("json");
+    assert_eq!(cli_fc["features"], fc["features"]);
 }
 
 #[test]

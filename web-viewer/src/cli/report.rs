@@ -10,13 +10,15 @@ use std::path::{Path, PathBuf};
 use analytics::coverage::{coverage, CoverageParams, CoverageReport, CoverageRow, Origin};
 use analytics::hotspots::{detect, detect_all_weeks, score_against, HotspotError, HotspotInput};
 use analytics::indicators::{
-    indicators, AreaKey, AreaSize, IndicatorError, IndicatorInput, IndicatorRow, Window,
+    indicators, AreaKey, AreaSize, BreakdownRow, IndicatorError, IndicatorInput, IndicatorReport,
+    IndicatorRow, Window,
 };
+use analytics::table::{Cell, Table, Workbook};
 use anyhow::{anyhow, Context, Result};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use clap::{Args, Subcommand};
 use geo_core::index::SpatialIndex;
-use geo_core::model::{Event, Grid, GridKind, GridRefs, ServiceKind};
+use geo_core::model::{Event, EventSource, EventStatus, Grid, GridKind, GridRefs, ServiceKind};
 use geo_core::store::{LoadSet, Scope, Store};
 use geo_core::taxonomy::EventCategory;
 use geo_core::Dataset;
@@ -63,7 +65,11 @@ pub struct IndicatorArgs {
     /// Also write the rows as CSV (UTF-8 with BOM).
     #[arg(long)]
     pub csv: Option<PathBuf>,
-    /// Also write the rows as xlsx.
+    /// Also write the events by category and by source as CSV.
+    #[arg(long)]
+    pub breakdown_csv: Option<PathBuf>,
+    /// Also write the rows (sheet `indicators`) and the breakdown (sheet
+    /// `breakdown`) as xlsx.
     #[arg(long)]
     pub xlsx: Option<PathBuf>,
 }
@@ -86,6 +92,13 @@ pub struct HotspotArgs {
     /// Rows printed.
     #[arg(long, default_value_t = 20)]
     pub top: usize,
+    /// Also write every flagged cell × category × week as CSV.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Also write the flags (sheet `hotspots`) and the cells ranked by
+    /// flagged weeks (sheet `cells`) as xlsx.
+    #[arg(long)]
+    pub xlsx: Option<PathBuf>,
 }
 
 /// Arguments of `wangge report coverage`.
@@ -100,6 +113,14 @@ pub struct CoverageArgs {
     /// Also write the per-grid rows as CSV.
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// Also write the per-grid (sheet `grids`) and per-community (sheet
+    /// `communities`) rows as xlsx.
+    #[arg(long)]
+    pub xlsx: Option<PathBuf>,
+    /// Also write the comprehensive grids as GeoJSON polygons carrying their
+    /// coverage (a map layer).
+    #[arg(long)]
+    pub geojson: Option<PathBuf>,
 }
 
 /// Runs `wangge report`.
@@ -244,25 +265,47 @@ pub fn window_from(
     Ok(Window { from, to })
 }
 
-/// Indicator rows of the town and of every area of `level`.
+/// Whether each event was ever reopened, from the stored timelines (a
+/// transition to `reopened`, even if closed again since) or its current
+/// status; aligned with `events`.
+pub fn reopened_flags(store: &Store, events: &[Event]) -> Result<Vec<bool>> {
+    let ever = store
+        .events_ever(EventStatus::Reopened)
+        .context("reading event timelines")?;
+    Ok(reopened_from(&ever, events))
+}
+
+/// [`reopened_flags`] from the IDs of the events ever reopened.
+pub fn reopened_from(ever: &std::collections::HashSet<u64>, events: &[Event]) -> Vec<bool> {
+    events
+        .iter()
+        .map(|e| e.status == EventStatus::Reopened || ever.contains(&e.id.get()))
+        .collect()
+}
+
+/// Indicator rows and the by-category/by-source breakdown of the town and of
+/// every area of `level`. `reopened` (aligned with `events`, see
+/// [`reopened_flags`]) makes the reopen rate count every event ever
+/// reopened.
 pub fn indicator_rows(
     events: &[Event],
     refs: &[GridRefs],
     sizes: &HashMap<AreaKey, AreaSize>,
+    reopened: Option<&[bool]>,
     window: Window,
     level: AreaLevel,
-) -> Result<Vec<IndicatorRow>, IndicatorError> {
+) -> Result<IndicatorReport, IndicatorError> {
     let input = IndicatorInput {
         events,
         refs,
         sizes,
-        reopened: None,
+        reopened,
     };
-    let r = indicators(&input, window)?;
-    Ok(r.rows
-        .into_iter()
-        .filter(|row| row.area.level == level || row.area.level == AreaLevel::Town)
-        .collect())
+    let mut r = indicators(&input, window)?;
+    let keep = |a: AreaKey| a.level == level || a.level == AreaLevel::Town;
+    r.rows.retain(|row| keep(row.area));
+    r.breakdown.retain(|b| keep(b.area));
+    Ok(r)
 }
 
 /// Display name of an area: community name, `grid name (code)`, or `town`.
@@ -293,13 +336,15 @@ fn change(v: Option<f64>) -> String {
     v.map_or("-".into(), |x| format!("{:+.0}%", x * 100.0))
 }
 
-fn run_indicators(store: &Store, a: IndicatorArgs) -> Result<()> {
-    let level = parse_level(&a.level).ok_or_else(|| {
-        anyhow!(
-            "--level {:?}: expected community, grid, micro or dedicated",
-            a.level
-        )
-    })?;
+/// The indicator report of the stored town for `level` and a window given as
+/// texts (defaults: [`window_from`]), exactly as `wangge report indicators`
+/// computes it.
+pub fn stored_indicators(
+    store: &Store,
+    level: AreaLevel,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(Dataset, IndicatorReport, Window)> {
     let ds = store.load(&Scope::Town, LoadSet::Spatial)?;
     let index = SpatialIndex::build(&ds);
     let refs: Vec<GridRefs> = ds
@@ -307,19 +352,29 @@ fn run_indicators(store: &Store, a: IndicatorArgs) -> Result<()> {
         .iter()
         .map(|e| index.grids_at(e.location.0))
         .collect();
-    let window =
-        window_from(&ds.events, a.from.as_deref(), a.to.as_deref()).map_err(|e| anyhow!("{e}"))?;
+    let window = window_from(&ds.events, from, to).map_err(|e| anyhow!("{e}"))?;
     let pop = grid_pop(store, window.to.year())?;
     let sizes = area_sizes(&ds.grids, &pop);
-    let rows = indicator_rows(&ds.events, &refs, &sizes, window, level)?;
-    println!(
+    let reopened = reopened_flags(store, &ds.events)?;
+    let rep = indicator_rows(&ds.events, &refs, &sizes, Some(&reopened), window, level)?;
+    Ok((ds, rep, window))
+}
+
+/// The tables `wangge report indicators` prints: one row per area, then the
+/// events of each area by source and its three largest categories.
+pub fn indicators_text(ds: &Dataset, rep: &IndicatorReport, window: Window) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
         "indicators {} – {} (previous window for the trend: {} – {})",
         window.from.date_naive(),
         window.to.date_naive(),
         window.previous().from.date_naive(),
         window.previous().to.date_naive()
     );
-    println!(
+    let _ = writeln!(
+        s,
         "{:<28} {:>8} {:>7} {:>8} {:>7} {:>8} {:>8} {:>8} {:>7} {:>8} {:>7}",
         "area",
         "hh",
@@ -333,11 +388,12 @@ fn run_indicators(store: &Store, a: IndicatorArgs) -> Result<()> {
         "reopen",
         "trend"
     );
-    for r in &rows {
-        let name: String = area_name(&ds, r.area).chars().take(26).collect();
-        println!(
+    let name = |a: AreaKey| area_name(ds, a).chars().take(26).collect::<String>();
+    for r in &rep.rows {
+        let _ = writeln!(
+            s,
             "{:<28} {:>8} {:>7} {:>8} {:>7} {:>8} {:>8} {:>8} {:>7} {:>8} {:>7}",
-            name,
+            name(r.area),
             r.households,
             r.events,
             num(r.events_per_1000_households),
@@ -350,15 +406,75 @@ fn run_indicators(store: &Store, a: IndicatorArgs) -> Result<()> {
             change(r.events_change)
         );
     }
+    let mut by: BTreeMap<AreaKey, Vec<&BreakdownRow>> = BTreeMap::new();
+    for b in &rep.breakdown {
+        by.entry(b.area).or_default().push(b);
+    }
+    let _ = write!(s, "\nevents by source and largest categories\n{:<28}", "area");
+    for src in EventSource::ALL {
+        let _ = write!(s, " {:>9}", src.code());
+    }
+    let _ = writeln!(s, "  categories (count, previous window)");
+    for (area, rows) in &by {
+        let _ = write!(s, "{:<28}", name(*area));
+        for src in EventSource::ALL {
+            let n = rows
+                .iter()
+                .find(|b| b.dimension == "source" && b.key == src.code())
+                .map_or(0, |b| b.count);
+            let _ = write!(s, " {n:>9}");
+        }
+        let mut cats: Vec<&&BreakdownRow> =
+            rows.iter().filter(|b| b.dimension == "category").collect();
+        cats.sort_by(|a, b| b.count.cmp(&a.count).then(a.key.cmp(&b.key)));
+        let top: Vec<String> = cats
+            .iter()
+            .take(3)
+            .map(|b| {
+                let zh = EventCategory::parse(&b.key).map_or("", |c| c.def().name_zh);
+                format!("{} {zh} {} ({})", b.key, b.count, b.prev_count)
+            })
+            .collect();
+        let _ = writeln!(s, "  {}", top.join("; "));
+    }
+    s
+}
+
+fn write_csv<R: Table>(rows: &[R], p: &Path) -> Result<()> {
+    let f = std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
+    analytics::table::to_csv(rows, std::io::BufWriter::new(f))
+        .with_context(|| format!("writing {}", p.display()))?;
+    eprintln!("wrote {} rows to {}", rows.len(), p.display());
+    Ok(())
+}
+
+fn write_xlsx(wb: Workbook, p: &Path) -> Result<()> {
+    let bytes = wb.to_bytes()?;
+    std::fs::write(p, bytes).with_context(|| format!("writing {}", p.display()))?;
+    eprintln!("wrote workbook {}", p.display());
+    Ok(())
+}
+
+fn run_indicators(store: &Store, a: IndicatorArgs) -> Result<()> {
+    let level = parse_level(&a.level).ok_or_else(|| {
+        anyhow!(
+            "--level {:?}: expected community, grid, micro or dedicated",
+            a.level
+        )
+    })?;
+    let (ds, rep, window) = stored_indicators(store, level, a.from.as_deref(), a.to.as_deref())?;
+    print!("{}", indicators_text(&ds, &rep, window));
     if let Some(p) = &a.csv {
-        let f = std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
-        analytics::table::to_csv(&rows, std::io::BufWriter::new(f))?;
-        eprintln!("wrote {} rows to {}", rows.len(), p.display());
+        write_csv(&rep.rows, p)?;
+    }
+    if let Some(p) = &a.breakdown_csv {
+        write_csv(&rep.breakdown, p)?;
     }
     if let Some(p) = &a.xlsx {
-        let bytes = analytics::table::to_xlsx(&rows, "indicators")?;
-        std::fs::write(p, bytes).with_context(|| format!("writing {}", p.display()))?;
-        eprintln!("wrote {} rows to {}", rows.len(), p.display());
+        let mut wb = Workbook::new();
+        wb.sheet(&rep.rows, "indicators")?
+            .sheet(&rep.breakdown, "breakdown")?;
+        write_xlsx(wb, p)?;
     }
     Ok(())
 }
@@ -523,6 +639,39 @@ impl HotspotRow {
     }
 }
 
+impl Table for HotspotRow {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "area",
+            "lon",
+            "lat",
+            "category",
+            "category_zh",
+            "week_start",
+            "count",
+            "baseline",
+            "z",
+            "p_value",
+            "q_value",
+        ]
+    }
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            Cell::Text(self.area.clone()),
+            self.lon.into(),
+            self.lat.into(),
+            Cell::Text(self.category.clone()),
+            Cell::Text(self.category_zh.clone()),
+            Cell::Text(self.week_start.clone()),
+            Cell::Int(i64::from(self.count)),
+            Cell::Float(self.baseline),
+            Cell::Float(self.z),
+            Cell::Float(self.p_value),
+            Cell::Float(self.q_value),
+        ]
+    }
+}
+
 /// A cell's flagged weeks summed up.
 #[derive(Debug, Clone, Serialize)]
 pub struct CellSummary {
@@ -540,6 +689,45 @@ pub struct CellSummary {
     pub max_z: f64,
     /// Category flagged most often.
     pub top_category: String,
+}
+
+impl Table for CellSummary {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "area",
+            "lon",
+            "lat",
+            "flags",
+            "events",
+            "max_z",
+            "top_category",
+        ]
+    }
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            Cell::Text(self.area.clone()),
+            self.lon.into(),
+            self.lat.into(),
+            Cell::Int(i64::from(self.flags)),
+            Cell::Int(i64::from(self.events)),
+            Cell::Float(self.max_z),
+            Cell::Text(self.top_category.clone()),
+        ]
+    }
+}
+
+/// Hotspots as rows, most significant first (q, then z).
+pub fn hotspot_rows(hs: &[Hotspot], utc_offset_h: i32) -> Vec<HotspotRow> {
+    let mut rows: Vec<HotspotRow> = hs.iter().map(|h| HotspotRow::of(h, utc_offset_h)).collect();
+    rows.sort_by(|a, b| {
+        a.q_value
+            .total_cmp(&b.q_value)
+            .then(b.z.total_cmp(&a.z))
+            .then(a.week_start.cmp(&b.week_start))
+            .then(a.area.cmp(&b.area))
+            .then(a.category.cmp(&b.category))
+    });
+    rows
 }
 
 /// Flags, events, largest z and flags per category of one cell.
@@ -631,8 +819,7 @@ fn run_hotspots(store: &Store, a: HotspotArgs) -> Result<()> {
             );
         }
     } else {
-        let mut rows: Vec<HotspotRow> = hs.iter().map(|h| HotspotRow::of(h, offset)).collect();
-        rows.sort_by(|a, b| a.q_value.total_cmp(&b.q_value).then(b.z.total_cmp(&a.z)));
+        let rows = hotspot_rows(&hs, offset);
         println!(
             "{:<17} {:>10} {:>10}  {:<6} {:>5} {:>8} {:>6} {:>9}",
             "cell", "lon", "lat", "cat", "count", "baseline", "z", "q"
@@ -650,6 +837,18 @@ fn run_hotspots(store: &Store, a: HotspotArgs) -> Result<()> {
                 r.q_value,
                 r.category_zh
             );
+        }
+    }
+    if a.csv.is_some() || a.xlsx.is_some() {
+        let rows = hotspot_rows(&hs, offset);
+        if let Some(p) = &a.csv {
+            write_csv(&rows, p)?;
+        }
+        if let Some(p) = &a.xlsx {
+            let mut wb = Workbook::new();
+            wb.sheet(&rows, "hotspots")?
+                .sheet(&top_cells(&hs, usize::MAX), "cells")?;
+            write_xlsx(wb, p)?;
         }
     }
     Ok(())
@@ -701,6 +900,68 @@ pub struct CommunityCoverage {
     pub elderly_alone: u32,
     /// Elderly living alone beyond the threshold.
     pub elderly_alone_beyond: u32,
+}
+
+impl Table for CommunityCoverage {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "community_id",
+            "name",
+            "households",
+            "covered",
+            "covered_share",
+            "elderly_alone",
+            "elderly_alone_beyond",
+        ]
+    }
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            Cell::Int(self.community as i64),
+            Cell::Text(self.name.clone()),
+            Cell::Int(i64::from(self.households)),
+            Cell::Int(i64::from(self.covered)),
+            self.covered_share.into(),
+            Cell::Int(i64::from(self.elderly_alone)),
+            Cell::Int(i64::from(self.elderly_alone_beyond)),
+        ]
+    }
+}
+
+/// The per-grid coverage as a GeoJSON map layer: one feature per
+/// comprehensive grid with a row, its boundary as geometry and as properties
+/// `grid_id`, `code`, `name`, `service`, `households`, `households_beyond`,
+/// `covered_share`, `elderly_alone`, `elderly_alone_beyond`,
+/// `elderly_alone_beyond_share`, `mean_minutes`. Rows of buildings in no grid
+/// have no shape and are left out.
+pub fn coverage_geojson(ds: &Dataset, rows: &[CoverageRow], minutes: f64) -> serde_json::Value {
+    use serde_json::json;
+    let by_id: HashMap<u64, &Grid> = ds.grids.iter().map(|g| (g.id.get(), g)).collect();
+    let features: Vec<serde_json::Value> = rows
+        .iter()
+        .filter_map(|r| {
+            let g = by_id.get(&r.grid?.get())?;
+            let geometry =
+                geojson::Geometry::new(geojson::GeometryValue::from(&g.boundary));
+            Some(json!({
+                "type": "Feature",
+                "geometry": geometry,
+                "properties": {
+                    "grid_id": g.id.get(),
+                    "code": g.code.as_str(),
+                    "name": g.name,
+                    "service": r.service.code(),
+                    "households": r.households,
+                    "households_beyond": r.households_beyond,
+                    "covered_share": r.households_beyond_share.map(|b| 1.0 - b),
+                    "elderly_alone": r.elderly_alone,
+                    "elderly_alone_beyond": r.elderly_alone_beyond,
+                    "elderly_alone_beyond_share": r.elderly_alone_beyond_share,
+                    "mean_minutes": r.mean_minutes,
+                }
+            }))
+        })
+        .collect();
+    json!({"type": "FeatureCollection", "minutes": minutes, "features": features})
 }
 
 /// Sums per-grid coverage rows of one service by community.
@@ -780,7 +1041,8 @@ fn run_coverage(store: &Store, a: CoverageArgs) -> Result<()> {
         "{:<24} {:>9} {:>9} {:>8} {:>13}",
         "community", "hh", "covered", "share", "alone beyond"
     );
-    for c in coverage_by_community(&ds, &rows, service) {
+    let communities = coverage_by_community(&ds, &rows, service);
+    for c in &communities {
         println!(
             "{:<24} {:>9} {:>9} {:>8} {:>8}/{:<5}",
             c.name.chars().take(22).collect::<String>(),
@@ -817,11 +1079,24 @@ fn run_coverage(store: &Store, a: CoverageArgs) -> Result<()> {
         );
     }
     if let Some(p) = &a.csv {
+        write_csv(&rows, p)?;
+    }
+    if let Some(p) = &a.xlsx {
+        let mut wb = Workbook::new();
+        wb.sheet(&rows, "grids")?.sheet(&communities, "communities")?;
+        write_xlsx(wb, p)?;
+    }
+    if let Some(p) = &a.geojson {
+        let fc = coverage_geojson(&ds, &rows, a.minutes);
         let f = std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
         let mut w = std::io::BufWriter::new(f);
-        analytics::table::to_csv(&rows, &mut w)?;
+        serde_json::to_writer(&mut w, &fc).with_context(|| format!("writing {}", p.display()))?;
         w.flush()?;
-        eprintln!("wrote {} rows to {}", rows.len(), p.display());
+        eprintln!(
+            "wrote {} grid polygons to {}",
+            fc["features"].as_array().map_or(0, Vec::len),
+            p.display()
+        );
     }
     Ok(())
 }

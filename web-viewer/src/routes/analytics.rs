@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use geo_core::model::{GridKind, ServiceKind};
 use geo_core::store::{LoadSet, Scope};
@@ -206,21 +206,64 @@ pub async fn regrid_status(Path(job): Path<String>, headers: HeaderMap) -> AppRe
     Ok(Json(v))
 }
 
+/// Answer format of the indicator, hotspot and coverage routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+    GeoJson,
+}
+
+fn format_of(q: Option<&str>, geojson: bool) -> AppResult<Format> {
+    match q.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") | Some("json") => Ok(Format::Json),
+        Some("csv") => Ok(Format::Csv),
+        Some("geojson") if geojson => Ok(Format::GeoJson),
+        Some(other) => Err(AppError::bad(
+            "bad_format",
+            format!(
+                "format={other:?}: expected json or csv{}",
+                if geojson { " or geojson" } else { "" }
+            ),
+        )),
+    }
+}
+
+/// A table as a CSV download (UTF-8 with BOM, as `wangge report … --csv`).
+fn csv_response<R: analytics::table::Table>(rows: &[R], name: &str) -> AppResult<Response> {
+    let mut buf = Vec::new();
+    analytics::table::to_csv(rows, &mut buf).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.csv\""),
+            ),
+        ],
+        buf,
+    )
+        .into_response())
+}
+
 /// Query of `GET /api/v1/indicators`.
 #[derive(Debug, Default, Deserialize)]
 pub struct IndicatorQuery {
     from: Option<String>,
     to: Option<String>,
     level: Option<String>,
+    format: Option<String>,
 }
 
-/// `GET /api/v1/indicators?from=&to=&level=community|grid|micro|dedicated`.
+/// `GET /api/v1/indicators?from=&to=&level=community|grid|micro|dedicated&format=json|csv`:
+/// one row per area and the events by category and source (`breakdown`).
 pub async fn indicators(
     State(st): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<IndicatorQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     let access = Access::from_headers(&headers);
+    let format = format_of(q.format.as_deref(), false)?;
     let level_s = q.level.as_deref().unwrap_or("community");
     let level = report::parse_level(level_s).ok_or_else(|| {
         AppError::bad(
@@ -228,6 +271,10 @@ pub async fn indicators(
             format!("level={level_s:?}: expected community, grid, micro or dedicated"),
         )
     })?;
+    // Reopen rate from the stored timelines (events reopened and closed again count).
+    let ever = st
+        .with_store(|s| Ok(s.events_ever(geo_core::model::EventStatus::Reopened)?))
+        .await?;
     let view = st.view()?;
     let scope = access.scope(|c| {
         view.grid_by_code
@@ -237,10 +284,12 @@ pub async fn indicators(
     let window = report::window_from(&view.dataset.events, q.from.as_deref(), q.to.as_deref())
         .map_err(|e| AppError::bad("bad_time", e))?;
     let sizes = report::area_sizes(&view.dataset.grids, &view.grid_pop);
-    let rows = report::indicator_rows(
+    let reopened = report::reopened_from(&ever, &view.dataset.events);
+    let rep = report::indicator_rows(
         &view.dataset.events,
         &view.event_refs,
         &sizes,
+        Some(&reopened),
         window,
         level,
     )
@@ -253,9 +302,23 @@ pub async fn indicators(
                 && g.iter().any(|x| x.get() == id)
         }
     };
-    let out: Vec<Value> = rows
+    let rows: Vec<_> = rep
+        .rows
         .iter()
         .filter(|r| visible(r.area.level, r.area.id))
+        .collect();
+    let breakdown: Vec<_> = rep
+        .breakdown
+        .iter()
+        .filter(|b| visible(b.area.level, b.area.id))
+        .cloned()
+        .collect();
+    if format == Format::Csv {
+        let rows: Vec<_> = rows.into_iter().cloned().collect();
+        return csv_response(&rows, "indicators");
+    }
+    let out: Vec<Value> = rows
+        .iter()
         .map(|r| {
             let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
             v["name"] = json!(report::area_name(&view.dataset, r.area));
@@ -272,8 +335,9 @@ pub async fn indicators(
         .collect();
     Ok(Json(json!({
         "from": window.from.to_rfc3339(), "to": window.to.to_rfc3339(),
-        "level": level.code(), "rows": out,
-    })))
+        "level": level.code(), "rows": out, "breakdown": breakdown,
+    }))
+    .into_response())
 }
 
 /// Query of `GET /api/v1/hotspots`.
@@ -282,14 +346,17 @@ pub struct HotspotQuery {
     week: Option<String>,
     res: Option<u8>,
     category: Option<String>,
+    format: Option<String>,
 }
 
 /// `GET /api/v1/hotspots?week=YYYY-MM-DD&res=9&category=`: flagged H3 cells
-/// of one week (default the latest week with events).
+/// of one week (default the latest week with events); `format=csv` for a
+/// download of the same rows.
 pub async fn hotspots(
     State(st): State<AppState>,
     Query(q): Query<HotspotQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
+    let format = format_of(q.format.as_deref(), false)?;
     let offset = 8;
     let res = q.res.unwrap_or(9);
     let params = report::hotspot_params(res, offset).map_err(|e| AppError::bad("bad_res", e))?;
@@ -300,10 +367,10 @@ pub async fn hotspots(
         Some(w) => report::week_of_date(w, offset).map_err(|e| AppError::bad("bad_week", e))?,
         None => match report::latest_week(&events, offset) {
             Some(w) => w,
+            None if format == Format::Csv => return csv_response::<HotspotRow>(&[], "hotspots"),
             None => {
-                return Ok(Json(
-                    json!({"week_start": null, "res": res, "hotspots": []}),
-                ))
+                return Ok(Json(json!({"week_start": null, "res": res, "hotspots": []}))
+                    .into_response())
             }
         },
     };
@@ -313,13 +380,16 @@ pub async fn hotspots(
     .await
     .map_err(|e| AppError::Internal(format!("hotspot task failed: {e}")))?
     .map_err(|e| AppError::Internal(e.to_string()))?;
-    let mut rows: Vec<HotspotRow> = hs.iter().map(|h| HotspotRow::of(h, offset)).collect();
-    rows.sort_by(|a, b| a.q_value.total_cmp(&b.q_value).then(b.z.total_cmp(&a.z)));
+    let rows: Vec<HotspotRow> = report::hotspot_rows(&hs, offset);
+    if format == Format::Csv {
+        return csv_response(&rows, "hotspots");
+    }
     Ok(Json(json!({
         "week_start": report::week_start_date(week, offset).to_string(),
         "res": res,
         "hotspots": rows,
-    })))
+    }))
+    .into_response())
 }
 
 /// Query of `GET /api/v1/coverage`.
@@ -327,15 +397,19 @@ pub async fn hotspots(
 pub struct CoverageQuery {
     service: Option<String>,
     minutes: Option<f64>,
+    format: Option<String>,
 }
 
 /// `GET /api/v1/coverage?service=elderly_canteen&minutes=15`: share of
 /// households (and of elderly living alone) within walking minutes of the
-/// service, per comprehensive grid and per community.
+/// service, per comprehensive grid and per community. `format=csv` gives
+/// the per-grid rows as a download, `format=geojson` the comprehensive grids
+/// as polygons carrying their shares (a map layer).
 pub async fn coverage(
     State(st): State<AppState>,
     Query(q): Query<CoverageQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
+    let format = format_of(q.format.as_deref(), true)?;
     let service_s = q.service.unwrap_or_else(|| "elderly_canteen".into());
     let service =
         ServiceKind::parse(&service_s).map_err(|e| AppError::bad("bad_service", e.to_string()))?;
@@ -350,12 +424,15 @@ pub async fn coverage(
         threshold_min: minutes,
         ..Default::default()
     };
-    let v = st
+    let (v, rows) = st
         .with_store(move |s| {
             let ds = s.load(&Scope::Town, LoadSet::All)?;
             let index = geo_core::index::SpatialIndex::build(&ds);
             let rep = report::coverage_of(&ds, &index, Some(service), &params);
             let rows: Vec<_> = rep.rows.iter().filter(|r| r.service == service).copied().collect();
+            if format == Format::GeoJson {
+                return Ok((report::coverage_geojson(&ds, &rows, minutes), rows));
+            }
             let communities = report::coverage_by_community(&ds, &rows, service);
             let code = |g: Option<geo_core::ids::GridId>| {
                 g.and_then(|g| ds.grids.iter().find(|x| x.id == g)).map(|x| x.code.as_str().to_string())
@@ -372,12 +449,23 @@ pub async fn coverage(
                     })
                 })
                 .collect();
-            Ok(json!({
-                "service": service.code(), "minutes": minutes,
-                "places": ds.places.iter().filter(|p| p.service == Some(service)).count(),
-                "communities": communities, "grids": grids,
-            }))
+            Ok((
+                json!({
+                    "service": service.code(), "minutes": minutes,
+                    "places": ds.places.iter().filter(|p| p.service == Some(service)).count(),
+                    "communities": communities, "grids": grids,
+                }),
+                rows,
+            ))
         })
         .await?;
-    Ok(Json(v))
+    match format {
+        Format::Csv => csv_response(&rows, "coverage"),
+        Format::GeoJson => Ok((
+            [(header::CONTENT_TYPE, "application/geo+json")],
+            Json(v),
+        )
+            .into_response()),
+        Format::Json => Ok(Json(v).into_response()),
+    }
 }

@@ -1,0 +1,85 @@
+//! Precision and recall of the emerging-hotspot detector against the
+//! clusters the demo generator plants (no store needed):
+//! `cargo run --release -p analytics --example hotspots_demo -- [community|town] [seed]`.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use analytics::hotspots::{detect_all_weeks, score_against, HotspotInput, HotspotParams, Week};
+use chrono::{Duration, NaiveTime, TimeZone, Utc};
+use geo_core::taxonomy::EventCategory;
+use h3o::CellIndex;
+use wangge_data::demo::{self, Scale};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let scale = match args.first().map(String::as_str) {
+        Some("town") => Scale::Town,
+        _ => Scale::Community,
+    };
+    let seed: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(7);
+    let mut ds = geo_core::Dataset::default();
+    let t = Instant::now();
+    let summary = demo::generate(scale, seed, &mut ds, &mut |_| {}).expect("demo");
+    eprintln!(
+        "demo {scale:?} seed {seed}: {} events in {:.1} s",
+        ds.events.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let offset = 8;
+    let mut planted = Vec::new();
+    for p in &summary.planted.hotspots {
+        let (Ok(cell), Ok(cat)) = (
+            CellIndex::try_from(p.h3_res9),
+            EventCategory::parse(&p.category),
+        ) else {
+            continue;
+        };
+        for d in &p.week_starts {
+            let noon = Utc.from_utc_datetime(&d.and_time(NaiveTime::MIN))
+                + Duration::hours(12 - i64::from(offset));
+            planted.push((cell, cat, Week::of(noon, offset)));
+        }
+    }
+    let input: Vec<HotspotInput> = ds.events.iter().map(HotspotInput::from).collect();
+    let params = HotspotParams::default();
+    let t = Instant::now();
+    let found = detect_all_weeks(&input, &params).expect("detect");
+    let s = score_against(&found, &planted);
+    println!(
+        "{} flags in {:.0} ms; planted {}: precision {:.3}, recall {:.3} (tp {}, fp {}, fn {})",
+        found.len(),
+        t.elapsed().as_secs_f64() * 1000.0,
+        planted.len(),
+        s.precision,
+        s.recall,
+        s.true_positives,
+        s.false_positives,
+        s.false_negatives
+    );
+    let truth: std::collections::HashSet<_> = planted.iter().copied().collect();
+    let mut fp_by_count: HashMap<u32, usize> = HashMap::new();
+    for h in &found {
+        if let analytics::hotspots::Area::Cell(c) = h.area {
+            if !truth.contains(&(c, h.category, h.week)) {
+                *fp_by_count.entry(h.count).or_default() += 1;
+                let near = planted
+                    .iter()
+                    .any(|(pc, pk, pw)| *pc == c && *pk == h.category && (pw.0 - h.week.0).abs() <= 2);
+                println!(
+                    "  fp {} {} week {} count {} baseline {:.2} q {:.2e}{}",
+                    c,
+                    h.category.code(),
+                    h.week.0,
+                    h.count,
+                    h.baseline,
+                    h.q_value,
+                    if near { " (next to a planted week)" } else { "" }
+                );
+            }
+        }
+    }
+    let mut v: Vec<_> = fp_by_count.into_iter().collect();
+    v.sort_unstable();
+    println!("false positives by count: {v:?}");
+}
