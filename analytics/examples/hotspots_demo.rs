@@ -41,8 +41,41 @@ fn main() {
             planted.push((cell, cat, Week::of(noon, offset)));
         }
     }
-    let input: Vec<HotspotInput> = ds.events.iter().map(HotspotInput::from).collect();
-    let params = HotspotParams::default();
+    let mode = args.get(2).map(String::as_str).unwrap_or("all");
+    let mut evs: Vec<&geo_core::model::Event> = ds
+        .events
+        .iter()
+        .filter(|e| mode == "all" || e.status != geo_core::model::EventStatus::Merged)
+        .collect();
+    if mode == "dedupe" {
+        evs.sort_by_key(|e| (e.category.index(), e.reported_at));
+        let mut kept: Vec<&geo_core::model::Event> = Vec::new();
+        for e in evs {
+            let dup = kept
+                .iter()
+                .rev()
+                .take_while(|k| {
+                    k.category == e.category && (e.reported_at - k.reported_at).num_hours() < 48
+                })
+                .any(|k| {
+                    let dx = (k.location.x() - e.location.x()) * 91_000.0;
+                    let dy = (k.location.y() - e.location.y()) * 111_000.0;
+                    dx * dx + dy * dy < 40.0 * 40.0
+                });
+            if !dup {
+                kept.push(e);
+            }
+        }
+        evs = kept;
+    }
+    let input: Vec<HotspotInput> = evs.into_iter().map(HotspotInput::from).collect();
+    let mut params = HotspotParams::default();
+    if let Some(f) = args.get(3).and_then(|s| s.parse().ok()) {
+        params.fdr = f;
+    }
+    if let Some(f) = args.get(4).and_then(|s| s.parse().ok()) {
+        params.min_count = f;
+    }
     let t = Instant::now();
     let found = detect_all_weeks(&input, &params).expect("detect");
     let s = score_against(&found, &planted);
@@ -58,14 +91,37 @@ fn main() {
         s.false_negatives
     );
     let truth: std::collections::HashSet<_> = planted.iter().copied().collect();
+    for (c, k, w) in &planted {
+        let n = input
+            .iter()
+            .filter(|e| {
+                e.category == *k
+                    && Week::of(e.time, offset) == *w
+                    && matches!(e.location, analytics::hotspots::Location::Point(p)
+                        if h3o::LatLng::new(p.y(), p.x()).map(|ll| ll.to_cell(params.resolution) == *c).unwrap_or(false))
+            })
+            .count();
+        let hit = found.iter().find(|h| {
+            h.area == analytics::hotspots::Area::Cell(*c) && h.category == *k && h.week == *w
+        });
+        println!(
+            "  planted {c} {} week {}: {n} events, {}",
+            k.code(),
+            w.0,
+            hit.map_or("missed".to_string(), |h| format!(
+                "flagged baseline {:.2} q {:.1e}",
+                h.baseline, h.q_value
+            ))
+        );
+    }
     let mut fp_by_count: HashMap<u32, usize> = HashMap::new();
     for h in &found {
         if let analytics::hotspots::Area::Cell(c) = h.area {
             if !truth.contains(&(c, h.category, h.week)) {
                 *fp_by_count.entry(h.count).or_default() += 1;
-                let near = planted
-                    .iter()
-                    .any(|(pc, pk, pw)| *pc == c && *pk == h.category && (pw.0 - h.week.0).abs() <= 2);
+                let near = planted.iter().any(|(pc, pk, pw)| {
+                    *pc == c && *pk == h.category && (pw.0 - h.week.0).abs() <= 2
+                });
                 println!(
                     "  fp {} {} week {} count {} baseline {:.2} q {:.2e}{}",
                     c,
@@ -74,7 +130,11 @@ fn main() {
                     h.count,
                     h.baseline,
                     h.q_value,
-                    if near { " (next to a planted week)" } else { "" }
+                    if near {
+                        " (next to a planted week)"
+                    } else {
+                        ""
+                    }
                 );
             }
         }

@@ -6,7 +6,10 @@
 //! * baseline λ = exponentially weighted mean of the previous
 //!   [`HotspotParams::baseline_weeks`] weeks (weeks with no event count as 0;
 //!   weights α(1−α)^(k−1) for lag k, renormalised; `ewma_alpha = None` gives
-//!   the plain mean), floored at [`HotspotParams::min_baseline`];
+//!   the plain mean), floored at [`HotspotParams::min_baseline`]; a past week
+//!   that was itself an outlier (p below [`HotspotParams::outlier_p`])
+//!   enters at its own baseline, so an outbreak does not mask its own
+//!   later weeks;
 //! * one-sided test of the count c against λ with the mid-p continuity
 //!   correction, p = P(X > c) + ½·P(X = c). With
 //!   [`HotspotParams::baseline_uncertainty`] (the default) X follows the
@@ -131,13 +134,21 @@ pub struct HotspotParams {
     pub min_baseline: f64,
     /// Minimum count in the week (default 4).
     pub min_count: u32,
-    /// False discovery rate of Benjamini–Hochberg (default 0.05).
+    /// False discovery rate of Benjamini–Hochberg (default 0.01: with the
+    /// outlier screen a real hotspot has q far below it, while clustered
+    /// background reports, e.g. one problem reported by several residents,
+    /// reach q of a few per cent).
     pub fdr: f64,
     /// Offset of local time for week boundaries (default +8, China).
     pub utc_offset_h: i32,
     /// Fold the baseline's sampling error into the test (default true);
     /// false gives the plain Poisson test.
     pub baseline_uncertainty: bool,
+    /// Past weeks whose own (unadjusted) p-value is below this enter later
+    /// baselines at their baseline instead of their count (default 0.001),
+    /// so a hotspot lasting several weeks does not raise its own baseline
+    /// and hide its second and third week; `None` keeps every count.
+    pub outlier_p: Option<f64>,
 }
 
 impl Default for HotspotParams {
@@ -148,9 +159,10 @@ impl Default for HotspotParams {
             ewma_alpha: Some(0.15),
             min_baseline: 0.2,
             min_count: 4,
-            fdr: 0.05,
+            fdr: 0.01,
             utc_offset_h: 8,
             baseline_uncertainty: true,
+            outlier_p: Some(0.001),
         }
     }
 }
@@ -319,6 +331,11 @@ fn check(params: &HotspotParams) -> Result<(), HotspotError> {
     if !(params.min_baseline > 0.0 && params.min_baseline.is_finite()) {
         return bad("min_baseline", params.min_baseline.to_string(), "> 0");
     }
+    if let Some(t) = params.outlier_p {
+        if !(t > 0.0 && t < 1.0) {
+            return bad("outlier_p", t.to_string(), "in (0, 1)");
+        }
+    }
     Ok(())
 }
 
@@ -440,7 +457,9 @@ fn run(
 ) -> Result<Vec<Hotspot>, HotspotError> {
     check(params)?;
     let n = i64::from(params.baseline_weeks);
-    let c = counts(events, params, |w| w >= first - n && w <= last)?;
+    // Twice the baseline span: the weeks of the first baseline get an
+    // outlier screen of their own.
+    let c = counts(events, params, |w| w >= first - 2 * n && w <= last)?;
     if c.is_empty() || first > last {
         return Ok(Vec::new());
     }
@@ -484,17 +503,16 @@ fn run(
             diff[(ca - first) as usize] += 1;
             diff[(cb - first + 1) as usize] -= 1;
         }
+        // Counts as later baselines see them (outliers replaced).
+        let mut eff: Vec<f64> = Vec::with_capacity(s.len());
         for (i, &((_, _, w), count)) in s.iter().enumerate() {
-            if w < first {
-                continue;
-            }
             let mut acc = 0.0;
-            for &((_, _, pw), pc) in s[..i].iter().rev() {
+            for (&((_, _, pw), _), &pc) in s[..i].iter().zip(&eff).rev() {
                 let lag = w - pw;
                 if lag > n {
                     break;
                 }
-                acc += weights[(lag - 1) as usize] * f64::from(pc);
+                acc += weights[(lag - 1) as usize] * pc;
             }
             let baseline = (acc / wsum).max(params.min_baseline);
             // Tests that cannot be flagged (count below min_count or not above
@@ -507,6 +525,11 @@ fn run(
             } else {
                 poisson_mid_p(count, baseline)
             };
+            let outlier = params.outlier_p.is_some_and(|t| p < t);
+            eff.push(if outlier { baseline } else { f64::from(count) });
+            if w < first {
+                continue;
+            }
             // Only tests that can be flagged are ranked: the others have p = 1
             // and would take the last BH ranks, where they cannot lower any q.
             if p < 1.0 {

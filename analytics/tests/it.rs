@@ -2,5 +2,7 @@
 
 #[path = "it/events.rs"]
 mod events;
+#[path = "it/hotspots.rs"]
+mod hotspots;
 #[path = "it/regrid.rs"]
 mod regrid;

@@ -443,8 +443,9 @@ fn water_places_of_a_dataset_are_river_barriers() {
             geometry,
         });
     }
-    let input =
-        RegridInput::from_dataset(&ds, GridKind::Micro, chrono::Utc::now(), |_| Default::default());
+    let input = RegridInput::from_dataset(&ds, GridKind::Micro, chrono::Utc::now(), |_| {
+        Default::default()
+    });
     let rivers: Vec<&LineString<f64>> = input
         .barriers
         .iter()

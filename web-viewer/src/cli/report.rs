@@ -410,7 +410,11 @@ pub fn indicators_text(ds: &Dataset, rep: &IndicatorReport, window: Window) -> S
     for b in &rep.breakdown {
         by.entry(b.area).or_default().push(b);
     }
-    let _ = write!(s, "\nevents by source and largest categories\n{:<28}", "area");
+    let _ = write!(
+        s,
+        "\nevents by source and largest categories\n{:<28}",
+        "area"
+    );
     for src in EventSource::ALL {
         let _ = write!(s, " {:>9}", src.code());
     }
@@ -514,7 +518,9 @@ pub fn category_filter(s: Option<&str>) -> Result<Option<Vec<EventCategory>>, St
 }
 
 /// Hotspots of `events` (optionally one category set): of one `week`, or of
-/// every week with a full baseline when `week` is `None`.
+/// every week with a full baseline when `week` is `None`. Duplicates merged
+/// into a master event are left out: one problem reported four times is one
+/// problem.
 pub fn hotspots_of(
     events: &[Event],
     categories: Option<&[EventCategory]>,
@@ -523,6 +529,7 @@ pub fn hotspots_of(
 ) -> Result<Vec<Hotspot>, HotspotError> {
     let input: Vec<HotspotInput> = events
         .iter()
+        .filter(|e| e.status != EventStatus::Merged)
         .filter(|e| categories.is_none_or(|c| c.contains(&e.category)))
         .map(HotspotInput::from)
         .collect();
@@ -940,8 +947,7 @@ pub fn coverage_geojson(ds: &Dataset, rows: &[CoverageRow], minutes: f64) -> ser
         .iter()
         .filter_map(|r| {
             let g = by_id.get(&r.grid?.get())?;
-            let geometry =
-                geojson::Geometry::new(geojson::GeometryValue::from(&g.boundary));
+            let geometry = geojson::Geometry::new(geojson::GeometryValue::from(&g.boundary));
             Some(json!({
                 "type": "Feature",
                 "geometry": geometry,
@@ -1083,7 +1089,8 @@ fn run_coverage(store: &Store, a: CoverageArgs) -> Result<()> {
     }
     if let Some(p) = &a.xlsx {
         let mut wb = Workbook::new();
-        wb.sheet(&rows, "grids")?.sheet(&communities, "communities")?;
+        wb.sheet(&rows, "grids")?
+            .sheet(&communities, "communities")?;
         write_xlsx(wb, p)?;
     }
     if let Some(p) = &a.geojson {

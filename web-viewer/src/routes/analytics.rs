@@ -369,8 +369,9 @@ pub async fn hotspots(
             Some(w) => w,
             None if format == Format::Csv => return csv_response::<HotspotRow>(&[], "hotspots"),
             None => {
-                return Ok(Json(json!({"week_start": null, "res": res, "hotspots": []}))
-                    .into_response())
+                return Ok(
+                    Json(json!({"week_start": null, "res": res, "hotspots": []})).into_response(),
+                )
             }
         },
     };
@@ -461,11 +462,9 @@ pub async fn coverage(
         .await?;
     match format {
         Format::Csv => csv_response(&rows, "coverage"),
-        Format::GeoJson => Ok((
-            [(header::CONTENT_TYPE, "application/geo+json")],
-            Json(v),
-        )
-            .into_response()),
+        Format::GeoJson => {
+            Ok(([(header::CONTENT_TYPE, "application/geo+json")], Json(v)).into_response())
+        }
         Format::Json => Ok(Json(v).into_response()),
     }
 }
