@@ -1,6 +1,6 @@
 //! Precision and recall of the emerging-hotspot detector against the
 //! clusters the demo generator plants (no store needed):
-//! `cargo run --release -p analytics --example hotspots_demo -- [community|town] [seed]`.
+//! `cargo run --release -p analytics --example hotspots_demo -- [community|town] [seed] [fdr] [min_count]`.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -41,39 +41,18 @@ fn main() {
             planted.push((cell, cat, Week::of(noon, offset)));
         }
     }
-    let mode = args.get(2).map(String::as_str).unwrap_or("all");
-    let mut evs: Vec<&geo_core::model::Event> = ds
+    // As `wangge report hotspots` does: merged duplicates left out.
+    let evs: Vec<&geo_core::model::Event> = ds
         .events
         .iter()
-        .filter(|e| mode == "all" || e.status != geo_core::model::EventStatus::Merged)
+        .filter(|e| e.status != geo_core::model::EventStatus::Merged)
         .collect();
-    if mode == "dedupe" {
-        evs.sort_by_key(|e| (e.category.index(), e.reported_at));
-        let mut kept: Vec<&geo_core::model::Event> = Vec::new();
-        for e in evs {
-            let dup = kept
-                .iter()
-                .rev()
-                .take_while(|k| {
-                    k.category == e.category && (e.reported_at - k.reported_at).num_hours() < 48
-                })
-                .any(|k| {
-                    let dx = (k.location.x() - e.location.x()) * 91_000.0;
-                    let dy = (k.location.y() - e.location.y()) * 111_000.0;
-                    dx * dx + dy * dy < 40.0 * 40.0
-                });
-            if !dup {
-                kept.push(e);
-            }
-        }
-        evs = kept;
-    }
     let input: Vec<HotspotInput> = evs.into_iter().map(HotspotInput::from).collect();
     let mut params = HotspotParams::default();
-    if let Some(f) = args.get(3).and_then(|s| s.parse().ok()) {
+    if let Some(f) = args.get(2).and_then(|s| s.parse().ok()) {
         params.fdr = f;
     }
-    if let Some(f) = args.get(4).and_then(|s| s.parse().ok()) {
+    if let Some(f) = args.get(3).and_then(|s| s.parse().ok()) {
         params.min_count = f;
     }
     let t = Instant::now();

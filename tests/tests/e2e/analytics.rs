@@ -8,20 +8,20 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use analytics::regrid::{Diagnostic, Proposal, RegridInput};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use chrono::Datelike;
 use geo_core::model::{GridKind, ServiceKind};
 use geo_core::store::{LoadSet, Scope, Store};
-use web_viewer::cli::report::AreaLevel;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 use wangge_data::demo::{self, Scale};
 use web_viewer::cli::demo::generate_into;
-use analytics::regrid::{Diagnostic, Proposal, RegridInput};
 use web_viewer::cli::regrid::{load_input, regrid, summary_table, RegridRequest};
 use web_viewer::cli::report;
+use web_viewer::cli::report::AreaLevel;
 use web_viewer::{app, AppState, ServerConfig};
 
 use crate::common::{demo_store, temp_db};
@@ -58,7 +58,12 @@ fn parse_csv(bytes: &[u8]) -> Vec<HashMap<String, String>> {
         .map(str::to_string)
         .collect();
     lines
-        .map(|l| head.iter().cloned().zip(l.split(',').map(str::to_string)).collect())
+        .map(|l| {
+            head.iter()
+                .cloned()
+                .zip(l.split(',').map(str::to_string))
+                .collect()
+        })
         .collect()
 }
 
@@ -142,14 +147,23 @@ pub(crate) fn assert_violations_explained(input: &RegridInput, p: &Proposal, min
     }
     assert_eq!(bad, r.violations);
     let mut seen: HashMap<u64, usize> = HashMap::new();
-    for g in p.grids.iter().filter(|g| g.floor_part.is_none_or(|f| f.part == 1)) {
+    for g in p
+        .grids
+        .iter()
+        .filter(|g| g.floor_part.is_none_or(|f| f.part == 1))
+    {
         for u in &g.units {
             *seen.entry(u.get()).or_default() += 1;
         }
     }
     let assigned = input.units.iter().filter(|u| u.dedicated.is_none());
     for u in assigned {
-        assert_eq!(seen.get(&u.id.get()), Some(&1), "unit {} not in exactly one grid", u.id);
+        assert_eq!(
+            seen.get(&u.id.get()),
+            Some(&1),
+            "unit {} not in exactly one grid",
+            u.id
+        );
     }
 }
 
@@ -540,7 +554,11 @@ fn town_demo_regrid_at_both_levels() {
     );
     print_before_after("town demo, comprehensive 300–500", &p);
     let r = &p.report;
-    assert!(r.before.grids >= 30, "today's comprehensive grids: {:?}", r.before);
+    assert!(
+        r.before.grids >= 30,
+        "today's comprehensive grids: {:?}",
+        r.before
+    );
     assert!(
         r.violations < r.before.over + r.before.under,
         "before {:?}, after {:?}",
@@ -628,7 +646,10 @@ async fn report_indicators_cli_equals_api_on_town() {
         },
     )
     .expect("wangge report indicators");
-    println!("wangge report indicators in {:.2} s", t.elapsed().as_secs_f64());
+    println!(
+        "wangge report indicators in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
     let store = Store::open(&path).expect("store");
     let (ds, now, window) =
         report::stored_indicators(&store, AreaLevel::Community, None, None).expect("indicators");
@@ -706,13 +727,16 @@ async fn report_indicators_cli_equals_api_on_town() {
     assert_eq!(api_bd.len(), cli_bd.len());
     for c in &cli_bd {
         assert!(
-            api_bd.iter().any(|b| b["area"]["level"] == json!(c["level"])
-                && b["area"]["id"].as_u64().map(|x| x.to_string()) == Some(c["area_id"].clone())
-                && b["dimension"] == json!(c["dimension"])
-                && b["key"] == json!(c["key"])
-                && b["count"].as_u64().map(|x| x.to_string()) == Some(c["count"].clone())
-                && b["prev_count"].as_u64().map(|x| x.to_string())
-                    == Some(c["prev_count"].clone())),
+            api_bd
+                .iter()
+                .any(|b| b["area"]["level"] == json!(c["level"])
+                    && b["area"]["id"].as_u64().map(|x| x.to_string())
+                        == Some(c["area_id"].clone())
+                    && b["dimension"] == json!(c["dimension"])
+                    && b["key"] == json!(c["key"])
+                    && b["count"].as_u64().map(|x| x.to_string()) == Some(c["count"].clone())
+                    && b["prev_count"].as_u64().map(|x| x.to_string())
+                        == Some(c["prev_count"].clone())),
             "API breakdown lacks {c:?}"
         );
     }
@@ -722,7 +746,11 @@ async fn report_indicators_cli_equals_api_on_town() {
             .filter(|b| b["area"]["level"] == "town" && b["dimension"] == dim)
             .map(|b| b["count"].as_u64().unwrap_or(0))
             .sum();
-        assert_eq!(Some(sum), api_town["events"].as_u64(), "town events by {dim}");
+        assert_eq!(
+            Some(sum),
+            api_town["events"].as_u64(),
+            "town events by {dim}"
+        );
     }
     println!(
         "CLI and API agree on {compared} figures of {} areas and {} breakdown rows",
@@ -847,7 +875,10 @@ async fn canteen_gap_communities_have_lower_coverage() {
     // The per-grid rows as a CSV download.
     let (s, ctype, body) = call_raw(
         &st,
-        get("/api/v1/coverage?service=elderly_canteen&format=csv", "planner"),
+        get(
+            "/api/v1/coverage?service=elderly_canteen&format=csv",
+            "planner",
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::OK);
@@ -856,7 +887,9 @@ async fn canteen_gap_communities_have_lower_coverage() {
     assert_eq!(csv.len(), grids.len());
     let hh = |rows: &mut dyn Iterator<Item = u64>| rows.sum::<u64>();
     assert_eq!(
-        hh(&mut csv.iter().map(|r| r["households"].parse::<u64>().expect("int"))),
+        hh(&mut csv
+            .iter()
+            .map(|r| r["households"].parse::<u64>().expect("int"))),
         hh(&mut grids.iter().map(|g| g["households"].as_u64().unwrap_or(0)))
     );
     let (s, _) = call(&st, get("/api/v1/coverage?format=shp", "planner")).await;

@@ -168,7 +168,10 @@ fn san_francisco_buildings_regrid_without_violations_where_feasible() {
         .flat_map(|b| units_of(b, &mut next))
         .collect();
     let households: u64 = units.iter().map(|u| u64::from(u.households)).sum();
-    assert_eq!(households, est.households, "every estimated household has a unit");
+    assert_eq!(
+        households, est.households,
+        "every estimated household has a unit"
+    );
     imp.dataset.units = units;
     let n_units = imp.dataset.units.len();
     let db = temp_db("sf-regrid");
