@@ -8,8 +8,10 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use analytics::regrid::{self as engine, Diagnostic, Mode};
-pub use analytics::regrid::{regrid, Proposal, RegridInput, RegridParams, RegridReport};
+use analytics::regrid::{self as engine, Mode};
+pub use analytics::regrid::{
+    regrid, Diagnostic, Parent, Proposal, RegridInput, RegridParams, RegridReport,
+};
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{DateTime, Utc};
 use clap::Args;
