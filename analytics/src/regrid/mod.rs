@@ -9,7 +9,11 @@
 //!    road, river or compound wall marked as crossings;
 //! 2. zones: connected parts without crossings inside one parent; a part
 //!    whose households cannot form grids within the bounds is joined to a
-//!    neighbour across the cheapest barrier, or diagnosed when isolated;
+//!    neighbour across the cheapest barrier, or diagnosed when isolated; a
+//!    part the search (step 3) cannot divide within the bounds because its
+//!    units are too lumpy is joined the same way and solved again; a unit
+//!    below `min` whose every neighbour would push a grid above `max` is
+//!    diagnosed as infeasible on its own;
 //! 3. per zone, k-means++ seeds on graph distance and balanced region growing
 //!    (or today's grids in minimal-change mode), then bound repair by boundary
 //!    moves that keep every grid contiguous (articulation check), merges and
@@ -301,6 +305,20 @@ pub fn regrid(
         }
     }
 
+    // A unit below `min` whose every neighbour would push a grid holding
+    // both above `max` cannot lie in any grid within the bounds.
+    let hh = |v: usize| u64::from(input.units[g.unit[v]].households);
+    let stuck = |v: usize| {
+        let u = &input.units[g.unit[v]];
+        let nbs: Vec<u64> = g
+            .edges(v)
+            .iter()
+            .filter(|e| !g.bridged[e.to] && input.units[g.unit[e.to]].parent == u.parent)
+            .map(|e| hh(e.to))
+            .collect();
+        (!g.bridged[v] && hh(v) < min && !nbs.is_empty() && nbs.iter().all(|&n| hh(v) + n > max))
+            .then_some(nbs)
+    };
     // Every grid outside the bounds is explained: by the diagnostic of its
     // infeasible part or over-sized unit, or else by `BoundsNotMet`.
     let mut violations_where_feasible = 0;
@@ -308,9 +326,39 @@ pub fn regrid(
         if gr.households >= min && gr.households <= max {
             continue;
         }
+        let lone = r
+            .cause
+            .is_none()
+            .then(|| r.nodes.iter().find_map(|&v| stuck(v).map(|n| (v, n))));
         match r.cause.and_then(|i| diags.get_mut(i)) {
             Some(Diagnostic::Infeasible { grids: list, .. }) => list.push(gr.code_hint.clone()),
             Some(_) => {} // OversizedUnit names its unit
+            None if lone.as_ref().is_some_and(Option::is_some) => {
+                let Some(Some((v, mut nbs))) = lone else {
+                    continue;
+                };
+                nbs.sort_unstable();
+                nbs.dedup();
+                let u = input.units[g.unit[v]].id;
+                let list: Vec<String> = nbs.iter().map(u64::to_string).collect();
+                diags.push(Diagnostic::Infeasible {
+                    grids: vec![gr.code_hint.clone()],
+                    units: 1,
+                    households: hh(v),
+                    sample_units: vec![u],
+                    min: params.min,
+                    max: params.max,
+                    message: format!(
+                        "unit {u} holds {} households, fewer than the minimum {min}, and its \
+                         neighbours hold {} households each: any grid holding it exceeds {max}; \
+                         grid {} holds {} households",
+                        hh(v),
+                        list.join(", "),
+                        gr.code_hint,
+                        gr.households
+                    ),
+                });
+            }
             None => {
                 violations_where_feasible += 1;
                 diags.push(Diagnostic::BoundsNotMet {

@@ -1,11 +1,12 @@
 //! The partition itself: zones (connected parts inside one parent, merged
-//! across a barrier only when the bounds force it), seeded region growing,
+//! across a barrier only when the bounds force it, by the households or, after
+//! a failed search, by lumpy units), seeded region growing,
 //! bound repair by boundary moves / merges / splits, then simulated annealing
 //! on the soft objectives. Every move keeps each grid contiguous
 //! (articulation check by a bounded BFS inside the grid).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
 use geo_core::ids::{GridId, UnitId};
 
@@ -999,35 +1000,7 @@ pub(crate) fn partition(
     progress(0.15);
 
     // Grids per zone.
-    let mut ks: Vec<usize> = zones
-        .iter()
-        .map(|z| {
-            let lo = z.total.div_ceil(max).max(1) as usize;
-            let hi = (z.total / min).max(1) as usize;
-            if !z.feasible {
-                if z.total < min {
-                    1
-                } else {
-                    ((z.total as f64 / ((min + max) as f64 / 2.0)).round() as usize).max(1)
-                }
-            } else {
-                match params.mode {
-                    Mode::Max => hi,
-                    Mode::Count(_) => lo,
-                    Mode::MinimalChange => {
-                        let mut cur: Vec<GridId> = z
-                            .nodes
-                            .iter()
-                            .filter_map(|&v| input.units[g.unit[v]].current_grid)
-                            .collect();
-                        cur.sort_unstable();
-                        cur.dedup();
-                        cur.len().clamp(lo, hi)
-                    }
-                }
-            }
-        })
-        .collect();
+    let mut ks: Vec<usize> = zones.iter().map(|z| zone_k(input, g, params, z)).collect();
     if let Mode::Count(n) = params.mode {
         let want = n.saturating_sub(fixed_grids);
         let mut have: usize = ks.iter().sum();
@@ -1053,67 +1026,228 @@ pub(crate) fn partition(
     }
 
     let mut local = vec![usize::MAX; g.n()];
-    let mut out = Vec::new();
     let total_nodes: usize = zones.iter().map(|z| z.nodes.len()).sum::<usize>().max(1);
     let mut done_nodes = 0usize;
+    let mut solved: Vec<Option<(Vec<RawGrid>, u64)>> = Vec::with_capacity(zones.len());
     for (zi, zone) in zones.iter().enumerate() {
-        let zg = ZoneGraph::build(input, g, params, zone, &block, &mut local);
-        let mut rng = SplitMix64::new(
-            params.seed ^ (zone.nodes[0] as u64).wrapping_mul(0x2545_F491_4F6C_DD1D),
-        );
-        let mut cx = Ctx {
-            zg: &zg,
-            min,
-            max,
-            stamp: Stamp::new(zg.m()),
-            queue: Vec::new(),
-            idx: vec![0; zg.m()],
-        };
-        let all: Vec<usize> = (0..zg.m()).collect();
-        let labels = match params.mode {
-            Mode::MinimalChange => current_labels(&zg, &mut cx.stamp),
-            _ => None,
-        };
-        let labels = labels
-            .unwrap_or_else(|| grow(&zg, &all, ks[zi], max, &mut rng, &mut cx.stamp, &mut cx.idx));
-        let mut st = State::from_labels(&zg, labels);
-        if zone.feasible {
-            let mut v = repair(&mut cx, &mut st, &mut rng);
-            // Retry from fresh seeds, one grid fewer each time (down to the
-            // fewest the bounds allow), keeping the best.
-            let lo = zone.total.div_ceil(max).max(1) as usize;
-            let mut k = ks[zi];
-            for _attempt in 0..8 {
-                if v == 0 {
-                    break;
-                }
-                k = if k > lo { k - 1 } else { k };
-                let labels = grow(&zg, &all, k, max, &mut rng, &mut cx.stamp, &mut cx.idx);
-                let mut cand = State::from_labels(&zg, labels);
-                let cv = repair(&mut cx, &mut cand, &mut rng);
-                if cv < v {
-                    st = cand;
-                    v = cv;
+        solved.push(Some(solve_zone(
+            input, g, params, zone, ks[zi], &block, &mut local,
+        )));
+        done_nodes += zone.nodes.len();
+        progress(0.15 + 0.55 * done_nodes as f32 / total_nodes as f32);
+    }
+
+    // A feasible part whose search left grids outside the bounds (its units
+    // are too lumpy to be grouped within them, e.g. 22 + 78 households for
+    // 30–80) is joined with a neighbouring part across the cheapest barrier
+    // and solved again, as barriers may be crossed when the bounds cannot
+    // be met otherwise. Kept only when it lowers the violation.
+    let mut zone_of = vec![usize::MAX; g.n()];
+    for (zi, z) in zones.iter().enumerate() {
+        for &v in &z.nodes {
+            zone_of[v] = zi;
+        }
+    }
+    let parent = |v: usize| input.units[g.unit[v]].parent;
+    let mut zones: Vec<Option<Zone>> = zones.into_iter().map(Some).collect();
+    let mut tried: HashSet<(usize, usize)> = HashSet::new();
+    for _round in 0..64 {
+        let mut attempted = false;
+        for zi in 0..zones.len() {
+            let Some(z) = zones[zi].as_ref() else {
+                continue;
+            };
+            let v_here = solved[zi].as_ref().map_or(0, |s| s.1);
+            if !z.feasible || v_here == 0 {
+                continue;
+            }
+            // ((barrier rank, neighbour households, id), id, barrier)
+            type Choice = ((u8, u64, usize), usize, BarrierKind);
+            let mut best: Option<Choice> = None;
+            for &v in &z.nodes {
+                for e in g.edges(v) {
+                    let Some(kind) = e.crossing else { continue };
+                    let o = zone_of[e.to];
+                    if o == usize::MAX || o == zi || g.bridged[e.to] || parent(v) != parent(e.to) {
+                        continue;
+                    }
+                    let Some(oz) = zones[o].as_ref() else {
+                        continue;
+                    };
+                    if tried.contains(&(zi.min(o), zi.max(o)))
+                        || !feasible(z.total + oz.total, min, max)
+                    {
+                        continue;
+                    }
+                    let rank = match kind {
+                        BarrierKind::Wall => 0,
+                        BarrierKind::Road => 1,
+                        BarrierKind::River => 2,
+                    };
+                    let key = (rank, oz.total, o);
+                    if best.as_ref().is_none_or(|b| key < b.0) {
+                        best = Some((key, o, kind));
+                    }
                 }
             }
-        }
-        anneal(&mut cx, &mut st, params, &mut rng);
-        st.compact(&zg);
-        for members in st.members.iter().filter(|m| !m.is_empty()) {
-            let mut nodes: Vec<usize> = members.iter().map(|&v| zg.nodes[v]).collect();
+            let Some((_, o, kind)) = best else { continue };
+            tried.insert((zi.min(o), zi.max(o)));
+            attempted = true;
+            let (a, b) = (zones[zi].as_ref(), zones[o].as_ref());
+            let (Some(a), Some(b)) = (a, b) else { continue };
+            let mut nodes: Vec<usize> = a.nodes.iter().chain(&b.nodes).copied().collect();
             nodes.sort_unstable();
-            out.push(RawGrid {
+            let merged = Zone {
+                total: a.total + b.total,
+                feasible: true,
+                parent: a.parent,
+                diag: None,
                 nodes,
-                parent: zone.parent,
-                floor_part: None,
-                cause: zone.diag,
-            });
+            };
+            let k = match params.mode {
+                Mode::Count(_) => ks[zi] + ks[o],
+                _ => zone_k(input, g, params, &merged),
+            }
+            .clamp(
+                merged.total.div_ceil(max).max(1) as usize,
+                (merged.total / min).max(1) as usize,
+            );
+            let v_other = solved[o].as_ref().map_or(0, |s| s.1);
+            let cand = solve_zone(input, g, params, &merged, k, &block, &mut local);
+            if cand.1 < v_here + v_other {
+                let sample = input.units[g.unit[a.nodes[0]]].id;
+                diags.push(Diagnostic::CrossedBarrier {
+                    barrier: kind,
+                    households: a.total,
+                    with_households: b.total,
+                    sample_unit: sample,
+                    message: format!(
+                        "the part around unit {sample} ({} households) cannot be divided into \
+                         contiguous grids of {min}–{max} (its units are too lumpy); it was \
+                         joined with {} households across a {kind:?}",
+                        a.total, b.total
+                    ),
+                });
+                let keep = zi.min(o);
+                let gone = zi.max(o);
+                for &v in &merged.nodes {
+                    zone_of[v] = keep;
+                }
+                ks[keep] = k;
+                zones[gone] = None;
+                solved[gone] = None;
+                zones[keep] = Some(merged);
+                solved[keep] = Some(cand);
+            }
         }
-        for &v in &zone.nodes {
-            local[v] = usize::MAX;
+        if !attempted {
+            break;
         }
-        done_nodes += zone.nodes.len();
-        progress(0.15 + 0.6 * done_nodes as f32 / total_nodes as f32);
     }
-    out
+    progress(0.75);
+    solved.into_iter().flatten().flat_map(|s| s.0).collect()
+}
+
+/// Grids to aim for in a zone (before the repair adjusts them).
+fn zone_k(input: &RegridInput, g: &Graph, params: &RegridParams, z: &Zone) -> usize {
+    let (min, max) = (u64::from(params.min), u64::from(params.max));
+    let lo = z.total.div_ceil(max).max(1) as usize;
+    let hi = (z.total / min).max(1) as usize;
+    if !z.feasible {
+        if z.total < min {
+            1
+        } else {
+            ((z.total as f64 / ((min + max) as f64 / 2.0)).round() as usize).max(1)
+        }
+    } else {
+        match params.mode {
+            Mode::Max => hi,
+            Mode::Count(_) => lo,
+            Mode::MinimalChange => {
+                let mut cur: Vec<GridId> = z
+                    .nodes
+                    .iter()
+                    .filter_map(|&v| input.units[g.unit[v]].current_grid)
+                    .collect();
+                cur.sort_unstable();
+                cur.dedup();
+                cur.len().clamp(lo, hi)
+            }
+        }
+    }
+}
+
+/// Partitions one zone into `k` grids (fewer when the bounds need it) and
+/// returns them with the total violation left.
+fn solve_zone(
+    input: &RegridInput,
+    g: &Graph,
+    params: &RegridParams,
+    zone: &Zone,
+    k: usize,
+    block: &[usize],
+    local: &mut [usize],
+) -> (Vec<RawGrid>, u64) {
+    let (min, max) = (u64::from(params.min), u64::from(params.max));
+    let zg = ZoneGraph::build(input, g, params, zone, block, local);
+    let mut rng =
+        SplitMix64::new(params.seed ^ (zone.nodes[0] as u64).wrapping_mul(0x2545_F491_4F6C_DD1D));
+    let mut cx = Ctx {
+        zg: &zg,
+        min,
+        max,
+        stamp: Stamp::new(zg.m()),
+        queue: Vec::new(),
+        idx: vec![0; zg.m()],
+    };
+    let all: Vec<usize> = (0..zg.m()).collect();
+    let labels = match params.mode {
+        Mode::MinimalChange => current_labels(&zg, &mut cx.stamp),
+        _ => None,
+    };
+    let labels =
+        labels.unwrap_or_else(|| grow(&zg, &all, k, max, &mut rng, &mut cx.stamp, &mut cx.idx));
+    let mut st = State::from_labels(&zg, labels);
+    if zone.feasible {
+        let mut v = repair(&mut cx, &mut st, &mut rng);
+        // Retry from fresh seeds, one grid fewer each time (down to the
+        // fewest the bounds allow), keeping the best.
+        let lo = zone.total.div_ceil(max).max(1) as usize;
+        let mut k = k;
+        for _attempt in 0..8 {
+            if v == 0 {
+                break;
+            }
+            k = if k > lo { k - 1 } else { k };
+            let labels = grow(&zg, &all, k, max, &mut rng, &mut cx.stamp, &mut cx.idx);
+            let mut cand = State::from_labels(&zg, labels);
+            let cv = repair(&mut cx, &mut cand, &mut rng);
+            if cv < v {
+                st = cand;
+                v = cv;
+            }
+        }
+    }
+    anneal(&mut cx, &mut st, params, &mut rng);
+    st.compact(&zg);
+    let violation = if zone.feasible {
+        total_violation(&st, min, max)
+    } else {
+        0
+    };
+    let mut out = Vec::new();
+    for members in st.members.iter().filter(|m| !m.is_empty()) {
+        let mut nodes: Vec<usize> = members.iter().map(|&v| zg.nodes[v]).collect();
+        nodes.sort_unstable();
+        out.push(RawGrid {
+            nodes,
+            parent: zone.parent,
+            floor_part: None,
+            cause: zone.diag,
+        });
+    }
+    for &v in &zone.nodes {
+        local[v] = usize::MAX;
+    }
+    (out, violation)
 }

@@ -473,3 +473,80 @@ fn water_places_of_a_dataset_are_river_barriers() {
         );
     }
 }
+
+#[test]
+fn lumpy_part_is_joined_across_a_road_after_a_failed_search() {
+    // East of a road: two units of 22 and 78 households (100 in all, so the
+    // household count alone allows grids of 30–80, but no grouping of these
+    // two units does). West: a block of 10-household units.
+    let mut units = Vec::new();
+    for i in 0..40u64 {
+        units.push(unit(
+            i + 1,
+            (i % 8) as f64 * 20.0,
+            (i / 8) as f64 * 20.0,
+            10,
+        ));
+    }
+    units.push(unit(101, 200.0, 40.0, 22));
+    units.push(unit(102, 200.0, 60.0, 78));
+    let road = LineString::from(vec![
+        (LON + 180.0 * DX, LAT - 0.01),
+        (LON + 180.0 * DX, LAT + 0.01),
+    ]);
+    let input = RegridInput {
+        units,
+        barriers: vec![Barrier {
+            kind: BarrierKind::Road,
+            line: road,
+        }],
+        ..Default::default()
+    };
+    let params = RegridParams::micro(30, 80);
+    let p = run(&input, &params);
+    assert_eq!(p.report.violations, 0, "{:?}", p.report.diagnostics);
+    assert!(
+        p.report.diagnostics.iter().any(|d| matches!(
+            d,
+            Diagnostic::CrossedBarrier {
+                barrier: BarrierKind::Road,
+                households: 100,
+                ..
+            }
+        )),
+        "{:?}",
+        p.report.diagnostics
+    );
+    assert_contiguous(&input, &params, &p);
+}
+
+#[test]
+fn unit_whose_neighbours_are_all_too_big_is_diagnosed() {
+    // 20 households between two units of 70: a grid holding the 20 holds
+    // at least 90 > 80, while the households (160) would allow 2–5 grids.
+    let input = RegridInput {
+        units: vec![
+            unit(1, 0.0, 0.0, 70),
+            unit(2, 30.0, 0.0, 20),
+            unit(3, 60.0, 0.0, 70),
+        ],
+        ..Default::default()
+    };
+    let p = run(&input, &RegridParams::micro(30, 80));
+    assert_eq!(p.report.violations, 1);
+    assert_eq!(p.report.violations_where_feasible, 0);
+    let lone = p
+        .grids
+        .iter()
+        .find(|g| g.units.contains(&UnitId::new(2).unwrap()))
+        .unwrap();
+    assert!(
+        p.report.diagnostics.iter().any(|d| matches!(
+            d,
+            Diagnostic::Infeasible { grids, households: 20, units: 1, .. }
+                if grids.as_slice() == std::slice::from_ref(&lone.code_hint)
+        )),
+        "{:?}",
+        p.report.diagnostics
+    );
+}
