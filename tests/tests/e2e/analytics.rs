@@ -495,7 +495,7 @@ async fn planted_hotspots_are_found_on_the_demo_community() {
     );
 
     // The API flags the planted cell in a planted week.
-    let st = AppState::new(store, ServerConfig::new(path)).expect("state");
+    let st = AppState::new(store, ServerConfig::new(path.clone())).expect("state");
     let p = &planted[0];
     let week = p.week_starts[p.week_starts.len() / 2];
     let cell = format!("{:x}", p.h3_res9);
@@ -827,7 +827,7 @@ async fn canteen_gap_communities_have_lower_coverage() {
         !planted.canteen_gap_communities.is_empty(),
         "the town demo plants canteen gaps"
     );
-    let st = AppState::new(store, ServerConfig::new(path)).expect("state");
+    let st = AppState::new(store, ServerConfig::new(path.clone())).expect("state");
     let t = Instant::now();
     let (s, v) = call(
         &st,

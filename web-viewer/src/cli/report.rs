@@ -11,7 +11,7 @@ use analytics::coverage::{coverage, CoverageParams, CoverageReport, CoverageRow,
 use analytics::hotspots::{detect, detect_all_weeks, score_against, HotspotError, HotspotInput};
 use analytics::indicators::{
     indicators, AreaKey, AreaSize, BreakdownRow, IndicatorError, IndicatorInput, IndicatorReport,
-    IndicatorRow, Window,
+    Window,
 };
 use analytics::table::{Cell, Table, Workbook};
 use anyhow::{anyhow, Context, Result};
