@@ -90,6 +90,45 @@ impl Default for EstimateParams {
     }
 }
 
+impl EstimateParams {
+    /// Checks the parameters a user can set (`--dwelling-m2`,
+    /// `--floor-height-m`, and the shares), naming the first one out of its
+    /// range: a dwelling of 10–1,000 m², a storey of 2–10 m, shares 0–1.
+    ///
+    /// ```
+    /// use wangge_data::estimate::EstimateParams;
+    /// assert!(EstimateParams::default().validate().is_ok());
+    /// let p = EstimateParams { dwelling_m2: 0.0, ..EstimateParams::default() };
+    /// assert!(p.validate().unwrap_err().contains("dwelling_m2"));
+    /// ```
+    pub fn validate(&self) -> Result<(), String> {
+        let check = |name: &str, v: f64, lo: f64, hi: f64, unit: &str| {
+            if v.is_finite() && (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{name} = {v} is outside {lo}–{hi}{unit}"))
+            }
+        };
+        check("dwelling_m2", self.dwelling_m2, 10.0, 1000.0, " m²")?;
+        check("floor_height_m", self.floor_height_m, 2.0, 10.0, " m")?;
+        check(
+            "mixed_residential_share",
+            self.mixed_residential_share,
+            0.0,
+            1.0,
+            "",
+        )?;
+        check(
+            "other_residential_share",
+            self.other_residential_share,
+            0.0,
+            1.0,
+            "",
+        )?;
+        Ok(())
+    }
+}
+
 /// Where the floor count of an estimate came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Basis {

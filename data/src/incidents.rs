@@ -191,8 +191,11 @@ pub struct ResolutionRule {
     /// The column.
     pub column: String,
     /// Values (compared trimmed, case-insensitive) that mean "not resolved";
-    /// any other non-empty value means closed.
+    /// any other non-empty value means closed (unless `closed_values` is set).
     pub open_values: Vec<String>,
+    /// When not empty, only these values (trimmed, case-insensitive) mean
+    /// closed and every other value open; `open_values` is then not used.
+    pub closed_values: Vec<String>,
 }
 
 impl ResolutionRule {
@@ -213,11 +216,32 @@ impl ResolutionRule {
             .iter()
             .map(|s| s.to_string())
             .collect(),
+            closed_values: Vec::new(),
         }
     }
-    fn is_closed(&self, v: &str) -> bool {
+
+    /// True when the value `v` of the column means the incident is closed.
+    ///
+    /// ```
+    /// use wangge_data::incidents::ResolutionRule;
+    /// let mut r = ResolutionRule::new("status");
+    /// assert!(r.is_closed("ARREST, BOOKED") && !r.is_closed(" none "));
+    /// r.closed_values = vec!["办结".into(), "closed".into()];
+    /// assert!(r.is_closed("CLOSED") && !r.is_closed("ARREST, BOOKED"));
+    /// ```
+    pub fn is_closed(&self, v: &str) -> bool {
         let v = v.trim();
-        !v.is_empty() && !self.open_values.iter().any(|o| o.eq_ignore_ascii_case(v))
+        if !self.closed_values.is_empty() {
+            return self
+                .closed_values
+                .iter()
+                .any(|c| c.trim().eq_ignore_ascii_case(v));
+        }
+        !v.is_empty()
+            && !self
+                .open_values
+                .iter()
+                .any(|o| o.trim().eq_ignore_ascii_case(v))
     }
 }
 
@@ -920,5 +944,16 @@ mod tests {
         assert!(!r.is_closed("NONE"));
         assert!(!r.is_closed(" "));
         assert!(r.is_closed("ARREST, BOOKED"));
+        let only = ResolutionRule {
+            closed_values: vec!["Closed".into(), " 已办结 ".into()],
+            ..r.clone()
+        };
+        assert!(only.is_closed("closed") && only.is_closed("已办结"));
+        assert!(!only.is_closed("ARREST, BOOKED") && !only.is_closed(""));
+        let open = ResolutionRule {
+            open_values: vec!["in progress".into()],
+            ..r
+        };
+        assert!(open.is_closed("NONE") && !open.is_closed("In Progress"));
     }
 }

@@ -31,7 +31,7 @@ enum Command {
     /// Generate the demo town into the store.
     Demo(cli::demo::DemoArgs),
     /// Import elements from GeoJSON, CSV, OSM PBF or foreign incident CSV.
-    Import(cli::import::ImportArgs),
+    Import(Box<cli::import::ImportArgs>),
     /// Export elements as GeoJSON or CSV.
     Export(cli::export::ExportArgs),
     /// Counts per element and grid level, extent, store version.
@@ -59,7 +59,7 @@ fn main() -> Result<()> {
     let args = Cli::parse();
     match args.command {
         Command::Demo(a) => cli::demo::run(&args.db, a),
-        Command::Import(a) => cli::import::run(&args.db, a),
+        Command::Import(a) => cli::import::run(&args.db, *a),
         Command::Export(a) => cli::export::run(&args.db, a),
         Command::Info(a) => cli::info::run(&args.db, a),
         Command::Serve(a) => cli::serve::run(&args.db, a),

@@ -783,7 +783,7 @@ pub(crate) fn generate_community(
             .filter(|p| comp.cell_of(p.0, p.1) == ci)
             .collect();
         let hh: u32 = inside.iter().map(|p| p.2).sum();
-        let target = uf(&mut rng, 48.0, 72.0);
+        let target = uf(&mut rng, plan.micro_households.0, plan.micro_households.1);
         let m = ((f64::from(hh) / target).round() as usize).max(1);
         micro_tilings.push(Tiling::new(&mut rng, r, m, &inside, (0.75, 1.25), false));
     }

@@ -91,6 +91,7 @@ impl Scale {
             community_aspect: 1.0,
             walkup_share: 0.0,
             hotspots_per_town: 3,
+            micro_households: (48.0, 72.0),
         };
         match self {
             Scale::Community => ScaleSpec {
@@ -107,11 +108,13 @@ impl Scale {
             Scale::District => ScaleSpec {
                 urban: 40,
                 villages: 27,
-                residents_per_town: 465_000.0,
+                residents_per_town: 420_000.0,
                 comprehensive: 276,
                 dedicated: 33,
                 community_side_m: 900.0,
                 hotspots_per_town: 5,
+                // Haimen: 2,190 micro-grids of 50–100 households.
+                micro_households: (70.0, 98.0),
                 ..base
             },
             Scale::Province => ScaleSpec { towns: 84, ..base },
@@ -159,6 +162,8 @@ pub(crate) struct ScaleSpec {
     pub community_aspect: f64,
     pub walkup_share: f64,
     pub hotspots_per_town: usize,
+    /// Range of the dwellings a micro-grid is cut for (drawn per comprehensive grid).
+    pub micro_households: (f64, f64),
 }
 
 /// Progress reported after each batch.

@@ -173,6 +173,8 @@ pub(crate) struct TownPlan {
     pub services: Vec<ServicePoint>,
     pub hotspots: Vec<HotspotPlan>,
     pub canteen_gaps: Vec<usize>,
+    /// Range of the dwellings a micro-grid is cut for.
+    pub micro_households: (f64, f64),
 }
 
 /// Dezhou's counties (Shandong); the demo town is in 禹城市 371482.
@@ -180,6 +182,10 @@ pub(crate) const COUNTIES: &[&str] = &[
     "371482", "371402", "371403", "371422", "371423", "371424", "371425", "371426", "371427",
     "371428", "371481",
 ];
+
+/// Weight of a village against an urban community when sharing out a
+/// town's dwellings (before the area factor).
+const VILLAGE_WEIGHT: f64 = 0.08;
 
 /// Rough dwellings per m² of lot for each use (to decide how many lots to build).
 fn density(era: CompoundEra) -> f64 {
@@ -283,7 +289,19 @@ pub(crate) fn plan_town(spec: &ScaleSpec, seed: u64, index: usize) -> Result<Tow
     // Residents and grid quotas per community.
     let weights: Vec<f64> = rects
         .iter()
-        .map(|(r, v)| if *v { 0.25 * uf(&mut rng, 0.7, 1.3) } else { uf(&mut rng, 0.6, 1.4) } * (r.w() * r.h() / (cell * cell * spec.community_aspect)).sqrt().min(1.6))
+        .map(|(r, v)| {
+            // A village's cluster of about 600 m holds ~650 dwellings: its
+            // weight keeps the target below that, so thinning rather than
+            // lack of room sets its size and the scale's residents are met.
+            let w = if *v {
+                VILLAGE_WEIGHT * uf(&mut rng, 0.7, 1.3)
+            } else {
+                uf(&mut rng, 0.6, 1.4)
+            };
+            w * (r.w() * r.h() / (cell * cell * spec.community_aspect))
+                .sqrt()
+                .min(1.6)
+        })
         .collect();
     let wsum: f64 = weights.iter().sum();
     let dwellings = spec.residents_per_town * super::DWELLINGS_PER_RESIDENT;
@@ -445,6 +463,7 @@ pub(crate) fn plan_town(spec: &ScaleSpec, seed: u64, index: usize) -> Result<Tow
         services,
         hotspots,
         canteen_gaps,
+        micro_households: spec.micro_households,
     })
 }
 

@@ -223,3 +223,227 @@ fn san_francisco_buildings_regrid_without_violations_where_feasible() {
         assert_violations_explained(&input, &p, min, max);
     }
 }
+
+/// Runs `wangge import ARGS…` against the store file `db`, as the CLI does.
+/// Errors come back as their full message (context chain included).
+fn cli_import(db: &std::path::Path, args: &[&str]) -> Result<(), String> {
+    let a = web_viewer::cli::import::ImportArgs::parse_from(args)
+        .map_err(|e| format!("arguments: {e}"))?;
+    web_viewer::cli::import::run(db, a).map_err(|e| format!("{e:#}"))
+}
+
+fn shipped_sf_map() -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/maps/sf-incidents.toml");
+    assert!(p.is_file(), "{}", p.display());
+    p.display().to_string()
+}
+
+fn count_events(store: &Store, status: Option<&str>, source: Option<&str>) -> u64 {
+    let f = geo_core::store::EventFilter {
+        status: status.map(str::to_string),
+        source: source.map(str::to_string),
+        ..Default::default()
+    };
+    store.count_events(&Scope::Town, &f).expect("count events")
+}
+
+#[test]
+fn san_francisco_incidents_through_the_cli_close_the_resolved_ones() {
+    let path = real("sf-incidents-downtown-2003-2015.csv.gz");
+    let path = path.display().to_string();
+    let map = shipped_sf_map();
+    let db = temp_db("sf-cli");
+    cli_import(
+        &db,
+        &[
+            "events",
+            &path,
+            "--time-col",
+            "datetime",
+            "--lon-col",
+            "lon",
+            "--lat-col",
+            "lat",
+            "--category-col",
+            "category",
+            "--description-col",
+            "descript",
+            "--category-map",
+            &map,
+            "--tz",
+            "America/Los_Angeles",
+            "--resolution-col",
+            "resolution",
+            "--source",
+            "patrol",
+        ],
+    )
+    .expect("wangge import events");
+    let store = Store::open(&db).expect("store");
+    assert_eq!(count(&store, "events"), 315_027);
+    // Resolution NONE (168,323 rows) is open, every other value closed: the
+    // same figure as the library's IncidentOptions::sf_incidents().
+    assert_eq!(count_events(&store, Some("closed"), None), 146_704);
+    assert_eq!(count_events(&store, Some("reported"), None), 168_323);
+    assert_eq!(count_events(&store, None, Some("patrol")), 315_027);
+}
+
+#[test]
+fn incident_cli_maps_closed_values_and_refuses_bad_flags() {
+    let dir = temp_db("inc-cli").parent().expect("dir").to_path_buf();
+    let csv = dir.join("cases.csv");
+    std::fs::write(
+        &csv,
+        "时间,经度,纬度,类别,状态\n\
+         2024-03-01 08:30,116.64,36.93,噪声扰民,已办结\n\
+         2024-03-02 09:00,116.64,36.93,噪声扰民,处理中\n\
+         2024-03-03 10:00,116.64,36.93,违章停车,办结\n\
+         2024-03-04 11:00,116.64,36.93,违章停车,退回\n",
+    )
+    .expect("csv");
+    let map = dir.join("map.toml");
+    std::fs::write(
+        &map,
+        "[map]\n\"噪声扰民\" = \"02.05\"\n\"违章停车\" = \"02.01\"\n",
+    )
+    .expect("map");
+    let (csv, map) = (csv.display().to_string(), map.display().to_string());
+    let base = [
+        "events",
+        csv.as_str(),
+        "--time-col",
+        "时间",
+        "--lon-col",
+        "经度",
+        "--lat-col",
+        "纬度",
+        "--category-col",
+        "类别",
+        "--category-map",
+        map.as_str(),
+    ];
+    let with = |extra: &[&'static str]| {
+        let mut v: Vec<&str> = base.to_vec();
+        v.extend_from_slice(extra);
+        v
+    };
+    // Refused before anything is stored, naming the flag.
+    let db = temp_db("inc-cli-bad");
+    let e = cli_import(&db, &with(&["--closed-values", "办结"])).unwrap_err();
+    assert!(e.contains("--resolution-col"), "{e}");
+    let e = cli_import(&db, &with(&["--source", "radio"])).unwrap_err();
+    assert!(e.contains("--source"), "{e}");
+    let e = cli_import(
+        &db,
+        &with(&[
+            "--resolution-col",
+            "状态",
+            "--open-values",
+            "处理中",
+            "--closed-values",
+            "办结",
+        ]),
+    )
+    .unwrap_err();
+    assert!(e.contains("not both"), "{e}");
+    let e = cli_import(&db, &with(&["--resolution-col", "结果"])).unwrap_err();
+    assert!(e.contains("结果"), "{e}");
+    let store = Store::open(&db).expect("store");
+    assert_eq!(count(&store, "events"), 0);
+    drop(store);
+
+    // Only the listed values close an event (`|` separates, repeats add).
+    let db = temp_db("inc-cli-closed");
+    cli_import(
+        &db,
+        &with(&[
+            "--resolution-col",
+            "状态",
+            "--closed-values",
+            "已办结|办结",
+            "--source",
+            "resident",
+        ]),
+    )
+    .expect("import with --closed-values");
+    let store = Store::open(&db).expect("store");
+    assert_eq!(count(&store, "events"), 4);
+    assert_eq!(count_events(&store, Some("closed"), None), 2);
+    assert_eq!(count_events(&store, None, Some("resident")), 4);
+    drop(store);
+
+    // Open values replace the defaults: everything else closes.
+    let db = temp_db("inc-cli-open");
+    cli_import(
+        &db,
+        &with(&["--resolution-col", "状态", "--open-values", "处理中"]),
+    )
+    .expect("import with --open-values");
+    let store = Store::open(&db).expect("store");
+    assert_eq!(count_events(&store, Some("closed"), None), 3);
+    assert_eq!(
+        count_events(&store, None, Some("hotline")),
+        4,
+        "default source"
+    );
+}
+
+#[test]
+fn osm_estimate_follows_dwelling_and_storey_overrides() {
+    let path = real("sf-downtown.osm.pbf").display().to_string();
+    // Households stored per building, in total and for buildings whose floors
+    // come from their height (no levels).
+    let import = |tag: &str, extra: &[&str]| -> (u64, u64, u64) {
+        let db = temp_db(tag);
+        let mut args = vec!["osm", path.as_str()];
+        args.extend_from_slice(extra);
+        cli_import(&db, &args).expect("wangge import osm");
+        let store = Store::open(&db).expect("store");
+        let d = store
+            .load(&Scope::Town, geo_core::store::LoadSet::Spatial)
+            .expect("load");
+        let total: u64 = d.buildings.iter().map(|b| u64::from(b.households)).sum();
+        let by_height: u64 = d
+            .buildings
+            .iter()
+            .filter(|b| b.levels.is_none() && b.height_m.is_some())
+            .map(|b| u64::from(b.households))
+            .sum();
+        let by_levels: u64 = d
+            .buildings
+            .iter()
+            .filter(|b| b.levels.is_some())
+            .map(|b| u64::from(b.households))
+            .sum();
+        assert!(d.buildings.iter().all(|b| b.households_estimated));
+        (total, by_height, by_levels)
+    };
+    let (total, height, levels) = import("osm-default", &[]);
+    assert!(
+        total > 10_000 && height > 500 && levels > 500,
+        "{total} {height} {levels}"
+    );
+    // Half the floor area per dwelling: about twice the households.
+    let (t2, h2, l2) = import("osm-dwelling", &["--dwelling-m2", "45"]);
+    let r = t2 as f64 / total as f64;
+    assert!(
+        (1.85..=2.15).contains(&r),
+        "--dwelling-m2 45: {t2} vs {total}"
+    );
+    assert!(h2 > height && l2 > levels);
+    // Twice the storey height: buildings known by height get about half the
+    // floors; buildings with levels do not change.
+    let (_, h3, l3) = import("osm-storey", &["--floor-height-m", "6"]);
+    assert_eq!(l3, levels, "--floor-height-m leaves levels alone");
+    let r = h3 as f64 / height as f64;
+    assert!(
+        (0.4..=0.65).contains(&r),
+        "--floor-height-m 6: {h3} vs {height}"
+    );
+    // Out-of-range values are refused before anything is stored.
+    let db = temp_db("osm-bad");
+    let e = cli_import(&db, &["osm", path.as_str(), "--dwelling-m2", "0"]).unwrap_err();
+    assert!(e.contains("dwelling_m2"), "{e}");
+    let store = Store::open(&db).expect("store");
+    assert_eq!(count(&store, "buildings"), 0);
+}

@@ -9,10 +9,11 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use geo_core::crs::Crs;
 use geo_core::io::{import, ElementKind, Encoding, ImportOptions};
+use geo_core::model::EventSource;
 use geo_core::store::{Provenance, Store};
 use geo_core::Dataset;
 use wangge_data::estimate::{estimate_all, EstimateParams};
-use wangge_data::incidents::{read_events, CategoryMap, IncidentOptions};
+use wangge_data::incidents::{read_events, CategoryMap, IncidentOptions, ResolutionRule};
 use wangge_data::osm::{read_pbf, OsmOptions};
 
 use crate::ingest::{assign, grid_index};
@@ -70,12 +71,52 @@ pub struct ImportArgs {
     /// Time zone of the foreign times.
     #[arg(long, default_value = "Asia/Shanghai")]
     pub tz: String,
+    /// Resolution or status column (foreign incident CSV): rows it marks
+    /// closed get status `closed`, the others `reported`. Without it every
+    /// event comes in `reported`.
+    #[arg(long)]
+    pub resolution_col: Option<String>,
+    /// Values of --resolution-col meaning "not resolved", replacing the
+    /// defaults (NONE, OPEN, PENDING, UNRESOLVED, 未办结, 处理中, 待处理 and
+    /// empty); every other value means closed. Repeat the option or separate
+    /// values with `|`.
+    #[arg(long, value_delimiter = '|')]
+    pub open_values: Vec<String>,
+    /// Values of --resolution-col meaning closed; every other value is then
+    /// open. Repeat the option or separate values with `|`.
+    #[arg(long, value_delimiter = '|')]
+    pub closed_values: Vec<String>,
+    /// Source of every imported event: patrol, hotline (default), resident
+    /// or sensor (foreign incident CSV).
+    #[arg(long)]
+    pub source: Option<String>,
     /// Gross floor area per dwelling for household estimation (OSM).
     #[arg(long)]
     pub dwelling_m2: Option<f64>,
     /// Storey height for household estimation from building height (OSM).
     #[arg(long)]
     pub floor_height_m: Option<f64>,
+}
+
+/// `wangge import` arguments alone, for running an import from code.
+#[derive(clap::Parser)]
+#[command(name = "import", no_binary_name = true)]
+struct ImportCommand {
+    #[command(flatten)]
+    args: ImportArgs,
+}
+
+impl ImportArgs {
+    /// Parses the arguments that follow `wangge import` on the command line
+    /// (`["events", "in.csv", "--time-col", "t", …]`), exactly as the CLI does.
+    pub fn parse_from<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::Parser;
+        ImportCommand::try_parse_from(args).map(|c| c.args)
+    }
 }
 
 fn parse_map(s: &str) -> Result<HashMap<String, String>> {
@@ -198,10 +239,9 @@ fn read_elements(kind: ElementKind, a: &ImportArgs, crs: Crs, store: &Store) -> 
     Ok(batch.dataset)
 }
 
-fn read_osm(a: &ImportArgs) -> Result<Dataset> {
-    let pb = super::bar(1, "reading osm");
-    let mut imp = read_pbf(&a.file, &OsmOptions::default()).map_err(|e| anyhow!("{e}"))?;
-    pb.finish_and_clear();
+/// Household estimation parameters: the defaults with `--dwelling-m2` and
+/// `--floor-height-m` applied, checked before anything is read.
+fn estimate_params(a: &ImportArgs) -> Result<EstimateParams> {
     let mut params = EstimateParams::default();
     if let Some(v) = a.dwelling_m2 {
         params.dwelling_m2 = v;
@@ -209,6 +249,17 @@ fn read_osm(a: &ImportArgs) -> Result<Dataset> {
     if let Some(v) = a.floor_height_m {
         params.floor_height_m = v;
     }
+    params
+        .validate()
+        .map_err(|e| anyhow!("--dwelling-m2/--floor-height-m: {e}; nothing was stored"))?;
+    Ok(params)
+}
+
+fn read_osm(a: &ImportArgs) -> Result<Dataset> {
+    let params = estimate_params(a)?;
+    let pb = super::bar(1, "reading osm");
+    let mut imp = read_pbf(&a.file, &OsmOptions::default()).map_err(|e| anyhow!("{e}"))?;
+    pb.finish_and_clear();
     let est = estimate_all(&mut imp.dataset.buildings, &params);
     eprintln!("{}", imp.report);
     eprintln!("{est}");
@@ -233,6 +284,28 @@ fn read_incidents(a: &ImportArgs, store: &Store) -> Result<Dataset> {
         map,
     );
     opts.description_column = a.description_col.clone();
+    match (
+        &a.resolution_col,
+        a.open_values.is_empty(),
+        a.closed_values.is_empty(),
+    ) {
+        (None, true, true) => {}
+        (None, _, _) => bail!("--open-values and --closed-values need --resolution-col"),
+        (Some(_), false, false) => {
+            bail!("give either --open-values or --closed-values for --resolution-col, not both")
+        }
+        (Some(col), _, _) => {
+            let mut rule = ResolutionRule::new(col);
+            if !a.open_values.is_empty() {
+                rule.open_values = a.open_values.clone();
+            }
+            rule.closed_values = a.closed_values.clone();
+            opts.resolution = Some(rule);
+        }
+    }
+    if let Some(s) = &a.source {
+        opts.source = EventSource::parse(s).map_err(|e| anyhow!("--source: {e}"))?;
+    }
     // Continue numbering after the events already stored.
     opts.first_id = store.max_event_id()? + 1;
     opts.time_zone = a.tz.parse().map_err(|e| anyhow!("--tz {}: {e}", a.tz))?;
