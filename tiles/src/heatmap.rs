@@ -404,15 +404,19 @@ impl HeatIndex {
     }
 
     /// Rows of live events inside a world-coordinate box, in no particular
-    /// order. A box holding every event (low zooms) is a plain scan of the
-    /// columns, without the R-tree.
+    /// order. A box over a quarter or more of the events' extent (low zooms,
+    /// heatmap margins) is a linear scan of the position column, much
+    /// faster there than walking most of the R-tree.
     pub(crate) fn rows_in(&self, world: [f64; 4]) -> Vec<usize> {
+        if self.tree.size() == 0 {
+            return Vec::new();
+        }
         let env = AABB::from_corners([world[0], world[1]], [world[2], world[3]]);
         let all = self.tree.root().envelope();
-        if self.tree.size() == 0 {
-            Vec::new()
-        } else if env.contains_envelope(&all) {
-            (0..self.live.len()).filter(|&r| self.live[r]).collect()
+        if env.intersection_area(&all) >= 0.25 * all.area() {
+            (0..self.live.len())
+                .filter(|&r| self.live[r] && env.contains_point(&self.world[r]))
+                .collect()
         } else {
             self.tree.locate_in_envelope(env).map(|p| p.data).collect()
         }
