@@ -17,7 +17,8 @@ use rstar::{RTree, AABB};
 use crate::clip::{prepare_line, prepare_ring, P};
 use crate::error::TileError;
 use crate::heatmap::{
-    res_for_zoom, suppress_below, Compiled, HeatFilter, HeatIndex, StatusClass, DEFAULT_K,
+    res_for_zoom, suppress_below, Compiled, EventCell, HeatFilter, HeatIndex, StatusClass,
+    DEFAULT_K,
 };
 use crate::layer::Layer;
 use crate::projection::{tile_world_bounds, to_world, TileRange};
@@ -430,6 +431,34 @@ fn place_item(p: &Place, min_zoom: u8, with_category: bool) -> Option<Item> {
     })
 }
 
+/// Whole-town roll-ups of the k-anonymous `events` layer. A roll-up only
+/// depends on the filter and on which open events are overdue, so every
+/// tile asking with the same filter before the next status change reuses it
+/// (the export, a big screen loading a zoom level). Cleared by event writes;
+/// a clone starts empty.
+#[derive(Debug, Default)]
+struct RollupCache(std::sync::Mutex<Vec<RollupEntry>>);
+
+impl Clone for RollupCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+#[derive(Debug)]
+struct RollupEntry {
+    /// The filter with `now` zeroed.
+    filter: HeatFilter,
+    res: u8,
+    top: u8,
+    k: u32,
+    /// Valid for `now` in `from..until` (no status change in between).
+    from: i64,
+    until: i64,
+    /// Groups and their cell centres in world coordinates.
+    cells: std::sync::Arc<Vec<(EventCell, P)>>,
+}
+
 /// A town's features indexed for tiling. Build once from a dataset, update
 /// after writes, share read-only between request handlers.
 #[derive(Debug, Clone)]
@@ -447,6 +476,7 @@ pub struct TileSet {
     label_grids: Store,
     label_compounds: Store,
     heat: HeatIndex,
+    rollups: RollupCache,
 }
 
 impl TileSet {
@@ -557,6 +587,7 @@ impl TileSet {
             label_grids: Store::build(ds.grids.iter().filter_map(grid_label).collect()),
             label_compounds: Store::build(label_compounds),
             heat: HeatIndex::build(&ds.events),
+            rollups: RollupCache::default(),
             opts,
         }
     }
@@ -624,12 +655,14 @@ impl TileSet {
     /// Inserts or replaces an event. Invalidates `events`, `heatmap` and
     /// `all` around its old and new locations (grown by the largest heatmap cell).
     pub fn upsert_event(&mut self, e: &Event) -> Invalidation {
+        self.rollups = RollupCache::default();
         let touched = self.heat.upsert(e);
         self.event_invalidation(&touched)
     }
 
     /// Removes an event (e.g. merged away); `None` if it was not indexed.
     pub fn remove_event(&mut self, id: geo_core::ids::EventId) -> Option<Invalidation> {
+        self.rollups = RollupCache::default();
         let at = self.heat.remove(id.get())?;
         Some(self.event_invalidation(&[at]))
     }
@@ -715,7 +748,7 @@ impl TileSet {
         y: u32,
         filter: &TileFilter,
     ) -> Result<Vec<u8>, TileError> {
-        Ok(self.tile_with_expiry(layer, z, x, y, filter)?.bytes)
+        Ok(self.encode_tile(layer, z, x, y, filter, false)?.bytes)
     }
 
     /// Like [`TileSet::tile`], with the instant at which the tile stops
@@ -730,6 +763,18 @@ impl TileSet {
         x: u32,
         y: u32,
         filter: &TileFilter,
+    ) -> Result<EncodedTile, TileError> {
+        self.encode_tile(layer, z, x, y, filter, true)
+    }
+
+    fn encode_tile(
+        &self,
+        layer: Layer,
+        z: u8,
+        x: u32,
+        y: u32,
+        filter: &TileFilter,
+        expiry: bool,
     ) -> Result<EncodedTile, TileError> {
         if z > self.opts.max_zoom || z > 30 {
             return Err(TileError::ZoomOutOfRange {
@@ -750,7 +795,7 @@ impl TileSet {
         let now = filter.events.now.timestamp();
         let valid_until = parts
             .iter()
-            .filter(|p| z >= p.min_zoom())
+            .filter(|p| expiry && z >= p.min_zoom())
             .filter_map(|p| self.time_reach(*p, &t, filter))
             .filter_map(|b| self.heat.next_change_in(b, now))
             .min()
@@ -868,40 +913,93 @@ impl TileSet {
     /// coarser, and dropped if still under k there. Each point sits at its
     /// cell's centre and stands for at least k events.
     fn coarse_event_feats(&self, t: &TileCtx, filter: &TileFilter) -> Vec<Feat<'static>> {
-        let res = res_for_zoom(t.z);
-        let top = coarse_top(t.z);
-        let m = heat_margin(top);
-        let w = t.world;
-        let mut cells = self.heat.rollup_in(
-            [w[0] - m, w[1] - m, w[2] + m, w[3] + m],
+        let town = self.town_rollup(
             &filter.events,
-            res,
-            top,
+            res_for_zoom(t.z),
+            coarse_top(t.z),
             filter.min_count,
         );
-        cells.sort_by_key(|c| (!c.overdue, std::cmp::Reverse(c.count), u64::from(c.cell)));
+        let mut cells: Vec<(EventCell, P)> = town
+            .iter()
+            .map(|(c, w)| (*c, t.to_tile(*w)))
+            .filter(|(_, p)| t.inside(*p))
+            .collect();
+        cells.sort_by_key(|(c, _)| (!c.overdue, std::cmp::Reverse(c.count), u64::from(c.cell)));
         cells
             .into_iter()
-            .filter_map(|c| {
-                let ll = LatLng::from(c.cell);
-                let p = t.to_tile(to_world(ll.lng(), ll.lat()));
-                if !t.inside(p) {
-                    return None;
-                }
-                Some(Feat {
-                    id: Some((u64::from(c.cell) << 1) | u64::from(c.overdue)),
-                    geom: FGeom::Point(t.round(p)),
-                    props: Cow::Owned(vec![
-                        ("group", V::St(c.group)),
-                        ("grade", V::St(c.grade.code())),
-                        ("overdue", V::B(c.overdue)),
-                        ("count", V::U(u64::from(c.count))),
-                        ("res", V::U(u64::from(c.res))),
-                        ("cell", s(&c.cell.to_string())),
-                    ]),
-                })
+            .map(|(c, p)| Feat {
+                id: Some((u64::from(c.cell) << 1) | u64::from(c.overdue)),
+                geom: FGeom::Point(t.round(p)),
+                props: Cow::Owned(vec![
+                    ("group", V::St(c.group)),
+                    ("grade", V::St(c.grade.code())),
+                    ("overdue", V::B(c.overdue)),
+                    ("count", V::U(u64::from(c.count))),
+                    ("res", V::U(u64::from(c.res))),
+                    ("cell", s(&c.cell.to_string())),
+                ]),
             })
             .collect()
+    }
+
+    /// The whole town's k-anonymous groups for a filter, from the cache when
+    /// the same filter was asked for since the last status change.
+    fn town_rollup(
+        &self,
+        filter: &HeatFilter,
+        res: u8,
+        top: u8,
+        k: u32,
+    ) -> std::sync::Arc<Vec<(EventCell, P)>> {
+        let now = filter.now.timestamp();
+        let key = HeatFilter {
+            now: chrono::DateTime::UNIX_EPOCH,
+            ..filter.clone()
+        };
+        let hit = |e: &RollupEntry| {
+            e.res == res
+                && e.top == top
+                && e.k == k
+                && e.from <= now
+                && now < e.until
+                && e.filter == key
+        };
+        if let Ok(cache) = self.rollups.0.lock() {
+            if let Some(e) = cache.iter().find(|e| hit(e)) {
+                return e.cells.clone();
+            }
+        }
+        let everything = [-1.0, -1.0, 2.0, 2.0];
+        let cells: Vec<(EventCell, P)> = self
+            .heat
+            .rollup_in(everything, filter, res, top, k)
+            .into_iter()
+            .map(|c| {
+                let ll = LatLng::from(c.cell);
+                (c, to_world(ll.lng(), ll.lat()))
+            })
+            .collect();
+        let cells = std::sync::Arc::new(cells);
+        let until = self
+            .heat
+            .next_change_in(everything, now)
+            .unwrap_or(i64::MAX);
+        if let Ok(mut cache) = self.rollups.0.lock() {
+            cache.retain(|e| e.from <= now && now < e.until);
+            if cache.len() >= 16 {
+                cache.remove(0);
+            }
+            cache.push(RollupEntry {
+                filter: key,
+                res,
+                top,
+                k,
+                from: now,
+                until,
+                cells: cells.clone(),
+            });
+        }
+        cells
     }
 
     fn event_feats(&self, t: &TileCtx, filter: &TileFilter) -> Vec<Feat<'_>> {
