@@ -224,7 +224,7 @@ fn write_in_order<W: std::io::Write + std::io::Seek>(
             }
             done_in_zoom += 1;
             let total = total_of(z);
-            if done_in_zoom % 1024 == 0 || done_in_zoom == total {
+            if done_in_zoom.is_multiple_of(1024) || done_in_zoom == total {
                 progress(z, done_in_zoom, total);
             }
             if done_in_zoom == total {
