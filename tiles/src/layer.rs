@@ -126,17 +126,44 @@ const PLACES: &[Field] = &[
     f("name", S, "place name"),
 ];
 const EVENTS: &[Field] = &[
-    f("category", S, "taxonomy code `NN.MM`"),
-    f("group", S, "first-level taxonomy code `NN`"),
-    f("status", S, "event status code (e.g. `dispatched`)"),
-    f("grade", S, "`urgent`, `major`, `general` or `minor`"),
-    f("source", S, "`patrol`, `hotline`, `resident` or `sensor`"),
+    f("category", S, "taxonomy code `NN.MM` (exact only)"),
+    f(
+        "group",
+        S,
+        "first-level taxonomy code `NN` (aggregated: the most frequent of the point)",
+    ),
+    f("status", S, "event status code (e.g. `dispatched`) (exact only)"),
+    f(
+        "grade",
+        S,
+        "`urgent`, `major`, `general` or `minor` (aggregated: the most severe of the point)",
+    ),
+    f(
+        "source",
+        S,
+        "`patrol`, `hotline`, `resident` or `sensor` (exact only)",
+    ),
     f(
         "overdue",
         B,
-        "open past its deadline at the time of the request",
+        "open past its deadline at the time of the request (aggregated: true for all events of the point)",
     ),
-    f("reported_at", N, "unix seconds"),
+    f("reported_at", N, "unix seconds (exact only)"),
+    f(
+        "count",
+        N,
+        "events the point stands for, at least k (aggregated only)",
+    ),
+    f(
+        "res",
+        N,
+        "H3 resolution of the cell (aggregated only)",
+    ),
+    f(
+        "cell",
+        S,
+        "H3 cell index (hex string) (aggregated only)",
+    ),
 ];
 const HEATMAP: &[Field] = &[
     f(
@@ -152,6 +179,19 @@ const LABELS: &[Field] = &[
     f("kind", S, "`community` (z11+), `comprehensive`/`dedicated` grid (z13+), `micro` grid (z15+), `compound` (z15+)"),
     f("name", S, "the name shown"),
 ];
+
+const EVENTS_NOTE: &str = "Two variants, chosen by the role of the request (by `TileFilter::min_count`):\n\n\
+- **exact** (k = 1: leader, worker, the roles with personal-data access): one point per event at its location \
+(thinned to one per 16 tile units below z15), with `category`, `group`, `status`, `grade`, `source`, `overdue` and `reported_at`.\n\
+- **aggregated** (k > 1, default 3: big screen, planner, department, public, and `wangge tiles export`): \
+no point is a single event. Matching events are grouped by H3 cell at the heatmap's resolution for the zoom \
+(8 at z12, 9 at z13–14, 10 at z15+) and by overdue / not overdue; a group of fewer than k events is merged into \
+its cell one resolution coarser, then two (never coarser than 7), and dropped if still under k. Each point sits \
+at its cell's centre and carries `count` (≥ k), `overdue`, the most severe `grade`, the most frequent `group`, `res` and `cell`; \
+no `category`, `status`, `source` or time. The big screen keeps its overdue halos (`overdue` = true) \
+and grade colours, at the same k and cells as the `heatmap` layer, so the two cannot be combined to single out a household.\n\n\
+Tiles of this layer (and of `all`) change when an open event turns overdue: the server caches them until the \
+next such instant in their reach (`TileSet::tile_with_expiry`) and sends `Cache-Control: max-age` no longer than that.\n";
 
 impl Layer {
     /// Every layer, composite last, in drawing order.
@@ -257,6 +297,14 @@ impl Layer {
         }
     }
 
+    /// Extra notes for `LAYERS.md`, if any.
+    pub fn note(self) -> Option<&'static str> {
+        match self {
+            Self::Events => Some(EVENTS_NOTE),
+            _ => None,
+        }
+    }
+
     /// A one-line description.
     pub fn doc(self) -> &'static str {
         match self {
@@ -268,7 +316,7 @@ impl Layer {
             Self::Compounds => "residential compound walls",
             Self::Buildings => "footprints with heights for `fill-extrusion`",
             Self::Places => "facilities, parcels, POIs",
-            Self::Events => "events, filtered; thinned at low zoom; no reporter data",
+            Self::Events => "events, filtered; thinned at low zoom; no reporter data; aggregated to H3 cells (k-anonymous) for roles without personal-data access",
             Self::Heatmap => "H3 hexagons + weighted centroids; k-anonymous",
             Self::Labels => "name points",
             Self::All => "composite of every layer",
@@ -318,6 +366,10 @@ pub fn layers_markdown() -> String {
                 fd.kind.tilejson_name(),
                 fd.doc
             ));
+        }
+        if let Some(note) = l.note() {
+            out.push('\n');
+            out.push_str(note);
         }
     }
     out

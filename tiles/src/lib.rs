@@ -40,7 +40,7 @@ pub use error::{Result, TileError};
 pub use heatmap::{HeatCell, HeatFilter, HeatIndex, StatusClass};
 pub use layer::{layers_markdown, Field, FieldType, Layer};
 pub use projection::TileRange;
-pub use tileset::{Invalidation, TileFilter, TileOptions, TileSet};
+pub use tileset::{EncodedTile, Invalidation, TileFilter, TileOptions, TileSet};
 
 /// Gzip-compresses a tile (the HTTP layer sends it with
 /// `Content-Encoding: gzip`).

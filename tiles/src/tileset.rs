@@ -2,6 +2,7 @@
 //! Mercator, and on-request MVT encoding of one layer (or the composite) for
 //! one tile.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use fast_mvt::{MvtCoord, MvtExtent, MvtGeomType, MvtLayerBuilder, MvtValueRef};
@@ -9,14 +10,15 @@ use geo::{Area, InteriorPoint};
 use geo_core::model::{Building, Event, Grid, GridKind, Place, PlaceCategory, RoadClass};
 use geo_core::Dataset;
 use geo_types::{Geometry, LineString, MultiPolygon, Polygon};
-use h3o::{CellIndex, Resolution};
+use h3o::{CellIndex, LatLng, Resolution};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 
 use crate::clip::{prepare_line, prepare_ring, P};
 use crate::error::TileError;
 use crate::heatmap::{
-    res_for_zoom, suppress_below, Compiled, HeatFilter, HeatIndex, StatusClass, DEFAULT_K,
+    res_for_zoom, suppress_below, Compiled, EventCell, HeatFilter, HeatIndex, StatusClass,
+    DEFAULT_K,
 };
 use crate::layer::Layer;
 use crate::projection::{tile_world_bounds, to_world, TileRange};
@@ -32,8 +34,11 @@ pub struct TileOptions {
     pub simplify: f64,
     /// Highest zoom served (and covered by [`Invalidation`] ranges).
     pub max_zoom: u8,
-    /// Hard limit of one tile's size; features of lowest rank are dropped
-    /// until the tile fits.
+    /// Hard limit of one tile's size (uncompressed, so the gzip body is
+    /// smaller still), for every layer and for the composite as a whole:
+    /// features of lowest rank are dropped until the tile fits; in a
+    /// composite the budget is shared fairly between the parts (a part
+    /// smaller than its share keeps everything).
     pub max_tile_bytes: usize,
     /// Below this zoom events are thinned to one per `thin_px` square.
     pub thin_below_zoom: u8,
@@ -60,8 +65,12 @@ impl Default for TileOptions {
 pub struct TileFilter {
     /// Which events count.
     pub events: HeatFilter,
-    /// Heatmap cells with fewer events are left out (k-anonymity). Use
-    /// [`DEFAULT_K`] (3) for roles without personal-data access, 1 for others.
+    /// k of k-anonymity. Use [`DEFAULT_K`] (3) for roles without
+    /// personal-data access, 1 for others. Above 1, heatmap cells with fewer
+    /// events are left out and the `events` layer is aggregated: one point
+    /// per H3 cell centre (and overdue / not overdue) standing for at least
+    /// `min_count` events, with no category, status, source or time of a
+    /// single event (see `LAYERS.md`).
     pub min_count: u32,
 }
 
@@ -73,6 +82,25 @@ impl TileFilter {
             min_count: DEFAULT_K,
         }
     }
+}
+
+impl TileFilter {
+    /// True when the `events` layer must be aggregated (k > 1).
+    pub fn k_anonymous(&self) -> bool {
+        self.min_count > 1
+    }
+}
+
+/// An encoded tile and how long it stays right.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedTile {
+    /// Uncompressed MVT 2.1; empty when the tile has no feature.
+    pub bytes: Vec<u8>,
+    /// The tile depends on the time of the request (an open event in its
+    /// reach turns overdue): it is the same for every `now` before this
+    /// instant and must be rebuilt from then on. `None`: the tile does not
+    /// change with time (only with writes, see [`Invalidation`]).
+    pub valid_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for TileFilter {
@@ -111,6 +139,7 @@ impl Invalidation {
 #[derive(Debug, Clone, PartialEq)]
 enum V {
     S(Box<str>),
+    St(&'static str),
     U(u64),
     F(f64),
     B(bool),
@@ -120,6 +149,7 @@ impl V {
     fn as_ref(&self) -> MvtValueRef<'_> {
         match self {
             V::S(s) => MvtValueRef::String(s),
+            V::St(s) => MvtValueRef::String(s),
             V::U(u) => MvtValueRef::UInt(*u),
             V::F(f) => MvtValueRef::Double(*f),
             V::B(b) => MvtValueRef::Bool(*b),
@@ -401,6 +431,34 @@ fn place_item(p: &Place, min_zoom: u8, with_category: bool) -> Option<Item> {
     })
 }
 
+/// Whole-town roll-ups of the k-anonymous `events` layer. A roll-up only
+/// depends on the filter and on which open events are overdue, so every
+/// tile asking with the same filter before the next status change reuses it
+/// (the export, a big screen loading a zoom level). Cleared by event writes;
+/// a clone starts empty.
+#[derive(Debug, Default)]
+struct RollupCache(std::sync::Mutex<Vec<RollupEntry>>);
+
+impl Clone for RollupCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+#[derive(Debug)]
+struct RollupEntry {
+    /// The filter with `now` zeroed.
+    filter: HeatFilter,
+    res: u8,
+    top: u8,
+    k: u32,
+    /// Valid for `now` in `from..until` (no status change in between).
+    from: i64,
+    until: i64,
+    /// Groups and their cell centres in world coordinates.
+    cells: std::sync::Arc<Vec<(EventCell, P)>>,
+}
+
 /// A town's features indexed for tiling. Build once from a dataset, update
 /// after writes, share read-only between request handlers.
 #[derive(Debug, Clone)]
@@ -418,6 +476,7 @@ pub struct TileSet {
     label_grids: Store,
     label_compounds: Store,
     heat: HeatIndex,
+    rollups: RollupCache,
 }
 
 impl TileSet {
@@ -528,6 +587,7 @@ impl TileSet {
             label_grids: Store::build(ds.grids.iter().filter_map(grid_label).collect()),
             label_compounds: Store::build(label_compounds),
             heat: HeatIndex::build(&ds.events),
+            rollups: RollupCache::default(),
             opts,
         }
     }
@@ -595,12 +655,14 @@ impl TileSet {
     /// Inserts or replaces an event. Invalidates `events`, `heatmap` and
     /// `all` around its old and new locations (grown by the largest heatmap cell).
     pub fn upsert_event(&mut self, e: &Event) -> Invalidation {
+        self.rollups = RollupCache::default();
         let touched = self.heat.upsert(e);
         self.event_invalidation(&touched)
     }
 
     /// Removes an event (e.g. merged away); `None` if it was not indexed.
     pub fn remove_event(&mut self, id: geo_core::ids::EventId) -> Option<Invalidation> {
+        self.rollups = RollupCache::default();
         let at = self.heat.remove(id.get())?;
         Some(self.event_invalidation(&[at]))
     }
@@ -686,6 +748,34 @@ impl TileSet {
         y: u32,
         filter: &TileFilter,
     ) -> Result<Vec<u8>, TileError> {
+        Ok(self.encode_tile(layer, z, x, y, filter, false)?.bytes)
+    }
+
+    /// Like [`TileSet::tile`], with the instant at which the tile stops
+    /// being right because an open event in its reach turns overdue (the
+    /// `events` layer, the composite, and a heatmap filtered on open or
+    /// overdue events depend on the time of the request). A cache keeps the
+    /// tile until then, or until a write invalidates it.
+    pub fn tile_with_expiry(
+        &self,
+        layer: Layer,
+        z: u8,
+        x: u32,
+        y: u32,
+        filter: &TileFilter,
+    ) -> Result<EncodedTile, TileError> {
+        self.encode_tile(layer, z, x, y, filter, true)
+    }
+
+    fn encode_tile(
+        &self,
+        layer: Layer,
+        z: u8,
+        x: u32,
+        y: u32,
+        filter: &TileFilter,
+        expiry: bool,
+    ) -> Result<EncodedTile, TileError> {
         if z > self.opts.max_zoom || z > 30 {
             return Err(TileError::ZoomOutOfRange {
                 z,
@@ -697,15 +787,82 @@ impl TileSet {
             return Err(TileError::TileOutOfRange { z, x, y });
         }
         let t = TileCtx::new(&self.opts, z, x, y);
-        if layer == Layer::All {
-            let budget = self.opts.max_tile_bytes / 4;
-            let mut out = Vec::new();
-            for part in Layer::PARTS {
-                out.extend(self.layer_bytes(*part, &t, filter, budget)?);
+        let parts = if layer == Layer::All {
+            Layer::PARTS
+        } else {
+            std::slice::from_ref(&layer)
+        };
+        let now = filter.events.now.timestamp();
+        let valid_until = parts
+            .iter()
+            .filter(|p| expiry && z >= p.min_zoom())
+            .filter_map(|p| self.time_reach(*p, &t, filter))
+            .filter_map(|b| self.heat.next_change_in(b, now))
+            .min()
+            .and_then(|s| chrono::DateTime::from_timestamp(s, 0));
+        let bytes = if layer == Layer::All {
+            self.composite(&t, filter)?
+        } else if z < layer.min_zoom() {
+            Vec::new()
+        } else {
+            t.fit(
+                layer.name(),
+                &self.feats(layer, &t, filter),
+                self.opts.max_tile_bytes,
+            )?
+        };
+        Ok(EncodedTile { bytes, valid_until })
+    }
+
+    /// The world box whose open events decide how long a tile of `layer`
+    /// stays right; `None` if the layer does not depend on the time.
+    fn time_reach(&self, layer: Layer, t: &TileCtx, filter: &TileFilter) -> Option<[f64; 4]> {
+        let grow = |m: f64| {
+            let w = t.world;
+            [w[0] - m, w[1] - m, w[2] + m, w[3] + m]
+        };
+        match layer {
+            Layer::Events if filter.k_anonymous() => Some(grow(heat_margin(coarse_top(t.z)))),
+            Layer::Events => Some(t.world),
+            Layer::Heatmap if filter.events.depends_on_time() => {
+                Some(grow(heat_margin(res_for_zoom(t.z))))
             }
-            return Ok(out);
+            _ => None,
         }
-        self.layer_bytes(layer, &t, filter, self.opts.max_tile_bytes)
+    }
+
+    /// The composite: every part, sharing one budget of
+    /// `max_tile_bytes`. When the parts together are too big, each gets a
+    /// fair share (water-filling: parts under the share keep all their
+    /// features, the others are thinned to the share).
+    fn composite(&self, t: &TileCtx, filter: &TileFilter) -> Result<Vec<u8>, TileError> {
+        let budget = self.opts.max_tile_bytes;
+        let mut parts: Vec<(Layer, Vec<Feat<'_>>, Vec<u8>)> = Vec::new();
+        for part in Layer::PARTS {
+            if t.z < part.min_zoom() {
+                continue;
+            }
+            let feats = self.feats(*part, t, filter);
+            if feats.is_empty() {
+                continue;
+            }
+            let bytes = t.fit(part.name(), &feats, budget)?;
+            parts.push((*part, feats, bytes));
+        }
+        let sizes: Vec<usize> = parts.iter().map(|p| p.2.len()).collect();
+        if sizes.iter().sum::<usize>() > budget {
+            let share = fair_share(&sizes, budget);
+            for (layer, feats, bytes) in &mut parts {
+                if bytes.len() > share {
+                    *bytes = t.fit(layer.name(), feats, share)?;
+                    if bytes.len() > share {
+                        // One feature alone is over the share: leave the part out.
+                        bytes.clear();
+                    }
+                }
+            }
+        }
+        Ok(parts.into_iter().flat_map(|p| p.2).collect())
     }
 
     fn stores(&self, layer: Layer) -> Vec<&Store> {
@@ -727,17 +884,10 @@ impl TileSet {
         }
     }
 
-    fn layer_bytes(
-        &self,
-        layer: Layer,
-        t: &TileCtx,
-        filter: &TileFilter,
-        budget: usize,
-    ) -> Result<Vec<u8>, TileError> {
-        if t.z < layer.min_zoom() {
-            return Ok(Vec::new());
-        }
-        let feats: Vec<Feat> = match layer {
+    /// The features of one layer in tile space, most important first.
+    fn feats(&self, layer: Layer, t: &TileCtx, filter: &TileFilter) -> Vec<Feat<'_>> {
+        match layer {
+            Layer::Events if filter.k_anonymous() => self.coarse_event_feats(t, filter),
             Layer::Events => self.event_feats(t, filter),
             Layer::Heatmap => self.heat_feats(t, filter),
             _ => {
@@ -754,65 +904,169 @@ impl TileSet {
                 });
                 items.into_iter().filter_map(|it| t.prepare(it)).collect()
             }
-        };
-        if feats.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut keep = feats.len();
-        loop {
-            let bytes = t.encode(layer.name(), &feats[..keep])?;
-            if bytes.len() <= budget || keep <= 1 {
-                return Ok(bytes);
-            }
-            let shrink = (keep as f64 * budget as f64 / bytes.len() as f64 * 0.9) as usize;
-            keep = shrink.clamp(1, keep - 1);
         }
     }
 
-    fn event_feats(&self, t: &TileCtx, filter: &TileFilter) -> Vec<Feat> {
-        let h = &self.heat;
-        let f = Compiled::new(&filter.events);
-        let now = filter.events.now.timestamp();
-        let mut rows: Vec<usize> = h.rows_in(t.world).filter(|r| h.matches(*r, &f)).collect();
-        // Overdue first, then newest, then id: what survives thinning.
-        rows.sort_by_key(|r| {
-            (
-                h.class(*r, now) != StatusClass::Overdue,
-                -h.reported[*r],
-                h.ids[*r],
-            )
-        });
-        let mut seen = std::collections::HashSet::new();
-        let thin = t.z < self.opts.thin_below_zoom;
-        let cell = f64::from(self.opts.thin_px.max(1));
-        rows.into_iter()
-            .filter_map(|r| {
-                let p = t.to_tile(to_world(h.lon[r], h.lat[r]));
-                if thin
-                    && !seen.insert(((p[0] / cell).floor() as i64, (p[1] / cell).floor() as i64))
-                {
-                    return None;
-                }
-                let class = h.class(r, now);
-                let cat = h.category[r];
-                Some(Feat {
-                    id: Some(h.ids[r]),
-                    geom: FGeom::Point(t.round(p)),
-                    props: vec![
-                        ("category", s(cat.code())),
-                        ("group", s(cat.group())),
-                        ("status", s(h.status[r].code())),
-                        ("grade", s(h.grade[r].code())),
-                        ("source", s(h.source_of(r).code())),
-                        ("overdue", V::B(class == StatusClass::Overdue)),
-                        ("reported_at", V::U(h.reported[r].max(0) as u64)),
-                    ],
-                })
+    /// The k-anonymous `events` layer: events grouped by H3 cell (at the
+    /// heatmap's resolution for the zoom) and overdue or not; a group of
+    /// fewer than k events is merged into its cell one or two resolutions
+    /// coarser, and dropped if still under k there. Each point sits at its
+    /// cell's centre and stands for at least k events.
+    fn coarse_event_feats(&self, t: &TileCtx, filter: &TileFilter) -> Vec<Feat<'static>> {
+        let town = self.town_rollup(
+            &filter.events,
+            res_for_zoom(t.z),
+            coarse_top(t.z),
+            filter.min_count,
+        );
+        let mut cells: Vec<(EventCell, P)> = town
+            .iter()
+            .map(|(c, w)| (*c, t.to_tile(*w)))
+            .filter(|(_, p)| t.inside(*p))
+            .collect();
+        cells.sort_by_key(|(c, _)| (!c.overdue, std::cmp::Reverse(c.count), u64::from(c.cell)));
+        cells
+            .into_iter()
+            .map(|(c, p)| Feat {
+                id: Some((u64::from(c.cell) << 1) | u64::from(c.overdue)),
+                geom: FGeom::Point(t.round(p)),
+                props: Cow::Owned(vec![
+                    ("group", V::St(c.group)),
+                    ("grade", V::St(c.grade.code())),
+                    ("overdue", V::B(c.overdue)),
+                    ("count", V::U(u64::from(c.count))),
+                    ("res", V::U(u64::from(c.res))),
+                    ("cell", s(&c.cell.to_string())),
+                ]),
             })
             .collect()
     }
 
-    fn heat_feats(&self, t: &TileCtx, filter: &TileFilter) -> Vec<Feat> {
+    /// The whole town's k-anonymous groups for a filter, from the cache when
+    /// the same filter was asked for since the last status change.
+    fn town_rollup(
+        &self,
+        filter: &HeatFilter,
+        res: u8,
+        top: u8,
+        k: u32,
+    ) -> std::sync::Arc<Vec<(EventCell, P)>> {
+        let now = filter.now.timestamp();
+        let key = HeatFilter {
+            now: chrono::DateTime::UNIX_EPOCH,
+            ..filter.clone()
+        };
+        let hit = |e: &RollupEntry| {
+            e.res == res
+                && e.top == top
+                && e.k == k
+                && e.from <= now
+                && now < e.until
+                && e.filter == key
+        };
+        if let Ok(cache) = self.rollups.0.lock() {
+            if let Some(e) = cache.iter().find(|e| hit(e)) {
+                return e.cells.clone();
+            }
+        }
+        let everything = [-1.0, -1.0, 2.0, 2.0];
+        let cells: Vec<(EventCell, P)> = self
+            .heat
+            .rollup_in(everything, filter, res, top, k)
+            .into_iter()
+            .map(|c| {
+                let ll = LatLng::from(c.cell);
+                (c, to_world(ll.lng(), ll.lat()))
+            })
+            .collect();
+        let cells = std::sync::Arc::new(cells);
+        let until = self
+            .heat
+            .next_change_in(everything, now)
+            .unwrap_or(i64::MAX);
+        if let Ok(mut cache) = self.rollups.0.lock() {
+            cache.retain(|e| e.from <= now && now < e.until);
+            if cache.len() >= 16 {
+                cache.remove(0);
+            }
+            cache.push(RollupEntry {
+                filter: key,
+                res,
+                top,
+                k,
+                from: now,
+                until,
+                cells: cells.clone(),
+            });
+        }
+        cells
+    }
+
+    fn event_feats(&self, t: &TileCtx, filter: &TileFilter) -> Vec<Feat<'_>> {
+        let h = &self.heat;
+        let f = Compiled::new(&filter.events);
+        let now = filter.events.now.timestamp();
+        // Overdue first, then newest, then id: what survives thinning.
+        let key = |r: usize| {
+            (
+                h.class(r, now) != StatusClass::Overdue,
+                -h.reported[r],
+                h.ids[r],
+            )
+        };
+        let mut rows: Vec<((bool, i64, u64), usize, P)> = h
+            .rows_in(t.world)
+            .into_iter()
+            .filter(|&r| h.matches(r, &f))
+            .map(|r| (key(r), r, t.to_tile(h.world[r])))
+            .collect();
+        if t.z < self.opts.thin_below_zoom {
+            // The best event of each thinning cell, in one pass.
+            let cell = f64::from(self.opts.thin_px.max(1));
+            let mut best: HashMap<(i64, i64), usize> =
+                HashMap::with_capacity(rows.len().min(1 << 16));
+            for (i, (k, _, p)) in rows.iter().enumerate() {
+                let c = ((p[0] / cell).floor() as i64, (p[1] / cell).floor() as i64);
+                best.entry(c)
+                    .and_modify(|j| {
+                        if *k < rows[*j].0 {
+                            *j = i;
+                        }
+                    })
+                    .or_insert(i);
+            }
+            let mut keep = vec![false; rows.len()];
+            for i in best.into_values() {
+                keep[i] = true;
+            }
+            let mut i = 0;
+            rows.retain(|_| {
+                i += 1;
+                keep[i - 1]
+            });
+        }
+        rows.sort_unstable_by_key(|x| x.0);
+        rows.into_iter()
+            .map(|(k, r, p)| {
+                let cat = h.category[r];
+                Feat {
+                    id: Some(h.ids[r]),
+                    geom: FGeom::Point(t.round(p)),
+                    props: Cow::Owned(vec![
+                        ("category", V::St(cat.code())),
+                        ("group", V::St(cat.group())),
+                        ("status", V::St(h.status[r].code())),
+                        ("grade", V::St(h.grade[r].code())),
+                        ("source", V::St(h.source_of(r).code())),
+                        ("overdue", V::B(!k.0)),
+                        ("reported_at", V::U(h.reported[r].max(0) as u64)),
+                    ]),
+                }
+            })
+            .collect()
+    }
+
+    fn heat_feats(&self, t: &TileCtx, filter: &TileFilter) -> Vec<Feat<'static>> {
         let res = res_for_zoom(t.z);
         let m = heat_margin(res);
         let w = t.world;
@@ -838,7 +1092,7 @@ impl TileSet {
                 hexes.push(Feat {
                     id: Some(u64::from(c.cell)),
                     geom: FGeom::Polys(vec![vec![r]]),
-                    props: props("hex"),
+                    props: Cow::Owned(props("hex")),
                 });
             }
             let p = t.to_tile(to_world(c.lon, c.lat));
@@ -846,13 +1100,38 @@ impl TileSet {
                 points.push(Feat {
                     id: Some(u64::from(c.cell)),
                     geom: FGeom::Point(t.round(p)),
-                    props: props("point"),
+                    props: Cow::Owned(props("point")),
                 });
             }
         }
         hexes.extend(points);
         hexes
     }
+}
+
+/// The coarsest H3 resolution a k-anonymous `events` group is merged into
+/// at zoom `z`: two steps above the zoom's resolution, at least 7.
+fn coarse_top(z: u8) -> u8 {
+    res_for_zoom(z)
+        .saturating_sub(2)
+        .max(crate::heatmap::MIN_RES)
+}
+
+/// The largest equal share of `budget` such that parts smaller than it keep
+/// their size and the others get the share (sizes sum over budget).
+fn fair_share(sizes: &[usize], budget: usize) -> usize {
+    let mut sorted = sizes.to_vec();
+    sorted.sort_unstable();
+    let (mut left, mut n) = (budget, sorted.len());
+    for v in sorted {
+        if v <= left / n {
+            left -= v;
+            n -= 1;
+        } else {
+            return left / n;
+        }
+    }
+    usize::MAX
 }
 
 /// Ring of an H3 cell in world coordinates.
@@ -869,12 +1148,13 @@ fn heat_margin(res: u8) -> f64 {
     4.0 * edge_km / (111.32 * 0.57 * 360.0)
 }
 
-/// A feature prepared in tile space.
+/// A feature prepared in tile space (attributes borrowed from the index
+/// where possible).
 #[derive(Debug, Clone)]
-struct Feat {
+struct Feat<'a> {
     id: Option<u64>,
     geom: FGeom,
-    props: Vec<(&'static str, V)>,
+    props: Cow<'a, [(&'static str, V)]>,
 }
 
 #[derive(Debug, Clone)]
@@ -937,7 +1217,7 @@ impl TileCtx {
         p[0] >= self.lo && p[0] <= self.hi && p[1] >= self.lo && p[1] <= self.hi
     }
 
-    fn prepare(&self, it: &Item) -> Option<Feat> {
+    fn prepare<'a>(&self, it: &'a Item) -> Option<Feat<'a>> {
         let geom = match &it.geom {
             WGeom::Point(p) => {
                 let p = self.to_tile(*p);
@@ -982,11 +1262,33 @@ impl TileCtx {
         Some(Feat {
             id: Some(it.id),
             geom,
-            props: it.props.clone(),
+            props: Cow::Borrowed(&it.props),
         })
     }
 
-    fn encode(&self, name: &'static str, feats: &[Feat]) -> Result<Vec<u8>, TileError> {
+    /// Encodes the longest prefix of `feats` that fits in `budget` bytes
+    /// (at least one feature).
+    fn fit(
+        &self,
+        name: &'static str,
+        feats: &[Feat<'_>],
+        budget: usize,
+    ) -> Result<Vec<u8>, TileError> {
+        if feats.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut keep = feats.len();
+        loop {
+            let bytes = self.encode(name, &feats[..keep])?;
+            if bytes.len() <= budget || keep <= 1 {
+                return Ok(bytes);
+            }
+            let shrink = (keep as f64 * budget as f64 / bytes.len() as f64 * 0.9) as usize;
+            keep = shrink.clamp(1, keep - 1);
+        }
+    }
+
+    fn encode(&self, name: &'static str, feats: &[Feat<'_>]) -> Result<Vec<u8>, TileError> {
         let err = |source| TileError::Encode {
             layer: name,
             z: self.z,
@@ -1023,7 +1325,7 @@ impl TileCtx {
                     }
                 }
             }
-            for (k, v) in &f.props {
+            for (k, v) in f.props.iter() {
                 fb.tag_ref(k, v.as_ref()).map_err(err)?;
             }
             layer = fb.end();

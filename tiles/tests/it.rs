@@ -17,8 +17,17 @@ fn sample_set() -> (geo_core::Dataset, TileSet) {
     (ds, set)
 }
 
+/// k = 3: roles without personal-data access (aggregated events).
 fn filter() -> TileFilter {
     TileFilter::at(sample::now())
+}
+
+/// k = 1: roles with personal-data access (one point per event).
+fn exact() -> TileFilter {
+    TileFilter {
+        min_count: 1,
+        ..filter()
+    }
 }
 
 /// A decoded feature, flattened for assertions and snapshots.
@@ -277,7 +286,7 @@ fn events_carry_no_reporter_and_respect_filters() {
     for dx in -1i64..=1 {
         for dy in -1i64..=1 {
             let (tx, ty) = ((x as i64 + dx) as u32, (y as i64 + dy) as u32);
-            let mut f = filter();
+            let mut f = exact();
             f.events.statuses = vec![StatusClass::Overdue];
             let d = decode(&set.tile(Layer::Events, z, tx, ty, &f).unwrap());
             for e in d.get("events").into_iter().flatten() {
@@ -286,7 +295,7 @@ fn events_carry_no_reporter_and_respect_filters() {
             overdue += d.get("events").map_or(0, Vec::len);
             // thinning is off at z16+: count all there instead
             let d = decode(
-                &set.tile(Layer::Events, 16, tx * 2, ty * 2, &filter())
+                &set.tile(Layer::Events, 16, tx * 2, ty * 2, &exact())
                     .unwrap(),
             );
             total += d.get("events").map_or(0, Vec::len);
@@ -412,10 +421,10 @@ fn upsert_event_changes_tile_and_reports_invalidation() {
     let z = 16;
     let new_at = geo_types::Point::new(sample::CENTRE[0] + 0.002, sample::CENTRE[1] - 0.001);
     let (x, y) = lonlat_to_tile(new_at.x(), new_at.y(), z);
-    let before = decode(&set.tile(Layer::Events, z, x, y, &filter()).unwrap());
+    let before = decode(&set.tile(Layer::Events, z, x, y, &exact()).unwrap());
     e.location = new_at;
     let inv = set.upsert_event(&e);
-    let after = decode(&set.tile(Layer::Events, z, x, y, &filter()).unwrap());
+    let after = decode(&set.tile(Layer::Events, z, x, y, &exact()).unwrap());
     let ids = |d: &BTreeMap<String, Vec<DFeat>>| {
         d.get("events")
             .into_iter()
@@ -472,8 +481,10 @@ fn large_town_tiles_stay_under_the_limit() {
             assert!(bytes.len() <= 60_000, "{layer} z{z}: {} bytes", bytes.len());
             assert_no_personal_data(&bytes, "large town");
         }
-        let all = set.tile(Layer::All, z, x, y, &filter()).unwrap();
-        assert!(all.len() <= 60_000 * 11 / 4 + 1, "all z{z}: {}", all.len());
+        for f in [filter(), exact()] {
+            let all = set.tile(Layer::All, z, x, y, &f).unwrap();
+            assert!(all.len() <= 60_000, "all z{z}: {}", all.len());
+        }
     }
 }
 
@@ -579,4 +590,248 @@ fn layers_md_is_in_sync() {
         tiles::layers_markdown(),
         "tiles/LAYERS.md is stale: regenerate it with the dump example"
     );
+}
+
+/// Tiles covering the whole town at `z`.
+fn town_tiles(set: &TileSet, z: u8) -> Vec<(u32, u32)> {
+    let b = set.bounds().unwrap();
+    let nw = tiles::projection::to_world(b[0], b[3]);
+    let se = tiles::projection::to_world(b[2], b[1]);
+    tiles::TileRange::covering(z, [nw[0], nw[1], se[0], se[1]], 0.0)
+        .tiles()
+        .collect()
+}
+
+#[test]
+fn time_dependent_tiles_expire_when_an_event_turns_overdue() {
+    let (ds, set) = sample_set();
+    let now = sample::now();
+    let second = chrono::Duration::seconds(1);
+    let e = ds
+        .events
+        .iter()
+        .filter(|e| e.status.is_open() && e.resolved_at.is_none())
+        .filter(|e| e.deadline.is_some_and(|d| d > now))
+        .min_by_key(|e| e.deadline)
+        .expect("the sample has an open event that is not yet due");
+    let deadline = e.deadline.unwrap();
+    let z = 16;
+    let (x, y) = lonlat_to_tile(e.location.x(), e.location.y(), z);
+    for (layer, f) in [
+        (Layer::Events, exact()),
+        (Layer::Events, filter()),
+        (Layer::All, exact()),
+    ] {
+        let t0 = set.tile_with_expiry(layer, z, x, y, &f).unwrap();
+        let until = t0
+            .valid_until
+            .unwrap_or_else(|| panic!("{layer} (k={}) depends on the time", f.min_count));
+        assert!(
+            until > now && until <= deadline + second,
+            "{until} vs {deadline}"
+        );
+        // The same tile up to the last second before, another one from then on.
+        let at = |t| {
+            let mut g = f.clone();
+            g.events.now = t;
+            set.tile_with_expiry(layer, z, x, y, &g).unwrap()
+        };
+        let before = at(until - second);
+        assert_eq!(before.bytes, t0.bytes, "{layer} k={}", f.min_count);
+        assert_eq!(before.valid_until, Some(until));
+        if f.min_count == 1 {
+            let later = at(until);
+            assert_ne!(later.bytes, t0.bytes, "{layer}: an event turned overdue");
+            assert!(later.valid_until.is_none_or(|u| u > until));
+        }
+    }
+    // Static layers and a heatmap of every status never expire by time.
+    let (bx, by) = centre_tile(z);
+    let t = set
+        .tile_with_expiry(Layer::Buildings, z, bx, by, &exact())
+        .unwrap();
+    assert!(!t.bytes.is_empty() && t.valid_until.is_none());
+    assert!(set
+        .tile_with_expiry(Layer::Heatmap, z, x, y, &filter())
+        .unwrap()
+        .valid_until
+        .is_none());
+    let mut open_only = filter();
+    open_only.events.statuses = vec![StatusClass::Open];
+    let t = set
+        .tile_with_expiry(Layer::Heatmap, z, x, y, &open_only)
+        .unwrap();
+    assert!(t.valid_until.is_some_and(|u| u <= deadline + second));
+}
+
+#[test]
+fn k_anonymous_events_layer_never_singles_out_an_event() {
+    let ds = sample::synthetic_town(9, 600, 4_000).unwrap();
+    let set = TileSet::build(&ds, TileOptions::default());
+    let now = sample::now();
+    let k = 3u32;
+    for z in [12u8, 14, 16] {
+        let res = res_for_zoom(z);
+        // Finest-resolution groups are complete: brute-force their counts.
+        let mut brute: BTreeMap<(u64, bool), u64> = BTreeMap::new();
+        for e in &ds.events {
+            let ll = h3o::LatLng::new(e.location.y(), e.location.x()).unwrap();
+            let cell = u64::from(ll.to_cell(h3o::Resolution::try_from(res).unwrap()));
+            *brute.entry((cell, e.is_overdue(now))).or_default() += 1;
+        }
+        let mut seen: BTreeMap<u64, u64> = BTreeMap::new();
+        for (x, y) in town_tiles(&set, z) {
+            let bytes = set.tile(Layer::Events, z, x, y, &filter()).unwrap();
+            assert_no_personal_data(&bytes, "aggregated events");
+            for f in decode(&bytes).remove("events").unwrap_or_default() {
+                let keys: Vec<&str> = f.props.keys().map(String::as_str).collect();
+                assert_eq!(
+                    keys,
+                    ["cell", "count", "grade", "group", "overdue", "res"],
+                    "z{z}: no category, status, source or time of a single event"
+                );
+                let count = f.props["count"].as_u64().unwrap();
+                assert!(count >= u64::from(k), "z{z}: a point of {count} events");
+                let cell = h3o::CellIndex::try_from(
+                    u64::from_str_radix(f.props["cell"].as_str().unwrap(), 16).unwrap(),
+                )
+                .unwrap();
+                let r = f.props["res"].as_u64().unwrap() as u8;
+                assert_eq!(u8::from(cell.resolution()), r);
+                assert!(r <= res && r + 2 >= res && r >= 7, "z{z}: res {r}");
+                // The point is the cell centre, not an event's location.
+                let c = h3o::LatLng::from(cell);
+                let (tx, ty) = lonlat_to_tile(c.lng(), c.lat(), z);
+                let [wx, wy] = tiles::projection::to_world(c.lng(), c.lat());
+                let n = f64::from(1u32 << z) * 4096.0;
+                let want = [
+                    (wx * n - f64::from(x) * 4096.0).round() as i32,
+                    (wy * n - f64::from(y) * 4096.0).round() as i32,
+                ];
+                assert!(tx.abs_diff(x) <= 1 && ty.abs_diff(y) <= 1);
+                assert_eq!(f.coords[0][0], want, "z{z}: point at the cell centre");
+                let overdue = f.props["overdue"].as_bool().unwrap();
+                if r == res {
+                    assert_eq!(
+                        count,
+                        brute[&(u64::from(cell), overdue)],
+                        "z{z}: count of {cell}"
+                    );
+                }
+                // A point in two tiles' buffers carries the same count in both.
+                let id = f.id.unwrap();
+                assert_eq!(*seen.entry(id).or_insert(count), count, "z{z}: {cell}");
+            }
+        }
+        let total: u64 = seen.values().sum();
+        assert!(
+            total > 0 && total <= ds.events.len() as u64,
+            "z{z}: {total} of {} events",
+            ds.events.len()
+        );
+    }
+    // The same tile for a leader: one point per event, with its category.
+    let n_exact = |(x, y): (u32, u32)| set.tile(Layer::Events, 16, x, y, &exact()).unwrap().len();
+    let (x, y) = town_tiles(&set, 16)
+        .into_iter()
+        .max_by_key(|t| n_exact(*t))
+        .unwrap();
+    let rows = decode(&set.tile(Layer::Events, 16, x, y, &exact()).unwrap());
+    let aggregated = decode(&set.tile(Layer::Events, 16, x, y, &filter()).unwrap());
+    let n = |d: &BTreeMap<String, Vec<DFeat>>| d.get("events").map_or(0, Vec::len);
+    assert!(
+        n(&rows) > n(&aggregated),
+        "{} vs {}",
+        n(&rows),
+        n(&aggregated)
+    );
+    assert!(rows["events"]
+        .iter()
+        .all(|f| f.props.contains_key("category")));
+}
+
+#[test]
+fn composite_stays_under_the_limit_on_a_dense_town() {
+    // 80,000 events over a town of 6,000 buildings (~4 km across).
+    let ds = sample::synthetic_town(5, 6_000, 80_000).unwrap();
+    // Default limit (500 kB), and a tight one that every busy tile hits.
+    for limit in [500_000usize, 60_000] {
+        let set = TileSet::build(
+            &ds,
+            TileOptions {
+                max_tile_bytes: limit,
+                ..TileOptions::default()
+            },
+        );
+        let mut capped = 0;
+        let mut sizes = Vec::new();
+        for z in [11u8, 12, 13, 14, 15, 16, 17] {
+            let tiles = town_tiles(&set, z);
+            for (x, y) in tiles.iter().step_by((tiles.len() / 6).max(1)) {
+                for f in [filter(), exact()] {
+                    let all = set.tile(Layer::All, z, *x, *y, &f).unwrap();
+                    let gz = tiles::gzip(&all).unwrap();
+                    assert!(all.len() <= limit, "z{z}: {} bytes", all.len());
+                    assert!(gz.len() <= limit, "z{z}: {} bytes gzip", gz.len());
+                    sizes.push(gz.len());
+                    let parts: Vec<Vec<u8>> = Layer::PARTS
+                        .iter()
+                        .map(|l| set.tile(*l, z, *x, *y, &f).unwrap())
+                        .collect();
+                    if parts.iter().map(Vec::len).sum::<usize>() > limit {
+                        capped += 1;
+                        // The budget is shared: no layer is crowded out.
+                        let got = decode(&all);
+                        for (l, p) in Layer::PARTS.iter().zip(&parts) {
+                            if !p.is_empty() {
+                                assert!(got.contains_key(l.name()), "z{z}: {l} left out");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        sizes.sort_unstable();
+        let median = sizes[sizes.len() / 2];
+        eprintln!(
+            "limit {limit}: {capped} capped, composite gzip median {median}, max {:?}",
+            sizes.last()
+        );
+        assert!(median < 100_000, "median composite {median} bytes gzip");
+        if limit < 500_000 {
+            assert!(capped > 0, "the dense town must exercise the composite cap");
+        }
+    }
+}
+
+#[test]
+fn pmtiles_export_is_the_same_on_any_number_of_threads() {
+    let (_, set) = sample_set();
+    let dir = std::env::temp_dir().join(format!("wangge-tiles-threads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut archives = Vec::new();
+    for threads in [1, 3] {
+        let path = dir.join(format!("t{threads}.pmtiles"));
+        let mut last = BTreeMap::new();
+        let r = tiles::pmtiles_export::export_pmtiles_with(
+            &set,
+            &path,
+            10,
+            16,
+            &filter(),
+            threads,
+            &mut |z, done, total| {
+                assert!(done <= total);
+                last.insert(z, (done, total));
+            },
+        )
+        .unwrap();
+        assert!(r.tiles_written > 0);
+        assert_eq!(last.len(), 7, "progress for every zoom");
+        assert!(last.values().all(|(d, t)| d == t), "{last:?}");
+        assert_eq!(r.per_zoom.iter().map(|p| p.1).sum::<u64>(), r.tiles_written);
+        archives.push(std::fs::read(&path).unwrap());
+    }
+    assert_eq!(archives[0], archives[1]);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -19,6 +19,9 @@ pub struct CachedTile {
     pub gz: Bytes,
     /// Strong ETag.
     pub etag: String,
+    /// The tile depends on the time and is stale from this instant
+    /// (`tiles::EncodedTile::valid_until`).
+    pub valid_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What every handler shares.

@@ -6,4 +6,5 @@ mod events;
 mod http;
 mod realdata;
 mod store;
+mod tiles_http;
 mod town;

@@ -59,38 +59,43 @@ pub async fn tile(
         .collect();
     keys.sort();
     let key = format!("{layer}/{z}/{x}/{y}?{keys:?}&k={k}");
+    let filter = heat_filter_from(&params)?;
+    let now = filter.now;
+    // A tile that depends on the time (an open event in its reach turns
+    // overdue) is only reused until that instant.
     let cached =
         st.0.tiles
             .lock()
             .map_err(|_| AppError::Internal("tile cache poisoned".into()))?
             .get(&key)
+            .filter(|t| t.valid_until.is_none_or(|u| u > now))
             .cloned();
     let t = match cached {
         Some(t) => t,
         None => {
-            let filter = heat_filter_from(&params)?;
             let st2 = st.clone();
-            let raw = tokio::task::spawn_blocking(move || -> AppResult<Vec<u8>> {
+            let built = tokio::task::spawn_blocking(move || -> AppResult<tiles::EncodedTile> {
                 let view = st2.view()?;
                 let tf = tiles::TileFilter {
                     events: filter,
                     min_count: k.max(1),
                 };
                 view.tiles
-                    .tile(layer_v, z, x, y, &tf)
+                    .tile_with_expiry(layer_v, z, x, y, &tf)
                     .map_err(|e| AppError::bad("bad_tile", e.to_string()))
             })
             .await
             .map_err(|e| AppError::Internal(e.to_string()))??;
-            let gz = if raw.is_empty() {
+            let gz = if built.bytes.is_empty() {
                 Vec::new()
             } else {
-                tiles::gzip(&raw).map_err(|e| AppError::Internal(e.to_string()))?
+                tiles::gzip(&built.bytes).map_err(|e| AppError::Internal(e.to_string()))?
             };
             let etag = format!("\"{:016x}\"", fxhash(&gz));
             let t = CachedTile {
                 gz: Bytes::from(gz),
                 etag,
+                valid_until: built.valid_until,
             };
             let mut cache =
                 st.0.tiles
@@ -103,15 +108,30 @@ pub async fn tile(
             t
         }
     };
+    // Clients may reuse a tile for a minute, or until it turns stale by time.
+    let max_age = t
+        .valid_until
+        .map_or(MAX_AGE_S, |u| (u - now).num_seconds().clamp(0, MAX_AGE_S));
+    let cache_control = HeaderValue::from_str(&format!("public, max-age={max_age}"))
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     if t.gz.is_empty() {
-        return Ok(StatusCode::NO_CONTENT.into_response());
+        return Ok((
+            StatusCode::NO_CONTENT,
+            [(header::CACHE_CONTROL, cache_control)],
+        )
+            .into_response());
     }
+    let etag = HeaderValue::from_str(&t.etag).map_err(|e| AppError::Internal(e.to_string()))?;
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         == Some(t.etag.as_str())
     {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, t.etag)]).into_response());
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag), (header::CACHE_CONTROL, cache_control)],
+        )
+            .into_response());
     }
     let mut resp = Response::new(Body::from(t.gz));
     let h = resp.headers_mut();
@@ -120,15 +140,14 @@ pub async fn tile(
         HeaderValue::from_static("application/vnd.mapbox-vector-tile"),
     );
     h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=60"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&t.etag) {
-        h.insert(header::ETAG, v);
-    }
+    h.insert(header::CACHE_CONTROL, cache_control);
+    h.insert(header::ETAG, etag);
     Ok(resp)
 }
+
+/// Longest `Cache-Control: max-age` of a tile, in seconds: writes
+/// invalidate the server's cache at once, clients catch up within this.
+const MAX_AGE_S: i64 = 60;
 
 fn fxhash(b: &[u8]) -> u64 {
     // FNV-1a: stable across runs, good enough for an ETag.
