@@ -3,20 +3,28 @@
 
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, OriginalUri};
+use axum::http::{Method, StatusCode};
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::error::{json_errors, AppError, EdgeLimits};
 use crate::routes::{analytics, api, events, pages, tiles};
 use crate::state::AppState;
 
-/// Builds the application router.
+/// Builds the application router. Every error answer, including the
+/// framework's own (rejected JSON, query or path, 404, 405, 408, 413), has
+/// the JSON shape of [`AppError`] (see [`json_errors`]).
 pub fn app(state: AppState) -> Router {
     let timeout = state.0.config.request_timeout;
     let body_limit = state.0.config.body_limit;
+    let limits = EdgeLimits {
+        body_limit,
+        timeout,
+    };
     let api = Router::new()
         .route("/info", get(api::info))
         .route("/kpi", get(api::kpi))
@@ -41,6 +49,8 @@ pub fn app(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        // Inside the compression: it reads plain-text bodies before they are gzipped.
+        .layer(from_fn_with_state(limits, json_errors))
         .layer(CompressionLayer::new());
     Router::new()
         .route("/healthz", get(api::healthz))
@@ -53,16 +63,12 @@ pub fn app(state: AppState) -> Router {
         .route("/screen", get(pages::screen))
         .route("/embed", get(pages::embed))
         .route("/assets/{*path}", get(pages::assets))
+        .fallback(|method: Method, OriginalUri(uri): OriginalUri| async move {
+            AppError::NotFound(format!("no route {method} {}", uri.path()))
+        })
+        .layer(from_fn_with_state(limits, json_errors))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
-        .fallback(|| async {
-            (
-                StatusCode::NOT_FOUND,
-                axum::Json(
-                    serde_json::json!({"error": {"code": "not_found", "message": "no such route"}}),
-                ),
-            )
-        })
 }
 
 async fn list_events(

@@ -71,7 +71,7 @@ struct Ref {
 pub(crate) struct Builder<'o> {
     kind: ElementKind,
     fields: &'static [FieldSpec],
-    opts: &'o ImportOptions<'o>,
+    pub(crate) opts: &'o ImportOptions<'o>,
     geom: GeomReader,
     pub problems: Vec<Problem>,
     pub dataset: Dataset,
@@ -1187,39 +1187,64 @@ impl<'o> Builder<'o> {
 
     fn check_references(&mut self) {
         let refs = std::mem::take(&mut self.refs);
-        // Each distinct (kind, id) is asked of the store once.
-        let mut answers: HashMap<(ElementKind, u64), bool> = HashMap::new();
+        let Some(lookup) = self.opts.references else {
+            // Without the store a reference outside the file may still be
+            // stored: nothing to decide here (the store's write checks again).
+            return;
+        };
+        // Every distinct (kind, id) outside the file, asked of the store in
+        // one call per kind.
+        let mut wanted: HashMap<ElementKind, Vec<u64>> = HashMap::new();
+        for r in &refs {
+            if !(r.kind == self.kind && self.seen.contains_key(&r.id)) {
+                wanted.entry(r.kind).or_default().push(r.id);
+            }
+        }
+        let mut found: HashMap<ElementKind, std::collections::HashSet<u64>> = HashMap::new();
+        for (kind, mut ids) in wanted {
+            ids.sort_unstable();
+            ids.dedup();
+            match lookup.existing(kind, &ids) {
+                Ok(set) => {
+                    found.insert(kind, set);
+                }
+                Err(reason) => {
+                    self.file_problem(
+                        "references",
+                        kind.as_str(),
+                        format!("could not check references to {kind} against the store: {reason}"),
+                        Severity::Error,
+                    );
+                    return;
+                }
+            }
+        }
         for r in refs {
             let in_batch = r.kind == self.kind && self.seen.contains_key(&r.id);
-            if in_batch {
+            if in_batch || found.get(&r.kind).is_some_and(|s| s.contains(&r.id)) {
                 continue;
             }
-            let Some(lookup) = self.opts.references else {
-                continue;
-            };
-            if *answers
-                .entry((r.kind, r.id))
-                .or_insert_with(|| lookup.contains(r.kind, r.id))
-            {
-                continue;
-            }
-            let f = self
-                .fields
-                .iter()
-                .position(|f| f.name == r.field)
-                .unwrap_or(ix::ID);
-            let place = if r.kind == self.kind {
-                "this file nor in the store"
-            } else {
-                "the store"
-            };
-            self.error(
-                r.loc,
-                f,
-                &r.id.to_string(),
-                format!("{} {} is not in {place}", r.kind.singular(), r.id),
-            );
+            self.missing_reference(&r);
         }
+    }
+
+    fn missing_reference(&mut self, r: &Ref) {
+        let f = self
+            .fields
+            .iter()
+            .position(|f| f.name == r.field)
+            .unwrap_or(ix::ID);
+        let place = if r.kind == self.kind {
+            "this file nor in the store"
+        } else {
+            "the store"
+        };
+        self.error(
+            r.loc,
+            f,
+            &r.id.to_string(),
+            format!("{} {} is not in {place}", r.kind.singular(), r.id),
+        );
     }
 }
 

@@ -34,6 +34,7 @@ use thiserror::Error;
 
 use crate::ids::{mask_name, NationalId, Phone};
 use crate::io::fields::fields;
+use crate::io::import::PROGRESS_EVERY;
 use crate::io::ElementKind;
 use crate::model::SentimentLink;
 use crate::Dataset;
@@ -439,11 +440,28 @@ fn geometry_json(g: &Geometry<f64>) -> Value {
 pub fn write_geojson<W: Write>(
     kind: ElementKind,
     dataset: &Dataset,
-    mut writer: W,
+    writer: W,
     masking: Masking,
 ) -> Result<(), ExportError> {
+    write_geojson_with_progress(kind, dataset, writer, masking, &|_, _| {})
+}
+
+/// [`write_geojson`], calling `progress(rows written, rows)` every
+/// [`crate::io::import::PROGRESS_EVERY`] rows and at the end.
+pub fn write_geojson_with_progress<W: Write>(
+    kind: ElementKind,
+    dataset: &Dataset,
+    mut writer: W,
+    masking: Masking,
+    progress: &dyn Fn(u64, u64),
+) -> Result<(), ExportError> {
     writer.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[")?;
-    for (i, row) in rows(kind, dataset, masking).into_iter().enumerate() {
+    let rows = rows(kind, dataset, masking);
+    let total = rows.len() as u64;
+    for (i, row) in rows.into_iter().enumerate() {
+        if i.is_multiple_of(PROGRESS_EVERY) {
+            progress(i as u64, total);
+        }
         if i > 0 {
             writer.write_all(b",")?;
         }
@@ -462,6 +480,7 @@ pub fn write_geojson<W: Write>(
     }
     writer.write_all(b"\n]}\n")?;
     writer.flush()?;
+    progress(total, total);
     Ok(())
 }
 
@@ -471,6 +490,18 @@ pub fn write_csv<W: Write>(
     dataset: &Dataset,
     writer: W,
     masking: Masking,
+) -> Result<(), ExportError> {
+    write_csv_with_progress(kind, dataset, writer, masking, &|_, _| {})
+}
+
+/// [`write_csv`], calling `progress(rows written, rows)` every
+/// [`crate::io::import::PROGRESS_EVERY`] rows and at the end.
+pub fn write_csv_with_progress<W: Write>(
+    kind: ElementKind,
+    dataset: &Dataset,
+    writer: W,
+    masking: Masking,
+    progress: &dyn Fn(u64, u64),
 ) -> Result<(), ExportError> {
     let specs = fields(kind);
     let has = |n: &str| specs.iter().any(|f| f.name == n);
@@ -494,7 +525,11 @@ pub fn write_csv<W: Write>(
     }
     let mut w = csv::Writer::from_writer(writer);
     w.write_record(&header)?;
-    for row in rows {
+    let total = rows.len() as u64;
+    for (i, row) in rows.into_iter().enumerate() {
+        if i.is_multiple_of(PROGRESS_EVERY) {
+            progress(i as u64, total);
+        }
         let mut rec: Vec<String> = row.cells.iter().map(|(_, c)| c.csv()).collect();
         match &row.geometry {
             Some(Geometry::Point(p)) if points => {
@@ -513,6 +548,7 @@ pub fn write_csv<W: Write>(
         w.write_record(&rec)?;
     }
     w.flush()?;
+    progress(total, total);
     Ok(())
 }
 

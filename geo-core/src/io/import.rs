@@ -4,7 +4,7 @@
 //! [`ImportError::Invalid`] listing every problem; otherwise the batch holds
 //! every element and the warnings.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
@@ -47,12 +47,28 @@ impl Format {
     }
 }
 
-/// Answers whether an element exists outside the file being imported: the
+/// Answers whether elements exist outside the file being imported: the
 /// store implements it so references (a person's household, a household's
 /// building…) can be checked before anything is written.
+///
+/// The import asks [`ReferenceLookup::existing`] once per referenced kind
+/// with every distinct ID the file refers to (not once per reference), so a
+/// store answers a million-row file with one probe per kind.
 pub trait ReferenceLookup {
     /// True when an element of `kind` with this ID exists.
     fn contains(&self, kind: ElementKind, id: u64) -> bool;
+
+    /// The IDs of `ids` (distinct, sorted) that exist as elements of `kind`.
+    /// `Err` says why the lookup itself failed; the import then reports a
+    /// file error instead of calling every reference missing. The default
+    /// asks [`ReferenceLookup::contains`] for each ID.
+    fn existing(&self, kind: ElementKind, ids: &[u64]) -> Result<HashSet<u64>, String> {
+        Ok(ids
+            .iter()
+            .copied()
+            .filter(|&id| self.contains(kind, id))
+            .collect())
+    }
 }
 
 impl<F: Fn(ElementKind, u64) -> bool> ReferenceLookup for F {
@@ -90,7 +106,15 @@ pub struct ImportOptions<'a> {
     /// Where references outside the file are checked (the store). `None`
     /// checks references only against the file itself.
     pub references: Option<&'a dyn ReferenceLookup>,
+    /// Called now and then while records are read with `(done, total)`:
+    /// bytes of the decoded text for CSV, features for GeoJSON (a progress
+    /// bar; see [`PROGRESS_EVERY`]).
+    pub progress: Option<&'a dyn Fn(u64, u64)>,
 }
+
+/// [`ImportOptions::progress`] is called once every this many records (and
+/// once at the end).
+pub const PROGRESS_EVERY: usize = 4096;
 
 /// Default [`ImportOptions::max_bytes`]: 1 GiB.
 pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
@@ -108,6 +132,7 @@ impl Default for ImportOptions<'_> {
             max_bytes: DEFAULT_MAX_BYTES,
             division_prefix: None,
             references: None,
+            progress: None,
         }
     }
 }
@@ -125,6 +150,7 @@ impl std::fmt::Debug for ImportOptions<'_> {
             .field("max_bytes", &self.max_bytes)
             .field("division_prefix", &self.division_prefix)
             .field("references", &self.references.is_some())
+            .field("progress", &self.progress.is_some())
             .finish()
     }
 }
@@ -325,7 +351,22 @@ fn read_csv(
         return Ok(());
     }
     b.stats.unused_columns = src.unused.clone();
-    src.for_each(name, |rec| b.add(rec))
+    let progress = b.opts.progress;
+    let total = text.len() as u64;
+    let mut n = 0usize;
+    src.for_each(name, |rec, byte| {
+        b.add(rec);
+        n += 1;
+        if n.is_multiple_of(PROGRESS_EVERY) {
+            if let Some(p) = progress {
+                p(byte, total);
+            }
+        }
+    })?;
+    if let Some(p) = progress {
+        p(total, total);
+    }
+    Ok(())
 }
 
 fn read_geojson(
@@ -354,7 +395,12 @@ fn read_geojson(
     }
     let mut cache = KeyCache::new(resolver);
     let mut unused: Vec<String> = Vec::new();
+    let progress = b.opts.progress;
+    let total = feats.len() as u64;
     for (i, f) in feats.into_iter().enumerate() {
+        if let Some(p) = progress.filter(|_| i.is_multiple_of(PROGRESS_EVERY)) {
+            p(i as u64, total);
+        }
         let rec = cache.record(i, f);
         for k in &rec.unused {
             if !unused.iter().any(|u| u == k) {
@@ -364,5 +410,8 @@ fn read_geojson(
         b.add(&rec);
     }
     b.stats.unused_columns = unused;
+    if let Some(p) = progress {
+        p(total, total);
+    }
     Ok(())
 }

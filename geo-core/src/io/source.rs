@@ -147,23 +147,27 @@ impl<'a> CsvSource<'a> {
         })
     }
 
-    /// Calls `each` with every record, in order.
+    /// Calls `each` with every record, in order, and the byte offset of the
+    /// record in the text (for progress).
     pub fn for_each(
         mut self,
         file: &str,
-        mut each: impl FnMut(&CsvRecord<'_>),
+        mut each: impl FnMut(&CsvRecord<'_>, u64),
     ) -> Result<(), ImportError> {
         let mut rec = csv::ByteRecord::new();
         loop {
             match self.reader.read_byte_record(&mut rec) {
                 Ok(true) => {
-                    let line = rec.position().map_or(0, |p| p.line());
-                    each(&CsvRecord {
-                        rec: &rec,
-                        columns: &self.columns,
-                        geometry_field: self.geometry_field,
-                        line,
-                    });
+                    let (line, byte) = rec.position().map_or((0, 0), |p| (p.line(), p.byte()));
+                    each(
+                        &CsvRecord {
+                            rec: &rec,
+                            columns: &self.columns,
+                            geometry_field: self.geometry_field,
+                            line,
+                        },
+                        byte,
+                    );
                 }
                 Ok(false) => return Ok(()),
                 Err(e) => return Err(csv_error(file, &e)),

@@ -440,6 +440,100 @@ fn unknown_event_category() {
     assert_eq!(errs[1].value, "外星人入侵");
 }
 
+/// A store stand-in that counts its batch probes.
+struct Probes {
+    known: std::collections::HashSet<u64>,
+    calls: std::cell::RefCell<Vec<(ElementKind, Vec<u64>)>>,
+    fail: bool,
+}
+
+impl ReferenceLookup for Probes {
+    fn contains(&self, _: ElementKind, _: u64) -> bool {
+        panic!("the import must probe in batches, not one ID at a time")
+    }
+    fn existing(
+        &self,
+        kind: ElementKind,
+        ids: &[u64],
+    ) -> Result<std::collections::HashSet<u64>, String> {
+        self.calls.borrow_mut().push((kind, ids.to_vec()));
+        if self.fail {
+            return Err("database is locked".into());
+        }
+        Ok(ids
+            .iter()
+            .copied()
+            .filter(|i| self.known.contains(i))
+            .collect())
+    }
+}
+
+#[test]
+fn references_are_probed_once_per_kind_with_distinct_ids() {
+    let mut csv = String::from("id,household_id,name,sex,birth_year\n");
+    for i in 1..=3000u64 {
+        csv.push_str(&format!("{i},{},甲,男,1950\n", 100 + i % 1000));
+    }
+    csv.push_str("3001,77777,乙,女,1960\n");
+    let probes = Probes {
+        known: (100..1100).collect(),
+        calls: Default::default(),
+        fail: false,
+    };
+    let mut o = opts();
+    o.references = Some(&probes);
+    let e = import::read_bytes(ElementKind::Persons, csv.as_bytes(), "p.csv", &o).unwrap_err();
+    let errs = errors(&e);
+    assert_eq!(errs.len(), 1, "{e}");
+    assert_eq!(errs[0].location, Location::Line(3002));
+    assert_eq!(errs[0].reason, "household 77777 is not in the store");
+    let calls = probes.calls.borrow();
+    assert_eq!(calls.len(), 1, "one probe for the households");
+    assert_eq!(calls[0].0, ElementKind::Households);
+    assert_eq!(calls[0].1.len(), 1001, "distinct IDs only");
+    assert!(calls[0].1.windows(2).all(|w| w[0] < w[1]), "sorted");
+    drop(calls);
+
+    // A failing lookup is one clear file error, not 3,001 missing households.
+    let failing = Probes {
+        known: Default::default(),
+        calls: Default::default(),
+        fail: true,
+    };
+    let mut o = opts();
+    o.references = Some(&failing);
+    let e = import::read_bytes(ElementKind::Persons, csv.as_bytes(), "p.csv", &o).unwrap_err();
+    let errs = errors(&e);
+    assert_eq!(errs.len(), 1, "{e}");
+    assert!(
+        errs[0]
+            .reason
+            .contains("could not check references to households")
+            && errs[0].reason.contains("database is locked"),
+        "{}",
+        errs[0].reason
+    );
+}
+
+#[test]
+fn progress_is_reported_up_to_the_total() {
+    let mut csv = String::from("id,name,sex,birth_year\n");
+    for i in 1..=10_000u64 {
+        csv.push_str(&format!("{i},甲,男,1950\n"));
+    }
+    let seen = std::cell::RefCell::new(Vec::new());
+    let tick = |done: u64, total: u64| seen.borrow_mut().push((done, total));
+    let mut o = opts();
+    o.progress = Some(&tick);
+    import::read_bytes(ElementKind::Persons, csv.as_bytes(), "p.csv", &o).unwrap();
+    let seen = seen.into_inner();
+    let total = csv.len() as u64;
+    assert!(seen.len() >= 3, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "{seen:?}");
+    assert!(seen.iter().all(|&(_, t)| t == total));
+    assert_eq!(seen.last(), Some(&(total, total)));
+}
+
 #[test]
 fn references_checked_against_store() {
     let csv = "id,household_id,name,sex,birth_year\n1,401,甲,男,1950\n2,999,乙,女,1960\n";

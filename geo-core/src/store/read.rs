@@ -785,48 +785,49 @@ impl Store {
                 id: table.to_string(),
             });
         }
-        let mut out = std::collections::HashMap::new();
-        for chunk in ids.chunks(5000) {
-            if chunk.is_empty() {
-                continue;
-            }
-            let list: Vec<String> = chunk.iter().map(u64::to_string).collect();
-            let sql = format!(
-                "SELECT id, community, comprehensive, micro, dedicated FROM {table} WHERE id IN ({})",
-                list.join(",")
-            );
-            let rows = self.collect(&sql, &[], |r| {
-                let rid: u64 = get(r, 0)?;
-                Ok((
-                    rid,
-                    GridRefs {
-                        community: opt_id(
-                            table_name(table),
-                            rid,
-                            "community",
-                            get(r, 1)?,
-                            CommunityId::new,
-                        )?,
-                        comprehensive: opt_id(
-                            table_name(table),
-                            rid,
-                            "comprehensive",
-                            get(r, 2)?,
-                            GridId::new,
-                        )?,
-                        micro: opt_id(table_name(table), rid, "micro", get(r, 3)?, GridId::new)?,
-                        dedicated: opt_id(
-                            table_name(table),
-                            rid,
-                            "dedicated",
-                            get(r, 4)?,
-                            GridId::new,
-                        )?,
-                    },
-                ))
-            })?;
-            out.extend(rows);
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(std::collections::HashMap::new());
         }
+        // One join against the probe table, whatever the number of IDs.
+        self.fill_probe(&ids)?;
+        let sql = format!(
+            "SELECT t.id, t.community, t.comprehensive, t.micro, t.dedicated FROM {} t JOIN probe_ids p ON t.id = p.id",
+            table_name(table)
+        );
+        let rows = self.collect(&sql, &[], |r| {
+            let rid: u64 = get(r, 0)?;
+            Ok((
+                rid,
+                GridRefs {
+                    community: opt_id(
+                        table_name(table),
+                        rid,
+                        "community",
+                        get(r, 1)?,
+                        CommunityId::new,
+                    )?,
+                    comprehensive: opt_id(
+                        table_name(table),
+                        rid,
+                        "comprehensive",
+                        get(r, 2)?,
+                        GridId::new,
+                    )?,
+                    micro: opt_id(table_name(table), rid, "micro", get(r, 3)?, GridId::new)?,
+                    dedicated: opt_id(
+                        table_name(table),
+                        rid,
+                        "dedicated",
+                        get(r, 4)?,
+                        GridId::new,
+                    )?,
+                },
+            ))
+        })?;
+        let out: std::collections::HashMap<u64, GridRefs> = rows.into_iter().collect();
         Ok(out)
     }
 
@@ -861,24 +862,48 @@ impl Store {
         }
         // A hash join against a temp table of the probed IDs: DuckDB pushes
         // the probe's min/max into the scan and skips row groups by zone map.
-        self.conn
-            .execute_batch(
-                "CREATE TEMP TABLE IF NOT EXISTS probe_ids (id UBIGINT); DELETE FROM probe_ids;",
-            )
-            .ctx("probing IDs")?;
-        {
-            let mut a = self.conn.appender("probe_ids").ctx("probing IDs")?;
-            for id in ids {
-                a.append_row([*id]).ctx("probing IDs")?;
-            }
-            a.flush().ctx("probing IDs")?;
-        }
+        self.fill_probe(ids)?;
         let sql = format!(
             "SELECT DISTINCT t.id FROM {} t JOIN probe_ids p ON t.id = p.id",
             table_name(table)
         );
         let found = self.collect(&sql, &[], |r| get::<u64>(r, 0))?;
         Ok(found.into_iter().collect())
+    }
+
+    /// Replaces the rows of the session's temp table `probe_ids` with `ids`
+    /// (one Appender pass: the batch probes of [`Store::existing_ids`] and
+    /// [`Store::refs_of`] join against it).
+    fn fill_probe(&self, ids: &[u64]) -> Result<()> {
+        self.conn
+            .execute_batch(
+                "CREATE TEMP TABLE IF NOT EXISTS probe_ids (id UBIGINT); DELETE FROM probe_ids;",
+            )
+            .ctx("probing IDs")?;
+        let mut a = self.conn.appender("probe_ids").ctx("probing IDs")?;
+        for id in ids {
+            a.append_row([*id]).ctx("probing IDs")?;
+        }
+        a.flush().ctx("probing IDs")
+    }
+}
+
+/// The store answers the reference checks of an import
+/// ([`crate::io::ImportOptions::references`]) with one batch probe per
+/// referenced kind ([`Store::existing_ids`]).
+impl crate::io::ReferenceLookup for Store {
+    fn contains(&self, kind: crate::io::ElementKind, id: u64) -> bool {
+        self.existing_ids(kind.as_str(), &[id])
+            .is_ok_and(|s| s.contains(&id))
+    }
+
+    fn existing(
+        &self,
+        kind: crate::io::ElementKind,
+        ids: &[u64],
+    ) -> std::result::Result<std::collections::HashSet<u64>, String> {
+        self.existing_ids(kind.as_str(), ids)
+            .map_err(|e| e.to_string())
     }
 }
 

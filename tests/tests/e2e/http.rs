@@ -54,56 +54,224 @@ async fn health_info_and_grid_figures() {
     assert!(detail["households"].as_u64().unwrap_or(0) > 0);
 }
 
+/// Asserts an error answer of the stable shape: the status, a JSON body
+/// `{"error": {"code", "message"}}` with this code, and a message naming the
+/// problem (it contains every one of `names`).
+fn assert_error(
+    what: &str,
+    (status, body, headers): (StatusCode, Vec<u8>, axum::http::HeaderMap),
+    want: StatusCode,
+    code: &str,
+    names: &[&str],
+) {
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(status, want, "{what}: {text}");
+    assert!(
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json")),
+        "{what}: content type {:?}",
+        headers.get(header::CONTENT_TYPE)
+    );
+    let v: Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|e| panic!("{what}: body is not JSON ({e}): {text}"));
+    let err = v["error"].as_object().expect("error object");
+    assert_eq!(err.len(), 2, "{what}: exactly code and message: {v}");
+    assert_eq!(v["error"]["code"], code, "{what}: {v}");
+    let message = v["error"]["message"].as_str().expect("message");
+    for n in names {
+        assert!(
+            message.contains(n),
+            "{what}: message {message:?} lacks {n:?}"
+        );
+    }
+}
+
+fn post_json(uri: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body.into())
+        .expect("req")
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).expect("req")
+}
+
 #[tokio::test]
 async fn errors_have_a_stable_shape() {
     let st = state("http-errors");
     let (s, v) = get_json(&st, "/api/v1/grids/12").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(v["error"]["code"], "bad_grid_code");
-    let (s, v) = get_json(&st, "/api/v1/nonsense").await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    assert!(v["error"]["message"]
-        .as_str()
-        .unwrap_or("")
-        .contains("nonsense"));
-    let (s, v) = get_json(&st, "/api/v1/events?bbox=1,2,3").await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert_eq!(v["error"]["code"], "bad_bbox");
+    let r = call(&st, get("/api/v1/nonsense")).await;
+    assert_error(
+        "unknown kind",
+        r,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        &["nonsense"],
+    );
+    let r = call(&st, get("/api/v1/events?bbox=1,2,3")).await;
+    assert_error(
+        "bad bbox",
+        r,
+        StatusCode::BAD_REQUEST,
+        "bad_bbox",
+        &["1,2,3"],
+    );
 
-    // Malformed JSON, deep nesting and an oversized body on intake.
-    for body in ["{\"category\": ", &"[".repeat(10_000)] {
-        let req = Request::post("/api/v1/events")
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string()))
-            .expect("req");
-        let (s, _, _) = call(&st, req).await;
-        assert!(s.is_client_error(), "{s}");
-    }
-    let big = vec![b' '; 100 * 1024 * 1024];
-    let req = Request::post("/api/v1/events")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(big))
-        .expect("req");
-    let (s, _, _) = call(&st, req).await;
-    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
-
-    // NaN-like and out-of-range coordinates, unknown category.
-    for bad in [
-        json!({"category": "02.05", "title": "x", "lon": 200.0, "lat": 36.9}),
-        json!({"category": "99.99", "title": "x", "lon": 116.6, "lat": 36.9}),
+    // Malformed JSON, 10,000-deep nesting, a body of the wrong shape, a body
+    // without its content type, and a 100 MB body on intake.
+    let r = call(&st, post_json("/api/v1/events", "{\"category\": ")).await;
+    assert_error(
+        "malformed JSON",
+        r,
+        StatusCode::BAD_REQUEST,
+        "bad_json",
+        &["not valid JSON", "line 1"],
+    );
+    // Deep nesting is refused wherever it sits, also in a member the intake
+    // does not know (which a typed parse would skip).
+    let deep_member = format!(
+        r#"{{"category": "02.05", "title": "x", "lon": 1, "lat": 2, "extra": {}{}}}"#,
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    for (what, body) in [
+        ("10,000-deep nesting", "[".repeat(10_000)),
+        ("10,000-deep member", deep_member),
     ] {
-        let req = Request::post("/api/v1/events")
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(bad.to_string()))
-            .expect("req");
-        let (s, b, _) = call(&st, req).await;
-        assert_eq!(
-            s,
+        let r = call(&st, post_json("/api/v1/events", body)).await;
+        assert_error(
+            what,
+            r,
             StatusCode::BAD_REQUEST,
-            "{}",
-            String::from_utf8_lossy(&b)
+            "bad_json",
+            &["nested deeper than 128 levels", "recursion limit"],
         );
     }
+    let r = call(
+        &st,
+        post_json("/api/v1/events", r#"{"title": "x", "lon": 1, "lat": 2}"#),
+    )
+    .await;
+    assert_error(
+        "missing field",
+        r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bad_body",
+        &["missing field `category`"],
+    );
+    let req = Request::post("/api/v1/events")
+        .body(Body::from("{}"))
+        .expect("req");
+    let r = call(&st, req).await;
+    assert_error(
+        "no content type",
+        r,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        &["Content-Type: application/json"],
+    );
+    let big = vec![b' '; 100 * 1024 * 1024];
+    let r = call(&st, post_json("/api/v1/events", big)).await;
+    let limit = st.0.config.body_limit.to_string();
+    assert_error(
+        "100 MB body",
+        r,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        &["larger than the limit", &limit],
+    );
+
+    // A query value of the wrong type, a path parameter of the wrong type.
+    let r = call(&st, get("/api/v1/buildings?limit=lots")).await;
+    assert_error(
+        "bad query value",
+        r,
+        StatusCode::BAD_REQUEST,
+        "bad_query",
+        &["limit", "invalid digit"],
+    );
+    let r = call(&st, get("/tiles/all/zz/1/2.mvt")).await;
+    assert_error(
+        "bad path value",
+        r,
+        StatusCode::BAD_REQUEST,
+        "bad_path",
+        &["zz"],
+    );
+
+    // Unknown routes, inside and outside the API, and a wrong method.
+    for uri in ["/no/such/route", "/api/v1/grids/x/y/z"] {
+        let r = call(&st, get(uri)).await;
+        assert_error(
+            uri,
+            r,
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &["no route GET", uri],
+        );
+    }
+    let req = Request::delete("/api/v1/events")
+        .body(Body::empty())
+        .expect("req");
+    let r = call(&st, req).await;
+    assert_error(
+        "wrong method",
+        r,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        &["DELETE", "/api/v1/events"],
+    );
+
+    // NaN-like and out-of-range coordinates, unknown category.
+    for (bad, code) in [
+        (
+            json!({"category": "02.05", "title": "x", "lon": 200.0, "lat": 36.9}),
+            "bad_location",
+        ),
+        (
+            json!({"category": "99.99", "title": "x", "lon": 116.6, "lat": 36.9}),
+            "bad_category",
+        ),
+    ] {
+        let r = call(&st, post_json("/api/v1/events", bad.to_string())).await;
+        assert_error(code, r, StatusCode::BAD_REQUEST, code, &[]);
+    }
+}
+
+#[tokio::test]
+async fn a_slow_request_times_out_with_a_json_error() {
+    let st = state("http-timeout");
+    let store = st.0.store.lock().expect("lock").try_clone().expect("clone");
+    let mut config = st.0.config.clone();
+    config.request_timeout = std::time::Duration::from_millis(300);
+    let slow = AppState::new(store, config).expect("state");
+    // Hold the store on another thread so the request waits past its time-out.
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let holder = {
+        let slow = slow.clone();
+        std::thread::spawn(move || {
+            let _guard = slow.0.store.lock().expect("lock");
+            held_tx.send(()).expect("signal");
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+        })
+    };
+    held_rx.recv().expect("store held");
+    let r = call(&slow, get("/api/v1/info")).await;
+    assert_error(
+        "time-out",
+        r,
+        StatusCode::REQUEST_TIMEOUT,
+        "timeout",
+        &["/api/v1/info", "0.3 s"],
+    );
+    holder.join().expect("holder");
+    let (s, _) = get_json(&slow, "/api/v1/info").await;
+    assert_eq!(s, StatusCode::OK, "the server answers again");
 }
 
 #[tokio::test]
@@ -186,4 +354,185 @@ async fn tiles_are_gzipped_mvt_with_etag() {
     let (s, style) = get_json(&st, "/style.json").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(style["version"], 8);
+}
+
+fn as_role(uri: &str, role: &str, grids: Option<&str>) -> Request<Body> {
+    let mut r = Request::get(uri).header("x-wangge-role", role);
+    if let Some(g) = grids {
+        r = r.header("x-wangge-grids", g);
+    }
+    r.body(Body::empty()).expect("req")
+}
+
+async fn list_ids(st: &AppState, req: Request<Body>) -> std::collections::BTreeSet<u64> {
+    let what = req.uri().to_string();
+    let (s, b, _) = call(st, req).await;
+    assert_eq!(s, StatusCode::OK, "{what}: {}", String::from_utf8_lossy(&b));
+    let v: Value = serde_json::from_slice(&b).expect("json");
+    let feats = v["features"].as_array().expect("features");
+    assert_eq!(
+        v["total"].as_u64(),
+        Some(feats.len() as u64),
+        "{what}: one page"
+    );
+    feats
+        .iter()
+        .map(|f| f["properties"]["id"].as_u64().expect("id"))
+        .collect()
+}
+
+#[tokio::test]
+async fn lists_are_scoped_to_a_workers_grids() {
+    use geo_core::store::{LoadSet, Scope};
+    let st = state("http-scope");
+    let grids = st.0.store.lock().expect("lock").grids().expect("grids");
+    // The comprehensive grid with the most buildings: the worker's own grid.
+    let view_ids = |ds: &geo_core::Dataset| -> [std::collections::BTreeSet<u64>; 5] {
+        [
+            ds.buildings.iter().map(|b| b.id.get()).collect(),
+            ds.compounds.iter().map(|c| c.id.get()).collect(),
+            ds.units.iter().map(|u| u.id.get()).collect(),
+            ds.organisations.iter().map(|o| o.id.get()).collect(),
+            ds.events.iter().map(|e| e.id.get()).collect(),
+        ]
+    };
+    let town = view_ids(
+        &st.0
+            .store
+            .lock()
+            .expect("lock")
+            .load(&Scope::Town, LoadSet::Spatial)
+            .expect("load"),
+    );
+    let (g, mine) = grids
+        .iter()
+        .filter(|g| g.kind == geo_core::model::GridKind::Comprehensive)
+        .map(|g| {
+            let ds =
+                st.0.store
+                    .lock()
+                    .expect("lock")
+                    .load(
+                        &Scope::Grids([g.id].into_iter().collect()),
+                        LoadSet::Spatial,
+                    )
+                    .expect("load");
+            (g, view_ids(&ds))
+        })
+        .max_by_key(|(_, m)| m[0].len())
+        .expect("a comprehensive grid");
+    let code = g.code.as_str();
+    assert!(
+        !mine[0].is_empty() && mine[0].len() < town[0].len(),
+        "grid {code}: {} of {} buildings",
+        mine[0].len(),
+        town[0].len()
+    );
+    let kinds = ["buildings", "compounds", "units", "organisations", "events"];
+    for (i, kind) in kinds.iter().enumerate() {
+        let uri = format!("/api/v1/{kind}?limit=10000");
+        // A worker sees exactly what the store's scoped read of its grid holds…
+        let worker = list_ids(&st, as_role(&uri, "worker", Some(code))).await;
+        assert_eq!(
+            worker, mine[i],
+            "{kind}: worker of {code} vs the store's scope"
+        );
+        // …which is the leader's `grid=` filter of that grid…
+        let filtered = list_ids(&st, as_role(&format!("{uri}&grid={code}"), "leader", None)).await;
+        assert_eq!(
+            filtered, mine[i],
+            "{kind}: grid={code} vs the store's scope"
+        );
+        // …of the whole town the leader sees; a worker without grids sees nothing.
+        let all = list_ids(&st, as_role(&uri, "leader", None)).await;
+        assert_eq!(all, town[i], "{kind}: leader sees the town");
+        let none = list_ids(&st, as_role(&uri, "worker", None)).await;
+        assert!(
+            none.is_empty(),
+            "{kind}: a worker without grids sees {none:?}"
+        );
+    }
+    // Places: the worker sees its grid's places plus the base map (places
+    // outside every community), like the store's scoped read.
+    let stored_places: std::collections::BTreeSet<u64> =
+        st.0.store
+            .lock()
+            .expect("lock")
+            .load(
+                &Scope::Grids([g.id].into_iter().collect()),
+                LoadSet::Spatial,
+            )
+            .expect("load")
+            .places
+            .iter()
+            .map(|p| p.id.get())
+            .collect();
+    let worker = list_ids(
+        &st,
+        as_role("/api/v1/places?limit=10000", "worker", Some(code)),
+    )
+    .await;
+    assert_eq!(worker, stored_places, "places: worker vs the store's scope");
+    let all = list_ids(&st, as_role("/api/v1/places?limit=10000", "leader", None)).await;
+    assert!(
+        worker.len() < all.len(),
+        "{} of {} places",
+        worker.len(),
+        all.len()
+    );
+
+    // The detail of a building outside the worker's grid is refused.
+    let outside = town[0]
+        .difference(&mine[0])
+        .next()
+        .expect("a building elsewhere");
+    let inside = mine[0].iter().next().expect("a building of the grid");
+    let r = call(
+        &st,
+        as_role(&format!("/api/v1/buildings/{inside}"), "worker", Some(code)),
+    )
+    .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", String::from_utf8_lossy(&r.1));
+    let d: Value = serde_json::from_slice(&r.1).expect("json");
+    assert_eq!(d["grids"]["comprehensive"], code);
+    let r = call(
+        &st,
+        as_role(
+            &format!("/api/v1/buildings/{outside}"),
+            "worker",
+            Some(code),
+        ),
+    )
+    .await;
+    assert_error(
+        "building elsewhere",
+        r,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        &[&outside.to_string()],
+    );
+
+    // Units of one building.
+    let (s, detail) = get_json(&st, &format!("/api/v1/buildings/{inside}")).await;
+    assert_eq!(s, StatusCode::OK);
+    let units = list_ids(
+        &st,
+        get(&format!("/api/v1/units?building={inside}&limit=10000")),
+    )
+    .await;
+    let listed: std::collections::BTreeSet<u64> = detail["unit_list"]
+        .as_array()
+        .expect("unit list")
+        .iter()
+        .map(|u| u["id"].as_u64().expect("id"))
+        .collect();
+    assert_eq!(units, listed);
+    let r = call(&st, get("/api/v1/units?building=abc")).await;
+    assert_error(
+        "bad building",
+        r,
+        StatusCode::BAD_REQUEST,
+        "bad_id",
+        &["building"],
+    );
 }

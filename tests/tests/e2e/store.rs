@@ -84,6 +84,113 @@ fn failed_import_leaves_store_unchanged() {
     assert_eq!(store.counts(&Scope::Town, 2026).expect("counts"), before);
 }
 
+/// Everything the store holds, as text: the counts and every element of
+/// every kind exported unmasked (the export reads through the store's one
+/// repository layer, ordered by ID).
+fn snapshot(store: &Store) -> (geo_core::store::Counts, Vec<u8>) {
+    use geo_core::io::{export, ElementKind, Masking};
+    let counts = store.counts(&Scope::Town, 2026).expect("counts");
+    let all = store
+        .load(&Scope::Town, geo_core::store::LoadSet::All)
+        .expect("load");
+    let mut text = Vec::new();
+    for &kind in ElementKind::ALL {
+        text.extend_from_slice(format!("== {}\n", kind.as_str()).as_bytes());
+        export::write_csv(kind, &all, &mut text, Masking::Reveal).expect("export");
+    }
+    (counts, text)
+}
+
+#[test]
+fn import_failing_inside_the_write_transaction_leaves_store_unchanged() {
+    use geo_core::ids::PlaceId;
+    use geo_core::model::{Household, Tenure};
+    let (mut store, _) = demo_store("atomic-tx");
+    let before = snapshot(&store);
+    let stored = store
+        .load(&Scope::Town, geo_core::store::LoadSet::Spatial)
+        .expect("load");
+    let building = stored.buildings[0].id;
+    // 500 new households and 1,000 people living in them: every check made
+    // before the transaction passes, and they are written (households and
+    // persons come before places in the transaction)…
+    let households: Vec<Household> = (0..500u64)
+        .map(|i| Household {
+            id: HouseholdId::new(7_000_000_000 + i).expect("id"),
+            building,
+            unit: None,
+            floor: 1,
+            room: format!("{}", 101 + i),
+            size: 2,
+            tenure: Tenure::Rented,
+            group_rented: false,
+            party_member: false,
+        })
+        .collect();
+    let persons: Vec<Person> = (0..1_000u64)
+        .map(|i| Person {
+            id: PersonId::new(7_100_000_000 + i).expect("id"),
+            household: Some(households[(i / 2) as usize].id),
+            name: "测试".into(),
+            national_id: None,
+            phone: None,
+            birth_year: 1980,
+            sex: Sex::Female,
+            tags: vec![],
+        })
+        .collect();
+    // …then a new place, and one whose ID is already stored: only the
+    // places table's primary key, inside the transaction, refuses it.
+    let mut fresh = stored.places[0].clone();
+    fresh.id = PlaceId::new(7_200_000_000).expect("id");
+    let dup = stored.places[1].clone();
+    let dup_id = dup.id.get();
+    let batch = Dataset {
+        households,
+        persons,
+        places: vec![fresh, dup],
+        ..Dataset::default()
+    };
+    let prov = geo_core::store::Provenance {
+        kind: "mixed".into(),
+        source: "atomic.csv".into(),
+        crs: "wgs84".into(),
+    };
+    let err = ingest(&mut store, &batch, false, Some(&prov)).expect_err("duplicate place refused");
+    let msg = err.to_string();
+    let lower = msg.to_lowercase();
+    assert!(
+        msg.contains(&dup_id.to_string())
+            && (lower.contains("constraint") || lower.contains("duplicate key")),
+        "the database refused the batch mid-transaction: {msg}"
+    );
+    let after = snapshot(&store);
+    assert_eq!(after.0, before.0, "counts unchanged");
+    assert!(
+        after.1 == before.1,
+        "content unchanged ({} vs {} bytes)",
+        after.1.len(),
+        before.1.len()
+    );
+    // The same store still takes the batch once the duplicate is gone.
+    let mut ok = batch.clone();
+    ok.places.pop();
+    let r = ingest(&mut store, &ok, false, Some(&prov)).expect("store takes the valid batch");
+    assert_eq!(r.rows, 1_501);
+    assert_eq!(
+        count(&store, "persons"),
+        count_of(&before.0, "persons") + 1_000
+    );
+}
+
+fn count_of(c: &geo_core::store::Counts, kind: &str) -> u64 {
+    c.elements
+        .iter()
+        .find(|(k, _)| k == kind)
+        .map(|(_, n)| *n)
+        .expect("kind counted")
+}
+
 #[test]
 fn worker_scope_sees_only_own_grid() {
     let (store, _) = demo_store("scope");
@@ -123,4 +230,78 @@ fn reopen_keeps_data_and_version() {
         geo_core::store::SCHEMA_VERSION
     );
     assert!(count(&s, "persons") > 0);
+}
+
+#[test]
+fn cli_import_with_a_wrong_crs_warns_with_the_count_outside_every_grid() {
+    use geo_core::crs::Crs;
+    use geo_core::geometry::representative_point;
+    use web_viewer::cli::import::{run_with, ImportArgs};
+    let (store, db) = demo_store("wrong-crs");
+    // True WGS84 positions: one inside each comprehensive grid.
+    let points: Vec<_> = store
+        .grids()
+        .expect("grids")
+        .iter()
+        .filter(|g| g.kind == geo_core::model::GridKind::Comprehensive)
+        .filter_map(|g| representative_point(&g.boundary.clone().into()))
+        .collect();
+    let index = web_viewer::ingest::grid_index(&Dataset::default(), &store, false).expect("index");
+    // Read as BD-09 they move ~600 m: those that leave the town entirely.
+    let expected = points
+        .iter()
+        .filter(|&&p| index.grids_at(Crs::Bd09.to_wgs84(p)).is_unassigned())
+        .count() as u64;
+    let n = points.len() as u64;
+    assert!(
+        expected > 0,
+        "the fixture must put points outside: {expected} of {n}"
+    );
+    let places_before = count(&store, "places");
+    drop(store); // the CLI opens the file itself
+    let csv = db.with_file_name("pois.csv");
+    let mut text = String::from("id,name,category,lon,lat\n");
+    for (i, p) in points.iter().enumerate() {
+        text.push_str(&format!(
+            "{},门店{i},poi,{},{}\n",
+            8_000_000_000u64 + i as u64,
+            p.x,
+            p.y
+        ));
+    }
+    std::fs::write(&csv, text).expect("csv");
+    let file = csv.to_str().expect("utf-8 path");
+
+    let run = |argv: &[&str]| {
+        let args = ImportArgs::from_argv(argv.iter().copied()).expect("arguments");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let outcome = run_with(&db, args, &mut out, &mut err).expect("import runs");
+        (
+            outcome,
+            String::from_utf8(out).expect("utf-8"),
+            String::from_utf8(err).expect("utf-8"),
+        )
+    };
+    let (o, out, err) = run(&["import", "places", file, "--crs", "bd09", "--dry-run"]);
+    assert_eq!((o.located, o.outside_every_grid), (n, expected), "{err}");
+    assert!(
+        err.contains(&format!(
+            "warning: {expected} of {n} located elements fall inside no grid — is --crs bd09 right?"
+        )),
+        "{err}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{n} located elements, {expected} outside every grid"
+        )) && out.contains("nothing was stored"),
+        "{out}"
+    );
+
+    // Declared right, nothing is outside, no warning, and the import stores.
+    let (o, _, err) = run(&["import", "places", file, "--crs", "wgs84"]);
+    assert_eq!(o.outside_every_grid, 0, "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    assert_eq!(o.rows, n);
+    let store = Store::open(&db).expect("reopen");
+    assert_eq!(count(&store, "places"), places_before + n);
 }

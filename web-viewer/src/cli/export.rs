@@ -7,6 +7,7 @@ use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use geo_core::io::{export, ElementKind, Masking};
 use geo_core::store::{LoadSet, Scope, Store};
+use indicatif::{ProgressBar, ProgressStyle};
 
 /// Arguments of `wangge export`.
 #[derive(Args, Debug)]
@@ -37,7 +38,16 @@ pub fn run(db: &Path, a: ExportArgs) -> Result<()> {
     } else {
         LoadSet::Spatial
     };
-    let data = store.load(&Scope::Town, set)?;
+    let loading = ProgressBar::new_spinner();
+    loading.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    loading.set_message(format!("loading {} from the store", kind.as_str()));
+    loading.enable_steady_tick(std::time::Duration::from_millis(120));
+    let data = store.load(&Scope::Town, set);
+    loading.finish_and_clear();
+    let data = data?;
     let masking = match &a.reveal_reason {
         Some(r) if !r.trim().is_empty() => Masking::Reveal,
         _ => Masking::Mask,
@@ -62,11 +72,21 @@ pub fn run(db: &Path, a: ExportArgs) -> Result<()> {
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    match a.format.as_str() {
-        "geojson" | "json" => export::write_geojson(kind, &data, &mut out, masking)?,
-        "csv" => export::write_csv(kind, &data, &mut out, masking)?,
+    // Rows written of rows to write.
+    let pb = super::bar(0, "exporting");
+    let tick = |done: u64, total: u64| {
+        pb.set_length(total);
+        pb.set_position(done);
+    };
+    let written = match a.format.as_str() {
+        "geojson" | "json" => {
+            export::write_geojson_with_progress(kind, &data, &mut out, masking, &tick)
+        }
+        "csv" => export::write_csv_with_progress(kind, &data, &mut out, masking, &tick),
         f => return Err(anyhow!("--format {f:?}: expected geojson or csv")),
-    }
+    };
+    pb.finish_and_clear();
+    written?;
     out.flush()?;
     Ok(())
 }

@@ -2,16 +2,18 @@
 //! foreign incident CSV. Every import is all-or-nothing.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
-use clap::Args;
+use clap::{Args, FromArgMatches};
 use geo_core::crs::Crs;
 use geo_core::io::{import, ElementKind, Encoding, ImportOptions};
 use geo_core::model::EventSource;
 use geo_core::store::{Provenance, Store};
 use geo_core::Dataset;
+use indicatif::{ProgressBar, ProgressStyle};
 use wangge_data::estimate::{estimate_all, EstimateParams};
 use wangge_data::incidents::{read_events, CategoryMap, IncidentOptions, ResolutionRule};
 use wangge_data::osm::{read_pbf, OsmOptions};
@@ -130,8 +132,46 @@ fn parse_map(s: &str) -> Result<HashMap<String, String>> {
         .collect()
 }
 
-/// Runs `wangge import`.
+impl ImportArgs {
+    /// Parses `import <kind> <FILE> [options]` as the command line does
+    /// (`argv[0]` is the subcommand's name); tests drive the CLI with it.
+    pub fn from_argv<I, T>(argv: I) -> Result<ImportArgs, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let m =
+            ImportArgs::augment_args(clap::Command::new("import")).try_get_matches_from(argv)?;
+        ImportArgs::from_arg_matches(&m)
+    }
+}
+
+/// What `wangge import` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportOutcome {
+    /// Elements read from the file.
+    pub elements: usize,
+    /// Rows written (0 for a dry run).
+    pub rows: u64,
+    /// Point-located elements.
+    pub located: u64,
+    /// Of those, inside no grid (a wrong `--crs` shows here).
+    pub outside_every_grid: u64,
+}
+
+/// Runs `wangge import`: messages to stderr, the dry-run report to stdout.
 pub fn run(db: &Path, a: ImportArgs) -> Result<()> {
+    run_with(db, a, &mut std::io::stdout(), &mut std::io::stderr()).map(|_| ())
+}
+
+/// [`run`] with its output (`--dry-run` report) and messages (warnings,
+/// problems, the summary line) written to the given writers.
+pub fn run_with(
+    db: &Path,
+    a: ImportArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ImportOutcome> {
     let started = Instant::now();
     let crs = Crs::parse(&a.crs).map_err(|e| anyhow!("--crs: {e}"))?;
     let mut store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
@@ -143,34 +183,43 @@ pub fn run(db: &Path, a: ImportArgs) -> Result<()> {
         k => {
             let kind = ElementKind::parse(k).map_err(|e| anyhow!("{e}"))?;
             (
-                read_elements(kind, &a, crs, &store)?,
+                read_elements(kind, &a, crs, &store, out, err)?,
                 kind.as_str().to_string(),
             )
         }
     };
-    let pb = super::bar(1, "assigning");
+    let pb = spinner("assigning", batch.len());
     let index = grid_index(&batch, &store, false)?;
     let (refs, report) = assign(&batch, &index, Some(&store))?;
     pb.finish_and_clear();
     if report.outside_every_grid > 0 && !index.is_empty() {
-        eprintln!(
+        writeln!(
+            err,
             "warning: {} of {} located elements fall inside no grid — is --crs {} right? \
              (GCJ-02/BD-09 offsets are 100–700 m)",
             report.outside_every_grid, report.located, a.crs
-        );
+        )?;
     }
+    let mut outcome = ImportOutcome {
+        elements: batch.len(),
+        rows: 0,
+        located: report.located,
+        outside_every_grid: report.outside_every_grid,
+    };
     if a.dry_run {
-        println!(
+        writeln!(
+            out,
             "dry run: would store {} elements of {kind_name} from {}",
             batch.len(),
             a.file.display()
-        );
-        println!(
+        )?;
+        writeln!(
+            out,
             "  {} located elements, {} outside every grid",
             report.located, report.outside_every_grid
-        );
-        println!("nothing was stored");
-        return Ok(());
+        )?;
+        writeln!(out, "nothing was stored")?;
+        return Ok(outcome);
     }
     let lookup = |e| refs.get(e);
     let prov = Provenance {
@@ -182,26 +231,84 @@ pub fn run(db: &Path, a: ImportArgs) -> Result<()> {
             .unwrap_or_default(),
         crs: crs.to_string(),
     };
+    let pb = spinner("writing", batch.len());
     let w = store
         .write(&batch, &lookup, Some(&prov))
-        .with_context(|| format!("importing {} (nothing was stored)", a.file.display()))?;
-    eprintln!(
+        .with_context(|| format!("importing {} (nothing was stored)", a.file.display()));
+    pb.finish_and_clear();
+    let w = w?;
+    writeln!(
+        err,
         "imported {} rows of {kind_name} from {} in {:.2} s",
         w.rows,
         a.file.display(),
         started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    )?;
+    outcome.rows = w.rows;
+    Ok(outcome)
 }
 
-fn read_elements(kind: ElementKind, a: &ImportArgs, crs: Crs, store: &Store) -> Result<Dataset> {
-    let lookup = |k: ElementKind, id: u64| -> bool {
-        let table = k.as_str();
-        store
-            .existing_ids(table, &[id])
-            .map(|s| !s.is_empty())
-            .unwrap_or(false)
+/// A bar over the bytes of the file being read (CSV) or its features
+/// (GeoJSON), fed by [`ImportOptions::progress`]; hidden when stderr is not
+/// a terminal.
+fn read_bar(file: &Path) -> ProgressBar {
+    let len = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {msg:<10} [{bar:30}] {percent:>3}% ({elapsed}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    pb.set_message("reading");
+    pb
+}
+
+/// A ticking spinner for a step that reports no position of its own.
+fn spinner(what: &str, elements: usize) -> ProgressBar {
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_message(format!("{what} {elements} elements"));
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb
+}
+
+/// Reads an element file with its references checked against `store`
+/// (one batch probe per referenced kind, see [`geo_core::io::ReferenceLookup`]).
+/// The same path as `wangge import <kind> FILE`; benchmarks call it too.
+pub fn read_elements_from(
+    kind: ElementKind,
+    file: &Path,
+    opts: ImportOptions<'_>,
+    store: &Store,
+) -> Result<geo_core::io::ImportBatch, geo_core::io::ImportError> {
+    let pb = read_bar(file);
+    let tick = |done: u64, total: u64| {
+        pb.set_length(total);
+        pb.set_position(done);
     };
+    let opts = ImportOptions {
+        references: Some(store),
+        progress: Some(&tick),
+        ..opts
+    };
+    let batch = import::read(kind, file, &opts);
+    pb.finish_and_clear();
+    batch
+}
+
+fn read_elements(
+    kind: ElementKind,
+    a: &ImportArgs,
+    crs: Crs,
+    store: &Store,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Dataset> {
     let opts = ImportOptions {
         encoding: Encoding::parse(&a.encoding).map_err(|e| anyhow!("--encoding: {e}"))?,
         crs,
@@ -215,26 +322,22 @@ fn read_elements(kind: ElementKind, a: &ImportArgs, crs: Crs, store: &Store) -> 
         merge_by_id: a.merge_by_id,
         negative_ids: a.negative_ids,
         division_prefix: a.division_prefix.clone(),
-        references: Some(&lookup),
         ..ImportOptions::default()
     };
-    let pb = super::bar(1, "reading");
-    let batch = import::read(kind, &a.file, &opts);
-    pb.finish_and_clear();
-    let batch = match batch {
+    let batch = match read_elements_from(kind, &a.file, opts, store) {
         Ok(b) => b,
         Err(e) => {
             if a.dry_run {
-                eprintln!("{e}");
+                writeln!(err, "{e}")?;
                 for p in e.problems() {
-                    println!("{p}");
+                    writeln!(out, "{p}")?;
                 }
             }
             bail!("{e}\nnothing was stored");
         }
     };
     for p in &batch.problems {
-        eprintln!("{p}");
+        writeln!(err, "{p}")?;
     }
     Ok(batch.dataset)
 }
@@ -257,9 +360,11 @@ fn estimate_params(a: &ImportArgs) -> Result<EstimateParams> {
 
 fn read_osm(a: &ImportArgs) -> Result<Dataset> {
     let params = estimate_params(a)?;
-    let pb = super::bar(1, "reading osm");
-    let mut imp = read_pbf(&a.file, &OsmOptions::default()).map_err(|e| anyhow!("{e}"))?;
+    let pb = spinner("reading", 0);
+    pb.set_message(format!("reading {}", a.file.display()));
+    let imp = read_pbf(&a.file, &OsmOptions::default());
     pb.finish_and_clear();
+    let mut imp = imp.map_err(|e| anyhow!("{e}"))?;
     let est = estimate_all(&mut imp.dataset.buildings, &params);
     eprintln!("{}", imp.report);
     eprintln!("{est}");

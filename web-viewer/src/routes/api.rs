@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use geo::{BoundingRect, InteriorPoint};
-use geo_core::ids::{BuildingId, EventId, GridCode};
+use geo_core::ids::{BuildingId, EventId, GridCode, GridId};
 use geo_core::model::{Event, EventSource, EventStatus, Grade, GridRefs};
 use geo_core::store::{EventFilter, Page, Scope};
 use geo_core::taxonomy::EventCategory;
@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, JsonBody};
 use crate::role::Access;
 use crate::state::AppState;
 use crate::view::{median, week_of, TownView};
@@ -40,6 +40,7 @@ pub struct ListQuery {
     offset: Option<u64>,
     res: Option<u8>,
     q: Option<String>,
+    building: Option<String>,
 }
 
 /// Parses `2026-01-31` or RFC 3339.
@@ -154,6 +155,27 @@ fn grid_id(view: &TownView, code: &str) -> AppResult<geo_core::ids::GridId> {
         .get(code)
         .map(|&i| view.dataset.grids[i].id)
         .ok_or_else(|| AppError::NotFound(format!("grid {code} not found")))
+}
+
+/// The grids of an element located by `p`, as ingest assigns them
+/// (人进户、户进房、房进格): the point's grid of each level in the view's index.
+fn refs_at(view: &TownView, p: Option<geo_types::Point<f64>>) -> GridRefs {
+    p.map(|p| view.index.grids_at(p.0)).unwrap_or_default()
+}
+
+/// True when an element passes the request's scope (a worker's own grids)
+/// and its `grid=` filter; `refs` is only computed when either restricts.
+fn visible(scope: &Scope, grid: Option<GridId>, refs: impl FnOnce() -> GridRefs) -> bool {
+    if *scope == Scope::Town && grid.is_none() {
+        return true;
+    }
+    let r = refs();
+    scope.allows(&r) && in_grid(grid, &r)
+}
+
+/// True when `grid` is absent or one of the element's grids (any level).
+fn in_grid(grid: Option<GridId>, r: &GridRefs) -> bool {
+    grid.is_none_or(|g| [r.comprehensive, r.micro, r.dedicated].contains(&Some(g)))
 }
 
 fn scope_of(access: &Access, view: &TownView) -> Scope {
@@ -316,7 +338,9 @@ pub async fn list(
         }
         "compounds" => {
             for c in &view.dataset.compounds {
-                if !in_bbox(&bbox, c.boundary.bounding_rect()) {
+                if !in_bbox(&bbox, c.boundary.bounding_rect())
+                    || !visible(&scope, grid_filter, || refs_at(&view, c.boundary.interior_point()))
+                {
                     continue;
                 }
                 let mut p = Map::new();
@@ -329,14 +353,10 @@ pub async fn list(
         }
         "buildings" => {
             for b in &view.dataset.buildings {
-                if !in_bbox(&bbox, b.footprint.bounding_rect()) {
+                if !in_bbox(&bbox, b.footprint.bounding_rect())
+                    || !visible(&scope, grid_filter, || refs_at(&view, b.footprint.interior_point()))
+                {
                     continue;
-                }
-                if let Some(g) = grid_filter {
-                    let r = b.footprint.interior_point().map(|pt| view.index.grids_at(pt.0)).unwrap_or_default();
-                    if ![r.comprehensive, r.micro, r.dedicated].contains(&Some(g)) {
-                        continue;
-                    }
                 }
                 let mut p = Map::new();
                 p.insert("id".into(), json!(b.id.get()));
@@ -351,9 +371,38 @@ pub async fn list(
                 feats.push(feature(gj(&b.footprint), p));
             }
         }
+        "units" => {
+            let building = q
+                .building
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse::<BuildingId>())
+                .transpose()
+                .map_err(|e| AppError::bad("bad_id", format!("building: {e}")))?;
+            for u in &view.dataset.units {
+                if building.is_some_and(|b| b != u.building)
+                    || !in_bbox(&bbox, Some(u.entrance.bounding_rect()))
+                    || !visible(&scope, grid_filter, || refs_at(&view, Some(u.entrance)))
+                {
+                    continue;
+                }
+                let mut p = Map::new();
+                p.insert("id".into(), json!(u.id.get()));
+                p.insert("building".into(), json!(u.building.get()));
+                p.insert("number".into(), json!(u.number));
+                p.insert("households".into(), json!(u.households));
+                feats.push(feature(gj(&u.entrance), p));
+            }
+        }
         "places" => {
             for pl in &view.dataset.places {
-                if !in_bbox(&bbox, pl.geometry.bounding_rect()) {
+                // Places outside every community (rivers, lakes) are base
+                // map: every scope sees them, as in the store's scoped reads.
+                let shown = (scope == Scope::Town && grid_filter.is_none()) || {
+                    let r = refs_at(&view, pl.geometry.interior_point());
+                    (scope.allows(&r) || r.community.is_none()) && in_grid(grid_filter, &r)
+                };
+                if !shown || !in_bbox(&bbox, pl.geometry.bounding_rect()) {
                     continue;
                 }
                 if q.kind.as_deref().is_some_and(|k| k != pl.category.code() && Some(k) != pl.service.map(|s| s.code())) {
@@ -369,7 +418,9 @@ pub async fn list(
         }
         "organisations" => {
             for o in &view.dataset.organisations {
-                if !in_bbox(&bbox, o.geometry.bounding_rect()) {
+                if !in_bbox(&bbox, o.geometry.bounding_rect())
+                    || !visible(&scope, grid_filter, || refs_at(&view, o.geometry.interior_point()))
+                {
                     continue;
                 }
                 if q.kind.as_deref().is_some_and(|k| k != o.kind.code()) {
@@ -412,7 +463,7 @@ pub async fn list(
         }
         other => {
             return Err(AppError::NotFound(format!(
-                "unknown element kind {other:?}; expected communities, grids, compounds, buildings, households, persons, places, events, sentiments, organisations or roads"
+                "unknown element kind {other:?}; expected communities, grids, compounds, buildings, units, households, persons, places, events, sentiments, organisations or roads"
             )))
         }
     }
@@ -590,11 +641,13 @@ pub async fn grid_detail(
 pub async fn building_detail(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> AppResult<Json<Value>> {
     let bid: BuildingId = id
         .parse()
         .map_err(|e: geo_core::IdError| AppError::bad("bad_id", e.to_string()))?;
     let view = st.view()?;
+    let scope = scope_of(&Access::from_headers(&headers), &view);
     let b = view
         .dataset
         .buildings
@@ -604,11 +657,12 @@ pub async fn building_detail(
     let compound = b
         .compound
         .and_then(|c| view.dataset.compounds.iter().find(|x| x.id == c));
-    let refs = b
-        .footprint
-        .interior_point()
-        .map(|p| view.index.grids_at(p.0))
-        .unwrap_or_default();
+    let refs = refs_at(&view, b.footprint.interior_point());
+    if !scope.allows(&refs) {
+        return Err(AppError::Forbidden(format!(
+            "building {bid} is outside the grids of this request (X-Wangge-Grids)"
+        )));
+    }
     let units: Vec<Value> = view
         .dataset
         .units
@@ -678,7 +732,7 @@ pub struct Intake {
 /// `POST /api/v1/events`: intake of a new event.
 pub async fn create_event(
     State(st): State<AppState>,
-    Json(body): Json<Intake>,
+    JsonBody(body): JsonBody<Intake>,
 ) -> AppResult<impl IntoResponse> {
     let category = EventCategory::parse(&body.category)
         .map_err(|e| AppError::bad("bad_category", e.to_string()))?;
