@@ -133,6 +133,7 @@ function readForm() {
   const code = $('rg-community').value;
   const req = { level, min, max, mode, seed };
   if (code) req.community = code;
+  if ($('rg-floors').checked) req.allow_floor_split = true;
   return req;
 }
 
@@ -216,13 +217,19 @@ export function figures(result, req) {
   const before = r.before || {};
   const after = r.after || {};
   const diags = r.diagnostics || [];
+  // Units above max kept whole and parts that cannot meet the bounds make grids
+  // outside them by necessity; everything else must be within.
+  const keptWhole = diags.filter((d) => d.kind === 'oversized_unit' && !(Number(d.split_into) > 1)).length;
+  const infeasible = diags.filter((d) => d.kind === 'infeasible').length;
   return {
+    keptWhole,
+    infeasible,
     grids: feats.length,
     before,
     after,
     beforeViolations: (Number(before.over) || 0) + (Number(before.under) || 0),
     violations: Number(r.violations),
-    feasible: !diags.some((d) => d.kind === 'infeasible'),
+    feasible: !keptWhole && !infeasible,
     moved: r.households_moved,
     ari: r.adjusted_rand_index,
     pp: mean(feats.map((f) => f.properties.polsby_popper)),
@@ -249,11 +256,19 @@ function renderResult() {
   }
   const f = figures(rg.result, rg.request);
   const feats = rg.result.geojson.features || [];
-  const verdict = f.feasible
-    ? f.violations === 0
-      ? `<div class="verdict ok" data-field="verdict" data-feasible="1">✓ ${esc(t('rgFeasible'))}：${esc(t('rgAllWithin').replace('{n}', int(f.grids)).replace('{min}', f.min).replace('{max}', f.max))}</div>`
-      : `<div class="verdict warn" data-field="verdict" data-feasible="1">⚠ ${esc(t('rgViolationsLeft').replace('{n}', int(f.violations)))}</div>`
-    : `<div class="verdict warn" data-field="verdict" data-feasible="0">⚠ ${esc(t('rgInfeasible'))}</div>`;
+  const fill = (k, o) => Object.entries(o).reduce((a, [x, v]) => a.replace(`{${x}}`, v), t(k));
+  let verdict;
+  if (f.feasible && f.violations === 0) {
+    verdict = `<div class="verdict ok" data-field="verdict" data-feasible="1">✓ ${esc(t('rgFeasible'))}：${esc(fill('rgAllWithin', { n: int(f.grids), min: f.min, max: f.max }))}</div>`;
+  } else if (f.feasible) {
+    verdict = `<div class="verdict warn" data-field="verdict" data-feasible="1">⚠ ${esc(fill('rgViolationsLeft', { n: int(f.violations) }))}</div>`;
+  } else {
+    const why = [];
+    if (f.keptWhole) why.push(fill('rgKeptWhole', { n: int(f.keptWhole), max: f.max }));
+    if (f.infeasible) why.push(fill('rgInfeasibleParts', { n: int(f.infeasible) }));
+    const rest = fill('rgRestWithin', { n: int(f.grids - f.violations), min: f.min, max: f.max });
+    verdict = `<div class="verdict warn" data-field="verdict" data-feasible="0">⚠ ${why.map(esc).join('；')}。${esc(rest)}${f.keptWhole ? `<br><small>${esc(t('rgTryFloors'))}</small>` : ''}</div>`;
+  }
   const cell = (v, field, bad) => `<td data-field="${field}"${bad ? ' class="bad"' : ''}>${int(v)}</td>`;
   const rows = [...feats].sort((a, b) => String(a.properties.code_hint).localeCompare(String(b.properties.code_hint)))
     .map((x) => {

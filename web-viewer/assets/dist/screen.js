@@ -26,7 +26,7 @@ function tick() {
 
 // ---- KPI tiles ----
 function fmtKpi(key, v) {
-  if (v == null || Number.isNaN(Number(v))) return '—';
+  if (v == null || Number.isNaN(Number(v))) return `—<span class="unit">${esc(t('noData'))}</span>`;
   const n = Number(v);
   if (key === 'median_handling_h') return `${n.toFixed(1)}<span class="unit">${esc(t('hours'))}</span>`;
   if (key === 'satisfaction_month') return `${(n <= 1 ? n * 100 : n).toFixed(1)}<span class="unit">%</span>`;
@@ -58,19 +58,23 @@ function feedItem(e) {
   li.dataset.id = String(e.id ?? '');
   if (e.overdue) li.classList.add('overdue');
   const at = e.reported_at ? new Date(e.reported_at) : new Date();
-  const time = Number.isNaN(at.getTime()) ? '' : at.toLocaleTimeString('zh-CN', { hour12: false });
+  const today = at.toDateString() === new Date().toDateString();
+  const loc = getLang() === 'en' ? 'en-GB' : 'zh-CN';
+  const time = Number.isNaN(at.getTime()) ? ''
+    : today ? at.toLocaleTimeString(loc, { hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit' })
+      : at.toLocaleString(loc, { hour12: false, month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
   li.innerHTML = `<span class="title">${esc(e.title || categoryName(e.category) || `#${e.id}`)}</span>
     <span class="meta">${esc(time)} · ${esc(categoryName(e.category))} · ${esc(vocab('status', e.status))} · ${esc(vocab('source', e.source))}</span>`;
   return li;
 }
-function pushFeed(e) {
+function pushFeed(e, fresh = true) {
   const list = $('feed');
   if (e.id != null) {
     const old = list.querySelector(`li[data-id="${CSS.escape(String(e.id))}"]`);
     if (old) old.remove();
   }
   const li = feedItem(e);
-  li.classList.add('fresh');
+  if (fresh) li.classList.add('fresh');
   list.prepend(li);
   while (list.children.length > FEED_MAX) list.lastElementChild.remove();
   state.feed = [e, ...state.feed.filter((x) => x.id !== e.id)].slice(0, FEED_MAX);
@@ -227,6 +231,17 @@ function refreshTiles(map) {
   }
 }
 
+// The latest events, so the feed is not empty before the first live one arrives.
+async function seedFeed() {
+  try {
+    const fc = await api('/api/v1/events?limit=20');
+    const items = (fc.features || []).map(eventOf).filter(Boolean);
+    for (const e of items.reverse()) if (!state.feed.some((x) => x.id === e.id)) pushFeed(e, false);
+  } catch (err) {
+    console.warn('feed:', err.message);
+  }
+}
+
 async function main() {
   translateDom();
   document.title = t('screenTitle');
@@ -234,6 +249,7 @@ async function main() {
   setInterval(tick, 1000);
   refreshKpi();
   setInterval(refreshKpi, KPI_EVERY_MS);
+  await seedFeed();
   connect();
   setInterval(watchdog, 5000);
   const [built, extent] = await Promise.all([buildStyle({ lang: getLang(), filters: state.filters, dark: true }), townExtent()]);
@@ -246,6 +262,13 @@ async function main() {
   });
   window.__wangge.map = map;
   applyLayers(map, state.layers, built.baseIds);
+  // At town scale a wall names communities only; grid and compound names are unreadable there.
+  if (map.getLayer('labels')) {
+    map.setFilter('labels', ['==', ['get', 'kind'], 'community']);
+    map.setLayoutProperty('labels', 'text-size', 17);
+    map.setPaintProperty('labels', 'text-color', '#dce6ff');
+    map.setPaintProperty('labels', 'text-halo-width', 2);
+  }
   map.addSource('live', { type: 'geojson', data: live });
   map.addLayer({ id: 'live-halo', type: 'circle', source: 'live', paint: { 'circle-radius': 16, 'circle-color': '#3fb6ff', 'circle-opacity': 0.25 } });
   map.addLayer({ id: 'live', type: 'circle', source: 'live', paint: { 'circle-radius': 5, 'circle-color': '#3fb6ff', 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } });
