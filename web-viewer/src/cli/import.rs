@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use geo_core::crs::Crs;
 use geo_core::io::{import, ElementKind, Encoding, ImportOptions};
-use geo_core::store::{Provenance, Store};
+use geo_core::store::{GridImport, Provenance, Store};
 use geo_core::Dataset;
 use wangge_data::estimate::{estimate_all, EstimateParams};
 use wangge_data::incidents::{read_events, CategoryMap, IncidentOptions};
@@ -141,9 +141,23 @@ pub fn run(db: &Path, a: ImportArgs) -> Result<()> {
             .unwrap_or_default(),
         crs: crs.to_string(),
     };
-    let w = store
-        .write(&batch, &lookup, Some(&prov))
-        .with_context(|| format!("importing {} (nothing was stored)", a.file.display()))?;
+    let w = if batch.grids.is_empty() && batch.communities.is_empty() {
+        store.write(&batch, &lookup, Some(&prov))
+    } else {
+        // Grids changed: a new grid version, every element re-assigned.
+        let imp = GridImport {
+            actor: "cli".into(),
+            note: String::new(),
+            source: format!("import {}", prov.source),
+        };
+        store
+            .write_grids(&batch, &lookup, Some(&prov), &imp)
+            .map(|(w, v)| {
+                eprintln!("{}", super::regrid::version_summary(&v));
+                w
+            })
+    }
+    .with_context(|| format!("importing {} (nothing was stored)", a.file.display()))?;
     eprintln!(
         "imported {} rows of {kind_name} from {} in {:.2} s",
         w.rows,
