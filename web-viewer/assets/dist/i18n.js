@@ -161,6 +161,9 @@ const DICT = {
     re_places: '场所',
     re_compounds: '小区',
     re_workers: '网格员',
+    re_organisations: '组织',
+    re_sentiments: '民意',
+    re_grids: '网格',
   },
   en: {
     title: 'Grid governance map',
@@ -320,6 +323,9 @@ const DICT = {
     re_places: 'places',
     re_compounds: 'compounds',
     re_workers: 'workers',
+    re_organisations: 'organisations',
+    re_sentiments: 'sentiments',
+    re_grids: 'grids',
   },
 };
 

@@ -568,16 +568,18 @@ async function loadVersions() {
     const list = Array.isArray(v) ? v : v.versions || [];
     rg.versions = list;
     const sorted = [...list].sort((a, b) => Number(b.version) - Number(a.version));
-    if (sorted.length && W().gridVersion == null) {
-      W().gridVersion = sorted[0].version;
+    const current = v.current ?? (sorted.length ? sorted[0].version : null);
+    if (current != null && (W().gridVersion == null || Number(current) > Number(W().gridVersion))) {
+      W().gridVersion = current;
       showVersionBadge();
     }
-    const at = (x) => x.created_at || x.adopted_at || x.at || x.valid_from;
-    const when = (s) => {
-      const d = s ? new Date(s) : null;
+    // `created_at` is unix seconds.
+    const when = (x) => {
+      const d = typeof x === 'number' ? new Date(x * 1000) : x ? new Date(x) : null;
       return d && !Number.isNaN(d.getTime()) ? d.toLocaleString(getLang() === 'en' ? 'en-GB' : 'zh-CN', { hour12: false }) : '';
     };
-    box.innerHTML = `<h3>${esc(t('rgVersions'))}</h3><ol class="versions">${sorted.slice(0, 20).map((x) => `<li data-version="${esc(x.version)}"><b>${esc(t('rgVersionN').replace('{n}', x.version))}</b> <time>${esc(when(at(x)))}</time>${x.note ? `<br>${esc(x.note)}` : ''}</li>`).join('') || '<li class="muted">—</li>'}</ol>`;
+    const counts = (x) => (Array.isArray(x.created) && x.created.length ? ` · ${esc(t('rgCreated'))} ${int(x.created.length)} · ${esc(t('rgRetired'))} ${int((x.retired || []).length)}` : '');
+    box.innerHTML = `<h3>${esc(t('rgVersions'))}</h3><ol class="versions">${sorted.slice(0, 20).map((x) => `<li data-version="${esc(x.version)}"${Number(x.version) === Number(current) ? ' class="current"' : ''}><b>${esc(t('rgVersionN').replace('{n}', x.version))}</b> <time>${esc(when(x.created_at))}</time>${counts(x)}${x.note ? `<br>${esc(x.note)}` : ''}</li>`).join('') || '<li class="muted">—</li>'}</ol>`;
   } catch (e) {
     console.warn('versions:', e.message);
     box.innerHTML = '';
