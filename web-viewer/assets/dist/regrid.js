@@ -293,7 +293,7 @@ function renderResult() {
     <tr><th>${esc(t('rgHull'))}</th><td data-field="convex_hull_ratio">${dec(f.chr, 2)}</td></tr>
     <tr><th>${esc(t('rgCutEdges'))}</th><td data-field="cut_edges">${int(f.cutEdges)}</td></tr>
     <tr><th>${esc(t('rgCompoundsSplit'))}</th><td data-field="compounds_split">${int(f.compoundsSplit)}</td></tr>
-    <tr><th>${esc(t('rgRuntime'))}</th><td data-field="runtime">${dec(Number(f.runtimeMs) / 1000, 1)} ${esc(t('seconds'))} · ${esc(t('rgSeed'))} ${esc(f.seed)}</td></tr>
+    <tr><th>${esc(t('rgRuntime'))}</th><td data-field="runtime">${dec(Number(f.runtimeMs) / 1000, Number(f.runtimeMs) < 1000 ? 3 : 1)} ${esc(t('seconds'))} · ${esc(t('rgSeed'))} ${esc(f.seed)}</td></tr>
   </table>
   <div class="load-legend"><span><i style="background:${LOAD_COLORS.under}"></i>${esc(t('rgLoadUnder'))}</span><span><i style="background:${LOAD_COLORS.ok}"></i>${esc(t('rgLoadOk'))}</span><span><i style="background:${LOAD_COLORS.over}"></i>${esc(t('rgLoadOver'))}</span></div>
   <h3>${esc(t('rgProposedGrids'))} <small class="muted">(${int(feats.length)})</small></h3>
@@ -330,6 +330,17 @@ function addSide(map, id, fc, style) {
       'text-font': fontOf(style), 'text-size': 13, 'text-allow-overlap': false, 'text-padding': 1,
     }, paint: { 'text-color': ['match', ['get', 'load'], 'under', '#124a8c', 'over', '#8f1119', '#14532d'], 'text-halo-color': '#ffffff', 'text-halo-width': 1.6 } });
   }
+}
+
+// The base map's name points label today's grids too: while comparing, keep
+// community and compound names only, so each side shows its own grids' labels.
+const BASE_LABEL_FILTER = ['match', ['get', 'kind'], ['community', 'compound'], true, false];
+function baseLabels(map, comparing) {
+  if (!map || !map.getLayer('labels')) return;
+  if (comparing) {
+    if (rg.labelFilter === undefined) rg.labelFilter = map.getFilter('labels') || null;
+    map.setFilter('labels', BASE_LABEL_FILTER);
+  } else map.setFilter('labels', rg.labelFilter === undefined ? null : rg.labelFilter);
 }
 
 function removeSide(map, id) {
@@ -372,6 +383,7 @@ async function startCompare() {
   const proposal = { type: 'FeatureCollection', features: (rg.result.geojson.features || []).map((f) => withLoad(f, req.min, req.max, String(f.properties.code_hint))) };
   applyLayers(map, COMPARE_LAYERS, W().baseIds);
   addSide(map, 'rg-today', rg.today, W().style);
+  baseLabels(map, true);
   document.body.classList.add('comparing');
   const el = $('map-compare');
   el.hidden = false;
@@ -386,6 +398,7 @@ async function startCompare() {
     map.on('move', syncCompare);
   }
   applyLayers(rg.compare, COMPARE_LAYERS, W().baseIds);
+  if (rg.compare.getLayer('labels')) rg.compare.setFilter('labels', BASE_LABEL_FILTER);
   addSide(rg.compare, 'rg-proposal', proposal, W().style);
   $('swipe').hidden = false;
   rg.comparing = true;
@@ -402,6 +415,7 @@ export function stopCompare() {
   const map = W().map;
   if (!map) return;
   removeSide(map, 'rg-today');
+  if (rg.comparing) baseLabels(map, false);
   if (rg.compare) {
     map.off('move', syncCompare);
     rg.compare.remove();

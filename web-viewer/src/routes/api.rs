@@ -861,11 +861,12 @@ pub async fn stream_events(
         .id(start.to_string())
         .retry(Duration::from_millis(2000))
         .data(json!({"last_id": start, "replayed": backlog.len()}).to_string()))];
-    first.extend(
-        backlog
-            .into_iter()
-            .map(|(id, data)| Ok(SseEvent::default().event("event").id(id.to_string()).data(data))),
-    );
+    first.extend(backlog.into_iter().map(|(id, data)| {
+        Ok(SseEvent::default()
+            .event("event")
+            .id(id.to_string())
+            .data(data))
+    }));
     let mut hwm = top;
     let live = BroadcastStream::new(rx).filter_map(move |m| match m {
         Ok(data) => {
