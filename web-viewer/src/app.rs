@@ -31,6 +31,11 @@ pub fn app(state: AppState) -> Router {
         .route("/search", get(api::search))
         .route("/heatmap", get(api::heatmap))
         .route("/stream/events", get(api::stream_events))
+        .route("/grids/versions", get(analytics::grid_versions))
+        .route(
+            "/grids/versions/{version}",
+            get(analytics::grids_of_version),
+        )
         .route("/grids/{code}", get(api::grid_detail))
         .route("/buildings/{id}", get(api::building_detail))
         .route("/events/{id}", get(events::event_detail))
@@ -41,6 +46,7 @@ pub fn app(state: AppState) -> Router {
         .route("/events", get(list_events).post(api::create_event))
         .route("/regrid", post(analytics::start_regrid))
         .route("/regrid/{job}", get(analytics::regrid_status))
+        .route("/regrid/{job}/adopt", post(analytics::adopt_regrid))
         .route("/indicators", get(analytics::indicators))
         .route("/hotspots", get(analytics::hotspots))
         .route("/coverage", get(analytics::coverage))

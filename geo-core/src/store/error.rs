@@ -57,6 +57,21 @@ pub enum StoreError {
         /// ID.
         id: u64,
     },
+    /// The grids changed since a change was prepared against them (a
+    /// re-gridding proposal computed before another version or an import).
+    #[error("the grids changed since this change was prepared (then: {expected}; now: {found}); compute it again")]
+    Stale {
+        /// State the change was prepared against.
+        expected: String,
+        /// State found in the store.
+        found: String,
+    },
+    /// A grid change that cannot be applied as given.
+    #[error("grid change refused: {reason}")]
+    InvalidChange {
+        /// Why.
+        reason: String,
+    },
     /// Asked for something that does not exist.
     #[error("{kind} {id} not found")]
     NotFound {

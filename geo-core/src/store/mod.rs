@@ -6,14 +6,18 @@
 //! * Every read takes a [`Scope`], so grid- and role-based access is enforced
 //!   here and nowhere else.
 //! * Each element row carries its grid references (community, comprehensive,
-//!   micro, dedicated): 人进户、户进房、房进格、格进图 is stored, and rewritten by
-//!   [`Store::reassign`] when grids change.
+//!   micro, dedicated): 人进户、户进房、房进格、格进图 is stored, and rewritten
+//!   when grids change ([`Store::replace_grids`], [`Store::write_grids`]).
+//! * Grids are versioned: a change retires the old grids (kept, readable with
+//!   [`Store::grids_of_version`]) and records who, when, why and what in the
+//!   history ([`Store::grid_versions`]). Plain reads see current grids only.
 
 mod codec;
 mod error;
 mod read;
 mod schema;
 mod scope;
+mod versions;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +28,9 @@ pub use error::{Result, StoreError};
 pub use read::{Counts, EventFilter, GridPopulation, LoadSet, Page, TransitionRow};
 pub use schema::SCHEMA_VERSION;
 pub use scope::Scope;
+pub use versions::{
+    GridChange, GridImport, GridState, GridVersion, NewGrid, VersionReport, VersionedGrid,
+};
 pub use write::{ElementRef, Provenance, RefSource, WriteReport};
 
 use error::Ctx;

@@ -46,6 +46,10 @@ pub struct Counts {
     pub aged60_share: f64,
     /// Events per calendar month in Beijing time (`YYYY-MM`, count).
     pub events_per_month: Vec<(String, u64)>,
+    /// Current grid version (see [`Store::grid_versions`]).
+    pub grid_version: i64,
+    /// Grids of earlier versions, kept retired.
+    pub retired_grids: u64,
 }
 
 /// Population figures of one grid (any level).
@@ -115,24 +119,18 @@ fn ts(table: &'static str, row: u64, column: &'static str, v: i64) -> Result<Dat
     })
 }
 
-fn get<T: duckdb::types::FromSql>(r: &Row<'_>, i: usize) -> Result<T> {
+pub(crate) fn get<T: duckdb::types::FromSql>(r: &Row<'_>, i: usize) -> Result<T> {
     r.get(i).ctx("reading row")
 }
 
 impl Store {
-    fn collect<T>(
+    pub(crate) fn collect<T>(
         &self,
         sql: &str,
         args: &[duckdb::types::Value],
         f: impl Fn(&Row<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
-        let mut st = self.conn.prepare(sql).ctx(format!("preparing {sql}"))?;
-        let mut rows = st.query(params_from_iter(args.iter())).ctx("querying")?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next().ctx("reading rows")? {
-            out.push(f(r)?);
-        }
-        Ok(out)
+        collect_on(&self.conn, sql, args, f)
     }
 
     /// Loads the elements visible in `scope`.
@@ -142,26 +140,7 @@ impl Store {
             town: self.town()?,
             ..Dataset::default()
         };
-        d.communities = self.collect(
-            "SELECT id, code, name, is_village, geom FROM communities ORDER BY id",
-            &[],
-            |r| {
-                let rid: u64 = get(r, 0)?;
-                Ok(Community {
-                    id: id("communities", rid, "id", rid, CommunityId::new)?,
-                    code: vocab(
-                        "communities",
-                        rid,
-                        "code",
-                        &get::<String>(r, 1)?,
-                        DivisionCode::parse,
-                    )?,
-                    name: get(r, 2)?,
-                    is_village: get(r, 3)?,
-                    boundary: parse_multi("communities", rid, &get::<String>(r, 4)?)?,
-                })
-            },
-        )?;
+        d.communities = communities_on(&self.conn)?;
         d.grids = self.grids()?;
         d.compounds = self.collect(
             &format!("SELECT id, name, era, built_year, geom, community FROM compounds WHERE {s} ORDER BY id"),
@@ -326,35 +305,14 @@ impl Store {
         Ok(v.pop())
     }
 
+    /// Every community (public structure, not scoped).
+    pub fn communities(&self) -> Result<Vec<Community>> {
+        communities_on(&self.conn)
+    }
+
     /// All current grids (grids are public structure, not scoped).
     pub fn grids(&self) -> Result<Vec<Grid>> {
-        self.collect(
-            "SELECT id, code, name, kind, community, parent, geom, workers FROM grids
-             WHERE NOT retired ORDER BY id",
-            &[],
-            |r| {
-                let rid: u64 = get(r, 0)?;
-                let workers: Vec<Worker> =
-                    serde_json::from_str(&get::<String>(r, 7)?).map_err(|e| {
-                        StoreError::Corrupt {
-                            table: "grids",
-                            id: rid,
-                            column: "workers",
-                            reason: e.to_string(),
-                        }
-                    })?;
-                Ok(Grid {
-                    id: id("grids", rid, "id", rid, GridId::new)?,
-                    code: vocab("grids", rid, "code", &get::<String>(r, 1)?, GridCode::parse)?,
-                    name: get(r, 2)?,
-                    kind: vocab("grids", rid, "kind", &get::<String>(r, 3)?, GridKind::parse)?,
-                    community: opt_id("grids", rid, "community", get(r, 4)?, CommunityId::new)?,
-                    parent: opt_id("grids", rid, "parent", get(r, 5)?, GridId::new)?,
-                    boundary: parse_multi("grids", rid, &get::<String>(r, 6)?)?,
-                    workers,
-                })
-            },
-        )
+        grids_on(&self.conn, "NOT retired")
     }
 
     /// Households in scope (optionally of one grid), paged.
@@ -598,10 +556,17 @@ impl Store {
             town: self.town()?.map(|t| t.name),
             ..Counts::default()
         };
-        for t in ["communities", "grids", "roads"] {
-            let n = self.collect(&format!("SELECT count(*) FROM {t}"), &[], |r| {
-                get::<u64>(r, 0)
-            })?;
+        // Retired grids stay in the table (grid versions); counts are of today's.
+        for (t, cond) in [
+            ("communities", "TRUE"),
+            ("grids", "NOT retired"),
+            ("roads", "TRUE"),
+        ] {
+            let n = self.collect(
+                &format!("SELECT count(*) FROM {t} WHERE {cond}"),
+                &[],
+                |r| get::<u64>(r, 0),
+            )?;
             c.elements
                 .push((t.to_string(), n.first().copied().unwrap_or(0)));
         }
@@ -638,7 +603,8 @@ impl Store {
         }
         let ext = self.collect(
             "SELECT min(minx), min(miny), max(maxx), max(maxy) FROM
-             (SELECT minx, miny, maxx, maxy FROM communities UNION ALL SELECT minx, miny, maxx, maxy FROM grids)",
+             (SELECT minx, miny, maxx, maxy FROM communities UNION ALL
+              SELECT minx, miny, maxx, maxy FROM grids WHERE NOT retired)",
             &[],
             |r| {
                 let v: [Option<f64>; 4] = [get(r, 0)?, get(r, 1)?, get(r, 2)?, get(r, 3)?];
@@ -660,6 +626,9 @@ impl Store {
             c.residents = *n;
             c.aged60_share = if *n > 0 { *old as f64 / *n as f64 } else { 0.0 };
         }
+        let state = self.grid_state()?;
+        c.grid_version = state.version;
+        c.retired_grids = state.retired;
         c.events_per_month = self.collect(
             &format!(
                 "SELECT strftime(to_timestamp(reported_at + 8 * 3600), '%Y-%m') m, count(*) FROM events
@@ -670,6 +639,80 @@ impl Store {
         )?;
         Ok(c)
     }
+}
+
+/// Runs a query on `conn` and decodes every row with `f`.
+pub(crate) fn collect_on<T>(
+    conn: &duckdb::Connection,
+    sql: &str,
+    args: &[duckdb::types::Value],
+    f: impl Fn(&Row<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut st = conn.prepare(sql).ctx(format!("preparing {sql}"))?;
+    let mut rows = st.query(params_from_iter(args.iter())).ctx("querying")?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().ctx("reading rows")? {
+        out.push(f(r)?);
+    }
+    Ok(out)
+}
+
+/// Every community (also inside a transaction: `conn` may be one).
+pub(crate) fn communities_on(conn: &duckdb::Connection) -> Result<Vec<Community>> {
+    collect_on(
+        conn,
+        "SELECT id, code, name, is_village, geom FROM communities ORDER BY id",
+        &[],
+        |r| {
+            let rid: u64 = get(r, 0)?;
+            Ok(Community {
+                id: id("communities", rid, "id", rid, CommunityId::new)?,
+                code: vocab(
+                    "communities",
+                    rid,
+                    "code",
+                    &get::<String>(r, 1)?,
+                    DivisionCode::parse,
+                )?,
+                name: get(r, 2)?,
+                is_village: get(r, 3)?,
+                boundary: parse_multi("communities", rid, &get::<String>(r, 4)?)?,
+            })
+        },
+    )
+}
+
+/// Grids matching `cond` (an SQL condition over the `grids` table built by
+/// this module, never from user text), by ID.
+pub(crate) fn grids_on(conn: &duckdb::Connection, cond: &str) -> Result<Vec<Grid>> {
+    collect_on(
+        conn,
+        &format!(
+            "SELECT id, code, name, kind, community, parent, geom, workers FROM grids
+             WHERE {cond} ORDER BY id"
+        ),
+        &[],
+        |r| {
+            let rid: u64 = get(r, 0)?;
+            let workers: Vec<Worker> =
+                serde_json::from_str(&get::<String>(r, 7)?).map_err(|e| StoreError::Corrupt {
+                    table: "grids",
+                    id: rid,
+                    column: "workers",
+                    reason: e.to_string(),
+                })?;
+            Ok(Grid {
+                id: id("grids", rid, "id", rid, GridId::new)?,
+                code: vocab("grids", rid, "code", &get::<String>(r, 1)?, GridCode::parse)?,
+                name: get(r, 2)?,
+                kind: vocab("grids", rid, "kind", &get::<String>(r, 3)?, GridKind::parse)?,
+                community: opt_id("grids", rid, "community", get(r, 4)?, CommunityId::new)?,
+                parent: opt_id("grids", rid, "parent", get(r, 5)?, GridId::new)?,
+                boundary: parse_multi("grids", rid, &get::<String>(r, 6)?)?,
+                workers,
+            })
+        },
+    )
 }
 
 fn grid_cond(grid: Option<GridId>) -> String {

@@ -3,7 +3,7 @@
 //! transaction, so a store is never half-migrated.
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Reference columns carried by every element assigned to grids (格进图).
 pub(crate) const REFS: &str =
@@ -12,8 +12,9 @@ pub(crate) const REFS: &str =
 /// Migrations in order; index `i` moves the schema from version `i` to `i + 1`.
 pub(crate) fn migrations() -> Vec<String> {
     let r = REFS;
-    vec![format!(
-        "
+    vec![
+        format!(
+            "
 CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 CREATE TABLE town (code VARCHAR NOT NULL, name VARCHAR NOT NULL, lon DOUBLE NOT NULL, lat DOUBLE NOT NULL);
 CREATE TABLE communities (id UBIGINT PRIMARY KEY, code VARCHAR NOT NULL, name VARCHAR NOT NULL,
@@ -57,5 +58,16 @@ CREATE TABLE audit_log (at_s BIGINT NOT NULL, actor VARCHAR NOT NULL, action VAR
   detail VARCHAR NOT NULL);
 INSERT INTO meta VALUES ('schema_version', '1');
 "
-    )]
+        ),
+        // 2: grid versions. `grids.version` is the version that created a
+        // grid, `grids.retired_in` the one that retired it; `grid_versions`
+        // is the history (codes as JSON arrays).
+        "
+ALTER TABLE grids ADD COLUMN retired_in INTEGER;
+CREATE TABLE grid_versions (version INTEGER PRIMARY KEY, level VARCHAR, community UBIGINT,
+  created_at BIGINT NOT NULL, actor VARCHAR NOT NULL, note VARCHAR NOT NULL, source VARCHAR NOT NULL,
+  retired VARCHAR NOT NULL, created VARCHAR NOT NULL, reassigned VARCHAR NOT NULL);
+"
+        .to_string(),
+    ]
 }

@@ -7,6 +7,7 @@ use duckdb::{params, Appender};
 
 use super::codec::{bbox, geom_text, rep_point};
 use super::error::{Ctx, Result, StoreError};
+use super::versions::{grid_state_on, record_import, GridImport, VersionReport};
 use super::{Store, TransitionRow};
 use crate::dataset::Dataset;
 use crate::ids::{
@@ -122,12 +123,44 @@ fn flush(app: &mut Appender<'_>, table: &str) -> Result<()> {
 impl Store {
     /// Stores a batch in one transaction. Either every row is stored or, on
     /// any error (duplicate ID, missing reference, constraint), none is.
+    /// Grids of the batch join the current grid version (1 in a new store);
+    /// [`Store::write_grids`] makes a new version and re-assigns instead.
     pub fn write(
         &mut self,
         batch: &Dataset,
         refs: &dyn RefSource,
         provenance: Option<&Provenance>,
     ) -> Result<WriteReport> {
+        self.write_impl(batch, refs, provenance, None)
+            .map(|(w, _)| w)
+    }
+
+    /// Stores a batch that brings grids or communities (`wangge import
+    /// grids|communities`) as a new grid version, in one transaction: the
+    /// rows, then every stored element re-assigned against the grids now
+    /// current (人进户、户进房、房进格), the history row and the audit line.
+    /// On any error nothing is stored.
+    pub fn write_grids(
+        &mut self,
+        batch: &Dataset,
+        refs: &dyn RefSource,
+        provenance: Option<&Provenance>,
+        import: &GridImport,
+    ) -> Result<(WriteReport, VersionReport)> {
+        let (w, v) = self.write_impl(batch, refs, provenance, Some(import))?;
+        let v = v.ok_or_else(|| StoreError::InvalidChange {
+            reason: "the import made no grid version".into(),
+        })?;
+        Ok((w, v))
+    }
+
+    fn write_impl(
+        &mut self,
+        batch: &Dataset,
+        refs: &dyn RefSource,
+        provenance: Option<&Provenance>,
+        import: Option<&GridImport>,
+    ) -> Result<(WriteReport, Option<VersionReport>)> {
         dup_check("community", batch.communities.iter().map(|x| x.id))?;
         dup_check("grid", batch.grids.iter().map(|x| x.id))?;
         dup_check("compound", batch.compounds.iter().map(|x| x.id))?;
@@ -143,6 +176,14 @@ impl Store {
 
         check_batch(self, batch)?;
         let tx = self.conn.transaction().ctx("starting import")?;
+        let state = grid_state_on(&tx)?;
+        let grid_version = match import {
+            Some(_) => state.version + 1,
+            None => state.version.max(1),
+        };
+        let grid_version = i32::try_from(grid_version).map_err(|_| StoreError::InvalidChange {
+            reason: format!("grid version {grid_version} out of range"),
+        })?;
         let mut rows = 0u64;
         if let Some(t) = &batch.town {
             tx.execute("DELETE FROM town", []).ctx("replacing town")?;
@@ -187,12 +228,13 @@ impl Store {
                     g.parent.map(|i| i.get()),
                     geom_text(&g.boundary),
                     workers,
-                    1i32,
+                    grid_version,
                     false,
                     b.map(|b| b.min().x),
                     b.map(|b| b.min().y),
                     b.map(|b| b.max().x),
-                    b.map(|b| b.max().y)
+                    b.map(|b| b.max().y),
+                    None::<i32>
                 ])
                 .ctx("grids")?;
             }
@@ -439,8 +481,12 @@ impl Store {
             )
             .ctx("writing provenance")?;
         }
+        let version = match import {
+            Some(imp) => Some(record_import(&tx, batch, i64::from(grid_version), imp)?),
+            None => None,
+        };
         tx.commit().ctx("committing import")?;
-        Ok(WriteReport { rows })
+        Ok((WriteReport { rows }, version))
     }
 
     /// Stores one new event (intake) with its first transition.

@@ -283,6 +283,8 @@ fn regrid_micro_on_demo_community_repairs_loads() {
             report: rep.clone(),
             xlsx: Some(xlsx.clone()),
             dump_input: None,
+            adopt: false,
+            note: None,
         },
     )
     .expect("wangge regrid");

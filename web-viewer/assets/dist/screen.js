@@ -1,7 +1,8 @@
 // Big screen (`/screen`): KPI tiles refreshed every 30 s, a dark map with the
 // event density and today's overdue events, and a live feed of events from the
 // server-sent event stream. Runs for days: the feed keeps at most FEED_MAX DOM
-// items and the live map source at most LIVE_MAX points.
+// items and the live map source at most LIVE_MAX points; the stream reconnects
+// by itself (with back-off) and fetches what it missed while it was away.
 
 import { t, setLang, getLang, translateDom, categoryName, vocab } from './i18n.js';
 import { api, buildStyle, createMap, applyLayers, readUrlState, townExtent, onFirstIdle, esc } from './mapcore.js';
@@ -25,7 +26,7 @@ function tick() {
 
 // ---- KPI tiles ----
 function fmtKpi(key, v) {
-  if (v == null || Number.isNaN(Number(v))) return '—';
+  if (v == null || Number.isNaN(Number(v))) return `—<span class="unit">${esc(t('noData'))}</span>`;
   const n = Number(v);
   if (key === 'median_handling_h') return `${n.toFixed(1)}<span class="unit">${esc(t('hours'))}</span>`;
   if (key === 'satisfaction_month') return `${(n <= 1 ? n * 100 : n).toFixed(1)}<span class="unit">%</span>`;
@@ -57,25 +58,30 @@ function feedItem(e) {
   li.dataset.id = String(e.id ?? '');
   if (e.overdue) li.classList.add('overdue');
   const at = e.reported_at ? new Date(e.reported_at) : new Date();
-  const time = Number.isNaN(at.getTime()) ? '' : at.toLocaleTimeString('zh-CN', { hour12: false });
+  const today = at.toDateString() === new Date().toDateString();
+  const loc = getLang() === 'en' ? 'en-GB' : 'zh-CN';
+  const time = Number.isNaN(at.getTime()) ? ''
+    : today ? at.toLocaleTimeString(loc, { hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit' })
+      : at.toLocaleString(loc, { hour12: false, month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
   li.innerHTML = `<span class="title">${esc(e.title || categoryName(e.category) || `#${e.id}`)}</span>
     <span class="meta">${esc(time)} · ${esc(categoryName(e.category))} · ${esc(vocab('status', e.status))} · ${esc(vocab('source', e.source))}</span>`;
   return li;
 }
-function pushFeed(e) {
+function pushFeed(e, fresh = true) {
   const list = $('feed');
   if (e.id != null) {
     const old = list.querySelector(`li[data-id="${CSS.escape(String(e.id))}"]`);
     if (old) old.remove();
   }
   const li = feedItem(e);
-  li.classList.add('fresh');
+  if (fresh) li.classList.add('fresh');
   list.prepend(li);
   while (list.children.length > FEED_MAX) list.lastElementChild.remove();
   state.feed = [e, ...state.feed.filter((x) => x.id !== e.id)].slice(0, FEED_MAX);
   pushLive(e);
 }
 const live = { type: 'FeatureCollection', features: [] };
+window.__wangge.live = live;
 function pushLive(e) {
   const map = window.__wangge.map;
   if (!map || !Number.isFinite(Number(e.lon)) || !Number.isFinite(Number(e.lat))) return;
@@ -84,30 +90,95 @@ function pushLive(e) {
   if (src) src.setData(live);
 }
 function setConn(ok) {
+  if (state.connected === ok && $('conn').dataset.state === (ok ? 'live' : 'down')) return;
   state.connected = ok;
   const b = $('conn');
+  b.dataset.state = ok ? 'live' : 'down';
   b.className = `badge ${ok ? 'live' : 'down'}`;
   b.textContent = t(ok ? 'live' : 'reconnecting');
 }
+
+// The stream: `event: hello` on (re)connect, `event: event` per new or changed
+// event with `id:` = the stream position, `event: ping` when idle, `event: resync`
+// when this page fell behind. On any error the page closes the EventSource and
+// opens a new one itself after a back-off (1 s doubling to 30 s, with jitter),
+// asking for what it missed with `?since=<last id>`; a connection silent for
+// longer than SILENCE_MS (a proxy that dropped it without telling) is treated
+// the same way.
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+const SILENCE_MS = 45_000;
+const stream = { es: null, lastId: null, retryMs: RETRY_MIN_MS, timer: 0, lastMsgAt: 0 };
+state.stream = stream;
+state.reconnects = 0;
+
+function heard(msg) {
+  stream.lastMsgAt = Date.now();
+  if (msg && msg.lastEventId) stream.lastId = msg.lastEventId;
+}
+let kpiSoon = 0;
+function onEventData(msg) {
+  heard(msg);
+  try {
+    const e = eventOf(JSON.parse(msg.data));
+    if (e) pushFeed(e);
+  } catch (err) {
+    console.warn('stream: bad event data', err.message);
+  }
+  // Figures follow the feed (debounced: a burst makes one request).
+  clearTimeout(kpiSoon);
+  kpiSoon = setTimeout(refreshKpi, 3000);
+}
 function connect() {
-  // EventSource reconnects by itself after an error; we only show the state.
-  const es = new EventSource('/api/v1/stream/events');
-  const onData = (msg) => {
-    try {
-      const e = eventOf(JSON.parse(msg.data));
-      if (e) pushFeed(e);
-    } catch (err) {
-      console.warn('stream: bad event data', err.message);
-    }
+  clearTimeout(stream.timer);
+  if (stream.es) stream.es.close();
+  const q = stream.lastId != null ? `?since=${encodeURIComponent(stream.lastId)}` : '';
+  const es = new EventSource(`/api/v1/stream/events${q}`);
+  stream.es = es;
+  es.addEventListener('hello', (msg) => {
+    heard(msg);
+    const wasDown = state.errors > 0 && !state.connected;
+    stream.retryMs = RETRY_MIN_MS;
+    setConn(true);
+    if (wasDown) refreshKpi();
+  });
+  es.addEventListener('event', onEventData);
+  es.onmessage = onEventData;
+  es.addEventListener('ping', heard);
+  es.addEventListener('resync', (msg) => {
+    heard(msg);
+    reconnect(0);
+  });
+  es.onopen = () => {
+    stream.lastMsgAt = Date.now();
   };
-  es.addEventListener('event', onData);
-  es.onmessage = onData;
-  es.onopen = () => setConn(true);
   es.onerror = () => {
+    if (stream.es !== es) return;
     state.errors += 1;
     setConn(false);
+    reconnect();
   };
   return es;
+}
+/** Closes the stream and opens it again after `delay` ms (default: the back-off). */
+function reconnect(delay) {
+  if (stream.es) stream.es.close();
+  stream.es = null;
+  clearTimeout(stream.timer);
+  let ms = delay;
+  if (ms === undefined) {
+    ms = Math.round(stream.retryMs * (0.75 + Math.random() * 0.5));
+    stream.retryMs = Math.min(RETRY_MAX_MS, stream.retryMs * 2);
+  }
+  state.reconnects += 1;
+  stream.timer = setTimeout(connect, ms);
+}
+function watchdog() {
+  if (stream.es && stream.es.readyState === EventSource.OPEN && Date.now() - stream.lastMsgAt > SILENCE_MS) {
+    console.warn(`stream: nothing heard for ${SILENCE_MS / 1000} s, reconnecting`);
+    setConn(false);
+    reconnect(0);
+  }
 }
 
 // ---- tour through communities ----
@@ -152,6 +223,25 @@ function fitMapToWall() {
   return s;
 }
 
+// Re-setting the same URLs reloads the tiles (the server's cache headers decide freshness).
+function refreshTiles(map) {
+  for (const id of ['wg-events', 'wg-heatmap', 'wg-overdue']) {
+    const src = map.getSource(id);
+    if (src && src.setTiles && Array.isArray(src.tiles)) src.setTiles([...src.tiles]);
+  }
+}
+
+// The latest events, so the feed is not empty before the first live one arrives.
+async function seedFeed() {
+  try {
+    const fc = await api('/api/v1/events?limit=20');
+    const items = (fc.features || []).map(eventOf).filter(Boolean);
+    for (const e of items.reverse()) if (!state.feed.some((x) => x.id === e.id)) pushFeed(e, false);
+  } catch (err) {
+    console.warn('feed:', err.message);
+  }
+}
+
 async function main() {
   translateDom();
   document.title = t('screenTitle');
@@ -159,7 +249,9 @@ async function main() {
   setInterval(tick, 1000);
   refreshKpi();
   setInterval(refreshKpi, KPI_EVERY_MS);
+  await seedFeed();
   connect();
+  setInterval(watchdog, 5000);
   const [built, extent] = await Promise.all([buildStyle({ lang: getLang(), filters: state.filters, dark: true }), townExtent()]);
   const scale = fitMapToWall();
   const map = await createMap('map-inner', { style: built.style, state: url, extent, interactive: false, pixelRatio: (window.devicePixelRatio || 1) * scale });
@@ -170,6 +262,13 @@ async function main() {
   });
   window.__wangge.map = map;
   applyLayers(map, state.layers, built.baseIds);
+  // At town scale a wall names communities only; grid and compound names are unreadable there.
+  if (map.getLayer('labels')) {
+    map.setFilter('labels', ['==', ['get', 'kind'], 'community']);
+    map.setLayoutProperty('labels', 'text-size', 17);
+    map.setPaintProperty('labels', 'text-color', '#dce6ff');
+    map.setPaintProperty('labels', 'text-halo-width', 2);
+  }
   map.addSource('live', { type: 'geojson', data: live });
   map.addLayer({ id: 'live-halo', type: 'circle', source: 'live', paint: { 'circle-radius': 16, 'circle-color': '#3fb6ff', 'circle-opacity': 0.25 } });
   map.addLayer({ id: 'live', type: 'circle', source: 'live', paint: { 'circle-radius': 5, 'circle-color': '#3fb6ff', 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } });
@@ -181,13 +280,8 @@ async function main() {
   });
   if (url.tour) tour(map, extent);
   // Keep the heat and overdue layers current on a wall that runs for days.
-  setInterval(() => {
-    for (const id of ['wg-events', 'wg-heatmap', 'wg-overdue']) {
-      const src = map.getSource(id);
-      // Re-setting the same URLs reloads the tiles (the server's cache headers decide freshness).
-      if (src && src.setTiles && Array.isArray(src.tiles)) src.setTiles([...src.tiles]);
-    }
-  }, 5 * 60_000);
+  window.__wangge.refreshTiles = () => refreshTiles(map);
+  setInterval(() => refreshTiles(map), 5 * 60_000);
 }
 
 main().catch((e) => {

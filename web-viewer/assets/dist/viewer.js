@@ -7,6 +7,7 @@ import {
   writeUrlState, townExtent, onFirstIdle, esc, COLORS, TOGGLE_ORDER, DEFAULT_LAYERS, FILTER_KEYS, maplibregl,
 } from './mapcore.js';
 import { gridPanel, buildingPanel, eventPanel, placePanel } from './panels.js';
+import { initRegrid, handleCompareClick, relabelRegrid } from './regrid.js';
 
 const DAY = 86400e3;
 const url = readUrlState();
@@ -20,7 +21,7 @@ const state = {
   lang: getLang(),
   detail: null,
 };
-window.__wangge = { map: null, state, firstRenderMs: null };
+window.__wangge = { map: null, compare: null, state, style: null, baseIds: [], firstRenderMs: null };
 
 const $ = (id) => document.getElementById(id);
 
@@ -187,6 +188,8 @@ async function main() {
   renderLayerList();
   renderFilterOptions();
   const [built, extent] = await Promise.all([buildStyle({ lang: getLang(), filters: state.filters }), townExtent()]);
+  // A pristine copy for the proposal side of the re-gridding comparison.
+  window.__wangge.style = structuredClone(built.style);
   const map = await createMap('map', { style: built.style, state: url, extent, padding: { top: 70, bottom: 30, left: 280, right: 30 } });
   window.__wangge.map = map;
   window.__wangge.baseIds = built.baseIds;
@@ -241,6 +244,7 @@ async function main() {
     renderLayerList();
     renderFilterOptions();
     if (state.selection) showPanel(state.selection.kind, state.selection.id, state.detail);
+    relabelRegrid();
     saveUrl();
   });
   $('share').addEventListener('click', async () => {
@@ -255,6 +259,7 @@ async function main() {
   });
 
   map.on('click', (e) => {
+    if (handleCompareClick(e)) return;
     const hit = pick(map, e.point);
     if (!hit) {
       closePanel();
@@ -273,6 +278,7 @@ async function main() {
     if (hovered) map.setFeatureState({ source: 'wg-grids', ...hovered }, { hover: true });
   });
   map.on('moveend', saveUrl);
+  initRegrid();
 
   // Restore a shared selection.
   const sel = url.sel ? url.sel.split(':') : url.grid ? ['grid', url.grid] : null;

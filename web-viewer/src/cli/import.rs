@@ -11,7 +11,7 @@ use clap::{Args, FromArgMatches};
 use geo_core::crs::Crs;
 use geo_core::io::{import, ElementKind, Encoding, ImportOptions};
 use geo_core::model::EventSource;
-use geo_core::store::{Provenance, Store};
+use geo_core::store::{GridImport, Provenance, Store};
 use geo_core::Dataset;
 use indicatif::{ProgressBar, ProgressStyle};
 use wangge_data::estimate::{estimate_all, EstimateParams};
@@ -232,11 +232,25 @@ pub fn run_with(
         crs: crs.to_string(),
     };
     let pb = spinner("writing", batch.len());
-    let w = store
-        .write(&batch, &lookup, Some(&prov))
-        .with_context(|| format!("importing {} (nothing was stored)", a.file.display()));
+    let w = if batch.grids.is_empty() && batch.communities.is_empty() {
+        store.write(&batch, &lookup, Some(&prov)).map(|w| (w, None))
+    } else {
+        // Grids changed: a new grid version, every element re-assigned.
+        let imp = GridImport {
+            actor: "cli".into(),
+            note: String::new(),
+            source: format!("import {}", prov.source),
+        };
+        store
+            .write_grids(&batch, &lookup, Some(&prov), &imp)
+            .map(|(w, v)| (w, Some(v)))
+    }
+    .with_context(|| format!("importing {} (nothing was stored)", a.file.display()));
     pb.finish_and_clear();
-    let w = w?;
+    let (w, version) = w?;
+    if let Some(v) = version {
+        writeln!(err, "{}", super::regrid::version_summary(&v))?;
+    }
     writeln!(
         err,
         "imported {} rows of {kind_name} from {} in {:.2} s",

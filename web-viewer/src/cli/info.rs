@@ -19,8 +19,11 @@ pub struct InfoArgs {
 pub fn run(db: &Path, a: InfoArgs) -> Result<()> {
     let store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
     let c = store.counts(&Scope::Town, chrono::Utc::now().year())?;
+    let versions = store.grid_versions()?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&c)?);
+        let mut v = serde_json::to_value(&c)?;
+        v["grid_versions"] = serde_json::to_value(&versions)?;
+        println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
     println!(
@@ -41,6 +44,33 @@ pub fn run(db: &Path, a: InfoArgs) -> Result<()> {
     println!("\ngrids by kind");
     for (k, n) in &c.grids_by_kind {
         println!("  {k:<14} {n:>10}");
+    }
+    if !versions.is_empty() {
+        println!(
+            "\ngrid versions (current {}, {} retired grids kept)",
+            c.grid_version, c.retired_grids
+        );
+        for v in &versions {
+            let at = v
+                .created_at
+                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_else(|| "-".into());
+            println!(
+                "  v{:<4} {at:<20} {:<14} {:<8} -{} +{}  {}{}",
+                v.version,
+                v.level.as_deref().unwrap_or("-"),
+                if v.actor.is_empty() { "-" } else { &v.actor },
+                v.retired.len(),
+                v.created.len(),
+                v.source,
+                if v.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", v.note)
+                }
+            );
+        }
     }
     println!(
         "\nresidents  {}   aged 60+ {:.1} %",

@@ -18,7 +18,7 @@ use clap::Args;
 use geo::BoundingRect;
 use geo_core::ids::{CommunityId, UnitId};
 use geo_core::model::{Community, GridKind};
-use geo_core::store::{LoadSet, Scope, Store};
+use geo_core::store::{GridChange, GridState, LoadSet, NewGrid, Scope, Store, VersionReport};
 use serde::Deserialize;
 
 /// Arguments of `wangge regrid`.
@@ -60,6 +60,14 @@ pub struct RegridArgs {
     /// only) as JSON and stop: reproduces a run without the store.
     #[arg(long, hide = true)]
     pub dump_input: Option<PathBuf>,
+    /// Adopt the proposal: it becomes a new version of the grids (today's are
+    /// kept, retired) and every element is re-assigned. Refused when the
+    /// grids changed while the proposal was computed.
+    #[arg(long)]
+    pub adopt: bool,
+    /// Why the grids change, kept in the grid history (with `--adopt`).
+    #[arg(long, requires = "adopt")]
+    pub note: Option<String>,
 }
 
 /// Parameters of one run, as the CLI and the HTTP body give them.
@@ -239,6 +247,98 @@ pub fn load_input(store: &Store, level: GridKind, community: Option<&str>) -> Re
     Ok(input)
 }
 
+/// Resolves a community given as division code, name or ID.
+pub fn resolve_community(store: &Store, community: Option<&str>) -> Result<Option<CommunityId>> {
+    match community.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => Ok(Some(
+            find_community(&store.communities()?, s)
+                .map(|c| c.id)
+                .ok_or_else(|| RequestError::Community(s.to_string()))?,
+        )),
+    }
+}
+
+/// The grid change that adopts proposal `p`, computed at `level` for
+/// `community` (the whole town when `None`) against grid state `basis`.
+/// Each proposed grid brings its units (their households follow them); a
+/// grid that is a floor range of a unit brings the households of its floors.
+pub fn change_from_proposal(
+    p: &Proposal,
+    level: GridKind,
+    community: Option<CommunityId>,
+    basis: Option<GridState>,
+    actor: &str,
+    note: &str,
+    source: &str,
+) -> GridChange {
+    let grids = p
+        .grids
+        .iter()
+        .map(|g| {
+            let (parent, comm) = match g.parent {
+                Some(Parent::Grid(x)) => (Some(x), None),
+                Some(Parent::Community(c)) => (None, Some(c)),
+                None => (None, None),
+            };
+            let (units, floors) = match g.floor_part {
+                None => (g.units.clone(), None),
+                Some(f) => match (f.first_floor, f.last_floor) {
+                    (Some(lo), Some(hi)) => (
+                        g.units.clone(),
+                        Some((
+                            i16::try_from(lo).unwrap_or(i16::MAX),
+                            i16::try_from(hi).unwrap_or(i16::MAX),
+                        )),
+                    ),
+                    // Floors unknown: the first part keeps the households.
+                    _ if f.part == 1 => (g.units.clone(), Some((i16::MIN, i16::MAX))),
+                    _ => (Vec::new(), None),
+                },
+            };
+            NewGrid {
+                boundary: g.polygon.clone(),
+                parent,
+                community: comm.or(community),
+                replaces: g.replaces,
+                units,
+                floors,
+                ..NewGrid::default()
+            }
+        })
+        .collect();
+    GridChange {
+        level,
+        community,
+        grids,
+        expected: basis,
+        actor: actor.to_string(),
+        note: note.to_string(),
+        source: source.to_string(),
+    }
+}
+
+/// One line per element table of what a grid change re-assigned.
+pub fn version_summary(v: &VersionReport) -> String {
+    let moved: Vec<String> = v
+        .reassigned
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    format!(
+        "grid version {}: {} grids retired, {} created; references changed: {}",
+        v.version,
+        v.retired.len(),
+        v.created.len(),
+        if moved.is_empty() {
+            "none".to_string()
+        } else {
+            moved.join(", ")
+        }
+    )
+}
+
 /// Writes the proposal's GeoJSON and JSON report (and xlsx when asked).
 pub fn write_outputs(
     p: &Proposal,
@@ -374,6 +474,8 @@ pub fn run(db: &Path, a: RegridArgs) -> Result<()> {
     let params = req.params()?;
     let store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
     let pb = super::bar(1000, "loading");
+    let basis = store.grid_state()?;
+    let community = resolve_community(&store, req.community.as_deref())?;
     let input = load_input(&store, params.level, req.community.as_deref())?;
     drop(store);
     if let Some(p) = &a.dump_input {
@@ -407,5 +509,22 @@ pub fn run(db: &Path, a: RegridArgs) -> Result<()> {
             .map(|x| format!(", workbook to {}", x.display()))
             .unwrap_or_default()
     );
+    if a.adopt {
+        let change = change_from_proposal(
+            &proposal,
+            params.level,
+            community,
+            Some(basis),
+            "cli",
+            a.note.as_deref().unwrap_or(""),
+            &format!("wangge regrid (seed {})", params.seed),
+        );
+        let mut store =
+            Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
+        let v = store
+            .replace_grids(&change)
+            .context("adopting the proposal (nothing was changed)")?;
+        println!("adopted: {}", version_summary(&v));
+    }
     Ok(())
 }

@@ -9,22 +9,24 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use geo_core::ids::CommunityId;
 use geo_core::model::{GridKind, ServiceKind};
-use geo_core::store::{LoadSet, Scope};
+use geo_core::store::{GridState, LoadSet, Scope, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::cli::regrid::{load_input, RegridRequest};
+use crate::cli::regrid::{change_from_proposal, load_input, Proposal, RegridRequest};
 use crate::cli::report::{self, AreaLevel, HotspotRow};
 use crate::error::{AppError, AppResult};
 use crate::role::{Access, Role};
 use crate::state::AppState;
+use crate::view::TownView;
 
 /// Jobs kept in the registry (oldest finished ones are dropped first).
 pub const MAX_JOBS: usize = 64;
@@ -44,6 +46,17 @@ struct Job {
     state: JobState,
     progress: f32,
     params: Value,
+    /// Level re-gridded.
+    level: GridKind,
+    /// Community re-gridded (whole town when `None`).
+    community: Option<CommunityId>,
+    /// Grid state the input was read at (a later change makes it stale).
+    basis: Option<GridState>,
+    /// The proposal, once done (adopt applies it).
+    proposal: Option<Arc<Proposal>>,
+    /// Adoption: `Some(None)` while it runs, `Some(Some(v))` once adopted as
+    /// grid version `v`.
+    adopted: Option<Option<i64>>,
 }
 
 static JOBS: LazyLock<Mutex<BTreeMap<u64, Job>>> = LazyLock::new(|| Mutex::new(BTreeMap::new()));
@@ -86,11 +99,11 @@ pub async fn start_regrid(
     let params = req
         .params()
         .map_err(|e| AppError::bad("bad_param", e.to_string()))?;
-    {
+    let community_id = {
         let view = st.view()?;
         req.community_id(&view.dataset.communities)
-            .map_err(|e| AppError::bad("bad_community", e.to_string()))?;
-    }
+            .map_err(|e| AppError::bad("bad_community", e.to_string()))?
+    };
     let id = {
         let mut j = jobs()?;
         let running = j
@@ -122,6 +135,11 @@ pub async fn start_regrid(
                 state: JobState::Running,
                 progress: 0.0,
                 params: serde_json::to_value(&params).unwrap_or(Value::Null),
+                level: params.level,
+                community: community_id,
+                basis: None,
+                proposal: None,
+                adopted: None,
             },
         );
         id
@@ -132,9 +150,11 @@ pub async fn start_regrid(
     tokio::task::spawn_blocking(move || {
         let outcome = run_job(&st2, id, level, community.as_deref(), &params);
         set_job(id, |job| match outcome {
-            Ok(v) => {
+            Ok((v, proposal, basis)) => {
                 job.progress = 1.0;
                 job.state = JobState::Done(v);
+                job.proposal = Some(Arc::new(proposal));
+                job.basis = Some(basis);
             }
             Err(e) => {
                 tracing::warn!(job = id, error = %e, "re-gridding job failed");
@@ -154,13 +174,17 @@ fn run_job(
     level: GridKind,
     community: Option<&str>,
     params: &analytics::regrid::RegridParams,
-) -> Result<Value, String> {
-    let input = {
+) -> Result<(Value, Proposal, GridState), String> {
+    let (input, basis) = {
         let store =
             st.0.store
                 .lock()
                 .map_err(|_| "store lock poisoned".to_string())?;
-        load_input(&store, level, community).map_err(|e| format!("{e:#}"))?
+        let basis = store.grid_state().map_err(|e| e.to_string())?;
+        (
+            load_input(&store, level, community).map_err(|e| format!("{e:#}"))?,
+            basis,
+        )
     };
     set_job(id, |j| j.progress = 0.05);
     let mut last = 0.0f32;
@@ -174,7 +198,11 @@ fn run_job(
     let geojson = serde_json::to_value(analytics::regrid::to_geojson(&proposal))
         .map_err(|e| e.to_string())?;
     let report = serde_json::to_value(&proposal.report).map_err(|e| e.to_string())?;
-    Ok(json!({"geojson": geojson, "report": report}))
+    Ok((
+        json!({"geojson": geojson, "report": report}),
+        proposal,
+        basis,
+    ))
 }
 
 fn job_id(s: &str) -> AppResult<u64> {
@@ -197,6 +225,9 @@ pub async fn regrid_status(Path(job): Path<String>, headers: HeaderMap) -> AppRe
         JobState::Done(r) => {
             v["status"] = json!("done");
             v["result"] = r;
+            if let Some(Some(version)) = j.adopted {
+                v["adopted_version"] = json!(version);
+            }
         }
         JobState::Failed(e) => {
             v["status"] = json!("failed");
@@ -244,6 +275,196 @@ fn csv_response<R: analytics::table::Table>(rows: &[R], name: &str) -> AppResult
         buf,
     )
         .into_response())
+}
+
+/// Body of `POST /api/v1/regrid/{job}/adopt`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdoptBody {
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// `POST /api/v1/regrid/{job}/adopt` (leaders and planners): applies a
+/// finished job's proposal as a new grid version (today's grids retired and
+/// kept, every element re-assigned), then rebuilds the in-memory view and
+/// drops every cached tile. Answers `{version, retired, created,
+/// reassigned}`; 409 when the job is not done, was adopted already, or the
+/// grids changed since it started.
+pub async fn adopt_regrid(
+    State(st): State<AppState>,
+    Path(job): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> AppResult<Json<Value>> {
+    let access = Access::from_headers(&headers);
+    planner_or_leader(&access, "adopt re-gridding proposals")?;
+    let id = job_id(&job)?;
+    let body: AdoptBody = if body.iter().all(u8::is_ascii_whitespace) {
+        AdoptBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| AppError::bad("bad_body", format!("adopt body: {e}")))?
+    };
+    let note = body.note.unwrap_or_default();
+    if note.chars().count() > 2000 {
+        return Err(AppError::bad("bad_note", "note: at most 2000 characters"));
+    }
+    let (proposal, basis, community, level) = {
+        let mut j = jobs()?;
+        let job = j
+            .get_mut(&id)
+            .ok_or_else(|| AppError::NotFound(format!("re-gridding job {id} not found")))?;
+        match &job.state {
+            JobState::Running => {
+                return Err(AppError::Conflict(
+                    "not_done".into(),
+                    format!("re-gridding job {id} is still running"),
+                ))
+            }
+            JobState::Failed(e) => {
+                return Err(AppError::Conflict(
+                    "not_done".into(),
+                    format!("re-gridding job {id} failed ({e}); there is nothing to adopt"),
+                ))
+            }
+            JobState::Done(_) => {}
+        }
+        match job.adopted {
+            Some(Some(v)) => {
+                return Err(AppError::Conflict(
+                    "already_adopted".into(),
+                    format!("re-gridding job {id} was adopted already as grid version {v}"),
+                ))
+            }
+            Some(None) => {
+                return Err(AppError::Conflict(
+                    "already_adopted".into(),
+                    format!("re-gridding job {id} is being adopted"),
+                ))
+            }
+            None => {}
+        }
+        let proposal = job
+            .proposal
+            .clone()
+            .ok_or_else(|| AppError::Internal(format!("job {id} is done without a proposal")))?;
+        job.adopted = Some(None);
+        (proposal, job.basis, job.community, job.level)
+    };
+    let actor = format!("{:?}", access.role).to_ascii_lowercase();
+    let change = change_from_proposal(
+        &proposal,
+        level,
+        community,
+        basis,
+        &actor,
+        &note,
+        &format!("regrid job {id}"),
+    );
+    let st2 = st.clone();
+    let outcome = st
+        .with_store(move |s| {
+            let report = s.replace_grids(&change).map_err(|e| match e {
+                StoreError::Stale { .. } => {
+                    AppError::Conflict("stale_proposal".into(), e.to_string())
+                }
+                StoreError::InvalidChange { .. } => {
+                    AppError::Conflict("invalid_proposal".into(), e.to_string())
+                }
+                other => AppError::from(other),
+            })?;
+            // The store changed: rebuild the view and drop every cached tile
+            // now, under the store lock, so no write slips in between.
+            let rebuilt = TownView::load(s)
+                .map_err(|e| e.to_string())
+                .and_then(|view| {
+                    *st2.view_mut()
+                        .map_err(|_| "view lock poisoned".to_string())? = view;
+                    st2.0
+                        .tiles
+                        .lock()
+                        .map_err(|_| "tile cache poisoned".to_string())?
+                        .clear();
+                    Ok(())
+                });
+            Ok((report, rebuilt))
+        })
+        .await;
+    match outcome {
+        Err(e) => {
+            set_job(id, |j| j.adopted = None);
+            Err(e)
+        }
+        Ok((report, rebuilt)) => {
+            set_job(id, |j| j.adopted = Some(Some(report.version)));
+            rebuilt.map_err(|e| {
+                AppError::Internal(format!(
+                    "grid version {} stored, but the view could not be rebuilt: {e}",
+                    report.version
+                ))
+            })?;
+            tracing::info!(
+                job = id,
+                version = report.version,
+                "re-gridding proposal adopted"
+            );
+            Ok(Json(json!({
+                "version": report.version,
+                "retired": report.retired,
+                "created": report.created,
+                "reassigned": report.reassigned,
+            })))
+        }
+    }
+}
+
+/// `GET /api/v1/grids/versions`: the grid history, oldest first.
+pub async fn grid_versions(State(st): State<AppState>) -> AppResult<Json<Value>> {
+    let (versions, state) = st
+        .with_store(|s| Ok((s.grid_versions()?, s.grid_state()?)))
+        .await?;
+    Ok(Json(
+        json!({"current": state.version, "versions": versions}),
+    ))
+}
+
+/// `GET /api/v1/grids/versions/{version}`: the grids current in that
+/// version (retired since or not), as GeoJSON.
+pub async fn grids_of_version(
+    State(st): State<AppState>,
+    Path(version): Path<String>,
+) -> AppResult<Json<Value>> {
+    let v: i64 = version.parse().map_err(|_| {
+        AppError::bad(
+            "bad_version",
+            format!("version={version:?}: expected a grid version number"),
+        )
+    })?;
+    let grids = st.with_store(move |s| Ok(s.grids_of_version(v)?)).await?;
+    let code_of: std::collections::HashMap<u64, String> = grids
+        .iter()
+        .map(|g| (g.grid.id.get(), g.grid.code.as_str().to_string()))
+        .collect();
+    let features: Vec<Value> = grids
+        .iter()
+        .map(|vg| {
+            let g = &vg.grid;
+            json!({
+                "type": "Feature",
+                "geometry": geojson::Geometry::new(geojson::GeometryValue::from(&g.boundary)),
+                "properties": {
+                    "id": g.id.get(), "code": g.code.as_str(), "name": g.name,
+                    "kind": g.kind.code(), "community": g.community.map(|c| c.get()),
+                    "parent": g.parent.and_then(|p| code_of.get(&p.get())),
+                    "version": vg.version, "retired_in": vg.retired_in,
+                },
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "type": "FeatureCollection", "version": v, "features": features,
+    })))
 }
 
 /// Query of `GET /api/v1/indicators`.

@@ -843,16 +843,117 @@ pub async fn create_event(
     Ok((StatusCode::CREATED, Json(Value::Object(body))))
 }
 
+/// Query of `GET /api/v1/stream/events`.
+#[derive(Debug, Default, Deserialize)]
+pub struct StreamQuery {
+    /// Resume after this stream ID: what `Last-Event-ID` says for the
+    /// browser's own retries, for a client that opens a new connection.
+    since: Option<u64>,
+}
+
+/// Most events replayed to a client that resumes (older ones it must reload).
+pub const STREAM_BACKLOG: usize = 200;
+
 /// `GET /api/v1/stream/events`: server-sent events of new and changed events.
+///
+/// The stream opens with `event: hello` (`retry: 2000`, data
+/// `{last_id, replayed}`). Every `event: event` message carries `id:` = the
+/// highest event ID the stream has reached, so a client resuming with
+/// `Last-Event-ID` (the browser's retry) or `?since=` (a new connection)
+/// first gets the events reported after that ID, oldest first (at most
+/// [`STREAM_BACKLOG`]), then the live ones. Event IDs are stored, so this
+/// also bridges a server restart (changes of older events are not
+/// replayed). When the client falls behind the channel it gets
+/// `event: resync` (data `{missed}`) and should resume with `?since=`.
+/// When idle, `event: ping` every 15 s lets a client notice a dead
+/// connection. The stream is public: receipt tokens are stripped.
 pub async fn stream_events(
     State(st): State<AppState>,
-) -> Sse<impl tokio_stream::Stream<Item = Result<SseEvent, Infallible>>> {
+    headers: HeaderMap,
+    Query(q): Query<StreamQuery>,
+) -> AppResult<Sse<impl tokio_stream::Stream<Item = Result<SseEvent, Infallible>>>> {
+    // Subscribe before reading the backlog: an event arriving in between is
+    // sent twice (clients de-duplicate by event ID) rather than lost.
     let rx = st.0.events_tx.subscribe();
-    let stream = BroadcastStream::new(rx).filter_map(|m| {
-        m.ok()
-            .map(|data| Ok(SseEvent::default().event("event").data(data)))
+    let since = q.since.or_else(|| {
+        headers
+            .get("last-event-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.trim().parse::<u64>().ok())
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    let now = Utc::now();
+    let (top, backlog) = {
+        let view = st.view()?;
+        let top = view.next_event_id.saturating_sub(1);
+        let mut newer: Vec<(&Event, &GridRefs)> = match since {
+            Some(s) => view
+                .dataset
+                .events
+                .iter()
+                .zip(&view.event_refs)
+                .filter(|(e, _)| e.id.get() > s)
+                .collect(),
+            None => Vec::new(),
+        };
+        newer.sort_by_key(|(e, _)| e.id.get());
+        let skip = newer.len().saturating_sub(STREAM_BACKLOG);
+        let backlog: Vec<(u64, String)> = newer[skip..]
+            .iter()
+            .map(|(e, r)| {
+                let mut m = event_props(&view, e, r, now);
+                m.insert("lon".into(), json!(e.location.x()));
+                m.insert("lat".into(), json!(e.location.y()));
+                (e.id.get(), Value::Object(m).to_string())
+            })
+            .collect();
+        (top, backlog)
+    };
+    // Resume point before the replay, so a drop during it loses nothing.
+    let start = since.map_or(top, |s| s.min(top));
+    let mut first: Vec<Result<SseEvent, Infallible>> = vec![Ok(SseEvent::default()
+        .event("hello")
+        .id(start.to_string())
+        .retry(Duration::from_millis(2000))
+        .data(json!({"last_id": start, "replayed": backlog.len()}).to_string()))];
+    first.extend(backlog.into_iter().map(|(id, data)| {
+        Ok(SseEvent::default()
+            .event("event")
+            .id(id.to_string())
+            .data(data))
+    }));
+    let mut hwm = top;
+    let live = BroadcastStream::new(rx).filter_map(move |m| match m {
+        Ok(data) => {
+            let data = match serde_json::from_str::<Value>(&data) {
+                Ok(mut v) => {
+                    if let Some(id) = v.get("id").and_then(Value::as_u64) {
+                        hwm = hwm.max(id);
+                    }
+                    if let Some(o) = v.as_object_mut() {
+                        o.remove("receipt");
+                    }
+                    v.to_string()
+                }
+                Err(_) => data,
+            };
+            Some(Ok::<_, Infallible>(
+                SseEvent::default()
+                    .event("event")
+                    .id(hwm.to_string())
+                    .data(data),
+            ))
+        }
+        Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
+            Some(Ok(SseEvent::default()
+                .event("resync")
+                .data(json!({"missed": n}).to_string())))
+        }
+    });
+    Ok(Sse::new(tokio_stream::iter(first).chain(live)).keep_alive(
+        KeepAlive::new()
+            .interval(Duration::from_secs(15))
+            .event(SseEvent::default().event("ping").data("{}")),
+    ))
 }
 
 /// `GET /api/v1/kpi`: the big screen's figures.

@@ -2,9 +2,10 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::role::{Access, Role};
 use crate::state::AppState;
 
 mod embedded {
@@ -53,9 +54,27 @@ fn respond(path: &str, extra_csp: Option<String>, body: Option<Vec<u8>>) -> Resp
     resp
 }
 
-/// `GET /`.
-pub async fn index() -> Response {
-    respond("index.html", None, None)
+/// `GET /`: the viewer, told the caller's role (`<meta name="wangge-role">`,
+/// from `X-Wangge-Role`) so it offers re-gridding to leaders and planners
+/// only; the API checks the role again on every call.
+pub async fn index(headers: HeaderMap) -> Response {
+    let role = match Access::from_headers(&headers).role {
+        Role::Leader => "leader",
+        Role::Planner => "planner",
+        Role::Screen => "screen",
+        Role::Worker => "worker",
+        Role::Department => "department",
+        Role::Public => "public",
+    };
+    let html = asset("index.html").map(|b| {
+        String::from_utf8_lossy(b)
+            .replace(
+                "<head>",
+                &format!("<head>\n<meta name=\"wangge-role\" content=\"{role}\">"),
+            )
+            .into_bytes()
+    });
+    respond("index.html", None, html)
 }
 
 /// `GET /screen`.
