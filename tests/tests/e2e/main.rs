@@ -7,3 +7,4 @@ mod http;
 mod realdata;
 mod store;
 mod town;
+mod versions;
