@@ -693,3 +693,96 @@ fn importing_grids_reassigns_elements() {
     let v1 = store.grids_of_version(1).expect("v1");
     assert!(v1.iter().all(|x| x.grid.id.get() != new_id));
 }
+
+#[test]
+fn cli_adopt_and_comprehensive_change() {
+    let (store, path) = demo_store("versions-cli");
+    drop(store);
+    let dir = path.parent().expect("dir").to_path_buf();
+    web_viewer::cli::regrid::run(
+        &path,
+        web_viewer::cli::regrid::RegridArgs {
+            level: "micro".into(),
+            community: Some("1".into()),
+            min: 30,
+            max: 80,
+            mode: "max".into(),
+            seed: 1,
+            allow_floor_split: false,
+            out: dir.join("p.geojson"),
+            report: dir.join("r.json"),
+            xlsx: None,
+            dump_input: None,
+            adopt: true,
+            note: Some("from the CLI".into()),
+        },
+    )
+    .expect("wangge regrid --adopt");
+    let mut store = Store::open(&path).expect("reopen");
+    let last = store.grid_versions().expect("versions").pop().expect("v");
+    assert_eq!(last.version, 2);
+    assert_eq!(last.note, "from the CLI");
+    assert_eq!(last.source, "wangge regrid (seed 1)");
+    assert_eq!(last.actor, "cli");
+
+    // Comprehensive level: the nested micro-grids retire with their parents.
+    let before = store.grids().expect("grids");
+    let old_comp: BTreeSet<String> = before
+        .iter()
+        .filter(|g| g.kind == GridKind::Comprehensive)
+        .map(|g| g.code.as_str().to_string())
+        .collect();
+    let micro_n = before.iter().filter(|g| g.kind == GridKind::Micro).count();
+    let params = RegridRequest {
+        level: "comprehensive".into(),
+        community: Some("1".into()),
+        min: 300,
+        max: 500,
+        mode: "max".into(),
+        seed: 1,
+        allow_floor_split: false,
+    }
+    .params()
+    .expect("params");
+    let basis = store.grid_state().expect("state");
+    let input = load_input(&store, GridKind::Comprehensive, Some("1")).expect("input");
+    let p = regrid(&input, &params, &mut |_| {}).expect("regrid");
+    let community = store.communities().expect("communities")[0].clone();
+    let change = change_from_proposal(
+        &p,
+        GridKind::Comprehensive,
+        Some(community.id),
+        Some(basis),
+        "test",
+        "",
+        "test",
+    );
+    let rep = store.replace_grids(&change).expect("comprehensive change");
+    assert_eq!(rep.version, 3);
+    assert_eq!(rep.retired.len(), old_comp.len() + micro_n);
+    assert!(rep
+        .created
+        .iter()
+        .all(|c| c.len() == 15 && c.starts_with(community.code.as_str()) && !old_comp.contains(c)));
+    let now = store.grids().expect("grids");
+    assert_eq!(now.iter().filter(|g| g.kind == GridKind::Micro).count(), 0);
+    let refs = all_refs(&store);
+    let current: HashSet<u64> = now.iter().map(|g| g.id.get()).collect();
+    for r in refs["households"].values() {
+        assert!(r.micro.is_none());
+        assert!(r.comprehensive.is_some_and(|g| current.contains(&g.get())));
+    }
+    let mut per_grid: HashMap<u64, u64> = HashMap::new();
+    for r in refs["households"].values() {
+        *per_grid
+            .entry(r.comprehensive.map(|g| g.get()).unwrap_or(0))
+            .or_default() += 1;
+    }
+    let id_of: HashMap<&str, u64> = now.iter().map(|g| (g.code.as_str(), g.id.get())).collect();
+    for (code, g) in rep.created.iter().zip(&p.grids) {
+        assert_eq!(
+            per_grid.get(&id_of[code.as_str()]).copied().unwrap_or(0),
+            g.households
+        );
+    }
+}
