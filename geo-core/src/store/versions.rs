@@ -734,7 +734,7 @@ impl Store {
                 .map(|g| g.code.as_str().to_string())
                 .collect(),
         };
-        let mut next_id = collect_on(&tx, "SELECT coalesce(max(id), 0) FROM grids", &[], |r| {
+        let first_id = collect_on(&tx, "SELECT coalesce(max(id), 0) FROM grids", &[], |r| {
             get::<u64>(r, 0)
         })?
         .first()
@@ -810,8 +810,7 @@ impl Store {
             } else {
                 ng.workers.clone()
             };
-            let id = GridId::new(next_id).map_err(|e| invalid(e.to_string()))?;
-            next_id += 1;
+            let id = GridId::new(first_id + i as u64).map_err(|e| invalid(e.to_string()))?;
             made.push(Grid {
                 id,
                 code,
