@@ -31,7 +31,7 @@ use crate::model::{Grid, GridKind, GridRefs, Worker};
 /// One grid of a change, before the store gives it an ID and a code.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewGrid {
-    /// Boundary (WGS84).
+    /// Boundary (WGS84). A micro-grid's is clipped to its parent's.
     pub boundary: MultiPolygon<f64>,
     /// Micro level: the current comprehensive grid it nests in (required).
     pub parent: Option<GridId>,
@@ -568,6 +568,24 @@ fn insert_history(
     Ok(())
 }
 
+/// `cell` clipped to `parent`, so a micro-grid nests in its comprehensive
+/// grid (proposal cells are clipped to the community only). Slivers under
+/// 1 m² are dropped; a cell that misses its parent is kept whole.
+fn nest_in(cell: &MultiPolygon<f64>, parent: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+    use geo::{BooleanOps, GeodesicArea};
+    let clipped = cell.intersection(parent);
+    let kept: Vec<_> = clipped
+        .0
+        .into_iter()
+        .filter(|p| p.geodesic_area_unsigned() >= 1.0)
+        .collect();
+    if kept.is_empty() {
+        cell.clone()
+    } else {
+        MultiPolygon(kept)
+    }
+}
+
 /// A history column as JSON text.
 fn json<T: Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
@@ -716,7 +734,7 @@ impl Store {
                 .map(|g| g.code.as_str().to_string())
                 .collect(),
         };
-        let mut next_id = collect_on(&tx, "SELECT coalesce(max(id), 0) FROM grids", &[], |r| {
+        let first_id = collect_on(&tx, "SELECT coalesce(max(id), 0) FROM grids", &[], |r| {
             get::<u64>(r, 0)
         })?
         .first()
@@ -726,7 +744,7 @@ impl Store {
         let mut made: Vec<Grid> = Vec::with_capacity(change.grids.len());
         for (i, ng) in change.grids.iter().enumerate() {
             let n = i + 1;
-            let (community, parent, code, name) = match change.level {
+            let (community, parent, code, name, boundary) = match change.level {
                 GridKind::Micro => {
                     let p = ng.parent.ok_or_else(|| {
                         invalid(format!(
@@ -754,7 +772,13 @@ impl Store {
                         .name
                         .clone()
                         .unwrap_or_else(|| format!("{}{seq}号微网格", pg.name));
-                    (pg.community, Some(p), code, name)
+                    (
+                        pg.community,
+                        Some(p),
+                        code,
+                        name,
+                        nest_in(&ng.boundary, &pg.boundary),
+                    )
                 }
                 _ => {
                     let c = ng.community.or(change.community).ok_or_else(|| {
@@ -775,7 +799,7 @@ impl Store {
                     let (code, seq) =
                         codes.take(div.as_str(), GridKind::Comprehensive, "community")?;
                     let name = ng.name.clone().unwrap_or_else(|| format!("第{seq}网格"));
-                    (Some(c), None, code, name)
+                    (Some(c), None, code, name, ng.boundary.clone())
                 }
             };
             let workers = if ng.workers.is_empty() {
@@ -786,8 +810,7 @@ impl Store {
             } else {
                 ng.workers.clone()
             };
-            let id = GridId::new(next_id).map_err(|e| invalid(e.to_string()))?;
-            next_id += 1;
+            let id = GridId::new(first_id + i as u64).map_err(|e| invalid(e.to_string()))?;
             made.push(Grid {
                 id,
                 code,
@@ -795,7 +818,7 @@ impl Store {
                 kind: change.level,
                 community,
                 parent,
-                boundary: ng.boundary.clone(),
+                boundary,
                 workers,
             });
         }

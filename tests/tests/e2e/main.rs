@@ -8,3 +8,4 @@ mod realdata;
 mod store;
 mod tiles_http;
 mod town;
+mod versions;
