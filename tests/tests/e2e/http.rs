@@ -44,6 +44,24 @@ async fn health_info_and_grid_figures() {
     assert_eq!(s, StatusCode::OK, "{info}");
     assert!(info["residents"].as_u64().unwrap_or(0) > 9_000, "{info}");
 
+    // The demo's events end before today: the KPI windows end at the newest
+    // event and say so, instead of answering empty handling and satisfaction.
+    let (s, kpi) = get_json(&st, "/api/v1/kpi").await;
+    assert_eq!(s, StatusCode::OK, "{kpi}");
+    assert_eq!(kpi["window_is_now"], false, "{kpi}");
+    assert!(
+        kpi["median_handling_h"].as_f64().is_some_and(|h| h > 0.0),
+        "{kpi}"
+    );
+    let sat = kpi["satisfaction_month"].as_f64().unwrap_or(-1.0);
+    assert!((0.0..=1.0).contains(&sat), "{kpi}");
+    assert!(
+        kpi["satisfaction_month_of"]
+            .as_str()
+            .is_some_and(|m| m.len() == 7),
+        "{kpi}"
+    );
+
     let (s, grids) = get_json(&st, "/api/v1/grids?kind=comprehensive&limit=5").await;
     assert_eq!(s, StatusCode::OK);
     let f = &grids["features"][0]["properties"];

@@ -37,6 +37,15 @@ async function refreshKpi() {
     const k = await api('/api/v1/kpi');
     state.kpi = k;
     for (const el of document.querySelectorAll('.kpi')) el.querySelector('.value').innerHTML = fmtKpi(el.dataset.kpi, k[el.dataset.kpi]);
+    // When the newest event is older than the 30-day window (a demo town, an
+    // archive), the server ends the windows at that event: say so on the tile.
+    const stale = k.window_is_now === false;
+    const day = stale ? String(k.window_end || '').slice(0, 10) : '';
+    const label = (key) => document.querySelector(`.kpi[data-kpi="${key}"] .label`);
+    const med = label('median_handling_h');
+    const sat = label('satisfaction_month');
+    if (med) med.textContent = stale ? t('kpiMedianUntil').replace('{d}', day) : t('kpiMedian');
+    if (sat) sat.textContent = stale && k.satisfaction_month_of ? t('kpiSatisfactionOf').replace('{m}', k.satisfaction_month_of) : t('kpiSatisfaction');
   } catch (e) {
     console.warn('kpi:', e.message);
   }

@@ -606,7 +606,7 @@ pub async fn grid_detail(
                 sat.1 += 1;
             }
         }
-        if e.reported_at >= since {
+        if e.reported_at >= since && e.reported_at <= window_end {
             *weeks.entry(week_of(e.reported_at)).or_default() += 1;
         }
     }
@@ -962,11 +962,21 @@ pub async fn kpi(State(st): State<AppState>) -> AppResult<Json<Value>> {
     let now = Utc::now();
     let local = chrono::FixedOffset::east_opt(8 * 3600).map(|o| now.with_timezone(&o));
     let today = local.map(|l| l.date_naive());
-    let month = local.map(|l| (l.year(), l.month()));
+    // A store whose newest event is older than the 30-day window (a demo
+    // town, an archive) would show empty handling and satisfaction tiles: the
+    // windows then end at the newest event instead, and the answer says so.
+    let latest = view.dataset.events.iter().map(|e| e.reported_at).max();
+    let window_end = match latest {
+        Some(l) if l < now - chrono::Duration::days(30) => l,
+        _ => now,
+    };
+    let window_local =
+        chrono::FixedOffset::east_opt(8 * 3600).map(|o| window_end.with_timezone(&o));
+    let month = window_local.map(|l| (l.year(), l.month()));
     let (mut today_n, mut open, mut overdue, mut sat_n, mut sat_ok) =
         (0u64, 0u64, 0u64, 0u64, 0u64);
     let mut handling = Vec::new();
-    let since = now - chrono::Duration::days(30);
+    let since = window_end - chrono::Duration::days(30);
     for e in &view.dataset.events {
         let l = e.reported_at.with_timezone(
             &chrono::FixedOffset::east_opt(8 * 3600)
@@ -981,7 +991,7 @@ pub async fn kpi(State(st): State<AppState>) -> AppResult<Json<Value>> {
         if e.is_overdue(now) {
             overdue += 1;
         }
-        if e.reported_at >= since {
+        if e.reported_at >= since && e.reported_at <= window_end {
             if let Some(h) = e.handling_h() {
                 handling.push(h);
             }
@@ -998,6 +1008,9 @@ pub async fn kpi(State(st): State<AppState>) -> AppResult<Json<Value>> {
         "median_handling_h": median(handling),
         "satisfaction_month": if sat_n > 0 { Some(sat_ok as f64 / sat_n as f64) } else { None },
         "total_events": view.dataset.events.len(),
+        "window_end": window_end.to_rfc3339(),
+        "window_is_now": window_end == now,
+        "satisfaction_month_of": month.map(|(y, m)| format!("{y:04}-{m:02}")),
     })))
 }
 
