@@ -606,7 +606,7 @@ pub async fn grid_detail(
                 sat.1 += 1;
             }
         }
-        if e.reported_at >= since && e.reported_at <= window_end {
+        if e.reported_at >= since {
             *weeks.entry(week_of(e.reported_at)).or_default() += 1;
         }
     }
