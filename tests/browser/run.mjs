@@ -498,14 +498,14 @@ async function run(browser) {
     });
 
     // Building and event panels: click a rendered feature where it alone answers.
-    const clickFeature = async (layerKey, layerId, what) => {
-      for (const el of await page.$$('#layer-list input[data-layer]')) {
+    const clickFeature = async (layerKey, layerId, what, pg = page) => {
+      for (const el of await pg.$$('#layer-list input[data-layer]')) {
         const k = await el.getAttribute('data-layer');
         await el.setChecked(k === 'base' || k === layerKey);
       }
-      await page.evaluate((b) => window.__wangge.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { animate: false, padding: { top: 120, bottom: 80, left: 320, right: 420 } }), gbbox);
-      await idle(page);
-      const target = await page.evaluate((id) => {
+      await pg.evaluate((b) => window.__wangge.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { animate: false, padding: { top: 120, bottom: 80, left: 320, right: 420 } }), gbbox);
+      await idle(pg);
+      const target = await pg.evaluate((id) => {
         const map = window.__wangge.map;
         const r = map.getCanvas().getBoundingClientRect();
         for (const f of map.queryRenderedFeatures({ layers: [id] }).slice(0, 200)) {
@@ -523,10 +523,10 @@ async function run(browser) {
         return null;
       }, layerId);
       assert(target, `no clickable ${what} with a tile feature id rendered in layer ${layerId} around grid ${code}`);
-      await page.mouse.click(target.x, target.y);
-      await page.waitForFunction(() => ['ready', 'error'].includes(document.getElementById('panel').dataset.state), null, { timeout: 10_000 })
+      await pg.mouse.click(target.x, target.y);
+      await pg.waitForFunction(() => ['ready', 'error'].includes(document.getElementById('panel').dataset.state), null, { timeout: 10_000 })
         .catch(() => { throw new Error(`no panel after clicking ${what} ${target.id}`); });
-      const panel = await page.evaluate(() => ({ kind: document.getElementById('panel').dataset.kind, state: document.getElementById('panel').dataset.state, text: document.getElementById('panel-body').textContent.trim().slice(0, 200) }));
+      const panel = await pg.evaluate(() => ({ kind: document.getElementById('panel').dataset.kind, state: document.getElementById('panel').dataset.state, text: document.getElementById('panel-body').textContent.trim().slice(0, 200), aggregate: !!document.querySelector('#panel-body [data-aggregate]'), count: (document.querySelector('#panel-body [data-field="count"]') || {}).textContent }));
       assert(panel.state === 'ready', `panel for ${what} ${target.id} failed: ${panel.text}`);
       return { id: target.id, panel };
     };
@@ -539,14 +539,29 @@ async function run(browser) {
       return `building ${id}, ${shown} households`;
     });
     await step('clicking an event shows its timeline (GET /api/v1/events/{id})', async () => {
-      const { id, panel } = await clickFeature('events', 'wg-events', 'event');
-      assert(panel.kind === 'event', `clicked event ${id}, panel shows a ${panel.kind}`);
-      const ev = await apiJson(`/api/v1/events/${id}`);
-      const items = await page.$$eval('#panel .timeline li', (l) => l.length);
+      // The default role (no personal-data access) sees events rolled up
+      // to H3 cells of at least k = 3: the panel shows the cell's figures.
+      const agg = await clickFeature('events', 'wg-events', 'event');
+      assert(agg.panel.kind === 'event' && agg.panel.state === 'ready' && agg.panel.aggregate, `default role: clicked events point ${agg.id}, panel ${JSON.stringify(agg.panel)}`);
+      assert(Number(String(agg.panel.count).replace(/[^\d]/g, '')) >= 3, `default role: aggregated point shows ${agg.panel.count} events (k = 3)`);
+      // A leader sees single events and their timelines.
+      const lctx = await newContext(browser, { role: 'leader' });
+      const lpage = await lctx.newPage();
+      const llog = watch(lpage, '/ (leader)');
+      await lpage.goto(`${BASE}/`, { waitUntil: 'domcontentloaded' });
+      await waitReady(lpage, '/ (leader)');
+      const { id, panel } = await clickFeature('events', 'wg-events', 'event', lpage);
+      assert(panel.kind === 'event' && !panel.aggregate, `leader: clicked event ${id}, panel ${JSON.stringify(panel)}`);
+      const lev = await lctx.request.get(`${BASE}/api/v1/events/${id}`);
+      assert(lev.status() === 200, `leader GET /api/v1/events/${id}: ${lev.status()}`);
+      const ev = await lev.json();
+      const items = await lpage.$$eval('#panel .timeline li', (l) => l.length);
       const want = Array.isArray(ev.timeline) ? ev.timeline.length : 0;
       assert(items === Math.max(1, want), `event ${id}: panel timeline has ${items} entries, API has ${want}`);
-      await page.screenshot({ path: join(OUT, 'viewer-event.png') });
-      return `event ${id}, ${want} timeline entries`;
+      await lpage.screenshot({ path: join(OUT, 'viewer-event.png') });
+      assert(llog.errors.length === 0 && llog.failed.length === 0, `leader page: console errors ${JSON.stringify(llog.errors)}, failed requests ${JSON.stringify(llog.failed)}`);
+      await lctx.close();
+      return `default role: aggregated point of ${agg.panel.count} events; leader: event ${id}, ${want} timeline entries`;
     });
     await step(`search for "${code}" flies to the grid and opens it`, async () => {
       await page.evaluate(() => window.__wangge.map.jumpTo({ center: [0, 0], zoom: 3 }));

@@ -27,12 +27,13 @@ pub enum Role {
 }
 
 impl Role {
-    /// Parses the header value; anything unknown is `Screen`.
+    /// Parses the header value (`grid_worker` is accepted for `worker`);
+    /// anything unknown is `Screen`.
     pub fn parse(s: &str) -> Role {
         match s.trim().to_ascii_lowercase().as_str() {
             "leader" => Role::Leader,
             "planner" => Role::Planner,
-            "worker" => Role::Worker,
+            "worker" | "grid_worker" | "grid-worker" => Role::Worker,
             "department" => Role::Department,
             "public" => Role::Public,
             _ => Role::Screen,
@@ -120,5 +121,18 @@ impl Access {
         } else {
             mask_name(name)
         }
+    }
+}
+
+#[cfg(test)]
+mod role_names {
+    use super::Role;
+
+    #[test]
+    fn header_names_parse_and_unknown_is_the_most_restricted() {
+        assert_eq!(Role::parse("worker"), Role::Worker);
+        assert_eq!(Role::parse(" Grid_Worker "), Role::Worker);
+        assert_eq!(Role::parse("leader"), Role::Leader);
+        assert_eq!(Role::parse("admin"), Role::Screen);
     }
 }

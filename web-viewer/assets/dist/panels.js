@@ -88,6 +88,21 @@ export function buildingPanel(b) {
   </table>`;
 }
 
+/**
+ * HTML of an aggregated events point: roles without personal-data access get
+ * the `events` layer rolled up to H3 cells of at least k events (tiles/LAYERS.md),
+ * so there is no single event to open, only the cell's figures.
+ */
+export function eventGroupPanel(p) {
+  return `<h2 data-aggregate="1"><small>${esc(t('eventGroup'))}</small>${esc(categoryName(p.group) || t('events'))}</h2>
+  <table class="kv">
+    ${row('eventCount', num(p.count), 'count')}
+    ${row('isOverdue', p.overdue ? t('yes') : t('no'), 'overdue')}
+    ${row('grade', esc(vocab('grade', p.grade) || '—'), 'grade')}
+  </table>
+  <p class="muted">${esc(t('eventGroupNote'))}</p>`;
+}
+
 /** HTML of an event detail with its timeline (`GET /api/v1/events/{id}`). */
 export function eventPanel(ev) {
   const e = ev.properties ? { ...ev.properties, ...ev } : ev;

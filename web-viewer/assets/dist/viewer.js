@@ -6,7 +6,7 @@ import {
   api, buildStyle, createMap, applyLayers, applyFilters, highlightGrid, pick, readUrlState,
   writeUrlState, townExtent, onFirstIdle, esc, COLORS, TOGGLE_ORDER, DEFAULT_LAYERS, FILTER_KEYS, maplibregl,
 } from './mapcore.js';
-import { gridPanel, buildingPanel, eventPanel, placePanel } from './panels.js';
+import { gridPanel, buildingPanel, eventPanel, eventGroupPanel, placePanel } from './panels.js';
 import { initRegrid, handleCompareClick, relabelRegrid } from './regrid.js';
 
 const DAY = 86400e3;
@@ -114,6 +114,7 @@ async function showPanel(kind, id, fallbackProps) {
     let detail;
     if (kind === 'grid') html = gridPanel((detail = await api(`/api/v1/grids/${encodeURIComponent(id)}`)));
     else if (kind === 'building') html = buildingPanel((detail = await api(`/api/v1/buildings/${encodeURIComponent(id)}`)));
+    else if (kind === 'event' && fallbackProps && fallbackProps.count != null) html = eventGroupPanel((detail = fallbackProps));
     else if (kind === 'event') html = eventPanel((detail = await api(`/api/v1/events/${encodeURIComponent(id)}`)));
     else if (kind === 'place') html = placePanel((detail = fallbackProps || { id }));
     else html = `<h2><small>${esc(t(kind === 'community' ? 'communities' : 'compounds'))}</small>${esc((fallbackProps && fallbackProps.name) || id)}</h2>`;
