@@ -252,7 +252,9 @@ impl Codes {
     }
 }
 
-fn append_grids(conn: &Connection, grids: &[Grid], version: i32) -> Result<()> {
+/// Appends grids as rows of grid version `version` (batch writes and grid
+/// changes share it).
+pub(super) fn append_grids(conn: &Connection, grids: &[Grid], version: i32) -> Result<()> {
     let mut a = conn.appender("grids").ctx("grids")?;
     for g in grids {
         let b = bbox(&g.boundary.clone().into());

@@ -215,30 +215,7 @@ impl Store {
             rows += batch.communities.len() as u64;
         }
         {
-            let mut a = tx.appender("grids").ctx("grids")?;
-            for g in &batch.grids {
-                let b = bbox(&g.boundary.clone().into());
-                let workers = serde_json::to_string(&g.workers).unwrap_or_else(|_| "[]".into());
-                a.append_row(params![
-                    g.id.get(),
-                    g.code.as_str(),
-                    g.name,
-                    g.kind.code(),
-                    g.community.map(|i| i.get()),
-                    g.parent.map(|i| i.get()),
-                    geom_text(&g.boundary),
-                    workers,
-                    grid_version,
-                    false,
-                    b.map(|b| b.min().x),
-                    b.map(|b| b.min().y),
-                    b.map(|b| b.max().x),
-                    b.map(|b| b.max().y),
-                    None::<i32>
-                ])
-                .ctx("grids")?;
-            }
-            flush(&mut a, "grids")?;
+            super::versions::append_grids(&tx, &batch.grids, grid_version)?;
             rows += batch.grids.len() as u64;
         }
         {
