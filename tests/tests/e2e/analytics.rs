@@ -13,9 +13,7 @@ use axum::http::{header, Request, StatusCode};
 use chrono::Datelike;
 use geo_core::model::{GridKind, ServiceKind};
 use geo_core::store::{LoadSet, Scope, Store};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 use wangge_data::demo::{self, Scale};
 use web_viewer::cli::demo::generate_into;
 use web_viewer::cli::regrid::{
@@ -23,27 +21,15 @@ use web_viewer::cli::regrid::{
 };
 use web_viewer::cli::report;
 use web_viewer::cli::report::AreaLevel;
-use web_viewer::{app, AppState, ServerConfig};
+use web_viewer::{AppState, ServerConfig};
 
-use crate::common::{demo_store, temp_db};
-
-async fn call(st: &AppState, req: Request<Body>) -> (StatusCode, Value) {
-    let (status, _, body) = call_raw(st, req).await;
-    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
-}
+use crate::common::{call, demo_store, get, header_text, post, respond, temp_db};
 
 /// Status, content type and body bytes.
 async fn call_raw(st: &AppState, req: Request<Body>) -> (StatusCode, String, Vec<u8>) {
-    let resp = app(st.clone()).oneshot(req).await.expect("response");
-    let status = resp.status();
-    let ctype = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let body = resp.into_body().collect().await.expect("body").to_bytes();
-    (status, ctype, body.to_vec())
+    let (status, headers, body) = respond(st, req).await;
+    let ctype = header_text(&headers, header::CONTENT_TYPE).unwrap_or_default();
+    (status, ctype, body)
 }
 
 /// Rows of a CSV written by `analytics::table::to_csv` (BOM, CRLF, no quoted
@@ -183,21 +169,6 @@ fn print_before_after(what: &str, p: &Proposal) {
         r.violations,
         r.violations_where_feasible
     );
-}
-
-fn get(uri: &str, role: &str) -> Request<Body> {
-    Request::get(uri)
-        .header("x-wangge-role", role)
-        .body(Body::empty())
-        .expect("request")
-}
-
-fn post(uri: &str, role: &str, body: Value) -> Request<Body> {
-    Request::post(uri)
-        .header("x-wangge-role", role)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_string()))
-        .expect("request")
 }
 
 /// The demo Summary (planted patterns) of a scale and seed, regenerated in memory.

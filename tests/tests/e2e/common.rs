@@ -1,11 +1,18 @@
-//! Shared fixtures: a demo community in a temporary DuckDB file.
+//! Shared fixtures: a demo community in a temporary DuckDB file, and
+//! requests through the real router.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
 use geo_core::store::Store;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
 use wangge_data::demo::Scale;
 use web_viewer::cli::demo::generate_into;
+use web_viewer::{app, AppState, ServerConfig};
 
 static N: AtomicU32 = AtomicU32::new(0);
 
@@ -24,4 +31,50 @@ pub fn demo_store(tag: &str) -> (Store, PathBuf) {
     let mut store = Store::open(&path).expect("open store");
     generate_into(&mut store, Scale::Community, 7, false).expect("generate demo");
     (store, path)
+}
+
+/// Server state over [`demo_store`], as `wangge serve` builds it.
+pub fn demo_state(tag: &str) -> AppState {
+    let (store, path) = demo_store(tag);
+    AppState::new(store, ServerConfig::new(path)).expect("state")
+}
+
+/// Sends one request through the real router (`app()` with `oneshot`):
+/// status, headers and body bytes.
+pub async fn respond(st: &AppState, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let resp = app(st.clone()).oneshot(req).await.expect("response");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, headers, body.to_vec())
+}
+
+/// [`respond`] with the body read as JSON (`Null` when it is not JSON).
+pub async fn call(st: &AppState, req: Request<Body>) -> (StatusCode, Value) {
+    let (status, _, body) = respond(st, req).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// A header's value as text, if present and readable.
+pub fn header_text(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// `GET uri` as `role` (`X-Wangge-Role`).
+pub fn get(uri: &str, role: &str) -> Request<Body> {
+    Request::get(uri)
+        .header("x-wangge-role", role)
+        .body(Body::empty())
+        .expect("request")
+}
+
+/// `POST uri` of a JSON body as `role`.
+pub fn post(uri: &str, role: &str, body: Value) -> Request<Body> {
+    Request::post(uri)
+        .header("x-wangge-role", role)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request")
 }

@@ -12,12 +12,7 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 use web_viewer::{app, AppState, ServerConfig};
 
-use crate::common::demo_store;
-
-fn state(tag: &str) -> AppState {
-    let (store, path) = demo_store(tag);
-    AppState::new(store, ServerConfig::new(path)).expect("state")
-}
+use crate::common::{demo_state as state, demo_store};
 
 /// A state whose event rules are `rules` (TOML) instead of the built-in ones.
 fn state_with_rules(tag: &str, rules: &str) -> AppState {

@@ -2,29 +2,13 @@
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
-use web_viewer::{app, AppState, ServerConfig};
+use web_viewer::AppState;
 
-use crate::common::demo_store;
-
-fn state(tag: &str) -> AppState {
-    let (store, path) = demo_store(tag);
-    AppState::new(store, ServerConfig::new(path)).expect("state")
-}
+use crate::common::{demo_state as state, respond};
 
 async fn call(st: &AppState, req: Request<Body>) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
-    let resp = app(st.clone()).oneshot(req).await.expect("response");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes()
-        .to_vec();
+    let (status, headers, body) = respond(st, req).await;
     (status, body, headers)
 }
 

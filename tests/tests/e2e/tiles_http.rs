@@ -8,17 +8,10 @@ use std::io::Read;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use fast_mvt::{MvtGeometry, MvtReaderRef, MvtValueRef};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
-use web_viewer::{app, AppState, ServerConfig};
+use web_viewer::AppState;
 
-use crate::common::demo_store;
-
-fn state(tag: &str) -> AppState {
-    let (store, path) = demo_store(tag);
-    AppState::new(store, ServerConfig::new(path)).expect("state")
-}
+use crate::common::{demo_state as state, respond};
 
 /// `GET uri` as `role` (`None`: no role header, i.e. the big screen).
 async fn get(
@@ -34,19 +27,7 @@ async fn get(
     if let Some(e) = etag {
         req = req.header(header::IF_NONE_MATCH, e);
     }
-    let resp = app(st.clone())
-        .oneshot(req.body(Body::empty()).expect("req"))
-        .await
-        .expect("response");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes()
-        .to_vec();
+    let (status, headers, body) = respond(st, req.body(Body::empty()).expect("req")).await;
     (status, body, headers)
 }
 
@@ -183,9 +164,8 @@ async fn tiles_carry_cache_headers_and_change_after_intake() {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body.to_string()))
         .expect("req");
-    let resp = app(st.clone()).oneshot(req).await.expect("response");
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    let b = resp.into_body().collect().await.expect("body").to_bytes();
+    let (status, _, b) = respond(&st, req).await;
+    assert_eq!(status, StatusCode::CREATED);
     let ev: Value = serde_json::from_slice(&b).expect("json");
     let id = ev["id"].as_u64().expect("event id");
 

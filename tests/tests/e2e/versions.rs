@@ -13,46 +13,16 @@ use axum::http::{header, Request, StatusCode};
 use clap::Parser;
 use geo_core::model::{GridKind, GridRefs};
 use geo_core::store::{Scope, Store, StoreError};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 use web_viewer::cli::regrid::{change_from_proposal, load_input, regrid, RegridRequest};
-use web_viewer::{app, AppState, ServerConfig};
+use web_viewer::{AppState, ServerConfig};
 
-use crate::common::demo_store;
+use crate::common::{call, demo_store, get, header_text, post, respond};
 
-async fn call(st: &AppState, req: Request<Body>) -> (StatusCode, Value) {
-    let resp = app(st.clone()).oneshot(req).await.expect("response");
-    let status = resp.status();
-    let body = resp.into_body().collect().await.expect("body").to_bytes();
-    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
-}
-
+/// Status, ETag and body bytes.
 async fn call_raw(st: &AppState, req: Request<Body>) -> (StatusCode, Option<String>, Vec<u8>) {
-    let resp = app(st.clone()).oneshot(req).await.expect("response");
-    let status = resp.status();
-    let etag = resp
-        .headers()
-        .get(header::ETAG)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let body = resp.into_body().collect().await.expect("body").to_bytes();
-    (status, etag, body.to_vec())
-}
-
-fn get(uri: &str, role: &str) -> Request<Body> {
-    Request::get(uri)
-        .header("x-wangge-role", role)
-        .body(Body::empty())
-        .expect("request")
-}
-
-fn post(uri: &str, role: &str, body: Value) -> Request<Body> {
-    Request::post(uri)
-        .header("x-wangge-role", role)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_string()))
-        .expect("request")
+    let (status, headers, body) = respond(st, req).await;
+    (status, header_text(&headers, header::ETAG), body)
 }
 
 fn codes(features: &Value) -> BTreeSet<String> {
