@@ -44,11 +44,18 @@ fn main() {
     }
     files.sort();
     let mut out = String::from("/// Embedded front-end files: (path under /assets/, bytes).\npub static FILES: &[(&str, &[u8])] = &[\n");
+    // Paths relative to the crate, joined to `CARGO_MANIFEST_DIR` when the
+    // crate compiles: a target dir reused by a clone at another path (CI
+    // caches it) then reads this clone's files, not the old clone's.
     for (name, path) in &files {
+        let rel = path
+            .strip_prefix(&manifest)
+            .expect("assets live under the crate")
+            .to_string_lossy()
+            .replace('\\', "/");
         let _ = writeln!(
             out,
-            "    ({name:?}, include_bytes!({:?})),",
-            path.display().to_string()
+            "    ({name:?}, include_bytes!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/{rel}\"))),"
         );
     }
     out.push_str("];\n");
