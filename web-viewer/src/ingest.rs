@@ -26,7 +26,7 @@ pub struct IngestReport {
 /// Grid references computed for one batch.
 #[derive(Default)]
 pub struct BatchRefs {
-    map: HashMap<ElementRef, GridRefs>,
+    map: HashMap<ElementRef, GridRefs, foldhash::fast::RandomState>,
 }
 
 impl BatchRefs {

@@ -72,6 +72,16 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// A value does not fit the column it is written to.
+    #[error("store: writing {table}: column {column}: {reason} (nothing was stored)")]
+    Column {
+        /// Table.
+        table: String,
+        /// Column position (0-based, in the table's order).
+        column: usize,
+        /// Why.
+        reason: String,
+    },
     /// Asked for something that does not exist.
     #[error("{kind} {id} not found")]
     NotFound {

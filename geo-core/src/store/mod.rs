@@ -13,6 +13,7 @@
 //!   history ([`Store::grid_versions`]). Plain reads see current grids only.
 
 mod codec;
+mod columnar;
 mod error;
 mod read;
 mod schema;

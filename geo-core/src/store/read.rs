@@ -923,11 +923,11 @@ impl Store {
                 "CREATE TEMP TABLE IF NOT EXISTS probe_ids (id UBIGINT); DELETE FROM probe_ids;",
             )
             .ctx("probing IDs")?;
-        let mut a = self.conn.appender("probe_ids").ctx("probing IDs")?;
+        let mut a = super::columnar::ColumnAppender::new(&self.conn, "probe_ids")?;
         for id in ids {
-            a.append_row([*id]).ctx("probing IDs")?;
+            a.append_row(duckdb::params![*id])?;
         }
-        a.flush().ctx("probing IDs")
+        a.finish()
     }
 }
 

@@ -19,6 +19,7 @@ use geo_types::{Coord, MultiPolygon};
 use serde::{Deserialize, Serialize};
 
 use super::codec::{bbox, geom_text};
+use super::columnar::ColumnAppender;
 use super::error::{Ctx, Result, StoreError};
 use super::read::{collect_on, communities_on, get, grids_on};
 use super::Store;
@@ -255,7 +256,7 @@ impl Codes {
 /// Appends grids as rows of grid version `version` (batch writes and grid
 /// changes share it).
 pub(super) fn append_grids(conn: &Connection, grids: &[Grid], version: i32) -> Result<()> {
-    let mut a = conn.appender("grids").ctx("grids")?;
+    let mut a = ColumnAppender::new(conn, "grids")?;
     for g in grids {
         let b = bbox(&g.boundary.clone().into());
         let workers = serde_json::to_string(&g.workers).unwrap_or_else(|_| "[]".into());
@@ -275,13 +276,9 @@ pub(super) fn append_grids(conn: &Connection, grids: &[Grid], version: i32) -> R
             b.map(|b| b.max().x),
             b.map(|b| b.max().y),
             None::<i32>
-        ])
-        .ctx("grids")?;
+        ])?;
     }
-    a.flush().map_err(|source| StoreError::Db {
-        context: "writing grids (nothing was stored)".into(),
-        source,
-    })
+    a.finish()
 }
 
 fn refs_row(r: &GridRefs) -> [Option<u64>; 4] {
@@ -358,7 +355,7 @@ pub(crate) fn reassign_on(
             },
         )?;
         {
-            let mut a = conn.appender("new_refs").ctx("re-assignment")?;
+            let mut a = ColumnAppender::new(conn, "new_refs")?;
             for (id, lon, lat, old) in rows {
                 let mut r = match (lon, lat) {
                     (Some(x), Some(y)) => index.grids_at(Coord { x, y }),
@@ -379,11 +376,10 @@ pub(crate) fn reassign_on(
                 }
                 let new = refs_row(&r);
                 if new != old {
-                    a.append_row(params![id, new[0], new[1], new[2], new[3]])
-                        .ctx("re-assignment")?;
+                    a.append_row(params![id, new[0], new[1], new[2], new[3]])?;
                 }
             }
-            a.flush().ctx("re-assignment")?;
+            a.finish()?;
         }
         let n = conn
             .execute(

@@ -3,9 +3,10 @@
 
 use std::collections::HashSet;
 
-use duckdb::{params, Appender};
+use duckdb::params;
 
 use super::codec::{bbox, geom_text, rep_point};
+use super::columnar::{append_all, ColumnAppender, Columns};
 use super::error::{Ctx, Result, StoreError};
 use super::versions::{grid_state_on, record_import, GridImport, VersionReport};
 use super::{Store, TransitionRow};
@@ -15,6 +16,7 @@ use crate::ids::{
     UnitId,
 };
 use crate::model::{Event, GridRefs, SentimentLink};
+use duckdb::arrow::record_batch::RecordBatch;
 
 /// An element whose grid references the store asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -41,12 +43,12 @@ pub enum ElementRef {
 
 /// Gives the grid references of an element (implemented by the spatial
 /// assignment; any `Fn(ElementRef) -> GridRefs` works).
-pub trait RefSource {
+pub trait RefSource: Sync {
     /// References of `e`.
     fn refs(&self, e: ElementRef) -> GridRefs;
 }
 
-impl<F: Fn(ElementRef) -> GridRefs> RefSource for F {
+impl<F: Fn(ElementRef) -> GridRefs + Sync> RefSource for F {
     fn refs(&self, e: ElementRef) -> GridRefs {
         self(e)
     }
@@ -79,20 +81,13 @@ fn refs_params(r: &GridRefs) -> [Option<u64>; 4] {
     ]
 }
 
-fn dup_check<T: Copy + Eq + std::hash::Hash + Into<u64>>(
-    kind: &'static str,
-    ids: impl Iterator<Item = T>,
-) -> Result<()> {
-    let mut seen = HashSet::new();
-    for id in ids {
-        if !seen.insert(id) {
-            return Err(StoreError::Duplicate {
-                kind,
-                id: id.into(),
-            });
-        }
+fn dup_check<T: Copy + Into<u64>>(kind: &'static str, ids: impl Iterator<Item = T>) -> Result<()> {
+    let mut ids: Vec<u64> = ids.map(Into::into).collect();
+    ids.sort_unstable();
+    match ids.windows(2).find(|w| w[0] == w[1]) {
+        Some(w) => Err(StoreError::Duplicate { kind, id: w[0] }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 macro_rules! into_u64 {
@@ -112,13 +107,6 @@ into_u64!(
     OrganisationId,
     crate::ids::RoadId
 );
-
-fn flush(app: &mut Appender<'_>, table: &str) -> Result<()> {
-    app.flush().map_err(|source| StoreError::Db {
-        context: format!("writing {table} (nothing was stored)"),
-        source,
-    })
-}
 
 impl Store {
     /// Stores a batch in one transaction. Either every row is stored or, on
@@ -194,257 +182,188 @@ impl Store {
             .ctx("writing town")?;
             rows += 1;
         }
-        {
-            let mut a = tx.appender("communities").ctx("communities")?;
-            for c in &batch.communities {
-                let b = bbox(&c.boundary.clone().into());
-                a.append_row(params![
-                    c.id.get(),
-                    c.code.as_str(),
-                    c.name,
-                    c.is_village,
-                    geom_text(&c.boundary),
-                    b.map(|b| b.min().x),
-                    b.map(|b| b.min().y),
-                    b.map(|b| b.max().x),
-                    b.map(|b| b.max().y)
-                ])
-                .ctx("communities")?;
-            }
-            flush(&mut a, "communities")?;
-            rows += batch.communities.len() as u64;
-        }
-        {
-            super::versions::append_grids(&tx, &batch.grids, grid_version)?;
-            rows += batch.grids.len() as u64;
-        }
-        {
-            let mut a = tx.appender("compounds").ctx("compounds")?;
-            for c in &batch.compounds {
-                let p = rep_point(&c.boundary.clone().into());
-                let r = refs_params(&refs.refs(ElementRef::Compound(c.id)));
-                let r0 = r[0].or(c.community.map(|i| i.get()));
-                a.append_row(params![
-                    c.id.get(),
-                    c.name,
-                    c.era.code(),
-                    c.built_year,
-                    geom_text(&c.boundary),
-                    p.map(|p| p.x()),
-                    p.map(|p| p.y()),
-                    r0,
-                    r[1],
-                    r[2],
-                    r[3]
-                ])
-                .ctx("compounds")?;
-            }
-            flush(&mut a, "compounds")?;
-            rows += batch.compounds.len() as u64;
-        }
-        {
-            let mut a = tx.appender("buildings").ctx("buildings")?;
-            for b in &batch.buildings {
-                let p = rep_point(&b.footprint.clone().into());
-                let r = refs_params(&refs.refs(ElementRef::Building(b.id)));
-                a.append_row(params![
-                    b.id.get(),
-                    b.compound.map(|i| i.get()),
-                    geom_text(&b.footprint),
-                    b.levels,
-                    b.height_m,
-                    b.usage.code(),
-                    b.units,
-                    b.households,
-                    b.households_estimated,
-                    b.address,
-                    p.map(|p| p.x()),
-                    p.map(|p| p.y()),
-                    r[0],
-                    r[1],
-                    r[2],
-                    r[3]
-                ])
-                .ctx("buildings")?;
-            }
-            flush(&mut a, "buildings")?;
-            rows += batch.buildings.len() as u64;
-        }
-        {
-            let mut a = tx.appender("units").ctx("units")?;
-            for u in &batch.units {
-                let r = refs_params(&refs.refs(ElementRef::Unit(u.id)));
-                a.append_row(params![
-                    u.id.get(),
-                    u.building.get(),
-                    u.number,
-                    u.households,
-                    u.entrance.x(),
-                    u.entrance.y(),
-                    r[0],
-                    r[1],
-                    r[2],
-                    r[3]
-                ])
-                .ctx("units")?;
-            }
-            flush(&mut a, "units")?;
-            rows += batch.units.len() as u64;
-        }
-        {
-            let mut a = tx.appender("households").ctx("households")?;
-            for h in &batch.households {
-                let r = refs_params(&refs.refs(ElementRef::Household(h.id)));
-                a.append_row(params![
-                    h.id.get(),
-                    h.building.get(),
-                    h.unit.map(|i| i.get()),
-                    h.floor,
-                    h.room,
-                    h.size,
-                    h.tenure.code(),
-                    h.group_rented,
-                    h.party_member,
-                    r[0],
-                    r[1],
-                    r[2],
-                    r[3]
-                ])
-                .ctx("households")?;
-            }
-            flush(&mut a, "households")?;
-            rows += batch.households.len() as u64;
-        }
-        {
-            let mut a = tx.appender("persons").ctx("persons")?;
+        append_all(&tx, "communities", &batch.communities, |c, cols| {
+            let b = bbox(&c.boundary.clone().into());
+            cols.push(params![
+                c.id.get(),
+                c.code.as_str(),
+                c.name,
+                c.is_village,
+                geom_text(&c.boundary),
+                b.map(|b| b.min().x),
+                b.map(|b| b.min().y),
+                b.map(|b| b.max().x),
+                b.map(|b| b.max().y)
+            ])
+        })?;
+        super::versions::append_grids(&tx, &batch.grids, grid_version)?;
+        append_all(&tx, "compounds", &batch.compounds, |c, cols| {
+            let p = rep_point(&c.boundary.clone().into());
+            let r = refs_params(&refs.refs(ElementRef::Compound(c.id)));
+            let r0 = r[0].or(c.community.map(|i| i.get()));
+            cols.push(params![
+                c.id.get(),
+                c.name,
+                c.era.code(),
+                c.built_year,
+                geom_text(&c.boundary),
+                p.map(|p| p.x()),
+                p.map(|p| p.y()),
+                r0,
+                r[1],
+                r[2],
+                r[3]
+            ])
+        })?;
+        append_all(&tx, "buildings", &batch.buildings, |b, cols| {
+            let p = rep_point(&b.footprint.clone().into());
+            let r = refs_params(&refs.refs(ElementRef::Building(b.id)));
+            cols.push(params![
+                b.id.get(),
+                b.compound.map(|i| i.get()),
+                geom_text(&b.footprint),
+                b.levels,
+                b.height_m,
+                b.usage.code(),
+                b.units,
+                b.households,
+                b.households_estimated,
+                b.address,
+                p.map(|p| p.x()),
+                p.map(|p| p.y()),
+                r[0],
+                r[1],
+                r[2],
+                r[3]
+            ])
+        })?;
+        append_all(&tx, "units", &batch.units, |u, cols| {
+            let r = refs_params(&refs.refs(ElementRef::Unit(u.id)));
+            cols.push(params![
+                u.id.get(),
+                u.building.get(),
+                u.number,
+                u.households,
+                u.entrance.x(),
+                u.entrance.y(),
+                r[0],
+                r[1],
+                r[2],
+                r[3]
+            ])
+        })?;
+        append_all(&tx, "households", &batch.households, |h, cols| {
+            let r = refs_params(&refs.refs(ElementRef::Household(h.id)));
+            cols.push(params![
+                h.id.get(),
+                h.building.get(),
+                h.unit.map(|i| i.get()),
+                h.floor,
+                h.room,
+                h.size,
+                h.tenure.code(),
+                h.group_rented,
+                h.party_member,
+                r[0],
+                r[1],
+                r[2],
+                r[3]
+            ])
+        })?;
+        append_all(&tx, "persons", &batch.persons, |p, cols| {
+            let r = refs_params(&refs.refs(ElementRef::Person(p.id)));
             let mut tags = String::new();
-            for p in &batch.persons {
-                let r = refs_params(&refs.refs(ElementRef::Person(p.id)));
-                tags.clear();
-                for (i, t) in p.tags.iter().enumerate() {
-                    if i > 0 {
-                        tags.push(';');
-                    }
-                    tags.push_str(t.code());
+            for (i, t) in p.tags.iter().enumerate() {
+                if i > 0 {
+                    tags.push(';');
                 }
-                a.append_row(params![
-                    p.id.get(),
-                    p.household.map(|i| i.get()),
-                    p.name,
-                    p.national_id.as_ref().map(|n| n.reveal()),
-                    p.phone.as_ref().map(|n| n.reveal()),
-                    p.birth_year,
-                    p.sex.code(),
-                    tags.as_str(),
-                    r[0],
-                    r[1],
-                    r[2],
-                    r[3]
-                ])
-                .ctx("persons")?;
+                tags.push_str(t.code());
             }
-            flush(&mut a, "persons")?;
-            rows += batch.persons.len() as u64;
-        }
-        {
-            let mut a = tx.appender("places").ctx("places")?;
-            for p in &batch.places {
-                let pt = rep_point(&p.geometry);
-                let r = refs_params(&refs.refs(ElementRef::Place(p.id)));
-                a.append_row(params![
-                    p.id.get(),
-                    p.name,
-                    p.category.code(),
-                    p.service.map(|s| s.code()),
-                    geom_text(&p.geometry),
-                    pt.map(|p| p.x()),
-                    pt.map(|p| p.y()),
-                    r[0],
-                    r[1],
-                    r[2],
-                    r[3]
-                ])
-                .ctx("places")?;
-            }
-            flush(&mut a, "places")?;
-            rows += batch.places.len() as u64;
-        }
-        {
-            let mut a = tx.appender("events").ctx("events")?;
-            for e in &batch.events {
-                let r = refs_params(&refs.refs(ElementRef::Event(e.id)));
-                append_event(&mut a, e, &r)?;
-            }
-            flush(&mut a, "events")?;
-            rows += batch.events.len() as u64;
-        }
-        {
-            let mut a = tx.appender("sentiments").ctx("sentiments")?;
-            for s in &batch.sentiments {
-                let r = refs_params(&refs.refs(ElementRef::Sentiment(s.id)));
-                let (lk, lid) = match s.link {
-                    SentimentLink::Household(h) => ("household", h.get()),
-                    SentimentLink::Place(p) => ("place", p.get()),
-                    SentimentLink::Event(e) => ("event", e.get()),
-                };
-                a.append_row(params![
-                    s.id.get(),
-                    s.kind.code(),
-                    s.score,
-                    s.text,
-                    s.at.timestamp(),
-                    lk,
-                    lid,
-                    r[0],
-                    r[1],
-                    r[2],
-                    r[3]
-                ])
-                .ctx("sentiments")?;
-            }
-            flush(&mut a, "sentiments")?;
-            rows += batch.sentiments.len() as u64;
-        }
-        {
-            let mut a = tx.appender("organisations").ctx("organisations")?;
-            for o in &batch.organisations {
-                let pt = rep_point(&o.geometry);
-                let r = refs_params(&refs.refs(ElementRef::Organisation(o.id)));
-                let members: Vec<u64> = o.members.iter().map(|m| m.get()).collect();
-                a.append_row(params![
-                    o.id.get(),
-                    o.name,
-                    o.kind.code(),
-                    geom_text(&o.geometry),
-                    o.compound.map(|i| i.get()),
-                    serde_json::to_string(&members).unwrap_or_else(|_| "[]".into()),
-                    o.member_count,
-                    pt.map(|p| p.x()),
-                    pt.map(|p| p.y()),
-                    r[0],
-                    r[1],
-                    r[2],
-                    r[3]
-                ])
-                .ctx("organisations")?;
-            }
-            flush(&mut a, "organisations")?;
-            rows += batch.organisations.len() as u64;
-        }
-        {
-            let mut a = tx.appender("roads").ctx("roads")?;
-            for r in &batch.roads {
-                a.append_row(params![
-                    r.id.get(),
-                    r.name,
-                    r.class.code(),
-                    geom_text(&r.line)
-                ])
-                .ctx("roads")?;
-            }
-            flush(&mut a, "roads")?;
-            rows += batch.roads.len() as u64;
-        }
+            cols.push(params![
+                p.id.get(),
+                p.household.map(|i| i.get()),
+                p.name,
+                p.national_id.as_ref().map(|n| n.reveal()),
+                p.phone.as_ref().map(|n| n.reveal()),
+                p.birth_year,
+                p.sex.code(),
+                tags,
+                r[0],
+                r[1],
+                r[2],
+                r[3]
+            ])
+        })?;
+        append_all(&tx, "places", &batch.places, |p, cols| {
+            let pt = rep_point(&p.geometry);
+            let r = refs_params(&refs.refs(ElementRef::Place(p.id)));
+            cols.push(params![
+                p.id.get(),
+                p.name,
+                p.category.code(),
+                p.service.map(|s| s.code()),
+                geom_text(&p.geometry),
+                pt.map(|p| p.x()),
+                pt.map(|p| p.y()),
+                r[0],
+                r[1],
+                r[2],
+                r[3]
+            ])
+        })?;
+        append_all(&tx, "events", &batch.events, |e, cols| {
+            event_row(cols, e, &refs_params(&refs.refs(ElementRef::Event(e.id))))
+        })?;
+        append_all(&tx, "sentiments", &batch.sentiments, |s, cols| {
+            let r = refs_params(&refs.refs(ElementRef::Sentiment(s.id)));
+            let (lk, lid) = match s.link {
+                SentimentLink::Household(h) => ("household", h.get()),
+                SentimentLink::Place(p) => ("place", p.get()),
+                SentimentLink::Event(e) => ("event", e.get()),
+            };
+            cols.push(params![
+                s.id.get(),
+                s.kind.code(),
+                s.score,
+                s.text,
+                s.at.timestamp(),
+                lk,
+                lid,
+                r[0],
+                r[1],
+                r[2],
+                r[3]
+            ])
+        })?;
+        append_all(&tx, "organisations", &batch.organisations, |o, cols| {
+            let pt = rep_point(&o.geometry);
+            let r = refs_params(&refs.refs(ElementRef::Organisation(o.id)));
+            let members: Vec<u64> = o.members.iter().map(|m| m.get()).collect();
+            cols.push(params![
+                o.id.get(),
+                o.name,
+                o.kind.code(),
+                geom_text(&o.geometry),
+                o.compound.map(|i| i.get()),
+                serde_json::to_string(&members).unwrap_or_else(|_| "[]".into()),
+                o.member_count,
+                pt.map(|p| p.x()),
+                pt.map(|p| p.y()),
+                r[0],
+                r[1],
+                r[2],
+                r[3]
+            ])
+        })?;
+        append_all(&tx, "roads", &batch.roads, |r, cols| {
+            cols.push(params![
+                r.id.get(),
+                r.name,
+                r.class.code(),
+                geom_text(&r.line)
+            ])
+        })?;
+        rows += batch.len() as u64;
         if let Some(p) = provenance {
             tx.execute(
                 "INSERT INTO provenance VALUES (?, ?, ?, ?, ?)",
@@ -470,9 +389,9 @@ impl Store {
     pub fn insert_event(&mut self, e: &Event, refs: GridRefs, actor: &str) -> Result<()> {
         let tx = self.conn.transaction().ctx("starting event intake")?;
         {
-            let mut a = tx.appender("events").ctx("events")?;
-            append_event(&mut a, e, &refs_params(&refs))?;
-            flush(&mut a, "events")?;
+            append_all(&tx, "events", std::slice::from_ref(e), |e, cols| {
+                event_row(cols, e, &refs_params(&refs))
+            })?;
         }
         tx.execute(
             "INSERT INTO event_transitions VALUES (?, 0, NULL, ?, ?, ?, 'intake')",
@@ -574,15 +493,14 @@ impl Store {
                     .ctx("re-assignment")?
             };
             {
-                let mut a = tx.appender("new_refs").ctx("re-assignment")?;
+                let mut a = ColumnAppender::new(&tx, "new_refs")?;
                 for id in ids {
                     if let Some(e) = make(id) {
                         let r = refs_params(&refs.refs(e));
-                        a.append_row(params![id, r[0], r[1], r[2], r[3]])
-                            .ctx("re-assignment")?;
+                        a.append_row(params![id, r[0], r[1], r[2], r[3]])?;
                     }
                 }
-                flush(&mut a, "new_refs")?;
+                a.finish()?;
             }
             changed += tx
                 .execute(
@@ -599,8 +517,8 @@ impl Store {
     }
 }
 
-fn append_event(a: &mut Appender<'_>, e: &Event, r: &[Option<u64>; 4]) -> Result<()> {
-    a.append_row(params![
+fn event_row(cols: &mut Columns, e: &Event, r: &[Option<u64>; 4]) -> Result<Option<RecordBatch>> {
+    cols.push(params![
         e.id.get(),
         e.category.code(),
         e.title,
@@ -621,7 +539,6 @@ fn append_event(a: &mut Appender<'_>, e: &Event, r: &[Option<u64>; 4]) -> Result
         r[2],
         r[3]
     ])
-    .ctx("events")
 }
 
 /// Checks a batch before anything is written: every reference resolves to
