@@ -16,7 +16,7 @@ use crate::ids::{
 };
 use crate::io::fields::{fields, ix, FieldSpec};
 use crate::io::geom::GeomReader;
-use crate::io::import::{ImportOptions, ImportStats};
+use crate::io::import::{ImportOptions, ImportStats, ReferenceLookup};
 use crate::io::problem::{Location, Problem, Severity};
 use crate::io::source::Record;
 use crate::io::values::{self as v, Parsed};
@@ -67,11 +67,22 @@ struct Ref {
     id: u64,
 }
 
+/// The options a [`Builder`] reads while it adds records: owned and `Send`,
+/// so chunks of one file can be built on several threads.
+#[derive(Debug, Clone)]
+pub(crate) struct Rules {
+    merge_by_id: bool,
+    negative_ids: bool,
+    division_prefix: Option<String>,
+    /// References to other kinds are collected for a store lookup.
+    has_references: bool,
+}
+
 /// Builds one kind's elements from records.
-pub(crate) struct Builder<'o> {
+pub(crate) struct Builder {
     kind: ElementKind,
     fields: &'static [FieldSpec],
-    pub(crate) opts: &'o ImportOptions<'o>,
+    rules: Rules,
     geom: GeomReader,
     pub problems: Vec<Problem>,
     pub dataset: Dataset,
@@ -95,12 +106,17 @@ fn shorten(s: &str) -> String {
     }
 }
 
-impl<'o> Builder<'o> {
-    pub fn new(kind: ElementKind, opts: &'o ImportOptions<'o>, stats: ImportStats) -> Self {
+impl Builder {
+    pub fn new(kind: ElementKind, opts: &ImportOptions<'_>, stats: ImportStats) -> Self {
         Self {
             kind,
             fields: fields(kind),
-            opts,
+            rules: Rules {
+                merge_by_id: opts.merge_by_id,
+                negative_ids: opts.negative_ids,
+                division_prefix: opts.division_prefix.clone(),
+                has_references: opts.references.is_some(),
+            },
             geom: GeomReader {
                 crs: opts.crs,
                 repair: opts.repair,
@@ -116,6 +132,62 @@ impl<'o> Builder<'o> {
             ids_from_position: false,
             skipped_points: 0,
         }
+    }
+
+    /// A builder for another part of the same file: same kind and rules,
+    /// nothing built yet.
+    pub fn empty_like(&self) -> Self {
+        Self {
+            kind: self.kind,
+            fields: self.fields,
+            rules: self.rules.clone(),
+            geom: self.geom.clone(),
+            problems: Vec::new(),
+            dataset: Dataset::default(),
+            seen: IdMap::default(),
+            refs: Vec::new(),
+            pieces: HashMap::new(),
+            stats: ImportStats {
+                encoding: self.stats.encoding,
+                format: self.stats.format,
+                ..ImportStats::default()
+            },
+            position: 0,
+            ids_from_position: false,
+            skipped_points: 0,
+        }
+    }
+
+    /// Takes in the builder of the records that follow this one's (the next
+    /// chunk of the same file, built on another thread). Returns `false`, and
+    /// leaves `self` as it was, when an ID of `later` repeats one of these:
+    /// the caller then reads the file in one piece, so the duplicate is
+    /// reported exactly as in a serial read.
+    pub fn absorb(&mut self, later: Builder) -> bool {
+        if later.seen.keys().any(|k| self.seen.contains_key(k)) {
+            return false;
+        }
+        // One kind per builder: indices are into that kind's vector.
+        let offset = self.dataset.len();
+        self.problems.extend(later.problems);
+        self.seen.extend(
+            later
+                .seen
+                .into_iter()
+                .map(|(k, (i, loc))| (k, (i + offset, loc))),
+        );
+        self.refs.extend(later.refs);
+        self.pieces
+            .extend(later.pieces.into_iter().map(|(i, p)| (i + offset, p)));
+        self.dataset.extend(later.dataset);
+        self.stats.records += later.stats.records;
+        self.stats.skipped += later.stats.skipped;
+        self.stats.merged_pieces += later.stats.merged_pieces;
+        self.stats.repaired += later.stats.repaired;
+        self.position += later.position;
+        self.ids_from_position |= later.ids_from_position;
+        self.skipped_points += later.skipped_points;
+        true
     }
 
     /// Records a file-level problem.
@@ -200,7 +272,7 @@ impl<'o> Builder<'o> {
     ) -> Opt<T> {
         let t = self.opt(r, f, p)?;
         // Without a store lookup only references to the same kind can be checked.
-        let checkable = kind == self.kind || self.opts.references.is_some();
+        let checkable = kind == self.kind || self.rules.has_references;
         if let Some(t) = t.as_ref().filter(|_| checkable) {
             self.refs.push(Ref {
                 loc: r.location(),
@@ -227,7 +299,7 @@ impl<'o> Builder<'o> {
         let id = match r.get(ix::ID) {
             Some(s) => match p(&s) {
                 Ok(id) => id,
-                Err(_) if self.opts.negative_ids && s.starts_with('-') => {
+                Err(_) if self.rules.negative_ids && s.starts_with('-') => {
                     match s[1..]
                         .parse::<u64>()
                         .ok()
@@ -271,7 +343,7 @@ impl<'o> Builder<'o> {
         };
         let key = raw(&id);
         if let Some(&(i, first)) = self.seen.get(&key) {
-            if !(self.opts.merge_by_id && self.kind == ElementKind::Buildings) {
+            if !(self.rules.merge_by_id && self.kind == ElementKind::Buildings) {
                 let hint = if self.kind == ElementKind::Buildings {
                     "; tile-cut files repeat IDs: use merge_by_id (--merge-by-id)"
                 } else {
@@ -661,7 +733,7 @@ impl<'o> Builder<'o> {
             id: match id {
                 Ok(id) => id,
                 Err(Some(i)) => {
-                    if self.opts.merge_by_id {
+                    if self.rules.merge_by_id {
                         self.merge_building(i, footprint, levels, height, address, compound);
                     }
                     return;
@@ -782,7 +854,7 @@ impl<'o> Builder<'o> {
             DivisionCode::parse(s).map_err(|e| e.to_string())
         }) {
             Ok(Some(c)) => Some(c),
-            Ok(None) => match &self.opts.division_prefix {
+            Ok(None) => match &self.rules.division_prefix {
                 Some(prefix) => {
                     let code = format!("{prefix}{:03}", self.position);
                     match DivisionCode::parse(&code) {
@@ -1128,9 +1200,12 @@ impl<'o> Builder<'o> {
     }
 
     /// Unions merged pieces, checks references and returns the result.
-    pub fn finish(mut self) -> (Dataset, Vec<Problem>, ImportStats) {
+    pub fn finish(
+        mut self,
+        references: Option<&dyn ReferenceLookup>,
+    ) -> (Dataset, Vec<Problem>, ImportStats) {
         self.union_pieces();
-        self.check_references();
+        self.check_references(references);
         if self.skipped_points > 0 {
             let n = self.skipped_points;
             self.file_problem(
@@ -1185,9 +1260,9 @@ impl<'o> Builder<'o> {
         }
     }
 
-    fn check_references(&mut self) {
+    fn check_references(&mut self, references: Option<&dyn ReferenceLookup>) {
         let refs = std::mem::take(&mut self.refs);
-        let Some(lookup) = self.opts.references else {
+        let Some(lookup) = references else {
             // Without the store a reference outside the file may still be
             // stored: nothing to decide here (the store's write checks again).
             return;

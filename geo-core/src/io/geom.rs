@@ -18,6 +18,7 @@ pub(crate) struct Parsed {
     pub repairs: Vec<String>,
 }
 
+#[derive(Clone)]
 pub(crate) struct GeomReader {
     pub crs: Crs,
     pub repair: bool,

@@ -14,7 +14,7 @@ pub use crate::io::build::NEGATIVE_ID_BASE;
 use crate::io::encoding::{decode, Encoding};
 use crate::io::fields::fields;
 use crate::io::problem::{ImportError, Problem, Severity};
-use crate::io::source::{features, CsvSource, KeyCache, Resolver};
+use crate::io::source::{features, header_end, record_boundaries, CsvSource, KeyCache, Resolver};
 use crate::io::ElementKind;
 use crate::Dataset;
 
@@ -241,6 +241,18 @@ pub fn read_bytes(
     name: &str,
     opts: &ImportOptions<'_>,
 ) -> Result<ImportBatch, ImportError> {
+    read_bytes_in(kind, bytes, name, opts, None)
+}
+
+/// [`read_bytes`] with the number of CSV parts read in parallel fixed
+/// (`None`: one per core for files of [`PARALLEL_CSV_BYTES`] and more).
+pub(crate) fn read_bytes_in(
+    kind: ElementKind,
+    bytes: &[u8],
+    name: &str,
+    opts: &ImportOptions<'_>,
+    parts: Option<usize>,
+) -> Result<ImportBatch, ImportError> {
     if bytes.len() as u64 > opts.max_bytes {
         return Err(ImportError::TooLarge {
             file: name.to_string(),
@@ -259,12 +271,26 @@ pub fn read_bytes(
     };
     let resolver = Resolver::new(fields(kind), &opts.field_map)
         .map_err(|reason| invalid_option(name, reason))?;
-    let mut b = Builder::new(kind, opts, stats);
+    let mut b = Builder::new(kind, opts, stats.clone());
     match format {
-        Format::Csv => read_csv(&mut b, &text, &resolver, kind, name)?,
-        _ => read_geojson(&mut b, &text, &resolver, name)?,
+        Format::Csv => {
+            let parts = match parts {
+                Some(n) => n.clamp(1, MAX_PARTS),
+                None if parallel_csv(kind, opts, text.len()) => {
+                    std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_PARTS))
+                }
+                None => 1,
+            };
+            if !read_csv(&mut b, &text, &resolver, kind, name, opts.progress, parts)? {
+                // An ID repeated across parts: read again in one piece so the
+                // duplicate is reported exactly as a serial read reports it.
+                b = Builder::new(kind, opts, stats);
+                read_csv(&mut b, &text, &resolver, kind, name, opts.progress, 1)?;
+            }
+        }
+        _ => read_geojson(&mut b, &text, &resolver, name, opts.progress)?,
     }
-    let (dataset, problems, stats) = b.finish();
+    let (dataset, problems, stats) = b.finish(opts.references);
     if problems.iter().any(Problem::is_error) {
         return Err(ImportError::Invalid {
             file: name.to_string(),
@@ -307,13 +333,33 @@ fn sniff(text: &str, name: &str) -> Result<Format, ImportError> {
     }
 }
 
+/// CSV text at least this long is read in parts on several threads.
+pub const PARALLEL_CSV_BYTES: usize = 1 << 20;
+
+/// At most this many parts (threads) per CSV file.
+const MAX_PARTS: usize = 8;
+
+/// Parts of a file can be built apart and joined when no record depends on
+/// an earlier one: not when tile-cut buildings are merged by ID, and not for
+/// communities (numbered by position when the file has no ID).
+fn parallel_csv(kind: ElementKind, opts: &ImportOptions<'_>, len: usize) -> bool {
+    len >= PARALLEL_CSV_BYTES && !opts.merge_by_id && kind != ElementKind::Communities
+}
+
+/// Reads the records of a CSV file into `b`, in `parts` pieces built on as
+/// many threads and joined in file order. `Ok(false)` when the pieces
+/// cannot be joined (an ID repeated across them): `b` must then be read
+/// again in one part.
+#[allow(clippy::too_many_arguments)]
 fn read_csv(
-    b: &mut Builder<'_>,
+    b: &mut Builder,
     text: &str,
     resolver: &Resolver,
     kind: ElementKind,
     name: &str,
-) -> Result<(), ImportError> {
+    progress: Option<&dyn Fn(u64, u64)>,
+    parts: usize,
+) -> Result<bool, ImportError> {
     let src = CsvSource::new(text, resolver, name)?;
     let specs = fields(kind);
     for (field, column) in resolver.mapped() {
@@ -348,32 +394,80 @@ fn read_csv(
         }
     }
     if b.problems.iter().any(Problem::is_error) {
-        return Ok(());
+        return Ok(true);
     }
     b.stats.unused_columns = src.unused.clone();
-    let progress = b.opts.progress;
     let total = text.len() as u64;
-    let mut n = 0usize;
-    src.for_each(name, |rec, byte| {
-        b.add(rec);
-        n += 1;
-        if n.is_multiple_of(PROGRESS_EVERY) {
-            if let Some(p) = progress {
-                p(byte, total);
+    let body = header_end(text);
+    let cuts = record_boundaries(text, body, parts);
+    let lines_before = |at: usize| {
+        text.as_bytes()[..at]
+            .iter()
+            .filter(|&&c| c == b'\n')
+            .count() as u64
+    };
+    // Part 0 is read on this thread, with the progress bar (scaled: the
+    // parts advance together); the others on their own threads.
+    let first_len = (cuts[0] - body).max(1) as u64;
+    let first = src.part(&text[body..cuts[0]], lines_before(body));
+    let later: Vec<(CsvSource<'_>, Builder)> = cuts
+        .windows(2)
+        .map(|w| {
+            (
+                src.part(&text[w[0]..w[1]], lines_before(w[0])),
+                b.empty_like(),
+            )
+        })
+        .collect();
+    let (read_first, later) = std::thread::scope(|s| {
+        let handles: Vec<_> = later
+            .into_iter()
+            .map(|(part, mut pb)| {
+                s.spawn(move || part.for_each(name, |rec, _| pb.add(rec)).map(|()| pb))
+            })
+            .collect();
+        let mut n = 0usize;
+        let read_first = first.for_each(name, |rec, byte| {
+            b.add(rec);
+            n += 1;
+            if n.is_multiple_of(PROGRESS_EVERY) {
+                if let Some(p) = progress {
+                    p(byte * total / first_len, total);
+                }
             }
+        });
+        let later: Vec<Result<Builder, ImportError>> = handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(ImportError::Csv {
+                        file: name.to_string(),
+                        line: 0,
+                        reason: "a reading thread failed".into(),
+                    })
+                })
+            })
+            .collect();
+        (read_first, later)
+    });
+    read_first?;
+    for part in later {
+        if !b.absorb(part?) {
+            return Ok(false);
         }
-    })?;
+    }
     if let Some(p) = progress {
         p(total, total);
     }
-    Ok(())
+    Ok(true)
 }
 
 fn read_geojson(
-    b: &mut Builder<'_>,
+    b: &mut Builder,
     text: &str,
     resolver: &Resolver,
     name: &str,
+    progress: Option<&dyn Fn(u64, u64)>,
 ) -> Result<(), ImportError> {
     let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| ImportError::Json {
         file: name.to_string(),
@@ -395,7 +489,6 @@ fn read_geojson(
     }
     let mut cache = KeyCache::new(resolver);
     let mut unused: Vec<String> = Vec::new();
-    let progress = b.opts.progress;
     let total = feats.len() as u64;
     for (i, f) in feats.into_iter().enumerate() {
         if let Some(p) = progress.filter(|_| i.is_multiple_of(PROGRESS_EVERY)) {

@@ -93,6 +93,9 @@ fn trimmed(s: &str) -> Option<&str> {
 /// A CSV file split into records.
 pub(crate) struct CsvSource<'a> {
     reader: csv::Reader<&'a [u8]>,
+    delimiter: u8,
+    /// Lines of the file before this source's text (a later part of it).
+    line_offset: u64,
     /// Per field: its column.
     pub columns: Vec<Option<usize>>,
     /// Header names.
@@ -113,13 +116,14 @@ fn sniff_delimiter(text: &str) -> u8 {
 
 impl<'a> CsvSource<'a> {
     pub fn new(text: &'a str, resolver: &Resolver, file: &str) -> Result<Self, ImportError> {
+        let delimiter = sniff_delimiter(text);
         let mut reader = csv::ReaderBuilder::new()
-            .delimiter(sniff_delimiter(text))
+            .delimiter(delimiter)
             .flexible(true)
             .from_reader(text.as_bytes());
         let header = reader
             .byte_headers()
-            .map_err(|e| csv_error(file, &e))?
+            .map_err(|e| csv_error(file, &e, 0))?
             .clone();
         let headers: Vec<String> = header
             .iter()
@@ -140,11 +144,31 @@ impl<'a> CsvSource<'a> {
         }
         Ok(Self {
             reader,
+            delimiter,
+            line_offset: 0,
             columns: columns.into_iter().map(|c| c.map(|(c, _)| c)).collect(),
             headers,
             unused,
             geometry_field: resolver.fields.iter().position(|f| f.name == "geometry"),
         })
+    }
+
+    /// A source over `part`, a later piece of the same file that starts at a
+    /// record boundary after `lines_before` lines; same columns, no header.
+    pub fn part<'b>(&self, part: &'b str, lines_before: u64) -> CsvSource<'b> {
+        CsvSource {
+            reader: csv::ReaderBuilder::new()
+                .delimiter(self.delimiter)
+                .flexible(true)
+                .has_headers(false)
+                .from_reader(part.as_bytes()),
+            delimiter: self.delimiter,
+            line_offset: lines_before,
+            columns: self.columns.clone(),
+            headers: self.headers.clone(),
+            unused: self.unused.clone(),
+            geometry_field: self.geometry_field,
+        }
     }
 
     /// Calls `each` with every record, in order, and the byte offset of the
@@ -158,7 +182,9 @@ impl<'a> CsvSource<'a> {
         loop {
             match self.reader.read_byte_record(&mut rec) {
                 Ok(true) => {
-                    let (line, byte) = rec.position().map_or((0, 0), |p| (p.line(), p.byte()));
+                    let (line, byte) = rec
+                        .position()
+                        .map_or((0, 0), |p| (p.line() + self.line_offset, p.byte()));
                     each(
                         &CsvRecord {
                             rec: &rec,
@@ -170,16 +196,67 @@ impl<'a> CsvSource<'a> {
                     );
                 }
                 Ok(false) => return Ok(()),
-                Err(e) => return Err(csv_error(file, &e)),
+                Err(e) => return Err(csv_error(file, &e, self.line_offset)),
             }
         }
     }
 }
 
-fn csv_error(file: &str, e: &csv::Error) -> ImportError {
+/// The byte after the header line (the first newline outside quotes).
+pub(crate) fn header_end(text: &str) -> usize {
+    let mut quotes = 0usize;
+    for (i, &c) in text.as_bytes().iter().enumerate() {
+        match c {
+            b'"' => quotes += 1,
+            b'\n' if quotes.is_multiple_of(2) => return i + 1,
+            _ => {}
+        }
+    }
+    text.len()
+}
+
+/// Byte offsets that cut `text[start..]` into up to `parts` pieces at record
+/// boundaries: a newline outside quotes (an even number of `"` before it,
+/// RFC 4180 doubling keeps the count even). Ascending, each after `start`,
+/// the last is `text.len()`.
+pub(crate) fn record_boundaries(text: &str, start: usize, parts: usize) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut cuts = Vec::with_capacity(parts);
+    let step = (bytes.len().saturating_sub(start) / parts.max(1)).max(1);
+    let mut quotes = 0usize;
+    let mut scanned = start;
+    for k in 1..parts {
+        let target = start + k * step;
+        if target <= scanned || target >= bytes.len() {
+            continue;
+        }
+        quotes += bytes[scanned..target]
+            .iter()
+            .filter(|&&b| b == b'"')
+            .count();
+        let mut i = target;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'"' => quotes += 1,
+                b'\n' if quotes.is_multiple_of(2) => break,
+                _ => {}
+            }
+            i += 1;
+        }
+        if i + 1 >= bytes.len() {
+            break;
+        }
+        cuts.push(i + 1);
+        scanned = i + 1;
+    }
+    cuts.push(bytes.len());
+    cuts
+}
+
+fn csv_error(file: &str, e: &csv::Error, line_offset: u64) -> ImportError {
     ImportError::Csv {
         file: file.to_string(),
-        line: e.position().map_or(0, |p| p.line()),
+        line: e.position().map_or(0, |p| p.line() + line_offset),
         reason: e.to_string(),
     }
 }

@@ -719,3 +719,124 @@ mod prop {
         }
     }
 }
+
+/// A people CSV over [`import::PARALLEL_CSV_BYTES`] with bad rows spread
+/// through it, quoted cells holding newlines and commas, and (optionally) an
+/// ID repeated far apart.
+fn big_people_csv(repeat_id: bool) -> String {
+    let mut csv = String::from("id,household_id,name,national_id,sex,birth_year,tags\n");
+    let mut i = 0u64;
+    while csv.len() < import::PARALLEL_CSV_BYTES * 2 {
+        i += 1;
+        let name = match i % 997 {
+            0 => "\"多行\n姓名\"".to_string(),
+            1 => "\"逗,号 \"\"引\"\"\"".to_string(),
+            _ => format!("张{}", i % 89),
+        };
+        let year = match i % 4_999 {
+            0 => "1700".to_string(), // out of range: an error on this line
+            _ => (1930 + i % 80).to_string(),
+        };
+        let nid = match i % 7_919 {
+            0 => "110101199003071234", // bad checksum
+            _ => "",
+        };
+        let id = if repeat_id && i == 40_000 { 7 } else { i };
+        csv.push_str(&format!("{id},,{name},{nid},男,{year},党员\n"));
+    }
+    csv
+}
+
+#[test]
+fn a_csv_read_in_parallel_parts_equals_the_serial_read() {
+    let csv = big_people_csv(false);
+    let serial = import::read_bytes_in(
+        ElementKind::Persons,
+        csv.as_bytes(),
+        "p.csv",
+        &opts(),
+        Some(1),
+    )
+    .expect_err("bad rows");
+    for parts in [2, 3, 8] {
+        let parallel = import::read_bytes_in(
+            ElementKind::Persons,
+            csv.as_bytes(),
+            "p.csv",
+            &opts(),
+            Some(parts),
+        )
+        .expect_err("bad rows");
+        assert_eq!(parallel.problems(), serial.problems(), "{parts} parts");
+    }
+    let lines: Vec<u64> = errors(&serial)
+        .iter()
+        .filter_map(|p| match p.location {
+            Location::Line(l) => Some(l),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        lines.len() >= 10 && lines.windows(2).all(|w| w[0] < w[1]),
+        "{lines:?}"
+    );
+    // Line numbers count the newlines inside quoted names: the first bad
+    // birth year is record 4,999, after 5 quoted two-line names.
+    assert_eq!(lines[0], 1 + 4_999 + 5);
+
+    // Without the bad rows, the elements come out identical and in order.
+    let clean: String = csv
+        .lines()
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace(",1700,", ",1950,")
+        .replace("110101199003071234", "");
+    let serial = import::read_bytes_in(
+        ElementKind::Persons,
+        clean.as_bytes(),
+        "p.csv",
+        &opts(),
+        Some(1),
+    )
+    .expect("clean");
+    let parallel = import::read_bytes_in(
+        ElementKind::Persons,
+        clean.as_bytes(),
+        "p.csv",
+        &opts(),
+        None,
+    )
+    .expect("clean");
+    assert!(serial.dataset.persons.len() > 20_000);
+    assert_eq!(parallel.dataset, serial.dataset);
+    assert_eq!(parallel.stats, serial.stats);
+    assert_eq!(parallel.problems, serial.problems);
+}
+
+#[test]
+fn an_id_repeated_across_parts_is_reported_as_by_a_serial_read() {
+    let csv = big_people_csv(true);
+    let serial = import::read_bytes_in(
+        ElementKind::Persons,
+        csv.as_bytes(),
+        "p.csv",
+        &opts(),
+        Some(1),
+    )
+    .expect_err("duplicate");
+    let parallel = import::read_bytes_in(
+        ElementKind::Persons,
+        csv.as_bytes(),
+        "p.csv",
+        &opts(),
+        Some(4),
+    )
+    .expect_err("duplicate");
+    assert_eq!(parallel.problems(), serial.problems());
+    assert!(
+        errors(&parallel)
+            .iter()
+            .any(|p| p.reason.starts_with("duplicate id 7 (first at line 8)")),
+        "{parallel}"
+    );
+}
