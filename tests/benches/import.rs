@@ -20,7 +20,7 @@ use std::time::Instant;
 use geo_core::ids::{HouseholdId, NationalId};
 use geo_core::io::{ElementKind, ImportOptions};
 use geo_core::model::{Household, Tenure};
-use geo_core::store::{ElementRef, LoadSet, Scope, Store};
+use geo_core::store::{LoadSet, Scope, Store};
 use geo_core::Dataset;
 use web_viewer::cli::import::{read_elements_from, run_with, ImportArgs};
 use web_viewer::ingest::{assign, grid_index, ingest};
@@ -140,8 +140,7 @@ fn main() {
     let assign_s = t1.elapsed().as_secs_f64();
     assert_eq!(report.outside_every_grid, 0, "every person reaches a grid");
     let t2 = Instant::now();
-    let lookup = |e: ElementRef| refs.get(e);
-    let w = store.write(&batch.dataset, &lookup, None).expect("write");
+    let w = store.write(&batch.dataset, &refs, None).expect("write");
     let write_s = t2.elapsed().as_secs_f64();
     assert_eq!(w.rows as usize, n);
     let t4 = Instant::now();

@@ -3,11 +3,13 @@
 //! transaction.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use geo::InteriorPoint;
+use geo_core::ids::PersonId;
 use geo_core::index::SpatialIndex;
 use geo_core::model::{GridRefs, SentimentLink};
-use geo_core::store::{ElementRef, LoadSet, Provenance, Scope, Store, StoreError, WriteReport};
+use geo_core::store::{ElementRef, Provenance, RefSource, Store, StoreError, WriteReport};
 use geo_core::Dataset;
 
 /// What an ingest did.
@@ -23,16 +25,46 @@ pub struct IngestReport {
     pub located: u64,
 }
 
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Grid references computed for one batch.
 #[derive(Default)]
 pub struct BatchRefs {
-    map: HashMap<ElementRef, GridRefs, foldhash::fast::RandomState>,
+    map: FastMap<ElementRef, GridRefs>,
+    /// Persons (the largest kind, referred to by nothing in a batch) in
+    /// batch order, so the write reads them by position.
+    persons: Vec<(PersonId, GridRefs)>,
+    /// Position of each person, built on the first lookup by ID.
+    person_at: OnceLock<FastMap<PersonId, usize>>,
 }
 
 impl BatchRefs {
     /// Looks up the refs of an element (empty when unknown).
     pub fn get(&self, e: ElementRef) -> GridRefs {
+        if let ElementRef::Person(id) = e {
+            let at = self.person_at.get_or_init(|| {
+                self.persons
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (id, _))| (*id, i))
+                    .collect()
+            });
+            return at.get(&id).map(|&i| self.persons[i].1).unwrap_or_default();
+        }
         self.map.get(&e).copied().unwrap_or_default()
+    }
+}
+
+impl RefSource for BatchRefs {
+    fn refs(&self, e: ElementRef) -> GridRefs {
+        self.get(e)
+    }
+
+    fn refs_at(&self, e: ElementRef, index: usize) -> GridRefs {
+        match (e, self.persons.get(index)) {
+            (ElementRef::Person(id), Some((at, r))) if *at == id => *r,
+            _ => self.get(e),
+        }
     }
 }
 
@@ -132,7 +164,7 @@ pub fn assign(
                     .or_else(|| stored_h.get(&h.get()).copied())
             })
             .unwrap_or_default();
-        refs.map.insert(ElementRef::Person(p.id), r);
+        refs.persons.push((p.id, r));
     }
     for s in &batch.sentiments {
         let r = match s.link {
@@ -160,9 +192,8 @@ pub fn grid_index(
         ..Dataset::default()
     };
     if !batch_only {
-        let stored = store.load(&Scope::Town, LoadSet::Spatial)?;
-        grids.communities.extend(stored.communities);
-        grids.grids.extend(stored.grids);
+        grids.communities.extend(store.communities()?);
+        grids.grids.extend(store.grids()?);
     }
     Ok(SpatialIndex::build(&grids))
 }
@@ -176,8 +207,7 @@ pub fn ingest(
 ) -> Result<IngestReport, StoreError> {
     let index = grid_index(batch, store, batch_only)?;
     let (refs, mut report) = assign(batch, &index, Some(store))?;
-    let lookup = |e: ElementRef| refs.get(e);
-    let WriteReport { rows } = store.write(batch, &lookup, provenance)?;
+    let WriteReport { rows } = store.write(batch, &refs, provenance)?;
     report.rows = rows;
     Ok(report)
 }

@@ -306,7 +306,8 @@ impl<'c> ColumnAppender<'c> {
     }
 }
 
-/// Appends one row per item to `table`. Past one batch of rows, a second
+/// Appends one row per item to `table` (`row` gets the item's index and
+/// the item). Past one batch of rows, a second
 /// thread turns items into column batches while this one stores the
 /// previous batch in DuckDB (the connection stays on the caller's thread),
 /// so a large import keeps both halves busy. The first error (a value that
@@ -314,13 +315,13 @@ impl<'c> ColumnAppender<'c> {
 pub(crate) fn append_all<T, F>(conn: &Connection, table: &str, items: &[T], row: F) -> Result<()>
 where
     T: Sync,
-    F: Fn(&T, &mut Columns) -> Result<Option<RecordBatch>> + Sync,
+    F: Fn(usize, &T, &mut Columns) -> Result<Option<RecordBatch>> + Sync,
 {
     let mut columns = Columns::of(conn, table)?;
     let mut appender = conn.appender(table).ctx(table.to_string())?;
     if items.len() <= BATCH_ROWS {
-        for item in items {
-            if let Some(batch) = row(item, &mut columns)? {
+        for (i, item) in items.iter().enumerate() {
+            if let Some(batch) = row(i, item, &mut columns)? {
                 store_batch(&mut appender, table, batch)?;
             }
         }
@@ -334,8 +335,8 @@ where
         let row = &row;
         s.spawn(move || {
             let mut columns = columns;
-            for item in items {
-                match row(item, &mut columns) {
+            for (i, item) in items.iter().enumerate() {
+                match row(i, item, &mut columns) {
                     Ok(None) => {}
                     Ok(Some(batch)) => {
                         if send.send(Ok(batch)).is_err() {
@@ -474,7 +475,7 @@ mod tests {
         let items: Vec<u64> = (0..400_000).collect();
         {
             let tx = c.transaction().expect("tx");
-            append_all(&tx, "n", &items, |i, cols| {
+            append_all(&tx, "n", &items, |_, i, cols| {
                 cols.push(params![*i, format!("#{i}")])
             })
             .expect("append");
@@ -493,7 +494,7 @@ mod tests {
         );
         {
             let tx = c.transaction().expect("tx");
-            let e = append_all(&tx, "n", &items, |i, cols| {
+            let e = append_all(&tx, "n", &items, |_, i, cols| {
                 // A value of the wrong kind past the first batches.
                 if *i == 300_000 {
                     cols.push(params![*i, 7i32])

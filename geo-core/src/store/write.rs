@@ -46,6 +46,14 @@ pub enum ElementRef {
 pub trait RefSource: Sync {
     /// References of `e`.
     fn refs(&self, e: ElementRef) -> GridRefs;
+
+    /// References of `e`, the `index`-th element of its kind in the batch
+    /// being written: a source that keeps a kind in batch order answers
+    /// without a lookup by ID.
+    fn refs_at(&self, e: ElementRef, index: usize) -> GridRefs {
+        let _ = index;
+        self.refs(e)
+    }
 }
 
 impl<F: Fn(ElementRef) -> GridRefs + Sync> RefSource for F {
@@ -182,7 +190,7 @@ impl Store {
             .ctx("writing town")?;
             rows += 1;
         }
-        append_all(&tx, "communities", &batch.communities, |c, cols| {
+        append_all(&tx, "communities", &batch.communities, |_, c, cols| {
             let b = bbox(&c.boundary.clone().into());
             cols.push(params![
                 c.id.get(),
@@ -197,9 +205,9 @@ impl Store {
             ])
         })?;
         super::versions::append_grids(&tx, &batch.grids, grid_version)?;
-        append_all(&tx, "compounds", &batch.compounds, |c, cols| {
+        append_all(&tx, "compounds", &batch.compounds, |i, c, cols| {
             let p = rep_point(&c.boundary.clone().into());
-            let r = refs_params(&refs.refs(ElementRef::Compound(c.id)));
+            let r = refs_params(&refs.refs_at(ElementRef::Compound(c.id), i));
             let r0 = r[0].or(c.community.map(|i| i.get()));
             cols.push(params![
                 c.id.get(),
@@ -215,9 +223,9 @@ impl Store {
                 r[3]
             ])
         })?;
-        append_all(&tx, "buildings", &batch.buildings, |b, cols| {
+        append_all(&tx, "buildings", &batch.buildings, |i, b, cols| {
             let p = rep_point(&b.footprint.clone().into());
-            let r = refs_params(&refs.refs(ElementRef::Building(b.id)));
+            let r = refs_params(&refs.refs_at(ElementRef::Building(b.id), i));
             cols.push(params![
                 b.id.get(),
                 b.compound.map(|i| i.get()),
@@ -237,8 +245,8 @@ impl Store {
                 r[3]
             ])
         })?;
-        append_all(&tx, "units", &batch.units, |u, cols| {
-            let r = refs_params(&refs.refs(ElementRef::Unit(u.id)));
+        append_all(&tx, "units", &batch.units, |i, u, cols| {
+            let r = refs_params(&refs.refs_at(ElementRef::Unit(u.id), i));
             cols.push(params![
                 u.id.get(),
                 u.building.get(),
@@ -252,8 +260,8 @@ impl Store {
                 r[3]
             ])
         })?;
-        append_all(&tx, "households", &batch.households, |h, cols| {
-            let r = refs_params(&refs.refs(ElementRef::Household(h.id)));
+        append_all(&tx, "households", &batch.households, |i, h, cols| {
+            let r = refs_params(&refs.refs_at(ElementRef::Household(h.id), i));
             cols.push(params![
                 h.id.get(),
                 h.building.get(),
@@ -270,8 +278,8 @@ impl Store {
                 r[3]
             ])
         })?;
-        append_all(&tx, "persons", &batch.persons, |p, cols| {
-            let r = refs_params(&refs.refs(ElementRef::Person(p.id)));
+        append_all(&tx, "persons", &batch.persons, |i, p, cols| {
+            let r = refs_params(&refs.refs_at(ElementRef::Person(p.id), i));
             let mut tags = String::new();
             for (i, t) in p.tags.iter().enumerate() {
                 if i > 0 {
@@ -294,9 +302,9 @@ impl Store {
                 r[3]
             ])
         })?;
-        append_all(&tx, "places", &batch.places, |p, cols| {
+        append_all(&tx, "places", &batch.places, |i, p, cols| {
             let pt = rep_point(&p.geometry);
-            let r = refs_params(&refs.refs(ElementRef::Place(p.id)));
+            let r = refs_params(&refs.refs_at(ElementRef::Place(p.id), i));
             cols.push(params![
                 p.id.get(),
                 p.name,
@@ -311,11 +319,15 @@ impl Store {
                 r[3]
             ])
         })?;
-        append_all(&tx, "events", &batch.events, |e, cols| {
-            event_row(cols, e, &refs_params(&refs.refs(ElementRef::Event(e.id))))
+        append_all(&tx, "events", &batch.events, |i, e, cols| {
+            event_row(
+                cols,
+                e,
+                &refs_params(&refs.refs_at(ElementRef::Event(e.id), i)),
+            )
         })?;
-        append_all(&tx, "sentiments", &batch.sentiments, |s, cols| {
-            let r = refs_params(&refs.refs(ElementRef::Sentiment(s.id)));
+        append_all(&tx, "sentiments", &batch.sentiments, |i, s, cols| {
+            let r = refs_params(&refs.refs_at(ElementRef::Sentiment(s.id), i));
             let (lk, lid) = match s.link {
                 SentimentLink::Household(h) => ("household", h.get()),
                 SentimentLink::Place(p) => ("place", p.get()),
@@ -335,9 +347,9 @@ impl Store {
                 r[3]
             ])
         })?;
-        append_all(&tx, "organisations", &batch.organisations, |o, cols| {
+        append_all(&tx, "organisations", &batch.organisations, |i, o, cols| {
             let pt = rep_point(&o.geometry);
-            let r = refs_params(&refs.refs(ElementRef::Organisation(o.id)));
+            let r = refs_params(&refs.refs_at(ElementRef::Organisation(o.id), i));
             let members: Vec<u64> = o.members.iter().map(|m| m.get()).collect();
             cols.push(params![
                 o.id.get(),
@@ -355,7 +367,7 @@ impl Store {
                 r[3]
             ])
         })?;
-        append_all(&tx, "roads", &batch.roads, |r, cols| {
+        append_all(&tx, "roads", &batch.roads, |_, r, cols| {
             cols.push(params![
                 r.id.get(),
                 r.name,
@@ -389,7 +401,7 @@ impl Store {
     pub fn insert_event(&mut self, e: &Event, refs: GridRefs, actor: &str) -> Result<()> {
         let tx = self.conn.transaction().ctx("starting event intake")?;
         {
-            append_all(&tx, "events", std::slice::from_ref(e), |e, cols| {
+            append_all(&tx, "events", std::slice::from_ref(e), |_, e, cols| {
                 event_row(cols, e, &refs_params(&refs))
             })?;
         }

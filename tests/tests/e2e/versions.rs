@@ -756,3 +756,24 @@ fn cli_adopt_and_comprehensive_change() {
         );
     }
 }
+
+/// 人进户 as stored: every person of the demo carries exactly its
+/// household's grids (the write reads persons' references by position).
+#[test]
+fn every_stored_person_has_its_households_grids() {
+    let (store, _path) = demo_store("person-refs");
+    let ds = store
+        .load(&Scope::Town, geo_core::store::LoadSet::All)
+        .expect("load");
+    let refs = all_refs(&store);
+    let mut checked = 0;
+    for p in &ds.persons {
+        let Some(h) = p.household else { continue };
+        let mine = refs["persons"][&p.id.get()];
+        let theirs = refs["households"][&h.get()];
+        assert_eq!(mine, theirs, "person {} of household {h}", p.id);
+        assert!(mine.micro.is_some(), "person {} has a micro-grid", p.id);
+        checked += 1;
+    }
+    assert!(checked > 1_000, "{checked} persons checked");
+}

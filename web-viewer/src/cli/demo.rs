@@ -58,13 +58,12 @@ impl DatasetSink for StoreSink<'_> {
             let _ = self.index.insert_grid(g);
         }
         let (refs, r) = assign(&batch, &self.index, Some(self.store))?;
-        let lookup = |e| refs.get(e);
         let prov = Provenance {
             kind: "demo".into(),
             source: format!("wangge demo --scale {}", self.scale),
             crs: "wgs84".into(),
         };
-        let w = self.store.write(&batch, &lookup, Some(&prov))?;
+        let w = self.store.write(&batch, &refs, Some(&prov))?;
         self.report.rows += w.rows;
         self.report.located += r.located;
         self.report.outside_every_grid += r.outside_every_grid;

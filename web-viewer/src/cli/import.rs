@@ -221,7 +221,6 @@ pub fn run_with(
         writeln!(out, "nothing was stored")?;
         return Ok(outcome);
     }
-    let lookup = |e| refs.get(e);
     let prov = Provenance {
         kind: kind_name.clone(),
         source: a
@@ -233,7 +232,7 @@ pub fn run_with(
     };
     let pb = spinner("writing", batch.len());
     let w = if batch.grids.is_empty() && batch.communities.is_empty() {
-        store.write(&batch, &lookup, Some(&prov)).map(|w| (w, None))
+        store.write(&batch, &refs, Some(&prov)).map(|w| (w, None))
     } else {
         // Grids changed: a new grid version, every element re-assigned.
         let imp = GridImport {
@@ -242,7 +241,7 @@ pub fn run_with(
             source: format!("import {}", prov.source),
         };
         store
-            .write_grids(&batch, &lookup, Some(&prov), &imp)
+            .write_grids(&batch, &refs, Some(&prov), &imp)
             .map(|(w, v)| (w, Some(v)))
     }
     .with_context(|| format!("importing {} (nothing was stored)", a.file.display()));
