@@ -22,6 +22,7 @@ use super::codec::{bbox, geom_text};
 use super::columnar::ColumnAppender;
 use super::error::{Ctx, Result, StoreError};
 use super::read::{collect_on, communities_on, get, grids_on};
+use super::write::refs_params;
 use super::Store;
 use crate::dataset::Dataset;
 use crate::geometry::Limits;
@@ -281,15 +282,6 @@ pub(super) fn append_grids(conn: &Connection, grids: &[Grid], version: i32) -> R
     a.finish()
 }
 
-fn refs_row(r: &GridRefs) -> [Option<u64>; 4] {
-    [
-        r.community.map(|i| i.get()),
-        r.comprehensive.map(|i| i.get()),
-        r.micro.map(|i| i.get()),
-        r.dedicated.map(|i| i.get()),
-    ]
-}
-
 /// `t`'s references differ from `s`'s.
 fn differs(t: &str, s: &str) -> String {
     ["community", "comprehensive", "micro", "dedicated"]
@@ -374,7 +366,7 @@ pub(crate) fn reassign_on(
                     // A compound's community may have been declared by its file.
                     r.community = old[0].and_then(|c| CommunityId::new(c).ok());
                 }
-                let new = refs_row(&r);
+                let new = refs_params(&r);
                 if new != old {
                     a.append_row(params![id, new[0], new[1], new[2], new[3]])?;
                 }

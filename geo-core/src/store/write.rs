@@ -80,7 +80,8 @@ pub struct WriteReport {
     pub rows: u64,
 }
 
-fn refs_params(r: &GridRefs) -> [Option<u64>; 4] {
+/// The four reference columns of a row.
+pub(super) fn refs_params(r: &GridRefs) -> [Option<u64>; 4] {
     [
         r.community.map(|i| i.get()),
         r.comprehensive.map(|i| i.get()),
