@@ -158,6 +158,29 @@ impl Builder {
         }
     }
 
+    /// Makes room for about `records` more records of this builder's kind.
+    pub fn reserve(&mut self, records: usize) {
+        let d = &mut self.dataset;
+        match self.kind {
+            ElementKind::Persons => d.persons.reserve(records),
+            ElementKind::Households => d.households.reserve(records),
+            ElementKind::Buildings => d.buildings.reserve(records),
+            ElementKind::Units => d.units.reserve(records),
+            ElementKind::Compounds => d.compounds.reserve(records),
+            ElementKind::Communities => d.communities.reserve(records),
+            ElementKind::Grids => d.grids.reserve(records),
+            ElementKind::Places => d.places.reserve(records),
+            ElementKind::Events => d.events.reserve(records),
+            ElementKind::Sentiments => d.sentiments.reserve(records),
+            ElementKind::Organisations => d.organisations.reserve(records),
+            ElementKind::Roads => d.roads.reserve(records),
+        }
+        self.seen.reserve(records);
+        if self.rules.has_references {
+            self.refs.reserve(records);
+        }
+    }
+
     /// Takes in the builder of the records that follow this one's (the next
     /// chunk of the same file, built on another thread). Returns `false`, and
     /// leaves `self` as it was, when an ID of `later` repeats one of these:

@@ -400,25 +400,32 @@ fn read_csv(
     let total = text.len() as u64;
     let body = header_end(text);
     let cuts = record_boundaries(text, body, parts);
-    let lines_before = |at: usize| {
-        text.as_bytes()[..at]
-            .iter()
-            .filter(|&&c| c == b'\n')
-            .count() as u64
-    };
+    let newlines = |part: &str| part.bytes().filter(|&c| c == b'\n').count();
+    // Part k spans starts[k]..cuts[k]: its first line follows the newlines
+    // before it, and its records are about its newlines (room is reserved
+    // for them, so the vectors and the ID map never grow by copying).
+    let starts = std::iter::once(body).chain(cuts.iter().copied());
+    let mut lines_before = newlines(&text[..body]) as u64;
+    let mut pieces: Vec<(&str, u64, usize)> = Vec::with_capacity(cuts.len());
+    for (start, &end) in starts.zip(&cuts) {
+        let piece = &text[start..end];
+        let n = newlines(piece);
+        pieces.push((piece, lines_before, n + 1));
+        lines_before += n as u64;
+    }
+    b.reserve(pieces[0].2);
+    let first = src.part(pieces[0].0, pieces[0].1);
+    let later: Vec<(CsvSource<'_>, Builder)> = pieces[1..]
+        .iter()
+        .map(|&(piece, before, records)| {
+            let mut pb = b.empty_like();
+            pb.reserve(records);
+            (src.part(piece, before), pb)
+        })
+        .collect();
     // Part 0 is read on this thread, with the progress bar (scaled: the
     // parts advance together); the others on their own threads.
     let first_len = (cuts[0] - body).max(1) as u64;
-    let first = src.part(&text[body..cuts[0]], lines_before(body));
-    let later: Vec<(CsvSource<'_>, Builder)> = cuts
-        .windows(2)
-        .map(|w| {
-            (
-                src.part(&text[w[0]..w[1]], lines_before(w[0])),
-                b.empty_like(),
-            )
-        })
-        .collect();
     let (read_first, later) = std::thread::scope(|s| {
         let handles: Vec<_> = later
             .into_iter()
