@@ -249,14 +249,7 @@ fn road_is_not_crossed_when_both_sides_are_feasible() {
     };
     let p = run(&input, &RegridParams::micro(30, 80));
     assert_eq!(p.report.violations, 0);
-    for g in &p.grids {
-        let west = g.units.iter().filter(|u| u.get() <= 100).count();
-        assert!(
-            west == 0 || west == g.units.len(),
-            "grid {} spans the road",
-            g.code_hint
-        );
-    }
+    assert_no_grid_spans(&p, "road");
 }
 
 #[test]
@@ -464,14 +457,7 @@ fn water_places_of_a_dataset_are_river_barriers() {
     assert!(crossing > 0, "links across the river are marked");
     let p = run(&input, &params);
     assert_eq!(p.report.violations, 0);
-    for g in &p.grids {
-        let west = g.units.iter().filter(|u| u.get() <= 100).count();
-        assert!(
-            west == 0 || west == g.units.len(),
-            "grid {} spans the river",
-            g.code_hint
-        );
-    }
+    assert_no_grid_spans(&p, "river");
 }
 
 #[test]
@@ -549,4 +535,16 @@ fn unit_whose_neighbours_are_all_too_big_is_diagnosed() {
         "{:?}",
         p.report.diagnostics
     );
+}
+
+/// Units 1–100 lie west of the barrier: no grid of `p` holds units of both sides.
+fn assert_no_grid_spans(p: &Proposal, barrier: &str) {
+    for g in &p.grids {
+        let west = g.units.iter().filter(|u| u.get() <= 100).count();
+        assert!(
+            west == 0 || west == g.units.len(),
+            "grid {} spans the {barrier}",
+            g.code_hint
+        );
+    }
 }

@@ -17,13 +17,15 @@ use serde_json::{json, Value};
 use wangge_data::demo::{self, Scale};
 use web_viewer::cli::demo::generate_into;
 use web_viewer::cli::regrid::{
-    load_input, regrid, summary_table, Diagnostic, Parent, Proposal, RegridInput, RegridRequest,
+    load_input, regrid, summary_table, Diagnostic, Parent, Proposal, RegridInput,
 };
 use web_viewer::cli::report;
 use web_viewer::cli::report::AreaLevel;
 use web_viewer::{AppState, ServerConfig};
 
-use crate::common::{call, demo_store, get, header_text, post, respond, temp_db};
+use crate::common::{
+    call, demo_store, get, header_text, micro_regrid_args, post, regrid_request, respond, temp_db,
+};
 
 /// Status, content type and body bytes.
 async fn call_raw(st: &AppState, req: Request<Body>) -> (StatusCode, String, Vec<u8>) {
@@ -180,15 +182,7 @@ fn summary(scale: Scale, seed: u64) -> demo::Summary {
 #[test]
 fn regrid_micro_on_demo_community_repairs_loads() {
     let (store, path) = demo_store("regrid-cli");
-    let req = RegridRequest {
-        level: "micro".into(),
-        community: None,
-        min: 30,
-        max: 80,
-        mode: "max".into(),
-        seed: 1,
-        allow_floor_split: false,
-    };
+    let req = regrid_request("micro", 30, 80);
     let params = req.params().expect("params");
     let input = load_input(&store, GridKind::Micro, None).expect("input");
     let t = Instant::now();
@@ -243,19 +237,8 @@ fn regrid_micro_on_demo_community_repairs_loads() {
     web_viewer::cli::regrid::run(
         &path,
         web_viewer::cli::regrid::RegridArgs {
-            level: "micro".into(),
-            community: Some("1".into()),
-            min: 30,
-            max: 80,
-            mode: "max".into(),
-            seed: 1,
-            allow_floor_split: false,
-            out: out.clone(),
-            report: rep.clone(),
             xlsx: Some(xlsx.clone()),
-            dump_input: None,
-            adopt: false,
-            note: None,
+            ..micro_regrid_args(&dir)
         },
     )
     .expect("wangge regrid");
@@ -544,18 +527,6 @@ async fn planted_hotspots_are_found_on_the_demo_community() {
         .iter()
         .all(|r| r["q_value"].parse::<f64>().is_ok_and(|q| q <= 0.01)));
     assert_eq!(&std::fs::read(&x).expect("xlsx")[..2], b"PK");
-}
-
-fn regrid_request(level: &str, min: u32, max: u32) -> RegridRequest {
-    RegridRequest {
-        level: level.into(),
-        community: None,
-        min,
-        max,
-        mode: "max".into(),
-        seed: 1,
-        allow_floor_split: false,
-    }
 }
 
 #[test]

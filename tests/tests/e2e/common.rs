@@ -1,7 +1,7 @@
 //! Shared fixtures: a demo community in a temporary DuckDB file, and
 //! requests through the real router.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use axum::body::Body;
@@ -12,6 +12,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 use wangge_data::demo::Scale;
 use web_viewer::cli::demo::generate_into;
+use web_viewer::cli::regrid::{RegridArgs, RegridRequest};
 use web_viewer::{app, AppState, ServerConfig};
 
 static N: AtomicU32 = AtomicU32::new(0);
@@ -31,6 +32,41 @@ pub fn demo_store(tag: &str) -> (Store, PathBuf) {
     let mut store = Store::open(&path).expect("open store");
     generate_into(&mut store, Scale::Community, 7, false).expect("generate demo");
     (store, path)
+}
+
+/// `wangge regrid --community 1 --min 30 --max 80` (micro-grids, seed 1),
+/// writing `proposal.geojson` and `report.json` into `dir`; no workbook, no
+/// adoption.
+pub fn micro_regrid_args(dir: &Path) -> RegridArgs {
+    RegridArgs {
+        level: "micro".into(),
+        community: Some("1".into()),
+        min: 30,
+        max: 80,
+        mode: "max".into(),
+        seed: 1,
+        allow_floor_split: false,
+        out: dir.join("proposal.geojson"),
+        report: dir.join("report.json"),
+        xlsx: None,
+        dump_input: None,
+        adopt: false,
+        note: None,
+    }
+}
+
+/// A re-gridding request at `level` for the whole town: households per grid
+/// in `min..=max`, seed 1, floors kept whole.
+pub fn regrid_request(level: &str, min: u32, max: u32) -> RegridRequest {
+    RegridRequest {
+        level: level.into(),
+        community: None,
+        min,
+        max,
+        mode: "max".into(),
+        seed: 1,
+        allow_floor_split: false,
+    }
 }
 
 /// Server state over [`demo_store`], as `wangge serve` builds it.

@@ -388,6 +388,14 @@ async fn lists_are_scoped_to_a_workers_grids() {
     use geo_core::store::{LoadSet, Scope};
     let st = state("http-scope");
     let grids = st.0.store.lock().expect("lock").grids().expect("grids");
+    // What the store's scoped read of one grid holds.
+    let grid_view = |id: geo_core::ids::GridId| {
+        st.0.store
+            .lock()
+            .expect("lock")
+            .load(&Scope::Grids([id].into_iter().collect()), LoadSet::Spatial)
+            .expect("load")
+    };
     // The comprehensive grid with the most buildings: the worker's own grid.
     let view_ids = |ds: &geo_core::Dataset| -> [std::collections::BTreeSet<u64>; 5] {
         [
@@ -409,18 +417,7 @@ async fn lists_are_scoped_to_a_workers_grids() {
     let (g, mine) = grids
         .iter()
         .filter(|g| g.kind == geo_core::model::GridKind::Comprehensive)
-        .map(|g| {
-            let ds =
-                st.0.store
-                    .lock()
-                    .expect("lock")
-                    .load(
-                        &Scope::Grids([g.id].into_iter().collect()),
-                        LoadSet::Spatial,
-                    )
-                    .expect("load");
-            (g, view_ids(&ds))
-        })
+        .map(|g| (g, view_ids(&grid_view(g.id))))
         .max_by_key(|(_, m)| m[0].len())
         .expect("a comprehensive grid");
     let code = g.code.as_str();
@@ -457,18 +454,7 @@ async fn lists_are_scoped_to_a_workers_grids() {
     // Places: the worker sees its grid's places plus the base map (places
     // outside every community), like the store's scoped read.
     let stored_places: std::collections::BTreeSet<u64> =
-        st.0.store
-            .lock()
-            .expect("lock")
-            .load(
-                &Scope::Grids([g.id].into_iter().collect()),
-                LoadSet::Spatial,
-            )
-            .expect("load")
-            .places
-            .iter()
-            .map(|p| p.id.get())
-            .collect();
+        grid_view(g.id).places.iter().map(|p| p.id.get()).collect();
     let worker = list_ids(
         &st,
         as_role("/api/v1/places?limit=10000", "worker", Some(code)),

@@ -9,11 +9,11 @@ use geo_core::io::{import, ElementKind, ImportOptions};
 use geo_core::model::{Building, GridKind, Unit};
 use geo_core::store::{Scope, Store};
 use geo_types::Point;
-use web_viewer::cli::regrid::{load_input, regrid, summary_table, RegridRequest};
+use web_viewer::cli::regrid::{load_input, regrid, summary_table};
 use web_viewer::ingest::ingest;
 
 use crate::analytics::assert_violations_explained;
-use crate::common::temp_db;
+use crate::common::{regrid_request, temp_db};
 
 fn real(name: &str) -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -181,17 +181,7 @@ fn san_francisco_buildings_regrid_without_violations_where_feasible() {
     // The CLI's own loading path: units, grid references (none: SF has no
     // grids, so the whole area is one part), roads as barriers.
     for (level, min, max) in [("micro", 30, 80), ("comprehensive", 300, 500)] {
-        let params = RegridRequest {
-            level: level.into(),
-            community: None,
-            min,
-            max,
-            mode: "max".into(),
-            seed: 1,
-            allow_floor_split: false,
-        }
-        .params()
-        .expect("params");
+        let params = regrid_request(level, min, max).params().expect("params");
         let kind = if level == "micro" {
             GridKind::Micro
         } else {

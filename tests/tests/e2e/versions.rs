@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use web_viewer::cli::regrid::{change_from_proposal, load_input, regrid, RegridRequest};
 use web_viewer::{AppState, ServerConfig};
 
-use crate::common::{call, demo_store, get, header_text, post, respond};
+use crate::common::{call, demo_store, get, header_text, micro_regrid_args, post, respond};
 
 /// Status, ETag and body bytes.
 async fn call_raw(st: &AppState, req: Request<Body>) -> (StatusCode, Option<String>, Vec<u8>) {
@@ -672,19 +672,9 @@ fn cli_adopt_and_comprehensive_change() {
     web_viewer::cli::regrid::run(
         &path,
         web_viewer::cli::regrid::RegridArgs {
-            level: "micro".into(),
-            community: Some("1".into()),
-            min: 30,
-            max: 80,
-            mode: "max".into(),
-            seed: 1,
-            allow_floor_split: false,
-            out: dir.join("p.geojson"),
-            report: dir.join("r.json"),
-            xlsx: None,
-            dump_input: None,
             adopt: true,
             note: Some("from the CLI".into()),
+            ..micro_regrid_args(&dir)
         },
     )
     .expect("wangge regrid --adopt");
