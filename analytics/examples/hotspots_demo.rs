@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use analytics::hotspots::{detect_all_weeks, score_against, HotspotInput, HotspotParams, Week};
-use chrono::{Duration, NaiveTime, TimeZone, Utc};
 use geo_core::taxonomy::EventCategory;
 use h3o::CellIndex;
 use wangge_data::demo::{self, Scale};
@@ -36,9 +35,7 @@ fn main() {
             continue;
         };
         for d in &p.week_starts {
-            let noon = Utc.from_utc_datetime(&d.and_time(NaiveTime::MIN))
-                + Duration::hours(12 - i64::from(offset));
-            planted.push((cell, cat, Week::of(noon, offset)));
+            planted.push((cell, cat, Week::of_date(*d, offset)));
         }
     }
     // As `wangge report hotspots` does: merged duplicates left out.

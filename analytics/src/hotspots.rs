@@ -34,7 +34,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use geo_core::ids::GridId;
 use geo_core::taxonomy::EventCategory;
 use geo_types::Point;
@@ -55,6 +55,12 @@ impl Week {
     /// The week containing `t`.
     pub fn of(t: DateTime<Utc>, utc_offset_h: i32) -> Week {
         Week((t.timestamp() + i64::from(utc_offset_h) * 3600 - EPOCH_S).div_euclid(WEEK_S))
+    }
+    /// The week containing local calendar day `d` (its local noon).
+    pub fn of_date(d: NaiveDate, utc_offset_h: i32) -> Week {
+        let noon = Utc.from_utc_datetime(&d.and_time(NaiveTime::MIN))
+            + Duration::hours(12 - i64::from(utc_offset_h));
+        Week::of(noon, utc_offset_h)
     }
     /// The instant the week starts.
     pub fn start(self, utc_offset_h: i32) -> DateTime<Utc> {

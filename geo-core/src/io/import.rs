@@ -14,7 +14,7 @@ pub use crate::io::build::NEGATIVE_ID_BASE;
 use crate::io::encoding::{decode, Encoding};
 use crate::io::fields::fields;
 use crate::io::problem::{ImportError, Problem, Severity};
-use crate::io::source::{features, header_end, record_boundaries, CsvSource, KeyCache, Resolver};
+use crate::io::source::{features, record_boundaries, CsvSource, KeyCache, Resolver};
 use crate::io::ElementKind;
 use crate::Dataset;
 
@@ -398,7 +398,7 @@ fn read_csv(
     }
     b.stats.unused_columns = src.unused.clone();
     let total = text.len() as u64;
-    let body = header_end(text);
+    let body = src.body.min(text.len());
     let cuts = record_boundaries(text, body, parts);
     let newlines = |part: &str| part.bytes().filter(|&c| c == b'\n').count();
     // Part k spans starts[k]..cuts[k]: its first line follows the newlines

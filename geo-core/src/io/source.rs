@@ -96,6 +96,9 @@ pub(crate) struct CsvSource<'a> {
     delimiter: u8,
     /// Lines of the file before this source's text (a later part of it).
     line_offset: u64,
+    /// Where the records start: the byte after the header, as the CSV
+    /// parser read it.
+    pub body: usize,
     /// Per field: its column.
     pub columns: Vec<Option<usize>>,
     /// Header names.
@@ -125,6 +128,7 @@ impl<'a> CsvSource<'a> {
             .byte_headers()
             .map_err(|e| csv_error(file, &e, 0))?
             .clone();
+        let body = usize::try_from(reader.position().byte()).unwrap_or(text.len());
         let headers: Vec<String> = header
             .iter()
             .map(|h| String::from_utf8_lossy(h).trim().to_string())
@@ -146,6 +150,7 @@ impl<'a> CsvSource<'a> {
             reader,
             delimiter,
             line_offset: 0,
+            body,
             columns: columns.into_iter().map(|c| c.map(|(c, _)| c)).collect(),
             headers,
             unused,
@@ -164,6 +169,7 @@ impl<'a> CsvSource<'a> {
                 .from_reader(part.as_bytes()),
             delimiter: self.delimiter,
             line_offset: lines_before,
+            body: 0,
             columns: self.columns.clone(),
             headers: self.headers.clone(),
             unused: self.unused.clone(),
@@ -200,19 +206,6 @@ impl<'a> CsvSource<'a> {
             }
         }
     }
-}
-
-/// The byte after the header line (the first newline outside quotes).
-pub(crate) fn header_end(text: &str) -> usize {
-    let mut quotes = 0usize;
-    for (i, &c) in text.as_bytes().iter().enumerate() {
-        match c {
-            b'"' => quotes += 1,
-            b'\n' if quotes.is_multiple_of(2) => return i + 1,
-            _ => {}
-        }
-    }
-    text.len()
 }
 
 /// Byte offsets that cut `text[start..]` into up to `parts` pieces at record

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use duckdb::params;
 
 use super::codec::{bbox, geom_text, rep_point};
-use super::columnar::{append_all, ColumnAppender, Columns};
+use super::columnar::{append_all, Columns};
 use super::error::{Ctx, Result, StoreError};
 use super::versions::{grid_state_on, record_import, GridImport, VersionReport};
 use super::{Store, TransitionRow};
@@ -461,72 +461,6 @@ impl Store {
         .ctx("writing event transition")?;
         tx.commit().ctx("committing event update")?;
         Ok(())
-    }
-
-    /// Rewrites the grid references of every stored element (after grids
-    /// changed), in one transaction.
-    pub fn reassign(&mut self, refs: &dyn RefSource) -> Result<u64> {
-        let tx = self.conn.transaction().ctx("starting re-assignment")?;
-        let mut changed = 0u64;
-        type Make = fn(u64) -> Option<ElementRef>;
-        let tables: [(&str, Make); 8] = [
-            ("compounds", |i| {
-                CompoundId::new(i).ok().map(ElementRef::Compound)
-            }),
-            ("buildings", |i| {
-                BuildingId::new(i).ok().map(ElementRef::Building)
-            }),
-            ("units", |i| UnitId::new(i).ok().map(ElementRef::Unit)),
-            ("households", |i| {
-                HouseholdId::new(i).ok().map(ElementRef::Household)
-            }),
-            ("persons", |i| PersonId::new(i).ok().map(ElementRef::Person)),
-            ("places", |i| PlaceId::new(i).ok().map(ElementRef::Place)),
-            ("events", |i| EventId::new(i).ok().map(ElementRef::Event)),
-            ("organisations", |i| {
-                OrganisationId::new(i).ok().map(ElementRef::Organisation)
-            }),
-        ];
-        tx.execute_batch(
-            "CREATE TEMP TABLE IF NOT EXISTS new_refs (id UBIGINT, community UBIGINT,
-             comprehensive UBIGINT, micro UBIGINT, dedicated UBIGINT)",
-        )
-        .ctx("re-assignment")?;
-        for (table, make) in tables {
-            tx.execute_batch("DELETE FROM new_refs")
-                .ctx("re-assignment")?;
-            let ids: Vec<u64> = {
-                let mut st = tx
-                    .prepare(&format!("SELECT id FROM {table}"))
-                    .ctx("re-assignment")?;
-                let rows = st
-                    .query_map([], |r| r.get::<_, u64>(0))
-                    .ctx("re-assignment")?;
-                rows.collect::<std::result::Result<_, _>>()
-                    .ctx("re-assignment")?
-            };
-            {
-                let mut a = ColumnAppender::new(&tx, "new_refs")?;
-                for id in ids {
-                    if let Some(e) = make(id) {
-                        let r = refs_params(&refs.refs(e));
-                        a.append_row(params![id, r[0], r[1], r[2], r[3]])?;
-                    }
-                }
-                a.finish()?;
-            }
-            changed += tx
-                .execute(
-                    &format!(
-                        "UPDATE {table} t SET community = n.community, comprehensive = n.comprehensive,
-                         micro = n.micro, dedicated = n.dedicated FROM new_refs n WHERE t.id = n.id"
-                    ),
-                    [],
-                )
-                .ctx(format!("re-assigning {table}"))? as u64;
-        }
-        tx.commit().ctx("committing re-assignment")?;
-        Ok(changed)
     }
 }
 

@@ -552,9 +552,7 @@ pub fn latest_week(events: &[Event], utc_offset_h: i32) -> Option<Week> {
 pub fn week_of_date(s: &str, utc_offset_h: i32) -> Result<Week, String> {
     let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|_| format!("week={s:?}: expected YYYY-MM-DD"))?;
-    let noon = Utc.from_utc_datetime(&d.and_time(chrono::NaiveTime::MIN))
-        + Duration::hours(12 - i64::from(utc_offset_h));
-    Ok(Week::of(noon, utc_offset_h))
+    Ok(Week::of_date(d, utc_offset_h))
 }
 
 /// Planted hotspots of the demo as (cell, category, week) triples.
@@ -571,9 +569,7 @@ pub fn planted_triples(
             continue;
         };
         for d in &p.week_starts {
-            if let Ok(w) = week_of_date(&d.format("%Y-%m-%d").to_string(), utc_offset_h) {
-                out.push((cell, cat, w));
-            }
+            out.push((cell, cat, Week::of_date(*d, utc_offset_h)));
         }
     }
     out
