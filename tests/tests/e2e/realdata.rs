@@ -217,8 +217,10 @@ fn san_francisco_buildings_regrid_without_violations_where_feasible() {
 /// Runs `wangge import ARGS…` against the store file `db`, as the CLI does.
 /// Errors come back as their full message (context chain included).
 fn cli_import(db: &std::path::Path, args: &[&str]) -> Result<(), String> {
-    let a = web_viewer::cli::import::ImportArgs::parse_from(args)
-        .map_err(|e| format!("arguments: {e}"))?;
+    let a = web_viewer::cli::import::ImportArgs::from_argv(
+        std::iter::once("import").chain(args.iter().copied()),
+    )
+    .map_err(|e| format!("arguments: {e}"))?;
     web_viewer::cli::import::run(db, a).map_err(|e| format!("{e:#}"))
 }
 

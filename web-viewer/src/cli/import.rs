@@ -100,27 +100,6 @@ pub struct ImportArgs {
     pub floor_height_m: Option<f64>,
 }
 
-/// `wangge import` arguments alone, for running an import from code.
-#[derive(clap::Parser)]
-#[command(name = "import", no_binary_name = true)]
-struct ImportCommand {
-    #[command(flatten)]
-    args: ImportArgs,
-}
-
-impl ImportArgs {
-    /// Parses the arguments that follow `wangge import` on the command line
-    /// (`["events", "in.csv", "--time-col", "t", …]`), exactly as the CLI does.
-    pub fn parse_from<I, T>(args: I) -> Result<Self, clap::Error>
-    where
-        I: IntoIterator<Item = T>,
-        T: Into<std::ffi::OsString> + Clone,
-    {
-        use clap::Parser;
-        ImportCommand::try_parse_from(args).map(|c| c.args)
-    }
-}
-
 fn parse_map(s: &str) -> Result<HashMap<String, String>> {
     s.split(',')
         .filter(|p| !p.trim().is_empty())
