@@ -235,10 +235,7 @@ fn road_is_not_crossed_when_both_sides_are_feasible() {
             10,
         ));
     }
-    let road = LineString::from(vec![
-        (LON + 200.0 * DX, LAT - 0.01),
-        (LON + 200.0 * DX, LAT + 0.01),
-    ]);
+    let road = north_south_line(200.0);
     let input = RegridInput {
         units,
         barriers: vec![Barrier {
@@ -410,10 +407,7 @@ fn water_places_of_a_dataset_are_river_barriers() {
             ),
         });
     }
-    let river = LineString::from(vec![
-        (LON + 200.0 * DX, LAT - 0.01),
-        (LON + 200.0 * DX, LAT + 0.01),
-    ]);
+    let river = north_south_line(200.0);
     let pond = Polygon::new(
         LineString::from(vec![
             (LON - 0.01, LAT - 0.01),
@@ -476,10 +470,7 @@ fn lumpy_part_is_joined_across_a_road_after_a_failed_search() {
     }
     units.push(unit(101, 200.0, 40.0, 22));
     units.push(unit(102, 200.0, 60.0, 78));
-    let road = LineString::from(vec![
-        (LON + 180.0 * DX, LAT - 0.01),
-        (LON + 180.0 * DX, LAT + 0.01),
-    ]);
+    let road = north_south_line(180.0);
     let input = RegridInput {
         units,
         barriers: vec![Barrier {
@@ -547,4 +538,13 @@ fn assert_no_grid_spans(p: &Proposal, barrier: &str) {
             g.code_hint
         );
     }
+}
+
+/// A straight line running north–south through the whole test area, `x_m`
+/// metres east of the origin (a road or river barrier).
+fn north_south_line(x_m: f64) -> LineString<f64> {
+    LineString::from(vec![
+        (LON + x_m * DX, LAT - 0.01),
+        (LON + x_m * DX, LAT + 0.01),
+    ])
 }

@@ -9,6 +9,20 @@ use web_viewer::ingest::ingest;
 
 use crate::common::{demo_store, temp_db};
 
+/// A person of `household` with no personal data beyond a test name.
+fn test_person(id: u64, household: HouseholdId) -> Person {
+    Person {
+        id: PersonId::new(id).expect("id"),
+        household: Some(household),
+        name: "测试".into(),
+        national_id: None,
+        phone: None,
+        birth_year: 1980,
+        sex: Sex::Female,
+        tags: vec![],
+    }
+}
+
 fn count(store: &Store, kind: &str) -> u64 {
     let c = store.counts(&Scope::Town, 2026).expect("counts");
     c.elements
@@ -46,16 +60,7 @@ fn demo_community_is_linked_and_assigned() {
 fn failed_import_leaves_store_unchanged() {
     let (mut store, _) = demo_store("atomic");
     let before = store.counts(&Scope::Town, 2026).expect("counts");
-    let ghost = Person {
-        id: PersonId::new(9_999_999_999).expect("id"),
-        household: Some(HouseholdId::new(8_888_888_888).expect("id")),
-        name: "测试".into(),
-        national_id: None,
-        phone: None,
-        birth_year: 1980,
-        sex: Sex::Female,
-        tags: vec![],
-    };
+    let ghost = test_person(9_999_999_999, HouseholdId::new(8_888_888_888).expect("id"));
     let batch = Dataset {
         persons: vec![ghost],
         ..Dataset::default()
@@ -128,16 +133,7 @@ fn import_failing_inside_the_write_transaction_leaves_store_unchanged() {
         })
         .collect();
     let persons: Vec<Person> = (0..1_000u64)
-        .map(|i| Person {
-            id: PersonId::new(7_100_000_000 + i).expect("id"),
-            household: Some(households[(i / 2) as usize].id),
-            name: "测试".into(),
-            national_id: None,
-            phone: None,
-            birth_year: 1980,
-            sex: Sex::Female,
-            tags: vec![],
-        })
+        .map(|i| test_person(7_100_000_000 + i, households[(i / 2) as usize].id))
         .collect();
     // …then a new place, and one whose ID is already stored: only the
     // places table's primary key, inside the transaction, refuses it.
