@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use clap::Parser;
 use geo_core::model::{GridKind, GridRefs};
 use geo_core::store::{Scope, Store, StoreError};
 use serde_json::{json, Value};
@@ -502,12 +501,6 @@ fn failed_change_leaves_the_store_unchanged() {
     assert!(matches!(err, StoreError::Stale { .. }), "{err}");
 }
 
-#[derive(Parser)]
-struct ImportCmd {
-    #[command(flatten)]
-    args: web_viewer::cli::import::ImportArgs,
-}
-
 #[test]
 fn importing_grids_reassigns_elements() {
     let (store, path) = demo_store("versions-import");
@@ -593,8 +586,13 @@ fn importing_grids_reassigns_elements() {
     drop(store);
     let file = path.parent().expect("dir").join("new-grids.geojson");
     std::fs::write(&file, fc.to_string()).expect("write");
-    let cmd = ImportCmd::parse_from(["import", "grids", file.to_str().expect("utf-8 path")]);
-    web_viewer::cli::import::run(&path, cmd.args).expect("import grids");
+    let args = web_viewer::cli::import::ImportArgs::from_argv([
+        "import",
+        "grids",
+        file.to_str().expect("utf-8 path"),
+    ])
+    .expect("arguments");
+    web_viewer::cli::import::run(&path, args).expect("import grids");
 
     let store = Store::open(&path).expect("reopen");
     let refs_after = all_refs(&store);
