@@ -180,9 +180,10 @@ impl GridCode {
 
 /// A resident identity card number (公民身份号码), 18 characters with an
 /// ISO 7064 MOD 11-2 check character. Its `Debug` and `Display` are masked;
-/// only [`NationalId::reveal`] gives the full number.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct NationalId(String);
+/// only [`NationalId::reveal`] gives the full number. Held inline (18 ASCII
+/// bytes, no heap string): an import of a million people makes a million.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NationalId([u8; 18]);
 
 const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const ID_CHECK: &[u8; 11] = b"10X98765432";
@@ -190,27 +191,35 @@ const ID_CHECK: &[u8; 11] = b"10X98765432";
 impl NationalId {
     /// Parses an 18-character ID number and verifies its check character.
     pub fn parse(s: &str) -> Result<Self, IdError> {
-        let s = s.trim().to_ascii_uppercase();
-        let b = s.as_bytes();
-        if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
-            return Err(IdError::NationalId {
-                value: mask_middle(&s),
-                reason: "must be 17 digits followed by a digit or X",
-            });
+        let t = s.trim();
+        let Ok(mut b) = <[u8; 18]>::try_from(t.as_bytes()) else {
+            return Err(Self::malformed(t));
+        };
+        b[17] = b[17].to_ascii_uppercase();
+        if !b[..17].iter().all(u8::is_ascii_digit) || !(b[17].is_ascii_digit() || b[17] == b'X') {
+            return Err(Self::malformed(t));
         }
-        let expected = Self::check_char(&s[..17]);
-        if b[17] != expected {
+        if b[17] != Self::check_of(&b[..17]) {
             return Err(IdError::NationalId {
-                value: mask_middle(&s),
+                value: mask_middle(&t.to_ascii_uppercase()),
                 reason: "check character does not match (ISO 7064 MOD 11-2)",
             });
         }
-        Ok(Self(s))
+        Ok(Self(b))
+    }
+    fn malformed(t: &str) -> IdError {
+        IdError::NationalId {
+            value: mask_middle(&t.to_ascii_uppercase()),
+            reason: "must be 17 digits followed by a digit or X",
+        }
     }
     /// Computes the check character of the first 17 digits.
     pub fn check_char(first17: &str) -> u8 {
+        Self::check_of(first17.as_bytes())
+    }
+    fn check_of(first17: &[u8]) -> u8 {
         let sum: u32 = first17
-            .bytes()
+            .iter()
             .zip(ID_WEIGHTS)
             .map(|(c, w)| u32::from(c.saturating_sub(b'0')) * w)
             .sum();
@@ -218,11 +227,12 @@ impl NationalId {
     }
     /// The masked form `411481********123X` used everywhere data leaves the store.
     pub fn masked(&self) -> String {
-        mask_middle(&self.0)
+        mask_middle(self.reveal())
     }
     /// The full number. Callers must have checked the role and logged the reveal.
     pub fn reveal(&self) -> &str {
-        &self.0
+        // Digits and `X` only, checked by `parse`.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
@@ -238,30 +248,50 @@ impl fmt::Display for NationalId {
     }
 }
 
-/// A mainland mobile or fixed phone number (digits, 7–13 long, optional `+86`).
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Phone(String);
+/// A mainland mobile or fixed phone number (digits, 7–13 long, optional
+/// `+86`), held inline like [`NationalId`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Phone {
+    len: u8,
+    digits: [u8; Phone::MAX_DIGITS],
+}
 
 impl Phone {
-    /// Parses a phone number, keeping only its digits.
+    const MAX_DIGITS: usize = 13;
+
+    /// Parses a phone number, keeping only its digits (spaces and `-` dropped).
     pub fn parse(s: &str) -> Result<Self, IdError> {
         let t = s.trim();
         let t = t.strip_prefix("+86").unwrap_or(t);
-        let digits: String = t.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-        if !(7..=13).contains(&digits.len()) || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        let mut digits = [0u8; Self::MAX_DIGITS];
+        let mut len = 0usize;
+        for c in t.bytes().filter(|c| !matches!(c, b' ' | b'-')) {
+            if !c.is_ascii_digit() || len == Self::MAX_DIGITS {
+                return Err(IdError::Phone {
+                    value: mask_middle(s),
+                });
+            }
+            digits[len] = c;
+            len += 1;
+        }
+        if len < 7 {
             return Err(IdError::Phone {
                 value: mask_middle(s),
             });
         }
-        Ok(Self(digits))
+        Ok(Self {
+            len: len as u8,
+            digits,
+        })
     }
     /// Masked `138****5678`.
     pub fn masked(&self) -> String {
-        mask_middle(&self.0)
+        mask_middle(self.reveal())
     }
     /// The full number. Callers must have checked the role and logged the reveal.
     pub fn reveal(&self) -> &str {
-        &self.0
+        // ASCII digits only, checked by `parse`.
+        std::str::from_utf8(&self.digits[..usize::from(self.len)]).unwrap_or_default()
     }
 }
 
@@ -343,6 +373,28 @@ mod tests {
             NationalId::parse("11010519491231002X").unwrap().masked(),
             "110105********002X"
         );
+    }
+
+    #[test]
+    fn national_ids_and_phones_held_inline() {
+        let id = NationalId::parse(" 11010519491231002x ").unwrap();
+        assert_eq!(id.reveal(), "11010519491231002X");
+        assert_eq!(id, NationalId::parse("11010519491231002X").unwrap());
+        for bad in [
+            "1101051949123100",
+            "11010519491231002XX",
+            "张三李四王五赵六",
+            "",
+        ] {
+            let e = NationalId::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("17 digits"), "{bad}: {e}");
+        }
+        let p = Phone::parse("+86 138-1234-5678").unwrap();
+        assert_eq!(p.reveal(), "13812345678");
+        assert_eq!(Phone::parse("0531123456789").unwrap().reveal().len(), 13);
+        assert!(Phone::parse("05311234567890").is_err(), "14 digits");
+        assert!(Phone::parse("123456").is_err(), "6 digits");
+        assert!(Phone::parse("138１２３45678").is_err(), "full-width digits");
     }
 
     #[test]

@@ -55,6 +55,182 @@ impl Hasher for IdHasher {
 
 type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
+/// The IDs a builder has taken.
+enum Seen {
+    /// Each ID with its element index and first location: a repeat is
+    /// reported where it occurs, and merge-by-id finds the element to merge
+    /// into.
+    Exact(IdMap<(usize, Location)>),
+    /// The IDs alone, sorted once the records are in ([`Builder::seal`]) and
+    /// checked for repeats then. Far cheaper for a million rows than a hash
+    /// map; a file that repeats an ID is read again with [`Seen::Exact`], so
+    /// its problems are the same either way.
+    Deferred {
+        ids: Vec<u64>,
+        sorted: bool,
+        repeated: bool,
+    },
+}
+
+impl Seen {
+    fn new(exact: bool) -> Self {
+        if exact {
+            Seen::Exact(IdMap::default())
+        } else {
+            Seen::Deferred {
+                ids: Vec::new(),
+                sorted: true,
+                repeated: false,
+            }
+        }
+    }
+
+    fn empty_like(&self) -> Self {
+        Seen::new(matches!(self, Seen::Exact(_)))
+    }
+
+    fn reserve(&mut self, records: usize) {
+        match self {
+            Seen::Exact(m) => m.reserve(records),
+            Seen::Deferred { ids, .. } => ids.reserve(records),
+        }
+    }
+
+    /// The first element with this ID, when known now.
+    fn first(&self, key: u64) -> Option<(usize, Location)> {
+        match self {
+            Seen::Exact(m) => m.get(&key).copied(),
+            Seen::Deferred { .. } => None,
+        }
+    }
+
+    fn claim(&mut self, key: u64, index: usize, loc: Location) {
+        match self {
+            Seen::Exact(m) => {
+                m.insert(key, (index, loc));
+            }
+            Seen::Deferred { ids, sorted, .. } => {
+                *sorted &= ids.last().is_none_or(|&l| l < key);
+                ids.push(key);
+            }
+        }
+    }
+
+    /// Sorts deferred IDs and notes whether one repeats.
+    fn seal(&mut self) {
+        if let Seen::Deferred {
+            ids,
+            sorted,
+            repeated,
+        } = self
+        {
+            if !*sorted {
+                ids.sort_unstable();
+                *sorted = true;
+            }
+            *repeated |= ids.windows(2).any(|w| w[0] == w[1]);
+        }
+    }
+
+    /// True if an ID was taken twice; only a deferred set (after
+    /// [`Seen::seal`]) answers `true`, an exact one reports repeats as
+    /// problems instead.
+    fn repeated(&self) -> bool {
+        matches!(self, Seen::Deferred { repeated: true, .. })
+    }
+
+    fn contains(&self, key: u64) -> bool {
+        match self {
+            Seen::Exact(m) => m.contains_key(&key),
+            Seen::Deferred { ids, sorted, .. } => {
+                if *sorted {
+                    ids.binary_search(&key).is_ok()
+                } else {
+                    ids.contains(&key)
+                }
+            }
+        }
+    }
+
+    /// Takes in the IDs of the builder that follows (its element indices
+    /// after `offset`). `false`, with `self` unchanged, when an ID of
+    /// `later` is already here.
+    fn absorb(&mut self, later: Seen, offset: usize) -> bool {
+        match (self, later) {
+            (Seen::Exact(m), Seen::Exact(l)) => {
+                if l.keys().any(|k| m.contains_key(k)) {
+                    return false;
+                }
+                m.extend(l.into_iter().map(|(k, (i, loc))| (k, (i + offset, loc))));
+                true
+            }
+            (
+                Seen::Deferred {
+                    ids,
+                    sorted,
+                    repeated,
+                },
+                Seen::Deferred {
+                    ids: l,
+                    sorted: l_sorted,
+                    repeated: l_repeated,
+                },
+            ) => {
+                if *repeated || l_repeated {
+                    *repeated = true;
+                    return false;
+                }
+                if !(*sorted && l_sorted) {
+                    ids.extend(l);
+                    *sorted = false;
+                    return true;
+                }
+                let merged = merge_unique(ids, &l);
+                match merged {
+                    Some(m) => {
+                        *ids = m;
+                        true
+                    }
+                    None => false,
+                }
+            }
+            // One kind of set per read: builders of a file are made alike.
+            _ => false,
+        }
+    }
+}
+
+/// Merges two ascending ID lists; `None` if they share an ID.
+fn merge_unique(a: &[u64], b: &[u64]) -> Option<Vec<u64>> {
+    if b.is_empty() {
+        return Some(a.to_vec());
+    }
+    if a.last().is_none_or(|&l| l < b[0]) {
+        let mut out = Vec::with_capacity(a.len() + b.len());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b);
+        return Some(out);
+    }
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => return None,
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    Some(out)
+}
+
 /// A field failed; the problem is recorded.
 pub(crate) struct Bad;
 
@@ -86,8 +262,8 @@ pub(crate) struct Builder {
     geom: GeomReader,
     pub problems: Vec<Problem>,
     pub dataset: Dataset,
-    /// id → (index in the kind's vector, first location).
-    seen: IdMap<(usize, Location)>,
+    /// The IDs taken so far.
+    seen: Seen,
     refs: Vec<Ref>,
     /// Building index → further pieces to union (merge by id).
     pieces: HashMap<usize, Vec<Polygon<f64>>>,
@@ -124,7 +300,7 @@ impl Builder {
             },
             problems: Vec::new(),
             dataset: Dataset::default(),
-            seen: IdMap::default(),
+            seen: Seen::new(true),
             refs: Vec::new(),
             pieces: HashMap::new(),
             stats,
@@ -132,6 +308,16 @@ impl Builder {
             ids_from_position: false,
             skipped_points: 0,
         }
+    }
+
+    /// Checks IDs for repeats once at the end ([`Builder::seal`],
+    /// [`Builder::repeats_an_id`]) instead of record by record; not when
+    /// tile-cut buildings are merged by ID (each piece must find its first).
+    pub fn deferring_ids(mut self) -> Self {
+        if !(self.rules.merge_by_id && self.kind == ElementKind::Buildings) {
+            self.seen = Seen::new(false);
+        }
+        self
     }
 
     /// A builder for another part of the same file: same kind and rules,
@@ -144,7 +330,7 @@ impl Builder {
             geom: self.geom.clone(),
             problems: Vec::new(),
             dataset: Dataset::default(),
-            seen: IdMap::default(),
+            seen: self.seen.empty_like(),
             refs: Vec::new(),
             pieces: HashMap::new(),
             stats: ImportStats {
@@ -187,18 +373,12 @@ impl Builder {
     /// the caller then reads the file in one piece, so the duplicate is
     /// reported exactly as in a serial read.
     pub fn absorb(&mut self, later: Builder) -> bool {
-        if later.seen.keys().any(|k| self.seen.contains_key(k)) {
-            return false;
-        }
         // One kind per builder: indices are into that kind's vector.
         let offset = self.dataset.len();
+        if !self.seen.absorb(later.seen, offset) {
+            return false;
+        }
         self.problems.extend(later.problems);
-        self.seen.extend(
-            later
-                .seen
-                .into_iter()
-                .map(|(k, (i, loc))| (k, (i + offset, loc))),
-        );
         self.refs.extend(later.refs);
         self.pieces
             .extend(later.pieces.into_iter().map(|(i, p)| (i + offset, p)));
@@ -365,7 +545,7 @@ impl Builder {
             }
         };
         let key = raw(&id);
-        if let Some(&(i, first)) = self.seen.get(&key) {
+        if let Some((i, first)) = self.seen.first(key) {
             if !(self.rules.merge_by_id && self.kind == ElementKind::Buildings) {
                 let hint = if self.kind == ElementKind::Buildings {
                     "; tile-cut files repeat IDs: use merge_by_id (--merge-by-id)"
@@ -385,7 +565,19 @@ impl Builder {
     }
 
     fn claim(&mut self, key: u64, index: usize, loc: Location) {
-        self.seen.insert(key, (index, loc));
+        self.seen.claim(key, index, loc);
+    }
+
+    /// Ends the adding of records: deferred IDs are sorted and checked.
+    pub fn seal(&mut self) {
+        self.seen.seal();
+    }
+
+    /// True when a deferred ID check (after [`Builder::seal`]) found an ID
+    /// taken twice: the file must be read again with `exact_ids`, which
+    /// reports each repeat where it occurs.
+    pub fn repeats_an_id(&self) -> bool {
+        self.seen.repeated()
     }
 
     /// The record's geometry, parsed and validated; `Ok(None)` when absent.
@@ -1227,6 +1419,7 @@ impl Builder {
         mut self,
         references: Option<&dyn ReferenceLookup>,
     ) -> (Dataset, Vec<Problem>, ImportStats) {
+        self.seen.seal();
         self.union_pieces();
         self.check_references(references);
         if self.skipped_points > 0 {
@@ -1270,7 +1463,7 @@ impl Builder {
             b.footprint = largest.orient(Direction::Default);
             if n > 1 {
                 let id = b.id;
-                let loc = self.seen.get(&id.get()).map_or(Location::File, |s| s.1);
+                let loc = self.seen.first(id.get()).map_or(Location::File, |s| s.1);
                 self.warn(
                     loc,
                     ix::building::GEOMETRY,
@@ -1294,16 +1487,18 @@ impl Builder {
         // one call per kind.
         let mut wanted: HashMap<ElementKind, Vec<u64>> = HashMap::new();
         for r in &refs {
-            if !(r.kind == self.kind && self.seen.contains_key(&r.id)) {
+            if !(r.kind == self.kind && self.seen.contains(r.id)) {
                 wanted.entry(r.kind).or_default().push(r.id);
             }
         }
         let mut found: HashMap<ElementKind, std::collections::HashSet<u64>> = HashMap::new();
+        let mut all_found = true;
         for (kind, mut ids) in wanted {
             ids.sort_unstable();
             ids.dedup();
             match lookup.existing(kind, &ids) {
                 Ok(set) => {
+                    all_found &= ids.iter().all(|i| set.contains(i));
                     found.insert(kind, set);
                 }
                 Err(reason) => {
@@ -1317,8 +1512,12 @@ impl Builder {
                 }
             }
         }
+        if all_found {
+            // Each distinct ID was found: no record needs looking at again.
+            return;
+        }
         for r in refs {
-            let in_batch = r.kind == self.kind && self.seen.contains_key(&r.id);
+            let in_batch = r.kind == self.kind && self.seen.contains(r.id);
             if in_batch || found.get(&r.kind).is_some_and(|s| s.contains(&r.id)) {
                 continue;
             }
@@ -1427,5 +1626,42 @@ mod tests {
             workers(r#"[{"name":"赵六","role":"neighbourhood_head","full_time":false}]"#).unwrap();
         assert_eq!(j[0].role, WorkerRole::NeighbourhoodHead);
         assert!(workers("x:boss").is_err());
+    }
+}
+
+#[cfg(test)]
+mod seen_tests {
+    use super::*;
+
+    fn deferred(ids: &[u64]) -> Seen {
+        let mut s = Seen::new(false);
+        for (i, &id) in ids.iter().enumerate() {
+            s.claim(id, i, Location::Line(i as u64 + 2));
+        }
+        s.seal();
+        s
+    }
+
+    #[test]
+    fn deferred_ids_find_repeats_within_and_across_parts() {
+        assert!(!deferred(&[5, 1, 9]).repeated());
+        assert!(deferred(&[5, 1, 5]).repeated());
+        let mut a = deferred(&[1, 4, 8]);
+        assert!(a.absorb(deferred(&[2, 3, 20]), 3));
+        assert!(a.contains(3) && a.contains(20) && !a.contains(5));
+        assert!(!a.absorb(deferred(&[30, 8]), 6), "8 is taken");
+        assert!(!a.contains(30), "unchanged after a refused absorb");
+        assert!(
+            !a.absorb(deferred(&[40, 40]), 6),
+            "a part that repeats an ID"
+        );
+    }
+
+    #[test]
+    fn merging_sorted_ids() {
+        assert_eq!(merge_unique(&[1, 5], &[2, 9]), Some(vec![1, 2, 5, 9]));
+        assert_eq!(merge_unique(&[1, 5], &[6, 7]), Some(vec![1, 5, 6, 7]));
+        assert_eq!(merge_unique(&[], &[3]), Some(vec![3]));
+        assert_eq!(merge_unique(&[1, 5], &[5]), None);
     }
 }

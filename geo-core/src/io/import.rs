@@ -197,23 +197,59 @@ pub fn read(
     opts: &ImportOptions<'_>,
 ) -> Result<ImportBatch, ImportError> {
     let name = path.display().to_string();
+    let bytes = read_file_bytes(path, &name, opts)?;
+    let opts = ImportOptions {
+        format: resolve_format(path, opts.format),
+        ..opts.clone()
+    };
+    read_bytes(kind, &bytes, &name, &opts)
+}
+
+/// The format `format` names, or with [`Format::Auto`] the one the file's
+/// extension names (still `Auto` for other extensions: the text decides).
+fn resolve_format(path: &Path, format: Format) -> Format {
+    if format != Format::Auto {
+        return format;
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("geojson" | "json") => Format::GeoJson,
+        Some("csv" | "tsv" | "txt") => Format::Csv,
+        _ => Format::Auto,
+    }
+}
+
+/// The bytes of the file at `path` (at most `opts.max_bytes` and one more,
+/// so that [`read_bytes`] can refuse a file that is too large).
+fn read_file_bytes(
+    path: &Path,
+    name: &str,
+    opts: &ImportOptions<'_>,
+) -> Result<Vec<u8>, ImportError> {
     let file = std::fs::File::open(path).map_err(|source| ImportError::Io {
-        file: name.clone(),
+        file: name.to_string(),
         source,
     })?;
-    let mut opts = opts.clone();
-    if opts.format == Format::Auto {
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        opts.format = match ext.as_deref() {
-            Some("geojson" | "json") => Format::GeoJson,
-            Some("csv" | "tsv" | "txt") => Format::Csv,
-            _ => Format::Auto,
-        };
-    }
-    read_from(kind, file, &name, &opts)
+    read_all(file, name, opts)
+}
+
+fn read_all<R: Read>(
+    reader: R,
+    name: &str,
+    opts: &ImportOptions<'_>,
+) -> Result<Vec<u8>, ImportError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(opts.max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|source| ImportError::Io {
+            file: name.to_string(),
+            source,
+        })?;
+    Ok(bytes)
 }
 
 /// Reads from any reader; `name` is used in messages.
@@ -223,14 +259,7 @@ pub fn read_from<R: Read>(
     name: &str,
     opts: &ImportOptions<'_>,
 ) -> Result<ImportBatch, ImportError> {
-    let mut bytes = Vec::new();
-    reader
-        .take(opts.max_bytes.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|source| ImportError::Io {
-            file: name.to_string(),
-            source,
-        })?;
+    let bytes = read_all(reader, name, opts)?;
     read_bytes(kind, &bytes, name, opts)
 }
 
@@ -271,24 +300,24 @@ pub(crate) fn read_bytes_in(
     };
     let resolver = Resolver::new(fields(kind), &opts.field_map)
         .map_err(|reason| invalid_option(name, reason))?;
-    let mut b = Builder::new(kind, opts, stats.clone());
-    match format {
-        Format::Csv => {
-            let parts = match parts {
-                Some(n) => n.clamp(1, MAX_PARTS),
-                None if parallel_csv(kind, opts, text.len()) => {
-                    std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_PARTS))
-                }
-                None => 1,
-            };
-            if !read_csv(&mut b, &text, &resolver, kind, name, opts.progress, parts)? {
-                // An ID repeated across parts: read again in one piece so the
-                // duplicate is reported exactly as a serial read reports it.
-                b = Builder::new(kind, opts, stats);
-                read_csv(&mut b, &text, &resolver, kind, name, opts.progress, 1)?;
-            }
+    let parts = match parts {
+        Some(n) => n.clamp(1, MAX_PARTS),
+        None if parallel_csv(kind, opts, text.len()) => {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_PARTS))
         }
-        _ => read_geojson(&mut b, &text, &resolver, name, opts.progress)?,
+        None => 1,
+    };
+    let read = |b: &mut Builder, parts: usize| match format {
+        Format::Csv => read_csv(b, &text, &resolver, kind, name, opts.progress, parts),
+        _ => read_geojson(b, &text, &resolver, name, opts.progress).map(|()| true),
+    };
+    // IDs are checked for repeats once, at the end. A file that repeats one
+    // is read again in one piece with each ID checked as it comes, so every
+    // repeat is reported where it occurs, exactly as a serial read does.
+    let mut b = Builder::new(kind, opts, stats.clone()).deferring_ids();
+    if !read(&mut b, parts)? || b.repeats_an_id() {
+        b = Builder::new(kind, opts, stats);
+        read(&mut b, 1)?;
     }
     let (dataset, problems, stats) = b.finish(opts.references);
     if problems.iter().any(Problem::is_error) {
@@ -346,20 +375,16 @@ fn parallel_csv(kind: ElementKind, opts: &ImportOptions<'_>, len: usize) -> bool
     len >= PARALLEL_CSV_BYTES && !opts.merge_by_id && kind != ElementKind::Communities
 }
 
-/// Reads the records of a CSV file into `b`, in `parts` pieces built on as
-/// many threads and joined in file order. `Ok(false)` when the pieces
-/// cannot be joined (an ID repeated across them): `b` must then be read
-/// again in one part.
-#[allow(clippy::too_many_arguments)]
-fn read_csv(
+/// Reads the header of a CSV `text` and records its file-level problems
+/// (a `--map` column that is not there, a required column missing) in `b`;
+/// `None` when one of them is an error.
+fn csv_header<'t>(
     b: &mut Builder,
-    text: &str,
+    text: &'t str,
     resolver: &Resolver,
     kind: ElementKind,
     name: &str,
-    progress: Option<&dyn Fn(u64, u64)>,
-    parts: usize,
-) -> Result<bool, ImportError> {
+) -> Result<Option<CsvSource<'t>>, ImportError> {
     let src = CsvSource::new(text, resolver, name)?;
     let specs = fields(kind);
     for (field, column) in resolver.mapped() {
@@ -394,16 +419,22 @@ fn read_csv(
         }
     }
     if b.problems.iter().any(Problem::is_error) {
-        return Ok(true);
+        return Ok(None);
     }
     b.stats.unused_columns = src.unused.clone();
-    let total = text.len() as u64;
-    let body = src.body.min(text.len());
+    Ok(Some(src))
+}
+
+/// The body of a CSV `text` (after its header, at byte `body`) cut into up
+/// to `parts` pieces at record boundaries: each piece with the number of
+/// lines before it and about its number of records (its newlines; room is
+/// reserved for them, so the vectors never grow by copying).
+fn csv_pieces(text: &str, body: usize, parts: usize) -> Vec<(&str, u64, usize)> {
+    let body = body.min(text.len());
     let cuts = record_boundaries(text, body, parts);
     let newlines = |part: &str| part.bytes().filter(|&c| c == b'\n').count();
     // Part k spans starts[k]..cuts[k]: its first line follows the newlines
-    // before it, and its records are about its newlines (room is reserved
-    // for them, so the vectors and the ID map never grow by copying).
+    // before it.
     let starts = std::iter::once(body).chain(cuts.iter().copied());
     let mut lines_before = newlines(&text[..body]) as u64;
     let mut pieces: Vec<(&str, u64, usize)> = Vec::with_capacity(cuts.len());
@@ -413,6 +444,28 @@ fn read_csv(
         pieces.push((piece, lines_before, n + 1));
         lines_before += n as u64;
     }
+    pieces
+}
+
+/// Reads the records of a CSV file into `b`, in `parts` pieces built on as
+/// many threads and joined in file order. `Ok(false)` when the pieces
+/// cannot be joined (an ID repeated across them): `b` must then be read
+/// again in one part.
+#[allow(clippy::too_many_arguments)]
+fn read_csv(
+    b: &mut Builder,
+    text: &str,
+    resolver: &Resolver,
+    kind: ElementKind,
+    name: &str,
+    progress: Option<&dyn Fn(u64, u64)>,
+    parts: usize,
+) -> Result<bool, ImportError> {
+    let Some(src) = csv_header(b, text, resolver, kind, name)? else {
+        return Ok(true);
+    };
+    let total = text.len() as u64;
+    let pieces = csv_pieces(text, src.body, parts);
     b.reserve(pieces[0].2);
     let first = src.part(pieces[0].0, pieces[0].1);
     let later: Vec<(CsvSource<'_>, Builder)> = pieces[1..]
@@ -425,12 +478,16 @@ fn read_csv(
         .collect();
     // Part 0 is read on this thread, with the progress bar (scaled: the
     // parts advance together); the others on their own threads.
-    let first_len = (cuts[0] - body).max(1) as u64;
+    let first_len = pieces[0].0.len().max(1) as u64;
     let (read_first, later) = std::thread::scope(|s| {
         let handles: Vec<_> = later
             .into_iter()
             .map(|(part, mut pb)| {
-                s.spawn(move || part.for_each(name, |rec, _| pb.add(rec)).map(|()| pb))
+                s.spawn(move || {
+                    part.for_each(name, |rec, _| pb.add(rec))?;
+                    pb.seal();
+                    Ok(pb)
+                })
             })
             .collect();
         let mut n = 0usize;
@@ -458,6 +515,7 @@ fn read_csv(
         (read_first, later)
     });
     read_first?;
+    b.seal();
     for part in later {
         if !b.absorb(part?) {
             return Ok(false);
@@ -509,6 +567,7 @@ fn read_geojson(
         }
         b.add(&rec);
     }
+    b.seal();
     b.stats.unused_columns = unused;
     if let Some(p) = progress {
         p(total, total);

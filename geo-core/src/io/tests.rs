@@ -565,6 +565,46 @@ fn references_checked_against_store() {
 }
 
 #[test]
+fn self_references_resolve_whatever_the_order_of_ids() {
+    // IDs out of order (the deferred ID check sorts them before looking up
+    // the references), a reference forward to a later record, one missing.
+    let csv = "id,category,reported_at,master_id,lon,lat\n9,02.01,2024-01-01,,113.4,34.1\n3,02.01,2024-01-01,12,113.4,34.1\n12,02.01,2024-01-01,,113.4,34.1\n5,02.01,2024-01-01,4,113.4,34.1\n";
+    let nothing_stored = |_: ElementKind, _: u64| false;
+    let mut o = opts();
+    o.references = Some(&nothing_stored);
+    let read = |csv: &str| import::read_bytes(ElementKind::Events, csv.as_bytes(), "e.csv", &o);
+    let e = read(csv).unwrap_err();
+    let errs = errors(&e);
+    assert_eq!(errs.len(), 1, "{e}");
+    assert_eq!(errs[0].location, Location::Line(5));
+    assert_eq!(
+        errs[0].reason,
+        "event 4 is not in this file nor in the store"
+    );
+    let ok = csv.replace(",4,113.4", ",9,113.4");
+    let b = read(&ok).unwrap();
+    let ids: Vec<u64> = b.dataset.events.iter().map(|e| e.id.get()).collect();
+    assert_eq!(ids, [9, 3, 12, 5], "file order kept");
+}
+
+#[test]
+fn a_repeated_id_out_of_order_is_reported_at_its_line() {
+    let csv = "id,building_id,floor,room\n9,1,1,101\n3,1,1,102\n9,1,2,201\n3,1,2,202\n";
+    let e = bytes(ElementKind::Households, csv, "h.csv").unwrap_err();
+    let reasons: Vec<String> = errors(&e)
+        .iter()
+        .map(|p| format!("{}: {}", p.location, p.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "line 4: duplicate id 9 (first at line 2)",
+            "line 5: duplicate id 3 (first at line 3)"
+        ]
+    );
+}
+
+#[test]
 fn every_problem_listed() {
     let mut csv = String::from("id,name,sex,birth_year\n");
     for i in 1..=30 {
