@@ -225,6 +225,32 @@ impl NationalId {
             .sum();
         ID_CHECK[(sum % 11) as usize]
     }
+    /// The first 17 digits as a number: what the store keeps (a number
+    /// costs DuckDB far less to compress and store than text, and the check
+    /// character follows from the digits).
+    pub fn digits(&self) -> u64 {
+        self.0[..17]
+            .iter()
+            .fold(0, |n, &c| n * 10 + u64::from(c - b'0'))
+    }
+    /// The number from its first 17 digits ([`NationalId::digits`]), with its
+    /// check character computed.
+    pub fn from_digits(digits: u64) -> Result<Self, IdError> {
+        if digits >= 100_000_000_000_000_000 {
+            return Err(IdError::NationalId {
+                value: mask_middle(&digits.to_string()),
+                reason: "more than 17 digits before the check character",
+            });
+        }
+        let mut b = [0u8; 18];
+        let mut n = digits;
+        for c in b[..17].iter_mut().rev() {
+            *c = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        b[17] = Self::check_of(&b[..17]);
+        Ok(Self(b))
+    }
     /// The masked form `411481********123X` used everywhere data leaves the store.
     pub fn masked(&self) -> String {
         mask_middle(self.reveal())
@@ -258,6 +284,7 @@ pub struct Phone {
 
 impl Phone {
     const MAX_DIGITS: usize = 13;
+    const CODE_BASE: u64 = 10_000_000_000_000;
 
     /// Parses a phone number, keeping only its digits (spaces and `-` dropped).
     pub fn parse(s: &str) -> Result<Self, IdError> {
@@ -278,6 +305,32 @@ impl Phone {
             return Err(IdError::Phone {
                 value: mask_middle(s),
             });
+        }
+        Ok(Self {
+            len: len as u8,
+            digits,
+        })
+    }
+    /// What the store keeps: the number of digits times 10¹³ plus the
+    /// digits read as a number (so `0531…` keeps its leading zero).
+    pub fn code(&self) -> u64 {
+        let n = self.digits[..usize::from(self.len)]
+            .iter()
+            .fold(0, |n, &c| n * 10 + u64::from(c - b'0'));
+        u64::from(self.len) * Self::CODE_BASE + n
+    }
+    /// The number from its [`Phone::code`].
+    pub fn from_code(code: u64) -> Result<Self, IdError> {
+        let (len, mut n) = (code / Self::CODE_BASE, code % Self::CODE_BASE);
+        if !(7..=Self::MAX_DIGITS as u64).contains(&len) || n >= 10u64.pow(len as u32) {
+            return Err(IdError::Phone {
+                value: mask_middle(&code.to_string()),
+            });
+        }
+        let mut digits = [0u8; Self::MAX_DIGITS];
+        for c in digits[..len as usize].iter_mut().rev() {
+            *c = b'0' + (n % 10) as u8;
+            n /= 10;
         }
         Ok(Self {
             len: len as u8,
@@ -395,6 +448,39 @@ mod tests {
         assert!(Phone::parse("05311234567890").is_err(), "14 digits");
         assert!(Phone::parse("123456").is_err(), "6 digits");
         assert!(Phone::parse("138１２３45678").is_err(), "full-width digits");
+    }
+
+    #[test]
+    fn stored_numbers_give_back_the_same_ids_and_phones() {
+        for s in [
+            "11010519491231002X",
+            "000000000000000019",
+            "371482199003070012",
+        ] {
+            let Ok(id) = NationalId::parse(s) else {
+                continue;
+            };
+            assert_eq!(NationalId::from_digits(id.digits()).unwrap(), id, "{s}");
+        }
+        let id = NationalId::parse("11010519491231002X").unwrap();
+        assert_eq!(id.digits(), 11_010_519_491_231_002);
+        assert!(NationalId::from_digits(100_000_000_000_000_000).is_err());
+        for s in ["13812345678", "0531123456789", "0000001", "1234567"] {
+            let p = Phone::parse(s).unwrap();
+            assert_eq!(Phone::from_code(p.code()).unwrap(), p, "{s}");
+        }
+        assert_eq!(
+            Phone::parse("0531888").unwrap().code(),
+            7 * Phone::CODE_BASE + 531_888
+        );
+        for bad in [
+            0,
+            6 * Phone::CODE_BASE + 1,
+            7 * Phone::CODE_BASE + 10_000_000,
+            14 * Phone::CODE_BASE,
+        ] {
+            assert!(Phone::from_code(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

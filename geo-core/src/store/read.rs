@@ -368,19 +368,20 @@ impl Store {
         );
         self.collect(&sql, &[], |r| {
             let rid: u64 = get(r, 0)?;
-            let nid: Option<String> = get(r, 3)?;
-            let phone: Option<String> = get(r, 4)?;
+
             let tags: String = get(r, 7)?;
             Ok(Person {
                 id: id("persons", rid, "id", rid, PersonId::new)?,
                 household: opt_id("persons", rid, "household", get(r, 1)?, HouseholdId::new)?,
                 name: get(r, 2)?,
-                national_id: nid
-                    .map(|n| vocab("persons", rid, "national_id", &n, NationalId::parse))
-                    .transpose()?,
-                phone: phone
-                    .map(|n| vocab("persons", rid, "phone", &n, Phone::parse))
-                    .transpose()?,
+                national_id: opt_id(
+                    "persons",
+                    rid,
+                    "national_id",
+                    get(r, 3)?,
+                    NationalId::from_digits,
+                )?,
+                phone: opt_id("persons", rid, "phone", get(r, 4)?, Phone::from_code)?,
                 birth_year: get(r, 5)?,
                 sex: vocab("persons", rid, "sex", &get::<String>(r, 6)?, Sex::parse)?,
                 tags: tags
@@ -835,10 +836,10 @@ impl Store {
             return Ok(std::collections::HashMap::new());
         }
         // One join against the probe table, whatever the number of IDs.
-        self.fill_probe(&ids)?;
         let sql = format!(
-            "SELECT t.id, t.community, t.comprehensive, t.micro, t.dedicated FROM {} t JOIN probe_ids p ON t.id = p.id",
-            table_name(table)
+            "SELECT t.id, t.community, t.comprehensive, t.micro, t.dedicated FROM {} t {}",
+            table_name(table),
+            self.probe(&ids)?
         );
         let rows = self.collect(&sql, &[], |r| {
             let rid: u64 = get(r, 0)?;
@@ -903,15 +904,42 @@ impl Store {
             Some((Some(min), Some(max))) if lo <= *max && hi >= *min => {}
             _ => return Ok(std::collections::HashSet::new()),
         }
-        // A hash join against a temp table of the probed IDs: DuckDB pushes
-        // the probe's min/max into the scan and skips row groups by zone map.
-        self.fill_probe(ids)?;
-        let sql = format!(
-            "SELECT DISTINCT t.id FROM {} t JOIN probe_ids p ON t.id = p.id",
-            table_name(table)
-        );
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let probe = self.probe(&ids)?;
+        // Usually every ID is there: then a count says so, and no row
+        // needs to come back.
+        let found = self.collect(
+            &format!(
+                "SELECT count(DISTINCT t.id) FROM {} t {probe}",
+                table_name(table)
+            ),
+            &[],
+            |r| get::<u64>(r, 0),
+        )?;
+        if found.first().copied() == Some(ids.len() as u64) {
+            return Ok(ids.into_iter().collect());
+        }
+        let sql = format!("SELECT DISTINCT t.id FROM {} t {probe}", table_name(table));
         let found = self.collect(&sql, &[], |r| get::<u64>(r, 0))?;
         Ok(found.into_iter().collect())
+    }
+
+    /// The clause that keeps the rows `t` of `ids` (ascending, distinct): a
+    /// range when they are consecutive (DuckDB skips row groups by their
+    /// min/max), else a hash join against the session's temp table of the
+    /// probed IDs (DuckDB pushes the probe's min/max into the scan as well).
+    fn probe(&self, ids: &[u64]) -> Result<String> {
+        match (ids.first(), ids.last()) {
+            (Some(&lo), Some(&hi)) if hi - lo + 1 == ids.len() as u64 => {
+                Ok(format!("WHERE t.id BETWEEN {lo} AND {hi}"))
+            }
+            _ => {
+                self.fill_probe(ids)?;
+                Ok("JOIN probe_ids p ON t.id = p.id".into())
+            }
+        }
     }
 
     /// Replaces the rows of the session's temp table `probe_ids` with `ids`
