@@ -8,7 +8,9 @@
 //! Modes: `direct` (append to the table), `staged` (append to a temp table,
 //! then one `INSERT .. SELECT`), `unordered` (staged with
 //! `preserve_insertion_order = false`: rows no longer in file order),
-//! `plain-ids` (direct, with `national_id` and `phone` stored uncompressed)
+//! `plain-ids` (direct, with `national_id` and `phone` stored uncompressed),
+//! `numeric-ids` (direct, the two as `UBIGINT` numbers, as schema v3 keeps
+//! them)
 //! and `after-5000` (direct, into a table already holding 5,000 rows, whose
 //! partial last row group the checkpoint at close rewrites). Each line gives
 //! the time to append, to commit, to close, and the file's size.
@@ -108,7 +110,14 @@ fn batches(n: usize) -> Vec<RecordBatch> {
 fn main() {
     let n = 1_000_000;
     let b = batches(n);
-    let modes = ["direct", "staged", "unordered", "plain-ids", "after-5000"];
+    let modes = [
+        "direct",
+        "staged",
+        "unordered",
+        "plain-ids",
+        "numeric-ids",
+        "after-5000",
+    ];
     for mode in modes.iter().chain(&modes).copied() {
         let path = std::env::temp_dir().join(format!("stage-{mode}.duckdb"));
         let _ = std::fs::remove_file(&path);
@@ -120,8 +129,14 @@ fn main() {
                 "national_id VARCHAR USING COMPRESSION uncompressed, \
                  phone VARCHAR USING COMPRESSION uncompressed",
             ),
+            "numeric-ids" => DDL.replace(
+                "national_id VARCHAR, phone VARCHAR",
+                "national_id UBIGINT, phone UBIGINT",
+            ),
             _ => DDL.to_string(),
         };
+        // The numbers are made before the clock starts, as the text is.
+        let numbers = (mode == "numeric-ids").then(|| numeric_ids(&b));
         c.execute_batch(&format!("CREATE TABLE persons {ddl}"))
             .expect("duckdb");
         if mode == "after-5000" {
@@ -144,7 +159,7 @@ fn main() {
         };
         {
             let mut a = tx.appender(target).expect("duckdb");
-            for rb in &b {
+            for rb in numbers.as_ref().unwrap_or(&b) {
                 a.append_record_batch(rb.clone()).expect("duckdb");
             }
             a.flush().expect("duckdb");
@@ -173,4 +188,42 @@ fn main() {
             (t0.elapsed() - t3).as_secs_f64()
         );
     }
+}
+
+/// The batches with `national_id` and `phone` as numbers: the ID's 17
+/// digits, the phone's digit count × 10¹³ plus its digits (schema v3).
+fn numeric_ids(batches: &[RecordBatch]) -> Vec<RecordBatch> {
+    use duckdb::arrow::array::{Array, StringArray, UInt64Array};
+    batches
+        .iter()
+        .map(|rb| {
+            let mut cols: Vec<ArrayRef> = rb.columns().to_vec();
+            let mut fields: Vec<Field> = rb
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect();
+            for c in [3, 4] {
+                let text = cols[c]
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .expect("text column");
+                let numbers: UInt64Array = (0..text.len())
+                    .map(|i| {
+                        let t = text.value(i);
+                        let n: u64 = t[..t.len().min(17)].parse().ok()?;
+                        Some(if c == 4 {
+                            t.len() as u64 * 10_000_000_000_000 + n
+                        } else {
+                            n
+                        })
+                    })
+                    .collect();
+                cols[c] = Arc::new(numbers);
+                fields[c] = Field::new(fields[c].name(), DataType::UInt64, true);
+            }
+            RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).expect("duckdb")
+        })
+        .collect()
 }
