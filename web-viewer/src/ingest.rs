@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use geo::InteriorPoint;
-use geo_core::ids::PersonId;
+use geo_core::ids::{HouseholdId, PersonId};
 use geo_core::index::SpatialIndex;
 use geo_core::model::{GridRefs, SentimentLink};
 use geo_core::store::{ElementRef, Provenance, RefSource, Store, StoreError, WriteReport};
@@ -142,28 +142,35 @@ pub fn assign(
             .unwrap_or_default();
         refs.map.insert(ElementRef::Household(h.id), r);
     }
-    // 人进户.
-    let missing_h: Vec<u64> = batch
-        .persons
-        .iter()
-        .filter_map(|p| p.household)
-        .filter(|h| !refs.map.contains_key(&ElementRef::Household(*h)))
-        .map(|h| h.get())
-        .collect();
+    // 人进户. The people of a household usually follow one another in a
+    // file: each run of them is looked up once.
+    let mut missing_h: Vec<u64> = Vec::new();
+    for h in batch.persons.iter().filter_map(|p| p.household) {
+        if missing_h.last() != Some(&h.get()) && !refs.map.contains_key(&ElementRef::Household(h)) {
+            missing_h.push(h.get());
+        }
+    }
     let stored_h = match (store, missing_h.is_empty()) {
         (Some(s), false) => s.refs_of("households", &missing_h)?,
         _ => HashMap::new(),
     };
+    refs.persons.reserve(batch.persons.len());
+    let mut last: Option<(HouseholdId, GridRefs)> = None;
     for p in &batch.persons {
-        let r = p
-            .household
-            .and_then(|h| {
-                refs.map
+        let r = match (p.household, last) {
+            (Some(h), Some((l, r))) if h == l => r,
+            (Some(h), _) => {
+                let r = refs
+                    .map
                     .get(&ElementRef::Household(h))
                     .copied()
                     .or_else(|| stored_h.get(&h.get()).copied())
-            })
-            .unwrap_or_default();
+                    .unwrap_or_default();
+                last = Some((h, r));
+                r
+            }
+            (None, _) => GridRefs::default(),
+        };
         refs.persons.push((p.id, r));
     }
     for s in &batch.sentiments {

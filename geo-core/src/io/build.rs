@@ -1486,7 +1486,14 @@ impl Builder {
         // Every distinct (kind, id) outside the file, asked of the store in
         // one call per kind.
         let mut wanted: HashMap<ElementKind, Vec<u64>> = HashMap::new();
+        let mut last: Option<(ElementKind, u64)> = None;
         for r in &refs {
+            // A run of records with the same reference (the people of a
+            // household) adds it once.
+            if last == Some((r.kind, r.id)) {
+                continue;
+            }
+            last = Some((r.kind, r.id));
             if !(r.kind == self.kind && self.seen.contains(r.id)) {
                 wanted.entry(r.kind).or_default().push(r.id);
             }

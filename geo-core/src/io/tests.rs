@@ -535,6 +535,32 @@ fn progress_is_reported_up_to_the_total() {
 }
 
 #[test]
+fn each_record_of_a_run_with_a_missing_reference_is_reported() {
+    // The people of one household follow one another; the household is
+    // asked for once, and every one of its people is reported.
+    let csv = "id,household_id,name,sex,birth_year\n1,401,甲,男,1950\n2,999,乙,女,1960\n3,999,丙,男,1961\n4,401,丁,女,1990\n5,999,戊,女,1991\n";
+    let asked = std::cell::RefCell::new(Vec::new());
+    let known = |k: ElementKind, id: u64| {
+        asked.borrow_mut().push(id);
+        k == ElementKind::Households && id == 401
+    };
+    let mut o = opts();
+    o.references = Some(&known);
+    let e = import::read_bytes(ElementKind::Persons, csv.as_bytes(), "p.csv", &o).unwrap_err();
+    let lines: Vec<Location> = errors(&e).iter().map(|p| p.location).collect();
+    assert_eq!(
+        lines,
+        [Location::Line(3), Location::Line(4), Location::Line(6)],
+        "{e}"
+    );
+    assert_eq!(
+        asked.into_inner(),
+        [401, 999],
+        "each distinct household asked once"
+    );
+}
+
+#[test]
 fn references_checked_against_store() {
     let csv = "id,household_id,name,sex,birth_year\n1,401,甲,男,1950\n2,999,乙,女,1960\n";
     let asked = std::cell::Cell::new(0);

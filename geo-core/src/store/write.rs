@@ -500,25 +500,31 @@ fn check_batch(store: &Store, batch: &Dataset) -> Result<()> {
         field: &'static str,
         target: &'static str,
         in_batch: &HashSet<u64>,
-        refs: impl Iterator<Item = (u64, Option<u64>)> + 'a,
+        refs: impl Iterator<Item = (u64, Option<u64>)> + Clone + 'a,
     ) -> Result<()> {
-        let mut wanted: Vec<(u64, u64)> = refs
-            .filter_map(|(id, r)| r.map(|r| (id, r)))
-            .filter(|(_, r)| !in_batch.contains(r))
-            .collect();
-        if wanted.is_empty() {
+        let outside = |r: &u64| in_batch.is_empty() || !in_batch.contains(r);
+        // The distinct targets (a run of rows with the same one, such as
+        // the people of a household, adds it once before the sort).
+        let mut ids: Vec<u64> = Vec::new();
+        for r in refs.clone().filter_map(|(_, r)| r).filter(outside) {
+            if ids.last() != Some(&r) {
+                ids.push(r);
+            }
+        }
+        if ids.is_empty() {
             return Ok(());
         }
-        let mut ids: Vec<u64> = wanted.iter().map(|(_, r)| *r).collect();
         ids.sort_unstable();
         ids.dedup();
         let found = store.existing_ids(target, &ids)?;
         if found.len() == ids.len() {
             return Ok(());
         }
-        wanted.retain(|(_, r)| !found.contains(r));
-        match wanted.first() {
-            Some(&(id, r)) => Err(StoreError::MissingReference {
+        let first = refs
+            .filter_map(|(id, r)| r.map(|r| (id, r)))
+            .find(|(_, r)| outside(r) && !found.contains(r));
+        match first {
+            Some((id, r)) => Err(StoreError::MissingReference {
                 kind,
                 id,
                 field,
