@@ -932,7 +932,9 @@ impl Store {
     /// probed IDs (DuckDB pushes the probe's min/max into the scan as well).
     fn probe(&self, ids: &[u64]) -> Result<String> {
         match (ids.first(), ids.last()) {
-            (Some(&lo), Some(&hi)) if hi - lo + 1 == ids.len() as u64 => {
+            (Some(&lo), Some(&hi))
+                if hi.checked_sub(lo).and_then(|d| d.checked_add(1)) == Some(ids.len() as u64) =>
+            {
                 Ok(format!("WHERE t.id BETWEEN {lo} AND {hi}"))
             }
             _ => {

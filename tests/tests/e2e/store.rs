@@ -94,6 +94,57 @@ fn the_write_names_the_first_person_whose_household_is_missing() {
 }
 
 #[test]
+fn id_probes_answer_the_same_for_ranges_gaps_and_missing_ids() {
+    let (store, _) = demo_store("probes");
+    let mut stored: Vec<u64> = store
+        .households(&Scope::Town, None, None)
+        .expect("households")
+        .iter()
+        .map(|h| h.id.get())
+        .collect();
+    stored.sort_unstable();
+    let max = *stored.last().expect("households");
+    let set = |v: &[u64]| {
+        v.iter()
+            .copied()
+            .collect::<std::collections::HashSet<u64>>()
+    };
+    let probe = |ids: &[u64]| store.existing_ids("households", ids).expect("probe");
+    // Consecutive IDs all stored (a range), with gaps (a join), and with
+    // missing ones of each shape: the found ones, and only those.
+    let run: Vec<u64> = stored
+        .windows(3)
+        .find(|w| w[2] == w[0] + 2)
+        .expect("a run")
+        .to_vec();
+    assert_eq!(probe(&run), set(&run));
+    let gaps = [stored[0], stored[stored.len() / 2], max];
+    assert_eq!(probe(&gaps), set(&gaps));
+    assert_eq!(
+        probe(&[max - 1, max, max + 1]),
+        set(&[max - 1, max])
+            .intersection(&set(&stored))
+            .copied()
+            .collect()
+    );
+    assert_eq!(probe(&[stored[0], max + 7]), set(&[stored[0]]));
+    assert!(probe(&[max + 1, max + 2]).is_empty());
+    // The stored grid references come back for the stored IDs only.
+    let refs = store
+        .refs_of("households", &[run[0], run[1], max + 3])
+        .expect("refs");
+    assert_eq!(refs.len(), 2);
+    let again = store
+        .refs_of("households", &[run[0], max + 9, run[2] + 1_000_000_000])
+        .expect("refs");
+    assert_eq!(again.get(&run[0]), refs.get(&run[0]));
+    assert!(
+        refs[&run[0]].community.is_some(),
+        "demo households are assigned"
+    );
+}
+
+#[test]
 fn failed_import_leaves_store_unchanged() {
     let (mut store, _) = demo_store("atomic");
     let before = store.counts(&Scope::Town, 2026).expect("counts");
