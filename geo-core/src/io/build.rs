@@ -61,15 +61,11 @@ enum Seen {
     /// reported where it occurs, and merge-by-id finds the element to merge
     /// into.
     Exact(IdMap<(usize, Location)>),
-    /// The IDs alone, sorted once the records are in ([`Builder::seal`]) and
-    /// checked for repeats then. Far cheaper for a million rows than a hash
-    /// map; a file that repeats an ID is read again with [`Seen::Exact`], so
-    /// its problems are the same either way.
-    Deferred {
-        ids: Vec<u64>,
-        sorted: bool,
-        repeated: bool,
-    },
+    /// The IDs alone, in the order taken until [`Seen::seal`] sorts them;
+    /// repeats are looked for then. Far cheaper for a million rows than a
+    /// hash map; a file that repeats an ID is read again with
+    /// [`Seen::Exact`], so its problems are the same either way.
+    Deferred(Vec<u64>),
 }
 
 impl Seen {
@@ -77,11 +73,7 @@ impl Seen {
         if exact {
             Seen::Exact(IdMap::default())
         } else {
-            Seen::Deferred {
-                ids: Vec::new(),
-                sorted: true,
-                repeated: false,
-            }
+            Seen::Deferred(Vec::new())
         }
     }
 
@@ -92,7 +84,7 @@ impl Seen {
     fn reserve(&mut self, records: usize) {
         match self {
             Seen::Exact(m) => m.reserve(records),
-            Seen::Deferred { ids, .. } => ids.reserve(records),
+            Seen::Deferred(ids) => ids.reserve(records),
         }
     }
 
@@ -100,7 +92,7 @@ impl Seen {
     fn first(&self, key: u64) -> Option<(usize, Location)> {
         match self {
             Seen::Exact(m) => m.get(&key).copied(),
-            Seen::Deferred { .. } => None,
+            Seen::Deferred(_) => None,
         }
     }
 
@@ -109,52 +101,34 @@ impl Seen {
             Seen::Exact(m) => {
                 m.insert(key, (index, loc));
             }
-            Seen::Deferred { ids, sorted, .. } => {
-                *sorted &= ids.last().is_none_or(|&l| l < key);
-                ids.push(key);
-            }
+            Seen::Deferred(ids) => ids.push(key),
         }
     }
 
-    /// Sorts deferred IDs and notes whether one repeats.
+    /// Sorts deferred IDs (quick when they came in order).
     fn seal(&mut self) {
-        if let Seen::Deferred {
-            ids,
-            sorted,
-            repeated,
-        } = self
-        {
-            if !*sorted {
-                ids.sort_unstable();
-                *sorted = true;
-            }
-            *repeated |= ids.windows(2).any(|w| w[0] == w[1]);
+        if let Seen::Deferred(ids) = self {
+            ids.sort_unstable();
         }
     }
 
-    /// True if an ID was taken twice; only a deferred set (after
-    /// [`Seen::seal`]) answers `true`, an exact one reports repeats as
-    /// problems instead.
+    /// True if a deferred set (sealed) holds an ID twice; an exact one
+    /// reports repeats as problems instead.
     fn repeated(&self) -> bool {
-        matches!(self, Seen::Deferred { repeated: true, .. })
+        matches!(self, Seen::Deferred(ids) if has_repeat(ids))
     }
 
+    /// Whether `key` was taken (a deferred set must be sealed).
     fn contains(&self, key: u64) -> bool {
         match self {
             Seen::Exact(m) => m.contains_key(&key),
-            Seen::Deferred { ids, sorted, .. } => {
-                if *sorted {
-                    ids.binary_search(&key).is_ok()
-                } else {
-                    ids.contains(&key)
-                }
-            }
+            Seen::Deferred(ids) => ids.binary_search(&key).is_ok(),
         }
     }
 
     /// Takes in the IDs of the builder that follows (its element indices
-    /// after `offset`). `false`, with `self` unchanged, when an ID of
-    /// `later` is already here.
+    /// after `offset`; both sealed). `false`, with `self` unchanged, when an
+    /// ID of `later` is already here or repeats within `later`.
     fn absorb(&mut self, later: Seen, offset: usize) -> bool {
         match (self, later) {
             (Seen::Exact(m), Seen::Exact(l)) => {
@@ -164,35 +138,20 @@ impl Seen {
                 m.extend(l.into_iter().map(|(k, (i, loc))| (k, (i + offset, loc))));
                 true
             }
-            (
-                Seen::Deferred {
-                    ids,
-                    sorted,
-                    repeated,
-                },
-                Seen::Deferred {
-                    ids: l,
-                    sorted: l_sorted,
-                    repeated: l_repeated,
-                },
-            ) => {
-                if *repeated || l_repeated {
-                    *repeated = true;
+            (Seen::Deferred(ids), Seen::Deferred(l)) => {
+                if has_repeat(&l) {
                     return false;
                 }
-                if !(*sorted && l_sorted) {
-                    ids.extend(l);
-                    *sorted = false;
-                    return true;
+                match (ids.last(), l.first()) {
+                    // Parts of a file numbered in order: no merge needed.
+                    (None, _) | (_, None) => ids.extend(l),
+                    (Some(a), Some(b)) if a < b => ids.extend(l),
+                    _ => match merge_unique(ids, &l) {
+                        Some(m) => *ids = m,
+                        None => return false,
+                    },
                 }
-                let merged = merge_unique(ids, &l);
-                match merged {
-                    Some(m) => {
-                        *ids = m;
-                        true
-                    }
-                    None => false,
-                }
+                true
             }
             // One kind of set per read: builders of a file are made alike.
             _ => false,
@@ -200,17 +159,13 @@ impl Seen {
     }
 }
 
+/// An ascending list holds an ID twice.
+fn has_repeat(ids: &[u64]) -> bool {
+    ids.windows(2).any(|w| w[0] == w[1])
+}
+
 /// Merges two ascending ID lists; `None` if they share an ID.
 fn merge_unique(a: &[u64], b: &[u64]) -> Option<Vec<u64>> {
-    if b.is_empty() {
-        return Some(a.to_vec());
-    }
-    if a.last().is_none_or(|&l| l < b[0]) {
-        let mut out = Vec::with_capacity(a.len() + b.len());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b);
-        return Some(out);
-    }
     let mut out = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
@@ -284,23 +239,36 @@ fn shorten(s: &str) -> String {
 
 impl Builder {
     pub fn new(kind: ElementKind, opts: &ImportOptions<'_>, stats: ImportStats) -> Self {
+        let rules = Rules {
+            merge_by_id: opts.merge_by_id,
+            negative_ids: opts.negative_ids,
+            division_prefix: opts.division_prefix.clone(),
+            has_references: opts.references.is_some(),
+        };
+        let geom = GeomReader {
+            crs: opts.crs,
+            repair: opts.repair,
+            limits: Limits::default(),
+        };
+        Self::empty(kind, rules, geom, Seen::new(true), stats)
+    }
+
+    /// A builder that has read nothing yet.
+    fn empty(
+        kind: ElementKind,
+        rules: Rules,
+        geom: GeomReader,
+        seen: Seen,
+        stats: ImportStats,
+    ) -> Self {
         Self {
             kind,
             fields: fields(kind),
-            rules: Rules {
-                merge_by_id: opts.merge_by_id,
-                negative_ids: opts.negative_ids,
-                division_prefix: opts.division_prefix.clone(),
-                has_references: opts.references.is_some(),
-            },
-            geom: GeomReader {
-                crs: opts.crs,
-                repair: opts.repair,
-                limits: Limits::default(),
-            },
+            rules,
+            geom,
             problems: Vec::new(),
             dataset: Dataset::default(),
-            seen: Seen::new(true),
+            seen,
             refs: Vec::new(),
             pieces: HashMap::new(),
             stats,
@@ -323,25 +291,18 @@ impl Builder {
     /// A builder for another part of the same file: same kind and rules,
     /// nothing built yet.
     pub fn empty_like(&self) -> Self {
-        Self {
-            kind: self.kind,
-            fields: self.fields,
-            rules: self.rules.clone(),
-            geom: self.geom.clone(),
-            problems: Vec::new(),
-            dataset: Dataset::default(),
-            seen: self.seen.empty_like(),
-            refs: Vec::new(),
-            pieces: HashMap::new(),
-            stats: ImportStats {
-                encoding: self.stats.encoding,
-                format: self.stats.format,
-                ..ImportStats::default()
-            },
-            position: 0,
-            ids_from_position: false,
-            skipped_points: 0,
-        }
+        let stats = ImportStats {
+            encoding: self.stats.encoding,
+            format: self.stats.format,
+            ..ImportStats::default()
+        };
+        Self::empty(
+            self.kind,
+            self.rules.clone(),
+            self.geom.clone(),
+            self.seen.empty_like(),
+            stats,
+        )
     }
 
     /// Makes room for about `records` more records of this builder's kind.
@@ -568,7 +529,7 @@ impl Builder {
         self.seen.claim(key, index, loc);
     }
 
-    /// Ends the adding of records: deferred IDs are sorted and checked.
+    /// Ends the adding of records: deferred IDs are sorted.
     pub fn seal(&mut self) {
         self.seen.seal();
     }

@@ -6,6 +6,18 @@ use geo::{BoundingRect, InteriorPoint};
 use geo_types::{Geometry, LineString, MultiPolygon, Point, Polygon, Rect};
 
 use super::error::{Result, StoreError};
+use crate::model::GridRefs;
+
+/// The four grid reference columns of an element's row (community,
+/// comprehensive, micro, dedicated).
+pub(crate) fn refs_params(r: &GridRefs) -> [Option<u64>; 4] {
+    [
+        r.community.map(|i| i.get()),
+        r.comprehensive.map(|i| i.get()),
+        r.micro.map(|i| i.get()),
+        r.dedicated.map(|i| i.get()),
+    ]
+}
 
 /// Serialises any geometry to GeoJSON text.
 pub(crate) fn geom_text<'a>(g: impl Into<GeomRef<'a>>) -> String {

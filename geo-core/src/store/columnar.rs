@@ -18,7 +18,9 @@ use duckdb::types::{ToSqlOutput, ValueRef};
 use duckdb::{Appender, Connection, ToSql};
 use std::sync::Arc;
 
+use super::codec::refs_params;
 use super::error::{Ctx, Result, StoreError};
+use crate::model::GridRefs;
 
 /// Rows buffered before they are handed to DuckDB (one row group).
 const BATCH_ROWS: usize = 122_880;
@@ -208,17 +210,32 @@ impl Columns {
     /// Adds one row: a value per column, in the table's column order.
     /// Returns a full batch every [`BATCH_ROWS`] rows.
     pub(crate) fn push(&mut self, row: &[&dyn ToSql]) -> Result<Option<RecordBatch>> {
-        if row.len() != self.columns.len() {
+        self.push_parts(&[row])
+    }
+
+    /// Adds one row of an element assigned to grids: its own values, then
+    /// the four reference columns every such table ends with (格进图).
+    pub(crate) fn push_with_refs(
+        &mut self,
+        row: &[&dyn ToSql],
+        refs: &GridRefs,
+    ) -> Result<Option<RecordBatch>> {
+        let r = refs_params(refs);
+        let refs: [&dyn ToSql; 4] = [&r[0], &r[1], &r[2], &r[3]];
+        self.push_parts(&[row, &refs])
+    }
+
+    /// Adds one row given as consecutive pieces (no copy into one slice).
+    fn push_parts(&mut self, parts: &[&[&dyn ToSql]]) -> Result<Option<RecordBatch>> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if len != self.columns.len() {
             return Err(self.refused(
-                row.len().min(self.columns.len()),
-                format!(
-                    "a row of {} values for {} columns",
-                    row.len(),
-                    self.columns.len()
-                ),
+                len.min(self.columns.len()),
+                format!("a row of {len} values for {} columns", self.columns.len()),
             ));
         }
-        for (i, (value, column)) in row.iter().zip(self.columns.iter_mut()).enumerate() {
+        let row = parts.iter().flat_map(|p| p.iter());
+        for (i, (value, column)) in row.zip(self.columns.iter_mut()).enumerate() {
             let out = value.to_sql().ctx(self.table.clone())?;
             let v = match &out {
                 ToSqlOutput::Borrowed(v) => *v,
@@ -291,17 +308,22 @@ impl<'c> ColumnAppender<'c> {
 
     /// Appends one row: a value per column, in the table's column order.
     pub(crate) fn append_row(&mut self, row: &[&dyn ToSql]) -> Result<()> {
-        if let Some(batch) = self.columns.push(row)? {
-            store_batch(&mut self.appender, &self.columns.table, batch)?;
+        let batch = self.columns.push(row)?;
+        self.store(batch)
+    }
+
+    /// Hands a full batch, if any, to DuckDB.
+    fn store(&mut self, batch: Option<RecordBatch>) -> Result<()> {
+        match batch {
+            Some(batch) => store_batch(&mut self.appender, &self.columns.table, batch),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Hands the buffered rows to DuckDB and flushes its appender.
     pub(crate) fn finish(mut self) -> Result<()> {
-        if let Some(batch) = self.columns.take()? {
-            store_batch(&mut self.appender, &self.columns.table, batch)?;
-        }
+        let last = self.columns.take()?;
+        self.store(last)?;
         flush(&mut self.appender, &self.columns.table)
     }
 }
@@ -317,19 +339,18 @@ where
     T: Sync,
     F: Fn(usize, &T, &mut Columns) -> Result<Option<RecordBatch>> + Sync,
 {
-    let mut columns = Columns::of(conn, table)?;
-    let mut appender = conn.appender(table).ctx(table.to_string())?;
+    let mut out = ColumnAppender::new(conn, table)?;
     if items.len() <= BATCH_ROWS {
         for (i, item) in items.iter().enumerate() {
-            if let Some(batch) = row(i, item, &mut columns)? {
-                store_batch(&mut appender, table, batch)?;
-            }
+            let batch = row(i, item, &mut out.columns)?;
+            out.store(batch)?;
         }
-        if let Some(batch) = columns.take()? {
-            store_batch(&mut appender, table, batch)?;
-        }
-        return flush(&mut appender, table);
+        return out.finish();
     }
+    let ColumnAppender {
+        mut appender,
+        columns,
+    } = out;
     let (send, receive) = std::sync::mpsc::sync_channel::<Result<RecordBatch>>(1);
     std::thread::scope(|s| {
         let row = &row;

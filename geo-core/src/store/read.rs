@@ -368,7 +368,6 @@ impl Store {
         );
         self.collect(&sql, &[], |r| {
             let rid: u64 = get(r, 0)?;
-
             let tags: String = get(r, 7)?;
             Ok(Person {
                 id: id("persons", rid, "id", rid, PersonId::new)?,

@@ -18,11 +18,10 @@ use duckdb::{params, Connection};
 use geo_types::{Coord, MultiPolygon};
 use serde::{Deserialize, Serialize};
 
-use super::codec::{bbox, geom_text};
+use super::codec::{bbox, geom_text, refs_params};
 use super::columnar::ColumnAppender;
 use super::error::{Ctx, Result, StoreError};
 use super::read::{collect_on, communities_on, get, grids_on};
-use super::write::refs_params;
 use super::Store;
 use crate::dataset::Dataset;
 use crate::geometry::Limits;

@@ -80,16 +80,6 @@ pub struct WriteReport {
     pub rows: u64,
 }
 
-/// The four reference columns of a row.
-pub(super) fn refs_params(r: &GridRefs) -> [Option<u64>; 4] {
-    [
-        r.community.map(|i| i.get()),
-        r.comprehensive.map(|i| i.get()),
-        r.micro.map(|i| i.get()),
-        r.dedicated.map(|i| i.get()),
-    ]
-}
-
 fn dup_check<T: Copy + Into<u64>>(kind: &'static str, ids: impl Iterator<Item = T>) -> Result<()> {
     let mut ids: Vec<u64> = ids.map(Into::into).collect();
     ids.sort_unstable();
@@ -208,79 +198,72 @@ impl Store {
         super::versions::append_grids(&tx, &batch.grids, grid_version)?;
         append_all(&tx, "compounds", &batch.compounds, |i, c, cols| {
             let p = rep_point(&c.boundary.clone().into());
-            let r = refs_params(&refs.refs_at(ElementRef::Compound(c.id), i));
-            let r0 = r[0].or(c.community.map(|i| i.get()));
-            cols.push(params![
-                c.id.get(),
-                c.name,
-                c.era.code(),
-                c.built_year,
-                geom_text(&c.boundary),
-                p.map(|p| p.x()),
-                p.map(|p| p.y()),
-                r0,
-                r[1],
-                r[2],
-                r[3]
-            ])
+            let mut r = refs.refs_at(ElementRef::Compound(c.id), i);
+            // A compound outside every community keeps the one its file gave.
+            r.community = r.community.or(c.community);
+            cols.push_with_refs(
+                params![
+                    c.id.get(),
+                    c.name,
+                    c.era.code(),
+                    c.built_year,
+                    geom_text(&c.boundary),
+                    p.map(|p| p.x()),
+                    p.map(|p| p.y())
+                ],
+                &r,
+            )
         })?;
         append_all(&tx, "buildings", &batch.buildings, |i, b, cols| {
             let p = rep_point(&b.footprint.clone().into());
-            let r = refs_params(&refs.refs_at(ElementRef::Building(b.id), i));
-            cols.push(params![
-                b.id.get(),
-                b.compound.map(|i| i.get()),
-                geom_text(&b.footprint),
-                b.levels,
-                b.height_m,
-                b.usage.code(),
-                b.units,
-                b.households,
-                b.households_estimated,
-                b.address,
-                p.map(|p| p.x()),
-                p.map(|p| p.y()),
-                r[0],
-                r[1],
-                r[2],
-                r[3]
-            ])
+            cols.push_with_refs(
+                params![
+                    b.id.get(),
+                    b.compound.map(|i| i.get()),
+                    geom_text(&b.footprint),
+                    b.levels,
+                    b.height_m,
+                    b.usage.code(),
+                    b.units,
+                    b.households,
+                    b.households_estimated,
+                    b.address,
+                    p.map(|p| p.x()),
+                    p.map(|p| p.y())
+                ],
+                &refs.refs_at(ElementRef::Building(b.id), i),
+            )
         })?;
         append_all(&tx, "units", &batch.units, |i, u, cols| {
-            let r = refs_params(&refs.refs_at(ElementRef::Unit(u.id), i));
-            cols.push(params![
-                u.id.get(),
-                u.building.get(),
-                u.number,
-                u.households,
-                u.entrance.x(),
-                u.entrance.y(),
-                r[0],
-                r[1],
-                r[2],
-                r[3]
-            ])
+            cols.push_with_refs(
+                params![
+                    u.id.get(),
+                    u.building.get(),
+                    u.number,
+                    u.households,
+                    u.entrance.x(),
+                    u.entrance.y()
+                ],
+                &refs.refs_at(ElementRef::Unit(u.id), i),
+            )
         })?;
         append_all(&tx, "households", &batch.households, |i, h, cols| {
-            let r = refs_params(&refs.refs_at(ElementRef::Household(h.id), i));
-            cols.push(params![
-                h.id.get(),
-                h.building.get(),
-                h.unit.map(|i| i.get()),
-                h.floor,
-                h.room,
-                h.size,
-                h.tenure.code(),
-                h.group_rented,
-                h.party_member,
-                r[0],
-                r[1],
-                r[2],
-                r[3]
-            ])
+            cols.push_with_refs(
+                params![
+                    h.id.get(),
+                    h.building.get(),
+                    h.unit.map(|i| i.get()),
+                    h.floor,
+                    h.room,
+                    h.size,
+                    h.tenure.code(),
+                    h.group_rented,
+                    h.party_member
+                ],
+                &refs.refs_at(ElementRef::Household(h.id), i),
+            )
         })?;
         append_all(&tx, "persons", &batch.persons, |i, p, cols| {
-            let r = refs_params(&refs.refs_at(ElementRef::Person(p.id), i));
             let mut tags = String::new();
             for (i, t) in p.tags.iter().enumerate() {
                 if i > 0 {
@@ -288,85 +271,74 @@ impl Store {
                 }
                 tags.push_str(t.code());
             }
-            cols.push(params![
-                p.id.get(),
-                p.household.map(|i| i.get()),
-                p.name,
-                p.national_id.map(|n| n.digits()),
-                p.phone.map(|n| n.code()),
-                p.birth_year,
-                p.sex.code(),
-                tags,
-                r[0],
-                r[1],
-                r[2],
-                r[3]
-            ])
+            cols.push_with_refs(
+                params![
+                    p.id.get(),
+                    p.household.map(|i| i.get()),
+                    p.name,
+                    p.national_id.map(|n| n.digits()),
+                    p.phone.map(|n| n.code()),
+                    p.birth_year,
+                    p.sex.code(),
+                    tags
+                ],
+                &refs.refs_at(ElementRef::Person(p.id), i),
+            )
         })?;
         append_all(&tx, "places", &batch.places, |i, p, cols| {
             let pt = rep_point(&p.geometry);
-            let r = refs_params(&refs.refs_at(ElementRef::Place(p.id), i));
-            cols.push(params![
-                p.id.get(),
-                p.name,
-                p.category.code(),
-                p.service.map(|s| s.code()),
-                geom_text(&p.geometry),
-                pt.map(|p| p.x()),
-                pt.map(|p| p.y()),
-                r[0],
-                r[1],
-                r[2],
-                r[3]
-            ])
-        })?;
-        append_all(&tx, "events", &batch.events, |i, e, cols| {
-            event_row(
-                cols,
-                e,
-                &refs_params(&refs.refs_at(ElementRef::Event(e.id), i)),
+            cols.push_with_refs(
+                params![
+                    p.id.get(),
+                    p.name,
+                    p.category.code(),
+                    p.service.map(|s| s.code()),
+                    geom_text(&p.geometry),
+                    pt.map(|p| p.x()),
+                    pt.map(|p| p.y())
+                ],
+                &refs.refs_at(ElementRef::Place(p.id), i),
             )
         })?;
+        append_all(&tx, "events", &batch.events, |i, e, cols| {
+            event_row(cols, e, &refs.refs_at(ElementRef::Event(e.id), i))
+        })?;
         append_all(&tx, "sentiments", &batch.sentiments, |i, s, cols| {
-            let r = refs_params(&refs.refs_at(ElementRef::Sentiment(s.id), i));
             let (lk, lid) = match s.link {
                 SentimentLink::Household(h) => ("household", h.get()),
                 SentimentLink::Place(p) => ("place", p.get()),
                 SentimentLink::Event(e) => ("event", e.get()),
             };
-            cols.push(params![
-                s.id.get(),
-                s.kind.code(),
-                s.score,
-                s.text,
-                s.at.timestamp(),
-                lk,
-                lid,
-                r[0],
-                r[1],
-                r[2],
-                r[3]
-            ])
+            cols.push_with_refs(
+                params![
+                    s.id.get(),
+                    s.kind.code(),
+                    s.score,
+                    s.text,
+                    s.at.timestamp(),
+                    lk,
+                    lid
+                ],
+                &refs.refs_at(ElementRef::Sentiment(s.id), i),
+            )
         })?;
         append_all(&tx, "organisations", &batch.organisations, |i, o, cols| {
             let pt = rep_point(&o.geometry);
-            let r = refs_params(&refs.refs_at(ElementRef::Organisation(o.id), i));
             let members: Vec<u64> = o.members.iter().map(|m| m.get()).collect();
-            cols.push(params![
-                o.id.get(),
-                o.name,
-                o.kind.code(),
-                geom_text(&o.geometry),
-                o.compound.map(|i| i.get()),
-                serde_json::to_string(&members).unwrap_or_else(|_| "[]".into()),
-                o.member_count,
-                pt.map(|p| p.x()),
-                pt.map(|p| p.y()),
-                r[0],
-                r[1],
-                r[2],
-                r[3]
-            ])
+            cols.push_with_refs(
+                params![
+                    o.id.get(),
+                    o.name,
+                    o.kind.code(),
+                    geom_text(&o.geometry),
+                    o.compound.map(|i| i.get()),
+                    serde_json::to_string(&members).unwrap_or_else(|_| "[]".into()),
+                    o.member_count,
+                    pt.map(|p| p.x()),
+                    pt.map(|p| p.y())
+                ],
+                &refs.refs_at(ElementRef::Organisation(o.id), i),
+            )
         })?;
         append_all(&tx, "roads", &batch.roads, |_, r, cols| {
             cols.push(params![
@@ -401,11 +373,9 @@ impl Store {
     /// Stores one new event (intake) with its first transition.
     pub fn insert_event(&mut self, e: &Event, refs: GridRefs, actor: &str) -> Result<()> {
         let tx = self.conn.transaction().ctx("starting event intake")?;
-        {
-            append_all(&tx, "events", std::slice::from_ref(e), |_, e, cols| {
-                event_row(cols, e, &refs_params(&refs))
-            })?;
-        }
+        append_all(&tx, "events", std::slice::from_ref(e), |_, e, cols| {
+            event_row(cols, e, &refs)
+        })?;
         tx.execute(
             "INSERT INTO event_transitions VALUES (?, 0, NULL, ?, ?, ?, 'intake')",
             params![
@@ -464,28 +434,27 @@ impl Store {
     }
 }
 
-fn event_row(cols: &mut Columns, e: &Event, r: &[Option<u64>; 4]) -> Result<Option<RecordBatch>> {
-    cols.push(params![
-        e.id.get(),
-        e.category.code(),
-        e.title,
-        e.location.x(),
-        e.location.y(),
-        e.reported_at.timestamp(),
-        e.source.code(),
-        e.status.code(),
-        e.grade.code(),
-        e.deadline.map(|d| d.timestamp()),
-        e.handler,
-        e.resolved_at.map(|d| d.timestamp()),
-        e.satisfaction,
-        e.master.map(|m| m.get()),
-        e.reporter_household.map(|h| h.get()),
-        r[0],
-        r[1],
-        r[2],
-        r[3]
-    ])
+fn event_row(cols: &mut Columns, e: &Event, refs: &GridRefs) -> Result<Option<RecordBatch>> {
+    cols.push_with_refs(
+        params![
+            e.id.get(),
+            e.category.code(),
+            e.title,
+            e.location.x(),
+            e.location.y(),
+            e.reported_at.timestamp(),
+            e.source.code(),
+            e.status.code(),
+            e.grade.code(),
+            e.deadline.map(|d| d.timestamp()),
+            e.handler,
+            e.resolved_at.map(|d| d.timestamp()),
+            e.satisfaction,
+            e.master.map(|m| m.get()),
+            e.reporter_household.map(|h| h.get())
+        ],
+        refs,
+    )
 }
 
 /// Checks a batch before anything is written: every reference resolves to

@@ -57,43 +57,6 @@ fn demo_community_is_linked_and_assigned() {
 }
 
 #[test]
-fn the_write_names_the_first_person_whose_household_is_missing() {
-    let (mut store, _) = demo_store("first-missing");
-    let before = store.counts(&Scope::Town, 2026).expect("counts");
-    let stored = store
-        .households(
-            &Scope::Town,
-            None,
-            Some(geo_core::store::Page {
-                limit: 1,
-                offset: 0,
-            }),
-        )
-        .expect("households")[0]
-        .id;
-    let ghost = HouseholdId::new(8_888_888_888).expect("id");
-    // Runs of people per household, as files list them: the write checks
-    // each household once and names the first person of the first ghost.
-    let persons = vec![
-        test_person(9_000_000_001, stored),
-        test_person(9_000_000_002, stored),
-        test_person(9_000_000_003, ghost),
-        test_person(9_000_000_004, ghost),
-        test_person(9_000_000_005, stored),
-    ];
-    let batch = Dataset {
-        persons,
-        ..Dataset::default()
-    };
-    let err = ingest(&mut store, &batch, false, None).expect_err("missing household refused");
-    assert_eq!(
-        err.to_string(),
-        "person 9000000003: household 8888888888 does not exist in the file or the store"
-    );
-    assert_eq!(store.counts(&Scope::Town, 2026).expect("counts"), before);
-}
-
-#[test]
 fn id_probes_answer_the_same_for_ranges_gaps_and_missing_ids() {
     let (store, _) = demo_store("probes");
     let mut stored: Vec<u64> = store
@@ -144,30 +107,48 @@ fn id_probes_answer_the_same_for_ranges_gaps_and_missing_ids() {
     );
 }
 
+/// The first row only.
+fn first_row() -> Option<geo_core::store::Page> {
+    Some(geo_core::store::Page {
+        limit: 1,
+        offset: 0,
+    })
+}
+
 #[test]
 fn failed_import_leaves_store_unchanged() {
     let (mut store, _) = demo_store("atomic");
     let before = store.counts(&Scope::Town, 2026).expect("counts");
-    let ghost = test_person(9_999_999_999, HouseholdId::new(8_888_888_888).expect("id"));
+    let stored = store
+        .households(&Scope::Town, None, first_row())
+        .expect("households")[0]
+        .id;
+    let ghost = HouseholdId::new(8_888_888_888).expect("id");
+    // Runs of people per household, as files list them: the write checks
+    // each household once and names the first person of the first ghost.
+    let persons = vec![
+        test_person(9_000_000_001, stored),
+        test_person(9_000_000_002, stored),
+        test_person(9_000_000_003, ghost),
+        test_person(9_000_000_004, ghost),
+        test_person(9_000_000_005, stored),
+    ];
     let batch = Dataset {
-        persons: vec![ghost],
+        persons,
         ..Dataset::default()
     };
     let err = ingest(&mut store, &batch, false, None).expect_err("missing household refused");
     let msg = err.to_string();
     assert!(msg.contains("household 8888888888"), "{msg}");
+    assert_eq!(
+        msg,
+        "person 9000000003: household 8888888888 does not exist in the file or the store"
+    );
     assert_eq!(store.counts(&Scope::Town, 2026).expect("counts"), before);
 
     // A duplicate ID of an already stored person is refused the same way.
     let existing = store
-        .persons(
-            &Scope::Town,
-            None,
-            Some(geo_core::store::Page {
-                limit: 1,
-                offset: 0,
-            }),
-        )
+        .persons(&Scope::Town, None, first_row())
         .expect("persons");
     let dup = Dataset {
         persons: existing,
