@@ -12,6 +12,9 @@ fn main() {
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let assets = manifest.join("assets");
     let maplibre = assets.join("node_modules/maplibre-gl/dist");
+    // The store links DuckDB's prebuilt libduckdb.so, which geo-core's build
+    // script puts beside the binary: look for it there at run time.
+    println!("cargo:rustc-link-arg-bins=-Wl,-rpath,$ORIGIN");
     println!("cargo:rerun-if-changed=assets/dist");
     println!("cargo:rerun-if-changed=assets/package-lock.json");
     println!("cargo:rerun-if-changed=assets/node_modules/maplibre-gl/package.json");

@@ -529,12 +529,12 @@ impl Store {
              h AS (SELECT comprehensive, micro, dedicated FROM households),
              hc AS (SELECT g, count(*) n FROM (SELECT comprehensive g FROM h UNION ALL SELECT micro FROM h
                     UNION ALL SELECT dedicated FROM h) WHERE g IS NOT NULL GROUP BY g),
-             pc AS (SELECT g, count(*) n, count(*) FILTER (WHERE {year} - birth_year >= 60) old,
+             pc AS (SELECT g, count(*) n, count(*) FILTER (WHERE {year} - birth_year >= 60) AS elderly,
                     count(*) FILTER (WHERE tags LIKE '%elderly_alone%') alone
                     FROM (SELECT comprehensive g, birth_year, tags FROM p UNION ALL
                           SELECT micro, birth_year, tags FROM p UNION ALL
                           SELECT dedicated, birth_year, tags FROM p) WHERE g IS NOT NULL GROUP BY g)
-             SELECT g.id, coalesce(hc.n, 0), coalesce(pc.n, 0), coalesce(pc.old, 0), coalesce(pc.alone, 0)
+             SELECT g.id, coalesce(hc.n, 0), coalesce(pc.n, 0), coalesce(pc.elderly, 0), coalesce(pc.alone, 0)
              FROM grids g LEFT JOIN hc ON hc.g = g.id LEFT JOIN pc ON pc.g = g.id WHERE NOT g.retired"
         );
         self.collect(&sql, &[], |r| {
