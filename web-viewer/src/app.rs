@@ -11,6 +11,7 @@ use axum::Router;
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::auth;
 use crate::error::{json_errors, AppError, EdgeLimits};
 use crate::routes::{analytics, api, events, pages, tiles};
 use crate::state::AppState;
@@ -26,6 +27,13 @@ pub fn app(state: AppState) -> Router {
         timeout,
     };
     let api = Router::new()
+        .route(
+            "/session",
+            get(auth::routes::whoami)
+                .post(auth::routes::login)
+                .delete(auth::routes::logout),
+        )
+        .route("/session/kiosk", post(auth::routes::kiosk))
         .route("/info", get(api::info))
         .route("/kpi", get(api::kpi))
         .route("/search", get(api::search))
@@ -66,12 +74,16 @@ pub fn app(state: AppState) -> Router {
         .route("/style.json", get(tiles::style))
         .route("/glyphs/{fontstack}/{range}", get(tiles::glyphs))
         .route("/", get(pages::index))
+        .route("/login", get(pages::login))
         .route("/screen", get(pages::screen))
         .route("/embed", get(pages::embed))
         .route("/assets/{*path}", get(pages::assets))
         .fallback(|method: Method, OriginalUri(uri): OriginalUri| async move {
             AppError::NotFound(format!("no route {method} {}", uri.path()))
         })
+        // Every request, the fallback's too, passes the guard: who is
+        // asking, the access matrix, CSRF, JSON bodies, the host list.
+        .layer(from_fn_with_state(state.clone(), auth::guard::guard))
         .layer(from_fn_with_state(limits, json_errors))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
@@ -79,10 +91,10 @@ pub fn app(state: AppState) -> Router {
 
 async fn list_events(
     st: axum::extract::State<AppState>,
-    headers: axum::http::HeaderMap,
+    access: crate::role::Access,
     q: axum::extract::Query<api::ListQuery>,
 ) -> crate::error::AppResult<axum::Json<serde_json::Value>> {
-    api::list(st, axum::extract::Path("events".to_string()), headers, q).await
+    api::list(st, axum::extract::Path("events".to_string()), access, q).await
 }
 
 /// Default request time-out.

@@ -26,6 +26,8 @@ pub struct ServerConfig {
     /// How often `wangge serve` escalates red and overdue events in the
     /// background; `None`: only on `POST /api/v1/escalate`.
     pub escalate_every: Option<Duration>,
+    /// Identity: log-in or proxy, session expiry, lock-out, hosts.
+    pub auth: crate::auth::AuthConfig,
 }
 
 impl ServerConfig {
@@ -40,6 +42,7 @@ impl ServerConfig {
             body_limit: 16 * 1024 * 1024,
             dispatch_rules: None,
             escalate_every: None,
+            auth: crate::auth::AuthConfig::default(),
         }
     }
 }

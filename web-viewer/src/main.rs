@@ -44,6 +44,12 @@ enum Command {
     Regrid(cli::regrid::RegridArgs),
     /// Analytics reports: indicators, hotspots, coverage.
     Report(cli::report::ReportArgs),
+    /// Accounts: add, passwd, disable, enable, list.
+    User(cli::user::UserArgs),
+    /// Kiosk tokens for big screens and embeds: add, revoke, list.
+    Token(cli::user::TokenArgs),
+    /// Print the audit log (reveals, exports, log-ins, adoptions).
+    Audit(cli::user::AuditArgs),
     /// Print the event taxonomy.
     Taxonomy,
 }
@@ -56,6 +62,9 @@ fn main() -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Everything this process creates (the store, its WAL, exports) is
+    // readable by its owner only.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let args = Cli::parse();
     match args.command {
         Command::Demo(a) => cli::demo::run(&args.db, a),
@@ -66,6 +75,9 @@ fn main() -> Result<()> {
         Command::Tiles(a) => cli::tiles::run(&args.db, a),
         Command::Regrid(a) => cli::regrid::run(&args.db, a),
         Command::Report(a) => cli::report::run(&args.db, a),
+        Command::User(a) => cli::user::run(&args.db, a),
+        Command::Token(a) => cli::user::run_token(&args.db, a),
+        Command::Audit(a) => cli::user::run_audit(&args.db, a),
         Command::Taxonomy => {
             for c in geo_core::taxonomy::CATEGORIES {
                 println!("{}\t{}\t{}\t{} h", c.code, c.name_zh, c.name_en, c.limit_h);

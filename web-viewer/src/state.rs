@@ -39,6 +39,21 @@ pub struct Inner {
     /// Rules of the event loop (dispatch, time limits, merging, reopen
     /// window), from `config.dispatch_rules` or the built-in defaults.
     pub rules: EventRules,
+    /// Sessions, lock-outs, kiosk tokens and the receipt key.
+    pub auth: AuthState,
+}
+
+/// Identity state of the server.
+#[derive(Debug)]
+pub struct AuthState {
+    /// Live log-in sessions.
+    pub sessions: crate::auth::session::Sessions,
+    /// Failed log-in counts.
+    pub limiter: crate::auth::limiter::Limiter,
+    /// Kiosk tokens.
+    pub kiosk: crate::auth::guard::KioskTokens,
+    /// Key of the receipt HMAC (a server secret kept in the store).
+    pub receipt_key: Vec<u8>,
 }
 
 /// Why the server state could not be built.
@@ -66,6 +81,26 @@ impl AppState {
         };
         let view = TownView::load(&store)?;
         let (events_tx, _) = broadcast::channel(1024);
+        let mut store = store;
+        let receipt_key = store
+            .secret_or_insert("receipt_hmac", crate::auth::secret::random_hex)?
+            .into_bytes();
+        let tokens = store
+            .tokens()?
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect();
+        let a = &config.auth;
+        let auth = AuthState {
+            sessions: crate::auth::session::Sessions::new(a.idle, a.absolute),
+            limiter: crate::auth::limiter::Limiter::new(
+                a.lock_after,
+                a.lock_for,
+                a.address_failures,
+            ),
+            kiosk: crate::auth::guard::KioskTokens(RwLock::new(tokens)),
+            receipt_key,
+        };
         Ok(AppState(Arc::new(Inner {
             store: Mutex::new(store),
             view: RwLock::new(view),
@@ -73,6 +108,7 @@ impl AppState {
             config,
             tiles: Mutex::new(HashMap::new()),
             rules,
+            auth,
         })))
     }
 

@@ -12,6 +12,7 @@
 //!   [`Store::grids_of_version`]) and records who, when, why and what in the
 //!   history ([`Store::grid_versions`]). Plain reads see current grids only.
 
+mod accounts;
 mod codec;
 mod columnar;
 mod error;
@@ -25,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use duckdb::Connection;
 
+pub use accounts::{AccountRow, TokenRow};
 pub use error::{Result, StoreError};
 pub use read::{Counts, EventFilter, GridPopulation, LoadSet, Page, TransitionRow};
 pub use schema::SCHEMA_VERSION;
@@ -142,6 +144,25 @@ impl Store {
             )
             .ctx("writing audit log")?;
         Ok(())
+    }
+
+    /// Audit log lines, oldest first, optionally only those of one action
+    /// (`wangge audit`, tests): `(at_s, actor, action, detail)`.
+    pub fn audit_lines(&self, action: Option<&str>) -> Result<Vec<(i64, String, String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT at_s, actor, action, detail FROM audit_log
+                 WHERE ?::VARCHAR IS NULL OR action = ? ORDER BY at_s, rowid",
+            )
+            .ctx("reading audit log")?;
+        let rows = stmt
+            .query_map(duckdb::params![action, action], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .ctx("reading audit log")?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .ctx("reading audit log")
     }
 
     /// Number of audit log lines with this action (tests, reports).

@@ -3,7 +3,7 @@
 //! transaction, so a store is never half-migrated.
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Reference columns carried by every element assigned to grids (格进图).
 pub(crate) const REFS: &str =
@@ -78,6 +78,19 @@ CREATE TABLE grid_versions (version INTEGER PRIMARY KEY, level VARCHAR, communit
         "
 ALTER TABLE persons ALTER national_id TYPE UBIGINT USING CAST(substr(national_id, 1, 17) AS UBIGINT);
 ALTER TABLE persons ALTER phone TYPE UBIGINT USING length(phone) * 10000000000000 + CAST(phone AS UBIGINT);
+"
+        .to_string(),
+        // 4: identity. Accounts (password as an Argon2id PHC string, never
+        // the password), revocable kiosk tokens (only a SHA-256 of the
+        // secret part is kept) and server secrets (receipt HMAC key).
+        // Role, grids and department are checked by the edge that reads them.
+        "
+CREATE TABLE accounts (name VARCHAR PRIMARY KEY, display_name VARCHAR NOT NULL, role VARCHAR NOT NULL,
+  grids VARCHAR NOT NULL, department VARCHAR, password_hash VARCHAR NOT NULL,
+  disabled BOOLEAN NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+CREATE TABLE kiosk_tokens (id VARCHAR PRIMARY KEY, secret_sha256 VARCHAR NOT NULL, role VARCHAR NOT NULL,
+  label VARCHAR NOT NULL, origins VARCHAR NOT NULL, created_at BIGINT NOT NULL, revoked_at BIGINT);
+CREATE TABLE secrets (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 "
         .to_string(),
     ]

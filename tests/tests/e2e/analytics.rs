@@ -21,10 +21,11 @@ use web_viewer::cli::regrid::{
 };
 use web_viewer::cli::report;
 use web_viewer::cli::report::AreaLevel;
-use web_viewer::{AppState, ServerConfig};
+use web_viewer::AppState;
 
 use crate::common::{
-    call, demo_store, get, header_text, micro_regrid_args, post, regrid_request, respond, temp_db,
+    call, demo_store, get, header_text, micro_regrid_args, post, proxy_config, regrid_request,
+    respond, temp_db,
 };
 
 /// Status, content type and body bytes.
@@ -259,7 +260,7 @@ fn regrid_micro_on_demo_community_repairs_loads() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn regrid_job_over_http() {
     let (store, path) = demo_store("regrid-http");
-    let st = AppState::new(store, ServerConfig::new(path)).expect("state");
+    let st = AppState::new(store, proxy_config(path)).expect("state");
     let body = json!({"level": "micro", "min": 30, "max": 80, "mode": "max", "seed": 3});
     let (s, v) = call(&st, post("/api/v1/regrid", "screen", body.clone())).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
@@ -349,7 +350,7 @@ async fn regrid_job_over_http() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn indicators_per_community_and_grid() {
     let (store, path) = demo_store("indicators");
-    let st = AppState::new(store, ServerConfig::new(path)).expect("state");
+    let st = AppState::new(store, proxy_config(path)).expect("state");
     let (s, v) = call(&st, get("/api/v1/indicators?level=community", "planner")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let rows = v["rows"].as_array().expect("rows");
@@ -451,7 +452,7 @@ async fn planted_hotspots_are_found_on_the_demo_community() {
     );
 
     // The API flags the planted cell in a planted week.
-    let st = AppState::new(store, ServerConfig::new(path.clone())).expect("state");
+    let st = AppState::new(store, proxy_config(path.clone())).expect("state");
     let p = &planted[0];
     let week = p.week_starts[p.week_starts.len() / 2];
     let cell = format!("{:x}", p.h3_res9);
@@ -667,7 +668,7 @@ async fn report_indicators_cli_equals_api_on_town() {
     let cli_rows = parse_csv(&std::fs::read(&rows_csv).expect("csv"));
     let cli_bd = parse_csv(&std::fs::read(&bd_csv).expect("csv"));
     assert!(cli_rows.len() >= 5, "{} rows", cli_rows.len());
-    let st = AppState::new(store, ServerConfig::new(path)).expect("state");
+    let st = AppState::new(store, proxy_config(path)).expect("state");
     let (s, v) = call(&st, get("/api/v1/indicators?level=community", "planner")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let api_rows = v["rows"].as_array().expect("rows");
@@ -771,7 +772,7 @@ async fn canteen_gap_communities_have_lower_coverage() {
         !planted.canteen_gap_communities.is_empty(),
         "the town demo plants canteen gaps"
     );
-    let st = AppState::new(store, ServerConfig::new(path.clone())).expect("state");
+    let st = AppState::new(store, proxy_config(path.clone())).expect("state");
     let t = Instant::now();
     let (s, v) = call(
         &st,

@@ -69,15 +69,42 @@ pub fn regrid_request(level: &str, min: u32, max: u32) -> RegridRequest {
     }
 }
 
-/// Server state over [`demo_store`], as `wangge serve` builds it.
+/// The proxy secret of [`demo_state`]: these tests speak as the
+/// authenticating proxy (`wangge serve --auth proxy`), sending
+/// `X-Wangge-Role`; `auth.rs` tests log-in, sessions and the attacks.
+pub const PROXY_SECRET: &str = "test-proxy-secret-0123456789";
+
+/// A server configuration for `path` in proxy mode with [`PROXY_SECRET`].
+pub fn proxy_config(path: std::path::PathBuf) -> ServerConfig {
+    let mut config = ServerConfig::new(path);
+    config.auth.mode = web_viewer::auth::AuthMode::Proxy {
+        secret: PROXY_SECRET.into(),
+    };
+    config
+}
+
+/// Server state over [`demo_store`], as `wangge serve --auth proxy` builds it.
 pub fn demo_state(tag: &str) -> AppState {
     let (store, path) = demo_store(tag);
-    AppState::new(store, ServerConfig::new(path)).expect("state")
+    let mut config = ServerConfig::new(path);
+    config.auth.mode = web_viewer::auth::AuthMode::Proxy {
+        secret: PROXY_SECRET.into(),
+    };
+    AppState::new(store, config).expect("state")
 }
 
 /// Sends one request through the real router (`app()` with `oneshot`):
 /// status, headers and body bytes.
-pub async fn respond(st: &AppState, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+pub async fn respond(st: &AppState, mut req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+    // As the proxy: its secret goes with the role headers.
+    if req.headers().contains_key("x-wangge-role")
+        && !req.headers().contains_key("x-wangge-proxy-secret")
+    {
+        req.headers_mut().insert(
+            "x-wangge-proxy-secret",
+            header::HeaderValue::from_static(PROXY_SECRET),
+        );
+    }
     let resp = app(st.clone()).oneshot(req).await.expect("response");
     let status = resp.status();
     let headers = resp.headers().clone();

@@ -14,9 +14,11 @@ use geo_core::model::{GridKind, GridRefs};
 use geo_core::store::{Scope, Store, StoreError};
 use serde_json::{json, Value};
 use web_viewer::cli::regrid::{change_from_proposal, load_input, regrid, RegridRequest};
-use web_viewer::{AppState, ServerConfig};
+use web_viewer::AppState;
 
-use crate::common::{call, demo_store, get, header_text, micro_regrid_args, post, respond};
+use crate::common::{
+    call, demo_store, get, header_text, micro_regrid_args, post, proxy_config, respond,
+};
 
 /// Status, ETag and body bytes.
 async fn call_raw(st: &AppState, req: Request<Body>) -> (StatusCode, Option<String>, Vec<u8>) {
@@ -95,7 +97,7 @@ fn all_refs(store: &Store) -> HashMap<&'static str, HashMap<u64, GridRefs>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adopt_regrid_over_http_makes_a_new_version() {
     let (store, path) = demo_store("versions-http");
-    let st = AppState::new(store, ServerConfig::new(path)).expect("state");
+    let st = AppState::new(store, proxy_config(path)).expect("state");
 
     let (s, v) = call(&st, get("/api/v1/grids/versions", "screen")).await;
     assert_eq!(s, StatusCode::OK, "{v}");

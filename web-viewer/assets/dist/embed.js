@@ -4,8 +4,13 @@
 import { setLang, getLang } from './i18n.js';
 import {
   api, buildStyle, createMap, applyLayers, applyFilters, highlightGrid, pick, readUrlState,
-  townExtent, onFirstIdle, FILTER_KEYS, DEFAULT_LAYERS,
+  townExtent, onFirstIdle, FILTER_KEYS, DEFAULT_LAYERS, setBearer,
 } from './mapcore.js';
+
+// The kiosk token this frame was opened with (`/embed?token=…`), handed back
+// by the server: a frame inside another site gets no cookies, so every request
+// of this page carries the token instead.
+setBearer(document.querySelector('meta[name="wangge-token"]')?.content || '');
 
 const url = readUrlState();
 setLang(url.lang);

@@ -5,6 +5,12 @@
 const DICT = {
   zh: {
     title: '网格治理地图',
+    loginName: '账号',
+    loginPassword: '密码',
+    loginSubmit: '登录',
+    loginBad: '账号或密码错误，或账号已停用',
+    loginLocked: '登录失败次数过多，请稍后再试',
+    logout: '退出',
     screenTitle: '网格化治理指挥中心',
     search: '搜索网格、社区、小区、楼栋…',
     noResults: '无结果',
@@ -174,6 +180,12 @@ const DICT = {
     re_grids: '网格',
   },
   en: {
+    loginName: 'Account',
+    loginPassword: 'Password',
+    loginSubmit: 'Log in',
+    loginBad: 'Wrong account or password, or the account is disabled',
+    loginLocked: 'Too many failed log-ins; try again later',
+    logout: 'Log out',
     title: 'Grid governance map',
     screenTitle: 'Grid governance command centre',
     search: 'Search grid, community, compound, building…',

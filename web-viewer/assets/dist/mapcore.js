@@ -71,9 +71,65 @@ export const CLICK_ORDER = [
   ['community', ['wg-communities-fill']],
 ];
 
+// Credentials. Pages opened after log-in use the session cookie and send its
+// CSRF token with every change; the embed page, framed by other sites (no
+// cookies there), sends its kiosk token as a bearer header instead.
+let bearer = null;
+let csrf = null;
+
+/** Makes every request of this page carry `Authorization: Bearer <token>`. */
+export function setBearer(token) {
+  bearer = token || null;
+}
+
+/** Headers that authenticate a request of this page (tiles, style, API). */
+export function authHeaders() {
+  return bearer ? { authorization: `Bearer ${bearer}` } : {};
+}
+
+/** Who is signed in (`GET /api/v1/session`), or null. */
+export async function whoAmI() {
+  const res = await fetch('/api/v1/session', { headers: authHeaders() });
+  if (!res.ok) return null;
+  const me = await res.json();
+  if (me.csrf) csrf = me.csrf;
+  return me;
+}
+
+/** Sends the browser to the log-in page, back here afterwards. */
+export function toLogin() {
+  location.href = `/login?next=${encodeURIComponent(location.pathname + location.search + location.hash)}`;
+}
+
+/** Ends the session and shows the log-in page. */
+export async function logout() {
+  await api('/api/v1/session', { method: 'DELETE' }).catch(() => null);
+  location.href = '/login';
+}
+
+/**
+ * Fetches from the server with this page's credentials: changes (anything but
+ * GET) are JSON and carry the session's CSRF token. Resolves to the response.
+ */
+export async function send(path, init = {}) {
+  const method = (init.method || 'GET').toUpperCase();
+  const headers = new Headers(init.headers || {});
+  for (const [k, v] of Object.entries(authHeaders())) headers.set(k, v);
+  if (method !== 'GET' && method !== 'HEAD') {
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    if (!bearer) {
+      if (!csrf) await whoAmI();
+      if (csrf) headers.set('x-csrf-token', csrf);
+    }
+  }
+  const res = await fetch(path, { ...init, headers });
+  if (res.status === 401 && !bearer) toLogin();
+  return res;
+}
+
 /** Fetches JSON from the server; throws an Error naming the route and status on failure. */
 export async function api(path, init) {
-  const res = await fetch(path, init);
+  const res = await send(path, init);
   if (!res.ok) {
     let msg = `${res.status} ${res.statusText}`;
     try {
@@ -84,7 +140,7 @@ export async function api(path, init) {
     }
     throw new Error(`${path}: ${msg}`);
   }
-  return res.json();
+  return res.status === 204 ? null : res.json();
 }
 
 /** Query string of the active event filters (`?from=..&to=..`), empty when none. */
@@ -374,6 +430,8 @@ export async function createMap(container, { style, state, extent, interactive =
     interactive,
     maxPitch: 70,
     fadeDuration: 0,
+    // Tiles, TileJSON and glyphs carry the page's bearer token (embed).
+    transformRequest: (url) => (bearer && url.startsWith(location.origin) ? { url, headers: authHeaders() } : { url }),
   };
   if (pixelRatio) opts.pixelRatio = pixelRatio;
   if (state.center && state.zoom !== undefined) {

@@ -10,7 +10,7 @@
 // the panel is offered to leaders and planners only, and the API checks again.
 
 import { t, getLang } from './i18n.js';
-import { api, applyLayers, createMap, esc } from './mapcore.js';
+import { api, send, applyLayers, createMap, esc } from './mapcore.js';
 
 /** Fill colours of a grid by load: fewer than min, within, more than max households. */
 export const LOAD_COLORS = { under: '#2f7fd8', ok: '#2da44e', over: '#d1242f' };
@@ -546,7 +546,7 @@ async function adopt() {
   msg.className = 'muted';
   msg.textContent = '…';
   try {
-    const res = await fetch(`/api/v1/regrid/${encodeURIComponent(job)}/adopt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ note }) });
+    const res = await send(`/api/v1/regrid/${encodeURIComponent(job)}/adopt`, { method: 'POST', body: JSON.stringify({ note }) });
     let body = null;
     try {
       body = await res.json();

@@ -4,7 +4,7 @@
 import { t, setLang, getLang, translateDom, vocab, vocabValues, categoryName, GROUPS, CATEGORIES } from './i18n.js';
 import {
   api, buildStyle, createMap, applyLayers, applyFilters, highlightGrid, pick, readUrlState,
-  writeUrlState, townExtent, onFirstIdle, esc, COLORS, TOGGLE_ORDER, DEFAULT_LAYERS, FILTER_KEYS, maplibregl,
+  writeUrlState, townExtent, onFirstIdle, esc, COLORS, TOGGLE_ORDER, DEFAULT_LAYERS, FILTER_KEYS, maplibregl, logout,
 } from './mapcore.js';
 import { gridPanel, buildingPanel, eventPanel, eventGroupPanel, placePanel } from './panels.js';
 import { initRegrid, handleCompareClick, relabelRegrid } from './regrid.js';
@@ -24,6 +24,10 @@ const state = {
 window.__wangge = { map: null, compare: null, state, style: null, baseIds: [], firstRenderMs: null };
 
 const $ = (id) => document.getElementById(id);
+
+// Who is signed in (the server wrote it into the page) and log-out.
+$('who').textContent = document.querySelector('meta[name="wangge-user"]')?.content || '';
+$('logout').addEventListener('click', () => logout());
 
 function isoDay(offsetDays) {
   const d = new Date(Date.now() + offsetDays * DAY);

@@ -123,5 +123,119 @@ pub fn run(db: &Path, a: DemoArgs) -> Result<()> {
             r.outside_every_grid, r.located
         );
     }
+    print_demo_accounts(&demo_accounts(&mut store)?);
     Ok(())
+}
+
+/// One demo account with its password (shown once).
+#[derive(Debug, Clone)]
+pub struct DemoAccount {
+    /// Log-in name.
+    pub name: String,
+    /// Role.
+    pub role: &'static str,
+    /// Random password, or the kiosk token for `screen`.
+    pub secret: String,
+    /// Scope in words.
+    pub scope: String,
+}
+
+/// Creates one account per role on a demo store, each with a random
+/// password, and a kiosk token for the big screen; returns them to be
+/// printed once. Accounts that exist are left alone (not listed).
+pub fn demo_accounts(store: &mut Store) -> Result<Vec<DemoAccount>> {
+    use crate::auth::password::{random_password, AccountSpec};
+    let now = chrono::Utc::now().timestamp();
+    let grid = store
+        .grids()?
+        .into_iter()
+        .find(|g| g.kind == geo_core::model::GridKind::Comprehensive)
+        .map(|g| g.code.as_str().to_string())
+        .context("the demo town has no comprehensive grid")?;
+    let plan: [(&str, &str, &str, Vec<String>, Option<&str>, String); 5] = [
+        (
+            "leader",
+            "镇领导（演示）",
+            "leader",
+            vec![],
+            None,
+            "whole town".into(),
+        ),
+        (
+            "planner",
+            "规划员（演示）",
+            "planner",
+            vec![],
+            None,
+            "aggregates".into(),
+        ),
+        (
+            "worker",
+            "网格员（演示）",
+            "worker",
+            vec![grid.clone()],
+            None,
+            format!("grid {grid}"),
+        ),
+        (
+            "fire",
+            "消防（演示）",
+            "department",
+            vec![],
+            Some("fire_service"),
+            "events dispatched to fire_service".into(),
+        ),
+        (
+            "wall",
+            "大屏账号（演示）",
+            "screen",
+            vec![],
+            None,
+            "read-only, aggregates".into(),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (name, display, role, grids, dept, scope) in plan {
+        if store.account(name)?.is_some() {
+            continue;
+        }
+        let password = random_password();
+        let row =
+            AccountSpec::new(name, Some(display), role, &grids, dept)?.into_row(&password, now)?;
+        store.add_account(&row)?;
+        let spec_role = crate::role::Role::parse(role).name();
+        out.push(DemoAccount {
+            name: name.into(),
+            role: spec_role,
+            secret: password,
+            scope,
+        });
+    }
+    let token = super::user::add_kiosk_token(store, "screen", "demo wall", &[], now)?;
+    out.push(DemoAccount {
+        name: "kiosk token".into(),
+        role: "screen",
+        secret: token,
+        scope: "open /screen?token=… or /embed?token=…".into(),
+    });
+    store.audit(
+        "cli",
+        "demo_accounts",
+        &format!("{} accounts", out.len() - 1),
+    )?;
+    Ok(out)
+}
+
+/// Prints the demo accounts (stdout, one per line: `demo account: NAME ROLE SECRET SCOPE`).
+pub fn print_demo_accounts(accounts: &[DemoAccount]) {
+    if accounts.is_empty() {
+        return;
+    }
+    println!("demo accounts (passwords shown once; change them with `wangge user passwd NAME`):");
+    for a in accounts {
+        println!(
+            "demo account: {}\t{}\t{}\t{}",
+            a.name, a.role, a.secret, a.scope
+        );
+    }
 }

@@ -9,6 +9,7 @@ pub mod regrid;
 pub mod report;
 pub mod serve;
 pub mod tiles;
+pub mod user;
 
 use indicatif::{ProgressBar, ProgressStyle};
 

@@ -4,10 +4,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use geo_core::store::Store;
 
+use crate::auth::{AuthConfig, AuthMode};
 use crate::config::ServerConfig;
 use crate::state::AppState;
 
@@ -37,6 +38,33 @@ pub struct ServeArgs {
     /// (0: only on `POST /api/v1/escalate`).
     #[arg(long, default_value_t = 60)]
     pub escalate_every_s: u64,
+    /// How callers sign in: `login` (accounts, sessions, kiosk tokens) or
+    /// `proxy` (an authenticating proxy sets X-Wangge-Role and proves itself
+    /// with the secret of --proxy-secret-file).
+    #[arg(long, default_value = "login", value_parser = ["login", "proxy"], env = "WANGGE_AUTH")]
+    pub auth: String,
+    /// File holding the proxy's shared secret (`--auth proxy`; ≥ 16 characters).
+    #[arg(long, value_name = "FILE", env = "WANGGE_PROXY_SECRET_FILE")]
+    pub proxy_secret_file: Option<PathBuf>,
+    /// Host names the server answers to (repeatable); default: loopback
+    /// names when listening on loopback.
+    #[arg(long = "allow-host")]
+    pub allow_host: Vec<String>,
+    /// Proxies whose X-Forwarded-For names the caller (repeatable).
+    #[arg(long = "trusted-proxy")]
+    pub trusted_proxy: Vec<std::net::IpAddr>,
+    /// Mark session cookies Secure (the site is served over HTTPS).
+    #[arg(long)]
+    pub secure_cookies: bool,
+    /// Minutes a session may stay unused.
+    #[arg(long, default_value_t = 30)]
+    pub session_idle_min: u64,
+    /// Hours a session lasts at most.
+    #[arg(long, default_value_t = 12)]
+    pub session_max_h: u64,
+    /// Consecutive failed log-ins that lock an account for 15 minutes.
+    #[arg(long, default_value_t = 5)]
+    pub lock_after: u32,
 }
 
 /// Runs `wangge serve`.
@@ -49,6 +77,41 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
         );
         let r = super::demo::generate_into(&mut store, wangge_data::demo::Scale::Town, 2026, true)?;
         eprintln!("demo town written: {} rows", r.rows);
+        super::demo::print_demo_accounts(&super::demo::demo_accounts(&mut store)?);
+    }
+    let mode = match a.auth.as_str() {
+        "proxy" => {
+            let file = a.proxy_secret_file.as_ref().context(
+                "--auth proxy needs --proxy-secret-file FILE (the proxy's shared secret)",
+            )?;
+            let secret = std::fs::read_to_string(file)
+                .with_context(|| format!("reading the proxy secret {}", file.display()))?
+                .trim()
+                .to_string();
+            if secret.chars().count() < 16 {
+                bail!(
+                    "the proxy secret in {} is shorter than 16 characters",
+                    file.display()
+                );
+            }
+            AuthMode::Proxy { secret }
+        }
+        _ => AuthMode::Login,
+    };
+    let accounts = store.active_account_count()?;
+    if mode == AuthMode::Login && accounts == 0 {
+        if !a.addr.ip().is_loopback() {
+            bail!(
+                "refusing to serve on {} with no account to log in with: create one first \
+                 (wangge --db {} user add NAME --role leader --password-stdin), or use --auth proxy",
+                a.addr,
+                db.display()
+            );
+        }
+        eprintln!(
+            "no accounts yet: create the first with\n  wangge --db {} user add NAME --role leader --password-stdin",
+            db.display()
+        );
     }
     let mut config = ServerConfig::new(db.to_path_buf());
     config.addr = a.addr;
@@ -58,6 +121,16 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
     config.dispatch_rules = a.dispatch_rules;
     config.escalate_every =
         (a.escalate_every_s > 0).then(|| Duration::from_secs(a.escalate_every_s));
+    config.auth = AuthConfig {
+        mode,
+        idle: Duration::from_secs(a.session_idle_min.max(1) * 60),
+        absolute: Duration::from_secs(a.session_max_h.max(1) * 3600),
+        secure_cookies: a.secure_cookies,
+        lock_after: a.lock_after,
+        allowed_hosts: a.allow_host,
+        trusted_proxies: a.trusted_proxy,
+        ..AuthConfig::default()
+    };
     let state = AppState::new(store, config.clone())
         .context("loading the town from the store and the event rules")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -74,10 +147,13 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
         if let Some(every) = config.escalate_every {
             tokio::spawn(crate::routes::events::escalation_loop(state.clone(), every));
         }
-        axum::serve(listener, crate::app(state))
-            .with_graceful_shutdown(shutdown())
-            .await
-            .context("server")
+        axum::serve(
+            listener,
+            crate::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("server")
     })
 }
 

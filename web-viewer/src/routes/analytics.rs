@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use geo_core::ids::CommunityId;
@@ -57,6 +57,19 @@ struct Job {
     /// Adoption: `Some(None)` while it runs, `Some(Some(v))` once adopted as
     /// grid version `v`.
     adopted: Option<Option<i64>>,
+    /// Actor who started it: only they (and leaders) may read or adopt it.
+    owner: String,
+}
+
+/// A job the caller may not touch is answered as absent.
+fn owned(job: &Job, access: &Access, id: u64) -> AppResult<()> {
+    if access.role == Role::Leader || job.owner == access.actor() {
+        Ok(())
+    } else {
+        Err(AppError::NotFound(format!(
+            "re-gridding job {id} not found"
+        )))
+    }
 }
 
 static JOBS: LazyLock<Mutex<BTreeMap<u64, Job>>> = LazyLock::new(|| Mutex::new(BTreeMap::new()));
@@ -89,10 +102,9 @@ fn planner_or_leader(access: &Access, what: &str) -> AppResult<()> {
 /// `POST /api/v1/regrid`: starts a re-gridding job; answers `202 {job}`.
 pub async fn start_regrid(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    access: Access,
     body: axum::body::Bytes,
 ) -> AppResult<impl IntoResponse> {
-    let access = Access::from_headers(&headers);
     planner_or_leader(&access, "re-grid")?;
     let req: RegridRequest = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad("bad_body", format!("regrid body: {e}")))?;
@@ -139,6 +151,7 @@ pub async fn start_regrid(
                 community: community_id,
                 basis: None,
                 proposal: None,
+                owner: access.actor(),
                 adopted: None,
             },
         );
@@ -211,14 +224,14 @@ fn job_id(s: &str) -> AppResult<u64> {
 }
 
 /// `GET /api/v1/regrid/{job}`: `{job, status, progress, params, result?, error?}`.
-pub async fn regrid_status(Path(job): Path<String>, headers: HeaderMap) -> AppResult<Json<Value>> {
-    let access = Access::from_headers(&headers);
+pub async fn regrid_status(Path(job): Path<String>, access: Access) -> AppResult<Json<Value>> {
     planner_or_leader(&access, "read re-gridding jobs")?;
     let id = job_id(&job)?;
     let j = jobs()?
         .get(&id)
         .cloned()
         .ok_or_else(|| AppError::NotFound(format!("re-gridding job {id} not found")))?;
+    owned(&j, &access, id)?;
     let mut v = json!({"job": id.to_string(), "progress": j.progress, "params": j.params});
     match j.state {
         JobState::Running => v["status"] = json!("running"),
@@ -294,10 +307,9 @@ struct AdoptBody {
 pub async fn adopt_regrid(
     State(st): State<AppState>,
     Path(job): Path<String>,
-    headers: HeaderMap,
+    access: Access,
     body: axum::body::Bytes,
 ) -> AppResult<Json<Value>> {
-    let access = Access::from_headers(&headers);
     planner_or_leader(&access, "adopt re-gridding proposals")?;
     let id = job_id(&job)?;
     let body: AdoptBody = if body.iter().all(u8::is_ascii_whitespace) {
@@ -315,6 +327,7 @@ pub async fn adopt_regrid(
         let job = j
             .get_mut(&id)
             .ok_or_else(|| AppError::NotFound(format!("re-gridding job {id} not found")))?;
+        owned(job, &access, id)?;
         match &job.state {
             JobState::Running => {
                 return Err(AppError::Conflict(
@@ -352,7 +365,7 @@ pub async fn adopt_regrid(
         job.adopted = Some(None);
         (proposal, job.basis, job.community, job.level)
     };
-    let actor = format!("{:?}", access.role).to_ascii_lowercase();
+    let actor = access.actor();
     let change = change_from_proposal(
         &proposal,
         level,
@@ -480,10 +493,9 @@ pub struct IndicatorQuery {
 /// one row per area and the events by category and source (`breakdown`).
 pub async fn indicators(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    access: Access,
     Query(q): Query<IndicatorQuery>,
 ) -> AppResult<Response> {
-    let access = Access::from_headers(&headers);
     let format = format_of(q.format.as_deref(), false)?;
     let level_s = q.level.as_deref().unwrap_or("community");
     let level = report::parse_level(level_s).ok_or_else(|| {

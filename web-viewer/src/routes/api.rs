@@ -21,7 +21,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
 
 use crate::error::{AppError, AppResult, JsonBody};
-use crate::role::Access;
+use crate::role::{Access, Role};
 use crate::state::AppState;
 use crate::view::{median, week_of, TownView};
 
@@ -193,8 +193,7 @@ pub async fn healthz(State(st): State<AppState>) -> AppResult<Json<Value>> {
 }
 
 /// `GET /api/v1/info`.
-pub async fn info(State(st): State<AppState>, headers: HeaderMap) -> AppResult<Json<Value>> {
-    let access = Access::from_headers(&headers);
+pub async fn info(State(st): State<AppState>, access: Access) -> AppResult<Json<Value>> {
     let scope = scope_of(&access, &*st.view()?);
     let counts = st
         .with_store(move |s| Ok(s.counts(&scope, Utc::now().year())?))
@@ -276,10 +275,9 @@ fn in_bbox(b: &Option<[f64; 4]>, r: Option<geo_types::Rect<f64>>) -> bool {
 pub async fn list(
     State(st): State<AppState>,
     Path(kind): Path<String>,
-    headers: HeaderMap,
+    access: Access,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<Value>> {
-    let access = Access::from_headers(&headers);
     let page = q.page()?;
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
     let now = Utc::now();
@@ -450,6 +448,7 @@ pub async fn list(
             let f = q.event_filter(&view)?;
             let want_open = q.status.as_deref() == Some("open");
             let want_overdue = q.status.as_deref() == Some("overdue");
+            let mine = worker_grids(&access, &view);
             for (e, r) in view.dataset.events.iter().zip(&view.event_refs) {
                 if !scope.allows(r) || !event_matches(&f, e, r, now) {
                     continue;
@@ -457,7 +456,16 @@ pub async fn list(
                 if (want_open && !e.status.is_open()) || (want_overdue && !e.is_overdue(now)) {
                     continue;
                 }
-                feats.push(feature(gj(&e.location), event_props(&view, e, r, now)));
+                let props = event_props(&view, e, r, now);
+                if access.role.sees_single_events() {
+                    if access.may_see_event(e.handler.as_deref(), in_grids(&mine, r)) {
+                        feats.push(feature(gj(&e.location), props));
+                    }
+                } else {
+                    let (lon, lat) = coarse_point(e.location.x(), e.location.y());
+                    let p = geo_types::Point::new(lon, lat);
+                    feats.push(feature(gj(&p), coarsen(props)));
+                }
             }
             feats.sort_by(|a, b| b["properties"]["reported_at"].as_str().cmp(&a["properties"]["reported_at"].as_str()));
         }
@@ -478,6 +486,84 @@ pub async fn list(
     Ok(Json(
         json!({"type": "FeatureCollection", "total": total, "next_offset": next, "features": page_feats}),
     ))
+}
+
+/// Grid IDs of a worker's grids (empty for other roles).
+fn worker_grids(access: &Access, view: &TownView) -> Vec<geo_core::ids::GridId> {
+    access
+        .grid_codes
+        .iter()
+        .filter_map(|c| view.grid_by_code.get(c.as_str()))
+        .map(|&i| view.dataset.grids[i].id)
+        .collect()
+}
+
+fn in_grids(mine: &[geo_core::ids::GridId], r: &GridRefs) -> bool {
+    [r.comprehensive, r.micro, r.dedicated]
+        .iter()
+        .flatten()
+        .any(|g| mine.contains(g))
+}
+
+/// H3 resolution to which planners and the screen see events (cells of
+/// ~0.74 km²): a place, not a door.
+pub const COARSE_RES: h3o::Resolution = h3o::Resolution::Eight;
+
+/// The centre of the H3 cell of a position.
+pub fn coarse_point(lon: f64, lat: f64) -> (f64, f64) {
+    match h3o::LatLng::new(lat, lon) {
+        Ok(ll) => {
+            let c = h3o::LatLng::from(ll.to_cell(COARSE_RES));
+            ((c.lng() * 1e6).round() / 1e6, (c.lat() * 1e6).round() / 1e6)
+        }
+        Err(_) => (0.0, 0.0),
+    }
+}
+
+/// An event as planners and the screen see it: category, status, grade,
+/// times and grids, without title, handler, receipt or exact place.
+pub fn coarsen(mut m: Map<String, Value>) -> Map<String, Value> {
+    for k in [
+        "title",
+        "handler",
+        "receipt",
+        "dispatch",
+        "duplicates",
+        "master",
+    ] {
+        m.remove(k);
+    }
+    if let (Some(lon), Some(lat)) = (
+        m.get("lon").and_then(Value::as_f64),
+        m.get("lat").and_then(Value::as_f64),
+    ) {
+        let (lon, lat) = coarse_point(lon, lat);
+        m.insert("lon".into(), json!(lon));
+        m.insert("lat".into(), json!(lat));
+    }
+    m.insert("coarse".into(), json!(true));
+    m
+}
+
+/// What of a streamed event message (its properties with `lon`/`lat`) this
+/// caller may see: all of it (leader; worker in own grids; department
+/// dispatched to it), the coarse copy (planner, screen), or nothing.
+pub fn event_message_for(access: &Access, mut m: Map<String, Value>) -> Option<Map<String, Value>> {
+    m.remove("receipt");
+    match access.role {
+        Role::Public => None,
+        r if r.sees_single_events() => {
+            let handler = m.get("handler").and_then(Value::as_str);
+            let in_mine = ["comprehensive", "micro", "dedicated"].iter().any(|k| {
+                m.get("grids")
+                    .and_then(|g| g.get(*k))
+                    .and_then(Value::as_str)
+                    .is_some_and(|c| access.grid_codes.iter().any(|g| g.as_str() == c))
+            });
+            access.may_see_event(handler, in_mine).then_some(m)
+        }
+        _ => Some(coarsen(m)),
+    }
 }
 
 fn event_matches(f: &EventFilter, e: &Event, r: &GridRefs, _now: DateTime<Utc>) -> bool {
@@ -641,13 +727,13 @@ pub async fn grid_detail(
 pub async fn building_detail(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    access: Access,
 ) -> AppResult<Json<Value>> {
     let bid: BuildingId = id
         .parse()
         .map_err(|e: geo_core::IdError| AppError::bad("bad_id", e.to_string()))?;
     let view = st.view()?;
-    let scope = scope_of(&Access::from_headers(&headers), &view);
+    let scope = scope_of(&access, &view);
     let b = view
         .dataset
         .buildings
@@ -732,19 +818,27 @@ pub struct Intake {
 /// `POST /api/v1/events`: intake of a new event.
 pub async fn create_event(
     State(st): State<AppState>,
+    access: Access,
     JsonBody(body): JsonBody<Intake>,
 ) -> AppResult<impl IntoResponse> {
+    // Source and grade are the server's call for the public and read-only
+    // roles: a resident's report is a resident report of general grade
+    // until a handler grades it.
+    let trusted = access.role.sees_single_events();
+    let (body_source, body_grade) = if trusted {
+        (body.source.clone(), body.grade.clone())
+    } else {
+        (None, None)
+    };
     let category = EventCategory::parse(&body.category)
         .map_err(|e| AppError::bad("bad_category", e.to_string()))?;
-    let source = body
-        .source
+    let source = body_source
         .as_deref()
         .map(EventSource::parse)
         .transpose()
         .map_err(|e| AppError::bad("bad_source", e.to_string()))?
         .unwrap_or(EventSource::Resident);
-    let grade = body
-        .grade
+    let grade = body_grade
         .as_deref()
         .map(Grade::parse)
         .transpose()
@@ -805,7 +899,8 @@ pub async fn create_event(
         (e, refs, intake)
     };
     let stored = event.clone();
-    st.with_store(move |s| Ok(s.insert_event(&stored, refs, "intake")?))
+    let actor = access.actor();
+    st.with_store(move |s| Ok(s.insert_event(&stored, refs, &actor)?))
         .await?;
     let (props, inval) = {
         let mut view = st.view_mut()?;
@@ -818,7 +913,10 @@ pub async fn create_event(
     body.insert("lat".into(), json!(event.location.y()));
     body.insert(
         "receipt".into(),
-        json!(crate::routes::events::receipt(&event)),
+        json!(crate::routes::events::receipt(
+            &st.0.auth.receipt_key,
+            &event
+        )),
     );
     body.insert(
         "dispatch".into(),
@@ -870,6 +968,7 @@ pub const STREAM_BACKLOG: usize = 200;
 pub async fn stream_events(
     State(st): State<AppState>,
     headers: HeaderMap,
+    access: Access,
     Query(q): Query<StreamQuery>,
 ) -> AppResult<Sse<impl tokio_stream::Stream<Item = Result<SseEvent, Infallible>>>> {
     // Subscribe before reading the backlog: an event arriving in between is
@@ -899,11 +998,12 @@ pub async fn stream_events(
         let skip = newer.len().saturating_sub(STREAM_BACKLOG);
         let backlog: Vec<(u64, String)> = newer[skip..]
             .iter()
-            .map(|(e, r)| {
+            .filter_map(|(e, r)| {
                 let mut m = event_props(&view, e, r, now);
                 m.insert("lon".into(), json!(e.location.x()));
                 m.insert("lat".into(), json!(e.location.y()));
-                (e.id.get(), Value::Object(m).to_string())
+                let m = event_message_for(&access, m)?;
+                Some((e.id.get(), Value::Object(m).to_string()))
             })
             .collect();
         (top, backlog)
@@ -925,16 +1025,15 @@ pub async fn stream_events(
     let live = BroadcastStream::new(rx).filter_map(move |m| match m {
         Ok(data) => {
             let data = match serde_json::from_str::<Value>(&data) {
-                Ok(mut v) => {
-                    if let Some(id) = v.get("id").and_then(Value::as_u64) {
+                Ok(Value::Object(o)) => {
+                    if let Some(id) = o.get("id").and_then(Value::as_u64) {
                         hwm = hwm.max(id);
                     }
-                    if let Some(o) = v.as_object_mut() {
-                        o.remove("receipt");
-                    }
-                    v.to_string()
+                    // What this caller may not see is dropped; the ID still
+                    // moves the resume point on.
+                    Value::Object(event_message_for(&access, o)?).to_string()
                 }
-                Err(_) => data,
+                _ => return None,
             };
             Some(Ok::<_, Infallible>(
                 SseEvent::default()
@@ -1065,10 +1164,9 @@ pub async fn search(
 /// `GET /api/v1/heatmap`: H3 aggregation for dashboards.
 pub async fn heatmap(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    access: Access,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<Value>> {
-    let access = Access::from_headers(&headers);
     let res = q.res.unwrap_or(9);
     if !(7..=10).contains(&res) {
         return Err(AppError::bad(

@@ -14,7 +14,7 @@ use analytics::events::limits::{escalate, escalate_due, EscalateError, SlaLevel}
 use analytics::events::merge::{merge, MergeError};
 use analytics::events::{dispatch::Handler, EventRules};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, TimeZone, Utc};
@@ -146,32 +146,28 @@ fn require_handler_role(access: &Access) -> Result<(), AppError> {
     }
 }
 
-/// A worker may only move events lying in one of the grids of their
-/// `X-Wangge-Grids` header.
+/// A caller sees and moves only the events of its scope (a worker's grids,
+/// a department's dispatched events; leaders all): anything else is
+/// answered as absent, so IDs cannot be probed.
 fn require_in_scope(
     access: &Access,
     grid_of: impl Fn(&str) -> Option<GridId>,
-    id: EventId,
+    e: &Event,
     refs: &GridRefs,
 ) -> Result<(), AppError> {
-    if access.role != Role::Worker {
-        return Ok(());
-    }
     let mine: Vec<GridId> = access
         .grid_codes
         .iter()
         .filter_map(|c| grid_of(c.as_str()))
         .collect();
-    if [refs.comprehensive, refs.micro, refs.dedicated]
+    let in_my_grids = [refs.comprehensive, refs.micro, refs.dedicated]
         .iter()
         .flatten()
-        .any(|g| mine.contains(g))
-    {
+        .any(|g| mine.contains(g));
+    if access.may_see_event(e.handler.as_deref(), in_my_grids) {
         Ok(())
     } else {
-        Err(AppError::Forbidden(format!(
-            "event {id} lies outside the worker's grids (X-Wangge-Grids)"
-        )))
+        Err(AppError::NotFound(format!("event {} not found", e.id)))
     }
 }
 
@@ -233,15 +229,13 @@ pub fn sla_json(rules: &EventRules, e: &Event, now: DateTime<Utc>) -> Value {
     })
 }
 
-/// The receipt token handed to whoever reported an event (`R<id>-<hex>`),
-/// derived from its ID and report time. It is a follow-up handle, not a
-/// secret: it only opens the status and timeline of the report.
-pub fn receipt(e: &Event) -> String {
-    format!(
-        "R{}-{:x}",
-        e.id,
-        (e.reported_at.timestamp() as u64).wrapping_mul(2654435761) & 0xffff_ffff
-    )
+/// The receipt token handed to whoever reported an event
+/// (`R<id>-<32 hex>`): the event ID and a 128-bit HMAC-SHA-256 of the ID and
+/// report time under the server's secret key, so receipts cannot be guessed
+/// or enumerated. It only opens the status and timeline of the report.
+pub fn receipt(key: &[u8], e: &Event) -> String {
+    let mac = crate::auth::secret::mac128(key, &format!("{}:{}", e.id, e.reported_at.timestamp()));
+    format!("R{}-{mac}", e.id)
 }
 
 fn receipt_id(r: &str) -> Option<EventId> {
@@ -328,8 +322,11 @@ fn broadcast(st: &AppState, v: &Value) {
 pub struct TransitionBody {
     /// Target status code.
     to: String,
-    /// Who moves it (a post or role, never a resident's name).
-    actor: String,
+    /// Ignored: the actor is the signed-in account (kept so older clients
+    /// that still send it are not refused).
+    #[serde(default)]
+    #[allow(dead_code)]
+    actor: Option<String>,
     /// Note for the timeline.
     #[serde(default)]
     note: String,
@@ -353,7 +350,7 @@ struct Change {
 }
 
 impl TransitionBody {
-    fn validate(self) -> Result<Change, AppError> {
+    fn validate(self, actor: String) -> Result<Change, AppError> {
         let to = EventStatus::parse(self.to.trim())
             .map_err(|e| AppError::bad("bad_status", e.to_string()))?;
         if to == EventStatus::Merged {
@@ -405,7 +402,7 @@ impl TransitionBody {
         }
         Ok(Change {
             to,
-            actor: clean_actor(&self.actor)?,
+            actor: clean_actor(&actor)?,
             note: clean_note(&self.note)?,
             grade,
             satisfaction: self.satisfaction,
@@ -422,13 +419,14 @@ fn current(st: &AppState, access: &Access, id: EventId) -> Result<(Event, GridRe
         .get(&id)
         .ok_or_else(|| AppError::NotFound(format!("event {id} not found")))?;
     let refs = view.event_refs[i];
+    let e = &view.dataset.events[i];
     require_in_scope(
         access,
         |c| view.grid_by_code.get(c).map(|&g| view.dataset.grids[g].id),
-        id,
+        e,
         &refs,
     )?;
-    Ok((view.dataset.events[i].clone(), refs))
+    Ok((e.clone(), refs))
 }
 
 fn apply_transition(
@@ -480,13 +478,12 @@ fn apply_transition(
 pub async fn transition(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    access: Access,
     Json(body): Json<TransitionBody>,
 ) -> Result<Json<Value>, LoopError> {
-    let access = Access::from_headers(&headers);
     require_handler_role(&access)?;
     let id = parse_id(&id)?;
-    let change = body.validate()?;
+    let change = body.validate(access.actor())?;
     let now = Utc::now();
     let st2 = st.clone();
     let applied = st
@@ -503,8 +500,10 @@ pub async fn transition(
 pub struct MergeBody {
     /// The master event the duplicate is linked to.
     into: u64,
-    /// Who merges.
-    actor: String,
+    /// Ignored: the actor is the signed-in account.
+    #[serde(default)]
+    #[allow(dead_code)]
+    actor: Option<String>,
 }
 
 /// `POST /api/v1/events/{id}/merge`: links duplicate `{id}` to the master
@@ -512,29 +511,21 @@ pub struct MergeBody {
 pub async fn merge_into(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    access: Access,
     Json(body): Json<MergeBody>,
 ) -> Result<Json<Value>, LoopError> {
-    let access = Access::from_headers(&headers);
     require_handler_role(&access)?;
     let id = parse_id(&id)?;
     let master_id = EventId::new(body.into)
         .map_err(|e| AppError::bad("bad_id", format!("into={}: {e}", body.into)))?;
-    let actor = clean_actor(&body.actor)?;
+    let actor = clean_actor(&access.actor())?;
     let now = Utc::now();
     let st2 = st.clone();
     let (applied, master, master_refs) = st
         .with_store(move |s| {
             Ok((|| {
                 let (mut dup, _) = current(&st2, &access, id)?;
-                let (master, master_refs) = current(
-                    &st2,
-                    &Access {
-                        role: Role::Leader,
-                        ..access
-                    },
-                    master_id,
-                )?;
+                let (master, master_refs) = current(&st2, &access, master_id)?;
                 let mut ts = merge(&master, [&mut dup], &actor, now, &st2.0.rules.lifecycle)
                     .map_err(LoopError::Merge)?;
                 let t = ts.pop().ok_or_else(|| {
@@ -608,11 +599,7 @@ pub async fn run_escalation(
 /// `POST /api/v1/escalate`: runs the time-limit check now (leader or
 /// department). `wangge serve` also runs it in the background, see
 /// [`escalation_loop`].
-pub async fn escalate_now(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-) -> AppResult<Json<Value>> {
-    let access = Access::from_headers(&headers);
+pub async fn escalate_now(State(st): State<AppState>, access: Access) -> AppResult<Json<Value>> {
     if !matches!(access.role, Role::Leader | Role::Department) {
         return Err(AppError::Forbidden(
             "only a leader or a department may run the escalation".into(),
@@ -653,8 +640,10 @@ pub async fn escalation_loop(st: AppState, every: Duration) {
 pub async fn event_detail(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    access: Access,
 ) -> AppResult<Json<Value>> {
     let eid = parse_id(&id)?;
+    current(&st, &access, eid)?;
     let Json(mut v) = crate::routes::api::event_detail(State(st.clone()), Path(id)).await?;
     let sla = {
         let view = st.view()?;
@@ -686,7 +675,7 @@ pub async fn receipt_status(
             .event_pos
             .get(&id)
             .map(|&i| view.dataset.events[i].clone())
-            .filter(|e| receipt(e) == r)
+            .filter(|e| crate::auth::secret::same(&receipt(&st.0.auth.receipt_key, e), &r))
             .ok_or_else(unknown)?;
         let master = e
             .master
@@ -751,7 +740,7 @@ mod tests {
             master: None,
             reporter_household: None,
         };
-        let r = receipt(&e);
+        let r = receipt(b"test key", &e);
         assert!(r.starts_with("R4711-"), "{r}");
         assert_eq!(receipt_id(&r), Some(e.id));
         assert_eq!(receipt_id("4711-abc"), None);

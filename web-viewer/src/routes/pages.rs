@@ -1,11 +1,11 @@
 //! The viewer's pages and embedded assets.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::role::{Access, Role};
+use crate::role::{Access, Via};
 use crate::state::AppState;
 
 mod embedded {
@@ -54,27 +54,37 @@ fn respond(path: &str, extra_csp: Option<String>, body: Option<Vec<u8>>) -> Resp
     resp
 }
 
-/// `GET /`: the viewer, told the caller's role (`<meta name="wangge-role">`,
-/// from `X-Wangge-Role`) so it offers re-gridding to leaders and planners
-/// only; the API checks the role again on every call.
-pub async fn index(headers: HeaderMap) -> Response {
-    let role = match Access::from_headers(&headers).role {
-        Role::Leader => "leader",
-        Role::Planner => "planner",
-        Role::Screen => "screen",
-        Role::Worker => "worker",
-        Role::Department => "department",
-        Role::Public => "public",
-    };
+/// Escapes text for an HTML attribute.
+fn attr(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// `GET /`: the viewer, told who is signed in (`<meta name="wangge-role">`,
+/// `wangge-user`) so it offers re-gridding to leaders and planners only and
+/// shows the account; the API checks the role again on every call.
+pub async fn index(access: Access) -> Response {
+    let role = access.role.name();
+    let user = attr(&access.identity.display_name);
     let html = asset("index.html").map(|b| {
         String::from_utf8_lossy(b)
             .replace(
                 "<head>",
-                &format!("<head>\n<meta name=\"wangge-role\" content=\"{role}\">"),
+                &format!(
+                    "<head>\n<meta name=\"wangge-role\" content=\"{role}\">\n\
+                     <meta name=\"wangge-user\" content=\"{user}\">"
+                ),
             )
             .into_bytes()
     });
     respond("index.html", None, html)
+}
+
+/// `GET /login`: the log-in page (Chinese, English switch).
+pub async fn login() -> Response {
+    respond("login.html", None, None)
 }
 
 /// `GET /screen`.
@@ -82,10 +92,16 @@ pub async fn screen() -> Response {
     respond("screen.html", None, None)
 }
 
-/// `GET /embed`: frameable by the configured origins, which are also handed
-/// to the page for checking `postMessage` senders.
-pub async fn embed(State(st): State<AppState>) -> Response {
-    let origins = &st.0.config.allowed_origins;
+/// `GET /embed`: frameable by the configured origins and those of the
+/// kiosk token it was opened with (`?token=`), which are also handed to the
+/// page for checking `postMessage` senders; the token is handed to the page
+/// so its own requests carry it (a cross-site frame gets no cookies).
+pub async fn embed(State(st): State<AppState>, access: Access, req: Request) -> Response {
+    let mut origins = st.0.config.allowed_origins.clone();
+    let token = crate::auth::guard::query_token(&req).filter(|_| access.identity.via == Via::Kiosk);
+    if let Some((_, more)) = token.as_deref().and_then(|t| st.0.auth.kiosk.identify(t)) {
+        origins.extend(more);
+    }
     let list = origins.join(" ");
     let csp = format!("frame-ancestors 'self' {list}");
     let html = asset("embed.html").map(|b| {
@@ -93,13 +109,20 @@ pub async fn embed(State(st): State<AppState>) -> Response {
             .replace(
                 "<head>",
                 &format!(
-                    "<head>\n<meta name=\"wangge-allowed-origins\" content=\"{}\">",
-                    list.replace('"', "")
+                    "<head>\n<meta name=\"wangge-allowed-origins\" content=\"{}\">\n\
+                     <meta name=\"wangge-token\" content=\"{}\">",
+                    attr(&list),
+                    attr(token.as_deref().unwrap_or(""))
                 ),
             )
             .into_bytes()
     });
-    respond("embed.html", Some(csp), html)
+    let mut resp = respond("embed.html", Some(csp), html);
+    resp.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    resp
 }
 
 /// `GET /assets/{*path}`.

@@ -32,6 +32,7 @@ pub async fn tile(
     State(st): State<AppState>,
     Path((layer, z, x, y)): Path<(String, u8, u32, String)>,
     headers: HeaderMap,
+    access: Access,
     Query(params): Query<HashMap<String, String>>,
 ) -> AppResult<Response> {
     let y: u32 = y
@@ -47,8 +48,10 @@ pub async fn tile(
         ));
     }
     let layer_v = tiles::Layer::parse(&layer).map_err(|e| AppError::NotFound(e.to_string()))?;
-    let access = Access::from_headers(&headers);
-    let k = if access.role.needs_k_anonymity() {
+    // Exact events in tiles for leaders only: a tile is not cut to a
+    // worker's grids or a department's events, so they get the k-anonymous
+    // layer like everyone else (their own events come from the API).
+    let k = if access.role != crate::role::Role::Leader {
         st.0.config.k_anonymity
     } else {
         0

@@ -1,0 +1,341 @@
+//! The middleware every request passes: host allow-list, who is asking,
+//! the access matrix, CSRF and JSON bodies for changes, private caching.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::RwLock;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use geo_core::ids::GridCode;
+use geo_core::store::TokenRow;
+
+use super::matrix::{self, Who};
+use super::secret::{parse_kiosk_token, same, sha256_hex};
+use super::session::{cookie_value, set_cookie};
+use super::AuthMode;
+use crate::error::AppError;
+use crate::role::{Access, Identity, Role, Via};
+use crate::state::AppState;
+
+/// Header of the CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Header with which the proxy proves itself.
+pub const PROXY_SECRET_HEADER: &str = "x-wangge-proxy-secret";
+const PROXY_HEADERS: [&str; 4] = [
+    "x-wangge-role",
+    "x-wangge-grids",
+    "x-wangge-department",
+    "x-wangge-user",
+];
+
+/// Kiosk tokens by public ID (loaded from the store at start; tokens are
+/// added and revoked with `wangge token`, which needs the store file).
+#[derive(Debug, Default)]
+pub struct KioskTokens(pub RwLock<HashMap<String, TokenRow>>);
+
+impl KioskTokens {
+    /// The identity of a kiosk token, if it is known, unrevoked and right.
+    pub fn identify(&self, token: &str) -> Option<(Identity, Vec<String>)> {
+        let (id, secret) = parse_kiosk_token(token)?;
+        let map = self.0.read().ok()?;
+        let row = map.get(id)?;
+        if row.revoked_at.is_some() || !same(&sha256_hex(secret), &row.secret_sha256) {
+            return None;
+        }
+        let role = Role::from_name(&row.role).filter(|r| *r == Role::Screen)?;
+        Some((
+            Identity {
+                account: Some(format!("kiosk:{id}")),
+                display_name: row.label.clone(),
+                role,
+                grid_codes: Vec::new(),
+                department: None,
+                via: Via::Kiosk,
+            },
+            row.origins.clone(),
+        ))
+    }
+}
+
+fn text<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+}
+
+/// The caller's address: the peer, or the first `X-Forwarded-For` hop when
+/// the peer is a trusted proxy. Loopback when unknown (tests with no socket).
+pub fn client_addr(st: &AppState, req: &Request) -> IpAddr {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    if st.0.config.auth.trusted_proxies.contains(&peer) {
+        if let Some(ip) = text(req.headers(), "x-forwarded-for")
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok())
+        {
+            return ip;
+        }
+    }
+    peer
+}
+
+fn host_allowed(st: &AppState, h: &HeaderMap) -> Result<(), AppError> {
+    let Some(host) = text(h, "host") else {
+        return Ok(());
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(n, _)| n),
+    }
+    .to_ascii_lowercase();
+    let cfg = &st.0.config;
+    let ok = if cfg.auth.allowed_hosts.is_empty() {
+        let ip = cfg.addr.ip();
+        ip.is_unspecified() && !cfg.addr.ip().is_loopback()
+            || name == "localhost"
+            || name
+                .parse::<IpAddr>()
+                .is_ok_and(|a| a.is_loopback() || a == ip)
+    } else {
+        cfg.auth
+            .allowed_hosts
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(&name))
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::Status(
+            StatusCode::MISDIRECTED_REQUEST,
+            "bad_host".into(),
+            format!("host {name:?} is not served here (allow it with --allow-host)"),
+        ))
+    }
+}
+
+fn unauthenticated(msg: impl Into<String>) -> AppError {
+    AppError::Status(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated".into(),
+        msg.into(),
+    )
+}
+
+/// Who is asking, from the request's credentials.
+fn identify(st: &AppState, req: &Request) -> Result<Identity, AppError> {
+    let h = req.headers();
+    let auth = &st.0.auth;
+    if PROXY_HEADERS.iter().any(|n| h.contains_key(*n)) {
+        let AuthMode::Proxy { secret } = &st.0.config.auth.mode else {
+            return Err(unauthenticated(
+                "X-Wangge-Role and its companions are honoured only from the authenticating \
+                 proxy (wangge serve --auth proxy); log in instead",
+            ));
+        };
+        if !text(h, PROXY_SECRET_HEADER).is_some_and(|s| same(s, secret)) {
+            return Err(unauthenticated(
+                "the proxy's headers came without the proxy's shared secret",
+            ));
+        }
+        let role = text(h, "x-wangge-role").unwrap_or("");
+        let role = Role::from_name(role)
+            .ok_or_else(|| unauthenticated(format!("proxy role {role:?} is not a role")))?;
+        let grid_codes = text(h, "x-wangge-grids")
+            .map(|s| {
+                s.split(',')
+                    .filter_map(|c| GridCode::parse(c).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let user = text(h, "x-wangge-user").unwrap_or(role.name()).to_string();
+        return Ok(Identity {
+            display_name: user.clone(),
+            account: (role != Role::Public).then_some(user),
+            role,
+            grid_codes,
+            department: text(h, "x-wangge-department").map(str::to_string),
+            via: Via::Proxy,
+        });
+    }
+    if let Some(bearer) = text(h, "authorization").and_then(|v| v.strip_prefix("Bearer ")) {
+        let bearer = bearer.trim();
+        if bearer.starts_with(super::secret::KIOSK_PREFIX) {
+            return auth
+                .kiosk
+                .identify(bearer)
+                .map(|(i, _)| i)
+                .ok_or_else(|| unauthenticated("unknown or revoked kiosk token"));
+        }
+        return Err(unauthenticated("bearer token not accepted here"));
+    }
+    if req.method() == Method::GET && matches!(req.uri().path(), "/embed" | "/screen") {
+        if let Some(t) = query_token(req) {
+            return auth
+                .kiosk
+                .identify(&t)
+                .map(|(i, _)| i)
+                .ok_or_else(|| unauthenticated("unknown or revoked kiosk token"));
+        }
+    }
+    if let Some(id) = h
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(cookie_value)
+    {
+        if let Some(s) = auth.sessions.get(id) {
+            return Ok(s.identity);
+        }
+    }
+    Ok(Identity::anonymous())
+}
+
+/// The `token` query parameter of a page request.
+pub fn query_token(req: &Request) -> Option<String> {
+    req.uri().query().and_then(|q| {
+        q.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == "token")
+            .map(|(_, v)| v.to_string())
+    })
+}
+
+fn session_csrf(st: &AppState, h: &HeaderMap) -> Option<String> {
+    h.get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(cookie_value)
+        .and_then(|id| st.0.auth.sessions.get(id))
+        .map(|s| s.csrf)
+}
+
+/// The middleware. See the module doc.
+pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    if let Err(e) = host_allowed(&st, req.headers()) {
+        return e.into_response();
+    }
+    let identity = match identify(&st, &req) {
+        Ok(i) => i,
+        Err(e) => return e.into_response(),
+    };
+    let path = req.uri().path().to_string();
+    let method = req.method().clone();
+    let row = matrix::lookup(method.as_str(), &path);
+    if let Some(row) = row {
+        if let Who::Roles(roles) = row.who {
+            if identity.via == Via::Anonymous {
+                if row.page {
+                    let next_q = req
+                        .uri()
+                        .path_and_query()
+                        .map(|p| p.as_str().to_string())
+                        .unwrap_or_default();
+                    let loc = format!("/login?next={}", encode(&next_q));
+                    return (StatusCode::SEE_OTHER, [(header::LOCATION, loc)]).into_response();
+                }
+                return unauthenticated("log in first (POST /api/v1/session) or send a token")
+                    .into_response();
+            }
+            if !roles.contains(&identity.role) {
+                return AppError::Forbidden(format!(
+                    "role {} may not {} {}",
+                    identity.role.name(),
+                    method,
+                    row.path
+                ))
+                .into_response();
+            }
+        }
+    }
+    // A screen opened with `?token=` gets a session cookie and the same
+    // page without the token in its address.
+    if identity.via == Via::Kiosk && method == Method::GET && path == "/screen" {
+        if query_token(&req).is_some() {
+            let (id, _) = st.0.auth.sessions.start(identity);
+            let cookie = set_cookie(&id, st.0.config.auth.secure_cookies);
+            return (
+                StatusCode::SEE_OTHER,
+                [
+                    (header::LOCATION, "/screen".to_string()),
+                    (header::SET_COOKIE, cookie),
+                ],
+            )
+                .into_response();
+        }
+    }
+    if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        let json = text(req.headers(), "content-type")
+            .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/json"));
+        if !json {
+            return AppError::Status(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type".into(),
+                format!("{method} {path} takes a JSON body (Content-Type: application/json)"),
+            )
+            .into_response();
+        }
+        match identity.via {
+            Via::Session => {
+                let sent = text(req.headers(), CSRF_HEADER).unwrap_or("");
+                let ok = session_csrf(&st, req.headers()).is_some_and(|c| same(&c, sent));
+                if !ok {
+                    return AppError::Status(
+                        StatusCode::FORBIDDEN,
+                        "csrf".into(),
+                        format!("{method} {path} needs the session's X-CSRF-Token (GET /api/v1/session)"),
+                    )
+                    .into_response();
+                }
+            }
+            Via::Kiosk => {
+                return AppError::Forbidden("kiosk tokens are read-only".into()).into_response()
+            }
+            _ => {}
+        }
+    }
+    let signed_in = identity.via != Via::Anonymous;
+    let reveal = text(req.headers(), "x-wangge-reveal-reason").map(str::to_string);
+    req.extensions_mut().insert(Access::of(identity, reveal));
+    let mut resp = next.run(req).await;
+    if signed_in {
+        let h = resp.headers_mut();
+        let public = h
+            .get(header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.replace("public", "private"));
+        match public {
+            Some(v) => {
+                if let Ok(v) = HeaderValue::from_str(&v) {
+                    h.insert(header::CACHE_CONTROL, v);
+                }
+            }
+            None => {
+                h.insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("private, no-cache"),
+                );
+            }
+        }
+        h.append(
+            header::VARY,
+            HeaderValue::from_static("Cookie, Authorization"),
+        );
+    }
+    resp
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,196 @@
+//! The access matrix: which roles may call which route, and in what scope.
+//! [`crate::auth::guard`] enforces the role column on every request; the
+//! handlers enforce the scope (a worker's grids, a department's events) and
+//! answer 404 for what lies outside it. `docs/api.md` carries the table
+//! [`render`] makes, and a test fails when a route of the router has no row
+//! or the document drifts.
+
+use crate::role::Role;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    /// Anyone, signed in or not.
+    Anyone,
+    /// These signed-in roles.
+    Roles(&'static [Role]),
+}
+
+/// One row of the matrix.
+#[derive(Debug, Clone, Copy)]
+pub struct Row {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Route pattern as the router declares it.
+    pub path: &'static str,
+    /// Who may call it.
+    pub who: Who,
+    /// What each role sees (documentation).
+    pub scope: &'static str,
+    /// A page: the unauthenticated are sent to `/login` instead of a 401.
+    pub page: bool,
+}
+
+const SIGNED_IN: &[Role] = &[
+    Role::Leader,
+    Role::Planner,
+    Role::Screen,
+    Role::Worker,
+    Role::Department,
+];
+const HANDLERS: &[Role] = &[Role::Leader, Role::Worker, Role::Department];
+const ANALYSTS: &[Role] = &[Role::Leader, Role::Planner];
+const LEADER_DEPT: &[Role] = &[Role::Leader, Role::Department];
+
+const fn row(method: &'static str, path: &'static str, who: Who, scope: &'static str) -> Row {
+    Row {
+        method,
+        path,
+        who,
+        scope,
+        page: false,
+    }
+}
+
+const fn page(path: &'static str, who: Who, scope: &'static str) -> Row {
+    Row {
+        method: "GET",
+        path,
+        who,
+        scope,
+        page: true,
+    }
+}
+
+/// Every route of the router.
+pub const ROWS: &[Row] = &[
+    row("GET", "/healthz", Who::Anyone, "status and schema version only"),
+    page("/login", Who::Anyone, "the log-in page"),
+    row("GET", "/assets/{*path}", Who::Anyone, "the pages' static files"),
+    row("GET", "/glyphs/{fontstack}/{range}", Who::Anyone, "font glyphs"),
+    page("/", Who::Roles(SIGNED_IN), "the viewer; what it shows follows the API below"),
+    page("/screen", Who::Roles(SIGNED_IN), "the big screen (a kiosk token signs it in)"),
+    page("/embed", Who::Roles(SIGNED_IN), "the embeddable map (kiosk token as `?token=`)"),
+    row("GET", "/style.json", Who::Roles(SIGNED_IN), "the map style"),
+    row("GET", "/tiles/{file}", Who::Roles(SIGNED_IN), "TileJSON"),
+    row("GET", "/tiles/{layer}/{z}/{x}/{y}", Who::Roles(SIGNED_IN), "tiles; events aggregated (k-anonymous) for planner and screen, `Cache-Control: private`"),
+    row("POST", "/api/v1/session", Who::Anyone, "log in (name, password): sets the session cookie"),
+    row("GET", "/api/v1/session", Who::Anyone, "who am I (401 when not signed in) and the CSRF token"),
+    row("DELETE", "/api/v1/session", Who::Anyone, "log out"),
+    row("POST", "/api/v1/session/kiosk", Who::Anyone, "exchange a kiosk token for a read-only screen session"),
+    row("GET", "/api/v1/info", Who::Roles(SIGNED_IN), "counts; a worker's are of their grids"),
+    row("GET", "/api/v1/kpi", Who::Roles(SIGNED_IN), "town figures (aggregates)"),
+    row("GET", "/api/v1/search", Who::Roles(SIGNED_IN), "names of places, grids, communities; people for leader and worker (scoped, masked)"),
+    row("GET", "/api/v1/heatmap", Who::Roles(SIGNED_IN), "H3 counts; k-anonymous with restricted filters for roles without reveal"),
+    row("GET", "/api/v1/stream/events", Who::Roles(SIGNED_IN), "events as the caller may see them: leader all, worker own grids, department dispatched to it, planner and screen without title and exact place"),
+    row("GET", "/api/v1/grids/versions", Who::Roles(ANALYSTS), "grid history"),
+    row("GET", "/api/v1/grids/versions/{version}", Who::Roles(ANALYSTS), "grids of a version"),
+    row("GET", "/api/v1/grids/{code}", Who::Roles(SIGNED_IN), "grid figures (aggregates)"),
+    row("GET", "/api/v1/buildings/{id}", Who::Roles(SIGNED_IN), "building figures; households for leader and worker in scope"),
+    row("GET", "/api/v1/events/{id}", Who::Roles(HANDLERS), "leader any; worker in own grids; department dispatched to it; else 404"),
+    row("POST", "/api/v1/events/{id}/transition", Who::Roles(HANDLERS), "as for reading; actor = the account"),
+    row("POST", "/api/v1/events/{id}/merge", Who::Roles(HANDLERS), "as for reading, both events"),
+    row("POST", "/api/v1/escalate", Who::Roles(LEADER_DEPT), "escalate red and overdue events now"),
+    row("GET", "/api/v1/receipts/{receipt}", Who::Anyone, "status and timeline of one report, no personal data"),
+    row("GET", "/api/v1/events", Who::Roles(SIGNED_IN), "leader all; worker own grids; department dispatched to it; planner and screen without title and exact place"),
+    row("POST", "/api/v1/events", Who::Anyone, "intake; the server sets grade and source for the public"),
+    row("POST", "/api/v1/regrid", Who::Roles(ANALYSTS), "start a re-gridding job (owned by the caller)"),
+    row("GET", "/api/v1/regrid/{job}", Who::Roles(ANALYSTS), "the caller's own jobs (leaders: all)"),
+    row("POST", "/api/v1/regrid/{job}/adopt", Who::Roles(ANALYSTS), "adopt the caller's own job (leaders: all); actor = the account"),
+    row("GET", "/api/v1/indicators", Who::Roles(ANALYSTS), "indicators (aggregates)"),
+    row("GET", "/api/v1/hotspots", Who::Roles(ANALYSTS), "emerging hotspots (aggregates)"),
+    row("GET", "/api/v1/coverage", Who::Roles(ANALYSTS), "15-minute coverage (aggregates)"),
+    row("GET", "/api/v1/{kind}", Who::Roles(SIGNED_IN), "GeoJSON of a kind; people, households and sentiments for leader and worker only (worker: own grids), masked unless revealed with a reason"),
+];
+
+/// How well `pattern` matches `path`: `None` when it does not, else the
+/// number of literal segments (the most specific row wins).
+fn score(pattern: &str, path: &str) -> Option<usize> {
+    let mut lit = 0;
+    let mut ps = path.split('/');
+    for seg in pattern.split('/') {
+        if seg.starts_with("{*") {
+            return Some(lit);
+        }
+        let p = ps.next()?;
+        if seg.starts_with('{') {
+            if p.is_empty() {
+                return None;
+            }
+        } else if seg == p {
+            lit += 1;
+        } else {
+            return None;
+        }
+    }
+    ps.next().is_none().then_some(lit)
+}
+
+/// The row of a request; `None` when no route matches (the router answers
+/// 404 or 405). `HEAD` is looked up as `GET`.
+pub fn lookup(method: &str, path: &str) -> Option<&'static Row> {
+    let method = if method == "HEAD" { "GET" } else { method };
+    ROWS.iter()
+        .filter(|r| r.method == method)
+        .filter_map(|r| score(r.path, path).map(|s| (s, r)))
+        .max_by_key(|(s, _)| *s)
+        .map(|(_, r)| r)
+}
+
+/// The Markdown table of the matrix (in `docs/api.md`).
+pub fn render() -> String {
+    let mut out = String::from("| method | route | ");
+    for r in Role::ALL {
+        out.push_str(r.name());
+        out.push_str(" | ");
+    }
+    out.push_str("scope |\n|---|---|");
+    for _ in Role::ALL {
+        out.push_str(":-:|");
+    }
+    out.push_str("---|\n");
+    for row in ROWS {
+        out.push_str(&format!("| {} | `{}` | ", row.method, row.path));
+        for r in Role::ALL {
+            let ok = match row.who {
+                Who::Anyone => true,
+                Who::Roles(rs) => rs.contains(&r),
+            };
+            out.push_str(if ok { "✓ | " } else { "– | " });
+        }
+        out.push_str(row.scope);
+        out.push_str(" |\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_most_specific_row_wins() {
+        assert_eq!(
+            lookup("GET", "/api/v1/grids/versions").map(|r| r.path),
+            Some("/api/v1/grids/versions")
+        );
+        assert_eq!(
+            lookup("GET", "/api/v1/grids/440305001001").map(|r| r.path),
+            Some("/api/v1/grids/{code}")
+        );
+        assert_eq!(
+            lookup("GET", "/api/v1/persons").map(|r| r.path),
+            Some("/api/v1/{kind}")
+        );
+        assert_eq!(
+            lookup("GET", "/api/v1/events").map(|r| r.path),
+            Some("/api/v1/events")
+        );
+        assert_eq!(
+            lookup("HEAD", "/assets/a/b.js").map(|r| r.path),
+            Some("/assets/{*path}")
+        );
+        assert_eq!(lookup("POST", "/api/v1/persons").map(|r| r.path), None);
+        assert!(lookup("GET", "/nothing/here/at/all").is_none());
+    }
+}
