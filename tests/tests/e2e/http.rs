@@ -7,7 +7,16 @@ use web_viewer::AppState;
 
 use crate::common::{demo_state as state, respond};
 
-async fn call(st: &AppState, req: Request<Body>) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
+/// Sends a request; a GET without a role goes as the big screen (reads need
+/// a signed-in caller), anything else as it is.
+async fn call(
+    st: &AppState,
+    mut req: Request<Body>,
+) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
+    if req.method() == axum::http::Method::GET && !req.headers().contains_key("x-wangge-role") {
+        req.headers_mut()
+            .insert("x-wangge-role", header::HeaderValue::from_static("screen"));
+    }
     let (status, headers, body) = respond(st, req).await;
     (status, body, headers)
 }
@@ -298,8 +307,13 @@ async fn intake_assigns_grids_and_streams() {
     assert!(ev["receipt"].as_str().is_some());
     let streamed: Value = serde_json::from_str(&rx.try_recv().expect("streamed")).expect("json");
     assert_eq!(streamed["id"], ev["id"]);
-    let (s, detail) = get_json(&st, &format!("/api/v1/events/{}", ev["id"])).await;
+    let req = Request::get(format!("/api/v1/events/{}", ev["id"]))
+        .header("x-wangge-role", "leader")
+        .body(Body::empty())
+        .expect("req");
+    let (s, b, _) = call(&st, req).await;
     assert_eq!(s, StatusCode::OK);
+    let detail: Value = serde_json::from_slice(&b).expect("json");
     assert_eq!(detail["timeline"][0]["status"], "reported");
 }
 

@@ -21,9 +21,8 @@ async fn get(
     etag: Option<&str>,
 ) -> (StatusCode, Vec<u8>, HeaderMap) {
     let mut req = Request::get(uri);
-    if let Some(r) = role {
-        req = req.header("x-wangge-role", r);
-    }
+    // No role: the big screen (reads need a signed-in caller).
+    req = req.header("x-wangge-role", role.unwrap_or("screen"));
     if let Some(e) = etag {
         req = req.header(header::IF_NONE_MATCH, e);
     }
@@ -230,12 +229,15 @@ async fn heatmap_is_k_anonymous_for_the_screen_but_not_for_a_leader() {
             .map(|c| c["count"].as_u64().expect("count"))
             .collect()
     };
-    for role in [None, Some("screen"), Some("public")] {
+    for role in [None, Some("screen"), Some("planner")] {
         let v = get_json(&st, "/api/v1/heatmap?res=10", role).await;
         let c = counts(&v);
         assert!(!c.is_empty(), "{role:?}");
         assert!(c.iter().all(|n| *n >= 3), "{role:?}: {c:?}");
     }
+    // The public sees no heatmap at all.
+    let (s, _, _) = get(&st, "/api/v1/heatmap?res=10", Some("public"), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
     let leader = counts(&get_json(&st, "/api/v1/heatmap?res=10", Some("leader")).await);
     assert!(
         leader.iter().any(|n| *n < 3),

@@ -257,7 +257,11 @@ async fn adopt_regrid_over_http_makes_a_new_version() {
     let h = &versions[1];
     assert_eq!(h["version"], json!(2));
     assert_eq!(h["level"], json!("micro"));
-    assert_eq!(h["actor"], json!("planner"));
+    assert_eq!(
+        h["actor"],
+        json!("planner:planner"),
+        "the signed-in account adopted it"
+    );
     assert_eq!(h["note"], json!("30–80 households per micro-grid"));
     assert_eq!(h["source"], json!(format!("regrid job {job}")));
     assert_eq!(h["created"], adopted["created"]);

@@ -267,7 +267,7 @@ pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> 
                 .into_response();
         }
     }
-    if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
+    if row.is_some() && !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
         let json = text(req.headers(), "content-type")
             .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/json"));
         if !json {

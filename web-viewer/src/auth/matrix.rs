@@ -40,6 +40,7 @@ const SIGNED_IN: &[Role] = &[
 ];
 const HANDLERS: &[Role] = &[Role::Leader, Role::Worker, Role::Department];
 const ANALYSTS: &[Role] = &[Role::Leader, Role::Planner];
+const AGGREGATES: &[Role] = &[Role::Leader, Role::Planner, Role::Screen];
 const LEADER_DEPT: &[Role] = &[Role::Leader, Role::Department];
 
 const fn row(method: &'static str, path: &'static str, who: Who, scope: &'static str) -> Row {
@@ -83,8 +84,8 @@ pub const ROWS: &[Row] = &[
     row("GET", "/api/v1/search", Who::Roles(SIGNED_IN), "names of places, grids, communities; people for leader and worker (scoped, masked)"),
     row("GET", "/api/v1/heatmap", Who::Roles(SIGNED_IN), "H3 counts; k-anonymous with restricted filters for roles without reveal"),
     row("GET", "/api/v1/stream/events", Who::Roles(SIGNED_IN), "events as the caller may see them: leader all, worker own grids, department dispatched to it, planner and screen without title and exact place"),
-    row("GET", "/api/v1/grids/versions", Who::Roles(ANALYSTS), "grid history"),
-    row("GET", "/api/v1/grids/versions/{version}", Who::Roles(ANALYSTS), "grids of a version"),
+    row("GET", "/api/v1/grids/versions", Who::Roles(SIGNED_IN), "grid history (who adopted, when, why)"),
+    row("GET", "/api/v1/grids/versions/{version}", Who::Roles(SIGNED_IN), "grids of a version"),
     row("GET", "/api/v1/grids/{code}", Who::Roles(SIGNED_IN), "grid figures (aggregates)"),
     row("GET", "/api/v1/buildings/{id}", Who::Roles(SIGNED_IN), "building figures; households for leader and worker in scope"),
     row("GET", "/api/v1/events/{id}", Who::Roles(HANDLERS), "leader any; worker in own grids; department dispatched to it; else 404"),
@@ -97,9 +98,9 @@ pub const ROWS: &[Row] = &[
     row("POST", "/api/v1/regrid", Who::Roles(ANALYSTS), "start a re-gridding job (owned by the caller)"),
     row("GET", "/api/v1/regrid/{job}", Who::Roles(ANALYSTS), "the caller's own jobs (leaders: all)"),
     row("POST", "/api/v1/regrid/{job}/adopt", Who::Roles(ANALYSTS), "adopt the caller's own job (leaders: all); actor = the account"),
-    row("GET", "/api/v1/indicators", Who::Roles(ANALYSTS), "indicators (aggregates)"),
-    row("GET", "/api/v1/hotspots", Who::Roles(ANALYSTS), "emerging hotspots (aggregates)"),
-    row("GET", "/api/v1/coverage", Who::Roles(ANALYSTS), "15-minute coverage (aggregates)"),
+    row("GET", "/api/v1/indicators", Who::Roles(AGGREGATES), "indicators (aggregates)"),
+    row("GET", "/api/v1/hotspots", Who::Roles(AGGREGATES), "emerging hotspots (aggregates)"),
+    row("GET", "/api/v1/coverage", Who::Roles(AGGREGATES), "15-minute coverage (aggregates)"),
     row("GET", "/api/v1/{kind}", Who::Roles(SIGNED_IN), "GeoJSON of a kind; people, households and sentiments for leader and worker only (worker: own grids), masked unless revealed with a reason"),
 ];
 
