@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use analytics::regrid::{regrid, RegridInput, RegridParams};
-use geo_core::assign::assign_dataset;
+use geo_core::assign::{assign_dataset, ElementRef};
 use geo_core::index::SpatialIndex;
 use geo_core::model::GridKind;
 use wangge_data::demo::{self, Scale};
@@ -31,9 +31,7 @@ fn main() {
         (GridKind::Comprehensive, 300, 500),
         (GridKind::Micro, 30, 80),
     ] {
-        let input = RegridInput::from_dataset(&ds, level, as_of, |u| {
-            refs.units.get(&u).copied().unwrap_or_default()
-        });
+        let input = RegridInput::from_dataset(&ds, level, as_of, |u| refs.get(ElementRef::Unit(u)));
         let params = if level == GridKind::Micro {
             RegridParams::micro(min, max)
         } else {

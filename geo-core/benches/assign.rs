@@ -1,7 +1,9 @@
 //! Point-in-grid throughput: ~2,000 irregular grid polygons (20–60 vertices,
 //! shared jittered edges) tiling a town-sized area, 1,000,000 seeded random
 //! points. Prints build times, points/s on one thread, and checks that every
-//! point got exactly one grid.
+//! point got exactly one grid; then times `assign_batch`, the rule intake
+//! and imports run, on a town-sized batch (buildings → units → households
+//! → persons, events).
 //!
 //! Run: `cargo bench -p geo-core --bench assign`
 
@@ -250,18 +252,59 @@ fn main() {
         (bad, mismatched)
     });
 
-    // The whole chain on a town-sized dataset: 100k buildings (~10 m
-    // footprints) and 100k events on the same grids.
+    // The whole chain as intake and imports run it (`assign_batch`, which
+    // `wangge import`, the demo and the intake API call through
+    // `web_viewer::ingest::assign`): against an index of the grids alone, a
+    // town-sized batch of 100k buildings (~10 m footprints), a unit per
+    // building at its entrance, two households per unit, two persons per
+    // household, and 100k events.
     const ELEMENTS: usize = 100_000;
-    let mut town = ds.clone();
+    let mut town = Dataset::default();
     for k in 0..ELEMENTS {
         let (x, y) = (
             X0 + rng.random::<f64>() * (W - 1e-4),
             Y0 + rng.random::<f64>() * (H - 1e-4),
         );
         let s = 9e-5;
+        let id = k as u64 + 1;
+        let building = geo_core::ids::BuildingId::new(id).unwrap_or_else(|e| panic!("{e}"));
+        let unit = geo_core::ids::UnitId::new(id).unwrap_or_else(|e| panic!("{e}"));
+        town.units.push(geo_core::model::Unit {
+            id: unit,
+            building,
+            number: 1,
+            households: 2,
+            entrance: geo_types::Point::new(x + s / 2.0, y),
+        });
+        for h in 0..2u64 {
+            let hid = geo_core::ids::HouseholdId::new(id * 2 + h).unwrap_or_else(|e| panic!("{e}"));
+            town.households.push(geo_core::model::Household {
+                id: hid,
+                building,
+                unit: Some(unit),
+                floor: 1,
+                room: String::new(),
+                size: 2,
+                tenure: geo_core::model::Tenure::Owned,
+                group_rented: false,
+                party_member: false,
+            });
+            for p in 0..2u64 {
+                town.persons.push(geo_core::model::Person {
+                    id: geo_core::ids::PersonId::new(hid.get() * 2 + p)
+                        .unwrap_or_else(|e| panic!("{e}")),
+                    household: Some(hid),
+                    name: String::new(),
+                    national_id: None,
+                    phone: None,
+                    birth_year: 1980,
+                    sex: geo_core::model::Sex::Female,
+                    tags: Vec::new(),
+                });
+            }
+        }
         town.buildings.push(geo_core::model::Building {
-            id: geo_core::ids::BuildingId::new(k as u64 + 1).unwrap_or_else(|e| panic!("{e}")),
+            id: building,
             compound: None,
             footprint: Polygon::new(
                 LineString(vec![
@@ -307,10 +350,20 @@ fn main() {
             geo_types::Point::new(X0 + rng.random::<f64>() * W, Y0 + rng.random::<f64>() * H);
         town.events.push(e);
     }
-    let (town_index, town_build_wall, _) = timed(|| SpatialIndex::build(&town));
+    let (town_index, town_build_wall, _) = timed(|| SpatialIndex::build(&ds));
     let (assignments, assign_wall, assign_cpu) =
-        timed(|| geo_core::assign::assign_dataset(&town, &town_index));
+        timed(|| geo_core::assign::assign_batch(&town, &town_index, &geo_core::assign::NoStore));
+    let assignments = assignments.unwrap_or_else(|never| match never {});
     let town_outside = assignments.outside.total();
+    let unassigned_persons = town
+        .persons
+        .iter()
+        .filter(|p| {
+            assignments
+                .get(geo_core::assign::ElementRef::Person(p.id))
+                .is_unassigned()
+        })
+        .count();
 
     println!("geo-core bench `assign` (seed {SEED})");
     println!("| item | value |");
@@ -350,22 +403,31 @@ fn main() {
         rate(POINTS, brute_wall, brute_cpu)
     );
     println!(
-        "| SpatialIndex::build, {} grids + {ELEMENTS} buildings + {ELEMENTS} events | {:.1} ms |",
+        "| SpatialIndex::build, {} grids (as ingest's grid_index) | {:.1} ms |",
         polys.len(),
         town_build_wall * 1e3
     );
     println!(
-        "| assign_dataset (incl. locator build), 1 thread | {:.0} ms wall{} |",
+        "| assign_batch: {ELEMENTS} buildings, units, events; {} households, {} persons (incl. locator build), 1 thread | {:.0} ms wall{} |",
+        town.households.len(),
+        town.persons.len(),
         assign_wall * 1e3,
         assign_cpu
             .map(|c| format!(", {:.0} ms on-CPU", c * 1e3))
             .unwrap_or_default()
     );
     println!("| assigned elements outside every grid | {town_outside} |");
+    println!("| persons in no grid | {unassigned_persons} |");
     println!("| points not in exactly one grid | {bad} |");
     println!("| locator disagreeing with brute force | {mismatched} |");
     println!("| grids_at with no grid | {unassigned} |");
-    if bad != 0 || mismatched != 0 || unassigned != 0 || invalid != 0 || town_outside != 0 {
+    if bad != 0
+        || mismatched != 0
+        || unassigned != 0
+        || invalid != 0
+        || town_outside != 0
+        || unassigned_persons != 0
+    {
         eprintln!("FAILED: every point must land in exactly one grid");
         std::process::exit(1);
     }

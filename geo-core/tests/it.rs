@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use geo::{Distance, Haversine};
-use geo_core::assign::assign_dataset;
+use geo_core::assign::{assign_dataset, ElementRef as Assigned};
 use geo_core::crs::Crs;
 use geo_core::geometry::{GeometryError, Limits};
 use geo_core::ids::{
@@ -342,14 +342,20 @@ fn assignment_chain_person_household_building_grid() {
     let index = SpatialIndex::build(&ds);
     let a = assign_dataset(&ds, &index);
     let g = |id| Some(GridId::new(id).unwrap());
-    let p = a.persons[&PersonId::new(9).unwrap()];
+    let p = a.get(Assigned::Person(PersonId::new(9).unwrap()));
     assert_eq!(
         (p.comprehensive, p.micro, p.community),
         (g(2), g(3), CommunityId::new(1).ok())
     );
-    assert_eq!(a.households[&HouseholdId::new(7).unwrap()], p);
-    assert_eq!(a.events[&EventId::new(1).unwrap()].comprehensive, g(1));
-    assert!(a.buildings[&BuildingId::new(2).unwrap()].is_unassigned());
+    assert_eq!(a.get(Assigned::Household(HouseholdId::new(7).unwrap())), p);
+    assert_eq!(
+        a.get(Assigned::Event(EventId::new(1).unwrap()))
+            .comprehensive,
+        g(1)
+    );
+    assert!(a
+        .get(Assigned::Building(BuildingId::new(2).unwrap()))
+        .is_unassigned());
     assert_eq!(a.outside.buildings, 1);
     assert_eq!(a.outside.located, 3);
     assert!(!a.suspect_wrong_crs());

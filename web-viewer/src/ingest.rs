@@ -1,15 +1,11 @@
-//! Ingest: assigns every element of a batch to the grids that contain it
-//! (人进户、户进房、房进格、格进图) and writes the batch to the store in one
-//! transaction.
+//! Ingest: assigns every element of a batch to the grids that contain it by
+//! the one rule of [`geo_core::assign`] (人进户、户进房、房进格、格进图;
+//! parents imported earlier are looked up in the store) and writes the batch
+//! to the store in one transaction.
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
-
-use geo::InteriorPoint;
-use geo_core::ids::{HouseholdId, PersonId};
+use geo_core::assign::{assign_batch, Assignments, NoStore};
 use geo_core::index::SpatialIndex;
-use geo_core::model::{GridRefs, SentimentLink};
-use geo_core::store::{ElementRef, Provenance, RefSource, Store, StoreError, WriteReport};
+use geo_core::store::{Provenance, Store, StoreError, WriteReport};
 use geo_core::Dataset;
 
 /// What an ingest did.
@@ -25,48 +21,8 @@ pub struct IngestReport {
     pub located: u64,
 }
 
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-
 /// Grid references computed for one batch.
-#[derive(Default)]
-pub struct BatchRefs {
-    map: FastMap<ElementRef, GridRefs>,
-    /// Persons (the largest kind, referred to by nothing in a batch) in
-    /// batch order, so the write reads them by position.
-    persons: Vec<(PersonId, GridRefs)>,
-    /// Position of each person, built on the first lookup by ID.
-    person_at: OnceLock<FastMap<PersonId, usize>>,
-}
-
-impl BatchRefs {
-    /// Looks up the refs of an element (empty when unknown).
-    pub fn get(&self, e: ElementRef) -> GridRefs {
-        if let ElementRef::Person(id) = e {
-            let at = self.person_at.get_or_init(|| {
-                self.persons
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (id, _))| (*id, i))
-                    .collect()
-            });
-            return at.get(&id).map(|&i| self.persons[i].1).unwrap_or_default();
-        }
-        self.map.get(&e).copied().unwrap_or_default()
-    }
-}
-
-impl RefSource for BatchRefs {
-    fn refs(&self, e: ElementRef) -> GridRefs {
-        self.get(e)
-    }
-
-    fn refs_at(&self, e: ElementRef, index: usize) -> GridRefs {
-        match (e, self.persons.get(index)) {
-            (ElementRef::Person(id), Some((at, r))) if *at == id => *r,
-            _ => self.get(e),
-        }
-    }
-}
+pub type BatchRefs = Assignments;
 
 /// Computes the grid references of every element of `batch`. `index` holds
 /// the grids (and communities) to assign against; parents imported earlier
@@ -76,112 +32,15 @@ pub fn assign(
     index: &SpatialIndex,
     store: Option<&Store>,
 ) -> Result<(BatchRefs, IngestReport), StoreError> {
-    let mut refs = BatchRefs::default();
-    let mut report = IngestReport::default();
-    let mut locate =
-        |e: ElementRef, p: Option<geo_types::Point<f64>>, report: &mut IngestReport| {
-            let r = p.map(|p| index.grids_at(p.0)).unwrap_or_default();
-            report.located += 1;
-            if r.is_unassigned() {
-                report.outside_every_grid += 1;
-            }
-            refs.map.insert(e, r);
-        };
-    for c in &batch.compounds {
-        locate(
-            ElementRef::Compound(c.id),
-            c.boundary.interior_point(),
-            &mut report,
-        );
-    }
-    for b in &batch.buildings {
-        locate(
-            ElementRef::Building(b.id),
-            b.footprint.interior_point(),
-            &mut report,
-        );
-    }
-    for u in &batch.units {
-        locate(ElementRef::Unit(u.id), Some(u.entrance), &mut report);
-    }
-    for p in &batch.places {
-        locate(
-            ElementRef::Place(p.id),
-            p.geometry.interior_point(),
-            &mut report,
-        );
-    }
-    for e in &batch.events {
-        locate(ElementRef::Event(e.id), Some(e.location), &mut report);
-    }
-    for o in &batch.organisations {
-        locate(
-            ElementRef::Organisation(o.id),
-            o.geometry.interior_point(),
-            &mut report,
-        );
-    }
-    // 户进房: a household takes its unit's grids (a micro-grid may split a
-    // building), else its building's.
-    let missing_b: Vec<u64> = batch
-        .households
-        .iter()
-        .filter(|h| !refs.map.contains_key(&ElementRef::Building(h.building)))
-        .map(|h| h.building.get())
-        .collect();
-    let stored_b = match (store, missing_b.is_empty()) {
-        (Some(s), false) => s.refs_of("buildings", &missing_b)?,
-        _ => HashMap::new(),
+    let refs = match store {
+        Some(s) => assign_batch(batch, index, s)?,
+        None => assign_batch(batch, index, &NoStore).unwrap_or_else(|never| match never {}),
     };
-    for h in &batch.households {
-        let r = h
-            .unit
-            .and_then(|u| refs.map.get(&ElementRef::Unit(u)).copied())
-            .or_else(|| refs.map.get(&ElementRef::Building(h.building)).copied())
-            .or_else(|| stored_b.get(&h.building.get()).copied())
-            .unwrap_or_default();
-        refs.map.insert(ElementRef::Household(h.id), r);
-    }
-    // 人进户. The people of a household usually follow one another in a
-    // file: each run of them is looked up once.
-    let mut missing_h: Vec<u64> = Vec::new();
-    for h in batch.persons.iter().filter_map(|p| p.household) {
-        if missing_h.last() != Some(&h.get()) && !refs.map.contains_key(&ElementRef::Household(h)) {
-            missing_h.push(h.get());
-        }
-    }
-    let stored_h = match (store, missing_h.is_empty()) {
-        (Some(s), false) => s.refs_of("households", &missing_h)?,
-        _ => HashMap::new(),
+    let report = IngestReport {
+        rows: 0,
+        outside_every_grid: refs.outside.total() as u64,
+        located: refs.outside.located as u64,
     };
-    refs.persons.reserve(batch.persons.len());
-    let mut last: Option<(HouseholdId, GridRefs)> = None;
-    for p in &batch.persons {
-        let r = match (p.household, last) {
-            (Some(h), Some((l, r))) if h == l => r,
-            (Some(h), _) => {
-                let r = refs
-                    .map
-                    .get(&ElementRef::Household(h))
-                    .copied()
-                    .or_else(|| stored_h.get(&h.get()).copied())
-                    .unwrap_or_default();
-                last = Some((h, r));
-                r
-            }
-            (None, _) => GridRefs::default(),
-        };
-        refs.persons.push((p.id, r));
-    }
-    for s in &batch.sentiments {
-        let r = match s.link {
-            SentimentLink::Household(h) => refs.map.get(&ElementRef::Household(h)).copied(),
-            SentimentLink::Place(p) => refs.map.get(&ElementRef::Place(p)).copied(),
-            SentimentLink::Event(e) => refs.map.get(&ElementRef::Event(e)).copied(),
-        }
-        .unwrap_or_default();
-        refs.map.insert(ElementRef::Sentiment(s.id), r);
-    }
     Ok((refs, report))
 }
 

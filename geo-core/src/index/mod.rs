@@ -25,7 +25,7 @@ use thiserror::Error;
 pub use locator::{AreaLocator, LocatorStats};
 pub use prepared::PreparedArea;
 
-use crate::geometry::{polygon_point, representative_point};
+use crate::geometry::representative_point;
 use crate::ids::{
     BuildingId, CommunityId, CompoundId, EventId, GridId, HouseholdId, OrganisationId, PlaceId,
 };
@@ -336,7 +336,7 @@ impl SpatialIndex {
     fn building_entry(&self, b: &Building) -> Result<Entry, IndexError> {
         let id = ElementRef::Building(b.id);
         let area = PreparedArea::from_polygon(&b.footprint);
-        let rep = polygon_point(&b.footprint, &area);
+        let rep = crate::assign::Located::assignment_point(b);
         let mut e = self.area_entry(id, area)?;
         match rep {
             Some(c) => e.rep = Some(c),
@@ -606,8 +606,8 @@ impl SpatialIndex {
             .collect()
     }
 
-    /// Buildings whose representative point (see
-    /// [`crate::geometry::representative_point`]) lies in `area`.
+    /// Buildings whose assignment point (see [`crate::assign::Located`])
+    /// lies in `area`.
     pub fn buildings_in(&self, area: &Polygon<f64>) -> Vec<BuildingId> {
         let prepared = PreparedArea::from_polygon(area);
         let r = prepared.bounding_rect();
@@ -623,7 +623,7 @@ impl SpatialIndex {
     }
 
     /// The point that places a building in grids: inside its footprint (see
-    /// [`crate::geometry::representative_point`]).
+    /// [`crate::assign::Located`]).
     pub fn building_point(&self, id: BuildingId) -> Option<Coord<f64>> {
         self.where_is
             .get(&ElementRef::Building(id))

@@ -2,8 +2,8 @@
 //! Geometries are stored as RFC 7946 GeoJSON text so the file stays readable
 //! from DuckDB's own tools (`ST_GeomFromGeoJSON` in the spatial extension).
 
-use geo::{BoundingRect, InteriorPoint};
-use geo_types::{Geometry, LineString, MultiPolygon, Point, Polygon, Rect};
+use geo::BoundingRect;
+use geo_types::{Geometry, LineString, MultiPolygon, Polygon, Rect};
 
 use super::error::{Result, StoreError};
 use crate::model::GridRefs;
@@ -121,11 +121,6 @@ fn type_name(g: &Geometry<f64>) -> &'static str {
         Geometry::Rect(_) => "Rect",
         Geometry::Triangle(_) => "Triangle",
     }
-}
-
-/// A representative point inside a geometry (centroid fallback).
-pub(crate) fn rep_point(g: &Geometry<f64>) -> Option<Point<f64>> {
-    g.interior_point()
 }
 
 /// Bounding box, if any.

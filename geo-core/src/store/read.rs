@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::codec::{id, opt_id, parse_geom, parse_line, parse_multi, parse_polygon, vocab};
 use super::error::{Ctx, Result, StoreError};
 use super::{Scope, Store};
+use crate::assign::{ElementRef, StoredRefs};
 use crate::dataset::Dataset;
 use crate::ids::*;
 use crate::model::*;
@@ -814,13 +815,16 @@ impl Store {
         table: &str,
         ids: &[u64],
     ) -> Result<std::collections::HashMap<u64, GridRefs>> {
-        const TABLES: [&str; 6] = [
+        const TABLES: [&str; 9] = [
             "compounds",
             "buildings",
             "units",
             "households",
             "persons",
             "places",
+            "events",
+            "sentiments",
+            "organisations",
         ];
         if !TABLES.contains(&table) {
             return Err(StoreError::NotFound {
@@ -957,6 +961,53 @@ impl Store {
             a.append_row(duckdb::params![*id])?;
         }
         a.finish()
+    }
+}
+
+/// The table holding an element kind.
+pub(crate) fn table_of(e: ElementRef) -> &'static str {
+    match e {
+        ElementRef::Compound(_) => "compounds",
+        ElementRef::Building(_) => "buildings",
+        ElementRef::Unit(_) => "units",
+        ElementRef::Household(_) => "households",
+        ElementRef::Person(_) => "persons",
+        ElementRef::Place(_) => "places",
+        ElementRef::Event(_) => "events",
+        ElementRef::Sentiment(_) => "sentiments",
+        ElementRef::Organisation(_) => "organisations",
+    }
+}
+
+/// The store answers the look-ups of parents stored before a batch
+/// ([`crate::assign::assign_batch`]) with one probe per kind
+/// ([`Store::refs_of`]).
+impl StoredRefs for Store {
+    type Error = StoreError;
+
+    fn stored_refs(
+        &self,
+        elements: &[ElementRef],
+    ) -> Result<std::collections::HashMap<ElementRef, GridRefs>> {
+        let mut out = std::collections::HashMap::with_capacity(elements.len());
+        let mut rest = elements;
+        while let Some(&first) = rest.first() {
+            let table = table_of(first);
+            let n = rest
+                .iter()
+                .position(|e| table_of(*e) != table)
+                .unwrap_or(rest.len());
+            let (these, tail) = rest.split_at(n);
+            let ids: Vec<u64> = these.iter().map(|e| e.id()).collect();
+            let found = self.refs_of(table, &ids)?;
+            out.extend(
+                these
+                    .iter()
+                    .filter_map(|e| found.get(&e.id()).map(|r| (*e, *r))),
+            );
+            rest = tail;
+        }
+        Ok(out)
     }
 }
 

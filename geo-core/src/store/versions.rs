@@ -6,10 +6,9 @@
 //!
 //! A change ([`Store::replace_grids`], or an import through
 //! [`Store::write_grids`]) is one transaction: retire, insert, re-assign
-//! every stored element against the grids now current (units by the plan
-//! or by location, then 户进房 households from their unit or building, 人进户
-//! persons from their household, sentiment from what it is linked to),
-//! history row and audit line. Any error leaves the store as it was.
+//! every stored element against the grids now current by the one rule of
+//! [`crate::assign`] (the plan's units and floor ranges where the plan puts
+//! them), history row and audit line. Any error leaves the store as it was.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -18,16 +17,21 @@ use duckdb::{params, Connection};
 use geo_types::{Coord, MultiPolygon};
 use serde::{Deserialize, Serialize};
 
-use super::codec::{bbox, geom_text, refs_params};
+use super::codec::{self, bbox, geom_text, refs_params};
 use super::columnar::ColumnAppender;
 use super::error::{Ctx, Result, StoreError};
 use super::read::{collect_on, communities_on, get, grids_on};
 use super::Store;
+use crate::assign::{
+    household_parent, keep_declared_community, person_parent, refs_at, sentiment_parent, ElementRef,
+};
 use crate::dataset::Dataset;
 use crate::geometry::Limits;
-use crate::ids::{CommunityId, DivisionCode, GridCode, GridId, UnitId};
+use crate::ids::{
+    BuildingId, CommunityId, DivisionCode, EventId, GridCode, GridId, HouseholdId, PlaceId, UnitId,
+};
 use crate::index::SpatialIndex;
-use crate::model::{Grid, GridKind, GridRefs, Worker};
+use crate::model::{Grid, GridKind, GridRefs, SentimentLink, Worker};
 
 /// One grid of a change, before the store gives it an ID and a code.
 #[derive(Debug, Clone, PartialEq)]
@@ -281,20 +285,78 @@ pub(super) fn append_grids(conn: &Connection, grids: &[Grid], version: i32) -> R
     a.finish()
 }
 
-/// `t`'s references differ from `s`'s.
-fn differs(t: &str, s: &str) -> String {
-    ["community", "comprehensive", "micro", "dedicated"]
-        .iter()
-        .map(|c| format!("{t}.{c} IS DISTINCT FROM {s}.{c}"))
-        .collect::<Vec<_>>()
-        .join(" OR ")
+/// The four stored grid-reference columns of a row.
+type RefCols = [Option<u64>; 4];
+
+/// Reads `SELECT id, …, community, comprehensive, micro, dedicated FROM
+/// table`: `cols` are the columns between the ID and the references.
+fn rows_of<T>(
+    conn: &Connection,
+    table: &str,
+    cols: &str,
+    n: usize,
+    read: impl Fn(&duckdb::Row<'_>) -> Result<T>,
+) -> Result<Vec<(u64, T, RefCols)>> {
+    collect_on(
+        conn,
+        &format!("SELECT id, {cols}, community, comprehensive, micro, dedicated FROM {table}"),
+        &[],
+        |r| {
+            Ok((
+                get::<u64>(r, 0)?,
+                read(r)?,
+                [
+                    get::<Option<u64>>(r, n + 1)?,
+                    get::<Option<u64>>(r, n + 2)?,
+                    get::<Option<u64>>(r, n + 3)?,
+                    get::<Option<u64>>(r, n + 4)?,
+                ],
+            ))
+        },
+    )
 }
 
-const SET_REFS: &str = "community = s.community, comprehensive = s.comprehensive, \
-                        micro = s.micro, dedicated = s.dedicated";
+/// Writes the rows whose references changed back to `table` (through the
+/// temp table `new_refs`); answers how many.
+fn write_back(conn: &Connection, table: &str, changed: &[(u64, RefCols)]) -> Result<u64> {
+    if changed.is_empty() {
+        return Ok(0);
+    }
+    conn.execute_batch("DELETE FROM new_refs")
+        .ctx("re-assignment")?;
+    let mut a = ColumnAppender::new(conn, "new_refs")?;
+    for (id, r) in changed {
+        a.append_row(params![id, r[0], r[1], r[2], r[3]])?;
+    }
+    a.finish()?;
+    let n = conn
+        .execute(
+            &format!(
+                "UPDATE {table} t SET community = s.community, comprehensive = s.comprehensive,
+                 micro = s.micro, dedicated = s.dedicated FROM new_refs s WHERE t.id = s.id"
+            ),
+            [],
+        )
+        .ctx(format!("re-assigning {table}"))?;
+    Ok(n as u64)
+}
+
+/// The element of a stored row, by its table.
+fn element_of(table: &'static str, id: u64) -> Result<Option<ElementRef>> {
+    Ok(Some(match table {
+        "buildings" => ElementRef::Building(codec::id(table, id, "id", id, BuildingId::new)?),
+        "units" => ElementRef::Unit(codec::id(table, id, "id", id, UnitId::new)?),
+        "households" => ElementRef::Household(codec::id(table, id, "id", id, HouseholdId::new)?),
+        "places" => ElementRef::Place(codec::id(table, id, "id", id, PlaceId::new)?),
+        "events" => ElementRef::Event(codec::id(table, id, "id", id, EventId::new)?),
+        _ => return Ok(None),
+    }))
+}
 
 /// Re-assigns every stored element against the current grids (in `conn`'s
-/// transaction); answers the rows changed per table.
+/// transaction) by the rule of [`crate::assign`], with the plan's units
+/// (and floors) where the plan puts them; answers the rows changed per
+/// table.
 pub(crate) fn reassign_on(
     conn: &Connection,
     plan: Option<Plan<'_>>,
@@ -305,6 +367,7 @@ pub(crate) fn reassign_on(
         ..Dataset::default()
     };
     let index = SpatialIndex::build(&ds);
+    index.prepare();
     let parent_of: HashMap<GridId, Option<GridId>> =
         ds.grids.iter().map(|g| (g.id, g.parent)).collect();
     conn.execute_batch(
@@ -314,7 +377,11 @@ pub(crate) fn reassign_on(
     .ctx("re-assignment")?;
     let mut out = BTreeMap::new();
     let mut planned = HashSet::new();
-    // 房进格, 格进图: everything with a location.
+    // The new references of the elements others take theirs from.
+    let mut parents: HashMap<ElementRef, GridRefs> = HashMap::new();
+    let mut changed: Vec<(u64, RefCols)> = Vec::new();
+    // 房进格, 格进图: everything with a point of its own, stored in lon/lat
+    // by [`crate::assign::Located`].
     for table in [
         "compounds",
         "buildings",
@@ -323,65 +390,41 @@ pub(crate) fn reassign_on(
         "events",
         "organisations",
     ] {
-        conn.execute_batch("DELETE FROM new_refs")
-            .ctx("re-assignment")?;
-        let rows = collect_on(
-            conn,
-            &format!(
-                "SELECT id, lon, lat, community, comprehensive, micro, dedicated FROM {table}"
-            ),
-            &[],
-            |r| {
-                Ok((
-                    get::<u64>(r, 0)?,
-                    get::<Option<f64>>(r, 1)?,
-                    get::<Option<f64>>(r, 2)?,
-                    [
-                        get::<Option<u64>>(r, 3)?,
-                        get::<Option<u64>>(r, 4)?,
-                        get::<Option<u64>>(r, 5)?,
-                        get::<Option<u64>>(r, 6)?,
-                    ],
-                ))
-            },
-        )?;
-        {
-            let mut a = ColumnAppender::new(conn, "new_refs")?;
-            for (id, lon, lat, old) in rows {
-                let mut r = match (lon, lat) {
-                    (Some(x), Some(y)) => index.grids_at(Coord { x, y }),
-                    _ => GridRefs::default(),
-                };
-                if table == "units" {
-                    if let Some(p) = plan
-                        .as_ref()
-                        .and_then(|p| p.units.get(&id).map(|u| (p.level, u)))
-                    {
-                        planned.insert(id);
-                        apply_plan(p.0, p.1, &mut r, &parent_of);
-                    }
-                }
-                if table == "compounds" && r.community.is_none() {
-                    // A compound's community may have been declared by its file.
-                    r.community = old[0].and_then(|c| CommunityId::new(c).ok());
-                }
-                let new = refs_params(&r);
-                if new != old {
-                    a.append_row(params![id, new[0], new[1], new[2], new[3]])?;
+        let rows = rows_of(conn, table, "lon, lat", 2, |r| {
+            Ok(
+                match (get::<Option<f64>>(r, 1)?, get::<Option<f64>>(r, 2)?) {
+                    (Some(x), Some(y)) => Some(Coord { x, y }),
+                    _ => None,
+                },
+            )
+        })?;
+        changed.clear();
+        for (id, point, old) in rows {
+            let mut r = refs_at(&index, point);
+            if table == "units" {
+                if let Some(p) = plan
+                    .as_ref()
+                    .and_then(|p| p.units.get(&id).map(|u| (p.level, u)))
+                {
+                    planned.insert(id);
+                    apply_plan(p.0, p.1, &mut r, &parent_of);
                 }
             }
-            a.finish()?;
+            if table == "compounds" {
+                // The community a compound had stands for the one it was
+                // declared in (not kept apart).
+                let had = old[0].and_then(|c| CommunityId::new(c).ok());
+                r = keep_declared_community(r, had);
+            }
+            if let Some(e) = element_of(table, id)? {
+                parents.insert(e, r);
+            }
+            let new = refs_params(&r);
+            if new != old {
+                changed.push((id, new));
+            }
         }
-        let n = conn
-            .execute(
-                &format!(
-                    "UPDATE {table} t SET community = s.community, comprehensive = s.comprehensive,
-                     micro = s.micro, dedicated = s.dedicated FROM new_refs s WHERE t.id = s.id"
-                ),
-                [],
-            )
-            .ctx(format!("re-assigning {table}"))?;
-        out.insert(table.to_string(), n as u64);
+        out.insert(table.to_string(), write_back(conn, table, &changed)?);
     }
     if let Some(p) = &plan {
         if let Some(u) = p.units.keys().filter(|u| !planned.contains(*u)).min() {
@@ -390,97 +433,91 @@ pub(crate) fn reassign_on(
             )));
         }
     }
-    // 户进房: households from their unit, else their building.
+    let inherit = |parents: &HashMap<ElementRef, GridRefs>, e: Option<ElementRef>| {
+        e.and_then(|e| parents.get(&e).copied()).unwrap_or_default()
+    };
+    // 户进房, then the plan's floor ranges.
     let floors = plan.as_ref().map(|p| p.floors).unwrap_or(&[]);
-    if !floors.is_empty() {
-        conn.execute_batch(
-            "CREATE OR REPLACE TEMP TABLE old_household_refs AS
-             SELECT id, community, comprehensive, micro, dedicated FROM households",
-        )
-        .ctx("re-assigning households")?;
-    }
-    let by_unit = conn
-        .execute(
-            &format!(
-                "UPDATE households h SET {SET_REFS} FROM units s WHERE h.unit = s.id AND ({})",
-                differs("h", "s")
-            ),
-            [],
-        )
-        .ctx("re-assigning households")?;
-    let by_building = conn
-        .execute(
-            &format!(
-                "UPDATE households h SET {SET_REFS} FROM buildings s
-                 WHERE h.unit IS NULL AND h.building = s.id AND ({})",
-                differs("h", "s")
-            ),
-            [],
-        )
-        .ctx("re-assigning households")?;
-    let mut households = (by_unit + by_building) as u64;
-    if let Some(p) = plan.as_ref().filter(|_| !floors.is_empty()) {
-        let col = if p.level == GridKind::Micro {
-            "micro"
-        } else {
-            "comprehensive"
-        };
-        for &(unit, lo, hi, grid) in floors {
-            conn.execute(
-                &format!(
-                    "UPDATE households SET {col} = ? WHERE unit = ? AND floor BETWEEN ? AND ?
-                     AND {col} IS DISTINCT FROM ?"
-                ),
-                params![grid.get(), unit, lo, hi, grid.get()],
-            )
-            .ctx("re-assigning households by floor")?;
+    let level = plan.as_ref().map(|p| p.level);
+    let rows = rows_of(conn, "households", "unit, building, floor", 3, |r| {
+        Ok((
+            get::<Option<u64>>(r, 1)?,
+            get::<u64>(r, 2)?,
+            get::<i16>(r, 3)?,
+        ))
+    })?;
+    changed.clear();
+    for (id, (unit, building, floor), old) in rows {
+        let t = "households";
+        let parent = household_parent(
+            codec::opt_id(t, id, "unit", unit, UnitId::new)?,
+            codec::id(t, id, "building", building, BuildingId::new)?,
+        );
+        let mut r = inherit(&parents, Some(parent));
+        for &(u, lo, hi, grid) in floors {
+            if unit == Some(u) && (lo..=hi).contains(&floor) {
+                match level {
+                    Some(GridKind::Micro) => r.micro = Some(grid),
+                    _ => r.comprehensive = Some(grid),
+                }
+            }
         }
-        households = collect_on(
-            conn,
-            &format!(
-                "SELECT count(*) FROM households h JOIN old_household_refs s ON h.id = s.id
-                 WHERE {}",
-                differs("h", "s")
-            ),
-            &[],
-            |r| get::<u64>(r, 0),
-        )?
-        .first()
-        .copied()
-        .unwrap_or(0);
-        conn.execute_batch("DROP TABLE old_household_refs")
-            .ctx("re-assigning households")?;
+        parents.insert(
+            ElementRef::Household(codec::id(t, id, "id", id, HouseholdId::new)?),
+            r,
+        );
+        let new = refs_params(&r);
+        if new != old {
+            changed.push((id, new));
+        }
     }
-    out.insert("households".into(), households);
+    out.insert(
+        "households".into(),
+        write_back(conn, "households", &changed)?,
+    );
     // 人进户.
-    let persons = conn
-        .execute(
-            &format!(
-                "UPDATE persons h SET {SET_REFS} FROM households s WHERE h.household = s.id AND ({})",
-                differs("h", "s")
-            ),
-            [],
-        )
-        .ctx("re-assigning persons")?;
-    out.insert("persons".into(), persons as u64);
-    let mut sentiments = 0u64;
-    for (kind, table) in [
-        ("household", "households"),
-        ("place", "places"),
-        ("event", "events"),
-    ] {
-        sentiments += conn
-            .execute(
-                &format!(
-                    "UPDATE sentiments h SET {SET_REFS} FROM {table} s
-                     WHERE h.link_kind = '{kind}' AND h.link_id = s.id AND ({})",
-                    differs("h", "s")
-                ),
-                [],
-            )
-            .ctx("re-assigning sentiments")? as u64;
+    let rows = rows_of(conn, "persons", "household", 1, |r| {
+        get::<Option<u64>>(r, 1)
+    })?;
+    changed.clear();
+    for (id, household, old) in rows {
+        let h = codec::opt_id("persons", id, "household", household, HouseholdId::new)?;
+        let new = refs_params(&inherit(&parents, person_parent(h)));
+        if new != old {
+            changed.push((id, new));
+        }
     }
-    out.insert("sentiments".into(), sentiments);
+    out.insert("persons".into(), write_back(conn, "persons", &changed)?);
+    let rows = rows_of(conn, "sentiments", "link_kind, link_id", 2, |r| {
+        Ok((get::<String>(r, 1)?, get::<u64>(r, 2)?))
+    })?;
+    changed.clear();
+    for (id, (kind, link), old) in rows {
+        let t = "sentiments";
+        let link = match kind.as_str() {
+            "household" => {
+                SentimentLink::Household(codec::id(t, id, "link_id", link, HouseholdId::new)?)
+            }
+            "place" => SentimentLink::Place(codec::id(t, id, "link_id", link, PlaceId::new)?),
+            "event" => SentimentLink::Event(codec::id(t, id, "link_id", link, EventId::new)?),
+            other => {
+                return Err(StoreError::Corrupt {
+                    table: t,
+                    id,
+                    column: "link_kind",
+                    reason: format!("unknown link kind {other:?}"),
+                })
+            }
+        };
+        let new = refs_params(&inherit(&parents, Some(sentiment_parent(link))));
+        if new != old {
+            changed.push((id, new));
+        }
+    }
+    out.insert(
+        "sentiments".into(),
+        write_back(conn, "sentiments", &changed)?,
+    );
     Ok(out)
 }
 

@@ -5,11 +5,13 @@ use std::collections::HashSet;
 
 use duckdb::params;
 
-use super::codec::{bbox, geom_text, rep_point};
+use super::codec::{bbox, geom_text};
 use super::columnar::{append_all, Columns};
 use super::error::{Ctx, Result, StoreError};
 use super::versions::{grid_state_on, record_import, GridImport, VersionReport};
 use super::{Store, TransitionRow};
+pub use crate::assign::ElementRef;
+use crate::assign::{keep_declared_community, Assignments, Located};
 use crate::dataset::Dataset;
 use crate::ids::{
     BuildingId, CompoundId, EventId, HouseholdId, OrganisationId, PersonId, PlaceId, SentimentId,
@@ -18,31 +20,8 @@ use crate::ids::{
 use crate::model::{Event, GridRefs, SentimentLink};
 use duckdb::arrow::record_batch::RecordBatch;
 
-/// An element whose grid references the store asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ElementRef {
-    /// A compound.
-    Compound(CompoundId),
-    /// A building.
-    Building(BuildingId),
-    /// A unit.
-    Unit(UnitId),
-    /// A household.
-    Household(HouseholdId),
-    /// A person.
-    Person(PersonId),
-    /// A place.
-    Place(PlaceId),
-    /// An event.
-    Event(EventId),
-    /// A sentiment record.
-    Sentiment(SentimentId),
-    /// An organisation.
-    Organisation(OrganisationId),
-}
-
 /// Gives the grid references of an element (implemented by the spatial
-/// assignment; any `Fn(ElementRef) -> GridRefs` works).
+/// assignment, [`Assignments`]; any `Fn(ElementRef) -> GridRefs` works).
 pub trait RefSource: Sync {
     /// References of `e`.
     fn refs(&self, e: ElementRef) -> GridRefs;
@@ -53,6 +32,16 @@ pub trait RefSource: Sync {
     fn refs_at(&self, e: ElementRef, index: usize) -> GridRefs {
         let _ = index;
         self.refs(e)
+    }
+}
+
+impl RefSource for Assignments {
+    fn refs(&self, e: ElementRef) -> GridRefs {
+        self.get(e)
+    }
+
+    fn refs_at(&self, e: ElementRef, index: usize) -> GridRefs {
+        self.get_at(e, index)
     }
 }
 
@@ -197,10 +186,9 @@ impl Store {
         })?;
         super::versions::append_grids(&tx, &batch.grids, grid_version)?;
         append_all(&tx, "compounds", &batch.compounds, |i, c, cols| {
-            let p = rep_point(&c.boundary.clone().into());
-            let mut r = refs.refs_at(ElementRef::Compound(c.id), i);
-            // A compound outside every community keeps the one its file gave.
-            r.community = r.community.or(c.community);
+            let p = c.assignment_point();
+            let r =
+                keep_declared_community(refs.refs_at(ElementRef::Compound(c.id), i), c.community);
             cols.push_with_refs(
                 params![
                     c.id.get(),
@@ -208,14 +196,14 @@ impl Store {
                     c.era.code(),
                     c.built_year,
                     geom_text(&c.boundary),
-                    p.map(|p| p.x()),
-                    p.map(|p| p.y())
+                    p.map(|p| p.x),
+                    p.map(|p| p.y)
                 ],
                 &r,
             )
         })?;
         append_all(&tx, "buildings", &batch.buildings, |i, b, cols| {
-            let p = rep_point(&b.footprint.clone().into());
+            let p = b.assignment_point();
             cols.push_with_refs(
                 params![
                     b.id.get(),
@@ -228,8 +216,8 @@ impl Store {
                     b.households,
                     b.households_estimated,
                     b.address,
-                    p.map(|p| p.x()),
-                    p.map(|p| p.y())
+                    p.map(|p| p.x),
+                    p.map(|p| p.y)
                 ],
                 &refs.refs_at(ElementRef::Building(b.id), i),
             )
@@ -286,7 +274,7 @@ impl Store {
             )
         })?;
         append_all(&tx, "places", &batch.places, |i, p, cols| {
-            let pt = rep_point(&p.geometry);
+            let pt = p.assignment_point();
             cols.push_with_refs(
                 params![
                     p.id.get(),
@@ -294,8 +282,8 @@ impl Store {
                     p.category.code(),
                     p.service.map(|s| s.code()),
                     geom_text(&p.geometry),
-                    pt.map(|p| p.x()),
-                    pt.map(|p| p.y())
+                    pt.map(|p| p.x),
+                    pt.map(|p| p.y)
                 ],
                 &refs.refs_at(ElementRef::Place(p.id), i),
             )
@@ -323,7 +311,7 @@ impl Store {
             )
         })?;
         append_all(&tx, "organisations", &batch.organisations, |i, o, cols| {
-            let pt = rep_point(&o.geometry);
+            let pt = o.assignment_point();
             let members: Vec<u64> = o.members.iter().map(|m| m.get()).collect();
             cols.push_with_refs(
                 params![
@@ -334,8 +322,8 @@ impl Store {
                     o.compound.map(|i| i.get()),
                     serde_json::to_string(&members).unwrap_or_else(|_| "[]".into()),
                     o.member_count,
-                    pt.map(|p| p.x()),
-                    pt.map(|p| p.y())
+                    pt.map(|p| p.x),
+                    pt.map(|p| p.y)
                 ],
                 &refs.refs_at(ElementRef::Organisation(o.id), i),
             )

@@ -1,6 +1,7 @@
 //! End-to-end tests: a real DuckDB file, the real router through `oneshot`.
 
 mod analytics;
+mod assign;
 mod common;
 mod events;
 mod http;
