@@ -6,6 +6,7 @@
 //! knows HTTP, configuration, environment, tracing and file paths.
 
 pub mod app;
+pub mod auth_jwt;
 pub mod cli;
 pub mod config;
 pub mod error;
