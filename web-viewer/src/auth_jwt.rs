@@ -251,12 +251,18 @@ impl JwtVerifier {
         validation.leeway = self.config.leeway_seconds;
         validation.validate_exp = true;
         validation.validate_nbf = true;
-        // iss and aud are checked below, to report the values found.
+        // iss and aud are checked below, to report the values found; a
+        // missing exp too (the library reports a malformed one as missing).
         validation.validate_aud = false;
-        validation.set_required_spec_claims(&["exp"]);
+        validation.required_spec_claims.clear();
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &entry.key, &validation)
             .map_err(|e| token_error(e.into_kind()))?;
         let claims = data.claims;
+        if claims.get("exp").is_none_or(Value::is_null) {
+            return Err(JwtError::MissingClaim {
+                claim: "exp".into(),
+            });
+        }
         self.check_issuer(&claims)?;
         self.check_audience(&claims)?;
         claims::identity(&claims, &self.config.claims, &self.role_map)
