@@ -256,7 +256,7 @@ impl JwtVerifier {
         validation.validate_aud = false;
         validation.required_spec_claims.clear();
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &entry.key, &validation)
-            .map_err(|e| token_error(e.into_kind()))?;
+            .map_err(|e| token_error(e.into_kind(), kid, header.alg))?;
         let claims = data.claims;
         if claims.get("exp").is_none_or(Value::is_null) {
             return Err(JwtError::MissingClaim {
@@ -308,7 +308,7 @@ impl JwtVerifier {
     }
 }
 
-fn token_error(kind: ErrorKind) -> JwtError {
+fn token_error(kind: ErrorKind, kid: &str, alg: Algorithm) -> JwtError {
     match kind {
         ErrorKind::InvalidSignature => JwtError::BadSignature,
         ErrorKind::ExpiredSignature => JwtError::Expired,
@@ -318,10 +318,15 @@ fn token_error(kind: ErrorKind) -> JwtError {
             claim,
             reason: "not a number of seconds".into(),
         },
-        // A signature part that is not base64url, or of the wrong length
-        // for the key, cannot have been made by it.
-        ErrorKind::Base64(_) | ErrorKind::InvalidEcdsaKey | ErrorKind::InvalidRsaKey(_) => {
-            JwtError::BadSignature
+        // A signature part that is not base64url cannot be the key's.
+        ErrorKind::Base64(_) => JwtError::BadSignature,
+        // The JWKS entry's numbers do not make a key of its type.
+        ErrorKind::InvalidEcdsaKey | ErrorKind::InvalidRsaKey(_) | ErrorKind::InvalidEddsaKey => {
+            JwtError::KeyMismatch {
+                kid: kid.into(),
+                alg: format!("{alg:?}"),
+                key: "not a valid public key".into(),
+            }
         }
         other => JwtError::Malformed {
             reason: format!("{other:?}"),

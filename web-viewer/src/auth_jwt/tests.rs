@@ -359,3 +359,36 @@ fn role_names_are_strict() {
     assert_eq!(role_from_name("admin"), None);
     assert_eq!(role_from_name(""), None);
 }
+
+#[test]
+fn the_documented_configuration_is_the_real_one() {
+    let doc = include_str!("../../../docs/auth-oidc.md");
+    let examples: Vec<&str> = doc
+        .split("```toml")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    assert_eq!(examples.len(), 2);
+    for example in examples {
+        JwtConfig::from_toml_str(example).unwrap();
+    }
+    for key in [
+        "issuer",
+        "audience",
+        "jwks_file",
+        "jwks_url",
+        "jwks_min_refresh_seconds",
+        "jwks_timeout_seconds",
+        "algorithms",
+        "leeway_seconds",
+        "[claims]",
+        "claims.subject",
+        "claims.display_name",
+        "claims.role",
+        "claims.grid_codes",
+        "claims.department",
+        "[role_map]",
+    ] {
+        assert!(doc.contains(&format!("| `{key}` |")), "{key} undocumented");
+    }
+}
