@@ -170,7 +170,22 @@ fn identify(st: &AppState, req: &Request) -> Result<Identity, AppError> {
                 .map(|(i, _)| i)
                 .ok_or_else(|| unauthenticated("unknown or revoked kiosk token"));
         }
-        return Err(unauthenticated("bearer token not accepted here"));
+        let Some(v) = &st.0.config.auth.jwt else {
+            return Err(unauthenticated(
+                "bearer token not accepted: no OIDC issuer is configured (wangge serve --oidc FILE)",
+            ));
+        };
+        let j = v
+            .verify(bearer)
+            .map_err(|e| unauthenticated(format!("bearer token refused: {e}")))?;
+        return Ok(Identity {
+            display_name: j.display_name.unwrap_or_else(|| j.subject.clone()),
+            account: Some(format!("oidc:{}", j.subject)),
+            role: j.role,
+            grid_codes: j.grid_codes,
+            department: j.department,
+            via: Via::Jwt,
+        });
     }
     if req.method() == Method::GET && matches!(req.uri().path(), "/embed" | "/screen") {
         if let Some(t) = query_token(req) {

@@ -64,6 +64,9 @@ pub struct AuthConfig {
     pub allowed_hosts: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is trusted for the caller's address.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Bearer JWTs of other systems (OIDC), checked by this verifier
+    /// (`wangge serve --oidc FILE`, see `docs/auth-oidc.md`).
+    pub jwt: Option<std::sync::Arc<crate::auth_jwt::JwtVerifier>>,
 }
 
 impl Default for AuthConfig {
@@ -78,6 +81,7 @@ impl Default for AuthConfig {
             address_failures: 20,
             allowed_hosts: Vec::new(),
             trusted_proxies: Vec::new(),
+            jwt: None,
         }
     }
 }

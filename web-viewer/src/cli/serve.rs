@@ -62,6 +62,10 @@ pub struct ServeArgs {
     /// Hours a session lasts at most.
     #[arg(long, default_value_t = 12)]
     pub session_max_h: u64,
+    /// Accept bearer JWTs of an OIDC identity provider, configured by this
+    /// TOML file (issuer, audience, JWKS, claim mapping: docs/auth-oidc.md).
+    #[arg(long, value_name = "FILE", env = "WANGGE_OIDC")]
+    pub oidc: Option<PathBuf>,
     /// Consecutive failed log-ins that lock an account for 15 minutes.
     #[arg(long, default_value_t = 5)]
     pub lock_after: u32,
@@ -129,6 +133,13 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
         lock_after: a.lock_after,
         allowed_hosts: a.allow_host,
         trusted_proxies: a.trusted_proxy,
+        jwt: match &a.oidc {
+            Some(f) => Some(std::sync::Arc::new(
+                crate::auth_jwt::JwtVerifier::new(crate::auth_jwt::JwtConfig::from_file(f)?)
+                    .with_context(|| format!("OIDC configuration {}", f.display()))?,
+            )),
+            None => None,
+        },
         ..AuthConfig::default()
     };
     let state = AppState::new(store, config.clone())
