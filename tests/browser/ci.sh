@@ -17,4 +17,4 @@ shift $(( $# < 2 ? $# : 2 ))
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 "$bin" demo --db "$work/demo.duckdb" > "$work/demo.log" 2>&1 || { cat "$work/demo.log" >&2; exit 1; }
-node "$here/run.mjs" --bin "$bin" --db "$work/demo.duckdb" --out "$out" "$@"
+node "$here/run.mjs" --bin "$bin" --db "$work/demo.duckdb" --accounts "$work/demo.log" --out "$out" "$@"

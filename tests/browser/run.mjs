@@ -23,6 +23,23 @@ const args = parseArgs(process.argv.slice(2));
 const OUT = resolve(args.out || 'target/browser');
 const SERVER_BIN = args.bin ? resolve(args.bin) : null;
 const SERVER_DB = args.db ? resolve(args.db) : null;
+// Demo accounts as `wangge demo` printed them ("demo account: NAME\tROLE\tSECRET\tSCOPE"):
+// one per role and the big screen's kiosk token. Every page is tested after log-in.
+const ACCOUNTS = {};
+let KIOSK = null;
+if (args.accounts) {
+  for (const line of readFileSync(resolve(args.accounts), 'utf8').split('\n')) {
+    const m = line.match(/^demo account: ([^\t]+)\t([^\t]+)\t([^\t]+)\t/);
+    if (!m) continue;
+    if (m[1] === 'kiosk token') KIOSK = m[3];
+    else ACCOUNTS[m[2]] = { name: m[1], password: m[3] };
+  }
+}
+if (!ACCOUNTS.leader || !KIOSK) {
+  console.error(`no demo accounts in ${args.accounts || '(give --accounts demo.log)'}: the pages need a log-in`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 let BASE = (args.base || process.env.WANGGE_BASE || 'http://127.0.0.1:8099').replace(/\/$/, '');
 let ORIGIN = new URL(BASE).origin;
 /** The server this run started (null with --base). */
@@ -128,8 +145,37 @@ class Server {
   }
 }
 
+/** Session cookie and CSRF token of a role's demo account (logged in once). */
+const sessions = {};
+async function sessionOf(role) {
+  if (sessions[role]) return sessions[role];
+  const acc = ACCOUNTS[role];
+  assert(acc, `no demo account for role ${role}`);
+  const res = await fetch(`${BASE}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: acc.name, password: acc.password }),
+  });
+  assert(res.ok, `log-in of ${acc.name} (${role}): ${res.status} ${await res.text()}`);
+  const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('wangge_session='));
+  const me = await res.json();
+  sessions[role] = { cookie, csrf: me.csrf };
+  return sessions[role];
+}
+
+/**
+ * Calls the API from Node: as `init.as` (a role, signed in with its demo
+ * account; default leader), or as the public with `as: null`.
+ */
 async function getJson(path, init = {}) {
-  const res = await fetch(BASE + path, init);
+  const { as = 'leader', ...rest } = init;
+  const headers = { ...(rest.headers || {}) };
+  if (as) {
+    const s = await sessionOf(as);
+    headers.cookie = s.cookie;
+    if (rest.method && rest.method !== 'GET') headers['x-csrf-token'] = s.csrf;
+  }
+  const res = await fetch(BASE + path, { ...rest, headers });
   const text = await res.text();
   let body;
   try {
@@ -323,14 +369,21 @@ async function main() {
 /**
  * A browser context whose every request to a host other than the server is
  * blocked and recorded in `ctx.foreign` (an intranet has no internet).
- * `opts.role` sends `X-Wangge-Role` as the intranet's proxy would.
+ * It is signed in as `opts.role`'s demo account (default: the big screen's
+ * `screen` account); `opts.role: null` leaves it signed out.
  */
 async function newContext(browser, opts = {}) {
   const ctx = await browser.newContext({
     viewport: opts.viewport || VIEWPORT,
     deviceScaleFactor: 1,
-    extraHTTPHeaders: opts.role ? { 'x-wangge-role': opts.role } : undefined,
   });
+  const role = opts.role === undefined ? 'screen' : opts.role;
+  if (role) {
+    const acc = ACCOUNTS[role];
+    assert(acc, `no demo account for role ${role}`);
+    const r = await ctx.request.post(`${BASE}/api/v1/session`, { data: { name: acc.name, password: acc.password } });
+    assert(r.ok(), `log-in of ${acc.name} (${role}) in the browser context: ${r.status()} ${await r.text()}`);
+  }
   ctx.foreign = [];
   await ctx.route((url) => url.origin !== ORIGIN && /^(https?|wss?|ftp):$/.test(url.protocol), (route) => {
     ctx.foreign.push(route.request().url());
@@ -389,6 +442,48 @@ async function run(browser) {
   const kind = grid.properties.kind || gridDetail.kind || 'comprehensive';
   const point = interiorPoint(grid.geometry);
   const gbbox = Array.isArray(gridDetail.bbox) && gridDetail.bbox.length === 4 ? gridDetail.bbox : bboxOf(grid.geometry);
+
+  // ---- log-in: the page itself, then the viewer as every role
+  await step('log-in page: signed out, / goes to /login; a leader logs in with the form and lands on the viewer', async () => {
+    const c = await newContext(browser, { role: null });
+    const p = await c.newPage();
+    await p.goto(`${BASE}/`, { waitUntil: 'domcontentloaded' });
+    assert(new URL(p.url()).pathname === '/login', `signed out, / showed ${p.url()}`);
+    await p.fill('#name', ACCOUNTS.leader.name);
+    await p.fill('#password', 'not the password');
+    await p.click('#submit');
+    await p.waitForSelector('#error:not([hidden])', { timeout: 10_000 });
+    const bad = await p.textContent('#error');
+    assert(/错误|Wrong/.test(bad), `wrong password shows "${bad}"`);
+    await p.fill('#password', ACCOUNTS.leader.password);
+    await Promise.all([p.waitForURL(`${BASE}/`, { timeout: 15_000 }), p.click('#submit')]);
+    await waitReady(p, '/ after log-in');
+    const who = await p.textContent('#who');
+    assert(who.trim().length > 0, 'the viewer does not show who is signed in');
+    assert(!(await p.evaluate(() => document.getElementById('regrid-open').hidden)), 'a leader sees no re-gridding button');
+    await p.screenshot({ path: join(OUT, 'login-leader.png') });
+    await Promise.all([p.waitForURL(/\/login/, { timeout: 10_000 }), p.click('#logout')]);
+    const after = await c.request.get(`${BASE}/api/v1/session`);
+    assert(after.status() === 401, `after log-out /api/v1/session answers ${after.status()}`);
+    await c.close();
+    return `"${bad.trim()}" for a wrong password; signed in as ${who.trim()}, logged out`;
+  });
+  for (const role of ['planner', 'worker', 'department']) {
+    await step(`viewer / works after log-in as ${role} (${ACCOUNTS[role] && ACCOUNTS[role].name})`, async () => {
+      const c = await newContext(browser, { role });
+      const p = await c.newPage();
+      const log = watch(p, `/ (${role})`);
+      await p.goto(`${BASE}/`, { waitUntil: 'domcontentloaded' });
+      await waitReady(p, `/ as ${role}`);
+      const st = await p.evaluate(() => ({ role: document.querySelector('meta[name="wangge-role"]').content, regrid: !document.getElementById('regrid-open').hidden }));
+      assert(st.role === role, `the page says role ${st.role}`);
+      assert(st.regrid === (role === 'planner'), `re-gridding button ${st.regrid ? 'shown' : 'hidden'} for ${role}`);
+      assert(!log.errors.length, `${log.errors.length} console error(s):\n${log.errors.slice(0, 10).join('\n')}`);
+      assertNoForeign(c, `/ (${role})`);
+      await c.close();
+      return `role ${st.role}, re-gridding ${st.regrid ? 'offered' : 'not offered'}`;
+    });
+  }
 
   // ---- viewer
   const ctx = await newContext(browser);
@@ -613,7 +708,7 @@ async function run(browser) {
   await ctx.close();
 
   // ---- big screen
-  const sctx = await newContext(browser);
+  const sctx = await newContext(browser, { role: null });
   const spage = await sctx.newPage();
   const slog = watch(spage, '/screen');
   let posted = 0;
@@ -622,14 +717,26 @@ async function run(browser) {
     const jitter = (k) => ((((i * 7919 + k * 104729) % 1000) / 1000) - 0.5) * 0.0004;
     const cats = ['02.05', '02.02', '03.02', '05.01', '04.04'];
     const body = { category: cats[i % cats.length], title, lon: point[0] + jitter(1), lat: point[1] + jitter(2), source: 'resident' };
-    const res = await getJson('/api/v1/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    // A resident's report: no account, as the public reports.
+    const res = await getJson('/api/v1/events', { as: null, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     assert(res.status === 201, `POST /api/v1/events: expected 201, got ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
     posted += 1;
+    idOf.set(title, String(res.body.id));
     return res.body;
   };
-  const inFeed = (title, timeout) => spage.waitForFunction((t) => [...document.querySelectorAll('#feed li')].some((li) => li.textContent.includes(t)), title, { timeout, polling: 50 });
+  // The wall sees no titles (free text may name people): events are found in
+  // its feed by their ID, and the feed must not show the title.
+  const idOf = new Map();
+  const inFeedNow = (title) => spage.evaluate(([id, t]) => {
+    const li = document.querySelector(`#feed li[data-id="${id}"]`);
+    if (li && li.textContent.includes(t)) throw new Error(`the wall's feed shows the title "${t}"`);
+    return !!li;
+  }, [idOf.get(title), title]);
+  const inFeed = (title, timeout) => spage.waitForFunction((id) => !!document.querySelector(`#feed li[data-id="${id}"]`), idOf.get(title), { timeout, polling: 50 })
+    .then(() => inFeedNow(title));
   const screenReady = await step('big screen /screen loads with KPI tiles', async () => {
-    await spage.goto(`${BASE}/screen`, { waitUntil: 'domcontentloaded' });
+    // The wall signs itself in with its kiosk token (wangge token add --role screen).
+    await spage.goto(`${BASE}/screen?token=${KIOSK}`, { waitUntil: 'domcontentloaded' });
     await waitReady(spage, '/screen');
     await spage.waitForFunction(() => window.__wangge.state.kpi, null, { timeout: 10_000 })
       .catch(() => { throw new Error('KPI tiles never filled from /api/v1/kpi'); });
@@ -677,12 +784,12 @@ async function run(browser) {
       const st = await spage.evaluate(() => ({
         dom: document.querySelectorAll('#feed li').length,
         kept: window.__wangge.state.feed.length,
-        first: document.querySelector('#feed li .title').textContent,
+        first: document.querySelector('#feed li').dataset.id,
         live: window.__wangge.live.features.length,
       }));
       assert(st.dom === FEED_CAP, `feed holds ${st.dom} <li> after 60 new events, expected exactly ${FEED_CAP}`);
       assert(st.kept === FEED_CAP, `state.feed holds ${st.kept} events, expected ${FEED_CAP}`);
-      assert(st.first === last, `top of the feed is "${st.first}", expected the newest "${last}"`);
+      assert(st.first === idOf.get(last), `top of the feed is event ${st.first}, expected the newest "${last}" (${idOf.get(last)})`);
       assert(st.live <= FEED_CAP, `live map source holds ${st.live} points (cap ${FEED_CAP})`);
       return `${st.dom} items, ${st.live} live points, top "${st.first}"`;
     });
@@ -743,7 +850,7 @@ async function run(browser) {
       const missed = `重启期间 ${Date.now()}`;
       await postEvent(missed);
       await spage.waitForTimeout(1500);
-      assert(!(await spage.evaluate((t) => [...document.querySelectorAll('#feed li')].some((li) => li.textContent.includes(t)), missed)), 'the event posted while the stream was blocked is already in the feed: the test cannot tell backfill from live delivery');
+      assert(!(await inFeedNow(missed)), 'the event posted while the stream was blocked is already in the feed: the test cannot tell backfill from live delivery');
       await spage.unroute('**/api/v1/stream/events*');
       const t0 = Date.now();
       await inFeed(missed, 40_000).catch(async () => {
@@ -777,10 +884,10 @@ async function run(browser) {
   await sctx.close();
 
   await step('big screen at 3840×2160: renders, readable, screenshot', async () => {
-    const c4 = await newContext(browser, { viewport: { width: 3840, height: 2160 } });
+    const c4 = await newContext(browser, { role: null, viewport: { width: 3840, height: 2160 } });
     const p4 = await c4.newPage();
     const l4 = watch(p4, '/screen 4K');
-    await p4.goto(`${BASE}/screen`, { waitUntil: 'domcontentloaded' });
+    await p4.goto(`${BASE}/screen?token=${KIOSK}`, { waitUntil: 'domcontentloaded' });
     await waitReady(p4, '/screen at 4K');
     await p4.waitForFunction(() => window.__wangge.state.kpi && window.__wangge.state.connected, null, { timeout: 10_000 });
     await postEvent(`大屏4K ${Date.now()}`);
@@ -803,9 +910,9 @@ async function run(browser) {
   });
 
   // ---- embed inside a host page (served by request interception on the server's origin)
-  const ectx = await newContext(browser);
+  const ectx = await newContext(browser, { role: null });
   const hostUrl = `${ORIGIN}/__wangge_browser_test_host.html`;
-  const embedSrc = `/embed?grid=${encodeURIComponent(code)}&layers=base,grids-${kind},hex,events`;
+  const embedSrc = `/embed?grid=${encodeURIComponent(code)}&layers=base,grids-${kind},hex,events&token=${KIOSK}`;
   await ectx.route(hostUrl, (route) => route.fulfill({
     status: 200,
     contentType: 'text/html; charset=utf-8',
@@ -872,8 +979,7 @@ async function run(browser) {
 // ---------------------------------------------------------------- re-gridding (issue 6), last: adopting changes the grids
 async function regridTests(browser) {
   const ROLE = 'planner';
-  const H = { 'x-wangge-role': ROLE };
-  const api2 = async (path, init = {}) => getJson(path, { ...init, headers: { ...H, ...(init.headers || {}) } });
+  const api2 = async (path, init = {}) => getJson(path, { ...init, as: ROLE });
   const micro = await apiJson('/api/v1/grids?kind=micro&limit=10000');
   const communities = await apiJson('/api/v1/communities?limit=10000');
   // The community with the most micro-grids today.

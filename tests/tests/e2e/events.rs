@@ -7,9 +7,7 @@ use axum::http::{header, Request, StatusCode};
 use chrono::{DateTime, Utc};
 use geo_core::ids::EventId;
 use geo_core::store::{Scope, TransitionRow};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 use web_viewer::AppState;
 
 use crate::common::{demo_state as state, demo_store, proxy_config, respond};
@@ -586,11 +584,12 @@ handler = "grid""#
         seen |= v["id"] == id && v["transition"]["to"] == "escalated";
     }
     assert!(seen, "escalation not streamed");
-    // From escalated the handler takes it up again.
+    // From escalated the handler takes it up again (a leader: the community
+    // level has no department account to act for it).
     let (s, v) = move_to(
         &st,
         id,
-        "department",
+        "leader",
         json!({"to": "in_progress", "actor": "b"}),
     )
     .await;

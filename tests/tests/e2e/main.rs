@@ -2,6 +2,7 @@
 
 mod analytics;
 mod assign;
+mod auth;
 mod common;
 mod events;
 mod http;

@@ -367,10 +367,26 @@ async fn adopt_regrid_over_http_makes_a_new_version() {
     wait_done(&st, &job_b).await;
     let job_c = start_job(&st, 6).await;
     wait_done(&st, &job_c).await;
+    // A change is a JSON request: a bodiless post without the JSON type (what
+    // a cross-site form can send) is refused and changes nothing.
     let (s, v) = call(
         &st,
         Request::post(format!("/api/v1/regrid/{job_b}/adopt"))
             .header("x-wangge-role", "leader")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "adopt as a form: {v}"
+    );
+    let (s, v) = call(
+        &st,
+        Request::post(format!("/api/v1/regrid/{job_b}/adopt"))
+            .header("x-wangge-role", "leader")
+            .header(header::CONTENT_TYPE, "application/json")
             .body(Body::empty())
             .expect("request"),
     )

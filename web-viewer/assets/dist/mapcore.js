@@ -96,6 +96,32 @@ export async function whoAmI() {
   return me;
 }
 
+/**
+ * Signs a wall in with the kiosk token of its address (`/screen?token=…`): the
+ * token is kept in this tab's sessionStorage and dropped from the address bar,
+ * and exchanged for a read-only session, again whenever the session is gone
+ * (a server restart). Resolves to true when signed in.
+ */
+export async function kioskSession() {
+  const params = new URLSearchParams(location.search);
+  const fromUrl = params.get('token');
+  if (fromUrl) {
+    sessionStorage.setItem('wangge-kiosk', fromUrl);
+    params.delete('token');
+    const q = params.toString();
+    history.replaceState(null, '', `${location.pathname}${q ? `?${q}` : ''}${location.hash}`);
+  }
+  if (await whoAmI()) return true;
+  const token = sessionStorage.getItem('wangge-kiosk');
+  if (!token) return false;
+  const res = await fetch('/api/v1/session/kiosk', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token }),
+  });
+  return res.ok;
+}
+
 /** Sends the browser to the log-in page, back here afterwards. */
 export function toLogin() {
   location.href = `/login?next=${encodeURIComponent(location.pathname + location.search + location.hash)}`;
@@ -122,8 +148,15 @@ export async function send(path, init = {}) {
       if (csrf) headers.set('x-csrf-token', csrf);
     }
   }
-  const res = await fetch(path, { ...init, headers });
-  if (res.status === 401 && !bearer) toLogin();
+  let res = await fetch(path, { ...init, headers });
+  if (res.status === 401 && !bearer) {
+    // A wall signs itself in again with its kiosk token; anyone else logs in.
+    if (sessionStorage.getItem('wangge-kiosk') && (await kioskSession())) {
+      res = await fetch(path, { ...init, headers });
+    } else {
+      toLogin();
+    }
+  }
   return res;
 }
 

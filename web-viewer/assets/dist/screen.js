@@ -5,7 +5,7 @@
 // by itself (with back-off) and fetches what it missed while it was away.
 
 import { t, setLang, getLang, translateDom, categoryName, vocab } from './i18n.js';
-import { api, buildStyle, createMap, applyLayers, readUrlState, townExtent, onFirstIdle, esc } from './mapcore.js';
+import { api, buildStyle, createMap, applyLayers, readUrlState, townExtent, onFirstIdle, esc, kioskSession } from './mapcore.js';
 
 const FEED_MAX = 50;
 const LIVE_MAX = 50;
@@ -165,7 +165,8 @@ function connect() {
     if (stream.es !== es) return;
     state.errors += 1;
     setConn(false);
-    reconnect();
+    // After a server restart the session is gone: a wall signs in again.
+    kioskSession().catch(() => false).finally(() => reconnect());
   };
   return es;
 }
@@ -293,7 +294,10 @@ async function main() {
   setInterval(() => refreshTiles(map), 5 * 60_000);
 }
 
-main().catch((e) => {
+kioskSession()
+  .catch(() => false)
+  .then(() => main())
+  .catch((e) => {
   console.error('screen failed to start:', e);
   document.body.dataset.failed = String(e && e.message);
 });

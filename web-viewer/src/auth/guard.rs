@@ -14,7 +14,7 @@ use geo_core::store::TokenRow;
 
 use super::matrix::{self, Who};
 use super::secret::{parse_kiosk_token, same, sha256_hex};
-use super::session::{cookie_value, set_cookie};
+use super::session::cookie_value;
 use super::AuthMode;
 use crate::error::AppError;
 use crate::role::{Access, Identity, Role, Via};
@@ -264,22 +264,6 @@ pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> 
                 ))
                 .into_response();
             }
-        }
-    }
-    // A screen opened with `?token=` gets a session cookie and the same
-    // page without the token in its address.
-    if identity.via == Via::Kiosk && method == Method::GET && path == "/screen" {
-        if query_token(&req).is_some() {
-            let (id, _) = st.0.auth.sessions.start(identity);
-            let cookie = set_cookie(&id, st.0.config.auth.secure_cookies);
-            return (
-                StatusCode::SEE_OTHER,
-                [
-                    (header::LOCATION, "/screen".to_string()),
-                    (header::SET_COOKIE, cookie),
-                ],
-            )
-                .into_response();
         }
     }
     if row.is_some() && !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {

@@ -1,0 +1,636 @@
+//! Attacks on identity and access, through a real HTTP server (axum on a
+//! loopback socket, as `wangge serve` runs it) over a real DuckDB store in
+//! log-in mode. Each block is one attack of issue 14 that must be refused.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use geo_core::store::Store;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use p256::elliptic_curve::Generate;
+use p256::pkcs8::EncodePrivateKey;
+use serde_json::{json, Value};
+use web_viewer::auth::password::AccountSpec;
+use web_viewer::{app, AppState, ServerConfig};
+
+use crate::common::demo_store;
+
+/// One HTTP/1.1 exchange on a fresh connection.
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+    /// The session cookie this answer sets.
+    fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+            .find_map(|(_, v)| v.strip_prefix("wangge_session="))
+            .map(|v| v.split(';').next().unwrap_or("").to_string())
+    }
+}
+
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Resp {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    s.write_all(req.as_bytes()).expect("write");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read");
+    parse(&raw)
+}
+
+fn parse(raw: &[u8]) -> Resp {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((len, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// A running server in log-in mode over the demo community, with accounts.
+struct Server {
+    addr: SocketAddr,
+    state: AppState,
+    worker_grid: String,
+}
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn add(store: &mut Store, name: &str, role: &str, grids: &[String], dept: Option<&str>) {
+    let row = AccountSpec::new(name, None, role, grids, dept)
+        .expect("spec")
+        .into_row(PASSWORD, 0)
+        .expect("hash");
+    store.add_account(&row).expect("add account");
+}
+
+async fn server(tag: &str, config: impl FnOnce(&mut ServerConfig)) -> Server {
+    let (mut store, path) = demo_store(tag);
+    let worker_grid = store
+        .grids()
+        .expect("grids")
+        .into_iter()
+        .find(|g| g.kind == geo_core::model::GridKind::Comprehensive)
+        .expect("a comprehensive grid")
+        .code
+        .as_str()
+        .to_string();
+    add(&mut store, "leader", "leader", &[], None);
+    add(
+        &mut store,
+        "worker",
+        "worker",
+        std::slice::from_ref(&worker_grid),
+        None,
+    );
+    add(&mut store, "fire", "department", &[], Some("fire_service"));
+    add(&mut store, "planner", "planner", &[], None);
+    let mut cfg = ServerConfig::new(path);
+    config(&mut cfg);
+    let state = AppState::new(store, cfg).expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let st = state.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app(st).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    Server {
+        addr,
+        state,
+        worker_grid,
+    }
+}
+
+/// Logs in; `(cookie header, csrf token)`.
+fn login(addr: SocketAddr, name: &str) -> (String, String) {
+    let r = http(
+        addr,
+        "POST",
+        "/api/v1/session",
+        &[("Content-Type", "application/json")],
+        Some(&json!({"name": name, "password": PASSWORD}).to_string()),
+    );
+    assert_eq!(r.status, 200, "log-in of {name}: {}", r.body);
+    let cookie = r.session_cookie().expect("session cookie");
+    let set = r.header("set-cookie").unwrap_or_default().to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    (
+        format!("wangge_session={cookie}"),
+        r.json()["csrf"].as_str().expect("csrf").to_string(),
+    )
+}
+
+fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> tokio::task::JoinHandle<T> {
+    tokio::task::spawn_blocking(f)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spoofing_fixation_csrf_and_brute_force_are_refused() {
+    let srv = server("auth-login", |_| {}).await;
+    let addr = srv.addr;
+    blocking(move || {
+        // Header spoofing: without the proxy mode and its secret, claiming
+        // to be a leader is refused outright.
+        let r = http(
+            addr,
+            "GET",
+            "/api/v1/persons?limit=5",
+            &[("X-Wangge-Role", "leader")],
+            None,
+        );
+        assert_eq!(r.status, 401, "{}", r.body);
+        // Anonymous: no data, and the pages send to the log-in page.
+        assert_eq!(http(addr, "GET", "/api/v1/events", &[], None).status, 401);
+        let r = http(addr, "GET", "/", &[], None);
+        assert_eq!(r.status, 303);
+        assert!(r
+            .header("location")
+            .is_some_and(|l| l.starts_with("/login?next=")));
+        assert_eq!(http(addr, "GET", "/login", &[], None).status, 200);
+
+        // Session fixation: a session ID the attacker planted is never
+        // promoted; log-in issues a new one and the planted one is nothing.
+        let planted =
+            "wangge_session=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        let r = http(
+            addr,
+            "POST",
+            "/api/v1/session",
+            &[("Content-Type", "application/json"), ("Cookie", planted)],
+            Some(&json!({"name": "leader", "password": PASSWORD}).to_string()),
+        );
+        assert_eq!(r.status, 200);
+        let fresh = r.session_cookie().expect("a new session");
+        assert_ne!(format!("wangge_session={fresh}"), planted);
+        assert_eq!(
+            http(addr, "GET", "/api/v1/session", &[("Cookie", planted)], None).status,
+            401
+        );
+
+        // CSRF: a write with the cookie but without the token, or as a
+        // form, is refused and changes nothing.
+        let (cookie, csrf) = login(addr, "leader");
+        let ev = http(
+            addr,
+            "GET",
+            "/api/v1/events?limit=1",
+            &[("Cookie", &cookie)],
+            None,
+        )
+        .json();
+        let id = ev["features"][0]["properties"]["id"]
+            .as_u64()
+            .expect("an event");
+        let status = ev["features"][0]["properties"]["status"].clone();
+        let path = format!("/api/v1/events/{id}/transition");
+        let body = json!({"to": "rejected", "note": "csrf"}).to_string();
+        let r = http(
+            addr,
+            "POST",
+            &path,
+            &[("Cookie", &cookie), ("Content-Type", "application/json")],
+            Some(&body),
+        );
+        assert_eq!(
+            (r.status, r.json()["error"]["code"].clone()),
+            (403, json!("csrf")),
+            "{}",
+            r.body
+        );
+        let r = http(
+            addr,
+            "POST",
+            &path,
+            &[
+                ("Cookie", &cookie),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("X-CSRF-Token", &csrf),
+            ],
+            Some("to=rejected"),
+        );
+        assert_eq!(r.status, 415, "{}", r.body);
+        let r = http(
+            addr,
+            "POST",
+            "/api/v1/regrid/1/adopt",
+            &[
+                ("Cookie", &cookie),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            Some(""),
+        );
+        assert_eq!(
+            r.status, 415,
+            "a form post cannot adopt a re-grid: {}",
+            r.body
+        );
+        let after = http(
+            addr,
+            "GET",
+            &format!("/api/v1/events/{id}"),
+            &[("Cookie", &cookie)],
+            None,
+        )
+        .json();
+        assert_eq!(after["status"], status, "nothing changed");
+
+        // Log-out ends the session.
+        let r = http(
+            addr,
+            "DELETE",
+            "/api/v1/session",
+            &[
+                ("Cookie", &cookie),
+                ("Content-Type", "application/json"),
+                ("X-CSRF-Token", &csrf),
+            ],
+            None,
+        );
+        assert_eq!(r.status, 204);
+        assert_eq!(
+            http(addr, "GET", "/api/v1/session", &[("Cookie", &cookie)], None).status,
+            401
+        );
+
+        // Brute force: after 5 failures the account is locked, even for the
+        // right password, and every failure is in the audit log.
+        for _ in 0..5 {
+            let r = http(
+                addr,
+                "POST",
+                "/api/v1/session",
+                &[("Content-Type", "application/json")],
+                Some(&json!({"name": "planner", "password": "wrong password!"}).to_string()),
+            );
+            assert_eq!(r.status, 401);
+        }
+        let r = http(
+            addr,
+            "POST",
+            "/api/v1/session",
+            &[("Content-Type", "application/json")],
+            Some(&json!({"name": "planner", "password": PASSWORD}).to_string()),
+        );
+        assert_eq!(r.status, 429, "{}", r.body);
+        assert!(r.header("retry-after").is_some());
+
+        // DNS rebinding: a foreign Host is refused.
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
+            .expect("write");
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).expect("read");
+        assert_eq!(parse(&raw).status, 421);
+    })
+    .await
+    .expect("attacks");
+    let store = srv.state.0.store.lock().expect("store");
+    assert_eq!(store.audit_count("login_failed").expect("audit"), 5);
+    assert!(store.audit_count("login").expect("audit") >= 2);
+    assert_eq!(store.audit_count("login_refused").expect("audit"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_departments_and_the_public_see_only_their_own() {
+    let srv = server("auth-scope", |_| {}).await;
+    let (addr, grid) = (srv.addr, srv.worker_grid.clone());
+    let receipt_key = srv.state.0.auth.receipt_key.clone();
+    blocking(move || {
+        let (leader, leader_csrf) = login(addr, "leader");
+        let (worker, _) = login(addr, "worker");
+        let (fire, fire_csrf) = login(addr, "fire");
+        let all = http(addr, "GET", "/api/v1/events?limit=10000", &[("Cookie", &leader)], None).json();
+        let feats = all["features"].as_array().expect("events").clone();
+        let in_grid = |f: &Value| {
+            ["comprehensive", "micro", "dedicated"]
+                .iter()
+                .any(|k| f["properties"]["grids"][k].as_str().is_some_and(|c| c.starts_with(&grid)))
+        };
+        let outside = feats.iter().find(|f| !in_grid(f)).expect("an event outside the worker's grid");
+        let inside = feats.iter().find(|f| in_grid(f)).expect("an event inside the worker's grid");
+        let out_id = outside["properties"]["id"].as_u64().expect("id");
+        let in_id = inside["properties"]["id"].as_u64().expect("id");
+
+        // By ID: outside is absent (404, as for an ID that does not exist).
+        let r = http(addr, "GET", &format!("/api/v1/events/{out_id}"), &[("Cookie", &worker)], None);
+        assert_eq!(r.status, 404, "{}", r.body);
+        assert_eq!(http(addr, "GET", &format!("/api/v1/events/{in_id}"), &[("Cookie", &worker)], None).status, 200);
+        // By list and bbox: nothing outside.
+        let c = outside["geometry"]["coordinates"].clone();
+        let (x, y) = (c[0].as_f64().expect("x"), c[1].as_f64().expect("y"));
+        let bbox = format!("{},{},{},{}", x - 0.001, y - 0.001, x + 0.001, y + 0.001);
+        for q in ["/api/v1/events?limit=10000".to_string(), format!("/api/v1/events?bbox={bbox}&limit=10000")] {
+            let mine = http(addr, "GET", &q, &[("Cookie", &worker)], None).json();
+            let mine = mine["features"].as_array().expect("list");
+            assert!(mine.iter().all(in_grid), "{q}: the worker's list holds events of other grids");
+        }
+        // People: only of the worker's grids.
+        let p = http(addr, "GET", "/api/v1/persons?limit=10000", &[("Cookie", &worker)], None).json();
+        let p = p["features"].as_array().expect("persons");
+        assert!(!p.is_empty());
+        // By tile: a worker gets the same k-anonymous events tile as the screen.
+        let tile = "/tiles/events/14/13455/6268.mvt";
+        let wt = http(addr, "GET", tile, &[("Cookie", &worker)], None);
+        assert_eq!(wt.header("cache-control").map(|c| c.contains("private")), Some(true), "{:?}", wt.headers);
+        // By stream: the backlog holds only the worker's events.
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+        write!(s, "GET /api/v1/stream/events?since=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {worker}\r\n\r\n").expect("write");
+        let mut got = String::new();
+        let mut buf = [0u8; 65536];
+        let want = loop {
+            let n = s.read(&mut buf).expect("read stream");
+            assert!(n > 0, "stream closed");
+            got.push_str(&String::from_utf8_lossy(&buf[..n]));
+            let replayed = got
+                .lines()
+                .find_map(|l| l.strip_prefix("data: ").filter(|d| d.contains("replayed")))
+                .and_then(|d| serde_json::from_str::<Value>(d).ok())
+                .and_then(|v| v["replayed"].as_u64());
+            if let Some(r) = replayed {
+                if got.matches("event: event").count() as u64 >= r {
+                    break r;
+                }
+            }
+        };
+        assert!(want > 0, "the worker's backlog is empty");
+        for l in got.lines().filter_map(|l| l.strip_prefix("data: ")) {
+            let v: Value = serde_json::from_str(l).unwrap_or(Value::Null);
+            if v.get("category").is_some() {
+                assert!(in_grid(&json!({"properties": v})), "streamed event outside the grid: {l}");
+                assert!(v.get("receipt").is_none());
+            }
+        }
+
+        // A department moves only what is dispatched to it.
+        let r = http(addr, "POST", &format!("/api/v1/events/{out_id}/transition"), &[("Cookie", &fire), ("Content-Type", "application/json"), ("X-CSRF-Token", &fire_csrf)], Some(r#"{"to":"rejected","note":"x"}"#));
+        assert_eq!(r.status, 404, "a department moved an event not its own: {}", r.body);
+        let fires = http(addr, "GET", "/api/v1/events?limit=10000", &[("Cookie", &fire)], None).json();
+        assert!(fires["features"].as_array().expect("list").iter().all(|f| f["properties"]["handler"] == "dept:fire_service"));
+
+        // The planner gets no single event: no title, a coarse place.
+        let (planner, _) = login(addr, "planner");
+        let pl = http(addr, "GET", "/api/v1/events?limit=5", &[("Cookie", &planner)], None).json();
+        for f in pl["features"].as_array().expect("list") {
+            assert!(f["properties"].get("title").is_none(), "{f}");
+            assert_eq!(f["properties"]["coarse"], true);
+        }
+        assert_eq!(http(addr, "GET", &format!("/api/v1/events/{in_id}"), &[("Cookie", &planner)], None).status, 403);
+
+        // The public: its report is graded and sourced by the server, its
+        // receipt cannot be guessed.
+        let body = json!({"category": "02.05", "title": "噪音", "lon": x, "lat": y, "grade": "urgent", "source": "sensor"}).to_string();
+        let r = http(addr, "POST", "/api/v1/events", &[("Content-Type", "application/json")], Some(&body));
+        assert_eq!(r.status, 201, "{}", r.body);
+        let ev = r.json();
+        assert_eq!((ev["grade"].clone(), ev["source"].clone()), (json!("general"), json!("resident")));
+        let receipt = ev["receipt"].as_str().expect("receipt").to_string();
+        let (rid, mac) = receipt.split_once('-').expect("R<id>-<mac>");
+        assert_eq!(mac.len(), 32, "128-bit receipt MAC");
+        assert_eq!(http(addr, "GET", &format!("/api/v1/receipts/{receipt}"), &[], None).status, 200);
+        for guess in [format!("{rid}-0"), format!("{rid}-{}", "0".repeat(32)), format!("R{}-{mac}", out_id)] {
+            assert_eq!(http(addr, "GET", &format!("/api/v1/receipts/{guess}"), &[], None).status, 404, "{guess}");
+        }
+        let _ = (leader_csrf, receipt_key);
+        // The public reads nothing else.
+        for p in ["/api/v1/events", "/api/v1/heatmap", "/api/v1/persons", "/api/v1/info", "/tiles/events/14/13455/6268.mvt", "/api/v1/stream/events"] {
+            assert_eq!(http(addr, "GET", p, &[], None).status, 401, "{p}");
+        }
+    })
+    .await
+    .expect("scope");
+}
+
+const ISS: &str = "https://idp.example";
+const AUD: &str = "wangge";
+
+fn ec_key(kid: &str) -> (EncodingKey, Jwk) {
+    let der = p256::SecretKey::generate().to_pkcs8_der().expect("der");
+    let key = EncodingKey::from_ec_der(der.as_bytes());
+    let mut jwk = Jwk::from_encoding_key(&key, Algorithm::ES256).expect("jwk");
+    jwk.common.key_id = Some(kid.into());
+    (key, jwk)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_and_wrongly_signed_jwts_are_refused() {
+    let (key, jwk) = ec_key("k1");
+    let (other, _) = ec_key("k1");
+    let dir = crate::common::temp_db("auth-jwt");
+    let jwks = dir.with_file_name("jwks.json");
+    std::fs::write(
+        &jwks,
+        serde_json::to_string(&JwkSet { keys: vec![jwk] }).expect("json"),
+    )
+    .expect("write");
+    let conf = format!(
+        "issuer = {ISS:?}\naudience = {AUD:?}\njwks_file = {:?}\n",
+        jwks.display().to_string()
+    );
+    let verifier = web_viewer::auth_jwt::JwtVerifier::new(
+        web_viewer::auth_jwt::JwtConfig::from_toml_str(&conf).expect("config"),
+    )
+    .expect("verifier");
+    let srv = server("auth-jwt-srv", move |c| {
+        c.auth.jwt = Some(std::sync::Arc::new(verifier))
+    })
+    .await;
+    let addr = srv.addr;
+    let now = jsonwebtoken::get_current_timestamp() as i64;
+    let claims = |exp: i64| json!({"iss": ISS, "aud": AUD, "sub": "ops-1", "exp": exp, "wangge_role": "leader"});
+    let mut h = Header::new(Algorithm::ES256);
+    h.kid = Some("k1".into());
+    let good = encode(&h, &claims(now + 600), &key).expect("sign");
+    let expired = encode(&h, &claims(now - 3600), &key).expect("sign");
+    let forged = encode(&h, &claims(now + 600), &other).expect("sign");
+    blocking(move || {
+        let bearer = |t: &str| format!("Bearer {t}");
+        assert_eq!(
+            http(
+                addr,
+                "GET",
+                "/api/v1/info",
+                &[("Authorization", &bearer(&good))],
+                None
+            )
+            .status,
+            200
+        );
+        for (what, t) in [
+            ("expired", expired),
+            ("wrongly signed", forged),
+            ("garbage", "x.y.z".into()),
+        ] {
+            let r = http(
+                addr,
+                "GET",
+                "/api/v1/info",
+                &[("Authorization", &bearer(&t))],
+                None,
+            );
+            assert_eq!(r.status, 401, "{what}: {}", r.body);
+        }
+    })
+    .await
+    .expect("jwt");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kiosk_tokens_are_read_only_and_revocable() {
+    let srv = server("auth-kiosk", |_| {}).await;
+    let token = {
+        let mut store = srv.state.0.store.lock().expect("store");
+        web_viewer::cli::user::add_kiosk_token(
+            &mut store,
+            "screen",
+            "wall",
+            &["https://dash.example".into()],
+            0,
+        )
+        .expect("token")
+    };
+    // Tokens made while serving are seen after a restart: here, reload.
+    let rows = srv
+        .state
+        .0
+        .store
+        .lock()
+        .expect("store")
+        .tokens()
+        .expect("tokens");
+    *srv.state.0.auth.kiosk.0.write().expect("lock") =
+        rows.into_iter().map(|t| (t.id.clone(), t)).collect();
+    let addr = srv.addr;
+    blocking(move || {
+        let b = format!("Bearer {token}");
+        assert_eq!(
+            http(addr, "GET", "/api/v1/kpi", &[("Authorization", &b)], None).status,
+            200
+        );
+        assert_eq!(
+            http(
+                addr,
+                "GET",
+                "/api/v1/persons",
+                &[("Authorization", &b)],
+                None
+            )
+            .status,
+            403
+        );
+        let r = http(
+            addr,
+            "POST",
+            "/api/v1/escalate",
+            &[("Authorization", &b), ("Content-Type", "application/json")],
+            Some("{}"),
+        );
+        assert_eq!(r.status, 403, "{}", r.body);
+        let r = http(addr, "GET", &format!("/embed?token={token}"), &[], None);
+        assert_eq!(r.status, 200);
+        assert!(r
+            .header("content-security-policy")
+            .is_some_and(|c| c.contains("https://dash.example")));
+        // The wall's page opens with its token (its script then trades the
+        // token for a read-only session); without it, to the log-in page.
+        assert_eq!(
+            http(addr, "GET", &format!("/screen?token={token}"), &[], None).status,
+            200
+        );
+        assert_eq!(http(addr, "GET", "/screen", &[], None).status, 303);
+        let r = http(
+            addr,
+            "POST",
+            "/api/v1/session/kiosk",
+            &[("Content-Type", "application/json")],
+            Some(&json!({"token": token}).to_string()),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["role"], "screen");
+        let forged = format!("{}0", &token[..token.len() - 1]);
+        assert_eq!(
+            http(
+                addr,
+                "GET",
+                "/api/v1/kpi",
+                &[("Authorization", &format!("Bearer {forged}"))],
+                None
+            )
+            .status,
+            401
+        );
+    })
+    .await
+    .expect("kiosk");
+}
