@@ -156,9 +156,10 @@ async function sessionOf(role) {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: acc.name, password: acc.password }),
   });
-  assert(res.ok, `log-in of ${acc.name} (${role}): ${res.status} ${await res.text()}`);
+  const text = await res.text();
+  assert(res.ok, `log-in of ${acc.name} (${role}): ${res.status} ${text}`);
   const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('wangge_session='));
-  const me = await res.json();
+  const me = JSON.parse(text);
   sessions[role] = { cookie, csrf: me.csrf };
   return sessions[role];
 }
@@ -382,7 +383,7 @@ async function newContext(browser, opts = {}) {
     const acc = ACCOUNTS[role];
     assert(acc, `no demo account for role ${role}`);
     const r = await ctx.request.post(`${BASE}/api/v1/session`, { data: { name: acc.name, password: acc.password } });
-    assert(r.ok(), `log-in of ${acc.name} (${role}) in the browser context: ${r.status()} ${await r.text()}`);
+    if (!r.ok()) throw new Error(`log-in of ${acc.name} (${role}) in the browser context: ${r.status()} ${await r.text()}`);
   }
   ctx.foreign = [];
   await ctx.route((url) => url.origin !== ORIGIN && /^(https?|wss?|ftp):$/.test(url.protocol), (route) => {

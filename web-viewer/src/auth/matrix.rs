@@ -169,6 +169,93 @@ pub fn render() -> String {
 mod tests {
     use super::*;
 
+    /// `(method, path)` of every route `app.rs` declares, read from its source.
+    fn declared_routes() -> Vec<(String, String)> {
+        let src = include_str!("../app.rs");
+        let api_start = src.find("let api = Router::new()").expect("the api router");
+        let api_end = api_start + src[api_start..].find(';').expect("end of the api router");
+        let mut out = Vec::new();
+        for (i, _) in src.match_indices(".route(") {
+            let after = &src[i + 7..];
+            let q = after.find('"').expect("a route path literal");
+            let rest = &after[q + 1..];
+            let path = &rest[..rest.find('"').expect("a route path literal")];
+            let end = [".route(", ".layer(", ".fallback(", ".nest("]
+                .iter()
+                .filter_map(|m| rest.find(m))
+                .min()
+                .unwrap_or(rest.len());
+            let body = &rest[..end];
+            let prefix = if (api_start..api_end).contains(&i) {
+                "/api/v1"
+            } else {
+                ""
+            };
+            let full = if path == "/" && !prefix.is_empty() {
+                prefix.to_string()
+            } else {
+                format!("{prefix}{path}")
+            };
+            for m in ["get", "post", "delete", "put", "patch"] {
+                let called = body.match_indices(&format!("{m}(")).any(|(j, _)| {
+                    j == 0
+                        || !body.as_bytes()[j - 1].is_ascii_alphanumeric()
+                            && body.as_bytes()[j - 1] != b'_'
+                });
+                if called {
+                    out.push((m.to_ascii_uppercase(), full.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_route_has_exactly_one_row_and_every_row_a_route() {
+        let routes = declared_routes();
+        assert!(
+            routes.len() >= 30,
+            "read only {} routes from app.rs",
+            routes.len()
+        );
+        for (m, p) in &routes {
+            let n = ROWS.iter().filter(|r| r.method == m && r.path == p).count();
+            assert_eq!(
+                n, 1,
+                "route {m} {p}: {n} rows in the access matrix (add one to matrix.rs)"
+            );
+        }
+        for r in ROWS {
+            assert!(
+                routes.iter().any(|(m, p)| m == r.method && p == r.path),
+                "matrix row {} {} names no route of app.rs",
+                r.method,
+                r.path
+            );
+        }
+    }
+
+    #[test]
+    fn docs_api_md_carries_the_matrix() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/api.md");
+        let doc = std::fs::read_to_string(path).expect("docs/api.md");
+        let start = doc
+            .find("<!-- matrix:start -->\n")
+            .expect("matrix start marker")
+            + 23;
+        let end = doc.find("<!-- matrix:end -->").expect("matrix end marker");
+        if std::env::var_os("WANGGE_BLESS").is_some() {
+            let new = format!("{}{}{}", &doc[..start], render(), &doc[end..]);
+            std::fs::write(path, new).expect("write docs/api.md");
+            return;
+        }
+        assert_eq!(
+            &doc[start..end],
+            render(),
+            "docs/api.md's access matrix differs from matrix.rs: paste render()'s output between the markers"
+        );
+    }
+
     #[test]
     fn the_most_specific_row_wins() {
         assert_eq!(
