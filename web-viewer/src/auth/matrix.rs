@@ -239,10 +239,8 @@ mod tests {
     fn docs_api_md_carries_the_matrix() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/api.md");
         let doc = std::fs::read_to_string(path).expect("docs/api.md");
-        let start = doc
-            .find("<!-- matrix:start -->\n")
-            .expect("matrix start marker")
-            + 23;
+        const START: &str = "<!-- matrix:start -->\n";
+        let start = doc.find(START).expect("matrix start marker") + START.len();
         let end = doc.find("<!-- matrix:end -->").expect("matrix end marker");
         if std::env::var_os("WANGGE_BLESS").is_some() {
             let new = format!("{}{}{}", &doc[..start], render(), &doc[end..]);
