@@ -6,5 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 wangge_setup run
-cargo build --release -p web-viewer --bin wangge
+# The same units the test command builds (`--workspace` features): after
+# ./scripts/test.sh this compiles nothing.
+cargo build --release --workspace --bins
 exec "$WANGGE_BIN" --db "${WANGGE_DB:-wangge.duckdb}" serve "$@"

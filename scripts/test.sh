@@ -19,7 +19,11 @@ done
 step "format"
 cargo fmt --all --check
 
-step "build (release profile only: DuckDB's C++ is built once)"
+step "fast lane: crates without DuckDB (geo-core without its store, tiles, analytics, data)"
+cargo clippy --release -p geo-core -p tiles -p analytics -p wangge-data --all-targets -- -D warnings
+cargo test --release -p geo-core -p tiles -p analytics -p wangge-data
+
+step "build (release profile; the store links DuckDB's prebuilt library)"
 cargo build --release --workspace --all-targets
 
 step "clippy"

@@ -111,9 +111,8 @@ export async function kioskSession() {
     const q = params.toString();
     history.replaceState(null, '', `${location.pathname}${q ? `?${q}` : ''}${location.hash}`);
   }
-  if (await whoAmI()) return true;
   const token = sessionStorage.getItem('wangge-kiosk');
-  if (!token) return false;
+  if (!token) return !!(await whoAmI());
   const res = await fetch('/api/v1/session/kiosk', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -152,7 +152,9 @@ pub fn demo_accounts(store: &mut Store) -> Result<Vec<DemoAccount>> {
         .find(|g| g.kind == geo_core::model::GridKind::Comprehensive)
         .map(|g| g.code.as_str().to_string())
         .context("the demo town has no comprehensive grid")?;
-    let plan: [(&str, &str, &str, Vec<String>, Option<&str>, String); 5] = [
+    // (name, shown name, role, grids, department, scope in words)
+    type Plan<'a> = (&'a str, &'a str, &'a str, Vec<String>, Option<&'a str>, String);
+    let plan: [Plan<'_>; 5] = [
         (
             "leader",
             "镇领导（演示）",
