@@ -153,7 +153,14 @@ pub fn demo_accounts(store: &mut Store) -> Result<Vec<DemoAccount>> {
         .map(|g| g.code.as_str().to_string())
         .context("the demo town has no comprehensive grid")?;
     // (name, shown name, role, grids, department, scope in words)
-    type Plan<'a> = (&'a str, &'a str, &'a str, Vec<String>, Option<&'a str>, String);
+    type Plan<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        Vec<String>,
+        Option<&'a str>,
+        String,
+    );
     let plan: [Plan<'_>; 5] = [
         (
             "leader",
