@@ -19,7 +19,7 @@
 //! let mut out = Vec::new();
 //! export::write_csv(ElementKind::Persons, &b.dataset, &mut out, Masking::Mask).unwrap();
 //! let out = String::from_utf8(out).unwrap();
-//! assert!(out.contains("王**") && out.contains("110105********002X"));
+//! assert!(out.contains("王**") && out.contains("110105************"));
 //! assert!(!out.contains("王小明"));
 //! ```
 
@@ -42,7 +42,7 @@ use crate::Dataset;
 /// Whether personal data is written in full.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Masking {
-    /// Names as `张**`, ID numbers as `411481********123X`, phones as
+    /// Names as `张**`, ID numbers as `411481************`, phones as
     /// `138****5678`; sentiment text reduced to its first character; reporter
     /// households left out.
     #[default]

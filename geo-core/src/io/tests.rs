@@ -209,7 +209,7 @@ fn csv_injection_escaped_and_personal_data_masked() {
     let text = String::from_utf8(out).unwrap();
     assert!(!text.contains("张三") && text.contains("张*"), "{text}");
     assert!(
-        !text.contains("411481194503010012") && text.contains("411481********0012"),
+        !text.contains("411481194503010012") && text.contains("411481************"),
         "{text}"
     );
     assert!(
@@ -424,7 +424,7 @@ fn bad_national_id_masked() {
     let e = bytes(ElementKind::Persons, csv, "p.csv").unwrap_err();
     let msg = e.to_string();
     assert!(msg.contains("check character"), "{msg}");
-    assert!(msg.contains("110105********0021"), "{msg}");
+    assert!(msg.contains("110105************"), "{msg}");
     assert!(!msg.contains("110105194912310021"), "{msg}");
 }
 

@@ -462,7 +462,19 @@ async fn workers_departments_and_the_public_see_only_their_own() {
         for guess in [format!("{rid}-0"), format!("{rid}-{}", "0".repeat(32)), format!("R{}-{mac}", out_id)] {
             assert_eq!(http(addr, "GET", &format!("/api/v1/receipts/{guess}"), &[], None).status, 404, "{guess}");
         }
-        let _ = (leader_csrf, receipt_key);
+        // Free text: numbers that identify people are masked unless a
+        // leader reveals them with a reason (audited).
+        let body = json!({"category": "02.05", "title": "王某 11010519491231002X 电话13812345678 投诉", "lon": x, "lat": y}).to_string();
+        let r = http(addr, "POST", "/api/v1/events", &[("Cookie", &leader), ("Content-Type", "application/json"), ("X-CSRF-Token", &leader_csrf)], Some(&body));
+        assert_eq!(r.status, 201, "{}", r.body);
+        let id = r.json()["id"].as_u64().expect("id");
+        let plain = http(addr, "GET", &format!("/api/v1/events/{id}"), &[("Cookie", &leader)], None).json();
+        let title = plain["title"].as_str().expect("title").to_string();
+        assert!(!title.contains("11010519491231002X") && !title.contains("13812345678"), "{title}");
+        assert!(title.contains("110105************") && title.contains("138****5678"), "{title}");
+        let shown = http(addr, "GET", &format!("/api/v1/events/{id}"), &[("Cookie", &leader), ("X-Wangge-Reveal-Reason", "%E5%9B%9E%E8%AE%BF%E6%A0%B8%E5%AE%9E")], None).json();
+        assert!(shown["title"].as_str().is_some_and(|t| t.contains("13812345678")), "{shown}");
+        let _ = receipt_key;
         // The public reads nothing else.
         for p in ["/api/v1/events", "/api/v1/heatmap", "/api/v1/persons", "/api/v1/info", "/tiles/events/14/13455/6268.mvt", "/api/v1/stream/events"] {
             assert_eq!(http(addr, "GET", p, &[], None).status, 401, "{p}");
@@ -470,6 +482,14 @@ async fn workers_departments_and_the_public_see_only_their_own() {
     })
     .await
     .expect("scope");
+    let store = srv.state.0.store.lock().expect("store");
+    let reveals = store.audit_lines(Some("reveal")).expect("audit");
+    assert!(
+        reveals
+            .iter()
+            .any(|(_, actor, _, detail)| actor == "leader:leader" && detail.contains("回访核实")),
+        "the reveal was not audited with its account and reason: {reveals:?}"
+    );
 }
 
 const ISS: &str = "https://idp.example";

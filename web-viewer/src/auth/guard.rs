@@ -297,7 +297,8 @@ pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> 
         }
     }
     let signed_in = identity.via != Via::Anonymous;
-    let reveal = text(req.headers(), "x-wangge-reveal-reason").map(str::to_string);
+    // Header values are ASCII: a reason in Chinese comes percent-encoded.
+    let reveal = text(req.headers(), "x-wangge-reveal-reason").map(percent_decode);
     req.extensions_mut().insert(Access::of(identity, reveal));
     let mut resp = next.run(req).await;
     if signed_in {
@@ -325,6 +326,26 @@ pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> 
         );
     }
     resp
+}
+
+/// Decodes `%XX` escapes (UTF-8); anything malformed is kept as it is.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
 fn encode(s: &str) -> String {

@@ -291,6 +291,14 @@ pub async fn list(
         };
         return people(st, kind, access, scope, grid_filter, page).await;
     }
+    if kind == "events" && access.reveals() && access.role.sees_single_events() {
+        let (actor, reason) = (
+            access.actor(),
+            access.reveal_reason.clone().unwrap_or_default(),
+        );
+        st.with_store(move |s| Ok(s.audit(&actor, "reveal", &format!("events list: {reason}"))?))
+            .await?;
+    }
     let view = st.view()?;
     let scope = scope_of(&access, &view);
     let grid_filter = q.grid.as_deref().map(|g| grid_id(&view, g)).transpose()?;
@@ -456,9 +464,10 @@ pub async fn list(
                 if (want_open && !e.status.is_open()) || (want_overdue && !e.is_overdue(now)) {
                     continue;
                 }
-                let props = event_props(&view, e, r, now);
+                let mut props = event_props(&view, e, r, now);
                 if access.role.sees_single_events() {
                     if access.may_see_event(e.handler.as_deref(), in_grids(&mine, r)) {
+                        scrub_event(&access, &mut props);
                         feats.push(feature(gj(&e.location), props));
                     }
                 } else {
@@ -545,6 +554,33 @@ pub fn coarsen(mut m: Map<String, Value>) -> Map<String, Value> {
     m
 }
 
+/// Masks ID numbers and phone numbers in an event's free text (title, notes
+/// of its transition and timeline) unless this request reveals personal data
+/// (a leader or worker with a reason, audited by the caller).
+pub fn scrub_event(access: &Access, m: &mut Map<String, Value>) {
+    if access.reveals() {
+        return;
+    }
+    let scrub = |v: &mut Value| {
+        if let Some(t) = v.as_str() {
+            *v = Value::String(geo_core::ids::scrub_text(t));
+        }
+    };
+    if let Some(v) = m.get_mut("title") {
+        scrub(v);
+    }
+    if let Some(v) = m.get_mut("transition").and_then(|t| t.get_mut("note")) {
+        scrub(v);
+    }
+    if let Some(tl) = m.get_mut("timeline").and_then(Value::as_array_mut) {
+        for row in tl {
+            if let Some(v) = row.get_mut("note") {
+                scrub(v);
+            }
+        }
+    }
+}
+
 /// What of a streamed event message (its properties with `lon`/`lat`) this
 /// caller may see: all of it (leader; worker in own grids; department
 /// dispatched to it), the coarse copy (planner, screen), or nothing.
@@ -560,7 +596,17 @@ pub fn event_message_for(access: &Access, mut m: Map<String, Value>) -> Option<M
                     .and_then(Value::as_str)
                     .is_some_and(|c| access.grid_codes.iter().any(|g| g.as_str() == c))
             });
-            access.may_see_event(handler, in_mine).then_some(m)
+            if !access.may_see_event(handler, in_mine) {
+                return None;
+            }
+            // The stream never reveals: free text is scrubbed for everyone.
+            let mut m = m;
+            let no_reveal = Access {
+                reveal_reason: None,
+                ..access.clone()
+            };
+            scrub_event(&no_reveal, &mut m);
+            Some(m)
         }
         _ => Some(coarsen(m)),
     }
@@ -610,6 +656,7 @@ async fn people(
     }
     let reveal = access.reveals();
     let reason = access.reveal_reason.clone().unwrap_or_default();
+    let actor = access.actor();
     let rows = st
         .with_store(move |s| {
             let v: Vec<Value> = match kind.as_str() {
@@ -624,7 +671,7 @@ async fn people(
                 "persons" => {
                     let people = s.persons(&scope, grid, Some(page))?;
                     if reveal {
-                        s.audit("api", "reveal", &format!("{} persons; reason: {reason}", people.len()))?;
+                        s.audit(&actor, "reveal", &format!("{} persons; reason: {reason}", people.len()))?;
                     }
                     people
                         .into_iter()

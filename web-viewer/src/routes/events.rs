@@ -654,6 +654,15 @@ pub async fn event_detail(
     };
     if let Some(m) = v.as_object_mut() {
         m.insert("sla".into(), sla);
+        crate::routes::api::scrub_event(&access, m);
+    }
+    if access.reveals() {
+        let (actor, reason) = (
+            access.actor(),
+            access.reveal_reason.clone().unwrap_or_default(),
+        );
+        st.with_store(move |s| Ok(s.audit(&actor, "reveal", &format!("event {eid}: {reason}"))?))
+            .await?;
     }
     Ok(Json(v))
 }
