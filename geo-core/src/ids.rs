@@ -474,23 +474,23 @@ pub fn scrub_text(s: &str) -> String {
         let run: String = chars[i..j].iter().collect();
         let digits: String = run.chars().filter(char::is_ascii_alphanumeric).collect();
         let next_alnum = chars.get(j).is_some_and(char::is_ascii_alphanumeric);
+        let b = digits.as_bytes();
+        let id_number = sep.is_none()
+            && ((b.len() == 18 && NationalId::parse(&digits).is_ok())
+                || (b.len() == 15 && b[0] != b'0'));
+        let mobile =
+            sep.is_none() && b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]);
+        let landline = b.first() == Some(&b'0') && (10..=12).contains(&b.len());
         let masked = if next_alnum {
             None
-        } else if digits.len() == 18 && sep.is_none() && NationalId::parse(&digits).is_ok() {
+        } else if id_number || mobile {
             Some(mask_middle(&digits))
-        } else if digits.len() == 15 && sep.is_none() && digits.starts_with(|c: char| c != '0') {
-            Some(mask_middle(&digits))
-        } else if digits.len() == 11
-            && sep.is_none()
-            && digits.starts_with('1')
-            && digits.as_bytes()[1].is_ascii_digit()
-            && (b'3'..=b'9').contains(&digits.as_bytes()[1])
-        {
-            Some(mask_middle(&digits))
-        } else if digits.starts_with('0') && (10..=12).contains(&digits.len()) {
-            let keep: String = digits.chars().take(3).collect();
-            let tail: String = digits.chars().skip(digits.len() - 4).collect();
-            Some(format!("{keep}****{tail}"))
+        } else if landline {
+            Some(format!(
+                "{}****{}",
+                &digits[..3],
+                &digits[digits.len() - 4..]
+            ))
         } else {
             None
         };
