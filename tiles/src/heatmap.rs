@@ -229,6 +229,38 @@ pub fn suppress_below(cells: Vec<HeatCell>, k: u32) -> Vec<HeatCell> {
     cells.into_iter().filter(|c| c.count >= k).collect()
 }
 
+/// Cells as roles without personal-data access see them: cells with fewer
+/// than `k` events are dropped and the others are rounded down to a multiple
+/// of `k` (`k ≤ 1` keeps everything as it is).
+///
+/// Suppression alone does not survive differencing: subtracting the cells of
+/// a filtered map (one category group, a later start) from those of a wider
+/// one gives the counts of the complement, small ones included, exactly.
+/// With every released count a multiple of `k`, any difference of two
+/// releases is a multiple of `k` too: it is never a count of 1 to `k - 1`,
+/// and a difference of 0 or `k` fits several true counts. The cost is a
+/// coarser map for those roles (at most `k - 1` events per cell).
+///
+/// ```
+/// use tiles::heatmap::{protect, HeatCell};
+/// let c = |count| HeatCell { cell: h3o::CellIndex::try_from(0x8928308280fffff).unwrap(), count, lon: 0.0, lat: 0.0 };
+/// let out: Vec<u32> = protect(vec![c(2), c(3), c(7)], 3).iter().map(|c| c.count).collect();
+/// assert_eq!(out, [3, 6]);
+/// ```
+pub fn protect(cells: Vec<HeatCell>, k: u32) -> Vec<HeatCell> {
+    if k <= 1 {
+        return cells;
+    }
+    cells
+        .into_iter()
+        .filter(|c| c.count >= k)
+        .map(|mut c| {
+            c.count -= c.count % k;
+            c
+        })
+        .collect()
+}
+
 /// A fast hasher for H3 cell keys.
 #[derive(Default)]
 struct CellHasher(u64);

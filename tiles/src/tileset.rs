@@ -17,8 +17,7 @@ use rstar::{RTree, AABB};
 use crate::clip::{prepare_line, prepare_ring, P};
 use crate::error::TileError;
 use crate::heatmap::{
-    res_for_zoom, suppress_below, Compiled, EventCell, HeatFilter, HeatIndex, StatusClass,
-    DEFAULT_K,
+    protect, res_for_zoom, Compiled, EventCell, HeatFilter, HeatIndex, StatusClass, DEFAULT_K,
 };
 use crate::layer::Layer;
 use crate::projection::{tile_world_bounds, to_world, TileRange};
@@ -1075,7 +1074,7 @@ impl TileSet {
             &filter.events,
             res,
         );
-        let cells = suppress_below(cells, filter.min_count);
+        let cells = protect(cells, filter.min_count);
         let mut hexes = Vec::new();
         let mut points = Vec::new();
         for c in cells {

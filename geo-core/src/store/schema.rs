@@ -103,6 +103,28 @@ mod tests {
     use crate::store::{Scope, Store};
 
     #[test]
+    fn version_4_adds_the_identity_tables_and_keeps_the_rest() {
+        let dir = std::env::temp_dir().join(format!("wangge-v4-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("v3.duckdb");
+        {
+            let conn = duckdb::Connection::open(&path).expect("open");
+            for sql in migrations().iter().take(3) {
+                conn.execute_batch(sql).expect("v1..v3");
+            }
+            conn.execute_batch("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+                .expect("v3");
+        }
+        let mut store = Store::open(&path).expect("migrated");
+        assert_eq!(store.schema_version().expect("version"), 4);
+        assert_eq!(store.active_account_count().expect("accounts"), 0);
+        assert!(store.tokens().expect("tokens").is_empty());
+        let k = store.secret_or_insert("k", || "v".into()).expect("secret");
+        assert_eq!(k, "v");
+    }
+
+    #[test]
     fn version_3_turns_stored_id_numbers_and_phones_into_numbers() {
         let dir = std::env::temp_dir().join(format!("wangge-schema3-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
@@ -124,7 +146,7 @@ mod tests {
             .expect("v2 rows");
         }
         let store = Store::open(&path).expect("migrated");
-        assert_eq!(store.schema_version().expect("version"), 3);
+        assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
         let people = store.persons(&Scope::Town, None, None).expect("persons");
         let by_id = |i: u64| {
             people

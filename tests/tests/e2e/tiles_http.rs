@@ -323,3 +323,65 @@ async fn events_layer_is_coarsened_for_the_screen() {
         }
     }
 }
+
+/// The differencing attack on the k-anonymous heatmap: the screen asks for
+/// the whole map and for each first-level category group, and subtracts
+/// (cell by cell) to get the counts of the other groups. With suppression
+/// alone this gives small counts exactly; with the released counts rounded
+/// to multiples of k it never does.
+#[tokio::test]
+async fn heatmap_differencing_reveals_no_small_count() {
+    use std::collections::HashMap;
+    let st = state("tiles-diff");
+    let cells = |v: &Value| -> HashMap<String, i64> {
+        v["cells"]
+            .as_array()
+            .expect("cells")
+            .iter()
+            .map(|c| {
+                (
+                    c["cell"].as_str().expect("cell").to_string(),
+                    c["count"].as_i64().expect("count"),
+                )
+            })
+            .collect()
+    };
+    let k = i64::from(st.0.config.k_anonymity);
+    let groups: Vec<&str> = geo_core::taxonomy::GROUPS.iter().map(|g| g.0).collect();
+    let q = |g: Option<&str>| match g {
+        Some(g) => format!("/api/v1/heatmap?res=10&category={g}"),
+        None => "/api/v1/heatmap?res=10".to_string(),
+    };
+    let truth_all = cells(&get_json(&st, &q(None), Some("leader")).await);
+    let seen_all = cells(&get_json(&st, &q(None), Some("screen")).await);
+    let (mut exact, mut exact_if_only_suppressed) = (0, 0);
+    for g in &groups {
+        let truth_g = cells(&get_json(&st, &q(Some(g)), Some("leader")).await);
+        let seen_g = cells(&get_json(&st, &q(Some(g)), Some("screen")).await);
+        for (cell, all) in &truth_all {
+            let rest = all - truth_g.get(cell).copied().unwrap_or(0);
+            if !(1..k).contains(&rest) {
+                continue;
+            }
+            // What the screen derives for the other groups in this cell.
+            let derived =
+                seen_all.get(cell).copied().unwrap_or(0) - seen_g.get(cell).copied().unwrap_or(0);
+            if derived == rest {
+                exact += 1;
+            }
+            // The same attack on counts that are only suppressed below k.
+            let only = |n: i64| if n >= k { n } else { 0 };
+            if only(*all) - only(truth_g.get(cell).copied().unwrap_or(0)) == rest {
+                exact_if_only_suppressed += 1;
+            }
+        }
+    }
+    assert!(
+        exact_if_only_suppressed > 0,
+        "the demo town must hold cells the attack breaks without rounding"
+    );
+    assert_eq!(
+        exact, 0,
+        "differencing gave {exact} small counts exactly (suppression alone: {exact_if_only_suppressed})"
+    );
+}

@@ -1225,7 +1225,7 @@ pub async fn heatmap(
     let view = st.view()?;
     let mut cells = view.tiles.heat().aggregate(&filter, res);
     if access.role.needs_k_anonymity() {
-        cells = tiles::heatmap::suppress_below(cells, st.0.config.k_anonymity);
+        cells = tiles::heatmap::protect(cells, st.0.config.k_anonymity);
     }
     let cells: Vec<Value> = cells
         .iter()
