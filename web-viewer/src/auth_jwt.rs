@@ -166,21 +166,6 @@ pub enum JwtError {
     PublicRole,
 }
 
-/// A Wangge role by the name a token may carry (`grid_worker` and
-/// `grid-worker` for `worker`); `None` for anything else. Unlike
-/// [`Role::parse`] there is no fallback role.
-pub fn role_from_name(name: &str) -> Option<Role> {
-    match name.trim().to_ascii_lowercase().as_str() {
-        "leader" => Some(Role::Leader),
-        "planner" => Some(Role::Planner),
-        "screen" => Some(Role::Screen),
-        "worker" | "grid_worker" | "grid-worker" => Some(Role::Worker),
-        "department" => Some(Role::Department),
-        "public" => Some(Role::Public),
-        _ => None,
-    }
-}
-
 /// Verifies bearer tokens against one identity provider. Cheap to share
 /// (`Send + Sync`; put it in an `Arc`).
 pub struct JwtVerifier {

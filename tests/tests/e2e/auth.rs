@@ -365,7 +365,6 @@ async fn spoofing_fixation_csrf_and_brute_force_are_refused() {
 async fn workers_departments_and_the_public_see_only_their_own() {
     let srv = server("auth-scope", |_| {}).await;
     let (addr, grid) = (srv.addr, srv.worker_grid.clone());
-    let receipt_key = srv.state.0.auth.receipt_key.clone();
     blocking(move || {
         let (leader, leader_csrf) = login(addr, "leader");
         let (worker, _) = login(addr, "worker");
@@ -474,7 +473,6 @@ async fn workers_departments_and_the_public_see_only_their_own() {
         assert!(title.contains("110105************") && title.contains("138****5678"), "{title}");
         let shown = http(addr, "GET", &format!("/api/v1/events/{id}"), &[("Cookie", &leader), ("X-Wangge-Reveal-Reason", "%E5%9B%9E%E8%AE%BF%E6%A0%B8%E5%AE%9E")], None).json();
         assert!(shown["title"].as_str().is_some_and(|t| t.contains("13812345678")), "{shown}");
-        let _ = receipt_key;
         // The public reads nothing else.
         for p in ["/api/v1/events", "/api/v1/heatmap", "/api/v1/persons", "/api/v1/info", "/tiles/events/14/13455/6268.mvt", "/api/v1/stream/events"] {
             assert_eq!(http(addr, "GET", p, &[], None).status, 401, "{p}");

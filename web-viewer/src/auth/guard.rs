@@ -14,7 +14,7 @@ use geo_core::store::TokenRow;
 
 use super::matrix::{self, Who};
 use super::secret::{parse_kiosk_token, same, sha256_hex};
-use super::session::cookie_value;
+use super::session::session_cookie;
 use super::AuthMode;
 use crate::error::AppError;
 use crate::role::{Access, Identity, Role, Via};
@@ -95,7 +95,9 @@ fn host_allowed(st: &AppState, h: &HeaderMap) -> Result<(), AppError> {
     let cfg = &st.0.config;
     let ok = if cfg.auth.allowed_hosts.is_empty() {
         let ip = cfg.addr.ip();
-        ip.is_unspecified() && !cfg.addr.ip().is_loopback()
+        // Listening on every address: the names it is reached by are not
+        // known here (use --allow-host to restrict them).
+        ip.is_unspecified()
             || name == "localhost"
             || name
                 .parse::<IpAddr>()
@@ -125,10 +127,17 @@ fn unauthenticated(msg: impl Into<String>) -> AppError {
     )
 }
 
-/// Who is asking, from the request's credentials.
-fn identify(st: &AppState, req: &Request) -> Result<Identity, AppError> {
+/// Who is asking, from the request's credentials, with the CSRF token of
+/// the session when a session cookie vouched.
+fn identify(st: &AppState, req: &Request) -> Result<(Identity, Option<String>), AppError> {
     let h = req.headers();
     let auth = &st.0.auth;
+    let kiosk = |t: &str| {
+        auth.kiosk
+            .identify(t)
+            .map(|(i, _)| (i, None))
+            .ok_or_else(|| unauthenticated("unknown or revoked kiosk token"))
+    };
     if PROXY_HEADERS.iter().any(|n| h.contains_key(*n)) {
         let AuthMode::Proxy { secret } = &st.0.config.auth.mode else {
             return Err(unauthenticated(
@@ -152,23 +161,20 @@ fn identify(st: &AppState, req: &Request) -> Result<Identity, AppError> {
             })
             .unwrap_or_default();
         let user = text(h, "x-wangge-user").unwrap_or(role.name()).to_string();
-        return Ok(Identity {
+        let identity = Identity {
             display_name: user.clone(),
             account: (role != Role::Public).then_some(user),
             role,
             grid_codes,
             department: text(h, "x-wangge-department").map(str::to_string),
             via: Via::Proxy,
-        });
+        };
+        return Ok((identity, None));
     }
     if let Some(bearer) = text(h, "authorization").and_then(|v| v.strip_prefix("Bearer ")) {
         let bearer = bearer.trim();
         if bearer.starts_with(super::secret::KIOSK_PREFIX) {
-            return auth
-                .kiosk
-                .identify(bearer)
-                .map(|(i, _)| i)
-                .ok_or_else(|| unauthenticated("unknown or revoked kiosk token"));
+            return kiosk(bearer);
         }
         let Some(v) = &st.0.config.auth.jwt else {
             return Err(unauthenticated(
@@ -178,35 +184,25 @@ fn identify(st: &AppState, req: &Request) -> Result<Identity, AppError> {
         let j = v
             .verify(bearer)
             .map_err(|e| unauthenticated(format!("bearer token refused: {e}")))?;
-        return Ok(Identity {
+        let identity = Identity {
             display_name: j.display_name.unwrap_or_else(|| j.subject.clone()),
             account: Some(format!("oidc:{}", j.subject)),
             role: j.role,
             grid_codes: j.grid_codes,
             department: j.department,
             via: Via::Jwt,
-        });
+        };
+        return Ok((identity, None));
     }
     if req.method() == Method::GET && matches!(req.uri().path(), "/embed" | "/screen") {
         if let Some(t) = query_token(req) {
-            return auth
-                .kiosk
-                .identify(&t)
-                .map(|(i, _)| i)
-                .ok_or_else(|| unauthenticated("unknown or revoked kiosk token"));
+            return kiosk(&t);
         }
     }
-    if let Some(id) = h
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(cookie_value)
-    {
-        if let Some(s) = auth.sessions.get(id) {
-            return Ok(s.identity);
-        }
+    match session_cookie(h).and_then(|id| auth.sessions.get(id)) {
+        Some(s) => Ok((s.identity, Some(s.csrf))),
+        None => Ok((Identity::anonymous(), None)),
     }
-    Ok(Identity::anonymous())
 }
 
 /// The `token` query parameter of a page request.
@@ -219,21 +215,12 @@ pub fn query_token(req: &Request) -> Option<String> {
     })
 }
 
-fn session_csrf(st: &AppState, h: &HeaderMap) -> Option<String> {
-    h.get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(cookie_value)
-        .and_then(|id| st.0.auth.sessions.get(id))
-        .map(|s| s.csrf)
-}
-
 /// The middleware. See the module doc.
 pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     if let Err(e) = host_allowed(&st, req.headers()) {
         return e.into_response();
     }
-    let identity = match identify(&st, &req) {
+    let (identity, csrf) = match identify(&st, &req) {
         Ok(i) => i,
         Err(e) => return e.into_response(),
     };
@@ -280,7 +267,7 @@ pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> 
         match identity.via {
             Via::Session => {
                 let sent = text(req.headers(), CSRF_HEADER).unwrap_or("");
-                let ok = session_csrf(&st, req.headers()).is_some_and(|c| same(&c, sent));
+                let ok = csrf.as_deref().is_some_and(|c| same(c, sent));
                 if !ok {
                     return AppError::Status(
                         StatusCode::FORBIDDEN,

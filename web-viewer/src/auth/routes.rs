@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::limiter::Refusal;
 use super::password::{decoy_hash, verify_password};
-use super::session::{clear_cookie, cookie_value, set_cookie};
+use super::session::{clear_cookie, session_cookie, set_cookie};
 use crate::error::{AppError, AppResult, JsonBody};
 use crate::role::{Access, Identity, Role, Via};
 use crate::state::AppState;
@@ -82,11 +82,7 @@ fn started(st: &AppState, old: Option<&str>, identity: Identity) -> Response {
 }
 
 fn old_cookie(h: &HeaderMap) -> Option<String> {
-    h.get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(cookie_value)
-        .map(str::to_string)
+    session_cookie(h).map(str::to_string)
 }
 
 /// `POST /api/v1/session`: checks the password (Argon2id, on a blocking

@@ -127,6 +127,14 @@ pub fn clear_cookie(secure: bool) -> String {
     )
 }
 
+/// The session cookie a request carries, if any (every `Cookie` header).
+pub fn session_cookie(h: &axum::http::HeaderMap) -> Option<&str> {
+    h.get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(cookie_value)
+}
+
 /// The session cookie's value in a `Cookie` header.
 pub fn cookie_value(header: &str) -> Option<&str> {
     header

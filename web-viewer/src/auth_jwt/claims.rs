@@ -7,7 +7,7 @@ use geo_core::ids::GridCode;
 use serde_json::{Map, Value};
 
 use super::config::ClaimNames;
-use super::{role_from_name, JwtError, JwtIdentity};
+use super::{JwtError, JwtIdentity};
 use crate::role::Role;
 
 /// The claim `name`: a top-level claim of that name, else a dotted path into
@@ -81,7 +81,7 @@ fn role(
     let value = claim(claims, name).ok_or_else(|| missing(name))?;
     let lookup = |v: &str| {
         if role_map.is_empty() {
-            role_from_name(v)
+            Role::from_name(v)
         } else {
             role_map.get(v).copied()
         }

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
-use super::{role_from_name, JwtError};
+use super::JwtError;
 use crate::role::Role;
 
 /// How bearer tokens of another system are verified and mapped.
@@ -241,7 +241,7 @@ impl JwtConfig {
         }
         let mut role_map = BTreeMap::new();
         for (value, name) in &self.role_map {
-            let role = role_from_name(name).ok_or_else(|| {
+            let role = Role::from_name(name).ok_or_else(|| {
                 config_error(
                     "role_map",
                     format!("{value:?} maps to {name:?}, which is not a Wangge role"),

@@ -354,10 +354,10 @@ fn a_key_set_must_be_usable_at_start() {
 
 #[test]
 fn role_names_are_strict() {
-    assert_eq!(role_from_name(" Grid_Worker "), Some(Role::Worker));
-    assert_eq!(role_from_name("screen"), Some(Role::Screen));
-    assert_eq!(role_from_name("admin"), None);
-    assert_eq!(role_from_name(""), None);
+    assert_eq!(Role::from_name(" Grid_Worker "), Some(Role::Worker));
+    assert_eq!(Role::from_name("screen"), Some(Role::Screen));
+    assert_eq!(Role::from_name("admin"), None);
+    assert_eq!(Role::from_name(""), None);
 }
 
 #[test]

@@ -138,9 +138,6 @@ pub fn run(db: &Path, a: UserArgs) -> Result<()> {
                 println!("password (shown once): {password}");
             }
         }
-        UserCmd::Disable { name } | UserCmd::Enable { name } if name.is_empty() => {
-            bail!("an account name is needed")
-        }
         UserCmd::Disable { name } => {
             let mut store = open(db)?;
             store.set_account_disabled(&name, true, now)?;

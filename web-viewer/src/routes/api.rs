@@ -467,7 +467,7 @@ pub async fn list(
                 let mut props = event_props(&view, e, r, now);
                 if access.role.sees_single_events() {
                     if access.may_see_event(e.handler.as_deref(), in_grids(&mine, r)) {
-                        scrub_event(&access, &mut props);
+                        scrub_event(access.reveals(), &mut props);
                         feats.push(feature(gj(&e.location), props));
                     }
                 } else {
@@ -498,7 +498,7 @@ pub async fn list(
 }
 
 /// Grid IDs of a worker's grids (empty for other roles).
-fn worker_grids(access: &Access, view: &TownView) -> Vec<geo_core::ids::GridId> {
+pub(crate) fn worker_grids(access: &Access, view: &TownView) -> Vec<geo_core::ids::GridId> {
     access
         .grid_codes
         .iter()
@@ -507,7 +507,8 @@ fn worker_grids(access: &Access, view: &TownView) -> Vec<geo_core::ids::GridId> 
         .collect()
 }
 
-fn in_grids(mine: &[geo_core::ids::GridId], r: &GridRefs) -> bool {
+/// True when any grid of `r` is one of `mine`.
+pub(crate) fn in_grids(mine: &[geo_core::ids::GridId], r: &GridRefs) -> bool {
     [r.comprehensive, r.micro, r.dedicated]
         .iter()
         .flatten()
@@ -555,10 +556,10 @@ pub fn coarsen(mut m: Map<String, Value>) -> Map<String, Value> {
 }
 
 /// Masks ID numbers and phone numbers in an event's free text (title, notes
-/// of its transition and timeline) unless this request reveals personal data
+/// of its transition and timeline) unless the request `reveals` personal data
 /// (a leader or worker with a reason, audited by the caller).
-pub fn scrub_event(access: &Access, m: &mut Map<String, Value>) {
-    if access.reveals() {
+pub fn scrub_event(reveals: bool, m: &mut Map<String, Value>) {
+    if reveals {
         return;
     }
     let scrub = |v: &mut Value| {
@@ -601,11 +602,7 @@ pub fn event_message_for(access: &Access, mut m: Map<String, Value>) -> Option<M
             }
             // The stream never reveals: free text is scrubbed for everyone.
             let mut m = m;
-            let no_reveal = Access {
-                reveal_reason: None,
-                ..access.clone()
-            };
-            scrub_event(&no_reveal, &mut m);
+            scrub_event(false, &mut m);
             Some(m)
         }
         _ => Some(coarsen(m)),

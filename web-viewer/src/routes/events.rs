@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, TimeZone, Utc};
-use geo_core::ids::{EventId, GridId};
+use geo_core::ids::EventId;
 use geo_core::model::lifecycle::{LifecycleError, Timeline, Transition};
 use geo_core::model::{Event, EventStatus, Grade, GridRefs};
 use geo_core::store::{Store, StoreError, TransitionRow};
@@ -151,20 +151,15 @@ fn require_handler_role(access: &Access) -> Result<(), AppError> {
 /// answered as absent, so IDs cannot be probed.
 fn require_in_scope(
     access: &Access,
-    grid_of: impl Fn(&str) -> Option<GridId>,
+    view: &crate::view::TownView,
     e: &Event,
     refs: &GridRefs,
 ) -> Result<(), AppError> {
-    let mine: Vec<GridId> = access
-        .grid_codes
-        .iter()
-        .filter_map(|c| grid_of(c.as_str()))
-        .collect();
-    let in_my_grids = [refs.comprehensive, refs.micro, refs.dedicated]
-        .iter()
-        .flatten()
-        .any(|g| mine.contains(g));
-    if access.may_see_event(e.handler.as_deref(), in_my_grids) {
+    let mine = crate::routes::api::worker_grids(access, view);
+    if access.may_see_event(
+        e.handler.as_deref(),
+        crate::routes::api::in_grids(&mine, refs),
+    ) {
         Ok(())
     } else {
         Err(AppError::NotFound(format!("event {} not found", e.id)))
@@ -420,12 +415,7 @@ fn current(st: &AppState, access: &Access, id: EventId) -> Result<(Event, GridRe
         .ok_or_else(|| AppError::NotFound(format!("event {id} not found")))?;
     let refs = view.event_refs[i];
     let e = &view.dataset.events[i];
-    require_in_scope(
-        access,
-        |c| view.grid_by_code.get(c).map(|&g| view.dataset.grids[g].id),
-        e,
-        &refs,
-    )?;
+    require_in_scope(access, &view, e, &refs)?;
     Ok((e.clone(), refs))
 }
 
@@ -654,7 +644,7 @@ pub async fn event_detail(
     };
     if let Some(m) = v.as_object_mut() {
         m.insert("sla".into(), sla);
-        crate::routes::api::scrub_event(&access, m);
+        crate::routes::api::scrub_event(access.reveals(), m);
     }
     if access.reveals() {
         let (actor, reason) = (
