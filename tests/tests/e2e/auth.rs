@@ -112,6 +112,8 @@ struct Server {
     addr: SocketAddr,
     state: AppState,
     worker_grid: String,
+    /// A kiosk token made before the server started (as `wangge token add`).
+    kiosk: String,
 }
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -145,6 +147,14 @@ async fn server(tag: &str, config: impl FnOnce(&mut ServerConfig)) -> Server {
     );
     add(&mut store, "fire", "department", &[], Some("fire_service"));
     add(&mut store, "planner", "planner", &[], None);
+    let kiosk = web_viewer::cli::user::add_kiosk_token(
+        &mut store,
+        "screen",
+        "wall",
+        &["https://dash.example".into()],
+        0,
+    )
+    .expect("kiosk token");
     let mut cfg = ServerConfig::new(path);
     config(&mut cfg);
     let state = AppState::new(store, cfg).expect("state");
@@ -164,6 +174,7 @@ async fn server(tag: &str, config: impl FnOnce(&mut ServerConfig)) -> Server {
         addr,
         state,
         worker_grid,
+        kiosk,
     }
 }
 
@@ -399,9 +410,21 @@ async fn workers_departments_and_the_public_see_only_their_own() {
         let p = p["features"].as_array().expect("persons");
         assert!(!p.is_empty());
         // By tile: a worker gets the same k-anonymous events tile as the screen.
-        let tile = "/tiles/events/14/13455/6268.mvt";
-        let wt = http(addr, "GET", tile, &[("Cookie", &worker)], None);
+        // By tile: over an event outside the grid, the worker gets the
+        // k-anonymous tile the screen gets, not the leader's exact one.
+        let z = 16u32;
+        let n = f64::from(1u32 << z);
+        let tx = ((x + 180.0) / 360.0 * n) as u32;
+        let ty = ((1.0 - (y.to_radians().tan() + 1.0 / y.to_radians().cos()).ln() / std::f64::consts::PI) / 2.0 * n) as u32;
+        let tile = format!("/tiles/events/{z}/{tx}/{ty}.mvt");
+        let (planner, _) = login(addr, "planner");
+        let wt = http(addr, "GET", &tile, &[("Cookie", &worker)], None);
+        let pt = http(addr, "GET", &tile, &[("Cookie", &planner)], None);
+        let lt = http(addr, "GET", &tile, &[("Cookie", &leader)], None);
         assert_eq!(wt.header("cache-control").map(|c| c.contains("private")), Some(true), "{:?}", wt.headers);
+        assert_eq!(lt.status, 200, "the leader's tile over event {out_id} is empty");
+        assert_eq!((wt.status, &wt.body), (pt.status, &pt.body), "the worker's tile differs from the k-anonymous one");
+        assert_ne!(wt.body, lt.body, "the worker got the leader's exact tile");
         // By stream: the backlog holds only the worker's events.
         let mut s = TcpStream::connect(addr).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
@@ -439,7 +462,6 @@ async fn workers_departments_and_the_public_see_only_their_own() {
         assert!(fires["features"].as_array().expect("list").iter().all(|f| f["properties"]["handler"] == "dept:fire_service"));
 
         // The planner gets no single event: no title, a coarse place.
-        let (planner, _) = login(addr, "planner");
         let pl = http(addr, "GET", "/api/v1/events?limit=5", &[("Cookie", &planner)], None).json();
         for f in pl["features"].as_array().expect("list") {
             assert!(f["properties"].get("title").is_none(), "{f}");
@@ -567,28 +589,7 @@ async fn expired_and_wrongly_signed_jwts_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kiosk_tokens_are_read_only_and_revocable() {
     let srv = server("auth-kiosk", |_| {}).await;
-    let token = {
-        let mut store = srv.state.0.store.lock().expect("store");
-        web_viewer::cli::user::add_kiosk_token(
-            &mut store,
-            "screen",
-            "wall",
-            &["https://dash.example".into()],
-            0,
-        )
-        .expect("token")
-    };
-    // Tokens made while serving are seen after a restart: here, reload.
-    let rows = srv
-        .state
-        .0
-        .store
-        .lock()
-        .expect("store")
-        .tokens()
-        .expect("tokens");
-    *srv.state.0.auth.kiosk.0.write().expect("lock") =
-        rows.into_iter().map(|t| (t.id.clone(), t)).collect();
+    let token = srv.kiosk.clone();
     let addr = srv.addr;
     blocking(move || {
         let b = format!("Bearer {token}");
