@@ -17,6 +17,7 @@
 
 pub mod assign;
 pub mod crs;
+pub mod crypt;
 pub mod dataset;
 pub mod error;
 pub mod geometry;

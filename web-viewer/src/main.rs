@@ -22,6 +22,10 @@ struct Cli {
         default_value = "wangge.duckdb"
     )]
     db: PathBuf,
+    /// Key file that encrypts ID numbers and phones (default: the store's
+    /// path with `.key` appended; created by `wangge key init`).
+    #[arg(long, global = true, env = "WANGGE_KEY_FILE", value_name = "FILE")]
+    key: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -50,6 +54,8 @@ enum Command {
     Token(cli::user::TokenArgs),
     /// Print the audit log (reveals, exports, log-ins, adoptions).
     Audit(cli::user::AuditArgs),
+    /// The key file of ID numbers and phones: init, rotate, show.
+    Key(cli::key::KeyArgs),
     /// Print the event taxonomy.
     Taxonomy,
 }
@@ -66,6 +72,9 @@ fn main() -> Result<()> {
     // readable by its owner only.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let args = Cli::parse();
+    if let Some(key) = args.key {
+        cli::key::use_key_file(key);
+    }
     match args.command {
         Command::Demo(a) => cli::demo::run(&args.db, a),
         Command::Import(a) => cli::import::run(&args.db, *a),
@@ -78,6 +87,7 @@ fn main() -> Result<()> {
         Command::User(a) => cli::user::run(&args.db, a),
         Command::Token(a) => cli::user::run_token(&args.db, a),
         Command::Audit(a) => cli::user::run_audit(&args.db, a),
+        Command::Key(a) => cli::key::run(&args.db, a),
         Command::Taxonomy => {
             for c in geo_core::taxonomy::CATEGORIES {
                 println!("{}\t{}\t{}\t{} h", c.code, c.name_zh, c.name_en, c.limit_h);

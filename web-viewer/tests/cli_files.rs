@@ -1,5 +1,6 @@
-//! The `wangge` binary: files it creates are its owner's only, and it will
-//! not serve beyond loopback with nobody able to log in.
+//! The `wangge` binary: files it creates are its owner's only, it will not
+//! serve beyond loopback with nobody able to log in, and ID numbers and
+//! phones reach the store file encrypted only.
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
@@ -11,10 +12,34 @@ fn temp(tag: &str) -> std::path::PathBuf {
     d
 }
 
+/// Runs `wangge --db DB ARGS…` and returns its output, failing on an error.
+fn wangge(db: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .env_remove("WANGGE_KEY_FILE")
+        .args(["--db"])
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("run wangge");
+    assert!(
+        out.status.success(),
+        "wangge {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 #[test]
 fn the_store_is_created_owner_only() {
     let d = temp("mode");
     let db = d.join("s.duckdb");
+    wangge(&db, &["key", "init"]);
+    let key_mode = std::fs::metadata(d.join("s.duckdb.key"))
+        .expect("key file")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(key_mode, 0o600, "key file created {key_mode:o}");
     let out = Command::new(env!("CARGO_BIN_EXE_wangge"))
         .args(["--db"])
         .arg(&db)
@@ -46,6 +71,7 @@ fn the_store_is_created_owner_only() {
 #[test]
 fn serving_beyond_loopback_needs_an_account() {
     let d = temp("addr");
+    wangge(&d.join("empty.duckdb"), &["key", "init"]);
     let out = Command::new(env!("CARGO_BIN_EXE_wangge"))
         .args(["--db"])
         .arg(d.join("empty.duckdb"))
@@ -58,4 +84,140 @@ fn serving_beyond_loopback_needs_an_account() {
         err.contains("refusing to serve") && err.contains("user add"),
         "{err}"
     );
+}
+
+#[test]
+fn a_new_store_needs_a_key_and_the_key_is_never_overwritten() {
+    let d = temp("nokey");
+    let db = d.join("s.duckdb");
+    let out = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .env_remove("WANGGE_KEY_FILE")
+        .args(["--db"])
+        .arg(&db)
+        .args(["user", "list"])
+        .output()
+        .expect("run wangge");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("key init"), "{err}");
+    assert!(!db.exists(), "no store without a key");
+    wangge(&db, &["key", "init"]);
+    let again = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .args(["--db"])
+        .arg(&db)
+        .args(["key", "init"])
+        .output()
+        .expect("run wangge");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("refusing to overwrite"));
+}
+
+/// `wangge key init`, `wangge import persons`, then: the store file and its
+/// table hold no ID number or phone in the clear, exports mask as before,
+/// another key is refused by name, and `wangge key rotate` re-encrypts.
+#[test]
+fn imported_id_numbers_and_phones_are_encrypted_in_the_file() {
+    let d = temp("crypt");
+    let db = d.join("town.duckdb");
+    let demo = d.join("demo.duckdb");
+    // A store with households: the community demo (its key created by demo).
+    let out = wangge(&demo, &["demo", "--scale", "community", "--seed", "3"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("created key file"),
+        "demo prints where its key is"
+    );
+    wangge(&db, &["key", "init"]);
+    let csv = d.join("people.csv");
+    std::fs::write(
+        &csv,
+        "id,name,national_id,phone,birth_year,sex,tags\n\
+         900000001,王小明,11010519491231002X,13812345678,1949,male,\n\
+         900000002,李小红,371482199003070019,05311234567,1990,female,\n",
+    )
+    .expect("csv");
+    wangge(&db, &["import", "persons", csv.to_str().expect("utf-8")]);
+    // Checkpointed by the closing process: everything is in the file.
+    let bytes = std::fs::read(&db).expect("store file");
+    for secret in [
+        "11010519491231002X",
+        "371482199003070019",
+        "13812345678",
+        "05311234567",
+    ] {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} in the store file"
+        );
+    }
+    for number in [11010519491231002u64, 371482199003070019 / 10] {
+        assert!(
+            !bytes.windows(8).any(|w| w == number.to_le_bytes()),
+            "ID digits as a number in the store file"
+        );
+    }
+    // Through DuckDB itself: the columns are 36-byte ciphertext.
+    {
+        let conn = duckdb::Connection::open(&db).expect("duckdb");
+        let (types, lens, text): (String, String, String) = conn
+            .query_row(
+                "SELECT string_agg(DISTINCT typeof(national_id)) || ',' || string_agg(DISTINCT typeof(phone)),
+                        string_agg(DISTINCT octet_length(national_id)::VARCHAR),
+                        string_agg(national_id::VARCHAR || phone::VARCHAR || national_id_hash::VARCHAR)
+                 FROM persons",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("query");
+        assert_eq!((types.as_str(), lens.as_str()), ("BLOB,BLOB", "36"));
+        assert!(!text.contains("11010519491231002") && !text.contains("13812345678"));
+    }
+    // Exports mask as before; a reveal shows the numbers.
+    let masked = wangge(&db, &["export", "persons", "--format", "csv"]);
+    let masked = String::from_utf8_lossy(&masked.stdout);
+    assert!(!masked.contains("11010519491231002X"), "{masked}");
+    assert!(!masked.contains("13812345678"), "{masked}");
+    let revealed = wangge(
+        &db,
+        &["export", "persons", "--format", "csv", "--reveal-reason", "test"],
+    );
+    let revealed = String::from_utf8_lossy(&revealed.stdout);
+    assert!(
+        revealed.contains("11010519491231002X") && revealed.contains("05311234567"),
+        "{revealed}"
+    );
+    // Another key is refused by name.
+    let other = d.join("other.key");
+    let out = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .args(["--db"])
+        .arg(&db)
+        .args(["--key"])
+        .arg(&demo.with_extension("duckdb.key"))
+        .args(["export", "persons"])
+        .output()
+        .expect("run wangge");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not match store"), "{err}");
+    // Rotation: the new key reads, the old one no longer does.
+    let rotated = wangge(
+        &db,
+        &["key", "rotate", "--new-key", other.to_str().expect("utf-8")],
+    );
+    assert!(String::from_utf8_lossy(&rotated.stdout).contains("re-encrypted 2 people"));
+    let out = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .args(["--db"])
+        .arg(&db)
+        .args(["export", "persons"])
+        .output()
+        .expect("run wangge");
+    assert!(!out.status.success(), "the old key is refused after rotation");
+    let after = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .args(["--db"])
+        .arg(&db)
+        .args(["--key"])
+        .arg(&other)
+        .args(["export", "persons", "--format", "csv", "--reveal-reason", "test"])
+        .output()
+        .expect("run wangge");
+    assert!(String::from_utf8_lossy(&after.stdout).contains("11010519491231002X"));
 }

@@ -9,7 +9,7 @@
 //! before, and converts each value once, in Rust, into its column.
 
 use duckdb::arrow::array::{
-    ArrayRef, BooleanBuilder, Float32Builder, Float64Builder, Int16Builder, Int32Builder,
+    ArrayRef, BinaryBuilder, BooleanBuilder, Float32Builder, Float64Builder, Int16Builder, Int32Builder,
     Int64Builder, StringBuilder, UInt16Builder, UInt32Builder, UInt64Builder, UInt8Builder,
 };
 use duckdb::arrow::datatypes::{DataType, Field, Schema};
@@ -37,6 +37,7 @@ enum Column {
     F32(Float32Builder),
     F64(Float64Builder),
     Str(StringBuilder),
+    Blob(BinaryBuilder),
 }
 
 impl Column {
@@ -53,6 +54,7 @@ impl Column {
             "FLOAT" => Self::F32(Float32Builder::new()),
             "DOUBLE" => Self::F64(Float64Builder::new()),
             "VARCHAR" => Self::Str(StringBuilder::new()),
+            "BLOB" => Self::Blob(BinaryBuilder::new()),
             _ => return None,
         })
     }
@@ -70,6 +72,7 @@ impl Column {
             Self::F32(_) => DataType::Float32,
             Self::F64(_) => DataType::Float64,
             Self::Str(_) => DataType::Utf8,
+            Self::Blob(_) => DataType::Binary,
         }
     }
 
@@ -111,6 +114,7 @@ impl Column {
                 Self::F32(b) => b.append_null(),
                 Self::F64(b) => b.append_null(),
                 Self::Str(b) => b.append_null(),
+                Self::Blob(b) => b.append_null(),
             }
             return Ok(());
         }
@@ -134,6 +138,10 @@ impl Column {
                 ),
                 other => return Err(format!("expected text, got {other:?}")),
             },
+            Self::Blob(b) => match v {
+                ValueRef::Blob(x) => b.append_value(x),
+                other => return Err(format!("expected bytes, got {other:?}")),
+            },
         }
         Ok(())
     }
@@ -151,6 +159,7 @@ impl Column {
             Self::F32(b) => Arc::new(b.finish()),
             Self::F64(b) => Arc::new(b.finish()),
             Self::Str(b) => Arc::new(b.finish()),
+            Self::Blob(b) => Arc::new(b.finish()),
         }
     }
 }

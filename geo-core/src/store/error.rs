@@ -82,6 +82,17 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// The store is sealed with another key than the one given.
+    #[error("the key (key id {given}) does not match this store (sealed with key id {stored})")]
+    WrongKey {
+        /// Key ID recorded in the store.
+        stored: String,
+        /// Key ID of the key given.
+        given: String,
+    },
+    /// A key or sealed value could not be used.
+    #[error("store: {0}")]
+    Crypt(#[from] crate::crypt::CryptError),
     /// Asked for something that does not exist.
     #[error("{kind} {id} not found")]
     NotFound {

@@ -11,6 +11,9 @@
 //! * Grids are versioned: a change retires the old grids (kept, readable with
 //!   [`Store::grids_of_version`]) and records who, when, why and what in the
 //!   history ([`Store::grid_versions`]). Plain reads see current grids only.
+//! * ID numbers and phones are sealed with the store's [`Keyring`] (a key
+//!   file outside the store): the file holds ciphertext and a keyed look-up
+//!   hash only ([`Store::persons_by_national_id`], [`Store::rotate_key`]).
 
 mod accounts;
 mod codec;
@@ -19,12 +22,15 @@ mod error;
 mod read;
 mod schema;
 mod scope;
+mod sealing;
 mod versions;
 mod write;
 
 use std::path::{Path, PathBuf};
 
 use duckdb::Connection;
+
+use crate::crypt::Keyring;
 
 pub use accounts::{AccountRow, TokenRow};
 pub use error::{Result, StoreError};
@@ -42,31 +48,45 @@ use error::Ctx;
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
+    keys: Keyring,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("key_id", &self.keys.id())
+            .finish()
     }
 }
 
 impl Store {
-    /// Opens (creating if needed) a store file and migrates it forward.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+    /// Opens (creating if needed) a store file sealed with `keys`, and
+    /// migrates it forward (a store from before encryption is sealed with
+    /// `keys` then). A store sealed with another key is refused
+    /// ([`StoreError::WrongKey`]) before anything is read.
+    pub fn open(path: impl AsRef<Path>, keys: &Keyring) -> Result<Self> {
         let path = path.as_ref();
         let conn = Connection::open(path).ctx(format!("opening {}", path.display()))?;
         let mut store = Self {
             conn,
             path: Some(path.to_path_buf()),
+            keys: keys.clone(),
         };
         store.migrate()?;
+        sealing::check_key(&store.conn, &store.keys)?;
         Ok(store)
     }
 
-    /// Opens a throw-away in-memory store (tests, dry runs).
+    /// Opens a throw-away in-memory store (tests, dry runs), sealed with a
+    /// key that is never written anywhere.
     pub fn open_in_memory() -> Result<Self> {
         let conn = Connection::open_in_memory().ctx("opening in-memory store")?;
-        let mut store = Self { conn, path: None };
+        let mut store = Self {
+            conn,
+            path: None,
+            keys: Keyring::ephemeral()?,
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -76,7 +96,13 @@ impl Store {
         Ok(Self {
             conn: self.conn.try_clone().ctx("cloning connection")?,
             path: self.path.clone(),
+            keys: self.keys.clone(),
         })
+    }
+
+    /// The ID of the key the store is sealed with.
+    pub fn key_id(&self) -> &str {
+        self.keys.id()
     }
 
     /// The file path, if any.
@@ -125,6 +151,9 @@ impl Store {
             let tx = self.conn.transaction().ctx("starting migration")?;
             tx.execute_batch(sql)
                 .ctx(format!("migrating schema {i} -> {}", i + 1))?;
+            if i + 1 == sealing::SEALED_SINCE as usize {
+                sealing::seal_plain_persons(&tx, &self.keys)?;
+            }
             tx.execute(
                 "UPDATE meta SET value = ? WHERE key = 'schema_version'",
                 [(i + 1).to_string()],

@@ -3,7 +3,7 @@
 //! transaction, so a store is never half-migrated.
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Reference columns carried by every element assigned to grids (格进图).
 pub(crate) const REFS: &str =
@@ -93,12 +93,26 @@ CREATE TABLE kiosk_tokens (id VARCHAR PRIMARY KEY, secret_sha256 VARCHAR NOT NUL
 CREATE TABLE secrets (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 "
         .to_string(),
+        // 5: ID numbers and phones encrypted at rest. `national_id` and
+        // `phone` hold AES-256-GCM-SIV ciphertext bound to the row
+        // (`crate::crypt`), `national_id_hash` the keyed look-up hash. The
+        // table is rebuilt (the reference columns stay last, where the
+        // writer puts them); `sealing::seal_plain_persons` fills it from the
+        // old one in the same transaction and records the key ID.
+        format!(
+            "
+CREATE TABLE persons_v5 (id UBIGINT NOT NULL, household UBIGINT, name VARCHAR NOT NULL,
+  national_id BLOB, phone BLOB, national_id_hash UBIGINT, birth_year USMALLINT NOT NULL,
+  sex VARCHAR NOT NULL, tags VARCHAR NOT NULL, {r});
+"
+        ),
     ]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypt::Keyring;
     use crate::ids::{NationalId, PersonId, Phone};
     use crate::store::{Scope, Store};
 
@@ -116,8 +130,8 @@ mod tests {
             conn.execute_batch("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
                 .expect("v3");
         }
-        let mut store = Store::open(&path).expect("migrated");
-        assert_eq!(store.schema_version().expect("version"), 4);
+        let mut store = Store::open(&path, &Keyring::ephemeral().expect("key")).expect("migrated");
+        assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
         assert_eq!(store.active_account_count().expect("accounts"), 0);
         assert!(store.tokens().expect("tokens").is_empty());
         let k = store.secret_or_insert("k", || "v".into()).expect("secret");
@@ -145,7 +159,7 @@ mod tests {
             )
             .expect("v2 rows");
         }
-        let store = Store::open(&path).expect("migrated");
+        let store = Store::open(&path, &Keyring::ephemeral().expect("key")).expect("migrated");
         assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
         let people = store.persons(&Scope::Town, None, None).expect("persons");
         let by_id = |i: u64| {

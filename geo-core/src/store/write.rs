@@ -12,6 +12,7 @@ use super::versions::{grid_state_on, record_import, GridImport, VersionReport};
 use super::{Store, TransitionRow};
 pub use crate::assign::ElementRef;
 use crate::assign::{keep_declared_community, Assignments, Located};
+use crate::crypt::{seal_all, PersonSecrets};
 use crate::dataset::Dataset;
 use crate::ids::{
     BuildingId, CompoundId, EventId, HouseholdId, OrganisationId, PersonId, PlaceId, SentimentId,
@@ -150,7 +151,30 @@ impl Store {
         dup_check("organisation", batch.organisations.iter().map(|x| x.id))?;
         dup_check("road", batch.roads.iter().map(|x| x.id))?;
 
-        check_batch(self, batch)?;
+        // ID numbers and phones are sealed on every core while DuckDB
+        // checks the batch's references.
+        let sealed = if batch.persons.is_empty() {
+            check_batch(self, batch)?;
+            Vec::new()
+        } else {
+            let keys = &self.keys;
+            let (checked, sealed) = std::thread::scope(|s| {
+                let sealing = s.spawn(|| {
+                    seal_all(keys, &batch.persons, |p| PersonSecrets {
+                        id: p.id.get(),
+                        national_id: p.national_id,
+                        phone: p.phone.map(|n| n.code()),
+                    })
+                });
+                let checked = check_batch(self, batch);
+                let sealed = sealing
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (checked, sealed)
+            });
+            checked?;
+            sealed.map_err(StoreError::from)?
+        };
         let tx = self.conn.transaction().ctx("starting import")?;
         let state = grid_state_on(&tx)?;
         let grid_version = match import {
@@ -259,13 +283,15 @@ impl Store {
                 }
                 tags.push_str(t.code());
             }
+            let (national_id, phone, national_id_hash) = sealed[i].columns();
             cols.push_with_refs(
                 params![
                     p.id.get(),
                     p.household.map(|i| i.get()),
                     p.name,
-                    p.national_id.map(|n| n.digits()),
-                    p.phone.map(|n| n.code()),
+                    national_id,
+                    phone,
+                    national_id_hash,
                     p.birth_year,
                     p.sex.code(),
                     tags

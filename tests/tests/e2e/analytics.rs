@@ -63,7 +63,7 @@ fn town_store(tag: &str) -> (Store, PathBuf) {
     static TOWN: OnceLock<PathBuf> = OnceLock::new();
     let template = TOWN.get_or_init(|| {
         let path = temp_db("town-template");
-        let mut store = Store::open(&path).expect("store");
+        let mut store = crate::common::open_store(&path);
         let t = Instant::now();
         generate_into(&mut store, Scale::Town, 2026, false).expect("town demo");
         println!("town demo stored in {:.1} s", t.elapsed().as_secs_f64());
@@ -71,7 +71,7 @@ fn town_store(tag: &str) -> (Store, PathBuf) {
     });
     let path = temp_db(tag);
     std::fs::copy(template, &path).expect("copy of the town store");
-    (Store::open(&path).expect("store"), path)
+    (crate::common::open_store(&path), path)
 }
 
 /// The recommender's promise: every grid outside `min..=max` lies in a part
@@ -644,7 +644,7 @@ async fn report_indicators_cli_equals_api_on_town() {
         "wangge report indicators in {:.2} s",
         t.elapsed().as_secs_f64()
     );
-    let store = Store::open(&path).expect("store");
+    let store = crate::common::open_store(&path);
     let (ds, now, window) =
         report::stored_indicators(&store, AreaLevel::Community, None, None).expect("indicators");
     print!("{}", report::indicators_text(&ds, &now, window));

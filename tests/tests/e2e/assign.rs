@@ -448,7 +448,7 @@ proptest! {
         let want = expected(&elems, vec![community()], grid_set.clone());
 
         // Import / intake: grids first, then the elements through `ingest`.
-        let mut imported = Store::open(temp_db("assign-import")).expect("store");
+        let mut imported = crate::common::open_store(temp_db("assign-import"));
         let with_grids = Dataset {
             communities: vec![community()],
             grids: grid_set.clone(),
@@ -460,7 +460,7 @@ proptest! {
 
         // Re-assignment: the elements stored before any grid, then a grid
         // import re-assigns every one of them.
-        let mut reassigned = Store::open(temp_db("assign-reassign")).expect("store");
+        let mut reassigned = crate::common::open_store(temp_db("assign-reassign"));
         ingest(&mut reassigned, &elems, false, None).expect("elements");
         reassigned
             .write_grids(&with_grids, &|_| GridRefs::default(), None, &GridImport::default())

@@ -26,10 +26,23 @@ pub fn temp_db(tag: &str) -> PathBuf {
     dir.join("test.duckdb")
 }
 
+/// Opens (creating) the store at `path` with its key file beside it
+/// (`path.key`, created on first use), as `wangge` finds it.
+pub fn open_store(path: impl AsRef<Path>) -> Store {
+    let path = path.as_ref();
+    let key = web_viewer::cli::key::default_key_path(path);
+    let keys = if key.exists() {
+        web_viewer::cli::key::load(&key).expect("key file")
+    } else {
+        web_viewer::cli::key::create(&key).expect("key file")
+    };
+    Store::open(path, &keys).expect("open store")
+}
+
 /// A store holding the community-scale demo (seed 7).
 pub fn demo_store(tag: &str) -> (Store, PathBuf) {
     let path = temp_db(tag);
-    let mut store = Store::open(&path).expect("open store");
+    let mut store = open_store(&path);
     generate_into(&mut store, Scale::Community, 7, false).expect("generate demo");
     (store, path)
 }

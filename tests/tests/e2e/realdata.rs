@@ -44,7 +44,7 @@ fn hong_kong_constituencies_import_as_452_communities() {
         ..ImportOptions::default()
     };
     let batch = import::read(ElementKind::Communities, &path, &opts).expect("HK import");
-    let mut store = Store::open(temp_db("hk")).expect("store");
+    let mut store = crate::common::open_store(temp_db("hk"));
     ingest(&mut store, &batch.dataset, false, None).expect("stored");
     assert_eq!(count(&store, "communities"), 452);
     // Importing the same file again is refused as a whole: nothing doubles.
@@ -69,7 +69,7 @@ fn lujiazui_tile_cut_buildings_merge_by_id() {
         (1_300..=1_517).contains(&n),
         "{n} buildings after merging pieces"
     );
-    let mut store = Store::open(temp_db("ljz")).expect("store");
+    let mut store = crate::common::open_store(temp_db("ljz"));
     ingest(&mut store, &batch.dataset, false, None).expect("stored");
     assert_eq!(count(&store, "buildings"), n as u64);
 }
@@ -83,7 +83,7 @@ fn san_francisco_osm_imports_with_estimated_households() {
     let b = imp.dataset.buildings.len();
     assert!((7_000..=8_600).contains(&b), "{b} buildings");
     assert!(est.households > 10_000, "{est}");
-    let mut store = Store::open(temp_db("sf-osm")).expect("store");
+    let mut store = crate::common::open_store(temp_db("sf-osm"));
     ingest(&mut store, &imp.dataset, false, None).expect("stored");
     assert_eq!(count(&store, "buildings"), b as u64);
     assert!(count(&store, "roads") >= 5_000);
@@ -100,7 +100,7 @@ fn san_francisco_incidents_import_as_events() {
         events: imp.events,
         ..geo_core::Dataset::default()
     };
-    let mut store = Store::open(temp_db("sf-events")).expect("store");
+    let mut store = crate::common::open_store(temp_db("sf-events"));
     let t = std::time::Instant::now();
     ingest(&mut store, &batch, false, None).expect("stored");
     println!(
@@ -175,7 +175,7 @@ fn san_francisco_buildings_regrid_without_violations_where_feasible() {
     imp.dataset.units = units;
     let n_units = imp.dataset.units.len();
     let db = temp_db("sf-regrid");
-    let mut store = Store::open(&db).expect("store");
+    let mut store = crate::common::open_store(&db);
     ingest(&mut store, &imp.dataset, false, None).expect("stored");
 
     // The CLI's own loading path: units, grid references (none: SF has no
@@ -271,7 +271,7 @@ fn san_francisco_incidents_through_the_cli_close_the_resolved_ones() {
         ],
     )
     .expect("wangge import events");
-    let store = Store::open(&db).expect("store");
+    let store = crate::common::open_store(&db);
     assert_eq!(count(&store, "events"), 315_027);
     // Resolution NONE (168,323 rows) is open, every other value closed: the
     // same figure as the library's IncidentOptions::sf_incidents().
@@ -340,7 +340,7 @@ fn incident_cli_maps_closed_values_and_refuses_bad_flags() {
     assert!(e.contains("not both"), "{e}");
     let e = cli_import(&db, &with(&["--resolution-col", "结果"])).unwrap_err();
     assert!(e.contains("结果"), "{e}");
-    let store = Store::open(&db).expect("store");
+    let store = crate::common::open_store(&db);
     assert_eq!(count(&store, "events"), 0);
     drop(store);
 
@@ -358,7 +358,7 @@ fn incident_cli_maps_closed_values_and_refuses_bad_flags() {
         ]),
     )
     .expect("import with --closed-values");
-    let store = Store::open(&db).expect("store");
+    let store = crate::common::open_store(&db);
     assert_eq!(count(&store, "events"), 4);
     assert_eq!(count_events(&store, Some("closed"), None), 2);
     assert_eq!(count_events(&store, None, Some("resident")), 4);
@@ -371,7 +371,7 @@ fn incident_cli_maps_closed_values_and_refuses_bad_flags() {
         &with(&["--resolution-col", "状态", "--open-values", "处理中"]),
     )
     .expect("import with --open-values");
-    let store = Store::open(&db).expect("store");
+    let store = crate::common::open_store(&db);
     assert_eq!(count_events(&store, Some("closed"), None), 3);
     assert_eq!(
         count_events(&store, None, Some("hotline")),
@@ -390,7 +390,7 @@ fn osm_estimate_follows_dwelling_and_storey_overrides() {
         let mut args = vec!["osm", path.as_str()];
         args.extend_from_slice(extra);
         cli_import(&db, &args).expect("wangge import osm");
-        let store = Store::open(&db).expect("store");
+        let store = crate::common::open_store(&db);
         let d = store
             .load(&Scope::Town, geo_core::store::LoadSet::Spatial)
             .expect("load");
@@ -436,6 +436,6 @@ fn osm_estimate_follows_dwelling_and_storey_overrides() {
     let db = temp_db("osm-bad");
     let e = cli_import(&db, &["osm", path.as_str(), "--dwelling-m2", "0"]).unwrap_err();
     assert!(e.contains("dwelling_m2"), "{e}");
-    let store = Store::open(&db).expect("store");
+    let store = crate::common::open_store(&db);
     assert_eq!(count(&store, "buildings"), 0);
 }

@@ -285,11 +285,11 @@ fn worker_scope_sees_only_own_grid() {
 fn reopen_keeps_data_and_version() {
     let path = temp_db("reopen");
     {
-        let mut s = Store::open(&path).expect("open");
+        let mut s = crate::common::open_store(&path);
         web_viewer::cli::demo::generate_into(&mut s, wangge_data::demo::Scale::Community, 3, false)
             .expect("demo");
     }
-    let s = Store::open(&path).expect("reopen");
+    let s = crate::common::open_store(&path);
     assert_eq!(
         s.schema_version().expect("version"),
         geo_core::store::SCHEMA_VERSION
@@ -367,6 +367,6 @@ fn cli_import_with_a_wrong_crs_warns_with_the_count_outside_every_grid() {
     assert_eq!(o.outside_every_grid, 0, "{err}");
     assert!(!err.contains("warning"), "{err}");
     assert_eq!(o.rows, n);
-    let store = Store::open(&db).expect("reopen");
+    let store = crate::common::open_store(&db);
     assert_eq!(count(&store, "places"), places_before + n);
 }

@@ -1,6 +1,6 @@
 //! The town-scale demo (the README's default) within the source figures.
 
-use geo_core::store::{Scope, Store};
+use geo_core::store::Scope;
 use wangge_data::demo::{Scale, REFERENCE_YEAR};
 use web_viewer::cli::demo::generate_into;
 
@@ -8,7 +8,7 @@ use crate::common::temp_db;
 
 #[test]
 fn town_demo_figures_are_within_source_ranges() {
-    let mut store = Store::open(temp_db("town")).expect("store");
+    let mut store = crate::common::open_store(temp_db("town"));
     let t = std::time::Instant::now();
     generate_into(&mut store, Scale::Town, 2026, false).expect("town demo");
     println!(

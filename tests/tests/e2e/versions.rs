@@ -616,7 +616,7 @@ fn importing_grids_reassigns_elements() {
     .expect("arguments");
     web_viewer::cli::import::run(&path, args).expect("import grids");
 
-    let store = Store::open(&path).expect("reopen");
+    let store = crate::common::open_store(&path);
     let refs_after = all_refs(&store);
     let moved: Vec<u64> = refs_after["households"]
         .iter()
@@ -698,7 +698,7 @@ fn cli_adopt_and_comprehensive_change() {
         },
     )
     .expect("wangge regrid --adopt");
-    let mut store = Store::open(&path).expect("reopen");
+    let mut store = crate::common::open_store(&path);
     let last = store.grid_versions().expect("versions").pop().expect("v");
     assert_eq!(last.version, 2);
     assert_eq!(last.note, "from the CLI");

@@ -100,7 +100,7 @@ pub fn run(db: &Path, a: DemoArgs) -> Result<()> {
         .scale
         .parse()
         .map_err(|e| anyhow::anyhow!("--scale: {e}"))?;
-    let mut store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
+    let mut store = super::key::open_or_create_store(db)?;
     if !store.is_empty()? && !a.force {
         bail!(
             "store {} already holds data; use another --db, or --force to add a second town",

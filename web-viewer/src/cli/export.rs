@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use geo_core::io::{export, ElementKind, Masking};
-use geo_core::store::{LoadSet, Scope, Store};
+use geo_core::store::{LoadSet, Scope};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Arguments of `wangge export`.
@@ -28,7 +28,7 @@ pub struct ExportArgs {
 /// Runs `wangge export`.
 pub fn run(db: &Path, a: ExportArgs) -> Result<()> {
     let kind = ElementKind::parse(&a.kind).map_err(|e| anyhow!("{e}"))?;
-    let store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
+    let store = super::key::open_store(db)?;
     let personal = matches!(
         kind,
         ElementKind::Persons | ElementKind::Households | ElementKind::Sentiments

@@ -153,7 +153,7 @@ pub fn run_with(
 ) -> Result<ImportOutcome> {
     let started = Instant::now();
     let crs = Crs::parse(&a.crs).map_err(|e| anyhow!("--crs: {e}"))?;
-    let mut store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
+    let mut store = super::key::open_store(db)?;
     let (batch, kind_name) = match a.kind.as_str() {
         "osm" => (read_osm(&a)?, "osm".to_string()),
         "events" if a.category_map.is_some() || a.time_col.is_some() => {

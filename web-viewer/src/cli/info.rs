@@ -2,10 +2,10 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::Datelike;
 use clap::Args;
-use geo_core::store::{Scope, Store};
+use geo_core::store::Scope;
 
 /// Arguments of `wangge info`.
 #[derive(Args, Debug)]
@@ -17,7 +17,7 @@ pub struct InfoArgs {
 
 /// Runs `wangge info`.
 pub fn run(db: &Path, a: InfoArgs) -> Result<()> {
-    let store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
+    let store = super::key::open_store(db)?;
     let c = store.counts(&Scope::Town, chrono::Utc::now().year())?;
     let versions = store.grid_versions()?;
     if a.json {

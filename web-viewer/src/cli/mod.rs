@@ -5,6 +5,7 @@ pub mod demo;
 pub mod export;
 pub mod import;
 pub mod info;
+pub mod key;
 pub mod regrid;
 pub mod report;
 pub mod serve;

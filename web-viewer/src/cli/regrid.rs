@@ -472,7 +472,7 @@ pub fn run(db: &Path, a: RegridArgs) -> Result<()> {
         allow_floor_split: a.allow_floor_split,
     };
     let params = req.params()?;
-    let store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
+    let store = super::key::open_store(db)?;
     let pb = super::bar(1000, "loading");
     let basis = store.grid_state()?;
     let community = resolve_community(&store, req.community.as_deref())?;
@@ -520,7 +520,7 @@ pub fn run(db: &Path, a: RegridArgs) -> Result<()> {
             &format!("wangge regrid (seed {})", params.seed),
         );
         let mut store =
-            Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
+            super::key::open_store(db)?;
         let v = store
             .replace_grids(&change)
             .context("adopting the proposal (nothing was changed)")?;

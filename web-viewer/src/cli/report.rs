@@ -125,7 +125,7 @@ pub struct CoverageArgs {
 
 /// Runs `wangge report`.
 pub fn run(db: &Path, a: ReportArgs) -> Result<()> {
-    let store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
+    let store = super::key::open_store(db)?;
     match a.what {
         ReportCommand::Indicators(a) => run_indicators(&store, a),
         ReportCommand::Hotspots(a) => run_hotspots(&store, a),

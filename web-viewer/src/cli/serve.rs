@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use geo_core::store::Store;
 
 use crate::auth::{AuthConfig, AuthMode};
 use crate::config::ServerConfig;
@@ -73,7 +72,11 @@ pub struct ServeArgs {
 
 /// Runs `wangge serve`.
 pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
-    let mut store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
+    let mut store = if a.no_demo {
+        super::key::open_store(db)?
+    } else {
+        super::key::open_or_create_store(db)?
+    };
     if store.is_empty()? && !a.no_demo {
         eprintln!(
             "store {} is empty: generating the town demo (wangge demo --scale town)",

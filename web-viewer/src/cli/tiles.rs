@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use clap::{Args, Subcommand};
-use geo_core::store::{LoadSet, Scope, Store};
+use geo_core::store::{LoadSet, Scope};
 use tiles::{TileFilter, TileOptions, TileSet};
 
 /// Arguments of `wangge tiles`.
@@ -40,7 +40,7 @@ pub fn run(db: &Path, a: TilesArgs) -> Result<()> {
         minzoom,
         maxzoom,
     } = a.command;
-    let store = Store::open(db).with_context(|| format!("opening store {}", db.display()))?;
+    let store = super::key::open_store(db)?;
     let data = store.load(&Scope::Town, LoadSet::Spatial)?;
     let set = TileSet::build(&data, TileOptions::default());
     let pb = super::bar(0, "tiles");

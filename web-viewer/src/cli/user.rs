@@ -91,7 +91,7 @@ fn read_password(src: &PasswordSource) -> Result<(String, bool)> {
 }
 
 fn open(db: &Path) -> Result<Store> {
-    Store::open(db).with_context(|| format!("opening store {}", db.display()))
+    super::key::open_store(db)
 }
 
 /// Runs `wangge user`.

@@ -41,6 +41,9 @@ pub struct ListQuery {
     res: Option<u8>,
     q: Option<String>,
     building: Option<String>,
+    /// `persons` only: exact look-up by ID number (through the store's
+    /// keyed hash; nothing else is searched).
+    national_id: Option<String>,
 }
 
 /// Parses `2026-01-31` or RFC 3339.
@@ -289,7 +292,20 @@ pub async fn list(
                 q.grid.as_deref().map(|g| grid_id(&view, g)).transpose()?,
             )
         };
-        return people(st, kind, access, scope, grid_filter, page).await;
+        let national_id = match (kind.as_str(), q.national_id.as_deref()) {
+            (_, None) => None,
+            ("persons", Some(n)) => Some(
+                geo_core::ids::NationalId::parse(n)
+                    .map_err(|e| AppError::bad("bad_national_id", e.to_string()))?,
+            ),
+            (_, Some(_)) => {
+                return Err(AppError::bad(
+                    "bad_national_id",
+                    "national_id looks up persons only",
+                ))
+            }
+        };
+        return people(st, kind, access, scope, grid_filter, page, national_id).await;
     }
     if kind == "events" && access.reveals() && access.role.sees_single_events() {
         let (actor, reason) = (
@@ -644,6 +660,7 @@ async fn people(
     scope: Scope,
     grid: Option<geo_core::ids::GridId>,
     page: Page,
+    national_id: Option<geo_core::ids::NationalId>,
 ) -> AppResult<Json<Value>> {
     if !access.role.sees_people() {
         return Err(AppError::Forbidden(format!(
@@ -666,7 +683,10 @@ async fn people(
                         "group_rented": h.group_rented, "party_member": h.party_member}}))
                     .collect(),
                 "persons" => {
-                    let people = s.persons(&scope, grid, Some(page))?;
+                    let people = match &national_id {
+                        Some(n) => s.persons_by_national_id(&scope, n)?,
+                        None => s.persons(&scope, grid, Some(page))?,
+                    };
                     if reveal {
                         s.audit(&actor, "reveal", &format!("{} persons; reason: {reason}", people.len()))?;
                     }
