@@ -30,9 +30,9 @@
 //! ```
 
 use aes_gcm_siv::aead::{AeadInPlace, KeyInit};
-use rayon::prelude::*;
 use aes_gcm_siv::{Aes256GcmSiv, Nonce, Tag};
 use hmac::{Hmac, Mac};
+use rayon::prelude::*;
 use sha2::Sha256;
 use thiserror::Error;
 
@@ -330,9 +330,9 @@ pub fn seal_all<T: Sync>(
             chunk.iter().map(move |item| {
                 let p = secrets(item);
                 SealedPerson {
-                    national_id: p.national_id.map(|n| {
-                        keys.seal(Column::NationalId, p.id, n.digits(), nonces.next())
-                    }),
+                    national_id: p
+                        .national_id
+                        .map(|n| keys.seal(Column::NationalId, p.id, n.digits(), nonces.next())),
                     phone: p
                         .phone
                         .map(|c| keys.seal(Column::Phone, p.id, c, nonces.next())),
@@ -360,13 +360,23 @@ mod tests {
         assert_eq!(k.open(Column::NationalId, 42, &s), Ok(v));
         assert_eq!(k.open(Column::NationalId, 43, &s), Err(CryptError::Open));
         assert_eq!(k.open(Column::Phone, 42, &s), Err(CryptError::Open));
-        assert_eq!(keys().open(Column::NationalId, 42, &s), Err(CryptError::Open));
+        assert_eq!(
+            keys().open(Column::NationalId, 42, &s),
+            Err(CryptError::Open)
+        );
         for i in 0..SEALED_LEN {
             let mut t = s;
             t[i] ^= 1;
-            assert_eq!(k.open(Column::NationalId, 42, &t), Err(CryptError::Open), "byte {i}");
+            assert_eq!(
+                k.open(Column::NationalId, 42, &t),
+                Err(CryptError::Open),
+                "byte {i}"
+            );
         }
-        assert_eq!(k.open(Column::NationalId, 42, &s[..35]), Err(CryptError::Open));
+        assert_eq!(
+            k.open(Column::NationalId, 42, &s[..35]),
+            Err(CryptError::Open)
+        );
         assert!(!s.windows(8).any(|w| w == v.to_le_bytes()), "no plaintext");
     }
 
@@ -377,7 +387,10 @@ mod tests {
         let mut b = k.nonces().expect("nonces");
         let (x, y, z) = (a.next(), a.next(), b.next());
         assert!(x != y && x != z && y != z);
-        assert_ne!(k.seal(Column::Phone, 1, 5, x), k.seal(Column::Phone, 1, 5, y));
+        assert_ne!(
+            k.seal(Column::Phone, 1, 5, x),
+            k.seal(Column::Phone, 1, 5, y)
+        );
     }
 
     #[test]
@@ -403,7 +416,7 @@ mod tests {
     fn the_lookup_hash_is_keyed_and_exact() {
         let (k, other) = (keys(), keys());
         let a = NationalId::parse("11010519491231002X").expect("id");
-        let b = NationalId::parse("371482199003070019").expect("id");
+        let b = NationalId::parse("371482199003070015").expect("id");
         assert_eq!(k.lookup_hash(&a), k.lookup_hash(&a));
         assert_ne!(k.lookup_hash(&a), k.lookup_hash(&b));
         assert_ne!(k.lookup_hash(&a), other.lookup_hash(&a));

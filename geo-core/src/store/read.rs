@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::codec::{id, opt_id, parse_geom, parse_line, parse_multi, parse_polygon, vocab};
 use super::error::{Ctx, Result, StoreError};
+use super::sealing::open_column;
 use super::{Scope, Store};
 use crate::assign::{ElementRef, StoredRefs};
 use crate::crypt::Column;
@@ -373,8 +374,11 @@ impl Store {
     /// whose hash matches). Callers mask as for [`Store::persons`].
     pub fn persons_by_national_id(&self, scope: &Scope, id: &NationalId) -> Result<Vec<Person>> {
         let hash = self.keys().lookup_hash(id);
-        let mut people =
-            self.persons_where(&format!("{} AND national_id_hash = ?", scope.sql()), &[hash.into()], None)?;
+        let mut people = self.persons_where(
+            &format!("{} AND national_id_hash = ?", scope.sql()),
+            &[hash.into()],
+            None,
+        )?;
         people.retain(|p| p.national_id.as_ref() == Some(id));
         Ok(people)
     }
@@ -391,18 +395,6 @@ impl Store {
             page_sql(page)
         );
         let keys = self.keys();
-        let open = |r: &Row<'_>, rid: u64, i: usize, column: Column, name: &'static str| {
-            get::<Option<Vec<u8>>>(r, i)?
-                .map(|b| {
-                    keys.open(column, rid, &b).map_err(|e| StoreError::Corrupt {
-                        table: "persons",
-                        id: rid,
-                        column: name,
-                        reason: e.to_string(),
-                    })
-                })
-                .transpose()
-        };
         self.collect(&sql, args, |r| {
             let rid: u64 = get(r, 0)?;
             let tags: String = get(r, 7)?;
@@ -414,14 +406,14 @@ impl Store {
                     "persons",
                     rid,
                     "national_id",
-                    open(r, rid, 3, Column::NationalId, "national_id")?,
+                    open_column(keys, r, rid, 3, Column::NationalId)?,
                     NationalId::from_digits,
                 )?,
                 phone: opt_id(
                     "persons",
                     rid,
                     "phone",
-                    open(r, rid, 4, Column::Phone, "phone")?,
+                    open_column(keys, r, rid, 4, Column::Phone)?,
                     Phone::from_code,
                 )?,
                 birth_year: get(r, 5)?,

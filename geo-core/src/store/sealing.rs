@@ -6,6 +6,7 @@
 
 use duckdb::{params, Connection};
 
+use super::codec::opt_id;
 use super::columnar::append_all;
 use super::error::{Ctx, Result, StoreError};
 use super::read::{collect_on, get};
@@ -46,18 +47,15 @@ pub(crate) fn seal_plain_persons(conn: &Connection, keys: &Keyring) -> Result<()
         &[],
         |r| {
             let id: u64 = get(r, 0)?;
-            let national_id = get::<Option<u64>>(r, 1)?
-                .map(NationalId::from_digits)
-                .transpose()
-                .map_err(|e| StoreError::Corrupt {
-                    table: "persons",
-                    id,
-                    column: "national_id",
-                    reason: e.to_string(),
-                })?;
             Ok(PersonSecrets {
                 id,
-                national_id,
+                national_id: opt_id(
+                    "persons",
+                    id,
+                    "national_id",
+                    get(r, 1)?,
+                    NationalId::from_digits,
+                )?,
                 phone: get(r, 2)?,
             })
         },
@@ -79,6 +77,29 @@ pub(crate) fn seal_plain_persons(conn: &Connection, keys: &Keyring) -> Result<()
     )
     .ctx("recording the key ID")?;
     Ok(())
+}
+
+/// Opens the sealed value in column `i` of a `persons` row (person `id`).
+pub(crate) fn open_column(
+    keys: &Keyring,
+    r: &duckdb::Row<'_>,
+    id: u64,
+    i: usize,
+    column: Column,
+) -> Result<Option<u64>> {
+    get::<Option<Vec<u8>>>(r, i)?
+        .map(|b| {
+            keys.open(column, id, &b).map_err(|e| StoreError::Corrupt {
+                table: "persons",
+                id,
+                column: match column {
+                    Column::NationalId => "national_id",
+                    Column::Phone => "phone",
+                },
+                reason: e.to_string(),
+            })
+        })
+        .transpose()
 }
 
 /// Refuses a store sealed with another key.
@@ -124,31 +145,16 @@ impl Store {
             &[],
             |r| {
                 let id: u64 = get(r, 0)?;
-                let open = |column: Column, i: usize, name: &'static str| -> Result<Option<u64>> {
-                    get::<Option<Vec<u8>>>(r, i)?
-                        .map(|b| {
-                            old.open(column, id, &b).map_err(|e| StoreError::Corrupt {
-                                table: "persons",
-                                id,
-                                column: name,
-                                reason: e.to_string(),
-                            })
-                        })
-                        .transpose()
-                };
-                let national_id = open(Column::NationalId, 1, "national_id")?
-                    .map(NationalId::from_digits)
-                    .transpose()
-                    .map_err(|e| StoreError::Corrupt {
-                        table: "persons",
-                        id,
-                        column: "national_id",
-                        reason: e.to_string(),
-                    })?;
                 Ok(PersonSecrets {
                     id,
-                    national_id,
-                    phone: open(Column::Phone, 2, "phone")?,
+                    national_id: opt_id(
+                        "persons",
+                        id,
+                        "national_id",
+                        open_column(old, r, id, 1, Column::NationalId)?,
+                        NationalId::from_digits,
+                    )?,
+                    phone: open_column(old, r, id, 2, Column::Phone)?,
                 })
             },
         )?;
@@ -201,7 +207,7 @@ mod tests {
     }
 
     const A: &str = "11010519491231002X";
-    const B: &str = "371482199003070019";
+    const B: &str = "371482199003070015";
 
     #[test]
     fn people_are_sealed_looked_up_by_hash_and_bound_to_their_row() {
@@ -210,13 +216,17 @@ mod tests {
             persons: vec![person(1, A, "13812345678"), person(2, B, "05311234567")],
             ..Dataset::default()
         };
-        s.write(&batch, &|_| Default::default(), None).expect("write");
+        s.write(&batch, &|_| Default::default(), None)
+            .expect("write");
         let found = s
             .persons_by_national_id(&Scope::Town, &NationalId::parse(B).expect("id"))
             .expect("lookup");
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].id.get(), 2);
-        assert_eq!(found[0].phone.map(|p| p.reveal().to_string()).as_deref(), Some("05311234567"));
+        assert_eq!(
+            found[0].phone.map(|p| p.reveal().to_string()).as_deref(),
+            Some("05311234567")
+        );
         let none = s
             .persons_by_national_id(
                 &Scope::Town,
@@ -240,7 +250,9 @@ mod tests {
                 "UPDATE persons SET national_id = (SELECT national_id FROM persons WHERE id = 2) WHERE id = 1",
             )
             .expect("swap");
-        let e = s.persons(&Scope::Town, None, None).expect_err("moved ciphertext");
+        let e = s
+            .persons(&Scope::Town, None, None)
+            .expect_err("moved ciphertext");
         assert!(e.to_string().contains("does not decrypt"), "{e}");
     }
 
@@ -255,18 +267,30 @@ mod tests {
                 persons: vec![person(1, A, "13812345678")],
                 ..Dataset::default()
             };
-            s.write(&batch, &|_| Default::default(), None).expect("write");
+            s.write(&batch, &|_| Default::default(), None)
+                .expect("write");
         }
         let e = Store::open(&path, &new).expect_err("another key");
-        assert!(matches!(&e, StoreError::WrongKey { stored, given } if stored == old.id() && given == new.id()), "{e}");
+        assert!(
+            matches!(&e, StoreError::WrongKey { stored, given } if stored == old.id() && given == new.id()),
+            "{e}"
+        );
         {
             let mut s = Store::open(&path, &old).expect("store");
             assert_eq!(s.rotate_key(&new).expect("rotate"), 1);
             assert_eq!(s.key_id(), new.id());
-            let p = s.persons(&Scope::Town, None, None).expect("read after rotation");
-            assert_eq!(p[0].national_id.map(|n| n.reveal().to_string()).as_deref(), Some(A));
+            let p = s
+                .persons(&Scope::Town, None, None)
+                .expect("read after rotation");
+            assert_eq!(
+                p[0].national_id.map(|n| n.reveal().to_string()).as_deref(),
+                Some(A)
+            );
         }
-        assert!(matches!(Store::open(&path, &old), Err(StoreError::WrongKey { .. })));
+        assert!(matches!(
+            Store::open(&path, &old),
+            Err(StoreError::WrongKey { .. })
+        ));
         let s = Store::open(&path, &new).expect("new key");
         assert_eq!(
             s.persons_by_national_id(&Scope::Town, &NationalId::parse(A).expect("id"))
@@ -296,12 +320,24 @@ mod tests {
         }
         let keys = Keyring::new(&KeySecret::generate().expect("key"));
         let s = Store::open(&path, &keys).expect("migrated");
-        assert_eq!(s.schema_version().expect("version"), super::super::SCHEMA_VERSION);
+        assert_eq!(
+            s.schema_version().expect("version"),
+            super::super::SCHEMA_VERSION
+        );
         let p = s.persons(&Scope::Town, None, None).expect("persons");
         assert_eq!(p.len(), 3);
-        assert_eq!(p[0].national_id.map(|n| n.reveal().to_string()).as_deref(), Some(A));
-        assert_eq!(p[0].phone.map(|n| n.reveal().to_string()).as_deref(), Some("05311234567"));
-        assert_eq!(p[1].phone.map(|n| n.reveal().to_string()).as_deref(), Some("1381234567"));
+        assert_eq!(
+            p[0].national_id.map(|n| n.reveal().to_string()).as_deref(),
+            Some(A)
+        );
+        assert_eq!(
+            p[0].phone.map(|n| n.reveal().to_string()).as_deref(),
+            Some("05311234567")
+        );
+        assert_eq!(
+            p[1].phone.map(|n| n.reveal().to_string()).as_deref(),
+            Some("1381234567")
+        );
         assert_eq!((p[2].national_id, p[2].phone), (None, None));
         let (types, micro): (String, Option<u64>) = s
             .conn

@@ -70,7 +70,7 @@ fn town_store(tag: &str) -> (Store, PathBuf) {
         path
     });
     let path = temp_db(tag);
-    std::fs::copy(template, &path).expect("copy of the town store");
+    crate::common::copy_store(template, &path);
     (crate::common::open_store(&path), path)
 }
 

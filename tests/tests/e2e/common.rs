@@ -26,17 +26,31 @@ pub fn temp_db(tag: &str) -> PathBuf {
     dir.join("test.duckdb")
 }
 
-/// Opens (creating) the store at `path` with its key file beside it
-/// (`path.key`, created on first use), as `wangge` finds it.
-pub fn open_store(path: impl AsRef<Path>) -> Store {
-    let path = path.as_ref();
+/// The key of the store at `path`, from its key file beside it (`path.key`,
+/// created on first use), where `wangge` looks for it.
+pub fn store_key(path: &Path) -> geo_core::crypt::Keyring {
     let key = web_viewer::cli::key::default_key_path(path);
-    let keys = if key.exists() {
+    if key.exists() {
         web_viewer::cli::key::load(&key).expect("key file")
     } else {
         web_viewer::cli::key::create(&key).expect("key file")
-    };
-    Store::open(path, &keys).expect("open store")
+    }
+}
+
+/// Opens (creating) the store at `path` with [`store_key`].
+pub fn open_store(path: impl AsRef<Path>) -> Store {
+    let path = path.as_ref();
+    Store::open(path, &store_key(path)).expect("open store")
+}
+
+/// Copies the store `from` and its key file to `to`.
+pub fn copy_store(from: &Path, to: &Path) {
+    std::fs::copy(from, to).expect("copy of the store");
+    std::fs::copy(
+        web_viewer::cli::key::default_key_path(from),
+        web_viewer::cli::key::default_key_path(to),
+    )
+    .expect("copy of the key file");
 }
 
 /// A store holding the community-scale demo (seed 7).

@@ -353,25 +353,20 @@ async fn a_person_is_found_by_id_number_through_the_keyed_hash() {
             .expect("a person with an ID number")
     };
     let uri = format!("/api/v1/persons?national_id={}", nid.reveal());
-    let req = Request::get(uri.as_str())
-        .header("x-wangge-role", "leader")
-        .body(Body::empty())
-        .expect("req");
-    let (s, b, _) = call(&st, req).await;
+    let (s, b, _) = call(&st, crate::common::get(&uri, "leader")).await;
     assert_eq!(s, StatusCode::OK);
     let v: Value = serde_json::from_slice(&b).expect("json");
     let found = v["features"].as_array().expect("features");
     assert_eq!(found.len(), 1, "{v}");
     assert_eq!(found[0]["properties"]["id"], json!(id));
-    let shown = found[0]["properties"]["national_id"].as_str().expect("masked");
+    let shown = found[0]["properties"]["national_id"]
+        .as_str()
+        .expect("masked");
     assert!(shown != nid.reveal() && shown.contains("****"), "{shown}");
     let (s, _) = get_json(&st, &uri).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "the big screen looks up nobody");
-    let req = Request::get("/api/v1/persons?national_id=110105194912310021")
-        .header("x-wangge-role", "leader")
-        .body(Body::empty())
-        .expect("req");
-    let (s, b, _) = call(&st, req).await;
+    let bad = "/api/v1/persons?national_id=110105194912310021";
+    let (s, b, _) = call(&st, crate::common::get(bad, "leader")).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(String::from_utf8_lossy(&b).contains("bad_national_id"));
 }

@@ -221,6 +221,7 @@ fn cli_import(db: &std::path::Path, args: &[&str]) -> Result<(), String> {
         std::iter::once("import").chain(args.iter().copied()),
     )
     .map_err(|e| format!("arguments: {e}"))?;
+    crate::common::store_key(db); // as `wangge key init` would have
     web_viewer::cli::import::run(db, a).map_err(|e| format!("{e:#}"))
 }
 

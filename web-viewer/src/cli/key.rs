@@ -97,8 +97,8 @@ pub fn load(path: &Path) -> Result<Keyring> {
     let _ = meta;
     let bytes =
         std::fs::read(path).with_context(|| format!("reading key file {}", path.display()))?;
-    let secret =
-        KeySecret::from_file_bytes(&bytes).with_context(|| format!("key file {}", path.display()))?;
+    let secret = KeySecret::from_file_bytes(&bytes)
+        .with_context(|| format!("key file {}", path.display()))?;
     Ok(Keyring::new(&secret))
 }
 

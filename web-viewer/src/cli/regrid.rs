@@ -519,8 +519,7 @@ pub fn run(db: &Path, a: RegridArgs) -> Result<()> {
             a.note.as_deref().unwrap_or(""),
             &format!("wangge regrid (seed {})", params.seed),
         );
-        let mut store =
-            super::key::open_store(db)?;
+        let mut store = super::key::open_store(db)?;
         let v = store
             .replace_grids(&change)
             .context("adopting the proposal (nothing was changed)")?;
