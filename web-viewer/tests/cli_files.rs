@@ -198,7 +198,7 @@ fn imported_id_numbers_and_phones_are_encrypted_in_the_file() {
         .args(["--db"])
         .arg(&db)
         .args(["--key"])
-        .arg(&demo.with_extension("duckdb.key"))
+        .arg(demo.with_extension("duckdb.key"))
         .args(["export", "persons"])
         .output()
         .expect("run wangge");
