@@ -36,11 +36,14 @@ fn stage_sealed(conn: &Connection, keys: &Keyring, rows: &[PersonSecrets]) -> Re
     })
 }
 
-/// Schema 5: seals the plain ID numbers and phones of `persons` (schema 4:
-/// numbers) into `persons_v5`, which replaces it, and records the key ID.
-/// Runs inside the migration's transaction.
-pub(crate) fn seal_plain_persons(conn: &Connection, keys: &Keyring) -> Result<()> {
-    let rows = collect_on(
+/// The people with an ID number or a phone, read by `national_id` and
+/// `phone` (columns 1 and 2 of the row, given the person's ID).
+fn stored_secrets(
+    conn: &Connection,
+    national_id: impl Fn(&duckdb::Row<'_>, u64) -> Result<Option<u64>>,
+    phone: impl Fn(&duckdb::Row<'_>, u64) -> Result<Option<u64>>,
+) -> Result<Vec<PersonSecrets>> {
+    collect_on(
         conn,
         "SELECT id, national_id, phone FROM persons
          WHERE national_id IS NOT NULL OR phone IS NOT NULL",
@@ -53,13 +56,20 @@ pub(crate) fn seal_plain_persons(conn: &Connection, keys: &Keyring) -> Result<()
                     "persons",
                     id,
                     "national_id",
-                    get(r, 1)?,
+                    national_id(r, id)?,
                     NationalId::from_digits,
                 )?,
-                phone: get(r, 2)?,
+                phone: phone(r, id)?,
             })
         },
-    )?;
+    )
+}
+
+/// Schema 5: seals the plain ID numbers and phones of `persons` (schema 4:
+/// numbers) into `persons_v5`, which replaces it, and records the key ID.
+/// Runs inside the migration's transaction.
+pub(crate) fn seal_plain_persons(conn: &Connection, keys: &Keyring) -> Result<()> {
+    let rows = stored_secrets(conn, |r, _| get(r, 1), |r, _| get(r, 2))?;
     stage_sealed(conn, keys, &rows)?;
     conn.execute_batch(
         "INSERT INTO persons_v5
@@ -138,25 +148,10 @@ impl Store {
     pub fn rotate_key(&mut self, new: &Keyring) -> Result<u64> {
         let tx = self.conn.transaction().ctx("starting key rotation")?;
         let old = &self.keys;
-        let rows = collect_on(
+        let rows = stored_secrets(
             &tx,
-            "SELECT id, national_id, phone FROM persons
-             WHERE national_id IS NOT NULL OR phone IS NOT NULL",
-            &[],
-            |r| {
-                let id: u64 = get(r, 0)?;
-                Ok(PersonSecrets {
-                    id,
-                    national_id: opt_id(
-                        "persons",
-                        id,
-                        "national_id",
-                        open_column(old, r, id, 1, Column::NationalId)?,
-                        NationalId::from_digits,
-                    )?,
-                    phone: open_column(old, r, id, 2, Column::Phone)?,
-                })
-            },
+            |r, id| open_column(old, r, id, 1, Column::NationalId),
+            |r, id| open_column(old, r, id, 2, Column::Phone),
         )?;
         stage_sealed(&tx, new, &rows)?;
         tx.execute_batch(
