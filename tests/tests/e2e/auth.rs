@@ -18,24 +18,24 @@ use web_viewer::{app, AppState, ServerConfig};
 use crate::common::demo_store;
 
 /// One HTTP/1.1 exchange on a fresh connection.
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
+pub(crate) struct Resp {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
 }
 
 impl Resp {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
     /// The session cookie this answer sets.
-    fn session_cookie(&self) -> Option<String> {
+    pub(crate) fn session_cookie(&self) -> Option<String> {
         self.headers
             .iter()
             .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
@@ -44,7 +44,7 @@ impl Resp {
     }
 }
 
-fn http(
+pub(crate) fn http(
     addr: SocketAddr,
     method: &str,
     path: &str,
@@ -108,15 +108,15 @@ fn dechunk(mut s: &str) -> String {
 }
 
 /// A running server in log-in mode over the demo community, with accounts.
-struct Server {
-    addr: SocketAddr,
-    state: AppState,
-    worker_grid: String,
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
+    pub(crate) state: AppState,
+    pub(crate) worker_grid: String,
     /// A kiosk token made before the server started (as `wangge token add`).
-    kiosk: String,
+    pub(crate) kiosk: String,
 }
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 fn add(store: &mut Store, name: &str, role: &str, grids: &[String], dept: Option<&str>) {
     let row = AccountSpec::new(name, None, role, grids, dept)
@@ -126,7 +126,7 @@ fn add(store: &mut Store, name: &str, role: &str, grids: &[String], dept: Option
     store.add_account(&row).expect("add account");
 }
 
-async fn server(tag: &str, config: impl FnOnce(&mut ServerConfig)) -> Server {
+pub(crate) async fn server(tag: &str, config: impl FnOnce(&mut ServerConfig)) -> Server {
     let (mut store, path) = demo_store(tag);
     let worker_grid = store
         .grids()
@@ -179,7 +179,7 @@ async fn server(tag: &str, config: impl FnOnce(&mut ServerConfig)) -> Server {
 }
 
 /// Logs in; `(cookie header, csrf token)`.
-fn login(addr: SocketAddr, name: &str) -> (String, String) {
+pub(crate) fn login(addr: SocketAddr, name: &str) -> (String, String) {
     let r = http(
         addr,
         "POST",
@@ -200,7 +200,7 @@ fn login(addr: SocketAddr, name: &str) -> (String, String) {
     )
 }
 
-fn blocking<T: Send + 'static>(
+pub(crate) fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> tokio::task::JoinHandle<T> {
     tokio::task::spawn_blocking(f)

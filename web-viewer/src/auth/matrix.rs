@@ -81,7 +81,7 @@ pub const ROWS: &[Row] = &[
     row("POST", "/api/v1/session/kiosk", Who::Anyone, "exchange a kiosk token for a read-only screen session"),
     row("GET", "/api/v1/info", Who::Roles(SIGNED_IN), "counts; a worker's are of their grids"),
     row("GET", "/api/v1/kpi", Who::Roles(SIGNED_IN), "town figures (aggregates)"),
-    row("GET", "/api/v1/search", Who::Roles(SIGNED_IN), "names of places, grids, communities; people for leader and worker (scoped, masked)"),
+    row("GET", "/api/v1/search", Who::Roles(SIGNED_IN), "grids, communities, compounds and building addresses by name (never people)"),
     row("GET", "/api/v1/heatmap", Who::Roles(SIGNED_IN), "H3 counts; k-anonymous with restricted filters for roles without reveal"),
     row("GET", "/api/v1/stream/events", Who::Roles(SIGNED_IN), "events as the caller may see them: leader all, worker own grids, department dispatched to it, planner and screen without title and exact place"),
     row("GET", "/api/v1/grids/versions", Who::Roles(SIGNED_IN), "grid history (who adopted, when, why)"),

@@ -789,9 +789,9 @@ pub async fn building_detail(
         .and_then(|c| view.dataset.compounds.iter().find(|x| x.id == c));
     let refs = refs_at(&view, b.footprint.interior_point());
     if !scope.allows(&refs) {
-        return Err(AppError::Forbidden(format!(
-            "building {bid} is outside the grids of this request (X-Wangge-Grids)"
-        )));
+        // Outside the caller's grids a building is absent, as one that
+        // does not exist (no existence oracle).
+        return Err(AppError::NotFound(format!("building {bid} not found")));
     }
     let units: Vec<Value> = view
         .dataset
