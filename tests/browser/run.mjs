@@ -474,6 +474,44 @@ async function run(browser) {
     await c.close();
     return `"${bad.trim()}" for a wrong password; signed in as ${who.trim()}, logged out`;
   });
+  await step('account page: a leader adds a grid worker (password shown once), who logs in; the leader disables it and its session ends; a worker is refused /admin', async () => {
+    const c = await newContext(browser, { role: 'leader' });
+    const p = await c.newPage();
+    await p.goto(`${BASE}/`, { waitUntil: 'domcontentloaded' });
+    await p.waitForSelector('#admin-link:not([hidden])', { timeout: 30_000 });
+    await Promise.all([p.waitForURL(/\/admin$/, { timeout: 30_000 }), p.click('#admin-link')]);
+    await p.waitForSelector(`#accounts tr[data-account="${ACCOUNTS.leader.name}"]`, { timeout: 30_000 });
+    const name = `w${Date.now().toString(36)}`;
+    await p.fill('#add-name', name);
+    await p.fill('#add-display', '新网格员');
+    await p.selectOption('#add-role', 'worker');
+    await p.fill('#add-grids', code);
+    await p.click('#add button[type=submit]');
+    await p.waitForSelector('#notice:not([hidden]) #secret', { timeout: 30_000 });
+    const password = (await p.textContent('#secret')).trim();
+    assert(password.length >= 20, `the new password shown is "${password}"`);
+    await p.waitForSelector(`#accounts tr[data-account="${name}"]`, { timeout: 30_000 });
+    // The new worker signs in in its own browser.
+    const w = await browser.newContext({ viewport: VIEWPORT });
+    const login = await w.request.post(`${BASE}/api/v1/session`, { data: { name, password } });
+    assert(login.ok(), `the new worker cannot log in: ${login.status()}`);
+    assert((await w.request.get(`${BASE}/api/v1/session`)).status() === 200, 'the new worker has no session');
+    const refused = await w.request.get(`${BASE}/admin`, { maxRedirects: 0 });
+    assert(refused.status() === 403, `a worker opened /admin: ${refused.status()}`);
+    // Disabled by the leader: its session ends at once.
+    p.once('dialog', (d) => d.accept());
+    await p.click(`#accounts tr[data-account="${name}"] button.danger`);
+    await p.waitForFunction((n) => {
+      const row = document.querySelector(`#accounts tr[data-account="${n}"]`);
+      return row && row.querySelector('.off');
+    }, name, { timeout: 30_000 });
+    const after = await w.request.get(`${BASE}/api/v1/session`);
+    assert(after.status() === 401, `the disabled worker's session answers ${after.status()}`);
+    await p.screenshot({ path: join(OUT, 'admin-leader.png') });
+    await w.close();
+    await c.close();
+    return `added ${name}, it logged in, disabled it: its session answered ${after.status()}`;
+  });
   for (const role of ['planner', 'worker', 'department']) {
     await step(`viewer / works after log-in as ${role} (${ACCOUNTS[role] && ACCOUNTS[role].name})`, async () => {
       const c = await newContext(browser, { role });

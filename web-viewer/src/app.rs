@@ -34,6 +34,9 @@ pub fn app(state: AppState) -> Router {
                 .delete(auth::routes::logout),
         )
         .route("/session/kiosk", post(auth::routes::kiosk))
+        .route("/accounts", get(auth::admin::list).post(auth::admin::add))
+        .route("/accounts/{name}/{action}", post(auth::admin::change))
+        .route("/tokens/{id}/revoke", post(auth::admin::revoke_token))
         .route("/info", get(api::info))
         .route("/kpi", get(api::kpi))
         .route("/search", get(api::search))
@@ -76,6 +79,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(pages::index))
         .route("/login", get(pages::login))
         .route("/screen", get(pages::screen))
+        .route("/admin", get(pages::admin))
         .route("/embed", get(pages::embed))
         .route("/assets/{*path}", get(pages::assets))
         .fallback(|method: Method, OriginalUri(uri): OriginalUri| async move {

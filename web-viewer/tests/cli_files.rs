@@ -59,3 +59,62 @@ fn serving_beyond_loopback_needs_an_account() {
         "{err}"
     );
 }
+
+#[test]
+fn account_commands_name_the_running_server_that_holds_the_store() {
+    let d = temp("held");
+    let db = d.join("s.duckdb");
+    let add = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .args(["--db"])
+        .arg(&db)
+        .args(["user", "add", "zhang", "--role", "leader", "--random"])
+        .output()
+        .expect("run wangge");
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let mut server = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .args(["--db"])
+        .arg(&db)
+        .args(["serve", "--no-demo", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start wangge serve");
+    // Wait (without a deadline on the machine's speed) until the server
+    // holds the store: then `wangge user` must say so and point to /admin.
+    let mut err = String::new();
+    for _ in 0..600 {
+        let out = Command::new(env!("CARGO_BIN_EXE_wangge"))
+            .args(["--db"])
+            .arg(&db)
+            .args(["user", "disable", "zhang"])
+            .output()
+            .expect("run wangge");
+        err = String::from_utf8_lossy(&out.stderr).to_string();
+        if !out.status.success() && err.contains("running `wangge serve`") {
+            break;
+        }
+        assert!(
+            !out.status.success() || server.try_wait().ok().flatten().is_none(),
+            "the server stopped"
+        );
+        if out.status.success() {
+            // Ran before the server opened the store: undo and retry.
+            let _ = Command::new(env!("CARGO_BIN_EXE_wangge"))
+                .args(["--db"])
+                .arg(&db)
+                .args(["user", "enable", "zhang"])
+                .output();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        err.contains("running `wangge serve`") && err.contains("/admin"),
+        "{err}"
+    );
+}

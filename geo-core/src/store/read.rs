@@ -393,6 +393,34 @@ impl Store {
         })
     }
 
+    /// Names of the residents of each of `households`, for masking them in
+    /// free text about those households ([`crate::ids::scrub_names`]).
+    /// Households without residents are absent from the map.
+    pub fn resident_names(
+        &self,
+        households: &[HouseholdId],
+    ) -> Result<std::collections::HashMap<HouseholdId, Vec<String>>> {
+        let mut out: std::collections::HashMap<HouseholdId, Vec<String>> = Default::default();
+        if households.is_empty() {
+            return Ok(out);
+        }
+        let mut ids: Vec<u64> = households.iter().map(|h| h.get()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let list = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        let rows = self.collect(
+            &format!("SELECT household, name FROM persons WHERE household IN ({list}) ORDER BY id"),
+            &[],
+            |r| Ok((get::<u64>(r, 0)?, get::<String>(r, 1)?)),
+        )?;
+        for (h, name) in rows {
+            if let Ok(h) = HouseholdId::new(h) {
+                out.entry(h).or_default().push(name);
+            }
+        }
+        Ok(out)
+    }
+
     /// Sentiment records in scope.
     pub fn sentiments(&self, scope: &Scope) -> Result<Vec<Sentiment>> {
         let sql = format!(

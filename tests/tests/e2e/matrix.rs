@@ -133,6 +133,9 @@ fn concrete(row: &Row, caller: &Caller, side: Side, kind: &str, f: &Fixtures) ->
     let (lon, lat) = f.lonlat;
     let path = row
         .path
+        // Enabling an enabled account changes nothing; no token has this ID.
+        .replace("/accounts/{name}/{action}", "/accounts/worker/enable")
+        .replace("/tokens/{id}/", "/tokens/no-such-token/")
         .replace("{id}", &event.to_string())
         .replace("{code}", &f.grid)
         .replace("{version}", &f.version.to_string())
@@ -429,7 +432,7 @@ async fn every_route_answers_every_role_and_scope_as_the_matrix_says() {
                                 !matches!(r.status, 401 | 403 | 404 | 500..=599)
                             }
                         }
-                        (true, _, _) if row.path.ends_with("/adopt") => r.status == 404,
+                        (true, _, _) if row.path.ends_with("/adopt") || row.path.starts_with("/api/v1/tokens/") => r.status == 404,
                         (true, _, _) if row.method == "GET" => (200..300).contains(&r.status),
                         (true, _, _) => !matches!(r.status, 401 | 403 | 404 | 500..=599),
                     };

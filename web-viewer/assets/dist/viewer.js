@@ -28,6 +28,8 @@ const $ = (id) => document.getElementById(id);
 // Who is signed in (the server wrote it into the page) and log-out.
 $('who').textContent = document.querySelector('meta[name="wangge-user"]')?.content || '';
 $('logout').addEventListener('click', () => logout());
+// Leaders administer accounts (the server refuses everyone else anyway).
+$('admin-link').hidden = document.querySelector('meta[name="wangge-role"]')?.content !== 'leader';
 
 function isoDay(offsetDays) {
   const d = new Date(Date.now() + offsetDays * DAY);

@@ -91,7 +91,21 @@ fn read_password(src: &PasswordSource) -> Result<(String, bool)> {
 }
 
 fn open(db: &Path) -> Result<Store> {
-    Store::open(db).with_context(|| format!("opening store {}", db.display()))
+    Store::open(db).map_err(|e| {
+        let held = e.to_string().contains("lock");
+        let e = anyhow::Error::new(e).context(format!("opening store {}", db.display()));
+        if held {
+            // A running `wangge serve` holds the file: its page and API
+            // change accounts and tokens at once instead.
+            e.context(
+                "the store is held by a running `wangge serve`: change accounts and tokens in its \
+                 page /admin as a leader (or POST /api/v1/accounts/NAME/disable, \
+                 /api/v1/tokens/ID/revoke), or stop the server first",
+            )
+        } else {
+            e
+        }
+    })
 }
 
 /// Runs `wangge user`.
