@@ -17,6 +17,7 @@ use crate::ids::{
     BuildingId, CompoundId, EventId, HouseholdId, OrganisationId, PersonId, PlaceId, SentimentId,
     UnitId,
 };
+use crate::io::ElementKind;
 use crate::model::{Event, GridRefs, SentimentLink};
 use duckdb::arrow::record_batch::RecordBatch;
 
@@ -455,7 +456,7 @@ fn check_batch(store: &Store, batch: &Dataset) -> Result<()> {
         store: &Store,
         kind: &'static str,
         field: &'static str,
-        target: &'static str,
+        target: ElementKind,
         in_batch: &HashSet<u64>,
         refs: impl Iterator<Item = (u64, Option<u64>)> + Clone + 'a,
     ) -> Result<()> {
@@ -500,7 +501,7 @@ fn check_batch(store: &Store, batch: &Dataset) -> Result<()> {
         store,
         "person",
         "household",
-        "households",
+        ElementKind::Households,
         &households,
         batch
             .persons
@@ -511,7 +512,7 @@ fn check_batch(store: &Store, batch: &Dataset) -> Result<()> {
         store,
         "household",
         "building",
-        "buildings",
+        ElementKind::Buildings,
         &buildings,
         batch
             .households
@@ -522,7 +523,7 @@ fn check_batch(store: &Store, batch: &Dataset) -> Result<()> {
         store,
         "household",
         "unit",
-        "units",
+        ElementKind::Units,
         &units,
         batch
             .households
@@ -533,7 +534,7 @@ fn check_batch(store: &Store, batch: &Dataset) -> Result<()> {
         store,
         "unit",
         "building",
-        "buildings",
+        ElementKind::Buildings,
         &buildings,
         batch
             .units
@@ -544,7 +545,7 @@ fn check_batch(store: &Store, batch: &Dataset) -> Result<()> {
         store,
         "building",
         "compound",
-        "compounds",
+        ElementKind::Compounds,
         &compounds,
         batch
             .buildings
@@ -555,7 +556,7 @@ fn check_batch(store: &Store, batch: &Dataset) -> Result<()> {
         store,
         "grid",
         "parent",
-        "grids",
+        ElementKind::Grids,
         &grids,
         batch
             .grids
@@ -566,32 +567,32 @@ fn check_batch(store: &Store, batch: &Dataset) -> Result<()> {
         store,
         "organisation",
         "compound",
-        "compounds",
+        ElementKind::Compounds,
         &compounds,
         batch
             .organisations
             .iter()
             .map(|o| (o.id.get(), o.compound.map(|c| c.get()))),
     )?;
-    for (kind, table, ids) in [
+    for (table, ids) in [
         (
-            "person",
-            "persons",
+            ElementKind::Persons,
             batch.persons.iter().map(|p| p.id.get()).collect::<Vec<_>>(),
         ),
         (
-            "household",
-            "households",
+            ElementKind::Households,
             batch.households.iter().map(|h| h.id.get()).collect(),
         ),
         (
-            "sentiment",
-            "sentiments",
+            ElementKind::Sentiments,
             batch.sentiments.iter().map(|s| s.id.get()).collect(),
         ),
     ] {
         if let Some(id) = store.existing_ids(table, &ids)?.into_iter().min() {
-            return Err(StoreError::Duplicate { kind, id });
+            return Err(StoreError::Duplicate {
+                kind: table.singular(),
+                id,
+            });
         }
     }
     Ok(())

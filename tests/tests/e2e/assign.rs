@@ -366,21 +366,22 @@ fn every_element(ds: &Dataset) -> Vec<ElementRef> {
 fn stored(store: &Store, ds: &Dataset) -> HashMap<ElementRef, GridRefs> {
     let mut out = HashMap::new();
     let elements = every_element(ds);
+    use geo_core::io::ElementKind as K;
     for table in [
-        "compounds",
-        "buildings",
-        "units",
-        "households",
-        "persons",
-        "places",
-        "events",
-        "sentiments",
-        "organisations",
+        K::Compounds,
+        K::Buildings,
+        K::Units,
+        K::Households,
+        K::Persons,
+        K::Places,
+        K::Events,
+        K::Sentiments,
+        K::Organisations,
     ] {
         let these: Vec<ElementRef> = elements
             .iter()
             .copied()
-            .filter(|e| table_of(*e) == table)
+            .filter(|e| e.kind() == table)
             .collect();
         let ids: Vec<u64> = these.iter().map(|e| e.id()).collect();
         let refs = store.refs_of(table, &ids).expect("refs");
@@ -389,20 +390,6 @@ fn stored(store: &Store, ds: &Dataset) -> HashMap<ElementRef, GridRefs> {
         }
     }
     out
-}
-
-fn table_of(e: ElementRef) -> &'static str {
-    match e {
-        ElementRef::Compound(_) => "compounds",
-        ElementRef::Building(_) => "buildings",
-        ElementRef::Unit(_) => "units",
-        ElementRef::Household(_) => "households",
-        ElementRef::Person(_) => "persons",
-        ElementRef::Place(_) => "places",
-        ElementRef::Event(_) => "events",
-        ElementRef::Sentiment(_) => "sentiments",
-        ElementRef::Organisation(_) => "organisations",
-    }
 }
 
 /// What `assign_dataset` answers for the elements of `ds` against `grids`.

@@ -89,7 +89,8 @@ fn all_refs(store: &Store) -> HashMap<&'static str, HashMap<u64, GridRefs>> {
         ("units", ds.units.iter().map(|u| u.id.get()).collect()),
     ] {
         assert!(!ids.is_empty(), "demo has no {table}");
-        out.insert(table, store.refs_of(table, &ids).expect("refs"));
+        let kind = geo_core::io::ElementKind::parse(table).expect("a kind");
+        out.insert(table, store.refs_of(kind, &ids).expect("refs"));
     }
     out
 }

@@ -202,7 +202,7 @@ pub fn load_input(store: &Store, level: GridKind, community: Option<&str>) -> Re
     };
     let ids: Vec<u64> = ds.units.iter().map(|u| u.id.get()).collect();
     let refs = store
-        .refs_of("units", &ids)
+        .refs_of(geo_core::io::ElementKind::Units, &ids)
         .context("reading unit grid references")?;
     let as_of: DateTime<Utc> = ds
         .events
