@@ -36,6 +36,7 @@ fn every_module_is_on_the_code_map() {
         "web-viewer/src/auth",
         "web-viewer/src/cli",
         "web-viewer/src/routes",
+        "web-viewer/src/service",
     ] {
         modules(&root.join(d), &mut found);
     }
@@ -52,5 +53,52 @@ fn every_module_is_on_the_code_map() {
     assert!(
         missing.is_empty(),
         "modules missing from ARCHITECTURE.md: {missing:?}"
+    );
+}
+
+/// Routes call the service layer, never the CLI: logic both need lives in
+/// `service/` (or `query`, `present`), so a route cannot grow a dependency on
+/// a subcommand.
+#[test]
+fn routes_never_import_the_cli() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
+    let mut seen = 0;
+    let mut offenders = Vec::new();
+    for e in std::fs::read_dir(&dir).expect("src/routes").flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "rs") {
+            seen += 1;
+            let src = std::fs::read_to_string(&p).expect("route source");
+            if src.contains("crate::cli") || src.contains("web_viewer::cli") {
+                offenders.push(p.display().to_string());
+            }
+        }
+    }
+    assert!(seen >= 5, "walked only {seen} route files");
+    assert!(
+        offenders.is_empty(),
+        "routes importing crate::cli: {offenders:?}"
+    );
+}
+
+/// The route files form no circle: api, events and tiles share what they
+/// need through lower modules (`query`, `present`, `service`, `state`), not
+/// through each other.
+#[test]
+fn route_files_do_not_import_each_other() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
+    let mut offenders = Vec::new();
+    for e in std::fs::read_dir(&dir).expect("src/routes").flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "rs") {
+            let src = std::fs::read_to_string(&p).expect("route source");
+            if src.contains("crate::routes::") || src.contains("super::") {
+                offenders.push(p.display().to_string());
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "route files importing other routes: {offenders:?}"
     );
 }

@@ -21,10 +21,11 @@ use geo_core::store::{GridState, LoadSet, Scope, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::cli::regrid::{change_from_proposal, load_input, Proposal, RegridRequest};
-use crate::cli::report::{self, AreaLevel, HotspotRow};
 use crate::error::{AppError, AppResult};
+use crate::query::{format_of, CoverageQuery, Format, HotspotQuery, IndicatorQuery};
 use crate::role::{Access, Role};
+use crate::service::regrid::{change_from_proposal, load_input, Proposal, RegridRequest};
+use crate::service::report::{self, AreaLevel, HotspotRow};
 use crate::state::AppState;
 use crate::view::TownView;
 
@@ -250,29 +251,6 @@ pub async fn regrid_status(Path(job): Path<String>, access: Access) -> AppResult
     Ok(Json(v))
 }
 
-/// Answer format of the indicator, hotspot and coverage routes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Json,
-    Csv,
-    GeoJson,
-}
-
-fn format_of(q: Option<&str>, geojson: bool) -> AppResult<Format> {
-    match q.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("") | Some("json") => Ok(Format::Json),
-        Some("csv") => Ok(Format::Csv),
-        Some("geojson") if geojson => Ok(Format::GeoJson),
-        Some(other) => Err(AppError::bad(
-            "bad_format",
-            format!(
-                "format={other:?}: expected json or csv{}",
-                if geojson { " or geojson" } else { "" }
-            ),
-        )),
-    }
-}
-
 /// A table as a CSV download (UTF-8 with BOM, as `wangge report … --csv`).
 fn csv_response<R: analytics::table::Table>(rows: &[R], name: &str) -> AppResult<Response> {
     let mut buf = Vec::new();
@@ -389,7 +367,7 @@ pub async fn adopt_regrid(
             })?;
             // The store changed: rebuild the view and drop every cached tile
             // now, under the store lock, so no write slips in between.
-            let rebuilt = TownView::load(s)
+            let rebuilt = TownView::load(s, st2.now())
                 .map_err(|e| e.to_string())
                 .and_then(|view| {
                     *st2.view_mut()
@@ -480,15 +458,6 @@ pub async fn grids_of_version(
     })))
 }
 
-/// Query of `GET /api/v1/indicators`.
-#[derive(Debug, Default, Deserialize)]
-pub struct IndicatorQuery {
-    from: Option<String>,
-    to: Option<String>,
-    level: Option<String>,
-    format: Option<String>,
-}
-
 /// `GET /api/v1/indicators?from=&to=&level=community|grid|micro|dedicated&format=json|csv`:
 /// one row per area and the events by category and source (`breakdown`).
 pub async fn indicators(
@@ -514,8 +483,13 @@ pub async fn indicators(
             .get(c.as_str())
             .map(|&i| view.dataset.grids[i].id)
     });
-    let window = report::window_from(&view.dataset.events, q.from.as_deref(), q.to.as_deref())
-        .map_err(|e| AppError::bad("bad_time", e))?;
+    let window = report::window_from(
+        &view.dataset.events,
+        q.from.as_deref(),
+        q.to.as_deref(),
+        st.now(),
+    )
+    .map_err(|e| AppError::bad("bad_time", e))?;
     let sizes = report::area_sizes(&view.dataset.grids, &view.grid_pop);
     let reopened = report::reopened_from(&ever, &view.dataset.events);
     let rep = report::indicator_rows(
@@ -573,15 +547,6 @@ pub async fn indicators(
     .into_response())
 }
 
-/// Query of `GET /api/v1/hotspots`.
-#[derive(Debug, Default, Deserialize)]
-pub struct HotspotQuery {
-    week: Option<String>,
-    res: Option<u8>,
-    category: Option<String>,
-    format: Option<String>,
-}
-
 /// `GET /api/v1/hotspots?week=YYYY-MM-DD&res=9&category=`: flagged H3 cells
 /// of one week (default the latest week with events); `format=csv` for a
 /// download of the same rows.
@@ -624,14 +589,6 @@ pub async fn hotspots(
         "hotspots": rows,
     }))
     .into_response())
-}
-
-/// Query of `GET /api/v1/coverage`.
-#[derive(Debug, Default, Deserialize)]
-pub struct CoverageQuery {
-    service: Option<String>,
-    minutes: Option<f64>,
-    format: Option<String>,
 }
 
 /// `GET /api/v1/coverage?service=elderly_canteen&minutes=15`: share of

@@ -11,8 +11,8 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use crate::error::{AppError, AppResult};
+use crate::query::heat_filter_from;
 use crate::role::Access;
-use crate::routes::api::heat_filter_from;
 use crate::state::{AppState, CachedTile};
 
 fn base_url(headers: &HeaderMap) -> String {
@@ -62,7 +62,7 @@ pub async fn tile(
         .collect();
     keys.sort();
     let key = format!("{layer}/{z}/{x}/{y}?{keys:?}&k={k}");
-    let filter = heat_filter_from(&params)?;
+    let filter = heat_filter_from(&params, st.now())?;
     let now = filter.now;
     // A tile that depends on the time (an open event in its reach turns
     // overdue) is only reused until that instant.
@@ -210,30 +210,4 @@ pub async fn glyphs(Path((fontstack, range)): Path<(String, String)>) -> AppResu
         HeaderValue::from_static("public, max-age=86400"),
     );
     Ok(resp)
-}
-
-/// Drops the cached tiles a write changed. Keys are `layer/z/x/y?filters`.
-pub fn invalidate(st: &AppState, inval: &tiles::Invalidation) -> AppResult<()> {
-    let mut cache =
-        st.0.tiles
-            .lock()
-            .map_err(|_| AppError::Internal("tile cache poisoned".into()))?;
-    cache.retain(|key, _| {
-        let path = key.split('?').next().unwrap_or("");
-        let mut it = path.split('/');
-        let (Some(l), Some(z), Some(x), Some(y)) = (it.next(), it.next(), it.next(), it.next())
-        else {
-            return false;
-        };
-        match (
-            tiles::Layer::parse(l),
-            z.parse::<u8>(),
-            x.parse::<u32>(),
-            y.parse::<u32>(),
-        ) {
-            (Ok(l), Ok(z), Ok(x), Ok(y)) => !inval.affects(l, z, x, y),
-            _ => false,
-        }
-    });
-    Ok(())
 }
