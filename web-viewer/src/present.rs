@@ -12,6 +12,9 @@ use geo_core::store::TransitionRow;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use analytics::events::limits::SlaLevel;
+use analytics::events::EventRules;
+
 use crate::role::{Access, Role};
 use crate::view::TownView;
 
@@ -141,6 +144,35 @@ pub struct Sla {
     pub deadline: String,
     /// Share of the limit used (1 = at the deadline).
     pub used: f64,
+}
+
+impl Sla {
+    /// The traffic-light state of `e` at `now`; `None` for rejected and
+    /// merged events, which no longer run against a limit. The clock stops
+    /// at `resolved_at`.
+    pub fn of(rules: &EventRules, e: &Event, now: DateTime<Utc>) -> Option<Sla> {
+        if matches!(e.status, EventStatus::Rejected | EventStatus::Merged) {
+            return None;
+        }
+        let s = rules.limits.sla(e, now);
+        let level = match s.level {
+            SlaLevel::Green => "green",
+            SlaLevel::Yellow => "yellow",
+            SlaLevel::Red => "red",
+            SlaLevel::Overdue => "overdue",
+        };
+        Some(Sla {
+            level,
+            elapsed_h: hours(s.elapsed),
+            remaining_h: hours(s.remaining),
+            deadline: s.deadline.to_rfc3339(),
+            used: (s.used * 1000.0).round() / 1000.0,
+        })
+    }
+}
+
+fn hours(d: chrono::Duration) -> f64 {
+    (d.num_milliseconds() as f64 / 3600.0).round() / 1000.0
 }
 
 /// One step of a transition, as answered.
@@ -359,6 +391,60 @@ pub struct ReceiptStatus {
     pub merged_into: Option<MergedInto>,
     /// Statuses and times.
     pub timeline: Vec<ReceiptStep>,
+}
+
+impl ReceiptStatus {
+    /// The receipt answer of `e` (and the event it was merged into) from its
+    /// stored timeline rows; imported history without rows shows the report and
+    /// the current status.
+    pub fn of(
+        rules: &EventRules,
+        receipt: String,
+        e: &Event,
+        master: Option<&Event>,
+        rows: &[TransitionRow],
+        now: DateTime<Utc>,
+    ) -> ReceiptStatus {
+        let mut timeline: Vec<ReceiptStep> = rows
+            .iter()
+            .map(|t| ReceiptStep {
+                status: t.to.clone(),
+                at: Utc.timestamp_opt(t.at, 0).single().map(|d| d.to_rfc3339()),
+            })
+            .collect();
+        if timeline.is_empty() {
+            timeline.push(ReceiptStep {
+                status: "reported".into(),
+                at: Some(e.reported_at.to_rfc3339()),
+            });
+            if e.status != EventStatus::Reported {
+                timeline.push(ReceiptStep {
+                    status: e.status.code().into(),
+                    at: e.resolved_at.map(|d| d.to_rfc3339()),
+                });
+            }
+        }
+        let def = e.category.def();
+        ReceiptStatus {
+            receipt,
+            category: e.category.code(),
+            category_zh: def.name_zh,
+            category_en: def.name_en,
+            status: e.status.code(),
+            reported_at: e.reported_at.to_rfc3339(),
+            handler: e.handler.clone(),
+            deadline: e.deadline.map(|d| d.to_rfc3339()),
+            resolved_at: e.resolved_at.map(|d| d.to_rfc3339()),
+            satisfaction: e.satisfaction,
+            sla: Sla::of(rules, e, now),
+            merged_into: master.map(|m| MergedInto {
+                status: m.status.code(),
+                resolved_at: m.resolved_at.map(|d| d.to_rfc3339()),
+                sla: Sla::of(rules, m, now),
+            }),
+            timeline,
+        }
+    }
 }
 
 /// Grid IDs of a worker's grids (empty for other roles).

@@ -12,7 +12,7 @@ use geo_core::store::{EventFilter, Page};
 use geo_core::taxonomy::EventCategory;
 use serde::Deserialize;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::view::TownView;
 
 /// Query parameters shared by list routes.
@@ -62,7 +62,7 @@ pub fn parse_time(field: &str, s: &str) -> AppResult<DateTime<Utc>> {
         }
     }
     Err(AppError::bad(
-        "bad_time",
+        ErrorCode::BadTime,
         format!("{field}={s:?} is not a date (YYYY-MM-DD), RFC 3339 time or unix seconds"),
     ))
 }
@@ -75,7 +75,7 @@ pub fn parse_bbox(s: &str) -> AppResult<[f64; 4]> {
         .collect::<Result<_, _>>()
         .map_err(|_| {
             AppError::bad(
-                "bad_bbox",
+                ErrorCode::BadBbox,
                 format!("bbox={s:?}: expected four numbers w,s,e,n"),
             )
         })?;
@@ -91,7 +91,7 @@ pub fn parse_bbox(s: &str) -> AppResult<[f64; 4]> {
             Ok([*w, *s2, *e, *n])
         }
         _ => Err(AppError::bad(
-            "bad_bbox",
+            ErrorCode::BadBbox,
             format!("bbox={s:?}: expected w,s,e,n with w<=e and s<=n"),
         )),
     }
@@ -110,7 +110,7 @@ impl ListQuery {
                 f.category = Some(c.to_string());
             } else {
                 let cat = EventCategory::parse(c)
-                    .map_err(|e| AppError::bad("bad_category", e.to_string()))?;
+                    .map_err(|e| AppError::bad(ErrorCode::BadCategory, e.to_string()))?;
                 f.category = Some(cat.code().to_string());
             }
         }
@@ -119,13 +119,13 @@ impl ListQuery {
             .as_deref()
             .filter(|s| !s.is_empty() && *s != "open" && *s != "overdue")
         {
-            let st =
-                EventStatus::parse(s).map_err(|e| AppError::bad("bad_status", e.to_string()))?;
+            let st = EventStatus::parse(s)
+                .map_err(|e| AppError::bad(ErrorCode::BadStatus, e.to_string()))?;
             f.status = Some(st.code().to_string());
         }
         if let Some(s) = self.source.as_deref().filter(|s| !s.is_empty()) {
-            let so =
-                EventSource::parse(s).map_err(|e| AppError::bad("bad_source", e.to_string()))?;
+            let so = EventSource::parse(s)
+                .map_err(|e| AppError::bad(ErrorCode::BadSource, e.to_string()))?;
             f.source = Some(so.code().to_string());
         }
         if let Some(t) = self.from.as_deref().filter(|s| !s.is_empty()) {
@@ -145,7 +145,7 @@ impl ListQuery {
         let limit = self.limit.unwrap_or(1000);
         if limit == 0 || limit > 10_000 {
             return Err(AppError::bad(
-                "bad_limit",
+                ErrorCode::BadLimit,
                 format!("limit={limit}: must be 1..=10000"),
             ));
         }
@@ -158,7 +158,7 @@ impl ListQuery {
 
 /// The grid of a `grid=` code in the view.
 pub fn grid_id(view: &TownView, code: &str) -> AppResult<geo_core::ids::GridId> {
-    GridCode::parse(code).map_err(|e| AppError::bad("bad_grid_code", e.to_string()))?;
+    GridCode::parse(code).map_err(|e| AppError::bad(ErrorCode::BadGridCode, e.to_string()))?;
     view.grid_by_code
         .get(code)
         .map(|&i| view.dataset.grids[i].id)
@@ -204,13 +204,13 @@ pub fn heat_filter_from(
             } else {
                 f.categories.push(
                     EventCategory::parse(part)
-                        .map_err(|e| AppError::bad("bad_category", e.to_string()))?,
+                        .map_err(|e| AppError::bad(ErrorCode::BadCategory, e.to_string()))?,
                 );
             }
         }
         if f.categories.is_empty() {
             return Err(AppError::bad(
-                "bad_category",
+                ErrorCode::BadCategory,
                 format!("category={c:?} matches no category"),
             ));
         }
@@ -220,7 +220,7 @@ pub fn heat_filter_from(
             f.statuses
                 .push(tiles::heatmap::StatusClass::parse(part).ok_or_else(|| {
                     AppError::bad(
-                        "bad_status",
+                        ErrorCode::BadStatus,
                         format!("status={part:?}: expected open, overdue or closed"),
                     )
                 })?);
@@ -229,7 +229,8 @@ pub fn heat_filter_from(
     if let Some(s) = p.get("source").filter(|s| !s.is_empty()) {
         for part in s.split(',') {
             f.sources.push(
-                EventSource::parse(part).map_err(|e| AppError::bad("bad_source", e.to_string()))?,
+                EventSource::parse(part)
+                    .map_err(|e| AppError::bad(ErrorCode::BadSource, e.to_string()))?,
             );
         }
     }
@@ -254,7 +255,7 @@ pub fn format_of(q: Option<&str>, geojson: bool) -> AppResult<Format> {
         Some("csv") => Ok(Format::Csv),
         Some("geojson") if geojson => Ok(Format::GeoJson),
         Some(other) => Err(AppError::bad(
-            "bad_format",
+            ErrorCode::BadFormat,
             format!(
                 "format={other:?}: expected json or csv{}",
                 if geojson { " or geojson" } else { "" }

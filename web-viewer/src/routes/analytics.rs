@@ -18,10 +18,10 @@ use axum::Json;
 use geo_core::ids::CommunityId;
 use geo_core::model::{GridKind, ServiceKind};
 use geo_core::store::{GridState, LoadSet, Scope, StoreError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::query::{format_of, CoverageQuery, Format, HotspotQuery, IndicatorQuery};
 use crate::role::{Access, Role};
 use crate::service::regrid::{change_from_proposal, load_input, Proposal, RegridRequest};
@@ -108,14 +108,14 @@ pub async fn start_regrid(
 ) -> AppResult<impl IntoResponse> {
     planner_or_leader(&access, "re-grid")?;
     let req: RegridRequest = serde_json::from_slice(&body)
-        .map_err(|e| AppError::bad("bad_body", format!("regrid body: {e}")))?;
+        .map_err(|e| AppError::bad(ErrorCode::BadBody, format!("regrid body: {e}")))?;
     let params = req
         .params()
-        .map_err(|e| AppError::bad("bad_param", e.to_string()))?;
+        .map_err(|e| AppError::bad(ErrorCode::BadParam, e.to_string()))?;
     let community_id = {
         let view = st.view()?;
         req.community_id(&view.dataset.communities)
-            .map_err(|e| AppError::bad("bad_community", e.to_string()))?
+            .map_err(|e| AppError::bad(ErrorCode::BadCommunity, e.to_string()))?
     };
     let id = {
         let mut j = jobs()?;
@@ -125,7 +125,7 @@ pub async fn start_regrid(
             .count();
         if running >= MAX_RUNNING {
             return Err(AppError::Conflict(
-                "busy".into(),
+                ErrorCode::Busy,
                 format!("{running} re-gridding jobs are running; try again when one is done"),
             ));
         }
@@ -178,7 +178,15 @@ pub async fn start_regrid(
     });
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"job": id.to_string(), "status": "running"})),
+        Json(RegridJob {
+            job: id.to_string(),
+            status: "running",
+            progress: None,
+            params: None,
+            result: None,
+            error: None,
+            adopted_version: None,
+        }),
     ))
 }
 
@@ -220,12 +228,16 @@ fn run_job(
 }
 
 fn job_id(s: &str) -> AppResult<u64> {
-    s.parse::<u64>()
-        .map_err(|_| AppError::bad("bad_job", format!("job={s:?}: expected a job number")))
+    s.parse::<u64>().map_err(|_| {
+        AppError::bad(
+            ErrorCode::BadJob,
+            format!("job={s:?}: expected a job number"),
+        )
+    })
 }
 
 /// `GET /api/v1/regrid/{job}`: `{job, status, progress, params, result?, error?}`.
-pub async fn regrid_status(Path(job): Path<String>, access: Access) -> AppResult<Json<Value>> {
+pub async fn regrid_status(Path(job): Path<String>, access: Access) -> AppResult<Json<RegridJob>> {
     planner_or_leader(&access, "read re-gridding jobs")?;
     let id = job_id(&job)?;
     let j = jobs()?
@@ -233,22 +245,81 @@ pub async fn regrid_status(Path(job): Path<String>, access: Access) -> AppResult
         .cloned()
         .ok_or_else(|| AppError::NotFound(format!("re-gridding job {id} not found")))?;
     owned(&j, &access, id)?;
-    let mut v = json!({"job": id.to_string(), "progress": j.progress, "params": j.params});
+    let mut v = RegridJob {
+        job: id.to_string(),
+        status: "running",
+        progress: Some(j.progress),
+        params: Some(j.params),
+        result: None,
+        error: None,
+        adopted_version: None,
+    };
     match j.state {
-        JobState::Running => v["status"] = json!("running"),
+        JobState::Running => {}
         JobState::Done(r) => {
-            v["status"] = json!("done");
-            v["result"] = r;
+            v.status = "done";
+            v.result = Some(r);
             if let Some(Some(version)) = j.adopted {
-                v["adopted_version"] = json!(version);
+                v.adopted_version = Some(version);
             }
         }
         JobState::Failed(e) => {
-            v["status"] = json!("failed");
-            v["error"] = json!(e);
+            v.status = "failed";
+            v.error = Some(e);
         }
     }
     Ok(Json(v))
+}
+
+/// A re-gridding job as `POST /api/v1/regrid` (`{job, status}`) and
+/// `GET /api/v1/regrid/{job}` answer it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegridJob {
+    /// Job ID.
+    pub job: String,
+    /// `running`, `done` or `failed`.
+    pub status: &'static str,
+    /// Progress 0–1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<f32>,
+    /// The parameters of the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Value>,
+    /// `{geojson, report}` once done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Grid version it was adopted as.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adopted_version: Option<i64>,
+}
+
+/// `GET /api/v1/indicators` (JSON): rows per area and the breakdown.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndicatorsAnswer {
+    /// Window start, RFC 3339.
+    pub from: String,
+    /// Window end (exclusive), RFC 3339.
+    pub to: String,
+    /// Level of the rows.
+    pub level: &'static str,
+    /// One row per area (with `name`, and `code` for grids).
+    pub rows: Vec<Value>,
+    /// Events by category and by source per area.
+    pub breakdown: Vec<analytics::indicators::BreakdownRow>,
+}
+
+/// `GET /api/v1/hotspots` (JSON): the flagged cells of one week.
+#[derive(Debug, Clone, Serialize)]
+pub struct HotspotsAnswer {
+    /// Monday of the week (local); `null` when there is no event.
+    pub week_start: Option<String>,
+    /// H3 resolution.
+    pub res: u8,
+    /// Flagged cells, most significant first.
+    pub hotspots: Vec<HotspotRow>,
 }
 
 /// A table as a CSV download (UTF-8 with BOM, as `wangge report … --csv`).
@@ -287,18 +358,21 @@ pub async fn adopt_regrid(
     Path(job): Path<String>,
     access: Access,
     body: axum::body::Bytes,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<geo_core::store::VersionReport>> {
     planner_or_leader(&access, "adopt re-gridding proposals")?;
     let id = job_id(&job)?;
     let body: AdoptBody = if body.iter().all(u8::is_ascii_whitespace) {
         AdoptBody::default()
     } else {
         serde_json::from_slice(&body)
-            .map_err(|e| AppError::bad("bad_body", format!("adopt body: {e}")))?
+            .map_err(|e| AppError::bad(ErrorCode::BadBody, format!("adopt body: {e}")))?
     };
     let note = body.note.unwrap_or_default();
     if note.chars().count() > 2000 {
-        return Err(AppError::bad("bad_note", "note: at most 2000 characters"));
+        return Err(AppError::bad(
+            ErrorCode::BadNote,
+            "note: at most 2000 characters",
+        ));
     }
     let (proposal, basis, community, level) = {
         let mut j = jobs()?;
@@ -309,13 +383,13 @@ pub async fn adopt_regrid(
         match &job.state {
             JobState::Running => {
                 return Err(AppError::Conflict(
-                    "not_done".into(),
+                    ErrorCode::NotDone,
                     format!("re-gridding job {id} is still running"),
                 ))
             }
             JobState::Failed(e) => {
                 return Err(AppError::Conflict(
-                    "not_done".into(),
+                    ErrorCode::NotDone,
                     format!("re-gridding job {id} failed ({e}); there is nothing to adopt"),
                 ))
             }
@@ -324,13 +398,13 @@ pub async fn adopt_regrid(
         match job.adopted {
             Some(Some(v)) => {
                 return Err(AppError::Conflict(
-                    "already_adopted".into(),
+                    ErrorCode::AlreadyAdopted,
                     format!("re-gridding job {id} was adopted already as grid version {v}"),
                 ))
             }
             Some(None) => {
                 return Err(AppError::Conflict(
-                    "already_adopted".into(),
+                    ErrorCode::AlreadyAdopted,
                     format!("re-gridding job {id} is being adopted"),
                 ))
             }
@@ -358,10 +432,10 @@ pub async fn adopt_regrid(
         .with_store(move |s| {
             let report = s.replace_grids(&change).map_err(|e| match e {
                 StoreError::Stale { .. } => {
-                    AppError::Conflict("stale_proposal".into(), e.to_string())
+                    AppError::Conflict(ErrorCode::StaleProposal, e.to_string())
                 }
                 StoreError::InvalidChange { .. } => {
-                    AppError::Conflict("invalid_proposal".into(), e.to_string())
+                    AppError::Conflict(ErrorCode::InvalidProposal, e.to_string())
                 }
                 other => AppError::from(other),
             })?;
@@ -400,12 +474,7 @@ pub async fn adopt_regrid(
                 version = report.version,
                 "re-gridding proposal adopted"
             );
-            Ok(Json(json!({
-                "version": report.version,
-                "retired": report.retired,
-                "created": report.created,
-                "reassigned": report.reassigned,
-            })))
+            Ok(Json(report))
         }
     }
 }
@@ -428,7 +497,7 @@ pub async fn grids_of_version(
 ) -> AppResult<Json<Value>> {
     let v: i64 = version.parse().map_err(|_| {
         AppError::bad(
-            "bad_version",
+            ErrorCode::BadVersion,
             format!("version={version:?}: expected a grid version number"),
         )
     })?;
@@ -469,7 +538,7 @@ pub async fn indicators(
     let level_s = q.level.as_deref().unwrap_or("community");
     let level = report::parse_level(level_s).ok_or_else(|| {
         AppError::bad(
-            "bad_level",
+            ErrorCode::BadLevel,
             format!("level={level_s:?}: expected community, grid, micro or dedicated"),
         )
     })?;
@@ -489,7 +558,7 @@ pub async fn indicators(
         q.to.as_deref(),
         st.now(),
     )
-    .map_err(|e| AppError::bad("bad_time", e))?;
+    .map_err(|e| AppError::bad(ErrorCode::BadTime, e))?;
     let sizes = report::area_sizes(&view.dataset.grids, &view.grid_pop);
     let reopened = report::reopened_from(&ever, &view.dataset.events);
     let rep = report::indicator_rows(
@@ -540,10 +609,13 @@ pub async fn indicators(
             v
         })
         .collect();
-    Ok(Json(json!({
-        "from": window.from.to_rfc3339(), "to": window.to.to_rfc3339(),
-        "level": level.code(), "rows": out, "breakdown": breakdown,
-    }))
+    Ok(Json(IndicatorsAnswer {
+        from: window.from.to_rfc3339(),
+        to: window.to.to_rfc3339(),
+        level: level.code(),
+        rows: out,
+        breakdown,
+    })
     .into_response())
 }
 
@@ -557,19 +629,25 @@ pub async fn hotspots(
     let format = format_of(q.format.as_deref(), false)?;
     let offset = 8;
     let res = q.res.unwrap_or(9);
-    let params = report::hotspot_params(res, offset).map_err(|e| AppError::bad("bad_res", e))?;
+    let params =
+        report::hotspot_params(res, offset).map_err(|e| AppError::bad(ErrorCode::BadRes, e))?;
     let cats = report::category_filter(q.category.as_deref())
-        .map_err(|e| AppError::bad("bad_category", e))?;
+        .map_err(|e| AppError::bad(ErrorCode::BadCategory, e))?;
     let events = st.view()?.dataset.events.clone();
     let week = match q.week.as_deref().filter(|w| !w.is_empty()) {
-        Some(w) => report::week_of_date(w, offset).map_err(|e| AppError::bad("bad_week", e))?,
+        Some(w) => {
+            report::week_of_date(w, offset).map_err(|e| AppError::bad(ErrorCode::BadWeek, e))?
+        }
         None => match report::latest_week(&events, offset) {
             Some(w) => w,
             None if format == Format::Csv => return csv_response::<HotspotRow>(&[], "hotspots"),
             None => {
-                return Ok(
-                    Json(json!({"week_start": null, "res": res, "hotspots": []})).into_response(),
-                )
+                return Ok(Json(HotspotsAnswer {
+                    week_start: None,
+                    res,
+                    hotspots: Vec::new(),
+                })
+                .into_response())
             }
         },
     };
@@ -583,11 +661,11 @@ pub async fn hotspots(
     if format == Format::Csv {
         return csv_response(&rows, "hotspots");
     }
-    Ok(Json(json!({
-        "week_start": report::week_start_date(week, offset).to_string(),
-        "res": res,
-        "hotspots": rows,
-    }))
+    Ok(Json(HotspotsAnswer {
+        week_start: Some(report::week_start_date(week, offset).to_string()),
+        res,
+        hotspots: rows,
+    })
     .into_response())
 }
 
@@ -602,12 +680,12 @@ pub async fn coverage(
 ) -> AppResult<Response> {
     let format = format_of(q.format.as_deref(), true)?;
     let service_s = q.service.unwrap_or_else(|| "elderly_canteen".into());
-    let service =
-        ServiceKind::parse(&service_s).map_err(|e| AppError::bad("bad_service", e.to_string()))?;
+    let service = ServiceKind::parse(&service_s)
+        .map_err(|e| AppError::bad(ErrorCode::BadService, e.to_string()))?;
     let minutes = q.minutes.unwrap_or(15.0);
     if !(minutes.is_finite() && minutes > 0.0 && minutes <= 120.0) {
         return Err(AppError::bad(
-            "bad_minutes",
+            ErrorCode::BadMinutes,
             format!("minutes={minutes}: must be in (0, 120]"),
         ));
     }

@@ -19,14 +19,14 @@ use serde_json::{json, Map, Value};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
 
-use crate::error::{AppError, AppResult, JsonBody};
+use crate::error::{AppError, AppResult, ErrorCode, JsonBody};
 use crate::present::{
     coarse_point, coarsen, event_message_for, event_props, in_grids, scrub_event, worker_grids,
     FeaturePage, GridCodes, Located, Sla,
 };
 use crate::query::{grid_id, heat_filter, parse_bbox, ListQuery};
 use crate::role::Access;
-use crate::service::event_loop::{broadcast, receipt, sla};
+use crate::service::event_loop::{broadcast, receipt};
 use crate::state::AppState;
 use crate::view::{median, week_of, TownView};
 
@@ -147,7 +147,7 @@ pub async fn list(
         }
         "grids" => {
             let want_kind = q.kind.as_deref().map(geo_core::model::GridKind::parse).transpose()
-                .map_err(|e| AppError::bad("bad_kind", e.to_string()))?;
+                .map_err(|e| AppError::bad(ErrorCode::BadKind, e.to_string()))?;
             for g in &view.dataset.grids {
                 if want_kind.is_some_and(|k| k != g.kind) || !in_bbox(&bbox, g.boundary.bounding_rect()) {
                     continue;
@@ -212,7 +212,7 @@ pub async fn list(
                 .filter(|s| !s.is_empty())
                 .map(|s| s.parse::<BuildingId>())
                 .transpose()
-                .map_err(|e| AppError::bad("bad_id", format!("building: {e}")))?;
+                .map_err(|e| AppError::bad(ErrorCode::BadId, format!("building: {e}")))?;
             for u in &view.dataset.units {
                 if building.is_some_and(|b| b != u.building)
                     || !in_bbox(&bbox, Some(u.entrance.bounding_rect()))
@@ -495,7 +495,7 @@ pub async fn building_detail(
 ) -> AppResult<Json<Value>> {
     let bid: BuildingId = id
         .parse()
-        .map_err(|e: geo_core::IdError| AppError::bad("bad_id", e.to_string()))?;
+        .map_err(|e: geo_core::IdError| AppError::bad(ErrorCode::BadId, e.to_string()))?;
     let view = st.view()?;
     let scope = scope_of(&access, &view);
     let b = view
@@ -557,18 +557,18 @@ pub async fn create_event(
         (None, None)
     };
     let category = EventCategory::parse(&body.category)
-        .map_err(|e| AppError::bad("bad_category", e.to_string()))?;
+        .map_err(|e| AppError::bad(ErrorCode::BadCategory, e.to_string()))?;
     let source = body_source
         .as_deref()
         .map(EventSource::parse)
         .transpose()
-        .map_err(|e| AppError::bad("bad_source", e.to_string()))?
+        .map_err(|e| AppError::bad(ErrorCode::BadSource, e.to_string()))?
         .unwrap_or(EventSource::Resident);
     let grade = body_grade
         .as_deref()
         .map(Grade::parse)
         .transpose()
-        .map_err(|e| AppError::bad("bad_grade", e.to_string()))?
+        .map_err(|e| AppError::bad(ErrorCode::BadGrade, e.to_string()))?
         .unwrap_or(Grade::General);
     if !(body.lon.is_finite()
         && body.lat.is_finite()
@@ -576,7 +576,7 @@ pub async fn create_event(
         && (-90.0..=90.0).contains(&body.lat))
     {
         return Err(AppError::bad(
-            "bad_location",
+            ErrorCode::BadLocation,
             format!(
                 "lon={}, lat={} is not a valid WGS84 position",
                 body.lon, body.lat
@@ -588,7 +588,7 @@ pub async fn create_event(
         .as_deref()
         .map(geo_core::crs::Crs::parse)
         .transpose()
-        .map_err(|e| AppError::bad("bad_crs", e.to_string()))?
+        .map_err(|e| AppError::bad(ErrorCode::BadCrs, e.to_string()))?
         .unwrap_or(geo_core::crs::Crs::Wgs84);
     let c = crs.to_wgs84(geo_types::Coord {
         x: body.lon,
@@ -596,7 +596,10 @@ pub async fn create_event(
     });
     let title = body.title.trim().chars().take(500).collect::<String>();
     if title.is_empty() {
-        return Err(AppError::bad("bad_title", "title must not be empty"));
+        return Err(AppError::bad(
+            ErrorCode::BadTitle,
+            "title must not be empty",
+        ));
     }
     let now = st.now();
     let (event, refs, intake) = {
@@ -624,7 +627,7 @@ pub async fn create_event(
         event: located,
         receipt: receipt(&st.0.auth.receipt_key, &event),
         dispatch: intake.assignment,
-        sla: sla(&st.0.rules, &event, now),
+        sla: Sla::of(&st.0.rules, &event, now),
         duplicates: intake
             .candidates
             .iter()
@@ -853,7 +856,7 @@ pub async fn search(
 ) -> AppResult<Json<Value>> {
     let needle = q.q.unwrap_or_default().trim().to_lowercase();
     if needle.is_empty() {
-        return Err(AppError::bad("bad_query", "q must not be empty"));
+        return Err(AppError::bad(ErrorCode::BadQuery, "q must not be empty"));
     }
     let view = st.view()?;
     let mut out = Vec::new();
@@ -903,7 +906,7 @@ pub async fn heatmap(
     let res = q.res.unwrap_or(9);
     if !(7..=10).contains(&res) {
         return Err(AppError::bad(
-            "bad_res",
+            ErrorCode::BadRes,
             format!("res={res}: must be 7..=10"),
         ));
     }

@@ -18,15 +18,15 @@ use geo_core::model::{Event, EventStatus, Grade, GridRefs};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::present::{
     in_grids, scrub_event, to_map, worker_grids, Escalated, EscalationRun, EventDetail, Located,
-    MergedInto, ReceiptStatus, ReceiptStep, TimelineEntry, TransitionView,
+    ReceiptStatus, Sla, TimelineEntry, TransitionView,
 };
 use crate::role::{Access, Role};
 use crate::service::event_loop::{
-    apply_change, broadcast, changed, commit, receipt, receipt_id, run_escalation, sla,
-    timeline_of, Applied, Change, LoopError,
+    apply_change, broadcast, changed, commit, receipt, receipt_id, run_escalation, timeline_of,
+    Applied, Change, LoopError,
 };
 use crate::state::AppState;
 
@@ -35,7 +35,7 @@ const MAX_ACTOR: usize = 64;
 /// Longest accepted note.
 const MAX_NOTE: usize = 2000;
 
-fn conflict(code: &str, message: String, extra: Map<String, Value>) -> Response {
+fn conflict(code: ErrorCode, message: String, extra: Map<String, Value>) -> Response {
     let mut err = Map::new();
     err.insert("code".into(), json!(code));
     err.insert("message".into(), json!(message));
@@ -64,7 +64,7 @@ impl IntoResponse for LoopError {
                             "allowed".into(),
                             json!(allowed.iter().map(|s| s.code()).collect::<Vec<_>>()),
                         );
-                        conflict("illegal_transition", message, m)
+                        conflict(ErrorCode::IllegalTransition, message, m)
                     }
                     LifecycleError::ReopenWindowPassed {
                         id,
@@ -76,17 +76,19 @@ impl IntoResponse for LoopError {
                         m.insert("event".into(), json!(id.get()));
                         m.insert("closed_at".into(), json!(closed_at.to_rfc3339()));
                         m.insert("window_h".into(), json!(window_h));
-                        conflict("reopen_window_passed", message, m)
+                        conflict(ErrorCode::ReopenWindowPassed, message, m)
                     }
                     LifecycleError::BeforeReport { id, .. } => {
                         let mut m = Map::new();
                         m.insert("event".into(), json!(id.get()));
-                        conflict("before_report", message, m)
+                        conflict(ErrorCode::BeforeReport, message, m)
                     }
                 }
             }
-            LoopError::Merge(e) => conflict("merge_refused", e.to_string(), Map::new()),
-            LoopError::Escalate(e) => conflict("escalation_refused", e.to_string(), Map::new()),
+            LoopError::Merge(e) => conflict(ErrorCode::MergeRefused, e.to_string(), Map::new()),
+            LoopError::Escalate(e) => {
+                conflict(ErrorCode::EscalationRefused, e.to_string(), Map::new())
+            }
         }
     }
 }
@@ -121,14 +123,14 @@ fn require_in_scope(
 
 fn parse_id(s: &str) -> Result<EventId, AppError> {
     s.parse()
-        .map_err(|e: geo_core::IdError| AppError::bad("bad_id", e.to_string()))
+        .map_err(|e: geo_core::IdError| AppError::bad(ErrorCode::BadId, e.to_string()))
 }
 
 fn clean_actor(actor: &str) -> Result<String, AppError> {
     let a = actor.trim();
     if a.is_empty() || a.chars().count() > MAX_ACTOR {
         return Err(AppError::bad(
-            "bad_actor",
+            ErrorCode::BadActor,
             format!("actor={a:?}: must be 1..={MAX_ACTOR} characters (a role or post, not a resident's name)"),
         ));
     }
@@ -139,7 +141,7 @@ fn clean_note(note: &str) -> Result<String, AppError> {
     let n = note.trim();
     if n.chars().count() > MAX_NOTE {
         return Err(AppError::bad(
-            "bad_note",
+            ErrorCode::BadNote,
             format!(
                 "note of {} characters: at most {MAX_NOTE}",
                 n.chars().count()
@@ -175,10 +177,10 @@ pub struct TransitionBody {
 impl TransitionBody {
     fn validate(self, actor: String) -> Result<Change, AppError> {
         let to = EventStatus::parse(self.to.trim())
-            .map_err(|e| AppError::bad("bad_status", e.to_string()))?;
+            .map_err(|e| AppError::bad(ErrorCode::BadStatus, e.to_string()))?;
         if to == EventStatus::Merged {
             return Err(AppError::bad(
-                "use_merge",
+                ErrorCode::UseMerge,
                 "to=merged: use POST /api/v1/events/{id}/merge with {into, actor}",
             ));
         }
@@ -187,23 +189,23 @@ impl TransitionBody {
             .as_deref()
             .map(Grade::parse)
             .transpose()
-            .map_err(|e| AppError::bad("bad_grade", e.to_string()))?;
+            .map_err(|e| AppError::bad(ErrorCode::BadGrade, e.to_string()))?;
         if grade.is_some() && to != EventStatus::Accepted {
             return Err(AppError::bad(
-                "bad_grade",
+                ErrorCode::BadGrade,
                 format!("grade is set on acceptance (to=accepted), not on to={to}"),
             ));
         }
         if let Some(s) = self.satisfaction {
             if !(1..=5).contains(&s) {
                 return Err(AppError::bad(
-                    "bad_satisfaction",
+                    ErrorCode::BadSatisfaction,
                     format!("satisfaction={s}: must be 1..=5"),
                 ));
             }
             if to != EventStatus::Reviewed {
                 return Err(AppError::bad(
-                    "bad_satisfaction",
+                    ErrorCode::BadSatisfaction,
                     format!("satisfaction comes from the return visit (to=reviewed), not to={to}"),
                 ));
             }
@@ -213,13 +215,13 @@ impl TransitionBody {
             .as_deref()
             .map(|h| {
                 Handler::parse(h).map_err(|reason| {
-                    AppError::bad("bad_handler", format!("handler={h:?}: {reason}"))
+                    AppError::bad(ErrorCode::BadHandler, format!("handler={h:?}: {reason}"))
                 })
             })
             .transpose()?;
         if handler.is_some() && to != EventStatus::Dispatched {
             return Err(AppError::bad(
-                "bad_handler",
+                ErrorCode::BadHandler,
                 format!("handler is chosen on dispatch (to=dispatched), not on to={to}"),
             ));
         }
@@ -316,7 +318,7 @@ pub async fn merge_into(
     require_handler_role(&access)?;
     let id = parse_id(&id)?;
     let master_id = EventId::new(body.into)
-        .map_err(|e| AppError::bad("bad_id", format!("into={}: {e}", body.into)))?;
+        .map_err(|e| AppError::bad(ErrorCode::BadId, format!("into={}: {e}", body.into)))?;
     let actor = clean_actor(&access.actor())?;
     let now = st.now();
     let st2 = st.clone();
@@ -394,7 +396,7 @@ pub async fn event_detail(
         EventDetail {
             event: Located::of(&view, e, &view.event_refs[i], now),
             timeline: TimelineEntry::of(e, &rows),
-            sla: sla(&st.0.rules, e, now),
+            sla: Sla::of(&st.0.rules, e, now),
         }
     };
     let mut m = to_map(&detail);
@@ -436,7 +438,7 @@ pub async fn receipt_status(
         (e, master)
     };
     let rows = st.with_store(move |s| Ok(s.timeline(id)?)).await?;
-    Ok(Json(receipt_answer(
+    Ok(Json(ReceiptStatus::of(
         &st.0.rules,
         r,
         &e,
@@ -444,58 +446,4 @@ pub async fn receipt_status(
         &rows,
         now,
     )))
-}
-
-/// The receipt answer of `e` (and the event it was merged into) from its
-/// stored timeline rows; imported history without rows shows the report and
-/// the current status.
-fn receipt_answer(
-    rules: &analytics::events::EventRules,
-    receipt: String,
-    e: &Event,
-    master: Option<&Event>,
-    rows: &[geo_core::store::TransitionRow],
-    now: chrono::DateTime<chrono::Utc>,
-) -> ReceiptStatus {
-    let mut timeline: Vec<ReceiptStep> = rows
-        .iter()
-        .map(|t| ReceiptStep {
-            status: t.to.clone(),
-            at: chrono::TimeZone::timestamp_opt(&chrono::Utc, t.at, 0)
-                .single()
-                .map(|d| d.to_rfc3339()),
-        })
-        .collect();
-    if timeline.is_empty() {
-        timeline.push(ReceiptStep {
-            status: "reported".into(),
-            at: Some(e.reported_at.to_rfc3339()),
-        });
-        if e.status != EventStatus::Reported {
-            timeline.push(ReceiptStep {
-                status: e.status.code().into(),
-                at: e.resolved_at.map(|d| d.to_rfc3339()),
-            });
-        }
-    }
-    let def = e.category.def();
-    ReceiptStatus {
-        receipt,
-        category: e.category.code(),
-        category_zh: def.name_zh,
-        category_en: def.name_en,
-        status: e.status.code(),
-        reported_at: e.reported_at.to_rfc3339(),
-        handler: e.handler.clone(),
-        deadline: e.deadline.map(|d| d.to_rfc3339()),
-        resolved_at: e.resolved_at.map(|d| d.to_rfc3339()),
-        satisfaction: e.satisfaction,
-        sla: sla(rules, e, now),
-        merged_into: master.map(|m| MergedInto {
-            status: m.status.code(),
-            resolved_at: m.resolved_at.map(|d| d.to_rfc3339()),
-            sla: sla(rules, m, now),
-        }),
-        timeline,
-    }
 }

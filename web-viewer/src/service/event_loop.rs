@@ -148,33 +148,6 @@ pub fn due_for_escalation(
         .collect()
 }
 
-fn hours(d: chrono::Duration) -> f64 {
-    (d.num_milliseconds() as f64 / 3600.0).round() / 1000.0
-}
-
-/// The traffic-light state of an event at `now`; `None` for rejected and
-/// merged events, which no longer run against a limit. The clock stops at
-/// `resolved_at`.
-pub fn sla(rules: &EventRules, e: &Event, now: DateTime<Utc>) -> Option<Sla> {
-    if matches!(e.status, EventStatus::Rejected | EventStatus::Merged) {
-        return None;
-    }
-    let s = rules.limits.sla(e, now);
-    let level = match s.level {
-        SlaLevel::Green => "green",
-        SlaLevel::Yellow => "yellow",
-        SlaLevel::Red => "red",
-        SlaLevel::Overdue => "overdue",
-    };
-    Some(Sla {
-        level,
-        elapsed_h: hours(s.elapsed),
-        remaining_h: hours(s.remaining),
-        deadline: s.deadline.to_rfc3339(),
-        used: (s.used * 1000.0).round() / 1000.0,
-    })
-}
-
 /// The receipt token handed to whoever reported an event
 /// (`R<id>-<32 hex>`): the event ID and a 128-bit HMAC-SHA-256 of the ID and
 /// report time under the server's secret key, so receipts cannot be guessed
@@ -253,7 +226,7 @@ pub fn changed(st: &AppState, a: &Applied, now: DateTime<Utc>) -> AppResult<Chan
     let view = st.view()?;
     Ok(ChangedEvent {
         event: Located::of(&view, &a.event, &a.refs, now),
-        sla: sla(&st.0.rules, &a.event, now),
+        sla: Sla::of(&st.0.rules, &a.event, now),
         transition: TransitionView::from(&a.transition),
     })
 }
