@@ -698,32 +698,45 @@ pub async fn coverage(
             let ds = s.load(&Scope::Town, LoadSet::All)?;
             let index = geo_core::index::SpatialIndex::build(&ds);
             let rep = report::coverage_of(&ds, &index, Some(service), &params);
-            let rows: Vec<_> = rep.rows.iter().filter(|r| r.service == service).copied().collect();
+            let rows: Vec<_> = rep
+                .rows
+                .iter()
+                .filter(|r| r.service == service)
+                .copied()
+                .collect();
             if format == Format::GeoJson {
                 return Ok((report::coverage_geojson(&ds, &rows, minutes), rows));
             }
             let communities = report::coverage_by_community(&ds, &rows, service);
             let code = |g: Option<geo_core::ids::GridId>| {
-                g.and_then(|g| ds.grids.iter().find(|x| x.id == g)).map(|x| x.code.as_str().to_string())
+                g.and_then(|g| ds.grids.iter().find(|x| x.id == g))
+                    .map(|x| x.code.as_str().to_string())
             };
-            let grids: Vec<Value> = rows
+            let grids: Vec<GridCoverage> = rows
                 .iter()
-                .map(|r| {
-                    json!({
-                        "grid": code(r.grid), "households": r.households,
-                        "households_beyond": r.households_beyond,
-                        "covered_share": r.households_beyond_share.map(|b| 1.0 - b),
-                        "elderly_alone": r.elderly_alone, "elderly_alone_beyond": r.elderly_alone_beyond,
-                        "mean_minutes": r.mean_minutes,
-                    })
+                .map(|r| GridCoverage {
+                    grid: code(r.grid),
+                    households: r.households,
+                    households_beyond: r.households_beyond,
+                    covered_share: r.households_beyond_share.map(|b| 1.0 - b),
+                    elderly_alone: r.elderly_alone,
+                    elderly_alone_beyond: r.elderly_alone_beyond,
+                    mean_minutes: r.mean_minutes,
                 })
                 .collect();
+            let answer = CoverageAnswer {
+                service: service.code(),
+                minutes,
+                places: ds
+                    .places
+                    .iter()
+                    .filter(|p| p.service == Some(service))
+                    .count(),
+                communities,
+                grids,
+            };
             Ok((
-                json!({
-                    "service": service.code(), "minutes": minutes,
-                    "places": ds.places.iter().filter(|p| p.service == Some(service)).count(),
-                    "communities": communities, "grids": grids,
-                }),
+                serde_json::to_value(answer).map_err(|e| AppError::Internal(e.to_string()))?,
                 rows,
             ))
         })
@@ -735,4 +748,38 @@ pub async fn coverage(
         }
         Format::Json => Ok(Json(v).into_response()),
     }
+}
+
+/// `GET /api/v1/coverage` (JSON): walking coverage of one service.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverageAnswer {
+    /// Service kind.
+    pub service: &'static str,
+    /// Walking threshold, minutes.
+    pub minutes: f64,
+    /// Places offering the service.
+    pub places: usize,
+    /// Per community.
+    pub communities: Vec<report::CommunityCoverage>,
+    /// Per comprehensive grid.
+    pub grids: Vec<GridCoverage>,
+}
+
+/// Coverage of one comprehensive grid.
+#[derive(Debug, Clone, Serialize)]
+pub struct GridCoverage {
+    /// Grid code (`null` for buildings in no grid).
+    pub grid: Option<String>,
+    /// Households.
+    pub households: u32,
+    /// Households beyond the threshold.
+    pub households_beyond: u32,
+    /// Share of households within it.
+    pub covered_share: Option<f64>,
+    /// Elderly living alone.
+    pub elderly_alone: u32,
+    /// Of them beyond the threshold.
+    pub elderly_alone_beyond: u32,
+    /// Mean walking minutes.
+    pub mean_minutes: Option<f64>,
 }
