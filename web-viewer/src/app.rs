@@ -96,8 +96,8 @@ pub fn app(state: AppState) -> Router {
 async fn list_events(
     st: axum::extract::State<AppState>,
     access: crate::role::Access,
-    q: axum::extract::Query<api::ListQuery>,
-) -> crate::error::AppResult<axum::Json<serde_json::Value>> {
+    q: axum::extract::Query<crate::query::ListQuery>,
+) -> crate::error::AppResult<axum::response::Response> {
     api::list(st, axum::extract::Path("events".to_string()), access, q).await
 }
 

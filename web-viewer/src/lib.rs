@@ -9,11 +9,15 @@ pub mod app;
 pub mod auth;
 pub mod auth_jwt;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod ingest;
+pub mod present;
+pub mod query;
 pub mod role;
 pub mod routes;
+pub mod service;
 pub mod state;
 pub mod view;
 

@@ -124,6 +124,53 @@ pub struct Event {
 }
 
 impl Event {
+    /// A new report as intake and imports create it: status `reported`,
+    /// grade `general`, and no deadline, handler, resolution, rating, master
+    /// or reporter yet (the dispatch rules and the handlers set those).
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use geo_core::ids::EventId;
+    /// use geo_core::model::{Event, EventSource, EventStatus, Grade};
+    /// use geo_core::taxonomy::EventCategory;
+    ///
+    /// let at = Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap();
+    /// let e = Event::reported(
+    ///     EventId::new(7).unwrap(),
+    ///     EventCategory::parse("02.05").unwrap(),
+    ///     "噪声",
+    ///     geo_types::Point::new(116.6, 36.9),
+    ///     at,
+    ///     EventSource::Resident,
+    /// );
+    /// assert_eq!((e.status, e.grade, e.deadline), (EventStatus::Reported, Grade::General, None));
+    /// ```
+    pub fn reported(
+        id: EventId,
+        category: EventCategory,
+        title: impl Into<String>,
+        location: Point<f64>,
+        reported_at: DateTime<Utc>,
+        source: EventSource,
+    ) -> Event {
+        Event {
+            id,
+            category,
+            title: title.into(),
+            location,
+            reported_at,
+            source,
+            status: EventStatus::Reported,
+            grade: Grade::General,
+            deadline: None,
+            handler: None,
+            resolved_at: None,
+            satisfaction: None,
+            master: None,
+            reporter_household: None,
+        }
+    }
+
     /// Handling time in hours, if resolved.
     pub fn handling_h(&self) -> Option<f64> {
         self.resolved_at

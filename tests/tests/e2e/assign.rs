@@ -13,9 +13,9 @@ use geo_core::ids::{
 };
 use geo_core::index::SpatialIndex;
 use geo_core::model::{
-    Building, BuildingUse, Community, Compound, CompoundEra, Event, EventSource, EventStatus,
-    Grade, Grid, GridKind, GridRefs, Household, Organisation, OrganisationKind, Person, Place,
-    PlaceCategory, Sentiment, SentimentKind, SentimentLink, Sex, Tenure, Unit,
+    Building, BuildingUse, Community, Compound, CompoundEra, Event, EventSource, Grid, GridKind,
+    GridRefs, Household, Organisation, OrganisationKind, Person, Place, PlaceCategory, Sentiment,
+    SentimentKind, SentimentLink, Sex, Tenure, Unit,
 };
 use geo_core::store::{GridChange, GridImport, NewGrid, Store};
 use geo_core::taxonomy::EventCategory;
@@ -293,22 +293,14 @@ fn elements(d: &Draw) -> Dataset {
         });
     }
     for (i, &(fx, fy)) in d.events.iter().enumerate() {
-        ds.events.push(Event {
-            id: EventId::new(i as u64 + 1).expect("id"),
-            category: EventCategory::all().next().expect("category"),
-            title: "路灯不亮".into(),
-            location: Point(at(fx, fy)),
-            reported_at: chrono::DateTime::UNIX_EPOCH,
-            source: EventSource::Patrol,
-            status: EventStatus::Reported,
-            grade: Grade::General,
-            deadline: None,
-            handler: None,
-            resolved_at: None,
-            satisfaction: None,
-            master: None,
-            reporter_household: None,
-        });
+        ds.events.push(Event::reported(
+            EventId::new(i as u64 + 1).expect("id"),
+            EventCategory::all().next().expect("category"),
+            "路灯不亮",
+            Point(at(fx, fy)),
+            chrono::DateTime::UNIX_EPOCH,
+            EventSource::Patrol,
+        ));
     }
     for (i, &(fx, fy, area)) in d.organisations.iter().enumerate() {
         ds.organisations.push(Organisation {

@@ -13,7 +13,7 @@ use axum::http::{header, Request, StatusCode};
 use geo_core::model::{GridKind, GridRefs};
 use geo_core::store::{Scope, Store, StoreError};
 use serde_json::{json, Value};
-use web_viewer::cli::regrid::{change_from_proposal, load_input, regrid, RegridRequest};
+use web_viewer::service::regrid::{change_from_proposal, load_input, regrid, RegridRequest};
 use web_viewer::AppState;
 
 use crate::common::{
