@@ -42,6 +42,12 @@ macro_rules! error_codes {
 error_codes! {
         /// 400: a request the server cannot read (no more precise code)
         BadRequest => "bad_request",
+        /// An account with a bad name, role, grid or department.
+        BadAccount => "bad_account",
+        /// A new account's name is taken.
+        AccountExists => "account_exists",
+        /// Disabling the last enabled leader.
+        LastLeader => "last_leader",
         /// 400: the body is not JSON (syntax, nesting deeper than 128)
         BadJson => "bad_json",
         /// 400: the query string (or `q=` of search) cannot be read

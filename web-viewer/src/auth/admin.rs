@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::password::{hash_password, random_password, AccountSpec};
-use crate::error::{AppError, AppResult, JsonBody};
+use crate::error::{AppError, AppResult, ErrorCode, JsonBody};
 use crate::role::{Access, Role};
 use crate::state::AppState;
 
@@ -152,7 +152,7 @@ pub async fn add(
         &b.grids,
         b.department.as_deref(),
     )
-    .map_err(|e| AppError::bad("bad_account", e.to_string()))?;
+    .map_err(|e| AppError::bad(ErrorCode::BadAccount, e.to_string()))?;
     {
         let view = st.view()?;
         if let Some(g) = spec
@@ -161,7 +161,7 @@ pub async fn add(
             .find(|g| !view.grid_by_code.contains_key(g.as_str()))
         {
             return Err(AppError::bad(
-                "bad_account",
+                ErrorCode::BadAccount,
                 format!("grid {}: no such grid in this town", g.as_str()),
             ));
         }
@@ -171,7 +171,7 @@ pub async fn add(
         .with_store(move |s| {
             if s.account(&spec.name)?.is_some() {
                 return Err(AppError::Conflict(
-                    "account_exists".into(),
+                    ErrorCode::AccountExists,
                     format!("account {} exists already", spec.name),
                 ));
             }
@@ -241,7 +241,7 @@ pub async fn change(
                         .count();
                     if acc.role == "leader" && !acc.disabled && leaders <= 1 {
                         return Err(AppError::Conflict(
-                            "last_leader".into(),
+                            ErrorCode::LastLeader,
                             format!("{name} is the last enabled leader; enable another first"),
                         ));
                     }
