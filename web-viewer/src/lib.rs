@@ -16,6 +16,7 @@ pub mod role;
 pub mod routes;
 pub mod state;
 pub mod view;
+pub mod vocab_js;
 
 pub use app::app;
 pub use config::ServerConfig;
