@@ -31,11 +31,16 @@ pub enum Lang {
 impl Lang {
     /// Parses `zh` or `en` (anything else is Chinese).
     pub fn parse(s: &str) -> Self {
-        if s.trim().eq_ignore_ascii_case("en") {
-            Self::En
-        } else {
-            Self::Zh
-        }
+        one_word(s, "en", Self::En, Self::Zh)
+    }
+}
+
+/// `yes` when `s` is `word` (trimmed, any case), else `no`.
+fn one_word<T>(s: &str, word: &str, yes: T, no: T) -> T {
+    if s.trim().eq_ignore_ascii_case(word) {
+        yes
+    } else {
+        no
     }
 }
 
@@ -51,11 +56,7 @@ pub enum Theme {
 impl Theme {
     /// Parses `dark` or `light` (anything else is light).
     pub fn parse(s: &str) -> Self {
-        if s.trim().eq_ignore_ascii_case("dark") {
-            Self::Dark
-        } else {
-            Self::Light
-        }
+        one_word(s, "dark", Self::Dark, Self::Light)
     }
 }
 

@@ -54,7 +54,11 @@ export function setBearer(token) {
   bearer = token || null;
 }
 
-/** Headers that authenticate a request of this page (tiles, style, API). */
+/**
+ * Headers that authenticate a request of this page (tiles, style, API).
+ *
+ * @returns {Record<string, string>}
+ */
 export function authHeaders() {
   return bearer ? { authorization: `Bearer ${bearer}` } : {};
 }
@@ -332,7 +336,7 @@ export function readUrlState() {
     zoom: num('z') ?? num('zoom'),
     bearing: num('b'),
     pitch: num('p'),
-    layers: p.has('layers') || p.has('l') ? new Set((p.get('layers') ?? p.get('l')).split(',').filter(Boolean)) : undefined,
+    layers: p.has('layers') || p.has('l') ? new Set((p.get('layers') ?? p.get('l') ?? '').split(',').filter(Boolean)) : undefined,
     filters,
     grid: p.get('grid') || undefined,
     sel: p.get('sel') || undefined,

@@ -215,7 +215,8 @@ function renderProgress() {
   publish();
   const box = $('rg-progress');
   box.hidden = !rg.status;
-  box.querySelector('progress').value = rg.progress;
+  const bar = box.querySelector('progress');
+  if (bar) bar.value = rg.progress;
   const secs = rg.startedAt ? ((Date.now() - rg.startedAt) / 1000).toFixed(1) : '0';
   const label = rg.status === 'done' ? t('rgDone') : rg.status === 'failed' ? t('rgFailed') : t('rgRunning');
   $('rg-progress-text').textContent = `${label} ${Math.round(rg.progress * 100)}% · ${secs} ${t('seconds')}${rg.job ? ` · ${t('rgJob')} ${rg.job}` : ''}`;
@@ -318,7 +319,7 @@ function renderResult() {
   <div class="grid-list-box"><table class="grid-list"><thead><tr><th>${esc(t('code'))}</th><th>${esc(t('households'))}</th><th>${esc(t('residents'))}</th><th>${esc(t('rgWorkload'))}</th><th title="Polsby–Popper">${esc(t('rgCompact'))}</th></tr></thead><tbody>${rows}</tbody></table></div>
   ${f.diags.length ? `<h3>${esc(t('rgDiagnostics'))} <small class="muted">(${int(f.diags.length)})</small></h3><ul class="diag">${f.diags.slice(0, 50).map(diagText).join('')}</ul>` : ''}`;
   box.hidden = false;
-  box.querySelector('.grid-list tbody').addEventListener('click', (e) => {
+  box.querySelector('.grid-list tbody')?.addEventListener('click', (e) => {
     const tr = e.target instanceof Element ? e.target.closest('tr[data-code]') : null;
     if (tr instanceof HTMLElement && tr.dataset.code) selectProposed(tr.dataset.code, true);
   });
@@ -367,10 +368,15 @@ function removeSide(map, id) {
   if (map.getSource(id)) map.removeSource(id);
 }
 
-/** The viewer's map (the panel only opens after the viewer made it). */
-function hostMap() {
+/** The viewer's side (the panel only opens after the viewer made its map). */
+function theHost() {
   if (!host) throw new Error('re-gridding: initRegrid() was not called');
-  return host.map;
+  return host;
+}
+
+/** The viewer's map. */
+function hostMap() {
+  return theHost().map;
 }
 
 /** The note and button of the adoption. */
@@ -415,8 +421,7 @@ async function todayGrids(req) {
 }
 
 async function startCompare() {
-  const map = hostMap();
-  const style = host ? host.style : null;
+  const { map, style } = theHost();
   const req = rg.request;
   rg.today = await todayGrids(req);
   const proposal = { type: 'FeatureCollection', features: (rg.result.geojson.features || []).map((f) => withLoad(f, req.min, req.max, String(f.properties.code_hint))) };

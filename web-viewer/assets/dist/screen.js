@@ -96,7 +96,7 @@ function pushFeed(e, fresh = true) {
   const li = feedItem(e);
   if (fresh) li.classList.add('fresh');
   list.prepend(li);
-  while (list.children.length > FEED_MAX) list.lastElementChild.remove();
+  while (list.lastElementChild && list.children.length > FEED_MAX) list.lastElementChild.remove();
   state.feed = [e, ...state.feed.filter((x) => x.id !== e.id)].slice(0, FEED_MAX);
   pushLive(e);
 }
@@ -107,7 +107,7 @@ function pushLive(e) {
   if (!map || !Number.isFinite(Number(e.lon)) || !Number.isFinite(Number(e.lat))) return;
   /** @type {GeoJSON.Feature<GeoJSON.Point>} */
   const point = { type: 'Feature', geometry: { type: 'Point', coordinates: [Number(e.lon), Number(e.lat)] }, properties: { id: e.id, t: Date.now() } };
-  live.features = [point, ...live.features.filter((f) => f.properties.id !== e.id)].slice(0, LIVE_MAX);
+  live.features = [point, ...live.features.filter((f) => f.properties?.id !== e.id)].slice(0, LIVE_MAX);
   const src = map.getSource('live');
   if (src instanceof maplibregl.GeoJSONSource) src.setData(live);
 }
