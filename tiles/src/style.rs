@@ -341,6 +341,41 @@ fn live_layers() -> Vec<Value> {
     ]
 }
 
+/// A layer of the places of one category: `fill` draws their areas, `circle`
+/// their points, in the category's colour.
+fn place_layer(
+    category: &str,
+    suffix: &str,
+    kind: &str,
+    mut paint: Value,
+    pick: Option<&str>,
+) -> Value {
+    let key = format!("places-{category}");
+    let colour_prop = if kind == "fill" {
+        "fill-color"
+    } else {
+        "circle-color"
+    };
+    if let Some(p) = paint.as_object_mut() {
+        p.insert(colour_prop.into(), json!(colour(&key)));
+    }
+    let filter = if kind == "fill" {
+        polygons_of(category)
+    } else {
+        points_of(category)
+    };
+    let id = format!("wg-{key}{suffix}");
+    tag(
+        with(
+            l(&id, kind, "places", Layer::Places, paint),
+            "filter",
+            filter,
+        ),
+        &key,
+        pick,
+    )
+}
+
 /// The governance layers, bottom to top.
 fn governance(theme: Theme) -> Vec<Value> {
     let dark = theme == Theme::Dark;
@@ -362,20 +397,11 @@ fn governance(theme: Theme) -> Vec<Value> {
         ("facility", 0.3),
         ("poi", 0.25),
     ] {
-        let key = format!("places-{k}");
-        out.push(tag(
-            with(
-                l(
-                    &format!("wg-{key}-area"),
-                    "fill",
-                    "places",
-                    Layer::Places,
-                    json!({"fill-color": c(&key), "fill-opacity": opacity}),
-                ),
-                "filter",
-                polygons_of(k),
-            ),
-            &key,
+        out.push(place_layer(
+            k,
+            "-area",
+            "fill",
+            json!({"fill-opacity": opacity}),
             None,
         ));
     }
@@ -547,22 +573,9 @@ fn governance(theme: Theme) -> Vec<Value> {
         None,
     ));
     for k in PLACE_KINDS {
-        let key = format!("places-{k}");
-        out.push(tag(
-            with(
-                l(
-                    &format!("wg-{key}"),
-                    "circle",
-                    "places",
-                    Layer::Places,
-                    json!({"circle-color": c(&key), "circle-radius": 4.5, "circle-stroke-color": "#fff", "circle-stroke-width": 1}),
-                ),
-                "filter",
-                points_of(k),
-            ),
-            &key,
-            Some("place"),
-        ));
+        let paint =
+            json!({"circle-radius": 4.5, "circle-stroke-color": "#fff", "circle-stroke-width": 1});
+        out.push(place_layer(k, "", "circle", paint, Some("place")));
     }
     let point = json!(["==", ["geometry-type"], "Point"]);
     out.push(tag(
