@@ -20,6 +20,7 @@ pub mod routes;
 pub mod service;
 pub mod state;
 pub mod view;
+pub mod vocab_js;
 
 pub use app::app;
 pub use config::ServerConfig;

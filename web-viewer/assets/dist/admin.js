@@ -72,7 +72,7 @@ async function call(path, body) {
   const res = await fetch(path, init);
   const data = await res.json().catch(() => null);
   if (!res.ok) {
-    const msg = data && data.error ? `${data.error.code}: ${data.error.message}` : `${res.status}`;
+    const msg = data?.error ? `${data.error.code}: ${data.error.message}` : `${res.status}`;
     throw new Error(msg);
   }
   return data;

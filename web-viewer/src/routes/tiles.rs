@@ -186,9 +186,12 @@ pub async fn style(
     headers: HeaderMap,
     Query(p): Query<HashMap<String, String>>,
 ) -> AppResult<Json<Value>> {
-    let _ = &st;
-    let lang = tiles::style::Lang::parse(p.get("lang").map(String::as_str).unwrap_or("zh"));
-    Ok(Json(tiles::style::style_json(&base_url(&headers), lang)))
+    let opts = tiles::style::StyleOptions {
+        lang: tiles::style::Lang::parse(p.get("lang").map(String::as_str).unwrap_or("zh")),
+        theme: tiles::style::Theme::parse(p.get("theme").map(String::as_str).unwrap_or("light")),
+        max_zoom: st.view()?.tiles.options().max_zoom,
+    };
+    Ok(Json(tiles::style::style_json(&base_url(&headers), opts)))
 }
 
 /// `GET /glyphs/{fontstack}/{range}.pbf`.
