@@ -19,6 +19,12 @@ done
 step "format"
 cargo fmt --all --check
 
+step "front end: lint (biome) and type checks (tsc, // @ts-check)"
+assets=web-viewer/assets
+[ -x "$assets/node_modules/.bin/biome" ] && [ -x "$assets/node_modules/.bin/tsc" ] \
+  || (cd "$assets" && npm ci --no-audit --no-fund --loglevel=error)
+(cd "$assets" && npx --no-install biome check && npx --no-install tsc --noEmit -p .)
+
 step "fast lane: crates without DuckDB (geo-core without its store, tiles, analytics, data)"
 cargo clippy --release -p geo-core -p tiles -p analytics -p wangge-data --all-targets -- -D warnings
 cargo test --release -p geo-core -p tiles -p analytics -p wangge-data

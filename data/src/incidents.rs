@@ -37,7 +37,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use encoding_rs::Encoding;
 use geo_core::ids::EventId;
-use geo_core::model::{Event, EventSource, EventStatus, Grade};
+use geo_core::model::{Event, EventSource, EventStatus};
 use geo_core::taxonomy::EventCategory;
 use geo_types::Point;
 use serde::Deserialize;
@@ -798,26 +798,18 @@ pub fn read_events(
                 Some(d) => format!("{d} ({raw_cat})"),
                 None => raw_cat.to_string(),
             };
-            Ok(Some(Event {
+            let mut ev = Event::reported(
                 id,
                 category,
                 title,
-                location: Point::new(lon, lat),
+                Point::new(lon, lat),
                 reported_at,
-                source: options.source,
-                status: if closed {
-                    EventStatus::Closed
-                } else {
-                    EventStatus::Reported
-                },
-                grade: Grade::General,
-                deadline: None,
-                handler: None,
-                resolved_at: None,
-                satisfaction: None,
-                master: None,
-                reporter_household: None,
-            }))
+                options.source,
+            );
+            if closed {
+                ev.status = EventStatus::Closed;
+            }
+            Ok(Some(ev))
         })();
         match result {
             Ok(Some(ev)) => {

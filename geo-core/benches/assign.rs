@@ -325,24 +325,16 @@ fn main() {
             address: None,
         });
     }
-    let template = geo_core::model::Event {
-        id: geo_core::ids::EventId::new(1).unwrap_or_else(|e| panic!("{e}")),
-        category: geo_core::taxonomy::EventCategory::all()
+    let template = geo_core::model::Event::reported(
+        geo_core::ids::EventId::new(1).unwrap_or_else(|e| panic!("{e}")),
+        geo_core::taxonomy::EventCategory::all()
             .next()
             .unwrap_or_else(|| panic!("empty taxonomy")),
-        title: String::new(),
-        location: geo_types::Point::new(X0, Y0),
-        reported_at: chrono::DateTime::UNIX_EPOCH,
-        source: geo_core::model::EventSource::Patrol,
-        status: geo_core::model::EventStatus::Reported,
-        grade: geo_core::model::Grade::General,
-        deadline: None,
-        handler: None,
-        resolved_at: None,
-        satisfaction: None,
-        master: None,
-        reporter_household: None,
-    };
+        String::new(),
+        geo_types::Point::new(X0, Y0),
+        chrono::DateTime::UNIX_EPOCH,
+        geo_core::model::EventSource::Patrol,
+    );
     for k in 0..ELEMENTS {
         let mut e = template.clone();
         e.id = geo_core::ids::EventId::new(k as u64 + 1).unwrap_or_else(|e| panic!("{e}"));

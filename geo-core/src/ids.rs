@@ -500,9 +500,76 @@ pub fn scrub_text(s: &str) -> String {
     out
 }
 
+/// Masks the names of the people concerned in free text (an event's title
+/// and notes, a visit's text) for readers who may not see them: each full
+/// name, and the given name of a name of three or more characters, becomes
+/// its [`mask_name`] form (compound surnames such as 欧阳 are known).
+/// `names` are the residents of the household the
+/// text is about; names of one character are ignored (they would mask
+/// ordinary words).
+///
+/// ```
+/// use geo_core::ids::scrub_names;
+/// let names = ["王小明".to_string(), "李娜".to_string()];
+/// assert_eq!(
+///     scrub_names("王小明说李娜家漏水，小明已上报", &names),
+///     "王**说李*家漏水，**已上报"
+/// );
+/// ```
+pub fn scrub_names(text: &str, names: &[String]) -> String {
+    const COMPOUND_SURNAMES: [&str; 16] = [
+        "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "长孙",
+        "宇文", "司徒", "夏侯", "轩辕", "端木",
+    ];
+    let mut words: Vec<(String, String)> = Vec::new();
+    for n in names {
+        let n = n.trim();
+        let len = n.chars().count();
+        if len < 2 {
+            continue;
+        }
+        words.push((n.to_string(), mask_name(n)));
+        let surname = if COMPOUND_SURNAMES.iter().any(|s| n.starts_with(s)) {
+            2
+        } else {
+            1
+        };
+        if len >= surname + 2 {
+            let given: String = n.chars().skip(surname).collect();
+            let masked = "*".repeat(given.chars().count());
+            words.push((given, masked));
+        }
+    }
+    // Longest first, so a full name is masked before its given name.
+    words.sort_by_key(|(w, _)| std::cmp::Reverse(w.chars().count()));
+    let mut out = text.to_string();
+    for (w, m) in &words {
+        if out.contains(w.as_str()) {
+            out = out.replace(w.as_str(), m);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_masked_longest_first_and_short_names_ignored() {
+        let names = vec![
+            "欧阳娜娜".to_string(),
+            "王".to_string(),
+            " 张伟 ".to_string(),
+        ];
+        assert_eq!(
+            scrub_names("欧阳娜娜和张伟在王家", &names),
+            "欧***和张*在王家"
+        );
+        // 欧阳 is the surname: the given name is 娜娜.
+        assert_eq!(scrub_names("娜娜来电", &names), "**来电");
+        assert_eq!(scrub_names("无关文字", &[]), "无关文字");
+    }
 
     #[test]
     fn national_id_checksum() {

@@ -12,8 +12,7 @@ use geo_core::ids::{
 };
 use geo_core::index::{ElementRef, Layer, PreparedArea, SpatialIndex};
 use geo_core::model::{
-    Building, BuildingUse, Event, EventSource, EventStatus, Grade, Grid, GridKind, Household,
-    Person, Sex, Tenure,
+    Building, BuildingUse, Event, EventSource, Grid, GridKind, Household, Person, Sex, Tenure,
 };
 use geo_core::taxonomy::EventCategory;
 use geo_core::Dataset;
@@ -323,22 +322,14 @@ fn assignment_chain_person_household_building_grid() {
         sex: Sex::Male,
         tags: vec![],
     });
-    ds.events.push(Event {
-        id: EventId::new(1).unwrap(),
-        category: EventCategory::all().next().unwrap(),
-        title: "路灯不亮".into(),
-        location: Point::new(114.005, 34.005),
-        reported_at: chrono::DateTime::UNIX_EPOCH,
-        source: EventSource::Patrol,
-        status: EventStatus::Reported,
-        grade: Grade::General,
-        deadline: None,
-        handler: None,
-        resolved_at: None,
-        satisfaction: None,
-        master: None,
-        reporter_household: None,
-    });
+    ds.events.push(Event::reported(
+        EventId::new(1).unwrap(),
+        EventCategory::all().next().unwrap(),
+        "路灯不亮",
+        Point::new(114.005, 34.005),
+        chrono::DateTime::UNIX_EPOCH,
+        EventSource::Patrol,
+    ));
     let index = SpatialIndex::build(&ds);
     let a = assign_dataset(&ds, &index);
     let g = |id| Some(GridId::new(id).unwrap());
@@ -379,22 +370,14 @@ fn wrong_crs_is_flagged() {
     for k in 0..40u64 {
         let w = coord! { x: 114.0 + (k % 8) as f64 * 0.0005, y: 34.0 + (k / 8) as f64 * 0.0008 };
         let shifted = Crs::Bd09.from_wgs84(w);
-        ds.events.push(Event {
-            id: EventId::new(k + 1).unwrap(),
-            category: EventCategory::all().next().unwrap(),
-            title: "积水".into(),
-            location: Point(shifted),
-            reported_at: chrono::DateTime::UNIX_EPOCH,
-            source: EventSource::Hotline,
-            status: EventStatus::Reported,
-            grade: Grade::General,
-            deadline: None,
-            handler: None,
-            resolved_at: None,
-            satisfaction: None,
-            master: None,
-            reporter_household: None,
-        });
+        ds.events.push(Event::reported(
+            EventId::new(k + 1).unwrap(),
+            EventCategory::all().next().unwrap(),
+            "积水",
+            Point(shifted),
+            chrono::DateTime::UNIX_EPOCH,
+            EventSource::Hotline,
+        ));
     }
     let index = SpatialIndex::build(&ds);
     let a = assign_dataset(&ds, &index);

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! Layout: `OUTDIR/tiles/{layer}/{z}/{x}/{y}.mvt`, `OUTDIR/{layer}.json`,
-//! `OUTDIR/style.json`, `OUTDIR/LAYERS.md`, `OUTDIR/expected.json` (layers
+//! `OUTDIR/style.json` and `OUTDIR/style-dark.json` (the pages' style), `OUTDIR/LAYERS.md`, `OUTDIR/expected.json` (layers
 //! expected in each tile file, for the checks).
 
 use std::path::{Path, PathBuf};
@@ -62,18 +62,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             serde_json::to_string_pretty(&tj)?.as_bytes(),
         )?;
     }
-    let style = tiles::style::style_json("http://localhost:8080", tiles::style::Lang::Zh);
-    write(
-        &out.join("style.json"),
-        serde_json::to_string_pretty(&style)?.as_bytes(),
-    )?;
+    // The pages' style: light (viewer, embed) and dark (the wall).
+    for (file, theme) in [
+        ("style.json", tiles::style::Theme::Light),
+        ("style-dark.json", tiles::style::Theme::Dark),
+    ] {
+        let opts = tiles::style::StyleOptions {
+            theme,
+            ..Default::default()
+        };
+        let style = tiles::style::style_json("http://localhost:8080", opts);
+        write(
+            &out.join(file),
+            serde_json::to_string_pretty(&style)?.as_bytes(),
+        )?;
+    }
     write(&out.join("LAYERS.md"), tiles::layers_markdown().as_bytes())?;
     write(
         &out.join("expected.json"),
         serde_json::to_string_pretty(&expected)?.as_bytes(),
     )?;
     println!(
-        "wrote {n} tiles, {} TileJSON, style.json and LAYERS.md to {}",
+        "wrote {n} tiles, {} TileJSON, style.json, style-dark.json and LAYERS.md to {}",
         Layer::ALL.len(),
         out.display()
     );

@@ -64,13 +64,31 @@ pub enum StatusClass {
 }
 
 impl StatusClass {
+    /// Every class, in the order the pages list them.
+    pub const ALL: [StatusClass; 3] = [Self::Open, Self::Overdue, Self::Closed];
+
     /// Parses `open`, `overdue` or `closed`.
     pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "open" => Some(Self::Open),
-            "overdue" => Some(Self::Overdue),
-            "closed" => Some(Self::Closed),
-            _ => None,
+        let s = s.trim().to_ascii_lowercase();
+        Self::ALL.into_iter().find(|c| c.code() == s)
+    }
+
+    /// The class's name in filters and URLs.
+    pub fn code(self) -> &'static str {
+        self.labelled().0
+    }
+
+    /// Display names `(中文, English)`.
+    pub fn labels(self) -> (&'static str, &'static str) {
+        let (_, zh, en) = self.labelled();
+        (zh, en)
+    }
+
+    fn labelled(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::Open => ("open", "在办", "Open"),
+            Self::Overdue => ("overdue", "超期", "Overdue"),
+            Self::Closed => ("closed", "已办结", "Closed"),
         }
     }
     fn bit(self) -> u8 {

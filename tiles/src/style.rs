@@ -1,6 +1,14 @@
 //! The MapLibre style (offline base map + governance layers) and TileJSON 3.0
 //! documents.
 //!
+//! This is the one definition of how the map looks: the viewer, big screen
+//! and embed pages load `/style.json` as it is and only change what the user
+//! chooses (layer visibility, the event filters of the event and heatmap tile
+//! URLs). The pages read from the style's metadata which layers a toggle shows
+//! (`wangge:toggle` on a layer), which layers answer clicks (`wangge:pick`) and
+//! the legend's colours (`wangge:legend` on the style), so a colour is written
+//! once, in [`COLOURS`] or [`HEAT_RAMP`].
+//!
 //! Labels use the `Wangge Sans` font stack served by [`crate::glyphs`] for
 //! Latin text; Chinese text is drawn by the browser's own CJK font through
 //! `localIdeographFontFamily`, which the client sets in its map options (a
@@ -23,33 +31,116 @@ pub enum Lang {
 impl Lang {
     /// Parses `zh` or `en` (anything else is Chinese).
     pub fn parse(s: &str) -> Self {
-        if s.trim().eq_ignore_ascii_case("en") {
-            Self::En
-        } else {
-            Self::Zh
+        one_word(s, "en", Self::En, Self::Zh)
+    }
+}
+
+/// `yes` when `s` is `word` (trimmed, any case), else `no`.
+fn one_word<T>(s: &str, word: &str, yes: T, no: T) -> T {
+    if s.trim().eq_ignore_ascii_case(word) {
+        yes
+    } else {
+        no
+    }
+}
+
+/// Palette of the style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Theme {
+    /// Light base map (viewer, embed).
+    Light,
+    /// Dark base map for the command centre's wall (`/screen`).
+    Dark,
+}
+
+impl Theme {
+    /// Parses `dark` or `light` (anything else is light).
+    pub fn parse(s: &str) -> Self {
+        one_word(s, "dark", Self::Dark, Self::Light)
+    }
+}
+
+/// What a style is made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StyleOptions {
+    /// Label language.
+    pub lang: Lang,
+    /// Palette.
+    pub theme: Theme,
+    /// Highest zoom the server makes tiles for (sources overzoom above it).
+    pub max_zoom: u8,
+}
+
+impl Default for StyleOptions {
+    fn default() -> Self {
+        Self {
+            lang: Lang::Zh,
+            theme: Theme::Light,
+            max_zoom: 16,
         }
     }
 }
 
-/// Colours of the grid kinds: comprehensive, micro, dedicated.
-pub const GRID_COLOURS: [(&str, &str); 3] = [
-    ("comprehensive", "#d9480f"),
-    ("micro", "#1c7ed6"),
-    ("dedicated", "#7048e8"),
+/// Colours of the governance layers and the legend, by toggle key (the keys
+/// the pages' layer list and URLs use).
+pub const COLOURS: &[(&str, &str)] = &[
+    ("communities", "#7b61ff"),
+    ("grids-comprehensive", "#1f6feb"),
+    ("grids-micro", "#2da44e"),
+    ("grids-dedicated", "#d4731c"),
+    ("compounds", "#8c6d46"),
+    ("buildings", "#9aa4b1"),
+    ("buildings3d", "#b7bec8"),
+    ("places-facility", "#0a9396"),
+    ("places-public_space", "#52b788"),
+    ("places-poi", "#6c757d"),
+    ("places-parcel", "#c9ada7"),
+    ("events", "#e85d04"),
+    ("overdue", "#d00000"),
 ];
 
-fn source(base: &str, layer: Layer) -> Value {
+/// Colour ramp of event counts, few to many: hexagons and the density layer.
+pub const HEAT_RAMP: [&str; 5] = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"];
+
+/// Outline of the selected grid.
+pub const SELECTED: &str = "#ffd400";
+
+/// The wall's live events.
+pub const LIVE: &str = "#3fb6ff";
+
+/// Background of the light base map (also the legend's `base` swatch).
+const PAPER: &str = "#f4f1ea";
+
+/// The colour of a toggle key in [`COLOURS`].
+///
+/// ```
+/// assert_eq!(tiles::style::colour("overdue"), "#d00000");
+/// ```
+pub fn colour(key: &str) -> &'static str {
+    COLOURS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or("#999999", |(_, c)| c)
+}
+
+/// Grid kinds in drawing order (the micro-grids, the smallest, on top).
+const GRID_KINDS: [&str; 3] = ["comprehensive", "dedicated", "micro"];
+/// Place categories in drawing order.
+const PLACE_KINDS: [&str; 4] = ["parcel", "public_space", "poi", "facility"];
+
+fn source(base: &str, layer: Layer, query: &str, max_zoom: u8) -> Value {
     json!({
         "type": "vector",
-        "tiles": [format!("{base}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt", layer.name())],
+        "tiles": [format!("{base}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt{query}", layer.name())],
         "minzoom": 0,
-        "maxzoom": 16,
+        "maxzoom": max_zoom,
         "attribution": "Wangge",
     })
 }
 
-fn l(id: &str, kind: &str, layer: Layer, minzoom: u8, paint: Value) -> Value {
-    json!({"id": id, "type": kind, "source": layer.name(), "source-layer": layer.name(), "minzoom": minzoom, "paint": paint})
+/// One layer drawing `layer`'s tiles from source `src`.
+fn l(id: &str, kind: &str, src: &str, layer: Layer, paint: Value) -> Value {
+    json!({"id": id, "type": kind, "source": src, "source-layer": layer.name(), "paint": paint})
 }
 
 fn with(mut v: Value, key: &str, val: Value) -> Value {
@@ -59,286 +150,563 @@ fn with(mut v: Value, key: &str, val: Value) -> Value {
     v
 }
 
-/// The MapLibre style. Every governance layer has its own source so the
-/// client can add filters (`?status=overdue`) to one layer's tile URL.
-///
-/// ```
-/// let style = tiles::style::style_json("http://localhost:8080", tiles::style::Lang::Zh);
-/// assert_eq!(style["version"], 8);
-/// assert!(style["glyphs"].as_str().unwrap().ends_with("/glyphs/{fontstack}/{range}.pbf"));
-/// ```
-pub fn style_json(base_url: &str, lang: Lang) -> Value {
-    let base = base_url.trim_end_matches('/');
-    let mut sources = serde_json::Map::new();
-    for layer in Layer::PARTS {
-        sources.insert(layer.name().to_string(), source(base, *layer));
+/// Tags a layer with the toggle that shows it and, when it answers clicks,
+/// what a click on it selects.
+fn tag(v: Value, toggle: &str, pick: Option<&str>) -> Value {
+    let mut meta = serde_json::Map::new();
+    meta.insert("wangge:toggle".into(), json!(toggle));
+    if let Some(p) = pick {
+        meta.insert("wangge:pick".into(), json!(p));
     }
+    with(v, "metadata", Value::Object(meta))
+}
+
+fn kind_is(k: &str) -> Value {
+    json!(["==", ["get", "kind"], k])
+}
+
+fn polygons_of(category: &str) -> Value {
+    json!([
+        "all",
+        ["==", ["geometry-type"], "Polygon"],
+        ["==", ["get", "category"], category]
+    ])
+}
+
+fn points_of(category: &str) -> Value {
+    json!([
+        "all",
+        ["==", ["geometry-type"], "Point"],
+        ["==", ["get", "category"], category]
+    ])
+}
+
+/// The base map under the governance layers: background, water, green, roads.
+fn base_below(theme: Theme) -> Vec<Value> {
+    let dark = theme == Theme::Dark;
+    let pick = |light: &'static str, dark_c: &'static str| if dark { dark_c } else { light };
+    let road = |id: &str, class: &str, minzoom: u8, paint: Value| {
+        tag(
+            with(
+                with(
+                    l(id, "line", "roads", Layer::Roads, paint),
+                    "filter",
+                    json!(["==", ["get", "class"], class]),
+                ),
+                "minzoom",
+                json!(minzoom),
+            ),
+            "base",
+            None,
+        )
+    };
+    let road_colour = pick("#ffffff", "#24344f");
+    vec![
+        json!({"id": "background", "type": "background", "paint": {"background-color": pick(PAPER, "#0a1224")}}),
+        tag(
+            with(
+                l(
+                    "water",
+                    "fill",
+                    "water",
+                    Layer::Water,
+                    json!({"fill-color": pick("#a5d8ff", "#0f2a4a")}),
+                ),
+                "minzoom",
+                json!(8),
+            ),
+            "base",
+            None,
+        ),
+        tag(
+            with(
+                l(
+                    "green",
+                    "fill",
+                    "green",
+                    Layer::Green,
+                    json!({"fill-color": pick("#c3e6cb", "#101a30"), "fill-opacity": 0.8}),
+                ),
+                "minzoom",
+                json!(8),
+            ),
+            "base",
+            None,
+        ),
+        road(
+            "roads-path",
+            "path",
+            15,
+            json!({"line-color": pick("#ced4da", "#24344f"), "line-width": 1, "line-dasharray": [2, 2]}),
+        ),
+        road(
+            "roads-alley",
+            "alley",
+            14,
+            json!({"line-color": road_colour, "line-width": ["interpolate", ["linear"], ["zoom"], 14, 1, 18, 4]}),
+        ),
+        road(
+            "roads-local",
+            "local",
+            12,
+            json!({"line-color": road_colour, "line-width": ["interpolate", ["linear"], ["zoom"], 12, 1, 18, 8]}),
+        ),
+        road(
+            "roads-arterial",
+            "arterial",
+            10,
+            json!({"line-color": pick("#ffd43b", "#24344f"), "line-width": ["interpolate", ["linear"], ["zoom"], 10, 1.5, 18, 14]}),
+        ),
+    ]
+}
+
+/// Road and name labels, drawn over everything.
+fn base_above(theme: Theme) -> Vec<Value> {
+    let dark = theme == Theme::Dark;
     let font = json!([FONT_STACK]);
     let text_name = json!(["coalesce", ["get", "name"], ""]);
-    let grid_colour = json!([
-        "match",
-        ["get", "kind"],
-        GRID_COLOURS[0].0,
-        GRID_COLOURS[0].1,
-        GRID_COLOURS[1].0,
-        GRID_COLOURS[1].1,
-        GRID_COLOURS[2].0,
-        GRID_COLOURS[2].1,
-        "#868e96"
-    ]);
-    let (title, overdue) = match lang {
-        Lang::Zh => ("网格化治理", "超期"),
-        Lang::En => ("Grid governance", "Overdue"),
+    let (text, halo) = if dark {
+        ("#7f93b2", "#0a1224")
+    } else {
+        ("#495057", "#ffffff")
     };
-    let layers = vec![
-        json!({"id": "background", "type": "background", "paint": {"background-color": "#f4f1ea"}}),
-        l(
-            "water",
-            "fill",
-            Layer::Water,
-            8,
-            json!({"fill-color": "#a5d8ff"}),
+    let mut grid_colour = vec![json!("match"), json!(["get", "kind"])];
+    for k in GRID_KINDS {
+        grid_colour.push(json!(k));
+        grid_colour.push(json!(colour(&format!("grids-{k}"))));
+    }
+    grid_colour.push(json!("#868e96"));
+    // At town scale a wall names communities only; grid and compound names are unreadable there.
+    let label_colour = if dark {
+        json!("#dce6ff")
+    } else {
+        json!([
+            "match",
+            ["get", "kind"],
+            "community",
+            "#212529",
+            "compound",
+            "#495057",
+            Value::Array(grid_colour)
+        ])
+    };
+    vec![
+        tag(
+            with(
+                with(
+                    l("road-labels", "symbol", "roads", Layer::Roads, json!({"text-color": text, "text-halo-color": halo, "text-halo-width": 1.5})),
+                    "layout",
+                    json!({"symbol-placement": "line", "text-field": text_name, "text-font": font, "text-size": 12}),
+                ),
+                "minzoom",
+                json!(14),
+            ),
+            "base",
+            None,
         ),
-        l(
-            "green",
-            "fill",
-            Layer::Green,
-            8,
-            json!({"fill-color": "#c3e6cb", "fill-opacity": 0.8}),
+        tag(
+            with(
+                with(
+                    l(
+                        "labels",
+                        "symbol",
+                        "labels",
+                        Layer::Labels,
+                        json!({"text-color": label_colour, "text-halo-color": halo, "text-halo-width": if dark { 2.0 } else { 1.5 }}),
+                    ),
+                    "layout",
+                    json!({
+                        "text-field": text_name, "text-font": font,
+                        "text-size": if dark { json!(17) } else { json!(["match", ["get", "kind"], "community", 16, "compound", 12, 13]) }
+                    }),
+                ),
+                "minzoom",
+                json!(11),
+            ),
+            "base",
+            None,
         ),
+    ]
+    .into_iter()
+    .map(|v| if dark && v["id"] == "labels" { with(v, "filter", kind_is("community")) } else { v })
+    .collect()
+}
+
+/// The wall's live events (a GeoJSON source the page fills from the event
+/// stream), over everything.
+fn live_layers() -> Vec<Value> {
+    vec![
+        json!({"id": "live-halo", "type": "circle", "source": "live", "paint": {"circle-radius": 16, "circle-color": LIVE, "circle-opacity": 0.25}}),
+        json!({"id": "live", "type": "circle", "source": "live", "paint": {"circle-radius": 5, "circle-color": LIVE, "circle-stroke-color": "#fff", "circle-stroke-width": 1.5}}),
+    ]
+}
+
+/// A layer of the places of one category: `fill` draws their areas, `circle`
+/// their points, in the category's colour.
+fn place_layer(
+    category: &str,
+    suffix: &str,
+    kind: &str,
+    mut paint: Value,
+    pick: Option<&str>,
+) -> Value {
+    let key = format!("places-{category}");
+    let colour_prop = if kind == "fill" {
+        "fill-color"
+    } else {
+        "circle-color"
+    };
+    if let Some(p) = paint.as_object_mut() {
+        p.insert(colour_prop.into(), json!(colour(&key)));
+    }
+    let filter = if kind == "fill" {
+        polygons_of(category)
+    } else {
+        points_of(category)
+    };
+    let id = format!("wg-{key}{suffix}");
+    tag(
+        with(
+            l(&id, kind, "places", Layer::Places, paint),
+            "filter",
+            filter,
+        ),
+        &key,
+        pick,
+    )
+}
+
+/// The governance layers, bottom to top.
+fn governance(theme: Theme) -> Vec<Value> {
+    let dark = theme == Theme::Dark;
+    let c = colour;
+    let mut out = vec![tag(
         l(
-            "communities-fill",
+            "wg-communities-fill",
             "fill",
+            "communities",
             Layer::Communities,
-            9,
-            json!({"fill-color": "#fff9db", "fill-opacity": 0.25}),
+            json!({"fill-color": c("communities"), "fill-opacity": if dark { 0.06 } else { 0.05 }}),
         ),
-        l(
-            "compounds",
+        "communities",
+        Some("community"),
+    )];
+    for (k, opacity) in [
+        ("parcel", 0.35),
+        ("public_space", 0.35),
+        ("facility", 0.3),
+        ("poi", 0.25),
+    ] {
+        out.push(place_layer(
+            k,
+            "-area",
             "fill",
-            Layer::Compounds,
-            14,
-            json!({"fill-color": "#e9ecef", "fill-outline-color": "#adb5bd"}),
-        ),
-        with(
-            l(
-                "roads-path",
-                "line",
-                Layer::Roads,
-                15,
-                json!({"line-color": "#ced4da", "line-width": 1, "line-dasharray": [2, 2]}),
-            ),
-            "filter",
-            json!(["==", ["get", "class"], "path"]),
-        ),
-        with(
-            l(
-                "roads-alley",
-                "line",
-                Layer::Roads,
-                14,
-                json!({"line-color": "#ffffff", "line-width": ["interpolate", ["linear"], ["zoom"], 14, 1, 18, 4]}),
-            ),
-            "filter",
-            json!(["==", ["get", "class"], "alley"]),
-        ),
-        with(
-            l(
-                "roads-local",
-                "line",
-                Layer::Roads,
-                12,
-                json!({"line-color": "#ffffff", "line-width": ["interpolate", ["linear"], ["zoom"], 12, 1, 18, 8]}),
-            ),
-            "filter",
-            json!(["==", ["get", "class"], "local"]),
-        ),
-        with(
-            l(
-                "roads-arterial",
-                "line",
-                Layer::Roads,
-                10,
-                json!({"line-color": "#ffd43b", "line-width": ["interpolate", ["linear"], ["zoom"], 10, 1.5, 18, 14]}),
-            ),
-            "filter",
-            json!(["==", ["get", "class"], "arterial"]),
-        ),
-        with(
-            l(
-                "buildings-2d",
-                "fill",
-                Layer::Buildings,
-                14,
-                json!({"fill-color": "#dee2e6", "fill-outline-color": "#adb5bd"}),
-            ),
-            "maxzoom",
-            json!(15),
-        ),
+            json!({"fill-opacity": opacity}),
+            None,
+        ));
+    }
+    out.push(tag(
         l(
-            "buildings-3d",
-            "fill-extrusion",
+            "wg-compounds-fill",
+            "fill",
+            "compounds",
+            Layer::Compounds,
+            json!({"fill-color": c("compounds"), "fill-opacity": 0.08}),
+        ),
+        "compounds",
+        Some("compound"),
+    ));
+    out.push(tag(
+        l(
+            "wg-compounds-line",
+            "line",
+            "compounds",
+            Layer::Compounds,
+            json!({"line-color": c("compounds"), "line-width": 1, "line-dasharray": [3, 2]}),
+        ),
+        "compounds",
+        None,
+    ));
+    for k in GRID_KINDS {
+        let key = format!("grids-{k}");
+        let rest = if k == "comprehensive" { 0.05 } else { 0.08 };
+        out.push(tag(
+            with(
+                l(
+                    &format!("wg-{key}-fill"),
+                    "fill",
+                    "grids",
+                    Layer::Grids,
+                    json!({"fill-color": c(&key), "fill-opacity": ["case", ["boolean", ["feature-state", "hover"], false], 0.22, rest]}),
+                ),
+                "filter",
+                kind_is(k),
+            ),
+            &key,
+            Some("grid"),
+        ));
+    }
+    let r = HEAT_RAMP;
+    out.push(tag(
+        with(
+            l(
+                "wg-hex",
+                "fill",
+                "heatmap",
+                Layer::Heatmap,
+                json!({
+                    "fill-color": ["interpolate", ["linear"], ["to-number", ["coalesce", ["get", "count"], 0]], 1, r[0], 20, r[1], 80, r[2], 250, r[3], 800, r[4]],
+                    "fill-opacity": if dark { 0.6 } else { 0.45 },
+                    "fill-outline-color": "rgba(255,255,255,0.4)"
+                }),
+            ),
+            "filter",
+            json!(["==", ["geometry-type"], "Polygon"]),
+        ),
+        "hex",
+        None,
+    ));
+    out.push(tag(
+        l(
+            "wg-buildings-fill",
+            "fill",
+            "buildings",
             Layer::Buildings,
-            15,
             json!({
-                "fill-extrusion-color": ["interpolate", ["linear"], ["get", "height"], 0, "#e9ecef", 30, "#adb5bd", 80, "#495057"],
-                "fill-extrusion-height": ["get", "height"],
-                "fill-extrusion-base": ["get", "min_height"],
+                "fill-color": if dark { "#3a4456" } else { c("buildings") },
+                "fill-opacity": 0.85,
+                "fill-outline-color": if dark { "#56627a" } else { "#7d8793" }
+            }),
+        ),
+        "buildings",
+        Some("building"),
+    ));
+    out.push(tag(
+        l(
+            "wg-buildings-3d",
+            "fill-extrusion",
+            "buildings",
+            Layer::Buildings,
+            json!({
+                "fill-extrusion-color": if dark { "#4a5568" } else { c("buildings3d") },
+                "fill-extrusion-height": ["case",
+                    ["has", "height"], ["to-number", ["get", "height"], 6],
+                    ["has", "levels"], ["*", 3, ["to-number", ["get", "levels"], 2]],
+                    6],
+                "fill-extrusion-base": ["to-number", ["coalesce", ["get", "min_height"], 0], 0],
                 "fill-extrusion-opacity": 0.85
             }),
         ),
-        l(
-            "communities-line",
-            "line",
-            Layer::Communities,
-            9,
-            json!({"line-color": "#495057", "line-width": 2.5}),
-        ),
-        with(
-            l(
-                "grids-line",
-                "line",
-                Layer::Grids,
-                11,
-                json!({
-                    "line-color": grid_colour.clone(),
-                    "line-width": ["match", ["get", "kind"], "comprehensive", 2.5, 1.5]
-                }),
-            ),
-            "filter",
-            json!(["!=", ["get", "kind"], "micro"]),
-        ),
-        with(
-            l(
-                "grids-micro",
-                "line",
-                Layer::Grids,
-                14,
-                json!({
-                    "line-color": GRID_COLOURS[1].1, "line-width": 1, "line-dasharray": [2, 1]
-                }),
-            ),
-            "filter",
-            json!(["==", ["get", "kind"], "micro"]),
-        ),
-        l(
-            "heatmap-hex",
-            "fill",
-            Layer::Heatmap,
-            0,
-            json!({
-                "fill-color": ["interpolate", ["linear"], ["get", "count"], 3, "#ffe066", 20, "#f76707", 100, "#c92a2a"],
-                "fill-opacity": 0.35
-            }),
-        ),
-        with(
+        "buildings3d",
+        Some("building"),
+    ));
+    for k in GRID_KINDS {
+        let key = format!("grids-{k}");
+        let micro = k == "micro";
+        out.push(tag(
             with(
                 l(
-                    "heatmap",
-                    "heatmap",
-                    Layer::Heatmap,
-                    0,
+                    &format!("wg-{key}-line"),
+                    "line",
+                    "grids",
+                    Layer::Grids,
                     json!({
-                        "heatmap-weight": ["interpolate", ["linear"], ["get", "count"], 0, 0, 50, 1],
-                        "heatmap-intensity": ["interpolate", ["linear"], ["zoom"], 8, 1, 16, 3],
-                        "heatmap-radius": ["interpolate", ["linear"], ["zoom"], 8, 10, 16, 40],
-                        "heatmap-opacity": 0.7
+                        "line-color": c(&key),
+                        "line-width": if micro { 0.8 } else { 1.6 },
+                        "line-dasharray": if micro { [2, 2] } else { [1, 0] }
                     }),
                 ),
                 "filter",
-                json!(["==", ["get", "kind"], "point"]),
+                kind_is(k),
+            ),
+            &key,
+            None,
+        ));
+    }
+    out.push(tag(
+        l(
+            "wg-communities-line",
+            "line",
+            "communities",
+            Layer::Communities,
+            json!({"line-color": c("communities"), "line-width": 2.5}),
+        ),
+        "communities",
+        None,
+    ));
+    // Always on; the pages point its filter at the selected grid's code.
+    out.push(with(
+        l(
+            "wg-grid-selected",
+            "line",
+            "grids",
+            Layer::Grids,
+            json!({"line-color": SELECTED, "line-width": 4}),
+        ),
+        "filter",
+        json!(["==", ["get", "code"], ""]),
+    ));
+    // Density from the heatmap tiles' count-weighted cell centroids (`kind: point`).
+    out.push(tag(
+        with(
+            with(
+                l(
+                    "wg-heatmap",
+                    "heatmap",
+                    "heatmap",
+                    Layer::Heatmap,
+                    json!({
+                        "heatmap-weight": ["interpolate", ["linear"], ["to-number", ["coalesce", ["get", "count"], 1], 1], 0, 0, 200, 1],
+                        "heatmap-intensity": ["interpolate", ["linear"], ["zoom"], 10, 0.6, 16, 1],
+                        "heatmap-radius": ["interpolate", ["linear"], ["zoom"], 10, 20, 13, 40, 16, 90],
+                        "heatmap-opacity": 0.75,
+                        "heatmap-color": ["interpolate", ["linear"], ["heatmap-density"], 0, "rgba(0,0,0,0)", 0.2, r[0], 0.4, r[1], 0.6, r[2], 0.8, r[3], 1, r[4]]
+                    }),
+                ),
+                "filter",
+                json!(["==", ["geometry-type"], "Point"]),
             ),
             "maxzoom",
-            json!(16),
+            json!(18),
         ),
+        "heatmap",
+        None,
+    ));
+    for k in PLACE_KINDS {
+        let paint =
+            json!({"circle-radius": 4.5, "circle-stroke-color": "#fff", "circle-stroke-width": 1});
+        out.push(place_layer(k, "", "circle", paint, Some("place")));
+    }
+    let point = json!(["==", ["geometry-type"], "Point"]);
+    out.push(tag(
         with(
             l(
-                "heatmap-hex-outline",
-                "line",
-                Layer::Heatmap,
-                0,
-                json!({"line-color": "#f08c00", "line-width": 0.5}),
-            ),
-            "filter",
-            json!(["==", ["get", "kind"], "hex"]),
-        ),
-        l(
-            "places",
-            "circle",
-            Layer::Places,
-            13,
-            json!({"circle-radius": 4, "circle-color": "#2b8a3e", "circle-stroke-color": "#ffffff", "circle-stroke-width": 1}),
-        ),
-        l(
-            "events",
-            "circle",
-            Layer::Events,
-            12,
-            json!({
-                "circle-radius": ["interpolate", ["linear"], ["zoom"], 12, 2, 18, 7],
-                "circle-color": ["match", ["get", "grade"], "urgent", "#c92a2a", "major", "#f76707", "general", "#1971c2", "#868e96"],
-                "circle-stroke-color": "#ffffff", "circle-stroke-width": 1
-            }),
-        ),
-        with(
-            l(
-                "events-overdue",
+                "wg-events",
                 "circle",
+                "events",
                 Layer::Events,
-                12,
                 json!({
-                    "circle-radius": ["interpolate", ["linear"], ["zoom"], 12, 5, 18, 12],
-                    "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": "#e03131", "circle-stroke-width": 2.5
+                    "circle-color": c("events"),
+                    "circle-radius": ["interpolate", ["linear"], ["zoom"], 12, 2, 17, 5],
+                    "circle-stroke-color": "#fff", "circle-stroke-width": 0.6
                 }),
             ),
             "filter",
-            json!(["==", ["get", "overdue"], true]),
+            point.clone(),
         ),
+        "events",
+        Some("event"),
+    ));
+    // Overdue events come from their own source (`?status=overdue`), which
+    // ignores the time window and status filter (they are overdue now).
+    let overdue = json!(["all", point, ["==", ["get", "overdue"], true]]);
+    out.push(tag(
         with(
             l(
-                "road-labels",
-                "symbol",
-                Layer::Roads,
-                14,
-                json!({"text-color": "#495057", "text-halo-color": "#ffffff", "text-halo-width": 1.5}),
+                "wg-overdue-halo",
+                "circle",
+                "overdue",
+                Layer::Events,
+                json!({"circle-color": c("overdue"), "circle-opacity": 0.2, "circle-radius": ["interpolate", ["linear"], ["zoom"], 12, 4, 17, 14]}),
             ),
-            "layout",
-            json!({
-                "symbol-placement": "line", "text-field": text_name, "text-font": font, "text-size": 12
-            }),
+            "filter",
+            overdue.clone(),
         ),
+        "overdue",
+        None,
+    ));
+    out.push(tag(
         with(
             l(
-                "labels",
-                "symbol",
-                Layer::Labels,
-                11,
-                json!({"text-color": ["match", ["get", "kind"], "community", "#212529", "compound", "#495057", grid_colour], "text-halo-color": "#ffffff", "text-halo-width": 1.5}),
+                "wg-overdue",
+                "circle",
+                "overdue",
+                Layer::Events,
+                json!({
+                    "circle-color": c("overdue"),
+                    "circle-radius": ["interpolate", ["linear"], ["zoom"], 12, 2, 17, 6],
+                    "circle-stroke-color": "#fff",
+                    "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 12, 0.5, 17, 1.2]
+                }),
             ),
-            "layout",
-            json!({
-                "text-field": text_name, "text-font": font,
-                "text-size": ["match", ["get", "kind"], "community", 16, "compound", 12, 13]
-            }),
+            "filter",
+            overdue,
         ),
-        with(
-            l(
-                "place-labels",
-                "symbol",
-                Layer::Places,
-                15,
-                json!({"text-color": "#2b8a3e", "text-halo-color": "#ffffff", "text-halo-width": 1}),
-            ),
-            "layout",
-            json!({
-                "text-field": text_name.clone(), "text-font": font.clone(), "text-size": 11, "text-offset": [0, 1.2], "text-anchor": "top"
-            }),
-        ),
-    ];
+        "overdue",
+        Some("event"),
+    ));
+    out
+}
+
+/// The legend: colours by toggle key (`hex` and `heatmap` show the ramp,
+/// `base` the paper of the base map).
+fn legend(theme: Theme) -> Value {
+    let mut m = serde_json::Map::new();
+    let paper = if theme == Theme::Dark {
+        "#0a1224"
+    } else {
+        PAPER
+    };
+    m.insert("base".into(), json!([paper]));
+    for (k, c) in COLOURS {
+        m.insert((*k).into(), json!([c]));
+    }
+    m.insert("hex".into(), json!(HEAT_RAMP));
+    m.insert("heatmap".into(), json!(HEAT_RAMP));
+    Value::Object(m)
+}
+
+/// The MapLibre style. Every tile layer has its own source (named after the
+/// layer) so the pages can add event filters (`?from=…`) to the event and
+/// heatmap tile URLs; `overdue` is a second source over the event tiles
+/// (`?status=overdue`).
+///
+/// ```
+/// use tiles::style::{style_json, StyleOptions};
+/// let style = style_json("http://localhost:8080", StyleOptions::default());
+/// assert_eq!(style["version"], 8);
+/// assert!(style["glyphs"].as_str().unwrap().ends_with("/glyphs/{fontstack}/{range}.pbf"));
+/// assert_eq!(style["metadata"]["wangge:legend"]["overdue"][0], "#d00000");
+/// ```
+pub fn style_json(base_url: &str, opts: StyleOptions) -> Value {
+    let base = base_url.trim_end_matches('/');
+    let mut sources = serde_json::Map::new();
+    for layer in Layer::PARTS {
+        sources.insert(
+            layer.name().to_string(),
+            source(base, *layer, "", opts.max_zoom),
+        );
+    }
+    sources.insert(
+        "overdue".into(),
+        source(base, Layer::Events, "?status=overdue", opts.max_zoom),
+    );
+    // Grids are addressed by code (selection, hover state); other features by their tile feature id.
+    if let Some(grids) = sources.get_mut("grids").and_then(Value::as_object_mut) {
+        grids.insert("promoteId".into(), json!("code"));
+    }
+    let (title, overdue) = match opts.lang {
+        Lang::Zh => ("网格化治理", "超期"),
+        Lang::En => ("Grid governance", "Overdue"),
+    };
+    let mut layers = base_below(opts.theme);
+    layers.extend(governance(opts.theme));
+    layers.extend(base_above(opts.theme));
+    if opts.theme == Theme::Dark {
+        sources.insert(
+            "live".into(),
+            json!({"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}),
+        );
+        layers.extend(live_layers());
+    }
     json!({
         "version": 8,
         "name": title,
-        "metadata": {"wangge:overdue-label": overdue, "wangge:localIdeographFontFamily": "sans-serif"},
+        "metadata": {
+            "wangge:overdue-label": overdue,
+            "wangge:localIdeographFontFamily": "sans-serif",
+            "wangge:legend": legend(opts.theme),
+        },
         "center": [crate::sample::CENTRE[0], crate::sample::CENTRE[1]],
         "zoom": 14,
         "glyphs": format!("{base}/glyphs/{{fontstack}}/{{range}}.pbf"),

@@ -554,7 +554,18 @@ fn pmtiles_round_trip() {
 
 #[test]
 fn style_references_existing_sources_layers_and_fields() {
-    let style = tiles::style::style_json("http://localhost:8080/", tiles::style::Lang::En);
+    let dark = tiles::style::StyleOptions {
+        lang: tiles::style::Lang::En,
+        theme: tiles::style::Theme::Dark,
+        ..Default::default()
+    };
+    let style = tiles::style::style_json("http://localhost:8080/", dark);
+    assert_eq!(style["sources"]["live"]["type"], "geojson");
+    let opts = tiles::style::StyleOptions {
+        lang: tiles::style::Lang::En,
+        ..Default::default()
+    };
+    let style = tiles::style::style_json("http://localhost:8080/", opts);
     let sources = style["sources"].as_object().unwrap();
     for l in style["layers"].as_array().unwrap() {
         if l["type"] == "background" {
@@ -562,6 +573,12 @@ fn style_references_existing_sources_layers_and_fields() {
         }
         let src = l["source"].as_str().unwrap();
         assert!(sources.contains_key(src), "{src}");
+        assert!(
+            src == "overdue" || src == l["source-layer"],
+            "{} draws {} from source {src}",
+            l["id"],
+            l["source-layer"]
+        );
         let layer = Layer::parse(l["source-layer"].as_str().unwrap()).unwrap();
         let text = l.to_string();
         for cap in text.split("[\"get\",\"").skip(1) {
@@ -578,6 +595,63 @@ fn style_references_existing_sources_layers_and_fields() {
         "http://localhost:8080/tiles/grids/{z}/{x}/{y}.mvt"
     );
     assert!(style.to_string().contains("fill-extrusion"));
+}
+
+/// The legend the pages draw is the style's: every colour of a toggle's
+/// legend entry is painted by a layer that toggle shows, in both themes.
+#[test]
+fn style_legend_colours_are_painted_by_the_toggled_layers() {
+    use tiles::style::{StyleOptions, Theme};
+    for theme in [Theme::Light, Theme::Dark] {
+        let style = tiles::style::style_json(
+            "http://h",
+            StyleOptions {
+                theme,
+                ..Default::default()
+            },
+        );
+        let layers = style["layers"].as_array().unwrap();
+        let legend = style["metadata"]["wangge:legend"].as_object().unwrap();
+        for (key, colours) in legend {
+            let toggled: Vec<&serde_json::Value> = layers
+                .iter()
+                .filter(|l| l["metadata"]["wangge:toggle"] == key.as_str())
+                .collect();
+            if key == "base" {
+                assert_eq!(
+                    colours[0], layers[0]["paint"]["background-color"],
+                    "{theme:?}"
+                );
+                assert!(!toggled.is_empty());
+                continue;
+            }
+            assert!(
+                !toggled.is_empty(),
+                "{theme:?}: legend key {key} toggles no layer"
+            );
+            for c in colours.as_array().unwrap() {
+                let painted = toggled
+                    .iter()
+                    .any(|l| l["paint"].to_string().contains(c.as_str().unwrap()));
+                // The dark wall draws buildings in its own greys.
+                let dark_buildings = theme == Theme::Dark && key.starts_with("buildings");
+                assert!(
+                    painted || dark_buildings,
+                    "{theme:?}: legend colour {c} of {key} is painted by no layer of it"
+                );
+            }
+        }
+        // Every toggle of a layer has a legend entry.
+        for l in layers {
+            if let Some(k) = l["metadata"]["wangge:toggle"].as_str() {
+                assert!(
+                    legend.contains_key(k),
+                    "{} toggles {k}, which has no legend entry",
+                    l["id"]
+                );
+            }
+        }
+    }
 }
 
 #[test]

@@ -34,6 +34,9 @@ pub fn app(state: AppState) -> Router {
                 .delete(auth::routes::logout),
         )
         .route("/session/kiosk", post(auth::routes::kiosk))
+        .route("/accounts", get(auth::admin::list).post(auth::admin::add))
+        .route("/accounts/{name}/{action}", post(auth::admin::change))
+        .route("/tokens/{id}/revoke", post(auth::admin::revoke_token))
         .route("/info", get(api::info))
         .route("/kpi", get(api::kpi))
         .route("/search", get(api::search))
@@ -76,6 +79,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(pages::index))
         .route("/login", get(pages::login))
         .route("/screen", get(pages::screen))
+        .route("/admin", get(pages::admin))
         .route("/embed", get(pages::embed))
         .route("/assets/{*path}", get(pages::assets))
         .fallback(|method: Method, OriginalUri(uri): OriginalUri| async move {
@@ -92,8 +96,8 @@ pub fn app(state: AppState) -> Router {
 async fn list_events(
     st: axum::extract::State<AppState>,
     access: crate::role::Access,
-    q: axum::extract::Query<api::ListQuery>,
-) -> crate::error::AppResult<axum::Json<serde_json::Value>> {
+    q: axum::extract::Query<crate::query::ListQuery>,
+) -> crate::error::AppResult<axum::response::Response> {
     api::list(st, axum::extract::Path("events".to_string()), access, q).await
 }
 

@@ -14,28 +14,192 @@ use axum::Json;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+/// Declares [`ErrorCode`] with its wire names and the list of all codes.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $v:ident => $s:literal,)*) => {
+        /// The stable code of every error answer (`{"error": {"code", ..}}`).
+        /// `docs/api.md` lists each one; `tests/error_codes.rs` checks it
+        /// against [`ErrorCode::ALL`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $v,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$v,)*];
+
+            /// The code as answered.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$v => $s,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+        /// 400: a request the server cannot read (no more precise code)
+        BadRequest => "bad_request",
+        /// An account with a bad name, role, grid or department.
+        BadAccount => "bad_account",
+        /// 400: `national_id=` is not a valid ID number, or not on persons.
+        BadNationalId => "bad_national_id",
+        /// A new account's name is taken.
+        AccountExists => "account_exists",
+        /// Disabling the last enabled leader.
+        LastLeader => "last_leader",
+        /// 400: the body is not JSON (syntax, nesting deeper than 128)
+        BadJson => "bad_json",
+        /// 400: the query string (or `q=` of search) cannot be read
+        BadQuery => "bad_query",
+        /// 400: a path parameter cannot be read
+        BadPath => "bad_path",
+        /// 422 (or 400): the body has the wrong shape
+        BadBody => "bad_body",
+        /// 400: actor label empty or too long
+        BadActor => "bad_actor",
+        /// 400: `bbox=` is not w,s,e,n
+        BadBbox => "bad_bbox",
+        /// 400: unknown category
+        BadCategory => "bad_category",
+        /// 400: unknown community
+        BadCommunity => "bad_community",
+        /// 400: unknown coordinate system
+        BadCrs => "bad_crs",
+        /// 400: unknown `format=`
+        BadFormat => "bad_format",
+        /// 400: unknown grade, or a grade outside acceptance
+        BadGrade => "bad_grade",
+        /// 400: not a grid code
+        BadGridCode => "bad_grid_code",
+        /// 400: unknown handler, or a handler outside dispatch
+        BadHandler => "bad_handler",
+        /// 400: not an ID
+        BadId => "bad_id",
+        /// 400: not a job number
+        BadJob => "bad_job",
+        /// 400: unknown `kind=`
+        BadKind => "bad_kind",
+        /// 400: unknown `level=`
+        BadLevel => "bad_level",
+        /// 400: `limit=` out of range
+        BadLimit => "bad_limit",
+        /// 400: not a WGS84 position
+        BadLocation => "bad_location",
+        /// 400: `minutes=` out of range
+        BadMinutes => "bad_minutes",
+        /// 400: note too long
+        BadNote => "bad_note",
+        /// 400: re-gridding parameters out of their domain
+        BadParam => "bad_param",
+        /// 400: not a glyph range
+        BadRange => "bad_range",
+        /// 400: H3 resolution out of range
+        BadRes => "bad_res",
+        /// 400: satisfaction out of 1..=5 or outside the return visit
+        BadSatisfaction => "bad_satisfaction",
+        /// 400: unknown service kind
+        BadService => "bad_service",
+        /// 400: unknown event source
+        BadSource => "bad_source",
+        /// 400: unknown event status
+        BadStatus => "bad_status",
+        /// 400: no such tile
+        BadTile => "bad_tile",
+        /// 400: not a date or time (or an empty window)
+        BadTime => "bad_time",
+        /// 400: empty title
+        BadTitle => "bad_title",
+        /// 400: not a grid version
+        BadVersion => "bad_version",
+        /// 400: not a week date
+        BadWeek => "bad_week",
+        /// 400: `to=merged` on the transition route
+        UseMerge => "use_merge",
+        /// 401: wrong account or password
+        BadCredentials => "bad_credentials",
+        /// 401: not signed in
+        Unauthenticated => "unauthenticated",
+        /// 403: the role may not do this
+        Forbidden => "forbidden",
+        /// 403: missing or wrong CSRF token
+        Csrf => "csrf",
+        /// 404: no such thing (or not in the caller's scope)
+        NotFound => "not_found",
+        /// 405
+        MethodNotAllowed => "method_not_allowed",
+        /// 408: the request took longer than the time-out
+        Timeout => "timeout",
+        /// 409: a duplicate or a missing reference in the store
+        Conflict => "conflict",
+        /// 409: the state machine refused the move
+        IllegalTransition => "illegal_transition",
+        /// 409: too late to reopen
+        ReopenWindowPassed => "reopen_window_passed",
+        /// 409: a move dated before the report
+        BeforeReport => "before_report",
+        /// 409: the merge was refused
+        MergeRefused => "merge_refused",
+        /// 409: no level above the handler
+        EscalationRefused => "escalation_refused",
+        /// 409: too many re-gridding jobs running
+        Busy => "busy",
+        /// 409: the re-gridding job is not done
+        NotDone => "not_done",
+        /// 409: the proposal was adopted already
+        AlreadyAdopted => "already_adopted",
+        /// 409: the grids changed since the job started
+        StaleProposal => "stale_proposal",
+        /// 409: the proposal cannot be applied
+        InvalidProposal => "invalid_proposal",
+        /// 421: the host is not on the allow-list
+        BadHost => "bad_host",
+        /// 413: the body is over the limit
+        BodyTooLarge => "body_too_large",
+        /// 415: not a JSON request
+        UnsupportedMediaType => "unsupported_media_type",
+        /// 429: log-in locked after failures
+        Locked => "locked",
+        /// 500: logged with detail, answered without
+        Internal => "internal",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// An error answered as `{"error": {"code", "message"}}`.
 #[derive(Debug)]
 pub enum AppError {
     /// 400: the request is wrong; the message says how.
-    BadRequest(String, String),
+    BadRequest(ErrorCode, String),
     /// 403: the role may not see this.
     Forbidden(String),
     /// 404.
     NotFound(String),
     /// 409: a state conflict (illegal transition…).
-    Conflict(String, String),
+    Conflict(ErrorCode, String),
     /// Any other client-error status with its stable code (405, 408, 413,
     /// 415, 422…).
-    Status(StatusCode, String, String),
+    Status(StatusCode, ErrorCode, String),
     /// 500: logged with detail, answered without.
     Internal(String),
 }
 
 impl AppError {
     /// 400 with a stable code.
-    pub fn bad(code: &str, msg: impl Into<String>) -> Self {
-        AppError::BadRequest(code.to_string(), msg.into())
+    pub fn bad(code: ErrorCode, msg: impl Into<String>) -> Self {
+        AppError::BadRequest(code, msg.into())
     }
 }
 
@@ -43,15 +207,15 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code, message) = match self {
             AppError::BadRequest(c, m) => (StatusCode::BAD_REQUEST, c, m),
-            AppError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden".into(), m),
-            AppError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found".into(), m),
+            AppError::Forbidden(m) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden, m),
+            AppError::NotFound(m) => (StatusCode::NOT_FOUND, ErrorCode::NotFound, m),
             AppError::Conflict(c, m) => (StatusCode::CONFLICT, c, m),
             AppError::Status(s, c, m) => (s, c, m),
             AppError::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal".into(),
+                    ErrorCode::Internal,
                     "internal error; see the server log".into(),
                 )
             }
@@ -70,7 +234,7 @@ impl From<geo_core::store::StoreError> for AppError {
         match e {
             S::NotFound { .. } => AppError::NotFound(e.to_string()),
             S::Duplicate { .. } | S::MissingReference { .. } => {
-                AppError::Conflict("conflict".into(), e.to_string())
+                AppError::Conflict(ErrorCode::Conflict, e.to_string())
             }
             other => AppError::Internal(other.to_string()),
         }
@@ -153,7 +317,7 @@ fn classify(
     method: &axum::http::Method,
     path: &str,
     limits: EdgeLimits,
-) -> (&'static str, String) {
+) -> (ErrorCode, String) {
     // axum's rejections start with a fixed sentence, then the detail.
     let after = |prefix: &str| {
         text.strip_prefix(prefix)
@@ -162,44 +326,44 @@ fn classify(
     match status {
         StatusCode::BAD_REQUEST => {
             if let Some(d) = after("Failed to parse the request body as JSON") {
-                ("bad_json", bad_json_message(d))
+                (ErrorCode::BadJson, bad_json_message(d))
             } else if let Some(d) = after("Failed to deserialize query string") {
-                ("bad_query", format!("bad query string of {path}: {d}"))
+                (ErrorCode::BadQuery, format!("bad query string of {path}: {d}"))
             } else if let Some(d) = after("Invalid URL") {
-                ("bad_path", format!("bad path parameter in {path}: {d}"))
+                (ErrorCode::BadPath, format!("bad path parameter in {path}: {d}"))
             } else {
-                ("bad_request", or_default(text, "bad request"))
+                (ErrorCode::BadRequest, or_default(text, "bad request"))
             }
         }
-        StatusCode::NOT_FOUND => ("not_found", format!("no route {method} {path}")),
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound, format!("no route {method} {path}")),
         StatusCode::METHOD_NOT_ALLOWED => (
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             format!("method {method} is not allowed on {path}"),
         ),
         StatusCode::REQUEST_TIMEOUT => (
-            "timeout",
+            ErrorCode::Timeout,
             format!(
                 "{method} {path} took longer than the request time-out of {:.1} s and was cancelled",
                 limits.timeout.as_secs_f64()
             ),
         ),
         StatusCode::PAYLOAD_TOO_LARGE => (
-            "body_too_large",
+            ErrorCode::BodyTooLarge,
             format!(
                 "the request body is larger than the limit of {} bytes",
                 limits.body_limit
             ),
         ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             or_default(text, "unsupported content type"),
         ),
         StatusCode::UNPROCESSABLE_ENTITY => {
             let d = after("Failed to deserialize the JSON body into the target type").unwrap_or(text);
-            ("bad_body", format!("the request body has the wrong shape: {d}"))
+            (ErrorCode::BadBody, format!("the request body has the wrong shape: {d}"))
         }
-        s if s.is_server_error() => ("internal", "internal error; see the server log".into()),
-        _ => ("bad_request", or_default(text, "bad request")),
+        s if s.is_server_error() => (ErrorCode::Internal, "internal error; see the server log".into()),
+        _ => (ErrorCode::BadRequest, or_default(text, "bad request")),
     }
 }
 
@@ -241,7 +405,7 @@ where
         if !json_type {
             return Err(AppError::Status(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type".into(),
+                ErrorCode::UnsupportedMediaType,
                 "expected a request with Content-Type: application/json".into(),
             )
             .into_response());
@@ -250,12 +414,12 @@ where
             .await
             .map_err(IntoResponse::into_response)?;
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-            AppError::bad("bad_json", bad_json_message(&e.to_string())).into_response()
+            AppError::bad(ErrorCode::BadJson, bad_json_message(&e.to_string())).into_response()
         })?;
         serde_json::from_value(value).map(JsonBody).map_err(|e| {
             AppError::Status(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "bad_body".into(),
+                ErrorCode::BadBody,
                 format!("the request body has the wrong shape: {e}"),
             )
             .into_response()

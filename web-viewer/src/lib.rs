@@ -9,13 +9,18 @@ pub mod app;
 pub mod auth;
 pub mod auth_jwt;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod ingest;
+pub mod present;
+pub mod query;
 pub mod role;
 pub mod routes;
+pub mod service;
 pub mod state;
 pub mod view;
+pub mod vocab_js;
 
 pub use app::app;
 pub use config::ServerConfig;

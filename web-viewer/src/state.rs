@@ -8,6 +8,7 @@ use bytes::Bytes;
 use geo_core::store::{Store, StoreError};
 use tokio::sync::broadcast;
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::ServerConfig;
 use crate::error::AppError;
 use crate::view::TownView;
@@ -41,6 +42,8 @@ pub struct Inner {
     pub rules: EventRules,
     /// Sessions, lock-outs, kiosk tokens and the receipt key.
     pub auth: AuthState,
+    /// Where handlers and the escalation loop read the time.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Identity state of the server.
@@ -73,13 +76,23 @@ pub struct AppState(pub Arc<Inner>);
 
 impl AppState {
     /// Builds the state from an opened store (loads the view) and the event
-    /// rules named by `config.dispatch_rules` (built-in when `None`).
+    /// rules named by `config.dispatch_rules` (built-in when `None`), on the
+    /// system clock.
     pub fn new(store: Store, config: ServerConfig) -> Result<AppState, StateError> {
+        AppState::with_clock(store, config, Arc::new(SystemClock))
+    }
+
+    /// [`AppState::new`] on another clock (a test's [`crate::clock::SettableClock`]).
+    pub fn with_clock(
+        store: Store,
+        config: ServerConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<AppState, StateError> {
         let rules = match &config.dispatch_rules {
             Some(path) => EventRules::load(path)?,
             None => EventRules::builtin()?,
         };
-        let view = TownView::load(&store)?;
+        let view = TownView::load(&store, clock.now())?;
         let (events_tx, _) = broadcast::channel(1024);
         let mut store = store;
         let receipt_key = store
@@ -109,7 +122,40 @@ impl AppState {
             tiles: Mutex::new(HashMap::new()),
             rules,
             auth,
+            clock,
         })))
+    }
+
+    /// The current time of the state's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.clock.now()
+    }
+
+    /// Drops the cached tiles a write changed. Keys are `layer/z/x/y?filters`.
+    pub fn invalidate_tiles(&self, inval: &tiles::Invalidation) -> Result<(), AppError> {
+        let mut cache = self
+            .0
+            .tiles
+            .lock()
+            .map_err(|_| AppError::Internal("tile cache poisoned".into()))?;
+        cache.retain(|key, _| {
+            let path = key.split('?').next().unwrap_or("");
+            let mut it = path.split('/');
+            let (Some(l), Some(z), Some(x), Some(y)) = (it.next(), it.next(), it.next(), it.next())
+            else {
+                return false;
+            };
+            match (
+                tiles::Layer::parse(l),
+                z.parse::<u8>(),
+                x.parse::<u32>(),
+                y.parse::<u32>(),
+            ) {
+                (Ok(l), Ok(z), Ok(x), Ok(y)) => !inval.affects(l, z, x, y),
+                _ => false,
+            }
+        });
+        Ok(())
     }
 
     /// Runs `f` on the store on a blocking thread.

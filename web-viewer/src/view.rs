@@ -47,26 +47,31 @@ pub struct TownView {
     pub next_event_id: u64,
 }
 
+/// Per-grid figures of `year` from the store, keyed by grid ID (as
+/// [`TownView::grid_pop`]).
+pub fn grid_pop(store: &Store, year: i32) -> Result<HashMap<u64, GridPop>, StoreError> {
+    Ok(store
+        .grid_population(year)?
+        .into_iter()
+        .map(|p| {
+            (
+                p.grid,
+                GridPop {
+                    households: p.households,
+                    residents: p.residents,
+                    aged60: p.aged60,
+                    elderly_alone: p.elderly_alone,
+                },
+            )
+        })
+        .collect())
+}
+
 impl TownView {
-    /// Loads the view from the store.
-    pub fn load(store: &Store) -> Result<TownView, StoreError> {
+    /// Loads the view from the store; population figures of the year of `now`.
+    pub fn load(store: &Store, now: chrono::DateTime<Utc>) -> Result<TownView, StoreError> {
         let dataset = store.load(&Scope::Town, LoadSet::Spatial)?;
-        let year = Utc::now().year();
-        let grid_pop = store
-            .grid_population(year)?
-            .into_iter()
-            .map(|p| {
-                (
-                    p.grid,
-                    GridPop {
-                        households: p.households,
-                        residents: p.residents,
-                        aged60: p.aged60,
-                        elderly_alone: p.elderly_alone,
-                    },
-                )
-            })
-            .collect();
+        let grid_pop = grid_pop(store, now.year())?;
         let next_event_id = store.max_event_id()? + 1;
         Ok(Self::from_dataset(dataset, grid_pop, next_event_id))
     }

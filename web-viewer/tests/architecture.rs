@@ -36,6 +36,7 @@ fn every_module_is_on_the_code_map() {
         "web-viewer/src/auth",
         "web-viewer/src/cli",
         "web-viewer/src/routes",
+        "web-viewer/src/service",
     ] {
         modules(&root.join(d), &mut found);
     }
@@ -52,5 +53,53 @@ fn every_module_is_on_the_code_map() {
     assert!(
         missing.is_empty(),
         "modules missing from ARCHITECTURE.md: {missing:?}"
+    );
+}
+
+/// Path and text of every route file.
+fn route_sources() -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(&dir).expect("src/routes").flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "rs") {
+            let src = std::fs::read_to_string(&p).expect("route source");
+            out.push((p.display().to_string(), src));
+        }
+    }
+    assert!(out.len() >= 5, "walked only {} route files", out.len());
+    out
+}
+
+/// Route files that mention any of `needles`.
+fn routes_mentioning(needles: &[&str]) -> Vec<String> {
+    route_sources()
+        .into_iter()
+        .filter(|(_, src)| needles.iter().any(|n| src.contains(n)))
+        .map(|(p, _)| p)
+        .collect()
+}
+
+/// Routes call the service layer, never the CLI: logic both need lives in
+/// `service/` (or `query`, `present`), so a route cannot grow a dependency on
+/// a subcommand.
+#[test]
+fn routes_never_import_the_cli() {
+    let offenders = routes_mentioning(&["crate::cli", "web_viewer::cli"]);
+    assert!(
+        offenders.is_empty(),
+        "routes importing crate::cli: {offenders:?}"
+    );
+}
+
+/// The route files form no circle: api, events and tiles share what they
+/// need through lower modules (`query`, `present`, `service`, `state`), not
+/// through each other.
+#[test]
+fn route_files_do_not_import_each_other() {
+    let offenders = routes_mentioning(&["crate::routes::", "super::"]);
+    assert!(
+        offenders.is_empty(),
+        "route files importing other routes: {offenders:?}"
     );
 }

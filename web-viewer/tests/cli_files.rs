@@ -238,3 +238,58 @@ fn imported_id_numbers_and_phones_are_encrypted_in_the_file() {
         .expect("run wangge");
     assert!(String::from_utf8_lossy(&after.stdout).contains("11010519491231002X"));
 }
+
+#[test]
+fn account_commands_name_the_running_server_that_holds_the_store() {
+    let d = temp("held");
+    let db = d.join("s.duckdb");
+    wangge(&db, &["key", "init"]);
+    let add = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .args(["--db"])
+        .arg(&db)
+        .args(["user", "add", "zhang", "--role", "leader", "--random"])
+        .output()
+        .expect("run wangge");
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let mut server = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .args(["--db"])
+        .arg(&db)
+        .args(["serve", "--no-demo", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start wangge serve");
+    // Once it says it serves, the server holds the store (whatever the
+    // machine's speed): then `wangge user` must say so and point to /admin.
+    let mut log = std::io::BufReader::new(server.stderr.take().expect("server stderr"));
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut log, &mut line).expect("server log");
+        assert!(n > 0, "the server stopped before serving");
+        if line.contains("serving on") {
+            break;
+        }
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .args(["--db"])
+        .arg(&db)
+        .args(["user", "disable", "zhang"])
+        .output()
+        .expect("run wangge");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        !out.status.success(),
+        "wangge user changed a store a server holds"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        err.contains("running `wangge serve`") && err.contains("/admin"),
+        "{err}"
+    );
+}

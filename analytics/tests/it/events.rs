@@ -41,22 +41,14 @@ fn cat(code: &str) -> EventCategory {
 }
 
 fn ev(id: u64, code: &str, at: DateTime<Utc>) -> Event {
-    Event {
-        id: EventId::new(id).unwrap(),
-        category: cat(code),
-        title: "楼道堆放杂物".into(),
-        location: Point::new(116.4, 39.9),
-        reported_at: at,
-        source: EventSource::Patrol,
-        status: EventStatus::Reported,
-        grade: Grade::General,
-        deadline: None,
-        handler: None,
-        resolved_at: None,
-        satisfaction: None,
-        master: None,
-        reporter_household: None,
-    }
+    Event::reported(
+        EventId::new(id).unwrap(),
+        cat(code),
+        "楼道堆放杂物",
+        Point::new(116.4, 39.9),
+        at,
+        EventSource::Patrol,
+    )
 }
 
 // ---------------------------------------------------------------- lifecycle

@@ -330,15 +330,15 @@ fn pick_source(rng: &mut DemoRng, cat: usize) -> EventSource {
 fn handler(rng: &mut DemoRng, cat: usize, grade: Grade) -> String {
     let code = CATEGORIES[cat].code;
     let dept = match code {
-        "01.04" => Some("人社所"),
-        "02.01" | "02.03" | "02.04" => Some("综合执法中队"),
-        "03.03" => Some("热力公司"),
-        "04.01" | "04.04" => Some("消防救援大队"),
-        "04.03" => Some("燃气公司"),
-        "06.01" | "06.02" | "06.03" | "06.04" => Some("派出所"),
-        "07.01" => Some("生态环境分局"),
-        "08.01" | "08.02" => Some("市场监管所"),
-        "01.01" | "01.02" | "01.03" if chance(rng, 0.15) => Some("司法所"),
+        "01.04" => Some("human_resources"),
+        "02.01" | "02.03" | "02.04" => Some("comprehensive_enforcement"),
+        "03.03" => Some("heating_company"),
+        "04.01" | "04.04" => Some("fire_service"),
+        "04.03" => Some("gas_company"),
+        "06.01" | "06.02" | "06.03" | "06.04" => Some("police"),
+        "07.01" => Some("ecology_environment"),
+        "08.01" | "08.02" => Some("market_supervision"),
+        "01.01" | "01.02" | "01.03" if chance(rng, 0.15) => Some("judicial_mediation"),
         _ => None,
     };
     let escalate = matches!(grade, Grade::Urgent | Grade::Major) && chance(rng, 0.3);

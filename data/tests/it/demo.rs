@@ -611,7 +611,7 @@ fn town_sources_grades_and_handlers_are_mixed() {
         .events
         .iter()
         .filter(|e| e.category == heating)
-        .filter(|e| e.handler.as_deref() == Some("dept:热力公司"))
+        .filter(|e| e.handler.as_deref() == Some("dept:heating_company"))
         .count();
     assert!(
         heat_dept > 50,

@@ -72,6 +72,22 @@ pub enum ElementRef {
 }
 
 impl ElementRef {
+    /// The element's kind (its store table).
+    pub fn kind(self) -> crate::io::ElementKind {
+        use crate::io::ElementKind as K;
+        match self {
+            Self::Compound(_) => K::Compounds,
+            Self::Building(_) => K::Buildings,
+            Self::Unit(_) => K::Units,
+            Self::Household(_) => K::Households,
+            Self::Person(_) => K::Persons,
+            Self::Place(_) => K::Places,
+            Self::Event(_) => K::Events,
+            Self::Sentiment(_) => K::Sentiments,
+            Self::Organisation(_) => K::Organisations,
+        }
+    }
+
     /// The element's ID number.
     pub fn id(self) -> u64 {
         match self {

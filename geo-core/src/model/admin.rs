@@ -36,11 +36,11 @@ vocab!(
     /// The kind of a grid.
     GridKind, "grid kind" {
         /// 综合网格: 300–500 households, tiles a community.
-        Comprehensive => "comprehensive",
+        Comprehensive => "comprehensive" ("综合网格", "Comprehensive"),
         /// 微网格: 30–100 households, nests inside a comprehensive grid.
-        Micro => "micro",
+        Micro => "micro" ("微网格", "Micro"),
         /// 专属网格: a school, hospital, market, park…; overlays the others.
-        Dedicated => "dedicated",
+        Dedicated => "dedicated" ("专属网格", "Dedicated"),
     }
 );
 
@@ -48,11 +48,11 @@ vocab!(
     /// The role of a person assigned to a grid.
     WorkerRole, "worker role" {
         /// 网格员.
-        GridWorker => "grid_worker",
+        GridWorker => "grid_worker" ("网格员", "Grid worker"),
         /// 网格长.
-        GridLeader => "grid_leader",
+        GridLeader => "grid_leader" ("网格长", "Grid leader"),
         /// 邻长 / 楼栋长.
-        NeighbourhoodHead => "neighbourhood_head",
+        NeighbourhoodHead => "neighbourhood_head" ("邻长", "Neighbourhood head"),
     }
 );
 

@@ -12,13 +12,13 @@ vocab!(
     /// Where an event came from.
     EventSource, "event source" {
         /// Grid worker patrol (网格员巡查).
-        Patrol => "patrol",
+        Patrol => "patrol" ("网格员巡查", "Patrol"),
         /// 12345 hotline.
-        Hotline => "hotline",
+        Hotline => "hotline" ("12345热线", "12345 hotline"),
         /// Resident report (随手拍).
-        Resident => "resident",
+        Resident => "resident" ("群众随手拍", "Resident report"),
         /// Sensor / IoT alarm.
-        Sensor => "sensor",
+        Sensor => "sensor" ("物联感知", "Sensor"),
     }
 );
 
@@ -26,27 +26,27 @@ vocab!(
     /// State of an event in the loop (闭环).
     EventStatus, "event status" {
         /// Reported, not yet accepted.
-        Reported => "reported",
+        Reported => "reported" ("已上报", "Reported"),
         /// Accepted and graded.
-        Accepted => "accepted",
+        Accepted => "accepted" ("已受理", "Accepted"),
         /// Dispatched to a handler.
-        Dispatched => "dispatched",
+        Dispatched => "dispatched" ("已派遣", "Dispatched"),
         /// Being handled.
-        InProgress => "in_progress",
+        InProgress => "in_progress" ("处置中", "In progress"),
         /// Handler reports it resolved.
-        Resolved => "resolved",
+        Resolved => "resolved" ("已办结", "Resolved"),
         /// Satisfaction return visit done.
-        Reviewed => "reviewed",
+        Reviewed => "reviewed" ("已回访", "Reviewed"),
         /// Closed.
-        Closed => "closed",
+        Closed => "closed" ("已关闭", "Closed"),
         /// Rejected at intake.
-        Rejected => "rejected",
+        Rejected => "rejected" ("不予受理", "Rejected"),
         /// Merged into a master event.
-        Merged => "merged",
+        Merged => "merged" ("已合并", "Merged"),
         /// Escalated one level up.
-        Escalated => "escalated",
+        Escalated => "escalated" ("已上报上级", "Escalated"),
         /// Reopened after closing.
-        Reopened => "reopened",
+        Reopened => "reopened" ("已重启", "Reopened"),
     }
 );
 
@@ -68,13 +68,13 @@ vocab!(
     /// Urgency grade assigned at acceptance.
     Grade, "event grade" {
         /// 特急.
-        Urgent => "urgent",
+        Urgent => "urgent" ("特急", "Urgent"),
         /// 紧急.
-        Major => "major",
+        Major => "major" ("紧急", "Major"),
         /// 一般.
-        General => "general",
+        General => "general" ("一般", "General"),
         /// 轻微.
-        Minor => "minor",
+        Minor => "minor" ("轻微", "Minor"),
     }
 );
 
@@ -124,6 +124,53 @@ pub struct Event {
 }
 
 impl Event {
+    /// A new report as intake and imports create it: status `reported`,
+    /// grade `general`, and no deadline, handler, resolution, rating, master
+    /// or reporter yet (the dispatch rules and the handlers set those).
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use geo_core::ids::EventId;
+    /// use geo_core::model::{Event, EventSource, EventStatus, Grade};
+    /// use geo_core::taxonomy::EventCategory;
+    ///
+    /// let at = Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap();
+    /// let e = Event::reported(
+    ///     EventId::new(7).unwrap(),
+    ///     EventCategory::parse("02.05").unwrap(),
+    ///     "噪声",
+    ///     geo_types::Point::new(116.6, 36.9),
+    ///     at,
+    ///     EventSource::Resident,
+    /// );
+    /// assert_eq!((e.status, e.grade, e.deadline), (EventStatus::Reported, Grade::General, None));
+    /// ```
+    pub fn reported(
+        id: EventId,
+        category: EventCategory,
+        title: impl Into<String>,
+        location: Point<f64>,
+        reported_at: DateTime<Utc>,
+        source: EventSource,
+    ) -> Event {
+        Event {
+            id,
+            category,
+            title: title.into(),
+            location,
+            reported_at,
+            source,
+            status: EventStatus::Reported,
+            grade: Grade::General,
+            deadline: None,
+            handler: None,
+            resolved_at: None,
+            satisfaction: None,
+            master: None,
+            reporter_household: None,
+        }
+    }
+
     /// Handling time in hours, if resolved.
     pub fn handling_h(&self) -> Option<f64> {
         self.resolved_at

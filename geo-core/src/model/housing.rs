@@ -45,21 +45,21 @@ vocab!(
     /// Main use of a building.
     BuildingUse, "building use" {
         /// Housing.
-        Residential => "residential",
+        Residential => "residential" ("住宅", "Residential"),
         /// Shops below, housing above.
-        Mixed => "mixed",
+        Mixed => "mixed" ("商住", "Mixed"),
         /// Shops, offices.
-        Commercial => "commercial",
+        Commercial => "commercial" ("商业", "Commercial"),
         /// Factories, warehouses.
-        Industrial => "industrial",
+        Industrial => "industrial" ("工业", "Industrial"),
         /// Schools, kindergartens.
-        Education => "education",
+        Education => "education" ("教育", "Education"),
         /// Hospitals, clinics.
-        Health => "health",
+        Health => "health" ("医疗", "Health"),
         /// Government offices.
-        Government => "government",
+        Government => "government" ("政府", "Government"),
         /// Anything else.
-        Other => "other",
+        Other => "other" ("其他", "Other"),
     }
 );
 

@@ -1,10 +1,15 @@
 //! A macro for closed vocabularies: enums with a stable snake_case code used in
 //! the store, CSV, JSON and the API, and a clear error for unknown values.
 
-/// Declares a closed vocabulary enum with `code()`, `parse()`, `ALL` and serde.
+/// Declares a closed vocabulary enum with `code()`, `parse()`, `ALL`, serde
+/// and, for vocabularies the pages show, display names:
+/// `Variant => "code" ("中文", "English")` (`labels()`; the pages' `vocab.js`
+/// is generated from them).
 #[macro_export]
 macro_rules! vocab {
-    ($(#[$doc:meta])* $name:ident, $label:literal { $($(#[$vdoc:meta])* $variant:ident => $code:literal),+ $(,)? }) => {
+    (@labels ($zh:literal, $en:literal)) => { Some(($zh, $en)) };
+    (@labels) => { None };
+    ($(#[$doc:meta])* $name:ident, $label:literal { $($(#[$vdoc:meta])* $variant:ident => $code:literal $(($zh:literal, $en:literal))?),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name {
@@ -17,6 +22,10 @@ macro_rules! vocab {
             /// The stable code used in the store and on the wire.
             pub fn code(self) -> &'static str {
                 match self { $($name::$variant => $code),+ }
+            }
+            /// Display names `(中文, English)`, when the vocabulary declares them.
+            pub fn labels(self) -> Option<(&'static str, &'static str)> {
+                match self { $($name::$variant => $crate::vocab!(@labels $(($zh, $en))?)),+ }
             }
             /// Parses a code (case-insensitive, `-` and ` ` read as `_`).
             pub fn parse(s: &str) -> Result<Self, $crate::error::IdError> {

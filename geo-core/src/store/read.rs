@@ -13,6 +13,7 @@ use crate::assign::{ElementRef, StoredRefs};
 use crate::crypt::Column;
 use crate::dataset::Dataset;
 use crate::ids::*;
+use crate::io::ElementKind;
 use crate::model::*;
 use crate::taxonomy::EventCategory;
 
@@ -425,6 +426,34 @@ impl Store {
                     .collect::<Result<_>>()?,
             })
         })
+    }
+
+    /// Names of the residents of each of `households`, for masking them in
+    /// free text about those households ([`crate::ids::scrub_names`]).
+    /// Households without residents are absent from the map.
+    pub fn resident_names(
+        &self,
+        households: &[HouseholdId],
+    ) -> Result<std::collections::HashMap<HouseholdId, Vec<String>>> {
+        let mut out: std::collections::HashMap<HouseholdId, Vec<String>> = Default::default();
+        if households.is_empty() {
+            return Ok(out);
+        }
+        let mut ids: Vec<u64> = households.iter().map(|h| h.get()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let list = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        let rows = self.collect(
+            &format!("SELECT household, name FROM persons WHERE household IN ({list}) ORDER BY id"),
+            &[],
+            |r| Ok((get::<u64>(r, 0)?, get::<String>(r, 1)?)),
+        )?;
+        for (h, name) in rows {
+            if let Ok(h) = HouseholdId::new(h) {
+                out.entry(h).or_default().push(name);
+            }
+        }
+        Ok(out)
     }
 
     /// Sentiment records in scope.
@@ -846,26 +875,17 @@ impl Store {
     /// households, persons…), for elements whose parent was imported earlier.
     pub fn refs_of(
         &self,
-        table: &str,
+        kind: ElementKind,
         ids: &[u64],
     ) -> Result<std::collections::HashMap<u64, GridRefs>> {
-        const TABLES: [&str; 9] = [
-            "compounds",
-            "buildings",
-            "units",
-            "households",
-            "persons",
-            "places",
-            "events",
-            "sentiments",
-            "organisations",
-        ];
-        if !TABLES.contains(&table) {
+        use ElementKind as K;
+        if matches!(kind, K::Communities | K::Grids | K::Roads) {
             return Err(StoreError::NotFound {
-                kind: "table",
-                id: table.to_string(),
+                kind: "grid references of",
+                id: kind.as_str().to_string(),
             });
         }
+        let table = kind.as_str();
         let mut ids = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
@@ -875,7 +895,7 @@ impl Store {
         // One join against the probe table, whatever the number of IDs.
         let sql = format!(
             "SELECT t.id, t.community, t.comprehensive, t.micro, t.dedicated FROM {} t {}",
-            table_name(table),
+            table,
             self.probe(&ids)?
         );
         let rows = self.collect(&sql, &[], |r| {
@@ -883,28 +903,10 @@ impl Store {
             Ok((
                 rid,
                 GridRefs {
-                    community: opt_id(
-                        table_name(table),
-                        rid,
-                        "community",
-                        get(r, 1)?,
-                        CommunityId::new,
-                    )?,
-                    comprehensive: opt_id(
-                        table_name(table),
-                        rid,
-                        "comprehensive",
-                        get(r, 2)?,
-                        GridId::new,
-                    )?,
-                    micro: opt_id(table_name(table), rid, "micro", get(r, 3)?, GridId::new)?,
-                    dedicated: opt_id(
-                        table_name(table),
-                        rid,
-                        "dedicated",
-                        get(r, 4)?,
-                        GridId::new,
-                    )?,
+                    community: opt_id(table, rid, "community", get(r, 1)?, CommunityId::new)?,
+                    comprehensive: opt_id(table, rid, "comprehensive", get(r, 2)?, GridId::new)?,
+                    micro: opt_id(table, rid, "micro", get(r, 3)?, GridId::new)?,
+                    dedicated: opt_id(table, rid, "dedicated", get(r, 4)?, GridId::new)?,
                 },
             ))
         })?;
@@ -923,7 +925,12 @@ impl Store {
     }
 
     /// IDs stored in an element table among `ids` (reference checks of imports).
-    pub fn existing_ids(&self, table: &str, ids: &[u64]) -> Result<std::collections::HashSet<u64>> {
+    pub fn existing_ids(
+        &self,
+        kind: ElementKind,
+        ids: &[u64],
+    ) -> Result<std::collections::HashSet<u64>> {
+        let table = kind.as_str();
         if ids.is_empty() {
             return Ok(std::collections::HashSet::new());
         }
@@ -933,7 +940,7 @@ impl Store {
             .iter()
             .fold((u64::MAX, 0u64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         let range = self.collect(
-            &format!("SELECT min(id), max(id) FROM {}", table_name(table)),
+            &format!("SELECT min(id), max(id) FROM {}", table),
             &[],
             |r| Ok((get::<Option<u64>>(r, 0)?, get::<Option<u64>>(r, 1)?)),
         )?;
@@ -948,17 +955,14 @@ impl Store {
         // Usually every ID is there: then a count says so, and no row
         // needs to come back.
         let found = self.collect(
-            &format!(
-                "SELECT count(DISTINCT t.id) FROM {} t {probe}",
-                table_name(table)
-            ),
+            &format!("SELECT count(DISTINCT t.id) FROM {} t {probe}", table),
             &[],
             |r| get::<u64>(r, 0),
         )?;
         if found.first().copied() == Some(ids.len() as u64) {
             return Ok(ids.into_iter().collect());
         }
-        let sql = format!("SELECT DISTINCT t.id FROM {} t {probe}", table_name(table));
+        let sql = format!("SELECT DISTINCT t.id FROM {} t {probe}", table);
         let found = self.collect(&sql, &[], |r| get::<u64>(r, 0))?;
         Ok(found.into_iter().collect())
     }
@@ -998,21 +1002,6 @@ impl Store {
     }
 }
 
-/// The table holding an element kind.
-pub(crate) fn table_of(e: ElementRef) -> &'static str {
-    match e {
-        ElementRef::Compound(_) => "compounds",
-        ElementRef::Building(_) => "buildings",
-        ElementRef::Unit(_) => "units",
-        ElementRef::Household(_) => "households",
-        ElementRef::Person(_) => "persons",
-        ElementRef::Place(_) => "places",
-        ElementRef::Event(_) => "events",
-        ElementRef::Sentiment(_) => "sentiments",
-        ElementRef::Organisation(_) => "organisations",
-    }
-}
-
 /// The store answers the look-ups of parents stored before a batch
 /// ([`crate::assign::assign_batch`]) with one probe per kind
 /// ([`Store::refs_of`]).
@@ -1026,10 +1015,10 @@ impl StoredRefs for Store {
         let mut out = std::collections::HashMap::with_capacity(elements.len());
         let mut rest = elements;
         while let Some(&first) = rest.first() {
-            let table = table_of(first);
+            let table = first.kind();
             let n = rest
                 .iter()
-                .position(|e| table_of(*e) != table)
+                .position(|e| e.kind() != table)
                 .unwrap_or(rest.len());
             let (these, tail) = rest.split_at(n);
             let ids: Vec<u64> = these.iter().map(|e| e.id()).collect();
@@ -1050,7 +1039,7 @@ impl StoredRefs for Store {
 /// referenced kind ([`Store::existing_ids`]).
 impl crate::io::ReferenceLookup for Store {
     fn contains(&self, kind: crate::io::ElementKind, id: u64) -> bool {
-        self.existing_ids(kind.as_str(), &[id])
+        self.existing_ids(kind, &[id])
             .is_ok_and(|s| s.contains(&id))
     }
 
@@ -1059,24 +1048,6 @@ impl crate::io::ReferenceLookup for Store {
         kind: crate::io::ElementKind,
         ids: &[u64],
     ) -> std::result::Result<std::collections::HashSet<u64>, String> {
-        self.existing_ids(kind.as_str(), ids)
-            .map_err(|e| e.to_string())
-    }
-}
-
-fn table_name(t: &str) -> &'static str {
-    match t {
-        "communities" => "communities",
-        "grids" => "grids",
-        "compounds" => "compounds",
-        "buildings" => "buildings",
-        "units" => "units",
-        "households" => "households",
-        "persons" => "persons",
-        "places" => "places",
-        "events" => "events",
-        "sentiments" => "sentiments",
-        "organisations" => "organisations",
-        _ => "roads",
+        self.existing_ids(kind, ids).map_err(|e| e.to_string())
     }
 }

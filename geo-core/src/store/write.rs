@@ -18,6 +18,7 @@ use crate::ids::{
     BuildingId, CompoundId, EventId, HouseholdId, OrganisationId, PersonId, PlaceId, SentimentId,
     UnitId,
 };
+use crate::io::ElementKind;
 use crate::model::{Event, GridRefs, SentimentLink};
 use duckdb::arrow::record_batch::RecordBatch;
 
@@ -481,7 +482,7 @@ fn check_batch(store: &Store, batch: &Dataset) -> Result<()> {
         store: &Store,
         kind: &'static str,
         field: &'static str,
-        target: &'static str,
+        target: ElementKind,
         in_batch: &HashSet<u64>,
         refs: impl Iterator<Item = (u64, Option<u64>)> + Clone + 'a,
     ) -> Result<()> {
@@ -526,7 +527,7 @@ fn check_batch(store: &Store, batch: &Dataset) -> Result<()> {
         store,
         "person",
         "household",
-        "households",
+        ElementKind::Households,
         &households,
         batch
             .persons
@@ -537,7 +538,7 @@ fn check_batch(store: &Store, batch: &Dataset) -> Result<()> {
         store,
         "household",
         "building",
-        "buildings",
+        ElementKind::Buildings,
         &buildings,
         batch
             .households
@@ -548,7 +549,7 @@ fn check_batch(store: &Store, batch: &Dataset) -> Result<()> {
         store,
         "household",
         "unit",
-        "units",
+        ElementKind::Units,
         &units,
         batch
             .households
@@ -559,7 +560,7 @@ fn check_batch(store: &Store, batch: &Dataset) -> Result<()> {
         store,
         "unit",
         "building",
-        "buildings",
+        ElementKind::Buildings,
         &buildings,
         batch
             .units
@@ -570,7 +571,7 @@ fn check_batch(store: &Store, batch: &Dataset) -> Result<()> {
         store,
         "building",
         "compound",
-        "compounds",
+        ElementKind::Compounds,
         &compounds,
         batch
             .buildings
@@ -581,7 +582,7 @@ fn check_batch(store: &Store, batch: &Dataset) -> Result<()> {
         store,
         "grid",
         "parent",
-        "grids",
+        ElementKind::Grids,
         &grids,
         batch
             .grids
@@ -592,32 +593,32 @@ fn check_batch(store: &Store, batch: &Dataset) -> Result<()> {
         store,
         "organisation",
         "compound",
-        "compounds",
+        ElementKind::Compounds,
         &compounds,
         batch
             .organisations
             .iter()
             .map(|o| (o.id.get(), o.compound.map(|c| c.get()))),
     )?;
-    for (kind, table, ids) in [
+    for (table, ids) in [
         (
-            "person",
-            "persons",
+            ElementKind::Persons,
             batch.persons.iter().map(|p| p.id.get()).collect::<Vec<_>>(),
         ),
         (
-            "household",
-            "households",
+            ElementKind::Households,
             batch.households.iter().map(|h| h.id.get()).collect(),
         ),
         (
-            "sentiment",
-            "sentiments",
+            ElementKind::Sentiments,
             batch.sentiments.iter().map(|s| s.id.get()).collect(),
         ),
     ] {
         if let Some(id) = store.existing_ids(table, &ids)?.into_iter().min() {
-            return Err(StoreError::Duplicate { kind, id });
+            return Err(StoreError::Duplicate {
+                kind: table.singular(),
+                id,
+            });
         }
     }
     Ok(())

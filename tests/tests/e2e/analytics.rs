@@ -16,11 +16,11 @@ use geo_core::store::{LoadSet, Scope, Store};
 use serde_json::{json, Value};
 use wangge_data::demo::{self, Scale};
 use web_viewer::cli::demo::generate_into;
-use web_viewer::cli::regrid::{
-    load_input, regrid, summary_table, Diagnostic, Parent, Proposal, RegridInput,
-};
-use web_viewer::cli::report;
-use web_viewer::cli::report::AreaLevel;
+use web_viewer::cli::regrid::summary_table;
+use web_viewer::cli::report as report_cli;
+use web_viewer::service::regrid::{load_input, regrid, Diagnostic, Parent, Proposal, RegridInput};
+use web_viewer::service::report;
+use web_viewer::service::report::AreaLevel;
 use web_viewer::AppState;
 
 use crate::common::{
@@ -507,10 +507,10 @@ async fn planted_hotspots_are_found_on_the_demo_community() {
     drop(st);
     let dir = path.parent().expect("dir").to_path_buf();
     let (c, x) = (dir.join("hotspots.csv"), dir.join("hotspots.xlsx"));
-    report::run(
+    report_cli::run(
         &path,
-        report::ReportArgs {
-            what: report::ReportCommand::Hotspots(report::HotspotArgs {
+        report_cli::ReportArgs {
+            what: report_cli::ReportCommand::Hotspots(report_cli::HotspotArgs {
                 week: None,
                 all_weeks: true,
                 res: 9,
@@ -626,10 +626,10 @@ async fn report_indicators_cli_equals_api_on_town() {
         dir.join("indicators.xlsx"),
     );
     let t = Instant::now();
-    report::run(
+    report_cli::run(
         &path,
-        report::ReportArgs {
-            what: report::ReportCommand::Indicators(report::IndicatorArgs {
+        report_cli::ReportArgs {
+            what: report_cli::ReportCommand::Indicators(report_cli::IndicatorArgs {
                 from: None,
                 to: None,
                 level: "community".into(),
@@ -647,7 +647,7 @@ async fn report_indicators_cli_equals_api_on_town() {
     let store = crate::common::open_store(&path);
     let (ds, now, window) =
         report::stored_indicators(&store, AreaLevel::Community, None, None).expect("indicators");
-    print!("{}", report::indicators_text(&ds, &now, window));
+    print!("{}", report_cli::indicators_text(&ds, &now, window));
     let town_now = now
         .rows
         .iter()
@@ -897,10 +897,10 @@ async fn canteen_gap_communities_have_lower_coverage() {
         dir.join("coverage.xlsx"),
         dir.join("coverage.geojson"),
     );
-    report::run(
+    report_cli::run(
         &path,
-        report::ReportArgs {
-            what: report::ReportCommand::Coverage(report::CoverageArgs {
+        report_cli::ReportArgs {
+            what: report_cli::ReportCommand::Coverage(report_cli::CoverageArgs {
                 service: "elderly_canteen".into(),
                 minutes: 15.0,
                 csv: Some(c.clone()),

@@ -13,9 +13,9 @@ use geo_core::ids::{
 };
 use geo_core::index::SpatialIndex;
 use geo_core::model::{
-    Building, BuildingUse, Community, Compound, CompoundEra, Event, EventSource, EventStatus,
-    Grade, Grid, GridKind, GridRefs, Household, Organisation, OrganisationKind, Person, Place,
-    PlaceCategory, Sentiment, SentimentKind, SentimentLink, Sex, Tenure, Unit,
+    Building, BuildingUse, Community, Compound, CompoundEra, Event, EventSource, Grid, GridKind,
+    GridRefs, Household, Organisation, OrganisationKind, Person, Place, PlaceCategory, Sentiment,
+    SentimentKind, SentimentLink, Sex, Tenure, Unit,
 };
 use geo_core::store::{GridChange, GridImport, NewGrid, Store};
 use geo_core::taxonomy::EventCategory;
@@ -293,22 +293,14 @@ fn elements(d: &Draw) -> Dataset {
         });
     }
     for (i, &(fx, fy)) in d.events.iter().enumerate() {
-        ds.events.push(Event {
-            id: EventId::new(i as u64 + 1).expect("id"),
-            category: EventCategory::all().next().expect("category"),
-            title: "路灯不亮".into(),
-            location: Point(at(fx, fy)),
-            reported_at: chrono::DateTime::UNIX_EPOCH,
-            source: EventSource::Patrol,
-            status: EventStatus::Reported,
-            grade: Grade::General,
-            deadline: None,
-            handler: None,
-            resolved_at: None,
-            satisfaction: None,
-            master: None,
-            reporter_household: None,
-        });
+        ds.events.push(Event::reported(
+            EventId::new(i as u64 + 1).expect("id"),
+            EventCategory::all().next().expect("category"),
+            "路灯不亮",
+            Point(at(fx, fy)),
+            chrono::DateTime::UNIX_EPOCH,
+            EventSource::Patrol,
+        ));
     }
     for (i, &(fx, fy, area)) in d.organisations.iter().enumerate() {
         ds.organisations.push(Organisation {
@@ -366,21 +358,22 @@ fn every_element(ds: &Dataset) -> Vec<ElementRef> {
 fn stored(store: &Store, ds: &Dataset) -> HashMap<ElementRef, GridRefs> {
     let mut out = HashMap::new();
     let elements = every_element(ds);
+    use geo_core::io::ElementKind as K;
     for table in [
-        "compounds",
-        "buildings",
-        "units",
-        "households",
-        "persons",
-        "places",
-        "events",
-        "sentiments",
-        "organisations",
+        K::Compounds,
+        K::Buildings,
+        K::Units,
+        K::Households,
+        K::Persons,
+        K::Places,
+        K::Events,
+        K::Sentiments,
+        K::Organisations,
     ] {
         let these: Vec<ElementRef> = elements
             .iter()
             .copied()
-            .filter(|e| table_of(*e) == table)
+            .filter(|e| e.kind() == table)
             .collect();
         let ids: Vec<u64> = these.iter().map(|e| e.id()).collect();
         let refs = store.refs_of(table, &ids).expect("refs");
@@ -389,20 +382,6 @@ fn stored(store: &Store, ds: &Dataset) -> HashMap<ElementRef, GridRefs> {
         }
     }
     out
-}
-
-fn table_of(e: ElementRef) -> &'static str {
-    match e {
-        ElementRef::Compound(_) => "compounds",
-        ElementRef::Building(_) => "buildings",
-        ElementRef::Unit(_) => "units",
-        ElementRef::Household(_) => "households",
-        ElementRef::Person(_) => "persons",
-        ElementRef::Place(_) => "places",
-        ElementRef::Event(_) => "events",
-        ElementRef::Sentiment(_) => "sentiments",
-        ElementRef::Organisation(_) => "organisations",
-    }
 }
 
 /// What `assign_dataset` answers for the elements of `ds` against `grids`.

@@ -18,24 +18,24 @@ use web_viewer::{app, AppState, ServerConfig};
 use crate::common::demo_store;
 
 /// One HTTP/1.1 exchange on a fresh connection.
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
+pub(crate) struct Resp {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
 }
 
 impl Resp {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
     /// The session cookie this answer sets.
-    fn session_cookie(&self) -> Option<String> {
+    pub(crate) fn session_cookie(&self) -> Option<String> {
         self.headers
             .iter()
             .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
@@ -44,7 +44,7 @@ impl Resp {
     }
 }
 
-fn http(
+pub(crate) fn http(
     addr: SocketAddr,
     method: &str,
     path: &str,
@@ -108,15 +108,15 @@ fn dechunk(mut s: &str) -> String {
 }
 
 /// A running server in log-in mode over the demo community, with accounts.
-struct Server {
-    addr: SocketAddr,
-    state: AppState,
-    worker_grid: String,
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
+    pub(crate) state: AppState,
+    pub(crate) worker_grid: String,
     /// A kiosk token made before the server started (as `wangge token add`).
-    kiosk: String,
+    pub(crate) kiosk: String,
 }
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 fn add(store: &mut Store, name: &str, role: &str, grids: &[String], dept: Option<&str>) {
     let row = AccountSpec::new(name, None, role, grids, dept)
@@ -126,7 +126,7 @@ fn add(store: &mut Store, name: &str, role: &str, grids: &[String], dept: Option
     store.add_account(&row).expect("add account");
 }
 
-async fn server(tag: &str, config: impl FnOnce(&mut ServerConfig)) -> Server {
+pub(crate) async fn server(tag: &str, config: impl FnOnce(&mut ServerConfig)) -> Server {
     let (mut store, path) = demo_store(tag);
     let worker_grid = store
         .grids()
@@ -179,7 +179,7 @@ async fn server(tag: &str, config: impl FnOnce(&mut ServerConfig)) -> Server {
 }
 
 /// Logs in; `(cookie header, csrf token)`.
-fn login(addr: SocketAddr, name: &str) -> (String, String) {
+pub(crate) fn login(addr: SocketAddr, name: &str) -> (String, String) {
     let r = http(
         addr,
         "POST",
@@ -200,7 +200,7 @@ fn login(addr: SocketAddr, name: &str) -> (String, String) {
     )
 }
 
-fn blocking<T: Send + 'static>(
+pub(crate) fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> tokio::task::JoinHandle<T> {
     tokio::task::spawn_blocking(f)
@@ -652,4 +652,236 @@ async fn kiosk_tokens_are_read_only_and_revocable() {
     })
     .await
     .expect("kiosk");
+}
+
+/// Account administration while the server runs: only a leader may, and a
+/// disabled account, a new password or a revoked kiosk token takes effect
+/// at once — the live sessions end — and every change is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaders_disable_reset_and_revoke_at_once() {
+    let srv = server("auth-admin", |_| {}).await;
+    let (addr, kiosk) = (srv.addr, srv.kiosk.clone());
+    blocking(move || {
+        let (leader, lcsrf) = login(addr, "leader");
+        let (worker, wcsrf) = login(addr, "worker");
+        let as_ = |who: (&str, &str), path: &str, body: Value| {
+            http(
+                addr,
+                "POST",
+                path,
+                &[
+                    ("Cookie", who.0),
+                    ("X-CSRF-Token", who.1),
+                    ("Content-Type", "application/json"),
+                ],
+                Some(&body.to_string()),
+            )
+        };
+        let lead = (leader.as_str(), lcsrf.as_str());
+        // A worker may not administer, not even itself.
+        let r = as_(
+            (&worker, &wcsrf),
+            "/api/v1/accounts/worker/password",
+            json!({}),
+        );
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert_eq!(
+            http(
+                addr,
+                "GET",
+                "/api/v1/accounts",
+                &[("Cookie", &worker)],
+                None
+            )
+            .status,
+            403
+        );
+        assert_eq!(
+            http(addr, "GET", "/admin", &[("Cookie", &worker)], None).status,
+            403
+        );
+        assert_eq!(
+            http(addr, "GET", "/admin", &[("Cookie", &leader)], None).status,
+            200
+        );
+        // The list carries no hash and no secret.
+        let l = http(
+            addr,
+            "GET",
+            "/api/v1/accounts",
+            &[("Cookie", &leader)],
+            None,
+        );
+        assert_eq!(l.status, 200);
+        assert!(
+            !l.body.contains("argon2") && !l.body.contains(&kiosk),
+            "{}",
+            l.body
+        );
+        assert!(l.json()["accounts"]
+            .as_array()
+            .is_some_and(|a| a.len() == 4));
+
+        // Disable: the worker's live session ends now, and it cannot log in.
+        let r = as_(lead, "/api/v1/accounts/worker/disable", json!({}));
+        assert_eq!(
+            (r.status, r.json()["account"]["disabled"].clone()),
+            (200, json!(true)),
+            "{}",
+            r.body
+        );
+        assert_eq!(
+            http(addr, "GET", "/api/v1/events", &[("Cookie", &worker)], None).status,
+            401
+        );
+        let r = http(
+            addr,
+            "POST",
+            "/api/v1/session",
+            &[("Content-Type", "application/json")],
+            Some(&json!({"name": "worker", "password": PASSWORD}).to_string()),
+        );
+        assert_eq!(r.status, 401, "a disabled account logged in");
+        let r = as_(lead, "/api/v1/accounts/worker/enable", json!({}));
+        assert_eq!(r.status, 200);
+        let (worker, _) = login(addr, "worker");
+
+        // A new password: shown once, the old one and the old session gone.
+        let r = as_(lead, "/api/v1/accounts/worker/password", json!({}));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let fresh = r.json()["password"]
+            .as_str()
+            .expect("new password")
+            .to_string();
+        assert!(fresh.len() >= 20);
+        assert_eq!(
+            http(addr, "GET", "/api/v1/events", &[("Cookie", &worker)], None).status,
+            401
+        );
+        let try_login = |pw: &str| {
+            http(
+                addr,
+                "POST",
+                "/api/v1/session",
+                &[("Content-Type", "application/json")],
+                Some(&json!({"name": "worker", "password": pw}).to_string()),
+            )
+            .status
+        };
+        assert_eq!(try_login(PASSWORD), 401);
+        assert_eq!(try_login(&fresh), 200);
+
+        // A new account: a grid of this town only, name unique, password once.
+        let r = as_(
+            lead,
+            "/api/v1/accounts",
+            json!({"name": "w2", "role": "worker", "grids": ["999999999999-999"]}),
+        );
+        assert_eq!(
+            (r.status, r.json()["error"]["code"].clone()),
+            (400, json!("bad_account")),
+            "{}",
+            r.body
+        );
+        let r = as_(
+            lead,
+            "/api/v1/accounts",
+            json!({"name": "worker", "role": "planner"}),
+        );
+        assert_eq!(
+            (r.status, r.json()["error"]["code"].clone()),
+            (409, json!("account_exists")),
+            "{}",
+            r.body
+        );
+        let r = as_(
+            lead,
+            "/api/v1/accounts",
+            json!({"name": "analyst", "display_name": "分析员", "role": "planner"}),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let pw = r.json()["password"].as_str().expect("password").to_string();
+        let r = http(
+            addr,
+            "POST",
+            "/api/v1/session",
+            &[("Content-Type", "application/json")],
+            Some(&json!({"name": "analyst", "password": pw}).to_string()),
+        );
+        assert_eq!(
+            (r.status, r.json()["role"].clone()),
+            (200, json!("planner"))
+        );
+
+        // The last enabled leader stays.
+        let r = as_(lead, "/api/v1/accounts/leader/disable", json!({}));
+        assert_eq!(
+            (r.status, r.json()["error"]["code"].clone()),
+            (409, json!("last_leader")),
+            "{}",
+            r.body
+        );
+
+        // Revoking a kiosk token signs its wall out and refuses the token.
+        let k = http(
+            addr,
+            "POST",
+            "/api/v1/session/kiosk",
+            &[("Content-Type", "application/json")],
+            Some(&json!({"token": kiosk}).to_string()),
+        );
+        let wall = format!(
+            "wangge_session={}",
+            k.session_cookie().expect("wall session")
+        );
+        assert_eq!(
+            http(addr, "GET", "/api/v1/kpi", &[("Cookie", &wall)], None).status,
+            200
+        );
+        let id = kiosk.split('.').next().unwrap_or(&kiosk).to_string();
+        let list = http(
+            addr,
+            "GET",
+            "/api/v1/accounts",
+            &[("Cookie", &leader)],
+            None,
+        )
+        .json();
+        let id = list["tokens"]
+            .as_array()
+            .expect("tokens")
+            .iter()
+            .map(|t| t["id"].as_str().expect("id").to_string())
+            .find(|t| kiosk.contains(t.as_str()))
+            .unwrap_or(id);
+        let r = as_(lead, &format!("/api/v1/tokens/{id}/revoke"), json!({}));
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            http(addr, "GET", "/api/v1/kpi", &[("Cookie", &wall)], None).status,
+            401
+        );
+        let b = format!("Bearer {kiosk}");
+        assert_eq!(
+            http(addr, "GET", "/api/v1/kpi", &[("Authorization", &b)], None).status,
+            401
+        );
+    })
+    .await
+    .expect("admin");
+    let store = srv.state.0.store.lock().expect("store");
+    let lines = store.audit_lines(None).expect("audit");
+    for action in [
+        "account_disable",
+        "account_enable",
+        "account_passwd",
+        "account_add",
+        "token_revoke",
+    ] {
+        assert!(
+            lines
+                .iter()
+                .any(|(_, actor, a, _)| a == action && actor == "leader:leader"),
+            "no {action} line by leader:leader: {lines:?}"
+        );
+    }
 }

@@ -12,7 +12,8 @@ use serde_json::Value;
 use tower::ServiceExt;
 use wangge_data::demo::Scale;
 use web_viewer::cli::demo::generate_into;
-use web_viewer::cli::regrid::{RegridArgs, RegridRequest};
+use web_viewer::cli::regrid::RegridArgs;
+use web_viewer::service::regrid::RegridRequest;
 use web_viewer::{app, AppState, ServerConfig};
 
 static N: AtomicU32 = AtomicU32::new(0);

@@ -4,10 +4,13 @@
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use geo_core::ids::EventId;
 use geo_core::store::{Scope, TransitionRow};
 use serde_json::{json, Value};
+use web_viewer::clock::SettableClock;
 use web_viewer::AppState;
 
 use crate::common::{demo_state as state, demo_store, proxy_config, respond};
@@ -594,6 +597,85 @@ handler = "grid""#
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
+}
+
+/// The state's clock drives an event past its deadline without waiting:
+/// with a [`SettableClock`] set an hour past the deadline, the API shows the
+/// event overdue (detail, list, time-limit state) and the escalation run at
+/// the clock's time moves it up and records that time.
+#[tokio::test]
+async fn a_set_clock_runs_an_event_past_its_deadline() {
+    let (store, path) = demo_store("ev-clock");
+    let t0 = Utc
+        .with_ymd_and_hms(2031, 3, 3, 9, 0, 0)
+        .single()
+        .expect("time");
+    let clock = Arc::new(SettableClock::new(t0));
+    let st = AppState::with_clock(store, proxy_config(path), clock.clone()).expect("state");
+    let (lon, lat, _) = micro_grid(&st).await;
+    let ev = intake(
+        &st,
+        json!({"category": "02.05", "title": "夜间施工噪声", "lon": lon, "lat": lat}),
+    )
+    .await;
+    let id = id_of(&ev);
+    assert_eq!(time(&ev["reported_at"]), t0, "{ev}");
+    assert_eq!(
+        (&ev["overdue"], &ev["sla"]["level"]),
+        (&json!(false), &json!("green"))
+    );
+    let deadline = time(&ev["deadline"]);
+    assert!(deadline > t0, "{ev}");
+    let handler = ev["handler"].as_str().expect("dispatched").to_string();
+    for to in ["accepted", "dispatched"] {
+        let (s, v) = move_to(&st, id, "leader", json!({"to": to})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(time(&v["transition"]["at"]), t0, "{v}");
+    }
+
+    clock.set(deadline + Duration::hours(1));
+    let detail = format!("/api/v1/events/{id}");
+    let (_, d) = send(&st, "GET", &detail, Some("leader"), None).await;
+    assert_eq!(d["overdue"], true, "{d}");
+    assert_eq!(d["sla"]["level"], "overdue", "{d}");
+    assert_eq!(d["sla"]["remaining_h"].as_f64(), Some(-1.0), "{d}");
+    let (_, list) = send(
+        &st,
+        "GET",
+        "/api/v1/events?status=overdue&limit=10000",
+        Some("leader"),
+        None,
+    )
+    .await;
+    let listed = list["features"]
+        .as_array()
+        .is_some_and(|f| f.iter().any(|x| x["properties"]["id"] == id));
+    assert!(listed, "event {id} not listed as overdue");
+
+    let (s, run) = send(&st, "POST", "/api/v1/escalate", Some("leader"), None).await;
+    assert_eq!(s, StatusCode::OK, "{run}");
+    assert_eq!(time(&run["at"]), deadline + Duration::hours(1));
+    let mine = run["escalated"]
+        .as_array()
+        .and_then(|l| l.iter().find(|e| e["id"] == id).cloned())
+        .unwrap_or_else(|| panic!("event {id} not escalated: {run}"));
+    assert_ne!(mine["handler"], json!(handler), "{mine}");
+    assert_eq!(
+        time(&mine["transition"]["at"]),
+        deadline + Duration::hours(1)
+    );
+
+    let (_, d) = send(&st, "GET", &detail, Some("leader"), None).await;
+    assert_eq!(d["status"], "escalated", "{d}");
+    // The answer's shape, with what the demo town decides (ID, grids, the
+    // handler chain) redacted.
+    let mut shot = d.clone();
+    for p in ["/id", "/grids", "/lon", "/lat"] {
+        if let Some(x) = shot.pointer_mut(p) {
+            *x = json!("[redacted]");
+        }
+    }
+    insta::assert_json_snapshot!("escalated_event_detail", shot);
 }
 
 #[tokio::test]

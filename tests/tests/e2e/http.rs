@@ -538,11 +538,13 @@ async fn lists_are_scoped_to_a_workers_grids() {
         ),
     )
     .await;
+    // Absent for the worker, as an ID that does not exist (no existence
+    // oracle).
     assert_error(
         "building elsewhere",
         r,
-        StatusCode::FORBIDDEN,
-        "forbidden",
+        StatusCode::NOT_FOUND,
+        "not_found",
         &[&outside.to_string()],
     );
 

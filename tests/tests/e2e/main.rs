@@ -6,6 +6,7 @@ mod auth;
 mod common;
 mod events;
 mod http;
+mod matrix;
 mod realdata;
 mod store;
 mod tiles_http;

@@ -9,8 +9,9 @@ use geo_core::io::{import, ElementKind, ImportOptions};
 use geo_core::model::{Building, GridKind, Unit};
 use geo_core::store::{Scope, Store};
 use geo_types::Point;
-use web_viewer::cli::regrid::{load_input, regrid, summary_table};
+use web_viewer::cli::regrid::summary_table;
 use web_viewer::ingest::ingest;
+use web_viewer::service::regrid::{load_input, regrid};
 
 use crate::analytics::assert_violations_explained;
 use crate::common::{regrid_request, temp_db};

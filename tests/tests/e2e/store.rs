@@ -72,7 +72,11 @@ fn id_probes_answer_the_same_for_ranges_gaps_and_missing_ids() {
             .copied()
             .collect::<std::collections::HashSet<u64>>()
     };
-    let probe = |ids: &[u64]| store.existing_ids("households", ids).expect("probe");
+    let probe = |ids: &[u64]| {
+        store
+            .existing_ids(geo_core::io::ElementKind::Households, ids)
+            .expect("probe")
+    };
     // Consecutive IDs all stored (a range), with gaps (a join), and with
     // missing ones of each shape: the found ones, and only those.
     let run: Vec<u64> = stored
@@ -94,11 +98,17 @@ fn id_probes_answer_the_same_for_ranges_gaps_and_missing_ids() {
     assert!(probe(&[max + 1, max + 2]).is_empty());
     // The stored grid references come back for the stored IDs only.
     let refs = store
-        .refs_of("households", &[run[0], run[1], max + 3])
+        .refs_of(
+            geo_core::io::ElementKind::Households,
+            &[run[0], run[1], max + 3],
+        )
         .expect("refs");
     assert_eq!(refs.len(), 2);
     let again = store
-        .refs_of("households", &[run[0], max + 9, run[2] + 1_000_000_000])
+        .refs_of(
+            geo_core::io::ElementKind::Households,
+            &[run[0], max + 9, run[2] + 1_000_000_000],
+        )
         .expect("refs");
     assert_eq!(again.get(&run[0]), refs.get(&run[0]));
     assert!(

@@ -13,7 +13,7 @@ use axum::http::{header, Request, StatusCode};
 use geo_core::model::{GridKind, GridRefs};
 use geo_core::store::{Scope, Store, StoreError};
 use serde_json::{json, Value};
-use web_viewer::cli::regrid::{change_from_proposal, load_input, regrid, RegridRequest};
+use web_viewer::service::regrid::{change_from_proposal, load_input, regrid, RegridRequest};
 use web_viewer::AppState;
 
 use crate::common::{
@@ -89,7 +89,8 @@ fn all_refs(store: &Store) -> HashMap<&'static str, HashMap<u64, GridRefs>> {
         ("units", ds.units.iter().map(|u| u.id.get()).collect()),
     ] {
         assert!(!ids.is_empty(), "demo has no {table}");
-        out.insert(table, store.refs_of(table, &ids).expect("refs"));
+        let kind = geo_core::io::ElementKind::parse(table).expect("a kind");
+        out.insert(table, store.refs_of(kind, &ids).expect("refs"));
     }
     out
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // Embeddable map (`/embed`): map only, configured by URL parameters and driven
 // by the host page through postMessage. See EMBED.md beside this folder.
 
@@ -7,13 +8,16 @@ import {
   townExtent, onFirstIdle, FILTER_KEYS, DEFAULT_LAYERS, setBearer,
 } from './mapcore.js';
 
+/** @typedef {import('./mapcore.js').MaplibreMap} MaplibreMap */
+
 // The kiosk token this frame was opened with (`/embed?token=…`), handed back
 // by the server: a frame inside another site gets no cookies, so every request
 // of this page carries the token instead.
-setBearer(document.querySelector('meta[name="wangge-token"]')?.content || '');
+setBearer(document.querySelector('meta[name="wangge-token"]')?.getAttribute('content') || '');
 
 const url = readUrlState();
 setLang(url.lang);
+/** @type {{ layers: Set<string>, filters: import('./mapcore.js').Filters, selection: { kind: string, id: string } | null, allowedOrigins: string[], messages: number, rejected: number, grid?: any }} */
 const state = {
   layers: url.layers || new Set(DEFAULT_LAYERS),
   filters: { ...url.filters },
@@ -22,15 +26,16 @@ const state = {
   messages: 0,
   rejected: 0,
 };
-window.__wangge = { map: null, state, firstRenderMs: null };
+/** The map, once created. @type {MaplibreMap | null} */
+let map = null;
 
 /** Origins allowed to drive the frame: the server's meta tag plus our own origin. */
 function allowedOrigins() {
   const meta = document.querySelector('meta[name="wangge-allowed-origins"]');
-  const list = (meta ? meta.content : '').split(/[\s,]+/).map((s) => s.trim().replace(/\/$/, '')).filter(Boolean);
+  const list = (meta ? meta.getAttribute('content') || '' : '').split(/[\s,]+/).map((s) => s.trim().replace(/\/$/, '')).filter(Boolean);
   return [...new Set([location.origin, ...list])];
 }
-function originAllowed(origin) {
+function originAllowed(/** @type {string} */ origin) {
   return state.allowedOrigins.includes('*') || state.allowedOrigins.includes(origin);
 }
 
@@ -39,7 +44,7 @@ function originAllowed(origin) {
 function hostOrigin() {
   if (window.parent === window) return null;
   let origin = null;
-  if (location.ancestorOrigins && location.ancestorOrigins.length) origin = location.ancestorOrigins[0];
+  if (location.ancestorOrigins?.length) origin = location.ancestorOrigins[0];
   else if (document.referrer) {
     try {
       origin = new URL(document.referrer).origin;
@@ -51,14 +56,19 @@ function hostOrigin() {
   if (state.allowedOrigins.includes('*')) return '*';
   return null;
 }
-function post(msg) {
+function post(/** @type {object} */ msg) {
   const target = hostOrigin();
   if (target) window.parent.postMessage(msg, target);
 }
 
+/**
+ * Selects and frames a grid (none when `code` is empty) and tells the host.
+ *
+ * @param {string | number | null | undefined} code
+ */
 async function selectGrid(code) {
-  const map = window.__wangge.map;
   state.selection = code ? { kind: 'grid', id: String(code) } : null;
+  if (!map) return null;
   highlightGrid(map, code ? String(code) : '');
   if (!code) return null;
   const g = await api(`/api/v1/grids/${encodeURIComponent(code)}`);
@@ -70,6 +80,7 @@ async function selectGrid(code) {
   return g;
 }
 
+/** @param {Record<string, unknown>} filters */
 function setFilters(filters) {
   if (!filters || typeof filters !== 'object') return;
   for (const k of FILTER_KEYS) {
@@ -77,9 +88,11 @@ function setFilters(filters) {
     if (filters[k] == null || filters[k] === '') delete state.filters[k];
     else state.filters[k] = String(filters[k]);
   }
-  applyFilters(window.__wangge.map, state.filters);
+  if (map) applyFilters(map, state.filters);
+  post({ type: 'wangge:filters', filters: { ...state.filters } });
 }
 
+/** @param {MessageEvent} ev */
 function onMessage(ev) {
   const msg = ev.data;
   if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string' || !msg.type.startsWith('wangge:')) return;
@@ -89,7 +102,7 @@ function onMessage(ev) {
     return;
   }
   state.messages += 1;
-  const map = window.__wangge.map;
+  if (!map) return;
   switch (msg.type) {
     case 'wangge:select-grid':
       selectGrid(msg.code).catch((e) => console.warn(e.message));
@@ -100,7 +113,7 @@ function onMessage(ev) {
     case 'wangge:set-layers':
       if (Array.isArray(msg.layers)) {
         state.layers = new Set(msg.layers);
-        applyLayers(map, state.layers, window.__wangge.baseIds);
+        applyLayers(map, state.layers);
       }
       break;
     case 'wangge:fly-to':
@@ -115,18 +128,17 @@ function onMessage(ev) {
 
 async function main() {
   window.addEventListener('message', onMessage);
-  const [built, extent] = await Promise.all([buildStyle({ lang: getLang(), filters: state.filters }), townExtent()]);
-  const map = await createMap('map', { style: built.style, state: url, extent });
-  window.__wangge.map = map;
-  window.__wangge.baseIds = built.baseIds;
-  applyLayers(map, state.layers, built.baseIds);
-  map.on('click', (e) => {
-    const hit = pick(map, e.point);
+  const [style, extent] = await Promise.all([buildStyle({ lang: getLang(), filters: state.filters }), townExtent()]);
+  const m = await createMap('map', { style, state: url, extent });
+  map = m;
+  applyLayers(m, state.layers);
+  m.on('click', (e) => {
+    const hit = pick(m, e.point);
     if (!hit) return;
     post({ type: 'wangge:click', layer: hit.kind, properties: { ...hit.feature.properties } });
   });
-  map.on('mousemove', (e) => {
-    map.getCanvas().style.cursor = pick(map, e.point) ? 'pointer' : '';
+  m.on('mousemove', (e) => {
+    m.getCanvas().style.cursor = pick(m, e.point) ? 'pointer' : '';
   });
   if (url.grid) {
     try {
@@ -135,8 +147,7 @@ async function main() {
       console.warn(e.message);
     }
   }
-  onFirstIdle(map, (ms) => {
-    window.__wangge.firstRenderMs = ms;
+  onFirstIdle(m, () => {
     document.body.dataset.ready = '1';
     post({ type: 'wangge:ready' });
   });
@@ -144,5 +155,5 @@ async function main() {
 
 main().catch((e) => {
   console.error('embed failed to start:', e);
-  document.body.dataset.failed = String(e && e.message);
+  document.body.dataset.failed = String(e?.message);
 });

@@ -1,6 +1,11 @@
-// Interface strings (Chinese by default, English on request) and the vocabularies
-// the pages display: event taxonomy (geo-core/src/taxonomy.rs), statuses, sources,
-// grid kinds and place categories (geo-core/src/model).
+// @ts-check
+// Interface strings (Chinese by default, English on request). The vocabularies
+// the pages display (event taxonomy, statuses, sources, grid kinds, grades,
+// building uses, worker roles) come from `vocab.js`, generated from geo-core.
+
+import { GROUPS, CATEGORIES, VOCAB } from './vocab.js';
+
+export { GROUPS, CATEGORIES };
 
 const DICT = {
   zh: {
@@ -11,6 +16,7 @@ const DICT = {
     loginBad: '账号或密码错误，或账号已停用',
     loginLocked: '登录失败次数过多，请稍后再试',
     logout: '退出',
+    adminLink: '账号管理',
     screenTitle: '网格化治理指挥中心',
     search: '搜索网格、社区、小区、楼栋…',
     noResults: '无结果',
@@ -186,6 +192,7 @@ const DICT = {
     loginBad: 'Wrong account or password, or the account is disabled',
     loginLocked: 'Too many failed log-ins; try again later',
     logout: 'Log out',
+    adminLink: 'Accounts',
     title: 'Grid governance map',
     screenTitle: 'Grid governance command centre',
     search: 'Search grid, community, compound, building…',
@@ -357,104 +364,6 @@ const DICT = {
   },
 };
 
-/** Event taxonomy: first-level groups. */
-export const GROUPS = [
-  ['01', '矛盾纠纷', 'Disputes'],
-  ['02', '城市管理', 'Urban management'],
-  ['03', '物业管理', 'Property management'],
-  ['04', '安全隐患', 'Safety hazards'],
-  ['05', '民生服务', 'Livelihood services'],
-  ['06', '社会治安', 'Public order'],
-  ['07', '生态环境', 'Environment'],
-  ['08', '市场监管', 'Market supervision'],
-  ['09', '其他', 'Other'],
-];
-
-/** Event taxonomy: leaf categories. */
-export const CATEGORIES = [
-  ['01.01', '邻里纠纷', 'Neighbour dispute'],
-  ['01.02', '家庭纠纷', 'Family dispute'],
-  ['01.03', '租赁纠纷', 'Tenancy dispute'],
-  ['01.04', '劳资纠纷', 'Labour dispute'],
-  ['02.01', '违章停车', 'Illegal parking'],
-  ['02.02', '环境卫生', 'Sanitation'],
-  ['02.03', '违法建设', 'Illegal construction'],
-  ['02.04', '占道经营', 'Street vending'],
-  ['02.05', '噪声扰民', 'Noise'],
-  ['03.01', '物业服务', 'Property management service'],
-  ['03.02', '设施维修', 'Facility repair'],
-  ['03.03', '供暖问题', 'Heating'],
-  ['04.01', '消防隐患', 'Fire hazard'],
-  ['04.02', '房屋安全', 'Building safety hazard'],
-  ['04.03', '燃气安全', 'Gas safety'],
-  ['04.04', '电动车违规充电', 'E-bike charging hazard'],
-  ['05.01', '为老服务', 'Elderly assistance'],
-  ['05.02', '社会救助', 'Social assistance'],
-  ['05.03', '就业帮扶', 'Employment support'],
-  ['06.01', '盗窃', 'Theft'],
-  ['06.02', '诈骗', 'Fraud'],
-  ['06.03', '重点人员', 'Key person follow-up'],
-  ['06.04', '治安秩序', 'Public order disturbance'],
-  ['07.01', '污染排放', 'Pollution'],
-  ['07.02', '绿化养护', 'Greenery upkeep'],
-  ['08.01', '食品安全', 'Food safety'],
-  ['08.02', '价格欺诈', 'Pricing fraud'],
-  ['09.01', '其他事项', 'Other matter'],
-];
-
-const VOCAB = {
-  status: {
-    reported: ['已上报', 'Reported'],
-    accepted: ['已受理', 'Accepted'],
-    dispatched: ['已派遣', 'Dispatched'],
-    in_progress: ['处置中', 'In progress'],
-    resolved: ['已办结', 'Resolved'],
-    reviewed: ['已回访', 'Reviewed'],
-    closed: ['已关闭', 'Closed'],
-    rejected: ['不予受理', 'Rejected'],
-    merged: ['已合并', 'Merged'],
-    escalated: ['已上报上级', 'Escalated'],
-    reopened: ['已重启', 'Reopened'],
-  },
-  statusClass: {
-    open: ['在办', 'Open'],
-    overdue: ['超期', 'Overdue'],
-    closed: ['已办结', 'Closed'],
-  },
-  source: {
-    patrol: ['网格员巡查', 'Patrol'],
-    hotline: ['12345热线', '12345 hotline'],
-    resident: ['群众随手拍', 'Resident report'],
-    sensor: ['物联感知', 'Sensor'],
-  },
-  gridKind: {
-    comprehensive: ['综合网格', 'Comprehensive'],
-    micro: ['微网格', 'Micro'],
-    dedicated: ['专属网格', 'Dedicated'],
-  },
-  grade: {
-    urgent: ['特急', 'Urgent'],
-    major: ['紧急', 'Major'],
-    general: ['一般', 'General'],
-    minor: ['轻微', 'Minor'],
-  },
-  usage: {
-    residential: ['住宅', 'Residential'],
-    mixed: ['商住', 'Mixed'],
-    commercial: ['商业', 'Commercial'],
-    industrial: ['工业', 'Industrial'],
-    education: ['教育', 'Education'],
-    health: ['医疗', 'Health'],
-    government: ['政府', 'Government'],
-    other: ['其他', 'Other'],
-  },
-  role: {
-    grid_worker: ['网格员', 'Grid worker'],
-    grid_leader: ['网格长', 'Grid leader'],
-    neighbourhood_head: ['邻长', 'Neighbourhood head'],
-  },
-};
-
 let lang = 'zh';
 
 /** Sets the interface language (`zh` or `en`); anything else falls back to `zh`. */
@@ -470,12 +379,12 @@ export function getLang() {
 
 /** Translates an interface key; unknown keys come back unchanged. */
 export function t(key) {
-  return (DICT[lang] && DICT[lang][key]) || DICT.zh[key] || key;
+  return (DICT[lang]?.[key]) || DICT.zh[key] || key;
 }
 
 /** Translates a vocabulary value (`status`, `statusClass`, `source`, `gridKind`, `grade`, `usage`, `role`). */
 export function vocab(kind, value) {
-  const row = VOCAB[kind] && VOCAB[kind][value];
+  const row = VOCAB[kind]?.[value];
   if (!row) return value == null ? '' : String(value);
   return lang === 'en' ? row[1] : row[0];
 }
@@ -496,7 +405,9 @@ export function categoryName(code) {
 
 /** Applies translations to every element carrying `data-i18n` (text) or `data-i18n-placeholder`. */
 export function translateDom(root = document) {
-  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
-  for (const el of root.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
-  for (const el of root.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.getAttribute('data-i18n'));
+  for (const el of root.querySelectorAll('input[data-i18n-placeholder]')) {
+    if (el instanceof HTMLInputElement) el.placeholder = t(el.dataset.i18nPlaceholder);
+  }
+  for (const el of root.querySelectorAll('[data-i18n-title]')) el.setAttribute('title', t(el.getAttribute('data-i18n-title')));
 }

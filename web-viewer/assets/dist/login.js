@@ -1,9 +1,13 @@
+// @ts-check
 // The log-in page (`/login`): posts name and password to `/api/v1/session`
 // and goes on to `?next=` (a path of this site only) or the viewer.
 
 import { t, setLang, getLang, translateDom } from './i18n.js';
 
-const $ = (id) => document.getElementById(id);
+/** The page's elements by id. */
+const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const input = (/** @type {string} */ id) => /** @type {HTMLInputElement} */ ($(id));
+const button = /** @type {HTMLButtonElement} */ ($('submit'));
 const params = new URLSearchParams(location.search);
 setLang(params.get('lang') || localStorage.getItem('wangge-lang') || 'zh');
 
@@ -29,26 +33,26 @@ $('login').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const err = $('error');
   err.hidden = true;
-  $('submit').disabled = true;
+  button.disabled = true;
   try {
     const res = await fetch('/api/v1/session', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: $('name').value.trim(), password: $('password').value }),
+      body: JSON.stringify({ name: input('name').value.trim(), password: input('password').value }),
     });
     if (res.ok) {
       location.replace(nextPath());
       return;
     }
     const body = await res.json().catch(() => null);
-    const code = body && body.error ? body.error.code : '';
+    const code = body?.error ? body.error.code : '';
     err.textContent = code === 'locked' ? t('loginLocked') : code === 'bad_credentials' ? t('loginBad') : `${res.status} ${code}`;
     err.hidden = false;
   } catch (e) {
     err.textContent = String(e.message || e);
     err.hidden = false;
   } finally {
-    $('submit').disabled = false;
+    button.disabled = false;
   }
 });
 

@@ -1,3 +1,4 @@
+// @ts-check
 // Detail panels of a grid, a building, an event and a place, and the small
 // hand-drawn SVG chart of events per week.
 

@@ -1,3 +1,4 @@
+// @ts-check
 // Re-gridding in the viewer (issue 6). A planner or leader picks the level,
 // community, household bounds and mode, starts a job (`POST /api/v1/regrid`),
 // follows its progress (`GET /api/v1/regrid/{job}`), compares today's grids
@@ -7,10 +8,14 @@
 // new version of the grids; the grid tiles are then reloaded.
 //
 // The server tells the page the caller's role (`<meta name="wangge-role">`);
-// the panel is offered to leaders and planners only, and the API checks again.
+// the panel is offered to the roles the access matrix lets re-grid (REGRID_ROLES
+// of the generated vocab.js), and the API checks again. The panel (`#regrid`)
+// carries the job's state: `data-job`, `data-status`, `data-progress` and
+// `data-comparing`.
 
 import { t, getLang } from './i18n.js';
-import { api, send, applyLayers, createMap, esc } from './mapcore.js';
+import { api, send, applyLayers, createMap, esc, maplibregl } from './mapcore.js';
+import { REGRID_ROLES } from './vocab.js';
 
 /** Fill colours of a grid by load: fewer than min, within, more than max households. */
 export const LOAD_COLORS = { under: '#2f7fd8', ok: '#2da44e', over: '#d1242f' };
@@ -22,10 +27,22 @@ const COMPARE_LAYERS = new Set(['base', 'communities', 'buildings']);
 /** Width reserved on the right for the panel, in CSS pixels. */
 const PANEL_W = 420;
 
-const $ = (id) => document.getElementById(id);
-const W = () => window.__wangge;
+const $ = /** @type {(id: string) => HTMLElement & HTMLInputElement & HTMLSelectElement} */ ((id) => /** @type {any} */ (document.getElementById(id)));
 
-/** Everything the re-gridding panel holds; `window.__wangge.regrid` for tests. */
+/**
+ * The viewer's map and what the comparison needs of it.
+ *
+ * @typedef {object} Host
+ * @property {import('./mapcore.js').MaplibreMap} map
+ * @property {import('./mapcore.js').StyleSpecification} style a pristine copy of the style
+ * @property {() => Set<string>} layers the viewer's layer toggles
+ */
+/** @type {Host | null} */
+let host = null;
+/** The version of the grids the map shows, once known. @type {number | string | null} */
+let gridVersion = null;
+
+/** Everything the re-gridding panel holds. @type {any} */
 const rg = {
   open: false,
   communities: [],
@@ -48,12 +65,12 @@ const rg = {
 /** The caller's role as the server put it into the page. */
 export function pageRole() {
   const m = document.querySelector('meta[name="wangge-role"]');
-  return (m && m.content) || 'screen';
+  return (m?.getAttribute('content')) || 'screen';
 }
 
 /** True when the caller may re-grid (the API says the same). */
 export function regridAllowed() {
-  return ['planner', 'leader'].includes(pageRole());
+  return REGRID_ROLES.includes(pageRole());
 }
 
 const nf = () => (getLang() === 'en' ? 'en' : 'zh-CN');
@@ -67,7 +84,7 @@ const loadOf = (hh, min, max) => (hh < min ? 'under' : hh > max ? 'over' : 'ok')
 
 function fontOf(style) {
   for (const l of style.layers || []) {
-    const f = l.layout && l.layout['text-font'];
+    const f = l.layout?.['text-font'];
     if (Array.isArray(f) && f.every((x) => typeof x === 'string')) return f;
   }
   return ['Noto Sans Regular'];
@@ -195,9 +212,11 @@ async function poll(job) {
 }
 
 function renderProgress() {
+  publish();
   const box = $('rg-progress');
   box.hidden = !rg.status;
-  box.querySelector('progress').value = rg.progress;
+  const bar = box.querySelector('progress');
+  if (bar) bar.value = rg.progress;
   const secs = rg.startedAt ? ((Date.now() - rg.startedAt) / 1000).toFixed(1) : '0';
   const label = rg.status === 'done' ? t('rgDone') : rg.status === 'failed' ? t('rgFailed') : t('rgRunning');
   $('rg-progress-text').textContent = `${label} ${Math.round(rg.progress * 100)}% · ${secs} ${t('seconds')}${rg.job ? ` · ${t('rgJob')} ${rg.job}` : ''}`;
@@ -213,7 +232,7 @@ function showError(msg) {
 /** The figures the panel shows, from the job's result (the test compares them with the JSON). */
 export function figures(result, req) {
   const r = result.report || {};
-  const feats = (result.geojson && result.geojson.features) || [];
+  const feats = (result.geojson?.features) || [];
   const before = r.before || {};
   const after = r.after || {};
   const diags = r.diagnostics || [];
@@ -300,12 +319,12 @@ function renderResult() {
   <div class="grid-list-box"><table class="grid-list"><thead><tr><th>${esc(t('code'))}</th><th>${esc(t('households'))}</th><th>${esc(t('residents'))}</th><th>${esc(t('rgWorkload'))}</th><th title="Polsby–Popper">${esc(t('rgCompact'))}</th></tr></thead><tbody>${rows}</tbody></table></div>
   ${f.diags.length ? `<h3>${esc(t('rgDiagnostics'))} <small class="muted">(${int(f.diags.length)})</small></h3><ul class="diag">${f.diags.slice(0, 50).map(diagText).join('')}</ul>` : ''}`;
   box.hidden = false;
-  box.querySelector('.grid-list tbody').onclick = (e) => {
-    const tr = e.target.closest('tr[data-code]');
-    if (tr) selectProposed(tr.dataset.code, true);
-  };
+  box.querySelector('.grid-list tbody')?.addEventListener('click', (e) => {
+    const tr = e.target instanceof Element ? e.target.closest('tr[data-code]') : null;
+    if (tr instanceof HTMLElement && tr.dataset.code) selectProposed(tr.dataset.code, true);
+  });
   $('rg-adopt').hidden = false;
-  $('rg-adopt').querySelector('.adopt-form').hidden = !!rg.adopted;
+  adoptForm().hidden = !!rg.adopted;
 }
 
 // ---------------------------------------------------------------- the comparison
@@ -336,7 +355,7 @@ function addSide(map, id, fc, style) {
 // community and compound names only, so each side shows its own grids' labels.
 const BASE_LABEL_FILTER = ['match', ['get', 'kind'], ['community', 'compound'], true, false];
 function baseLabels(map, comparing) {
-  if (!map || !map.getLayer('labels')) return;
+  if (!map?.getLayer('labels')) return;
   if (comparing) {
     if (rg.labelFilter === undefined) rg.labelFilter = map.getFilter('labels') || null;
     map.setFilter('labels', BASE_LABEL_FILTER);
@@ -349,15 +368,40 @@ function removeSide(map, id) {
   if (map.getSource(id)) map.removeSource(id);
 }
 
+/** The viewer's side (the panel only opens after the viewer made its map). */
+function theHost() {
+  if (!host) throw new Error('re-gridding: initRegrid() was not called');
+  return host;
+}
+
+/** The viewer's map. */
+function hostMap() {
+  return theHost().map;
+}
+
+/** The note and button of the adoption. */
+function adoptForm() {
+  return /** @type {HTMLElement} */ ($('rg-adopt').querySelector('.adopt-form'));
+}
+
+/** Writes the job's state onto the panel. */
+function publish() {
+  const el = $('regrid');
+  el.dataset.job = rg.job ?? '';
+  el.dataset.status = rg.status ?? '';
+  el.dataset.progress = String(rg.progress ?? 0);
+  el.dataset.comparing = rg.comparing ? '1' : '0';
+}
+
 function syncCompare() {
-  const m = W().map;
+  const m = hostMap();
   if (!rg.compare) return;
   rg.compare.jumpTo({ center: m.getCenter(), zoom: m.getZoom(), bearing: m.getBearing(), pitch: m.getPitch() });
 }
 
 function setSwipe(pos) {
   rg.pos = Math.max(0.02, Math.min(0.98, pos));
-  const w = W().map.getCanvas().clientWidth || window.innerWidth;
+  const w = hostMap().getCanvas().clientWidth || window.innerWidth;
   const x = Math.round(w * rg.pos);
   $('map-compare').style.clipPath = `inset(0 0 0 ${x}px)`;
   $('swipe').style.left = `${x}px`;
@@ -365,7 +409,7 @@ function setSwipe(pos) {
 
 /** Screen x of the divider (CSS pixels from the map's left edge). */
 export function swipeX() {
-  const w = W().map.getCanvas().clientWidth || window.innerWidth;
+  const w = hostMap().getCanvas().clientWidth || window.innerWidth;
   return Math.round(w * rg.pos);
 }
 
@@ -377,12 +421,12 @@ async function todayGrids(req) {
 }
 
 async function startCompare() {
-  const map = W().map;
+  const { map, style } = theHost();
   const req = rg.request;
   rg.today = await todayGrids(req);
   const proposal = { type: 'FeatureCollection', features: (rg.result.geojson.features || []).map((f) => withLoad(f, req.min, req.max, String(f.properties.code_hint))) };
-  applyLayers(map, COMPARE_LAYERS, W().baseIds);
-  addSide(map, 'rg-today', rg.today, W().style);
+  applyLayers(map, COMPARE_LAYERS);
+  addSide(map, 'rg-today', rg.today, style);
   baseLabels(map, true);
   document.body.classList.add('comparing');
   const el = $('map-compare');
@@ -390,18 +434,18 @@ async function startCompare() {
   if (!rg.compare) {
     const c = map.getCenter();
     rg.compare = await createMap('map-compare', {
-      style: structuredClone(W().style),
+      style: structuredClone(style),
       state: { center: [c.lng, c.lat], zoom: map.getZoom(), bearing: map.getBearing(), pitch: map.getPitch() },
       interactive: false,
     });
-    W().compare = rg.compare;
     map.on('move', syncCompare);
   }
-  applyLayers(rg.compare, COMPARE_LAYERS, W().baseIds);
+  applyLayers(rg.compare, COMPARE_LAYERS);
   if (rg.compare.getLayer('labels')) rg.compare.setFilter('labels', BASE_LABEL_FILTER);
-  addSide(rg.compare, 'rg-proposal', proposal, W().style);
+  addSide(rg.compare, 'rg-proposal', proposal, style);
   $('swipe').hidden = false;
   rg.comparing = true;
+  publish();
   const b = bboxOfFeatures(proposal.features.length ? proposal.features : rg.today.features);
   if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: { top: 70, bottom: 40, left: 40, right: PANEL_W + 30 }, animate: false });
   const w = map.getCanvas().clientWidth || window.innerWidth;
@@ -412,34 +456,34 @@ async function startCompare() {
 
 /** Leaves the comparison: the viewer's own layers come back. */
 export function stopCompare() {
-  const map = W().map;
-  if (!map) return;
+  if (!host) return;
+  const map = host.map;
   removeSide(map, 'rg-today');
   if (rg.comparing) baseLabels(map, false);
   if (rg.compare) {
     map.off('move', syncCompare);
     rg.compare.remove();
     rg.compare = null;
-    W().compare = null;
   }
   $('map-compare').hidden = true;
   $('swipe').hidden = true;
   document.body.classList.remove('comparing');
-  if (rg.comparing) applyLayers(map, W().state.layers, W().baseIds);
+  if (rg.comparing) applyLayers(map, host.layers());
   rg.comparing = false;
+  publish();
 }
 
 function selectProposed(code, fly) {
   rg.selected = code;
-  for (const tr of document.querySelectorAll('#rg-result tr[data-code]')) tr.classList.toggle('sel', tr.dataset.code === code);
+  for (const tr of document.querySelectorAll('#rg-result tr[data-code]')) tr.classList.toggle('sel', tr.getAttribute('data-code') === code);
   const row = document.querySelector(`#rg-result tr[data-code="${CSS.escape(code)}"]`);
   if (row) row.scrollIntoView({ block: 'nearest' });
-  if (rg.compare && rg.compare.getLayer('rg-proposal-sel')) rg.compare.setFilter('rg-proposal-sel', ['==', ['get', 'label'], code]);
+  if (rg.compare?.getLayer('rg-proposal-sel')) rg.compare.setFilter('rg-proposal-sel', ['==', ['get', 'label'], code]);
   if (fly && rg.result) {
     const f = rg.result.geojson.features.find((x) => String(x.properties.code_hint) === code);
     const b = f && bboxOfFeatures([f]);
     if (b) {
-      const map = W().map;
+      const map = hostMap();
       map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: { top: 120, bottom: 120, left: 120, right: PANEL_W + 120 }, maxZoom: 18 });
       // Put the divider left of the grid, so the proposal shows it.
       map.once('moveend', () => {
@@ -458,7 +502,7 @@ export function handleCompareClick(e) {
     const fs = rg.compare.queryRenderedFeatures(e.point, { layers: ['rg-proposal-fill'] });
     if (fs.length) selectProposed(String(fs[0].properties.label), false);
   } else {
-    const map = W().map;
+    const map = hostMap();
     const fs = map.queryRenderedFeatures(e.point, { layers: ['rg-today-fill'] });
     const code = fs.length ? String(fs[0].properties.label) : '';
     if (map.getLayer('rg-today-sel')) map.setFilter('rg-today-sel', ['==', ['get', 'label'], code]);
@@ -472,7 +516,7 @@ function initSwipe() {
   let dragging = false;
   const move = (ev) => {
     if (!dragging) return;
-    const r = W().map.getCanvas().getBoundingClientRect();
+    const r = hostMap().getCanvas().getBoundingClientRect();
     setSwipe((ev.clientX - r.left) / r.width);
   };
   $('swipe-handle').addEventListener('pointerdown', (ev) => {
@@ -502,20 +546,20 @@ function initSwipe() {
 // ---------------------------------------------------------------- adopt and versions
 /** Reloads the grid tiles (after the server made a new version of the grids). */
 export function reloadGridTiles(version) {
-  for (const map of [W().map, rg.compare]) {
-    const src = map && map.getSource('wg-grids');
-    if (!src || !src.setTiles || !Array.isArray(src.tiles)) continue;
+  for (const map of [host?.map, rg.compare]) {
+    const src = map?.getSource('grids');
+    if (!(src instanceof maplibregl.VectorTileSource) || !Array.isArray(src.tiles)) continue;
     const base = src.tiles[0].replace(/([?&])v=[^&]*(&|$)/, '$1').replace(/[?&]$/, '');
     src.setTiles([`${base}${base.includes('?') ? '&' : '?'}v=${encodeURIComponent(version)}`]);
   }
-  W().gridVersion = version;
+  gridVersion = version;
   showVersionBadge();
 }
 
 function showVersionBadge() {
   const b = $('grid-version');
   if (!b) return;
-  const v = W().gridVersion;
+  const v = gridVersion;
   b.hidden = v == null;
   if (v != null) b.textContent = t('rgVersionN').replace('{n}', v);
 }
@@ -554,7 +598,7 @@ async function adopt() {
       /* not JSON */
     }
     if (!res.ok) {
-      const why = body && body.error ? body.error.message || body.error.code : `${res.status} ${res.statusText}`;
+      const why = body?.error ? body.error.message || body.error.code : `${res.status} ${res.statusText}`;
       msg.className = 'bad';
       msg.textContent = `${res.status === 409 ? t('rgAdoptRefused') : t('rgAdoptFailed')}：${why}`;
       return;
@@ -563,7 +607,7 @@ async function adopt() {
     msg.className = 'ok';
     msg.innerHTML = `${esc(t('rgAdopted').replace('{n}', body.version))}<br>${esc(t('rgCreated'))} ${int((body.created || []).length)} · ${esc(t('rgRetired'))} ${int((body.retired || []).length)}${body.reassigned != null ? ` · ${esc(t('rgReassigned'))} ${reassignedText(body.reassigned)}` : ''}`;
     msg.dataset.version = String(body.version);
-    $('rg-adopt').querySelector('.adopt-form').hidden = true;
+    adoptForm().hidden = true;
     stopCompare();
     reloadGridTiles(body.version);
     await loadVersions();
@@ -583,8 +627,8 @@ async function loadVersions() {
     rg.versions = list;
     const sorted = [...list].sort((a, b) => Number(b.version) - Number(a.version));
     const current = v.current ?? (sorted.length ? sorted[0].version : null);
-    if (current != null && (W().gridVersion == null || Number(current) > Number(W().gridVersion))) {
-      W().gridVersion = current;
+    if (current != null && (gridVersion == null || Number(current) > Number(gridVersion))) {
+      gridVersion = current;
       showVersionBadge();
     }
     // `created_at` is unix seconds.
@@ -614,6 +658,7 @@ export function closeRegrid() {
   rg.open = false;
   rg.job = null;
   stopCompare();
+  publish();
   $('regrid').hidden = true;
   document.body.classList.remove('regrid-open');
 }
@@ -627,18 +672,22 @@ export function relabelRegrid() {
   if (rg.open) loadVersions();
 }
 
-/** Wires the panel; the button shows for leaders and planners only. */
-export function initRegrid() {
-  W().regrid = rg;
+/**
+ * Wires the panel to the viewer's map; the button shows for the roles that may re-grid.
+ *
+ * @param {Host} h
+ */
+export function initRegrid(h) {
+  host = h;
   const btn = $('regrid-open');
   btn.hidden = !regridAllowed();
   if (!regridAllowed()) return;
   btn.addEventListener('click', () => (rg.open ? closeRegrid() : openRegrid()));
   $('regrid-close').addEventListener('click', closeRegrid);
   $('rg-form').addEventListener('submit', start);
-  $('rg-level').addEventListener('change', (e) => setBoundsForLevel(e.target.value));
-  $('rg-mode').addEventListener('change', (e) => {
-    $('rg-count-row').hidden = e.target.value !== 'count';
+  $('rg-level').addEventListener('change', () => setBoundsForLevel($('rg-level').value));
+  $('rg-mode').addEventListener('change', () => {
+    $('rg-count-row').hidden = $('rg-mode').value !== 'count';
   });
   $('rg-adopt-btn').addEventListener('click', adopt);
   setBoundsForLevel($('rg-level').value);

@@ -1,11 +1,15 @@
+// @ts-check
 // Big screen (`/screen`): KPI tiles refreshed every 30 s, a dark map with the
 // event density and today's overdue events, and a live feed of events from the
 // server-sent event stream. Runs for days: the feed keeps at most FEED_MAX DOM
 // items and the live map source at most LIVE_MAX points; the stream reconnects
 // by itself (with back-off) and fetches what it missed while it was away.
+// The connection badge (`#conn`) carries the stream's state: `data-state`
+// (`live` / `down`), `data-reconnects` and `data-last-id`; the KPI tiles'
+// container carries `data-updated` once figures arrived.
 
 import { t, setLang, getLang, translateDom, categoryName, vocab } from './i18n.js';
-import { api, buildStyle, createMap, applyLayers, readUrlState, townExtent, onFirstIdle, esc, kioskSession } from './mapcore.js';
+import { api, buildStyle, createMap, applyLayers, readUrlState, townExtent, onFirstIdle, esc, kioskSession, maplibregl } from './mapcore.js';
 
 const FEED_MAX = 50;
 const LIVE_MAX = 50;
@@ -15,9 +19,11 @@ const LAYERS = new Set(['base', 'communities', 'grids-comprehensive', 'heatmap',
 
 const url = readUrlState();
 setLang(url.lang);
-const state = { layers: url.layers || LAYERS, filters: { ...url.filters }, kpi: null, feed: [], connected: false, errors: 0 };
-window.__wangge = { map: null, state, firstRenderMs: null };
-const $ = (id) => document.getElementById(id);
+/** @type {{ layers: Set<string>, filters: import('./mapcore.js').Filters, kpi: any, feed: any[], connected: boolean, errors: number, reconnects: number }} */
+const state = { layers: url.layers || LAYERS, filters: { ...url.filters }, kpi: null, feed: [], connected: false, errors: 0, reconnects: 0 };
+/** The map, once created. @type {import('./mapcore.js').MaplibreMap | null} */
+let map = null;
+const $ = /** @type {(id: string) => HTMLElement} */ ((id) => /** @type {HTMLElement} */ (document.getElementById(id)));
 
 // ---- clock ----
 function tick() {
@@ -36,7 +42,12 @@ async function refreshKpi() {
   try {
     const k = await api('/api/v1/kpi');
     state.kpi = k;
-    for (const el of document.querySelectorAll('.kpi')) el.querySelector('.value').innerHTML = fmtKpi(el.dataset.kpi, k[el.dataset.kpi]);
+    $('kpis').dataset.updated = new Date().toISOString();
+    for (const el of document.querySelectorAll('.kpi')) {
+      const key = el.getAttribute('data-kpi') || '';
+      const value = el.querySelector('.value');
+      if (value) value.innerHTML = fmtKpi(key, k[key]);
+    }
     // When the newest event is older than the 30-day window (a demo town, an
     // archive), the server ends the windows at that event: say so on the tile.
     const stale = k.window_is_now === false;
@@ -53,7 +64,7 @@ async function refreshKpi() {
 
 // ---- live feed ----
 function eventOf(data) {
-  const e = data && data.event ? data.event : data;
+  const e = data?.event ? data.event : data;
   if (!e) return null;
   const p = e.properties ? { ...e.properties } : { ...e };
   if (p.id == null && e.id != null) p.id = e.id;
@@ -85,18 +96,20 @@ function pushFeed(e, fresh = true) {
   const li = feedItem(e);
   if (fresh) li.classList.add('fresh');
   list.prepend(li);
-  while (list.children.length > FEED_MAX) list.lastElementChild.remove();
+  while (list.lastElementChild && list.children.length > FEED_MAX) list.lastElementChild.remove();
   state.feed = [e, ...state.feed.filter((x) => x.id !== e.id)].slice(0, FEED_MAX);
   pushLive(e);
 }
+/** @type {GeoJSON.FeatureCollection<GeoJSON.Point>} */
 const live = { type: 'FeatureCollection', features: [] };
-window.__wangge.live = live;
+/** Shows an event on the map's live layer (the style's `live` GeoJSON source). @param {any} e */
 function pushLive(e) {
-  const map = window.__wangge.map;
   if (!map || !Number.isFinite(Number(e.lon)) || !Number.isFinite(Number(e.lat))) return;
-  live.features = [{ type: 'Feature', geometry: { type: 'Point', coordinates: [Number(e.lon), Number(e.lat)] }, properties: { id: e.id, t: Date.now() } }, ...live.features.filter((f) => f.properties.id !== e.id)].slice(0, LIVE_MAX);
+  /** @type {GeoJSON.Feature<GeoJSON.Point>} */
+  const point = { type: 'Feature', geometry: { type: 'Point', coordinates: [Number(e.lon), Number(e.lat)] }, properties: { id: e.id, t: Date.now() } };
+  live.features = [point, ...live.features.filter((f) => f.properties?.id !== e.id)].slice(0, LIVE_MAX);
   const src = map.getSource('live');
-  if (src) src.setData(live);
+  if (src instanceof maplibregl.GeoJSONSource) src.setData(live);
 }
 function setConn(ok) {
   if (state.connected === ok && $('conn').dataset.state === (ok ? 'live' : 'down')) return;
@@ -117,13 +130,16 @@ function setConn(ok) {
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 const SILENCE_MS = 45_000;
+/** @type {{ es: EventSource | null, lastId: string | null, retryMs: number, timer: number, lastMsgAt: number }} */
 const stream = { es: null, lastId: null, retryMs: RETRY_MIN_MS, timer: 0, lastMsgAt: 0 };
-state.stream = stream;
-state.reconnects = 0;
 
+/** @param {MessageEvent | Event} msg */
 function heard(msg) {
   stream.lastMsgAt = Date.now();
-  if (msg && msg.lastEventId) stream.lastId = msg.lastEventId;
+  if (msg instanceof MessageEvent && msg.lastEventId) {
+    stream.lastId = msg.lastEventId;
+    $('conn').dataset.lastId = msg.lastEventId;
+  }
 }
 let kpiSoon = 0;
 function onEventData(msg) {
@@ -181,7 +197,8 @@ function reconnect(delay) {
     stream.retryMs = Math.min(RETRY_MAX_MS, stream.retryMs * 2);
   }
   state.reconnects += 1;
-  stream.timer = setTimeout(connect, ms);
+  $('conn').dataset.reconnects = String(state.reconnects);
+  stream.timer = window.setTimeout(connect, ms);
 }
 function watchdog() {
   if (stream.es && stream.es.readyState === EventSource.OPEN && Date.now() - stream.lastMsgAt > SILENCE_MS) {
@@ -234,10 +251,11 @@ function fitMapToWall() {
 }
 
 // Re-setting the same URLs reloads the tiles (the server's cache headers decide freshness).
-function refreshTiles(map) {
-  for (const id of ['wg-events', 'wg-heatmap', 'wg-overdue']) {
-    const src = map.getSource(id);
-    if (src && src.setTiles && Array.isArray(src.tiles)) src.setTiles([...src.tiles]);
+/** @param {import('./mapcore.js').MaplibreMap} m */
+function refreshTiles(m) {
+  for (const id of ['events', 'heatmap', 'overdue']) {
+    const src = m.getSource(id);
+    if (src instanceof maplibregl.VectorTileSource && Array.isArray(src.tiles)) src.setTiles([...src.tiles]);
   }
 }
 
@@ -262,36 +280,24 @@ async function main() {
   await seedFeed();
   connect();
   setInterval(watchdog, 5000);
-  const [built, extent] = await Promise.all([buildStyle({ lang: getLang(), filters: state.filters, dark: true }), townExtent()]);
+  // The wall's palette, community names only and the live layer are the dark style's.
+  const [style, extent] = await Promise.all([buildStyle({ lang: getLang(), filters: state.filters, dark: true }), townExtent()]);
   const scale = fitMapToWall();
-  const map = await createMap('map-inner', { style: built.style, state: url, extent, interactive: false, pixelRatio: (window.devicePixelRatio || 1) * scale });
+  const m = await createMap('map-inner', { style, state: url, extent, interactive: false, pixelRatio: (window.devicePixelRatio || 1) * scale });
+  map = m;
   window.addEventListener('resize', () => {
     const s = fitMapToWall();
-    map.setPixelRatio((window.devicePixelRatio || 1) * s);
-    map.resize();
+    m.setPixelRatio((window.devicePixelRatio || 1) * s);
+    m.resize();
   });
-  window.__wangge.map = map;
-  applyLayers(map, state.layers, built.baseIds);
-  // At town scale a wall names communities only; grid and compound names are unreadable there.
-  if (map.getLayer('labels')) {
-    map.setFilter('labels', ['==', ['get', 'kind'], 'community']);
-    map.setLayoutProperty('labels', 'text-size', 17);
-    map.setPaintProperty('labels', 'text-color', '#dce6ff');
-    map.setPaintProperty('labels', 'text-halo-width', 2);
-  }
-  map.addSource('live', { type: 'geojson', data: live });
-  map.addLayer({ id: 'live-halo', type: 'circle', source: 'live', paint: { 'circle-radius': 16, 'circle-color': '#3fb6ff', 'circle-opacity': 0.25 } });
-  map.addLayer({ id: 'live', type: 'circle', source: 'live', paint: { 'circle-radius': 5, 'circle-color': '#3fb6ff', 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } });
+  applyLayers(m, state.layers);
   for (const e of state.feed) pushLive(e);
-  onFirstIdle(map, (ms) => {
-    window.__wangge.firstRenderMs = ms;
-    console.info('first-render-ms', ms);
+  onFirstIdle(m, () => {
     document.body.dataset.ready = '1';
   });
-  if (url.tour) tour(map, extent);
+  if (url.tour) tour(m, extent);
   // Keep the heat and overdue layers current on a wall that runs for days.
-  window.__wangge.refreshTiles = () => refreshTiles(map);
-  setInterval(() => refreshTiles(map), 5 * 60_000);
+  setInterval(() => refreshTiles(m), 5 * 60_000);
 }
 
 kioskSession()
@@ -299,5 +305,5 @@ kioskSession()
   .then(() => main())
   .catch((e) => {
   console.error('screen failed to start:', e);
-  document.body.dataset.failed = String(e && e.message);
+  document.body.dataset.failed = String(e?.message);
 });

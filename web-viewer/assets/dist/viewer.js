@@ -1,10 +1,13 @@
+// @ts-check
 // The map viewer (`/`): layers with toggles and legend, event filters driving the
 // event/heatmap tiles, detail panels on click, search, shareable URL state.
+// What the page shows is in the URL hash (view, layers, filters, selection) and
+// the DOM; the map's layers and colours are the server's style.
 
 import { t, setLang, getLang, translateDom, vocab, vocabValues, categoryName, GROUPS, CATEGORIES } from './i18n.js';
 import {
   api, buildStyle, createMap, applyLayers, applyFilters, highlightGrid, pick, readUrlState,
-  writeUrlState, townExtent, onFirstIdle, esc, COLORS, TOGGLE_ORDER, DEFAULT_LAYERS, FILTER_KEYS, maplibregl, logout,
+  writeUrlState, townExtent, onFirstIdle, esc, styleIndex, toggleOrder, DEFAULT_LAYERS, FILTER_KEYS, maplibregl, logout,
 } from './mapcore.js';
 import { gridPanel, buildingPanel, eventPanel, eventGroupPanel, placePanel } from './panels.js';
 import { initRegrid, handleCompareClick, relabelRegrid } from './regrid.js';
@@ -13,7 +16,11 @@ const DAY = 86400e3;
 const url = readUrlState();
 setLang(url.lang);
 
-/** Everything the page shows; exposed as `window.__wangge.state` for tests. */
+/**
+ * Everything the page shows (written into the URL hash).
+ *
+ * @type {{ layers: Set<string>, filters: import('./mapcore.js').Filters, selection: { kind: string, id: string } | null, lang: string, detail: any }}
+ */
 const state = {
   layers: url.layers || new Set(DEFAULT_LAYERS),
   filters: { ...url.filters },
@@ -21,13 +28,18 @@ const state = {
   lang: getLang(),
   detail: null,
 };
-window.__wangge = { map: null, compare: null, state, style: null, baseIds: [], firstRenderMs: null };
+/** The map, once created. @type {import('./mapcore.js').MaplibreMap | null} */
+let map = null;
+/** What the style says about its layers (toggles, legend). @type {import('./mapcore.js').StyleIndex} */
+let ix = { toggles: new Map(), picks: [], legend: {}, dots: new Set() };
 
-const $ = (id) => document.getElementById(id);
+const $ = /** @type {(id: string) => HTMLElement & HTMLInputElement} */ ((id) => /** @type {any} */ (document.getElementById(id)));
 
 // Who is signed in (the server wrote it into the page) and log-out.
-$('who').textContent = document.querySelector('meta[name="wangge-user"]')?.content || '';
+$('who').textContent = document.querySelector('meta[name="wangge-user"]')?.getAttribute('content') || '';
 $('logout').addEventListener('click', () => logout());
+// Leaders administer accounts (the server refuses everyone else anyway).
+$('admin-link').hidden = document.querySelector('meta[name="wangge-role"]')?.getAttribute('content') !== 'leader';
 
 function isoDay(offsetDays) {
   const d = new Date(Date.now() + offsetDays * DAY);
@@ -40,15 +52,14 @@ function dayOffset(iso) {
 }
 
 // ---- layer list and legend ----
-function swatch(key) {
-  if (key === 'base') return '<i class="sw" style="background:#e8e4dc"></i>';
-  if (key === 'hex' || key === 'heatmap') return `<i class="sw" style="background:linear-gradient(90deg,${COLORS.hex.join(',')})"></i>`;
-  const c = COLORS[key] || '#999';
-  const round = key.startsWith('places') || key === 'events' || key === 'overdue';
-  return `<i class="sw${round ? ' dot' : ''}" style="background:${c}"></i>`;
+/** The legend swatch of a toggle, in the style's colours (`data-colours` lists them). */
+function swatch(/** @type {string} */ key) {
+  const cs = ix.legend[key] || ['#999999'];
+  const bg = cs.length > 1 ? `linear-gradient(90deg,${cs.join(',')})` : cs[0];
+  return `<i class="sw${ix.dots.has(key) ? ' dot' : ''}" data-colours="${esc(cs.join(','))}" style="background:${esc(bg)}"></i>`;
 }
 function renderLayerList() {
-  $('layer-list').innerHTML = TOGGLE_ORDER.map((k) => `<li><label><input type="checkbox" data-layer="${k}"${state.layers.has(k) ? ' checked' : ''}>${swatch(k)}<span>${esc(t(k))}</span></label></li>`).join('');
+  $('layer-list').innerHTML = toggleOrder(ix).map((k) => `<li><label><input type="checkbox" data-layer="${k}"${state.layers.has(k) ? ' checked' : ''}>${swatch(k)}<span>${esc(t(k))}</span></label></li>`).join('');
   $('heat-legend').hidden = !(state.layers.has('hex') || state.layers.has('heatmap'));
 }
 
@@ -97,15 +108,52 @@ function setFilters(patch) {
   }
   for (const k of FILTER_KEYS) if (!state.filters[k]) delete state.filters[k];
   syncFilterInputs();
-  applyFilters(window.__wangge.map, state.filters);
+  if (map) applyFilters(map, state.filters);
   saveUrl();
 }
 
 // ---- panels ----
+/**
+ * The panel's HTML for a feature and the detail it shows (kept for a language switch).
+ *
+ * @param {string} kind
+ * @param {string | number} id
+ * @param {any} [props] the clicked feature's properties
+ * @returns {Promise<{ html: string, detail: any }>}
+ */
+async function panelOf(kind, id, props) {
+  const get = (/** @type {string} */ what) => api(`/api/v1/${what}/${encodeURIComponent(id)}`);
+  if (kind === 'grid') {
+    const detail = await get('grids');
+    return { html: gridPanel(detail), detail };
+  }
+  if (kind === 'building') {
+    const detail = await get('buildings');
+    return { html: buildingPanel(detail), detail };
+  }
+  if (kind === 'event' && props && props.count != null) return { html: eventGroupPanel(props), detail: props };
+  if (kind === 'event') {
+    const detail = await get('events');
+    return { html: eventPanel(detail), detail };
+  }
+  if (kind === 'place') {
+    const detail = props || { id };
+    return { html: placePanel(detail), detail };
+  }
+  const title = esc(t(kind === 'community' ? 'communities' : 'compounds'));
+  return { html: `<h2><small>${title}</small>${esc(props?.name || id)}</h2>`, detail: null };
+}
+
+/**
+ * Opens the detail panel of a grid, building, event, place, compound or community.
+ *
+ * @param {string} kind
+ * @param {string | number} id
+ * @param {any} [fallbackProps] the clicked feature's properties
+ */
 async function showPanel(kind, id, fallbackProps) {
-  const map = window.__wangge.map;
   state.selection = { kind, id: String(id) };
-  highlightGrid(map, kind === 'grid' ? String(id) : '');
+  if (map) highlightGrid(map, kind === 'grid' ? String(id) : '');
   saveUrl();
   const panel = $('panel');
   const body = $('panel-body');
@@ -114,14 +162,7 @@ async function showPanel(kind, id, fallbackProps) {
   panel.dataset.state = 'loading';
   body.innerHTML = '<p class="muted">…</p>';
   try {
-    let html;
-    let detail;
-    if (kind === 'grid') html = gridPanel((detail = await api(`/api/v1/grids/${encodeURIComponent(id)}`)));
-    else if (kind === 'building') html = buildingPanel((detail = await api(`/api/v1/buildings/${encodeURIComponent(id)}`)));
-    else if (kind === 'event' && fallbackProps && fallbackProps.count != null) html = eventGroupPanel((detail = fallbackProps));
-    else if (kind === 'event') html = eventPanel((detail = await api(`/api/v1/events/${encodeURIComponent(id)}`)));
-    else if (kind === 'place') html = placePanel((detail = fallbackProps || { id }));
-    else html = `<h2><small>${esc(t(kind === 'community' ? 'communities' : 'compounds'))}</small>${esc((fallbackProps && fallbackProps.name) || id)}</h2>`;
+    const { html, detail } = await panelOf(kind, id, fallbackProps);
     if (!state.selection || state.selection.id !== String(id)) return;
     state.detail = detail || null;
     body.innerHTML = html;
@@ -136,7 +177,7 @@ function closePanel() {
   state.selection = null;
   state.detail = null;
   $('panel').hidden = true;
-  highlightGrid(window.__wangge.map, '');
+  if (map) highlightGrid(map, '');
   saveUrl();
 }
 function featureId(kind, f) {
@@ -163,8 +204,8 @@ async function runSearch(q) {
       : `<li class="muted">${esc(t('noResults'))}</li>`;
     list.hidden = false;
     list.onclick = (ev) => {
-      const b = ev.target.closest('button[data-i]');
-      if (!b) return;
+      const b = ev.target instanceof Element ? ev.target.closest('button[data-i]') : null;
+      if (!(b instanceof HTMLElement)) return;
       goTo(items[Number(b.dataset.i)]);
       list.hidden = true;
     };
@@ -172,8 +213,9 @@ async function runSearch(q) {
     console.warn(e.message);
   }
 }
+/** Frames a search result and opens its panel. @param {any} r */
 function goTo(r) {
-  const map = window.__wangge.map;
+  if (!map) return;
   if (Array.isArray(r.bbox) && r.bbox.length === 4) map.fitBounds([[r.bbox[0], r.bbox[1]], [r.bbox[2], r.bbox[3]]], { padding: 60, maxZoom: 18 });
   else if (Array.isArray(r.center)) map.flyTo({ center: r.center, zoom: Math.max(map.getZoom(), 16) });
   if (r.type === 'grid' && r.code) showPanel('grid', r.code);
@@ -184,37 +226,36 @@ function goTo(r) {
 let urlTimer = 0;
 function saveUrl() {
   clearTimeout(urlTimer);
-  urlTimer = setTimeout(() => window.__wangge.map && writeUrlState(window.__wangge.map, state), 150);
+  urlTimer = window.setTimeout(() => map && writeUrlState(map, state), 150);
 }
 
 async function main() {
   translateDom();
   document.title = t('title');
-  renderLayerList();
   renderFilterOptions();
-  const [built, extent] = await Promise.all([buildStyle({ lang: getLang(), filters: state.filters }), townExtent()]);
+  const [style, extent] = await Promise.all([buildStyle({ lang: getLang(), filters: state.filters }), townExtent()]);
+  ix = styleIndex(style);
+  renderLayerList();
   // A pristine copy for the proposal side of the re-gridding comparison.
-  window.__wangge.style = structuredClone(built.style);
-  const map = await createMap('map', { style: built.style, state: url, extent, padding: { top: 70, bottom: 30, left: 280, right: 30 } });
-  window.__wangge.map = map;
-  window.__wangge.baseIds = built.baseIds;
-  map.addControl(new maplibregl.NavigationControl({ visualizePitch: true }), 'bottom-right');
-  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
-  applyLayers(map, state.layers, built.baseIds);
-  if (state.layers.has('buildings3d') && url.pitch === undefined) map.setPitch(50);
-  onFirstIdle(map, (ms) => {
-    window.__wangge.firstRenderMs = ms;
-    console.info('first-render-ms', ms);
+  const pristine = structuredClone(style);
+  const m = await createMap('map', { style, state: url, extent, padding: { top: 70, bottom: 30, left: 280, right: 30 } });
+  map = m;
+  m.addControl(new maplibregl.NavigationControl({ visualizePitch: true }), 'bottom-right');
+  m.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+  applyLayers(m, state.layers);
+  if (state.layers.has('buildings3d') && url.pitch === undefined) m.setPitch(50);
+  onFirstIdle(m, () => {
     document.body.dataset.ready = '1';
   });
 
   $('layer-list').addEventListener('change', (ev) => {
-    const k = ev.target.dataset.layer;
+    const box = /** @type {HTMLInputElement} */ (ev.target);
+    const k = box.dataset.layer;
     if (!k) return;
-    if (ev.target.checked) state.layers.add(k);
+    if (box.checked) state.layers.add(k);
     else state.layers.delete(k);
-    if (k === 'buildings3d' && ev.target.checked && map.getPitch() < 20) map.easeTo({ pitch: 50 });
-    applyLayers(map, state.layers, built.baseIds);
+    if (k === 'buildings3d' && box.checked && m.getPitch() < 20) m.easeTo({ pitch: 50 });
+    applyLayers(m, state.layers);
     $('heat-legend').hidden = !(state.layers.has('hex') || state.layers.has('heatmap'));
     saveUrl();
   });
@@ -225,20 +266,20 @@ async function main() {
       setFilters({ from: state.filters.from, to: state.filters.to });
     });
   }
-  $('f-category').addEventListener('change', (e) => setFilters({ category: e.target.value }));
-  $('f-status').addEventListener('change', (e) => setFilters({ status: e.target.value }));
-  $('f-source').addEventListener('change', (e) => setFilters({ source: e.target.value }));
+  $('f-category').addEventListener('change', () => setFilters({ category: $('f-category').value }));
+  $('f-status').addEventListener('change', () => setFilters({ status: $('f-status').value }));
+  $('f-source').addEventListener('change', () => setFilters({ source: $('f-source').value }));
   $('f-reset').addEventListener('click', () => setFilters({ from: '', to: '', category: '', status: '', source: '' }));
   $('panel-close').addEventListener('click', closePanel);
   let searchTimer = 0;
-  $('search').addEventListener('input', (e) => {
+  $('search').addEventListener('input', () => {
     clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => runSearch(e.target.value), 250);
+    searchTimer = window.setTimeout(() => runSearch($('search').value), 250);
   });
   $('search').addEventListener('keydown', (e) => {
     if (e.key === 'Enter') {
       const first = $('search-results').querySelector('button[data-i]');
-      if (first) first.click();
+      if (first instanceof HTMLButtonElement) first.click();
     }
   });
   $('lang').addEventListener('click', () => {
@@ -253,7 +294,7 @@ async function main() {
     saveUrl();
   });
   $('share').addEventListener('click', async () => {
-    writeUrlState(map, state);
+    writeUrlState(m, state);
     try {
       await navigator.clipboard.writeText(location.href);
       $('share').textContent = t('copied');
@@ -263,9 +304,9 @@ async function main() {
     }
   });
 
-  map.on('click', (e) => {
+  m.on('click', (e) => {
     if (handleCompareClick(e)) return;
-    const hit = pick(map, e.point);
+    const hit = pick(m, e.point);
     if (!hit) {
       closePanel();
       return;
@@ -273,17 +314,17 @@ async function main() {
     showPanel(hit.kind, featureId(hit.kind, hit.feature), hit.feature.properties);
   });
   let hovered = null;
-  map.on('mousemove', (e) => {
-    const hit = pick(map, e.point);
-    map.getCanvas().style.cursor = hit ? 'pointer' : '';
+  m.on('mousemove', (e) => {
+    const hit = pick(m, e.point);
+    m.getCanvas().style.cursor = hit ? 'pointer' : '';
     const next = hit && hit.kind === 'grid' && hit.feature.id != null ? { id: hit.feature.id, sourceLayer: hit.feature.sourceLayer } : null;
-    if ((next && next.id) === (hovered && hovered.id)) return;
-    if (hovered) map.setFeatureState({ source: 'wg-grids', ...hovered }, { hover: false });
+    if ((next?.id) === (hovered?.id)) return;
+    if (hovered) m.setFeatureState({ source: 'grids', ...hovered }, { hover: false });
     hovered = next;
-    if (hovered) map.setFeatureState({ source: 'wg-grids', ...hovered }, { hover: true });
+    if (hovered) m.setFeatureState({ source: 'grids', ...hovered }, { hover: true });
   });
-  map.on('moveend', saveUrl);
-  initRegrid();
+  m.on('moveend', saveUrl);
+  initRegrid({ map: m, style: pristine, layers: () => state.layers });
 
   // Restore a shared selection.
   const sel = url.sel ? url.sel.split(':') : url.grid ? ['grid', url.grid] : null;
@@ -294,7 +335,7 @@ async function main() {
     if (kind === 'grid' && !url.center) {
       try {
         const g = await api(`/api/v1/grids/${encodeURIComponent(id)}`);
-        if (Array.isArray(g.bbox)) map.fitBounds([[g.bbox[0], g.bbox[1]], [g.bbox[2], g.bbox[3]]], { padding: 60, animate: false });
+        if (Array.isArray(g.bbox)) m.fitBounds([[g.bbox[0], g.bbox[1]], [g.bbox[2], g.bbox[3]]], { padding: 60, animate: false });
       } catch (e) {
         console.warn(e.message);
       }
@@ -305,5 +346,5 @@ async function main() {
 
 main().catch((e) => {
   console.error('viewer failed to start:', e);
-  document.body.dataset.failed = String(e && e.message);
+  document.body.dataset.failed = String(e?.message);
 });

@@ -16,7 +16,7 @@ use super::matrix::{self, Who};
 use super::secret::{parse_kiosk_token, same, sha256_hex};
 use super::session::session_cookie;
 use super::AuthMode;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::role::{Access, Identity, Role, Via};
 use crate::state::AppState;
 
@@ -113,7 +113,7 @@ fn host_allowed(st: &AppState, h: &HeaderMap) -> Result<(), AppError> {
     } else {
         Err(AppError::Status(
             StatusCode::MISDIRECTED_REQUEST,
-            "bad_host".into(),
+            ErrorCode::BadHost,
             format!("host {name:?} is not served here (allow it with --allow-host)"),
         ))
     }
@@ -122,7 +122,7 @@ fn host_allowed(st: &AppState, h: &HeaderMap) -> Result<(), AppError> {
 fn unauthenticated(msg: impl Into<String>) -> AppError {
     AppError::Status(
         StatusCode::UNAUTHORIZED,
-        "unauthenticated".into(),
+        ErrorCode::Unauthenticated,
         msg.into(),
     )
 }
@@ -259,7 +259,7 @@ pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> 
         if !json {
             return AppError::Status(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type".into(),
+                ErrorCode::UnsupportedMediaType,
                 format!("{method} {path} takes a JSON body (Content-Type: application/json)"),
             )
             .into_response();
@@ -271,7 +271,7 @@ pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> 
                 if !ok {
                     return AppError::Status(
                         StatusCode::FORBIDDEN,
-                        "csrf".into(),
+                        ErrorCode::Csrf,
                         format!("{method} {path} needs the session's X-CSRF-Token (GET /api/v1/session)"),
                     )
                     .into_response();

@@ -42,6 +42,7 @@ const HANDLERS: &[Role] = &[Role::Leader, Role::Worker, Role::Department];
 const ANALYSTS: &[Role] = &[Role::Leader, Role::Planner];
 const AGGREGATES: &[Role] = &[Role::Leader, Role::Planner, Role::Screen];
 const LEADER_DEPT: &[Role] = &[Role::Leader, Role::Department];
+const LEADERS: &[Role] = &[Role::Leader];
 
 const fn row(method: &'static str, path: &'static str, who: Who, scope: &'static str) -> Row {
     Row {
@@ -70,6 +71,7 @@ pub const ROWS: &[Row] = &[
     row("GET", "/assets/{*path}", Who::Anyone, "the pages' static files"),
     row("GET", "/glyphs/{fontstack}/{range}", Who::Anyone, "font glyphs"),
     page("/", Who::Roles(SIGNED_IN), "the viewer; what it shows follows the API below"),
+    page("/admin", Who::Roles(LEADERS), "accounts and kiosk tokens: add, disable, enable, new password, revoke"),
     page("/screen", Who::Roles(SIGNED_IN), "the big screen (a kiosk token signs it in)"),
     page("/embed", Who::Roles(SIGNED_IN), "the embeddable map (kiosk token as `?token=`)"),
     row("GET", "/style.json", Who::Roles(SIGNED_IN), "the map style"),
@@ -79,9 +81,13 @@ pub const ROWS: &[Row] = &[
     row("GET", "/api/v1/session", Who::Anyone, "who am I (401 when not signed in) and the CSRF token"),
     row("DELETE", "/api/v1/session", Who::Anyone, "log out"),
     row("POST", "/api/v1/session/kiosk", Who::Anyone, "exchange a kiosk token for a read-only screen session"),
+    row("GET", "/api/v1/accounts", Who::Roles(LEADERS), "accounts and kiosk tokens (no hashes, no secrets)"),
+    row("POST", "/api/v1/accounts", Who::Roles(LEADERS), "add an account; its random password is answered once; audited"),
+    row("POST", "/api/v1/accounts/{name}/{action}", Who::Roles(LEADERS), "disable, enable, or reset the password (answered once); ends the account's sessions; audited"),
+    row("POST", "/api/v1/tokens/{id}/revoke", Who::Roles(LEADERS), "revoke a kiosk token now; its screens are signed out; audited"),
     row("GET", "/api/v1/info", Who::Roles(SIGNED_IN), "counts; a worker's are of their grids"),
     row("GET", "/api/v1/kpi", Who::Roles(SIGNED_IN), "town figures (aggregates)"),
-    row("GET", "/api/v1/search", Who::Roles(SIGNED_IN), "names of places, grids, communities; people for leader and worker (scoped, masked)"),
+    row("GET", "/api/v1/search", Who::Roles(SIGNED_IN), "grids, communities, compounds and building addresses by name (never people)"),
     row("GET", "/api/v1/heatmap", Who::Roles(SIGNED_IN), "H3 counts; k-anonymous with restricted filters for roles without reveal"),
     row("GET", "/api/v1/stream/events", Who::Roles(SIGNED_IN), "events as the caller may see them: leader all, worker own grids, department dispatched to it, planner and screen without title and exact place"),
     row("GET", "/api/v1/grids/versions", Who::Roles(SIGNED_IN), "grid history (who adopted, when, why)"),

@@ -14,6 +14,7 @@
 //!   handlers an [`Access`](crate::role::Access).
 //! * [`routes`]: `POST/GET/DELETE /api/v1/session`, `POST /api/v1/session/kiosk`.
 
+pub mod admin;
 pub mod guard;
 pub mod limiter;
 pub mod matrix;

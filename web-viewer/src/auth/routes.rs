@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::limiter::Refusal;
 use super::password::{decoy_hash, verify_password};
 use super::session::{clear_cookie, session_cookie, set_cookie};
-use crate::error::{AppError, AppResult, JsonBody};
+use crate::error::{AppError, AppResult, ErrorCode, JsonBody};
 use crate::role::{Access, Identity, Role, Via};
 use crate::state::AppState;
 
@@ -112,7 +112,7 @@ pub async fn login(State(st): State<AppState>, req: Request) -> Response {
             [(header::RETRY_AFTER, secs.to_string())],
             AppError::Status(
                 StatusCode::TOO_MANY_REQUESTS,
-                "locked".into(),
+                ErrorCode::Locked,
                 format!("too many failed log-ins for this {why}; try again in {secs} s"),
             ),
         )
@@ -148,7 +148,7 @@ pub async fn login(State(st): State<AppState>, req: Request) -> Response {
             .await;
         return AppError::Status(
             StatusCode::UNAUTHORIZED,
-            "bad_credentials".into(),
+            ErrorCode::BadCredentials,
             "wrong name or password, or the account is disabled".into(),
         )
         .into_response();
@@ -190,7 +190,7 @@ pub async fn kiosk(State(st): State<AppState>, req: Request) -> Response {
         }
         None => AppError::Status(
             StatusCode::UNAUTHORIZED,
-            "bad_credentials".into(),
+            ErrorCode::BadCredentials,
             "unknown or revoked kiosk token".into(),
         )
         .into_response(),
@@ -206,7 +206,7 @@ pub async fn whoami(
     if access.identity.via == Via::Anonymous {
         return Err(AppError::Status(
             StatusCode::UNAUTHORIZED,
-            "unauthenticated".into(),
+            ErrorCode::Unauthenticated,
             "not signed in".into(),
         ));
     }

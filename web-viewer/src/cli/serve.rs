@@ -159,7 +159,10 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
             listener.local_addr()?
         );
         if let Some(every) = config.escalate_every {
-            tokio::spawn(crate::routes::events::escalation_loop(state.clone(), every));
+            tokio::spawn(crate::service::event_loop::escalation_loop(
+                state.clone(),
+                every,
+            ));
         }
         axum::serve(
             listener,

@@ -91,7 +91,19 @@ fn read_password(src: &PasswordSource) -> Result<(String, bool)> {
 }
 
 fn open(db: &Path) -> Result<Store> {
-    super::key::open_store(db)
+    super::key::open_store(db).map_err(|e| {
+        if format!("{e:#}").contains("lock") {
+            // A running `wangge serve` holds the file: its page and API
+            // change accounts and tokens at once instead.
+            e.context(
+                "the store is held by a running `wangge serve`: change accounts and tokens in its \
+                 page /admin as a leader (or POST /api/v1/accounts/NAME/disable, \
+                 /api/v1/tokens/ID/revoke), or stop the server first",
+            )
+        } else {
+            e
+        }
+    })
 }
 
 /// Runs `wangge user`.

@@ -18,13 +18,14 @@ use axum::Json;
 use geo_core::ids::CommunityId;
 use geo_core::model::{GridKind, ServiceKind};
 use geo_core::store::{GridState, LoadSet, Scope, StoreError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::cli::regrid::{change_from_proposal, load_input, Proposal, RegridRequest};
-use crate::cli::report::{self, AreaLevel, HotspotRow};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::query::{format_of, CoverageQuery, Format, HotspotQuery, IndicatorQuery};
 use crate::role::{Access, Role};
+use crate::service::regrid::{change_from_proposal, load_input, Proposal, RegridRequest};
+use crate::service::report::{self, AreaLevel, HotspotRow};
 use crate::state::AppState;
 use crate::view::TownView;
 
@@ -107,14 +108,14 @@ pub async fn start_regrid(
 ) -> AppResult<impl IntoResponse> {
     planner_or_leader(&access, "re-grid")?;
     let req: RegridRequest = serde_json::from_slice(&body)
-        .map_err(|e| AppError::bad("bad_body", format!("regrid body: {e}")))?;
+        .map_err(|e| AppError::bad(ErrorCode::BadBody, format!("regrid body: {e}")))?;
     let params = req
         .params()
-        .map_err(|e| AppError::bad("bad_param", e.to_string()))?;
+        .map_err(|e| AppError::bad(ErrorCode::BadParam, e.to_string()))?;
     let community_id = {
         let view = st.view()?;
         req.community_id(&view.dataset.communities)
-            .map_err(|e| AppError::bad("bad_community", e.to_string()))?
+            .map_err(|e| AppError::bad(ErrorCode::BadCommunity, e.to_string()))?
     };
     let id = {
         let mut j = jobs()?;
@@ -124,7 +125,7 @@ pub async fn start_regrid(
             .count();
         if running >= MAX_RUNNING {
             return Err(AppError::Conflict(
-                "busy".into(),
+                ErrorCode::Busy,
                 format!("{running} re-gridding jobs are running; try again when one is done"),
             ));
         }
@@ -177,7 +178,15 @@ pub async fn start_regrid(
     });
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"job": id.to_string(), "status": "running"})),
+        Json(RegridJob {
+            job: id.to_string(),
+            status: "running",
+            progress: None,
+            params: None,
+            result: None,
+            error: None,
+            adopted_version: None,
+        }),
     ))
 }
 
@@ -219,12 +228,16 @@ fn run_job(
 }
 
 fn job_id(s: &str) -> AppResult<u64> {
-    s.parse::<u64>()
-        .map_err(|_| AppError::bad("bad_job", format!("job={s:?}: expected a job number")))
+    s.parse::<u64>().map_err(|_| {
+        AppError::bad(
+            ErrorCode::BadJob,
+            format!("job={s:?}: expected a job number"),
+        )
+    })
 }
 
 /// `GET /api/v1/regrid/{job}`: `{job, status, progress, params, result?, error?}`.
-pub async fn regrid_status(Path(job): Path<String>, access: Access) -> AppResult<Json<Value>> {
+pub async fn regrid_status(Path(job): Path<String>, access: Access) -> AppResult<Json<RegridJob>> {
     planner_or_leader(&access, "read re-gridding jobs")?;
     let id = job_id(&job)?;
     let j = jobs()?
@@ -232,45 +245,81 @@ pub async fn regrid_status(Path(job): Path<String>, access: Access) -> AppResult
         .cloned()
         .ok_or_else(|| AppError::NotFound(format!("re-gridding job {id} not found")))?;
     owned(&j, &access, id)?;
-    let mut v = json!({"job": id.to_string(), "progress": j.progress, "params": j.params});
+    let mut v = RegridJob {
+        job: id.to_string(),
+        status: "running",
+        progress: Some(j.progress),
+        params: Some(j.params),
+        result: None,
+        error: None,
+        adopted_version: None,
+    };
     match j.state {
-        JobState::Running => v["status"] = json!("running"),
+        JobState::Running => {}
         JobState::Done(r) => {
-            v["status"] = json!("done");
-            v["result"] = r;
+            v.status = "done";
+            v.result = Some(r);
             if let Some(Some(version)) = j.adopted {
-                v["adopted_version"] = json!(version);
+                v.adopted_version = Some(version);
             }
         }
         JobState::Failed(e) => {
-            v["status"] = json!("failed");
-            v["error"] = json!(e);
+            v.status = "failed";
+            v.error = Some(e);
         }
     }
     Ok(Json(v))
 }
 
-/// Answer format of the indicator, hotspot and coverage routes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Json,
-    Csv,
-    GeoJson,
+/// A re-gridding job as `POST /api/v1/regrid` (`{job, status}`) and
+/// `GET /api/v1/regrid/{job}` answer it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegridJob {
+    /// Job ID.
+    pub job: String,
+    /// `running`, `done` or `failed`.
+    pub status: &'static str,
+    /// Progress 0–1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<f32>,
+    /// The parameters of the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Value>,
+    /// `{geojson, report}` once done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Grid version it was adopted as.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adopted_version: Option<i64>,
 }
 
-fn format_of(q: Option<&str>, geojson: bool) -> AppResult<Format> {
-    match q.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("") | Some("json") => Ok(Format::Json),
-        Some("csv") => Ok(Format::Csv),
-        Some("geojson") if geojson => Ok(Format::GeoJson),
-        Some(other) => Err(AppError::bad(
-            "bad_format",
-            format!(
-                "format={other:?}: expected json or csv{}",
-                if geojson { " or geojson" } else { "" }
-            ),
-        )),
-    }
+/// `GET /api/v1/indicators` (JSON): rows per area and the breakdown.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndicatorsAnswer {
+    /// Window start, RFC 3339.
+    pub from: String,
+    /// Window end (exclusive), RFC 3339.
+    pub to: String,
+    /// Level of the rows.
+    pub level: &'static str,
+    /// One row per area (with `name`, and `code` for grids).
+    pub rows: Vec<Value>,
+    /// Events by category and by source per area.
+    pub breakdown: Vec<analytics::indicators::BreakdownRow>,
+}
+
+/// `GET /api/v1/hotspots` (JSON): the flagged cells of one week.
+#[derive(Debug, Clone, Serialize)]
+pub struct HotspotsAnswer {
+    /// Monday of the week (local); `null` when there is no event.
+    pub week_start: Option<String>,
+    /// H3 resolution.
+    pub res: u8,
+    /// Flagged cells, most significant first.
+    pub hotspots: Vec<HotspotRow>,
 }
 
 /// A table as a CSV download (UTF-8 with BOM, as `wangge report … --csv`).
@@ -309,18 +358,21 @@ pub async fn adopt_regrid(
     Path(job): Path<String>,
     access: Access,
     body: axum::body::Bytes,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<geo_core::store::VersionReport>> {
     planner_or_leader(&access, "adopt re-gridding proposals")?;
     let id = job_id(&job)?;
     let body: AdoptBody = if body.iter().all(u8::is_ascii_whitespace) {
         AdoptBody::default()
     } else {
         serde_json::from_slice(&body)
-            .map_err(|e| AppError::bad("bad_body", format!("adopt body: {e}")))?
+            .map_err(|e| AppError::bad(ErrorCode::BadBody, format!("adopt body: {e}")))?
     };
     let note = body.note.unwrap_or_default();
     if note.chars().count() > 2000 {
-        return Err(AppError::bad("bad_note", "note: at most 2000 characters"));
+        return Err(AppError::bad(
+            ErrorCode::BadNote,
+            "note: at most 2000 characters",
+        ));
     }
     let (proposal, basis, community, level) = {
         let mut j = jobs()?;
@@ -331,13 +383,13 @@ pub async fn adopt_regrid(
         match &job.state {
             JobState::Running => {
                 return Err(AppError::Conflict(
-                    "not_done".into(),
+                    ErrorCode::NotDone,
                     format!("re-gridding job {id} is still running"),
                 ))
             }
             JobState::Failed(e) => {
                 return Err(AppError::Conflict(
-                    "not_done".into(),
+                    ErrorCode::NotDone,
                     format!("re-gridding job {id} failed ({e}); there is nothing to adopt"),
                 ))
             }
@@ -346,13 +398,13 @@ pub async fn adopt_regrid(
         match job.adopted {
             Some(Some(v)) => {
                 return Err(AppError::Conflict(
-                    "already_adopted".into(),
+                    ErrorCode::AlreadyAdopted,
                     format!("re-gridding job {id} was adopted already as grid version {v}"),
                 ))
             }
             Some(None) => {
                 return Err(AppError::Conflict(
-                    "already_adopted".into(),
+                    ErrorCode::AlreadyAdopted,
                     format!("re-gridding job {id} is being adopted"),
                 ))
             }
@@ -380,16 +432,16 @@ pub async fn adopt_regrid(
         .with_store(move |s| {
             let report = s.replace_grids(&change).map_err(|e| match e {
                 StoreError::Stale { .. } => {
-                    AppError::Conflict("stale_proposal".into(), e.to_string())
+                    AppError::Conflict(ErrorCode::StaleProposal, e.to_string())
                 }
                 StoreError::InvalidChange { .. } => {
-                    AppError::Conflict("invalid_proposal".into(), e.to_string())
+                    AppError::Conflict(ErrorCode::InvalidProposal, e.to_string())
                 }
                 other => AppError::from(other),
             })?;
             // The store changed: rebuild the view and drop every cached tile
             // now, under the store lock, so no write slips in between.
-            let rebuilt = TownView::load(s)
+            let rebuilt = TownView::load(s, st2.now())
                 .map_err(|e| e.to_string())
                 .and_then(|view| {
                     *st2.view_mut()
@@ -422,12 +474,7 @@ pub async fn adopt_regrid(
                 version = report.version,
                 "re-gridding proposal adopted"
             );
-            Ok(Json(json!({
-                "version": report.version,
-                "retired": report.retired,
-                "created": report.created,
-                "reassigned": report.reassigned,
-            })))
+            Ok(Json(report))
         }
     }
 }
@@ -450,7 +497,7 @@ pub async fn grids_of_version(
 ) -> AppResult<Json<Value>> {
     let v: i64 = version.parse().map_err(|_| {
         AppError::bad(
-            "bad_version",
+            ErrorCode::BadVersion,
             format!("version={version:?}: expected a grid version number"),
         )
     })?;
@@ -480,15 +527,6 @@ pub async fn grids_of_version(
     })))
 }
 
-/// Query of `GET /api/v1/indicators`.
-#[derive(Debug, Default, Deserialize)]
-pub struct IndicatorQuery {
-    from: Option<String>,
-    to: Option<String>,
-    level: Option<String>,
-    format: Option<String>,
-}
-
 /// `GET /api/v1/indicators?from=&to=&level=community|grid|micro|dedicated&format=json|csv`:
 /// one row per area and the events by category and source (`breakdown`).
 pub async fn indicators(
@@ -500,7 +538,7 @@ pub async fn indicators(
     let level_s = q.level.as_deref().unwrap_or("community");
     let level = report::parse_level(level_s).ok_or_else(|| {
         AppError::bad(
-            "bad_level",
+            ErrorCode::BadLevel,
             format!("level={level_s:?}: expected community, grid, micro or dedicated"),
         )
     })?;
@@ -514,8 +552,13 @@ pub async fn indicators(
             .get(c.as_str())
             .map(|&i| view.dataset.grids[i].id)
     });
-    let window = report::window_from(&view.dataset.events, q.from.as_deref(), q.to.as_deref())
-        .map_err(|e| AppError::bad("bad_time", e))?;
+    let window = report::window_from(
+        &view.dataset.events,
+        q.from.as_deref(),
+        q.to.as_deref(),
+        st.now(),
+    )
+    .map_err(|e| AppError::bad(ErrorCode::BadTime, e))?;
     let sizes = report::area_sizes(&view.dataset.grids, &view.grid_pop);
     let reopened = report::reopened_from(&ever, &view.dataset.events);
     let rep = report::indicator_rows(
@@ -566,20 +609,14 @@ pub async fn indicators(
             v
         })
         .collect();
-    Ok(Json(json!({
-        "from": window.from.to_rfc3339(), "to": window.to.to_rfc3339(),
-        "level": level.code(), "rows": out, "breakdown": breakdown,
-    }))
+    Ok(Json(IndicatorsAnswer {
+        from: window.from.to_rfc3339(),
+        to: window.to.to_rfc3339(),
+        level: level.code(),
+        rows: out,
+        breakdown,
+    })
     .into_response())
-}
-
-/// Query of `GET /api/v1/hotspots`.
-#[derive(Debug, Default, Deserialize)]
-pub struct HotspotQuery {
-    week: Option<String>,
-    res: Option<u8>,
-    category: Option<String>,
-    format: Option<String>,
 }
 
 /// `GET /api/v1/hotspots?week=YYYY-MM-DD&res=9&category=`: flagged H3 cells
@@ -592,19 +629,25 @@ pub async fn hotspots(
     let format = format_of(q.format.as_deref(), false)?;
     let offset = 8;
     let res = q.res.unwrap_or(9);
-    let params = report::hotspot_params(res, offset).map_err(|e| AppError::bad("bad_res", e))?;
+    let params =
+        report::hotspot_params(res, offset).map_err(|e| AppError::bad(ErrorCode::BadRes, e))?;
     let cats = report::category_filter(q.category.as_deref())
-        .map_err(|e| AppError::bad("bad_category", e))?;
+        .map_err(|e| AppError::bad(ErrorCode::BadCategory, e))?;
     let events = st.view()?.dataset.events.clone();
     let week = match q.week.as_deref().filter(|w| !w.is_empty()) {
-        Some(w) => report::week_of_date(w, offset).map_err(|e| AppError::bad("bad_week", e))?,
+        Some(w) => {
+            report::week_of_date(w, offset).map_err(|e| AppError::bad(ErrorCode::BadWeek, e))?
+        }
         None => match report::latest_week(&events, offset) {
             Some(w) => w,
             None if format == Format::Csv => return csv_response::<HotspotRow>(&[], "hotspots"),
             None => {
-                return Ok(
-                    Json(json!({"week_start": null, "res": res, "hotspots": []})).into_response(),
-                )
+                return Ok(Json(HotspotsAnswer {
+                    week_start: None,
+                    res,
+                    hotspots: Vec::new(),
+                })
+                .into_response())
             }
         },
     };
@@ -618,20 +661,12 @@ pub async fn hotspots(
     if format == Format::Csv {
         return csv_response(&rows, "hotspots");
     }
-    Ok(Json(json!({
-        "week_start": report::week_start_date(week, offset).to_string(),
-        "res": res,
-        "hotspots": rows,
-    }))
+    Ok(Json(HotspotsAnswer {
+        week_start: Some(report::week_start_date(week, offset).to_string()),
+        res,
+        hotspots: rows,
+    })
     .into_response())
-}
-
-/// Query of `GET /api/v1/coverage`.
-#[derive(Debug, Default, Deserialize)]
-pub struct CoverageQuery {
-    service: Option<String>,
-    minutes: Option<f64>,
-    format: Option<String>,
 }
 
 /// `GET /api/v1/coverage?service=elderly_canteen&minutes=15`: share of
@@ -645,12 +680,12 @@ pub async fn coverage(
 ) -> AppResult<Response> {
     let format = format_of(q.format.as_deref(), true)?;
     let service_s = q.service.unwrap_or_else(|| "elderly_canteen".into());
-    let service =
-        ServiceKind::parse(&service_s).map_err(|e| AppError::bad("bad_service", e.to_string()))?;
+    let service = ServiceKind::parse(&service_s)
+        .map_err(|e| AppError::bad(ErrorCode::BadService, e.to_string()))?;
     let minutes = q.minutes.unwrap_or(15.0);
     if !(minutes.is_finite() && minutes > 0.0 && minutes <= 120.0) {
         return Err(AppError::bad(
-            "bad_minutes",
+            ErrorCode::BadMinutes,
             format!("minutes={minutes}: must be in (0, 120]"),
         ));
     }
@@ -663,32 +698,45 @@ pub async fn coverage(
             let ds = s.load(&Scope::Town, LoadSet::All)?;
             let index = geo_core::index::SpatialIndex::build(&ds);
             let rep = report::coverage_of(&ds, &index, Some(service), &params);
-            let rows: Vec<_> = rep.rows.iter().filter(|r| r.service == service).copied().collect();
+            let rows: Vec<_> = rep
+                .rows
+                .iter()
+                .filter(|r| r.service == service)
+                .copied()
+                .collect();
             if format == Format::GeoJson {
                 return Ok((report::coverage_geojson(&ds, &rows, minutes), rows));
             }
             let communities = report::coverage_by_community(&ds, &rows, service);
             let code = |g: Option<geo_core::ids::GridId>| {
-                g.and_then(|g| ds.grids.iter().find(|x| x.id == g)).map(|x| x.code.as_str().to_string())
+                g.and_then(|g| ds.grids.iter().find(|x| x.id == g))
+                    .map(|x| x.code.as_str().to_string())
             };
-            let grids: Vec<Value> = rows
+            let grids: Vec<GridCoverage> = rows
                 .iter()
-                .map(|r| {
-                    json!({
-                        "grid": code(r.grid), "households": r.households,
-                        "households_beyond": r.households_beyond,
-                        "covered_share": r.households_beyond_share.map(|b| 1.0 - b),
-                        "elderly_alone": r.elderly_alone, "elderly_alone_beyond": r.elderly_alone_beyond,
-                        "mean_minutes": r.mean_minutes,
-                    })
+                .map(|r| GridCoverage {
+                    grid: code(r.grid),
+                    households: r.households,
+                    households_beyond: r.households_beyond,
+                    covered_share: r.households_beyond_share.map(|b| 1.0 - b),
+                    elderly_alone: r.elderly_alone,
+                    elderly_alone_beyond: r.elderly_alone_beyond,
+                    mean_minutes: r.mean_minutes,
                 })
                 .collect();
+            let answer = CoverageAnswer {
+                service: service.code(),
+                minutes,
+                places: ds
+                    .places
+                    .iter()
+                    .filter(|p| p.service == Some(service))
+                    .count(),
+                communities,
+                grids,
+            };
             Ok((
-                json!({
-                    "service": service.code(), "minutes": minutes,
-                    "places": ds.places.iter().filter(|p| p.service == Some(service)).count(),
-                    "communities": communities, "grids": grids,
-                }),
+                serde_json::to_value(answer).map_err(|e| AppError::Internal(e.to_string()))?,
                 rows,
             ))
         })
@@ -700,4 +748,38 @@ pub async fn coverage(
         }
         Format::Json => Ok(Json(v).into_response()),
     }
+}
+
+/// `GET /api/v1/coverage` (JSON): walking coverage of one service.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverageAnswer {
+    /// Service kind.
+    pub service: &'static str,
+    /// Walking threshold, minutes.
+    pub minutes: f64,
+    /// Places offering the service.
+    pub places: usize,
+    /// Per community.
+    pub communities: Vec<report::CommunityCoverage>,
+    /// Per comprehensive grid.
+    pub grids: Vec<GridCoverage>,
+}
+
+/// Coverage of one comprehensive grid.
+#[derive(Debug, Clone, Serialize)]
+pub struct GridCoverage {
+    /// Grid code (`null` for buildings in no grid).
+    pub grid: Option<String>,
+    /// Households.
+    pub households: u32,
+    /// Households beyond the threshold.
+    pub households_beyond: u32,
+    /// Share of households within it.
+    pub covered_share: Option<f64>,
+    /// Elderly living alone.
+    pub elderly_alone: u32,
+    /// Of them beyond the threshold.
+    pub elderly_alone_beyond: u32,
+    /// Mean walking minutes.
+    pub mean_minutes: Option<f64>,
 }

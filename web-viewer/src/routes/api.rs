@@ -1,6 +1,5 @@
 //! The versioned JSON read API and event intake.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -9,10 +8,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use axum::Json;
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use geo::{BoundingRect, InteriorPoint};
-use geo_core::ids::{BuildingId, EventId, GridCode, GridId};
-use geo_core::model::{Event, EventSource, EventStatus, Grade, GridRefs};
+use geo_core::ids::{BuildingId, EventId, GridId};
+use geo_core::model::{Event, EventSource, Grade, GridRefs};
 use geo_core::store::{EventFilter, Page, Scope};
 use geo_core::taxonomy::EventCategory;
 use serde::Deserialize;
@@ -20,145 +19,16 @@ use serde_json::{json, Map, Value};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
 
-use crate::error::{AppError, AppResult, JsonBody};
-use crate::role::{Access, Role};
+use crate::error::{AppError, AppResult, ErrorCode, JsonBody};
+use crate::present::{
+    coarse_point, coarsen, event_message_for, event_props, in_grids, scrub_event, worker_grids,
+    FeaturePage, GridCodes, Located, Sla,
+};
+use crate::query::{grid_id, heat_filter, parse_bbox, ListQuery};
+use crate::role::Access;
+use crate::service::event_loop::{broadcast, receipt};
 use crate::state::AppState;
 use crate::view::{median, week_of, TownView};
-
-/// Query parameters shared by list routes.
-#[derive(Debug, Default, Deserialize)]
-pub struct ListQuery {
-    bbox: Option<String>,
-    grid: Option<String>,
-    kind: Option<String>,
-    category: Option<String>,
-    status: Option<String>,
-    source: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    limit: Option<u64>,
-    offset: Option<u64>,
-    res: Option<u8>,
-    q: Option<String>,
-    building: Option<String>,
-    /// `persons` only: exact look-up by ID number (through the store's
-    /// keyed hash; nothing else is searched).
-    national_id: Option<String>,
-}
-
-/// Parses `2026-01-31` or RFC 3339.
-pub fn parse_time(field: &str, s: &str) -> AppResult<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        if let Some(t) = d.and_hms_opt(0, 0, 0) {
-            return Ok(Utc.from_utc_datetime(&t));
-        }
-    }
-    if let Ok(secs) = s.parse::<i64>() {
-        if let Some(t) = Utc.timestamp_opt(secs, 0).single() {
-            return Ok(t);
-        }
-    }
-    Err(AppError::bad(
-        "bad_time",
-        format!("{field}={s:?} is not a date (YYYY-MM-DD), RFC 3339 time or unix seconds"),
-    ))
-}
-
-fn parse_bbox(s: &str) -> AppResult<[f64; 4]> {
-    let v: Vec<f64> = s
-        .split(',')
-        .map(|p| p.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| {
-            AppError::bad(
-                "bad_bbox",
-                format!("bbox={s:?}: expected four numbers w,s,e,n"),
-            )
-        })?;
-    match v.as_slice() {
-        [w, s2, e, n]
-            if w.is_finite()
-                && s2.is_finite()
-                && e.is_finite()
-                && n.is_finite()
-                && w <= e
-                && s2 <= n =>
-        {
-            Ok([*w, *s2, *e, *n])
-        }
-        _ => Err(AppError::bad(
-            "bad_bbox",
-            format!("bbox={s:?}: expected w,s,e,n with w<=e and s<=n"),
-        )),
-    }
-}
-
-impl ListQuery {
-    fn event_filter(&self, view: &TownView) -> AppResult<EventFilter> {
-        let mut f = EventFilter::default();
-        if let Some(b) = &self.bbox {
-            f.bbox = Some(parse_bbox(b)?);
-        }
-        if let Some(c) = self.category.as_deref().filter(|c| !c.is_empty()) {
-            if c.len() == 2 && c.bytes().all(|b| b.is_ascii_digit()) {
-                f.category = Some(c.to_string());
-            } else {
-                let cat = EventCategory::parse(c)
-                    .map_err(|e| AppError::bad("bad_category", e.to_string()))?;
-                f.category = Some(cat.code().to_string());
-            }
-        }
-        if let Some(s) = self
-            .status
-            .as_deref()
-            .filter(|s| !s.is_empty() && *s != "open" && *s != "overdue")
-        {
-            let st =
-                EventStatus::parse(s).map_err(|e| AppError::bad("bad_status", e.to_string()))?;
-            f.status = Some(st.code().to_string());
-        }
-        if let Some(s) = self.source.as_deref().filter(|s| !s.is_empty()) {
-            let so =
-                EventSource::parse(s).map_err(|e| AppError::bad("bad_source", e.to_string()))?;
-            f.source = Some(so.code().to_string());
-        }
-        if let Some(t) = self.from.as_deref().filter(|s| !s.is_empty()) {
-            f.from = Some(parse_time("from", t)?);
-        }
-        if let Some(t) = self.to.as_deref().filter(|s| !s.is_empty()) {
-            f.to = Some(parse_time("to", t)?);
-        }
-        if let Some(g) = &self.grid {
-            f.grid = Some(grid_id(view, g)?);
-        }
-        Ok(f)
-    }
-
-    fn page(&self) -> AppResult<Page> {
-        let limit = self.limit.unwrap_or(1000);
-        if limit == 0 || limit > 10_000 {
-            return Err(AppError::bad(
-                "bad_limit",
-                format!("limit={limit}: must be 1..=10000"),
-            ));
-        }
-        Ok(Page {
-            limit,
-            offset: self.offset.unwrap_or(0),
-        })
-    }
-}
-
-fn grid_id(view: &TownView, code: &str) -> AppResult<geo_core::ids::GridId> {
-    GridCode::parse(code).map_err(|e| AppError::bad("bad_grid_code", e.to_string()))?;
-    view.grid_by_code
-        .get(code)
-        .map(|&i| view.dataset.grids[i].id)
-        .ok_or_else(|| AppError::NotFound(format!("grid {code} not found")))
-}
 
 /// The grids of an element located by `p`, as ingest assigns them
 /// (人进户、户进房、房进格): the point's grid of each level in the view's index.
@@ -198,58 +68,11 @@ pub async fn healthz(State(st): State<AppState>) -> AppResult<Json<Value>> {
 /// `GET /api/v1/info`.
 pub async fn info(State(st): State<AppState>, access: Access) -> AppResult<Json<Value>> {
     let scope = scope_of(&access, &*st.view()?);
-    let counts = st
-        .with_store(move |s| Ok(s.counts(&scope, Utc::now().year())?))
-        .await?;
+    let year = st.now().year();
+    let counts = st.with_store(move |s| Ok(s.counts(&scope, year)?)).await?;
     Ok(Json(
         serde_json::to_value(counts).map_err(|e| AppError::Internal(e.to_string()))?,
     ))
-}
-
-/// The refs of an element as codes.
-fn refs_json(view: &TownView, r: &GridRefs) -> Value {
-    let code = |g: Option<geo_core::ids::GridId>| {
-        g.and_then(|g| view.grid_pos.get(&g))
-            .map(|&i| view.dataset.grids[i].code.as_str().to_string())
-    };
-    json!({
-        "community": r.community.map(|c| c.get()),
-        "comprehensive": code(r.comprehensive),
-        "micro": code(r.micro),
-        "dedicated": code(r.dedicated),
-    })
-}
-
-/// Public properties of an event (no reporter data).
-pub fn event_props(
-    view: &TownView,
-    e: &Event,
-    refs: &GridRefs,
-    now: DateTime<Utc>,
-) -> Map<String, Value> {
-    let def = e.category.def();
-    let mut m = Map::new();
-    m.insert("id".into(), json!(e.id.get()));
-    m.insert("category".into(), json!(e.category.code()));
-    m.insert("category_zh".into(), json!(def.name_zh));
-    m.insert("category_en".into(), json!(def.name_en));
-    m.insert("title".into(), json!(e.title));
-    m.insert("reported_at".into(), json!(e.reported_at.to_rfc3339()));
-    m.insert("source".into(), json!(e.source.code()));
-    m.insert("status".into(), json!(e.status.code()));
-    m.insert("grade".into(), json!(e.grade.code()));
-    m.insert("deadline".into(), json!(e.deadline.map(|d| d.to_rfc3339())));
-    m.insert("handler".into(), json!(e.handler));
-    m.insert(
-        "resolved_at".into(),
-        json!(e.resolved_at.map(|d| d.to_rfc3339())),
-    );
-    m.insert("handling_h".into(), json!(e.handling_h()));
-    m.insert("satisfaction".into(), json!(e.satisfaction));
-    m.insert("overdue".into(), json!(e.is_overdue(now)));
-    m.insert("master".into(), json!(e.master.map(|m| m.get())));
-    m.insert("grids".into(), refs_json(view, refs));
-    m
 }
 
 fn feature(geom: Value, props: Map<String, Value>) -> Value {
@@ -280,10 +103,10 @@ pub async fn list(
     Path(kind): Path<String>,
     access: Access,
     Query(q): Query<ListQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<axum::response::Response> {
     let page = q.page()?;
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
-    let now = Utc::now();
+    let now = st.now();
     if matches!(kind.as_str(), "households" | "persons" | "sentiments") {
         let (scope, grid_filter) = {
             let view = st.view()?;
@@ -296,16 +119,20 @@ pub async fn list(
             (_, None) => None,
             ("persons", Some(n)) => Some(
                 geo_core::ids::NationalId::parse(n)
-                    .map_err(|e| AppError::bad("bad_national_id", e.to_string()))?,
+                    .map_err(|e| AppError::bad(ErrorCode::BadNationalId, e.to_string()))?,
             ),
             (_, Some(_)) => {
                 return Err(AppError::bad(
-                    "bad_national_id",
+                    ErrorCode::BadNationalId,
                     "national_id looks up persons only",
                 ))
             }
         };
-        return people(st, kind, access, scope, grid_filter, page, national_id).await;
+        return Ok(
+            people(st, kind, access, scope, grid_filter, page, national_id)
+                .await?
+                .into_response(),
+        );
     }
     if kind == "events" && access.reveals() && access.role.sees_single_events() {
         let (actor, reason) = (
@@ -335,7 +162,7 @@ pub async fn list(
         }
         "grids" => {
             let want_kind = q.kind.as_deref().map(geo_core::model::GridKind::parse).transpose()
-                .map_err(|e| AppError::bad("bad_kind", e.to_string()))?;
+                .map_err(|e| AppError::bad(ErrorCode::BadKind, e.to_string()))?;
             for g in &view.dataset.grids {
                 if want_kind.is_some_and(|k| k != g.kind) || !in_bbox(&bbox, g.boundary.bounding_rect()) {
                     continue;
@@ -400,7 +227,7 @@ pub async fn list(
                 .filter(|s| !s.is_empty())
                 .map(|s| s.parse::<BuildingId>())
                 .transpose()
-                .map_err(|e| AppError::bad("bad_id", format!("building: {e}")))?;
+                .map_err(|e| AppError::bad(ErrorCode::BadId, format!("building: {e}")))?;
             for u in &view.dataset.units {
                 if building.is_some_and(|b| b != u.building)
                     || !in_bbox(&bbox, Some(u.entrance.bounding_rect()))
@@ -508,121 +335,13 @@ pub async fn list(
         .collect();
     let next =
         ((page.offset + page_feats.len() as u64) < total).then_some(page.offset + page.limit);
-    Ok(Json(
-        json!({"type": "FeatureCollection", "total": total, "next_offset": next, "features": page_feats}),
-    ))
-}
-
-/// Grid IDs of a worker's grids (empty for other roles).
-pub(crate) fn worker_grids(access: &Access, view: &TownView) -> Vec<geo_core::ids::GridId> {
-    access
-        .grid_codes
-        .iter()
-        .filter_map(|c| view.grid_by_code.get(c.as_str()))
-        .map(|&i| view.dataset.grids[i].id)
-        .collect()
-}
-
-/// True when any grid of `r` is one of `mine`.
-pub(crate) fn in_grids(mine: &[geo_core::ids::GridId], r: &GridRefs) -> bool {
-    [r.comprehensive, r.micro, r.dedicated]
-        .iter()
-        .flatten()
-        .any(|g| mine.contains(g))
-}
-
-/// H3 resolution to which planners and the screen see events (cells of
-/// ~0.74 km²): a place, not a door.
-pub const COARSE_RES: h3o::Resolution = h3o::Resolution::Eight;
-
-/// The centre of the H3 cell of a position.
-pub fn coarse_point(lon: f64, lat: f64) -> (f64, f64) {
-    match h3o::LatLng::new(lat, lon) {
-        Ok(ll) => {
-            let c = h3o::LatLng::from(ll.to_cell(COARSE_RES));
-            ((c.lng() * 1e6).round() / 1e6, (c.lat() * 1e6).round() / 1e6)
-        }
-        Err(_) => (0.0, 0.0),
-    }
-}
-
-/// An event as planners and the screen see it: category, status, grade,
-/// times and grids, without title, handler, receipt or exact place.
-pub fn coarsen(mut m: Map<String, Value>) -> Map<String, Value> {
-    for k in [
-        "title",
-        "handler",
-        "receipt",
-        "dispatch",
-        "duplicates",
-        "master",
-    ] {
-        m.remove(k);
-    }
-    if let (Some(lon), Some(lat)) = (
-        m.get("lon").and_then(Value::as_f64),
-        m.get("lat").and_then(Value::as_f64),
-    ) {
-        let (lon, lat) = coarse_point(lon, lat);
-        m.insert("lon".into(), json!(lon));
-        m.insert("lat".into(), json!(lat));
-    }
-    m.insert("coarse".into(), json!(true));
-    m
-}
-
-/// Masks ID numbers and phone numbers in an event's free text (title, notes
-/// of its transition and timeline) unless the request `reveals` personal data
-/// (a leader or worker with a reason, audited by the caller).
-pub fn scrub_event(reveals: bool, m: &mut Map<String, Value>) {
-    if reveals {
-        return;
-    }
-    let scrub = |v: &mut Value| {
-        if let Some(t) = v.as_str() {
-            *v = Value::String(geo_core::ids::scrub_text(t));
-        }
-    };
-    if let Some(v) = m.get_mut("title") {
-        scrub(v);
-    }
-    if let Some(v) = m.get_mut("transition").and_then(|t| t.get_mut("note")) {
-        scrub(v);
-    }
-    if let Some(tl) = m.get_mut("timeline").and_then(Value::as_array_mut) {
-        for row in tl {
-            if let Some(v) = row.get_mut("note") {
-                scrub(v);
-            }
-        }
-    }
-}
-
-/// What of a streamed event message (its properties with `lon`/`lat`) this
-/// caller may see: all of it (leader; worker in own grids; department
-/// dispatched to it), the coarse copy (planner, screen), or nothing.
-pub fn event_message_for(access: &Access, mut m: Map<String, Value>) -> Option<Map<String, Value>> {
-    m.remove("receipt");
-    match access.role {
-        Role::Public => None,
-        r if r.sees_single_events() => {
-            let handler = m.get("handler").and_then(Value::as_str);
-            let in_mine = ["comprehensive", "micro", "dedicated"].iter().any(|k| {
-                m.get("grids")
-                    .and_then(|g| g.get(*k))
-                    .and_then(Value::as_str)
-                    .is_some_and(|c| access.grid_codes.iter().any(|g| g.as_str() == c))
-            });
-            if !access.may_see_event(handler, in_mine) {
-                return None;
-            }
-            // The stream never reveals: free text is scrubbed for everyone.
-            let mut m = m;
-            scrub_event(false, &mut m);
-            Some(m)
-        }
-        _ => Some(coarsen(m)),
-    }
+    Ok(Json(FeaturePage {
+        kind: "FeatureCollection",
+        total,
+        next_offset: next,
+        features: page_feats,
+    })
+    .into_response())
 }
 
 fn event_matches(f: &EventFilter, e: &Event, r: &GridRefs, _now: DateTime<Utc>) -> bool {
@@ -733,7 +452,7 @@ pub async fn grid_detail(
     let gid = grid_id(&view, &code)?;
     let g = &view.dataset.grids[view.grid_pos[&gid]];
     let pop = view.grid_pop.get(&gid.get()).copied().unwrap_or_default();
-    let now = Utc::now();
+    let now = st.now();
     let mut open = 0u64;
     let mut overdue = 0u64;
     let mut handling = Vec::new();
@@ -795,7 +514,7 @@ pub async fn building_detail(
 ) -> AppResult<Json<Value>> {
     let bid: BuildingId = id
         .parse()
-        .map_err(|e: geo_core::IdError| AppError::bad("bad_id", e.to_string()))?;
+        .map_err(|e: geo_core::IdError| AppError::bad(ErrorCode::BadId, e.to_string()))?;
     let view = st.view()?;
     let scope = scope_of(&access, &view);
     let b = view
@@ -809,9 +528,9 @@ pub async fn building_detail(
         .and_then(|c| view.dataset.compounds.iter().find(|x| x.id == c));
     let refs = refs_at(&view, b.footprint.interior_point());
     if !scope.allows(&refs) {
-        return Err(AppError::Forbidden(format!(
-            "building {bid} is outside the grids of this request (X-Wangge-Grids)"
-        )));
+        // Outside the caller's grids a building is absent, as one that
+        // does not exist (no existence oracle).
+        return Err(AppError::NotFound(format!("building {bid} not found")));
     }
     let units: Vec<Value> = view
         .dataset
@@ -825,46 +544,8 @@ pub async fn building_detail(
         "height_m": b.height_m, "units": b.units, "unit_list": units, "households": b.households,
         "households_estimated": b.households_estimated,
         "compound": compound.map(|c| json!({"id": c.id.get(), "name": c.name, "era": c.era.code()})),
-        "grids": refs_json(&view, &refs),
+        "grids": GridCodes::of(&view, &refs),
     })))
-}
-
-/// `GET /api/v1/events/{id}`: an event and its timeline.
-pub async fn event_detail(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
-    let eid: EventId = id
-        .parse()
-        .map_err(|e: geo_core::IdError| AppError::bad("bad_id", e.to_string()))?;
-    let timeline = st.with_store(move |s| Ok(s.timeline(eid)?)).await?;
-    let view = st.view()?;
-    let &i = view
-        .event_pos
-        .get(&eid)
-        .ok_or_else(|| AppError::NotFound(format!("event {eid} not found")))?;
-    let e = &view.dataset.events[i];
-    let mut props = event_props(&view, e, &view.event_refs[i], Utc::now());
-    let mut tl: Vec<Value> = timeline
-        .iter()
-        .map(|t| json!({"status": t.to, "from": t.from, "at": Utc.timestamp_opt(t.at, 0).single().map(|d| d.to_rfc3339()), "actor": t.actor, "note": t.note}))
-        .collect();
-    if tl.is_empty() {
-        // Imported history: reconstruct the milestones we know.
-        tl.push(json!({"status": "reported", "at": e.reported_at.to_rfc3339(), "actor": e.source.code(), "note": ""}));
-        if let Some(r) = e.resolved_at {
-            tl.push(
-                json!({"status": "resolved", "at": r.to_rfc3339(), "actor": e.handler, "note": ""}),
-            );
-        }
-        if !e.status.is_open() && e.status != EventStatus::Resolved {
-            tl.push(json!({"status": e.status.code(), "at": e.resolved_at.map(|r| r.to_rfc3339()), "actor": e.handler, "note": ""}));
-        }
-    }
-    props.insert("timeline".into(), Value::Array(tl));
-    props.insert("lon".into(), json!(e.location.x()));
-    props.insert("lat".into(), json!(e.location.y()));
-    Ok(Json(Value::Object(props)))
 }
 
 /// Body of `POST /api/v1/events`.
@@ -895,18 +576,18 @@ pub async fn create_event(
         (None, None)
     };
     let category = EventCategory::parse(&body.category)
-        .map_err(|e| AppError::bad("bad_category", e.to_string()))?;
+        .map_err(|e| AppError::bad(ErrorCode::BadCategory, e.to_string()))?;
     let source = body_source
         .as_deref()
         .map(EventSource::parse)
         .transpose()
-        .map_err(|e| AppError::bad("bad_source", e.to_string()))?
+        .map_err(|e| AppError::bad(ErrorCode::BadSource, e.to_string()))?
         .unwrap_or(EventSource::Resident);
     let grade = body_grade
         .as_deref()
         .map(Grade::parse)
         .transpose()
-        .map_err(|e| AppError::bad("bad_grade", e.to_string()))?
+        .map_err(|e| AppError::bad(ErrorCode::BadGrade, e.to_string()))?
         .unwrap_or(Grade::General);
     if !(body.lon.is_finite()
         && body.lat.is_finite()
@@ -914,7 +595,7 @@ pub async fn create_event(
         && (-90.0..=90.0).contains(&body.lat))
     {
         return Err(AppError::bad(
-            "bad_location",
+            ErrorCode::BadLocation,
             format!(
                 "lon={}, lat={} is not a valid WGS84 position",
                 body.lon, body.lat
@@ -926,7 +607,7 @@ pub async fn create_event(
         .as_deref()
         .map(geo_core::crs::Crs::parse)
         .transpose()
-        .map_err(|e| AppError::bad("bad_crs", e.to_string()))?
+        .map_err(|e| AppError::bad(ErrorCode::BadCrs, e.to_string()))?
         .unwrap_or(geo_core::crs::Crs::Wgs84);
     let c = crs.to_wgs84(geo_types::Coord {
         x: body.lon,
@@ -934,28 +615,17 @@ pub async fn create_event(
     });
     let title = body.title.trim().chars().take(500).collect::<String>();
     if title.is_empty() {
-        return Err(AppError::bad("bad_title", "title must not be empty"));
+        return Err(AppError::bad(
+            ErrorCode::BadTitle,
+            "title must not be empty",
+        ));
     }
-    let now = Utc::now();
+    let now = st.now();
     let (event, refs, intake) = {
         let mut view = st.view_mut()?;
         let id = EventId::new(view.next_event_id).map_err(|e| AppError::Internal(e.to_string()))?;
-        let mut e = Event {
-            id,
-            category,
-            title,
-            location: geo_types::Point::from(c),
-            reported_at: now,
-            source,
-            status: EventStatus::Reported,
-            grade,
-            deadline: None,
-            handler: None,
-            resolved_at: None,
-            satisfaction: None,
-            master: None,
-            reporter_household: None,
-        };
+        let mut e = Event::reported(id, category, title, geo_types::Point::from(c), now, source);
+        e.grade = grade;
         view.next_event_id += 1;
         let refs = view.index.grids_at(e.location.0);
         // Dispatch rule → handler, time limit → deadline, near-duplicates.
@@ -966,43 +636,64 @@ pub async fn create_event(
     let actor = access.actor();
     st.with_store(move |s| Ok(s.insert_event(&stored, refs, &actor)?))
         .await?;
-    let (props, inval) = {
+    let (located, inval) = {
         let mut view = st.view_mut()?;
         let (_, inval) = view.upsert_event(event.clone());
-        (event_props(&view, &event, &refs, now), inval)
+        (Located::of(&view, &event, &refs, now), inval)
     };
-    crate::routes::tiles::invalidate(&st, &inval)?;
-    let mut body = props.clone();
-    body.insert("lon".into(), json!(event.location.x()));
-    body.insert("lat".into(), json!(event.location.y()));
-    body.insert(
-        "receipt".into(),
-        json!(crate::routes::events::receipt(
-            &st.0.auth.receipt_key,
-            &event
-        )),
-    );
-    body.insert(
-        "dispatch".into(),
-        serde_json::to_value(&intake.assignment).map_err(|e| AppError::Internal(e.to_string()))?,
-    );
-    body.insert(
-        "sla".into(),
-        crate::routes::events::sla_json(&st.0.rules, &event, now),
-    );
-    body.insert(
-        "duplicates".into(),
-        intake
+    st.invalidate_tiles(&inval)?;
+    let body = Reported {
+        event: located,
+        receipt: receipt(&st.0.auth.receipt_key, &event),
+        dispatch: intake.assignment,
+        sla: Sla::of(&st.0.rules, &event, now),
+        duplicates: intake
             .candidates
             .iter()
-            .map(|c| {
-                json!({"id": c.id.get(), "score": c.score, "distance_m": c.distance_m,
-                       "hours_apart": c.hours_apart, "text_similarity": c.text_similarity})
+            .map(|c| Duplicate {
+                id: c.id.get(),
+                score: c.score,
+                distance_m: c.distance_m,
+                hours_apart: c.hours_apart,
+                text_similarity: c.text_similarity,
             })
-            .collect::<Value>(),
-    );
-    let _ = st.0.events_tx.send(Value::Object(body.clone()).to_string());
-    Ok((StatusCode::CREATED, Json(Value::Object(body))))
+            .collect(),
+    };
+    // The stream strips the receipt (`event_message_for`).
+    broadcast(&st, &body);
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// A possible duplicate of a new report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Duplicate {
+    /// Its event ID.
+    pub id: u64,
+    /// Combined score 0–1.
+    pub score: f64,
+    /// Distance in metres.
+    pub distance_m: f64,
+    /// Hours between the reports.
+    pub hours_apart: f64,
+    /// Title similarity 0–1.
+    pub text_similarity: f64,
+}
+
+/// Answer of `POST /api/v1/events` (201): the new event, the reporter's
+/// receipt, the dispatch decision, its time-limit state and near-duplicates.
+#[derive(Debug, serde::Serialize)]
+pub struct Reported {
+    /// The event.
+    #[serde(flatten)]
+    pub event: Located,
+    /// The reporter's receipt token.
+    pub receipt: String,
+    /// Who handles it and why.
+    pub dispatch: analytics::events::dispatch::Assignment,
+    /// Its time-limit state.
+    pub sla: Option<Sla>,
+    /// Possible duplicates, best first.
+    pub duplicates: Vec<Duplicate>,
 }
 
 /// Query of `GET /api/v1/stream/events`.
@@ -1044,7 +735,7 @@ pub async fn stream_events(
             .and_then(|v| v.to_str().ok())
             .and_then(|s| s.trim().parse::<u64>().ok())
     });
-    let now = Utc::now();
+    let now = st.now();
     let (top, backlog) = {
         let view = st.view()?;
         let top = view.next_event_id.saturating_sub(1);
@@ -1122,7 +813,7 @@ pub async fn stream_events(
 /// `GET /api/v1/kpi`: the big screen's figures.
 pub async fn kpi(State(st): State<AppState>) -> AppResult<Json<Value>> {
     let view = st.view()?;
-    let now = Utc::now();
+    let now = st.now();
     let local = chrono::FixedOffset::east_opt(8 * 3600).map(|o| now.with_timezone(&o));
     let today = local.map(|l| l.date_naive());
     // A store whose newest event is older than the 30-day window (a demo
@@ -1184,7 +875,7 @@ pub async fn search(
 ) -> AppResult<Json<Value>> {
     let needle = q.q.unwrap_or_default().trim().to_lowercase();
     if needle.is_empty() {
-        return Err(AppError::bad("bad_query", "q must not be empty"));
+        return Err(AppError::bad(ErrorCode::BadQuery, "q must not be empty"));
     }
     let view = st.view()?;
     let mut out = Vec::new();
@@ -1234,11 +925,11 @@ pub async fn heatmap(
     let res = q.res.unwrap_or(9);
     if !(7..=10).contains(&res) {
         return Err(AppError::bad(
-            "bad_res",
+            ErrorCode::BadRes,
             format!("res={res}: must be 7..=10"),
         ));
     }
-    let filter = heat_filter(&q)?;
+    let filter = heat_filter(&q, st.now())?;
     let view = st.view()?;
     let mut cells = view.tiles.heat().aggregate(&filter, res);
     if access.role.needs_k_anonymity() {
@@ -1249,68 +940,4 @@ pub async fn heatmap(
         .map(|c| json!({"cell": c.cell.to_string(), "count": c.count, "lon": c.lon, "lat": c.lat}))
         .collect();
     Ok(Json(json!({"res": res, "cells": cells})))
-}
-
-/// Builds a heatmap filter from query parameters.
-pub fn heat_filter(q: &ListQuery) -> AppResult<tiles::heatmap::HeatFilter> {
-    heat_filter_from(&HashMap::from_iter(
-        [
-            ("from", q.from.clone()),
-            ("to", q.to.clone()),
-            ("category", q.category.clone()),
-            ("status", q.status.clone()),
-            ("source", q.source.clone()),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v))),
-    ))
-}
-
-/// Builds a heatmap filter from a parameter map (tiles and JSON share it).
-pub fn heat_filter_from(p: &HashMap<String, String>) -> AppResult<tiles::heatmap::HeatFilter> {
-    let mut f = tiles::heatmap::HeatFilter::at(Utc::now());
-    if let Some(t) = p.get("from").filter(|s| !s.is_empty()) {
-        f.from = Some(parse_time("from", t)?);
-    }
-    if let Some(t) = p.get("to").filter(|s| !s.is_empty()) {
-        f.to = Some(parse_time("to", t)?);
-    }
-    if let Some(c) = p.get("category").filter(|s| !s.is_empty()) {
-        for part in c.split(',') {
-            if part.len() == 2 {
-                f.categories
-                    .extend(EventCategory::all().filter(|x| x.group() == part));
-            } else {
-                f.categories.push(
-                    EventCategory::parse(part)
-                        .map_err(|e| AppError::bad("bad_category", e.to_string()))?,
-                );
-            }
-        }
-        if f.categories.is_empty() {
-            return Err(AppError::bad(
-                "bad_category",
-                format!("category={c:?} matches no category"),
-            ));
-        }
-    }
-    if let Some(s) = p.get("status").filter(|s| !s.is_empty()) {
-        for part in s.split(',') {
-            f.statuses
-                .push(tiles::heatmap::StatusClass::parse(part).ok_or_else(|| {
-                    AppError::bad(
-                        "bad_status",
-                        format!("status={part:?}: expected open, overdue or closed"),
-                    )
-                })?);
-        }
-    }
-    if let Some(s) = p.get("source").filter(|s| !s.is_empty()) {
-        for part in s.split(',') {
-            f.sources.push(
-                EventSource::parse(part).map_err(|e| AppError::bad("bad_source", e.to_string()))?,
-            );
-        }
-    }
-    Ok(f)
 }

@@ -1,85 +1,41 @@
-//! The event loop (闭环) over HTTP: moving an event through its states,
-//! merging duplicates, escalation against the time limits, the traffic-light
-//! state of an event and the resident's receipt.
+//! The event loop (闭环) over HTTP: reading and checking the requests of
+//! moves, merges, escalation runs, event detail and receipts, and answering
+//! them. The rules themselves live in [`crate::service::event_loop`].
 //!
-//! Every write goes through the store first (event row and transition row in
-//! one transaction), then the in-memory view, the tile cache and the event
-//! stream. Writes hold the store lock from reading the event to updating the
-//! view, so two moves of the same event are applied one after the other and
-//! the second sees the first.
+//! Writes hold the store lock from reading the event to updating the view,
+//! so two moves of the same event are applied one after the other and the
+//! second sees the first.
 
-use std::time::Duration;
-
-use analytics::events::limits::{escalate, escalate_due, EscalateError, SlaLevel};
-use analytics::events::merge::{merge, MergeError};
-use analytics::events::{dispatch::Handler, EventRules};
+use analytics::events::dispatch::Handler;
+use analytics::events::merge::merge;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, TimeZone, Utc};
 use geo_core::ids::EventId;
-use geo_core::model::lifecycle::{LifecycleError, Timeline, Transition};
+use geo_core::model::lifecycle::LifecycleError;
 use geo_core::model::{Event, EventStatus, Grade, GridRefs};
-use geo_core::store::{Store, StoreError, TransitionRow};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::present::{
+    in_grids, scrub_event, to_map, worker_grids, Escalated, EscalationRun, EventDetail, Located,
+    ReceiptStatus, Sla, TimelineEntry, TransitionView,
+};
 use crate::role::{Access, Role};
-use crate::routes::api::event_props;
+use crate::service::event_loop::{
+    apply_change, broadcast, changed, commit, receipt, receipt_id, run_escalation, timeline_of,
+    Applied, Change, LoopError,
+};
 use crate::state::AppState;
-
-/// Actor recorded for escalations made by the time-limit check.
-pub const SLA_ACTOR: &str = "sla";
 
 /// Longest accepted actor label.
 const MAX_ACTOR: usize = 64;
 /// Longest accepted note.
 const MAX_NOTE: usize = 2000;
 
-/// A refused or failed event-loop request. State-machine and merge refusals
-/// are answered 409 with the details a client needs to recover.
-#[derive(Debug)]
-pub enum LoopError {
-    /// Any other API error.
-    App(AppError),
-    /// The state machine refused the move.
-    Lifecycle(LifecycleError),
-    /// The merge was refused.
-    Merge(MergeError),
-    /// The escalation was refused (no handler, top of the chain).
-    Escalate(EscalateError),
-}
-
-impl From<AppError> for LoopError {
-    fn from(e: AppError) -> Self {
-        LoopError::App(e)
-    }
-}
-
-impl From<StoreError> for LoopError {
-    fn from(e: StoreError) -> Self {
-        LoopError::App(e.into())
-    }
-}
-
-impl From<LifecycleError> for LoopError {
-    fn from(e: LifecycleError) -> Self {
-        LoopError::Lifecycle(e)
-    }
-}
-
-impl From<EscalateError> for LoopError {
-    fn from(e: EscalateError) -> Self {
-        match e {
-            EscalateError::Lifecycle(l) => LoopError::Lifecycle(l),
-            other => LoopError::Escalate(other),
-        }
-    }
-}
-
-fn conflict(code: &str, message: String, extra: Map<String, Value>) -> Response {
+fn conflict(code: ErrorCode, message: String, extra: Map<String, Value>) -> Response {
     let mut err = Map::new();
     err.insert("code".into(), json!(code));
     err.insert("message".into(), json!(message));
@@ -108,7 +64,7 @@ impl IntoResponse for LoopError {
                             "allowed".into(),
                             json!(allowed.iter().map(|s| s.code()).collect::<Vec<_>>()),
                         );
-                        conflict("illegal_transition", message, m)
+                        conflict(ErrorCode::IllegalTransition, message, m)
                     }
                     LifecycleError::ReopenWindowPassed {
                         id,
@@ -120,17 +76,19 @@ impl IntoResponse for LoopError {
                         m.insert("event".into(), json!(id.get()));
                         m.insert("closed_at".into(), json!(closed_at.to_rfc3339()));
                         m.insert("window_h".into(), json!(window_h));
-                        conflict("reopen_window_passed", message, m)
+                        conflict(ErrorCode::ReopenWindowPassed, message, m)
                     }
                     LifecycleError::BeforeReport { id, .. } => {
                         let mut m = Map::new();
                         m.insert("event".into(), json!(id.get()));
-                        conflict("before_report", message, m)
+                        conflict(ErrorCode::BeforeReport, message, m)
                     }
                 }
             }
-            LoopError::Merge(e) => conflict("merge_refused", e.to_string(), Map::new()),
-            LoopError::Escalate(e) => conflict("escalation_refused", e.to_string(), Map::new()),
+            LoopError::Merge(e) => conflict(ErrorCode::MergeRefused, e.to_string(), Map::new()),
+            LoopError::Escalate(e) => {
+                conflict(ErrorCode::EscalationRefused, e.to_string(), Map::new())
+            }
         }
     }
 }
@@ -155,11 +113,8 @@ fn require_in_scope(
     e: &Event,
     refs: &GridRefs,
 ) -> Result<(), AppError> {
-    let mine = crate::routes::api::worker_grids(access, view);
-    if access.may_see_event(
-        e.handler.as_deref(),
-        crate::routes::api::in_grids(&mine, refs),
-    ) {
+    let mine = worker_grids(access, view);
+    if access.may_see_event(e.handler.as_deref(), in_grids(&mine, refs)) {
         Ok(())
     } else {
         Err(AppError::NotFound(format!("event {} not found", e.id)))
@@ -168,14 +123,14 @@ fn require_in_scope(
 
 fn parse_id(s: &str) -> Result<EventId, AppError> {
     s.parse()
-        .map_err(|e: geo_core::IdError| AppError::bad("bad_id", e.to_string()))
+        .map_err(|e: geo_core::IdError| AppError::bad(ErrorCode::BadId, e.to_string()))
 }
 
 fn clean_actor(actor: &str) -> Result<String, AppError> {
     let a = actor.trim();
     if a.is_empty() || a.chars().count() > MAX_ACTOR {
         return Err(AppError::bad(
-            "bad_actor",
+            ErrorCode::BadActor,
             format!("actor={a:?}: must be 1..={MAX_ACTOR} characters (a role or post, not a resident's name)"),
         ));
     }
@@ -186,7 +141,7 @@ fn clean_note(note: &str) -> Result<String, AppError> {
     let n = note.trim();
     if n.chars().count() > MAX_NOTE {
         return Err(AppError::bad(
-            "bad_note",
+            ErrorCode::BadNote,
             format!(
                 "note of {} characters: at most {MAX_NOTE}",
                 n.chars().count()
@@ -194,121 +149,6 @@ fn clean_note(note: &str) -> Result<String, AppError> {
         ));
     }
     Ok(n.to_string())
-}
-
-fn hours(d: chrono::Duration) -> f64 {
-    (d.num_milliseconds() as f64 / 3600.0).round() / 1000.0
-}
-
-/// The traffic-light state of an event at `now`:
-/// `{level: green|yellow|red|overdue, elapsed_h, remaining_h, deadline, used}`;
-/// `null` for rejected and merged events, which no longer run against a limit.
-/// The clock stops at `resolved_at`.
-pub fn sla_json(rules: &EventRules, e: &Event, now: DateTime<Utc>) -> Value {
-    if matches!(e.status, EventStatus::Rejected | EventStatus::Merged) {
-        return Value::Null;
-    }
-    let s = rules.limits.sla(e, now);
-    let level = match s.level {
-        SlaLevel::Green => "green",
-        SlaLevel::Yellow => "yellow",
-        SlaLevel::Red => "red",
-        SlaLevel::Overdue => "overdue",
-    };
-    json!({
-        "level": level,
-        "elapsed_h": hours(s.elapsed),
-        "remaining_h": hours(s.remaining),
-        "deadline": s.deadline.to_rfc3339(),
-        "used": (s.used * 1000.0).round() / 1000.0,
-    })
-}
-
-/// The receipt token handed to whoever reported an event
-/// (`R<id>-<32 hex>`): the event ID and a 128-bit HMAC-SHA-256 of the ID and
-/// report time under the server's secret key, so receipts cannot be guessed
-/// or enumerated. It only opens the status and timeline of the report.
-pub fn receipt(key: &[u8], e: &Event) -> String {
-    let mac = crate::auth::secret::mac128(key, &format!("{}:{}", e.id, e.reported_at.timestamp()));
-    format!("R{}-{mac}", e.id)
-}
-
-fn receipt_id(r: &str) -> Option<EventId> {
-    let (id, _) = r.strip_prefix('R')?.split_once('-')?;
-    id.parse().ok()
-}
-
-fn row(t: &Transition) -> TransitionRow {
-    TransitionRow {
-        from: Some(t.from.code().to_string()),
-        to: t.to.code().to_string(),
-        at: t.at.timestamp(),
-        actor: t.actor.clone(),
-        note: t.note.clone(),
-    }
-}
-
-fn timeline_of(rows: &[TransitionRow]) -> Timeline {
-    Timeline(
-        rows.iter()
-            .filter_map(|r| {
-                let to = EventStatus::parse(&r.to).ok()?;
-                let from = r
-                    .from
-                    .as_deref()
-                    .and_then(|f| EventStatus::parse(f).ok())
-                    .unwrap_or(to);
-                Some(Transition {
-                    from,
-                    to,
-                    at: Utc.timestamp_opt(r.at, 0).single()?,
-                    actor: r.actor.clone(),
-                    note: r.note.clone(),
-                })
-            })
-            .collect(),
-    )
-}
-
-fn transition_json(t: &Transition) -> Value {
-    json!({"from": t.from.code(), "to": t.to.code(), "at": t.at.to_rfc3339(), "actor": t.actor, "note": t.note})
-}
-
-/// A change written to the store and the view.
-struct Applied {
-    event: Event,
-    refs: GridRefs,
-    transition: Transition,
-}
-
-/// Persists `event` with its transition, then updates the view and drops the
-/// tiles it touches. Called with the store lock held.
-fn commit(st: &AppState, s: &mut Store, event: Event, t: Transition) -> AppResult<Applied> {
-    s.update_event(&event, &row(&t))?;
-    let (refs, inval) = st.view_mut()?.upsert_event(event.clone());
-    crate::routes::tiles::invalidate(st, &inval)?;
-    Ok(Applied {
-        event,
-        refs,
-        transition: t,
-    })
-}
-
-/// The JSON of an event after a change (as on the event stream), with its
-/// time-limit state and the transition.
-fn changed_json(st: &AppState, a: &Applied, now: DateTime<Utc>) -> AppResult<Value> {
-    let view = st.view()?;
-    let mut m = event_props(&view, &a.event, &a.refs, now);
-    m.insert("lon".into(), json!(a.event.location.x()));
-    m.insert("lat".into(), json!(a.event.location.y()));
-    m.insert("sla".into(), sla_json(&st.0.rules, &a.event, now));
-    m.insert("transition".into(), transition_json(&a.transition));
-    Ok(Value::Object(m))
-}
-
-fn broadcast(st: &AppState, v: &Value) {
-    // No subscriber is not an error.
-    let _ = st.0.events_tx.send(v.to_string());
 }
 
 /// Body of `POST /api/v1/events/{id}/transition`.
@@ -334,23 +174,13 @@ pub struct TransitionBody {
     handler: Option<String>,
 }
 
-/// What a transition request asks for, validated.
-struct Change {
-    to: EventStatus,
-    actor: String,
-    note: String,
-    grade: Option<Grade>,
-    satisfaction: Option<u8>,
-    handler: Option<Handler>,
-}
-
 impl TransitionBody {
     fn validate(self, actor: String) -> Result<Change, AppError> {
         let to = EventStatus::parse(self.to.trim())
-            .map_err(|e| AppError::bad("bad_status", e.to_string()))?;
+            .map_err(|e| AppError::bad(ErrorCode::BadStatus, e.to_string()))?;
         if to == EventStatus::Merged {
             return Err(AppError::bad(
-                "use_merge",
+                ErrorCode::UseMerge,
                 "to=merged: use POST /api/v1/events/{id}/merge with {into, actor}",
             ));
         }
@@ -359,23 +189,23 @@ impl TransitionBody {
             .as_deref()
             .map(Grade::parse)
             .transpose()
-            .map_err(|e| AppError::bad("bad_grade", e.to_string()))?;
+            .map_err(|e| AppError::bad(ErrorCode::BadGrade, e.to_string()))?;
         if grade.is_some() && to != EventStatus::Accepted {
             return Err(AppError::bad(
-                "bad_grade",
+                ErrorCode::BadGrade,
                 format!("grade is set on acceptance (to=accepted), not on to={to}"),
             ));
         }
         if let Some(s) = self.satisfaction {
             if !(1..=5).contains(&s) {
                 return Err(AppError::bad(
-                    "bad_satisfaction",
+                    ErrorCode::BadSatisfaction,
                     format!("satisfaction={s}: must be 1..=5"),
                 ));
             }
             if to != EventStatus::Reviewed {
                 return Err(AppError::bad(
-                    "bad_satisfaction",
+                    ErrorCode::BadSatisfaction,
                     format!("satisfaction comes from the return visit (to=reviewed), not to={to}"),
                 ));
             }
@@ -385,13 +215,13 @@ impl TransitionBody {
             .as_deref()
             .map(|h| {
                 Handler::parse(h).map_err(|reason| {
-                    AppError::bad("bad_handler", format!("handler={h:?}: {reason}"))
+                    AppError::bad(ErrorCode::BadHandler, format!("handler={h:?}: {reason}"))
                 })
             })
             .transpose()?;
         if handler.is_some() && to != EventStatus::Dispatched {
             return Err(AppError::bad(
-                "bad_handler",
+                ErrorCode::BadHandler,
                 format!("handler is chosen on dispatch (to=dispatched), not on to={to}"),
             ));
         }
@@ -421,43 +251,15 @@ fn current(st: &AppState, access: &Access, id: EventId) -> Result<(Event, GridRe
 
 fn apply_transition(
     st: &AppState,
-    s: &mut Store,
+    s: &mut geo_core::store::Store,
     access: &Access,
     id: EventId,
     c: Change,
-    now: DateTime<Utc>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Applied, LoopError> {
-    let rules = &st.0.rules;
     let (mut ev, _) = current(st, access, id)?;
-    let mut t = if c.to == EventStatus::Escalated {
-        // Manual escalation moves the handler one level up like the SLA check.
-        let mut t = escalate(&mut ev, rules, &c.actor, now)?.transition;
-        if !c.note.is_empty() {
-            t.note = format!("{}; {}", t.note, c.note);
-        }
-        t
-    } else {
-        let mut tl = timeline_of(&s.timeline(id)?);
-        tl.apply(&mut ev, c.to, &c.actor, now, &c.note, &rules.lifecycle)?
-            .clone()
-    };
-    if let Some(g) = c.grade {
-        ev.grade = g;
-        ev.deadline = Some(rules.limits.deadline(ev.reported_at, ev.category, g));
-        if t.note.is_empty() {
-            t.note = format!("graded {g}");
-        }
-    }
-    if let Some(h) = c.handler {
-        ev.handler = Some(h.code());
-    }
-    if c.satisfaction.is_some() {
-        ev.satisfaction = c.satisfaction;
-    }
-    if c.to == EventStatus::Reopened {
-        // The work is owed again: a fresh limit from the reopening.
-        ev.deadline = Some(rules.limits.deadline(now, ev.category, ev.grade));
-    }
+    let mut tl = timeline_of(&s.timeline(id)?);
+    let t = apply_change(&mut ev, &mut tl, &c, &st.0.rules, now)?;
     Ok(commit(st, s, ev, t)?)
 }
 
@@ -470,16 +272,16 @@ pub async fn transition(
     Path(id): Path<String>,
     access: Access,
     Json(body): Json<TransitionBody>,
-) -> Result<Json<Value>, LoopError> {
+) -> Result<Json<crate::present::ChangedEvent>, LoopError> {
     require_handler_role(&access)?;
     let id = parse_id(&id)?;
     let change = body.validate(access.actor())?;
-    let now = Utc::now();
+    let now = st.now();
     let st2 = st.clone();
     let applied = st
         .with_store(move |s| Ok(apply_transition(&st2, s, &access, id, change, now)))
         .await??;
-    let v = changed_json(&st, &applied, now)?;
+    let v = changed(&st, &applied, now)?;
     broadcast(&st, &v);
     Ok(Json(v))
 }
@@ -496,6 +298,15 @@ pub struct MergeBody {
     actor: Option<String>,
 }
 
+/// Answer of `POST /api/v1/events/{id}/merge`.
+#[derive(Debug, serde::Serialize)]
+pub struct MergeResult {
+    /// The duplicate after the merge.
+    pub merged: crate::present::ChangedEvent,
+    /// The master event (unchanged).
+    pub master: crate::present::EventProps,
+}
+
 /// `POST /api/v1/events/{id}/merge`: links duplicate `{id}` to the master
 /// event `into` (status `merged`, `master` set); the master is unchanged.
 pub async fn merge_into(
@@ -503,13 +314,13 @@ pub async fn merge_into(
     Path(id): Path<String>,
     access: Access,
     Json(body): Json<MergeBody>,
-) -> Result<Json<Value>, LoopError> {
+) -> Result<Json<MergeResult>, LoopError> {
     require_handler_role(&access)?;
     let id = parse_id(&id)?;
     let master_id = EventId::new(body.into)
-        .map_err(|e| AppError::bad("bad_id", format!("into={}: {e}", body.into)))?;
+        .map_err(|e| AppError::bad(ErrorCode::BadId, format!("into={}: {e}", body.into)))?;
     let actor = clean_actor(&access.actor())?;
-    let now = Utc::now();
+    let now = st.now();
     let st2 = st.clone();
     let (applied, master, master_refs) = st
         .with_store(move |s| {
@@ -525,108 +336,47 @@ pub async fn merge_into(
             })())
         })
         .await??;
-    let v = changed_json(&st, &applied, now)?;
-    broadcast(&st, &v);
-    let master_props = {
+    let merged = changed(&st, &applied, now)?;
+    broadcast(&st, &merged);
+    let master = {
         let view = st.view()?;
-        Value::Object(event_props(&view, &master, &master_refs, now))
+        crate::present::EventProps::of(&view, &master, &master_refs, now)
     };
-    Ok(Json(json!({"merged": v, "master": master_props})))
-}
-
-/// Escalates every open event that is red or overdue at `now` and still has
-/// a level above it; each escalation is stored (event and transition row),
-/// applied to the view and streamed. Returns the escalated events with their
-/// transitions.
-///
-/// The due events are picked from the view first; each is then re-checked
-/// and escalated under the store lock on its own, so a long run (the first
-/// one after start-up may move thousands) does not hold up other requests and
-/// never overwrites a move made meanwhile.
-pub async fn run_escalation(
-    st: &AppState,
-    now: DateTime<Utc>,
-) -> AppResult<Vec<(Event, Transition)>> {
-    let rules = &st.0.rules;
-    let due: Vec<EventId> = st
-        .view()?
-        .dataset
-        .events
-        .iter()
-        .filter(|e| {
-            e.status.is_open()
-                && e.handler.is_some()
-                && rules.limits.sla(e, now).level >= SlaLevel::Red
-        })
-        .map(|e| e.id)
-        .collect();
-    let mut out = Vec::with_capacity(due.len());
-    for id in due {
-        let st2 = st.clone();
-        let applied = st
-            .with_store(move |s| {
-                let Some(&i) = st2.view()?.event_pos.get(&id) else {
-                    return Ok(None);
-                };
-                let mut ev = [st2.view()?.dataset.events[i].clone()];
-                match escalate_due(&mut ev, &st2.0.rules, SLA_ACTOR, now).pop() {
-                    Some((_, esc)) => {
-                        let [ev] = ev;
-                        Ok(Some(commit(&st2, s, ev, esc.transition)?))
-                    }
-                    None => Ok(None),
-                }
-            })
-            .await?;
-        if let Some(a) = applied {
-            broadcast(st, &changed_json(st, &a, now)?);
-            out.push((a.event, a.transition));
-        }
-    }
-    Ok(out)
+    Ok(Json(MergeResult { merged, master }))
 }
 
 /// `POST /api/v1/escalate`: runs the time-limit check now (leader or
 /// department). `wangge serve` also runs it in the background, see
-/// [`escalation_loop`].
-pub async fn escalate_now(State(st): State<AppState>, access: Access) -> AppResult<Json<Value>> {
+/// [`crate::service::event_loop::escalation_loop`].
+pub async fn escalate_now(
+    State(st): State<AppState>,
+    access: Access,
+) -> AppResult<Json<EscalationRun>> {
     if !matches!(access.role, Role::Leader | Role::Department) {
         return Err(AppError::Forbidden(
             "only a leader or a department may run the escalation".into(),
         ));
     }
-    let now = Utc::now();
+    let now = st.now();
     let done = run_escalation(&st, now).await?;
-    let list: Vec<Value> = done
+    let escalated: Vec<Escalated> = done
         .iter()
-        .map(|(e, t)| {
-            json!({"id": e.id.get(), "handler": e.handler, "deadline": e.deadline.map(|d| d.to_rfc3339()), "transition": transition_json(t)})
+        .map(|(e, t)| Escalated {
+            id: e.id.get(),
+            handler: e.handler.clone(),
+            deadline: e.deadline.map(|d| d.to_rfc3339()),
+            transition: TransitionView::from(t),
         })
         .collect();
-    Ok(Json(
-        json!({"at": now.to_rfc3339(), "count": list.len(), "escalated": list}),
-    ))
-}
-
-/// Runs [`run_escalation`] every `every` until the runtime stops; failures
-/// are logged and retried at the next tick.
-pub async fn escalation_loop(st: AppState, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match run_escalation(&st, Utc::now()).await {
-            Ok(done) if !done.is_empty() => {
-                tracing::info!(count = done.len(), "escalated red and overdue events");
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = ?e, "escalation run failed"),
-        }
-    }
+    Ok(Json(EscalationRun {
+        at: now.to_rfc3339(),
+        count: escalated.len(),
+        escalated,
+    }))
 }
 
 /// `GET /api/v1/events/{id}`: the event, its timeline and its time-limit
-/// state (`sla`).
+/// state (`sla`); free text scrubbed unless the request reveals (audited).
 pub async fn event_detail(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -634,18 +384,23 @@ pub async fn event_detail(
 ) -> AppResult<Json<Value>> {
     let eid = parse_id(&id)?;
     current(&st, &access, eid)?;
-    let Json(mut v) = crate::routes::api::event_detail(State(st.clone()), Path(id)).await?;
-    let sla = {
+    let rows = st.with_store(move |s| Ok(s.timeline(eid)?)).await?;
+    let now = st.now();
+    let detail = {
         let view = st.view()?;
-        view.event_pos
+        let &i = view
+            .event_pos
             .get(&eid)
-            .map(|&i| sla_json(&st.0.rules, &view.dataset.events[i], Utc::now()))
-            .unwrap_or(Value::Null)
+            .ok_or_else(|| AppError::NotFound(format!("event {eid} not found")))?;
+        let e = &view.dataset.events[i];
+        EventDetail {
+            event: Located::of(&view, e, &view.event_refs[i], now),
+            timeline: TimelineEntry::of(e, &rows),
+            sla: Sla::of(&st.0.rules, e, now),
+        }
     };
-    if let Some(m) = v.as_object_mut() {
-        m.insert("sla".into(), sla);
-        crate::routes::api::scrub_event(access.reveals(), m);
-    }
+    let mut m = to_map(&detail);
+    scrub_event(access.reveals(), &mut m);
     if access.reveals() {
         let (actor, reason) = (
             access.actor(),
@@ -654,7 +409,7 @@ pub async fn event_detail(
         st.with_store(move |s| Ok(s.audit(&actor, "reveal", &format!("event {eid}: {reason}"))?))
             .await?;
     }
-    Ok(Json(v))
+    Ok(Json(Value::Object(m)))
 }
 
 /// `GET /api/v1/receipts/{receipt}`: what a resident may follow of their
@@ -664,10 +419,10 @@ pub async fn event_detail(
 pub async fn receipt_status(
     State(st): State<AppState>,
     Path(r): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ReceiptStatus>> {
     let unknown = || AppError::NotFound(format!("receipt {r:?} not found"));
     let id = receipt_id(&r).ok_or_else(unknown)?;
-    let now = Utc::now();
+    let now = st.now();
     let (e, master) = {
         let view = st.view()?;
         let e = view
@@ -683,93 +438,12 @@ pub async fn receipt_status(
         (e, master)
     };
     let rows = st.with_store(move |s| Ok(s.timeline(id)?)).await?;
-    let mut timeline: Vec<Value> = rows
-        .iter()
-        .map(|t| json!({"status": t.to, "at": Utc.timestamp_opt(t.at, 0).single().map(|d| d.to_rfc3339())}))
-        .collect();
-    if timeline.is_empty() {
-        timeline.push(json!({"status": "reported", "at": e.reported_at.to_rfc3339()}));
-        if e.status != EventStatus::Reported {
-            timeline.push(
-                json!({"status": e.status.code(), "at": e.resolved_at.map(|d| d.to_rfc3339())}),
-            );
-        }
-    }
-    let def = e.category.def();
-    Ok(Json(json!({
-        "receipt": r,
-        "category": e.category.code(),
-        "category_zh": def.name_zh,
-        "category_en": def.name_en,
-        "status": e.status.code(),
-        "reported_at": e.reported_at.to_rfc3339(),
-        "handler": e.handler,
-        "deadline": e.deadline.map(|d| d.to_rfc3339()),
-        "resolved_at": e.resolved_at.map(|d| d.to_rfc3339()),
-        "satisfaction": e.satisfaction,
-        "sla": sla_json(&st.0.rules, &e, now),
-        "merged_into": master.map(|m| json!({
-            "status": m.status.code(),
-            "resolved_at": m.resolved_at.map(|d| d.to_rfc3339()),
-            "sla": sla_json(&st.0.rules, &m, now),
-        })),
-        "timeline": timeline,
-    })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn receipt_round_trips_its_id() {
-        let e = Event {
-            id: EventId::new(4711).unwrap(),
-            category: geo_core::taxonomy::EventCategory::parse("02.05").unwrap(),
-            title: "噪声".into(),
-            location: geo_types::Point::new(116.6, 36.9),
-            reported_at: Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap(),
-            source: geo_core::model::EventSource::Resident,
-            status: EventStatus::Reported,
-            grade: Grade::General,
-            deadline: None,
-            handler: None,
-            resolved_at: None,
-            satisfaction: None,
-            master: None,
-            reporter_household: None,
-        };
-        let r = receipt(b"test key", &e);
-        assert!(r.starts_with("R4711-"), "{r}");
-        assert_eq!(receipt_id(&r), Some(e.id));
-        assert_eq!(receipt_id("4711-abc"), None);
-        assert_eq!(receipt_id("Rx-1"), None);
-    }
-
-    #[test]
-    fn stored_rows_rebuild_the_timeline() {
-        let rows = vec![
-            TransitionRow {
-                from: None,
-                to: "reported".into(),
-                at: 100,
-                actor: "intake".into(),
-                note: "intake".into(),
-            },
-            TransitionRow {
-                from: Some("reported".into()),
-                to: "accepted".into(),
-                at: 200,
-                actor: "centre".into(),
-                note: String::new(),
-            },
-        ];
-        let tl = timeline_of(&rows);
-        assert_eq!(tl.0.len(), 2);
-        assert_eq!(tl.0[0].from, EventStatus::Reported);
-        assert_eq!(
-            tl.last_at(EventStatus::Accepted),
-            Utc.timestamp_opt(200, 0).single()
-        );
-    }
+    Ok(Json(ReceiptStatus::of(
+        &st.0.rules,
+        r,
+        &e,
+        master.as_ref(),
+        &rows,
+        now,
+    )))
 }

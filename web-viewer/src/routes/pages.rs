@@ -87,6 +87,11 @@ pub async fn login() -> Response {
     respond("login.html", None, None)
 }
 
+/// `GET /admin`: accounts and kiosk tokens (leaders; the guard checks).
+pub async fn admin() -> Response {
+    respond("admin.html", None, None)
+}
+
 /// `GET /screen`.
 pub async fn screen() -> Response {
     respond("screen.html", None, None)

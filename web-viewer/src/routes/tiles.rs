@@ -10,9 +10,9 @@ use axum::Json;
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::query::heat_filter_from;
 use crate::role::Access;
-use crate::routes::api::heat_filter_from;
 use crate::state::{AppState, CachedTile};
 
 fn base_url(headers: &HeaderMap) -> String {
@@ -40,10 +40,10 @@ pub async fn tile(
         .or_else(|| y.strip_suffix(".pbf"))
         .unwrap_or(&y)
         .parse()
-        .map_err(|_| AppError::bad("bad_tile", format!("y={y:?} is not a tile row")))?;
+        .map_err(|_| AppError::bad(ErrorCode::BadTile, format!("y={y:?} is not a tile row")))?;
     if z > 22 || x >= (1u32 << z) || y >= (1u32 << z) {
         return Err(AppError::bad(
-            "bad_tile",
+            ErrorCode::BadTile,
             format!("tile {z}/{x}/{y} does not exist"),
         ));
     }
@@ -62,7 +62,7 @@ pub async fn tile(
         .collect();
     keys.sort();
     let key = format!("{layer}/{z}/{x}/{y}?{keys:?}&k={k}");
-    let filter = heat_filter_from(&params)?;
+    let filter = heat_filter_from(&params, st.now())?;
     let now = filter.now;
     // A tile that depends on the time (an open event in its reach turns
     // overdue) is only reused until that instant.
@@ -85,7 +85,7 @@ pub async fn tile(
                 };
                 view.tiles
                     .tile_with_expiry(layer_v, z, x, y, &tf)
-                    .map_err(|e| AppError::bad("bad_tile", e.to_string()))
+                    .map_err(|e| AppError::bad(ErrorCode::BadTile, e.to_string()))
             })
             .await
             .map_err(|e| AppError::Internal(e.to_string()))??;
@@ -186,9 +186,12 @@ pub async fn style(
     headers: HeaderMap,
     Query(p): Query<HashMap<String, String>>,
 ) -> AppResult<Json<Value>> {
-    let _ = &st;
-    let lang = tiles::style::Lang::parse(p.get("lang").map(String::as_str).unwrap_or("zh"));
-    Ok(Json(tiles::style::style_json(&base_url(&headers), lang)))
+    let opts = tiles::style::StyleOptions {
+        lang: tiles::style::Lang::parse(p.get("lang").map(String::as_str).unwrap_or("zh")),
+        theme: tiles::style::Theme::parse(p.get("theme").map(String::as_str).unwrap_or("light")),
+        max_zoom: st.view()?.tiles.options().max_zoom,
+    };
+    Ok(Json(tiles::style::style_json(&base_url(&headers), opts)))
 }
 
 /// `GET /glyphs/{fontstack}/{range}.pbf`.
@@ -197,7 +200,12 @@ pub async fn glyphs(Path((fontstack, range)): Path<(String, String)>) -> AppResu
     let (a, b) = r
         .split_once('-')
         .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
-        .ok_or_else(|| AppError::bad("bad_range", format!("{range}: expected START-END.pbf")))?;
+        .ok_or_else(|| {
+            AppError::bad(
+                ErrorCode::BadRange,
+                format!("{range}: expected START-END.pbf"),
+            )
+        })?;
     let bytes =
         tiles::glyphs::range(&fontstack, a, b).map_err(|e| AppError::NotFound(e.to_string()))?;
     let mut resp = Response::new(Body::from(bytes));
@@ -210,30 +218,4 @@ pub async fn glyphs(Path((fontstack, range)): Path<(String, String)>) -> AppResu
         HeaderValue::from_static("public, max-age=86400"),
     );
     Ok(resp)
-}
-
-/// Drops the cached tiles a write changed. Keys are `layer/z/x/y?filters`.
-pub fn invalidate(st: &AppState, inval: &tiles::Invalidation) -> AppResult<()> {
-    let mut cache =
-        st.0.tiles
-            .lock()
-            .map_err(|_| AppError::Internal("tile cache poisoned".into()))?;
-    cache.retain(|key, _| {
-        let path = key.split('?').next().unwrap_or("");
-        let mut it = path.split('/');
-        let (Some(l), Some(z), Some(x), Some(y)) = (it.next(), it.next(), it.next(), it.next())
-        else {
-            return false;
-        };
-        match (
-            tiles::Layer::parse(l),
-            z.parse::<u8>(),
-            x.parse::<u32>(),
-            y.parse::<u32>(),
-        ) {
-            (Ok(l), Ok(z), Ok(x), Ok(y)) => !inval.affects(l, z, x, y),
-            _ => false,
-        }
-    });
-    Ok(())
 }

@@ -1,0 +1,539 @@
+//! The access matrix, exhaustively: every row of
+//! `web_viewer::auth::matrix::ROWS` (the router's every route, a drift test
+//! keeps the two equal) is called by every caller — anonymous, leader,
+//! planner, worker, department, and the screen signed in by its kiosk token —
+//! through a real server over a real store. A route a role may not call
+//! answers 401 (anonymous; pages send to `/login`) or 403; a route it may
+//! call never does; and where a route names one element (an event, a
+//! building, a re-gridding job), the element outside the caller's scope is
+//! absent (404, the answer an ID that does not exist gets), the one inside
+//! is served. Then every list the worker and the department can reach is
+//! read whole and checked to hold nothing outside their scope.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use web_viewer::auth::matrix::{Row, Who, ROWS};
+use web_viewer::role::Role;
+
+use crate::auth::{blocking, http, login, server, Resp, PASSWORD};
+
+/// Every kind `GET /api/v1/{kind}` serves.
+const KINDS: &[&str] = &[
+    "communities",
+    "grids",
+    "compounds",
+    "buildings",
+    "units",
+    "places",
+    "organisations",
+    "roads",
+    "events",
+    "households",
+    "persons",
+    "sentiments",
+];
+
+/// The kinds that are personal data: leader and worker only.
+const PERSONAL: &[&str] = &["households", "persons", "sentiments"];
+
+/// One caller of the sweep.
+struct Caller {
+    /// Name for messages.
+    name: &'static str,
+    /// Role; `None` for anonymous.
+    role: Option<Role>,
+    /// Cookie and CSRF token of its session.
+    session: Option<(String, String)>,
+}
+
+impl Caller {
+    fn headers<'a>(&'a self, method: &str, out: &mut Vec<(&'a str, &'a str)>) {
+        if let Some((cookie, csrf)) = &self.session {
+            out.push(("Cookie", cookie));
+            if method != "GET" {
+                out.push(("X-CSRF-Token", csrf));
+            }
+        }
+        if method != "GET" {
+            out.push(("Content-Type", "application/json"));
+        }
+    }
+}
+
+/// What the sweep knows about the store: one element inside and one outside
+/// each caller's scope.
+struct Fixtures {
+    /// Event in the worker's grid and dispatched to the fire service.
+    ev_worker_in: u64,
+    ev_worker_out: u64,
+    ev_dept_in: u64,
+    ev_dept_out: u64,
+    building_in: u64,
+    building_out: u64,
+    grid: String,
+    version: u64,
+    receipt: String,
+    job_planner: String,
+    job_leader: String,
+    /// A tile over the worker's grid (z/x/y).
+    tile: String,
+    lonlat: (f64, f64),
+}
+
+/// Which element of a route's path the call is about.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Side {
+    Inside,
+    Outside,
+}
+
+fn allowed(row: &Row, role: Option<Role>) -> bool {
+    match row.who {
+        Who::Anyone => true,
+        Who::Roles(list) => role.is_some_and(|r| list.contains(&r)),
+    }
+}
+
+/// Whether a route names one element that is scoped per caller.
+fn scoped(row: &Row) -> bool {
+    row.path.starts_with("/api/v1/events/{id}")
+        || row.path == "/api/v1/buildings/{id}"
+        || row.path.starts_with("/api/v1/regrid/{job}")
+}
+
+/// The concrete path of `row` for `caller`, about the element on `side`.
+fn concrete(row: &Row, caller: &Caller, side: Side, kind: &str, f: &Fixtures) -> String {
+    let event = match (caller.role, side) {
+        (Some(Role::Department), Side::Inside) => f.ev_dept_in,
+        (Some(Role::Department), Side::Outside) => f.ev_dept_out,
+        (_, Side::Inside) => f.ev_worker_in,
+        (_, Side::Outside) => f.ev_worker_out,
+    };
+    let building = match side {
+        Side::Inside => f.building_in,
+        Side::Outside => f.building_out,
+    };
+    // A planner's own job is inside, a leader's outside; the leader sees
+    // both. Adoption is never tried on a real job (it would re-grid the
+    // town under the other callers): inside means an ID that is no job.
+    let job = match (row.path.ends_with("/adopt"), side, caller.role) {
+        (true, Side::Inside, _) => "999999".to_string(),
+        (_, Side::Inside, _) | (_, _, Some(Role::Leader)) => {
+            if caller.role == Some(Role::Leader) && side == Side::Inside {
+                f.job_leader.clone()
+            } else {
+                f.job_planner.clone()
+            }
+        }
+        (_, Side::Outside, _) => f.job_leader.clone(),
+    };
+    let (lon, lat) = f.lonlat;
+    let path = row
+        .path
+        // Enabling an enabled account changes nothing; no token has this ID.
+        .replace("/accounts/{name}/{action}", "/accounts/worker/enable")
+        .replace("/tokens/{id}/", "/tokens/no-such-token/")
+        .replace("{id}", &event.to_string())
+        .replace("{code}", &f.grid)
+        .replace("{version}", &f.version.to_string())
+        .replace("{receipt}", &f.receipt)
+        .replace("{job}", &job)
+        .replace("{kind}", kind)
+        .replace("{file}", "grids.json")
+        .replace("{layer}/{z}/{x}/{y}", &format!("grids/{}.mvt", f.tile))
+        .replace("{*path}", "viewer.js")
+        .replace("{fontstack}/{range}", "Wangge%20Sans/0-255.pbf");
+    let path = if row.path == "/api/v1/buildings/{id}" {
+        format!("/api/v1/buildings/{building}")
+    } else {
+        path
+    };
+    match row.path {
+        "/api/v1/search" => format!("{path}?q=%E7%BD%91%E6%A0%BC"),
+        "/api/v1/stream/events" => format!("{path}?since=0"),
+        "/api/v1/heatmap" => format!(
+            "{path}?bbox={},{},{},{}",
+            lon - 0.01,
+            lat - 0.01,
+            lon + 0.01,
+            lat + 0.01
+        ),
+        "/api/v1/{kind}" | "/api/v1/events" => format!("{path}?limit=3"),
+        _ => path,
+    }
+}
+
+/// A harmless body for each write: valid where validity decides whether
+/// the scope check is reached, and never one that re-grids the town.
+fn body(row: &Row, caller: &Caller, f: &Fixtures) -> Option<String> {
+    let (lon, lat) = f.lonlat;
+    let b = match (row.method, row.path) {
+        ("GET", _) | ("DELETE", _) => return None,
+        ("POST", "/api/v1/session") => json!({"name": "planner", "password": PASSWORD}),
+        ("POST", "/api/v1/session/kiosk") => json!({"token": "not-a-token"}),
+        ("POST", "/api/v1/events/{id}/transition") => {
+            json!({"to": "rejected", "note": "矩阵测试"})
+        }
+        // Into the caller's own event: inside, a merge into itself
+        // (refused as such); outside, refused as absent before that.
+        ("POST", "/api/v1/events/{id}/merge") => json!({"into": match caller.role {
+            Some(Role::Department) => f.ev_dept_in,
+            _ => f.ev_worker_in,
+        }}),
+        ("POST", "/api/v1/events") => {
+            json!({"category": "02.05", "title": "矩阵测试", "lon": lon, "lat": lat})
+        }
+        // Refused by its parameters (min above max) after the role check.
+        ("POST", "/api/v1/regrid") => json!({"level": "micro", "min": 80, "max": 30}),
+        _ => json!({}),
+    };
+    Some(b.to_string())
+}
+
+/// The status of a request; for the event stream, of its head only (the
+/// stream stays open).
+fn status(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Resp {
+    if !path.starts_with("/api/v1/stream/") {
+        return http(addr, method, path, headers, body);
+    }
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).expect("write");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&head).to_string();
+    let status = text
+        .lines()
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Resp {
+        status,
+        headers: Vec::new(),
+        body: text,
+    }
+}
+
+fn in_grid(props: &Value, grid: &str) -> bool {
+    let g = if props.get("grids").is_some() {
+        &props["grids"]
+    } else {
+        props
+    };
+    ["comprehensive", "micro", "dedicated"]
+        .iter()
+        .any(|k| g[k].as_str().is_some_and(|c| c.starts_with(grid)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_every_role_and_scope_as_the_matrix_says() {
+    let srv = server("matrix", |_| {}).await;
+    let (addr, grid, kiosk) = (srv.addr, srv.worker_grid.clone(), srv.kiosk.clone());
+    blocking(move || {
+        let mut callers = vec![Caller {
+            name: "anonymous",
+            role: None,
+            session: None,
+        }];
+        for (name, role) in [
+            ("leader", Role::Leader),
+            ("planner", Role::Planner),
+            ("worker", Role::Worker),
+            ("fire", Role::Department),
+        ] {
+            callers.push(Caller {
+                name,
+                role: Some(role),
+                session: Some(login(addr, name)),
+            });
+        }
+        let r = http(
+            addr,
+            "POST",
+            "/api/v1/session/kiosk",
+            &[("Content-Type", "application/json")],
+            Some(&json!({"token": kiosk}).to_string()),
+        );
+        assert_eq!(r.status, 200, "kiosk sign-in: {}", r.body);
+        callers.push(Caller {
+            name: "screen (kiosk)",
+            role: Some(Role::Screen),
+            session: Some((
+                format!("wangge_session={}", r.session_cookie().expect("cookie")),
+                r.json()["csrf"].as_str().expect("csrf").to_string(),
+            )),
+        });
+        let leader = callers[1].session.clone().expect("leader");
+        let planner = callers[2].session.clone().expect("planner");
+        let get = |path: &str, s: &(String, String)| {
+            let r = http(addr, "GET", path, &[("Cookie", &s.0)], None);
+            assert_eq!(r.status, 200, "GET {path}: {}", r.body);
+            r.json()
+        };
+        let post = |path: &str, s: &(String, String), b: Value| {
+            http(
+                addr,
+                "POST",
+                path,
+                &[
+                    ("Cookie", &s.0),
+                    ("X-CSRF-Token", &s.1),
+                    ("Content-Type", "application/json"),
+                ],
+                Some(&b.to_string()),
+            )
+        };
+
+        // Fixtures, read as the leader (who sees everything).
+        let events = get("/api/v1/events?limit=10000", &leader);
+        let events = events["features"].as_array().expect("events").clone();
+        let id_of = |f: &Value| f["properties"]["id"].as_u64().expect("id");
+        let find = |what: &str, p: &dyn Fn(&Value) -> bool| {
+            events
+                .iter()
+                .find(|f| p(&f["properties"]))
+                .map(id_of)
+                .unwrap_or_else(|| panic!("the demo has no event {what}"))
+        };
+        let ev_worker_in = find("in the worker's grid", &|p| in_grid(p, &grid));
+        let ev_worker_out = find("outside the worker's grid", &|p| !in_grid(p, &grid));
+        let ev_dept_in = find("of the fire service", &|p| p["handler"] == "dept:fire_service");
+        let ev_dept_out = find("of another handler", &|p| p["handler"] != "dept:fire_service");
+        let inside = events
+            .iter()
+            .find(|f| id_of(f) == ev_worker_in)
+            .expect("event");
+        let c = &inside["geometry"]["coordinates"];
+        let lonlat = (c[0].as_f64().expect("lon"), c[1].as_f64().expect("lat"));
+        let buildings = get("/api/v1/buildings?limit=10000", &leader);
+        let buildings = buildings["features"].as_array().expect("buildings").clone();
+        let building = |want: bool| {
+            buildings
+                .iter()
+                .map(|f| f["properties"]["id"].as_u64().expect("building id"))
+                .find(|id| {
+                    let d = get(&format!("/api/v1/buildings/{id}"), &leader);
+                    in_grid(&d, &grid) == want
+                })
+                .expect("a building inside and one outside the worker's grid")
+        };
+        let (building_in, building_out) = (building(true), building(false));
+        let versions = get("/api/v1/grids/versions", &leader);
+        let version = versions["versions"][0]["version"]
+            .as_u64()
+            .or_else(|| versions[0]["version"].as_u64())
+            .unwrap_or_else(|| panic!("no grid version: {versions}"));
+        let r = http(
+            addr,
+            "POST",
+            "/api/v1/events",
+            &[("Content-Type", "application/json")],
+            Some(&json!({"category": "02.05", "title": "路灯不亮", "lon": lonlat.0, "lat": lonlat.1}).to_string()),
+        );
+        assert_eq!(r.status, 201, "public report: {}", r.body);
+        let receipt = r.json()["receipt"].as_str().expect("receipt").to_string();
+        let job = |s: &(String, String)| {
+            let b = json!({"level": "micro", "community": "1", "min": 30, "max": 80});
+            for _ in 0..600 {
+                let r = post("/api/v1/regrid", s, b.clone());
+                match r.status {
+                    202 => return r.json()["job"].as_str().map(String::from).unwrap_or_else(|| r.json()["job"].to_string()),
+                    409 => std::thread::sleep(Duration::from_millis(100)),
+                    s => panic!("regrid job: {s} {}", r.body),
+                }
+            }
+            panic!("no regrid job slot in 60 s");
+        };
+        let (job_planner, job_leader) = (job(&planner), job(&leader));
+        let z = 14u32;
+        let n = f64::from(1u32 << z);
+        let (x, y) = lonlat;
+        let tx = ((x + 180.0) / 360.0 * n) as u32;
+        let ty = ((1.0 - (y.to_radians().tan() + 1.0 / y.to_radians().cos()).ln() / std::f64::consts::PI) / 2.0 * n) as u32;
+        let f = Fixtures {
+            ev_worker_in,
+            ev_worker_out,
+            ev_dept_in,
+            ev_dept_out,
+            building_in,
+            building_out,
+            grid: grid.clone(),
+            version,
+            receipt,
+            job_planner,
+            job_leader,
+            tile: format!("{z}/{tx}/{ty}"),
+            lonlat,
+        };
+
+        // The sweep. The session rows run last: a log-in replaces the
+        // caller's session, a log-out ends it.
+        let mut rows: Vec<&Row> = ROWS.iter().collect();
+        rows.sort_by_key(|r| (r.path.starts_with("/api/v1/session") && r.method != "GET", r.method == "DELETE"));
+        let mut calls = 0;
+        let mut failures = Vec::new();
+        for row in rows {
+            for caller in &callers {
+                let sides: &[Side] = if scoped(row) { &[Side::Inside, Side::Outside] } else { &[Side::Inside] };
+                let kinds: &[&str] = if row.path == "/api/v1/{kind}" { KINDS } else { &[""] };
+                for (&side, &kind) in sides.iter().flat_map(|s| kinds.iter().map(move |k| (s, k))) {
+                    let path = concrete(row, caller, side, kind, &f);
+                    let mut headers = Vec::new();
+                    caller.headers(row.method, &mut headers);
+                    let b = body(row, caller, &f);
+                    let r = status(addr, row.method, &path, &headers, b.as_deref());
+                    calls += 1;
+                    let may = allowed(row, caller.role);
+                    // What the matrix and the scope rules say.
+                    let ok = match (may, caller.role, side) {
+                        (false, None, _) => r.status == if row.page { 303 } else { 401 },
+                        (false, Some(_), _) => r.status == 403,
+                        (true, Some(role), _) if PERSONAL.contains(&kind) && !role.sees_people() => r.status == 403,
+                        // A kiosk session is read-only: even the routes
+                        // open to anyone refuse its writes.
+                        (true, Some(Role::Screen), _) if row.method != "GET" => r.status == 403,
+                        (true, _, _) if row.path == "/api/v1/session" && row.method == "GET" => {
+                            r.status == if caller.role.is_none() { 401 } else { 200 }
+                        }
+                        (true, _, _) if row.path == "/api/v1/session/kiosk" => r.status == 401,
+                        (true, Some(role), Side::Outside) => {
+                            let out_of_scope = match (role, row.path) {
+                                (Role::Leader, _) => false,
+                                (Role::Worker | Role::Department, p) if p.starts_with("/api/v1/events/") => true,
+                                (Role::Worker, "/api/v1/buildings/{id}") => true,
+                                (Role::Planner, p) if p.starts_with("/api/v1/regrid/") => true,
+                                _ => false,
+                            };
+                            if out_of_scope {
+                                r.status == 404
+                            } else {
+                                !matches!(r.status, 401 | 403 | 404 | 500..=599)
+                            }
+                        }
+                        (true, _, _) if row.path.ends_with("/adopt") || row.path.starts_with("/api/v1/tokens/") => r.status == 404,
+                        (true, _, _) if row.method == "GET" => (200..300).contains(&r.status),
+                        (true, _, _) => !matches!(r.status, 401 | 403 | 404 | 500..=599),
+                    };
+                    if !ok {
+                        failures.push(format!(
+                            "{} {path} as {} ({side:?}): {} {}",
+                            row.method,
+                            caller.name,
+                            r.status,
+                            r.body.chars().take(160).collect::<String>()
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{} of {calls} calls broke the matrix:\n{}", failures.len(), failures.join("\n"));
+        assert!(calls >= ROWS.len() * 6, "{calls} calls");
+    })
+    .await
+    .expect("matrix sweep");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_hold_nothing_outside_the_callers_scope() {
+    let srv = server("matrix-lists", |_| {}).await;
+    let (addr, grid) = (srv.addr, srv.worker_grid.clone());
+    blocking(move || {
+        let (worker, _) = login(addr, "worker");
+        let (fire, _) = login(addr, "fire");
+        let (leader, _) = login(addr, "leader");
+        let list = |path: &str, cookie: &str| {
+            let r = http(addr, "GET", path, &[("Cookie", cookie)], None);
+            (r.status, r.json())
+        };
+        // Every kind the list route serves, whole, as the worker: exactly
+        // what the leader gets when asking for the worker's grid, and less
+        // than the leader's whole town (so the scope did something).
+        let ids = |v: &Value| {
+            let mut ids: Vec<u64> = v["features"]
+                .as_array()
+                .expect("features")
+                .iter()
+                .map(|f| f["properties"]["id"].as_u64().expect("id"))
+                .collect();
+            ids.sort_unstable();
+            ids
+        };
+        let mut checked = Vec::new();
+        for kind in [
+            "persons",
+            "households",
+            "buildings",
+            "units",
+            "compounds",
+            "events",
+        ] {
+            let path = format!("/api/v1/{kind}?limit=10000");
+            let (s, mine) = list(&path, &worker);
+            let (ls, all) = list(&path, &leader);
+            let (gs, theirs) = list(&format!("{path}&grid={grid}"), &leader);
+            assert_eq!(
+                (s, ls, gs),
+                (200, 200, 200),
+                "{path}: worker {s}, leader {ls}, leader with grid {gs}"
+            );
+            let (mine, all, theirs) = (ids(&mine), ids(&all), ids(&theirs));
+            assert!(!mine.is_empty(), "{kind}: the worker's own grid holds none");
+            assert_eq!(
+                mine, theirs,
+                "{kind}: the worker's list is not the leader's list of grid {grid}"
+            );
+            assert!(
+                mine.len() < all.len(),
+                "{kind}: the worker sees as many as the leader"
+            );
+            checked.push(kind);
+        }
+        assert_eq!(checked.len(), 6);
+        // The department: only events dispatched to it, in the list and the
+        // kinds of personal data refused outright.
+        let (_, fires) = list("/api/v1/events?limit=10000", &fire);
+        let fires = fires["features"].as_array().expect("features").clone();
+        assert!(!fires.is_empty());
+        assert!(fires
+            .iter()
+            .all(|f| f["properties"]["handler"] == "dept:fire_service"));
+        for kind in ["persons", "households", "sentiments"] {
+            let (s, _) = list(&format!("/api/v1/{kind}"), &fire);
+            assert_eq!(s, 403, "a department read {kind}");
+        }
+        // Search names places, never people.
+        let (s, hits) = list("/api/v1/search?q=%E7%8E%8B", &worker);
+        assert_eq!(s, 200);
+        let hits = hits.as_array().expect("search results").clone();
+        assert!(
+            hits.iter()
+                .all(|h| ["grid", "community", "compound", "building"]
+                    .contains(&h["type"].as_str().unwrap_or(""))),
+            "{hits:?}"
+        );
+    })
+    .await
+    .expect("lists");
+}

@@ -1,0 +1,560 @@
+//! What the HTTP answers show of events: the typed response bodies of the
+//! event loop (an event's properties, its detail with the timeline, a change
+//! as answered and streamed, an escalation run, a resident's receipt), and
+//! what each caller may see of them (a worker's grids, the coarse copy for
+//! planners and the screen, free text scrubbed unless revealed). Routes and
+//! the event-loop service both build their answers here.
+
+use chrono::{DateTime, TimeZone, Utc};
+use geo_core::model::lifecycle::Transition;
+use geo_core::model::{Event, EventStatus, GridRefs};
+use geo_core::store::TransitionRow;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use analytics::events::limits::SlaLevel;
+use analytics::events::EventRules;
+
+use crate::role::{Access, Role};
+use crate::view::TownView;
+
+/// The grids of an element as codes (the community as its ID).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GridCodes {
+    /// Community ID.
+    pub community: Option<u64>,
+    /// Comprehensive grid code.
+    pub comprehensive: Option<String>,
+    /// Micro grid code.
+    pub micro: Option<String>,
+    /// Dedicated grid code.
+    pub dedicated: Option<String>,
+}
+
+impl GridCodes {
+    /// The codes of `r` in the view.
+    pub fn of(view: &TownView, r: &GridRefs) -> Self {
+        let code = |g: Option<geo_core::ids::GridId>| {
+            g.and_then(|g| view.grid_pos.get(&g))
+                .map(|&i| view.dataset.grids[i].code.as_str().to_string())
+        };
+        Self {
+            community: r.community.map(|c| c.get()),
+            comprehensive: code(r.comprehensive),
+            micro: code(r.micro),
+            dedicated: code(r.dedicated),
+        }
+    }
+}
+
+/// Public properties of an event (no reporter data).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventProps {
+    /// Event ID.
+    pub id: u64,
+    /// Category code `NN.MM`.
+    pub category: &'static str,
+    /// Category name, Chinese.
+    pub category_zh: &'static str,
+    /// Category name, English.
+    pub category_en: &'static str,
+    /// Short description (scrubbed at the edge unless revealed).
+    pub title: String,
+    /// Report time, RFC 3339.
+    pub reported_at: String,
+    /// Source code.
+    pub source: &'static str,
+    /// Status code.
+    pub status: &'static str,
+    /// Grade code.
+    pub grade: &'static str,
+    /// Deadline, RFC 3339.
+    pub deadline: Option<String>,
+    /// Handler code.
+    pub handler: Option<String>,
+    /// Resolution time, RFC 3339.
+    pub resolved_at: Option<String>,
+    /// Handling time in hours, once resolved.
+    pub handling_h: Option<f64>,
+    /// Satisfaction 1–5.
+    pub satisfaction: Option<u8>,
+    /// Open past its deadline now.
+    pub overdue: bool,
+    /// Master event of a merged duplicate.
+    pub master: Option<u64>,
+    /// The event's grids.
+    pub grids: GridCodes,
+}
+
+impl EventProps {
+    /// The properties of `e` (with grids `refs`) at `now`.
+    pub fn of(view: &TownView, e: &Event, refs: &GridRefs, now: DateTime<Utc>) -> Self {
+        let def = e.category.def();
+        Self {
+            id: e.id.get(),
+            category: e.category.code(),
+            category_zh: def.name_zh,
+            category_en: def.name_en,
+            title: e.title.clone(),
+            reported_at: e.reported_at.to_rfc3339(),
+            source: e.source.code(),
+            status: e.status.code(),
+            grade: e.grade.code(),
+            deadline: e.deadline.map(|d| d.to_rfc3339()),
+            handler: e.handler.clone(),
+            resolved_at: e.resolved_at.map(|d| d.to_rfc3339()),
+            handling_h: e.handling_h(),
+            satisfaction: e.satisfaction,
+            overdue: e.is_overdue(now),
+            master: e.master.map(|m| m.get()),
+            grids: GridCodes::of(view, refs),
+        }
+    }
+}
+
+/// The JSON object of a response struct (empty if it is not an object), for
+/// the masking below, which works on any answer that carries an event.
+pub fn to_map<T: Serialize>(v: &T) -> Map<String, Value> {
+    match serde_json::to_value(v) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Public properties of an event as a JSON object.
+pub fn event_props(
+    view: &TownView,
+    e: &Event,
+    refs: &GridRefs,
+    now: DateTime<Utc>,
+) -> Map<String, Value> {
+    to_map(&EventProps::of(view, e, refs, now))
+}
+
+/// The traffic-light state of an event: how much of its time limit is used.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sla {
+    /// `green`, `yellow`, `red` or `overdue`.
+    pub level: &'static str,
+    /// Hours since the report (to `resolved_at` once resolved).
+    pub elapsed_h: f64,
+    /// Hours left to the deadline (negative when overdue).
+    pub remaining_h: f64,
+    /// Deadline, RFC 3339.
+    pub deadline: String,
+    /// Share of the limit used (1 = at the deadline).
+    pub used: f64,
+}
+
+impl Sla {
+    /// The traffic-light state of `e` at `now`; `None` for rejected and
+    /// merged events, which no longer run against a limit. The clock stops
+    /// at `resolved_at`.
+    pub fn of(rules: &EventRules, e: &Event, now: DateTime<Utc>) -> Option<Sla> {
+        if matches!(e.status, EventStatus::Rejected | EventStatus::Merged) {
+            return None;
+        }
+        let s = rules.limits.sla(e, now);
+        let level = match s.level {
+            SlaLevel::Green => "green",
+            SlaLevel::Yellow => "yellow",
+            SlaLevel::Red => "red",
+            SlaLevel::Overdue => "overdue",
+        };
+        Some(Sla {
+            level,
+            elapsed_h: hours(s.elapsed),
+            remaining_h: hours(s.remaining),
+            deadline: s.deadline.to_rfc3339(),
+            used: (s.used * 1000.0).round() / 1000.0,
+        })
+    }
+}
+
+fn hours(d: chrono::Duration) -> f64 {
+    (d.num_milliseconds() as f64 / 3600.0).round() / 1000.0
+}
+
+/// One step of a transition, as answered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransitionView {
+    /// Status before.
+    pub from: &'static str,
+    /// Status after.
+    pub to: &'static str,
+    /// When, RFC 3339.
+    pub at: String,
+    /// Who.
+    pub actor: String,
+    /// Note (scrubbed at the edge unless revealed).
+    pub note: String,
+}
+
+impl From<&Transition> for TransitionView {
+    fn from(t: &Transition) -> Self {
+        Self {
+            from: t.from.code(),
+            to: t.to.code(),
+            at: t.at.to_rfc3339(),
+            actor: t.actor.clone(),
+            note: t.note.clone(),
+        }
+    }
+}
+
+/// An event with its position.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Located {
+    /// The event's properties.
+    #[serde(flatten)]
+    pub props: EventProps,
+    /// Longitude (WGS84).
+    pub lon: f64,
+    /// Latitude (WGS84).
+    pub lat: f64,
+}
+
+impl Located {
+    /// The properties and position of `e`.
+    pub fn of(view: &TownView, e: &Event, refs: &GridRefs, now: DateTime<Utc>) -> Self {
+        Self {
+            props: EventProps::of(view, e, refs, now),
+            lon: e.location.x(),
+            lat: e.location.y(),
+        }
+    }
+}
+
+/// An event after a change, as answered to the mover and streamed: its
+/// properties and position, time-limit state and the transition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangedEvent {
+    /// The event.
+    #[serde(flatten)]
+    pub event: Located,
+    /// Its time-limit state (`null` for rejected and merged events).
+    pub sla: Option<Sla>,
+    /// The move just made.
+    pub transition: TransitionView,
+}
+
+/// One row of an event's timeline in its detail.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    /// Status reached.
+    pub status: String,
+    /// Status left (`null` for the report and for reconstructed history).
+    pub from: Option<String>,
+    /// When, RFC 3339.
+    pub at: Option<String>,
+    /// Who.
+    pub actor: Option<String>,
+    /// Note (scrubbed at the edge unless revealed).
+    pub note: String,
+}
+
+impl TimelineEntry {
+    /// The stored rows of an event; for imported history without rows, the
+    /// milestones the event itself records (report, resolution, closing).
+    pub fn of(e: &Event, rows: &[TransitionRow]) -> Vec<Self> {
+        let mut tl: Vec<Self> = rows
+            .iter()
+            .map(|t| Self {
+                status: t.to.clone(),
+                from: t.from.clone(),
+                at: Utc.timestamp_opt(t.at, 0).single().map(|d| d.to_rfc3339()),
+                actor: Some(t.actor.clone()),
+                note: t.note.clone(),
+            })
+            .collect();
+        if tl.is_empty() {
+            let step = |status: &str, at: Option<DateTime<Utc>>, actor: Option<String>| Self {
+                status: status.to_string(),
+                from: None,
+                at: at.map(|d| d.to_rfc3339()),
+                actor,
+                note: String::new(),
+            };
+            tl.push(step(
+                "reported",
+                Some(e.reported_at),
+                Some(e.source.code().to_string()),
+            ));
+            if let Some(r) = e.resolved_at {
+                tl.push(step("resolved", Some(r), e.handler.clone()));
+            }
+            if !e.status.is_open() && e.status != EventStatus::Resolved {
+                tl.push(step(e.status.code(), e.resolved_at, e.handler.clone()));
+            }
+        }
+        tl
+    }
+}
+
+/// `GET /api/v1/events/{id}`: an event, its timeline and time-limit state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventDetail {
+    /// The event.
+    #[serde(flatten)]
+    pub event: Located,
+    /// Its timeline, oldest first.
+    pub timeline: Vec<TimelineEntry>,
+    /// Its time-limit state.
+    pub sla: Option<Sla>,
+}
+
+/// A GeoJSON feature collection of one page of a list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FeaturePage {
+    /// Always `FeatureCollection`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Features matching, all pages.
+    pub total: u64,
+    /// Offset of the next page, if any.
+    pub next_offset: Option<u64>,
+    /// This page's features.
+    pub features: Vec<Value>,
+}
+
+/// One event moved by an escalation run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Escalated {
+    /// Event ID.
+    pub id: u64,
+    /// Its new handler.
+    pub handler: Option<String>,
+    /// Its deadline, RFC 3339.
+    pub deadline: Option<String>,
+    /// The escalation.
+    pub transition: TransitionView,
+}
+
+/// `POST /api/v1/escalate`: what the time-limit check moved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EscalationRun {
+    /// When it ran, RFC 3339.
+    pub at: String,
+    /// Events escalated.
+    pub count: usize,
+    /// The events escalated.
+    pub escalated: Vec<Escalated>,
+}
+
+/// One step of a receipt's timeline: status and time only.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReceiptStep {
+    /// Status reached.
+    pub status: String,
+    /// When, RFC 3339.
+    pub at: Option<String>,
+}
+
+/// The event a reported duplicate was merged into, as its receipt shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MergedInto {
+    /// Status of the master event.
+    pub status: &'static str,
+    /// Its resolution time.
+    pub resolved_at: Option<String>,
+    /// Its time-limit state.
+    pub sla: Option<Sla>,
+}
+
+/// `GET /api/v1/receipts/{receipt}`: what a resident may follow of a report
+/// (no title, place, actors or notes).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReceiptStatus {
+    /// The receipt asked for.
+    pub receipt: String,
+    /// Category code.
+    pub category: &'static str,
+    /// Category name, Chinese.
+    pub category_zh: &'static str,
+    /// Category name, English.
+    pub category_en: &'static str,
+    /// Status code.
+    pub status: &'static str,
+    /// Report time.
+    pub reported_at: String,
+    /// Handler code.
+    pub handler: Option<String>,
+    /// Deadline.
+    pub deadline: Option<String>,
+    /// Resolution time.
+    pub resolved_at: Option<String>,
+    /// Satisfaction 1–5.
+    pub satisfaction: Option<u8>,
+    /// Time-limit state.
+    pub sla: Option<Sla>,
+    /// The master event of a merged report.
+    pub merged_into: Option<MergedInto>,
+    /// Statuses and times.
+    pub timeline: Vec<ReceiptStep>,
+}
+
+impl ReceiptStatus {
+    /// The receipt answer of `e` (and the event it was merged into) from its
+    /// stored timeline rows; imported history without rows shows the report and
+    /// the current status.
+    pub fn of(
+        rules: &EventRules,
+        receipt: String,
+        e: &Event,
+        master: Option<&Event>,
+        rows: &[TransitionRow],
+        now: DateTime<Utc>,
+    ) -> ReceiptStatus {
+        let mut timeline: Vec<ReceiptStep> = rows
+            .iter()
+            .map(|t| ReceiptStep {
+                status: t.to.clone(),
+                at: Utc.timestamp_opt(t.at, 0).single().map(|d| d.to_rfc3339()),
+            })
+            .collect();
+        if timeline.is_empty() {
+            timeline.push(ReceiptStep {
+                status: "reported".into(),
+                at: Some(e.reported_at.to_rfc3339()),
+            });
+            if e.status != EventStatus::Reported {
+                timeline.push(ReceiptStep {
+                    status: e.status.code().into(),
+                    at: e.resolved_at.map(|d| d.to_rfc3339()),
+                });
+            }
+        }
+        let def = e.category.def();
+        ReceiptStatus {
+            receipt,
+            category: e.category.code(),
+            category_zh: def.name_zh,
+            category_en: def.name_en,
+            status: e.status.code(),
+            reported_at: e.reported_at.to_rfc3339(),
+            handler: e.handler.clone(),
+            deadline: e.deadline.map(|d| d.to_rfc3339()),
+            resolved_at: e.resolved_at.map(|d| d.to_rfc3339()),
+            satisfaction: e.satisfaction,
+            sla: Sla::of(rules, e, now),
+            merged_into: master.map(|m| MergedInto {
+                status: m.status.code(),
+                resolved_at: m.resolved_at.map(|d| d.to_rfc3339()),
+                sla: Sla::of(rules, m, now),
+            }),
+            timeline,
+        }
+    }
+}
+
+/// Grid IDs of a worker's grids (empty for other roles).
+pub(crate) fn worker_grids(access: &Access, view: &TownView) -> Vec<geo_core::ids::GridId> {
+    access
+        .grid_codes
+        .iter()
+        .filter_map(|c| view.grid_by_code.get(c.as_str()))
+        .map(|&i| view.dataset.grids[i].id)
+        .collect()
+}
+
+/// True when any grid of `r` is one of `mine`.
+pub(crate) fn in_grids(mine: &[geo_core::ids::GridId], r: &GridRefs) -> bool {
+    [r.comprehensive, r.micro, r.dedicated]
+        .iter()
+        .flatten()
+        .any(|g| mine.contains(g))
+}
+
+/// H3 resolution to which planners and the screen see events (cells of
+/// ~0.74 km²): a place, not a door.
+pub const COARSE_RES: h3o::Resolution = h3o::Resolution::Eight;
+
+/// The centre of the H3 cell of a position.
+pub fn coarse_point(lon: f64, lat: f64) -> (f64, f64) {
+    match h3o::LatLng::new(lat, lon) {
+        Ok(ll) => {
+            let c = h3o::LatLng::from(ll.to_cell(COARSE_RES));
+            ((c.lng() * 1e6).round() / 1e6, (c.lat() * 1e6).round() / 1e6)
+        }
+        Err(_) => (0.0, 0.0),
+    }
+}
+
+/// An event as planners and the screen see it: category, status, grade,
+/// times and grids, without title, handler, receipt or exact place.
+pub fn coarsen(mut m: Map<String, Value>) -> Map<String, Value> {
+    for k in [
+        "title",
+        "handler",
+        "receipt",
+        "dispatch",
+        "duplicates",
+        "master",
+    ] {
+        m.remove(k);
+    }
+    if let (Some(lon), Some(lat)) = (
+        m.get("lon").and_then(Value::as_f64),
+        m.get("lat").and_then(Value::as_f64),
+    ) {
+        let (lon, lat) = coarse_point(lon, lat);
+        m.insert("lon".into(), json!(lon));
+        m.insert("lat".into(), json!(lat));
+    }
+    m.insert("coarse".into(), json!(true));
+    m
+}
+
+/// Masks ID numbers and phone numbers in an event's free text (title, notes
+/// of its transition and timeline) unless the request `reveals` personal data
+/// (a leader or worker with a reason, audited by the caller).
+pub fn scrub_event(reveals: bool, m: &mut Map<String, Value>) {
+    if reveals {
+        return;
+    }
+    let scrub = |v: &mut Value| {
+        if let Some(t) = v.as_str() {
+            *v = Value::String(geo_core::ids::scrub_text(t));
+        }
+    };
+    if let Some(v) = m.get_mut("title") {
+        scrub(v);
+    }
+    if let Some(v) = m.get_mut("transition").and_then(|t| t.get_mut("note")) {
+        scrub(v);
+    }
+    if let Some(tl) = m.get_mut("timeline").and_then(Value::as_array_mut) {
+        for row in tl {
+            if let Some(v) = row.get_mut("note") {
+                scrub(v);
+            }
+        }
+    }
+}
+
+/// What of a streamed event message (its properties with `lon`/`lat`) this
+/// caller may see: all of it (leader; worker in own grids; department
+/// dispatched to it), the coarse copy (planner, screen), or nothing.
+pub fn event_message_for(access: &Access, mut m: Map<String, Value>) -> Option<Map<String, Value>> {
+    m.remove("receipt");
+    match access.role {
+        Role::Public => None,
+        r if r.sees_single_events() => {
+            let handler = m.get("handler").and_then(Value::as_str);
+            let in_mine = ["comprehensive", "micro", "dedicated"].iter().any(|k| {
+                m.get("grids")
+                    .and_then(|g| g.get(*k))
+                    .and_then(Value::as_str)
+                    .is_some_and(|c| access.grid_codes.iter().any(|g| g.as_str() == c))
+            });
+            if !access.may_see_event(handler, in_mine) {
+                return None;
+            }
+            // The stream never reveals: free text is scrubbed for everyone.
+            let mut m = m;
+            scrub_event(false, &mut m);
+            Some(m)
+        }
+        _ => Some(coarsen(m)),
+    }
+}

@@ -1,0 +1,305 @@
+//! Query-string parsers of the HTTP API, in one place: the list routes'
+//! filters (bbox, time range, category, status, source, grid, paging), the
+//! heatmap and tile filters, and the answer formats of the analytics routes.
+//! Every refusal is a 400 with a stable code naming the parameter.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use geo_core::ids::GridCode;
+use geo_core::model::{EventSource, EventStatus};
+use geo_core::store::{EventFilter, Page};
+use geo_core::taxonomy::EventCategory;
+use serde::Deserialize;
+
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::view::TownView;
+
+/// Query parameters shared by list routes.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    /// `bbox=`.
+    pub bbox: Option<String>,
+    /// `national_id=` (`persons` only): exact look-up by ID number through
+    /// the store's keyed hash; nothing else is searched.
+    pub national_id: Option<String>,
+    /// `grid=`.
+    pub grid: Option<String>,
+    /// `kind=`.
+    pub kind: Option<String>,
+    /// `category=`.
+    pub category: Option<String>,
+    /// `status=`.
+    pub status: Option<String>,
+    /// `source=`.
+    pub source: Option<String>,
+    /// `from=`.
+    pub from: Option<String>,
+    /// `to=`.
+    pub to: Option<String>,
+    /// `limit=`.
+    pub limit: Option<u64>,
+    /// `offset=`.
+    pub offset: Option<u64>,
+    /// `res=`.
+    pub res: Option<u8>,
+    /// `q=`.
+    pub q: Option<String>,
+    /// `building=`.
+    pub building: Option<String>,
+}
+
+/// Parses `2026-01-31` or RFC 3339.
+pub fn parse_time(field: &str, s: &str) -> AppResult<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        if let Some(t) = d.and_hms_opt(0, 0, 0) {
+            return Ok(Utc.from_utc_datetime(&t));
+        }
+    }
+    if let Ok(secs) = s.parse::<i64>() {
+        if let Some(t) = Utc.timestamp_opt(secs, 0).single() {
+            return Ok(t);
+        }
+    }
+    Err(AppError::bad(
+        ErrorCode::BadTime,
+        format!("{field}={s:?} is not a date (YYYY-MM-DD), RFC 3339 time or unix seconds"),
+    ))
+}
+
+/// Parses `bbox=w,s,e,n` (finite, `w <= e`, `s <= n`).
+pub fn parse_bbox(s: &str) -> AppResult<[f64; 4]> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            AppError::bad(
+                ErrorCode::BadBbox,
+                format!("bbox={s:?}: expected four numbers w,s,e,n"),
+            )
+        })?;
+    match v.as_slice() {
+        [w, s2, e, n]
+            if w.is_finite()
+                && s2.is_finite()
+                && e.is_finite()
+                && n.is_finite()
+                && w <= e
+                && s2 <= n =>
+        {
+            Ok([*w, *s2, *e, *n])
+        }
+        _ => Err(AppError::bad(
+            ErrorCode::BadBbox,
+            format!("bbox={s:?}: expected w,s,e,n with w<=e and s<=n"),
+        )),
+    }
+}
+
+impl ListQuery {
+    /// The store filter of the event list (`open` and `overdue` are
+    /// answered by the route, not the store).
+    pub fn event_filter(&self, view: &TownView) -> AppResult<EventFilter> {
+        let mut f = EventFilter::default();
+        if let Some(b) = &self.bbox {
+            f.bbox = Some(parse_bbox(b)?);
+        }
+        if let Some(c) = self.category.as_deref().filter(|c| !c.is_empty()) {
+            if c.len() == 2 && c.bytes().all(|b| b.is_ascii_digit()) {
+                f.category = Some(c.to_string());
+            } else {
+                let cat = EventCategory::parse(c)
+                    .map_err(|e| AppError::bad(ErrorCode::BadCategory, e.to_string()))?;
+                f.category = Some(cat.code().to_string());
+            }
+        }
+        if let Some(s) = self
+            .status
+            .as_deref()
+            .filter(|s| !s.is_empty() && *s != "open" && *s != "overdue")
+        {
+            let st = EventStatus::parse(s)
+                .map_err(|e| AppError::bad(ErrorCode::BadStatus, e.to_string()))?;
+            f.status = Some(st.code().to_string());
+        }
+        if let Some(s) = self.source.as_deref().filter(|s| !s.is_empty()) {
+            let so = EventSource::parse(s)
+                .map_err(|e| AppError::bad(ErrorCode::BadSource, e.to_string()))?;
+            f.source = Some(so.code().to_string());
+        }
+        if let Some(t) = self.from.as_deref().filter(|s| !s.is_empty()) {
+            f.from = Some(parse_time("from", t)?);
+        }
+        if let Some(t) = self.to.as_deref().filter(|s| !s.is_empty()) {
+            f.to = Some(parse_time("to", t)?);
+        }
+        if let Some(g) = &self.grid {
+            f.grid = Some(grid_id(view, g)?);
+        }
+        Ok(f)
+    }
+
+    /// Paging: `limit` 1..=10000 (default 1000) from `offset`.
+    pub fn page(&self) -> AppResult<Page> {
+        let limit = self.limit.unwrap_or(1000);
+        if limit == 0 || limit > 10_000 {
+            return Err(AppError::bad(
+                ErrorCode::BadLimit,
+                format!("limit={limit}: must be 1..=10000"),
+            ));
+        }
+        Ok(Page {
+            limit,
+            offset: self.offset.unwrap_or(0),
+        })
+    }
+}
+
+/// The grid of a `grid=` code in the view.
+pub fn grid_id(view: &TownView, code: &str) -> AppResult<geo_core::ids::GridId> {
+    GridCode::parse(code).map_err(|e| AppError::bad(ErrorCode::BadGridCode, e.to_string()))?;
+    view.grid_by_code
+        .get(code)
+        .map(|&i| view.dataset.grids[i].id)
+        .ok_or_else(|| AppError::NotFound(format!("grid {code} not found")))
+}
+
+/// Builds a heatmap filter at `now` from query parameters.
+pub fn heat_filter(q: &ListQuery, now: DateTime<Utc>) -> AppResult<tiles::heatmap::HeatFilter> {
+    heat_filter_from(
+        &HashMap::from_iter(
+            [
+                ("from", q.from.clone()),
+                ("to", q.to.clone()),
+                ("category", q.category.clone()),
+                ("status", q.status.clone()),
+                ("source", q.source.clone()),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_string(), v))),
+        ),
+        now,
+    )
+}
+
+/// Builds a heatmap filter at `now` from a parameter map (tiles and JSON
+/// share it).
+pub fn heat_filter_from(
+    p: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> AppResult<tiles::heatmap::HeatFilter> {
+    let mut f = tiles::heatmap::HeatFilter::at(now);
+    if let Some(t) = p.get("from").filter(|s| !s.is_empty()) {
+        f.from = Some(parse_time("from", t)?);
+    }
+    if let Some(t) = p.get("to").filter(|s| !s.is_empty()) {
+        f.to = Some(parse_time("to", t)?);
+    }
+    if let Some(c) = p.get("category").filter(|s| !s.is_empty()) {
+        for part in c.split(',') {
+            if part.len() == 2 {
+                f.categories
+                    .extend(EventCategory::all().filter(|x| x.group() == part));
+            } else {
+                f.categories.push(
+                    EventCategory::parse(part)
+                        .map_err(|e| AppError::bad(ErrorCode::BadCategory, e.to_string()))?,
+                );
+            }
+        }
+        if f.categories.is_empty() {
+            return Err(AppError::bad(
+                ErrorCode::BadCategory,
+                format!("category={c:?} matches no category"),
+            ));
+        }
+    }
+    if let Some(s) = p.get("status").filter(|s| !s.is_empty()) {
+        for part in s.split(',') {
+            f.statuses
+                .push(tiles::heatmap::StatusClass::parse(part).ok_or_else(|| {
+                    AppError::bad(
+                        ErrorCode::BadStatus,
+                        format!("status={part:?}: expected open, overdue or closed"),
+                    )
+                })?);
+        }
+    }
+    if let Some(s) = p.get("source").filter(|s| !s.is_empty()) {
+        for part in s.split(',') {
+            f.sources.push(
+                EventSource::parse(part)
+                    .map_err(|e| AppError::bad(ErrorCode::BadSource, e.to_string()))?,
+            );
+        }
+    }
+    Ok(f)
+}
+
+/// Answer format of the indicator, hotspot and coverage routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// JSON (the default).
+    Json,
+    /// A CSV download.
+    Csv,
+    /// GeoJSON (coverage only).
+    GeoJson,
+}
+
+/// The `format=` of an analytics route; `geojson` where it offers GeoJSON.
+pub fn format_of(q: Option<&str>, geojson: bool) -> AppResult<Format> {
+    match q.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") | Some("json") => Ok(Format::Json),
+        Some("csv") => Ok(Format::Csv),
+        Some("geojson") if geojson => Ok(Format::GeoJson),
+        Some(other) => Err(AppError::bad(
+            ErrorCode::BadFormat,
+            format!(
+                "format={other:?}: expected json or csv{}",
+                if geojson { " or geojson" } else { "" }
+            ),
+        )),
+    }
+}
+
+/// Query of `GET /api/v1/indicators`.
+#[derive(Debug, Default, Deserialize)]
+pub struct IndicatorQuery {
+    /// `from=`.
+    pub from: Option<String>,
+    /// `to=`.
+    pub to: Option<String>,
+    /// `level=`.
+    pub level: Option<String>,
+    /// `format=`.
+    pub format: Option<String>,
+}
+
+/// Query of `GET /api/v1/hotspots`.
+#[derive(Debug, Default, Deserialize)]
+pub struct HotspotQuery {
+    /// `week=`.
+    pub week: Option<String>,
+    /// `res=`.
+    pub res: Option<u8>,
+    /// `category=`.
+    pub category: Option<String>,
+    /// `format=`.
+    pub format: Option<String>,
+}
+
+/// Query of `GET /api/v1/coverage`.
+#[derive(Debug, Default, Deserialize)]
+pub struct CoverageQuery {
+    /// `service=`.
+    pub service: Option<String>,
+    /// `minutes=`.
+    pub minutes: Option<f64>,
+    /// `format=`.
+    pub format: Option<String>,
+}

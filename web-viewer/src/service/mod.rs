@@ -1,0 +1,7 @@
+//! The service layer: what the CLI and the HTTP routes both do, without
+//! HTTP or command-line concerns. Routes and `cli/` call these modules;
+//! routes never call `cli/`.
+
+pub mod event_loop;
+pub mod regrid;
+pub mod report;
