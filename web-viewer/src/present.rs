@@ -505,16 +505,19 @@ pub fn coarsen(mut m: Map<String, Value>) -> Map<String, Value> {
     m
 }
 
-/// Masks ID numbers and phone numbers in an event's free text (title, notes
-/// of its transition and timeline) unless the request `reveals` personal data
-/// (a leader or worker with a reason, audited by the caller).
-pub fn scrub_event(reveals: bool, m: &mut Map<String, Value>) {
+/// Masks ID numbers, phone numbers and the `names` of the residents of the
+/// reporting household ([`TownView::names_of`]) in an event's free text
+/// (title, notes of its transition and timeline) unless the request
+/// `reveals` personal data (a leader or worker with a reason, audited by the
+/// caller).
+pub fn scrub_event(reveals: bool, names: &[String], m: &mut Map<String, Value>) {
     if reveals {
         return;
     }
     let scrub = |v: &mut Value| {
         if let Some(t) = v.as_str() {
-            *v = Value::String(geo_core::ids::scrub_text(t));
+            let t = geo_core::ids::scrub_text(t);
+            *v = Value::String(geo_core::ids::scrub_names(&t, names));
         }
     };
     if let Some(v) = m.get_mut("title") {
@@ -550,9 +553,10 @@ pub fn event_message_for(access: &Access, mut m: Map<String, Value>) -> Option<M
             if !access.may_see_event(handler, in_mine) {
                 return None;
             }
-            // The stream never reveals: free text is scrubbed for everyone.
+            // The stream never reveals: free text is scrubbed for everyone
+            // (residents' names already at the broadcast, which knows them).
             let mut m = m;
-            scrub_event(false, &mut m);
+            scrub_event(false, &[], &mut m);
             Some(m)
         }
         _ => Some(coarsen(m)),

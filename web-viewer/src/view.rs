@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Utc};
-use geo_core::ids::{EventId, GridId};
+use geo_core::ids::{EventId, GridId, HouseholdId};
 use geo_core::index::SpatialIndex;
 use geo_core::model::{Event, GridRefs};
 use geo_core::store::{LoadSet, Scope, Store, StoreError};
@@ -45,6 +45,10 @@ pub struct TownView {
     pub event_pos: HashMap<EventId, usize>,
     /// Next free event ID.
     pub next_event_id: u64,
+    /// Names of the residents of each household that reported an event, to
+    /// mask them in the event's free text ([`geo_core::ids::scrub_names`]).
+    /// Personal data: never served, only used to mask.
+    pub reporter_names: HashMap<HouseholdId, Vec<String>>,
 }
 
 /// Per-grid figures of `year` from the store, keyed by grid ID (as
@@ -73,7 +77,15 @@ impl TownView {
         let dataset = store.load(&Scope::Town, LoadSet::Spatial)?;
         let grid_pop = grid_pop(store, now.year())?;
         let next_event_id = store.max_event_id()? + 1;
-        Ok(Self::from_dataset(dataset, grid_pop, next_event_id))
+        let households: Vec<HouseholdId> = dataset
+            .events
+            .iter()
+            .filter_map(|e| e.reporter_household)
+            .collect();
+        let reporter_names = store.resident_names(&households)?;
+        let mut view = Self::from_dataset(dataset, grid_pop, next_event_id);
+        view.reporter_names = reporter_names;
+        Ok(view)
     }
 
     /// Builds the view from a dataset.
@@ -117,7 +129,24 @@ impl TownView {
             event_refs,
             event_pos,
             next_event_id,
+            reporter_names: HashMap::new(),
         }
+    }
+
+    /// Names to mask in the free text of `e`: the residents of the
+    /// household that reported it (none for a report without one).
+    pub fn names_of(&self, e: &Event) -> &[String] {
+        e.reporter_household
+            .and_then(|h| self.reporter_names.get(&h))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// [`Self::names_of`] the event with this ID, if the view holds it.
+    pub fn names_of_id(&self, id: u64) -> &[String] {
+        EventId::new(id)
+            .ok()
+            .and_then(|id| self.event_pos.get(&id))
+            .map_or(&[], |&i| self.names_of(&self.dataset.events[i]))
     }
 
     /// Adds or replaces an event everywhere in the view; returns its refs

@@ -93,7 +93,7 @@ fn event_detail() {
         sla: Sla::of(&rules(), &e, now),
     };
     let mut scrubbed = to_map(&detail);
-    scrub_event(false, &mut scrubbed);
+    scrub_event(false, &[], &mut scrubbed);
     insta::assert_json_snapshot!("event_detail", detail);
     insta::assert_json_snapshot!("event_detail_scrubbed", scrubbed);
 }
@@ -117,7 +117,7 @@ fn event_detail_of_imported_history() {
 fn event_list_page() {
     let (view, e) = (view(), event(4711));
     let mut props = web_viewer::present::event_props(&view, &e, &GridRefs::default(), t0());
-    scrub_event(false, &mut props);
+    scrub_event(false, &[], &mut props);
     let page = FeaturePage {
         kind: "FeatureCollection",
         total: 3,

@@ -127,6 +127,16 @@ fn add(store: &mut Store, name: &str, role: &str, grids: &[String], dept: Option
 }
 
 pub(crate) async fn server(tag: &str, config: impl FnOnce(&mut ServerConfig)) -> Server {
+    server_after(tag, |_| {}, config).await
+}
+
+/// [`server`], with `before` run on the closed store file (a `wangge`
+/// command, as a user would run it) before the server opens it.
+pub(crate) async fn server_after(
+    tag: &str,
+    before: impl FnOnce(&std::path::Path),
+    config: impl FnOnce(&mut ServerConfig),
+) -> Server {
     let (mut store, path) = demo_store(tag);
     let worker_grid = store
         .grids()
@@ -155,6 +165,9 @@ pub(crate) async fn server(tag: &str, config: impl FnOnce(&mut ServerConfig)) ->
         0,
     )
     .expect("kiosk token");
+    drop(store);
+    before(&path);
+    let store = crate::common::open_store(&path);
     let mut cfg = ServerConfig::new(path);
     config(&mut cfg);
     let state = AppState::new(store, cfg).expect("state");
@@ -884,4 +897,111 @@ async fn leaders_disable_reset_and_revoke_at_once() {
             "no {action} line by leader:leader: {lines:?}"
         );
     }
+}
+
+/// The names of the residents of the household that reported an event are
+/// masked in its text for every reader that does not reveal (list, detail,
+/// stream), and shown to a leader who reveals with a reason. The event
+/// comes in as a user's import (`wangge import events` with a
+/// `reporter_household_id` column).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn residents_names_in_event_text_are_masked_unless_revealed() {
+    use geo_core::store::{LoadSet, Page, Scope};
+    let (person, household, (lon, lat)) = {
+        let (store, _) = demo_store("names-probe");
+        let p = store
+            .persons(
+                &Scope::Town,
+                None,
+                Some(Page {
+                    offset: 0,
+                    limit: 200,
+                }),
+            )
+            .expect("persons")
+            .into_iter()
+            .find(|p| p.household.is_some() && p.name.chars().count() == 3)
+            .expect("a person of three characters with a household");
+        let ds = store.load(&Scope::Town, LoadSet::Spatial).expect("load");
+        let at = ds.events[0].location;
+        (
+            p.name.clone(),
+            p.household.expect("household").get(),
+            (at.x(), at.y()),
+        )
+    };
+    let given: String = person.chars().skip(1).collect();
+    let title = format!("{person}家楼道堆物，{given}多次投诉");
+    let srv = server_after(
+        "auth-names",
+        |path| {
+            let csv = path.with_file_name("reports.csv");
+            std::fs::write(
+                &csv,
+                format!(
+                    "id,category,title,reported_at,lon,lat,reporter_household_id\n\
+                     9000001,02.05,{title},2026-11-30T08:00:00Z,{lon},{lat},{household}\n"
+                ),
+            )
+            .expect("csv");
+            let args = web_viewer::cli::import::ImportArgs::from_argv([
+                "import",
+                "events",
+                csv.to_str().expect("utf-8 path"),
+            ])
+            .expect("import args");
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            web_viewer::cli::import::run_with(path, args, &mut out, &mut err)
+                .unwrap_or_else(|e| panic!("import: {e:#} {}", String::from_utf8_lossy(&err)));
+        },
+        |_| {},
+    )
+    .await;
+    let addr = srv.addr;
+    let (person2, given2, title2) = (person.clone(), given.clone(), title.clone());
+    blocking(move || {
+        let (leader, _) = login(addr, "leader");
+        let masked = |t: &str| !t.contains(&person2) && !t.contains(&given2) && t.contains("投诉");
+        let d = http(addr, "GET", "/api/v1/events/9000001", &[("Cookie", &leader)], None).json();
+        let t = d["title"].as_str().expect("title").to_string();
+        assert!(masked(&t), "detail: {t}");
+        let l = http(addr, "GET", "/api/v1/events?limit=10000", &[("Cookie", &leader)], None).json();
+        let f = l["features"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|f| f["properties"]["id"] == 9000001)
+            .expect("the imported event in the list")
+            .clone();
+        let t = f["properties"]["title"].as_str().expect("title").to_string();
+        assert!(masked(&t), "list: {t}");
+        // Revealed with a reason: the title as reported.
+        let r = http(
+            addr,
+            "GET",
+            "/api/v1/events/9000001",
+            &[("Cookie", &leader), ("X-Wangge-Reveal-Reason", "%E6%A0%B8%E5%AE%9E")],
+            None,
+        )
+        .json();
+        assert_eq!(r["title"], title2.as_str());
+        // The stream's backlog masks it too.
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+        write!(
+            s,
+            "GET /api/v1/stream/events?since=9000000 HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {leader}\r\n\r\n"
+        )
+        .expect("write");
+        let mut got = String::new();
+        let mut buf = [0u8; 65536];
+        while !got.contains("9000001") || !got.contains("投诉") {
+            let n = s.read(&mut buf).expect("read stream");
+            assert!(n > 0, "stream closed: {got}");
+            got.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        assert!(masked(&got), "stream: {got}");
+    })
+    .await
+    .expect("names");
 }

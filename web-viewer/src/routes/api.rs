@@ -310,7 +310,7 @@ pub async fn list(
                 let mut props = event_props(&view, e, r, now);
                 if access.role.sees_single_events() {
                     if access.may_see_event(e.handler.as_deref(), in_grids(&mine, r)) {
-                        scrub_event(access.reveals(), &mut props);
+                        scrub_event(access.reveals(), view.names_of(e), &mut props);
                         feats.push(feature(gj(&e.location), props));
                     }
                 } else {
@@ -757,7 +757,8 @@ pub async fn stream_events(
                 let mut m = event_props(&view, e, r, now);
                 m.insert("lon".into(), json!(e.location.x()));
                 m.insert("lat".into(), json!(e.location.y()));
-                let m = event_message_for(&access, m)?;
+                let mut m = event_message_for(&access, m)?;
+                scrub_event(false, view.names_of(e), &mut m);
                 Some((e.id.get(), Value::Object(m).to_string()))
             })
             .collect();

@@ -393,14 +393,17 @@ pub async fn event_detail(
             .get(&eid)
             .ok_or_else(|| AppError::NotFound(format!("event {eid} not found")))?;
         let e = &view.dataset.events[i];
-        EventDetail {
-            event: Located::of(&view, e, &view.event_refs[i], now),
-            timeline: TimelineEntry::of(e, &rows),
-            sla: Sla::of(&st.0.rules, e, now),
-        }
+        (
+            EventDetail {
+                event: Located::of(&view, e, &view.event_refs[i], now),
+                timeline: TimelineEntry::of(e, &rows),
+                sla: Sla::of(&st.0.rules, e, now),
+            },
+            view.names_of(e).to_vec(),
+        )
     };
-    let mut m = to_map(&detail);
-    scrub_event(access.reveals(), &mut m);
+    let mut m = to_map(&detail.0);
+    scrub_event(access.reveals(), &detail.1, &mut m);
     if access.reveals() {
         let (actor, reason) = (
             access.actor(),

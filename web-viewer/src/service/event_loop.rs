@@ -232,10 +232,21 @@ pub fn changed(st: &AppState, a: &Applied, now: DateTime<Utc>) -> AppResult<Chan
 }
 
 /// Sends a message to the event stream (no subscriber is not an error).
+/// Sends an event message to every open stream. The stream never reveals,
+/// so the names of the reporting household's residents are masked here,
+/// once, where the view knows them; each stream then keeps what its caller
+/// may see ([`crate::present::event_message_for`]).
 pub fn broadcast<T: serde::Serialize>(st: &AppState, v: &T) {
-    if let Ok(s) = serde_json::to_string(v) {
-        let _ = st.0.events_tx.send(s);
+    use serde_json::Value;
+    let Ok(Value::Object(mut m)) = serde_json::to_value(v) else {
+        return;
+    };
+    if let (Some(id), Ok(view)) = (m.get("id").and_then(Value::as_u64), st.view()) {
+        let names = view.names_of_id(id).to_vec();
+        drop(view);
+        crate::present::scrub_event(false, &names, &mut m);
     }
+    let _ = st.0.events_tx.send(Value::Object(m).to_string());
 }
 
 /// Escalates every open event that is red or overdue at `now` and still has
