@@ -874,6 +874,24 @@ pub fn polygon_point(
     p.interior_point().map(|p| p.0)
 }
 
+/// The GeoJSON name of a geometry's type (`Point`, `MultiPolygon`…), for
+/// messages that say what was found instead of what was expected.
+pub fn type_name(g: &geo_types::Geometry<f64>) -> &'static str {
+    use geo_types::Geometry;
+    match g {
+        Geometry::Point(_) => "Point",
+        Geometry::Line(_) => "Line",
+        Geometry::LineString(_) => "LineString",
+        Geometry::Polygon(_) => "Polygon",
+        Geometry::MultiPoint(_) => "MultiPoint",
+        Geometry::MultiLineString(_) => "MultiLineString",
+        Geometry::MultiPolygon(_) => "MultiPolygon",
+        Geometry::GeometryCollection(_) => "GeometryCollection",
+        Geometry::Rect(_) => "Rect",
+        Geometry::Triangle(_) => "Triangle",
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -244,16 +244,9 @@ fn account_commands_name_the_running_server_that_holds_the_store() {
     let d = temp("held");
     let db = d.join("s.duckdb");
     wangge(&db, &["key", "init"]);
-    let add = Command::new(env!("CARGO_BIN_EXE_wangge"))
-        .args(["--db"])
-        .arg(&db)
-        .args(["user", "add", "zhang", "--role", "leader", "--random"])
-        .output()
-        .expect("run wangge");
-    assert!(
-        add.status.success(),
-        "{}",
-        String::from_utf8_lossy(&add.stderr)
+    wangge(
+        &db,
+        &["user", "add", "zhang", "--role", "leader", "--random"],
     );
     let mut server = Command::new(env!("CARGO_BIN_EXE_wangge"))
         .args(["--db"])

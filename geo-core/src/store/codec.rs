@@ -78,7 +78,10 @@ pub(crate) fn parse_polygon(table: &'static str, id: u64, text: &str) -> Result<
             table,
             id,
             column: "geom",
-            reason: format!("expected a Polygon, found {}", type_name(&other)),
+            reason: format!(
+                "expected a Polygon, found {}",
+                crate::geometry::type_name(&other)
+            ),
         }),
     }
 }
@@ -91,7 +94,10 @@ pub(crate) fn parse_multi(table: &'static str, id: u64, text: &str) -> Result<Mu
             table,
             id,
             column: "geom",
-            reason: format!("expected a (Multi)Polygon, found {}", type_name(&other)),
+            reason: format!(
+                "expected a (Multi)Polygon, found {}",
+                crate::geometry::type_name(&other)
+            ),
         }),
     }
 }
@@ -103,23 +109,11 @@ pub(crate) fn parse_line(table: &'static str, id: u64, text: &str) -> Result<Lin
             table,
             id,
             column: "geom",
-            reason: format!("expected a LineString, found {}", type_name(&other)),
+            reason: format!(
+                "expected a LineString, found {}",
+                crate::geometry::type_name(&other)
+            ),
         }),
-    }
-}
-
-fn type_name(g: &Geometry<f64>) -> &'static str {
-    match g {
-        Geometry::Point(_) => "Point",
-        Geometry::Line(_) => "Line",
-        Geometry::LineString(_) => "LineString",
-        Geometry::Polygon(_) => "Polygon",
-        Geometry::MultiPoint(_) => "MultiPoint",
-        Geometry::MultiLineString(_) => "MultiLineString",
-        Geometry::MultiPolygon(_) => "MultiPolygon",
-        Geometry::GeometryCollection(_) => "GeometryCollection",
-        Geometry::Rect(_) => "Rect",
-        Geometry::Triangle(_) => "Triangle",
     }
 }
 

@@ -7,7 +7,7 @@ use geo::orient::{Direction, Orient};
 use geo::{unary_union, Area};
 use geo_types::{Coord, Geometry, MultiPolygon, Point, Polygon};
 
-use crate::geometry::Limits;
+use crate::geometry::{type_name, Limits};
 use crate::ids::{
     mask_middle, mask_name, BuildingId, CommunityId, CompoundId, DivisionCode, EventId, GridCode,
     GridId, HouseholdId, NationalId, OrganisationId, PersonId, Phone, PlaceId, RoadId, SentimentId,
@@ -418,20 +418,5 @@ impl Builder {
             &r.id.to_string(),
             format!("{} {} is not in {place}", r.kind.singular(), r.id),
         );
-    }
-}
-
-fn type_name(g: &Geometry<f64>) -> &'static str {
-    match g {
-        Geometry::Point(_) => "Point",
-        Geometry::Line(_) => "Line",
-        Geometry::LineString(_) => "LineString",
-        Geometry::Polygon(_) => "Polygon",
-        Geometry::MultiPoint(_) => "MultiPoint",
-        Geometry::MultiLineString(_) => "MultiLineString",
-        Geometry::MultiPolygon(_) => "MultiPolygon",
-        Geometry::GeometryCollection(_) => "GeometryCollection",
-        Geometry::Rect(_) => "Rect",
-        Geometry::Triangle(_) => "Triangle",
     }
 }
