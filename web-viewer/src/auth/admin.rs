@@ -9,7 +9,6 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -167,6 +166,7 @@ pub async fn add(
         }
     }
     let actor = access.actor();
+    let now = st.now().timestamp();
     let changed = st
         .with_store(move |s| {
             if s.account(&spec.name)?.is_some() {
@@ -177,7 +177,7 @@ pub async fn add(
             }
             let password = random_password();
             let row = spec
-                .into_row(&password, Utc::now().timestamp())
+                .into_row(&password, now)
                 .map_err(|e| AppError::Internal(e.to_string()))?;
             s.add_account(&row)?;
             s.audit(
@@ -224,13 +224,13 @@ pub async fn change(
         }
     };
     let actor = access.actor();
+    let now = st.now().timestamp();
     let who = name.clone();
     let changed = st
         .with_store(move |s| {
             let acc = s
                 .account(&name)?
                 .ok_or_else(|| AppError::NotFound(format!("account {name} not found")))?;
-            let now = Utc::now().timestamp();
             let mut password = None;
             match act {
                 Action::Disable => {
@@ -286,13 +286,12 @@ pub async fn revoke_token(
 ) -> AppResult<Json<TokenView>> {
     leader_only(&access)?;
     let actor = access.actor();
+    let now = st.now().timestamp();
     let tid = id.clone();
     let row = st
         .with_store(move |s| {
-            if s.token(&tid)?.is_none() {
-                return Err(AppError::NotFound(format!("token {tid} not found")));
-            }
-            s.revoke_token(&tid, Utc::now().timestamp())?;
+            // Unknown and already revoked tokens are both "not found".
+            s.revoke_token(&tid, now)?;
             s.audit(&actor, "token_revoke", &tid)?;
             s.token(&tid)?
                 .ok_or_else(|| AppError::NotFound(format!("token {tid} not found")))
