@@ -10,6 +10,8 @@
 //!   ciphertext moved to another row or column no longer opens;
 //! * the HMAC-SHA-256 key of the look-up hash of an ID number (64 bits
 //!   kept: exact look-up only; a hit is confirmed by decrypting);
+//! * the HMAC-SHA-256 key of the audit log's chain
+//!   ([`Keyring::audit_mac`]);
 //! * the key ID, a public fingerprint the store records so that opening it
 //!   with another key fails instead of returning garbage.
 //!
@@ -144,6 +146,7 @@ impl KeySecret {
 pub struct Keyring {
     cipher: Aes256GcmSiv,
     lookup: Hmac<Sha256>,
+    audit: Hmac<Sha256>,
     id: String,
 }
 
@@ -169,9 +172,12 @@ impl Keyring {
         let enc = expand(secret, b"wangge v1 field encryption");
         let look = expand(secret, b"wangge v1 national id lookup");
         let id = expand(secret, b"wangge v1 key id");
+        let audit = expand(secret, b"wangge v1 audit chain");
         Self {
             cipher: Aes256GcmSiv::new(&enc.into()),
             lookup: <Hmac<Sha256> as Mac>::new_from_slice(&look)
+                .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length")),
+            audit: <Hmac<Sha256> as Mac>::new_from_slice(&audit)
                 .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length")),
             id: id[..8].iter().map(|b| format!("{b:02x}")).collect(),
         }
@@ -252,6 +258,31 @@ impl Keyring {
         b.copy_from_slice(&h[..8]);
         // UBIGINT column: any 64 bits.
         u64::from_le_bytes(b)
+    }
+}
+
+impl Keyring {
+    /// The chain MAC of an audit line: HMAC-SHA-256 (its own derived key)
+    /// of the previous line's MAC, the line's place in the chain, its time
+    /// and its fields, each field length-prefixed so that no two different
+    /// lines encode alike. Without the key nobody can forge a line or
+    /// re-chain an edited log.
+    pub fn audit_mac(
+        &self,
+        previous: &[u8; 32],
+        seq: i64,
+        at_s: i64,
+        fields: [&str; 3],
+    ) -> [u8; 32] {
+        let mut mac = self.audit.clone();
+        mac.update(previous);
+        mac.update(&seq.to_le_bytes());
+        mac.update(&at_s.to_le_bytes());
+        for f in fields {
+            mac.update(&(f.len() as u64).to_le_bytes());
+            mac.update(f.as_bytes());
+        }
+        mac.finalize().into_bytes().into()
     }
 }
 

@@ -286,3 +286,51 @@ fn account_commands_name_the_running_server_that_holds_the_store() {
         "{err}"
     );
 }
+
+#[test]
+fn the_audit_log_exports_and_a_changed_line_is_found_by_verify() {
+    let d = temp("audit");
+    let db = d.join("a.duckdb");
+    wangge(&db, &["key", "init"]);
+    for name in ["zhang", "li", "wang"] {
+        wangge(&db, &["user", "add", name, "--role", "leader", "--random"]);
+    }
+    let ok = wangge(&db, &["audit", "--verify"]);
+    let said = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        said.contains("audit log intact: 3 lines; last line 3"),
+        "{said}"
+    );
+    let jsonl = wangge(&db, &["audit", "--format", "jsonl"]);
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&jsonl.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[1]["seq"], 2);
+    assert!(
+        lines[1]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("li")),
+        "{lines:?}"
+    );
+    // Someone with the store file but not the key edits a line.
+    {
+        let conn = duckdb::Connection::open(&db).expect("duckdb");
+        conn.execute("UPDATE audit_log SET actor = 'nobody' WHERE seq = 2", [])
+            .expect("tamper");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .env_remove("WANGGE_KEY_FILE")
+        .arg("--db")
+        .arg(&db)
+        .args(["audit", "--verify"])
+        .output()
+        .expect("run wangge");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a changed log must fail the check");
+    assert!(
+        err.contains("BROKEN at line 2 of 3") && err.contains("changed"),
+        "{err}"
+    );
+}

@@ -16,6 +16,7 @@
 //!   hash only ([`Store::persons_by_national_id`], [`Store::rotate_key`]).
 
 mod accounts;
+mod audit;
 mod codec;
 mod columnar;
 mod error;
@@ -33,6 +34,7 @@ use duckdb::Connection;
 use crate::crypt::Keyring;
 
 pub use accounts::{AccountRow, TokenRow};
+pub use audit::{AuditBreak, AuditCheck, AuditLine};
 pub use error::{Result, StoreError};
 pub use read::{Counts, EventFilter, GridPopulation, LoadSet, Page, TransitionRow};
 pub use schema::SCHEMA_VERSION;
@@ -154,6 +156,9 @@ impl Store {
             if i + 1 == sealing::SEALED_SINCE as usize {
                 sealing::seal_plain_persons(&tx, &self.keys)?;
             }
+            if i + 1 == audit::CHAINED_SINCE as usize {
+                audit::chain_all(&tx, &self.keys)?;
+            }
             tx.execute(
                 "UPDATE meta SET value = ? WHERE key = 'schema_version'",
                 [(i + 1).to_string()],
@@ -162,46 +167,5 @@ impl Store {
             tx.commit().ctx("committing migration")?;
         }
         Ok(())
-    }
-
-    /// Appends a line to the audit log (reveals of personal data, exports).
-    pub fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO audit_log VALUES (?, ?, ?, ?)",
-                duckdb::params![chrono::Utc::now().timestamp(), actor, action, detail],
-            )
-            .ctx("writing audit log")?;
-        Ok(())
-    }
-
-    /// Audit log lines, oldest first, optionally only those of one action
-    /// (`wangge audit`, tests): `(at_s, actor, action, detail)`.
-    pub fn audit_lines(&self, action: Option<&str>) -> Result<Vec<(i64, String, String, String)>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT at_s, actor, action, detail FROM audit_log
-                 WHERE ?::VARCHAR IS NULL OR action = ? ORDER BY at_s, rowid",
-            )
-            .ctx("reading audit log")?;
-        let rows = stmt
-            .query_map(duckdb::params![action, action], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .ctx("reading audit log")?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .ctx("reading audit log")
-    }
-
-    /// Number of audit log lines with this action (tests, reports).
-    pub fn audit_count(&self, action: &str) -> Result<u64> {
-        self.conn
-            .query_row(
-                "SELECT count(*) FROM audit_log WHERE action = ?",
-                [action],
-                |r| r.get(0),
-            )
-            .ctx("counting audit log")
     }
 }

@@ -3,7 +3,7 @@
 //! transaction, so a store is never half-migrated.
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Reference columns carried by every element assigned to grids (格进图).
 pub(crate) const REFS: &str =
@@ -106,6 +106,17 @@ CREATE TABLE persons_v5 (id UBIGINT NOT NULL, household UBIGINT, name VARCHAR NO
   sex VARCHAR NOT NULL, tags VARCHAR NOT NULL, {r});
 "
         ),
+        // 6: a tamper-evident audit log. Each line gets its place in the
+        // chain (`seq`, from 1, unique) and `mac`, the keyed HMAC of the
+        // previous line's `mac` and its own fields (`store::audit`); the
+        // lines already there are chained by `audit::chain_all` in the same
+        // transaction, oldest first.
+        "
+ALTER TABLE audit_log ADD COLUMN seq BIGINT;
+ALTER TABLE audit_log ADD COLUMN mac BLOB;
+CREATE UNIQUE INDEX audit_log_seq ON audit_log (seq);
+"
+        .to_string(),
     ]
 }
 

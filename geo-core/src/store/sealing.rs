@@ -166,6 +166,7 @@ impl Store {
             params![new.id(), KEY_ID],
         )
         .ctx("recording the key ID")?;
+        super::audit::rekey(&tx, old, new, chrono::Utc::now().timestamp())?;
         tx.commit().ctx("committing key rotation")?;
         self.keys = new.clone();
         Ok(rows.len() as u64)

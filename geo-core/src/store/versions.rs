@@ -25,6 +25,7 @@ use super::Store;
 use crate::assign::{
     household_parent, keep_declared_community, person_parent, refs_at, sentiment_parent, ElementRef,
 };
+use crate::crypt::Keyring;
 use crate::dataset::Dataset;
 use crate::geometry::Limits;
 use crate::ids::{
@@ -549,6 +550,7 @@ fn apply_plan(
 #[allow(clippy::too_many_arguments)]
 fn insert_history(
     conn: &Connection,
+    keys: &Keyring,
     version: i64,
     level: Option<&str>,
     community: Option<CommunityId>,
@@ -577,21 +579,19 @@ fn insert_history(
     )
     .ctx("writing grid history")?;
     let moved: u64 = reassigned.values().sum();
-    conn.execute(
-        "INSERT INTO audit_log VALUES (?, ?, 'grid_version', ?)",
-        params![
-            now,
-            actor,
-            format!(
-                "grid version {version} from {source}: {} grids retired, {} created, \
-                 {moved} element references changed",
-                retired.len(),
-                created.len()
-            )
-        ],
+    super::audit::append(
+        conn,
+        keys,
+        now,
+        actor,
+        "grid_version",
+        &format!(
+            "grid version {version} from {source}: {} grids retired, {} created, \
+             {moved} element references changed",
+            retired.len(),
+            created.len()
+        ),
     )
-    .ctx("writing audit log")?;
-    Ok(())
 }
 
 /// `cell` clipped to `parent`, so a micro-grid nests in its comprehensive
@@ -621,6 +621,7 @@ fn json<T: Serialize + ?Sized>(v: &T) -> String {
 /// re-assigns everything, writes the history row and the audit line.
 pub(crate) fn record_import(
     conn: &Connection,
+    keys: &Keyring,
     batch: &Dataset,
     version: i64,
     imp: &GridImport,
@@ -641,6 +642,7 @@ pub(crate) fn record_import(
     };
     insert_history(
         conn,
+        keys,
         version,
         level,
         None,
@@ -887,6 +889,7 @@ impl Store {
         let created: Vec<String> = made.iter().map(|g| g.code.as_str().to_string()).collect();
         insert_history(
             &tx,
+            &self.keys,
             version,
             Some(change.level.code()),
             change.community,

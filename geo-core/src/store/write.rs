@@ -378,7 +378,13 @@ impl Store {
             .ctx("writing provenance")?;
         }
         let version = match import {
-            Some(imp) => Some(record_import(&tx, batch, i64::from(grid_version), imp)?),
+            Some(imp) => Some(record_import(
+                &tx,
+                &self.keys,
+                batch,
+                i64::from(grid_version),
+                imp,
+            )?),
             None => None,
         };
         tx.commit().ctx("committing import")?;

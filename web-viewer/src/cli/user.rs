@@ -289,23 +289,77 @@ pub struct AuditArgs {
     /// Only lines of this action (`reveal`, `export`, `login`, `login_failed`…).
     #[arg(long)]
     action: Option<String>,
+    /// Output format: `tsv` (a table to read), `jsonl` (one JSON object a
+    /// line, for an archive or a SIEM).
+    #[arg(long, default_value = "tsv", value_parser = ["tsv", "jsonl"])]
+    format: String,
+    /// Check the log's chain instead of printing it: exits non-zero naming
+    /// the first line that was changed, inserted, removed or moved.
+    #[arg(long)]
+    verify: bool,
 }
 
-/// Runs `wangge audit`: the audit log as tab-separated lines (time, actor,
-/// action, detail), oldest first.
+/// One exported line of `wangge audit --format jsonl`.
+#[derive(serde::Serialize)]
+struct AuditOut<'a> {
+    seq: i64,
+    at: String,
+    actor: &'a str,
+    action: &'a str,
+    detail: &'a str,
+}
+
+/// Runs `wangge audit`: the audit log, oldest first, as a table (line
+/// number, time, actor, action, detail) or JSON lines; `--verify` checks
+/// its chain.
 pub fn run_audit(db: &Path, a: AuditArgs) -> Result<()> {
     let store = open(db)?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "at\tactor\taction\tdetail")?;
-    for (at, actor, action, detail) in store.audit_lines(a.action.as_deref())? {
-        let at = chrono::DateTime::from_timestamp(at, 0)
-            .map(|d| d.to_rfc3339())
-            .unwrap_or_else(|| at.to_string());
+    if a.verify {
+        let c = store.verify_audit()?;
+        if let Some(b) = c.broken {
+            bail!(
+                "the audit log is BROKEN at line {} of {}: {} (the lines before it, 1..{}, are intact)",
+                b.seq,
+                c.lines,
+                b.reason,
+                c.last_seq
+            );
+        }
         writeln!(
             out,
-            "{at}\t{actor}\t{action}\t{}",
-            detail.replace(['\t', '\n'], " ")
+            "audit log intact: {} lines; last line {} with MAC {} \
+             (keep this pair elsewhere: a log cut short after it no longer ends with it)",
+            c.lines, c.last_seq, c.last_mac
         )?;
+        return Ok(());
+    }
+    if a.format == "tsv" {
+        writeln!(out, "seq\tat\tactor\taction\tdetail")?;
+    }
+    for l in store.audit_log(a.action.as_deref())? {
+        let at = chrono::DateTime::from_timestamp(l.at_s, 0)
+            .map(|d| d.to_rfc3339())
+            .unwrap_or_else(|| l.at_s.to_string());
+        if a.format == "jsonl" {
+            let line = AuditOut {
+                seq: l.seq,
+                at,
+                actor: &l.actor,
+                action: &l.action,
+                detail: &l.detail,
+            };
+            writeln!(out, "{}", serde_json::to_string(&line)?)?;
+        } else {
+            writeln!(
+                out,
+                "{}\t{at}\t{}\t{}\t{}",
+                l.seq,
+                l.actor.replace(['\t', '\n'], " "),
+                l.action,
+                l.detail.replace(['\t', '\n'], " ")
+            )?;
+        }
     }
     Ok(())
 }
