@@ -61,6 +61,7 @@ pub fn app(state: AppState) -> Router {
         .route("/indicators", get(analytics::indicators))
         .route("/hotspots", get(analytics::hotspots))
         .route("/coverage", get(analytics::coverage))
+        .route("/persons/lookup", post(api::lookup_person))
         .route("/{kind}", get(api::list))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

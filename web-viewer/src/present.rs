@@ -317,6 +317,180 @@ pub struct FeaturePage {
     pub features: Vec<Value>,
 }
 
+/// A GeoJSON feature without a geometry (people, households, sentiments:
+/// placed only through their household and building).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record<P> {
+    /// Always `Feature`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Always `null`.
+    pub geometry: Option<()>,
+    /// The record.
+    pub properties: P,
+}
+
+impl<P> Record<P> {
+    /// Wraps `properties`.
+    pub fn of(properties: P) -> Self {
+        Self {
+            kind: "Feature",
+            geometry: None,
+            properties,
+        }
+    }
+}
+
+/// A collection of [`Record`]s.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Records<P> {
+    /// Always `FeatureCollection`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Records in this answer.
+    pub total: usize,
+    /// The records.
+    pub features: Vec<Record<P>>,
+}
+
+impl<P> Records<P> {
+    /// Wraps `props`.
+    pub fn of(props: impl IntoIterator<Item = P>) -> Self {
+        let features: Vec<Record<P>> = props.into_iter().map(Record::of).collect();
+        Self {
+            kind: "FeatureCollection",
+            total: features.len(),
+            features,
+        }
+    }
+}
+
+/// A household as served to a role that sees people.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HouseholdProps {
+    /// ID.
+    pub id: u64,
+    /// Building.
+    pub building: u64,
+    /// Unit (entrance), if known.
+    pub unit: Option<u64>,
+    /// Floor.
+    pub floor: i16,
+    /// Room.
+    pub room: String,
+    /// Members.
+    pub size: u8,
+    /// Tenure code.
+    pub tenure: &'static str,
+    /// Rented to a group (群租).
+    pub group_rented: bool,
+    /// Has a party member.
+    pub party_member: bool,
+}
+
+impl HouseholdProps {
+    /// The answer for `h`.
+    pub fn of(h: &geo_core::model::Household) -> Self {
+        Self {
+            id: h.id.get(),
+            building: h.building.get(),
+            unit: h.unit.map(|u| u.get()),
+            floor: h.floor,
+            room: h.room.clone(),
+            size: h.size,
+            tenure: h.tenure.code(),
+            group_rented: h.group_rented,
+            party_member: h.party_member,
+        }
+    }
+}
+
+/// A person as served to a role that sees people: name, ID number and
+/// phone masked unless the request reveals (with a reason, audited).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PersonProps {
+    /// ID.
+    pub id: u64,
+    /// Household.
+    pub household: Option<u64>,
+    /// Name, masked unless revealed.
+    pub name: String,
+    /// ID number, masked unless revealed.
+    pub national_id: Option<String>,
+    /// Phone, masked unless revealed.
+    pub phone: Option<String>,
+    /// Year of birth.
+    pub birth_year: u16,
+    /// Sex code.
+    pub sex: &'static str,
+    /// Tag codes.
+    pub tags: Vec<&'static str>,
+}
+
+impl PersonProps {
+    /// The answer for `p`, revealed or masked.
+    pub fn of(p: &geo_core::model::Person, reveal: bool) -> Self {
+        let (name, national_id, phone) = if reveal {
+            (
+                p.name.clone(),
+                p.national_id.as_ref().map(|n| n.reveal().to_string()),
+                p.phone.as_ref().map(|n| n.reveal().to_string()),
+            )
+        } else {
+            (
+                geo_core::ids::mask_name(&p.name),
+                p.national_id.as_ref().map(|n| n.masked()),
+                p.phone.as_ref().map(|n| n.masked()),
+            )
+        };
+        Self {
+            id: p.id.get(),
+            household: p.household.map(|h| h.get()),
+            name,
+            national_id,
+            phone,
+            birth_year: p.birth_year,
+            sex: p.sex.code(),
+            tags: p.tags.iter().map(|t| t.code()).collect(),
+        }
+    }
+}
+
+/// A sentiment (民情) record: its text only when revealed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SentimentProps {
+    /// ID.
+    pub id: u64,
+    /// Kind code.
+    pub kind: &'static str,
+    /// Score.
+    pub score: Option<f32>,
+    /// Text, `(masked)` unless revealed.
+    pub text: String,
+    /// When.
+    pub at: String,
+    /// What it is about.
+    pub link: geo_core::model::SentimentLink,
+}
+
+impl SentimentProps {
+    /// The answer for `x`.
+    pub fn of(x: &geo_core::model::Sentiment, reveal: bool) -> Self {
+        Self {
+            id: x.id.get(),
+            kind: x.kind.code(),
+            score: x.score,
+            text: if reveal {
+                x.text.clone()
+            } else {
+                "(masked)".to_string()
+            },
+            at: x.at.to_rfc3339(),
+            link: x.link,
+        }
+    }
+}
+
 /// One event moved by an escalation run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Escalated {

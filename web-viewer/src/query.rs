@@ -20,8 +20,8 @@ use crate::view::TownView;
 pub struct ListQuery {
     /// `bbox=`.
     pub bbox: Option<String>,
-    /// `national_id=` (`persons` only): exact look-up by ID number through
-    /// the store's keyed hash; nothing else is searched.
+    /// `national_id=`: refused (an ID number never goes into a URL; the
+    /// look-up is `POST /api/v1/persons/lookup`).
     pub national_id: Option<String>,
     /// `grid=`.
     pub grid: Option<String>,

@@ -352,9 +352,11 @@ async fn a_person_is_found_by_id_number_through_the_keyed_hash() {
             .find_map(|p| p.national_id.map(|n| (p.id.get(), n)))
             .expect("a person with an ID number")
     };
-    let uri = format!("/api/v1/persons?national_id={}", nid.reveal());
-    let (s, b, _) = call(&st, crate::common::get(&uri, "leader")).await;
-    assert_eq!(s, StatusCode::OK);
+    let lookup = |role: &str, n: &str| {
+        crate::common::post("/api/v1/persons/lookup", role, json!({ "national_id": n }))
+    };
+    let (s, b, _) = call(&st, lookup("leader", nid.reveal())).await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
     let v: Value = serde_json::from_slice(&b).expect("json");
     let found = v["features"].as_array().expect("features");
     assert_eq!(found.len(), 1, "{v}");
@@ -363,12 +365,34 @@ async fn a_person_is_found_by_id_number_through_the_keyed_hash() {
         .as_str()
         .expect("masked");
     assert!(shown != nid.reveal() && shown.contains("****"), "{shown}");
-    let (s, _) = get_json(&st, &uri).await;
+    {
+        // Audited with the count, never the number.
+        let store = st.0.store.lock().expect("store");
+        let lines = store.audit_lines(Some("lookup")).expect("audit");
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].3.starts_with("1 persons by ID number"),
+            "{lines:?}"
+        );
+        assert!(
+            !lines[0].3.contains(nid.reveal()),
+            "the number in the audit log"
+        );
+    }
+    let (s, _, _) = call(&st, lookup("screen", nid.reveal())).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "the big screen looks up nobody");
-    let bad = "/api/v1/persons?national_id=110105194912310021";
-    let (s, b, _) = call(&st, crate::common::get(bad, "leader")).await;
+    let (s, b, _) = call(&st, lookup("leader", "110105194912310021")).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(String::from_utf8_lossy(&b).contains("bad_national_id"));
+    // An ID number in a URL is refused, pointing at the look-up.
+    let uri = format!("/api/v1/persons?national_id={}", nid.reveal());
+    let (s, b, _) = call(&st, crate::common::get(&uri, "leader")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let said = String::from_utf8_lossy(&b);
+    assert!(
+        said.contains("bad_national_id") && said.contains("POST /api/v1/persons/lookup"),
+        "{said}"
+    );
 }
 
 #[tokio::test]

@@ -43,6 +43,7 @@ const ANALYSTS: &[Role] = &[Role::Leader, Role::Planner];
 const AGGREGATES: &[Role] = &[Role::Leader, Role::Planner, Role::Screen];
 const LEADER_DEPT: &[Role] = &[Role::Leader, Role::Department];
 const LEADERS: &[Role] = &[Role::Leader];
+const PEOPLE: &[Role] = &[Role::Leader, Role::Worker];
 
 const fn row(method: &'static str, path: &'static str, who: Who, scope: &'static str) -> Row {
     Row {
@@ -107,6 +108,7 @@ pub const ROWS: &[Row] = &[
     row("GET", "/api/v1/indicators", Who::Roles(AGGREGATES), "indicators (aggregates)"),
     row("GET", "/api/v1/hotspots", Who::Roles(AGGREGATES), "emerging hotspots (aggregates)"),
     row("GET", "/api/v1/coverage", Who::Roles(AGGREGATES), "15-minute coverage (aggregates)"),
+    row("POST", "/api/v1/persons/lookup", Who::Roles(PEOPLE), "people by ID number (in the body, never the URL); worker: own grids, masked unless revealed with a reason; every look-up audited"),
     row("GET", "/api/v1/{kind}", Who::Roles(SIGNED_IN), "GeoJSON of a kind; people, households and sentiments for leader and worker only (worker: own grids), masked unless revealed with a reason"),
 ];
 

@@ -22,7 +22,7 @@ use tokio_stream::StreamExt;
 use crate::error::{AppError, AppResult, ErrorCode, JsonBody};
 use crate::present::{
     coarse_point, coarsen, event_message_for, event_props, in_grids, scrub_event, worker_grids,
-    FeaturePage, GridCodes, Located, Sla,
+    FeaturePage, GridCodes, HouseholdProps, Located, PersonProps, Records, SentimentProps, Sla,
 };
 use crate::query::{grid_id, heat_filter, parse_bbox, ListQuery};
 use crate::role::Access;
@@ -115,24 +115,14 @@ pub async fn list(
                 q.grid.as_deref().map(|g| grid_id(&view, g)).transpose()?,
             )
         };
-        let national_id = match (kind.as_str(), q.national_id.as_deref()) {
-            (_, None) => None,
-            ("persons", Some(n)) => Some(
-                geo_core::ids::NationalId::parse(n)
-                    .map_err(|e| AppError::bad(ErrorCode::BadNationalId, e.to_string()))?,
-            ),
-            (_, Some(_)) => {
-                return Err(AppError::bad(
-                    ErrorCode::BadNationalId,
-                    "national_id looks up persons only",
-                ))
-            }
-        };
-        return Ok(
-            people(st, kind, access, scope, grid_filter, page, national_id)
-                .await?
-                .into_response(),
-        );
+        if q.national_id.is_some() {
+            return Err(AppError::bad(
+                ErrorCode::BadNationalId,
+                "an ID number never goes into a URL (access logs, browser history): \
+                 POST /api/v1/persons/lookup with {\"national_id\": \"…\"}",
+            ));
+        }
+        return people(st, kind, access, scope, grid_filter, page).await;
     }
     if kind == "events" && access.reveals() && access.role.sees_single_events() {
         let (actor, reason) = (
@@ -372,6 +362,17 @@ fn event_matches(f: &EventFilter, e: &Event, r: &GridRefs, _now: DateTime<Utc>) 
     true
 }
 
+fn refuse_people(access: &Access, what: &str) -> AppResult<()> {
+    if access.role.sees_people() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "role {:?} sees aggregates only; {what} are personal data",
+            access.role
+        )))
+    }
+}
+
 async fn people(
     st: AppState,
     kind: String,
@@ -379,68 +380,87 @@ async fn people(
     scope: Scope,
     grid: Option<geo_core::ids::GridId>,
     page: Page,
-    national_id: Option<geo_core::ids::NationalId>,
-) -> AppResult<Json<Value>> {
-    if !access.role.sees_people() {
-        return Err(AppError::Forbidden(format!(
-            "role {:?} sees aggregates only; {kind} are personal data",
-            access.role
-        )));
-    }
+) -> AppResult<axum::response::Response> {
+    refuse_people(&access, &kind)?;
     let reveal = access.reveals();
     let reason = access.reveal_reason.clone().unwrap_or_default();
     let actor = access.actor();
-    let rows = st
-        .with_store(move |s| {
-            let v: Vec<Value> = match kind.as_str() {
-                "households" => s
-                    .households(&scope, grid, Some(page))?
-                    .into_iter()
-                    .map(|h| json!({"type": "Feature", "geometry": null, "properties": {
-                        "id": h.id.get(), "building": h.building.get(), "unit": h.unit.map(|u| u.get()),
-                        "floor": h.floor, "room": h.room, "size": h.size, "tenure": h.tenure.code(),
-                        "group_rented": h.group_rented, "party_member": h.party_member}}))
-                    .collect(),
-                "persons" => {
-                    let people = match &national_id {
-                        Some(n) => s.persons_by_national_id(&scope, n)?,
-                        None => s.persons(&scope, grid, Some(page))?,
-                    };
-                    if reveal {
-                        s.audit(&actor, "reveal", &format!("{} persons; reason: {reason}", people.len()))?;
-                    }
-                    people
-                        .into_iter()
-                        .map(|p| {
-                            let (name, nid, phone) = if reveal {
-                                (p.name.clone(), p.national_id.as_ref().map(|n| n.reveal().to_string()), p.phone.as_ref().map(|n| n.reveal().to_string()))
-                            } else {
-                                (geo_core::ids::mask_name(&p.name), p.national_id.as_ref().map(|n| n.masked()), p.phone.as_ref().map(|n| n.masked()))
-                            };
-                            json!({"type": "Feature", "geometry": null, "properties": {
-                                "id": p.id.get(), "household": p.household.map(|h| h.get()), "name": name,
-                                "national_id": nid, "phone": phone, "birth_year": p.birth_year, "sex": p.sex.code(),
-                                "tags": p.tags.iter().map(|t| t.code()).collect::<Vec<_>>()}})
-                        })
-                        .collect()
+    st.with_store(move |s| {
+        Ok(match kind.as_str() {
+            "households" => {
+                let rows = s.households(&scope, grid, Some(page))?;
+                Json(Records::of(rows.iter().map(HouseholdProps::of))).into_response()
+            }
+            "persons" => {
+                let people = s.persons(&scope, grid, Some(page))?;
+                if reveal {
+                    s.audit(
+                        &actor,
+                        "reveal",
+                        &format!("{} persons; reason: {reason}", people.len()),
+                    )?;
                 }
-                _ => s
-                    .sentiments(&scope)?
-                    .into_iter()
+                Json(Records::of(
+                    people.iter().map(|p| PersonProps::of(p, reveal)),
+                ))
+                .into_response()
+            }
+            _ => {
+                let rows = s.sentiments(&scope)?;
+                let rows = rows
+                    .iter()
                     .skip(page.offset as usize)
                     .take(page.limit as usize)
-                    .map(|x| json!({"type": "Feature", "geometry": null, "properties": {
-                        "id": x.id.get(), "kind": x.kind.code(), "score": x.score,
-                        "text": if reveal { x.text.clone() } else { "(masked)".to_string() },
-                        "at": x.at.to_rfc3339(), "link": x.link}}))
-                    .collect(),
-            };
-            Ok(v)
+                    .map(|x| SentimentProps::of(x, reveal));
+                Json(Records::of(rows)).into_response()
+            }
         })
-        .await?;
-    Ok(Json(
-        json!({"type": "FeatureCollection", "total": rows.len(), "features": rows}),
-    ))
+    })
+    .await
+}
+
+/// Body of `POST /api/v1/persons/lookup`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lookup {
+    /// The 18-character ID number.
+    pub national_id: String,
+}
+
+/// `POST /api/v1/persons/lookup`: the people with this ID number within the
+/// caller's scope (leader: the town; worker: own grids), found through the
+/// store's keyed hash (the numbers are stored encrypted; nothing else is
+/// searched). A body, not a URL, so the number stays out of access logs and
+/// browser history. Every look-up is audited (the count found, never the
+/// number); the answer is masked unless the request reveals with a reason.
+pub async fn lookup_person(
+    State(st): State<AppState>,
+    access: Access,
+    JsonBody(b): JsonBody<Lookup>,
+) -> AppResult<Json<Records<PersonProps>>> {
+    refuse_people(&access, "persons")?;
+    let id = geo_core::ids::NationalId::parse(b.national_id.trim())
+        .map_err(|e| AppError::bad(ErrorCode::BadNationalId, e.to_string()))?;
+    let scope = scope_of(&access, &*st.view()?);
+    let reveal = access.reveals();
+    let reason = access.reveal_reason.clone().unwrap_or_default();
+    let actor = access.actor();
+    st.with_store(move |s| {
+        let people = s.persons_by_national_id(&scope, &id)?;
+        let detail = if reveal {
+            format!(
+                "{} persons by ID number, revealed; reason: {reason}",
+                people.len()
+            )
+        } else {
+            format!("{} persons by ID number, masked", people.len())
+        };
+        s.audit(&actor, if reveal { "reveal" } else { "lookup" }, &detail)?;
+        Ok(Json(Records::of(
+            people.iter().map(|p| PersonProps::of(p, reveal)),
+        )))
+    })
+    .await
 }
 
 /// `GET /api/v1/grids/{code}`: one grid with its figures.
