@@ -24,6 +24,7 @@
 // benchmarks).
 
 import { chromium } from 'playwright-core';
+import { dashboardTests } from './dashboard.mjs';
 import { mkdirSync, readFileSync, existsSync, openSync, closeSync } from 'node:fs';
 import { join, resolve, extname } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -1113,6 +1114,7 @@ async function run(browser) {
   await ectx.close();
 
   await regridTests(browser);
+  await dashboardTests(browser, { step, assert, newContext, apiJson, BASE, OUT });
 }
 
 // ---------------------------------------------------------------- re-gridding (issue 6), last: adopting changes the grids

@@ -81,6 +81,7 @@ pub fn app(state: AppState) -> Router {
         .route("/login", get(pages::login))
         .route("/screen", get(pages::screen))
         .route("/admin", get(pages::admin))
+        .route("/dashboard", get(pages::dashboard))
         .route("/embed", get(pages::embed))
         .route("/assets/{*path}", get(pages::assets))
         .fallback(|method: Method, OriginalUri(uri): OriginalUri| async move {

@@ -249,19 +249,32 @@ pub enum Format {
     Csv,
     /// GeoJSON (coverage only).
     GeoJson,
+    /// An Excel workbook download (indicators only).
+    Xlsx,
 }
 
-/// The `format=` of an analytics route; `geojson` where it offers GeoJSON.
-pub fn format_of(q: Option<&str>, geojson: bool) -> AppResult<Format> {
+/// The `format=` of an analytics route: json, csv, and the `extra` one it
+/// offers besides (coverage: geojson; indicators: xlsx).
+pub fn format_of(q: Option<&str>, extra: Option<Format>) -> AppResult<Format> {
+    let extra_name = |f: Format| match f {
+        Format::GeoJson => "geojson",
+        Format::Xlsx => "xlsx",
+        Format::Json => "json",
+        Format::Csv => "csv",
+    };
     match q.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
         None | Some("") | Some("json") => Ok(Format::Json),
         Some("csv") => Ok(Format::Csv),
-        Some("geojson") if geojson => Ok(Format::GeoJson),
+        Some(other) if extra.is_some_and(|f| extra_name(f) == other) => {
+            Ok(extra.unwrap_or(Format::Json))
+        }
         Some(other) => Err(AppError::bad(
             ErrorCode::BadFormat,
             format!(
                 "format={other:?}: expected json or csv{}",
-                if geojson { " or geojson" } else { "" }
+                extra
+                    .map(|f| format!(" or {}", extra_name(f)))
+                    .unwrap_or_default()
             ),
         )),
     }

@@ -760,8 +760,22 @@ async fn report_indicators_cli_equals_api_on_town() {
     assert_eq!(s, StatusCode::OK);
     assert!(ctype.starts_with("text/csv"), "{ctype}");
     assert_eq!(parse_csv(&body), cli_rows);
-    let (s, _) = call(&st, get("/api/v1/indicators?format=pdf", "planner")).await;
+    // And as the dashboard's Excel download: a workbook (a zip file; the
+    // browser test checks the page's download of it).
+    let (s, ctype, body) = call_raw(
+        &st,
+        get("/api/v1/indicators?level=community&format=xlsx", "planner"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(ctype.contains("spreadsheetml"), "{ctype}");
+    assert_eq!(&body[..2], b"PK", "an xlsx file is a zip");
+    let (s, v) = call(&st, get("/api/v1/indicators?format=pdf", "planner")).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        v.to_string().contains("xlsx"),
+        "the error names the formats: {v}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,7 +39,10 @@ const $ = /** @type {(id: string) => HTMLElement & HTMLInputElement} */ ((id) =>
 $('who').textContent = document.querySelector('meta[name="wangge-user"]')?.getAttribute('content') || '';
 $('logout').addEventListener('click', () => logout());
 // Leaders administer accounts (the server refuses everyone else anyway).
-$('admin-link').hidden = document.querySelector('meta[name="wangge-role"]')?.getAttribute('content') !== 'leader';
+const pageRoleName = document.querySelector('meta[name="wangge-role"]')?.getAttribute('content');
+$('admin-link').hidden = pageRoleName !== 'leader';
+// Leaders and planners read the indicators dashboard.
+$('dashboard-link').hidden = pageRoleName !== 'leader' && pageRoleName !== 'planner';
 
 function isoDay(offsetDays) {
   const d = new Date(Date.now() + offsetDays * DAY);

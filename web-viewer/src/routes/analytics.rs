@@ -339,6 +339,25 @@ fn csv_response<R: analytics::table::Table>(rows: &[R], name: &str) -> AppResult
         .into_response())
 }
 
+fn xlsx_response<R: analytics::table::Table>(rows: &[R], name: &str) -> AppResult<Response> {
+    let bytes = analytics::table::to_xlsx(rows, "indicators")
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.xlsx\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// Body of `POST /api/v1/regrid/{job}/adopt`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -534,7 +553,7 @@ pub async fn indicators(
     access: Access,
     Query(q): Query<IndicatorQuery>,
 ) -> AppResult<Response> {
-    let format = format_of(q.format.as_deref(), false)?;
+    let format = format_of(q.format.as_deref(), Some(Format::Xlsx))?;
     let level_s = q.level.as_deref().unwrap_or("community");
     let level = report::parse_level(level_s).ok_or_else(|| {
         AppError::bad(
@@ -589,22 +608,41 @@ pub async fn indicators(
         .filter(|b| visible(b.area.level, b.area.id))
         .cloned()
         .collect();
-    if format == Format::Csv {
-        let rows: Vec<_> = rows.into_iter().cloned().collect();
-        return csv_response(&rows, "indicators");
+    let code_of = |r: &analytics::indicators::IndicatorRow| {
+        if r.area.level == AreaLevel::Town || r.area.level == AreaLevel::Community {
+            return None;
+        }
+        geo_core::ids::GridId::new(r.area.id)
+            .ok()
+            .and_then(|g| view.grid_pos.get(&g))
+            .map(|i| view.dataset.grids[*i].code.as_str().to_string())
+    };
+    match format {
+        Format::Csv => {
+            let rows: Vec<_> = rows.into_iter().cloned().collect();
+            return csv_response(&rows, "indicators");
+        }
+        Format::Xlsx => {
+            let named: Vec<report::NamedIndicator> = rows
+                .iter()
+                .map(|r| report::NamedIndicator {
+                    name: report::area_name(&view.dataset, r.area),
+                    code: code_of(r).unwrap_or_default(),
+                    row: (*r).clone(),
+                })
+                .collect();
+            let name = format!("indicators-{}", level.code());
+            return xlsx_response(&named, &name);
+        }
+        _ => {}
     }
     let out: Vec<Value> = rows
         .iter()
         .map(|r| {
             let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
             v["name"] = json!(report::area_name(&view.dataset, r.area));
-            if let Some(i) = geo_core::ids::GridId::new(r.area.id)
-                .ok()
-                .and_then(|g| view.grid_pos.get(&g))
-            {
-                if r.area.level != AreaLevel::Town && r.area.level != AreaLevel::Community {
-                    v["code"] = json!(view.dataset.grids[*i].code.as_str());
-                }
+            if let Some(code) = code_of(r) {
+                v["code"] = json!(code);
             }
             v
         })
@@ -626,7 +664,7 @@ pub async fn hotspots(
     State(st): State<AppState>,
     Query(q): Query<HotspotQuery>,
 ) -> AppResult<Response> {
-    let format = format_of(q.format.as_deref(), false)?;
+    let format = format_of(q.format.as_deref(), None)?;
     let offset = 8;
     let res = q.res.unwrap_or(9);
     let params =
@@ -678,7 +716,7 @@ pub async fn coverage(
     State(st): State<AppState>,
     Query(q): Query<CoverageQuery>,
 ) -> AppResult<Response> {
-    let format = format_of(q.format.as_deref(), true)?;
+    let format = format_of(q.format.as_deref(), Some(Format::GeoJson))?;
     let service_s = q.service.unwrap_or_else(|| "elderly_canteen".into());
     let service = ServiceKind::parse(&service_s)
         .map_err(|e| AppError::bad(ErrorCode::BadService, e.to_string()))?;
@@ -746,7 +784,7 @@ pub async fn coverage(
         Format::GeoJson => {
             Ok(([(header::CONTENT_TYPE, "application/geo+json")], Json(v)).into_response())
         }
-        Format::Json => Ok(Json(v).into_response()),
+        Format::Json | Format::Xlsx => Ok(Json(v).into_response()),
     }
 }
 

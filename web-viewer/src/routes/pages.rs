@@ -92,6 +92,12 @@ pub async fn admin() -> Response {
     respond("admin.html", None, None)
 }
 
+/// `GET /dashboard`: indicators, choropleth and hotspots (leaders and
+/// planners; the guard checks).
+pub async fn dashboard() -> Response {
+    respond("dashboard.html", None, None)
+}
+
 /// `GET /screen`.
 pub async fn screen() -> Response {
     respond("screen.html", None, None)

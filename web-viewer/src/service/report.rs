@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use analytics::coverage::{coverage, CoverageParams, CoverageReport, CoverageRow, Origin};
 use analytics::hotspots::{detect, detect_all_weeks, score_against, HotspotError, HotspotInput};
 use analytics::indicators::{
-    indicators, AreaKey, AreaSize, IndicatorError, IndicatorInput, IndicatorReport, Window,
+    indicators, AreaKey, AreaSize, IndicatorError, IndicatorInput, IndicatorReport, IndicatorRow,
+    Window,
 };
 use analytics::table::{Cell, Table};
 use anyhow::{anyhow, Context, Result};
@@ -178,6 +179,31 @@ pub fn indicator_rows(
     r.rows.retain(|row| keep(row.area));
     r.breakdown.retain(|b| keep(b.area));
     Ok(r)
+}
+
+/// An indicator row with the area's name and grid code: the ranking table
+/// of the dashboard, as downloaded (`GET /api/v1/indicators?format=xlsx`).
+#[derive(Debug, Clone)]
+pub struct NamedIndicator {
+    /// Area name.
+    pub name: String,
+    /// Grid code (grid levels), empty for the town and communities.
+    pub code: String,
+    /// The figures.
+    pub row: IndicatorRow,
+}
+
+impl Table for NamedIndicator {
+    fn headers() -> Vec<&'static str> {
+        let mut h = vec!["name", "code"];
+        h.extend(IndicatorRow::headers());
+        h
+    }
+    fn cells(&self) -> Vec<Cell> {
+        let mut c = vec![Cell::Text(self.name.clone()), Cell::Text(self.code.clone())];
+        c.extend(self.row.cells());
+        c
+    }
 }
 
 /// Display name of an area: community name, `grid name (code)`, or `town`.

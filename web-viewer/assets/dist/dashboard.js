@@ -1,0 +1,367 @@
+// @ts-check
+// The leader's and planner's dashboard (`/dashboard`): indicators per
+// community, comprehensive grid or micro-grid over a chosen time window, as a
+// ranking table and a choropleth on the map (`GET /api/v1/indicators`, the
+// same rows; the download is the same request with `format=xlsx`), and the
+// week's emerging hotspots (`GET /api/v1/hotspots`) with the events near each.
+
+import { setLang, getLang, categoryName } from './i18n.js';
+import { api, buildStyle, createMap, esc, logout, townExtent, whoAmI } from './mapcore.js';
+import { CATEGORIES, GROUPS } from './vocab.js';
+
+/** Strings of this page (Chinese first). */
+const TEXT = {
+  zh: {
+    heading: '治理指标', backToMap: '返回地图', logout: '退出', level: '层级', lvCommunity: '社区',
+    lvGrid: '综合网格', lvMicro: '微网格', from: '开始日期', to: '结束日期', indicator: '排名指标',
+    download: '下载 Excel', ranking: '排名', area: '区域', events: '事件', per1000: '每千户',
+    inGrid: '小事不出网格', handling: '处置时长(中位,时)', overdue: '超期', satisfaction: '满意率',
+    mapTitle: '分级着色', hotspots: '新发热点', week: '周（任选一天）', category: '类别',
+    allCategories: '全部类别', count: '本周', baseline: '基线', show: '查看事件', noData: '无数据',
+    weekOf: '{0} 起的一周：{1} 个热点', noHotspots: '该周没有新发热点', eventsNear: '{0} · {1} 附近的事件（{2} 件）',
+    lang: 'EN', window: '{0} 至 {1}',
+    ind: {
+      events_per_1000_households: '每千户事件数', closed_in_grid_share: '小事不出网格率',
+      median_handling_h: '处置时长中位数（时）', overdue: '超期事件数', satisfaction_share: '满意率', events: '事件数',
+    },
+  },
+  en: {
+    heading: 'Indicators', backToMap: 'Back to map', logout: 'Log out', level: 'Level', lvCommunity: 'Community',
+    lvGrid: 'Comprehensive grid', lvMicro: 'Micro-grid', from: 'From', to: 'To', indicator: 'Rank by',
+    download: 'Download Excel', ranking: 'Ranking', area: 'Area', events: 'Events', per1000: 'Per 1,000 hh',
+    inGrid: 'Closed in grid', handling: 'Handling (median, h)', overdue: 'Overdue', satisfaction: 'Satisfied',
+    mapTitle: 'Choropleth', hotspots: 'Emerging hotspots', week: 'Week (any day)', category: 'Category',
+    allCategories: 'All categories', count: 'This week', baseline: 'Baseline', show: 'Events', noData: 'no data',
+    weekOf: 'Week of {0}: {1} hotspots', noHotspots: 'No emerging hotspot that week', eventsNear: '{0} · events near {1} ({2})',
+    lang: '中文', window: '{0} to {1}',
+    ind: {
+      events_per_1000_households: 'Events per 1,000 households', closed_in_grid_share: 'Closed in the grid',
+      median_handling_h: 'Median handling time (h)', overdue: 'Overdue events', satisfaction_share: 'Satisfaction', events: 'Events',
+    },
+  },
+};
+
+/** Indicators offered for ranking and colouring; `up` = higher is better. */
+const INDICATORS = [
+  { key: 'events_per_1000_households', up: false, share: false },
+  { key: 'closed_in_grid_share', up: true, share: true },
+  { key: 'median_handling_h', up: false, share: false },
+  { key: 'overdue', up: false, share: false },
+  { key: 'satisfaction_share', up: true, share: true },
+  { key: 'events', up: false, share: false },
+];
+
+/** Five classes, good (green) to bad (red). */
+const RAMP = ['#1a9850', '#91cf60', '#fee08b', '#fc8d59', '#d73027'];
+
+/** Which layer each level's areas come from. */
+const AREAS = {
+  community: { path: '/api/v1/communities', level: 'community' },
+  grid: { path: '/api/v1/grids?kind=comprehensive', level: 'comprehensive' },
+  micro: { path: '/api/v1/grids?kind=micro', level: 'micro' },
+};
+
+/**
+ * @typedef {{ area: { level: string, id: number }, name: string, code?: string } & Record<string, any>} Row
+ * @typedef {{ from: string, to: string, level: string, rows: Row[] }} Answer
+ */
+
+/** @param {string} id @returns {HTMLElement} */
+function $(id) {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`#${id} missing`);
+  return el;
+}
+
+/** @param {string} id @returns {HTMLInputElement | HTMLSelectElement} */
+function field(id) {
+  return /** @type {HTMLInputElement | HTMLSelectElement} */ ($(id));
+}
+
+/** @param {string} id @returns {HTMLSelectElement} */
+function select(id) {
+  return /** @type {HTMLSelectElement} */ ($(id));
+}
+
+/** @param {string} key @param {...(string|number)} args @returns {string} */
+function tr(key, ...args) {
+  const dict = /** @type {Record<string, any>} */ (TEXT[getLang() === 'en' ? 'en' : 'zh']);
+  const s = String(dict[key] ?? key);
+  return s.replace(/\{(\d)\}/g, (_, i) => String(args[Number(i)] ?? ''));
+}
+
+/** @param {string} key */
+function indName(key) {
+  return TEXT[getLang() === 'en' ? 'en' : 'zh'].ind[/** @type {keyof typeof TEXT.zh.ind} */ (key)] || key;
+}
+
+/** @param {unknown} e */
+function fail(e) {
+  const el = $('error');
+  el.textContent = e instanceof Error ? e.message : String(e);
+  el.hidden = false;
+}
+
+/** @param {number | null | undefined} v @param {boolean} share */
+function fmt(v, share) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
+  if (share) return `${(v * 100).toFixed(1)}%`;
+  return Number.isInteger(v) ? String(v) : v.toFixed(1);
+}
+
+/** @param {Date} d */
+function isoDate(d) {
+  return d.toISOString().slice(0, 10);
+}
+
+/** The query of the indicator request the controls describe. */
+function indicatorQuery() {
+  const q = new URLSearchParams({ level: field('level').value });
+  if (field('from').value) q.set('from', field('from').value);
+  if (field('to').value) q.set('to', field('to').value);
+  return q;
+}
+
+/** @type {import('maplibre-gl').Map | null} */
+let map = null;
+/** @type {Answer | null} */
+let answer = null;
+/** @type {{ features: any[] } | null} the areas on the map now */
+let shown = null;
+/** @type {Map<string, any>} area geometries by level, fetched once each */
+const areaCache = new Map();
+
+/** The rows of the chosen level, ranked by the chosen indicator (best first). */
+function ranked() {
+  if (!answer) return [];
+  const spec = INDICATORS.find((i) => i.key === field('indicator').value) || INDICATORS[0];
+  const level = AREAS[/** @type {keyof typeof AREAS} */ (field('level').value)].level;
+  const rows = answer.rows.filter((r) => r.area.level === level);
+  const val = (/** @type {Row} */ r) => (Number.isFinite(r[spec.key]) ? r[spec.key] : null);
+  return rows.sort((a, b) => {
+    const x = val(a);
+    const y = val(b);
+    if (x === null) return y === null ? 0 : 1;
+    if (y === null) return -1;
+    return spec.up ? y - x : x - y;
+  });
+}
+
+/** Class breaks (quantiles of the values) and the colour of a value. */
+function classes(/** @type {number[]} */ values, /** @type {boolean} */ up) {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  const breaks = v.length ? [0.2, 0.4, 0.6, 0.8].map((q) => v[Math.min(v.length - 1, Math.floor(q * v.length))]) : [];
+  const colour = (/** @type {number|null} */ x) => {
+    if (x === null || !Number.isFinite(x)) return '#d0d5db';
+    let k = breaks.filter((b) => x > b).length;
+    if (up) k = RAMP.length - 1 - k;
+    return RAMP[k];
+  };
+  return { breaks, colour };
+}
+
+function renderTable() {
+  const spec = INDICATORS.find((i) => i.key === field('indicator').value) || INDICATORS[0];
+  const rows = ranked();
+  const { colour } = classes(rows.map((r) => r[spec.key]), spec.up);
+  const body = /** @type {HTMLTableSectionElement} */ ($('rank').querySelector('tbody'));
+  body.innerHTML = rows.length ? '' : `<tr><td colspan="8">${esc(tr('noData'))}</td></tr>`;
+  rows.forEach((r, i) => {
+    const tr_ = document.createElement('tr');
+    tr_.dataset.id = String(r.area.id);
+    const c = colour(r[spec.key]);
+    tr_.innerHTML = `<td class="num">${i + 1}</td><td><i class="sw" style="background:${c}"></i>${esc(r.name)}${r.code ? ` <small>${esc(r.code)}</small>` : ''}</td>`
+      + `<td class="num">${fmt(r.events, false)}</td><td class="num">${fmt(r.events_per_1000_households, false)}</td>`
+      + `<td class="num">${fmt(r.closed_in_grid_share, true)}</td><td class="num">${fmt(r.median_handling_h, false)}</td>`
+      + `<td class="num">${fmt(r.overdue, false)}</td><td class="num">${fmt(r.satisfaction_share, true)}</td>`;
+    tr_.addEventListener('click', () => focusArea(r.area.id));
+    body.append(tr_);
+  });
+  if (answer) $('window').textContent = tr('window', answer.from.slice(0, 10), answer.to.slice(0, 10));
+}
+
+/** Highlights an area in the table and frames it on the map. */
+function focusArea(/** @type {number} */ id) {
+  for (const el of $('rank').querySelectorAll('tbody tr')) {
+    el.classList.toggle('on', el instanceof HTMLElement && el.dataset.id === String(id));
+  }
+  if (!map) return;
+  const f = shown?.features.find((/** @type {any} */ x) => x.properties.id === id);
+  if (f) {
+    /** @type {number[]} */
+    const xs = [];
+    /** @type {number[]} */
+    const ys = [];
+    const walk = (/** @type {any} */ c) => {
+      if (typeof c[0] === 'number') {
+        xs.push(c[0]);
+        ys.push(c[1]);
+      } else c.forEach(walk);
+    };
+    walk(f.geometry.coordinates);
+    map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 60, maxZoom: 16, duration: 0 });
+  }
+  map.setFilter('dash-areas-focus', ['==', ['get', 'id'], id]);
+}
+
+async function renderMap() {
+  if (!map || !answer) return;
+  const levelKey = /** @type {keyof typeof AREAS} */ (field('level').value);
+  let areas = areaCache.get(levelKey);
+  if (!areas) {
+    areas = await api(AREAS[levelKey].path);
+    areaCache.set(levelKey, areas);
+  }
+  const spec = INDICATORS.find((i) => i.key === field('indicator').value) || INDICATORS[0];
+  const rows = ranked();
+  const byId = new Map(rows.map((r) => [r.area.id, r]));
+  const { breaks, colour } = classes(rows.map((r) => r[spec.key]), spec.up);
+  const features = areas.features
+    .filter((/** @type {any} */ f) => byId.has(f.properties.id))
+    .map((/** @type {any} */ f) => {
+      const r = byId.get(f.properties.id);
+      const value = r && Number.isFinite(r[spec.key]) ? r[spec.key] : null;
+      return { type: 'Feature', geometry: f.geometry, properties: { id: f.properties.id, name: r?.name || '', value, colour: colour(value) } };
+    });
+  const data = /** @type {any} */ ({ type: 'FeatureCollection', features });
+  shown = data;
+  const src = /** @type {any} */ (map.getSource('dash-areas'));
+  if (src) src.setData(data);
+  else {
+    map.addSource('dash-areas', { type: 'geojson', data });
+    map.addLayer({ id: 'dash-areas-fill', type: 'fill', source: 'dash-areas', paint: { 'fill-color': ['get', 'colour'], 'fill-opacity': 0.72 } });
+    map.addLayer({ id: 'dash-areas-line', type: 'line', source: 'dash-areas', paint: { 'line-color': '#33414f', 'line-width': 0.8 } });
+    map.addLayer({ id: 'dash-areas-focus', type: 'line', source: 'dash-areas', filter: ['==', ['get', 'id'], -1], paint: { 'line-color': '#0b57d0', 'line-width': 3 } });
+    map.on('click', 'dash-areas-fill', (e) => {
+      const id = e.features?.[0]?.properties?.id;
+      if (id !== undefined) focusArea(Number(id));
+    });
+  }
+  const legend = $('legend');
+  legend.innerHTML = `<strong>${esc(indName(spec.key))}</strong>`;
+  const edges = [null, ...breaks, null];
+  for (let k = 0; k < RAMP.length && breaks.length; k++) {
+    const lo = edges[k];
+    const hi = edges[k + 1];
+    const label = lo === null ? `≤ ${fmt(hi, spec.share)}` : hi === null ? `> ${fmt(lo, spec.share)}` : `${fmt(lo, spec.share)}–${fmt(hi, spec.share)}`;
+    legend.insertAdjacentHTML('beforeend', `<span><i style="background:${RAMP[spec.up ? RAMP.length - 1 - k : k]}"></i>${esc(label)}</span>`);
+  }
+  $('dash-map').dataset.areas = String(features.length);
+}
+
+async function loadIndicators() {
+  $('error').hidden = true;
+  const q = indicatorQuery();
+  ( /** @type {HTMLAnchorElement} */ ($('xlsx'))).href = `/api/v1/indicators?${q}&format=xlsx`;
+  try {
+    answer = await api(`/api/v1/indicators?${q}`);
+    renderTable();
+    await renderMap();
+    document.body.dataset.ready = 'indicators';
+  } catch (e) {
+    fail(e);
+  }
+}
+
+async function loadHotspots() {
+  const q = new URLSearchParams();
+  if (field('week').value) q.set('week', field('week').value);
+  if (field('category').value) q.set('category', field('category').value);
+  try {
+    const h = await api(`/api/v1/hotspots?${q}`);
+    const body = /** @type {HTMLTableSectionElement} */ ($('hot').querySelector('tbody'));
+    body.innerHTML = '';
+    $('hot-week').textContent = h.week_start ? tr('weekOf', h.week_start, h.hotspots.length) : tr('noHotspots');
+    if (h.week_start && !field('week').value) field('week').value = h.week_start;
+    for (const s of h.hotspots) {
+      const row = document.createElement('tr');
+      row.innerHTML = `<td>${esc(categoryName(s.category))}</td><td class="num">${s.count}</td><td class="num">${fmt(s.baseline, false)}</td><td class="num">${s.q_value.toFixed(3)}</td>`;
+      const cell = document.createElement('td');
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = tr('show');
+      b.addEventListener('click', () => hotspotEvents(s).catch(fail));
+      cell.append(b);
+      row.append(cell);
+      body.append(row);
+    }
+    $('hot').dataset.count = String(h.hotspots.length);
+  } catch (e) {
+    fail(e);
+  }
+}
+
+/** The events of a hotspot's week and category near its cell, and the cell on the map. */
+async function hotspotEvents(/** @type {any} */ s) {
+  if (!Number.isFinite(s.lon) || !Number.isFinite(s.lat)) return;
+  const d = 0.0025;
+  const from = new Date(`${s.week_start}T00:00:00+08:00`);
+  const to = new Date(from.getTime() + 7 * 86400e3);
+  const q = new URLSearchParams({
+    bbox: [s.lon - d, s.lat - d, s.lon + d, s.lat + d].map((x) => x.toFixed(6)).join(','),
+    category: s.category, from: from.toISOString(), to: to.toISOString(), limit: '200',
+  });
+  const list = await api(`/api/v1/events?${q}`);
+  const box = $('hot-events');
+  box.hidden = false;
+  $('hot-events-title').textContent = tr('eventsNear', s.week_start, categoryName(s.category), list.features.length);
+  const ul = /** @type {HTMLUListElement} */ (box.querySelector('ul'));
+  ul.innerHTML = '';
+  for (const f of list.features) {
+    const p = f.properties;
+    const li = document.createElement('li');
+    li.textContent = `${String(p.reported_at || '').slice(0, 16).replace('T', ' ')} · ${categoryName(p.category)}${p.title ? ` · ${p.title}` : ''} · ${p.status}`;
+    ul.append(li);
+  }
+  map?.flyTo({ center: [s.lon, s.lat], zoom: 16, duration: 0 });
+}
+
+function render() {
+  for (const el of document.querySelectorAll('[data-t]')) el.textContent = tr(el.getAttribute('data-t') || '');
+  $('lang').textContent = tr('lang');
+  const ind = select('indicator');
+  const chosen = ind.value || INDICATORS[0].key;
+  ind.innerHTML = '';
+  for (const i of INDICATORS) ind.add(new Option(indName(i.key), i.key, false, i.key === chosen));
+  const cat = select('category');
+  const was = cat.value;
+  while (cat.options.length > 1) cat.remove(1);
+  for (const [code] of GROUPS) cat.add(new Option(categoryName(code), code, false, code === was));
+  for (const [code] of CATEGORIES) cat.add(new Option(`· ${categoryName(code)}`, code, false, code === was));
+  renderTable();
+}
+
+async function main() {
+  setLang(new URLSearchParams(location.search).get('lang') || localStorage.getItem('wangge-lang') || 'zh');
+  const me = await whoAmI();
+  if (!me) {
+    location.href = `/login?next=${encodeURIComponent('/dashboard')}`;
+    return;
+  }
+  const today = new Date();
+  field('to').value = isoDate(today);
+  field('from').value = isoDate(new Date(today.getTime() - 90 * 86400e3));
+  render();
+  $('lang').addEventListener('click', () => {
+    setLang(getLang() === 'en' ? 'zh' : 'en');
+    localStorage.setItem('wangge-lang', getLang());
+    render();
+    renderMap().catch(fail);
+  });
+  $('logout').addEventListener('click', () => logout());
+  for (const id of ['level', 'from', 'to']) field(id).addEventListener('change', () => loadIndicators());
+  field('indicator').addEventListener('change', () => {
+    renderTable();
+    renderMap().catch(fail);
+  });
+  for (const id of ['week', 'category']) field(id).addEventListener('change', () => loadHotspots());
+  try {
+    const [style, extent] = await Promise.all([buildStyle({ lang: getLang() }), townExtent()]);
+    map = await createMap('dash-map', { style, state: {}, extent });
+  } catch (e) {
+    fail(e);
+  }
+  await Promise.all([loadIndicators(), loadHotspots()]);
+}
+
+main().catch(fail);
