@@ -77,7 +77,7 @@ export async function dashboardTests(browser, h) {
       await dl.saveAs(file);
       const bytes = readFileSync(file);
       assert(bytes.subarray(0, 2).toString() === 'PK', 'the download is not an xlsx (zip) file');
-      assert(/indicators-grid\.xlsx$/.test(dl.suggestedFilename()), `file name ${dl.suggestedFilename()}`);
+      assert(/indicators-comprehensive\.xlsx$/.test(dl.suggestedFilename()), `file name ${dl.suggestedFilename()}`);
 
       // Hotspots: the list equals the API's for the week the page picked.
       await p.waitForSelector('#hot[data-count]', { timeout: 30_000 });
