@@ -38,8 +38,11 @@ const $ = /** @type {(id: string) => HTMLElement & HTMLInputElement} */ ((id) =>
 // Who is signed in (the server wrote it into the page) and log-out.
 $('who').textContent = document.querySelector('meta[name="wangge-user"]')?.getAttribute('content') || '';
 $('logout').addEventListener('click', () => logout());
-// Leaders administer accounts (the server refuses everyone else anyway).
-$('admin-link').hidden = document.querySelector('meta[name="wangge-role"]')?.getAttribute('content') !== 'leader';
+// Leaders administer accounts; those who handle events have an inbox (the
+// server refuses everyone else anyway).
+const signedInRole = document.querySelector('meta[name="wangge-role"]')?.getAttribute('content') || '';
+$('admin-link').hidden = signedInRole !== 'leader';
+$('inbox-link').hidden = !['leader', 'worker', 'department'].includes(signedInRole);
 
 function isoDay(offsetDays) {
   const d = new Date(Date.now() + offsetDays * DAY);
