@@ -19,6 +19,7 @@ mod accounts;
 mod codec;
 mod columnar;
 mod error;
+mod photos;
 mod read;
 mod schema;
 mod scope;
@@ -34,6 +35,7 @@ use crate::crypt::Keyring;
 
 pub use accounts::{AccountRow, TokenRow};
 pub use error::{Result, StoreError};
+pub use photos::PhotoRow;
 pub use read::{Counts, EventFilter, GridPopulation, LoadSet, Page, TransitionRow};
 pub use schema::SCHEMA_VERSION;
 pub use scope::Scope;
