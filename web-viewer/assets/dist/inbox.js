@@ -107,8 +107,8 @@ function when(iso) {
 function slaText(sla) {
   if (!sla) return t('ibNoLimit');
   const h = Math.abs(sla.remaining_h).toFixed(1);
-  const left = sla.remaining_h >= 0 ? t('ibLeft', h) : t('ibOver', h);
-  return `${t(`ibSla_${sla.level}`)} · ${left}`;
+  if (sla.remaining_h < 0) return t('ibOver', h);
+  return `${t(`ibSla_${sla.level}`)} · ${t('ibLeft', h)}`;
 }
 
 /** @param {string|null} h */
