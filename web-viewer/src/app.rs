@@ -53,7 +53,10 @@ pub fn app(state: AppState) -> Router {
         .route("/events/{id}/transition", post(events::transition))
         .route("/events/{id}/photos", post(events::add_photo))
         .route("/events/{id}/photos/{photo}", get(events::photo))
-        .route("/events/{id}/photos/{photo}/thumb", get(events::photo_thumb))
+        .route(
+            "/events/{id}/photos/{photo}/thumb",
+            get(events::photo_thumb),
+        )
         .route("/events/{id}/merge", post(events::merge_into))
         .route("/escalate", post(events::escalate_now))
         .route("/inbox", get(inbox::inbox))

@@ -36,7 +36,9 @@ fn exif_gps_segment() -> Vec<u8> {
 
 /// A 640×480 JPEG with [`exif_gps_segment`] after its SOI marker.
 fn jpeg_with_gps() -> Vec<u8> {
-    let img = image::RgbImage::from_fn(640, 480, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+    let img = image::RgbImage::from_fn(640, 480, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    });
     let mut plain = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 90)
         .encode_image(&img)
@@ -91,23 +93,50 @@ async fn photos_are_cleaned_refused_and_scoped_like_their_event() {
     // The worker of the event's grid uploads a JPEG with EXIF GPS.
     let original = jpeg_with_gps();
     assert!(has(&original, b"Exif\x00\x00") && has(&original, &[0x88, 0x25]));
-    let (s, added) = call(&st, upload(id, "worker", Some(&grid), "image/jpeg", original.clone())).await;
+    let (s, added) = call(
+        &st,
+        upload(id, "worker", Some(&grid), "image/jpeg", original.clone()),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{added}");
     assert_eq!(added["added"], Value::Bool(true));
     assert_eq!(added["photo"]["actor"], "worker:worker", "{added}");
-    assert_eq!((added["photo"]["width"].as_u64(), added["photo"]["height"].as_u64()), (Some(640), Some(480)));
-    let sha = added["photo"]["sha256"].as_str().expect("sha256").to_string();
+    assert_eq!(
+        (
+            added["photo"]["width"].as_u64(),
+            added["photo"]["height"].as_u64()
+        ),
+        (Some(640), Some(480))
+    );
+    let sha = added["photo"]["sha256"]
+        .as_str()
+        .expect("sha256")
+        .to_string();
 
     // Stored and served without EXIF, GPS included; the file is named by
     // its SHA-256 in the folder beside the store, readable by its owner only.
     for (suffix, thumb) in [("", false), ("/thumb", true)] {
-        let (s, h, bytes) = respond(&st, read(&format!("/api/v1/events/{id}/photos/{sha}{suffix}"), "worker", Some(&grid))).await;
+        let (s, h, bytes) = respond(
+            &st,
+            read(
+                &format!("/api/v1/events/{id}/photos/{sha}{suffix}"),
+                "worker",
+                Some(&grid),
+            ),
+        )
+        .await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(h[header::CONTENT_TYPE], "image/jpeg");
         assert!(bytes.starts_with(&[0xFF, 0xD8]), "a JPEG");
         assert!(!has(&bytes, b"Exif"), "EXIF left in the photo{suffix}");
-        assert!(!has(&bytes, &[0xFF, 0xE1]), "an APP1 segment left in the photo{suffix}");
-        assert!(!has(&bytes, &[0x88, 0x25]), "the GPS IFD pointer left in the photo{suffix}");
+        assert!(
+            !has(&bytes, &[0xFF, 0xE1]),
+            "an APP1 segment left in the photo{suffix}"
+        );
+        assert!(
+            !has(&bytes, &[0x88, 0x25]),
+            "the GPS IFD pointer left in the photo{suffix}"
+        );
         let img = image::load_from_memory(&bytes).expect("decodes");
         if thumb {
             assert_eq!((img.width(), img.height()), (320, 240));
@@ -119,7 +148,11 @@ async fn photos_are_cleaned_refused_and_scoped_like_their_event() {
     let file = dir.path(&sha, web_viewer::service::photos::PhotoKind::Jpeg, false);
     let on_disk = std::fs::read(&file).expect("the photo file beside the store");
     assert!(!has(&on_disk, b"Exif"));
-    assert_eq!(web_viewer::service::photos::sha256_hex(&on_disk), sha, "content-addressed");
+    assert_eq!(
+        web_viewer::service::photos::sha256_hex(&on_disk),
+        sha,
+        "content-addressed"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -129,10 +162,22 @@ async fn photos_are_cleaned_refused_and_scoped_like_their_event() {
 
     // The detail lists it; the same photo again is not added twice.
     let (_, detail) = call(&st, read(&format!("/api/v1/events/{id}"), "leader", None)).await;
-    assert_eq!(detail["photos"].as_array().map(Vec::len), Some(1), "{detail}");
+    assert_eq!(
+        detail["photos"].as_array().map(Vec::len),
+        Some(1),
+        "{detail}"
+    );
     assert_eq!(detail["photos"][0]["sha256"], sha.as_str());
-    let (s, again) = call(&st, upload(id, "leader", None, "image/jpeg", original.clone())).await;
-    assert_eq!((s, &again["added"]), (StatusCode::OK, &Value::Bool(false)), "{again}");
+    let (s, again) = call(
+        &st,
+        upload(id, "leader", None, "image/jpeg", original.clone()),
+    )
+    .await;
+    assert_eq!(
+        (s, &again["added"]),
+        (StatusCode::OK, &Value::Bool(false)),
+        "{again}"
+    );
 
     // HEIC is refused by its bytes, whatever it is called.
     let mut heic = vec![0, 0, 0, 24];
@@ -150,30 +195,72 @@ async fn photos_are_cleaned_refused_and_scoped_like_their_event() {
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{e}");
     assert_eq!(e["error"]["code"], "photo_too_large", "{e}");
     // Bytes that only start like a JPEG.
-    let (s, e) = call(&st, upload(id, "worker", Some(&grid), "image/jpeg", vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3])).await;
-    assert_eq!((s, e["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_photo")), "{e}");
+    let (s, e) = call(
+        &st,
+        upload(
+            id,
+            "worker",
+            Some(&grid),
+            "image/jpeg",
+            vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3],
+        ),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_photo")),
+        "{e}"
+    );
 
     // A worker of another grid: 404 for the upload, the photo and the thumbnail.
     let other = "000000000000000000";
-    let (s, _) = call(&st, upload(id, "worker", Some(other), "image/jpeg", original)).await;
+    let (s, _) = call(
+        &st,
+        upload(id, "worker", Some(other), "image/jpeg", original),
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     for suffix in ["", "/thumb"] {
-        let (s, _, body) = respond(&st, read(&format!("/api/v1/events/{id}/photos/{sha}{suffix}"), "worker", Some(other))).await;
-        assert_eq!(s, StatusCode::NOT_FOUND, "{}", String::from_utf8_lossy(&body));
+        let (s, _, body) = respond(
+            &st,
+            read(
+                &format!("/api/v1/events/{id}/photos/{sha}{suffix}"),
+                "worker",
+                Some(other),
+            ),
+        )
+        .await;
+        assert_eq!(
+            s,
+            StatusCode::NOT_FOUND,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
     }
     // Roles that see no single events may not read photos at all.
     for role in ["planner", "screen"] {
-        let (s, _, _) = respond(&st, read(&format!("/api/v1/events/{id}/photos/{sha}"), role, None)).await;
+        let (s, _, _) = respond(
+            &st,
+            read(&format!("/api/v1/events/{id}/photos/{sha}"), role, None),
+        )
+        .await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{role}");
     }
 
     // Two reads of the worker's (photo and thumbnail) were audited; the
     // refused ones were not.
-    let lines = st.0.store.lock().expect("store").audit_lines(None).expect("audit");
+    let lines =
+        st.0.store
+            .lock()
+            .expect("store")
+            .audit_lines(None)
+            .expect("audit");
     let reads: Vec<_> = lines
         .iter()
         .filter(|l| l.2.starts_with("photo") && l.3.contains(&sha))
         .collect();
     assert_eq!(reads.len(), 2, "{reads:?}");
-    assert!(reads.iter().all(|l| l.1 == "worker:worker" && l.3.starts_with(&format!("event {id}:"))));
+    assert!(reads
+        .iter()
+        .all(|l| l.1 == "worker:worker" && l.3.starts_with(&format!("event {id}:"))));
 }

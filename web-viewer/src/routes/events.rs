@@ -20,8 +20,8 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::present::{
-    allowed_moves, in_grids, scrub_event, to_map, worker_grids, Escalated, EscalationRun, EventDetail, Located,
-    PhotoAdded, PhotoView, ReceiptStatus, Sla, TimelineEntry, TransitionView,
+    allowed_moves, in_grids, scrub_event, to_map, worker_grids, Escalated, EscalationRun,
+    EventDetail, Located, PhotoAdded, PhotoView, ReceiptStatus, Sla, TimelineEntry, TransitionView,
 };
 use crate::role::{Access, Role};
 use crate::service::event_loop::{
@@ -446,7 +446,11 @@ pub async fn add_photo(
     let cleaned = tokio::task::spawn_blocking(move || {
         let c = photo_files::clean(kind, &body)?;
         dir.write(&c).map_err(|e| {
-            AppError::Internal(format!("writing photo {} under {}: {e}", c.sha256, dir.root().display()))
+            AppError::Internal(format!(
+                "writing photo {} under {}: {e}",
+                c.sha256,
+                dir.root().display()
+            ))
         })?;
         Ok::<_, AppError>(c)
     })
@@ -464,7 +468,11 @@ pub async fn add_photo(
     };
     let stored = row.clone();
     let added = st.with_store(move |s| Ok(s.add_photo(&stored)?)).await?;
-    let status = if added { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((
         status,
         Json(PhotoAdded {
@@ -522,8 +530,9 @@ async fn serve_photo(
         })
         .await?
         .ok_or_else(absent)?;
-    let kind = PhotoKind::of_mime(&row.content_type)
-        .ok_or_else(|| AppError::Internal(format!("photo {sha}: stored type {}", row.content_type)))?;
+    let kind = PhotoKind::of_mime(&row.content_type).ok_or_else(|| {
+        AppError::Internal(format!("photo {sha}: stored type {}", row.content_type))
+    })?;
     let path = PhotoDir::beside(&st.0.config.db).path(&sha, kind, thumb);
     let bytes = tokio::fs::read(&path)
         .await

@@ -154,7 +154,10 @@ pub async fn inbox(
                 .map(|g| g.as_str().to_string())
                 .collect(),
         ),
-        Role::Department => ("department", access.department().into_iter().map(String::from).collect()),
+        Role::Department => (
+            "department",
+            access.department().into_iter().map(String::from).collect(),
+        ),
         _ => ("town", Vec::new()),
     };
     Ok(Json(Inbox {

@@ -83,9 +83,7 @@ fn sniff(b: &[u8]) -> &'static str {
         "png"
     } else if b.len() >= 12 && &b[4..8] == b"ftyp" {
         match &b[8..12] {
-            b"heic" | b"heix" | b"hevc" | b"hevx" | b"heim" | b"heis" | b"mif1" | b"msf1" => {
-                "heic"
-            }
+            b"heic" | b"heix" | b"hevc" | b"hevx" | b"heim" | b"heis" | b"mif1" | b"msf1" => "heic",
             b"avif" | b"avis" => "avif",
             _ => "iso-bmff (video?)",
         }
@@ -112,7 +110,13 @@ pub fn check(content_type: Option<&str>, body: &[u8]) -> Result<PhotoKind, AppEr
         ));
     }
     let declared = content_type
-        .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|c| {
+            c.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
     let unsupported = |why: String| {
         AppError::Status(
@@ -214,7 +218,10 @@ pub fn clean(kind: PhotoKind, body: &[u8]) -> Result<Cleaned, AppError> {
 
 /// Hex SHA-256 of bytes: a photo's name.
 pub fn sha256_hex(b: &[u8]) -> String {
-    Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+    Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
 }
 
 /// True for a 64-digit lower-case hex SHA-256 (a photo's name).
@@ -329,7 +336,10 @@ mod tests {
         assert!(check(Some("image/gif"), b"GIF89a....").is_err());
         // A PNG declared as JPEG is refused too.
         assert!(check(Some("image/jpeg"), &png(2, 2)).is_err());
-        assert_eq!(check(Some("image/png"), &png(2, 2)).expect("png"), PhotoKind::Png);
+        assert_eq!(
+            check(Some("image/png"), &png(2, 2)).expect("png"),
+            PhotoKind::Png
+        );
     }
 
     #[test]
@@ -346,6 +356,11 @@ mod tests {
         let t = image::load_from_memory(&c.thumb).expect("thumb");
         assert_eq!((t.width(), t.height()), (THUMB_PX, THUMB_PX / 2));
         assert!(is_sha256(&c.sha256));
-        assert_eq!(clean(PhotoKind::Png, &png(1000, 500)).expect("again").sha256, c.sha256);
+        assert_eq!(
+            clean(PhotoKind::Png, &png(1000, 500))
+                .expect("again")
+                .sha256,
+            c.sha256
+        );
     }
 }
