@@ -29,6 +29,7 @@ import { mkdirSync, readFileSync, existsSync, openSync, closeSync } from 'node:f
 import { join, resolve, extname } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { inboxTests } from './inbox.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const OUT = resolve(args.out || 'target/browser');
@@ -1113,6 +1114,7 @@ async function run(browser) {
   await step('embed: no request leaves the server (others blocked and counted)', async () => assertNoForeign(ectx, '/embed'));
   await ectx.close();
 
+  await inboxTests({ browser, step, assert, newContext, getJson, watch, assertNoForeign, BASE });
   await regridTests(browser);
   await dashboardTests(browser, { step, assert, newContext, apiJson, BASE, OUT });
 }

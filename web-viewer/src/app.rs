@@ -13,7 +13,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::auth;
 use crate::error::{json_errors, AppError, EdgeLimits};
-use crate::routes::{analytics, api, events, pages, tiles};
+use crate::routes::{analytics, api, events, inbox, pages, tiles};
 use crate::state::AppState;
 
 /// Builds the application router. Every error answer, including the
@@ -51,8 +51,15 @@ pub fn app(state: AppState) -> Router {
         .route("/buildings/{id}", get(api::building_detail))
         .route("/events/{id}", get(events::event_detail))
         .route("/events/{id}/transition", post(events::transition))
+        .route("/events/{id}/photos", post(events::add_photo))
+        .route("/events/{id}/photos/{photo}", get(events::photo))
+        .route(
+            "/events/{id}/photos/{photo}/thumb",
+            get(events::photo_thumb),
+        )
         .route("/events/{id}/merge", post(events::merge_into))
         .route("/escalate", post(events::escalate_now))
+        .route("/inbox", get(inbox::inbox))
         .route("/receipts/{receipt}", get(events::receipt_status))
         .route("/events", get(list_events).post(api::create_event))
         .route("/regrid", post(analytics::start_regrid))
@@ -82,6 +89,7 @@ pub fn app(state: AppState) -> Router {
         .route("/screen", get(pages::screen))
         .route("/admin", get(pages::admin))
         .route("/dashboard", get(pages::dashboard))
+        .route("/inbox", get(pages::inbox))
         .route("/embed", get(pages::embed))
         .route("/assets/{*path}", get(pages::assets))
         .fallback(|method: Method, OriginalUri(uri): OriginalUri| async move {

@@ -160,6 +160,12 @@ error_codes! {
         BodyTooLarge => "body_too_large",
         /// 415: not a JSON request
         UnsupportedMediaType => "unsupported_media_type",
+        /// 415: a photo that is not JPEG or PNG (HEIC included)
+        UnsupportedPhoto => "unsupported_photo",
+        /// 413: a photo over the photo size cap
+        PhotoTooLarge => "photo_too_large",
+        /// 400: a JPEG or PNG that cannot be decoded, or too many pixels
+        BadPhoto => "bad_photo",
         /// 429: log-in locked after failures
         Locked => "locked",
         /// 500: logged with detail, answered without

@@ -301,6 +301,112 @@ pub struct EventDetail {
     pub timeline: Vec<TimelineEntry>,
     /// Its time-limit state.
     pub sla: Option<Sla>,
+    /// The moves the state machine allows from its status
+    /// (`geo_core::model::lifecycle::allowed_targets`), for the pages' buttons.
+    pub allowed: Vec<&'static str>,
+    /// Its photos, oldest first (files at `/api/v1/events/{id}/photos/{sha256}`
+    /// and `…/thumb`).
+    pub photos: Vec<PhotoView>,
+}
+
+/// One photo of an event, as answered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhotoView {
+    /// Hex SHA-256 of the stored image: its name.
+    pub sha256: String,
+    /// `image/jpeg` or `image/png`.
+    pub content_type: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Who added it.
+    pub actor: String,
+    /// When, RFC 3339.
+    pub at: String,
+}
+
+impl From<&geo_core::store::PhotoRow> for PhotoView {
+    fn from(p: &geo_core::store::PhotoRow) -> Self {
+        Self {
+            sha256: p.sha256.clone(),
+            content_type: p.content_type.clone(),
+            bytes: p.bytes,
+            width: p.width,
+            height: p.height,
+            actor: p.actor.clone(),
+            at: Utc
+                .timestamp_opt(p.at_s, 0)
+                .single()
+                .map(|d| d.to_rfc3339())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Answer of `POST /api/v1/events/{id}/photos`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhotoAdded {
+    /// The event.
+    pub event: u64,
+    /// The stored photo.
+    pub photo: PhotoView,
+    /// False when the event had this photo already.
+    pub added: bool,
+}
+
+/// The moves the state machine allows from `status`, as codes.
+pub fn allowed_moves(status: EventStatus) -> Vec<&'static str> {
+    geo_core::model::lifecycle::allowed_targets(status)
+        .iter()
+        .map(|s| s.code())
+        .collect()
+}
+
+/// Rank of a traffic-light level in the inbox: overdue first, then red,
+/// yellow, green, and events without a limit last.
+pub fn sla_rank(sla: Option<&Sla>) -> u8 {
+    match sla.map(|s| s.level) {
+        Some("overdue") => 0,
+        Some("red") => 1,
+        Some("yellow") => 2,
+        Some("green") => 3,
+        _ => 4,
+    }
+}
+
+/// One event of `GET /api/v1/inbox`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InboxItem {
+    /// The event (title scrubbed of personal data).
+    #[serde(flatten)]
+    pub event: Located,
+    /// Its time-limit state.
+    pub sla: Option<Sla>,
+    /// The moves allowed from its status.
+    pub allowed: Vec<&'static str>,
+}
+
+/// `GET /api/v1/inbox`: the caller's events, most urgent first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Inbox {
+    /// Who the inbox is of: `grids` (a worker's), `department`, or `town`.
+    pub scope: &'static str,
+    /// The worker's grid codes or the department's name.
+    pub of: Vec<String>,
+    /// Events in scope per status (every status, before the filter).
+    pub counts: std::collections::BTreeMap<&'static str, u64>,
+    /// Events in scope (every status).
+    pub total: u64,
+    /// Events that pass the filter (before the limit).
+    pub matched: u64,
+    /// The events, sorted by traffic light (overdue, red, yellow, green) and deadline.
+    pub events: Vec<InboxItem>,
+    /// Handlers an event may be dispatched to (`grid`, `community`, `town`
+    /// and the departments of the dispatch rules).
+    pub handlers: Vec<String>,
 }
 
 /// A GeoJSON feature collection of one page of a list.

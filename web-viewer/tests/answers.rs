@@ -91,6 +91,8 @@ fn event_detail() {
         event: Located::of(&view, &e, &GridRefs::default(), now),
         timeline: TimelineEntry::of(&e, &rows()),
         sla: Sla::of(&rules(), &e, now),
+        allowed: web_viewer::present::allowed_moves(e.status),
+        photos: Vec::new(),
     };
     let mut scrubbed = to_map(&detail);
     scrub_event(false, &[], &mut scrubbed);
@@ -109,6 +111,8 @@ fn event_detail_of_imported_history() {
         event: Located::of(&view, &e, &GridRefs::default(), now),
         timeline: TimelineEntry::of(&e, &[]),
         sla: Sla::of(&rules(), &e, now),
+        allowed: web_viewer::present::allowed_moves(e.status),
+        photos: Vec::new(),
     };
     insta::assert_json_snapshot!("event_detail_imported", detail);
 }

@@ -3,7 +3,7 @@
 //! transaction, so a store is never half-migrated.
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Reference columns carried by every element assigned to grids (格进图).
 pub(crate) const REFS: &str =
@@ -117,7 +117,20 @@ ALTER TABLE audit_log ADD COLUMN mac BLOB;
 CREATE UNIQUE INDEX audit_log_seq ON audit_log (seq);
 "
         .to_string(),
+        v7_event_photos(),
     ]
+}
+
+/// 7: event photos. One row links a photo (its SHA-256; the file lives in
+/// the content-addressed folder beside the store, `<store>.photos/`) to an
+/// event, with who added it and when; see `super::photos`.
+fn v7_event_photos() -> String {
+    "
+CREATE TABLE event_photos (event UBIGINT NOT NULL, sha256 VARCHAR NOT NULL, content_type VARCHAR NOT NULL,
+  bytes UBIGINT NOT NULL, width UINTEGER NOT NULL, height UINTEGER NOT NULL, actor VARCHAR NOT NULL,
+  at_s BIGINT NOT NULL, PRIMARY KEY (event, sha256));
+"
+    .to_string()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod common;
 mod events;
 mod http;
 mod matrix;
+mod photos;
 mod realdata;
 mod store;
 mod tiles_http;

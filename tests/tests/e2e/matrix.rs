@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use web_viewer::auth::matrix::{Row, Who, ROWS};
 use web_viewer::role::Role;
 
-use crate::auth::{blocking, http, login, server, Resp, PASSWORD};
+use crate::auth::{blocking, http, http_raw, login, server, Resp, PASSWORD};
 
 /// Every kind `GET /api/v1/{kind}` serves.
 const KINDS: &[&str] = &[
@@ -81,6 +81,8 @@ struct Fixtures {
     /// A tile over the worker's grid (z/x/y).
     tile: String,
     lonlat: (f64, f64),
+    /// SHA-256 of the photo every event of the sweep carries.
+    photo: String,
 }
 
 /// Which element of a route's path the call is about.
@@ -135,6 +137,7 @@ fn concrete(row: &Row, caller: &Caller, side: Side, kind: &str, f: &Fixtures) ->
         .replace("/accounts/{name}/{action}", "/accounts/worker/enable")
         .replace("/tokens/{id}/", "/tokens/no-such-token/")
         .replace("{id}", &event.to_string())
+        .replace("{photo}", &f.photo)
         .replace("{code}", &f.grid)
         .replace("{version}", &f.version.to_string())
         .replace("{receipt}", &f.receipt)
@@ -366,6 +369,27 @@ async fn every_route_answers_every_role_and_scope_as_the_matrix_says() {
             panic!("no regrid job slot in 60 s");
         };
         let (job_planner, job_leader) = (job(&planner), job(&leader));
+        // One photo on each event the sweep reads inside someone's scope
+        // (the leader's outside is the worker's outside).
+        let png = {
+            let mut out = Vec::new();
+            image::DynamicImage::new_rgb8(8, 6)
+                .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+                .expect("png");
+            out
+        };
+        let mut photo = String::new();
+        for ev in [ev_worker_in, ev_worker_out, ev_dept_in] {
+            let r = http_raw(
+                addr,
+                "POST",
+                &format!("/api/v1/events/{ev}/photos"),
+                &[("Cookie", &leader.0), ("X-CSRF-Token", &leader.1), ("Content-Type", "image/png")],
+                &png,
+            );
+            assert!(matches!(r.status, 200 | 201), "photo on event {ev}: {} {}", r.status, r.body);
+            photo = r.json()["photo"]["sha256"].as_str().expect("sha256").to_string();
+        }
         let z = 14u32;
         let n = f64::from(1u32 << z);
         let (x, y) = lonlat;
@@ -385,6 +409,7 @@ async fn every_route_answers_every_role_and_scope_as_the_matrix_says() {
             job_leader,
             tile: format!("{z}/{tx}/{ty}"),
             lonlat,
+            photo,
         };
 
         // The sweep. The session rows run last: a log-in replaces the

@@ -38,11 +38,13 @@ const $ = /** @type {(id: string) => HTMLElement & HTMLInputElement} */ ((id) =>
 // Who is signed in (the server wrote it into the page) and log-out.
 $('who').textContent = document.querySelector('meta[name="wangge-user"]')?.getAttribute('content') || '';
 $('logout').addEventListener('click', () => logout());
-// Leaders administer accounts (the server refuses everyone else anyway).
-const pageRoleName = document.querySelector('meta[name="wangge-role"]')?.getAttribute('content');
-$('admin-link').hidden = pageRoleName !== 'leader';
-// Leaders and planners read the indicators dashboard.
-$('dashboard-link').hidden = pageRoleName !== 'leader' && pageRoleName !== 'planner';
+// Leaders administer accounts; leaders and planners read the indicators
+// dashboard; those who handle events have an inbox (the server refuses
+// everyone else anyway).
+const signedInRole = document.querySelector('meta[name="wangge-role"]')?.getAttribute('content') || '';
+$('admin-link').hidden = signedInRole !== 'leader';
+$('dashboard-link').hidden = !['leader', 'planner'].includes(signedInRole);
+$('inbox-link').hidden = !['leader', 'worker', 'department'].includes(signedInRole);
 
 function isoDay(offsetDays) {
   const d = new Date(Date.now() + offsetDays * DAY);

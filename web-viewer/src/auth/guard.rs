@@ -256,7 +256,9 @@ pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> 
     if row.is_some() && !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
         let json = text(req.headers(), "content-type")
             .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/json"));
-        if !json {
+        // A file upload (a photo) carries its own type, checked by its handler.
+        let raw = row.is_some_and(|r| r.raw_body);
+        if !json && !raw {
             return AppError::Status(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorCode::UnsupportedMediaType,

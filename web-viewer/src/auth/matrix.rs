@@ -29,6 +29,9 @@ pub struct Row {
     pub scope: &'static str,
     /// A page: the unauthenticated are sent to `/login` instead of a 401.
     pub page: bool,
+    /// A write whose body is a file (a photo) with its own content type,
+    /// checked by the handler, instead of JSON; CSRF is still required.
+    pub raw_body: bool,
 }
 
 const SIGNED_IN: &[Role] = &[
@@ -52,6 +55,18 @@ const fn row(method: &'static str, path: &'static str, who: Who, scope: &'static
         who,
         scope,
         page: false,
+        raw_body: false,
+    }
+}
+
+const fn upload(path: &'static str, who: Who, scope: &'static str) -> Row {
+    Row {
+        method: "POST",
+        path,
+        who,
+        scope,
+        page: false,
+        raw_body: true,
     }
 }
 
@@ -62,6 +77,7 @@ const fn page(path: &'static str, who: Who, scope: &'static str) -> Row {
         who,
         scope,
         page: true,
+        raw_body: false,
     }
 }
 
@@ -74,6 +90,7 @@ pub const ROWS: &[Row] = &[
     page("/", Who::Roles(SIGNED_IN), "the viewer; what it shows follows the API below"),
     page("/admin", Who::Roles(LEADERS), "accounts and kiosk tokens: add, disable, enable, new password, revoke"),
     page("/dashboard", Who::Roles(ANALYSTS), "indicators as a ranking table and a choropleth, Excel download, emerging hotspots with their events"),
+    page("/inbox", Who::Roles(HANDLERS), "my events (我的事件): the inbox and the event loop's moves; what it shows follows the API below"),
     page("/screen", Who::Roles(SIGNED_IN), "the big screen (a kiosk token signs it in)"),
     page("/embed", Who::Roles(SIGNED_IN), "the embeddable map (kiosk token as `?token=`)"),
     row("GET", "/style.json", Who::Roles(SIGNED_IN), "the map style"),
@@ -98,7 +115,11 @@ pub const ROWS: &[Row] = &[
     row("GET", "/api/v1/buildings/{id}", Who::Roles(SIGNED_IN), "building figures; households for leader and worker in scope"),
     row("GET", "/api/v1/events/{id}", Who::Roles(HANDLERS), "leader any; worker in own grids; department dispatched to it; else 404"),
     row("POST", "/api/v1/events/{id}/transition", Who::Roles(HANDLERS), "as for reading; actor = the account"),
+    upload("/api/v1/events/{id}/photos", Who::Roles(HANDLERS), "as for reading; the raw JPEG or PNG body (10 MiB at most), re-encoded without EXIF (GPS included); actor = the account"),
+    row("GET", "/api/v1/events/{id}/photos/{photo}", Who::Roles(HANDLERS), "as for reading the event; audited"),
+    row("GET", "/api/v1/events/{id}/photos/{photo}/thumb", Who::Roles(HANDLERS), "as for reading the event (320 px thumbnail); audited"),
     row("POST", "/api/v1/events/{id}/merge", Who::Roles(HANDLERS), "as for reading, both events"),
+    row("GET", "/api/v1/inbox", Who::Roles(HANDLERS), "my events, most urgent first, with counts per status: worker own grids; department dispatched to it; leader the town; titles scrubbed"),
     row("POST", "/api/v1/escalate", Who::Roles(LEADER_DEPT), "escalate red and overdue events now"),
     row("GET", "/api/v1/receipts/{receipt}", Who::Anyone, "status and timeline of one report, no personal data"),
     row("GET", "/api/v1/events", Who::Roles(SIGNED_IN), "leader all; worker own grids; department dispatched to it; planner and screen without title and exact place"),

@@ -20,14 +20,15 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::present::{
-    in_grids, scrub_event, to_map, worker_grids, Escalated, EscalationRun, EventDetail, Located,
-    ReceiptStatus, Sla, TimelineEntry, TransitionView,
+    allowed_moves, in_grids, scrub_event, to_map, worker_grids, Escalated, EscalationRun,
+    EventDetail, Located, PhotoAdded, PhotoView, ReceiptStatus, Sla, TimelineEntry, TransitionView,
 };
 use crate::role::{Access, Role};
 use crate::service::event_loop::{
     apply_change, broadcast, changed, commit, receipt, receipt_id, run_escalation, timeline_of,
     Applied, Change, LoopError,
 };
+use crate::service::photos::{self as photo_files, PhotoDir, PhotoKind};
 use crate::state::AppState;
 
 /// Longest accepted actor label.
@@ -384,7 +385,9 @@ pub async fn event_detail(
 ) -> AppResult<Json<Value>> {
     let eid = parse_id(&id)?;
     current(&st, &access, eid)?;
-    let rows = st.with_store(move |s| Ok(s.timeline(eid)?)).await?;
+    let (rows, photos) = st
+        .with_store(move |s| Ok((s.timeline(eid)?, s.photos_of(eid)?)))
+        .await?;
     let now = st.now();
     let detail = {
         let view = st.view()?;
@@ -398,6 +401,8 @@ pub async fn event_detail(
                 event: Located::of(&view, e, &view.event_refs[i], now),
                 timeline: TimelineEntry::of(e, &rows),
                 sla: Sla::of(&st.0.rules, e, now),
+                allowed: allowed_moves(e.status),
+                photos: photos.iter().map(PhotoView::from).collect(),
             },
             view.names_of(e).to_vec(),
         )
@@ -413,6 +418,133 @@ pub async fn event_detail(
             .await?;
     }
     Ok(Json(Value::Object(m)))
+}
+
+/// `POST /api/v1/events/{id}/photos`: the raw JPEG or PNG body (its
+/// `Content-Type`, the session's CSRF token), at most 10 MiB, for an event in
+/// the caller's scope (else 404, before the body is looked at). The photo is
+/// re-encoded without metadata (EXIF GPS included) with a thumbnail
+/// ([`crate::service::photos`]), written to the folder beside the store and
+/// linked to the event with the actor and the time. 201 (200 when the event
+/// had it already); 415 `unsupported_photo` (HEIC…), 413 `photo_too_large`,
+/// 400 `bad_photo`.
+pub async fn add_photo(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    access: Access,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> AppResult<(StatusCode, Json<PhotoAdded>)> {
+    require_handler_role(&access)?;
+    let eid = parse_id(&id)?;
+    current(&st, &access, eid)?;
+    let ct = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let kind = photo_files::check(ct, &body)?;
+    let dir = PhotoDir::beside(&st.0.config.db);
+    let cleaned = tokio::task::spawn_blocking(move || {
+        let c = photo_files::clean(kind, &body)?;
+        dir.write(&c).map_err(|e| {
+            AppError::Internal(format!(
+                "writing photo {} under {}: {e}",
+                c.sha256,
+                dir.root().display()
+            ))
+        })?;
+        Ok::<_, AppError>(c)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("photo task: {e}")))??;
+    let row = geo_core::store::PhotoRow {
+        event: eid,
+        sha256: cleaned.sha256.clone(),
+        content_type: cleaned.kind.mime().to_string(),
+        bytes: cleaned.image.len() as u64,
+        width: cleaned.width,
+        height: cleaned.height,
+        actor: access.actor(),
+        at_s: st.now().timestamp(),
+    };
+    let stored = row.clone();
+    let added = st.with_store(move |s| Ok(s.add_photo(&stored)?)).await?;
+    let status = if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(PhotoAdded {
+            event: eid.get(),
+            photo: PhotoView::from(&row),
+            added,
+        }),
+    ))
+}
+
+/// `GET /api/v1/events/{id}/photos/{photo}`: one photo of an event in the
+/// caller's scope (else 404, as for a photo the event does not have);
+/// audited like every reveal of personal data.
+pub async fn photo(
+    State(st): State<AppState>,
+    Path((id, sha)): Path<(String, String)>,
+    access: Access,
+) -> AppResult<Response> {
+    serve_photo(st, id, sha, access, false).await
+}
+
+/// `GET /api/v1/events/{id}/photos/{photo}/thumb`: its thumbnail, scoped
+/// and audited the same way.
+pub async fn photo_thumb(
+    State(st): State<AppState>,
+    Path((id, sha)): Path<(String, String)>,
+    access: Access,
+) -> AppResult<Response> {
+    serve_photo(st, id, sha, access, true).await
+}
+
+async fn serve_photo(
+    st: AppState,
+    id: String,
+    sha: String,
+    access: Access,
+    thumb: bool,
+) -> AppResult<Response> {
+    require_handler_role(&access)?;
+    let eid = parse_id(&id)?;
+    current(&st, &access, eid)?;
+    let absent = || AppError::NotFound(format!("event {eid} has no photo {sha:?}"));
+    if !photo_files::is_sha256(&sha) {
+        return Err(absent());
+    }
+    let (actor, want) = (access.actor(), sha.clone());
+    let what = if thumb { "photo_thumb" } else { "photo" };
+    let row = st
+        .with_store(move |s| {
+            let row = s.photos_of(eid)?.into_iter().find(|p| p.sha256 == want);
+            if row.is_some() {
+                s.audit(&actor, what, &format!("event {eid}: {want}"))?;
+            }
+            Ok(row)
+        })
+        .await?
+        .ok_or_else(absent)?;
+    let kind = PhotoKind::of_mime(&row.content_type).ok_or_else(|| {
+        AppError::Internal(format!("photo {sha}: stored type {}", row.content_type))
+    })?;
+    let path = PhotoDir::beside(&st.0.config.db).path(&sha, kind, thumb);
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| AppError::Internal(format!("reading {}: {e}", path.display())))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, kind.mime()),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// `GET /api/v1/receipts/{receipt}`: what a resident may follow of their

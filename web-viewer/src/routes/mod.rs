@@ -3,5 +3,6 @@
 pub mod analytics;
 pub mod api;
 pub mod events;
+pub mod inbox;
 pub mod pages;
 pub mod tiles;

@@ -62,13 +62,13 @@ fn attr(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// `GET /`: the viewer, told who is signed in (`<meta name="wangge-role">`,
-/// `wangge-user`) so it offers re-gridding to leaders and planners only and
-/// shows the account; the API checks the role again on every call.
-pub async fn index(access: Access) -> Response {
+/// A page told who is signed in (`<meta name="wangge-role">`,
+/// `wangge-user`), so it offers what the role may do and shows the account;
+/// the API checks the role again on every call.
+fn with_identity(file: &str, access: &Access) -> Response {
     let role = access.role.name();
     let user = attr(&access.identity.display_name);
-    let html = asset("index.html").map(|b| {
+    let html = asset(file).map(|b| {
         String::from_utf8_lossy(b)
             .replace(
                 "<head>",
@@ -79,7 +79,13 @@ pub async fn index(access: Access) -> Response {
             )
             .into_bytes()
     });
-    respond("index.html", None, html)
+    respond(file, None, html)
+}
+
+/// `GET /`: the viewer, told who is signed in so it offers re-gridding to
+/// leaders and planners only and the inbox to those who handle events.
+pub async fn index(access: Access) -> Response {
+    with_identity("index.html", &access)
 }
 
 /// `GET /login`: the log-in page (Chinese, English switch).
@@ -96,6 +102,11 @@ pub async fn admin() -> Response {
 /// planners; the guard checks).
 pub async fn dashboard() -> Response {
     respond("dashboard.html", None, None)
+}
+
+/// `GET /inbox`: "my events" (worker, department, leader).
+pub async fn inbox(access: Access) -> Response {
+    with_identity("inbox.html", &access)
 }
 
 /// `GET /screen`.
