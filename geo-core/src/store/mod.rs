@@ -24,6 +24,7 @@ mod schema;
 mod scope;
 mod sealing;
 mod versions;
+mod visits;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,7 @@ pub use error::{Result, StoreError};
 pub use read::{Counts, EventFilter, GridPopulation, LoadSet, Page, TransitionRow};
 pub use schema::SCHEMA_VERSION;
 pub use scope::Scope;
+pub use visits::{CareRow, NewNeed};
 pub use versions::{
     GridChange, GridImport, GridState, GridVersion, NewGrid, VersionReport, VersionedGrid,
 };

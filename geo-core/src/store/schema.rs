@@ -3,7 +3,7 @@
 //! transaction, so a store is never half-migrated.
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Reference columns carried by every element assigned to grids (格进图).
 pub(crate) const REFS: &str =
@@ -106,7 +106,24 @@ CREATE TABLE persons_v5 (id UBIGINT NOT NULL, household UBIGINT, name VARCHAR NO
   sex VARCHAR NOT NULL, tags VARCHAR NOT NULL, {r});
 "
         ),
+        visits_v6(),
     ]
+}
+
+/// 6: visits (走访/夜访) and the needs they find (一户一档). Both are about a
+/// household and take its grids: a scoped read joins `households`, so a
+/// re-gridding moves them with it. Needs stay open until `closed_at`.
+fn visits_v6() -> String {
+    "
+CREATE TABLE visits (id UBIGINT PRIMARY KEY, household UBIGINT NOT NULL, at_s BIGINT NOT NULL,
+  kind VARCHAR NOT NULL, notes VARCHAR NOT NULL, actor VARCHAR NOT NULL, recorded_at BIGINT NOT NULL);
+CREATE INDEX visits_household ON visits (household);
+CREATE TABLE needs (id UBIGINT PRIMARY KEY, household UBIGINT NOT NULL, visit UBIGINT,
+  category VARCHAR NOT NULL, text VARCHAR NOT NULL, opened_at BIGINT NOT NULL,
+  closed_at BIGINT, closed_by VARCHAR);
+CREATE INDEX needs_household ON needs (household);
+"
+    .to_string()
 }
 
 #[cfg(test)]
