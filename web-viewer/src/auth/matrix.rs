@@ -43,6 +43,7 @@ const ANALYSTS: &[Role] = &[Role::Leader, Role::Planner];
 const AGGREGATES: &[Role] = &[Role::Leader, Role::Planner, Role::Screen];
 const LEADER_DEPT: &[Role] = &[Role::Leader, Role::Department];
 const LEADERS: &[Role] = &[Role::Leader];
+const PEOPLE: &[Role] = &[Role::Leader, Role::Worker];
 
 const fn row(method: &'static str, path: &'static str, who: Who, scope: &'static str) -> Row {
     Row {
@@ -72,6 +73,7 @@ pub const ROWS: &[Row] = &[
     row("GET", "/glyphs/{fontstack}/{range}", Who::Anyone, "font glyphs"),
     page("/", Who::Roles(SIGNED_IN), "the viewer; what it shows follows the API below"),
     page("/admin", Who::Roles(LEADERS), "accounts and kiosk tokens: add, disable, enable, new password, revoke"),
+    page("/household", Who::Roles(PEOPLE), "一户一档: a household's file (`?id=`), or the worker's overdue visits"),
     page("/screen", Who::Roles(SIGNED_IN), "the big screen (a kiosk token signs it in)"),
     page("/embed", Who::Roles(SIGNED_IN), "the embeddable map (kiosk token as `?token=`)"),
     row("GET", "/style.json", Who::Roles(SIGNED_IN), "the map style"),
@@ -91,9 +93,14 @@ pub const ROWS: &[Row] = &[
     row("GET", "/api/v1/heatmap", Who::Roles(SIGNED_IN), "H3 counts; k-anonymous with restricted filters for roles without reveal"),
     row("GET", "/api/v1/stream/events", Who::Roles(SIGNED_IN), "events as the caller may see them: leader all, worker own grids, department dispatched to it, planner and screen without title and exact place"),
     row("GET", "/api/v1/grids/versions", Who::Roles(SIGNED_IN), "grid history (who adopted, when, why)"),
+    row("GET", "/api/v1/grids/sentiment", Who::Roles(SIGNED_IN), "民情 per comprehensive grid: households with open needs, overdue visits, risk tags (counts below k suppressed for roles without people)"),
     row("GET", "/api/v1/grids/versions/{version}", Who::Roles(SIGNED_IN), "grids of a version"),
     row("GET", "/api/v1/grids/{code}", Who::Roles(SIGNED_IN), "grid figures (aggregates)"),
     row("GET", "/api/v1/buildings/{id}", Who::Roles(SIGNED_IN), "building figures; households for leader and worker in scope"),
+    row("GET", "/api/v1/households/{id}/file", Who::Roles(PEOPLE), "leader any; worker in own grids, else 404; members masked unless revealed with a reason (audited)"),
+    row("POST", "/api/v1/households/{id}/visits", Who::Roles(PEOPLE), "as for the file; actor = the account; audited"),
+    row("POST", "/api/v1/needs/{id}/close", Who::Roles(PEOPLE), "leader any; worker needs of households in own grids, else 404; audited"),
+    row("GET", "/api/v1/visits/overdue", Who::Roles(PEOPLE), "overdue visits of the care lists: leader town, worker own grids; counted per grid"),
     row("GET", "/api/v1/events/{id}", Who::Roles(HANDLERS), "leader any; worker in own grids; department dispatched to it; else 404"),
     row("POST", "/api/v1/events/{id}/transition", Who::Roles(HANDLERS), "as for reading; actor = the account"),
     row("POST", "/api/v1/events/{id}/merge", Who::Roles(HANDLERS), "as for reading, both events"),

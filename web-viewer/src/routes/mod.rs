@@ -3,5 +3,6 @@
 pub mod analytics;
 pub mod api;
 pub mod events;
+pub mod households;
 pub mod pages;
 pub mod tiles;

@@ -3,5 +3,6 @@
 //! routes never call `cli/`.
 
 pub mod event_loop;
+pub mod household;
 pub mod regrid;
 pub mod report;
