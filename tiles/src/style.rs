@@ -642,7 +642,11 @@ fn governance(theme: Theme) -> Vec<Value> {
 /// attention (open needs, overdue visits, risk tags) per 100 households,
 /// from `GET /api/v1/grids/sentiment`.
 fn sentiment_layer() -> Value {
-    let mut ramp = vec![json!("interpolate"), json!(["linear"]), json!(["get", "attention_per_100"])];
+    let mut ramp = vec![
+        json!("interpolate"),
+        json!(["linear"]),
+        json!(["get", "attention_per_100"]),
+    ];
     for (i, c) in HEAT_RAMP.iter().enumerate() {
         ramp.push(json!(i as f64 * 2.5));
         ramp.push(json!(c));

@@ -576,7 +576,10 @@ fn style_references_existing_sources_layers_and_fields() {
         if sources[src]["type"] == "geojson" {
             // The 民情 layer: per-grid figures of the API, not a tile layer.
             assert_eq!(src, "sentiment");
-            assert!(sources[src]["data"].as_str().unwrap().ends_with("/api/v1/grids/sentiment"));
+            assert!(sources[src]["data"]
+                .as_str()
+                .unwrap()
+                .ends_with("/api/v1/grids/sentiment"));
             continue;
         }
         assert!(

@@ -23,4 +23,4 @@ pub use person::{Person, PersonTag, Sex};
 pub use place::{Place, PlaceCategory, ServiceKind};
 pub use road::{Road, RoadClass};
 pub use sentiment::{Sentiment, SentimentKind, SentimentLink};
-pub use visit::{schedule_days, NeedCategory, Visit, VisitKind, Need, RISK_TAGS, SCHEDULE};
+pub use visit::{schedule_days, Need, NeedCategory, Visit, VisitKind, RISK_TAGS, SCHEDULE};

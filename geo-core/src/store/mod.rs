@@ -38,10 +38,10 @@ pub use error::{Result, StoreError};
 pub use read::{Counts, EventFilter, GridPopulation, LoadSet, Page, TransitionRow};
 pub use schema::SCHEMA_VERSION;
 pub use scope::Scope;
-pub use visits::{CareRow, NewNeed};
 pub use versions::{
     GridChange, GridImport, GridState, GridVersion, NewGrid, VersionReport, VersionedGrid,
 };
+pub use visits::{CareRow, NewNeed};
 pub use write::{ElementRef, Provenance, RefSource, WriteReport};
 
 use error::Ctx;

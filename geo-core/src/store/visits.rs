@@ -57,7 +57,13 @@ fn decode_visit(r: &duckdb::Row<'_>) -> Result<Visit> {
         id: id("visits", rid, "id", rid, VisitId::new)?,
         household: id("visits", rid, "household", get(r, 1)?, HouseholdId::new)?,
         at: ts("visits", rid, "at_s", get(r, 2)?)?,
-        kind: vocab("visits", rid, "kind", &get::<String>(r, 3)?, VisitKind::parse)?,
+        kind: vocab(
+            "visits",
+            rid,
+            "kind",
+            &get::<String>(r, 3)?,
+            VisitKind::parse,
+        )?,
         notes: get(r, 4)?,
         actor: get(r, 5)?,
     })
@@ -359,8 +365,20 @@ impl Store {
                 building: id("households", rid, "building", get(r, 1)?, BuildingId::new)?,
                 room: get(r, 2)?,
                 refs: GridRefs {
-                    community: opt_id("households", rid, "community", get(r, 3)?, CommunityId::new)?,
-                    comprehensive: opt_id("households", rid, "comprehensive", get(r, 4)?, GridId::new)?,
+                    community: opt_id(
+                        "households",
+                        rid,
+                        "community",
+                        get(r, 3)?,
+                        CommunityId::new,
+                    )?,
+                    comprehensive: opt_id(
+                        "households",
+                        rid,
+                        "comprehensive",
+                        get(r, 4)?,
+                        GridId::new,
+                    )?,
                     micro: opt_id("households", rid, "micro", get(r, 5)?, GridId::new)?,
                     dedicated: opt_id("households", rid, "dedicated", get(r, 6)?, GridId::new)?,
                 },

@@ -66,22 +66,43 @@ async fn the_household_file_is_scoped_masked_and_revealed_with_an_audit_line() {
         let (fire, _) = login(addr, "fire");
         let (inside, outside) = households(addr, &leader, &worker.0, &grid);
 
-        let r = get(addr, &format!("/api/v1/households/{inside}/file"), &worker.0);
+        let r = get(
+            addr,
+            &format!("/api/v1/households/{inside}/file"),
+            &worker.0,
+        );
         assert_eq!(r.status, 200, "{}", r.body);
         let f = r.json();
         assert_eq!(f["grids"]["comprehensive"], grid.as_str());
         let members = f["members"].as_array().expect("members").clone();
         assert!(!members.is_empty(), "household {inside} has no members");
-        assert!(members.iter().all(|m| m["name"].as_str().is_some_and(|n| n.contains('*'))
-            && m["revealed"] == false), "members not masked: {members:?}");
-        assert!(!f["tags"].as_array().expect("tags").is_empty(), "a care-list household without tags");
+        assert!(
+            members
+                .iter()
+                .all(|m| m["name"].as_str().is_some_and(|n| n.contains('*'))
+                    && m["revealed"] == false),
+            "members not masked: {members:?}"
+        );
+        assert!(
+            !f["tags"].as_array().expect("tags").is_empty(),
+            "a care-list household without tags"
+        );
         assert_eq!(f["schedule"]["overdue"], true, "{}", f["schedule"]);
         assert_eq!(f["revealed"], "none");
 
         // Another grid: absent, for reading and for writing.
-        let r = get(addr, &format!("/api/v1/households/{outside}/file"), &worker.0);
+        let r = get(
+            addr,
+            &format!("/api/v1/households/{outside}/file"),
+            &worker.0,
+        );
         assert_eq!(r.status, 404, "{}", r.body);
-        let r = post(addr, &format!("/api/v1/households/{outside}/visits"), &worker, &json!({"kind": "routine"}));
+        let r = post(
+            addr,
+            &format!("/api/v1/households/{outside}/visits"),
+            &worker,
+            &json!({"kind": "routine"}),
+        );
         assert_eq!(r.status, 404, "{}", r.body);
         // Roles without people: refused.
         for (who, cookie) in [("planner", &planner), ("fire", &fire)] {
@@ -96,7 +117,13 @@ async fn the_household_file_is_scoped_masked_and_revealed_with_an_audit_line() {
             addr,
             "GET",
             &format!("/api/v1/households/{outside}/file?person={member}"),
-            &[("Cookie", &leader), ("X-Wangge-Reveal-Reason", "%E5%85%A5%E6%88%B7%E6%A0%B8%E5%AE%9E")],
+            &[
+                ("Cookie", &leader),
+                (
+                    "X-Wangge-Reveal-Reason",
+                    "%E5%85%A5%E6%88%B7%E6%A0%B8%E5%AE%9E",
+                ),
+            ],
             None,
         );
         assert_eq!(r.status, 200, "{}", r.body);
@@ -105,7 +132,11 @@ async fn the_household_file_is_scoped_masked_and_revealed_with_an_audit_line() {
         for m in f["members"].as_array().expect("members") {
             let shown = m["id"].as_u64() == Some(member);
             assert_eq!(m["revealed"], shown, "{m}");
-            assert_eq!(m["name"].as_str().is_some_and(|n| n.contains('*')), !shown, "{m}");
+            assert_eq!(
+                m["name"].as_str().is_some_and(|n| n.contains('*')),
+                !shown,
+                "{m}"
+            );
         }
         let store = state.0.store.lock().expect("store");
         let lines = store.audit_lines(Some("reveal")).expect("audit");
@@ -133,20 +164,52 @@ async fn a_visit_is_recorded_with_its_needs_and_a_need_closes_once() {
             "needs": [{"text": "需要助餐服务", "category": "care"}]});
 
         // Without the CSRF token: refused, nothing recorded.
-        let r = http(addr, "POST", &path, &[("Cookie", &worker.0), ("Content-Type", "application/json")], Some(&good.to_string()));
-        assert_eq!((r.status, r.json()["error"]["code"].as_str()), (403, Some("csrf")), "{}", r.body);
+        let r = http(
+            addr,
+            "POST",
+            &path,
+            &[("Cookie", &worker.0), ("Content-Type", "application/json")],
+            Some(&good.to_string()),
+        );
+        assert_eq!(
+            (r.status, r.json()["error"]["code"].as_str()),
+            (403, Some("csrf")),
+            "{}",
+            r.body
+        );
         // An unknown kind: the error names the field and the choices.
         let r = post(addr, &path, &worker, &json!({"kind": "patrol"}));
         assert_eq!(r.status, 400, "{}", r.body);
         assert_eq!(r.json()["error"]["code"], "bad_visit_kind");
-        let msg = r.json()["error"]["message"].as_str().unwrap_or_default().to_string();
-        assert!(msg.starts_with("kind:") && msg.contains("follow_up"), "{msg}");
-        let r = post(addr, &path, &worker, &json!({"kind": "routine", "needs": [{"text": "x", "category": "food"}]}));
+        let msg = r.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            msg.starts_with("kind:") && msg.contains("follow_up"),
+            "{msg}"
+        );
+        let r = post(
+            addr,
+            &path,
+            &worker,
+            &json!({"kind": "routine", "needs": [{"text": "x", "category": "food"}]}),
+        );
         assert_eq!(r.json()["error"]["code"], "bad_need", "{}", r.body);
         assert!(r.body.contains("needs[0].category"), "{}", r.body);
-        let r = post(addr, &path, &worker, &json!({"kind": "routine", "at": "2999-01-01T00:00:00Z"}));
+        let r = post(
+            addr,
+            &path,
+            &worker,
+            &json!({"kind": "routine", "at": "2999-01-01T00:00:00Z"}),
+        );
         assert_eq!(r.json()["error"]["code"], "bad_time", "{}", r.body);
-        let before = get(addr, &format!("/api/v1/households/{inside}/file"), &worker.0).json();
+        let before = get(
+            addr,
+            &format!("/api/v1/households/{inside}/file"),
+            &worker.0,
+        )
+        .json();
         assert_eq!(before["schedule"]["overdue"], true);
 
         let r = post(addr, &path, &worker, &good);
@@ -154,16 +217,37 @@ async fn a_visit_is_recorded_with_its_needs_and_a_need_closes_once() {
         let rec = r.json();
         assert_eq!(rec["visit"]["actor"], "worker:worker");
         let need = rec["needs"][0]["id"].as_u64().expect("need id");
-        let f = get(addr, &format!("/api/v1/households/{inside}/file"), &worker.0).json();
-        assert_eq!(f["visits"][0]["id"], rec["visit"]["id"], "the new visit is not the newest");
+        let f = get(
+            addr,
+            &format!("/api/v1/households/{inside}/file"),
+            &worker.0,
+        )
+        .json();
+        assert_eq!(
+            f["visits"][0]["id"], rec["visit"]["id"],
+            "the new visit is not the newest"
+        );
         assert_eq!(f["visits"][0]["kind"], "night");
         assert_eq!(f["schedule"]["overdue"], false, "{}", f["schedule"]);
-        let n = f["needs"].as_array().expect("needs").iter().find(|n| n["id"].as_u64() == Some(need)).expect("the need").clone();
+        let n = f["needs"]
+            .as_array()
+            .expect("needs")
+            .iter()
+            .find(|n| n["id"].as_u64() == Some(need))
+            .expect("the need")
+            .clone();
         assert_eq!(n["open"], true);
-        assert!(f["visits"][0]["notes"].as_str().unwrap_or_default().starts_with("夜访"));
+        assert!(f["visits"][0]["notes"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("夜访"));
         let mine = get(addr, "/api/v1/visits/overdue?limit=5000", &worker.0).json();
         assert!(
-            !mine["households"].as_array().expect("list").iter().any(|h| h["household"].as_u64() == Some(inside)),
+            !mine["households"]
+                .as_array()
+                .expect("list")
+                .iter()
+                .any(|h| h["household"].as_u64() == Some(inside)),
             "the visited household is still overdue"
         );
 
@@ -174,18 +258,41 @@ async fn a_visit_is_recorded_with_its_needs_and_a_need_closes_once() {
         assert_eq!(r.json()["open"], false);
         assert_eq!(r.json()["closed_by"], "worker:worker");
         let r = post(addr, &close, &worker, &json!({}));
-        assert_eq!((r.status, r.json()["error"]["code"].as_str()), (409, Some("need_closed")), "{}", r.body);
-        let r = post(addr, &format!("/api/v1/households/{outside}/visits"), &leader,
-            &json!({"kind": "follow_up", "needs": [{"text": "楼道灯坏了", "category": "repair"}]}));
+        assert_eq!(
+            (r.status, r.json()["error"]["code"].as_str()),
+            (409, Some("need_closed")),
+            "{}",
+            r.body
+        );
+        let r = post(
+            addr,
+            &format!("/api/v1/households/{outside}/visits"),
+            &leader,
+            &json!({"kind": "follow_up", "needs": [{"text": "楼道灯坏了", "category": "repair"}]}),
+        );
         assert_eq!(r.status, 201, "{}", r.body);
         let theirs = r.json()["needs"][0]["id"].as_u64().expect("need");
-        let r = post(addr, &format!("/api/v1/needs/{theirs}/close"), &worker, &json!({}));
+        let r = post(
+            addr,
+            &format!("/api/v1/needs/{theirs}/close"),
+            &worker,
+            &json!({}),
+        );
         assert_eq!(r.status, 404, "{}", r.body);
 
         let store = state.0.store.lock().expect("store");
         let visits = store.audit_lines(Some("visit")).expect("audit");
-        assert!(visits.iter().any(|(_, a, _, d)| a == "worker:worker" && d.contains(&format!("household {inside}"))), "{visits:?}");
-        assert_eq!(store.audit_lines(Some("need_close")).expect("audit").len(), 1);
+        assert!(
+            visits
+                .iter()
+                .any(|(_, a, _, d)| a == "worker:worker"
+                    && d.contains(&format!("household {inside}"))),
+            "{visits:?}"
+        );
+        assert_eq!(
+            store.audit_lines(Some("need_close")).expect("audit").len(),
+            1
+        );
     })
     .await
     .expect("visit");
@@ -205,7 +312,15 @@ async fn the_sentiment_layer_holds_grid_figures_only() {
         assert_eq!(layer["k"], 3);
         let feats = layer["features"].as_array().expect("features").clone();
         assert!(!feats.is_empty());
-        let keys = ["code", "name", "households", "open_needs", "overdue_visits", "risk", "attention_per_100"];
+        let keys = [
+            "code",
+            "name",
+            "households",
+            "open_needs",
+            "overdue_visits",
+            "risk",
+            "attention_per_100",
+        ];
         for f in &feats {
             assert!(
                 ["Polygon", "MultiPolygon"].contains(&f["geometry"]["type"].as_str().unwrap_or("")),
@@ -215,18 +330,30 @@ async fn the_sentiment_layer_holds_grid_figures_only() {
             let p = f["properties"].as_object().expect("properties");
             assert!(p.keys().all(|k| keys.contains(&k.as_str())), "{p:?}");
             for k in ["open_needs", "overdue_visits", "risk"] {
-                assert!(p[k].is_null() || p[k].as_u64().is_some_and(|n| n == 0 || n >= 3), "{k}: {p:?}");
+                assert!(
+                    p[k].is_null() || p[k].as_u64().is_some_and(|n| n == 0 || n >= 3),
+                    "{k}: {p:?}"
+                );
             }
         }
-        let overdue: u64 = feats.iter().filter_map(|f| f["properties"]["overdue_visits"].as_u64()).sum();
+        let overdue: u64 = feats
+            .iter()
+            .filter_map(|f| f["properties"]["overdue_visits"].as_u64())
+            .sum();
         assert!(overdue > 0, "no overdue visits on the layer");
         // The leader's figures are not suppressed and add up to the overdue list.
         let full = get(addr, "/api/v1/grids/sentiment", &leader).json();
-        let sum: u64 = full["features"].as_array().expect("features").iter()
+        let sum: u64 = full["features"]
+            .as_array()
+            .expect("features")
+            .iter()
             .map(|f| f["properties"]["overdue_visits"].as_u64().expect("a count"))
             .sum();
         let list = get(addr, "/api/v1/visits/overdue?limit=1", &leader).json();
-        let in_grids: u64 = list["grids"].as_array().expect("grids").iter()
+        let in_grids: u64 = list["grids"]
+            .as_array()
+            .expect("grids")
+            .iter()
             .filter(|g| !g["grid"].is_null())
             .map(|g| g["overdue"].as_u64().expect("n"))
             .sum();

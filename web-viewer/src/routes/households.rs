@@ -173,35 +173,46 @@ impl VisitBody {
                     "kind is required: routine, night or follow_up",
                 ))
             }
-            Some(k) => VisitKind::parse(k).map_err(|e| {
-                AppError::bad(ErrorCode::BadVisitKind, format!("kind: {e}"))
-            })?,
+            Some(k) => VisitKind::parse(k)
+                .map_err(|e| AppError::bad(ErrorCode::BadVisitKind, format!("kind: {e}")))?,
         };
         let at = match self.at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => now,
             Some(t) => DateTime::parse_from_rfc3339(t)
                 .map(|t| t.with_timezone(&Utc))
                 .map_err(|e| {
-                    AppError::bad(ErrorCode::BadTime, format!("at={t:?}: not an RFC 3339 time ({e})"))
+                    AppError::bad(
+                        ErrorCode::BadTime,
+                        format!("at={t:?}: not an RFC 3339 time ({e})"),
+                    )
                 })?,
         };
         if at > now + chrono::Duration::minutes(5) {
             return Err(AppError::bad(
                 ErrorCode::BadTime,
-                format!("at={}: a visit cannot be recorded in the future", at.to_rfc3339()),
+                format!(
+                    "at={}: a visit cannot be recorded in the future",
+                    at.to_rfc3339()
+                ),
             ));
         }
         let notes = self.notes.trim().to_string();
         if notes.chars().count() > MAX_NOTES {
             return Err(AppError::bad(
                 ErrorCode::BadNote,
-                format!("notes of {} characters: at most {MAX_NOTES}", notes.chars().count()),
+                format!(
+                    "notes of {} characters: at most {MAX_NOTES}",
+                    notes.chars().count()
+                ),
             ));
         }
         if self.needs.len() > MAX_NEEDS {
             return Err(AppError::bad(
                 ErrorCode::BadNeed,
-                format!("needs: {} given, at most {MAX_NEEDS} per visit", self.needs.len()),
+                format!(
+                    "needs: {} given, at most {MAX_NEEDS} per visit",
+                    self.needs.len()
+                ),
             ));
         }
         let needs = self
@@ -347,7 +358,9 @@ pub async fn overdue_visits(
             .parse::<usize>()
             .ok()
             .filter(|n| (1..=5000).contains(n))
-            .ok_or_else(|| AppError::bad(ErrorCode::BadLimit, format!("limit={l}: must be 1..=5000")))?,
+            .ok_or_else(|| {
+                AppError::bad(ErrorCode::BadLimit, format!("limit={l}: must be 1..=5000"))
+            })?,
     };
     let scope = scope_of(&st, &access)?;
     let rows = st.with_store(move |s| Ok(s.care_rows(&scope)?)).await?;

@@ -9,8 +9,8 @@ use chrono::{DateTime, Duration, Utc};
 use geo::Contains;
 use geo_core::ids::{scrub_names, scrub_text, GridId, PersonId};
 use geo_core::model::{
-    schedule_days, Event, GridKind, GridRefs, Household, Need, Person, PersonTag, Visit,
-    RISK_TAGS, SCHEDULE,
+    schedule_days, Event, GridKind, GridRefs, Household, Need, Person, PersonTag, Visit, RISK_TAGS,
+    SCHEDULE,
 };
 use geo_core::store::CareRow;
 use serde::Serialize;
@@ -262,7 +262,10 @@ pub struct FileParts {
 
 /// Distinct tags of a household's members, in vocabulary order.
 pub fn household_tags(members: &[Person]) -> Vec<PersonTag> {
-    let mut t: Vec<PersonTag> = members.iter().flat_map(|p| p.tags.iter().copied()).collect();
+    let mut t: Vec<PersonTag> = members
+        .iter()
+        .flat_map(|p| p.tags.iter().copied())
+        .collect();
     t.sort_unstable();
     t.dedup();
     t
@@ -305,7 +308,11 @@ pub fn file(
             let shown = reveal.shows(p.id);
             Member {
                 id: p.id.get(),
-                name: if shown { p.name.clone() } else { geo_core::ids::mask_name(&p.name) },
+                name: if shown {
+                    p.name.clone()
+                } else {
+                    geo_core::ids::mask_name(&p.name)
+                },
                 national_id: p.national_id.as_ref().map(|n| {
                     if shown {
                         n.reveal().to_string()
@@ -392,7 +399,10 @@ pub fn file(
         tags: tags.iter().map(|t| t.code()).collect(),
         schedule: Schedule::of(&tags, last, now),
         needs: needs.iter().map(|n| NeedView::of(n, scrub)).collect(),
-        visits: visits.iter().map(|v| VisitView::of(v, &needs, scrub)).collect(),
+        visits: visits
+            .iter()
+            .map(|v| VisitView::of(v, &needs, scrub))
+            .collect(),
         events,
         satisfaction,
         revealed: match reveal {
@@ -578,7 +588,12 @@ pub struct SentimentLayer {
 /// The 民情 layer: per comprehensive grid, households with open needs,
 /// overdue visits or a risk tag. With `k > 0`, counts from 1 to k − 1 are
 /// suppressed (`null`), so a small count cannot point at one household.
-pub fn sentiment_layer(view: &TownView, rows: &[CareRow], now: DateTime<Utc>, k: u32) -> SentimentLayer {
+pub fn sentiment_layer(
+    view: &TownView,
+    rows: &[CareRow],
+    now: DateTime<Utc>,
+    k: u32,
+) -> SentimentLayer {
     #[derive(Default)]
     struct Acc {
         households: u64,
