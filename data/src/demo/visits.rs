@@ -57,7 +57,7 @@ pub fn plan(
         let Some(days) = schedule_days(tags) else {
             continue;
         };
-        let mut rng = stream(seed, &[0x5649_5349_54, h.get()]);
+        let mut rng = stream(seed, &[0x0056_4953_4954, h.get()]);
         // One in eight was never visited (overdue at once); the others were
         // last visited between a day and one and a half intervals ago.
         if ui(&mut rng, 0, 7) == 0 {

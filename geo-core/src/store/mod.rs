@@ -41,7 +41,7 @@ pub use scope::Scope;
 pub use versions::{
     GridChange, GridImport, GridState, GridVersion, NewGrid, VersionReport, VersionedGrid,
 };
-pub use visits::{CareRow, NewNeed};
+pub use visits::{CareRow, Dwelling, NewNeed, NewVisit};
 pub use write::{ElementRef, Provenance, RefSource, WriteReport};
 
 use error::Ctx;

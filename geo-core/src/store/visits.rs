@@ -35,6 +35,36 @@ pub struct CareRow {
     pub open_needs: u32,
 }
 
+/// Where a household lives in its building (a building's household list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dwelling {
+    /// Household.
+    pub household: HouseholdId,
+    /// Unit.
+    pub unit: Option<UnitId>,
+    /// Floor.
+    pub floor: i16,
+    /// Room.
+    pub room: String,
+}
+
+/// A visit to record ([`Store::record_visit`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewVisit {
+    /// The household visited (its scope checked by the caller).
+    pub household: HouseholdId,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Kind.
+    pub kind: VisitKind,
+    /// Notes.
+    pub notes: String,
+    /// Who records it (`role:name`).
+    pub actor: String,
+    /// Needs it found.
+    pub needs: Vec<NewNeed>,
+}
+
 /// A need to record with a visit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewNeed {
@@ -128,13 +158,13 @@ impl Store {
         Ok(v.pop())
     }
 
-    /// The households of a building in `scope`: `(id, unit, floor, room)`,
-    /// by floor and room (no personal data).
+    /// The households of a building in `scope`, by unit, floor and room
+    /// (no personal data).
     pub fn households_of_building(
         &self,
         scope: &Scope,
         building: BuildingId,
-    ) -> Result<Vec<(HouseholdId, Option<UnitId>, i16, String)>> {
+    ) -> Result<Vec<Dwelling>> {
         self.collect(
             &format!(
                 "SELECT id, unit, floor, room FROM households WHERE {} AND building = ?
@@ -144,12 +174,12 @@ impl Store {
             &[building.get().into()],
             |r| {
                 let rid: u64 = get(r, 0)?;
-                Ok((
-                    id("households", rid, "id", rid, HouseholdId::new)?,
-                    opt_id("households", rid, "unit", get(r, 1)?, UnitId::new)?,
-                    get(r, 2)?,
-                    get(r, 3)?,
-                ))
+                Ok(Dwelling {
+                    household: id("households", rid, "id", rid, HouseholdId::new)?,
+                    unit: opt_id("households", rid, "unit", get(r, 1)?, UnitId::new)?,
+                    floor: get(r, 2)?,
+                    room: get(r, 3)?,
+                })
             },
         )
     }
@@ -206,14 +236,18 @@ impl Store {
     /// the next free ones. The caller has checked the household's scope.
     pub fn record_visit(
         &mut self,
-        household: HouseholdId,
-        at: DateTime<Utc>,
-        kind: VisitKind,
-        notes: &str,
-        actor: &str,
-        needs: &[NewNeed],
+        v: &NewVisit,
         recorded_at: DateTime<Utc>,
     ) -> Result<(Visit, Vec<Need>)> {
+        let NewVisit {
+            household,
+            at,
+            kind,
+            notes,
+            actor,
+            needs,
+        } = v;
+        let (household, at, kind) = (*household, *at, *kind);
         let tx = self.conn.transaction().ctx("starting visit")?;
         let next = |table: &str| -> Result<u64> {
             tx.query_row(
@@ -224,7 +258,7 @@ impl Store {
             .ctx(format!("next {table} id"))
         };
         let vid = next("visits")?;
-        let mut nid = next("needs")?;
+        let first_need = next("needs")?;
         tx.execute(
             "INSERT INTO visits VALUES (?, ?, ?, ?, ?, ?, ?)",
             params![
@@ -243,11 +277,11 @@ impl Store {
             household,
             at,
             kind,
-            notes: notes.to_string(),
-            actor: actor.to_string(),
+            notes: notes.clone(),
+            actor: actor.clone(),
         };
         let mut out = Vec::new();
-        for n in needs {
+        for (nid, n) in (first_need..).zip(needs) {
             tx.execute(
                 "INSERT INTO needs VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
                 params![
@@ -270,7 +304,6 @@ impl Store {
                 closed_at: None,
                 closed_by: None,
             });
-            nid += 1;
         }
         tx.commit().ctx("committing visit")?;
         Ok((visit, out))

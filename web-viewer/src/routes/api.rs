@@ -554,10 +554,10 @@ pub async fn building_detail(
         "households_estimated": b.households_estimated,
         "compound": compound.map(|c| json!({"id": c.id.get(), "name": c.name, "era": c.era.code()})),
         "grids": GridCodes::of(&view, &refs),
-        "household_list": households.iter().map(|(h, u, floor, room)| json!({
-            "id": h.get(),
-            "unit": u.and_then(|u| view.dataset.units.iter().find(|x| x.id == u)).map(|u| u.number),
-            "floor": floor, "room": room,
+        "household_list": households.iter().map(|d| json!({
+            "id": d.household.get(),
+            "unit": d.unit.and_then(|u| view.dataset.units.iter().find(|x| x.id == u)).map(|u| u.number),
+            "floor": d.floor, "room": d.room,
         })).collect::<Vec<_>>(),
     })))
 }

@@ -13,7 +13,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use geo_core::ids::{HouseholdId, NeedId, PersonId};
 use geo_core::model::{NeedCategory, VisitKind};
-use geo_core::store::{NewNeed, Scope, Store};
+use geo_core::store::{NewNeed, NewVisit, Scope, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult, ErrorCode, JsonBody};
@@ -156,16 +156,8 @@ pub struct VisitBody {
     needs: Vec<NeedBody>,
 }
 
-/// A visit as checked.
-struct CheckedVisit {
-    at: DateTime<Utc>,
-    kind: VisitKind,
-    notes: String,
-    needs: Vec<NewNeed>,
-}
-
 impl VisitBody {
-    fn check(self, now: DateTime<Utc>) -> AppResult<CheckedVisit> {
+    fn check(self, household: HouseholdId, actor: &str, now: DateTime<Utc>) -> AppResult<NewVisit> {
         let kind = match self.kind.as_deref().map(str::trim) {
             None | Some("") => {
                 return Err(AppError::bad(
@@ -234,10 +226,12 @@ impl VisitBody {
                 Ok(NewNeed { category, text })
             })
             .collect::<AppResult<Vec<_>>>()?;
-        Ok(CheckedVisit {
+        Ok(NewVisit {
+            household,
             at,
             kind,
             notes,
+            actor: actor.to_string(),
             needs,
         })
     }
@@ -270,9 +264,8 @@ pub async fn record_visit(
             // Scope first: outside the caller's grids the household is
             // absent, whatever the body says.
             s.household(&scope, hid)?.ok_or_else(|| absent(hid))?;
-            let v = body.check(now)?;
-            let (visit, needs) =
-                s.record_visit(hid, v.at, v.kind, &v.notes, &actor, &v.needs, now)?;
+            let v = body.check(hid, &actor, now)?;
+            let (visit, needs) = s.record_visit(&v, now)?;
             s.audit(
                 &actor,
                 "visit",

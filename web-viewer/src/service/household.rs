@@ -354,7 +354,7 @@ pub fn file(
             }
         })
         .collect();
-    events.sort_by(|a, b| b.0.reported_at.cmp(&a.0.reported_at));
+    events.sort_by_key(|(e, _)| std::cmp::Reverse(e.reported_at));
     let mut satisfaction: Vec<Rating> = events
         .iter()
         .filter_map(|(e, _)| {
