@@ -28,6 +28,7 @@ import { mkdirSync, readFileSync, existsSync, openSync, closeSync } from 'node:f
 import { join, resolve, extname } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { householdTests } from './household.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const OUT = resolve(args.out || 'target/browser');
@@ -1112,6 +1113,7 @@ async function run(browser) {
   await step('embed: no request leaves the server (others blocked and counted)', async () => assertNoForeign(ectx, '/embed'));
   await ectx.close();
 
+  await householdTests(browser, { step, assert, skip, newContext, getJson, base: () => BASE, server, bin: SERVER_BIN, db: SERVER_DB });
   await regridTests(browser);
 }
 
