@@ -639,7 +639,8 @@ fn governance(theme: Theme) -> Vec<Value> {
 }
 
 /// The 民情 choropleth: comprehensive grids coloured by households needing
-/// attention (open needs, overdue visits, risk tags) per 100 households,
+/// attention (open needs, overdue visits, risk tags) per 100 households
+/// (0 to 20 and more across the ramp),
 /// from `GET /api/v1/grids/sentiment`.
 fn sentiment_layer() -> Value {
     let mut ramp = vec![
@@ -648,7 +649,7 @@ fn sentiment_layer() -> Value {
         json!(["get", "attention_per_100"]),
     ];
     for (i, c) in HEAT_RAMP.iter().enumerate() {
-        ramp.push(json!(i as f64 * 2.5));
+        ramp.push(json!(i as f64 * 5.0));
         ramp.push(json!(c));
     }
     tag(
