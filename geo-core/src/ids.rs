@@ -89,6 +89,10 @@ numeric_id!(/// An organisation (组织).
     OrganisationId, "organisation");
 numeric_id!(/// A road segment of the base map.
     RoadId, "road");
+numeric_id!(/// A visit to a household (走访).
+    VisitId, "visit");
+numeric_id!(/// A need of a household found on a visit (诉求).
+    NeedId, "need");
 
 /// A 12-digit administrative division code (统计用区划代码): 2 province, 2
 /// prefecture, 2 county, 3 town, 3 village/community digits.

@@ -30,6 +30,7 @@ import { join, resolve, extname } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { inboxTests } from './inbox.mjs';
+import { householdTests } from './household.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const OUT = resolve(args.out || 'target/browser');
@@ -1115,6 +1116,7 @@ async function run(browser) {
   await ectx.close();
 
   await inboxTests({ browser, step, assert, newContext, getJson, watch, assertNoForeign, BASE });
+  await householdTests(browser, { step, assert, skip, newContext, getJson, base: () => BASE, server, bin: SERVER_BIN, db: SERVER_DB });
   await regridTests(browser);
   await dashboardTests(browser, { step, assert, newContext, apiJson, BASE, OUT });
 }

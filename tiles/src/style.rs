@@ -638,6 +638,33 @@ fn governance(theme: Theme) -> Vec<Value> {
     out
 }
 
+/// The 民情 choropleth: comprehensive grids coloured by households needing
+/// attention (open needs, overdue visits, risk tags) per 100 households
+/// (0 to 20 and more across the ramp),
+/// from `GET /api/v1/grids/sentiment`.
+fn sentiment_layer() -> Value {
+    let mut ramp = vec![
+        json!("interpolate"),
+        json!(["linear"]),
+        json!(["get", "attention_per_100"]),
+    ];
+    for (i, c) in HEAT_RAMP.iter().enumerate() {
+        ramp.push(json!(i as f64 * 5.0));
+        ramp.push(json!(c));
+    }
+    tag(
+        json!({
+            "id": "wg-sentiment-fill",
+            "type": "fill",
+            "source": "sentiment",
+            "layout": {"visibility": "none"},
+            "paint": {"fill-color": ramp, "fill-opacity": 0.55, "fill-outline-color": "#7a1f1f"},
+        }),
+        "sentiment",
+        None,
+    )
+}
+
 /// The legend: colours by toggle key (`hex` and `heatmap` show the ramp,
 /// `base` the paper of the base map).
 fn legend(theme: Theme) -> Value {
@@ -653,6 +680,9 @@ fn legend(theme: Theme) -> Value {
     }
     m.insert("hex".into(), json!(HEAT_RAMP));
     m.insert("heatmap".into(), json!(HEAT_RAMP));
+    if theme == Theme::Light {
+        m.insert("sentiment".into(), json!(HEAT_RAMP));
+    }
     Value::Object(m)
 }
 
@@ -690,6 +720,15 @@ pub fn style_json(base_url: &str, opts: StyleOptions) -> Value {
         Lang::En => ("Grid governance", "Overdue"),
     };
     let mut layers = base_below(opts.theme);
+    if opts.theme == Theme::Light {
+        // 民情: per-grid figures from the API (GeoJSON, aggregates only),
+        // under the governance layers; off until its toggle is on.
+        sources.insert(
+            "sentiment".into(),
+            json!({"type": "geojson", "data": format!("{base}/api/v1/grids/sentiment")}),
+        );
+        layers.push(sentiment_layer());
+    }
     layers.extend(governance(opts.theme));
     layers.extend(base_above(opts.theme));
     if opts.theme == Theme::Dark {

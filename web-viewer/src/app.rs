@@ -13,7 +13,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::auth;
 use crate::error::{json_errors, AppError, EdgeLimits};
-use crate::routes::{analytics, api, events, inbox, pages, tiles};
+use crate::routes::{analytics, api, events, households, inbox, pages, tiles};
 use crate::state::AppState;
 
 /// Builds the application router. Every error answer, including the
@@ -43,12 +43,17 @@ pub fn app(state: AppState) -> Router {
         .route("/heatmap", get(api::heatmap))
         .route("/stream/events", get(api::stream_events))
         .route("/grids/versions", get(analytics::grid_versions))
+        .route("/grids/sentiment", get(households::grid_sentiment))
         .route(
             "/grids/versions/{version}",
             get(analytics::grids_of_version),
         )
         .route("/grids/{code}", get(api::grid_detail))
         .route("/buildings/{id}", get(api::building_detail))
+        .route("/households/{id}/file", get(households::household_file))
+        .route("/households/{id}/visits", post(households::record_visit))
+        .route("/needs/{id}/close", post(households::close_need))
+        .route("/visits/overdue", get(households::overdue_visits))
         .route("/events/{id}", get(events::event_detail))
         .route("/events/{id}/transition", post(events::transition))
         .route("/events/{id}/photos", post(events::add_photo))
@@ -90,6 +95,7 @@ pub fn app(state: AppState) -> Router {
         .route("/admin", get(pages::admin))
         .route("/dashboard", get(pages::dashboard))
         .route("/inbox", get(pages::inbox))
+        .route("/household", get(pages::household))
         .route("/embed", get(pages::embed))
         .route("/assets/{*path}", get(pages::assets))
         .fallback(|method: Method, OriginalUri(uri): OriginalUri| async move {

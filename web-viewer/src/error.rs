@@ -118,6 +118,10 @@ error_codes! {
         BadWeek => "bad_week",
         /// 400: `to=merged` on the transition route
         UseMerge => "use_merge",
+        /// 400: a visit's `kind` that is not routine, night or follow_up
+        BadVisitKind => "bad_visit_kind",
+        /// 400: a need of a visit without text or with an unknown category
+        BadNeed => "bad_need",
         /// 401: wrong account or password
         BadCredentials => "bad_credentials",
         /// 401: not signed in
@@ -140,6 +144,8 @@ error_codes! {
         ReopenWindowPassed => "reopen_window_passed",
         /// 409: a move dated before the report
         BeforeReport => "before_report",
+        /// 409: closing a need that is closed
+        NeedClosed => "need_closed",
         /// 409: the merge was refused
         MergeRefused => "merge_refused",
         /// 409: no level above the handler

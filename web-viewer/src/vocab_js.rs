@@ -8,7 +8,10 @@
 
 use std::fmt::Write as _;
 
-use geo_core::model::{BuildingUse, EventSource, EventStatus, Grade, GridKind, WorkerRole};
+use geo_core::model::{
+    BuildingUse, EventSource, EventStatus, Grade, GridKind, NeedCategory, PersonTag, VisitKind,
+    WorkerRole,
+};
 use geo_core::taxonomy::{CATEGORIES, GROUPS};
 use tiles::heatmap::StatusClass;
 
@@ -66,6 +69,18 @@ fn tables() -> Vec<Table> {
         (
             "role",
             labelled(WorkerRole::ALL, WorkerRole::code, WorkerRole::labels),
+        ),
+        (
+            "personTag",
+            labelled(PersonTag::ALL, PersonTag::code, PersonTag::labels),
+        ),
+        (
+            "visitKind",
+            labelled(VisitKind::ALL, VisitKind::code, VisitKind::labels),
+        ),
+        (
+            "needCategory",
+            labelled(NeedCategory::ALL, NeedCategory::code, NeedCategory::labels),
         ),
     ]
 }

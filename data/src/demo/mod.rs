@@ -24,6 +24,7 @@ mod names;
 mod people;
 mod plan;
 mod rng;
+pub mod visits;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use geo_core::model::ServiceKind;

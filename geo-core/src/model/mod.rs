@@ -10,6 +10,7 @@ mod person;
 mod place;
 mod road;
 mod sentiment;
+mod visit;
 #[macro_use]
 pub mod vocab;
 
@@ -22,3 +23,4 @@ pub use person::{Person, PersonTag, Sex};
 pub use place::{Place, PlaceCategory, ServiceKind};
 pub use road::{Road, RoadClass};
 pub use sentiment::{Sentiment, SentimentKind, SentimentLink};
+pub use visit::{schedule_days, Need, NeedCategory, Visit, VisitKind, RISK_TAGS, SCHEDULE};

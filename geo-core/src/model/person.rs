@@ -19,21 +19,21 @@ vocab!(
     /// Care and governance tags of a person.
     PersonTag, "person tag" {
         /// 独居老人.
-        ElderlyAlone => "elderly_alone",
+        ElderlyAlone => "elderly_alone" ("独居老人", "Elderly living alone"),
         /// 残疾人.
-        Disabled => "disabled",
+        Disabled => "disabled" ("残疾人", "Disabled"),
         /// 低保 / 低收入.
-        LowIncome => "low_income",
+        LowIncome => "low_income" ("低保", "Low income"),
         /// 流动人口.
-        Floating => "floating",
+        Floating => "floating" ("流动人口", "Floating population"),
         /// 党员.
-        PartyMember => "party_member",
+        PartyMember => "party_member" ("党员", "Party member"),
         /// 退役军人.
-        Veteran => "veteran",
+        Veteran => "veteran" ("退役军人", "Veteran"),
         /// 重点人员.
-        KeyPerson => "key_person",
+        KeyPerson => "key_person" ("重点人员", "Key person"),
         /// 留守儿童.
-        LeftBehindChild => "left_behind_child",
+        LeftBehindChild => "left_behind_child" ("留守儿童", "Left-behind child"),
     }
 );
 

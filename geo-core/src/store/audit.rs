@@ -417,6 +417,7 @@ mod tests {
             &path,
             "DROP INDEX audit_log_seq; ALTER TABLE audit_log DROP COLUMN mac;
              ALTER TABLE audit_log DROP COLUMN seq; DROP TABLE event_photos;
+             DROP TABLE visits; DROP TABLE needs;
              INSERT INTO audit_log VALUES (1, 'zhang', 'login', 'from 127.0.0.1');
              UPDATE meta SET value = '5' WHERE key = 'schema_version';",
         );

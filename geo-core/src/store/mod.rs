@@ -26,6 +26,7 @@ mod schema;
 mod scope;
 mod sealing;
 mod versions;
+mod visits;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -44,6 +45,7 @@ pub use scope::Scope;
 pub use versions::{
     GridChange, GridImport, GridState, GridVersion, NewGrid, VersionReport, VersionedGrid,
 };
+pub use visits::{CareRow, Dwelling, NewNeed, NewVisit};
 pub use write::{ElementRef, Provenance, RefSource, WriteReport};
 
 use error::Ctx;

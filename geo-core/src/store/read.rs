@@ -114,7 +114,12 @@ pub struct Page {
     pub offset: u64,
 }
 
-fn ts(table: &'static str, row: u64, column: &'static str, v: i64) -> Result<DateTime<Utc>> {
+pub(crate) fn ts(
+    table: &'static str,
+    row: u64,
+    column: &'static str,
+    v: i64,
+) -> Result<DateTime<Utc>> {
     Utc.timestamp_opt(v, 0).single().ok_or(StoreError::Corrupt {
         table,
         id: row,
@@ -384,7 +389,7 @@ impl Store {
         Ok(people)
     }
 
-    fn persons_where(
+    pub(crate) fn persons_where(
         &self,
         cond: &str,
         args: &[duckdb::types::Value],

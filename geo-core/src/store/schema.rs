@@ -3,7 +3,7 @@
 //! transaction, so a store is never half-migrated.
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Reference columns carried by every element assigned to grids (格进图).
 pub(crate) const REFS: &str =
@@ -118,6 +118,7 @@ CREATE UNIQUE INDEX audit_log_seq ON audit_log (seq);
 "
         .to_string(),
         v7_event_photos(),
+        v8_visits(),
     ]
 }
 
@@ -129,6 +130,22 @@ fn v7_event_photos() -> String {
 CREATE TABLE event_photos (event UBIGINT NOT NULL, sha256 VARCHAR NOT NULL, content_type VARCHAR NOT NULL,
   bytes UBIGINT NOT NULL, width UINTEGER NOT NULL, height UINTEGER NOT NULL, actor VARCHAR NOT NULL,
   at_s BIGINT NOT NULL, PRIMARY KEY (event, sha256));
+"
+    .to_string()
+}
+
+/// 8: visits (走访/夜访) and the needs they find (一户一档). Both are about a
+/// household and take its grids: a scoped read joins `households`, so a
+/// re-gridding moves them with it. Needs stay open until `closed_at`.
+fn v8_visits() -> String {
+    "
+CREATE TABLE visits (id UBIGINT PRIMARY KEY, household UBIGINT NOT NULL, at_s BIGINT NOT NULL,
+  kind VARCHAR NOT NULL, notes VARCHAR NOT NULL, actor VARCHAR NOT NULL, recorded_at BIGINT NOT NULL);
+CREATE INDEX visits_household ON visits (household);
+CREATE TABLE needs (id UBIGINT PRIMARY KEY, household UBIGINT NOT NULL, visit UBIGINT,
+  category VARCHAR NOT NULL, text VARCHAR NOT NULL, opened_at BIGINT NOT NULL,
+  closed_at BIGINT, closed_by VARCHAR);
+CREATE INDEX needs_household ON needs (household);
 "
     .to_string()
 }

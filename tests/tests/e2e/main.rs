@@ -5,6 +5,7 @@ mod assign;
 mod auth;
 mod common;
 mod events;
+mod household;
 mod http;
 mod matrix;
 mod photos;

@@ -73,6 +73,11 @@ struct Fixtures {
     ev_dept_out: u64,
     building_in: u64,
     building_out: u64,
+    /// Households (and a need of each) inside and outside the worker's grid.
+    household_in: u64,
+    household_out: u64,
+    need_in: u64,
+    need_out: u64,
     grid: String,
     version: u64,
     receipt: String,
@@ -103,6 +108,8 @@ fn allowed(row: &Row, role: Option<Role>) -> bool {
 fn scoped(row: &Row) -> bool {
     row.path.starts_with("/api/v1/events/{id}")
         || row.path == "/api/v1/buildings/{id}"
+        || row.path.starts_with("/api/v1/households/{id}")
+        || row.path.starts_with("/api/v1/needs/{id}")
         || row.path.starts_with("/api/v1/regrid/{job}")
 }
 
@@ -147,8 +154,16 @@ fn concrete(row: &Row, caller: &Caller, side: Side, kind: &str, f: &Fixtures) ->
         .replace("{layer}/{z}/{x}/{y}", &format!("grids/{}.mvt", f.tile))
         .replace("{*path}", "viewer.js")
         .replace("{fontstack}/{range}", "Wangge%20Sans/0-255.pbf");
+    let (household, need) = match side {
+        Side::Inside => (f.household_in, f.need_in),
+        Side::Outside => (f.household_out, f.need_out),
+    };
     let path = if row.path == "/api/v1/buildings/{id}" {
         format!("/api/v1/buildings/{building}")
+    } else if row.path.starts_with("/api/v1/households/{id}") {
+        row.path.replace("{id}", &household.to_string())
+    } else if row.path.starts_with("/api/v1/needs/{id}") {
+        row.path.replace("{id}", &need.to_string())
     } else {
         path
     };
@@ -189,6 +204,9 @@ fn body(row: &Row, caller: &Caller, f: &Fixtures) -> Option<String> {
         }
         // An ID number nobody in the demo has: found in no scope.
         ("POST", "/api/v1/persons/lookup") => json!({"national_id": "11010519491231002X"}),
+        ("POST", "/api/v1/households/{id}/visits") => {
+            json!({"kind": "routine", "notes": "矩阵测试"})
+        }
         // Refused by its parameters (min above max) after the role check.
         ("POST", "/api/v1/regrid") => json!({"level": "micro", "min": 80, "max": 30}),
         _ => json!({}),
@@ -343,6 +361,32 @@ async fn every_route_answers_every_role_and_scope_as_the_matrix_says() {
                 .expect("a building inside and one outside the worker's grid")
         };
         let (building_in, building_out) = (building(true), building(false));
+        // Care-list households from the overdue lists, and a need of each
+        // (recorded by the leader).
+        let worker = callers[3].session.clone().expect("worker");
+        let first = |v: &Value, p: &dyn Fn(&Value) -> bool| {
+            v["households"]
+                .as_array()
+                .expect("overdue households")
+                .iter()
+                .find(|h| p(h))
+                .and_then(|h| h["household"].as_u64())
+                .expect("an overdue household")
+        };
+        let household_in = first(&get("/api/v1/visits/overdue?limit=5000", &worker), &|_| true);
+        let household_out = first(&get("/api/v1/visits/overdue?limit=5000", &leader), &|h| {
+            h["grid"].as_str() != Some(grid.as_str())
+        });
+        let need = |h: u64| {
+            let r = post(
+                &format!("/api/v1/households/{h}/visits"),
+                &leader,
+                json!({"kind": "follow_up", "needs": [{"text": "矩阵测试", "category": "other"}]}),
+            );
+            assert_eq!(r.status, 201, "visit of household {h}: {}", r.body);
+            r.json()["needs"][0]["id"].as_u64().expect("need id")
+        };
+        let (need_in, need_out) = (need(household_in), need(household_out));
         let versions = get("/api/v1/grids/versions", &leader);
         let version = versions["current"]
             .as_u64()
@@ -402,6 +446,10 @@ async fn every_route_answers_every_role_and_scope_as_the_matrix_says() {
             ev_dept_out,
             building_in,
             building_out,
+            household_in,
+            household_out,
+            need_in,
+            need_out,
             grid: grid.clone(),
             version,
             receipt,
@@ -447,6 +495,7 @@ async fn every_route_answers_every_role_and_scope_as_the_matrix_says() {
                                 (Role::Leader, _) => false,
                                 (Role::Worker | Role::Department, p) if p.starts_with("/api/v1/events/") => true,
                                 (Role::Worker, "/api/v1/buildings/{id}") => true,
+                                (Role::Worker, p) if p.starts_with("/api/v1/households/") || p.starts_with("/api/v1/needs/") => true,
                                 (Role::Planner, p) if p.starts_with("/api/v1/regrid/") => true,
                                 _ => false,
                             };

@@ -28,7 +28,7 @@ export const FILTER_KEYS = ['from', 'to', 'category', 'status', 'source'];
 const TOGGLE_ORDER = [
   'base', 'communities', 'grids-comprehensive', 'grids-micro', 'grids-dedicated', 'compounds', 'buildings',
   'buildings3d', 'places-facility', 'places-public_space', 'places-poi', 'places-parcel', 'hex', 'heatmap',
-  'events', 'overdue',
+  'sentiment', 'events', 'overdue',
 ];
 
 /** Layers the viewer shows when the URL names none. */

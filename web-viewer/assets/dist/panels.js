@@ -86,7 +86,20 @@ export function buildingPanel(b) {
     ${row('households', num(b.households), 'households')}
     ${row('compound', b.compound ? esc(b.compound.name || b.compound.id) : '—', 'compound')}
     ${row('grid', grids || '—', 'grids')}
-  </table>`;
+  </table>${householdLinks(b.household_list || [])}`;
+}
+
+/**
+ * Links to the files (一户一档) of a building's households, for the roles
+ * the API gives them to (leader, worker in own grids): room numbers, no names.
+ * @param {{id: number, unit: number|null, floor: number, room: string}[]} list
+ */
+function householdLinks(list) {
+  if (!list.length) return '';
+  const links = list
+    .map((h) => `<a class="hh" href="/household?id=${encodeURIComponent(h.id)}" data-household="${esc(h.id)}">${esc(h.unit ? `${h.unit}-${h.room}` : h.room)}</a>`)
+    .join(' ');
+  return `<h3>${esc(t('hhHouseholds'))}</h3><p class="households">${links}</p>`;
 }
 
 /**

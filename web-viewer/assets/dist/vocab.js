@@ -109,6 +109,32 @@ export const VOCAB = {
     grid_leader: ['网格长', 'Grid leader'],
     neighbourhood_head: ['邻长', 'Neighbourhood head'],
   },
+  personTag: {
+    elderly_alone: ['独居老人', 'Elderly living alone'],
+    disabled: ['残疾人', 'Disabled'],
+    low_income: ['低保', 'Low income'],
+    floating: ['流动人口', 'Floating population'],
+    party_member: ['党员', 'Party member'],
+    veteran: ['退役军人', 'Veteran'],
+    key_person: ['重点人员', 'Key person'],
+    left_behind_child: ['留守儿童', 'Left-behind child'],
+  },
+  visitKind: {
+    routine: ['日常走访', 'Routine visit'],
+    night: ['夜访', 'Night visit'],
+    follow_up: ['跟进回访', 'Follow-up'],
+  },
+  needCategory: {
+    care: ['生活照料', 'Daily care'],
+    health: ['医疗健康', 'Health'],
+    assistance: ['救助帮扶', 'Assistance'],
+    repair: ['房屋维修', 'Repairs'],
+    safety: ['安全隐患', 'Safety'],
+    employment: ['就业', 'Employment'],
+    education: ['教育看护', 'Education and childcare'],
+    dispute: ['矛盾调解', 'Dispute'],
+    other: ['其他', 'Other'],
+  },
 };
 
 /** Roles that may start and adopt a re-gridding job (the access matrix). */

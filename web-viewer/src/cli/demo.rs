@@ -91,7 +91,27 @@ pub fn generate_into(
     };
     demo::generate(scale, seed, &mut sink, &mut progress).map_err(|e| anyhow::anyhow!("{e}"))?;
     pb.finish_and_clear();
-    Ok(sink.report)
+    let report = sink.report;
+    seed_visits(store, seed, chrono::Utc::now())?;
+    Ok(report)
+}
+
+/// Visits and needs of the care-list households (`demo::visits`), so the
+/// household files and the overdue lists have something to show. A store
+/// that already holds visits (a second town with `--force`) gets none.
+pub fn seed_visits(store: &mut Store, seed: u64, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+    if store.visit_count()? > 0 {
+        return Ok(());
+    }
+    let tagged: Vec<_> = store
+        .care_rows(&geo_core::store::Scope::Town)?
+        .into_iter()
+        .filter(|r| geo_core::model::schedule_days(&r.tags).is_some())
+        .map(|r| (r.household, r.tags))
+        .collect();
+    let (visits, needs) = demo::visits::plan(&tagged, seed, now);
+    store.insert_visits(&visits, &needs)?;
+    Ok(())
 }
 
 /// Runs `wangge demo`.

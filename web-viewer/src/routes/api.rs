@@ -535,6 +535,15 @@ pub async fn building_detail(
     let bid: BuildingId = id
         .parse()
         .map_err(|e: geo_core::IdError| AppError::bad(ErrorCode::BadId, e.to_string()))?;
+    // Leaders and workers (in scope) get the building's households, each a
+    // link to its file (一户一档); no names.
+    let households = if access.role.sees_people() {
+        let scope = scope_of(&access, &*st.view()?);
+        st.with_store(move |s| Ok(s.households_of_building(&scope, bid)?))
+            .await?
+    } else {
+        Vec::new()
+    };
     let view = st.view()?;
     let scope = scope_of(&access, &view);
     let b = view
@@ -565,6 +574,11 @@ pub async fn building_detail(
         "households_estimated": b.households_estimated,
         "compound": compound.map(|c| json!({"id": c.id.get(), "name": c.name, "era": c.era.code()})),
         "grids": GridCodes::of(&view, &refs),
+        "household_list": households.iter().map(|d| json!({
+            "id": d.household.get(),
+            "unit": d.unit.and_then(|u| view.dataset.units.iter().find(|x| x.id == u)).map(|u| u.number),
+            "floor": d.floor, "room": d.room,
+        })).collect::<Vec<_>>(),
     })))
 }
 

@@ -3,6 +3,7 @@
 pub mod analytics;
 pub mod api;
 pub mod events;
+pub mod households;
 pub mod inbox;
 pub mod pages;
 pub mod tiles;

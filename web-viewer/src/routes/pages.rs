@@ -109,6 +109,12 @@ pub async fn inbox(access: Access) -> Response {
     with_identity("inbox.html", &access)
 }
 
+/// `GET /household`: 一户一档 (`?id=`), or the worker's overdue visits
+/// (leaders and workers; the guard checks).
+pub async fn household() -> Response {
+    respond("household.html", None, None)
+}
+
 /// `GET /screen`.
 pub async fn screen() -> Response {
     respond("screen.html", None, None)

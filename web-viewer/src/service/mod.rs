@@ -3,6 +3,7 @@
 //! routes never call `cli/`.
 
 pub mod event_loop;
+pub mod household;
 pub mod photos;
 pub mod regrid;
 pub mod report;
