@@ -4,7 +4,7 @@
 //!
 //! Escalation climbs grid → community → town → department, one level per
 //! step, each step with a fresh deadline for the new level; an escalated
-//! event that turns red again climbs again, and a department (the top of
+//! event whose fresh deadline passes climbs again, and a department (the top of
 //! the chain) stops climbing: [`escalate_due`] reports it as
 //! [`EscalateError::TopLevel`] instead of moving it.
 //!
@@ -437,13 +437,20 @@ pub enum DueReason {
 /// Why `event` is due to climb one level at `now`, if it is: it is open and
 /// either still `reported` past [`Limits::accept_by`] or red or overdue
 /// against its deadline. An escalated event has a fresh deadline from its
-/// last climb, so it is due again only when that one turns red.
+/// last climb, and the red share counts from the report, so an old event
+/// would be red again at once: it is due again only when that fresh
+/// deadline has passed (overdue).
 pub fn due(event: &Event, limits: &Limits, now: DateTime<Utc>) -> Option<DueReason> {
     if !event.status.is_open() {
         return None;
     }
     let level = limits.sla(event, now).level;
-    if level >= SlaLevel::Red {
+    let late = if event.status == EventStatus::Escalated {
+        SlaLevel::Overdue
+    } else {
+        SlaLevel::Red
+    };
+    if level >= late {
         Some(DueReason::Late(level))
     } else if event.status == EventStatus::Reported && now >= limits.accept_by(event.reported_at) {
         Some(DueReason::Unaccepted)
@@ -608,7 +615,7 @@ mod tests {
     }
 
     #[test]
-    fn an_escalated_event_climbs_again_when_red_and_stops_at_a_department() {
+    fn an_escalated_event_climbs_again_when_overdue_and_stops_at_a_department() {
         let r = EventRules::builtin().unwrap();
         let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap();
         let mut evs = vec![reported(0, t0)];
@@ -624,9 +631,12 @@ mod tests {
                 evs[0].deadline,
                 Some(r.limits.deadline(at, evs[0].category, evs[0].grade))
             );
-            // right after the climb the new level has its whole limit
+            // right after the climb the new level has its whole limit, and
+            // red by the share of the time since the report is not enough
             assert!(escalate_due(&mut evs, &r, "sla", at).is_empty());
-            at = evs[0].deadline.unwrap();
+            let dl = evs[0].deadline.unwrap();
+            assert!(escalate_due(&mut evs, &r, "sla", dl).is_empty());
+            at = dl + Duration::minutes(1);
         }
         assert_eq!(
             chain,
@@ -640,7 +650,7 @@ mod tests {
         let out = escalate_due(&mut evs, &r, "sla", at);
         assert_eq!(out.len(), 1);
         assert!(matches!(out[0].result, Err(EscalateError::TopLevel { .. })));
-        assert_eq!(out[0].reason, DueReason::Late(SlaLevel::Red));
+        assert_eq!(out[0].reason, DueReason::Late(SlaLevel::Overdue));
         assert_eq!(evs[0].handler.as_deref(), Some("dept:fire_service"));
         assert_eq!(evs[0].status, EventStatus::Escalated);
     }

@@ -359,6 +359,36 @@ pub async fn run_escalation(st: &AppState, now: DateTime<Utc>) -> AppResult<RunO
     let due = due_for_escalation(&st.view()?.dataset.events, &st.0.rules, now);
     let mut out = RunOutcome::default();
     for id in due {
+        // Tried on a copy from the view first: an event that cannot climb
+        // (at the top, no handler) is reported without taking the store.
+        let refused = {
+            let view = st.view()?;
+            let Some(&i) = view.event_pos.get(&id) else {
+                continue;
+            };
+            let mut ev = [view.dataset.events[i].clone()];
+            match escalate_due(&mut ev, &st.0.rules, SLA_ACTOR, now).pop() {
+                Some(o) => o.result.err().map(|e| (ev[0].handler.clone(), e)),
+                None => continue,
+            }
+        };
+        if let Some((handler, e)) = refused {
+            let top = matches!(e, EscalateError::TopLevel { .. });
+            if !top {
+                tracing::warn!(event = %id, error = %e, "escalation refused");
+            }
+            let stopped = Stopped {
+                id,
+                handler,
+                reason: e.to_string(),
+            };
+            if top {
+                out.at_top.push(stopped);
+            } else {
+                out.refused.push(stopped);
+            }
+            continue;
+        }
         let st2 = st.clone();
         let result = st
             .with_store(move |s| {
