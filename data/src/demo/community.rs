@@ -530,6 +530,7 @@ fn workers(rng: &mut DemoRng, kind: GridKind) -> Vec<Worker> {
 }
 
 /// Generates the batch of community `c`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn generate_community(
     plan: &TownPlan,
     c: &CommunityPlan,
