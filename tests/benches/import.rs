@@ -107,6 +107,7 @@ fn main() {
             &mut store,
             wangge_data::demo::Scale::Community,
             7,
+            wangge_data::demo::fixed_end(),
             false,
         )
         .expect("demo");

@@ -141,7 +141,7 @@ const EVENTS: &[Field] = &[
     f(
         "source",
         S,
-        "`patrol`, `hotline`, `resident` or `sensor` (exact only)",
+        "`patrol`, `hotline`, `resident`, `sensor` or `demo` (the demo feed's) (exact only)",
     ),
     f(
         "overdue",

@@ -568,7 +568,14 @@ pub fn synthetic_town(seed: u64, buildings: usize, events: usize) -> Result<Data
         };
         let cat = CATEGORIES[rng.below(CATEGORIES.len() as u64) as usize].code;
         let status = EventStatus::ALL[rng.below(EventStatus::ALL.len() as u64) as usize];
-        let source = EventSource::ALL[rng.below(EventSource::ALL.len() as u64) as usize];
+        // The four real-world sources (not the demo feed's).
+        const REAL: [EventSource; 4] = [
+            EventSource::Patrol,
+            EventSource::Hotline,
+            EventSource::Resident,
+            EventSource::Sensor,
+        ];
+        let source = REAL[rng.below(REAL.len() as u64) as usize];
         let grade = Grade::ALL[rng.below(Grade::ALL.len() as u64) as usize];
         let ago = rng.below(365) as i64;
         let title = if i == 0 {

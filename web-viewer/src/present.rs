@@ -597,6 +597,38 @@ impl SentimentProps {
     }
 }
 
+/// A possible duplicate of a new report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Duplicate {
+    /// Its event ID.
+    pub id: u64,
+    /// Combined score 0–1.
+    pub score: f64,
+    /// Distance in metres.
+    pub distance_m: f64,
+    /// Hours between the reports.
+    pub hours_apart: f64,
+    /// Title similarity 0–1.
+    pub text_similarity: f64,
+}
+
+/// Answer of `POST /api/v1/events` (201): the new event, the reporter's
+/// receipt, the dispatch decision, its time-limit state and near-duplicates.
+#[derive(Debug, serde::Serialize)]
+pub struct Reported {
+    /// The event.
+    #[serde(flatten)]
+    pub event: Located,
+    /// The reporter's receipt token.
+    pub receipt: String,
+    /// Who handles it and why.
+    pub dispatch: analytics::events::dispatch::Assignment,
+    /// Its time-limit state.
+    pub sla: Option<Sla>,
+    /// Possible duplicates, best first.
+    pub duplicates: Vec<Duplicate>,
+}
+
 /// One event moved by an escalation run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Escalated {
@@ -610,7 +642,19 @@ pub struct Escalated {
     pub transition: TransitionView,
 }
 
-/// `POST /api/v1/escalate`: what the time-limit check moved.
+/// A due event the time-limit check did not move.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotEscalated {
+    /// Event ID.
+    pub id: u64,
+    /// Its handler.
+    pub handler: Option<String>,
+    /// Why it did not climb.
+    pub reason: String,
+}
+
+/// `POST /api/v1/escalate`: what the time-limit check moved, and the due
+/// events it did not move.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EscalationRun {
     /// When it ran, RFC 3339.
@@ -619,6 +663,10 @@ pub struct EscalationRun {
     pub count: usize,
     /// The events escalated.
     pub escalated: Vec<Escalated>,
+    /// Due events at a department, the top of the chain: they stop climbing.
+    pub at_top: Vec<NotEscalated>,
+    /// Due events that could not climb (no handler, a bad stored handler).
+    pub refused: Vec<NotEscalated>,
 }
 
 /// One step of a receipt's timeline: status and time only.

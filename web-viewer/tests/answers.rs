@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use web_viewer::auth::routes::Me;
 use web_viewer::present::{
     scrub_event, to_map, ChangedEvent, Escalated, EscalationRun, EventDetail, FeaturePage, Located,
-    ReceiptStatus, Sla, TimelineEntry, TransitionView,
+    NotEscalated, ReceiptStatus, Sla, TimelineEntry, TransitionView,
 };
 use web_viewer::routes::analytics::{HotspotsAnswer, RegridJob};
 use web_viewer::service::report::HotspotRow;
@@ -156,6 +156,12 @@ fn transition_result_and_escalation_run() {
             deadline: e.deadline.map(|d| d.to_rfc3339()),
             transition: TransitionView::from(&esc.transition),
         }],
+        at_top: vec![NotEscalated {
+            id: 4712,
+            handler: Some("dept:fire_service".into()),
+            reason: "event 4712: handler dept:fire_service is a department, the top of the escalation chain".into(),
+        }],
+        refused: vec![],
     };
     insta::assert_json_snapshot!("escalation_run", run);
 }

@@ -334,3 +334,104 @@ fn the_audit_log_exports_and_a_changed_line_is_found_by_verify() {
         "{err}"
     );
 }
+
+/// `GET path` from a server at `addr` as the authenticating proxy speaking
+/// for a leader: status and body.
+fn proxy_get(addr: &str, path: &str, secret: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Wangge-Role: leader\r\n\
+         X-Wangge-Proxy-Secret: {secret}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("response");
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, body.to_string())
+}
+
+/// `wangge demo` makes a town whose events run up to now, and `wangge serve`
+/// on it files demo events through the day (here every second): the list
+/// gains events of source `demo`, each dispatched with a deadline.
+#[test]
+fn serve_on_a_demo_store_files_demo_events() {
+    let d = temp("feed");
+    let db = d.join("s.duckdb");
+    wangge(&db, &["demo", "--scale", "community", "--seed", "7"]);
+    let secret = d.join("proxy.secret");
+    std::fs::write(&secret, "feed-test-proxy-secret-0123").expect("secret");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("mode");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .env_remove("WANGGE_KEY_FILE")
+        .args(["--db"])
+        .arg(&db)
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--auth",
+            "proxy",
+            "--escalate-every-s",
+            "0",
+        ])
+        .args(["--demo-feed-every", "1s", "--proxy-secret-file"])
+        .arg(&secret)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start wangge serve");
+    let mut log = std::io::BufReader::new(server.stderr.take().expect("server stderr"));
+    let mut line = String::new();
+    let (mut addr, mut feed) = (None, false);
+    while addr.is_none() {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut log, &mut line).expect("server log");
+        assert!(n > 0, "the server stopped before serving");
+        feed |= line.contains("demo store: filing a demo event every 1 s");
+        addr = line
+            .split("serving on http://")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .map(str::to_string);
+    }
+    let addr = addr.unwrap_or_default();
+    // Keep reading the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
+    let secret = "feed-test-proxy-secret-0123";
+    let (status, kpi) = proxy_get(&addr, "/api/v1/kpi", secret);
+    let kpi: serde_json::Value = serde_json::from_str(&kpi).unwrap_or_default();
+    // Wait (bounded) for the feed's first events.
+    let mut found = serde_json::Value::Null;
+    for _ in 0..600 {
+        let (s, body) = proxy_get(&addr, "/api/v1/events?source=demo&limit=10", secret);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        if s == 200 && v["total"].as_u64() >= Some(2) {
+            found = v;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(feed, "the server did not announce the demo feed");
+    assert_eq!(status, 200, "{kpi}");
+    // The demo's newest events are recent: the screen's windows end now.
+    assert_eq!(kpi["window_is_now"], true, "{kpi}");
+    let features = found["features"].as_array().cloned().unwrap_or_default();
+    assert!(
+        features.len() >= 2,
+        "no demo events filed within a minute: {found}"
+    );
+    for f in &features {
+        let p = &f["properties"];
+        assert_eq!(p["source"], "demo", "{p}");
+        assert!(p["handler"].is_string() && p["deadline"].is_string(), "{p}");
+    }
+}

@@ -1,5 +1,12 @@
 //! Time limits (限时办结): the deadline of an event, its traffic-light state
-//! against that deadline, and escalation one level up when it turns red.
+//! against that deadline, and escalation one level up when it turns red or
+//! when nobody accepts it within the acceptance limit (`[limits] accept_h`).
+//!
+//! Escalation climbs grid → community → town → department, one level per
+//! step, each step with a fresh deadline for the new level; an escalated
+//! event whose fresh deadline passes climbs again, and a department (the top of
+//! the chain) stops climbing: [`escalate_due`] reports it as
+//! [`EscalateError::TopLevel`] instead of moving it.
 //!
 //! The limit of a category and grade is the taxonomy's `limit_h` (general
 //! grade) × [`Grade::limit_factor`], unless `[[limits.override]]` says
@@ -60,6 +67,9 @@ pub struct Limits {
     pub yellow: f64,
     /// Share of the limit from which it is red and escalated (default 0.9).
     pub red: f64,
+    /// Hours an event may stay `reported` (not accepted) before it climbs
+    /// one level (default 2), counted like the limits.
+    pub accept_h: f64,
     /// How time is counted.
     pub calendar: Calendar,
     /// The town's time zone.
@@ -74,6 +84,7 @@ impl Default for Limits {
         Self {
             yellow: 0.8,
             red: 0.9,
+            accept_h: 2.0,
             calendar: Calendar::Elapsed,
             tz: chrono_tz::Asia::Shanghai,
             overrides: HashMap::new(),
@@ -131,7 +142,18 @@ impl Limits {
         category: EventCategory,
         grade: Grade,
     ) -> DateTime<Utc> {
-        let secs = (self.limit_h(category, grade) * 3600.0).round() as i64;
+        self.after(from, self.limit_h(category, grade))
+    }
+
+    /// When an event reported at `from` must have been accepted
+    /// ([`Limits::accept_h`] counted by the calendar).
+    pub fn accept_by(&self, from: DateTime<Utc>) -> DateTime<Utc> {
+        self.after(from, self.accept_h)
+    }
+
+    /// `hours` of the calendar's measure after `from`.
+    fn after(&self, from: DateTime<Utc>, hours: f64) -> DateTime<Utc> {
+        let secs = (hours * 3600.0).round() as i64;
         match self.calendar {
             Calendar::Elapsed => from + Duration::seconds(secs),
             Calendar::LocalDays => {
@@ -198,6 +220,14 @@ impl Limits {
             value,
             reason: reason.to_string(),
         };
+        out.accept_h = raw.accept_h.unwrap_or(out.accept_h);
+        if !(out.accept_h.is_finite() && out.accept_h > 0.0) {
+            return Err(bad(
+                "accept_h",
+                out.accept_h.to_string(),
+                "must be a positive number of hours",
+            ));
+        }
         out.yellow = raw.yellow.unwrap_or(out.yellow);
         out.red = raw.red.unwrap_or(out.red);
         if !(0.0 < out.yellow && out.yellow <= out.red && out.red <= 1.0) {
@@ -256,6 +286,7 @@ impl Limits {
 pub(crate) struct RawLimits {
     yellow: Option<f64>,
     red: Option<f64>,
+    accept_h: Option<f64>,
     calendar: Option<String>,
     working_hours: Option<[u32; 2]>,
     #[serde(default)]
@@ -370,7 +401,7 @@ pub enum EscalateError {
         /// Why.
         reason: String,
     },
-    /// A department is the top of the chain.
+    /// A department is the top of the chain: the event stops climbing.
     #[error("event {id}: handler {handler} is a department, the top of the escalation chain")]
     TopLevel {
         /// Event.
@@ -394,15 +425,61 @@ pub struct Escalation {
     pub transition: Transition,
 }
 
+/// Why the time-limit check climbs an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueReason {
+    /// Still `reported` past the acceptance limit.
+    Unaccepted,
+    /// Red or overdue against its deadline (again, if already escalated).
+    Late(SlaLevel),
+}
+
+/// Why `event` is due to climb one level at `now`, if it is: it is open and
+/// either still `reported` past [`Limits::accept_by`] or red or overdue
+/// against its deadline. An escalated event has a fresh deadline from its
+/// last climb, and the red share counts from the report, so an old event
+/// would be red again at once: it is due again only when that fresh
+/// deadline has passed (overdue).
+pub fn due(event: &Event, limits: &Limits, now: DateTime<Utc>) -> Option<DueReason> {
+    if !event.status.is_open() {
+        return None;
+    }
+    let level = limits.sla(event, now).level;
+    let late = if event.status == EventStatus::Escalated {
+        SlaLevel::Overdue
+    } else {
+        SlaLevel::Red
+    };
+    if level >= late {
+        Some(DueReason::Late(level))
+    } else if event.status == EventStatus::Reported && now >= limits.accept_by(event.reported_at) {
+        Some(DueReason::Unaccepted)
+    } else {
+        None
+    }
+}
+
 /// Moves `event` one level up the chain grid → community → town → department
 /// (the department of its category, see [`EventRules::department_for`]),
 /// sets status `escalated` and gives the new handler a fresh deadline counted
-/// from `at`.
+/// from `at`. An event already escalated climbs again (`escalated →
+/// escalated`); a department is the top and is refused with
+/// [`EscalateError::TopLevel`].
 pub fn escalate(
     event: &mut Event,
     rules: &EventRules,
     actor: &str,
     at: DateTime<Utc>,
+) -> Result<Escalation, EscalateError> {
+    escalate_noted(event, rules, actor, at, "")
+}
+
+fn escalate_noted(
+    event: &mut Event,
+    rules: &EventRules,
+    actor: &str,
+    at: DateTime<Utc>,
+    why: &str,
 ) -> Result<Escalation, EscalateError> {
     let code = event
         .handler
@@ -424,7 +501,7 @@ pub fn escalate(
             })
         }
     };
-    let note = format!("escalated {from} → {to}");
+    let note = format!("{why}escalated {from} → {to}");
     let t = transition(
         event,
         EventStatus::Escalated,
@@ -442,25 +519,43 @@ pub fn escalate(
     })
 }
 
-/// Escalates every open event that is red or overdue at `now` and whose state
-/// allows escalation; returns `(index, escalation)` for each one moved.
-/// Events at the top of the chain or in a state that cannot escalate are left.
+/// One event the time-limit check found due, and what became of it.
+#[derive(Debug)]
+pub struct DueOutcome {
+    /// Index into the events given.
+    pub index: usize,
+    /// Why it was due.
+    pub reason: DueReason,
+    /// The climb, or why it did not climb ([`EscalateError::TopLevel`] at a
+    /// department, [`EscalateError::NoHandler`] when nobody was ever
+    /// assigned).
+    pub result: Result<Escalation, EscalateError>,
+}
+
+/// Climbs every event that is [`due`] at `now` one level and returns an
+/// outcome for each due event, moved or not (nothing is dropped silently).
+/// An unaccepted event's note says so (`not accepted within 2 h; escalated
+/// grid → community`).
 pub fn escalate_due(
     events: &mut [Event],
     rules: &EventRules,
     actor: &str,
     now: DateTime<Utc>,
-) -> Vec<(usize, Escalation)> {
+) -> Vec<DueOutcome> {
     let mut out = Vec::new();
-    for (i, ev) in events.iter_mut().enumerate() {
-        if !ev.status.is_open() || ev.handler.is_none() {
+    for (index, ev) in events.iter_mut().enumerate() {
+        let Some(reason) = due(ev, &rules.limits, now) else {
             continue;
-        }
-        if rules.limits.sla(ev, now).level >= SlaLevel::Red {
-            if let Ok(e) = escalate(ev, rules, actor, now) {
-                out.push((i, e));
-            }
-        }
+        };
+        let why = match reason {
+            DueReason::Unaccepted => format!("not accepted within {} h; ", rules.limits.accept_h),
+            DueReason::Late(_) => String::new(),
+        };
+        out.push(DueOutcome {
+            index,
+            reason,
+            result: escalate_noted(ev, rules, actor, now, &why),
+        });
     }
     out
 }
@@ -476,6 +571,111 @@ mod tests {
         assert_eq!(r.limits.limit_h(gas, Grade::General), 12.0);
         assert_eq!(r.limits.limit_h(gas, Grade::Major), 6.0);
         assert_eq!(r.limits.limit_h(gas, Grade::Urgent), 2.0); // override
+    }
+
+    fn reported(h_ago: i64, now: DateTime<Utc>) -> Event {
+        let mut e = Event::reported(
+            geo_core::ids::EventId::new(9).unwrap(),
+            EventCategory::parse("02.05").unwrap(),
+            "噪声",
+            geo_types::Point::new(116.6, 36.9),
+            now - Duration::hours(h_ago),
+            geo_core::model::EventSource::Hotline,
+        );
+        e.handler = Some("grid".into());
+        e.deadline = Some(e.reported_at + Duration::hours(24));
+        e
+    }
+
+    #[test]
+    fn an_unaccepted_event_climbs_after_the_acceptance_limit() {
+        let r = EventRules::builtin().unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap();
+        // 1 h in `reported`: within the 2 h limit, green: not due.
+        let mut evs = vec![reported(1, now), reported(3, now)];
+        assert_eq!(due(&evs[0], &r.limits, now), None);
+        assert_eq!(due(&evs[1], &r.limits, now), Some(DueReason::Unaccepted));
+        let out = escalate_due(&mut evs, &r, "sla", now);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].index, 1);
+        let esc = out[0].result.as_ref().unwrap();
+        assert_eq!(esc.transition.from, EventStatus::Reported);
+        assert_eq!(esc.transition.to, EventStatus::Escalated);
+        assert_eq!(
+            esc.transition.note,
+            "not accepted within 2 h; escalated grid → community"
+        );
+        // a fresh deadline for the community, counted from the climb
+        assert_eq!(evs[1].deadline, Some(now + Duration::hours(24)));
+        assert_eq!(evs[1].handler.as_deref(), Some("community"));
+        // accepted events are not measured against the acceptance limit
+        let mut a = reported(3, now);
+        a.status = EventStatus::Accepted;
+        assert_eq!(due(&a, &r.limits, now), None);
+    }
+
+    #[test]
+    fn an_escalated_event_climbs_again_when_overdue_and_stops_at_a_department() {
+        let r = EventRules::builtin().unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap();
+        let mut evs = vec![reported(0, t0)];
+        evs[0].category = EventCategory::parse("04.01").unwrap(); // fire: dept:fire_service
+        let mut at = t0 + Duration::hours(3);
+        let mut chain = Vec::new();
+        for _ in 0..3 {
+            let out = escalate_due(&mut evs, &r, "sla", at);
+            assert_eq!(out.len(), 1, "due at {at}");
+            let esc = out[0].result.as_ref().unwrap();
+            chain.push((esc.transition.from, esc.to.code()));
+            assert_eq!(
+                evs[0].deadline,
+                Some(r.limits.deadline(at, evs[0].category, evs[0].grade))
+            );
+            // right after the climb the new level has its whole limit, and
+            // red by the share of the time since the report is not enough
+            assert!(escalate_due(&mut evs, &r, "sla", at).is_empty());
+            let dl = evs[0].deadline.unwrap();
+            assert!(escalate_due(&mut evs, &r, "sla", dl).is_empty());
+            at = dl + Duration::minutes(1);
+        }
+        assert_eq!(
+            chain,
+            [
+                (EventStatus::Reported, "community".to_string()),
+                (EventStatus::Escalated, "town".to_string()),
+                (EventStatus::Escalated, "dept:fire_service".to_string()),
+            ]
+        );
+        // at the department: due, but it stops climbing and says so
+        let out = escalate_due(&mut evs, &r, "sla", at);
+        assert_eq!(out.len(), 1);
+        assert!(matches!(out[0].result, Err(EscalateError::TopLevel { .. })));
+        assert_eq!(out[0].reason, DueReason::Late(SlaLevel::Overdue));
+        assert_eq!(evs[0].handler.as_deref(), Some("dept:fire_service"));
+        assert_eq!(evs[0].status, EventStatus::Escalated);
+    }
+
+    #[test]
+    fn a_due_event_without_a_handler_is_reported_not_dropped() {
+        let r = EventRules::builtin().unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap();
+        let mut evs = vec![reported(5, now)];
+        evs[0].handler = None;
+        let out = escalate_due(&mut evs, &r, "sla", now);
+        assert!(matches!(
+            out[0].result,
+            Err(EscalateError::NoHandler { .. })
+        ));
+    }
+
+    #[test]
+    fn the_acceptance_limit_is_a_setting() {
+        let r = EventRules::parse("[limits]\naccept_h = 0.5", "t.toml").unwrap();
+        assert_eq!(r.limits.accept_h, 0.5);
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap();
+        assert_eq!(r.limits.accept_by(t0), t0 + Duration::minutes(30));
+        let e = EventRules::parse("[limits]\naccept_h = 0", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("limits.accept_h"), "{e}");
     }
 
     #[test]

@@ -155,6 +155,32 @@ impl EventRules {
         }
     }
 
+    /// An imported event (`wangge import events`, a 12345 hotline export)
+    /// enters dispatch like any intake: an open event without a handler gets
+    /// the lead handler of the rules for its grids `refs`, one without a
+    /// deadline the limit of its category and grade counted from its report
+    /// time. What the file gives is kept; closed, rejected and merged events
+    /// are history and left alone. Returns true when it set anything.
+    pub fn admit(&self, event: &mut Event, refs: &GridRefs) -> bool {
+        if !event.status.is_open() {
+            return false;
+        }
+        let mut changed = false;
+        if event.handler.is_none() {
+            event.handler = Some(self.dispatch(event, refs).lead.code());
+            changed = true;
+        }
+        if event.deadline.is_none() {
+            event.deadline = Some(self.limits.deadline(
+                event.reported_at,
+                event.category,
+                event.grade,
+            ));
+            changed = true;
+        }
+        changed
+    }
+
     /// Parses rules text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, RulesError> {
         let raw: RawRules = toml::from_str(text).map_err(|e| RulesError::Parse {
@@ -239,6 +265,40 @@ mod tests {
         let e = EventRules::parse("colour = 3", "town.toml").unwrap_err();
         let m = e.to_string();
         assert!(m.starts_with("town.toml:") && m.contains("colour"), "{m}");
+    }
+
+    #[test]
+    fn an_imported_open_event_gets_a_handler_and_a_deadline() {
+        use chrono::TimeZone;
+        use geo_core::ids::EventId;
+        use geo_core::model::{EventSource, EventStatus};
+        use geo_core::taxonomy::EventCategory;
+        let r = EventRules::builtin().unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap();
+        let mut e = Event::reported(
+            EventId::new(1).unwrap(),
+            EventCategory::parse("04.01").unwrap(),
+            "楼道堆放杂物",
+            geo_types::Point::new(116.6, 36.9),
+            t0,
+            EventSource::Hotline,
+        );
+        assert!(r.admit(&mut e, &GridRefs::default()));
+        assert_eq!(e.handler.as_deref(), Some("dept:fire_service"));
+        assert_eq!(e.deadline, Some(r.limits.deadline(t0, e.category, e.grade)));
+        // what the file gives is kept, and a second pass changes nothing
+        assert!(!r.admit(&mut e, &GridRefs::default()));
+        let mut given = e.clone();
+        given.handler = Some("town".into());
+        given.deadline = None;
+        assert!(r.admit(&mut given, &GridRefs::default()));
+        assert_eq!(given.handler.as_deref(), Some("town"));
+        // history is left alone
+        let mut closed = e.clone();
+        closed.status = EventStatus::Closed;
+        closed.handler = None;
+        assert!(!r.admit(&mut closed, &GridRefs::default()));
+        assert_eq!(closed.handler, None);
     }
 
     #[test]

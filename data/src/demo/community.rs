@@ -530,9 +530,11 @@ fn workers(rng: &mut DemoRng, kind: GridKind) -> Vec<Worker> {
 }
 
 /// Generates the batch of community `c`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn generate_community(
     plan: &TownPlan,
     c: &CommunityPlan,
+    period: &events::Period,
     state: &mut TownState,
     seed: u64,
     ids: &mut Ids,
@@ -1195,6 +1197,7 @@ pub(crate) fn generate_community(
     // Events, planted hotspots, sentiment.
     let m_per_deg_lon = f.m_per_deg_lon();
     let mut maker = EventMaker {
+        period: *period,
         anchors: &anchors,
         households: &occupied,
         next_id: &mut ids.event,
@@ -1237,13 +1240,13 @@ pub(crate) fn generate_community(
             week_starts: h
                 .weeks
                 .iter()
-                .map(|w| events::week_zero() + chrono::Duration::days(i64::from(*w) * 7))
+                .map(|w| period.week_zero() + chrono::Duration::days(i64::from(*w) * 7))
                 .collect(),
             extra_per_week: h.per_week,
         });
     }
     summary.planted.duplicates.extend(groups);
-    batch.sentiments = events::sentiments(&mut rng, &views, &evs, &mut ids.sentiment)?;
+    batch.sentiments = events::sentiments(&mut rng, period, &views, &evs, &mut ids.sentiment)?;
     batch.events = evs;
 
     // 15-minute coverage truth (street distance on the grid ≈ Manhattan).

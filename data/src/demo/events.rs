@@ -1,7 +1,8 @@
-//! 事 and 情: a year of events (2025-11-01 → 2026-10-31, Beijing time) with
-//! the category mix, places, rhythms and handling of a real town, planted
-//! near-duplicates and emerging hotspots; and visit notes, satisfaction and
-//! risk ratings of households.
+//! 事 and 情: a year of events up to "now" (the [`Period`]: 365 local days
+//! ending with the day of its end; `wangge demo` ends it at the current time,
+//! the tests at 2026-11-01 00:00 Beijing time) with the category mix, places,
+//! rhythms and handling of a real town, planted near-duplicates and emerging
+//! hotspots; and visit notes, satisfaction and risk ratings of households.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use geo_core::ids::{EventId, HouseholdId, SentimentId};
@@ -16,41 +17,76 @@ use super::people::HouseholdFacts;
 use super::rng::{chance, normal, pick, uf, ui, weighted, DemoRng};
 use super::{beijing, next, DuplicateGroup};
 
-/// Start of the event period.
-pub(crate) fn period_start() -> DateTime<Utc> {
-    beijing(2025, 11, 1)
-}
-
-/// End of the event period ("now").
-pub(crate) fn period_end() -> DateTime<Utc> {
-    beijing(2026, 11, 1)
-}
-
 /// Days in the period.
 const DAYS: i64 = 365;
 
-/// First Monday of the period: weeks for hotspots count from it.
-pub(crate) fn week_zero() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2025, 11, 3).unwrap_or_default()
+/// The year of events: 365 local (Beijing) days, the last one the day of
+/// `end`, which is "now" — nothing is reported at or after it, and open,
+/// overdue and resolved are judged at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Period {
+    /// Local midnight starting the first day.
+    pub start: DateTime<Utc>,
+    /// "Now".
+    pub end: DateTime<Utc>,
 }
 
-/// `YYYY-MM` of the twelve months of the period.
-pub(crate) fn months() -> Vec<String> {
-    (0..12)
-        .map(|i| {
-            let m = (10 + i) % 12 + 1;
-            let y = if m >= 11 { 2025 } else { 2026 };
-            format!("{y}-{m:02}")
-        })
-        .collect()
+/// Local (Beijing) date of an instant.
+fn local_date(t: DateTime<Utc>) -> NaiveDate {
+    (t + Duration::hours(8)).date_naive()
 }
 
-/// Index into [`months`] of an instant (Beijing time).
-pub(crate) fn month_index(t: DateTime<Utc>) -> Option<usize> {
-    let local = t + Duration::hours(8);
-    let (y, m) = (local.year(), local.month() as i32);
-    let i = (y - 2025) * 12 + m - 11;
-    (0..12).contains(&i).then_some(i as usize)
+impl Period {
+    /// The period ending at `end`.
+    pub fn ending(end: DateTime<Utc>) -> Self {
+        let last = local_date(end - Duration::seconds(1));
+        let first = last - Duration::days(DAYS - 1);
+        Self {
+            start: beijing(first.year(), first.month(), first.day()),
+            end,
+        }
+    }
+
+    /// The fixed period of the tests: 2025-11-01 → 2026-10-31 (Beijing time).
+    pub fn fixed() -> Self {
+        Self::ending(beijing(2026, 11, 1))
+    }
+
+    /// Local date of day `day` (0-based).
+    fn date_of(&self, day: i64) -> NaiveDate {
+        local_date(self.start) + Duration::days(day)
+    }
+
+    /// First Monday of the period: weeks for hotspots count from it.
+    pub fn week_zero(&self) -> NaiveDate {
+        let first = local_date(self.start);
+        first + Duration::days(i64::from((7 - first.weekday().num_days_from_monday()) % 7))
+    }
+
+    /// `YYYY-MM` of the calendar months the period touches (12 or 13).
+    pub fn months(&self) -> Vec<String> {
+        let (first, last) = (
+            local_date(self.start),
+            local_date(self.end - Duration::seconds(1)),
+        );
+        let n = (last.year() - first.year()) * 12 + last.month() as i32 - first.month() as i32 + 1;
+        (0..n)
+            .map(|i| {
+                let m0 = first.month0() as i32 + i;
+                format!("{}-{:02}", first.year() + m0 / 12, m0 % 12 + 1)
+            })
+            .collect()
+    }
+
+    /// Index into [`Period::months`] of an instant.
+    pub fn month_index(&self, t: DateTime<Utc>) -> Option<usize> {
+        if t < self.start || t >= self.end {
+            return None;
+        }
+        let (first, d) = (local_date(self.start), local_date(t));
+        let i = (d.year() - first.year()) * 12 + d.month() as i32 - first.month() as i32;
+        usize::try_from(i).ok()
+    }
 }
 
 /// What an event happens near.
@@ -291,8 +327,9 @@ const HOURS_PUBLIC: [f64; 24] = [
     3.0, 3.0, 2.2, 1.2, 0.5,
 ];
 
-/// A random instant on day `day` of the period for `src`.
-fn instant(rng: &mut DemoRng, day: i64, src: EventSource) -> DateTime<Utc> {
+/// A random instant on day `day` of the period for `src` (on the last day
+/// possibly after "now": callers drop those).
+fn instant(rng: &mut DemoRng, period: &Period, day: i64, src: EventSource) -> DateTime<Utc> {
     let hour_f = match src {
         EventSource::Patrol => {
             if chance(rng, 0.5) {
@@ -304,11 +341,7 @@ fn instant(rng: &mut DemoRng, day: i64, src: EventSource) -> DateTime<Utc> {
         EventSource::Sensor => uf(rng, 0.0, 24.0),
         _ => weighted(rng, &HOURS_PUBLIC) as f64 + uf(rng, 0.0, 1.0),
     };
-    period_start() + Duration::days(day) + Duration::seconds((hour_f * 3600.0) as i64)
-}
-
-fn date_of(day: i64) -> NaiveDate {
-    NaiveDate::from_ymd_opt(2025, 11, 1).unwrap_or_default() + Duration::days(day)
+    period.start + Duration::days(day) + Duration::seconds((hour_f * 3600.0) as i64)
 }
 
 fn pick_source(rng: &mut DemoRng, cat: usize) -> EventSource {
@@ -357,6 +390,7 @@ fn handler(rng: &mut DemoRng, cat: usize, grade: Grade) -> String {
 
 /// Makes events of one community.
 pub(crate) struct EventMaker<'a> {
+    pub period: Period,
     pub anchors: &'a [Anchor],
     pub households: &'a [HouseholdId],
     pub next_id: &'a mut u64,
@@ -417,14 +451,18 @@ impl EventMaker<'_> {
             let mut day = 0;
             for _ in 0..60 {
                 day = ui(rng, 0, DAYS - 1);
-                let d = date_of(day);
+                let d = self.period.date_of(day);
                 let f = seasonal(cat, d.month()) * weekday_factor(src, d.weekday());
                 if uf(rng, 0.0, 2.2) < f {
                     break;
                 }
             }
-            let at = instant(rng, day, src);
+            let at = instant(rng, &self.period, day, src);
             let loc = self.shift(anchor.location, uf(rng, -15.0, 15.0), uf(rng, -15.0, 15.0));
+            if at >= self.period.end {
+                // Later today: not reported yet.
+                continue;
+            }
             let ev = self.make(rng, cat, src, at, loc, anchor)?;
             let master = ev.id;
             let complaint = matches!(src, EventSource::Hotline | EventSource::Resident);
@@ -433,7 +471,7 @@ impl EventMaker<'_> {
                 let mut dups = Vec::new();
                 for _ in 0..ui(rng, 1, 3) {
                     let t = at + Duration::minutes(ui(rng, 30, 48 * 60));
-                    if t >= period_end() {
+                    if t >= self.period.end {
                         continue;
                     }
                     let ang = uf(rng, 0.0, std::f64::consts::TAU);
@@ -480,12 +518,12 @@ impl EventMaker<'_> {
         anchor: &Anchor,
         out: &mut Vec<Event>,
     ) -> Result<(), IdError> {
-        let start = (week_zero() - date_of(0)).num_days();
+        let start = (self.period.week_zero() - self.period.date_of(0)).num_days();
         for w in weeks {
             for _ in 0..per_week {
                 let day = start + i64::from(*w) * 7 + ui(rng, 0, 6);
                 let src = pick_source(rng, category.index());
-                let at = instant(rng, day.min(DAYS - 1), src);
+                let at = instant(rng, &self.period, day.min(DAYS - 1), src);
                 let mut loc = centre;
                 for _ in 0..20 {
                     let ang = uf(rng, 0.0, std::f64::consts::TAU);
@@ -500,7 +538,9 @@ impl EventMaker<'_> {
                     }
                 }
                 let ev = self.make(rng, category.index(), src, at, loc, anchor)?;
-                out.push(ev);
+                if at < self.period.end {
+                    out.push(ev);
+                }
             }
         }
         Ok(())
@@ -534,7 +574,7 @@ impl EventMaker<'_> {
         };
         let median = 12.0 * (f64::from(def.limit_h) / 40.0).sqrt() * speed;
         let hours = (median * (1.05 * normal(rng)).exp()).max(0.3);
-        let now = period_end();
+        let now = self.period.end;
         let handler = Some(handler(rng, cat, grade));
         let reporter = match source {
             EventSource::Hotline | EventSource::Resident => {
@@ -597,9 +637,8 @@ impl EventMaker<'_> {
                 f if f < 0.3 => EventStatus::Dispatched,
                 _ => EventStatus::InProgress,
             };
-            if ev.status == EventStatus::Reported {
-                ev.handler = None;
-            }
+            // Intake gave it a handler and a deadline at once, as the
+            // server's intake does.
             return Ok(ev);
         }
         ev.resolved_at = Some(resolved);
@@ -637,15 +676,22 @@ pub(crate) struct HouseholdView {
     pub kind: AnchorKind,
 }
 
-fn at_day(rng: &mut DemoRng) -> DateTime<Utc> {
+fn at_day(rng: &mut DemoRng, period: &Period) -> DateTime<Utc> {
     let day = ui(rng, 0, DAYS - 1);
-    period_start() + Duration::days(day) + Duration::seconds(ui(rng, 9 * 3600, 18 * 3600))
+    let at = period.start + Duration::days(day) + Duration::seconds(ui(rng, 9 * 3600, 18 * 3600));
+    // Later today: the day before.
+    if at >= period.end {
+        at - Duration::days(1)
+    } else {
+        at
+    }
 }
 
 /// Visit notes, satisfaction surveys and risk ratings of households, and
 /// feedback on badly rated events.
 pub(crate) fn sentiments(
     rng: &mut DemoRng,
+    period: &Period,
     households: &[HouseholdView],
     events: &[Event],
     next_id: &mut u64,
@@ -696,7 +742,7 @@ pub(crate) fn sentiments(
             } else {
                 pick(rng, NOTES)
             };
-            let at = at_day(rng);
+            let at = at_day(rng, period);
             push(
                 &mut out,
                 SentimentKind::VisitNote,
@@ -715,7 +761,7 @@ pub(crate) fn sentiments(
                 _ => 4.0,
             };
             for k in 0..2 {
-                let at = at_day(rng);
+                let at = at_day(rng, period);
                 let trend = if k == 1 { 0.3 } else { 0.0 };
                 let s = (base + trend + 0.8 * normal(rng)).round().clamp(1.0, 5.0) as f32;
                 push(
@@ -735,7 +781,7 @@ pub(crate) fn sentiments(
                 ui(rng, 1, 2)
             };
             for q in 0..4 {
-                let at = period_start() + Duration::days(q * 91 + ui(rng, 0, 20));
+                let at = period.start + Duration::days(q * 91 + ui(rng, 0, 20));
                 let l = (level + if chance(rng, 0.15) { -1 } else { 0 }).clamp(0, 3);
                 let text = [
                     "风险评估：无",
@@ -777,13 +823,36 @@ mod tests {
 
     #[test]
     fn months_cover_the_period() {
-        let m = months();
+        let p = Period::fixed();
+        assert_eq!(p.start, beijing(2025, 11, 1));
+        let m = p.months();
+        assert_eq!(m.len(), 12);
         assert_eq!(m.first().map(String::as_str), Some("2025-11"));
         assert_eq!(m.last().map(String::as_str), Some("2026-10"));
-        assert_eq!(month_index(period_start()), Some(0));
-        assert_eq!(month_index(period_end() - Duration::seconds(1)), Some(11));
-        assert_eq!(month_index(period_end()), None);
-        assert_eq!(week_zero().weekday(), Weekday::Mon);
+        assert_eq!(p.month_index(p.start), Some(0));
+        assert_eq!(p.month_index(p.end - Duration::seconds(1)), Some(11));
+        assert_eq!(p.month_index(p.end), None);
+        assert_eq!(p.week_zero(), NaiveDate::from_ymd_opt(2025, 11, 3).unwrap());
+    }
+
+    #[test]
+    fn a_period_ending_now_ends_with_today() {
+        // 2026-12-06 15:30 Beijing time
+        let now = beijing(2026, 12, 6) + Duration::minutes(15 * 60 + 30);
+        let p = Period::ending(now);
+        assert_eq!(p.start, beijing(2025, 12, 7));
+        assert_eq!(
+            p.date_of(DAYS - 1),
+            NaiveDate::from_ymd_opt(2026, 12, 6).unwrap()
+        );
+        let m = p.months();
+        assert_eq!(
+            (m.len(), m[0].as_str(), m[12].as_str()),
+            (13, "2025-12", "2026-12")
+        );
+        assert_eq!(p.month_index(now - Duration::hours(1)), Some(12));
+        assert_eq!(p.week_zero().weekday(), Weekday::Mon);
+        assert!(p.week_zero() >= p.date_of(0));
     }
 
     #[test]

@@ -325,9 +325,11 @@ pub struct Summary {
     pub events: u64,
     /// Sentiment records.
     pub sentiments: u64,
-    /// First instant of the event period (2025-11-01 00:00 Beijing time).
+    /// First instant of the event period (local midnight 364 days before
+    /// the day of `period_end`; 2025-11-01 00:00 Beijing time for [`generate`]).
     pub period_start: DateTime<Utc>,
-    /// End of the event period and "now" for open/overdue events (2026-11-01 00:00 Beijing time).
+    /// End of the event period and "now" for open/overdue events
+    /// (2026-11-01 00:00 Beijing time for [`generate`]).
     pub period_end: DateTime<Utc>,
     /// Events per month.
     pub events_by_month: Vec<MonthCount>,
@@ -400,15 +402,40 @@ pub fn in_heating_season(t: DateTime<Utc>) -> bool {
     m >= 11 || m <= 3
 }
 
+/// The end ("now") of the fixed event period [`generate`] uses:
+/// 2026-11-01 00:00 Beijing time.
+pub fn fixed_end() -> DateTime<Utc> {
+    events::Period::fixed().end
+}
+
 /// Generates a dataset at `scale` from `seed`, streaming batches to `sink`
 /// (one per town with the town and its arterials, then one per community)
 /// and calling `progress` after each. The same seed gives the same batches.
+/// Its year of events ends at [`fixed_end`]; [`generate_until`] ends it at
+/// another instant, such as now.
 pub fn generate<S: DatasetSink>(
     scale: Scale,
     seed: u64,
     sink: &mut S,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Summary, DemoError<S::Error>> {
+    generate_until(scale, seed, fixed_end(), sink, progress)
+}
+
+/// [`generate`] with the year of events ending at `now`: the 365 local days
+/// up to and including the day of `now`, nothing reported after it, and
+/// open, overdue and resolved judged at it. The same seed gives the same
+/// town (grids, buildings, people, places) whatever `now` is; the events
+/// and visit notes follow the calendar (seasons, weekdays) of their dates,
+/// so they differ from one day to the next.
+pub fn generate_until<S: DatasetSink>(
+    scale: Scale,
+    seed: u64,
+    now: DateTime<Utc>,
+    sink: &mut S,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Summary, DemoError<S::Error>> {
+    let period = events::Period::ending(now);
     let spec = scale.spec();
     let mut ids = Ids::new();
     let mut people = people::IdRegistry::new();
@@ -437,9 +464,10 @@ pub fn generate<S: DatasetSink>(
         organisations: 0,
         events: 0,
         sentiments: 0,
-        period_start: events::period_start(),
-        period_end: events::period_end(),
-        events_by_month: events::months()
+        period_start: period.start,
+        period_end: period.end,
+        events_by_month: period
+            .months()
             .into_iter()
             .map(|month| MonthCount { month, events: 0 })
             .collect(),
@@ -457,19 +485,20 @@ pub fn generate<S: DatasetSink>(
         ids.community += plan.communities.len() as u64;
         let town_batch = community::town_batch(&plan, &mut ids)?;
         let mut state = community::TownState::new(&plan, first_community);
-        emit(sink, &mut summary, town_batch)?;
+        emit(sink, &mut summary, &period, town_batch)?;
         summary.towns += 1;
         for c in &plan.communities {
             let batch = community::generate_community(
                 &plan,
                 c,
+                &period,
                 &mut state,
                 seed,
                 &mut ids,
                 &mut people,
                 &mut summary,
             )?;
-            emit(sink, &mut summary, batch)?;
+            emit(sink, &mut summary, &period, batch)?;
             progress(Progress {
                 town: t as u32 + 1,
                 towns: spec.towns as u32,
@@ -491,6 +520,7 @@ pub fn generate<S: DatasetSink>(
 fn emit<S: DatasetSink>(
     sink: &mut S,
     summary: &mut Summary,
+    period: &events::Period,
     batch: Dataset,
 ) -> Result<(), DemoError<S::Error>> {
     summary.communities += batch.communities.iter().filter(|c| !c.is_village).count() as u64;
@@ -527,7 +557,7 @@ fn emit<S: DatasetSink>(
     summary.events += batch.events.len() as u64;
     summary.sentiments += batch.sentiments.len() as u64;
     for e in &batch.events {
-        if let Some(i) = events::month_index(e.reported_at) {
+        if let Some(i) = period.month_index(e.reported_at) {
             if let Some(m) = summary.events_by_month.get_mut(i) {
                 m.events += 1;
             }

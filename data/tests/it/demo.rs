@@ -957,3 +957,49 @@ fn town_population_is_ageing() {
         "{party_households} party-member households"
     );
 }
+
+/// A demo that ends now: the same town whatever the date, its events up to
+/// (never after) now, today's among them, and the same events again for
+/// the same seed and time.
+#[test]
+fn a_demo_ending_now_is_the_same_town_with_events_up_to_now() {
+    use chrono::{Duration, TimeZone, Utc};
+    use wangge_data::demo::{fixed_end, generate_until};
+    let until = |now| {
+        let mut all = Dataset::default();
+        let s = generate_until(Scale::Community, 7, now, &mut all, &mut |_| {}).expect("demo");
+        (s, all)
+    };
+    // 2026-12-06 15:30 Beijing time
+    let now = Utc
+        .with_ymd_and_hms(2026, 12, 6, 7, 30, 0)
+        .single()
+        .expect("time");
+    let (s, d) = until(now);
+    let (s0, d0) = run(Scale::Community, 7);
+    assert_eq!(s0.period_end, fixed_end());
+    assert_eq!(
+        (s.persons, s.households, s.buildings, s.micro_grids),
+        (s0.persons, s0.households, s0.buildings, s0.micro_grids)
+    );
+    assert_eq!(
+        d.persons, d0.persons,
+        "the town's people depend on the date"
+    );
+    assert_eq!(s.period_end, now);
+    assert!(d.events.iter().all(|e| e.reported_at < now));
+    let today = d
+        .events
+        .iter()
+        .filter(|e| now - e.reported_at < Duration::hours(15) + Duration::minutes(30))
+        .count();
+    assert!(today > 0, "no event reported today");
+    assert_eq!(s.events_by_month.len(), 13);
+    assert_eq!(
+        s.events_by_month.iter().map(|m| m.events).sum::<u64>(),
+        d.events.len() as u64
+    );
+    let (_, again) = until(now);
+    assert_eq!(again.events, d.events, "same seed and time, other events");
+    check_integrity(&d);
+}

@@ -325,6 +325,7 @@ pub(crate) fn event_source(s: &str) -> Parsed<EventSource> {
             ("居民", S::Resident),
             ("群众", S::Resident),
             ("传感器", S::Sensor),
+            ("演示", S::Demo),
         ],
     )
 }

@@ -19,6 +19,9 @@ vocab!(
         Resident => "resident" ("群众随手拍", "Resident report"),
         /// Sensor / IoT alarm.
         Sensor => "sensor" ("物联感知", "Sensor"),
+        /// Filed by the demo feed of `wangge serve` on a demo store: not a
+        /// real report.
+        Demo => "demo" ("演示数据", "Demo"),
     }
 );
 

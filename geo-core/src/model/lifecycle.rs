@@ -3,11 +3,18 @@
 //!
 //! ```text
 //! reported ─► accepted ─► dispatched ─► in_progress ─► resolved ─► reviewed ─► closed
-//!    │  │        │  │         │  ▲           │  ▲          │           │          │
-//!    │  │        │  └─► escalated ─┘◄─────────┘  └──────────┴───────────┘          │
-//!    │  └─► merged ◄┘                                       (back to handler)      │
-//!    └─► rejected                                   reopened ◄── within window ────┘
+//!  │ │  │        │  │         │  ▲           │  ▲          │           │          │
+//!  │ │  │        │  └─► escalated ─┘◄─────────┘  └──────────┴───────────┘          │
+//!  │ │  └─► merged ◄┘    ▲  ⟲ (climbs one level)   (back to handler)               │
+//!  │ └───────────────────┘ (not accepted in time)                                  │
+//!  └─► rejected                                     reopened ◄── within window ────┘
 //! ```
+//!
+//! `escalated → escalated` is the one loop: an escalated event that nobody
+//! takes up in time climbs one more level (grid → community → town →
+//! department), and each climb is a line of the timeline. `reported →
+//! escalated` is how an event nobody accepts within the acceptance limit
+//! leaves the inbox it is stuck in.
 //!
 //! Every move goes through [`transition`], which refuses illegal moves with an
 //! error naming the current state, the requested one and the allowed targets.
@@ -123,11 +130,13 @@ fn list(s: &[EventStatus]) -> String {
 pub fn allowed_targets(from: EventStatus) -> &'static [EventStatus] {
     use EventStatus::*;
     match from {
-        Reported => &[Accepted, Rejected, Merged],
+        // Not accepted within the acceptance limit: one level up.
+        Reported => &[Accepted, Rejected, Merged, Escalated],
         Accepted => &[Dispatched, Escalated, Merged],
         Dispatched => &[InProgress, Escalated, Merged],
         InProgress => &[Resolved, Escalated],
-        Escalated => &[Dispatched, InProgress],
+        // Escalated again: the event climbs one more level.
+        Escalated => &[Dispatched, InProgress, Escalated],
         // A return visit may send the work back to the handler.
         Resolved => &[Reviewed, InProgress],
         Reviewed => &[Closed, InProgress],
@@ -267,7 +276,12 @@ mod tests {
                 t.is_empty(),
                 matches!(s, EventStatus::Rejected | EventStatus::Merged)
             );
-            assert!(!t.contains(&s), "{s} loops to itself");
+            // The one loop is a climb: escalated again, one level up.
+            assert_eq!(
+                t.contains(&s),
+                s == EventStatus::Escalated,
+                "{s} loops to itself"
+            );
         }
     }
 }

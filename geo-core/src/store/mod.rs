@@ -145,6 +145,39 @@ impl Store {
         })
     }
 
+    /// A setting of the file kept in its `meta` table (`schema_version`,
+    /// `demo` on a store `wangge demo` made), if set.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT value FROM meta WHERE key = ?")
+            .ctx("reading meta")?;
+        let mut rows = stmt.query([key]).ctx("reading meta")?;
+        match rows.next().ctx("reading meta")? {
+            Some(r) => Ok(Some(r.get::<_, String>(0).ctx("reading meta")?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Sets a `meta` setting (not `schema_version`, which migrations own).
+    pub fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
+        if key == "schema_version" {
+            return Err(StoreError::Corrupt {
+                table: "meta",
+                id: 0,
+                column: "schema_version",
+                reason: "only migrations set the schema version".into(),
+            });
+        }
+        self.conn
+            .execute(
+                "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+            .ctx("writing meta")?;
+        Ok(())
+    }
+
     fn migrate(&mut self) -> Result<()> {
         let found = self.schema_version()?;
         if found > SCHEMA_VERSION {

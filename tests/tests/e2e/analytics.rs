@@ -65,7 +65,14 @@ fn town_store(tag: &str) -> (Store, PathBuf) {
         let path = temp_db("town-template");
         let mut store = crate::common::open_store(&path);
         let t = Instant::now();
-        generate_into(&mut store, Scale::Town, 2026, false).expect("town demo");
+        generate_into(
+            &mut store,
+            Scale::Town,
+            2026,
+            wangge_data::demo::fixed_end(),
+            false,
+        )
+        .expect("town demo");
         println!("town demo stored in {:.1} s", t.elapsed().as_secs_f64());
         path
     });

@@ -58,7 +58,14 @@ pub fn copy_store(from: &Path, to: &Path) {
 pub fn demo_store(tag: &str) -> (Store, PathBuf) {
     let path = temp_db(tag);
     let mut store = open_store(&path);
-    generate_into(&mut store, Scale::Community, 7, false).expect("generate demo");
+    generate_into(
+        &mut store,
+        Scale::Community,
+        7,
+        wangge_data::demo::fixed_end(),
+        false,
+    )
+    .expect("generate demo");
     (store, path)
 }
 

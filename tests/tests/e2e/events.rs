@@ -345,7 +345,7 @@ async fn refused_transitions_answer_409_and_change_nothing() {
     assert_eq!(v["error"]["to"], "closed");
     assert_eq!(
         v["error"]["allowed"],
-        json!(["accepted", "rejected", "merged"])
+        json!(["accepted", "rejected", "merged", "escalated"])
     );
     assert!(v["error"]["message"]
         .as_str()
@@ -676,6 +676,251 @@ async fn a_set_clock_runs_an_event_past_its_deadline() {
         }
     }
     insta::assert_json_snapshot!("escalated_event_detail", shot);
+}
+
+/// An event nobody accepts climbs: past the acceptance limit (`accept_h`,
+/// 2 h by default) the run moves it grid → community, and when the
+/// community's fresh deadline runs out it climbs again to the town, then to
+/// the department, where it stops and the run says so. Every step is a row
+/// of the timeline with actor `sla` and a fresh deadline.
+#[tokio::test]
+async fn an_unaccepted_event_climbs_one_level_per_step_and_stops_at_the_top() {
+    let (store, path) = demo_store("ev-climb");
+    let file = path.with_file_name("rules.toml");
+    std::fs::write(
+        &file,
+        "[[rule]]\nname = \"noise to the grid\"\ncategory = [\"02.05\"]\nhandler = \"grid\"\n",
+    )
+    .expect("write rules");
+    let mut cfg = proxy_config(path);
+    cfg.dispatch_rules = Some(file);
+    let t0 = Utc
+        .with_ymd_and_hms(2031, 3, 3, 9, 0, 0)
+        .single()
+        .expect("time");
+    let clock = Arc::new(SettableClock::new(t0));
+    let st = AppState::with_clock(store, cfg, clock.clone()).expect("state");
+    let (lon, lat, _) = micro_grid(&st).await;
+    let ev = intake(
+        &st,
+        json!({"category": "02.05", "title": "楼下夜市噪声", "lon": lon, "lat": lat}),
+    )
+    .await;
+    let id = id_of(&ev);
+    assert_eq!(ev["handler"], "grid", "{ev}");
+    let limit = time(&ev["deadline"]) - t0;
+    let detail = format!("/api/v1/events/{id}");
+
+    // Within the acceptance limit nothing moves.
+    clock.set(t0 + Duration::minutes(90));
+    let (s, run) = send(&st, "POST", "/api/v1/escalate", Some("leader"), None).await;
+    assert_eq!(s, StatusCode::OK, "{run}");
+    let mine = |run: &Value, list: &str| {
+        run[list]
+            .as_array()
+            .and_then(|l| l.iter().find(|e| e["id"] == id).cloned())
+    };
+    assert!(mine(&run, "escalated").is_none(), "{run}");
+
+    // Past it: one level up, with a fresh deadline from the climb.
+    let step1 = t0 + Duration::hours(3);
+    clock.set(step1);
+    let (_, run) = send(&st, "POST", "/api/v1/escalate", Some("leader"), None).await;
+    let e1 = mine(&run, "escalated").unwrap_or_else(|| panic!("not escalated: {run}"));
+    assert_eq!(e1["handler"], "community", "{e1}");
+    assert_eq!(e1["transition"]["from"], "reported", "{e1}");
+    assert_eq!(time(&e1["deadline"]), step1 + limit, "{e1}");
+    // Run again at once: the community has its whole limit, nothing moves.
+    let (_, run) = send(&st, "POST", "/api/v1/escalate", Some("leader"), None).await;
+    assert!(mine(&run, "escalated").is_none(), "{run}");
+
+    // The community's deadline runs out: it climbs again.
+    let step2 = step1 + limit + Duration::minutes(1);
+    clock.set(step2);
+    let (_, run) = send(&st, "POST", "/api/v1/escalate", Some("leader"), None).await;
+    let e2 = mine(&run, "escalated").unwrap_or_else(|| panic!("not escalated: {run}"));
+    assert_eq!(e2["handler"], "town", "{e2}");
+    assert_eq!(e2["transition"]["from"], "escalated", "{e2}");
+    assert_eq!(time(&e2["deadline"]), step2 + limit, "{e2}");
+
+    let (s, d) = send(&st, "GET", &detail, Some("leader"), None).await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(
+        (&d["status"], &d["handler"]),
+        (&json!("escalated"), &json!("town"))
+    );
+    let steps: Vec<&Value> = d["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter(|t| t["status"] == "escalated")
+        .collect();
+    assert_eq!(steps.len(), 2, "{d}");
+    assert_eq!(
+        (&steps[0]["from"], &steps[0]["actor"], time(&steps[0]["at"])),
+        (&json!("reported"), &json!("sla"), step1)
+    );
+    let note = steps[0]["note"].as_str().expect("note");
+    assert!(
+        note.contains("not accepted within 2 h") && note.contains("grid → community"),
+        "{note}"
+    );
+    assert_eq!(
+        (&steps[1]["from"], &steps[1]["actor"], time(&steps[1]["at"])),
+        (&json!("escalated"), &json!("sla"), step2)
+    );
+    let note = steps[1]["note"].as_str().expect("note");
+    assert!(note.contains("community → town"), "{note}");
+
+    // Town → the department; from there it stops climbing and the run says so.
+    let step3 = step2 + limit + Duration::minutes(1);
+    clock.set(step3);
+    let (_, run) = send(&st, "POST", "/api/v1/escalate", Some("leader"), None).await;
+    let e3 = mine(&run, "escalated").unwrap_or_else(|| panic!("not escalated: {run}"));
+    let dept = e3["handler"].as_str().expect("handler").to_string();
+    assert!(dept.starts_with("dept:"), "{e3}");
+    clock.set(step3 + limit + Duration::minutes(1));
+    let (_, run) = send(&st, "POST", "/api/v1/escalate", Some("leader"), None).await;
+    assert!(mine(&run, "escalated").is_none(), "{run}");
+    let top = mine(&run, "at_top").unwrap_or_else(|| panic!("not reported at the top: {run}"));
+    assert_eq!(top["handler"], json!(dept), "{top}");
+    assert!(
+        top["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("top of the escalation chain")),
+        "{top}"
+    );
+    let rows = stored_timeline(&st, id);
+    assert_eq!(rows.iter().filter(|r| r.to == "escalated").count(), 3);
+    assert_eq!(
+        stored_event(&st, id).handler.as_deref(),
+        Some(dept.as_str())
+    );
+}
+
+/// Runs `wangge import events FILE ARGS…` on the store file at `path`.
+fn import_events(path: &std::path::Path, file: &std::path::Path, args: &[&str]) -> String {
+    let mut argv = vec!["import", "events", file.to_str().expect("utf-8 path")];
+    argv.extend_from_slice(args);
+    let args = web_viewer::cli::import::ImportArgs::from_argv(argv).expect("import args");
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    web_viewer::cli::import::run_with(path, args, &mut out, &mut err)
+        .unwrap_or_else(|e| panic!("import: {e:#} {}", String::from_utf8_lossy(&err)));
+    String::from_utf8_lossy(&err).into_owned()
+}
+
+/// 12345 hotline events imported with `wangge import events` (an element
+/// file, and a foreign hotline export with a category map) enter dispatch
+/// like any intake: the open ones get the rules' handler and a deadline from
+/// their report time; given handlers and closed history are kept as they are.
+#[tokio::test]
+async fn imported_hotline_events_enter_dispatch_with_a_handler_and_a_deadline() {
+    let (store, path) = demo_store("ev-import");
+    let at = {
+        let ds = store
+            .load(&Scope::Town, geo_core::store::LoadSet::Spatial)
+            .expect("load");
+        ds.events[0].location
+    };
+    drop(store);
+    let (lon, lat) = (at.x(), at.y());
+    let csv = path.with_file_name("hotline.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "id,category,title,reported_at,source,status,handler,lon,lat\n\
+             9100001,04.01,楼道堆放杂物堵塞消防通道,2026-11-30T08:00:00Z,12345,,,{lon},{lat}\n\
+             9100002,02.05,夜间施工噪声,2026-11-30T09:00:00Z,12345,,town,{lon},{lat}\n\
+             9100003,02.05,广场舞噪声,2026-10-01T09:00:00Z,12345,closed,,{lon},{lat}\n"
+        ),
+    )
+    .expect("csv");
+    let msg = import_events(&path, &csv, &[]);
+    assert!(
+        msg.contains("2 open events without a handler or deadline entered dispatch"),
+        "{msg}"
+    );
+    // A foreign hotline export: its own columns and categories.
+    let foreign = path.with_file_name("12345.csv");
+    std::fs::write(
+        &foreign,
+        format!("工单时间,经度,纬度,诉求类型,诉求内容\n2026-11-30 10:00,{lon},{lat},消防隐患,电动车楼道充电\n"),
+    )
+    .expect("csv");
+    let map = path.with_file_name("map.toml");
+    std::fs::write(&map, "[map]\n\"消防隐患\" = \"04.01\"\n").expect("map");
+    let msg = import_events(
+        &path,
+        &foreign,
+        &[
+            "--time-col",
+            "工单时间",
+            "--lon-col",
+            "经度",
+            "--lat-col",
+            "纬度",
+            "--category-col",
+            "诉求类型",
+            "--description-col",
+            "诉求内容",
+            "--category-map",
+            map.to_str().expect("utf-8 path"),
+        ],
+    );
+    assert!(
+        msg.contains("1 open events without a handler or deadline entered dispatch"),
+        "{msg}"
+    );
+
+    let st =
+        AppState::new(crate::common::open_store(&path), proxy_config(path.clone())).expect("state");
+    let detail = |id: u64| {
+        let st = st.clone();
+        async move {
+            let (s, d) = send(
+                &st,
+                "GET",
+                &format!("/api/v1/events/{id}"),
+                Some("leader"),
+                None,
+            )
+            .await;
+            assert_eq!(s, StatusCode::OK, "{d}");
+            d
+        }
+    };
+    let fire = detail(9100001).await;
+    assert_eq!(fire["source"], "hotline", "{fire}");
+    assert_eq!(fire["status"], "reported", "{fire}");
+    // the built-in rules send fire safety to the fire service
+    assert_eq!(fire["handler"], "dept:fire_service", "{fire}");
+    let reported = time(&fire["reported_at"]);
+    assert_eq!(
+        time(&fire["deadline"]),
+        reported + Duration::hours(24),
+        "{fire}"
+    );
+    assert!(fire["sla"]["level"].is_string(), "{fire}");
+    // a handler the file gives is kept, the deadline still comes from the limit
+    let noise = detail(9100002).await;
+    assert_eq!(noise["handler"], "town", "{noise}");
+    assert!(noise["deadline"].is_string(), "{noise}");
+    // history stays history
+    let closed = stored_event(&st, 9100003);
+    assert_eq!((closed.handler, closed.deadline), (None, None));
+    // the foreign export's event, numbered after the stored ones
+    let max = st
+        .view()
+        .expect("view")
+        .dataset
+        .events
+        .iter()
+        .map(|e| e.id.get())
+        .max();
+    let foreign = detail(max.expect("events")).await;
+    assert_eq!(foreign["source"], "hotline", "{foreign}");
+    assert_eq!(foreign["handler"], "dept:fire_service", "{foreign}");
+    assert!(foreign["deadline"].is_string(), "{foreign}");
 }
 
 #[tokio::test]

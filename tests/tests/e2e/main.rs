@@ -4,6 +4,7 @@ mod analytics;
 mod assign;
 mod auth;
 mod common;
+mod demo;
 mod events;
 mod household;
 mod http;

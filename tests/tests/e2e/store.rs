@@ -296,8 +296,14 @@ fn reopen_keeps_data_and_version() {
     let path = temp_db("reopen");
     {
         let mut s = crate::common::open_store(&path);
-        web_viewer::cli::demo::generate_into(&mut s, wangge_data::demo::Scale::Community, 3, false)
-            .expect("demo");
+        web_viewer::cli::demo::generate_into(
+            &mut s,
+            wangge_data::demo::Scale::Community,
+            3,
+            wangge_data::demo::fixed_end(),
+            false,
+        )
+        .expect("demo");
     }
     let s = crate::common::open_store(&path);
     assert_eq!(

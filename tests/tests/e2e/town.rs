@@ -10,7 +10,14 @@ use crate::common::temp_db;
 fn town_demo_figures_are_within_source_ranges() {
     let mut store = crate::common::open_store(temp_db("town"));
     let t = std::time::Instant::now();
-    generate_into(&mut store, Scale::Town, 2026, false).expect("town demo");
+    generate_into(
+        &mut store,
+        Scale::Town,
+        2026,
+        wangge_data::demo::fixed_end(),
+        false,
+    )
+    .expect("town demo");
     println!(
         "town demo generated and stored in {:.1} s",
         t.elapsed().as_secs_f64()

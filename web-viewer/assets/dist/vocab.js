@@ -82,6 +82,7 @@ export const VOCAB = {
     hotline: ['12345热线', '12345 hotline'],
     resident: ['群众随手拍', 'Resident report'],
     sensor: ['物联感知', 'Sensor'],
+    demo: ['演示数据', 'Demo'],
   },
   gridKind: {
     comprehensive: ['综合网格', 'Comprehensive'],

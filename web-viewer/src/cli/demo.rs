@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Utc};
 use clap::Args;
 use geo_core::index::SpatialIndex;
 use geo_core::store::{Provenance, Store, StoreError};
@@ -11,6 +12,7 @@ use geo_core::{Dataset, DatasetSink};
 use wangge_data::demo::{self, Scale};
 
 use crate::ingest::{assign, IngestReport};
+use crate::service::demo_feed;
 
 /// Arguments of `wangge demo`.
 #[derive(Args, Debug)]
@@ -24,6 +26,11 @@ pub struct DemoArgs {
     /// Write even if the store already holds data (IDs must not collide).
     #[arg(long)]
     pub force: bool,
+    /// The "now" the year of events runs up to (RFC 3339, e.g.
+    /// 2026-12-06T15:00:00+08:00); default: the current time. The same seed
+    /// and time give the same demo.
+    #[arg(long)]
+    pub now: Option<String>,
 }
 
 /// Writes each generated batch to the store, assigning elements against all
@@ -71,11 +78,16 @@ impl DatasetSink for StoreSink<'_> {
     }
 }
 
-/// Generates the demo into an open store; returns the totals.
+/// Generates the demo into an open store with its year of events running up
+/// to `now` (`wangge_data::demo::fixed_end()` for the fixed year the tests
+/// count on), and records in the store that `wangge demo` made it
+/// ([`crate::service::demo_feed::DemoMark`], which turns on the demo feed of
+/// `wangge serve`); returns the totals.
 pub fn generate_into(
     store: &mut Store,
     scale: Scale,
     seed: u64,
+    now: DateTime<Utc>,
     show_progress: bool,
 ) -> Result<IngestReport> {
     let pb = super::bar(100, "generating");
@@ -89,10 +101,21 @@ pub fn generate_into(
             + f64::from(p.community) / f64::from(p.communities.max(1));
         pb.set_position((100.0 * done / f64::from(p.towns.max(1))) as u64);
     };
-    demo::generate(scale, seed, &mut sink, &mut progress).map_err(|e| anyhow::anyhow!("{e}"))?;
+    demo::generate_until(scale, seed, now, &mut sink, &mut progress)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     pb.finish_and_clear();
     let report = sink.report;
-    seed_visits(store, seed, chrono::Utc::now())?;
+    seed_visits(store, seed, now)?;
+    let last_event_id = store.max_event_id()?;
+    demo_feed::mark(
+        store,
+        &demo_feed::DemoMark {
+            scale: name.to_string(),
+            seed,
+            until: now.to_rfc3339(),
+            last_event_id,
+        },
+    )?;
     Ok(report)
 }
 
@@ -127,8 +150,14 @@ pub fn run(db: &Path, a: DemoArgs) -> Result<()> {
             db.display()
         );
     }
+    let now = match &a.now {
+        Some(t) => DateTime::parse_from_rfc3339(t)
+            .map_err(|e| anyhow::anyhow!("--now {t:?}: {e} (expected RFC 3339)"))?
+            .with_timezone(&Utc),
+        None => Utc::now(),
+    };
     let t = Instant::now();
-    let r = generate_into(&mut store, scale, a.seed, true)?;
+    let r = generate_into(&mut store, scale, a.seed, now, true)?;
     eprintln!(
         "demo {:?} (seed {}): {} rows in {:.1} s into {}",
         scale,

@@ -6,8 +6,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use analytics::events::EventRules;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, FromArgMatches};
+use geo_core::assign::ElementRef;
 use geo_core::crs::Crs;
 use geo_core::io::{import, ElementKind, Encoding, ImportOptions};
 use geo_core::model::EventSource;
@@ -18,7 +20,7 @@ use wangge_data::estimate::{estimate_all, EstimateParams};
 use wangge_data::incidents::{read_events, CategoryMap, IncidentOptions, ResolutionRule};
 use wangge_data::osm::{read_pbf, OsmOptions};
 
-use crate::ingest::{assign, grid_index};
+use crate::ingest::{assign, grid_index, BatchRefs};
 
 /// Arguments of `wangge import`.
 #[derive(Args, Debug)]
@@ -92,6 +94,10 @@ pub struct ImportArgs {
     /// or sensor (foreign incident CSV).
     #[arg(long)]
     pub source: Option<String>,
+    /// Event rules (TOML) that give imported open events without a handler
+    /// or deadline theirs, as at intake; built-in when absent.
+    #[arg(long)]
+    pub dispatch_rules: Option<PathBuf>,
     /// Gross floor area per dwelling for household estimation (OSM).
     #[arg(long)]
     pub dwelling_m2: Option<f64>,
@@ -154,7 +160,7 @@ pub fn run_with(
     let started = Instant::now();
     let crs = Crs::parse(&a.crs).map_err(|e| anyhow!("--crs: {e}"))?;
     let mut store = super::key::open_store(db)?;
-    let (batch, kind_name) = match a.kind.as_str() {
+    let (mut batch, kind_name) = match a.kind.as_str() {
         "osm" => (read_osm(&a)?, "osm".to_string()),
         "events" if a.category_map.is_some() || a.time_col.is_some() => {
             (read_incidents(&a, &store)?, "events".to_string())
@@ -171,6 +177,14 @@ pub fn run_with(
     let index = grid_index(&batch, &store, false)?;
     let (refs, report) = assign(&batch, &index, Some(&store))?;
     pb.finish_and_clear();
+    let dispatched = admit_events(&mut batch, &refs, a.dispatch_rules.as_deref())?;
+    if dispatched > 0 {
+        writeln!(
+            err,
+            "{dispatched} open events without a handler or deadline entered dispatch \
+             (handler and deadline from the event rules, as at intake)"
+        )?;
+    }
     if report.outside_every_grid > 0 && !index.is_empty() {
         writeln!(
             err,
@@ -238,6 +252,28 @@ pub fn run_with(
     )?;
     outcome.rows = w.rows;
     Ok(outcome)
+}
+
+/// Gives every open event of `batch` that lacks a handler or a deadline
+/// the ones intake would ([`analytics::events::EventRules::admit`], rules
+/// from `rules`, else built in); returns how many it changed.
+fn admit_events(batch: &mut Dataset, refs: &BatchRefs, rules: Option<&Path>) -> Result<usize> {
+    if batch.events.is_empty() {
+        return Ok(0);
+    }
+    let rules = match rules {
+        Some(p) => EventRules::load(p),
+        None => EventRules::builtin(),
+    }
+    .map_err(|e| anyhow!("--dispatch-rules: {e}; nothing was stored"))?;
+    Ok(batch
+        .events
+        .iter_mut()
+        .filter_map(|e| {
+            let r = refs.get(ElementRef::Event(e.id));
+            rules.admit(e, &r).then_some(())
+        })
+        .count())
 }
 
 /// A bar over the bytes of the file being read (CSV) or its features

@@ -37,6 +37,13 @@ pub struct ServeArgs {
     /// (0: only on `POST /api/v1/escalate`).
     #[arg(long, default_value_t = 60)]
     pub escalate_every_s: u64,
+    /// On a store `wangge demo` made: how often the demo feed files a new
+    /// demo event (`30s`, `5m`, `1h`; a bare number is minutes).
+    #[arg(long, default_value = "5m", value_parser = parse_every)]
+    pub demo_feed_every: Duration,
+    /// No demo feed, even on a demo store.
+    #[arg(long)]
+    pub no_demo_feed: bool,
     /// How callers sign in: `login` (accounts, sessions, kiosk tokens) or
     /// `proxy` (an authenticating proxy sets X-Wangge-Role and proves itself
     /// with the secret of --proxy-secret-file).
@@ -70,6 +77,31 @@ pub struct ServeArgs {
     pub lock_after: u32,
 }
 
+/// A period of `--demo-feed-every`: `30s`, `5m`, `1h`, or minutes.
+fn parse_every(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&s[..i], &s[i..]),
+        None => (s, "m"),
+    };
+    let n: u64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a period such as 30s, 5m or 1h"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" | "min" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{s:?}: unit must be s, m or h")),
+    };
+    if secs == 0 {
+        return Err(
+            "the period must be longer than zero (use --no-demo-feed to turn it off)".into(),
+        );
+    }
+    Ok(Duration::from_secs(secs))
+}
+
 /// Runs `wangge serve`.
 pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
     let mut store = if a.no_demo {
@@ -82,7 +114,13 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
             "store {} is empty: generating the town demo (wangge demo --scale town)",
             db.display()
         );
-        let r = super::demo::generate_into(&mut store, wangge_data::demo::Scale::Town, 2026, true)?;
+        let r = super::demo::generate_into(
+            &mut store,
+            wangge_data::demo::Scale::Town,
+            2026,
+            chrono::Utc::now(),
+            true,
+        )?;
         eprintln!("demo town written: {} rows", r.rows);
         super::demo::print_demo_accounts(&super::demo::demo_accounts(&mut store)?);
     }
@@ -145,6 +183,10 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
         },
         ..AuthConfig::default()
     };
+    let demo = crate::service::demo_feed::demo_mark(&store)?;
+    let feed = demo
+        .filter(|_| !a.no_demo_feed)
+        .map(|m| (m, a.demo_feed_every));
     let state = AppState::new(store, config.clone())
         .context("loading the town from the store and the event rules")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -154,6 +196,17 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("binding {}", config.addr))?;
+        if let Some((mark, every)) = feed {
+            eprintln!(
+                "demo store: filing a demo event every {} s (--no-demo-feed to stop)",
+                every.as_secs()
+            );
+            tokio::spawn(crate::service::demo_feed::demo_feed_loop(
+                state.clone(),
+                mark,
+                every,
+            ));
+        }
         eprintln!(
             "wangge serving on http://{} (viewer /, big screen /screen, embed /embed)",
             listener.local_addr()?
@@ -189,4 +242,20 @@ async fn shutdown() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     eprintln!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feed_periods_parse_with_units() {
+        assert_eq!(parse_every("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_every("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_every("5"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_every("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_every("0s").is_err());
+        assert!(parse_every("5d").unwrap_err().contains("unit"));
+        assert!(parse_every("soon").is_err());
+    }
 }

@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{DateTime, Datelike, Utc};
 use geo::{BoundingRect, InteriorPoint};
-use geo_core::ids::{BuildingId, EventId, GridId};
+use geo_core::ids::{BuildingId, GridId};
 use geo_core::model::{Event, EventSource, Grade, GridRefs};
 use geo_core::store::{EventFilter, Page, Scope};
 use geo_core::taxonomy::EventCategory;
@@ -22,11 +22,11 @@ use tokio_stream::StreamExt;
 use crate::error::{AppError, AppResult, ErrorCode, JsonBody};
 use crate::present::{
     coarse_point, coarsen, event_message_for, event_props, in_grids, scrub_event, worker_grids,
-    FeaturePage, GridCodes, HouseholdProps, Located, PersonProps, Records, SentimentProps, Sla,
+    FeaturePage, GridCodes, HouseholdProps, PersonProps, Records, SentimentProps,
 };
 use crate::query::{grid_id, heat_filter, parse_bbox, ListQuery};
 use crate::role::Access;
-use crate::service::event_loop::{broadcast, receipt};
+use crate::service::event_loop::{broadcast, file_event, reported};
 use crate::state::AppState;
 use crate::view::{median, week_of, TownView};
 
@@ -655,79 +655,21 @@ pub async fn create_event(
         ));
     }
     let now = st.now();
-    let (event, refs, intake) = {
-        let mut view = st.view_mut()?;
-        let id = EventId::new(view.next_event_id).map_err(|e| AppError::Internal(e.to_string()))?;
-        let mut e = Event::reported(id, category, title, geo_types::Point::from(c), now, source);
-        e.grade = grade;
-        view.next_event_id += 1;
-        let refs = view.index.grids_at(e.location.0);
-        // Dispatch rule → handler, time limit → deadline, near-duplicates.
-        let intake = st.0.rules.intake(&mut e, &refs, &view.dataset.events);
-        (e, refs, intake)
-    };
-    let stored = event.clone();
-    let actor = access.actor();
-    st.with_store(move |s| Ok(s.insert_event(&stored, refs, &actor)?))
-        .await?;
-    let (located, inval) = {
-        let mut view = st.view_mut()?;
-        let (_, inval) = view.upsert_event(event.clone());
-        (Located::of(&view, &event, &refs, now), inval)
-    };
-    st.invalidate_tiles(&inval)?;
-    let body = Reported {
-        event: located,
-        receipt: receipt(&st.0.auth.receipt_key, &event),
-        dispatch: intake.assignment,
-        sla: Sla::of(&st.0.rules, &event, now),
-        duplicates: intake
-            .candidates
-            .iter()
-            .map(|c| Duplicate {
-                id: c.id.get(),
-                score: c.score,
-                distance_m: c.distance_m,
-                hours_apart: c.hours_apart,
-                text_similarity: c.text_similarity,
-            })
-            .collect(),
-    };
+    let filed = file_event(
+        &st,
+        |id| {
+            let mut e =
+                Event::reported(id, category, title, geo_types::Point::from(c), now, source);
+            e.grade = grade;
+            e
+        },
+        access.actor(),
+    )
+    .await?;
+    let body = reported(&st, &filed, now)?;
     // The stream strips the receipt (`event_message_for`).
     broadcast(&st, &body);
     Ok((StatusCode::CREATED, Json(body)))
-}
-
-/// A possible duplicate of a new report.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Duplicate {
-    /// Its event ID.
-    pub id: u64,
-    /// Combined score 0–1.
-    pub score: f64,
-    /// Distance in metres.
-    pub distance_m: f64,
-    /// Hours between the reports.
-    pub hours_apart: f64,
-    /// Title similarity 0–1.
-    pub text_similarity: f64,
-}
-
-/// Answer of `POST /api/v1/events` (201): the new event, the reporter's
-/// receipt, the dispatch decision, its time-limit state and near-duplicates.
-#[derive(Debug, serde::Serialize)]
-pub struct Reported {
-    /// The event.
-    #[serde(flatten)]
-    pub event: Located,
-    /// The reporter's receipt token.
-    pub receipt: String,
-    /// Who handles it and why.
-    pub dispatch: analytics::events::dispatch::Assignment,
-    /// Its time-limit state.
-    pub sla: Option<Sla>,
-    /// Possible duplicates, best first.
-    pub duplicates: Vec<Duplicate>,
 }
 
 /// Query of `GET /api/v1/stream/events`.

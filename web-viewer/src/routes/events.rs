@@ -21,12 +21,13 @@ use serde_json::{json, Map, Value};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::present::{
     allowed_moves, in_grids, scrub_event, to_map, worker_grids, Escalated, EscalationRun,
-    EventDetail, Located, PhotoAdded, PhotoView, ReceiptStatus, Sla, TimelineEntry, TransitionView,
+    EventDetail, Located, NotEscalated, PhotoAdded, PhotoView, ReceiptStatus, Sla, TimelineEntry,
+    TransitionView,
 };
 use crate::role::{Access, Role};
 use crate::service::event_loop::{
     apply_change, broadcast, changed, commit, receipt, receipt_id, run_escalation, timeline_of,
-    Applied, Change, LoopError,
+    Applied, Change, LoopError, Stopped,
 };
 use crate::service::photos::{self as photo_files, PhotoDir, PhotoKind};
 use crate::state::AppState;
@@ -359,8 +360,9 @@ pub async fn escalate_now(
         ));
     }
     let now = st.now();
-    let done = run_escalation(&st, now).await?;
-    let escalated: Vec<Escalated> = done
+    let run = run_escalation(&st, now).await?;
+    let escalated: Vec<Escalated> = run
+        .escalated
         .iter()
         .map(|(e, t)| Escalated {
             id: e.id.get(),
@@ -373,7 +375,17 @@ pub async fn escalate_now(
         at: now.to_rfc3339(),
         count: escalated.len(),
         escalated,
+        at_top: run.at_top.iter().map(not_escalated).collect(),
+        refused: run.refused.iter().map(not_escalated).collect(),
     }))
+}
+
+fn not_escalated(s: &Stopped) -> NotEscalated {
+    NotEscalated {
+        id: s.id.get(),
+        handler: s.handler.clone(),
+        reason: s.reason.clone(),
+    }
 }
 
 /// `GET /api/v1/events/{id}`: the event, its timeline and its time-limit

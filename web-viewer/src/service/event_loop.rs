@@ -1,4 +1,6 @@
-//! The event loop (闭环) without HTTP: the rules of a move (a new grade
+//! The event loop (闭环) without HTTP: intake of a new event
+//! ([`file_event`], for `POST /api/v1/events` and the demo feed), the rules
+//! of a move (a new grade
 //! re-computes the deadline from the report, a reopening owes a fresh limit
 //! from now, a manual escalation moves the handler up like the time-limit
 //! check), the traffic-light state, receipts, and the escalation run that
@@ -12,7 +14,7 @@
 
 use std::time::Duration;
 
-use analytics::events::limits::{escalate, escalate_due, EscalateError, SlaLevel};
+use analytics::events::limits::{due, escalate, escalate_due, EscalateError};
 use analytics::events::merge::MergeError;
 use analytics::events::{dispatch::Handler, EventRules};
 use chrono::{DateTime, TimeZone, Utc};
@@ -22,7 +24,7 @@ use geo_core::model::{Event, EventStatus, Grade, GridRefs};
 use geo_core::store::{Store, StoreError, TransitionRow};
 
 use crate::error::{AppError, AppResult};
-use crate::present::{ChangedEvent, Located, Sla, TransitionView};
+use crate::present::{ChangedEvent, Duplicate, Located, Reported, Sla, TransitionView};
 use crate::state::AppState;
 
 /// Actor recorded for escalations made by the time-limit check.
@@ -130,8 +132,10 @@ pub fn apply_change(
     Ok(t)
 }
 
-/// The open events with a handler that are red or overdue at `now`: the
-/// ones an escalation run re-checks and moves up.
+/// The open events that are due to climb at `now` (red or overdue, or
+/// still `reported` past the acceptance limit, see
+/// [`analytics::events::limits::due`]): the ones an escalation run re-checks
+/// and moves up, or reports as stopped.
 pub fn due_for_escalation(
     events: &[Event],
     rules: &EventRules,
@@ -139,13 +143,80 @@ pub fn due_for_escalation(
 ) -> Vec<EventId> {
     events
         .iter()
-        .filter(|e| {
-            e.status.is_open()
-                && e.handler.is_some()
-                && rules.limits.sla(e, now).level >= SlaLevel::Red
-        })
+        .filter(|e| due(e, &rules.limits, now).is_some())
         .map(|e| e.id)
         .collect()
+}
+
+/// A new event filed by intake: stored, in the view and the tiles.
+#[derive(Debug)]
+pub struct Filed {
+    /// The event as stored (handler and deadline set).
+    pub event: Event,
+    /// Its grids.
+    pub refs: GridRefs,
+    /// The dispatch decision and the possible duplicates.
+    pub intake: analytics::events::Intake,
+}
+
+/// Files a new event: `make` builds it in status `reported` with the next
+/// free ID; the event rules pick its handler and deadline and propose
+/// duplicates; the event and its first transition (actor `actor`) are
+/// stored in one transaction, then the view and the tiles are updated. The
+/// caller answers and streams it ([`reported`], [`broadcast`]).
+pub async fn file_event(
+    st: &AppState,
+    make: impl FnOnce(EventId) -> Event,
+    actor: String,
+) -> AppResult<Filed> {
+    let (event, refs, intake) = {
+        let mut view = st.view_mut()?;
+        let id = EventId::new(view.next_event_id).map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut e = make(id);
+        view.next_event_id += 1;
+        let refs = view.index.grids_at(e.location.0);
+        // Dispatch rule → handler, time limit → deadline, near-duplicates.
+        let intake = st.0.rules.intake(&mut e, &refs, &view.dataset.events);
+        (e, refs, intake)
+    };
+    let stored = event.clone();
+    st.with_store(move |s| Ok(s.insert_event(&stored, refs, &actor)?))
+        .await?;
+    let inval = st.view_mut()?.upsert_event(event.clone()).1;
+    st.invalidate_tiles(&inval)?;
+    Ok(Filed {
+        event,
+        refs,
+        intake,
+    })
+}
+
+/// The answer (and stream message) of a filed event at `now`: the event,
+/// the reporter's receipt, the dispatch decision, its time-limit state and
+/// the possible duplicates.
+pub fn reported(st: &AppState, f: &Filed, now: DateTime<Utc>) -> AppResult<Reported> {
+    let located = {
+        let view = st.view()?;
+        Located::of(&view, &f.event, &f.refs, now)
+    };
+    Ok(Reported {
+        event: located,
+        receipt: receipt(&st.0.auth.receipt_key, &f.event),
+        dispatch: f.intake.assignment.clone(),
+        sla: Sla::of(&st.0.rules, &f.event, now),
+        duplicates: f
+            .intake
+            .candidates
+            .iter()
+            .map(|c| Duplicate {
+                id: c.id.get(),
+                score: c.score,
+                distance_m: c.distance_m,
+                hours_apart: c.hours_apart,
+                text_similarity: c.text_similarity,
+            })
+            .collect(),
+    })
 }
 
 /// The receipt token handed to whoever reported an event
@@ -249,58 +320,142 @@ pub fn broadcast<T: serde::Serialize>(st: &AppState, v: &T) {
     let _ = st.0.events_tx.send(Value::Object(m).to_string());
 }
 
-/// Escalates every open event that is red or overdue at `now` and still has
-/// a level above it; each escalation is stored (event and transition row),
-/// applied to the view and streamed. Returns the escalated events with their
-/// transitions.
+/// A due event an escalation run did not move, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stopped {
+    /// The event.
+    pub id: EventId,
+    /// Its handler.
+    pub handler: Option<String>,
+    /// Why it did not climb.
+    pub reason: String,
+}
+
+/// What one escalation run did.
+#[derive(Debug, Default)]
+pub struct RunOutcome {
+    /// Events moved one level up, with their transitions.
+    pub escalated: Vec<(Event, Transition)>,
+    /// Due events already at a department, the top of the chain: they stop
+    /// climbing.
+    pub at_top: Vec<Stopped>,
+    /// Due events that could not climb for another reason (no handler, a
+    /// stored handler that is not valid).
+    pub refused: Vec<Stopped>,
+}
+
+/// Climbs every event that is due at `now` one level (grid → community →
+/// town → department): red or overdue events, escalated ones again when
+/// their fresh deadline runs out, and events nobody accepted within the
+/// acceptance limit. Each climb is stored (event and transition row, actor
+/// [`SLA_ACTOR`]), applied to the view and streamed; events at the top of
+/// the chain and refusals are returned (and logged), never dropped.
 ///
 /// The due events are picked from the view first; each is then re-checked
 /// and escalated under the store lock on its own, so a long run (the first
 /// one after start-up may move thousands) does not hold up other requests and
 /// never overwrites a move made meanwhile.
-pub async fn run_escalation(
-    st: &AppState,
-    now: DateTime<Utc>,
-) -> AppResult<Vec<(Event, Transition)>> {
+pub async fn run_escalation(st: &AppState, now: DateTime<Utc>) -> AppResult<RunOutcome> {
     let due = due_for_escalation(&st.view()?.dataset.events, &st.0.rules, now);
-    let mut out = Vec::with_capacity(due.len());
+    let mut out = RunOutcome::default();
     for id in due {
+        // Tried on a copy from the view first: an event that cannot climb
+        // (at the top, no handler) is reported without taking the store.
+        let refused = {
+            let view = st.view()?;
+            let Some(&i) = view.event_pos.get(&id) else {
+                continue;
+            };
+            let mut ev = [view.dataset.events[i].clone()];
+            match escalate_due(&mut ev, &st.0.rules, SLA_ACTOR, now).pop() {
+                Some(o) => o.result.err().map(|e| (ev[0].handler.clone(), e)),
+                None => continue,
+            }
+        };
+        if let Some((handler, e)) = refused {
+            let top = matches!(e, EscalateError::TopLevel { .. });
+            if !top {
+                tracing::warn!(event = %id, error = %e, "escalation refused");
+            }
+            let stopped = Stopped {
+                id,
+                handler,
+                reason: e.to_string(),
+            };
+            if top {
+                out.at_top.push(stopped);
+            } else {
+                out.refused.push(stopped);
+            }
+            continue;
+        }
         let st2 = st.clone();
-        let applied = st
+        let result = st
             .with_store(move |s| {
                 let Some(&i) = st2.view()?.event_pos.get(&id) else {
                     return Ok(None);
                 };
                 let mut ev = [st2.view()?.dataset.events[i].clone()];
-                match escalate_due(&mut ev, &st2.0.rules, SLA_ACTOR, now).pop() {
-                    Some((_, esc)) => {
-                        let [ev] = ev;
-                        Ok(Some(commit(&st2, s, ev, esc.transition)?))
-                    }
-                    None => Ok(None),
-                }
+                let Some(o) = escalate_due(&mut ev, &st2.0.rules, SLA_ACTOR, now).pop() else {
+                    return Ok(None);
+                };
+                let [ev] = ev;
+                Ok(Some(match o.result {
+                    Ok(esc) => Ok(commit(&st2, s, ev, esc.transition)?),
+                    Err(e) => Err((ev.handler.clone(), e)),
+                }))
             })
             .await?;
-        if let Some(a) = applied {
-            broadcast(st, &changed(st, &a, now)?);
-            out.push((a.event, a.transition));
+        match result {
+            None => {}
+            Some(Ok(a)) => {
+                broadcast(st, &changed(st, &a, now)?);
+                out.escalated.push((a.event, a.transition));
+            }
+            Some(Err((handler, e))) => {
+                let top = matches!(e, EscalateError::TopLevel { .. });
+                if !top {
+                    tracing::warn!(event = %id, error = %e, "escalation refused");
+                }
+                let stopped = Stopped {
+                    id,
+                    handler,
+                    reason: e.to_string(),
+                };
+                if top {
+                    out.at_top.push(stopped);
+                } else {
+                    out.refused.push(stopped);
+                }
+            }
         }
     }
     Ok(out)
 }
 
 /// Runs [`run_escalation`] at the state's clock every `every` until the
-/// runtime stops; failures are logged and retried at the next tick.
+/// runtime stops; what it moved, what stopped at the top and what it could
+/// not move are logged; failures are logged and retried at the next tick.
 pub async fn escalation_loop(st: AppState, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         match run_escalation(&st, st.now()).await {
-            Ok(done) if !done.is_empty() => {
-                tracing::info!(count = done.len(), "escalated red and overdue events");
+            Ok(run) => {
+                if !run.escalated.is_empty() {
+                    tracing::info!(count = run.escalated.len(), "escalated due events");
+                }
+                if !run.at_top.is_empty() {
+                    tracing::info!(
+                        count = run.at_top.len(),
+                        "due events at a department, the top of the chain: not escalated"
+                    );
+                }
+                if !run.refused.is_empty() {
+                    tracing::warn!(count = run.refused.len(), "due events could not escalate");
+                }
             }
-            Ok(_) => {}
             Err(e) => tracing::warn!(error = ?e, "escalation run failed"),
         }
     }
@@ -430,17 +585,27 @@ mod tests {
     }
 
     #[test]
-    fn only_red_and_overdue_events_with_a_handler_are_due() {
+    fn red_overdue_and_unaccepted_events_are_due() {
         let rules = rules();
         let mut e = event();
         e.deadline = Some(rules.limits.deadline(at(0), e.category, e.grade));
         let deadline = e.deadline.unwrap();
         assert!(due_for_escalation(&[e.clone()], &rules, at(0)).is_empty());
+        // still reported past the acceptance limit, though green
+        assert_eq!(due_for_escalation(&[e.clone()], &rules, at(3)), vec![e.id]);
+        e.status = EventStatus::InProgress;
+        assert!(due_for_escalation(&[e.clone()], &rules, at(3)).is_empty());
         assert_eq!(
             due_for_escalation(&[e.clone()], &rules, deadline + D::hours(1)),
             vec![e.id]
         );
+        // no handler: still due, so the run reports it instead of skipping it
         e.handler = None;
+        assert_eq!(
+            due_for_escalation(&[e.clone()], &rules, deadline + D::hours(1)),
+            vec![e.id]
+        );
+        e.status = EventStatus::Resolved;
         assert!(due_for_escalation(&[e], &rules, deadline + D::hours(1)).is_empty());
     }
 

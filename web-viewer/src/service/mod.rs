@@ -2,6 +2,7 @@
 //! HTTP or command-line concerns. Routes and `cli/` call these modules;
 //! routes never call `cli/`.
 
+pub mod demo_feed;
 pub mod event_loop;
 pub mod household;
 pub mod photos;
