@@ -332,32 +332,12 @@ impl Store {
         page: Option<Page>,
     ) -> Result<Vec<Household>> {
         let sql = format!(
-            "SELECT id, building, unit, floor, room, size, tenure, group_rented, party_member
-             FROM households WHERE {} AND {} ORDER BY id {}",
+            "SELECT {HOUSEHOLD_COLS} FROM households WHERE {} AND {} ORDER BY id {}",
             scope.sql(),
             grid_cond(grid),
             page_sql(page)
         );
-        self.collect(&sql, &[], |r| {
-            let rid: u64 = get(r, 0)?;
-            Ok(Household {
-                id: id("households", rid, "id", rid, HouseholdId::new)?,
-                building: id("households", rid, "building", get(r, 1)?, BuildingId::new)?,
-                unit: opt_id("households", rid, "unit", get(r, 2)?, UnitId::new)?,
-                floor: get(r, 3)?,
-                room: get(r, 4)?,
-                size: get(r, 5)?,
-                tenure: vocab(
-                    "households",
-                    rid,
-                    "tenure",
-                    &get::<String>(r, 6)?,
-                    Tenure::parse,
-                )?,
-                group_rented: get(r, 7)?,
-                party_member: get(r, 8)?,
-            })
-        })
+        self.collect(&sql, &[], decode_household)
     }
 
     /// People in scope (optionally of one grid), paged. Callers mask names,
@@ -842,6 +822,32 @@ fn event_cond(f: &EventFilter) -> (String, Vec<duckdb::types::Value>) {
         c.push(grid_cond(Some(g)));
     }
     (c.join(" AND "), a)
+}
+
+/// The columns [`decode_household`] reads, in its order.
+pub(crate) const HOUSEHOLD_COLS: &str =
+    "id, building, unit, floor, room, size, tenure, group_rented, party_member";
+
+/// A household from a row of [`HOUSEHOLD_COLS`].
+pub(crate) fn decode_household(r: &Row<'_>) -> Result<Household> {
+    let rid: u64 = get(r, 0)?;
+    Ok(Household {
+        id: id("households", rid, "id", rid, HouseholdId::new)?,
+        building: id("households", rid, "building", get(r, 1)?, BuildingId::new)?,
+        unit: opt_id("households", rid, "unit", get(r, 2)?, UnitId::new)?,
+        floor: get(r, 3)?,
+        room: get(r, 4)?,
+        size: get(r, 5)?,
+        tenure: vocab(
+            "households",
+            rid,
+            "tenure",
+            &get::<String>(r, 6)?,
+            Tenure::parse,
+        )?,
+        group_rented: get(r, 7)?,
+        party_member: get(r, 8)?,
+    })
 }
 
 fn decode_event(r: &Row<'_>) -> Result<Event> {

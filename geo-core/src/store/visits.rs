@@ -9,7 +9,7 @@ use duckdb::params;
 
 use super::codec::{id, opt_id, vocab};
 use super::error::{Ctx, Result};
-use super::read::{get, ts};
+use super::read::{decode_household, get, ts, HOUSEHOLD_COLS};
 use super::{Scope, Store};
 use crate::ids::*;
 use crate::model::*;
@@ -129,31 +129,11 @@ impl Store {
     pub fn household(&self, scope: &Scope, household: HouseholdId) -> Result<Option<Household>> {
         let mut v = self.collect(
             &format!(
-                "SELECT id, building, unit, floor, room, size, tenure, group_rented, party_member
-                 FROM households WHERE {} AND id = ?",
+                "SELECT {HOUSEHOLD_COLS} FROM households WHERE {} AND id = ?",
                 scope.sql()
             ),
             &[household.get().into()],
-            |r| {
-                let rid: u64 = get(r, 0)?;
-                Ok(Household {
-                    id: id("households", rid, "id", rid, HouseholdId::new)?,
-                    building: id("households", rid, "building", get(r, 1)?, BuildingId::new)?,
-                    unit: opt_id("households", rid, "unit", get(r, 2)?, UnitId::new)?,
-                    floor: get(r, 3)?,
-                    room: get(r, 4)?,
-                    size: get(r, 5)?,
-                    tenure: vocab(
-                        "households",
-                        rid,
-                        "tenure",
-                        &get::<String>(r, 6)?,
-                        Tenure::parse,
-                    )?,
-                    group_rented: get(r, 7)?,
-                    party_member: get(r, 8)?,
-                })
-            },
+            decode_household,
         )?;
         Ok(v.pop())
     }

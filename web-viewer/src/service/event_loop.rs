@@ -344,6 +344,27 @@ pub struct RunOutcome {
     pub refused: Vec<Stopped>,
 }
 
+impl RunOutcome {
+    /// Records a due event that did not climb: at the top of the chain, or
+    /// refused for another reason (logged).
+    fn stop(&mut self, id: EventId, handler: Option<String>, e: &EscalateError) {
+        let top = matches!(e, EscalateError::TopLevel { .. });
+        if !top {
+            tracing::warn!(event = %id, error = %e, "escalation refused");
+        }
+        let stopped = Stopped {
+            id,
+            handler,
+            reason: e.to_string(),
+        };
+        if top {
+            self.at_top.push(stopped);
+        } else {
+            self.refused.push(stopped);
+        }
+    }
+}
+
 /// Climbs every event that is due at `now` one level (grid → community →
 /// town → department): red or overdue events, escalated ones again when
 /// their fresh deadline runs out, and events nobody accepted within the
@@ -373,20 +394,7 @@ pub async fn run_escalation(st: &AppState, now: DateTime<Utc>) -> AppResult<RunO
             }
         };
         if let Some((handler, e)) = refused {
-            let top = matches!(e, EscalateError::TopLevel { .. });
-            if !top {
-                tracing::warn!(event = %id, error = %e, "escalation refused");
-            }
-            let stopped = Stopped {
-                id,
-                handler,
-                reason: e.to_string(),
-            };
-            if top {
-                out.at_top.push(stopped);
-            } else {
-                out.refused.push(stopped);
-            }
+            out.stop(id, handler, &e);
             continue;
         }
         let st2 = st.clone();
@@ -412,22 +420,7 @@ pub async fn run_escalation(st: &AppState, now: DateTime<Utc>) -> AppResult<RunO
                 broadcast(st, &changed(st, &a, now)?);
                 out.escalated.push((a.event, a.transition));
             }
-            Some(Err((handler, e))) => {
-                let top = matches!(e, EscalateError::TopLevel { .. });
-                if !top {
-                    tracing::warn!(event = %id, error = %e, "escalation refused");
-                }
-                let stopped = Stopped {
-                    id,
-                    handler,
-                    reason: e.to_string(),
-                };
-                if top {
-                    out.at_top.push(stopped);
-                } else {
-                    out.refused.push(stopped);
-                }
-            }
+            Some(Err((handler, e))) => out.stop(id, handler, &e),
         }
     }
     Ok(out)
