@@ -253,30 +253,36 @@ pub enum Format {
     Xlsx,
 }
 
+impl Format {
+    /// Its `format=` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::GeoJson => "geojson",
+            Format::Xlsx => "xlsx",
+        }
+    }
+}
+
 /// The `format=` of an analytics route: json, csv, and the `extra` one it
 /// offers besides (coverage: geojson; indicators: xlsx).
 pub fn format_of(q: Option<&str>, extra: Option<Format>) -> AppResult<Format> {
-    let extra_name = |f: Format| match f {
-        Format::GeoJson => "geojson",
-        Format::Xlsx => "xlsx",
-        Format::Json => "json",
-        Format::Csv => "csv",
-    };
     match q.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
         None | Some("") | Some("json") => Ok(Format::Json),
         Some("csv") => Ok(Format::Csv),
-        Some(other) if extra.is_some_and(|f| extra_name(f) == other) => {
-            Ok(extra.unwrap_or(Format::Json))
-        }
-        Some(other) => Err(AppError::bad(
-            ErrorCode::BadFormat,
-            format!(
-                "format={other:?}: expected json or csv{}",
-                extra
-                    .map(|f| format!(" or {}", extra_name(f)))
-                    .unwrap_or_default()
-            ),
-        )),
+        Some(other) => match extra {
+            Some(f) if f.name() == other => Ok(f),
+            _ => Err(AppError::bad(
+                ErrorCode::BadFormat,
+                format!(
+                    "format={other:?}: expected json or csv{}",
+                    extra
+                        .map(|f| format!(" or {}", f.name()))
+                        .unwrap_or_default()
+                ),
+            )),
+        },
     }
 }
 

@@ -127,16 +127,16 @@ impl Stored {
 }
 
 /// Every line in chain order (lines without a place last, in file order),
-/// with its MAC.
-fn all_lines(conn: &Connection) -> Result<Vec<(Stored, Option<Vec<u8>>)>> {
+/// with its MAC; only those of `action` when given.
+fn all_lines(conn: &Connection, action: Option<&str>) -> Result<Vec<(Stored, Option<Vec<u8>>)>> {
     let mut stmt = conn
         .prepare(
             "SELECT coalesce(seq, 0), rowid, at_s, actor, action, detail, mac FROM audit_log
-             ORDER BY seq NULLS LAST, rowid",
+             WHERE ?::VARCHAR IS NULL OR action = ? ORDER BY seq NULLS LAST, rowid",
         )
         .ctx("reading audit log")?;
     let rows = stmt
-        .query_map([], |r| {
+        .query_map(params![action, action], |r| {
             Ok((
                 Stored {
                     seq: r.get(0)?,
@@ -156,7 +156,7 @@ fn all_lines(conn: &Connection) -> Result<Vec<(Stored, Option<Vec<u8>>)>> {
 
 /// Checks the chain of `conn`'s log under `keys`.
 fn verify(conn: &Connection, keys: &Keyring) -> Result<AuditCheck> {
-    let lines = all_lines(conn)?;
+    let lines = all_lines(conn, None)?;
     let mut prev = GENESIS;
     let mut broken = None;
     let mut last_seq = 0;
@@ -206,7 +206,7 @@ fn verify(conn: &Connection, keys: &Keyring) -> Result<AuditCheck> {
 /// migration): numbered 1, 2, … in the order they were written. Returns the
 /// number of lines.
 pub(crate) fn chain_all(conn: &Connection, keys: &Keyring) -> Result<u64> {
-    let lines = all_lines(conn)?;
+    let lines = all_lines(conn, None)?;
     let mut prev = GENESIS;
     let mut update = conn
         .prepare("UPDATE audit_log SET seq = ?, mac = ? WHERE rowid = ?")
@@ -228,7 +228,7 @@ fn remac(conn: &Connection, keys: &Keyring) -> Result<()> {
     let mut update = conn
         .prepare("UPDATE audit_log SET mac = ? WHERE rowid = ?")
         .ctx("re-chaining the audit log")?;
-    for (l, _) in all_lines(conn)?.iter().filter(|(l, _)| l.seq > 0) {
+    for (l, _) in all_lines(conn, None)?.iter().filter(|(l, _)| l.seq > 0) {
         prev = keys.audit_mac(&prev, l.seq, l.at_s, [&l.actor, &l.action, &l.detail]);
         update
             .execute(params![prev.to_vec(), l.rowid])
@@ -283,10 +283,9 @@ impl Store {
     /// Audit log lines in chain order, optionally only those of one action
     /// (`wangge audit`, tests).
     pub fn audit_log(&self, action: Option<&str>) -> Result<Vec<AuditLine>> {
-        Ok(all_lines(&self.conn)?
+        Ok(all_lines(&self.conn, action)?
             .into_iter()
             .map(|(l, _)| l.line())
-            .filter(|l| action.is_none_or(|a| l.action == a))
             .collect())
     }
 

@@ -379,6 +379,54 @@ async fn a_person_is_found_by_id_number_through_the_keyed_hash() {
             "the number in the audit log"
         );
     }
+    // A worker finds the people of its own grid only: another grid's worker
+    // gets an empty answer, as for a number nobody has.
+    let (own, other, local) = {
+        let store = st.0.store.lock().expect("store");
+        let grids: Vec<_> = store
+            .grids()
+            .expect("grids")
+            .into_iter()
+            .filter(|g| g.kind == geo_core::model::GridKind::Comprehensive)
+            .collect();
+        let (g, n) = grids
+            .iter()
+            .find_map(|g| {
+                store
+                    .persons(&geo_core::store::Scope::Grids([g.id].into()), None, None)
+                    .expect("persons")
+                    .into_iter()
+                    .find_map(|p| p.national_id)
+                    .map(|n| (g, n))
+            })
+            .expect("a grid with a person with an ID number");
+        let other = grids.iter().find(|o| o.id != g.id).expect("a second grid");
+        (
+            g.code.as_str().to_string(),
+            other.code.as_str().to_string(),
+            n,
+        )
+    };
+    let as_worker = |grid: &str| {
+        Request::post("/api/v1/persons/lookup")
+            .header("x-wangge-role", "worker")
+            .header("x-wangge-grids", grid)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                json!({ "national_id": local.reveal() }).to_string(),
+            ))
+            .expect("req")
+    };
+    for (grid, want) in [(own.as_str(), 1), (other.as_str(), 0)] {
+        let (s, b, _) = call(&st, as_worker(grid)).await;
+        assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+        let v: Value = serde_json::from_slice(&b).expect("json");
+        assert_eq!(
+            v["features"].as_array().map(Vec::len),
+            Some(want),
+            "worker of {grid}: {v}"
+        );
+    }
     let (s, _, _) = call(&st, lookup("screen", nid.reveal())).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "the big screen looks up nobody");
     let (s, b, _) = call(&st, lookup("leader", "110105194912310021")).await;

@@ -339,9 +339,13 @@ fn csv_response<R: analytics::table::Table>(rows: &[R], name: &str) -> AppResult
         .into_response())
 }
 
-fn xlsx_response<R: analytics::table::Table>(rows: &[R], name: &str) -> AppResult<Response> {
-    let bytes = analytics::table::to_xlsx(rows, "indicators")
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+fn xlsx_response<R: analytics::table::Table>(
+    rows: &[R],
+    sheet: &str,
+    name: &str,
+) -> AppResult<Response> {
+    let bytes =
+        analytics::table::to_xlsx(rows, sheet).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok((
         [
             (
@@ -632,7 +636,7 @@ pub async fn indicators(
                 })
                 .collect();
             let name = format!("indicators-{}", level.code());
-            return xlsx_response(&named, &name);
+            return xlsx_response(&named, "indicators", &name);
         }
         _ => {}
     }
