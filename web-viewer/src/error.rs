@@ -12,7 +12,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::de::DeserializeOwned;
-use serde_json::json;
 
 /// Declares [`ErrorCode`] with its wire names and the list of all codes.
 macro_rules! error_codes {
@@ -232,11 +231,7 @@ impl IntoResponse for AppError {
                 )
             }
         };
-        (
-            status,
-            Json(json!({"error": {"code": code, "message": message}})),
-        )
-            .into_response()
+        (status, Json(crate::answers::ErrorBody::new(code, message))).into_response()
     }
 }
 
@@ -312,7 +307,8 @@ pub async fn json_errors(State(limits): State<EdgeLimits>, req: Request, next: N
     if status.is_server_error() {
         tracing::error!(%status, %method, %path, detail = %text, "error answer");
     }
-    let body = json!({"error": {"code": code, "message": message}}).to_string();
+    let body = serde_json::to_string(&crate::answers::ErrorBody::new(code, message))
+        .unwrap_or_else(|_| unreachable!("a code and a string serialise"));
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.remove(header::CONTENT_ENCODING);
     parts.headers.insert(

@@ -5,6 +5,7 @@
 //! embedded viewer, big-screen and embed pages. It is the only crate that
 //! knows HTTP, configuration, environment, tracing and file paths.
 
+pub mod answers;
 pub mod app;
 pub mod auth;
 pub mod auth_jwt;

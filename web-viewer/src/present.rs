@@ -10,7 +10,7 @@ use geo_core::model::lifecycle::Transition;
 use geo_core::model::{Event, EventStatus, GridRefs};
 use geo_core::store::TransitionRow;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use analytics::events::limits::SlaLevel;
 use analytics::events::EventRules;
@@ -808,29 +808,58 @@ pub fn coarse_point(lon: f64, lat: f64) -> (f64, f64) {
     }
 }
 
+/// The fields of an event that planners and the screen see: an allow-list,
+/// so that a field added to an event's answer stays out of the coarse copy
+/// until it is added here.
+const COARSE_FIELDS: [&str; 15] = [
+    "id",
+    "category",
+    "category_zh",
+    "category_en",
+    "reported_at",
+    "source",
+    "status",
+    "grade",
+    "deadline",
+    "resolved_at",
+    "handling_h",
+    "satisfaction",
+    "overdue",
+    "grids",
+    "sla",
+];
+
 /// An event as planners and the screen see it: category, status, grade,
-/// times and grids, without title, handler, receipt or exact place.
-pub fn coarsen(mut m: Map<String, Value>) -> Map<String, Value> {
-    for k in [
-        "title",
-        "handler",
-        "receipt",
-        "dispatch",
-        "duplicates",
-        "master",
-    ] {
-        m.remove(k);
-    }
-    if let (Some(lon), Some(lat)) = (
+/// times, grids and the time-limit state; its position moved to the centre
+/// of its H3 cell (resolution 8); of a change only `from`, `to` and `at`.
+/// No title, handler, receipt, dispatch, duplicates, notes, actors or exact
+/// place.
+pub fn coarsen(m: Map<String, Value>) -> Map<String, Value> {
+    let place = (
         m.get("lon").and_then(Value::as_f64),
         m.get("lat").and_then(Value::as_f64),
-    ) {
-        let (lon, lat) = coarse_point(lon, lat);
-        m.insert("lon".into(), json!(lon));
-        m.insert("lat".into(), json!(lat));
+    );
+    let mut out = Map::new();
+    for (k, v) in m {
+        if k == "transition" {
+            let mut t = Map::new();
+            for f in ["from", "to", "at"] {
+                if let Some(x) = v.get(f) {
+                    t.insert(f.into(), x.clone());
+                }
+            }
+            out.insert(k, Value::Object(t));
+        } else if COARSE_FIELDS.contains(&k.as_str()) {
+            out.insert(k, v);
+        }
     }
-    m.insert("coarse".into(), json!(true));
-    m
+    if let (Some(lon), Some(lat)) = place {
+        let (lon, lat) = coarse_point(lon, lat);
+        out.insert("lon".into(), Value::from(lon));
+        out.insert("lat".into(), Value::from(lat));
+    }
+    out.insert("coarse".into(), Value::Bool(true));
+    out
 }
 
 /// Masks ID numbers, phone numbers and the `names` of the residents of the

@@ -247,3 +247,196 @@ fn hotspot_report() {
     };
     insta::assert_json_snapshot!("hotspot_report", answer);
 }
+
+/// A town of one community with one grid, one compound, one building with
+/// one unit, and two events in the grid (one closed and rated, one open).
+fn small_view() -> TownView {
+    use geo_core::ids::{
+        BuildingId, CommunityId, CompoundId, DivisionCode, GridCode, GridId, UnitId,
+    };
+    use geo_core::model::{
+        Building, BuildingUse, Community, Compound, CompoundEra, Grid, GridKind, Unit, Worker,
+        WorkerRole,
+    };
+    use geo_types::{polygon, MultiPolygon, Point};
+    let square = polygon![
+        (x: 116.60, y: 36.90), (x: 116.61, y: 36.90), (x: 116.61, y: 36.91),
+        (x: 116.60, y: 36.91), (x: 116.60, y: 36.90)
+    ];
+    let house = polygon![
+        (x: 116.603, y: 36.903), (x: 116.604, y: 36.903), (x: 116.604, y: 36.904),
+        (x: 116.603, y: 36.904), (x: 116.603, y: 36.903)
+    ];
+    let division = DivisionCode::parse("371482100001").expect("division");
+    let mut ds = Dataset::default();
+    ds.communities.push(Community {
+        id: CommunityId::new(1).expect("id"),
+        code: division.clone(),
+        name: "武汉路社区".into(),
+        is_village: false,
+        boundary: MultiPolygon(vec![square.clone()]),
+    });
+    ds.grids.push(Grid {
+        id: GridId::new(10).expect("id"),
+        code: GridCode::new(division, 1).expect("code"),
+        name: "第一网格".into(),
+        kind: GridKind::Comprehensive,
+        community: CommunityId::new(1).ok(),
+        parent: None,
+        boundary: MultiPolygon(vec![square]),
+        workers: vec![Worker {
+            name: "王网格".into(),
+            role: WorkerRole::GridWorker,
+            full_time: true,
+        }],
+    });
+    ds.compounds.push(Compound {
+        id: CompoundId::new(20).expect("id"),
+        name: "幸福小区".into(),
+        community: CommunityId::new(1).ok(),
+        era: CompoundEra::Midrise2000s,
+        built_year: Some(2004),
+        boundary: house.clone(),
+    });
+    ds.buildings.push(Building {
+        id: BuildingId::new(30).expect("id"),
+        compound: CompoundId::new(20).ok(),
+        footprint: house,
+        levels: Some(6),
+        height_m: Some(18.0),
+        usage: BuildingUse::Residential,
+        units: 1,
+        households: 12,
+        households_estimated: false,
+        address: Some("幸福路1号".into()),
+    });
+    ds.units.push(Unit {
+        id: UnitId::new(40).expect("id"),
+        building: BuildingId::new(30).expect("id"),
+        number: 1,
+        households: 12,
+        entrance: Point::new(116.6035, 36.903),
+    });
+    let mut closed = event(1);
+    closed.location = Point::new(116.605, 36.905);
+    closed.status = EventStatus::Closed;
+    closed.resolved_at = Some(t0() + Duration::hours(20));
+    closed.satisfaction = Some(5);
+    let mut open = event(2);
+    open.location = Point::new(116.606, 36.906);
+    ds.events = vec![closed, open];
+    let pop = web_viewer::view::GridPop {
+        households: 12,
+        residents: 30,
+        aged60: 9,
+        elderly_alone: 2,
+    };
+    TownView::from_dataset(ds, [(10, pop)].into_iter().collect(), 3)
+}
+
+#[test]
+fn element_features_grid_and_building_detail() {
+    use web_viewer::answers::{
+        BuildingDetail, BuildingProps, Feature, GridDetail, GridProps, SearchHit,
+    };
+    use web_viewer::present::GridCodes;
+    let view = small_view();
+    let g = &view.dataset.grids[0];
+    let b = &view.dataset.buildings[0];
+    insta::assert_json_snapshot!(
+        "grid_and_building_features",
+        [
+            Feature::new(&g.boundary, GridProps::of(&view, g)).to_value(),
+            Feature::new(&b.footprint, BuildingProps::of(b)).to_value(),
+        ]
+    );
+    let now = t0() + Duration::days(2);
+    insta::assert_json_snapshot!("grid_detail", GridDetail::of(&view, g.id, now));
+    let refs = view.index.grids_at(geo_types::Coord {
+        x: 116.6035,
+        y: 36.9035,
+    });
+    let dwellings = vec![geo_core::store::Dwelling {
+        household: geo_core::ids::HouseholdId::new(50).expect("id"),
+        unit: geo_core::ids::UnitId::new(40).ok(),
+        floor: 3,
+        room: "301".into(),
+    }];
+    let detail = BuildingDetail::of(&view, b, GridCodes::of(&view, &refs), &dwellings);
+    insta::assert_json_snapshot!("building_detail", detail);
+    insta::assert_json_snapshot!("search_hits", SearchHit::find(&view, "幸福"));
+}
+
+#[test]
+fn kpi_of_a_town_whose_events_are_old_ends_its_window_at_the_newest() {
+    let view = small_view();
+    let fresh = web_viewer::answers::Kpi::of(&view, t0() + Duration::days(2));
+    assert!(fresh.window_is_now);
+    assert_eq!((fresh.open, fresh.total_events), (1, 2));
+    let old = web_viewer::answers::Kpi::of(&view, t0() + Duration::days(90));
+    assert!(!old.window_is_now, "events 90 days old end the window");
+    assert_eq!(old.median_handling_h, Some(20.0));
+    insta::assert_json_snapshot!("kpi", old);
+}
+
+#[test]
+fn coarse_copy_keeps_only_the_allowed_fields() {
+    let view = view();
+    let e = event(77);
+    let mut m = to_map(&ChangedEvent {
+        event: Located::of(&view, &e, &GridRefs::default(), t0()),
+        sla: Sla::of(&rules(), &e, t0()),
+        transition: TransitionView {
+            from: "reported",
+            to: "accepted",
+            at: t0().to_rfc3339(),
+            actor: "worker:wang".into(),
+            note: "楼上 13812345678".into(),
+        },
+    });
+    m.insert("new_private_field".into(), json!("secret"));
+    let coarse = web_viewer::present::coarsen(m);
+    for gone in ["title", "handler", "new_private_field", "receipt"] {
+        assert!(
+            !coarse.contains_key(gone),
+            "{gone} must not reach the coarse copy"
+        );
+    }
+    assert_eq!(
+        coarse["transition"],
+        json!({"from": "reported", "to": "accepted", "at": t0().to_rfc3339()})
+    );
+    assert_eq!(coarse["coarse"], json!(true));
+    assert_ne!(
+        coarse["lon"],
+        json!(116.6),
+        "the place is moved to its cell's centre"
+    );
+    assert_eq!(coarse["status"], json!("reported"));
+}
+
+#[test]
+fn error_bodies() {
+    use web_viewer::answers::ErrorBody;
+    use web_viewer::error::ErrorCode;
+    use web_viewer::routes::events::IllegalDetail;
+    insta::assert_json_snapshot!(
+        "error_illegal_transition",
+        ErrorBody::with(
+            ErrorCode::IllegalTransition,
+            "event 7: closed → handling is not a move of the event loop",
+            IllegalDetail {
+                event: 7,
+                from: "closed",
+                to: "handling",
+                allowed: vec!["reopened"],
+            },
+        )
+    );
+    let plain = serde_json::to_value(ErrorBody::new(ErrorCode::BadQuery, "q must not be empty"))
+        .expect("json");
+    assert_eq!(
+        plain,
+        json!({"error": {"code": "bad_query", "message": "q must not be empty"}})
+    );
+}

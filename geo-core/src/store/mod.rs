@@ -19,6 +19,7 @@ mod accounts;
 mod audit;
 mod codec;
 mod columnar;
+mod decode;
 mod error;
 mod photos;
 mod read;

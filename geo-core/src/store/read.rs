@@ -5,7 +5,8 @@ use duckdb::{params_from_iter, Row};
 use geo_types::Point;
 use serde::Serialize;
 
-use super::codec::{id, opt_id, parse_geom, parse_line, parse_multi, parse_polygon, vocab};
+use super::codec::{id, opt_id, vocab};
+use super::decode::{select, Decode};
 use super::error::{Ctx, Result, StoreError};
 use super::sealing::open_column;
 use super::{Scope, Store};
@@ -15,7 +16,6 @@ use crate::dataset::Dataset;
 use crate::ids::*;
 use crate::io::ElementKind;
 use crate::model::*;
-use crate::taxonomy::EventCategory;
 
 /// Which tables [`Store::load`] reads. People, households and sentiment are
 /// large and personal: the server queries them on demand instead.
@@ -152,142 +152,32 @@ impl Store {
         d.communities = communities_on(&self.conn)?;
         d.grids = self.grids()?;
         d.compounds = self.collect(
-            &format!("SELECT id, name, era, built_year, geom, community FROM compounds WHERE {s} ORDER BY id"),
+            &select::<Compound>(&format!("WHERE {s} ORDER BY id")),
             &[],
-            |r| {
-                let rid: u64 = get(r, 0)?;
-                Ok(Compound {
-                    id: id("compounds", rid, "id", rid, CompoundId::new)?,
-                    name: get(r, 1)?,
-                    era: vocab("compounds", rid, "era", &get::<String>(r, 2)?, CompoundEra::parse)?,
-                    built_year: get(r, 3)?,
-                    boundary: parse_polygon("compounds", rid, &get::<String>(r, 4)?)?,
-                    community: opt_id("compounds", rid, "community", get(r, 5)?, CommunityId::new)?,
-                })
-            },
+            Compound::decode,
         )?;
         d.buildings = self.collect(
-            &format!(
-                "SELECT id, compound, geom, levels, height_m, usage, units, households,
-                 households_estimated, address FROM buildings WHERE {s} ORDER BY id"
-            ),
+            &select::<Building>(&format!("WHERE {s} ORDER BY id")),
             &[],
-            |r| {
-                let rid: u64 = get(r, 0)?;
-                Ok(Building {
-                    id: id("buildings", rid, "id", rid, BuildingId::new)?,
-                    compound: opt_id("buildings", rid, "compound", get(r, 1)?, CompoundId::new)?,
-                    footprint: parse_polygon("buildings", rid, &get::<String>(r, 2)?)?,
-                    levels: get(r, 3)?,
-                    height_m: get(r, 4)?,
-                    usage: vocab(
-                        "buildings",
-                        rid,
-                        "usage",
-                        &get::<String>(r, 5)?,
-                        BuildingUse::parse,
-                    )?,
-                    units: get(r, 6)?,
-                    households: get(r, 7)?,
-                    households_estimated: get(r, 8)?,
-                    address: get(r, 9)?,
-                })
-            },
+            Building::decode,
         )?;
         d.units = self.collect(
-            &format!("SELECT id, building, number, households, lon, lat FROM units WHERE {s} ORDER BY id"),
+            &select::<Unit>(&format!("WHERE {s} ORDER BY id")),
             &[],
-            |r| {
-                let rid: u64 = get(r, 0)?;
-                Ok(Unit {
-                    id: id("units", rid, "id", rid, UnitId::new)?,
-                    building: id("units", rid, "building", get(r, 1)?, BuildingId::new)?,
-                    number: get(r, 2)?,
-                    households: get(r, 3)?,
-                    entrance: Point::new(get(r, 4)?, get(r, 5)?),
-                })
-            },
+            Unit::decode,
         )?;
         d.places = self.collect(
-            &format!("SELECT id, name, category, service, geom FROM places WHERE {s} OR community IS NULL ORDER BY id"),
+            &select::<Place>(&format!("WHERE {s} OR community IS NULL ORDER BY id")),
             &[],
-            |r| {
-                let rid: u64 = get(r, 0)?;
-                let service: Option<String> = get(r, 3)?;
-                Ok(Place {
-                    id: id("places", rid, "id", rid, PlaceId::new)?,
-                    name: get(r, 1)?,
-                    category: vocab("places", rid, "category", &get::<String>(r, 2)?, PlaceCategory::parse)?,
-                    service: service
-                        .map(|t| vocab("places", rid, "service", &t, ServiceKind::parse))
-                        .transpose()?,
-                    geometry: parse_geom("places", rid, &get::<String>(r, 4)?)?,
-                })
-            },
+            Place::decode,
         )?;
         d.events = self.events(scope, &EventFilter::default(), None)?;
         d.organisations = self.collect(
-            &format!(
-                "SELECT id, name, kind, geom, compound, members, member_count FROM organisations
-                 WHERE {s} ORDER BY id"
-            ),
+            &select::<Organisation>(&format!("WHERE {s} ORDER BY id")),
             &[],
-            |r| {
-                let rid: u64 = get(r, 0)?;
-                let members: Vec<u64> =
-                    serde_json::from_str(&get::<String>(r, 5)?).map_err(|e| {
-                        StoreError::Corrupt {
-                            table: "organisations",
-                            id: rid,
-                            column: "members",
-                            reason: e.to_string(),
-                        }
-                    })?;
-                Ok(Organisation {
-                    id: id("organisations", rid, "id", rid, OrganisationId::new)?,
-                    name: get(r, 1)?,
-                    kind: vocab(
-                        "organisations",
-                        rid,
-                        "kind",
-                        &get::<String>(r, 2)?,
-                        OrganisationKind::parse,
-                    )?,
-                    geometry: parse_geom("organisations", rid, &get::<String>(r, 3)?)?,
-                    compound: opt_id(
-                        "organisations",
-                        rid,
-                        "compound",
-                        get(r, 4)?,
-                        CompoundId::new,
-                    )?,
-                    members: members
-                        .into_iter()
-                        .filter_map(|m| PersonId::new(m).ok())
-                        .collect(),
-                    member_count: get(r, 6)?,
-                })
-            },
+            Organisation::decode,
         )?;
-        d.roads = self.collect(
-            "SELECT id, name, class, geom FROM roads ORDER BY id",
-            &[],
-            |r| {
-                let rid: u64 = get(r, 0)?;
-                Ok(Road {
-                    id: id("roads", rid, "id", rid, RoadId::new)?,
-                    name: get(r, 1)?,
-                    class: vocab(
-                        "roads",
-                        rid,
-                        "class",
-                        &get::<String>(r, 2)?,
-                        RoadClass::parse,
-                    )?,
-                    line: parse_line("roads", rid, &get::<String>(r, 3)?)?,
-                })
-            },
-        )?;
+        d.roads = self.collect(&select::<Road>("ORDER BY id"), &[], Road::decode)?;
         if set == LoadSet::All {
             d.households = self.households(scope, None, None)?;
             d.persons = self.persons(scope, None, None)?;
@@ -331,13 +221,13 @@ impl Store {
         grid: Option<GridId>,
         page: Option<Page>,
     ) -> Result<Vec<Household>> {
-        let sql = format!(
-            "SELECT {HOUSEHOLD_COLS} FROM households WHERE {} AND {} ORDER BY id {}",
+        let sql = select::<Household>(&format!(
+            "WHERE {} AND {} ORDER BY id {}",
             scope.sql(),
             grid_cond(grid),
             page_sql(page)
-        );
-        self.collect(&sql, &[], decode_household)
+        ));
+        self.collect(&sql, &[], Household::decode)
     }
 
     /// People in scope (optionally of one grid), paged. Callers mask names,
@@ -443,42 +333,8 @@ impl Store {
 
     /// Sentiment records in scope.
     pub fn sentiments(&self, scope: &Scope) -> Result<Vec<Sentiment>> {
-        let sql = format!(
-            "SELECT id, kind, score, text, at_s, link_kind, link_id FROM sentiments WHERE {} ORDER BY id",
-            scope.sql()
-        );
-        self.collect(&sql, &[], |r| {
-            let rid: u64 = get(r, 0)?;
-            let lk: String = get(r, 5)?;
-            let lid: u64 = get(r, 6)?;
-            let link = match lk.as_str() {
-                "household" => SentimentLink::Household(id(
-                    "sentiments",
-                    rid,
-                    "link_id",
-                    lid,
-                    HouseholdId::new,
-                )?),
-                "place" => {
-                    SentimentLink::Place(id("sentiments", rid, "link_id", lid, PlaceId::new)?)
-                }
-                _ => SentimentLink::Event(id("sentiments", rid, "link_id", lid, EventId::new)?),
-            };
-            Ok(Sentiment {
-                id: id("sentiments", rid, "id", rid, SentimentId::new)?,
-                kind: vocab(
-                    "sentiments",
-                    rid,
-                    "kind",
-                    &get::<String>(r, 1)?,
-                    SentimentKind::parse,
-                )?,
-                score: get(r, 2)?,
-                text: get(r, 3)?,
-                at: ts("sentiments", rid, "at", get(r, 4)?)?,
-                link,
-            })
-        })
+        let sql = select::<Sentiment>(&format!("WHERE {} ORDER BY id", scope.sql()));
+        self.collect(&sql, &[], Sentiment::decode)
     }
 
     /// Events in scope matching `filter`, newest first when paged.
@@ -494,14 +350,12 @@ impl Store {
         } else {
             "id"
         };
-        let sql = format!(
-            "SELECT id, category, title, lon, lat, reported_at, source, status, grade, deadline,
-             handler, resolved_at, satisfaction, master, reporter_household FROM events
-             WHERE {} AND {cond} ORDER BY {order} {}",
+        let sql = select::<Event>(&format!(
+            "WHERE {} AND {cond} ORDER BY {order} {}",
             scope.sql(),
             page_sql(page)
-        );
-        self.collect(&sql, &args, decode_event)
+        ));
+        self.collect(&sql, &args, Event::decode)
     }
 
     /// Number of events in scope matching `filter`.
@@ -517,14 +371,8 @@ impl Store {
 
     /// One event by ID, if visible in scope.
     pub fn event(&self, scope: &Scope, event: EventId) -> Result<Event> {
-        let sql = format!(
-            "SELECT id, category, title, lon, lat, reported_at, source, status, grade, deadline,
-             handler, resolved_at, satisfaction, master, reporter_household FROM events
-             WHERE {} AND id = {}",
-            scope.sql(),
-            event.get()
-        );
-        self.collect(&sql, &[], decode_event)?
+        let sql = select::<Event>(&format!("WHERE {} AND id = {}", scope.sql(), event.get()));
+        self.collect(&sql, &[], Event::decode)?
             .pop()
             .ok_or(StoreError::NotFound {
                 kind: "event",
@@ -710,24 +558,9 @@ pub(crate) fn collect_on<T>(
 pub(crate) fn communities_on(conn: &duckdb::Connection) -> Result<Vec<Community>> {
     collect_on(
         conn,
-        "SELECT id, code, name, is_village, geom FROM communities ORDER BY id",
+        &select::<Community>("ORDER BY id"),
         &[],
-        |r| {
-            let rid: u64 = get(r, 0)?;
-            Ok(Community {
-                id: id("communities", rid, "id", rid, CommunityId::new)?,
-                code: vocab(
-                    "communities",
-                    rid,
-                    "code",
-                    &get::<String>(r, 1)?,
-                    DivisionCode::parse,
-                )?,
-                name: get(r, 2)?,
-                is_village: get(r, 3)?,
-                boundary: parse_multi("communities", rid, &get::<String>(r, 4)?)?,
-            })
-        },
+        Community::decode,
     )
 }
 
@@ -736,31 +569,9 @@ pub(crate) fn communities_on(conn: &duckdb::Connection) -> Result<Vec<Community>
 pub(crate) fn grids_on(conn: &duckdb::Connection, cond: &str) -> Result<Vec<Grid>> {
     collect_on(
         conn,
-        &format!(
-            "SELECT id, code, name, kind, community, parent, geom, workers FROM grids
-             WHERE {cond} ORDER BY id"
-        ),
+        &select::<Grid>(&format!("WHERE {cond} ORDER BY id")),
         &[],
-        |r| {
-            let rid: u64 = get(r, 0)?;
-            let workers: Vec<Worker> =
-                serde_json::from_str(&get::<String>(r, 7)?).map_err(|e| StoreError::Corrupt {
-                    table: "grids",
-                    id: rid,
-                    column: "workers",
-                    reason: e.to_string(),
-                })?;
-            Ok(Grid {
-                id: id("grids", rid, "id", rid, GridId::new)?,
-                code: vocab("grids", rid, "code", &get::<String>(r, 1)?, GridCode::parse)?,
-                name: get(r, 2)?,
-                kind: vocab("grids", rid, "kind", &get::<String>(r, 3)?, GridKind::parse)?,
-                community: opt_id("grids", rid, "community", get(r, 4)?, CommunityId::new)?,
-                parent: opt_id("grids", rid, "parent", get(r, 5)?, GridId::new)?,
-                boundary: parse_multi("grids", rid, &get::<String>(r, 6)?)?,
-                workers,
-            })
-        },
+        Grid::decode,
     )
 }
 
@@ -822,63 +633,6 @@ fn event_cond(f: &EventFilter) -> (String, Vec<duckdb::types::Value>) {
         c.push(grid_cond(Some(g)));
     }
     (c.join(" AND "), a)
-}
-
-/// The columns [`decode_household`] reads, in its order.
-pub(crate) const HOUSEHOLD_COLS: &str =
-    "id, building, unit, floor, room, size, tenure, group_rented, party_member";
-
-/// A household from a row of [`HOUSEHOLD_COLS`].
-pub(crate) fn decode_household(r: &Row<'_>) -> Result<Household> {
-    let rid: u64 = get(r, 0)?;
-    Ok(Household {
-        id: id("households", rid, "id", rid, HouseholdId::new)?,
-        building: id("households", rid, "building", get(r, 1)?, BuildingId::new)?,
-        unit: opt_id("households", rid, "unit", get(r, 2)?, UnitId::new)?,
-        floor: get(r, 3)?,
-        room: get(r, 4)?,
-        size: get(r, 5)?,
-        tenure: vocab(
-            "households",
-            rid,
-            "tenure",
-            &get::<String>(r, 6)?,
-            Tenure::parse,
-        )?,
-        group_rented: get(r, 7)?,
-        party_member: get(r, 8)?,
-    })
-}
-
-fn decode_event(r: &Row<'_>) -> Result<Event> {
-    let rid: u64 = get(r, 0)?;
-    let t = "events";
-    Ok(Event {
-        id: id(t, rid, "id", rid, EventId::new)?,
-        category: vocab(
-            t,
-            rid,
-            "category",
-            &get::<String>(r, 1)?,
-            EventCategory::parse,
-        )?,
-        title: get(r, 2)?,
-        location: Point::new(get(r, 3)?, get(r, 4)?),
-        reported_at: ts(t, rid, "reported_at", get(r, 5)?)?,
-        source: vocab(t, rid, "source", &get::<String>(r, 6)?, EventSource::parse)?,
-        status: vocab(t, rid, "status", &get::<String>(r, 7)?, EventStatus::parse)?,
-        grade: vocab(t, rid, "grade", &get::<String>(r, 8)?, Grade::parse)?,
-        deadline: get::<Option<i64>>(r, 9)?
-            .map(|v| ts(t, rid, "deadline", v))
-            .transpose()?,
-        handler: get(r, 10)?,
-        resolved_at: get::<Option<i64>>(r, 11)?
-            .map(|v| ts(t, rid, "resolved_at", v))
-            .transpose()?,
-        satisfaction: get(r, 12)?,
-        master: opt_id(t, rid, "master", get(r, 13)?, EventId::new)?,
-        reporter_household: opt_id(t, rid, "reporter_household", get(r, 14)?, HouseholdId::new)?,
-    })
 }
 
 impl Store {

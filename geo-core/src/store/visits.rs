@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use duckdb::params;
 
 use super::codec::{id, opt_id, vocab};
+use super::decode::{select, Decode};
 use super::error::{Ctx, Result};
-use super::read::{decode_household, get, ts, HOUSEHOLD_COLS};
+use super::read::{get, ts};
 use super::{Scope, Store};
 use crate::ids::*;
 use crate::model::*;
@@ -128,12 +129,9 @@ impl Store {
     /// One household, if it exists inside `scope` (outside it is absent).
     pub fn household(&self, scope: &Scope, household: HouseholdId) -> Result<Option<Household>> {
         let mut v = self.collect(
-            &format!(
-                "SELECT {HOUSEHOLD_COLS} FROM households WHERE {} AND id = ?",
-                scope.sql()
-            ),
+            &select::<Household>(&format!("WHERE {} AND id = ?", scope.sql())),
             &[household.get().into()],
-            decode_household,
+            Household::decode,
         )?;
         Ok(v.pop())
     }

@@ -281,8 +281,17 @@ async fn a_slow_request_times_out_with_a_json_error() {
         &["/api/v1/info", "0.3 s"],
     );
     holder.join().expect("holder");
-    let (s, _) = get_json(&slow, "/api/v1/info").await;
-    assert_eq!(s, StatusCode::OK, "the server answers again");
+    // Once the store is free the same server answers again. On a loaded
+    // machine one answer may itself take longer than the short limit, so a
+    // few tries are allowed: what must not happen is a server stuck on 408.
+    let mut last = StatusCode::REQUEST_TIMEOUT;
+    for _ in 0..20 {
+        last = get_json(&slow, "/api/v1/info").await.0;
+        if last == StatusCode::OK {
+            break;
+        }
+    }
+    assert_eq!(last, StatusCode::OK, "the server answers again");
 }
 
 #[tokio::test]

@@ -427,7 +427,7 @@ fn run_coverage(store: &Store, a: CoverageArgs) -> Result<()> {
         w.flush()?;
         eprintln!(
             "wrote {} grid polygons to {}",
-            fc["features"].as_array().map_or(0, Vec::len),
+            fc.features.len(),
             p.display()
         );
     }

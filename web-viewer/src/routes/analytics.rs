@@ -21,6 +21,7 @@ use geo_core::store::{GridState, LoadSet, Scope, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::answers::{GridVersions, GridsOfVersion};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::query::{format_of, CoverageQuery, Format, HotspotQuery, IndicatorQuery};
 use crate::role::{Access, Role};
@@ -296,9 +297,22 @@ pub struct RegridJob {
     pub adopted_version: Option<i64>,
 }
 
+/// One area's indicators as answered: its figures, name and grid code.
+#[derive(Debug, Clone, Serialize)]
+pub struct AreaIndicators<'a> {
+    /// Area name.
+    pub name: String,
+    /// Grid code (grid levels only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The figures.
+    #[serde(flatten)]
+    pub row: &'a analytics::indicators::IndicatorRow,
+}
+
 /// `GET /api/v1/indicators` (JSON): rows per area and the breakdown.
 #[derive(Debug, Clone, Serialize)]
-pub struct IndicatorsAnswer {
+pub struct IndicatorsAnswer<'a> {
     /// Window start, RFC 3339.
     pub from: String,
     /// Window end (exclusive), RFC 3339.
@@ -306,7 +320,7 @@ pub struct IndicatorsAnswer {
     /// Level of the rows.
     pub level: &'static str,
     /// One row per area (with `name`, and `code` for grids).
-    pub rows: Vec<Value>,
+    pub rows: Vec<AreaIndicators<'a>>,
     /// Events by category and by source per area.
     pub breakdown: Vec<analytics::indicators::BreakdownRow>,
 }
@@ -503,13 +517,14 @@ pub async fn adopt_regrid(
 }
 
 /// `GET /api/v1/grids/versions`: the grid history, oldest first.
-pub async fn grid_versions(State(st): State<AppState>) -> AppResult<Json<Value>> {
+pub async fn grid_versions(State(st): State<AppState>) -> AppResult<Json<GridVersions>> {
     let (versions, state) = st
         .with_store(|s| Ok((s.grid_versions()?, s.grid_state()?)))
         .await?;
-    Ok(Json(
-        json!({"current": state.version, "versions": versions}),
-    ))
+    Ok(Json(GridVersions {
+        current: state.version,
+        versions,
+    }))
 }
 
 /// `GET /api/v1/grids/versions/{version}`: the grids current in that
@@ -517,7 +532,7 @@ pub async fn grid_versions(State(st): State<AppState>) -> AppResult<Json<Value>>
 pub async fn grids_of_version(
     State(st): State<AppState>,
     Path(version): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     let v: i64 = version.parse().map_err(|_| {
         AppError::bad(
             ErrorCode::BadVersion,
@@ -525,29 +540,7 @@ pub async fn grids_of_version(
         )
     })?;
     let grids = st.with_store(move |s| Ok(s.grids_of_version(v)?)).await?;
-    let code_of: std::collections::HashMap<u64, String> = grids
-        .iter()
-        .map(|g| (g.grid.id.get(), g.grid.code.as_str().to_string()))
-        .collect();
-    let features: Vec<Value> = grids
-        .iter()
-        .map(|vg| {
-            let g = &vg.grid;
-            json!({
-                "type": "Feature",
-                "geometry": geojson::Geometry::new(geojson::GeometryValue::from(&g.boundary)),
-                "properties": {
-                    "id": g.id.get(), "code": g.code.as_str(), "name": g.name,
-                    "kind": g.kind.code(), "community": g.community.map(|c| c.get()),
-                    "parent": g.parent.and_then(|p| code_of.get(&p.get())),
-                    "version": vg.version, "retired_in": vg.retired_in,
-                },
-            })
-        })
-        .collect();
-    Ok(Json(json!({
-        "type": "FeatureCollection", "version": v, "features": features,
-    })))
+    Ok(Json(GridsOfVersion::of(v, &grids)).into_response())
 }
 
 /// `GET /api/v1/indicators?from=&to=&level=community|grid|micro|dedicated&format=json|csv`:
@@ -640,15 +633,12 @@ pub async fn indicators(
         }
         _ => {}
     }
-    let out: Vec<Value> = rows
+    let out: Vec<AreaIndicators<'_>> = rows
         .iter()
-        .map(|r| {
-            let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
-            v["name"] = json!(report::area_name(&view.dataset, r.area));
-            if let Some(code) = code_of(r) {
-                v["code"] = json!(code);
-            }
-            v
+        .map(|r| AreaIndicators {
+            name: report::area_name(&view.dataset, r.area),
+            code: code_of(r),
+            row: r,
         })
         .collect();
     Ok(Json(IndicatorsAnswer {
@@ -747,7 +737,8 @@ pub async fn coverage(
                 .copied()
                 .collect();
             if format == Format::GeoJson {
-                return Ok((report::coverage_geojson(&ds, &rows, minutes), rows));
+                let map = report::coverage_geojson(&ds, &rows, minutes);
+                return Ok((CoverageOut::Map(map), rows));
             }
             let communities = report::coverage_by_community(&ds, &rows, service);
             let code = |g: Option<geo_core::ids::GridId>| {
@@ -777,10 +768,7 @@ pub async fn coverage(
                 communities,
                 grids,
             };
-            Ok((
-                serde_json::to_value(answer).map_err(|e| AppError::Internal(e.to_string()))?,
-                rows,
-            ))
+            Ok((CoverageOut::Table(answer), rows))
         })
         .await?;
     match format {
@@ -790,6 +778,16 @@ pub async fn coverage(
         }
         Format::Json | Format::Xlsx => Ok(Json(v).into_response()),
     }
+}
+
+/// What `GET /api/v1/coverage` answers: the table or the map layer.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum CoverageOut {
+    /// `format=json`.
+    Table(CoverageAnswer),
+    /// `format=geojson`.
+    Map(report::CoverageMap),
 }
 
 /// `GET /api/v1/coverage` (JSON): walking coverage of one service.

@@ -15,10 +15,15 @@ use geo_core::model::{Event, EventSource, Grade, GridRefs};
 use geo_core::store::{EventFilter, Page, Scope};
 use geo_core::taxonomy::EventCategory;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
 
+use crate::answers::{
+    BuildingDetail, BuildingProps, CommunityProps, CompoundProps, Feature, GridDetail, GridProps,
+    Health, Heatmap, Kpi, OrganisationProps, PlaceProps, RoadProps, SearchHit, StreamHello,
+    StreamResync, UnitProps,
+};
 use crate::error::{AppError, AppResult, ErrorCode, JsonBody};
 use crate::present::{
     coarse_point, coarsen, event_message_for, event_props, in_grids, scrub_event, worker_grids,
@@ -28,7 +33,7 @@ use crate::query::{grid_id, heat_filter, parse_bbox, ListQuery};
 use crate::role::Access;
 use crate::service::event_loop::{broadcast, file_event, reported};
 use crate::state::AppState;
-use crate::view::{median, week_of, TownView};
+use crate::view::TownView;
 
 /// The grids of an element located by `p`, as ingest assigns them
 /// (人进户、户进房、房进格): the point's grid of each level in the view's index.
@@ -60,31 +65,23 @@ fn scope_of(access: &Access, view: &TownView) -> Scope {
 }
 
 /// `GET /healthz`.
-pub async fn healthz(State(st): State<AppState>) -> AppResult<Json<Value>> {
-    let v = st.with_store(|s| Ok(s.schema_version()?)).await?;
-    Ok(Json(json!({"status": "ok", "store_version": v})))
+pub async fn healthz(State(st): State<AppState>) -> AppResult<Json<Health>> {
+    let store_version = st.with_store(|s| Ok(s.schema_version()?)).await?;
+    Ok(Json(Health {
+        status: "ok",
+        store_version,
+    }))
 }
 
 /// `GET /api/v1/info`.
-pub async fn info(State(st): State<AppState>, access: Access) -> AppResult<Json<Value>> {
+pub async fn info(
+    State(st): State<AppState>,
+    access: Access,
+) -> AppResult<Json<geo_core::store::Counts>> {
     let scope = scope_of(&access, &*st.view()?);
     let year = st.now().year();
     let counts = st.with_store(move |s| Ok(s.counts(&scope, year)?)).await?;
-    Ok(Json(
-        serde_json::to_value(counts).map_err(|e| AppError::Internal(e.to_string()))?,
-    ))
-}
-
-fn feature(geom: Value, props: Map<String, Value>) -> Value {
-    json!({"type": "Feature", "geometry": geom, "properties": props})
-}
-
-fn gj<'a, G>(g: &'a G) -> Value
-where
-    geojson::GeometryValue: From<&'a G>,
-{
-    serde_json::to_value(geojson::Geometry::new(geojson::GeometryValue::from(g)))
-        .unwrap_or(Value::Null)
+    Ok(Json(counts))
 }
 
 fn in_bbox(b: &Option<[f64; 4]>, r: Option<geo_types::Rect<f64>>) -> bool {
@@ -142,12 +139,7 @@ pub async fn list(
                 if !in_bbox(&bbox, c.boundary.bounding_rect()) {
                     continue;
                 }
-                let mut p = Map::new();
-                p.insert("id".into(), json!(c.id.get()));
-                p.insert("code".into(), json!(c.code.as_str()));
-                p.insert("name".into(), json!(c.name));
-                p.insert("is_village".into(), json!(c.is_village));
-                feats.push(feature(gj(&c.boundary), p));
+                feats.push(Feature::new(&c.boundary, CommunityProps::of(c)).to_value());
             }
         }
         "grids" => {
@@ -160,19 +152,7 @@ pub async fn list(
                 if grid_filter.is_some_and(|f| f != g.id && g.parent != Some(f)) {
                     continue;
                 }
-                let pop = view.grid_pop.get(&g.id.get()).copied().unwrap_or_default();
-                let mut p = Map::new();
-                p.insert("id".into(), json!(g.id.get()));
-                p.insert("code".into(), json!(g.code.as_str()));
-                p.insert("name".into(), json!(g.name));
-                p.insert("kind".into(), json!(g.kind.code()));
-                p.insert("community".into(), json!(g.community.map(|c| c.get())));
-                p.insert("parent".into(), json!(g.parent.and_then(|pid| view.grid_pos.get(&pid)).map(|&i| view.dataset.grids[i].code.as_str())));
-                p.insert("households".into(), json!(pop.households));
-                p.insert("residents".into(), json!(pop.residents));
-                let ip = g.boundary.interior_point().map(|pt| json!([pt.x(), pt.y()]));
-                p.insert("interior_point".into(), json!(ip));
-                feats.push(feature(gj(&g.boundary), p));
+                feats.push(Feature::new(&g.boundary, GridProps::of(&view, g)).to_value());
             }
         }
         "compounds" => {
@@ -182,12 +162,7 @@ pub async fn list(
                 {
                     continue;
                 }
-                let mut p = Map::new();
-                p.insert("id".into(), json!(c.id.get()));
-                p.insert("name".into(), json!(c.name));
-                p.insert("era".into(), json!(c.era.code()));
-                p.insert("built_year".into(), json!(c.built_year));
-                feats.push(feature(gj(&c.boundary), p));
+                feats.push(Feature::new(&c.boundary, CompoundProps::of(c)).to_value());
             }
         }
         "buildings" => {
@@ -197,17 +172,7 @@ pub async fn list(
                 {
                     continue;
                 }
-                let mut p = Map::new();
-                p.insert("id".into(), json!(b.id.get()));
-                p.insert("address".into(), json!(b.address));
-                p.insert("usage".into(), json!(b.usage.code()));
-                p.insert("levels".into(), json!(b.levels));
-                p.insert("height_m".into(), json!(b.height_m));
-                p.insert("units".into(), json!(b.units));
-                p.insert("households".into(), json!(b.households));
-                p.insert("households_estimated".into(), json!(b.households_estimated));
-                p.insert("compound".into(), json!(b.compound.map(|c| c.get())));
-                feats.push(feature(gj(&b.footprint), p));
+                feats.push(Feature::new(&b.footprint, BuildingProps::of(b)).to_value());
             }
         }
         "units" => {
@@ -225,12 +190,7 @@ pub async fn list(
                 {
                     continue;
                 }
-                let mut p = Map::new();
-                p.insert("id".into(), json!(u.id.get()));
-                p.insert("building".into(), json!(u.building.get()));
-                p.insert("number".into(), json!(u.number));
-                p.insert("households".into(), json!(u.households));
-                feats.push(feature(gj(&u.entrance), p));
+                feats.push(Feature::new(&u.entrance, UnitProps::of(u)).to_value());
             }
         }
         "places" => {
@@ -247,12 +207,7 @@ pub async fn list(
                 if q.kind.as_deref().is_some_and(|k| k != pl.category.code() && Some(k) != pl.service.map(|s| s.code())) {
                     continue;
                 }
-                let mut p = Map::new();
-                p.insert("id".into(), json!(pl.id.get()));
-                p.insert("name".into(), json!(pl.name));
-                p.insert("category".into(), json!(pl.category.code()));
-                p.insert("service".into(), json!(pl.service.map(|s| s.code())));
-                feats.push(feature(gj(&pl.geometry), p));
+                feats.push(Feature::new(&pl.geometry, PlaceProps::of(pl)).to_value());
             }
         }
         "organisations" => {
@@ -265,12 +220,7 @@ pub async fn list(
                 if q.kind.as_deref().is_some_and(|k| k != o.kind.code()) {
                     continue;
                 }
-                let mut p = Map::new();
-                p.insert("id".into(), json!(o.id.get()));
-                p.insert("name".into(), json!(o.name));
-                p.insert("kind".into(), json!(o.kind.code()));
-                p.insert("member_count".into(), json!(o.member_count));
-                feats.push(feature(gj(&o.geometry), p));
+                feats.push(Feature::new(&o.geometry, OrganisationProps::of(o)).to_value());
             }
         }
         "roads" => {
@@ -278,11 +228,7 @@ pub async fn list(
                 if !in_bbox(&bbox, r.line.bounding_rect()) {
                     continue;
                 }
-                let mut p = Map::new();
-                p.insert("id".into(), json!(r.id.get()));
-                p.insert("name".into(), json!(r.name));
-                p.insert("class".into(), json!(r.class.code()));
-                feats.push(feature(gj(&r.line), p));
+                feats.push(Feature::new(&r.line, RoadProps::of(r)).to_value());
             }
         }
         "events" => {
@@ -301,12 +247,12 @@ pub async fn list(
                 if access.role.sees_single_events() {
                     if access.may_see_event(e.handler.as_deref(), in_grids(&mine, r)) {
                         scrub_event(access.reveals(), view.names_of(e), &mut props);
-                        feats.push(feature(gj(&e.location), props));
+                        feats.push(Feature::new(&e.location, props).to_value());
                     }
                 } else {
                     let (lon, lat) = coarse_point(e.location.x(), e.location.y());
                     let p = geo_types::Point::new(lon, lat);
-                    feats.push(feature(gj(&p), coarsen(props)));
+                    feats.push(Feature::new(&p, coarsen(props)).to_value());
                 }
             }
             feats.sort_by(|a, b| b["properties"]["reported_at"].as_str().cmp(&a["properties"]["reported_at"].as_str()));
@@ -467,63 +413,12 @@ pub async fn lookup_person(
 pub async fn grid_detail(
     State(st): State<AppState>,
     Path(code): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<axum::response::Response> {
     let view = st.view()?;
     let gid = grid_id(&view, &code)?;
-    let g = &view.dataset.grids[view.grid_pos[&gid]];
-    let pop = view.grid_pop.get(&gid.get()).copied().unwrap_or_default();
-    let now = st.now();
-    let mut open = 0u64;
-    let mut overdue = 0u64;
-    let mut handling = Vec::new();
-    let mut sat = (0u64, 0u64);
-    let mut weeks: std::collections::BTreeMap<String, u64> = Default::default();
-    let since = now - chrono::Duration::weeks(26);
-    for e in view.grid_events(gid) {
-        if e.status.is_open() {
-            open += 1;
-        }
-        if e.is_overdue(now) {
-            overdue += 1;
-        }
-        if let Some(h) = e.handling_h() {
-            handling.push(h);
-        }
-        if let Some(s) = e.satisfaction {
-            sat.0 += 1;
-            if s >= 4 {
-                sat.1 += 1;
-            }
-        }
-        if e.reported_at >= since {
-            *weeks.entry(week_of(e.reported_at)).or_default() += 1;
-        }
-    }
-    let community = g
-        .community
-        .and_then(|c| view.dataset.communities.iter().find(|x| x.id == c));
-    let parent = g
-        .parent
-        .and_then(|p| view.grid_pos.get(&p))
-        .map(|&i| view.dataset.grids[i].code.as_str());
-    let bbox = g
-        .boundary
-        .bounding_rect()
-        .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
-    Ok(Json(json!({
-        "code": g.code.as_str(), "name": g.name, "kind": g.kind.code(),
-        "community": community.map(|c| json!({"id": c.id.get(), "name": c.name, "code": c.code.as_str()})),
-        "parent": parent,
-        "workers": g.workers,
-        "households": pop.households, "residents": pop.residents,
-        "aged60_share": if pop.residents > 0 { pop.aged60 as f64 / pop.residents as f64 } else { 0.0 },
-        "elderly_alone": pop.elderly_alone,
-        "open_events": open, "overdue_events": overdue,
-        "median_handling_h": median(handling),
-        "satisfaction": if sat.0 > 0 { Some(sat.1 as f64 / sat.0 as f64) } else { None },
-        "events_per_week": weeks.into_iter().map(|(w, c)| json!({"week": w, "count": c})).collect::<Vec<_>>(),
-        "bbox": bbox,
-    })))
+    let detail = GridDetail::of(&view, gid, st.now())
+        .ok_or_else(|| AppError::NotFound(format!("grid {code} not found")))?;
+    Ok(Json(detail).into_response())
 }
 
 /// `GET /api/v1/buildings/{id}`.
@@ -531,7 +426,7 @@ pub async fn building_detail(
     State(st): State<AppState>,
     Path(id): Path<String>,
     access: Access,
-) -> AppResult<Json<Value>> {
+) -> AppResult<axum::response::Response> {
     let bid: BuildingId = id
         .parse()
         .map_err(|e: geo_core::IdError| AppError::bad(ErrorCode::BadId, e.to_string()))?;
@@ -552,34 +447,19 @@ pub async fn building_detail(
         .iter()
         .find(|b| b.id == bid)
         .ok_or_else(|| AppError::NotFound(format!("building {bid} not found")))?;
-    let compound = b
-        .compound
-        .and_then(|c| view.dataset.compounds.iter().find(|x| x.id == c));
     let refs = refs_at(&view, b.footprint.interior_point());
     if !scope.allows(&refs) {
         // Outside the caller's grids a building is absent, as one that
         // does not exist (no existence oracle).
         return Err(AppError::NotFound(format!("building {bid} not found")));
     }
-    let units: Vec<Value> = view
-        .dataset
-        .units
-        .iter()
-        .filter(|u| u.building == bid)
-        .map(|u| json!({"id": u.id.get(), "number": u.number, "households": u.households}))
-        .collect();
-    Ok(Json(json!({
-        "id": b.id.get(), "address": b.address, "usage": b.usage.code(), "levels": b.levels,
-        "height_m": b.height_m, "units": b.units, "unit_list": units, "households": b.households,
-        "households_estimated": b.households_estimated,
-        "compound": compound.map(|c| json!({"id": c.id.get(), "name": c.name, "era": c.era.code()})),
-        "grids": GridCodes::of(&view, &refs),
-        "household_list": households.iter().map(|d| json!({
-            "id": d.household.get(),
-            "unit": d.unit.and_then(|u| view.dataset.units.iter().find(|x| x.id == u)).map(|u| u.number),
-            "floor": d.floor, "room": d.room,
-        })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(BuildingDetail::of(
+        &view,
+        b,
+        GridCodes::of(&view, &refs),
+        &households,
+    ))
+    .into_response())
 }
 
 /// Body of `POST /api/v1/events`.
@@ -731,8 +611,8 @@ pub async fn stream_events(
             .iter()
             .filter_map(|(e, r)| {
                 let mut m = event_props(&view, e, r, now);
-                m.insert("lon".into(), json!(e.location.x()));
-                m.insert("lat".into(), json!(e.location.y()));
+                m.insert("lon".into(), Value::from(e.location.x()));
+                m.insert("lat".into(), Value::from(e.location.y()));
                 let mut m = event_message_for(&access, m)?;
                 scrub_event(false, view.names_of(e), &mut m);
                 Some((e.id.get(), Value::Object(m).to_string()))
@@ -746,7 +626,11 @@ pub async fn stream_events(
         .event("hello")
         .id(start.to_string())
         .retry(Duration::from_millis(2000))
-        .data(json!({"last_id": start, "replayed": backlog.len()}).to_string()))];
+        .json_data(StreamHello {
+            last_id: start,
+            replayed: backlog.len(),
+        })
+        .unwrap_or_else(|_| unreachable!("a struct of numbers serialises")))];
     first.extend(backlog.into_iter().map(|(id, data)| {
         Ok(SseEvent::default()
             .event("event")
@@ -777,7 +661,10 @@ pub async fn stream_events(
         Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
             Some(Ok(SseEvent::default()
                 .event("resync")
-                .data(json!({"missed": n}).to_string())))
+                .json_data(StreamResync { missed: n })
+                .unwrap_or_else(|_| {
+                    unreachable!("a struct of numbers serialises")
+                })))
         }
     });
     Ok(Sse::new(tokio_stream::iter(first).chain(live)).keep_alive(
@@ -788,109 +675,21 @@ pub async fn stream_events(
 }
 
 /// `GET /api/v1/kpi`: the big screen's figures.
-pub async fn kpi(State(st): State<AppState>) -> AppResult<Json<Value>> {
-    let view = st.view()?;
-    let now = st.now();
-    let local = chrono::FixedOffset::east_opt(8 * 3600).map(|o| now.with_timezone(&o));
-    let today = local.map(|l| l.date_naive());
-    // A store whose newest event is older than the 30-day window (a demo
-    // town, an archive) would show empty handling and satisfaction tiles: the
-    // windows then end at the newest event instead, and the answer says so.
-    let latest = view.dataset.events.iter().map(|e| e.reported_at).max();
-    let window_end = match latest {
-        Some(l) if l < now - chrono::Duration::days(30) => l,
-        _ => now,
-    };
-    let window_local =
-        chrono::FixedOffset::east_opt(8 * 3600).map(|o| window_end.with_timezone(&o));
-    let month = window_local.map(|l| (l.year(), l.month()));
-    let (mut today_n, mut open, mut overdue, mut sat_n, mut sat_ok) =
-        (0u64, 0u64, 0u64, 0u64, 0u64);
-    let mut handling = Vec::new();
-    let since = window_end - chrono::Duration::days(30);
-    for e in &view.dataset.events {
-        let l = e.reported_at.with_timezone(
-            &chrono::FixedOffset::east_opt(8 * 3600)
-                .unwrap_or(chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!())),
-        );
-        if Some(l.date_naive()) == today {
-            today_n += 1;
-        }
-        if e.status.is_open() {
-            open += 1;
-        }
-        if e.is_overdue(now) {
-            overdue += 1;
-        }
-        if e.reported_at >= since && e.reported_at <= window_end {
-            if let Some(h) = e.handling_h() {
-                handling.push(h);
-            }
-        }
-        if Some((l.year(), l.month())) == month {
-            if let Some(s) = e.satisfaction {
-                sat_n += 1;
-                sat_ok += u64::from(s >= 4);
-            }
-        }
-    }
-    Ok(Json(json!({
-        "events_today": today_n, "open": open, "overdue": overdue,
-        "median_handling_h": median(handling),
-        "satisfaction_month": if sat_n > 0 { Some(sat_ok as f64 / sat_n as f64) } else { None },
-        "total_events": view.dataset.events.len(),
-        "window_end": window_end.to_rfc3339(),
-        "window_is_now": window_end == now,
-        "satisfaction_month_of": month.map(|(y, m)| format!("{y:04}-{m:02}")),
-    })))
+pub async fn kpi(State(st): State<AppState>) -> AppResult<Json<Kpi>> {
+    Ok(Json(Kpi::of(&*st.view()?, st.now())))
 }
 
 /// `GET /api/v1/search?q=`.
 pub async fn search(
     State(st): State<AppState>,
     Query(q): Query<ListQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<axum::response::Response> {
     let needle = q.q.unwrap_or_default().trim().to_lowercase();
     if needle.is_empty() {
         return Err(AppError::bad(ErrorCode::BadQuery, "q must not be empty"));
     }
     let view = st.view()?;
-    let mut out = Vec::new();
-    let rect =
-        |r: Option<geo_types::Rect<f64>>| r.map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
-    let centre = |r: Option<geo_types::Rect<f64>>| r.map(|r| [r.center().x, r.center().y]);
-    for g in &view.dataset.grids {
-        if g.code.as_str().contains(&needle) || g.name.to_lowercase().contains(&needle) {
-            let r = g.boundary.bounding_rect();
-            out.push(json!({"type": "grid", "label": format!("{} {}", g.name, g.code), "code": g.code.as_str(), "center": centre(r), "bbox": rect(r)}));
-        }
-    }
-    for c in &view.dataset.communities {
-        if c.name.to_lowercase().contains(&needle) || c.code.as_str().contains(&needle) {
-            let r = c.boundary.bounding_rect();
-            out.push(json!({"type": "community", "label": c.name, "id": c.id.get(), "center": centre(r), "bbox": rect(r)}));
-        }
-    }
-    for c in &view.dataset.compounds {
-        if c.name.to_lowercase().contains(&needle) {
-            let r = c.boundary.bounding_rect();
-            out.push(json!({"type": "compound", "label": c.name, "id": c.id.get(), "center": centre(r), "bbox": rect(r)}));
-        }
-    }
-    for b in &view.dataset.buildings {
-        if b.address
-            .as_deref()
-            .is_some_and(|a| a.to_lowercase().contains(&needle))
-        {
-            let r = b.footprint.bounding_rect();
-            out.push(json!({"type": "building", "label": b.address, "id": b.id.get(), "center": centre(r), "bbox": rect(r)}));
-        }
-        if out.len() >= 50 {
-            break;
-        }
-    }
-    out.truncate(50);
-    Ok(Json(Value::Array(out)))
+    Ok(Json(SearchHit::find(&view, &needle)).into_response())
 }
 
 /// `GET /api/v1/heatmap`: H3 aggregation for dashboards.
@@ -898,7 +697,7 @@ pub async fn heatmap(
     State(st): State<AppState>,
     access: Access,
     Query(q): Query<ListQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Heatmap>> {
     let res = q.res.unwrap_or(9);
     if !(7..=10).contains(&res) {
         return Err(AppError::bad(
@@ -912,9 +711,5 @@ pub async fn heatmap(
     if access.role.needs_k_anonymity() {
         cells = tiles::heatmap::protect(cells, st.0.config.k_anonymity);
     }
-    let cells: Vec<Value> = cells
-        .iter()
-        .map(|c| json!({"cell": c.cell.to_string(), "count": c.count, "lon": c.lon, "lat": c.lat}))
-        .collect();
-    Ok(Json(json!({"res": res, "cells": cells})))
+    Ok(Json(Heatmap { res, cells }))
 }

@@ -16,8 +16,9 @@ use geo_core::ids::EventId;
 use geo_core::model::lifecycle::LifecycleError;
 use geo_core::model::{Event, EventStatus, Grade, GridRefs};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
+use crate::answers::{ErrorBody, NoDetail};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::present::{
     allowed_moves, in_grids, scrub_event, to_map, worker_grids, Escalated, EscalationRun,
@@ -37,12 +38,43 @@ const MAX_ACTOR: usize = 64;
 /// Longest accepted note.
 const MAX_NOTE: usize = 2000;
 
-fn conflict(code: ErrorCode, message: String, extra: Map<String, Value>) -> Response {
-    let mut err = Map::new();
-    err.insert("code".into(), json!(code));
-    err.insert("message".into(), json!(message));
-    err.extend(extra);
-    (StatusCode::CONFLICT, Json(json!({ "error": err }))).into_response()
+fn conflict<D: serde::Serialize>(code: ErrorCode, message: String, detail: D) -> Response {
+    (
+        StatusCode::CONFLICT,
+        Json(ErrorBody::with(code, message, detail)),
+    )
+        .into_response()
+}
+
+/// What a refused transition answers besides code and message.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IllegalDetail {
+    /// The event.
+    pub event: u64,
+    /// Its status.
+    pub from: &'static str,
+    /// The status asked for.
+    pub to: &'static str,
+    /// The statuses it may move to.
+    pub allowed: Vec<&'static str>,
+}
+
+/// What a refused reopening answers besides code and message.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReopenDetail {
+    /// The event.
+    pub event: u64,
+    /// When it was closed, RFC 3339.
+    pub closed_at: String,
+    /// The reopening window, hours.
+    pub window_h: i64,
+}
+
+/// The event a refused change was about.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EventOfError {
+    /// The event.
+    pub event: u64,
 }
 
 impl IntoResponse for LoopError {
@@ -57,39 +89,40 @@ impl IntoResponse for LoopError {
                         from,
                         to,
                         allowed,
-                    } => {
-                        let mut m = Map::new();
-                        m.insert("event".into(), json!(id.get()));
-                        m.insert("from".into(), json!(from.code()));
-                        m.insert("to".into(), json!(to.code()));
-                        m.insert(
-                            "allowed".into(),
-                            json!(allowed.iter().map(|s| s.code()).collect::<Vec<_>>()),
-                        );
-                        conflict(ErrorCode::IllegalTransition, message, m)
-                    }
+                    } => conflict(
+                        ErrorCode::IllegalTransition,
+                        message,
+                        IllegalDetail {
+                            event: id.get(),
+                            from: from.code(),
+                            to: to.code(),
+                            allowed: allowed.iter().map(|s| s.code()).collect(),
+                        },
+                    ),
                     LifecycleError::ReopenWindowPassed {
                         id,
                         closed_at,
                         window_h,
                         ..
-                    } => {
-                        let mut m = Map::new();
-                        m.insert("event".into(), json!(id.get()));
-                        m.insert("closed_at".into(), json!(closed_at.to_rfc3339()));
-                        m.insert("window_h".into(), json!(window_h));
-                        conflict(ErrorCode::ReopenWindowPassed, message, m)
-                    }
-                    LifecycleError::BeforeReport { id, .. } => {
-                        let mut m = Map::new();
-                        m.insert("event".into(), json!(id.get()));
-                        conflict(ErrorCode::BeforeReport, message, m)
-                    }
+                    } => conflict(
+                        ErrorCode::ReopenWindowPassed,
+                        message,
+                        ReopenDetail {
+                            event: id.get(),
+                            closed_at: closed_at.to_rfc3339(),
+                            window_h,
+                        },
+                    ),
+                    LifecycleError::BeforeReport { id, .. } => conflict(
+                        ErrorCode::BeforeReport,
+                        message,
+                        EventOfError { event: id.get() },
+                    ),
                 }
             }
-            LoopError::Merge(e) => conflict(ErrorCode::MergeRefused, e.to_string(), Map::new()),
+            LoopError::Merge(e) => conflict(ErrorCode::MergeRefused, e.to_string(), NoDetail {}),
             LoopError::Escalate(e) => {
-                conflict(ErrorCode::EscalationRefused, e.to_string(), Map::new())
+                conflict(ErrorCode::EscalationRefused, e.to_string(), NoDetail {})
             }
         }
     }

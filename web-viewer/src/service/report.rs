@@ -614,40 +614,76 @@ impl Table for CommunityCoverage {
     }
 }
 
-/// The per-grid coverage as a GeoJSON map layer: one feature per
-/// comprehensive grid with a row, its boundary as geometry and as properties
-/// `grid_id`, `code`, `name`, `service`, `households`, `households_beyond`,
-/// `covered_share`, `elderly_alone`, `elderly_alone_beyond`,
-/// `elderly_alone_beyond_share`, `mean_minutes`. Rows of buildings in no grid
-/// have no shape and are left out.
-pub fn coverage_geojson(ds: &Dataset, rows: &[CoverageRow], minutes: f64) -> serde_json::Value {
-    use serde_json::json;
+/// One comprehensive grid's coverage on the map (`coverage_geojson`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverageProps {
+    /// Grid ID.
+    pub grid_id: u64,
+    /// Grid code.
+    pub code: String,
+    /// Grid name.
+    pub name: String,
+    /// Service code.
+    pub service: &'static str,
+    /// Households in the grid.
+    pub households: u32,
+    /// Households beyond the walking time.
+    pub households_beyond: u32,
+    /// Share of households within it.
+    pub covered_share: Option<f64>,
+    /// Elderly people living alone.
+    pub elderly_alone: u32,
+    /// Of whom beyond the walking time.
+    pub elderly_alone_beyond: u32,
+    /// Their share.
+    pub elderly_alone_beyond_share: Option<f64>,
+    /// Mean walking minutes to the nearest service.
+    pub mean_minutes: Option<f64>,
+}
+
+/// The per-grid coverage as a GeoJSON map layer.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverageMap {
+    /// Always `FeatureCollection`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The walking time of the analysis, minutes.
+    pub minutes: f64,
+    /// One feature per comprehensive grid with a row (rows of buildings in
+    /// no grid have no shape and are left out).
+    pub features: Vec<crate::answers::Feature<CoverageProps>>,
+}
+
+/// The per-grid coverage of `rows` as a [`CoverageMap`].
+pub fn coverage_geojson(ds: &Dataset, rows: &[CoverageRow], minutes: f64) -> CoverageMap {
     let by_id: HashMap<u64, &Grid> = ds.grids.iter().map(|g| (g.id.get(), g)).collect();
-    let features: Vec<serde_json::Value> = rows
+    let features = rows
         .iter()
         .filter_map(|r| {
             let g = by_id.get(&r.grid?.get())?;
-            let geometry = geojson::Geometry::new(geojson::GeometryValue::from(&g.boundary));
-            Some(json!({
-                "type": "Feature",
-                "geometry": geometry,
-                "properties": {
-                    "grid_id": g.id.get(),
-                    "code": g.code.as_str(),
-                    "name": g.name,
-                    "service": r.service.code(),
-                    "households": r.households,
-                    "households_beyond": r.households_beyond,
-                    "covered_share": r.households_beyond_share.map(|b| 1.0 - b),
-                    "elderly_alone": r.elderly_alone,
-                    "elderly_alone_beyond": r.elderly_alone_beyond,
-                    "elderly_alone_beyond_share": r.elderly_alone_beyond_share,
-                    "mean_minutes": r.mean_minutes,
-                }
-            }))
+            Some(crate::answers::Feature::new(
+                &g.boundary,
+                CoverageProps {
+                    grid_id: g.id.get(),
+                    code: g.code.as_str().to_string(),
+                    name: g.name.clone(),
+                    service: r.service.code(),
+                    households: r.households,
+                    households_beyond: r.households_beyond,
+                    covered_share: r.households_beyond_share.map(|b| 1.0 - b),
+                    elderly_alone: r.elderly_alone,
+                    elderly_alone_beyond: r.elderly_alone_beyond,
+                    elderly_alone_beyond_share: r.elderly_alone_beyond_share,
+                    mean_minutes: r.mean_minutes,
+                },
+            ))
         })
         .collect();
-    json!({"type": "FeatureCollection", "minutes": minutes, "features": features})
+    CoverageMap {
+        kind: "FeatureCollection",
+        minutes,
+        features,
+    }
 }
 
 /// Sums per-grid coverage rows of one service by community.
