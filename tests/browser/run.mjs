@@ -394,6 +394,8 @@ async function newContext(browser, opts = {}) {
   const ctx = await browser.newContext({
     viewport: opts.viewport || VIEWPORT,
     deviceScaleFactor: 1,
+    // A phone's position, for the pages that ask for it (随手拍).
+    ...(opts.geolocation ? { geolocation: opts.geolocation, permissions: ['geolocation'] } : {}),
   });
   const role = opts.role === undefined ? 'screen' : opts.role;
   if (role) {
@@ -891,6 +893,32 @@ async function run(browser) {
       await idle(spage);
       await spage.screenshot({ path: join(OUT, 'screen.png') });
       return `appeared after ${ms} ms`;
+    });
+
+    await step('big screen: lists the overdue and red events (coarse) and opens one from the remote', async () => {
+      const r = await getJson('/api/v1/alerts', { as: 'screen' });
+      assert(r.status === 200, `GET /api/v1/alerts as screen: ${r.status}`);
+      const red = r.body.red;
+      assert(red.length > 0, `the demo town has no overdue or red event: ${JSON.stringify(r.body.counts)}`);
+      assert(red.every((a) => !('title' in a) && !('handler' in a) && a.coarse === true), 'the screen got an alert with a title or handler');
+      await spage.waitForFunction((n) => document.querySelectorAll('#alerts button').length === n, Math.min(red.length, 12), { timeout: 60_000 })
+        .catch(async () => { throw new Error(`the page lists ${await spage.$$eval('#alerts button', (b) => b.length)} alerts, the API ${red.length}`); });
+      const listed = await spage.$$eval('#alerts button', (bs) => bs.map((b) => Number(b.dataset.id)));
+      assert(listed.join() === red.slice(0, 12).map((a) => a.id).join(), `page order ${listed} ≠ API ${red.map((a) => a.id)}`);
+      // The wall's remote: an arrow key opens the first alert on the map.
+      await spage.keyboard.press('ArrowDown');
+      await spage.waitForSelector(`#focus:not([hidden])[data-id="${red[0].id}"]`, { timeout: 10_000 });
+      await spage.waitForFunction(([lon, lat]) => {
+        const m = window.__testMaps[0];
+        const c = m.getCenter();
+        return !m.isMoving() && Math.abs(c.lng - lon) < 1e-3 && Math.abs(c.lat - lat) < 1e-3 && m.getZoom() > 15;
+      }, [red[0].lon, red[0].lat], { timeout: 30_000 })
+        .catch(async () => { throw new Error(`map centre ${JSON.stringify(await spage.evaluate(() => window.__testMaps[0].getCenter()))}, alert at ${red[0].lon},${red[0].lat}`); });
+      await idle(spage);
+      await spage.screenshot({ path: join(OUT, 'screen-alert.png') });
+      await spage.keyboard.press('Escape');
+      await spage.waitForSelector('#focus[hidden]', { state: 'attached', timeout: 10_000 });
+      return `${red.length} alerts (${JSON.stringify(r.body.counts)}), opened #${red[0].id}`;
     });
 
     // A burst of events: the feed keeps exactly its cap, the newest first.

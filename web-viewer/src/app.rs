@@ -65,6 +65,7 @@ pub fn app(state: AppState) -> Router {
         .route("/events/{id}/merge", post(events::merge_into))
         .route("/escalate", post(events::escalate_now))
         .route("/inbox", get(inbox::inbox))
+        .route("/alerts", get(inbox::alerts))
         .route("/receipts/{receipt}", get(events::receipt_status))
         .route("/events", get(list_events).post(api::create_event))
         .route("/regrid", post(analytics::start_regrid))

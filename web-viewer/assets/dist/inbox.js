@@ -7,9 +7,14 @@
 // a JSON POST to `/api/v1/events/{id}/transition` with the session's CSRF
 // token; photos are uploaded as the raw image body to
 // `/api/v1/events/{id}/photos`. Refusals are shown with their error code.
+// 随手拍 (`#report`): a worker's report from the spot — category, what is the
+// matter, a photo from the phone's camera and the phone's position
+// (`navigator.geolocation`, which browsers give only over HTTPS or on
+// localhost; the form says so when it is missing) — filed as a `patrol`
+// event (`POST /api/v1/events`), its photo added to it, then opened.
 // Built for phones first: one column, large touch targets.
 
-import { categoryName, getLang, setLang, t, translateDom, vocab, vocabValues } from './i18n.js';
+import { CATEGORIES, categoryName, getLang, setLang, t, translateDom, vocab, vocabValues } from './i18n.js';
 
 /**
  * @typedef {{level: string, remaining_h: number, deadline: string}} Sla
@@ -329,6 +334,81 @@ async function upload(file) {
   await openDetail(d.id);
 }
 
+// ---------------------------------------------------------------- 随手拍
+
+/** @type {{lon: number, lat: number, accuracy: number}|null} */
+let here = null;
+
+/** @param {'none'|'wait'|'ok'|'error'} state @param {string} text */
+function where(state, text) {
+  const w = $('rp-where');
+  w.dataset.state = state;
+  w.textContent = text;
+}
+
+function locate() {
+  here = null;
+  if (!('geolocation' in navigator) || !window.isSecureContext) {
+    where('error', t('rpNoGeo', window.isSecureContext ? 'geolocation' : 'HTTP'));
+    return;
+  }
+  where('wait', t('rpLocating'));
+  navigator.geolocation.getCurrentPosition(
+    (p) => {
+      here = { lon: p.coords.longitude, lat: p.coords.latitude, accuracy: p.coords.accuracy };
+      where('ok', t('rpLocated', here.lon.toFixed(6), here.lat.toFixed(6), Math.round(here.accuracy)));
+    },
+    (e) => where('error', t('rpNoGeo', e.message || String(e.code))),
+    { enableHighAccuracy: true, timeout: 20_000, maximumAge: 60_000 },
+  );
+}
+
+function openReport() {
+  const sel = /** @type {HTMLSelectElement} */ ($('rp-category'));
+  if (!sel.options.length) {
+    sel.replaceChildren(...CATEGORIES.map(([code]) => {
+      const o = /** @type {HTMLOptionElement} */ (el('option', '', `${code} ${categoryName(code)}`));
+      o.value = code;
+      return o;
+    }));
+  }
+  $('report').hidden = false;
+  $('rp-text').focus();
+  locate();
+}
+
+function closeReport() {
+  $('report').hidden = true;
+  /** @type {HTMLFormElement} */ ($('report-form')).reset();
+  here = null;
+}
+
+async function sendReport() {
+  if (!here) throw new Error(t('rpNeedPlace'));
+  const body = {
+    category: /** @type {HTMLSelectElement} */ ($('rp-category')).value,
+    title: /** @type {HTMLTextAreaElement} */ ($('rp-text')).value.trim(),
+    lon: here.lon,
+    lat: here.lat,
+    source: 'patrol',
+  };
+  const created = await post('/api/v1/events', body);
+  const file = /** @type {HTMLInputElement} */ ($('rp-photo')).files?.[0];
+  closeReport();
+  let photoError = '';
+  if (file) {
+    await call(`/api/v1/events/${created.id}/photos`, {
+      method: 'POST',
+      headers: { 'content-type': file.type || 'application/octet-stream', 'x-csrf-token': csrf },
+      body: file,
+    }).catch((e) => { photoError = e instanceof Error ? e.message : String(e); });
+  }
+  await loadList();
+  location.hash = `event=${created.id}`;
+  if (photoError) fail(t('rpPhotoFailed', created.id, photoError));
+  else notice(t('rpSent', created.id));
+}
+
 // ---------------------------------------------------------------- wiring
 
 function route() {
@@ -356,6 +436,15 @@ $('move-cancel').addEventListener('click', () => {
   renderForm();
 });
 $('back').addEventListener('click', () => { location.hash = ''; });
+$('report-open').addEventListener('click', openReport);
+$('rp-cancel').addEventListener('click', closeReport);
+$('rp-locate').addEventListener('click', locate);
+$('report-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const b = /** @type {HTMLButtonElement} */ ($('rp-send'));
+  b.disabled = true;
+  sendReport().catch((e) => fail(e, t('ibRefused'))).finally(() => { b.disabled = false; });
+});
 $('photo-input').addEventListener('change', (ev) => {
   const input = /** @type {HTMLInputElement} */ (ev.target);
   const file = input.files?.[0];

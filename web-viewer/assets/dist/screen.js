@@ -7,6 +7,10 @@
 // The connection badge (`#conn`) carries the stream's state: `data-state`
 // (`live` / `down`), `data-reconnects` and `data-last-id`; the KPI tiles'
 // container carries `data-updated` once figures arrived.
+// Overdue and red events (`GET /api/v1/alerts`, refreshed with the figures)
+// are listed beside the feed with the count of open escalations; a click, or
+// the wall's remote (arrow keys to move, Enter to open, Escape to close),
+// flies the map to the event and shows its card (`#focus`, `data-id`).
 
 import { t, setLang, getLang, translateDom, categoryName, vocab } from './i18n.js';
 import { api, buildStyle, createMap, applyLayers, readUrlState, townExtent, onFirstIdle, esc, kioskSession, maplibregl } from './mapcore.js';
@@ -61,6 +65,86 @@ async function refreshKpi() {
     console.warn('kpi:', e.message);
   }
 }
+
+// ---- alerts: overdue and red events ----
+/** @type {any[]} */
+let alerts = [];
+let alertAt = -1;
+/** Until when the tour leaves the map on an opened event. */
+let focusUntil = 0;
+/** @param {any} a */
+function alertWhen(a) {
+  const h = Math.abs(Number(a.sla?.remaining_h ?? 0)).toFixed(1);
+  return Number(a.sla?.remaining_h) < 0 ? t('ibOver', h) : t('ibLeft', h);
+}
+/** @param {any} a */
+function gridOf(a) {
+  const g = a.grids || {};
+  return g.micro || g.comprehensive || g.dedicated || '—';
+}
+async function refreshAlerts() {
+  try {
+    const a = await api('/api/v1/alerts');
+    const openId = alertAt >= 0 ? alerts[alertAt]?.id : null;
+    alerts = a.red || [];
+    alertAt = alerts.findIndex((x) => x.id === openId);
+    const c = a.counts || {};
+    $('alert-counts').textContent = t('alertCounts', c.overdue ?? 0, c.red ?? 0, c.yellow ?? 0);
+    $('escalations').textContent = t('alertEscalated', (a.escalated || []).length);
+    const list = $('alerts');
+    list.dataset.count = String(alerts.length);
+    if (!alerts.length) {
+      list.innerHTML = `<li class="none">${esc(t('alertNone'))}</li>`;
+      return;
+    }
+    list.replaceChildren(...alerts.slice(0, 12).map((x, i) => {
+      const li = document.createElement('li');
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = `lvl-${x.sla?.level || 'none'}`;
+      b.dataset.id = String(x.id);
+      b.setAttribute('aria-current', String(i === alertAt));
+      b.innerHTML = `<span class="when">${esc(alertWhen(x))}</span>${esc(categoryName(x.category))} · ${esc(gridOf(x))}`;
+      b.addEventListener('click', () => openAlert(i));
+      li.append(b);
+      return li;
+    }));
+  } catch (e) {
+    console.warn('alerts:', e.message);
+  }
+}
+/** Flies the map to alert `i` and shows its card. @param {number} i */
+function openAlert(i) {
+  const a = alerts[i];
+  if (!a) return;
+  alertAt = i;
+  for (const b of $('alerts').querySelectorAll('button')) b.setAttribute('aria-current', String(b.dataset.id === String(a.id)));
+  const card = $('focus');
+  card.dataset.id = String(a.id);
+  card.innerHTML = `<h3>#${esc(String(a.id))} ${esc(categoryName(a.category))}</h3><dl>
+    <dt>${esc(t('alertGrid'))}</dt><dd>${esc(gridOf(a))}</dd>
+    <dt>${esc(t('alertStatus'))}</dt><dd>${esc(vocab('status', a.status))} · ${esc(vocab('grade', a.grade))}</dd>
+    <dt>${esc(t('alertDeadline'))}</dt><dd>${esc(alertWhen(a))}</dd></dl>`;
+  card.hidden = false;
+  focusUntil = Date.now() + 60_000;
+  if (map && Number.isFinite(Number(a.lon)) && Number.isFinite(Number(a.lat))) {
+    map.flyTo({ center: [Number(a.lon), Number(a.lat)], zoom: 16, duration: 1500 });
+  }
+}
+function closeAlert() {
+  $('focus').hidden = true;
+  focusUntil = 0;
+}
+document.addEventListener('keydown', (ev) => {
+  if (!alerts.length) return;
+  const n = Math.min(alerts.length, 12);
+  if (ev.key === 'ArrowDown' || ev.key === 'ArrowRight') openAlert((alertAt + 1) % n);
+  else if (ev.key === 'ArrowUp' || ev.key === 'ArrowLeft') openAlert((alertAt - 1 + n) % n);
+  else if (ev.key === 'Enter') openAlert(Math.max(alertAt, 0));
+  else if (ev.key === 'Escape') closeAlert();
+  else return;
+  ev.preventDefault();
+});
 
 // ---- live feed ----
 function eventOf(data) {
@@ -231,6 +315,7 @@ async function tour(map, extent) {
   if (!stops.length) return;
   let i = 0;
   setInterval(() => {
+    if (Date.now() < focusUntil) return;
     map.fitBounds(stops[i % stops.length], { padding: 40, duration: 4000, pitch: 0 });
     i += 1;
   }, TOUR_EVERY_MS);
@@ -277,6 +362,8 @@ async function main() {
   setInterval(tick, 1000);
   refreshKpi();
   setInterval(refreshKpi, KPI_EVERY_MS);
+  refreshAlerts();
+  setInterval(refreshAlerts, KPI_EVERY_MS);
   await seedFeed();
   connect();
   setInterval(watchdog, 5000);

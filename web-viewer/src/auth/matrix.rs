@@ -125,6 +125,7 @@ pub const ROWS: &[Row] = &[
     row("GET", "/api/v1/events/{id}/photos/{photo}", Who::Roles(HANDLERS), "as for reading the event; audited"),
     row("GET", "/api/v1/events/{id}/photos/{photo}/thumb", Who::Roles(HANDLERS), "as for reading the event (320 px thumbnail); audited"),
     row("POST", "/api/v1/events/{id}/merge", Who::Roles(HANDLERS), "as for reading, both events"),
+    row("GET", "/api/v1/alerts", Who::Roles(AGGREGATES), "the town's overdue and red open events and open escalations, most urgent first; the coarse copy (no title, handler or exact place) for planner and screen"),
     row("GET", "/api/v1/inbox", Who::Roles(HANDLERS), "my events, most urgent first, with counts per status: worker own grids; department dispatched to it; leader the town; titles scrubbed"),
     row("POST", "/api/v1/escalate", Who::Roles(LEADER_DEPT), "escalate red and overdue events now"),
     row("GET", "/api/v1/receipts/{receipt}", Who::Anyone, "status and timeline of one report, no personal data"),

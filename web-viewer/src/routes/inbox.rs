@@ -170,3 +170,88 @@ pub async fn inbox(
         handlers: handlers(&st),
     }))
 }
+
+/// Most events `GET /api/v1/alerts` lists.
+const ALERT_ITEMS: usize = 50;
+
+/// One alert: an open event past or near its deadline, or escalated, as the
+/// caller may see it (the coarse copy for planners and the screen: no
+/// title, no handler, its place moved to its H3 cell's centre).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Alert {
+    /// The event as the caller may see it (with `lon`/`lat`).
+    #[serde(flatten)]
+    pub event: serde_json::Map<String, serde_json::Value>,
+    /// Its time-limit state.
+    pub sla: Option<Sla>,
+}
+
+/// `GET /api/v1/alerts`: what the command centre acts on.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Alerts {
+    /// Open events by traffic light: `overdue`, `red`, `yellow`.
+    pub counts: BTreeMap<&'static str, u64>,
+    /// Overdue and red events, most urgent first (at most 50).
+    pub red: Vec<Alert>,
+    /// Escalated events still open, newest report first (at most 50).
+    pub escalated: Vec<Alert>,
+}
+
+/// `GET /api/v1/alerts`: the town's overdue and red events and its open
+/// escalations, for the big screen and the leaders (aggregate roles; the
+/// screen and planners get each event's coarse copy).
+pub async fn alerts(State(st): State<AppState>, access: Access) -> AppResult<Json<Alerts>> {
+    let now = st.now();
+    let view = st.view()?;
+    let mut counts: BTreeMap<&'static str, u64> =
+        ["overdue", "red", "yellow"].map(|l| (l, 0)).into();
+    let mut red: Vec<(u8, String, Alert)> = Vec::new();
+    let mut escalated: Vec<(i64, Alert)> = Vec::new();
+    for (i, e) in view.dataset.events.iter().enumerate() {
+        if !e.status.is_open() {
+            continue;
+        }
+        let sla = Sla::of(&st.0.rules, e, now);
+        let level = sla.as_ref().map_or("none", |s| s.level);
+        if let Some(n) = counts.get_mut(level) {
+            *n += 1;
+        }
+        let urgent = matches!(level, "overdue" | "red");
+        let up = e.status == EventStatus::Escalated;
+        if !urgent && !up {
+            continue;
+        }
+        let refs = &view.event_refs[i];
+        let mut m = crate::present::to_map(&Located::of(&view, e, refs, now));
+        if let Some(t) = m.get_mut("title") {
+            let scrubbed = geo_core::ids::scrub_text(t.as_str().unwrap_or_default());
+            *t = geo_core::ids::scrub_names(&scrubbed, view.names_of(e)).into();
+        }
+        let Some(event) = crate::present::event_message_for(&access, m) else {
+            continue;
+        };
+        let alert = Alert { event, sla };
+        if urgent {
+            let deadline = alert.sla.as_ref().map(|s| s.deadline.clone());
+            red.push((
+                sla_rank(alert.sla.as_ref()),
+                deadline.unwrap_or_default(),
+                alert.clone(),
+            ));
+        }
+        if up {
+            escalated.push((e.reported_at.timestamp(), alert));
+        }
+    }
+    red.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    escalated.sort_by(|a, b| b.0.cmp(&a.0));
+    Ok(Json(Alerts {
+        counts,
+        red: red.into_iter().take(ALERT_ITEMS).map(|x| x.2).collect(),
+        escalated: escalated
+            .into_iter()
+            .take(ALERT_ITEMS)
+            .map(|x| x.1)
+            .collect(),
+    }))
+}
