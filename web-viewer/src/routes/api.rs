@@ -8,56 +8,28 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use axum::Json;
-use chrono::{DateTime, Datelike, Utc};
+use chrono::Datelike;
 use geo::{BoundingRect, InteriorPoint};
-use geo_core::ids::{BuildingId, GridId};
+use geo_core::ids::BuildingId;
 use geo_core::model::{Event, EventSource, Grade, GridRefs};
-use geo_core::store::{EventFilter, Page, Scope};
+use geo_core::store::{Page, Scope};
 use geo_core::taxonomy::EventCategory;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
 
 use crate::error::{AppError, AppResult, ErrorCode, JsonBody};
 use crate::present::{
-    coarse_point, coarsen, event_message_for, event_props, in_grids, scrub_event, worker_grids,
-    FeaturePage, GridCodes, HouseholdProps, PersonProps, Records, SentimentProps,
+    event_message_for, event_props, scrub_event, FeaturePage, GridCodes, HouseholdProps,
+    PersonProps, Records, SentimentProps,
 };
 use crate::query::{grid_id, heat_filter, parse_bbox, ListQuery};
 use crate::role::Access;
 use crate::service::event_loop::{broadcast, file_event, reported};
+use crate::service::features::{features, refs_at, scope_of};
 use crate::state::AppState;
-use crate::view::{median, week_of, TownView};
-
-/// The grids of an element located by `p`, as ingest assigns them
-/// (人进户、户进房、房进格): the point's grid of each level in the view's index.
-fn refs_at(view: &TownView, p: Option<geo_types::Point<f64>>) -> GridRefs {
-    p.map(|p| view.index.grids_at(p.0)).unwrap_or_default()
-}
-
-/// True when an element passes the request's scope (a worker's own grids)
-/// and its `grid=` filter; `refs` is only computed when either restricts.
-fn visible(scope: &Scope, grid: Option<GridId>, refs: impl FnOnce() -> GridRefs) -> bool {
-    if *scope == Scope::Town && grid.is_none() {
-        return true;
-    }
-    let r = refs();
-    scope.allows(&r) && in_grid(grid, &r)
-}
-
-/// True when `grid` is absent or one of the element's grids (any level).
-fn in_grid(grid: Option<GridId>, r: &GridRefs) -> bool {
-    grid.is_none_or(|g| [r.comprehensive, r.micro, r.dedicated].contains(&Some(g)))
-}
-
-fn scope_of(access: &Access, view: &TownView) -> Scope {
-    access.scope(|c| {
-        view.grid_by_code
-            .get(c.as_str())
-            .map(|&i| view.dataset.grids[i].id)
-    })
-}
+use crate::view::{median, week_of};
 
 /// `GET /healthz`.
 pub async fn healthz(State(st): State<AppState>) -> AppResult<Json<Value>> {
@@ -73,28 +45,6 @@ pub async fn info(State(st): State<AppState>, access: Access) -> AppResult<Json<
     Ok(Json(
         serde_json::to_value(counts).map_err(|e| AppError::Internal(e.to_string()))?,
     ))
-}
-
-fn feature(geom: Value, props: Map<String, Value>) -> Value {
-    json!({"type": "Feature", "geometry": geom, "properties": props})
-}
-
-fn gj<'a, G>(g: &'a G) -> Value
-where
-    geojson::GeometryValue: From<&'a G>,
-{
-    serde_json::to_value(geojson::Geometry::new(geojson::GeometryValue::from(g)))
-        .unwrap_or(Value::Null)
-}
-
-fn in_bbox(b: &Option<[f64; 4]>, r: Option<geo_types::Rect<f64>>) -> bool {
-    match (b, r) {
-        (None, _) => true,
-        (Some(_), None) => false,
-        (Some([w, s, e, n]), Some(r)) => {
-            r.min().x <= *e && r.max().x >= *w && r.min().y <= *n && r.max().y >= *s
-        }
-    }
 }
 
 /// `GET /api/v1/{kind}`: GeoJSON of one element kind.
@@ -135,188 +85,7 @@ pub async fn list(
     let view = st.view()?;
     let scope = scope_of(&access, &view);
     let grid_filter = q.grid.as_deref().map(|g| grid_id(&view, g)).transpose()?;
-    let mut feats: Vec<Value> = Vec::new();
-    match kind.as_str() {
-        "communities" => {
-            for c in &view.dataset.communities {
-                if !in_bbox(&bbox, c.boundary.bounding_rect()) {
-                    continue;
-                }
-                let mut p = Map::new();
-                p.insert("id".into(), json!(c.id.get()));
-                p.insert("code".into(), json!(c.code.as_str()));
-                p.insert("name".into(), json!(c.name));
-                p.insert("is_village".into(), json!(c.is_village));
-                feats.push(feature(gj(&c.boundary), p));
-            }
-        }
-        "grids" => {
-            let want_kind = q.kind.as_deref().map(geo_core::model::GridKind::parse).transpose()
-                .map_err(|e| AppError::bad(ErrorCode::BadKind, e.to_string()))?;
-            for g in &view.dataset.grids {
-                if want_kind.is_some_and(|k| k != g.kind) || !in_bbox(&bbox, g.boundary.bounding_rect()) {
-                    continue;
-                }
-                if grid_filter.is_some_and(|f| f != g.id && g.parent != Some(f)) {
-                    continue;
-                }
-                let pop = view.grid_pop.get(&g.id.get()).copied().unwrap_or_default();
-                let mut p = Map::new();
-                p.insert("id".into(), json!(g.id.get()));
-                p.insert("code".into(), json!(g.code.as_str()));
-                p.insert("name".into(), json!(g.name));
-                p.insert("kind".into(), json!(g.kind.code()));
-                p.insert("community".into(), json!(g.community.map(|c| c.get())));
-                p.insert("parent".into(), json!(g.parent.and_then(|pid| view.grid_pos.get(&pid)).map(|&i| view.dataset.grids[i].code.as_str())));
-                p.insert("households".into(), json!(pop.households));
-                p.insert("residents".into(), json!(pop.residents));
-                let ip = g.boundary.interior_point().map(|pt| json!([pt.x(), pt.y()]));
-                p.insert("interior_point".into(), json!(ip));
-                feats.push(feature(gj(&g.boundary), p));
-            }
-        }
-        "compounds" => {
-            for c in &view.dataset.compounds {
-                if !in_bbox(&bbox, c.boundary.bounding_rect())
-                    || !visible(&scope, grid_filter, || refs_at(&view, c.boundary.interior_point()))
-                {
-                    continue;
-                }
-                let mut p = Map::new();
-                p.insert("id".into(), json!(c.id.get()));
-                p.insert("name".into(), json!(c.name));
-                p.insert("era".into(), json!(c.era.code()));
-                p.insert("built_year".into(), json!(c.built_year));
-                feats.push(feature(gj(&c.boundary), p));
-            }
-        }
-        "buildings" => {
-            for b in &view.dataset.buildings {
-                if !in_bbox(&bbox, b.footprint.bounding_rect())
-                    || !visible(&scope, grid_filter, || refs_at(&view, b.footprint.interior_point()))
-                {
-                    continue;
-                }
-                let mut p = Map::new();
-                p.insert("id".into(), json!(b.id.get()));
-                p.insert("address".into(), json!(b.address));
-                p.insert("usage".into(), json!(b.usage.code()));
-                p.insert("levels".into(), json!(b.levels));
-                p.insert("height_m".into(), json!(b.height_m));
-                p.insert("units".into(), json!(b.units));
-                p.insert("households".into(), json!(b.households));
-                p.insert("households_estimated".into(), json!(b.households_estimated));
-                p.insert("compound".into(), json!(b.compound.map(|c| c.get())));
-                feats.push(feature(gj(&b.footprint), p));
-            }
-        }
-        "units" => {
-            let building = q
-                .building
-                .as_deref()
-                .filter(|s| !s.is_empty())
-                .map(|s| s.parse::<BuildingId>())
-                .transpose()
-                .map_err(|e| AppError::bad(ErrorCode::BadId, format!("building: {e}")))?;
-            for u in &view.dataset.units {
-                if building.is_some_and(|b| b != u.building)
-                    || !in_bbox(&bbox, Some(u.entrance.bounding_rect()))
-                    || !visible(&scope, grid_filter, || refs_at(&view, Some(u.entrance)))
-                {
-                    continue;
-                }
-                let mut p = Map::new();
-                p.insert("id".into(), json!(u.id.get()));
-                p.insert("building".into(), json!(u.building.get()));
-                p.insert("number".into(), json!(u.number));
-                p.insert("households".into(), json!(u.households));
-                feats.push(feature(gj(&u.entrance), p));
-            }
-        }
-        "places" => {
-            for pl in &view.dataset.places {
-                // Places outside every community (rivers, lakes) are base
-                // map: every scope sees them, as in the store's scoped reads.
-                let shown = (scope == Scope::Town && grid_filter.is_none()) || {
-                    let r = refs_at(&view, pl.geometry.interior_point());
-                    (scope.allows(&r) || r.community.is_none()) && in_grid(grid_filter, &r)
-                };
-                if !shown || !in_bbox(&bbox, pl.geometry.bounding_rect()) {
-                    continue;
-                }
-                if q.kind.as_deref().is_some_and(|k| k != pl.category.code() && Some(k) != pl.service.map(|s| s.code())) {
-                    continue;
-                }
-                let mut p = Map::new();
-                p.insert("id".into(), json!(pl.id.get()));
-                p.insert("name".into(), json!(pl.name));
-                p.insert("category".into(), json!(pl.category.code()));
-                p.insert("service".into(), json!(pl.service.map(|s| s.code())));
-                feats.push(feature(gj(&pl.geometry), p));
-            }
-        }
-        "organisations" => {
-            for o in &view.dataset.organisations {
-                if !in_bbox(&bbox, o.geometry.bounding_rect())
-                    || !visible(&scope, grid_filter, || refs_at(&view, o.geometry.interior_point()))
-                {
-                    continue;
-                }
-                if q.kind.as_deref().is_some_and(|k| k != o.kind.code()) {
-                    continue;
-                }
-                let mut p = Map::new();
-                p.insert("id".into(), json!(o.id.get()));
-                p.insert("name".into(), json!(o.name));
-                p.insert("kind".into(), json!(o.kind.code()));
-                p.insert("member_count".into(), json!(o.member_count));
-                feats.push(feature(gj(&o.geometry), p));
-            }
-        }
-        "roads" => {
-            for r in &view.dataset.roads {
-                if !in_bbox(&bbox, r.line.bounding_rect()) {
-                    continue;
-                }
-                let mut p = Map::new();
-                p.insert("id".into(), json!(r.id.get()));
-                p.insert("name".into(), json!(r.name));
-                p.insert("class".into(), json!(r.class.code()));
-                feats.push(feature(gj(&r.line), p));
-            }
-        }
-        "events" => {
-            let f = q.event_filter(&view)?;
-            let want_open = q.status.as_deref() == Some("open");
-            let want_overdue = q.status.as_deref() == Some("overdue");
-            let mine = worker_grids(&access, &view);
-            for (e, r) in view.dataset.events.iter().zip(&view.event_refs) {
-                if !scope.allows(r) || !event_matches(&f, e, r, now) {
-                    continue;
-                }
-                if (want_open && !e.status.is_open()) || (want_overdue && !e.is_overdue(now)) {
-                    continue;
-                }
-                let mut props = event_props(&view, e, r, now);
-                if access.role.sees_single_events() {
-                    if access.may_see_event(e.handler.as_deref(), in_grids(&mine, r)) {
-                        scrub_event(access.reveals(), view.names_of(e), &mut props);
-                        feats.push(feature(gj(&e.location), props));
-                    }
-                } else {
-                    let (lon, lat) = coarse_point(e.location.x(), e.location.y());
-                    let p = geo_types::Point::new(lon, lat);
-                    feats.push(feature(gj(&p), coarsen(props)));
-                }
-            }
-            feats.sort_by(|a, b| b["properties"]["reported_at"].as_str().cmp(&a["properties"]["reported_at"].as_str()));
-        }
-        other => {
-            return Err(AppError::NotFound(format!(
-                "unknown element kind {other:?}; expected communities, grids, compounds, buildings, units, households, persons, places, events, sentiments, organisations or roads"
-            )))
-        }
-    }
+    let feats = features(&view, &access, &scope, &kind, &q, bbox, grid_filter, now)?;
     let total = feats.len() as u64;
     let page_feats: Vec<Value> = feats
         .into_iter()
@@ -332,34 +101,6 @@ pub async fn list(
         features: page_feats,
     })
     .into_response())
-}
-
-fn event_matches(f: &EventFilter, e: &Event, r: &GridRefs, _now: DateTime<Utc>) -> bool {
-    if let Some([w, s, ea, n]) = f.bbox {
-        let (x, y) = (e.location.x(), e.location.y());
-        if x < w || x > ea || y < s || y > n {
-            return false;
-        }
-    }
-    if let Some(c) = &f.category {
-        if !e.category.code().starts_with(c.as_str()) {
-            return false;
-        }
-    }
-    if f.status.as_deref().is_some_and(|s| s != e.status.code())
-        || f.source.as_deref().is_some_and(|s| s != e.source.code())
-    {
-        return false;
-    }
-    if f.from.is_some_and(|t| e.reported_at < t) || f.to.is_some_and(|t| e.reported_at >= t) {
-        return false;
-    }
-    if let Some(g) = f.grid {
-        if ![r.comprehensive, r.micro, r.dedicated].contains(&Some(g)) {
-            return false;
-        }
-    }
-    true
 }
 
 fn refuse_people(access: &Access, what: &str) -> AppResult<()> {
