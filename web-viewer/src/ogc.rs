@@ -182,8 +182,8 @@ impl OutCrs {
         if let [Value::Number(x), Value::Number(y), ..] = items.as_slice() {
             if let (Some(x), Some(y)) = (x.as_f64(), y.as_f64()) {
                 let (a, b) = self.from_crs84(x, y);
-                items[0] = Value::from(round9(a));
-                items[1] = Value::from(round9(b));
+                items[0] = Value::from(a);
+                items[1] = Value::from(b);
             }
             return;
         }
@@ -191,10 +191,6 @@ impl OutCrs {
             self.convert_positions(i);
         }
     }
-}
-
-fn round9(v: f64) -> f64 {
-    (v * 1e9).round() / 1e9
 }
 
 /// Sphere radius of Web Mercator (metres).

@@ -175,7 +175,7 @@ async fn every_collection_answers_each_role_what_the_json_api_answers() {
             if name == "worker" && ["compounds", "buildings", "events"].contains(c) {
                 let all = leader_counts
                     .iter()
-                    .find(|(k, _)| k == c)
+                    .find(|(k, _)| *k == c)
                     .expect("leader first")
                     .1;
                 assert!(want.len() < all, "{c}: the worker sees the whole town");
