@@ -85,13 +85,18 @@ pub async fn list(
     let view = st.view()?;
     let scope = scope_of(&access, &view);
     let grid_filter = q.grid.as_deref().map(|g| grid_id(&view, g)).transpose()?;
-    let feats = features(&view, &access, &scope, &kind, &q, bbox, grid_filter, now)?;
-    let total = feats.len() as u64;
-    let page_feats: Vec<Value> = feats
-        .into_iter()
-        .skip(page.offset as usize)
-        .take(page.limit as usize)
-        .collect();
+    let window = page.offset..page.offset.saturating_add(page.limit);
+    let (total, page_feats) = features(
+        &view,
+        &access,
+        &scope,
+        &kind,
+        &q,
+        bbox,
+        grid_filter,
+        now,
+        Some(window),
+    )?;
     let next =
         ((page.offset + page_feats.len() as u64) < total).then_some(page.offset + page.limit);
     Ok(Json(FeaturePage {

@@ -134,9 +134,17 @@ fn pairs(raw: Option<&str>) -> AppResult<Vec<(String, String)>> {
         .map_err(|e| AppError::bad(ErrorCode::BadQuery, format!("unreadable query string: {e}")))
 }
 
-/// Every feature of the collection the caller may see that passes `q`,
-/// each with its `id` member and in CRS84.
-fn matching(st: &AppState, access: &Access, id: &str, q: &ItemsQuery) -> AppResult<Vec<Value>> {
+/// The features of the collection the caller may see that pass `q`: how
+/// many, and those in `window` (all without one), each with its `id`
+/// member and in CRS84. Only the window's features are built unless a
+/// property filter needs every feature's properties.
+fn matching(
+    st: &AppState,
+    access: &Access,
+    id: &str,
+    q: &ItemsQuery,
+    window: Option<std::ops::Range<u64>>,
+) -> AppResult<(u64, Vec<Value>)> {
     let view = st.view()?;
     let scope = scope_of(access, &view);
     let grid = q
@@ -145,19 +153,31 @@ fn matching(st: &AppState, access: &Access, id: &str, q: &ItemsQuery) -> AppResu
         .as_deref()
         .map(|g| grid_id(&view, g))
         .transpose()?;
-    let all = features(&view, access, &scope, id, &q.list, q.bbox, grid, st.now())?;
-    Ok(all
-        .into_iter()
-        .filter(|f| q.keeps(f))
-        .map(|mut f| {
-            if let Some(fid) = f.pointer("/properties/id").cloned() {
-                if let Value::Object(m) = &mut f {
-                    m.insert("id".into(), fid);
-                }
+    let with_id = |mut f: Value| {
+        if let Some(fid) = f.pointer("/properties/id").cloned() {
+            if let Value::Object(m) = &mut f {
+                m.insert("id".into(), fid);
             }
-            f
-        })
-        .collect())
+        }
+        f
+    };
+    let (bbox, now) = (q.bbox, st.now());
+    if q.equals.is_empty() {
+        let (n, page) = features(&view, access, &scope, id, &q.list, bbox, grid, now, window)?;
+        return Ok((n, page.into_iter().map(with_id).collect()));
+    }
+    let (_, all) = features(&view, access, &scope, id, &q.list, bbox, grid, now, None)?;
+    let kept: Vec<Value> = all.into_iter().filter(|f| q.keeps(f)).collect();
+    let n = kept.len() as u64;
+    let page = match window {
+        None => kept,
+        Some(w) => kept
+            .into_iter()
+            .skip(w.start as usize)
+            .take((w.end - w.start) as usize)
+            .collect(),
+    };
+    Ok((n, page.into_iter().map(with_id).collect()))
 }
 
 fn content_crs(r: &mut Response, crs: OutCrs) {
@@ -183,13 +203,8 @@ pub async fn items(
     let c = collection(&id)?;
     let params = pairs(raw.as_deref())?;
     let q = ItemsQuery::parse(c, &params)?;
-    let all = matching(&st, &access, c.id, &q)?;
-    let matched = all.len() as u64;
-    let mut page: Vec<Value> = all
-        .into_iter()
-        .skip(q.offset as usize)
-        .take(q.limit as usize)
-        .collect();
+    let window = q.offset..q.offset.saturating_add(q.limit);
+    let (matched, mut page) = matching(&st, &access, c.id, &q, Some(window))?;
     for f in &mut page {
         reproject(f, q.crs);
     }
@@ -268,7 +283,8 @@ pub async fn item(
             format!("feature ID {fid:?} is not a number"),
         )
     })?;
-    let mut f = matching(&st, &access, c.id, &q)?
+    let mut f = matching(&st, &access, c.id, &q, None)?
+        .1
         .into_iter()
         .find(|f| f.get("id").and_then(Value::as_u64) == Some(want))
         .ok_or_else(|| AppError::NotFound(format!("no feature {want} in collection {}", c.id)))?;

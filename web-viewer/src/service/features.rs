@@ -9,6 +9,8 @@
 //! [`Access::may_see_event`] and are coarsened (no title, H3 cell centre) for
 //! roles that do not see single events.
 
+use std::ops::Range;
+
 use chrono::{DateTime, Utc};
 use geo::{BoundingRect, InteriorPoint};
 use geo_core::ids::{BuildingId, GridId};
@@ -115,10 +117,11 @@ fn event_matches(f: &EventFilter, e: &Event, r: &GridRefs, _now: DateTime<Utc>) 
     true
 }
 
-/// Every feature of `kind` that `access` may see and that passes the query's
+/// The features of `kind` that `access` may see and that pass the query's
 /// filters (`bbox`, `grid`, `kind`, `building`, and for events `category`,
 /// `status`, `source`, `from`, `to`), in the list's order (events newest
-/// first). 404 for a kind that is not one of [`KINDS`].
+/// first): how many pass, and those at positions in `window` (all without
+/// one) — only those are built. 404 for a kind that is not one of [`KINDS`].
 #[allow(clippy::too_many_arguments)]
 pub fn features(
     view: &TownView,
@@ -129,21 +132,28 @@ pub fn features(
     bbox: Option<[f64; 4]>,
     grid_filter: Option<GridId>,
     now: DateTime<Utc>,
-) -> AppResult<Vec<Value>> {
+    window: Option<Range<u64>>,
+) -> AppResult<(u64, Vec<Value>)> {
     let scope = scope.clone();
-    let mut feats: Vec<Value> = Vec::new();
+    let mut feats = Sink {
+        total: 0,
+        window,
+        out: Vec::new(),
+    };
     match kind {
         "communities" => {
             for c in &view.dataset.communities {
                 if !in_bbox(&bbox, c.boundary.bounding_rect()) {
                     continue;
                 }
+                feats.push(|| {
                 let mut p = Map::new();
                 p.insert("id".into(), json!(c.id.get()));
                 p.insert("code".into(), json!(c.code.as_str()));
                 p.insert("name".into(), json!(c.name));
                 p.insert("is_village".into(), json!(c.is_village));
-                feats.push(feature(gj(&c.boundary), p));
+                feature(gj(&c.boundary), p)
+                });
             }
         }
         "grids" => {
@@ -157,6 +167,7 @@ pub fn features(
                     continue;
                 }
                 let pop = view.grid_pop.get(&g.id.get()).copied().unwrap_or_default();
+                feats.push(|| {
                 let mut p = Map::new();
                 p.insert("id".into(), json!(g.id.get()));
                 p.insert("code".into(), json!(g.code.as_str()));
@@ -168,7 +179,8 @@ pub fn features(
                 p.insert("residents".into(), json!(pop.residents));
                 let ip = g.boundary.interior_point().map(|pt| json!([pt.x(), pt.y()]));
                 p.insert("interior_point".into(), json!(ip));
-                feats.push(feature(gj(&g.boundary), p));
+                feature(gj(&g.boundary), p)
+                });
             }
         }
         "compounds" => {
@@ -178,12 +190,14 @@ pub fn features(
                 {
                     continue;
                 }
+                feats.push(|| {
                 let mut p = Map::new();
                 p.insert("id".into(), json!(c.id.get()));
                 p.insert("name".into(), json!(c.name));
                 p.insert("era".into(), json!(c.era.code()));
                 p.insert("built_year".into(), json!(c.built_year));
-                feats.push(feature(gj(&c.boundary), p));
+                feature(gj(&c.boundary), p)
+                });
             }
         }
         "buildings" => {
@@ -193,6 +207,7 @@ pub fn features(
                 {
                     continue;
                 }
+                feats.push(|| {
                 let mut p = Map::new();
                 p.insert("id".into(), json!(b.id.get()));
                 p.insert("address".into(), json!(b.address));
@@ -203,7 +218,8 @@ pub fn features(
                 p.insert("households".into(), json!(b.households));
                 p.insert("households_estimated".into(), json!(b.households_estimated));
                 p.insert("compound".into(), json!(b.compound.map(|c| c.get())));
-                feats.push(feature(gj(&b.footprint), p));
+                feature(gj(&b.footprint), p)
+                });
             }
         }
         "units" => {
@@ -221,12 +237,14 @@ pub fn features(
                 {
                     continue;
                 }
+                feats.push(|| {
                 let mut p = Map::new();
                 p.insert("id".into(), json!(u.id.get()));
                 p.insert("building".into(), json!(u.building.get()));
                 p.insert("number".into(), json!(u.number));
                 p.insert("households".into(), json!(u.households));
-                feats.push(feature(gj(&u.entrance), p));
+                feature(gj(&u.entrance), p)
+                });
             }
         }
         "places" => {
@@ -243,12 +261,14 @@ pub fn features(
                 if q.kind.as_deref().is_some_and(|k| k != pl.category.code() && Some(k) != pl.service.map(|s| s.code())) {
                     continue;
                 }
+                feats.push(|| {
                 let mut p = Map::new();
                 p.insert("id".into(), json!(pl.id.get()));
                 p.insert("name".into(), json!(pl.name));
                 p.insert("category".into(), json!(pl.category.code()));
                 p.insert("service".into(), json!(pl.service.map(|s| s.code())));
-                feats.push(feature(gj(&pl.geometry), p));
+                feature(gj(&pl.geometry), p)
+                });
             }
         }
         "organisations" => {
@@ -261,12 +281,14 @@ pub fn features(
                 if q.kind.as_deref().is_some_and(|k| k != o.kind.code()) {
                     continue;
                 }
+                feats.push(|| {
                 let mut p = Map::new();
                 p.insert("id".into(), json!(o.id.get()));
                 p.insert("name".into(), json!(o.name));
                 p.insert("kind".into(), json!(o.kind.code()));
                 p.insert("member_count".into(), json!(o.member_count));
-                feats.push(feature(gj(&o.geometry), p));
+                feature(gj(&o.geometry), p)
+                });
             }
         }
         "roads" => {
@@ -274,11 +296,13 @@ pub fn features(
                 if !in_bbox(&bbox, r.line.bounding_rect()) {
                     continue;
                 }
+                feats.push(|| {
                 let mut p = Map::new();
                 p.insert("id".into(), json!(r.id.get()));
                 p.insert("name".into(), json!(r.name));
                 p.insert("class".into(), json!(r.class.code()));
-                feats.push(feature(gj(&r.line), p));
+                feature(gj(&r.line), p)
+                });
             }
         }
         "events" => {
@@ -286,6 +310,7 @@ pub fn features(
             let want_open = q.status.as_deref() == Some("open");
             let want_overdue = q.status.as_deref() == Some("overdue");
             let mine = worker_grids(access, view);
+            let mut shown: Vec<(&Event, &GridRefs)> = Vec::new();
             for (e, r) in view.dataset.events.iter().zip(&view.event_refs) {
                 if !scope.allows(r) || !event_matches(&f, e, r, now) {
                     continue;
@@ -293,19 +318,28 @@ pub fn features(
                 if (want_open && !e.status.is_open()) || (want_overdue && !e.is_overdue(now)) {
                     continue;
                 }
-                let mut props = event_props(view, e, r, now);
-                if access.role.sees_single_events() {
-                    if access.may_see_event(e.handler.as_deref(), in_grids(&mine, r)) {
-                        scrub_event(access.reveals(), view.names_of(e), &mut props);
-                        feats.push(feature(gj(&e.location), props));
-                    }
-                } else {
-                    let (lon, lat) = coarse_point(e.location.x(), e.location.y());
-                    let p = geo_types::Point::new(lon, lat);
-                    feats.push(feature(gj(&p), coarsen(props)));
+                if access.role.sees_single_events()
+                    && !access.may_see_event(e.handler.as_deref(), in_grids(&mine, r))
+                {
+                    continue;
                 }
+                shown.push((e, r));
             }
-            feats.sort_by(|a, b| b["properties"]["reported_at"].as_str().cmp(&a["properties"]["reported_at"].as_str()));
+            // Newest first (stable: equal times keep the store's order).
+            shown.sort_by(|a, b| b.0.reported_at.cmp(&a.0.reported_at));
+            for (e, r) in shown {
+                feats.push(|| {
+                    let mut props = event_props(view, e, r, now);
+                    if access.role.sees_single_events() {
+                        scrub_event(access.reveals(), view.names_of(e), &mut props);
+                        feature(gj(&e.location), props)
+                    } else {
+                        let (lon, lat) = coarse_point(e.location.x(), e.location.y());
+                        let p = geo_types::Point::new(lon, lat);
+                        feature(gj(&p), coarsen(props))
+                    }
+                });
+            }
         }
         other => {
             return Err(AppError::NotFound(format!(
@@ -313,5 +347,22 @@ pub fn features(
             )))
         }
     }
-    Ok(feats)
+    Ok((feats.total, feats.out))
+}
+
+/// Counts the features that pass and builds only those of the window: a
+/// page of a large list costs its page, not the whole list.
+struct Sink {
+    total: u64,
+    window: Option<Range<u64>>,
+    out: Vec<Value>,
+}
+
+impl Sink {
+    fn push(&mut self, build: impl FnOnce() -> Value) {
+        if self.window.as_ref().is_none_or(|w| w.contains(&self.total)) {
+            self.out.push(build());
+        }
+        self.total += 1;
+    }
 }
