@@ -43,7 +43,8 @@ cx, cy = (west + east) / 2, (south + north) / 2
 for kind in want:
     api = ours(kind)
     items = w.collection_items(kind, limit=10000)
-    check(items["numberMatched"] == api["total"] == len(items["features"]),
+    # 10000 is the server's largest page: events need a next link beyond it.
+    check(items["numberMatched"] == api["total"] and len(items["features"]) == min(10000, api["total"]),
           f"OWSLib {kind}: numberMatched {items['numberMatched']}, returned {len(items['features'])}, /api/v1/{kind} {api['total']}")
     bbox = [west, south, cx, cy]
     api_b = ours(kind, "&bbox=" + ",".join(map(str, bbox)))

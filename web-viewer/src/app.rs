@@ -87,6 +87,8 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api)
         // OGC API – Features (`crate::ogc::PREFIX`).
         .route("/ogc", get(ogc::landing))
+        // OWSLib asks for the landing page with a trailing slash.
+        .route("/ogc/", get(ogc::landing))
         .route("/ogc/conformance", get(ogc::conformance))
         .route("/ogc/api", get(ogc::api))
         .route("/ogc/collections", get(ogc::collections))

@@ -257,7 +257,7 @@ async fn every_collection_answers_each_role_what_the_json_api_answers() {
 #[tokio::test]
 async fn the_public_sees_the_service_but_no_data() {
     let st = demo_state("ogc-public");
-    for uri in ["/ogc", "/ogc/conformance", "/ogc/api"] {
+    for uri in ["/ogc", "/ogc/", "/ogc/conformance", "/ogc/api"] {
         let (s, v, _) = get(&st, PUBLIC, uri).await;
         assert_eq!(s, StatusCode::OK, "{uri}: {v}");
     }

@@ -95,6 +95,7 @@ pub const ROWS: &[Row] = &[
     page("/screen", Who::Roles(SIGNED_IN), "the big screen (a kiosk token signs it in)"),
     page("/embed", Who::Roles(SIGNED_IN), "the embeddable map (kiosk token as `?token=`)"),
     row("GET", "/ogc", Who::Anyone, "OGC API – Features landing page: links only, no data"),
+    row("GET", "/ogc/", Who::Anyone, "the landing page again (clients such as OWSLib add the slash)"),
     row("GET", "/ogc/conformance", Who::Anyone, "the conformance classes"),
     row("GET", "/ogc/api", Who::Anyone, "the OpenAPI 3.0 document: every collection's query parameters, no data"),
     row("GET", "/ogc/collections", Who::Roles(SIGNED_IN), "the collections (communities, grids, compounds, buildings, places, roads, events) and the town's extent"),
