@@ -548,10 +548,13 @@ fn parse_bbox_any(s: &str, crs: OutCrs) -> AppResult<[f64; 4]> {
     parse_bbox(&four)
 }
 
+/// A half-open time range `[from, to)`; `None` is open.
+pub type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// Reads `datetime`: an instant, or an interval `start/end` with `..` (or
 /// nothing) for an open end; both ends included. Answers the half-open
 /// `[from, to)` of the event filter.
-pub fn parse_datetime(s: &str) -> AppResult<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+pub fn parse_datetime(s: &str) -> AppResult<TimeRange> {
     let bad = |why: &str| {
         AppError::bad(
             ErrorCode::BadTime,

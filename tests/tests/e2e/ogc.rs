@@ -219,12 +219,7 @@ async fn every_collection_answers_each_role_what_the_json_api_answers() {
     assert_eq!(s, StatusCode::OK, "{f}");
     assert_eq!(f["id"].as_u64(), Some(mine));
     assert_eq!(h[header::CONTENT_TYPE], "application/geo+json");
-    let theirs = ok(
-        &st,
-        role("leader"),
-        &format!("/api/v1/buildings?limit=10000"),
-    )
-    .await;
+    let theirs = ok(&st, role("leader"), "/api/v1/buildings?limit=10000").await;
     let mine_all = ok(&st, worker, "/api/v1/buildings?limit=10000").await;
     let outside = ids(&theirs, "/properties/id")
         .difference(&ids(&mine_all, "/properties/id"))

@@ -326,7 +326,7 @@ pub fn features(
                 shown.push((e, r));
             }
             // Newest first (stable: equal times keep the store's order).
-            shown.sort_by(|a, b| b.0.reported_at.cmp(&a.0.reported_at));
+            shown.sort_by_key(|(e, _)| std::cmp::Reverse(e.reported_at));
             for (e, r) in shown {
                 feats.push(|| {
                     let mut props = event_props(view, e, r, now);
