@@ -531,6 +531,43 @@ async fn crs_reprojects_and_says_so() {
 }
 
 #[tokio::test]
+async fn items_are_gzipped_only_for_clients_that_offer_gzip() {
+    let st = demo_state("ogc-gzip");
+    let uri = "/ogc/collections/buildings/items?limit=500";
+    let req = |ae: Option<&str>| {
+        let mut r = Request::get(uri).header("x-wangge-role", "leader");
+        if let Some(ae) = ae {
+            r = r.header(header::ACCEPT_ENCODING, ae);
+        }
+        r.body(Body::empty()).expect("request")
+    };
+    let (s, h, plain) = respond(&st, req(None)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!h.contains_key(header::CONTENT_ENCODING), "{h:?}");
+    let (s, h, gz) = respond(&st, req(Some("gzip"))).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h[header::CONTENT_ENCODING], "gzip");
+    assert!(h[header::VARY]
+        .to_str()
+        .unwrap_or("")
+        .to_ascii_lowercase()
+        .contains("accept-encoding"));
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut raw).expect("gzip");
+    let (a, b): (Value, Value) = (
+        serde_json::from_slice(&plain).expect("json"),
+        serde_json::from_slice(&raw).expect("json"),
+    );
+    assert_eq!(a["features"], b["features"]);
+    assert!(
+        gz.len() * 3 < plain.len(),
+        "{} gzip bytes of {}",
+        gz.len(),
+        plain.len()
+    );
+}
+
+#[tokio::test]
 async fn bad_parameters_are_400s_naming_them() {
     let st = demo_state("ogc-bad");
     let leader = role("leader");
