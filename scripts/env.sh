@@ -20,6 +20,8 @@ wangge_setup() {
   python3 -m venv --help >/dev/null 2>&1 || want+=(python3-venv)
   if [ "$1" = "tests" ]; then
     command -v curl >/dev/null 2>&1 || want+=(curl)
+    # GDAL's OGR OAPIF driver reads /ogc in tests/ogc/check.sh.
+    command -v ogrinfo >/dev/null 2>&1 || want+=(gdal-bin)
   fi
   if [ ${#want[@]} -gt 0 ]; then
     local sudo=""

@@ -41,6 +41,9 @@ cargo test --release --workspace
 step "tiles decode in JavaScript and Python; style validates"
 bash tiles/check/run.sh
 
+step "OGC API – Features read by GDAL (ogrinfo, ogr2ogr) and OWSLib; counts equal the JSON API's"
+bash tests/ogc/check.sh "$WANGGE_BIN"
+
 step "viewer, big screen and embed in headless Chromium"
 bash tests/browser/ci.sh "$WANGGE_BIN" "$OUT/browser"
 

@@ -13,7 +13,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::auth;
 use crate::error::{json_errors, AppError, EdgeLimits};
-use crate::routes::{analytics, api, events, households, inbox, pages, tiles};
+use crate::routes::{analytics, api, events, households, inbox, ogc, pages, tiles};
 use crate::state::AppState;
 
 /// Builds the application router. Every error answer, including the
@@ -86,6 +86,30 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
         .nest("/api/v1", api)
+        // OGC API – Features (`crate::ogc::PREFIX`); the document, the
+        // collections and the items are gzipped for clients that offer it.
+        .route("/ogc", get(ogc::landing))
+        // OWSLib asks for the landing page with a trailing slash.
+        .route("/ogc/", get(ogc::landing))
+        .route("/ogc/conformance", get(ogc::conformance))
+        .route("/ogc/api", get(ogc::api).layer(CompressionLayer::new()))
+        .route(
+            "/ogc/collections",
+            get(ogc::collections).layer(CompressionLayer::new()),
+        )
+        .route("/ogc/collections/{collection}", get(ogc::describe))
+        .route(
+            "/ogc/collections/{collection}/queryables",
+            get(ogc::queryables),
+        )
+        .route(
+            "/ogc/collections/{collection}/items",
+            get(ogc::items).layer(CompressionLayer::new()),
+        )
+        .route(
+            "/ogc/collections/{collection}/items/{feature}",
+            get(ogc::item).layer(CompressionLayer::new()),
+        )
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
         .route("/style.json", get(tiles::style))

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod ingest;
+pub mod ogc;
 pub mod present;
 pub mod query;
 pub mod role;

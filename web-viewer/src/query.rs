@@ -1,6 +1,7 @@
 //! Query-string parsers of the HTTP API, in one place: the list routes'
 //! filters (bbox, time range, category, status, source, grid, paging), the
-//! heatmap and tile filters, and the answer formats of the analytics routes.
+//! heatmap and tile filters, the answer formats of the analytics routes,
+//! and the `Accept-Encoding` a tile is answered in.
 //! Every refusal is a 400 with a stable code naming the parameter.
 
 use std::collections::HashMap;
@@ -321,4 +322,54 @@ pub struct CoverageQuery {
     pub minutes: Option<f64>,
     /// `format=`.
     pub format: Option<String>,
+}
+
+/// True when `Accept-Encoding` offers gzip (by name or `*`) with a weight
+/// above zero (RFC 9110 §12.5.3). No header means identity only: a client
+/// that says nothing about encodings gets none.
+pub fn accepts_gzip(headers: &axum::http::HeaderMap) -> bool {
+    let mut gzip = None;
+    let mut star = None;
+    for v in headers.get_all(axum::http::header::ACCEPT_ENCODING) {
+        let Ok(v) = v.to_str() else { continue };
+        for item in v.split(',') {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q=").or(p.trim().strip_prefix("Q=")))
+                .filter_map(|q| q.trim().parse::<f32>().ok())
+                .next()
+                .unwrap_or(1.0);
+            match name.as_str() {
+                "gzip" | "x-gzip" => gzip = Some(q > 0.0),
+                "*" => star = Some(q > 0.0),
+                _ => {}
+            }
+        }
+    }
+    gzip.or(star).unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{header, HeaderValue};
+
+    fn ae(v: &str) -> axum::http::HeaderMap {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+        h
+    }
+
+    #[test]
+    fn gzip_only_when_offered_with_a_weight() {
+        assert!(!accepts_gzip(&axum::http::HeaderMap::new()));
+        assert!(accepts_gzip(&ae("gzip")));
+        assert!(accepts_gzip(&ae("br, GZIP;q=0.5")));
+        assert!(accepts_gzip(&ae("*")));
+        assert!(!accepts_gzip(&ae("identity")));
+        assert!(!accepts_gzip(&ae("gzip;q=0")));
+        assert!(!accepts_gzip(&ae("*, gzip;q=0")));
+        assert!(!accepts_gzip(&ae("br, deflate")));
+    }
 }

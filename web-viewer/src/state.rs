@@ -16,13 +16,25 @@ use crate::view::TownView;
 /// A cached, gzip-compressed tile with its ETag.
 #[derive(Clone)]
 pub struct CachedTile {
-    /// Gzip bytes.
+    /// Gzip bytes, for clients that offer gzip.
     pub gz: Bytes,
-    /// Strong ETag.
+    /// The same tile decoded, for clients that do not: kept beside the gzip
+    /// copy so neither answer costs a (de)compression.
+    pub raw: Bytes,
+    /// Strong ETag of the gzip copy; the identity copy's is
+    /// [`CachedTile::etag_identity`].
     pub etag: String,
     /// The tile depends on the time and is stale from this instant
     /// (`tiles::EncodedTile::valid_until`).
     pub valid_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl CachedTile {
+    /// Strong ETag of the identity copy: another representation, so another
+    /// tag (RFC 9110 §8.8.3).
+    pub fn etag_identity(&self) -> String {
+        format!("{}-id\"", self.etag.trim_end_matches('"'))
+    }
 }
 
 /// What every handler shares.

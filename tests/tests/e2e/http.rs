@@ -453,7 +453,7 @@ async fn a_person_is_found_by_id_number_through_the_keyed_hash() {
 }
 
 #[tokio::test]
-async fn tiles_are_gzipped_mvt_with_etag() {
+async fn tiles_are_gzipped_only_for_clients_that_offer_gzip() {
     let st = state("http-tiles");
     let (_, info) = get_json(&st, "/api/v1/info").await;
     let ext = info["extent"].as_array().expect("extent");
@@ -469,17 +469,55 @@ async fn tiles_are_gzipped_mvt_with_etag() {
         / 2.0
         * n) as u32;
     let uri = format!("/tiles/all/{z}/{x}/{y}.mvt");
-    let (s, body, h) = call(&st, Request::get(&uri).body(Body::empty()).expect("req")).await;
+    let with = |ae: Option<&str>, etag: Option<&str>| {
+        let mut r = Request::get(&uri);
+        if let Some(ae) = ae {
+            r = r.header(header::ACCEPT_ENCODING, ae);
+        }
+        if let Some(e) = etag {
+            r = r.header(header::IF_NONE_MATCH, e);
+        }
+        r.body(Body::empty()).expect("req")
+    };
+    // A browser offers gzip: gzip, and caches are told the answer varies.
+    let (s, gz, h) = call(&st, with(Some("gzip, deflate, br"), None)).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(h[header::CONTENT_ENCODING], "gzip");
-    assert!(body.len() > 100, "tile of {} bytes", body.len());
-    let etag = h[header::ETAG].to_str().expect("etag").to_string();
-    let req = Request::get(&uri)
-        .header(header::IF_NONE_MATCH, &etag)
-        .body(Body::empty())
-        .expect("req");
-    let (s, _, _) = call(&st, req).await;
+    assert_eq!(h[header::VARY], "accept-encoding");
+    assert!(gz.len() > 100, "tile of {} bytes", gz.len());
+    let mut raw_of_gz = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut raw_of_gz)
+        .expect("a gzip body");
+    let etag_gz = h[header::ETAG].to_str().expect("etag").to_string();
+    // No Accept-Encoding, identity only, or gzip refused: the decoded copy.
+    for ae in [
+        None,
+        Some("identity"),
+        Some("gzip;q=0, identity"),
+        Some("br"),
+    ] {
+        let (s, raw, h) = call(&st, with(ae, None)).await;
+        assert_eq!(s, StatusCode::OK, "{ae:?}");
+        assert!(!h.contains_key(header::CONTENT_ENCODING), "{ae:?}: {h:?}");
+        assert_eq!(h[header::VARY], "accept-encoding", "{ae:?}");
+        assert_eq!(raw, raw_of_gz, "{ae:?}: the same tile, not encoded");
+        fast_mvt::MvtReaderRef::new(&raw).expect("a plain MVT");
+        assert_ne!(
+            h[header::ETAG].to_str().expect("etag"),
+            etag_gz,
+            "one tag per representation"
+        );
+    }
+    // Validators per representation: each copy's own tag revalidates it.
+    let (s, _, h) = call(&st, with(Some("gzip"), Some(&etag_gz))).await;
     assert_eq!(s, StatusCode::NOT_MODIFIED);
+    assert_eq!(h[header::VARY], "accept-encoding");
+    let (s, _, _) = call(&st, with(None, Some(&etag_gz))).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the gzip copy's tag does not match the identity copy"
+    );
     let (s, style) = get_json(&st, "/style.json").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(style["version"], 8);

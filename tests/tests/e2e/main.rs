@@ -9,6 +9,7 @@ mod events;
 mod household;
 mod http;
 mod matrix;
+mod ogc;
 mod photos;
 mod realdata;
 mod store;

@@ -111,6 +111,7 @@ fn scoped(row: &Row) -> bool {
         || row.path.starts_with("/api/v1/households/{id}")
         || row.path.starts_with("/api/v1/needs/{id}")
         || row.path.starts_with("/api/v1/regrid/{job}")
+        || row.path == "/ogc/collections/{collection}/items/{feature}"
 }
 
 /// The concrete path of `row` for `caller`, about the element on `side`.
@@ -150,6 +151,9 @@ fn concrete(row: &Row, caller: &Caller, side: Side, kind: &str, f: &Fixtures) ->
         .replace("{receipt}", &f.receipt)
         .replace("{job}", &job)
         .replace("{kind}", kind)
+        // OGC API – Features: the events collection, an event as the feature.
+        .replace("{collection}", "events")
+        .replace("{feature}", &event.to_string())
         .replace("{file}", "grids.json")
         .replace("{layer}/{z}/{x}/{y}", &format!("grids/{}.mvt", f.tile))
         .replace("{*path}", "viewer.js")
@@ -177,7 +181,9 @@ fn concrete(row: &Row, caller: &Caller, side: Side, kind: &str, f: &Fixtures) ->
             lon + 0.01,
             lat + 0.01
         ),
-        "/api/v1/{kind}" | "/api/v1/events" => format!("{path}?limit=3"),
+        "/api/v1/{kind}" | "/api/v1/events" | "/ogc/collections/{collection}/items" => {
+            format!("{path}?limit=3")
+        }
         _ => path,
     }
 }
@@ -494,6 +500,7 @@ async fn every_route_answers_every_role_and_scope_as_the_matrix_says() {
                             let out_of_scope = match (role, row.path) {
                                 (Role::Leader, _) => false,
                                 (Role::Worker | Role::Department, p) if p.starts_with("/api/v1/events/") => true,
+                                (Role::Worker | Role::Department, "/ogc/collections/{collection}/items/{feature}") => true,
                                 (Role::Worker, "/api/v1/buildings/{id}") => true,
                                 (Role::Worker, p) if p.starts_with("/api/v1/households/") || p.starts_with("/api/v1/needs/") => true,
                                 (Role::Planner, p) if p.starts_with("/api/v1/regrid/") => true,

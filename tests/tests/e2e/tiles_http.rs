@@ -23,6 +23,10 @@ async fn get(
     let mut req = Request::get(uri);
     // No role: the big screen (reads need a signed-in caller).
     req = req.header("x-wangge-role", role.unwrap_or("screen"));
+    // Tiles as a browser asks for them: gzip offered (`decode` gunzips).
+    if uri.starts_with("/tiles/") {
+        req = req.header(header::ACCEPT_ENCODING, "gzip, deflate, br");
+    }
     if let Some(e) = etag {
         req = req.header(header::IF_NONE_MATCH, e);
     }

@@ -8,11 +8,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use axum::Json;
-use chrono::{DateTime, Datelike, Utc};
+use chrono::Datelike;
 use geo::{BoundingRect, InteriorPoint};
-use geo_core::ids::{BuildingId, GridId};
+use geo_core::ids::BuildingId;
 use geo_core::model::{Event, EventSource, Grade, GridRefs};
-use geo_core::store::{EventFilter, Page, Scope};
+use geo_core::store::{Page, Scope};
 use geo_core::taxonomy::EventCategory;
 use serde::Deserialize;
 use serde_json::Value;
@@ -26,43 +26,14 @@ use crate::answers::{
 };
 use crate::error::{AppError, AppResult, ErrorCode, JsonBody};
 use crate::present::{
-    coarse_point, coarsen, event_message_for, event_props, in_grids, scrub_event, worker_grids,
-    FeaturePage, GridCodes, HouseholdProps, PersonProps, Records, SentimentProps,
+    event_message_for, event_props, scrub_event, FeaturePage, GridCodes, HouseholdProps,
+    PersonProps, Records, SentimentProps,
 };
 use crate::query::{grid_id, heat_filter, parse_bbox, ListQuery};
 use crate::role::Access;
 use crate::service::event_loop::{broadcast, file_event, reported};
+use crate::service::features::{features, refs_at, scope_of};
 use crate::state::AppState;
-use crate::view::TownView;
-
-/// The grids of an element located by `p`, as ingest assigns them
-/// (人进户、户进房、房进格): the point's grid of each level in the view's index.
-fn refs_at(view: &TownView, p: Option<geo_types::Point<f64>>) -> GridRefs {
-    p.map(|p| view.index.grids_at(p.0)).unwrap_or_default()
-}
-
-/// True when an element passes the request's scope (a worker's own grids)
-/// and its `grid=` filter; `refs` is only computed when either restricts.
-fn visible(scope: &Scope, grid: Option<GridId>, refs: impl FnOnce() -> GridRefs) -> bool {
-    if *scope == Scope::Town && grid.is_none() {
-        return true;
-    }
-    let r = refs();
-    scope.allows(&r) && in_grid(grid, &r)
-}
-
-/// True when `grid` is absent or one of the element's grids (any level).
-fn in_grid(grid: Option<GridId>, r: &GridRefs) -> bool {
-    grid.is_none_or(|g| [r.comprehensive, r.micro, r.dedicated].contains(&Some(g)))
-}
-
-fn scope_of(access: &Access, view: &TownView) -> Scope {
-    access.scope(|c| {
-        view.grid_by_code
-            .get(c.as_str())
-            .map(|&i| view.dataset.grids[i].id)
-    })
-}
 
 /// `GET /healthz`.
 pub async fn healthz(State(st): State<AppState>) -> AppResult<Json<Health>> {
@@ -82,16 +53,6 @@ pub async fn info(
     let year = st.now().year();
     let counts = st.with_store(move |s| Ok(s.counts(&scope, year)?)).await?;
     Ok(Json(counts))
-}
-
-fn in_bbox(b: &Option<[f64; 4]>, r: Option<geo_types::Rect<f64>>) -> bool {
-    match (b, r) {
-        (None, _) => true,
-        (Some(_), None) => false,
-        (Some([w, s, e, n]), Some(r)) => {
-            r.min().x <= *e && r.max().x >= *w && r.min().y <= *n && r.max().y >= *s
-        }
-    }
 }
 
 /// `GET /api/v1/{kind}`: GeoJSON of one element kind.
@@ -132,143 +93,18 @@ pub async fn list(
     let view = st.view()?;
     let scope = scope_of(&access, &view);
     let grid_filter = q.grid.as_deref().map(|g| grid_id(&view, g)).transpose()?;
-    let mut feats: Vec<Value> = Vec::new();
-    match kind.as_str() {
-        "communities" => {
-            for c in &view.dataset.communities {
-                if !in_bbox(&bbox, c.boundary.bounding_rect()) {
-                    continue;
-                }
-                feats.push(Feature::new(&c.boundary, CommunityProps::of(c)).to_value());
-            }
-        }
-        "grids" => {
-            let want_kind = q.kind.as_deref().map(geo_core::model::GridKind::parse).transpose()
-                .map_err(|e| AppError::bad(ErrorCode::BadKind, e.to_string()))?;
-            for g in &view.dataset.grids {
-                if want_kind.is_some_and(|k| k != g.kind) || !in_bbox(&bbox, g.boundary.bounding_rect()) {
-                    continue;
-                }
-                if grid_filter.is_some_and(|f| f != g.id && g.parent != Some(f)) {
-                    continue;
-                }
-                feats.push(Feature::new(&g.boundary, GridProps::of(&view, g)).to_value());
-            }
-        }
-        "compounds" => {
-            for c in &view.dataset.compounds {
-                if !in_bbox(&bbox, c.boundary.bounding_rect())
-                    || !visible(&scope, grid_filter, || refs_at(&view, c.boundary.interior_point()))
-                {
-                    continue;
-                }
-                feats.push(Feature::new(&c.boundary, CompoundProps::of(c)).to_value());
-            }
-        }
-        "buildings" => {
-            for b in &view.dataset.buildings {
-                if !in_bbox(&bbox, b.footprint.bounding_rect())
-                    || !visible(&scope, grid_filter, || refs_at(&view, b.footprint.interior_point()))
-                {
-                    continue;
-                }
-                feats.push(Feature::new(&b.footprint, BuildingProps::of(b)).to_value());
-            }
-        }
-        "units" => {
-            let building = q
-                .building
-                .as_deref()
-                .filter(|s| !s.is_empty())
-                .map(|s| s.parse::<BuildingId>())
-                .transpose()
-                .map_err(|e| AppError::bad(ErrorCode::BadId, format!("building: {e}")))?;
-            for u in &view.dataset.units {
-                if building.is_some_and(|b| b != u.building)
-                    || !in_bbox(&bbox, Some(u.entrance.bounding_rect()))
-                    || !visible(&scope, grid_filter, || refs_at(&view, Some(u.entrance)))
-                {
-                    continue;
-                }
-                feats.push(Feature::new(&u.entrance, UnitProps::of(u)).to_value());
-            }
-        }
-        "places" => {
-            for pl in &view.dataset.places {
-                // Places outside every community (rivers, lakes) are base
-                // map: every scope sees them, as in the store's scoped reads.
-                let shown = (scope == Scope::Town && grid_filter.is_none()) || {
-                    let r = refs_at(&view, pl.geometry.interior_point());
-                    (scope.allows(&r) || r.community.is_none()) && in_grid(grid_filter, &r)
-                };
-                if !shown || !in_bbox(&bbox, pl.geometry.bounding_rect()) {
-                    continue;
-                }
-                if q.kind.as_deref().is_some_and(|k| k != pl.category.code() && Some(k) != pl.service.map(|s| s.code())) {
-                    continue;
-                }
-                feats.push(Feature::new(&pl.geometry, PlaceProps::of(pl)).to_value());
-            }
-        }
-        "organisations" => {
-            for o in &view.dataset.organisations {
-                if !in_bbox(&bbox, o.geometry.bounding_rect())
-                    || !visible(&scope, grid_filter, || refs_at(&view, o.geometry.interior_point()))
-                {
-                    continue;
-                }
-                if q.kind.as_deref().is_some_and(|k| k != o.kind.code()) {
-                    continue;
-                }
-                feats.push(Feature::new(&o.geometry, OrganisationProps::of(o)).to_value());
-            }
-        }
-        "roads" => {
-            for r in &view.dataset.roads {
-                if !in_bbox(&bbox, r.line.bounding_rect()) {
-                    continue;
-                }
-                feats.push(Feature::new(&r.line, RoadProps::of(r)).to_value());
-            }
-        }
-        "events" => {
-            let f = q.event_filter(&view)?;
-            let want_open = q.status.as_deref() == Some("open");
-            let want_overdue = q.status.as_deref() == Some("overdue");
-            let mine = worker_grids(&access, &view);
-            for (e, r) in view.dataset.events.iter().zip(&view.event_refs) {
-                if !scope.allows(r) || !event_matches(&f, e, r, now) {
-                    continue;
-                }
-                if (want_open && !e.status.is_open()) || (want_overdue && !e.is_overdue(now)) {
-                    continue;
-                }
-                let mut props = event_props(&view, e, r, now);
-                if access.role.sees_single_events() {
-                    if access.may_see_event(e.handler.as_deref(), in_grids(&mine, r)) {
-                        scrub_event(access.reveals(), view.names_of(e), &mut props);
-                        feats.push(Feature::new(&e.location, props).to_value());
-                    }
-                } else {
-                    let (lon, lat) = coarse_point(e.location.x(), e.location.y());
-                    let p = geo_types::Point::new(lon, lat);
-                    feats.push(Feature::new(&p, coarsen(props)).to_value());
-                }
-            }
-            feats.sort_by(|a, b| b["properties"]["reported_at"].as_str().cmp(&a["properties"]["reported_at"].as_str()));
-        }
-        other => {
-            return Err(AppError::NotFound(format!(
-                "unknown element kind {other:?}; expected communities, grids, compounds, buildings, units, households, persons, places, events, sentiments, organisations or roads"
-            )))
-        }
-    }
-    let total = feats.len() as u64;
-    let page_feats: Vec<Value> = feats
-        .into_iter()
-        .skip(page.offset as usize)
-        .take(page.limit as usize)
-        .collect();
+    let window = page.offset..page.offset.saturating_add(page.limit);
+    let (total, page_feats) = features(
+        &view,
+        &access,
+        &scope,
+        &kind,
+        &q,
+        bbox,
+        grid_filter,
+        now,
+        Some(window),
+    )?;
     let next =
         ((page.offset + page_feats.len() as u64) < total).then_some(page.offset + page.limit);
     Ok(Json(FeaturePage {
@@ -278,34 +114,6 @@ pub async fn list(
         features: page_feats,
     })
     .into_response())
-}
-
-fn event_matches(f: &EventFilter, e: &Event, r: &GridRefs, _now: DateTime<Utc>) -> bool {
-    if let Some([w, s, ea, n]) = f.bbox {
-        let (x, y) = (e.location.x(), e.location.y());
-        if x < w || x > ea || y < s || y > n {
-            return false;
-        }
-    }
-    if let Some(c) = &f.category {
-        if !e.category.code().starts_with(c.as_str()) {
-            return false;
-        }
-    }
-    if f.status.as_deref().is_some_and(|s| s != e.status.code())
-        || f.source.as_deref().is_some_and(|s| s != e.source.code())
-    {
-        return false;
-    }
-    if f.from.is_some_and(|t| e.reported_at < t) || f.to.is_some_and(|t| e.reported_at >= t) {
-        return false;
-    }
-    if let Some(g) = f.grid {
-        if ![r.comprehensive, r.micro, r.dedicated].contains(&Some(g)) {
-            return false;
-        }
-    }
-    true
 }
 
 fn refuse_people(access: &Access, what: &str) -> AppResult<()> {

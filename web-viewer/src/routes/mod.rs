@@ -5,5 +5,6 @@ pub mod api;
 pub mod events;
 pub mod households;
 pub mod inbox;
+pub mod ogc;
 pub mod pages;
 pub mod tiles;

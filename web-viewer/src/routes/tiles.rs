@@ -11,7 +11,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::query::heat_filter_from;
+use crate::query::{accepts_gzip, heat_filter_from};
 use crate::role::Access;
 use crate::state::{AppState, CachedTile};
 
@@ -97,6 +97,7 @@ pub async fn tile(
             let etag = format!("\"{:016x}\"", fxhash(&gz));
             let t = CachedTile {
                 gz: Bytes::from(gz),
+                raw: Bytes::from(built.bytes),
                 etag,
                 valid_until: built.valid_until,
             };
@@ -117,6 +118,7 @@ pub async fn tile(
         .map_or(MAX_AGE_S, |u| (u - now).num_seconds().clamp(0, MAX_AGE_S));
     let cache_control = HeaderValue::from_str(&format!("public, max-age={max_age}"))
         .map_err(|e| AppError::Internal(e.to_string()))?;
+    let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
     if t.gz.is_empty() {
         return Ok((
             StatusCode::NO_CONTENT,
@@ -124,25 +126,39 @@ pub async fn tile(
         )
             .into_response());
     }
-    let etag = HeaderValue::from_str(&t.etag).map_err(|e| AppError::Internal(e.to_string()))?;
+    // Gzip only to a client that offers it; the others get the decoded copy.
+    let gzip = accepts_gzip(&headers);
+    let tag = if gzip {
+        t.etag.clone()
+    } else {
+        t.etag_identity()
+    };
+    let etag = HeaderValue::from_str(&tag).map_err(|e| AppError::Internal(e.to_string()))?;
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        == Some(t.etag.as_str())
+        == Some(tag.as_str())
     {
         return Ok((
             StatusCode::NOT_MODIFIED,
-            [(header::ETAG, etag), (header::CACHE_CONTROL, cache_control)],
+            [
+                (header::ETAG, etag),
+                (header::CACHE_CONTROL, cache_control),
+                vary,
+            ],
         )
             .into_response());
     }
-    let mut resp = Response::new(Body::from(t.gz));
+    let mut resp = Response::new(Body::from(if gzip { t.gz } else { t.raw }));
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/vnd.mapbox-vector-tile"),
     );
-    h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    if gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    h.insert(vary.0, vary.1);
     h.insert(header::CACHE_CONTROL, cache_control);
     h.insert(header::ETAG, etag);
     Ok(resp)

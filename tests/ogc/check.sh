@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# OGC API – Features checked with clients nobody on this team wrote (issue 18):
+#   bash tests/ogc/check.sh [path/to/wangge]
+# Builds a demo town, starts `wangge serve` on a free loopback port, and reads
+# /ogc with GDAL's OGR OAPIF driver (ogrinfo, ogr2ogr with -spat and -where;
+# Debian gdal-bin) as the big screen (its kiosk token as a bearer header) and
+# with OWSLib (PyPI, in a venv) as the leader (a session cookie). Every count
+# must equal what our own JSON API (/api/v1/{kind}) answers the same caller.
+# Needs: gdal-bin, python3-venv, curl (scripts/env.sh's wangge_setup installs them).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+bin="${1:-${WANGGE_BIN:-$root/target/release/wangge}}"
+[ -x "$bin" ] || { echo "tests/ogc/check.sh: no wangge binary at $bin" >&2; exit 1; }
+command -v ogrinfo >/dev/null || { echo "tests/ogc/check.sh: ogrinfo missing (apt-get install -y gdal-bin)" >&2; exit 1; }
+venv="${OGC_CHECK_VENV:-$HOME/.cache/wangge/ogc-check-venv}"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install -q -r "$here/requirements.txt"
+
+work="$(mktemp -d)"
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+"$bin" demo --db "$work/demo.duckdb" > "$work/demo.log" 2>&1 || { cat "$work/demo.log" >&2; exit 1; }
+secret() { awk -F'\t' -v n="demo account: $1" '$1 == n {print $3}' "$work/demo.log"; }
+kiosk="$(secret 'kiosk token')"
+leader_pw="$(secret leader)"
+[ -n "$kiosk" ] && [ -n "$leader_pw" ] || { echo "no demo accounts in demo.log" >&2; cat "$work/demo.log" >&2; exit 1; }
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+"$bin" serve --db "$work/demo.duckdb" --addr "127.0.0.1:$port" --no-demo-feed > "$work/serve.log" 2>&1 &
+pid=$!
+base="http://127.0.0.1:$port"
+for _ in $(seq 1 240); do
+  curl -fsS "$base/healthz" >/dev/null 2>&1 && break
+  kill -0 "$pid" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
+  sleep 0.5
+done
+curl -fsS "$base/healthz" >/dev/null || { echo "wangge serve not healthy" >&2; tail -20 "$work/serve.log" >&2; exit 1; }
+cookie="$(curl -fsS -D - -o /dev/null -H 'Content-Type: application/json' \
+  -d "{\"name\":\"leader\",\"password\":\"$leader_pw\"}" "$base/api/v1/session" \
+  | sed -n 's/^[Ss]et-[Cc]ookie: \(wangge_session=[^;]*\).*/\1/p')"
+[ -n "$cookie" ] || { echo "leader log-in failed" >&2; exit 1; }
+
+fail=0
+ok() { printf 'ok   %s\n' "$*"; }
+bad() { printf 'FAIL %s\n' "$*"; fail=1; }
+# Our own API's total for a kind and query, as the kiosk (screen) sees it.
+ours() { curl -fsS -H "Authorization: Bearer $kiosk" "$base/api/v1/$1?limit=1${2:+&$2}" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
+
+# --- GDAL's OGR OAPIF driver, as the big screen (kiosk token).
+export GDAL_HTTP_HEADERS="Authorization: Bearer $kiosk"
+export GDAL_HTTP_TIMEOUT=60 CPL_VSIL_CURL_CACHE_SIZE=0
+info="$(ogrinfo -ro -q "OAPIF:$base/ogc" 2>&1)" || { echo "$info"; bad "ogrinfo lists the collections"; }
+for c in communities grids compounds buildings places roads events; do
+  grep -q "$c" <<<"$info" && ok "ogrinfo lists $c" || bad "ogrinfo does not list $c: $info"
+done
+count() { ogrinfo -ro -so "OAPIF:$base/ogc" "$@" 2>/dev/null | sed -n 's/^Feature Count: //p'; }
+for c in communities grids buildings events; do
+  n="$(count "$c")"; want="$(ours "$c")"
+  [ "$n" = "$want" ] && ok "ogrinfo $c: $n features = /api/v1/$c" || bad "ogrinfo $c: $n features, /api/v1/$c: $want"
+done
+# The town's extent, and its south-west quarter for -spat.
+read -r w s e n < <(curl -fsS -H "Authorization: Bearer $kiosk" "$base/api/v1/info" \
+  | python3 -c 'import json,sys; e=json.load(sys.stdin)["extent"]; print(*e)')
+read -r cx cy < <(python3 -c "print(($w+$e)/2, ($s+$n)/2)")
+ogr2ogr -f GeoJSON "$work/spat.geojson" "OAPIF:$base/ogc" buildings -spat "$w" "$s" "$cx" "$cy" 2>"$work/ogr2ogr.err" \
+  || { cat "$work/ogr2ogr.err"; bad "ogr2ogr -spat"; }
+n="$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["features"]))' "$work/spat.geojson" 2>/dev/null || echo none)"
+want="$(ours buildings "bbox=$w,$s,$cx,$cy")"
+[ "$n" = "$want" ] && ok "ogr2ogr -spat buildings: $n = /api/v1/buildings?bbox" || bad "ogr2ogr -spat buildings: $n, /api/v1/buildings?bbox: $want"
+ogr2ogr -f GeoJSON "$work/where.geojson" "OAPIF:$base/ogc" grids -where "kind = 'micro'" 2>"$work/ogr2ogr.err" \
+  || { cat "$work/ogr2ogr.err"; bad "ogr2ogr -where"; }
+n="$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["features"]))' "$work/where.geojson" 2>/dev/null || echo none)"
+want="$(ours grids kind=micro)"
+[ "$n" = "$want" ] && ok "ogr2ogr -where kind='micro' grids: $n = /api/v1/grids?kind=micro" || bad "ogr2ogr -where grids: $n, /api/v1/grids?kind=micro: $want"
+ogr2ogr -f GeoJSON "$work/events.geojson" "OAPIF:$base/ogc" events -where "status = 'closed'" 2>"$work/ogr2ogr.err" \
+  || { cat "$work/ogr2ogr.err"; bad "ogr2ogr -where events"; }
+n="$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["features"]))' "$work/events.geojson" 2>/dev/null || echo none)"
+want="$(ours events status=closed)"
+[ "$n" = "$want" ] && ok "ogr2ogr -where status='closed' events: $n = /api/v1/events?status=closed" || bad "ogr2ogr -where events: $n, /api/v1/events?status=closed: $want"
+unset GDAL_HTTP_HEADERS
+
+# --- OWSLib, as the leader (session cookie).
+"$venv/bin/python" "$here/owslib_check.py" "$base" "$cookie" || fail=1
+
+[ "$fail" = 0 ] && echo "ogc clients: all passed" || { echo "ogc clients: failures above"; tail -5 "$work/serve.log"; exit 1; }
