@@ -10,7 +10,9 @@
 //! - [`osm`] reads an OpenStreetMap PBF extract into buildings, roads and
 //!   places of a [`geo_core::Dataset`];
 //! - [`estimate`] estimates households and units of buildings from their
-//!   footprint, levels or height, for data that has no household register;
+//!   footprint, levels or height, for data that has no household register,
+//!   and makes the default units of buildings with households but no units
+//!   ([`estimate::default_units`]);
 //! - [`incidents`] imports a foreign incident CSV (gzip or not, UTF-8 or GBK)
 //!   into events, mapping its categories onto the taxonomy with a TOML map.
 
