@@ -9,6 +9,7 @@ mod events;
 mod household;
 mod http;
 mod matrix;
+mod onboarding;
 mod photos;
 mod realdata;
 mod store;

@@ -12,11 +12,11 @@ use clap::{Args, FromArgMatches};
 use geo_core::assign::ElementRef;
 use geo_core::crs::Crs;
 use geo_core::io::{import, ElementKind, Encoding, ImportOptions};
-use geo_core::model::EventSource;
+use geo_core::model::{BuildingUse, EventSource};
 use geo_core::store::{GridImport, Provenance, Store};
 use geo_core::Dataset;
 use indicatif::{ProgressBar, ProgressStyle};
-use wangge_data::estimate::{estimate_all, EstimateParams};
+use wangge_data::estimate::{default_units, estimate_all, EstimateParams};
 use wangge_data::incidents::{read_events, CategoryMap, IncidentOptions, ResolutionRule};
 use wangge_data::osm::{read_pbf, OsmOptions};
 
@@ -30,7 +30,9 @@ pub struct ImportArgs {
     pub kind: String,
     /// The file (GeoJSON, CSV — UTF-8 or GBK —, .osm.pbf, or .csv.gz for events).
     pub file: PathBuf,
-    /// CRS of the file's coordinates: wgs84 (also cgcs2000), gcj02, bd09.
+    /// CRS of the file's coordinates: wgs84 (also cgcs2000), gcj02, bd09,
+    /// epsg3857 (Web Mercator metres). A GeoJSON `crs` member naming
+    /// EPSG:3857 is honoured without it; one naming another projection is refused.
     #[arg(long, default_value = "wgs84")]
     pub crs: String,
     /// Text encoding: auto, utf8, gbk.
@@ -98,12 +100,40 @@ pub struct ImportArgs {
     /// or deadline theirs, as at intake; built-in when absent.
     #[arg(long)]
     pub dispatch_rules: Option<PathBuf>,
-    /// Gross floor area per dwelling for household estimation (OSM).
+    /// Gross floor area per dwelling for household estimation (OSM, or
+    /// --estimate-households), m², 10–1,000; default 90.
     #[arg(long)]
     pub dwelling_m2: Option<f64>,
-    /// Storey height for household estimation from building height (OSM).
+    /// Storey height for household estimation from building height (OSM,
+    /// or --estimate-households), m, 2–10; default 3.
     #[arg(long)]
     pub floor_height_m: Option<f64>,
+    /// Estimate households (and units) of every building from its
+    /// footprint, floors (levels, else height / --floor-height-m) and use,
+    /// as for OSM; buildings with a counted household number keep it.
+    /// Buildings imports only.
+    #[arg(long)]
+    pub estimate_households: bool,
+    /// What the values of the use column mean, before the built-in names:
+    /// `宿舍=residential,底商住宅=mixed` (uses: residential, mixed, commercial,
+    /// industrial, education, health, government, other). The column itself
+    /// is mapped with `--map use=用途`.
+    #[arg(long)]
+    pub use_values: Option<String>,
+    /// IDs of a file that is not a register (buildings, compounds, places,
+    /// roads, organisations): `file` (default) reads the id column; `auto`
+    /// numbers the features 1, 2, … in file order (the same file gives the
+    /// same IDs), `auto:N` from N (when IDs 1… are taken).
+    #[arg(long, default_value = "file")]
+    pub ids: String,
+    /// Split a building given as a MultiPolygon into one building per part
+    /// (largest first; the first keeps the file's counts). Needs `--ids auto`.
+    #[arg(long)]
+    pub explode: bool,
+    /// Do not make default units for buildings that have households but no
+    /// units (when a units file follows).
+    #[arg(long)]
+    pub no_default_units: bool,
 }
 
 fn parse_map(s: &str) -> Result<HashMap<String, String>> {
@@ -167,11 +197,29 @@ pub fn run_with(
         }
         k => {
             let kind = ElementKind::parse(k).map_err(|e| anyhow!("{e}"))?;
+            if a.estimate_households && kind != ElementKind::Buildings {
+                bail!("--estimate-households is for building imports (import buildings FILE)");
+            }
+            if a.explode && (kind != ElementKind::Buildings || a.ids == "file") {
+                bail!(
+                    "--explode is for building imports with --ids auto (the parts need IDs of their own)"
+                );
+            }
             (
                 read_elements(kind, &a, crs, &store, out, err)?,
                 kind.as_str().to_string(),
             )
         }
+    };
+    if !a.no_default_units {
+        add_default_units(&mut batch, &store, &estimate_params(&a)?, err)?;
+    }
+    let numbered = match auto_id_range(&batch).filter(|_| a.ids != "file") {
+        Some((first, last)) => format!(
+            " (IDs {first}–{last} numbered in file order by --ids {})",
+            a.ids
+        ),
+        None => String::new(),
     };
     let pb = spinner("assigning", batch.len());
     let index = grid_index(&batch, &store, false)?;
@@ -245,13 +293,27 @@ pub fn run_with(
     }
     writeln!(
         err,
-        "imported {} rows of {kind_name} from {} in {:.2} s",
+        "imported {} rows of {kind_name} from {}{} in {:.2} s",
         w.rows,
         a.file.display(),
+        numbered,
         started.elapsed().as_secs_f64()
     )?;
     outcome.rows = w.rows;
     Ok(outcome)
+}
+
+/// The first and last ID of the kind a file numbered with `--ids auto`
+/// filled (one kind per element file).
+fn auto_id_range(batch: &Dataset) -> Option<(u64, u64)> {
+    fn ends<T>(v: &[T], id: impl Fn(&T) -> u64) -> Option<(u64, u64)> {
+        Some((id(v.first()?), id(v.last()?)))
+    }
+    ends(&batch.buildings, |b| b.id.get())
+        .or_else(|| ends(&batch.compounds, |c| c.id.get()))
+        .or_else(|| ends(&batch.places, |p| p.id.get()))
+        .or_else(|| ends(&batch.roads, |r| r.id.get()))
+        .or_else(|| ends(&batch.organisations, |o| o.id.get()))
 }
 
 /// Gives every open event of `batch` that lacks a handler or a deadline
@@ -329,6 +391,41 @@ pub fn read_elements_from(
     batch
 }
 
+/// `--ids`: `None` for `file`, the first ID for `auto` / `auto:N`.
+fn parse_ids(s: &str, kind: ElementKind, merge_by_id: bool) -> Result<Option<u64>> {
+    let start = match s.trim() {
+        "file" => return Ok(None),
+        "auto" => 1,
+        other => other
+            .strip_prefix("auto:")
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .filter(|n| *n > 0)
+            .ok_or_else(|| anyhow!("--ids {other:?}: expected file, auto or auto:N (N ≥ 1)"))?,
+    };
+    if !kind.accepts_auto_ids() {
+        bail!(
+            "--ids auto is for files that are not registers (buildings, compounds, places, roads, \
+             organisations); the IDs of {kind} link rows of other files, so they must come from the file"
+        );
+    }
+    if merge_by_id {
+        bail!("--ids auto and --merge-by-id exclude each other: merging needs the file's IDs");
+    }
+    Ok(Some(start))
+}
+
+/// `--use-values 宿舍=residential,…`.
+fn parse_use_values(s: &str) -> Result<HashMap<String, BuildingUse>> {
+    parse_map(s)?
+        .into_iter()
+        .map(|(v, u)| {
+            BuildingUse::parse(&u)
+                .map(|u| (v, u))
+                .map_err(|e| anyhow!("--use-values: {e}"))
+        })
+        .collect()
+}
+
 fn read_elements(
     kind: ElementKind,
     a: &ImportArgs,
@@ -350,6 +447,14 @@ fn read_elements(
         merge_by_id: a.merge_by_id,
         negative_ids: a.negative_ids,
         division_prefix: a.division_prefix.clone(),
+        auto_ids: parse_ids(&a.ids, kind, a.merge_by_id)?,
+        explode: a.explode,
+        use_values: a
+            .use_values
+            .as_deref()
+            .map(parse_use_values)
+            .transpose()?
+            .unwrap_or_default(),
         ..ImportOptions::default()
     };
     let batch = match read_elements_from(kind, &a.file, opts, store) {
@@ -367,7 +472,12 @@ fn read_elements(
     for p in &batch.problems {
         writeln!(err, "{p}")?;
     }
-    Ok(batch.dataset)
+    let mut dataset = batch.dataset;
+    if a.estimate_households {
+        let est = estimate_all(&mut dataset.buildings, &estimate_params(a)?);
+        write!(err, "{est}")?;
+    }
+    Ok(dataset)
 }
 
 /// Household estimation parameters: the defaults with `--dwelling-m2` and
@@ -384,6 +494,31 @@ fn estimate_params(a: &ImportArgs) -> Result<EstimateParams> {
         .validate()
         .map_err(|e| anyhow!("--dwelling-m2/--floor-height-m: {e}; nothing was stored"))?;
     Ok(params)
+}
+
+/// Gives the buildings of `batch` that have households but no units their
+/// default units ([`wangge_data::estimate::default_units`], the one rule),
+/// numbered after the units stored, and says so.
+fn add_default_units(
+    batch: &mut Dataset,
+    store: &Store,
+    params: &EstimateParams,
+    err: &mut dyn Write,
+) -> Result<()> {
+    if !batch.buildings.iter().any(|b| b.households > 0) {
+        return Ok(());
+    }
+    let first = store
+        .max_unit_id()?
+        .max(batch.units.iter().map(|u| u.id.get()).max().unwrap_or(0))
+        + 1;
+    let made = default_units(&mut batch.buildings, &batch.units, first, params)
+        .map_err(|e| anyhow!("default units: {e}; nothing was stored"))?;
+    if made.buildings > 0 {
+        writeln!(err, "{made}")?;
+        batch.units.extend(made.units);
+    }
+    Ok(())
 }
 
 fn read_osm(a: &ImportArgs) -> Result<Dataset> {
