@@ -13,6 +13,9 @@
 //!   footprint, levels or height, for data that has no household register,
 //!   and makes the default units of buildings with households but no units
 //!   ([`estimate::default_units`]);
+//! - [`shp`] reads an ESRI Shapefile (`.shp` + `.dbf` + `.prj` + `.cpg`, or
+//!   a `.zip` of them; DBF in GBK or UTF-8) into the GeoJSON the element
+//!   import reads;
 //! - [`incidents`] imports a foreign incident CSV (gzip or not, UTF-8 or GBK)
 //!   into events, mapping its categories onto the taxonomy with a TOML map.
 
@@ -23,3 +26,4 @@ pub mod estimate;
 pub mod incidents;
 pub mod lujiazui;
 pub mod osm;
+pub mod shp;

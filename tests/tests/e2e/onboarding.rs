@@ -239,3 +239,75 @@ fn a_multipolygon_building_is_exploded_not_the_whole_file_refused() {
     assert_eq!(hh[3], 0);
     assert!(d.units.iter().any(|u| u.building == d.buildings[2].id));
 }
+
+#[test]
+fn a_gbk_shapefile_imports_with_its_chinese_attributes_zipped_or_not() {
+    use geo_core::model::BuildingUse;
+    let shp = data("office-buildings-gbk.shp");
+    let db = temp_db("shp");
+    let err = import(&db, &["buildings", &shp]).unwrap_err();
+    assert!(err.contains("--ids auto"), "{err}");
+    let said = import(
+        &db,
+        &["buildings", &shp, "--ids", "auto", "--estimate-households"],
+    )
+    .expect("import of the GBK Shapefile");
+    assert!(
+        said.contains("DBF encoding GBK (from the .cpg), CRS EPSG:4326"),
+        "{said}"
+    );
+    let d = open_store(&db)
+        .load(&Scope::Town, LoadSet::Spatial)
+        .expect("load");
+    assert_eq!(d.buildings.len(), 12);
+    let first = &d.buildings[0];
+    assert_eq!(first.address.as_deref(), Some("幸福路1号1幢"));
+    assert_eq!(first.levels, Some(6));
+    // 户数 given (36) is kept as counted; the others are estimated.
+    assert_eq!((first.households, first.households_estimated), (36, false));
+    assert_eq!(d.buildings[2].usage, BuildingUse::Mixed, "商住");
+    assert_eq!(d.buildings[3].usage, BuildingUse::Commercial, "商业");
+    assert_eq!(d.buildings[3].households, 0);
+    assert!(d.buildings[1].households_estimated && d.buildings[1].households > 0);
+    let units_hh: u64 = d.units.iter().map(|u| u64::from(u.households)).sum();
+    let hh: u64 = d.buildings.iter().map(|b| u64::from(b.households)).sum();
+    assert_eq!(units_hh, hh, "every household has a unit");
+
+    // The same files zipped without the .cpg: GBK detected, same buildings.
+    let zdb = temp_db("shp-zip");
+    let said = import(
+        &zdb,
+        &[
+            "buildings",
+            &data("office-buildings-gbk.zip"),
+            "--ids",
+            "auto",
+            "--estimate-households",
+        ],
+    )
+    .expect("zipped Shapefile");
+    assert!(said.contains("GBK (detected; no .cpg)"), "{said}");
+    let z = open_store(&zdb)
+        .load(&Scope::Town, LoadSet::Spatial)
+        .expect("load");
+    assert_eq!(z.buildings, d.buildings);
+
+    // A Gauss–Krüger .prj: refused, naming the CRS; nothing stored.
+    let gdb = temp_db("shp-gk");
+    let err = import(
+        &gdb,
+        &[
+            "buildings",
+            &data("office-buildings-gk.zip"),
+            "--ids",
+            "auto",
+        ],
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("Xian_1980_3_Degree_GK_CM_120E") && err.contains("office-buildings-gk.zip"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was stored"), "{err}");
+    assert!(open_store(&gdb).is_empty().expect("empty"));
+}

@@ -1,4 +1,4 @@
-//! `wangge import`: element files (GeoJSON/CSV), OpenStreetMap PBF and
+//! `wangge import`: element files (GeoJSON/CSV/Shapefile), OpenStreetMap PBF and
 //! foreign incident CSV. Every import is all-or-nothing.
 
 use std::collections::HashMap;
@@ -11,7 +11,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, FromArgMatches};
 use geo_core::assign::ElementRef;
 use geo_core::crs::Crs;
-use geo_core::io::{import, ElementKind, Encoding, ImportOptions};
+use geo_core::io::{import, ElementKind, Encoding, Format, ImportOptions};
 use geo_core::model::{BuildingUse, EventSource};
 use geo_core::store::{GridImport, Provenance, Store};
 use geo_core::Dataset;
@@ -28,7 +28,9 @@ pub struct ImportArgs {
     /// Element kind (communities, grids, compounds, buildings, units, households,
     /// persons, places, events, sentiments, organisations, roads) or `osm`.
     pub kind: String,
-    /// The file (GeoJSON, CSV — UTF-8 or GBK —, .osm.pbf, or .csv.gz for events).
+    /// The file (GeoJSON, CSV — UTF-8 or GBK —, a Shapefile `.shp` with its
+    /// `.dbf`/`.prj`/`.cpg` beside it or a `.zip` of them, .osm.pbf, or
+    /// .csv.gz for events).
     pub file: PathBuf,
     /// CRS of the file's coordinates: wgs84 (also cgcs2000), gcj02, bd09,
     /// epsg3857 (Web Mercator metres). A GeoJSON `crs` member naming
@@ -391,6 +393,45 @@ pub fn read_elements_from(
     batch
 }
 
+/// Reads a Shapefile (`.shp` with its siblings, or a `.zip`) through
+/// [`wangge_data::shp`] into GeoJSON and imports that, so it is checked
+/// exactly like a GeoJSON file; says which DBF encoding and CRS it used.
+fn read_shapefile(
+    kind: ElementKind,
+    file: &Path,
+    opts: ImportOptions<'_>,
+    store: &Store,
+    err: &mut dyn Write,
+) -> Result<Result<geo_core::io::ImportBatch, geo_core::io::ImportError>> {
+    let utf8 = match opts.encoding {
+        Encoding::Auto => None,
+        Encoding::Utf8 => Some(true),
+        Encoding::Gbk => Some(false),
+    };
+    let conv =
+        wangge_data::shp::read(file, utf8).map_err(|e| anyhow!("{e}\nnothing was stored"))?;
+    writeln!(
+        err,
+        "{}: Shapefile with {} records, DBF encoding {}, CRS {}",
+        file.display(),
+        conv.features,
+        conv.encoding,
+        conv.crs.unwrap_or("from --crs (no .prj)")
+    )?;
+    let opts = ImportOptions {
+        format: Format::GeoJson,
+        encoding: Encoding::Utf8,
+        references: Some(store),
+        ..opts
+    };
+    Ok(import::read_bytes(
+        kind,
+        conv.geojson.as_bytes(),
+        &file.display().to_string(),
+        &opts,
+    ))
+}
+
 /// `--ids`: `None` for `file`, the first ID for `auto` / `auto:N`.
 fn parse_ids(s: &str, kind: ElementKind, merge_by_id: bool) -> Result<Option<u64>> {
     let start = match s.trim() {
@@ -457,7 +498,12 @@ fn read_elements(
             .unwrap_or_default(),
         ..ImportOptions::default()
     };
-    let batch = match read_elements_from(kind, &a.file, opts, store) {
+    let read = if wangge_data::shp::is_shapefile(&a.file) {
+        read_shapefile(kind, &a.file, opts, store, err)?
+    } else {
+        read_elements_from(kind, &a.file, opts, store)
+    };
+    let batch = match read {
         Ok(b) => b,
         Err(e) => {
             if a.dry_run {
