@@ -103,7 +103,7 @@ impl Crs {
             return Ok(Crs::Wgs84);
         }
         let code = n
-            .rsplit(|c: char| c == ':' || c == '/')
+            .rsplit([':', '/'])
             .next()
             .and_then(|c| c.parse::<u32>().ok())
             .filter(|_| n.contains("EPSG") || n.chars().all(|c| c.is_ascii_digit()));
