@@ -16,6 +16,8 @@
 //! - [`shp`] reads an ESRI Shapefile (`.shp` + `.dbf` + `.prj` + `.cpg`, or
 //!   a `.zip` of them; DBF in GBK or UTF-8) into the GeoJSON the element
 //!   import reads;
+//! - [`excel`] reads one sheet of an Excel register (`.xlsx`/`.xls`: merged
+//!   cells, header row detection, dates) into the CSV the element import reads;
 //! - [`incidents`] imports a foreign incident CSV (gzip or not, UTF-8 or GBK)
 //!   into events, mapping its categories onto the taxonomy with a TOML map.
 
@@ -23,6 +25,7 @@
 
 pub mod demo;
 pub mod estimate;
+pub mod excel;
 pub mod incidents;
 pub mod lujiazui;
 pub mod osm;

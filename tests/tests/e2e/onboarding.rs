@@ -311,3 +311,50 @@ fn a_gbk_shapefile_imports_with_its_chinese_attributes_zipped_or_not() {
     assert!(err.contains("nothing was stored"), "{err}");
     assert!(open_store(&gdb).is_empty().expect("empty"));
 }
+
+#[test]
+fn an_excel_register_with_merged_headers_imports_its_events() {
+    use chrono::TimeZone;
+    use geo_core::ids::EventId;
+    let file = data("office-events-register.xlsx");
+    let db = temp_db("xlsx");
+    // The first sheet holds instructions: no header there, and the error
+    // names the sheet.
+    let err = import(&db, &["events", &file]).unwrap_err();
+    assert!(
+        err.contains("sheet 说明") && err.contains("no header row"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was stored"), "{err}");
+    let said = import(&db, &["events", &file, "--sheet", "台账"]).expect("the register sheet");
+    assert!(
+        said.contains("sheet 台账, header in row 3, 5 data rows"),
+        "{said}"
+    );
+    let store = open_store(&db);
+    let ev = |id: u64| {
+        store
+            .event(&Scope::Town, EventId::new(id).expect("id"))
+            .expect("stored event")
+    };
+    let bj = |y, mo, d, h, mi| {
+        chrono::FixedOffset::east_opt(8 * 3600)
+            .expect("offset")
+            .with_ymd_and_hms(y, mo, d, h, mi, 0)
+            .single()
+            .expect("time")
+            .with_timezone(&chrono::Utc)
+    };
+    // An Excel date-time cell, a date-only cell, text with dashes and with
+    // slashes: all read as Beijing time.
+    assert_eq!(ev(1).reported_at, bj(2026, 10, 3, 9, 30));
+    assert_eq!(ev(1).category.code(), "01.01");
+    assert_eq!(ev(1).title, "楼上漏水引发争执");
+    assert_eq!(ev(3).reported_at, bj(2026, 10, 8, 8, 15));
+    assert_eq!(ev(4).reported_at, bj(2026, 10, 12, 0, 0));
+    assert_eq!(ev(5).reported_at, bj(2026, 10, 20, 14, 0));
+    assert!((ev(2).location.x() - 121.5021).abs() < 1e-9);
+    // A sheet that does not exist: the error lists the sheets.
+    let err = import(&temp_db("xlsx-2"), &["events", &file, "--sheet", "2025"]).unwrap_err();
+    assert!(err.contains("说明, 台账"), "{err}");
+}

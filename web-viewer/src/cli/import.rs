@@ -1,4 +1,4 @@
-//! `wangge import`: element files (GeoJSON/CSV/Shapefile), OpenStreetMap PBF and
+//! `wangge import`: element files (GeoJSON/CSV/Shapefile/Excel), OpenStreetMap PBF and
 //! foreign incident CSV. Every import is all-or-nothing.
 
 use std::collections::HashMap;
@@ -29,8 +29,8 @@ pub struct ImportArgs {
     /// persons, places, events, sentiments, organisations, roads) or `osm`.
     pub kind: String,
     /// The file (GeoJSON, CSV — UTF-8 or GBK —, a Shapefile `.shp` with its
-    /// `.dbf`/`.prj`/`.cpg` beside it or a `.zip` of them, .osm.pbf, or
-    /// .csv.gz for events).
+    /// `.dbf`/`.prj`/`.cpg` beside it or a `.zip` of them, an Excel register
+    /// `.xlsx`/`.xls`, .osm.pbf, or .csv.gz for events).
     pub file: PathBuf,
     /// CRS of the file's coordinates: wgs84 (also cgcs2000), gcj02, bd09,
     /// epsg3857 (Web Mercator metres). A GeoJSON `crs` member naming
@@ -132,6 +132,9 @@ pub struct ImportArgs {
     /// (largest first; the first keeps the file's counts). Needs `--ids auto`.
     #[arg(long)]
     pub explode: bool,
+    /// Sheet of an Excel register (`.xlsx`/`.xls`) to read; the first when absent.
+    #[arg(long)]
+    pub sheet: Option<String>,
     /// Do not make default units for buildings that have households but no
     /// units (when a units file follows).
     #[arg(long)]
@@ -432,6 +435,61 @@ fn read_shapefile(
     ))
 }
 
+/// Reads one sheet of an Excel register through [`wangge_data::excel`]
+/// (merged cells filled, the header row found by the field names of `kind`
+/// and `--map`) into CSV and imports that; says which sheet and rows it read.
+fn read_excel(
+    kind: ElementKind,
+    file: &Path,
+    sheet: Option<&str>,
+    opts: ImportOptions<'_>,
+    store: &Store,
+    err: &mut dyn Write,
+) -> Result<Result<geo_core::io::ImportBatch, geo_core::io::ImportError>> {
+    let mut names: Vec<String> = geo_core::io::fields::fields(kind)
+        .iter()
+        .flat_map(|f| std::iter::once(f.name).chain(f.aliases.iter().copied()))
+        .map(str::to_lowercase)
+        .collect();
+    names.extend(opts.field_map.values().map(|v| v.to_lowercase()));
+    let known = |h: &str| names.contains(&h.trim().to_lowercase());
+    let conv = wangge_data::excel::read(file, sheet, &known)
+        .map_err(|e| anyhow!("{e}\nnothing was stored"))?;
+    let contiguous = conv
+        .rows
+        .iter()
+        .enumerate()
+        .all(|(i, r)| *r == conv.header_row + 1 + i);
+    writeln!(
+        err,
+        "{}: sheet {}, header in row {}, {} data rows; {}",
+        file.display(),
+        conv.sheet,
+        conv.header_row,
+        conv.rows.len(),
+        if contiguous {
+            format!(
+                "line N below is row N + {} of the sheet",
+                conv.header_row - 1
+            )
+        } else {
+            "empty rows skipped: line N below is the (N - 1)th data row".to_string()
+        }
+    )?;
+    let opts = ImportOptions {
+        format: Format::Csv,
+        encoding: Encoding::Utf8,
+        references: Some(store),
+        ..opts
+    };
+    Ok(import::read_bytes(
+        kind,
+        conv.csv.as_bytes(),
+        &format!("{}, sheet {}", file.display(), conv.sheet),
+        &opts,
+    ))
+}
+
 /// `--ids`: `None` for `file`, the first ID for `auto` / `auto:N`.
 fn parse_ids(s: &str, kind: ElementKind, merge_by_id: bool) -> Result<Option<u64>> {
     let start = match s.trim() {
@@ -500,6 +558,8 @@ fn read_elements(
     };
     let read = if wangge_data::shp::is_shapefile(&a.file) {
         read_shapefile(kind, &a.file, opts, store, err)?
+    } else if wangge_data::excel::is_excel(&a.file) {
+        read_excel(kind, &a.file, a.sheet.as_deref(), opts, store, err)?
     } else {
         read_elements_from(kind, &a.file, opts, store)
     };
