@@ -18,7 +18,8 @@ fn data(name: &str) -> String {
 }
 
 /// Runs `wangge import ARGS…` on the store `db`; `Ok` holds what it wrote
-/// to stderr (warnings, estimate, summary), `Err` the full error message.
+/// (the dry-run report, then warnings, estimate, summary), `Err` the full
+/// error message.
 fn import(db: &Path, args: &[&str]) -> Result<String, String> {
     let a = web_viewer::cli::import::ImportArgs::from_argv(
         std::iter::once("import").chain(args.iter().copied()),
@@ -27,7 +28,13 @@ fn import(db: &Path, args: &[&str]) -> Result<String, String> {
     store_key(db);
     let (mut out, mut err) = (Vec::new(), Vec::new());
     web_viewer::cli::import::run_with(db, a, &mut out, &mut err)
-        .map(|_| String::from_utf8_lossy(&err).into_owned())
+        .map(|_| {
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&err)
+            )
+        })
         .map_err(|e| format!("{e:#}"))
 }
 
@@ -79,6 +86,16 @@ fn vendor_buildings_with_floors_and_zero_ids_end_in_a_regrid_proposal() {
         "--dwelling-m2",
         "90",
     ];
+    let dry: Vec<&str> = args.iter().copied().chain(["--dry-run"]).collect();
+    let said = import(&db, &dry).expect("dry run");
+    assert!(
+        said.contains("would store") && said.contains("(IDs 1–30 numbered"),
+        "{said}"
+    );
+    assert!(
+        open_store(&db).is_empty().expect("empty"),
+        "a dry run stores nothing"
+    );
     let said = import(&db, &args).expect("import with --ids auto --estimate-households");
     assert!(said.contains("IDs 1–30 numbered in file order"), "{said}");
     assert!(said.contains("default units"), "{said}");

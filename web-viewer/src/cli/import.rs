@@ -255,7 +255,7 @@ pub fn run_with(
     if a.dry_run {
         writeln!(
             out,
-            "dry run: would store {} elements of {kind_name} from {}",
+            "dry run: would store {} elements of {kind_name} from {}{numbered}",
             batch.len(),
             a.file.display()
         )?;
