@@ -11,6 +11,9 @@
 //! Units (单元, entrances) come from the length of the footprint: one unit
 //! per [`EstimateParams::unit_frontage_m`] of the long side of its minimum
 //! rotated rectangle; a near-square footprint (a tower) has one.
+//! [`default_units`] is the one rule that turns a building's household count
+//! into [`Unit`] elements when a file brings households but no units (every
+//! building import runs it, so `wangge regrid` has units to group).
 //!
 //! # How good is it
 //!
@@ -35,9 +38,12 @@
 //! Compare totals with census figures of the area (七普 community tables)
 //! before drawing grids from them.
 
+use std::collections::HashSet;
+
 use geo::orient::{Direction, Orient};
 use geo::{Distance, GeodesicArea, Haversine, MinimumRotatedRect};
-use geo_core::model::{Building, BuildingUse};
+use geo_core::ids::{BuildingId, UnitId};
+use geo_core::model::{Building, BuildingUse, Unit};
 use geo_types::Point;
 
 /// Parameters of the estimate, with defaults for Chinese towns.
@@ -267,6 +273,139 @@ fn units_from_footprint(b: &Building, p: &EstimateParams) -> u16 {
         .clamp(1.0, f64::from(u16::MAX)) as u16
 }
 
+/// The entrances of a building: `k` points spread evenly, at `(i + ½) / k`,
+/// along the longer side (in metres) of its footprint's bounding box, on the
+/// line through the mean of its vertices. For the rectangles and slabs most
+/// buildings are, that is the middle line of the building; in a strongly
+/// concave footprint (an L, a U) an entrance can fall just outside it.
+fn entrances(b: &Building, k: u32) -> Vec<Point<f64>> {
+    let ring = &b.footprint.exterior().0;
+    let pts = &ring[..ring.len().saturating_sub(1).max(1).min(ring.len())];
+    if pts.is_empty() {
+        return Vec::new();
+    }
+    let n = pts.len() as f64;
+    let (mx, my) = (
+        pts.iter().map(|c| c.x).sum::<f64>() / n,
+        pts.iter().map(|c| c.y).sum::<f64>() / n,
+    );
+    let (x0, x1) = pts
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), c| (a.min(c.x), b.max(c.x)));
+    let (y0, y1) = pts
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), c| (a.min(c.y), b.max(c.y)));
+    let wide = (x1 - x0) * my.to_radians().cos() >= y1 - y0;
+    (0..k)
+        .map(|i| {
+            let f = (f64::from(i) + 0.5) / f64::from(k);
+            if wide {
+                Point::new(x0 + f * (x1 - x0), my)
+            } else {
+                Point::new(mx, y0 + f * (y1 - y0))
+            }
+        })
+        .collect()
+}
+
+/// What [`default_units`] did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DefaultUnits {
+    /// The units made, numbered from the first ID given.
+    pub units: Vec<Unit>,
+    /// Buildings that got them.
+    pub buildings: u64,
+    /// Households shared out among them.
+    pub households: u64,
+}
+
+impl std::fmt::Display for DefaultUnits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} default units (one per entrance estimated from the footprint) for {} buildings \
+             with {} households and no units",
+            self.units.len(),
+            self.buildings,
+            self.households
+        )
+    }
+}
+
+/// Default units for every building of `buildings` that has households but
+/// no unit in `units` (the units of the same batch): as many as the
+/// building's `units` says, else one per entrance estimated from its
+/// footprint (the rule of [`estimate_households`]), never more than its
+/// households; entrances spread along the footprint's longer side;
+/// households
+/// shared out evenly (the first units take the remainder). A building whose
+/// `units` was 0 gets the number made. IDs are `first_id`, `first_id + 1`…
+/// in building order, so the same file gives the same units.
+///
+/// `Err` names the building when an ID would overflow.
+///
+/// ```
+/// use geo_core::ids::BuildingId;
+/// use geo_core::model::{Building, BuildingUse};
+/// use geo_types::polygon;
+/// use wangge_data::estimate::{default_units, EstimateParams};
+/// let footprint = polygon![
+///     (x: 121.5000, y: 31.2300), (x: 121.50063, y: 31.2300),
+///     (x: 121.50063, y: 31.23011), (x: 121.5000, y: 31.23011), (x: 121.5000, y: 31.2300),
+/// ];
+/// let mut b = vec![Building {
+///     id: BuildingId::new(7).unwrap(), compound: None, footprint, levels: Some(6),
+///     height_m: None, usage: BuildingUse::Residential, units: 0, households: 47,
+///     households_estimated: false, address: None,
+/// }];
+/// let made = default_units(&mut b, &[], 100, &EstimateParams::default()).unwrap();
+/// assert_eq!(made.units.len(), 3); // 60 m long: one entrance per 22 m
+/// assert_eq!(made.units.iter().map(|u| u.households).collect::<Vec<_>>(), [16, 16, 15]);
+/// assert_eq!((made.units[0].id.get(), b[0].units), (100, 3));
+/// ```
+pub fn default_units(
+    buildings: &mut [Building],
+    units: &[Unit],
+    first_id: u64,
+    p: &EstimateParams,
+) -> Result<DefaultUnits, String> {
+    let has_units: HashSet<BuildingId> = units.iter().map(|u| u.building).collect();
+    let mut out = DefaultUnits::default();
+    let mut next = first_id.max(1);
+    for b in buildings.iter_mut() {
+        if b.households == 0 || has_units.contains(&b.id) {
+            continue;
+        }
+        let wanted = if b.units > 0 {
+            b.units
+        } else {
+            units_from_footprint(b, p)
+        };
+        let k = u32::from(wanted.max(1)).min(b.households);
+        for (i, entrance) in entrances(b, k).into_iter().enumerate() {
+            let i = i as u32;
+            let id = UnitId::new(next)
+                .map_err(|e| format!("building {}: unit ID {next}: {e}", b.id.get()))?;
+            next = next
+                .checked_add(1)
+                .ok_or_else(|| format!("building {}: unit IDs overflow", b.id.get()))?;
+            out.units.push(Unit {
+                id,
+                building: b.id,
+                number: u16::try_from(i + 1).unwrap_or(u16::MAX),
+                households: b.households / k + u32::from(i < b.households % k),
+                entrance,
+            });
+        }
+        if b.units == 0 {
+            b.units = u16::try_from(k).unwrap_or(u16::MAX);
+        }
+        out.buildings += 1;
+        out.households += u64::from(b.households);
+    }
+    Ok(out)
+}
+
 /// What [`estimate_all`] did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EstimateReport {
@@ -419,6 +558,64 @@ mod tests {
         assert_eq!(estimate_households(&slab, &p).units, 4);
         let tower = building(30.0, 28.0, BuildingUse::Residential);
         assert_eq!(estimate_households(&tower, &p).units, 1);
+    }
+
+    #[test]
+    fn default_units_share_households_and_stay_inside() {
+        let p = EstimateParams::default();
+        // An L: 120 m × 12 m with a 12 m × 40 m wing.
+        let (x, y) = (121.5, 31.23);
+        let mx = 1.0 / (111_320.0 * 31.23f64.to_radians().cos());
+        let my = 1.0 / 110_574.0;
+        let mut l = building(120.0, 12.0, BuildingUse::Residential);
+        l.footprint = polygon![
+            (x: x, y: y), (x: x + 120.0 * mx, y: y), (x: x + 120.0 * mx, y: y + 12.0 * my),
+            (x: x + 12.0 * mx, y: y + 12.0 * my), (x: x + 12.0 * mx, y: y + 40.0 * my),
+            (x: x, y: y + 40.0 * my), (x: x, y: y)
+        ];
+        l.households = 41;
+        let mut tiny = building(10.0, 10.0, BuildingUse::Residential);
+        tiny.id = BuildingId::new(2).unwrap();
+        tiny.households = 1;
+        tiny.units = 3; // more units than households: one unit
+        let mut has = building(60.0, 12.0, BuildingUse::Residential);
+        has.id = BuildingId::new(3).unwrap();
+        has.households = 20;
+        let mut none = building(60.0, 12.0, BuildingUse::Commercial);
+        none.id = BuildingId::new(4).unwrap();
+        let stored = Unit {
+            id: UnitId::new(1).unwrap(),
+            building: has.id,
+            number: 1,
+            households: 20,
+            entrance: Point::new(x, y),
+        };
+        let mut bs = vec![l, tiny, has, none];
+        let made = default_units(&mut bs, &[stored], 10, &p).unwrap();
+        assert_eq!((made.buildings, made.households), (2, 42));
+        assert_eq!(made.units.iter().map(|u| u.households).sum::<u32>(), 42);
+        for u in &made.units {
+            let b = bs.iter().find(|b| b.id == u.building).unwrap();
+            let r = geo::BoundingRect::bounding_rect(&b.footprint).unwrap();
+            assert!(
+                (r.min().x..=r.max().x).contains(&u.entrance.x())
+                    && (r.min().y..=r.max().y).contains(&u.entrance.y()),
+                "{u:?}"
+            );
+        }
+
+        let ids: Vec<u64> = made.units.iter().map(|u| u.id.get()).collect();
+        assert_eq!(ids, (10..10 + ids.len() as u64).collect::<Vec<_>>());
+        assert_eq!(bs[1].units, 3, "a unit count given is kept");
+        assert_eq!(
+            made.units.iter().filter(|u| u.building == bs[1].id).count(),
+            1
+        );
+        assert_eq!(bs[0].units, 5, "120 m long: one entrance per 22 m");
+        assert_eq!(bs[3].units, 0);
+        // The same buildings give the same units.
+        let again = default_units(&mut bs.clone(), &[], 10, &p).unwrap();
+        assert_eq!(again.units[..made.units.len()], made.units[..]);
     }
 
     #[test]

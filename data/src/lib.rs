@@ -10,7 +10,14 @@
 //! - [`osm`] reads an OpenStreetMap PBF extract into buildings, roads and
 //!   places of a [`geo_core::Dataset`];
 //! - [`estimate`] estimates households and units of buildings from their
-//!   footprint, levels or height, for data that has no household register;
+//!   footprint, levels or height, for data that has no household register,
+//!   and makes the default units of buildings with households but no units
+//!   ([`estimate::default_units`]);
+//! - [`shp`] reads an ESRI Shapefile (`.shp` + `.dbf` + `.prj` + `.cpg`, or
+//!   a `.zip` of them; DBF in GBK or UTF-8) into the GeoJSON the element
+//!   import reads;
+//! - [`excel`] reads one sheet of an Excel register (`.xlsx`/`.xls`: merged
+//!   cells, header row detection, dates) into the CSV the element import reads;
 //! - [`incidents`] imports a foreign incident CSV (gzip or not, UTF-8 or GBK)
 //!   into events, mapping its categories onto the taxonomy with a TOML map.
 
@@ -18,6 +25,8 @@
 
 pub mod demo;
 pub mod estimate;
+pub mod excel;
 pub mod incidents;
 pub mod lujiazui;
 pub mod osm;
+pub mod shp;

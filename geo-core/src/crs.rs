@@ -36,6 +36,9 @@ crate::vocab!(
         Gcj02 => "gcj02",
         /// BD-09, Baidu.
         Bd09 => "bd09",
+        /// Web Mercator (EPSG:3857) metres, as web maps and some GIS exports
+        /// write them; converted to longitude/latitude on the sphere.
+        WebMercator => "epsg3857",
     }
 );
 
@@ -46,6 +49,7 @@ impl Crs {
             Crs::Wgs84 | Crs::Cgcs2000 => c,
             Crs::Gcj02 => gcj02_to_wgs84(c),
             Crs::Bd09 => gcj02_to_wgs84(bd09_to_gcj02(c)),
+            Crs::WebMercator => mercator_to_lonlat(c),
         }
     }
 
@@ -55,6 +59,7 @@ impl Crs {
             Crs::Wgs84 | Crs::Cgcs2000 => c,
             Crs::Gcj02 => wgs84_to_gcj02(c),
             Crs::Bd09 => gcj02_to_bd09(wgs84_to_gcj02(c)),
+            Crs::WebMercator => lonlat_to_mercator(c),
         }
     }
 
@@ -70,6 +75,70 @@ impl Crs {
         if !matches!(self, Crs::Wgs84 | Crs::Cgcs2000) {
             g.map_coords_in_place(|c| self.from_wgs84(c));
         }
+    }
+}
+
+impl Crs {
+    /// True when coordinates of this CRS are projected metres (checked for
+    /// range only after conversion to longitude/latitude).
+    pub fn projected(self) -> bool {
+        self == Crs::WebMercator
+    }
+
+    /// The CRS a GeoJSON `crs` member (or a `.prj` authority) names: an
+    /// EPSG code or URN (`EPSG:4326`, `urn:ogc:def:crs:EPSG::3857`,
+    /// `urn:ogc:def:crs:OGC:1.3:CRS84`); `Err` naming the CRS when it is
+    /// none of EPSG:4326, CRS84, EPSG:4490 and EPSG:3857.
+    ///
+    /// ```
+    /// use geo_core::crs::Crs;
+    /// assert_eq!(Crs::from_name("urn:ogc:def:crs:OGC:1.3:CRS84"), Ok(Crs::Wgs84));
+    /// assert_eq!(Crs::from_name("EPSG:4490"), Ok(Crs::Cgcs2000));
+    /// assert_eq!(Crs::from_name("urn:ogc:def:crs:EPSG::3857"), Ok(Crs::WebMercator));
+    /// assert!(Crs::from_name("EPSG:4547").unwrap_err().contains("EPSG:4547"));
+    /// ```
+    pub fn from_name(name: &str) -> Result<Crs, String> {
+        let n = name.trim().to_ascii_uppercase();
+        if n.ends_with("CRS84") || n.ends_with("CRS:84") {
+            return Ok(Crs::Wgs84);
+        }
+        let code = n
+            .rsplit([':', '/'])
+            .next()
+            .and_then(|c| c.parse::<u32>().ok())
+            .filter(|_| n.contains("EPSG") || n.chars().all(|c| c.is_ascii_digit()));
+        match code {
+            Some(4326) => Ok(Crs::Wgs84),
+            Some(4490) => Ok(Crs::Cgcs2000),
+            Some(3857 | 900_913 | 102_100 | 3785) => Ok(Crs::WebMercator),
+            _ => Err(format!(
+                "{name}: only EPSG:4326 (WGS84), CRS84, EPSG:4490 (CGCS2000) and EPSG:3857 \
+                 (Web Mercator) are read; reproject the file to EPSG:4326 first \
+                 (e.g. ogr2ogr -t_srs EPSG:4326 out.geojson in.geojson)"
+            )),
+        }
+    }
+}
+
+/// Radius of the Web Mercator sphere (the WGS84 semi-major axis), m.
+const MERCATOR_R: f64 = 6_378_137.0;
+
+/// EPSG:3857 metres → longitude/latitude degrees.
+pub fn mercator_to_lonlat(c: Coord<f64>) -> Coord<f64> {
+    Coord {
+        x: (c.x / MERCATOR_R).to_degrees(),
+        y: (2.0 * (c.y / MERCATOR_R).exp().atan() - std::f64::consts::FRAC_PI_2).to_degrees(),
+    }
+}
+
+/// Longitude/latitude degrees → EPSG:3857 metres.
+pub fn lonlat_to_mercator(c: Coord<f64>) -> Coord<f64> {
+    Coord {
+        x: c.x.to_radians() * MERCATOR_R,
+        y: (std::f64::consts::FRAC_PI_4 + c.y.to_radians() / 2.0)
+            .tan()
+            .ln()
+            * MERCATOR_R,
     }
 }
 
@@ -223,7 +292,29 @@ mod tests {
     #[test]
     fn parse_is_vocab_style() {
         assert_eq!(Crs::parse(" GCJ02 ").unwrap(), Crs::Gcj02);
-        let err = Crs::parse("epsg:3857").unwrap_err().to_string();
-        assert!(err.contains("wgs84, cgcs2000, gcj02, bd09"), "{err}");
+        let err = Crs::parse("epsg:2385").unwrap_err().to_string();
+        assert!(
+            err.contains("wgs84, cgcs2000, gcj02, bd09, epsg3857"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn web_mercator_round_trip() {
+        // The Oriental Pearl Tower: 121.4997° E, 31.2397° N.
+        let m = Coord {
+            x: 13_525_209.0,
+            y: 3_664_044.0,
+        };
+        let w = Crs::WebMercator.to_wgs84(m);
+        assert!(
+            (w.x - 121.4997).abs() < 1e-3 && (w.y - 31.2397).abs() < 1e-3,
+            "{w:?}"
+        );
+        let back = Crs::WebMercator.from_wgs84(w);
+        assert!((back.x - m.x).abs() < 1e-6 && (back.y - m.y).abs() < 1e-6);
+        assert_eq!(Crs::from_name("EPSG:3857"), Ok(Crs::WebMercator));
+        assert_eq!(Crs::from_name("4326"), Ok(Crs::Wgs84));
+        assert!(Crs::from_name("urn:ogc:def:crs:EPSG::4547").is_err());
     }
 }

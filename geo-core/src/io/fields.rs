@@ -265,7 +265,7 @@ const BUILDINGS: &[FieldSpec] = &[
     f("levels", &["building:levels", "floors", "层数", "楼层数"], false, "floors above ground"),
     f("height", &["height_m", "高度"], false, "metres (`20`, `20 m`)"),
     f("use", &["usage", "building", "用途"], false, "residential/mixed/commercial/industrial/education/health/government/other, Chinese names and OSM building values (default other)"),
-    f("units", &["单元数"], false, "units/stairwells (default 1)"),
+    f("units", &["单元数"], false, "units/stairwells (default 0: unknown; a building with households gets default units estimated from its footprint at import)"),
     f("households", &["户数"], false, "dwellings (default 0)"),
     f("households_estimated", &[], false, "true when `households` is an estimate (default false)"),
     f("address", &["addr", "地址"], false, "postal address"),

@@ -68,6 +68,32 @@ fn short(v: &Value) -> String {
     }
 }
 
+/// Converts every position (an array whose first two members are numbers)
+/// of a GeoJSON `coordinates` tree from `crs` to WGS84, in place.
+fn unproject(v: &mut Value, crs: Crs) {
+    match v {
+        Value::Array(a) if a.len() >= 2 && a[0].is_number() && a[1].is_number() => {
+            if let (Some(x), Some(y)) = (a[0].as_f64(), a[1].as_f64()) {
+                let c = crs.to_wgs84(Coord { x, y });
+                if let (Some(x), Some(y)) = (
+                    serde_json::Number::from_f64(c.x),
+                    serde_json::Number::from_f64(c.y),
+                ) {
+                    a[0] = Value::Number(x);
+                    a[1] = Value::Number(y);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| unproject(x, crs)),
+        Value::Object(o) => {
+            if let Some(c) = o.get_mut("coordinates") {
+                unproject(c, crs);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn to_polygon(rings: Rings) -> Polygon<f64> {
     let mut it = rings.into_iter().map(LineString);
     let ext = it.next().unwrap_or_else(|| LineString(vec![]));
@@ -77,6 +103,17 @@ fn to_polygon(rings: Rings) -> Polygon<f64> {
 impl GeomReader {
     /// Parses a GeoJSON geometry object.
     pub fn parse(&self, v: &Value) -> Result<Parsed, String> {
+        if self.crs.projected() {
+            // Metres: to longitude/latitude first, so every check below
+            // (ranges, rings, caps) sees degrees.
+            let mut v = v.clone();
+            unproject(&mut v, self.crs);
+            let reader = GeomReader {
+                crs: Crs::Wgs84,
+                ..self.clone()
+            };
+            return reader.parse(&v);
+        }
         let obj = v
             .as_object()
             .ok_or_else(|| format!("geometry must be an object, got {}", short(v)))?;
@@ -150,6 +187,11 @@ impl GeomReader {
 
     /// A point from lon/lat cells, checked and converted to WGS84.
     pub fn point(&self, c: Coord<f64>) -> Result<Point<f64>, String> {
+        if self.crs.projected() {
+            let c = self.crs.to_wgs84(c);
+            self.coord(c)?;
+            return Ok(Point(c));
+        }
         self.coord(c)?;
         Ok(Point(self.crs.to_wgs84(c)))
     }

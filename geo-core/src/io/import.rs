@@ -106,6 +106,20 @@ pub struct ImportOptions<'a> {
     /// Where references outside the file are checked (the store). `None`
     /// checks references only against the file itself.
     pub references: Option<&'a dyn ReferenceLookup>,
+    /// Number the elements of a file that is not a register
+    /// ([`ElementKind::accepts_auto_ids`]: buildings, compounds, places,
+    /// roads, organisations) `start, start + 1, …` in file order, ignoring
+    /// its `id` column (`--ids auto`): the same file gets the same IDs.
+    /// `None` takes the IDs from the file. Ignored for registers.
+    pub auto_ids: Option<u64>,
+    /// Split a building given as a MultiPolygon into one building per part
+    /// (`--explode`; needs [`ImportOptions::auto_ids`], the parts need IDs
+    /// of their own). Without it such a building is an error that names
+    /// the option.
+    pub explode: bool,
+    /// Values of a buildings file's use column and the use each means,
+    /// looked up before the built-in names (`宿舍` → residential).
+    pub use_values: HashMap<String, crate::model::BuildingUse>,
     /// Called now and then while records are read with `(done, total)`:
     /// bytes of the decoded text for CSV, features for GeoJSON (a progress
     /// bar; see [`PROGRESS_EVERY`]).
@@ -132,6 +146,9 @@ impl Default for ImportOptions<'_> {
             max_bytes: DEFAULT_MAX_BYTES,
             division_prefix: None,
             references: None,
+            auto_ids: None,
+            explode: false,
+            use_values: HashMap::new(),
             progress: None,
         }
     }
@@ -150,6 +167,9 @@ impl std::fmt::Debug for ImportOptions<'_> {
             .field("max_bytes", &self.max_bytes)
             .field("division_prefix", &self.division_prefix)
             .field("references", &self.references.is_some())
+            .field("auto_ids", &self.auto_ids)
+            .field("explode", &self.explode)
+            .field("use_values", &self.use_values)
             .field("progress", &self.progress.is_some())
             .finish()
     }
@@ -168,6 +188,8 @@ pub struct ImportStats {
     pub merged_pieces: usize,
     /// Geometries repaired.
     pub repaired: usize,
+    /// Extra buildings made by splitting MultiPolygons (`explode`).
+    pub exploded: usize,
     /// `UTF-8` or `GBK`.
     pub encoding: &'static str,
     /// The format read (never `Auto`).
@@ -527,6 +549,52 @@ fn read_csv(
     Ok(true)
 }
 
+/// The name a GeoJSON 2008 `crs` member gives: `{"type": "name",
+/// "properties": {"name": "EPSG:3857"}}` or `{"type": "EPSG", "properties":
+/// {"code": 3857}}`.
+fn crs_member_name(member: &serde_json::Value) -> Option<String> {
+    let props = member.get("properties")?;
+    if let Some(n) = props.get("name").and_then(|n| n.as_str()) {
+        return Some(n.to_string());
+    }
+    props.get("code").map(|c| match c.as_str() {
+        Some(s) => format!("EPSG:{s}"),
+        None => format!("EPSG:{c}"),
+    })
+}
+
+/// Reads the file's `crs` member: EPSG:4326, CRS84 and EPSG:4490 are
+/// longitude/latitude (the `crs` option still says whether they are GCJ-02 or
+/// BD-09, which files label 4326 too); EPSG:3857 is converted from Web
+/// Mercator. Any other CRS, or a `crs` option that contradicts the member,
+/// is refused with a reason naming both.
+fn honour_crs_member(b: &mut Builder, member: &serde_json::Value) -> Result<(), String> {
+    let name = crs_member_name(member).ok_or_else(|| {
+        "the crs member names no CRS (expected {\"type\": \"name\", \"properties\": {\"name\": \"EPSG:4326\"}})".to_string()
+    })?;
+    let named = Crs::from_name(&name)?;
+    let option = b.crs();
+    match (named, option) {
+        (Crs::WebMercator, Crs::Wgs84 | Crs::Cgcs2000 | Crs::WebMercator) => {
+            b.set_crs(Crs::WebMercator);
+            b.file_problem(
+                "crs",
+                &name,
+                "Web Mercator (EPSG:3857) metres converted to WGS84 longitude/latitude".into(),
+                Severity::Warning,
+            );
+            Ok(())
+        }
+        (Crs::WebMercator, o) => Err(format!(
+            "the file says {name} (Web Mercator) but the crs option says {o}"
+        )),
+        (_, Crs::WebMercator) => Err(format!(
+            "the file says {name} (longitude/latitude) but the crs option says epsg3857"
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn read_geojson(
     b: &mut Builder,
     text: &str,
@@ -544,13 +612,13 @@ fn read_geojson(
         file: name.to_string(),
         reason,
     })?;
-    if let Some(crs) = doc.get("crs") {
-        b.file_problem(
-            "crs",
-            &crs.to_string(),
-            "the crs member is ignored (RFC 7946); coordinates are read in the CRS given by the crs option".into(),
-            Severity::Warning,
-        );
+    if let Some(member) = doc.get("crs") {
+        if let Err(reason) = honour_crs_member(b, member) {
+            // Every coordinate would be read wrongly: one clear problem.
+            let value = crs_member_name(member).unwrap_or_else(|| member.to_string());
+            b.file_problem("crs", &value, reason, Severity::Error);
+            return Ok(());
+        }
     }
     let mut cache = KeyCache::new(resolver);
     let mut unused: Vec<String> = Vec::new();

@@ -42,6 +42,17 @@ pub enum ElementKind {
 }
 
 impl ElementKind {
+    /// True for the kinds whose files are not registers (building outlines,
+    /// compounds, places, roads, organisations): their IDs link nothing in
+    /// another file of theirs, so they may be numbered by position
+    /// ([`crate::io::ImportOptions::auto_ids`], `--ids auto`).
+    pub fn accepts_auto_ids(self) -> bool {
+        matches!(
+            self,
+            Self::Buildings | Self::Compounds | Self::Places | Self::Roads | Self::Organisations
+        )
+    }
+
     /// Every kind, in dependency order (a kind only refers to earlier ones,
     /// except self-references and sentiments → events).
     pub const ALL: &'static [ElementKind] = &[

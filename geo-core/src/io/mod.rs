@@ -6,7 +6,11 @@
 //!   Column names follow a documented default mapping per kind (see
 //!   `docs/import.md` and [`fields`]), with aliases (Chinese headers, OSM tags)
 //!   and user overrides ([`import::ImportOptions::field_map`], the CLI's
-//!   `--map name=姓名`).
+//!   `--map name=姓名`). A GeoJSON `crs` member naming EPSG:4326, CRS84,
+//!   EPSG:4490 or EPSG:3857 is honoured (3857 converted) and any other
+//!   refused; files that are not registers may be numbered in file order
+//!   ([`import::ImportOptions::auto_ids`]) and their MultiPolygon buildings
+//!   split ([`import::ImportOptions::explode`]).
 //! - [`export::write_geojson`] and [`export::write_csv`] write one kind back
 //!   out, masking personal data unless [`Masking::Reveal`] is given.
 //!

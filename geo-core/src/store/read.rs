@@ -410,6 +410,15 @@ impl Store {
         Ok(v.into_iter().collect())
     }
 
+    /// The highest unit ID stored (default units of an import continue
+    /// from it).
+    pub fn max_unit_id(&self) -> Result<u64> {
+        let mut v = self.collect("SELECT coalesce(max(id), 0) FROM units", &[], |r| {
+            get::<u64>(r, 0)
+        })?;
+        Ok(v.pop().unwrap_or(0))
+    }
+
     /// The highest event ID stored (new IDs continue from it).
     pub fn max_event_id(&self) -> Result<u64> {
         let mut v = self.collect("SELECT coalesce(max(id), 0) FROM events", &[], |r| {

@@ -10,6 +10,7 @@ mod household;
 mod http;
 mod matrix;
 mod ogc;
+mod onboarding;
 mod photos;
 mod realdata;
 mod store;

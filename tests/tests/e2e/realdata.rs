@@ -4,11 +4,9 @@
 
 use std::path::PathBuf;
 
-use geo_core::ids::UnitId;
 use geo_core::io::{import, ElementKind, ImportOptions};
-use geo_core::model::{Building, GridKind, Unit};
+use geo_core::model::GridKind;
 use geo_core::store::{Scope, Store};
-use geo_types::Point;
 use web_viewer::cli::regrid::summary_table;
 use web_viewer::ingest::ingest;
 use web_viewer::service::regrid::{load_input, regrid};
@@ -111,77 +109,62 @@ fn san_francisco_incidents_import_as_events() {
     assert_eq!(count(&store, "events"), 315_027);
 }
 
-/// The entrances of a building with estimated households: `b.units` of
-/// them (at least one, at most one per household) spread evenly along the
-/// longer side of its footprint's bounding box through the footprint's
-/// vertex mean, households shared out evenly. This is the frame
-/// `wangge regrid` reads (units with households; OSM has no entrances).
-fn units_of(b: &Building, next_id: &mut u64) -> Vec<Unit> {
-    if b.households == 0 {
-        return Vec::new();
-    }
-    let ring = &b.footprint.exterior().0;
-    let pts = &ring[..ring.len().saturating_sub(1).max(1)];
-    let n = pts.len() as f64;
-    let (mx, my) = (
-        pts.iter().map(|c| c.x).sum::<f64>() / n,
-        pts.iter().map(|c| c.y).sum::<f64>() / n,
-    );
-    let (x0, x1) = pts
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(a, b), c| (a.min(c.x), b.max(c.x)));
-    let (y0, y1) = pts
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(a, b), c| (a.min(c.y), b.max(c.y)));
-    let wide = (x1 - x0) * my.to_radians().cos() >= y1 - y0;
-    let k = u32::from(b.units.max(1)).min(b.households);
-    (0..k)
-        .map(|i| {
-            let f = (f64::from(i) + 0.5) / f64::from(k);
-            let entrance = if wide {
-                Point::new(x0 + f * (x1 - x0), my)
-            } else {
-                Point::new(mx, y0 + f * (y1 - y0))
-            };
-            *next_id += 1;
-            Unit {
-                id: UnitId::new(*next_id).expect("unit id"),
-                building: b.id,
-                number: (i + 1) as u16,
-                households: b.households / k + u32::from(i < b.households % k),
-                entrance,
-            }
-        })
-        .collect()
-}
-
 #[test]
 fn san_francisco_buildings_regrid_without_violations_where_feasible() {
-    let path = real("sf-downtown.osm.pbf");
-    let mut imp =
-        wangge_data::osm::read_pbf(&path, &wangge_data::osm::OsmOptions::default()).expect("osm");
-    let est = wangge_data::estimate::estimate_all(&mut imp.dataset.buildings, &Default::default());
-    let mut next = 0;
-    let units: Vec<Unit> = imp
-        .dataset
-        .buildings
-        .iter()
-        .flat_map(|b| units_of(b, &mut next))
-        .collect();
-    let households: u64 = units.iter().map(|u| u64::from(u.households)).sum();
-    assert_eq!(
-        households, est.households,
-        "every estimated household has a unit"
-    );
-    imp.dataset.units = units;
-    let n_units = imp.dataset.units.len();
+    // The user path of the issue: `wangge import osm sf-downtown.osm.pbf`,
+    // then `wangge regrid --level micro --min 30 --max 80`. The import
+    // estimates households and makes the default units itself.
+    let path = real("sf-downtown.osm.pbf").display().to_string();
     let db = temp_db("sf-regrid");
-    let mut store = crate::common::open_store(&db);
-    ingest(&mut store, &imp.dataset, false, None).expect("stored");
+    cli_import(&db, &["osm", &path]).expect("wangge import osm");
+    let store = crate::common::open_store(&db);
+    let buildings = store
+        .load(&Scope::Town, geo_core::store::LoadSet::Spatial)
+        .expect("load")
+        .buildings;
+    let estimated: u64 = buildings.iter().map(|b| u64::from(b.households)).sum();
+    let n_units = count(&store, "units");
+    assert!(estimated > 10_000, "{estimated} estimated households");
+    assert!(
+        n_units >= buildings.iter().filter(|b| b.households > 0).count() as u64,
+        "{n_units} units: every building with households has one"
+    );
+    drop(store);
 
-    // The CLI's own loading path: units, grid references (none: SF has no
-    // grids, so the whole area is one part), roads as barriers.
+    let dir = db.parent().expect("temp dir").to_path_buf();
     for (level, min, max) in [("micro", 30, 80), ("comprehensive", 300, 500)] {
+        // `wangge regrid` itself: no "no unit to re-grid".
+        let (out, report) = (
+            dir.join(format!("{level}.geojson")),
+            dir.join(format!("{level}.json")),
+        );
+        let args = web_viewer::cli::regrid::RegridArgs {
+            level: level.into(),
+            community: None,
+            min,
+            max,
+            mode: "max".into(),
+            seed: 1,
+            allow_floor_split: false,
+            out: out.clone(),
+            report: report.clone(),
+            xlsx: None,
+            dump_input: None,
+            adopt: false,
+            note: None,
+        };
+        let t = std::time::Instant::now();
+        web_viewer::cli::regrid::run(&db, args).expect("wangge regrid");
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&report).expect("report written")).expect("json");
+        assert_eq!(r["violations_where_feasible"], 0, "{level}: {r}");
+        let fc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&out).expect("proposal written")).expect("json");
+        let grids = fc["features"].as_array().expect("features").len() as u64;
+
+        // The same loading and engine the CLI ran, for the full check of
+        // every violation's explanation.
+        let store = crate::common::open_store(&db);
         let params = regrid_request(level, min, max).params().expect("params");
         let kind = if level == "micro" {
             GridKind::Micro
@@ -189,19 +172,29 @@ fn san_francisco_buildings_regrid_without_violations_where_feasible() {
             GridKind::Comprehensive
         };
         let input = load_input(&store, kind, None).expect("input");
-        assert_eq!(input.units.len(), n_units);
+        drop(store);
+        assert_eq!(input.units.len() as u64, n_units);
+        let households: u64 = input.units.iter().map(|u| u64::from(u.households)).sum();
+        assert_eq!(
+            households, estimated,
+            "every estimated household has a unit"
+        );
         assert!(
             input.barriers.len() >= 100,
             "{} road barriers",
             input.barriers.len()
         );
-        let t = std::time::Instant::now();
         let p = regrid(&input, &params, &mut |_| {}).expect("regrid");
         println!(
-            "San Francisco downtown: {} buildings, {n_units} units, {households} estimated households, {level} {min}–{max}, {:.1} s\n{}",
-            imp.dataset.buildings.len(),
+            "San Francisco downtown: {} buildings, {n_units} units, {households} estimated households, {level} {min}–{max}, CLI and check in {:.1} s\n{}",
+            buildings.len(),
             t.elapsed().as_secs_f64(),
             summary_table(&p, &params)
+        );
+        assert_eq!(
+            p.grids.len() as u64,
+            grids,
+            "the CLI's proposal is the same"
         );
         // Units up to `max` are grouped into grids of at most `max`.
         let grouped: u64 = input

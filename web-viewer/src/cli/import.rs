@@ -1,4 +1,4 @@
-//! `wangge import`: element files (GeoJSON/CSV), OpenStreetMap PBF and
+//! `wangge import`: element files (GeoJSON/CSV/Shapefile/Excel), OpenStreetMap PBF and
 //! foreign incident CSV. Every import is all-or-nothing.
 
 use std::collections::HashMap;
@@ -11,12 +11,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, FromArgMatches};
 use geo_core::assign::ElementRef;
 use geo_core::crs::Crs;
-use geo_core::io::{import, ElementKind, Encoding, ImportOptions};
-use geo_core::model::EventSource;
+use geo_core::io::{import, ElementKind, Encoding, Format, ImportOptions};
+use geo_core::model::{BuildingUse, EventSource};
 use geo_core::store::{GridImport, Provenance, Store};
 use geo_core::Dataset;
 use indicatif::{ProgressBar, ProgressStyle};
-use wangge_data::estimate::{estimate_all, EstimateParams};
+use wangge_data::estimate::{default_units, estimate_all, EstimateParams};
 use wangge_data::incidents::{read_events, CategoryMap, IncidentOptions, ResolutionRule};
 use wangge_data::osm::{read_pbf, OsmOptions};
 
@@ -28,9 +28,13 @@ pub struct ImportArgs {
     /// Element kind (communities, grids, compounds, buildings, units, households,
     /// persons, places, events, sentiments, organisations, roads) or `osm`.
     pub kind: String,
-    /// The file (GeoJSON, CSV — UTF-8 or GBK —, .osm.pbf, or .csv.gz for events).
+    /// The file (GeoJSON, CSV — UTF-8 or GBK —, a Shapefile `.shp` with its
+    /// `.dbf`/`.prj`/`.cpg` beside it or a `.zip` of them, an Excel register
+    /// `.xlsx`/`.xls`, .osm.pbf, or .csv.gz for events).
     pub file: PathBuf,
-    /// CRS of the file's coordinates: wgs84 (also cgcs2000), gcj02, bd09.
+    /// CRS of the file's coordinates: wgs84 (also cgcs2000), gcj02, bd09,
+    /// epsg3857 (Web Mercator metres). A GeoJSON `crs` member naming
+    /// EPSG:3857 is honoured without it; one naming another projection is refused.
     #[arg(long, default_value = "wgs84")]
     pub crs: String,
     /// Text encoding: auto, utf8, gbk.
@@ -98,12 +102,43 @@ pub struct ImportArgs {
     /// or deadline theirs, as at intake; built-in when absent.
     #[arg(long)]
     pub dispatch_rules: Option<PathBuf>,
-    /// Gross floor area per dwelling for household estimation (OSM).
+    /// Gross floor area per dwelling for household estimation (OSM, or
+    /// --estimate-households), m², 10–1,000; default 90.
     #[arg(long)]
     pub dwelling_m2: Option<f64>,
-    /// Storey height for household estimation from building height (OSM).
+    /// Storey height for household estimation from building height (OSM,
+    /// or --estimate-households), m, 2–10; default 3.
     #[arg(long)]
     pub floor_height_m: Option<f64>,
+    /// Estimate households (and units) of every building from its
+    /// footprint, floors (levels, else height / --floor-height-m) and use,
+    /// as for OSM; buildings with a counted household number keep it.
+    /// Buildings imports only.
+    #[arg(long)]
+    pub estimate_households: bool,
+    /// What the values of the use column mean, before the built-in names:
+    /// `宿舍=residential,底商住宅=mixed` (uses: residential, mixed, commercial,
+    /// industrial, education, health, government, other). The column itself
+    /// is mapped with `--map use=用途`.
+    #[arg(long)]
+    pub use_values: Option<String>,
+    /// IDs of a file that is not a register (buildings, compounds, places,
+    /// roads, organisations): `file` (default) reads the id column; `auto`
+    /// numbers the features 1, 2, … in file order (the same file gives the
+    /// same IDs), `auto:N` from N (when IDs 1… are taken).
+    #[arg(long, default_value = "file")]
+    pub ids: String,
+    /// Split a building given as a MultiPolygon into one building per part
+    /// (largest first; the first keeps the file's counts). Needs `--ids auto`.
+    #[arg(long)]
+    pub explode: bool,
+    /// Sheet of an Excel register (`.xlsx`/`.xls`) to read; the first when absent.
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Do not make default units for buildings that have households but no
+    /// units (when a units file follows).
+    #[arg(long)]
+    pub no_default_units: bool,
 }
 
 fn parse_map(s: &str) -> Result<HashMap<String, String>> {
@@ -167,11 +202,29 @@ pub fn run_with(
         }
         k => {
             let kind = ElementKind::parse(k).map_err(|e| anyhow!("{e}"))?;
+            if a.estimate_households && kind != ElementKind::Buildings {
+                bail!("--estimate-households is for building imports (import buildings FILE)");
+            }
+            if a.explode && (kind != ElementKind::Buildings || a.ids == "file") {
+                bail!(
+                    "--explode is for building imports with --ids auto (the parts need IDs of their own)"
+                );
+            }
             (
                 read_elements(kind, &a, crs, &store, out, err)?,
                 kind.as_str().to_string(),
             )
         }
+    };
+    if !a.no_default_units {
+        add_default_units(&mut batch, &store, &estimate_params(&a)?, err)?;
+    }
+    let numbered = match auto_id_range(&batch).filter(|_| a.ids != "file") {
+        Some((first, last)) => format!(
+            " (IDs {first}–{last} numbered in file order by --ids {})",
+            a.ids
+        ),
+        None => String::new(),
     };
     let pb = spinner("assigning", batch.len());
     let index = grid_index(&batch, &store, false)?;
@@ -202,7 +255,7 @@ pub fn run_with(
     if a.dry_run {
         writeln!(
             out,
-            "dry run: would store {} elements of {kind_name} from {}",
+            "dry run: would store {} elements of {kind_name} from {}{numbered}",
             batch.len(),
             a.file.display()
         )?;
@@ -245,13 +298,27 @@ pub fn run_with(
     }
     writeln!(
         err,
-        "imported {} rows of {kind_name} from {} in {:.2} s",
+        "imported {} rows of {kind_name} from {}{} in {:.2} s",
         w.rows,
         a.file.display(),
+        numbered,
         started.elapsed().as_secs_f64()
     )?;
     outcome.rows = w.rows;
     Ok(outcome)
+}
+
+/// The first and last ID of the kind a file numbered with `--ids auto`
+/// filled (one kind per element file).
+fn auto_id_range(batch: &Dataset) -> Option<(u64, u64)> {
+    fn ends<T>(v: &[T], id: impl Fn(&T) -> u64) -> Option<(u64, u64)> {
+        Some((id(v.first()?), id(v.last()?)))
+    }
+    ends(&batch.buildings, |b| b.id.get())
+        .or_else(|| ends(&batch.compounds, |c| c.id.get()))
+        .or_else(|| ends(&batch.places, |p| p.id.get()))
+        .or_else(|| ends(&batch.roads, |r| r.id.get()))
+        .or_else(|| ends(&batch.organisations, |o| o.id.get()))
 }
 
 /// Gives every open event of `batch` that lacks a handler or a deadline
@@ -329,6 +396,135 @@ pub fn read_elements_from(
     batch
 }
 
+/// Reads a Shapefile (`.shp` with its siblings, or a `.zip`) through
+/// [`wangge_data::shp`] into GeoJSON and imports that, so it is checked
+/// exactly like a GeoJSON file; says which DBF encoding and CRS it used.
+fn read_shapefile(
+    kind: ElementKind,
+    file: &Path,
+    opts: ImportOptions<'_>,
+    store: &Store,
+    err: &mut dyn Write,
+) -> Result<Result<geo_core::io::ImportBatch, geo_core::io::ImportError>> {
+    let utf8 = match opts.encoding {
+        Encoding::Auto => None,
+        Encoding::Utf8 => Some(true),
+        Encoding::Gbk => Some(false),
+    };
+    let conv =
+        wangge_data::shp::read(file, utf8).map_err(|e| anyhow!("{e}\nnothing was stored"))?;
+    writeln!(
+        err,
+        "{}: Shapefile with {} records, DBF encoding {}, CRS {}",
+        file.display(),
+        conv.features,
+        conv.encoding,
+        conv.crs.unwrap_or("from --crs (no .prj)")
+    )?;
+    let opts = ImportOptions {
+        format: Format::GeoJson,
+        encoding: Encoding::Utf8,
+        references: Some(store),
+        ..opts
+    };
+    Ok(import::read_bytes(
+        kind,
+        conv.geojson.as_bytes(),
+        &file.display().to_string(),
+        &opts,
+    ))
+}
+
+/// Reads one sheet of an Excel register through [`wangge_data::excel`]
+/// (merged cells filled, the header row found by the field names of `kind`
+/// and `--map`) into CSV and imports that; says which sheet and rows it read.
+fn read_excel(
+    kind: ElementKind,
+    file: &Path,
+    sheet: Option<&str>,
+    opts: ImportOptions<'_>,
+    store: &Store,
+    err: &mut dyn Write,
+) -> Result<Result<geo_core::io::ImportBatch, geo_core::io::ImportError>> {
+    let mut names: Vec<String> = geo_core::io::fields::fields(kind)
+        .iter()
+        .flat_map(|f| std::iter::once(f.name).chain(f.aliases.iter().copied()))
+        .map(str::to_lowercase)
+        .collect();
+    names.extend(opts.field_map.values().map(|v| v.to_lowercase()));
+    let known = |h: &str| names.contains(&h.trim().to_lowercase());
+    let conv = wangge_data::excel::read(file, sheet, &known)
+        .map_err(|e| anyhow!("{e}\nnothing was stored"))?;
+    let contiguous = conv
+        .rows
+        .iter()
+        .enumerate()
+        .all(|(i, r)| *r == conv.header_row + 1 + i);
+    writeln!(
+        err,
+        "{}: sheet {}, header in row {}, {} data rows; {}",
+        file.display(),
+        conv.sheet,
+        conv.header_row,
+        conv.rows.len(),
+        if contiguous {
+            format!(
+                "line N below is row N + {} of the sheet",
+                conv.header_row - 1
+            )
+        } else {
+            "empty rows skipped: line N below is the (N - 1)th data row".to_string()
+        }
+    )?;
+    let opts = ImportOptions {
+        format: Format::Csv,
+        encoding: Encoding::Utf8,
+        references: Some(store),
+        ..opts
+    };
+    Ok(import::read_bytes(
+        kind,
+        conv.csv.as_bytes(),
+        &format!("{}, sheet {}", file.display(), conv.sheet),
+        &opts,
+    ))
+}
+
+/// `--ids`: `None` for `file`, the first ID for `auto` / `auto:N`.
+fn parse_ids(s: &str, kind: ElementKind, merge_by_id: bool) -> Result<Option<u64>> {
+    let start = match s.trim() {
+        "file" => return Ok(None),
+        "auto" => 1,
+        other => other
+            .strip_prefix("auto:")
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .filter(|n| *n > 0)
+            .ok_or_else(|| anyhow!("--ids {other:?}: expected file, auto or auto:N (N ≥ 1)"))?,
+    };
+    if !kind.accepts_auto_ids() {
+        bail!(
+            "--ids auto is for files that are not registers (buildings, compounds, places, roads, \
+             organisations); the IDs of {kind} link rows of other files, so they must come from the file"
+        );
+    }
+    if merge_by_id {
+        bail!("--ids auto and --merge-by-id exclude each other: merging needs the file's IDs");
+    }
+    Ok(Some(start))
+}
+
+/// `--use-values 宿舍=residential,…`.
+fn parse_use_values(s: &str) -> Result<HashMap<String, BuildingUse>> {
+    parse_map(s)?
+        .into_iter()
+        .map(|(v, u)| {
+            BuildingUse::parse(&u)
+                .map(|u| (v, u))
+                .map_err(|e| anyhow!("--use-values: {e}"))
+        })
+        .collect()
+}
+
 fn read_elements(
     kind: ElementKind,
     a: &ImportArgs,
@@ -350,9 +546,24 @@ fn read_elements(
         merge_by_id: a.merge_by_id,
         negative_ids: a.negative_ids,
         division_prefix: a.division_prefix.clone(),
+        auto_ids: parse_ids(&a.ids, kind, a.merge_by_id)?,
+        explode: a.explode,
+        use_values: a
+            .use_values
+            .as_deref()
+            .map(parse_use_values)
+            .transpose()?
+            .unwrap_or_default(),
         ..ImportOptions::default()
     };
-    let batch = match read_elements_from(kind, &a.file, opts, store) {
+    let read = if wangge_data::shp::is_shapefile(&a.file) {
+        read_shapefile(kind, &a.file, opts, store, err)?
+    } else if wangge_data::excel::is_excel(&a.file) {
+        read_excel(kind, &a.file, a.sheet.as_deref(), opts, store, err)?
+    } else {
+        read_elements_from(kind, &a.file, opts, store)
+    };
+    let batch = match read {
         Ok(b) => b,
         Err(e) => {
             if a.dry_run {
@@ -367,7 +578,12 @@ fn read_elements(
     for p in &batch.problems {
         writeln!(err, "{p}")?;
     }
-    Ok(batch.dataset)
+    let mut dataset = batch.dataset;
+    if a.estimate_households {
+        let est = estimate_all(&mut dataset.buildings, &estimate_params(a)?);
+        write!(err, "{est}")?;
+    }
+    Ok(dataset)
 }
 
 /// Household estimation parameters: the defaults with `--dwelling-m2` and
@@ -384,6 +600,31 @@ fn estimate_params(a: &ImportArgs) -> Result<EstimateParams> {
         .validate()
         .map_err(|e| anyhow!("--dwelling-m2/--floor-height-m: {e}; nothing was stored"))?;
     Ok(params)
+}
+
+/// Gives the buildings of `batch` that have households but no units their
+/// default units ([`wangge_data::estimate::default_units`], the one rule),
+/// numbered after the units stored, and says so.
+fn add_default_units(
+    batch: &mut Dataset,
+    store: &Store,
+    params: &EstimateParams,
+    err: &mut dyn Write,
+) -> Result<()> {
+    if !batch.buildings.iter().any(|b| b.households > 0) {
+        return Ok(());
+    }
+    let first = store
+        .max_unit_id()?
+        .max(batch.units.iter().map(|u| u.id.get()).max().unwrap_or(0))
+        + 1;
+    let made = default_units(&mut batch.buildings, &batch.units, first, params)
+        .map_err(|e| anyhow!("default units: {e}; nothing was stored"))?;
+    if made.buildings > 0 {
+        writeln!(err, "{made}")?;
+        batch.units.extend(made.units);
+    }
+    Ok(())
 }
 
 fn read_osm(a: &ImportArgs) -> Result<Dataset> {

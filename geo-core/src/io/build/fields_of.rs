@@ -74,6 +74,15 @@ impl Builder {
         T: TryFrom<u64>,
     {
         let loc = r.location();
+        if self.rules.auto_ids.is_some() {
+            // A placeholder; `finish` numbers the elements in file order.
+            return T::try_from(self.position.max(1) as u64).map_err(|_| None);
+        }
+        let auto = if self.kind.accepts_auto_ids() {
+            "; a file that is not a register can be numbered in file order with ids auto (--ids auto)"
+        } else {
+            ""
+        };
         let id = match r.get(ix::ID) {
             Some(s) => match p(&s) {
                 Ok(id) => id,
@@ -93,9 +102,9 @@ impl Builder {
                 }
                 Err(reason) => {
                     let reason = if s.starts_with('-') {
-                        format!("{reason}; negative IDs (OSM relations in tile extracts) are accepted with negative_ids (--negative-ids)")
+                        format!("{reason}; negative IDs (OSM relations in tile extracts) are accepted with negative_ids (--negative-ids){auto}")
                     } else {
-                        reason
+                        format!("{reason}{auto}")
                     };
                     self.error(loc, ix::ID, &s, reason);
                     return Err(None);
@@ -113,7 +122,12 @@ impl Builder {
                         id
                     }
                     None => {
-                        self.error(loc, ix::ID, "", "required field is missing or empty");
+                        self.error(
+                            loc,
+                            ix::ID,
+                            "",
+                            format!("required field is missing or empty{auto}"),
+                        );
                         return Err(None);
                     }
                 }
@@ -127,6 +141,7 @@ impl Builder {
                 } else {
                     ""
                 };
+                let hint = format!("{hint}{auto}");
                 self.error(
                     loc,
                     ix::ID,
@@ -228,6 +243,52 @@ impl Builder {
                 );
                 None
             }
+            Ok(Some(g)) => {
+                self.error(r.location(), f, type_name(&g), "expected a Polygon");
+                None
+            }
+            Ok(None) => {
+                self.error(r.location(), f, "", "required geometry is missing");
+                None
+            }
+            Err(Bad) => None,
+        }
+    }
+
+    /// A building's footprint: its polygon, or with explode (`--explode`)
+    /// the parts of a MultiPolygon, largest first. A MultiPolygon of several
+    /// parts without explode is an error naming the option.
+    pub(super) fn footprints<R: Record>(&mut self, r: &R, f: usize) -> Option<Vec<Polygon<f64>>> {
+        match self.geometry(r, f) {
+            Ok(Some(Geometry::MultiPolygon(mp))) if mp.0.len() > 1 => {
+                let n = mp.0.len();
+                if !self.rules.explode {
+                    self.error(
+                        r.location(),
+                        f,
+                        "MultiPolygon",
+                        format!("expected one polygon, got {n} parts; explode (--explode, with --ids auto) makes one building of each part"),
+                    );
+                    return None;
+                }
+                if self.rules.auto_ids.is_none() {
+                    self.error(
+                        r.location(),
+                        f,
+                        "MultiPolygon",
+                        format!(
+                            "{n} parts to explode need IDs of their own: add ids auto (--ids auto)"
+                        ),
+                    );
+                    return None;
+                }
+                let mut parts = mp.0;
+                parts.sort_by(|a, b| b.unsigned_area().total_cmp(&a.unsigned_area()));
+                self.stats.exploded += n - 1;
+                Some(parts)
+            }
+            Ok(Some(Geometry::MultiPolygon(mut mp))) => mp.0.pop().map(|p| vec![p]),
+            Ok(Some(Geometry::Polygon(p))) => Some(vec![p]),
             Ok(Some(g)) => {
                 self.error(r.location(), f, type_name(&g), "expected a Polygon");
                 None

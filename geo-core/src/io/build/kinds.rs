@@ -188,7 +188,11 @@ impl Builder {
                 }
             })
         });
-        let usage: Opt<BuildingUse> = match self.opt(r, B::USE, v::building_use) {
+        let values = std::sync::Arc::clone(&self.rules.use_values);
+        let usage: Opt<BuildingUse> = match self.opt(r, B::USE, |s| match values.get(s.trim()) {
+            Some(u) => Ok(*u),
+            None => v::building_use(s),
+        }) {
             Ok(u) => Ok(u),
             Err(Bad) => {
                 // An unknown use is not worth refusing a building for.
@@ -211,7 +215,7 @@ impl Builder {
                 _ => None,
             }
         });
-        let footprint = self.polygon(r, B::GEOMETRY);
+        let footprints = self.footprints(r, B::GEOMETRY);
         let (
             Ok(compound),
             Ok(levels),
@@ -220,11 +224,17 @@ impl Builder {
             Ok(units),
             Ok(households),
             Ok(estimated),
-            Some(footprint),
+            Some(mut footprints),
         ) = (
-            compound, levels, height, usage, units, households, estimated, footprint,
+            compound, levels, height, usage, units, households, estimated, footprints,
         )
         else {
+            return;
+        };
+        // Exploded parts after the first (largest, which keeps the file's
+        // household and unit counts): buildings of their own.
+        let rest = footprints.split_off(1);
+        let Some(footprint) = footprints.pop() else {
             return;
         };
         let b = Building {
@@ -243,14 +253,25 @@ impl Builder {
             levels,
             height_m: height,
             usage: usage.unwrap_or(BuildingUse::Other),
-            units: units.unwrap_or(1),
+            units: units.unwrap_or(0),
             households: households.unwrap_or(0),
             households_estimated: estimated.unwrap_or(false),
             address,
         };
         let i = self.dataset.buildings.len();
         self.claim(b.id.get(), i, loc);
+        let parts: Vec<Building> = rest
+            .into_iter()
+            .map(|footprint| Building {
+                footprint,
+                units: 0,
+                households: 0,
+                households_estimated: false,
+                ..b.clone()
+            })
+            .collect();
         self.dataset.buildings.push(b);
+        self.dataset.buildings.extend(parts);
     }
 
     pub(super) fn merge_building(

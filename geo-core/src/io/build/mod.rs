@@ -58,6 +58,12 @@ pub(crate) struct Rules {
     division_prefix: Option<String>,
     /// References to other kinds are collected for a store lookup.
     has_references: bool,
+    /// Number elements from this ID in file order (`--ids auto`).
+    auto_ids: Option<u64>,
+    /// One building per part of a MultiPolygon (`--explode`).
+    explode: bool,
+    /// The file's building use values → use.
+    use_values: std::sync::Arc<HashMap<String, BuildingUse>>,
 }
 
 /// Builds one kind's elements from records.
@@ -95,6 +101,9 @@ impl Builder {
             negative_ids: opts.negative_ids,
             division_prefix: opts.division_prefix.clone(),
             has_references: opts.references.is_some(),
+            auto_ids: opts.auto_ids.filter(|_| kind.accepts_auto_ids()),
+            explode: opts.explode,
+            use_values: std::sync::Arc::new(opts.use_values.clone()),
         };
         let geom = GeomReader {
             crs: opts.crs,
@@ -102,6 +111,16 @@ impl Builder {
             limits: Limits::default(),
         };
         Self::empty(kind, rules, geom, Seen::new(true), stats)
+    }
+
+    /// The CRS coordinates are read in.
+    pub fn crs(&self) -> crate::crs::Crs {
+        self.geom.crs
+    }
+
+    /// Reads coordinates in `crs` from now on (a GeoJSON `crs` member).
+    pub fn set_crs(&mut self, crs: crate::crs::Crs) {
+        self.geom.crs = crs;
     }
 
     /// A builder that has read nothing yet.
@@ -198,6 +217,7 @@ impl Builder {
         self.stats.records += later.stats.records;
         self.stats.skipped += later.stats.skipped;
         self.stats.merged_pieces += later.stats.merged_pieces;
+        self.stats.exploded += later.stats.exploded;
         self.stats.repaired += later.stats.repaired;
         self.position += later.position;
         self.ids_from_position |= later.ids_from_position;
@@ -248,6 +268,9 @@ impl Builder {
     }
 
     fn claim(&mut self, key: u64, index: usize, loc: Location) {
+        if self.rules.auto_ids.is_some() {
+            return; // placeholders, numbered by `finish`
+        }
         self.seen.claim(key, index, loc);
     }
 
@@ -289,6 +312,9 @@ impl Builder {
         references: Option<&dyn ReferenceLookup>,
     ) -> (Dataset, Vec<Problem>, ImportStats) {
         self.seen.seal();
+        if let Some(start) = self.rules.auto_ids {
+            self.number_from(start);
+        }
         self.union_pieces();
         self.check_references(references);
         if self.skipped_points > 0 {
@@ -313,6 +339,52 @@ impl Builder {
         }
         self.stats.imported = self.dataset.len();
         (self.dataset, self.problems, self.stats)
+    }
+
+    /// Numbers this kind's elements `start, start + 1, …` in file order
+    /// (chunks of a file are joined in order before this runs).
+    fn number_from(&mut self, start: u64) {
+        let d = &mut self.dataset;
+        let n = d.len() as u64;
+        if n == 0 {
+            return;
+        }
+        let Some(last) = start.checked_add(n - 1).filter(|_| start > 0) else {
+            self.file_problem(
+                "id",
+                &start.to_string(),
+                format!("ids auto: {n} IDs from {start} do not fit"),
+                Severity::Error,
+            );
+            return;
+        };
+        macro_rules! number {
+            ($v:expr, $t:ty) => {
+                // `start > 0`, so every ID is a valid (non-zero) one.
+                for (e, id) in $v.iter_mut().zip(start..) {
+                    if let Ok(id) = <$t>::new(id) {
+                        e.id = id;
+                    }
+                }
+            };
+        }
+        match self.kind {
+            ElementKind::Buildings => number!(d.buildings, BuildingId),
+            ElementKind::Compounds => number!(d.compounds, CompoundId),
+            ElementKind::Places => number!(d.places, PlaceId),
+            ElementKind::Roads => number!(d.roads, RoadId),
+            ElementKind::Organisations => number!(d.organisations, OrganisationId),
+            _ => return,
+        }
+        self.file_problem(
+            "id",
+            "",
+            format!(
+                "{} numbered {start}–{last} in file order (ids auto); the file's id column is not used, and the same file gives the same IDs",
+                self.kind
+            ),
+            Severity::Warning,
+        );
     }
 
     fn union_pieces(&mut self) {
