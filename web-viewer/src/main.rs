@@ -60,6 +60,29 @@ enum Command {
     Taxonomy,
 }
 
+/// A command whose output pipe closes (`wangge info | head`) ends quietly
+/// with status 141 (128 + SIGPIPE, what a shell reports for a tool killed
+/// by a closed pipe), as other command-line tools do, instead of printing a
+/// panic. Rust ignores SIGPIPE, so `println!` panics on a closed stdout;
+/// this workspace forbids `unsafe`, so the signal's default action is not
+/// restored: the panic is recognised instead. The server does not install
+/// it (a client hanging up is an error on that socket, not the process's).
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -72,6 +95,9 @@ fn main() -> Result<()> {
     // readable by its owner only.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let args = Cli::parse();
+    if !matches!(args.command, Command::Serve(_)) {
+        quiet_on_closed_pipe();
+    }
     if let Some(key) = args.key {
         cli::key::use_key_file(key);
     }

@@ -271,7 +271,7 @@ fn small_view() -> TownView {
     let mut ds = Dataset::default();
     ds.communities.push(Community {
         id: CommunityId::new(1).expect("id"),
-        code: division.clone(),
+        code: division,
         name: "武汉路社区".into(),
         is_village: false,
         boundary: MultiPolygon(vec![square.clone()]),

@@ -28,6 +28,21 @@ pub enum LoadSet {
     All,
 }
 
+/// `(name, count)` pairs as one JSON object (`{"persons": 126470, …}`), in
+/// their order: what a script reading `wangge info --json` or
+/// `/api/v1/info` expects, rather than an array of pairs.
+fn pairs_as_object<S: serde::Serializer>(
+    pairs: &[(String, u64)],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(pairs.len()))?;
+    for (k, n) in pairs {
+        m.serialize_entry(k, n)?;
+    }
+    m.end()
+}
+
 /// Element counts and extent (`wangge info`).
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Counts {
@@ -36,11 +51,14 @@ pub struct Counts {
     /// Town name, if set.
     pub town: Option<String>,
     /// Rows per element table.
+    #[serde(serialize_with = "pairs_as_object")]
     pub elements: Vec<(String, u64)>,
     /// Grids per kind.
+    #[serde(serialize_with = "pairs_as_object")]
     pub grids_by_kind: Vec<(String, u64)>,
     /// Elements (buildings, households, persons, events) per grid level that
     /// fall inside no grid of that level.
+    #[serde(serialize_with = "pairs_as_object")]
     pub unassigned: Vec<(String, u64)>,
     /// Extent `[west, south, east, north]` of communities and grids.
     pub extent: Option<[f64; 4]>,
@@ -49,6 +67,7 @@ pub struct Counts {
     /// Share of persons aged 60+ in the reference year.
     pub aged60_share: f64,
     /// Events per calendar month in Beijing time (`YYYY-MM`, count).
+    #[serde(serialize_with = "pairs_as_object")]
     pub events_per_month: Vec<(String, u64)>,
     /// Current grid version (see [`Store::grid_versions`]).
     pub grid_version: i64,

@@ -9,7 +9,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use axum::Json;
 use chrono::Datelike;
-use geo::{BoundingRect, InteriorPoint};
+use geo::InteriorPoint;
 use geo_core::ids::BuildingId;
 use geo_core::model::{Event, EventSource, Grade, GridRefs};
 use geo_core::store::{Page, Scope};
@@ -20,9 +20,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
 
 use crate::answers::{
-    BuildingDetail, BuildingProps, CommunityProps, CompoundProps, Feature, GridDetail, GridProps,
-    Health, Heatmap, Kpi, OrganisationProps, PlaceProps, RoadProps, SearchHit, StreamHello,
-    StreamResync, UnitProps,
+    BuildingDetail, GridDetail, Health, Heatmap, Kpi, SearchHit, StreamHello, StreamResync,
 };
 use crate::error::{AppError, AppResult, ErrorCode, JsonBody};
 use crate::present::{

@@ -244,7 +244,7 @@ pub async fn alerts(State(st): State<AppState>, access: Access) -> AppResult<Jso
         }
     }
     red.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-    escalated.sort_by(|a, b| b.0.cmp(&a.0));
+    escalated.sort_by_key(|x| std::cmp::Reverse(x.0));
     Ok(Json(Alerts {
         counts,
         red: red.into_iter().take(ALERT_ITEMS).map(|x| x.2).collect(),
