@@ -9,6 +9,13 @@ wangge_setup tests
 step() { printf '\n== %s\n' "$*"; }
 OUT="${WANGGE_TEST_OUT:-$CARGO_TARGET_DIR/test-output}"
 mkdir -p "$OUT"
+# The tests' temporary stores (each end-to-end test writes a demo town,
+# tens of MB) go to one folder on disk, removed when this script ends:
+# several GB a run that would otherwise stay in /tmp (which may be RAM).
+mkdir -p "$CARGO_TARGET_DIR"
+TMPDIR="$(mktemp -d "$CARGO_TARGET_DIR/tmp-tests.XXXXXX")"
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 
 step "shared data present"
 for f in hk-dcca-2019.geojson sf-downtown.osm.pbf sf-incidents-downtown-2003-2015.csv.gz \
