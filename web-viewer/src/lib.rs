@@ -13,12 +13,14 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod ingest;
+pub mod listener;
 pub mod present;
 pub mod query;
 pub mod role;
 pub mod routes;
 pub mod service;
 pub mod state;
+pub mod tile_cache;
 pub mod view;
 pub mod vocab_js;
 
