@@ -173,3 +173,70 @@ impl TileCache {
         self.bytes
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::collections::HashMap;
+
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::query::heat_filter_from;
+
+    fn key(q: &[(&str, &str)]) -> TileKey {
+        let p: HashMap<String, String> = q
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let now = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+        let f = heat_filter_from(&p, now).unwrap();
+        TileKey::new(tiles::Layer::parse("events").unwrap(), (14, 1, 2), &f, 3)
+    }
+
+    fn tile(n: usize) -> CachedTile {
+        CachedTile {
+            gz: Bytes::from(vec![0u8; n]),
+            etag: "\"e\"".into(),
+            valid_until: None,
+        }
+    }
+
+    #[test]
+    fn spellings_of_one_filter_share_one_key() {
+        let a = key(&[("from", "2026-01-01"), ("category", "01.01,02.01")]);
+        let b = key(&[
+            ("from", "2026-01-01T00:00:00Z"),
+            ("category", "02.01,01.01,01.01"),
+        ]);
+        let c = key(&[("from", "1767225600"), ("category", "02.01,01.01")]);
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_ne!(a, key(&[("from", "2026-01-02")]));
+        assert_ne!(key(&[]), key(&[("status", "open")]));
+    }
+
+    #[test]
+    fn the_cache_stays_under_its_byte_cap() {
+        let mut cache = TileCache::new(100_000);
+        for day in 0..3_000u32 {
+            let from = (Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap()
+                + chrono::Duration::hours(i64::from(day)))
+            .to_rfc3339();
+            cache.insert(key(&[("from", &from)]), tile(1_000));
+            assert!(cache.bytes() <= 100_000, "{}", cache.bytes());
+        }
+        assert!(cache.len() > 10 && cache.len() < 100, "{}", cache.len());
+        // The newest entry is there, the oldest went first.
+        let newest = (Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap()
+            + chrono::Duration::hours(2_999))
+        .to_rfc3339();
+        assert!(cache.get(&key(&[("from", &newest)])).is_some());
+        assert!(cache.get(&key(&[("from", "2020-01-01")])).is_none());
+        // A tile larger than the whole cap is not kept; retain frees bytes.
+        cache.insert(key(&[]), tile(200_000));
+        assert!(cache.get(&key(&[])).is_none());
+        cache.retain(|_| false);
+        assert_eq!((cache.len(), cache.bytes()), (0, 0));
+    }
+}
