@@ -28,6 +28,9 @@ pub fn app(state: AppState) -> Router {
         json_limit,
         timeout,
     };
+    // Photos are the one large body; every other API route keeps the JSON
+    // limit (intake needs a few kB).
+    let big = DefaultBodyLimit::max(body_limit);
     let api = Router::new()
         .route(
             "/session",
@@ -58,11 +61,7 @@ pub fn app(state: AppState) -> Router {
         .route("/visits/overdue", get(households::overdue_visits))
         .route("/events/{id}", get(events::event_detail))
         .route("/events/{id}/transition", post(events::transition))
-        // Photos are the one large body; every other route keeps the JSON limit below.
-        .route(
-            "/events/{id}/photos",
-            post(events::add_photo).layer(DefaultBodyLimit::max(body_limit)),
-        )
+        .route("/events/{id}/photos", post(events::add_photo).layer(big))
         .route("/events/{id}/photos/{photo}", get(events::photo))
         .route(
             "/events/{id}/photos/{photo}/thumb",
