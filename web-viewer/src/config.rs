@@ -30,7 +30,9 @@ pub struct ServerConfig {
     /// answered 503 `overloaded`.
     pub max_streams: usize,
     /// A connection that neither sends nor receives a byte for this long
-    /// (a half-sent request, an idle keep-alive) is closed.
+    /// (a half-sent request, an idle keep-alive) is closed. Keep it longer
+    /// than the request time-out (a slow answer sends nothing meanwhile)
+    /// and than the event streams' 15 s ping.
     pub idle_timeout: Duration,
     /// Most bytes of gzip tiles the tile cache holds.
     pub tile_cache_bytes: usize,
@@ -56,7 +58,7 @@ impl ServerConfig {
             json_body_limit: 64 * 1024,
             max_connections: 2048,
             max_streams: 1024,
-            idle_timeout: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(45),
             tile_cache_bytes: 128 * 1024 * 1024,
             dispatch_rules: None,
             escalate_every: None,

@@ -85,8 +85,9 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 1024, env = "WANGGE_MAX_STREAMS")]
     pub max_streams: usize,
     /// Seconds a connection may send and receive nothing (a half-sent
-    /// request, an idle keep-alive) before it is closed.
-    #[arg(long, default_value_t = 20)]
+    /// request, an idle keep-alive) before it is closed; keep it above
+    /// --timeout-s, a slow answer sends nothing meanwhile.
+    #[arg(long, default_value_t = 45)]
     pub idle_timeout_s: u64,
     /// Most MiB of tiles the tile cache holds.
     #[arg(long, default_value_t = 128)]
