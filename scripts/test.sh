@@ -45,6 +45,15 @@ cargo clippy --release --workspace --all-targets -- -D warnings
 step "unit, property and end-to-end tests"
 cargo test --release --workspace
 
+step "fuzz: every parser target briefly (cargo-fuzz, nightly; docs/fuzz-results.md)"
+# The import parsers' targets; the server's (post_bodies, query_strings,
+# tile_paths) link web-viewer and DuckDB and take far longer to build under
+# nightly: they run with `./scripts/fuzz.sh 60` (docs/fuzz-results.md).
+# WANGGE_FUZZ_SECONDS=0 skips the step.
+if [ "${WANGGE_FUZZ_SECONDS:-20}" -gt 0 ]; then
+  ./scripts/fuzz.sh "${WANGGE_FUZZ_SECONDS:-20}" geojson_import csv_import osm_pbf incident_csv
+fi
+
 step "tiles decode in JavaScript and Python; style validates"
 bash tiles/check/run.sh
 

@@ -1,6 +1,8 @@
 //! Export of any result table to CSV (UTF-8 with BOM, so Excel opens Chinese
 //! text correctly) or to an `.xlsx` workbook. A row type says its column
-//! names and cells by implementing [`Table`].
+//! names and cells by implementing [`Table`]. Text cells that a spreadsheet
+//! would read as formulas are escaped as the element export escapes them
+//! ([`geo_core::io::export::escape_formula`]).
 //!
 //! ```
 //! use analytics::table::{to_csv, Cell, Table};
@@ -16,6 +18,7 @@
 
 use std::io::Write;
 
+use geo_core::io::export::escape_formula;
 use thiserror::Error;
 
 /// One cell of a table.
@@ -71,7 +74,7 @@ fn csv_field(s: &str) -> String {
 
 fn cell_text(c: &Cell) -> String {
     match c {
-        Cell::Text(s) => csv_field(s),
+        Cell::Text(s) => csv_field(&escape_formula(s)),
         Cell::Int(i) => i.to_string(),
         Cell::Float(f) if f.is_finite() => f.to_string(),
         Cell::Float(_) | Cell::Empty => String::new(),
@@ -186,5 +189,31 @@ mod tests {
             .ends_with("\"a,\"\"b\"\"\",\r\n"));
         let x = to_xlsx(&[Row("网格", Some(1.5))], "grids").unwrap();
         assert_eq!(&x[..2], b"PK");
+    }
+
+    #[test]
+    fn csv_text_cells_are_formula_escaped_like_the_element_export() {
+        for (cell, want) in [
+            ("=1+1", "'=1+1"),
+            ("+86", "'+86"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            (
+                "=HYPERLINK(\"http://x\",\"y\")",
+                "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"",
+            ),
+            ("网格 1", "网格 1"),
+        ] {
+            let mut out = Vec::new();
+            to_csv(&[Row(cell, Some(-1.5))], &mut out).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let line = text.lines().nth(1).unwrap();
+            assert_eq!(line, format!("{want},-1.5"), "{cell:?}");
+            assert_eq!(
+                geo_core::io::export::escape_formula(cell).trim_start_matches('\''),
+                cell
+            );
+        }
     }
 }

@@ -26,7 +26,10 @@
 //! and value, or — with [`IncidentOptions::skip_bad_rows`] — is skipped and
 //! recorded in the report.
 //!
-//! The whole file is decoded in memory (about twice its uncompressed size).
+//! The whole file is decoded in memory (about twice its uncompressed size);
+//! gzip input is inflated while streaming and refused with
+//! [`IncidentError::TooLarge`] once it passes a byte cap or a compression
+//! ratio ([`IncidentOptions::max_inflated_bytes`], [`IncidentOptions::max_ratio`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -281,7 +284,23 @@ pub struct IncidentOptions {
     pub max_row_errors: usize,
     /// Source given to every event. Default hotline.
     pub source: EventSource,
+    /// Gzip input: refuse once the inflated text passes this many bytes.
+    /// Default [`DEFAULT_MAX_INFLATED_BYTES`].
+    pub max_inflated_bytes: u64,
+    /// Gzip input: refuse once the inflated text passes this many times the
+    /// compressed size (a decompression bomb). Default [`DEFAULT_MAX_RATIO`].
+    pub max_ratio: u64,
 }
+
+/// Default [`IncidentOptions::max_inflated_bytes`]: 1 GiB.
+pub const DEFAULT_MAX_INFLATED_BYTES: u64 = 1 << 30;
+/// Default [`IncidentOptions::max_ratio`]: CSV text compresses 5–20 times;
+/// 100 leaves room for repetitive columns and refuses bombs (1 MB → 1 GiB is
+/// 1,000).
+pub const DEFAULT_MAX_RATIO: u64 = 100;
+/// The ratio cap only applies past this many inflated bytes, so a small,
+/// very repetitive file is not refused.
+const RATIO_FLOOR_BYTES: u64 = 16 << 20;
 
 impl IncidentOptions {
     /// Options for a file with these time, longitude, latitude and category
@@ -304,6 +323,8 @@ impl IncidentOptions {
             skip_bad_rows: false,
             max_row_errors: 100,
             source: EventSource::Hotline,
+            max_inflated_bytes: DEFAULT_MAX_INFLATED_BYTES,
+            max_ratio: DEFAULT_MAX_RATIO,
         }
     }
 
@@ -445,6 +466,16 @@ pub enum IncidentError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A gzip file inflates past the byte or ratio cap.
+    #[error("{path}: gzip data inflates past {limit} ({compressed} bytes compressed); refused as a possible decompression bomb: raise the limit or import the file uncompressed in parts")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Which cap was passed, in words.
+        limit: String,
+        /// Compressed size in bytes.
+        compressed: u64,
+    },
     /// The category map is not valid TOML of the expected shape.
     #[error("category map {origin}: {reason}")]
     MapSyntax {
@@ -525,20 +556,58 @@ fn list_counts(c: &[(String, u64)]) -> String {
 }
 
 /// Reads the file, gunzipping when it starts with the gzip magic bytes.
-fn read_bytes(path: &Path) -> Result<(Vec<u8>, bool), IncidentError> {
-    let io = |source| IncidentError::Io {
+fn read_bytes(path: &Path, options: &IncidentOptions) -> Result<(Vec<u8>, bool), IncidentError> {
+    let raw = std::fs::read(path).map_err(|source| IncidentError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let raw = std::fs::read(path).map_err(io)?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 6);
-        flate2::read::MultiGzDecoder::new(raw.as_slice())
-            .read_to_end(&mut out)
-            .map_err(io)?;
-        Ok((out, true))
-    } else {
-        Ok((raw, false))
+    })?;
+    inflate(path, raw, options)
+}
+
+/// The text bytes of `raw`: inflated while streaming when it starts with the
+/// gzip magic bytes, refused as soon as it passes
+/// [`IncidentOptions::max_inflated_bytes`] or [`IncidentOptions::max_ratio`]
+/// times its compressed size (memory stays bounded by the cap).
+fn inflate(
+    path: &Path,
+    raw: Vec<u8>,
+    options: &IncidentOptions,
+) -> Result<(Vec<u8>, bool), IncidentError> {
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return Ok((raw, false));
+    }
+    let compressed = raw.len() as u64;
+    let by_ratio = compressed
+        .saturating_mul(options.max_ratio)
+        .max(RATIO_FLOOR_BYTES);
+    let cap = options.max_inflated_bytes.min(by_ratio);
+    let mut out = Vec::with_capacity(raw.len().saturating_mul(6).min(cap as usize));
+    let mut dec = flate2::read::MultiGzDecoder::new(raw.as_slice());
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = dec.read(&mut buf).map_err(|source| IncidentError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if n == 0 {
+            return Ok((out, true));
+        }
+        if (out.len() + n) as u64 > cap {
+            let limit = if cap == options.max_inflated_bytes {
+                format!("the cap of {cap} bytes")
+            } else {
+                format!(
+                    "{} times its compressed size ({cap} bytes)",
+                    options.max_ratio
+                )
+            };
+            return Err(IncidentError::TooLarge {
+                path: path.to_path_buf(),
+                limit,
+                compressed,
+            });
+        }
+        out.extend_from_slice(&buf[..n]);
     }
 }
 
@@ -684,7 +753,28 @@ pub fn read_events(
     options: &IncidentOptions,
 ) -> Result<IncidentImport, IncidentError> {
     let path = path.as_ref();
-    let (bytes, gzip) = read_bytes(path)?;
+    let (bytes, gzip) = read_bytes(path, options)?;
+    events_from(path, bytes, gzip, options)
+}
+
+/// [`read_events`] of bytes already in memory (gzip or not); `name` is used
+/// in messages.
+pub fn read_events_bytes(
+    name: &str,
+    bytes: Vec<u8>,
+    options: &IncidentOptions,
+) -> Result<IncidentImport, IncidentError> {
+    let path = Path::new(name);
+    let (bytes, gzip) = inflate(path, bytes, options)?;
+    events_from(path, bytes, gzip, options)
+}
+
+fn events_from(
+    path: &Path,
+    bytes: Vec<u8>,
+    gzip: bool,
+    options: &IncidentOptions,
+) -> Result<IncidentImport, IncidentError> {
     let (text, encoding) = decode(path, bytes, options.encoding)?;
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(options.delimiter)
@@ -864,6 +954,48 @@ pub fn read_events(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn gzip_of(lines: usize) -> Vec<u8> {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(
+            b"datetime,category,descript,dayofweek,pddistrict,resolution,address,lon,lat\n",
+        )
+        .unwrap();
+        let row = b"2003-01-12 23:50:00,FRAUD,X,Sunday,SOUTHERN,NONE,A ST,-122.4,37.78\n";
+        for _ in 0..lines {
+            enc.write_all(row).unwrap();
+        }
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn gzip_bomb_is_refused_by_ratio_while_streaming() {
+        // ~68 MiB of one repeated row compresses ~1000 times.
+        let gz = gzip_of(1_000_000);
+        assert!(gz.len() < 1 << 20, "{}", gz.len());
+        let opts = IncidentOptions::sf_incidents().unwrap();
+        let e = read_events_bytes("bomb.csv.gz", gz, &opts).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, IncidentError::TooLarge { .. }), "{msg}");
+        assert!(
+            msg.contains("bomb.csv.gz") && msg.contains("100 times"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn gzip_past_the_byte_cap_is_refused_and_under_it_read() {
+        let gz = gzip_of(2_000);
+        let mut opts = IncidentOptions::sf_incidents().unwrap();
+        opts.max_inflated_bytes = 10_000;
+        let e = read_events_bytes("big.csv.gz", gz.clone(), &opts).unwrap_err();
+        assert!(e.to_string().contains("the cap of 10000 bytes"), "{e}");
+        opts.max_inflated_bytes = DEFAULT_MAX_INFLATED_BYTES;
+        let imp = read_events_bytes("big.csv.gz", gz, &opts).unwrap();
+        assert_eq!(imp.events.len(), 2_000);
+        assert!(imp.report.gzip);
+    }
 
     fn parser(tz: Tz) -> TimeParser {
         TimeParser {

@@ -541,6 +541,24 @@ pub fn read_pbf(path: impl AsRef<Path>, options: &OsmOptions) -> Result<OsmImpor
         })?;
         Ok(ElementReader::new(BufReader::with_capacity(1 << 16, f)))
     };
+    read_pbf_with(path, open, options)
+}
+
+/// [`read_pbf`] of bytes already in memory; `name` is used in messages.
+pub fn read_pbf_bytes(
+    name: &str,
+    bytes: &[u8],
+    options: &OsmOptions,
+) -> Result<OsmImport, OsmError> {
+    read_pbf_with(Path::new(name), || Ok(ElementReader::new(bytes)), options)
+}
+
+/// The passes of [`read_pbf`] over a source `open` opens anew for each pass.
+fn read_pbf_with<R: std::io::Read + Send>(
+    path: &Path,
+    open: impl Fn() -> Result<ElementReader<R>, OsmError>,
+    options: &OsmOptions,
+) -> Result<OsmImport, OsmError> {
     let decode = |source| OsmError::Decode {
         path: path.to_path_buf(),
         source,

@@ -22,10 +22,15 @@ use crate::state::AppState;
 pub fn app(state: AppState) -> Router {
     let timeout = state.0.config.request_timeout;
     let body_limit = state.0.config.body_limit;
+    let json_limit = state.0.config.json_body_limit;
     let limits = EdgeLimits {
         body_limit,
+        json_limit,
         timeout,
     };
+    // Photos are the one large body; every other API route keeps the JSON
+    // limit (intake needs a few kB).
+    let big = DefaultBodyLimit::max(body_limit);
     let api = Router::new()
         .route(
             "/session",
@@ -56,7 +61,7 @@ pub fn app(state: AppState) -> Router {
         .route("/visits/overdue", get(households::overdue_visits))
         .route("/events/{id}", get(events::event_detail))
         .route("/events/{id}/transition", post(events::transition))
-        .route("/events/{id}/photos", post(events::add_photo))
+        .route("/events/{id}/photos", post(events::add_photo).layer(big))
         .route("/events/{id}/photos/{photo}", get(events::photo))
         .route(
             "/events/{id}/photos/{photo}/thumb",
@@ -76,6 +81,7 @@ pub fn app(state: AppState) -> Router {
         .route("/coverage", get(analytics::coverage))
         .route("/persons/lookup", post(api::lookup_person))
         .route("/{kind}", get(api::list))
+        .layer(DefaultBodyLimit::max(json_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,

@@ -19,8 +19,23 @@ pub struct ServerConfig {
     pub k_anonymity: u32,
     /// Request time-out.
     pub request_timeout: Duration,
-    /// Largest request body accepted.
+    /// Largest request body accepted (photo uploads).
     pub body_limit: usize,
+    /// Largest JSON body of the other POST routes (intake needs a few kB).
+    pub json_body_limit: usize,
+    /// Most open connections; one more is answered 503 `overloaded` at
+    /// once and closed.
+    pub max_connections: usize,
+    /// Most open event streams (`/api/v1/stream/events`); one more is
+    /// answered 503 `overloaded`.
+    pub max_streams: usize,
+    /// A connection that neither sends nor receives a byte for this long
+    /// (a half-sent request, an idle keep-alive) is closed. Keep it longer
+    /// than the request time-out (a slow answer sends nothing meanwhile)
+    /// and than the event streams' 15 s ping.
+    pub idle_timeout: Duration,
+    /// Most bytes of gzip tiles the tile cache holds.
+    pub tile_cache_bytes: usize,
     /// Dispatch rules file (TOML); the built-in defaults when absent.
     pub dispatch_rules: Option<PathBuf>,
     /// How often `wangge serve` escalates red and overdue events in the
@@ -40,6 +55,11 @@ impl ServerConfig {
             k_anonymity: 3,
             request_timeout: Duration::from_secs(30),
             body_limit: 16 * 1024 * 1024,
+            json_body_limit: 64 * 1024,
+            max_connections: 2048,
+            max_streams: 1024,
+            idle_timeout: Duration::from_secs(45),
+            tile_cache_bytes: 128 * 1024 * 1024,
             dispatch_rules: None,
             escalate_every: None,
             auth: crate::auth::AuthConfig::default(),

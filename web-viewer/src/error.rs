@@ -151,6 +151,9 @@ error_codes! {
         EscalationRefused => "escalation_refused",
         /// 409: too many re-gridding jobs running
         Busy => "busy",
+        /// 503: the server is at a capacity limit (connections, event
+        /// streams); try again after `Retry-After`
+        Overloaded => "overloaded",
         /// 409: the re-gridding job is not done
         NotDone => "not_done",
         /// 409: the proposal was adopted already
@@ -254,8 +257,10 @@ pub type AppResult<T> = Result<T, AppError>;
 /// What [`json_errors`] needs to word its messages.
 #[derive(Debug, Clone, Copy)]
 pub struct EdgeLimits {
-    /// Largest request body accepted, bytes.
+    /// Largest request body accepted (photo uploads), bytes.
     pub body_limit: usize,
+    /// Largest JSON body of the other routes, bytes.
+    pub json_limit: usize,
     /// Request time-out.
     pub timeout: Duration,
 }
@@ -358,8 +363,12 @@ fn classify(
         StatusCode::PAYLOAD_TOO_LARGE => (
             ErrorCode::BodyTooLarge,
             format!(
-                "the request body is larger than the limit of {} bytes",
-                limits.body_limit
+                "the request body is larger than the limit of {} bytes of {method} {path}",
+                if path.ends_with("/photos") {
+                    limits.body_limit
+                } else {
+                    limits.json_limit
+                }
             ),
         ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod ingest;
+pub mod listener;
 pub mod ogc;
 pub mod present;
 pub mod query;
@@ -21,6 +22,7 @@ pub mod role;
 pub mod routes;
 pub mod service;
 pub mod state;
+pub mod tile_cache;
 pub mod view;
 pub mod vocab_js;
 

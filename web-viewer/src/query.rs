@@ -50,6 +50,27 @@ pub struct ListQuery {
     pub building: Option<String>,
 }
 
+/// The tile of a `/tiles/{layer}/{z}/{x}/{y}.mvt` path (`y` with its
+/// optional `.mvt` or `.pbf`): `z` at most 22, `x` and `y` inside the zoom.
+pub fn tile_address(z: u8, x: u32, y: &str) -> AppResult<(u8, u32, u32)> {
+    let y: u32 = y
+        .strip_suffix(".mvt")
+        .or_else(|| y.strip_suffix(".pbf"))
+        .unwrap_or(y)
+        .parse()
+        .map_err(|_| AppError::bad(ErrorCode::BadTile, format!("y={y:?} is not a tile row")))?;
+    if z > 22 || x >= (1u32 << z) || y >= (1u32 << z) {
+        return Err(AppError::bad(
+            ErrorCode::BadTile,
+            format!("tile {z}/{x}/{y} does not exist"),
+        ));
+    }
+    Ok((z, x, y))
+}
+
+/// The largest `offset=` of a list (far past any list this store holds).
+pub const MAX_OFFSET: u64 = 1_000_000_000;
+
 /// Parses `2026-01-31` or RFC 3339.
 pub fn parse_time(field: &str, s: &str) -> AppResult<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
@@ -144,7 +165,9 @@ impl ListQuery {
         Ok(f)
     }
 
-    /// Paging: `limit` 1..=10000 (default 1000) from `offset`.
+    /// Paging: `limit` 1..=10000 (default 1000) from `offset`
+    /// 0..=[`MAX_OFFSET`] (so `offset + limit` and the store's signed
+    /// `OFFSET` never overflow).
     pub fn page(&self) -> AppResult<Page> {
         let limit = self.limit.unwrap_or(1000);
         if limit == 0 || limit > 10_000 {
@@ -153,10 +176,14 @@ impl ListQuery {
                 format!("limit={limit}: must be 1..=10000"),
             ));
         }
-        Ok(Page {
-            limit,
-            offset: self.offset.unwrap_or(0),
-        })
+        let offset = self.offset.unwrap_or(0);
+        if offset > MAX_OFFSET {
+            return Err(AppError::bad(
+                ErrorCode::BadLimit,
+                format!("offset={offset}: must be 0..={MAX_OFFSET}"),
+            ));
+        }
+        Ok(Page { limit, offset })
     }
 }
 

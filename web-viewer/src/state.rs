@@ -1,10 +1,8 @@
 //! Shared server state: a cloneable handle of `Arc`s.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use analytics::events::{EventRules, RulesError};
-use bytes::Bytes;
 use geo_core::store::{Store, StoreError};
 use tokio::sync::broadcast;
 
@@ -13,29 +11,7 @@ use crate::config::ServerConfig;
 use crate::error::AppError;
 use crate::view::TownView;
 
-/// A cached, gzip-compressed tile with its ETag.
-#[derive(Clone)]
-pub struct CachedTile {
-    /// Gzip bytes, for clients that offer gzip.
-    pub gz: Bytes,
-    /// The same tile decoded, for clients that do not: kept beside the gzip
-    /// copy so neither answer costs a (de)compression.
-    pub raw: Bytes,
-    /// Strong ETag of the gzip copy; the identity copy's is
-    /// [`CachedTile::etag_identity`].
-    pub etag: String,
-    /// The tile depends on the time and is stale from this instant
-    /// (`tiles::EncodedTile::valid_until`).
-    pub valid_until: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-impl CachedTile {
-    /// Strong ETag of the identity copy: another representation, so another
-    /// tag (RFC 9110 §8.8.3).
-    pub fn etag_identity(&self) -> String {
-        format!("{}-id\"", self.etag.trim_end_matches('"'))
-    }
-}
+pub use crate::tile_cache::{CachedTile, TileCache};
 
 /// What every handler shares.
 pub struct Inner {
@@ -47,8 +23,10 @@ pub struct Inner {
     pub events_tx: broadcast::Sender<String>,
     /// Configuration.
     pub config: ServerConfig,
-    /// Tile cache keyed by `layer/z/x/y?filters`.
-    pub tiles: Mutex<HashMap<String, CachedTile>>,
+    /// Tile cache keyed on the parsed tile and filter, capped by bytes.
+    pub tiles: Mutex<TileCache>,
+    /// Places of the open event streams (`config.max_streams`).
+    pub streams: Arc<tokio::sync::Semaphore>,
     /// Rules of the event loop (dispatch, time limits, merging, reopen
     /// window), from `config.dispatch_rules` or the built-in defaults.
     pub rules: EventRules,
@@ -126,12 +104,15 @@ impl AppState {
             kiosk: crate::auth::guard::KioskTokens(RwLock::new(tokens)),
             receipt_key,
         };
+        let tiles = Mutex::new(TileCache::new(config.tile_cache_bytes));
+        let streams = Arc::new(tokio::sync::Semaphore::new(config.max_streams));
         Ok(AppState(Arc::new(Inner {
             store: Mutex::new(store),
             view: RwLock::new(view),
             events_tx,
             config,
-            tiles: Mutex::new(HashMap::new()),
+            tiles,
+            streams,
             rules,
             auth,
             clock,
@@ -143,29 +124,16 @@ impl AppState {
         self.0.clock.now()
     }
 
-    /// Drops the cached tiles a write changed. Keys are `layer/z/x/y?filters`.
+    /// Drops the cached tiles a write changed.
     pub fn invalidate_tiles(&self, inval: &tiles::Invalidation) -> Result<(), AppError> {
         let mut cache = self
             .0
             .tiles
             .lock()
             .map_err(|_| AppError::Internal("tile cache poisoned".into()))?;
-        cache.retain(|key, _| {
-            let path = key.split('?').next().unwrap_or("");
-            let mut it = path.split('/');
-            let (Some(l), Some(z), Some(x), Some(y)) = (it.next(), it.next(), it.next(), it.next())
-            else {
-                return false;
-            };
-            match (
-                tiles::Layer::parse(l),
-                z.parse::<u8>(),
-                x.parse::<u32>(),
-                y.parse::<u32>(),
-            ) {
-                (Ok(l), Ok(z), Ok(x), Ok(y)) => !inval.affects(l, z, x, y),
-                _ => false,
-            }
+        cache.retain(|key| match tiles::Layer::parse(key.layer) {
+            Ok(l) => !inval.affects(l, key.z, key.x, key.y),
+            Err(_) => false,
         });
         Ok(())
     }

@@ -435,3 +435,280 @@ fn serve_on_a_demo_store_files_demo_events() {
         assert!(p["handler"].is_string() && p["deadline"].is_string(), "{p}");
     }
 }
+
+/// A `wangge serve --auth proxy` on an empty store with `extra` flags: the
+/// child, its address, and a thread collecting its log.
+fn serve_proxy(
+    tag: &str,
+    extra: &[&str],
+) -> (std::process::Child, String, std::thread::JoinHandle<String>) {
+    let d = temp(tag);
+    let db = d.join("s.duckdb");
+    wangge(&db, &["key", "init"]);
+    let secret = d.join("proxy.secret");
+    std::fs::write(&secret, "hostile-test-proxy-secret-01").expect("secret");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("mode");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .env_remove("WANGGE_KEY_FILE")
+        .env("RUST_LOG", "info")
+        .args(["--db"])
+        .arg(&db)
+        .args([
+            "serve",
+            "--no-demo",
+            "--addr",
+            "127.0.0.1:0",
+            "--auth",
+            "proxy",
+        ])
+        .args(["--escalate-every-s", "0", "--proxy-secret-file"])
+        .arg(&secret)
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start wangge serve");
+    let mut log = std::io::BufReader::new(server.stderr.take().expect("server stderr"));
+    let mut line = String::new();
+    let mut addr = None;
+    while addr.is_none() {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut log, &mut line).expect("server log");
+        assert!(n > 0, "the server stopped before serving");
+        addr = line
+            .split("serving on http://")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .map(str::to_string);
+    }
+    let rest = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut log, &mut s);
+        s
+    });
+    (server, addr.unwrap_or_default(), rest)
+}
+
+/// Sends raw `request` bytes and reads the answer (until close or 5 s).
+fn raw(addr: &str, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    s.write_all(request).expect("request");
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).to_string()
+}
+
+fn proxy_post(addr: &str, path: &str, body: &[u8]) -> String {
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Wangge-Role: leader\r\n\
+         X-Wangge-Proxy-Secret: hostile-test-proxy-secret-01\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(body);
+    raw(addr, &req)
+}
+
+/// Found by attacking the server: overflowing numbers in query strings are
+/// 400s naming the parameter (never a 500, and no SQL in the log), and a
+/// JSON body past the route's limit is a 413 naming the limit.
+#[test]
+fn overflowing_numbers_are_400_and_bodies_have_per_route_limits() {
+    let (mut server, addr, log) = serve_proxy("hostile", &[]);
+    let secret = "hostile-test-proxy-secret-01";
+    for (path, code, names) in [
+        (
+            "/api/v1/events?offset=18446744073709551615",
+            "bad_limit",
+            "offset=18446744073709551615",
+        ),
+        ("/api/v1/persons?offset=1000000001", "bad_limit", "offset"),
+        (
+            "/api/v1/events?offset=18446744073709551616",
+            "bad_query",
+            "offset",
+        ),
+        (
+            "/api/v1/events?limit=99999999999999999999",
+            "bad_query",
+            "limit",
+        ),
+        ("/api/v1/events?limit=0", "bad_limit", "limit"),
+        (
+            "/api/v1/events?from=99999999999999999999",
+            "bad_time",
+            "from",
+        ),
+        (
+            "/tiles/events/999/0/0.mvt",
+            "bad_path",
+            "/tiles/events/999/0/0.mvt",
+        ),
+        ("/tiles/events/99/0/0.mvt", "bad_tile", "does not exist"),
+        (
+            "/tiles/events/22/4294967295/0.mvt",
+            "bad_tile",
+            "does not exist",
+        ),
+    ] {
+        let (status, body) = proxy_get(&addr, path, secret);
+        assert_eq!(status, 400, "{path}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        assert_eq!(v["error"]["code"], code, "{path}: {body}");
+        let msg = v["error"]["message"].as_str().unwrap_or("");
+        assert!(msg.contains(names), "{path}: {msg}");
+    }
+    let (status, body) = proxy_get(&addr, "/api/v1/events?offset=1000000000&limit=10", secret);
+    assert_eq!(status, 200, "the largest offset is served: {body}");
+    // Intake needs a few kB: 100 kB of title is refused before it is parsed.
+    let big = format!(
+        r#"{{"category":"01.01","title":"{}","lon":121.5,"lat":31.2}}"#,
+        "x".repeat(100_000)
+    );
+    let answer = proxy_post(&addr, "/api/v1/events", big.as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(
+        answer.contains("body_too_large") && answer.contains("65536 bytes"),
+        "{answer}"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    let log = log.join().unwrap_or_default();
+    for sql in ["SELECT", "OFFSET", "LIMIT "] {
+        assert!(!log.contains(sql), "the log shows SQL ({sql}):\n{log}");
+    }
+}
+
+/// Beyond its capacity the server answers 503 `overloaded` at once instead
+/// of queueing: event streams past `--max-streams`, connections past
+/// `--max-connections`; a half-sent request is closed after the idle
+/// time-out.
+#[test]
+fn connections_and_streams_are_capped_and_idle_connections_closed() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let (mut server, addr, _log) = serve_proxy(
+        "capacity",
+        &[
+            "--max-connections",
+            "5",
+            "--max-streams",
+            "2",
+            "--idle-timeout-s",
+            "20",
+        ],
+    );
+    let stream_req = "GET /api/v1/stream/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+        X-Wangge-Role: leader\r\nX-Wangge-Proxy-Secret: hostile-test-proxy-secret-01\r\n\r\n";
+    let mut streams = Vec::new();
+    for _ in 0..2 {
+        let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        s.write_all(stream_req.as_bytes()).expect("request");
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).expect("stream answer");
+        let head = String::from_utf8_lossy(&buf[..n]).to_string();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        streams.push(s);
+    }
+    let third = raw(
+        &addr,
+        stream_req
+            .replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    );
+    assert!(third.starts_with("HTTP/1.1 503"), "{third}");
+    assert!(
+        third.contains("overloaded") && third.contains("at most 2"),
+        "{third}"
+    );
+    // 2 streams + 3 idle sockets fill the 5 places; the next is refused fast.
+    let idle: Vec<_> = (0..3)
+        .map(|_| std::net::TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    let refused = raw(&addr, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+    assert!(refused.contains("\"overloaded\""), "{refused}");
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    drop(idle);
+    drop(streams);
+    let _ = server.kill();
+    let _ = server.wait();
+
+    // A request that stops half-way is closed after the idle time-out.
+    let (mut server, addr, _log) = serve_proxy("idle", &["--idle-timeout-s", "1"]);
+    let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.")
+        .expect("half a request");
+    let t = Instant::now();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "a half-sent request stayed open {:?}",
+        t.elapsed()
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// A `.csv.gz` that inflates ~1000 times (68 MB from ~70 kB) is refused by
+/// `wangge import events` while it streams, naming the file and the cap, and
+/// the store is unchanged.
+#[test]
+fn a_gzip_bomb_is_refused_while_streaming_and_nothing_is_stored() {
+    use std::io::Write;
+    let d = temp("gzbomb");
+    let db = d.join("s.duckdb");
+    wangge(&db, &["key", "init"]);
+    let bomb = d.join("bomb.csv.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(b"datetime,category,descript,dayofweek,pddistrict,resolution,address,lon,lat\n")
+        .expect("gzip");
+    for _ in 0..1_000_000 {
+        enc.write_all(b"2003-01-12 23:50:00,FRAUD,X,Sunday,SOUTHERN,NONE,A ST,-122.4,37.78\n")
+            .expect("gzip");
+    }
+    std::fs::write(&bomb, enc.finish().expect("gzip")).expect("write bomb");
+    let map = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../data/maps/sf-incidents.toml"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .env_remove("WANGGE_KEY_FILE")
+        .args(["--db"])
+        .arg(&db)
+        .args(["import", "events"])
+        .arg(&bomb)
+        .args([
+            "--category-map",
+            map,
+            "--time-col",
+            "datetime",
+            "--lon-col",
+            "lon",
+        ])
+        .args(["--lat-col", "lat", "--category-col", "category"])
+        .output()
+        .expect("run wangge");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the bomb was imported: {err}");
+    assert!(
+        err.contains("bomb.csv.gz")
+            && err.contains("decompression bomb")
+            && err.contains("100 times"),
+        "{err}"
+    );
+    let info = wangge(&db, &["info"]);
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(!text.contains("1000000"), "{text}");
+}

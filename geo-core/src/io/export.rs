@@ -115,7 +115,7 @@ impl Cell {
     fn csv(&self) -> String {
         match self {
             Self::Null => String::new(),
-            Self::Text(s) => escape(s),
+            Self::Text(s) => escape_formula(s),
             Self::Int(i) => i.to_string(),
             Self::Float(s) => s.clone(),
             Self::Bool(b) => b.to_string(),
@@ -132,8 +132,17 @@ impl Cell {
     }
 }
 
-/// Escapes a text cell against CSV injection.
-fn escape(s: &str) -> String {
+/// Escapes a text cell against CSV injection: a cell a spreadsheet would
+/// read as a formula (it starts with `=`, `+`, `-`, `@`, tab or CR) gets a
+/// leading `'`. The one escaping of every CSV we write (element exports and
+/// the analytics tables).
+///
+/// ```
+/// use geo_core::io::export::escape_formula;
+/// assert_eq!(escape_formula("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+/// assert_eq!(escape_formula("张三"), "张三");
+/// ```
+pub fn escape_formula(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {

@@ -288,6 +288,21 @@ async fn regrid_job_over_http() {
             .contains("most"),
         "{v}"
     );
+    // Found by attacking the server: min 1, max 2 ran for minutes. Floors.
+    for (min, max) in [(1, 2), (9, 100), (30, 35)] {
+        let (s, v) = call(
+            &st,
+            post("/api/v1/regrid", "planner", json!({"min": min, "max": max})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert_eq!(v["error"]["code"], "bad_param", "{v}");
+        let m = v["error"]["message"].as_str().unwrap_or("");
+        assert!(
+            m.contains(&format!("min={min}")) && m.contains("min ≥ 10"),
+            "{m}"
+        );
+    }
     let (s, v) = call(
         &st,
         post(

@@ -188,7 +188,7 @@ async fn errors_have_a_stable_shape() {
     );
     let big = vec![b' '; 100 * 1024 * 1024];
     let r = call(&st, post_json("/api/v1/events", big)).await;
-    let limit = st.0.config.body_limit.to_string();
+    let limit = st.0.config.json_body_limit.to_string();
     assert_error(
         "100 MB body",
         r,

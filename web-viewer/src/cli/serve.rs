@@ -75,6 +75,23 @@ pub struct ServeArgs {
     /// Consecutive failed log-ins that lock an account for 15 minutes.
     #[arg(long, default_value_t = 5)]
     pub lock_after: u32,
+    /// Largest JSON body of the POST routes other than photo uploads, bytes.
+    #[arg(long, default_value_t = 64 * 1024)]
+    pub json_body_limit: usize,
+    /// Most open connections; more are answered 503 at once.
+    #[arg(long, default_value_t = 2048, env = "WANGGE_MAX_CONNECTIONS")]
+    pub max_connections: usize,
+    /// Most open event streams (`/api/v1/stream/events`); more are answered 503.
+    #[arg(long, default_value_t = 1024, env = "WANGGE_MAX_STREAMS")]
+    pub max_streams: usize,
+    /// Seconds a connection may send and receive nothing (a half-sent
+    /// request, an idle keep-alive) before it is closed; keep it above
+    /// --timeout-s, a slow answer sends nothing meanwhile.
+    #[arg(long, default_value_t = 45)]
+    pub idle_timeout_s: u64,
+    /// Most MiB of tiles the tile cache holds.
+    #[arg(long, default_value_t = 128)]
+    pub tile_cache_mib: usize,
 }
 
 /// A period of `--demo-feed-every`: `30s`, `5m`, `1h`, or minutes.
@@ -163,6 +180,11 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
     config.allowed_origins = a.allow_origin;
     config.k_anonymity = a.k_anonymity;
     config.request_timeout = Duration::from_secs(a.timeout_s);
+    config.json_body_limit = a.json_body_limit.max(1024);
+    config.max_connections = a.max_connections.max(1);
+    config.max_streams = a.max_streams;
+    config.idle_timeout = Duration::from_secs(a.idle_timeout_s.max(1));
+    config.tile_cache_bytes = a.tile_cache_mib.saturating_mul(1 << 20);
     config.dispatch_rules = a.dispatch_rules;
     config.escalate_every =
         (a.escalate_every_s > 0).then(|| Duration::from_secs(a.escalate_every_s));
@@ -196,6 +218,11 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("binding {}", config.addr))?;
+        let listener = crate::listener::CappedListener::new(
+            listener,
+            config.max_connections,
+            config.idle_timeout,
+        );
         if let Some((mark, every)) = feed {
             eprintln!(
                 "demo store: filing a demo event every {} s (--no-demo-feed to stop)",
@@ -209,7 +236,7 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
         }
         eprintln!(
             "wangge serving on http://{} (viewer /, big screen /screen, embed /embed)",
-            listener.local_addr()?
+            axum::serve::Listener::local_addr(&listener)?
         );
         if let Some(every) = config.escalate_every {
             tokio::spawn(crate::service::event_loop::escalation_loop(
@@ -218,7 +245,8 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
             ));
         }
         axum::serve(
-            listener,
+            // `tap_io` only so that axum hands the peer address to `ConnectInfo`.
+            axum::serve::ListenerExt::tap_io(listener, |_| {}),
             crate::app(state).into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown())

@@ -388,6 +388,17 @@ pub async fn stream_events(
     access: Access,
     Query(q): Query<StreamQuery>,
 ) -> AppResult<Sse<impl tokio_stream::Stream<Item = Result<SseEvent, Infallible>>>> {
+    // A place among the open streams, held while the stream lives.
+    let place = st.0.streams.clone().try_acquire_owned().map_err(|_| {
+        AppError::Status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Overloaded,
+            format!(
+                "too many open event streams (at most {}); try again shortly",
+                st.0.config.max_streams
+            ),
+        )
+    })?;
     // Subscribe before reading the backlog: an event arriving in between is
     // sent twice (clients de-duplicate by event ID) rather than lost.
     let rx = st.0.events_tx.subscribe();
@@ -444,16 +455,35 @@ pub async fn stream_events(
             .data(data))
     }));
     let mut hwm = top;
-    let live = BroadcastStream::new(rx).filter_map(move |m| match m {
+    let live = BroadcastStream::new(rx).filter_map(move |m| {
+        // The place is released when the stream (this closure) is dropped.
+        let _held = &place;
+        live_message(m, &access, &mut hwm)
+    });
+    Ok(Sse::new(tokio_stream::iter(first).chain(live)).keep_alive(
+        KeepAlive::new()
+            .interval(Duration::from_secs(15))
+            .event(SseEvent::default().event("ping").data("{}")),
+    ))
+}
+
+/// The SSE message of one broadcast, as `access` may see it; `hwm` is the
+/// stream's resume point.
+fn live_message(
+    m: Result<String, tokio_stream::wrappers::errors::BroadcastStreamRecvError>,
+    access: &Access,
+    hwm: &mut u64,
+) -> Option<Result<SseEvent, Infallible>> {
+    match m {
         Ok(data) => {
             let data = match serde_json::from_str::<Value>(&data) {
                 Ok(Value::Object(o)) => {
                     if let Some(id) = o.get("id").and_then(Value::as_u64) {
-                        hwm = hwm.max(id);
+                        *hwm = (*hwm).max(id);
                     }
                     // What this caller may not see is dropped; the ID still
                     // moves the resume point on.
-                    Value::Object(event_message_for(&access, o)?).to_string()
+                    Value::Object(event_message_for(access, o)?).to_string()
                 }
                 _ => return None,
             };
@@ -472,12 +502,7 @@ pub async fn stream_events(
                     unreachable!("a struct of numbers serialises")
                 })))
         }
-    });
-    Ok(Sse::new(tokio_stream::iter(first).chain(live)).keep_alive(
-        KeepAlive::new()
-            .interval(Duration::from_secs(15))
-            .event(SseEvent::default().event("ping").data("{}")),
-    ))
+    }
 }
 
 /// `GET /api/v1/kpi`: the big screen's figures.

@@ -13,7 +13,8 @@ use serde_json::Value;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::query::{accepts_gzip, heat_filter_from};
 use crate::role::Access;
-use crate::state::{AppState, CachedTile};
+use crate::state::AppState;
+use crate::tile_cache::{CachedTile, TileKey};
 
 fn base_url(headers: &HeaderMap) -> String {
     let host = headers
@@ -35,18 +36,7 @@ pub async fn tile(
     access: Access,
     Query(params): Query<HashMap<String, String>>,
 ) -> AppResult<Response> {
-    let y: u32 = y
-        .strip_suffix(".mvt")
-        .or_else(|| y.strip_suffix(".pbf"))
-        .unwrap_or(&y)
-        .parse()
-        .map_err(|_| AppError::bad(ErrorCode::BadTile, format!("y={y:?} is not a tile row")))?;
-    if z > 22 || x >= (1u32 << z) || y >= (1u32 << z) {
-        return Err(AppError::bad(
-            ErrorCode::BadTile,
-            format!("tile {z}/{x}/{y} does not exist"),
-        ));
-    }
+    let (z, x, y) = crate::query::tile_address(z, x, &y)?;
     let layer_v = tiles::Layer::parse(&layer).map_err(|e| AppError::NotFound(e.to_string()))?;
     // Exact events in tiles for leaders only: a tile is not cut to a
     // worker's grids or a department's events, so they get the k-anonymous
@@ -56,13 +46,8 @@ pub async fn tile(
     } else {
         0
     };
-    let mut keys: Vec<_> = params
-        .iter()
-        .filter(|(k, _)| ["from", "to", "category", "status", "source"].contains(&k.as_str()))
-        .collect();
-    keys.sort();
-    let key = format!("{layer}/{z}/{x}/{y}?{keys:?}&k={k}");
     let filter = heat_filter_from(&params, st.now())?;
+    let key = TileKey::new(layer_v, (z, x, y), &filter, k);
     let now = filter.now;
     // A tile that depends on the time (an open event in its reach turns
     // overdue) is only reused until that instant.
@@ -105,9 +90,6 @@ pub async fn tile(
                 st.0.tiles
                     .lock()
                     .map_err(|_| AppError::Internal("tile cache poisoned".into()))?;
-            if cache.len() > 20_000 {
-                cache.clear();
-            }
             cache.insert(key, t.clone());
             t
         }

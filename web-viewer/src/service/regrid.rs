@@ -67,11 +67,31 @@ pub enum RequestError {
     /// The parameters are out of their domain.
     #[error("{0}")]
     Params(#[from] analytics::regrid::RegridError),
+    /// Below the floors of a request: tiny grids make the search explode
+    /// (min 1, max 2 ran for minutes) and no town is gridded that finely.
+    #[error("min={min}, max={max}: a re-gridding needs min ≥ {MIN_HOUSEHOLDS} and max ≥ {MIN_SPAN} + min households per grid")]
+    Floor {
+        /// `min` asked for.
+        min: u32,
+        /// `max` asked for.
+        max: u32,
+    },
 }
+
+/// Floor of `min`: fewest households per grid a request may ask for.
+pub const MIN_HOUSEHOLDS: u32 = 10;
+/// Floor of `max - min`: the room the partition needs to balance grids.
+pub const MIN_SPAN: u32 = 10;
 
 impl RegridRequest {
     /// Checks the request and turns it into the recommender's parameters.
     pub fn params(&self) -> Result<RegridParams, RequestError> {
+        if self.min < MIN_HOUSEHOLDS || self.max < self.min.saturating_add(MIN_SPAN) {
+            return Err(RequestError::Floor {
+                min: self.min,
+                max: self.max,
+            });
+        }
         let level = match self.level.trim().to_ascii_lowercase().as_str() {
             "micro" => GridKind::Micro,
             "comprehensive" => GridKind::Comprehensive,
