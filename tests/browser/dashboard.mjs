@@ -2,7 +2,10 @@
 // from the viewer; the ranking table holds exactly the rows and figures of
 // `GET /api/v1/indicators` for the window the page shows, at two levels; the
 // choropleth colours one area per row; the Excel download is a workbook; the
-// hotspot list equals `GET /api/v1/hotspots`; a worker is refused the page.
+// hotspot list equals `GET /api/v1/hotspots`; the 15-minute coverage's what-if
+// (a planned canteen placed by a click on the map where most households are
+// beyond reach) raises the covered share exactly as `GET /api/v1/coverage?add=`
+// says; a worker is refused the page.
 // Screenshots of the page at 1920×1080 and phone size go to docs/screens/.
 
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -94,6 +97,55 @@ export async function dashboardTests(browser, h) {
       await p.waitForSelector('#rank tbody tr[data-id]');
       await p.screenshot({ path: join(SCREENS, 'dashboard-leader-phone.jpg'), type: 'jpeg', quality: 70 });
       return `${communities} communities and ${grids} grids as the API ranks them; ${count} hotspots`;
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  await step('dashboard: coverage what-if — a canteen planned by a click where most households are beyond reach raises the covered share as the API computes it', async () => {
+    const ctx = await newContext(browser, { role: 'leader' });
+    try {
+      const p = await ctx.newPage();
+      await p.goto(`${BASE}/dashboard`);
+      await p.waitForSelector('body[data-coverage="ready"]', { timeout: 120_000 });
+      const totals = (fc) => {
+        let hh = 0;
+        let beyond = 0;
+        for (const f of fc.features) {
+          hh += f.properties.households;
+          beyond += f.properties.households_beyond;
+        }
+        return hh > 0 ? (hh - beyond) / hh : null;
+      };
+      const base = await apiJson('/api/v1/coverage?service=elderly_canteen&minutes=15&format=geojson');
+      const baseShare = totals(base);
+      const shownBase = Number(await p.getAttribute('#cov-summary', 'data-share'));
+      assert(Math.abs(shownBase - baseShare) < 1e-9, `page shows ${shownBase}, API ${baseShare}`);
+      // The grid with the most households beyond reach, at a point inside it.
+      const worst = [...base.features].sort((a, b) => b.properties.households_beyond - a.properties.households_beyond)[0];
+      assert(worst && worst.properties.households_beyond > 0, 'every household is already within reach: nothing to plan');
+      const grids = await apiJson(`/api/v1/grids?kind=comprehensive&limit=1000`);
+      const g = grids.features.find((f) => f.properties.code === worst.properties.code);
+      assert(g && g.properties.interior_point, `grid ${worst.properties.code} has no interior point`);
+      const [lon, lat] = g.properties.interior_point;
+      const planned = await apiJson(`/api/v1/coverage?service=elderly_canteen&minutes=15&format=geojson&add=${lon.toFixed(6)},${lat.toFixed(6)}`);
+      const wantShare = totals(planned);
+      assert(wantShare > baseShare, `the API's what-if does not raise coverage: ${baseShare} → ${wantShare}`);
+      // Click the map there.
+      const xy = await p.evaluate(([x, y]) => {
+        const m = window.__testMaps[1];
+        m.jumpTo({ center: [x, y], zoom: 15 });
+        const pt = m.project([x, y]);
+        const r = m.getCanvas().getBoundingClientRect();
+        return [r.left + pt.x, r.top + pt.y];
+      }, [lon, lat]);
+      await p.mouse.click(xy[0], xy[1]);
+      await p.waitForSelector('#cov-summary[data-planned="1"]', { timeout: 120_000 });
+      const shown = Number(await p.getAttribute('#cov-summary', 'data-share'));
+      assert(Math.abs(shown - wantShare) < 0.01, `page shows ${shown} after the click, the API ${wantShare} for the same place`);
+      assert(shown > baseShare, `covered share did not rise: ${baseShare} → ${shown}`);
+      await p.screenshot({ path: join(SCREENS, 'dashboard-coverage-whatif-1920.jpg'), type: 'jpeg', quality: 70 });
+      return `covered ${(baseShare * 100).toFixed(1)}% → ${(shown * 100).toFixed(1)}% with a canteen planned in grid ${worst.properties.code}`;
     } finally {
       await ctx.close();
     }

@@ -154,9 +154,10 @@ impl<'a> CompoundProps<'a> {
     }
 }
 
-/// A building in `GET /api/v1/buildings`.
+/// A building in `GET /api/v1/buildings` (its compound `C` as an ID) and
+/// in its detail (the compound as an object).
 #[derive(Debug, Clone, Serialize)]
-pub struct BuildingProps<'a> {
+pub struct BuildingProps<'a, C = Option<u64>> {
     /// Building ID.
     pub id: u64,
     /// Address.
@@ -173,8 +174,8 @@ pub struct BuildingProps<'a> {
     pub households: u32,
     /// The household count is an estimate (from floors and footprint).
     pub households_estimated: bool,
-    /// Compound ID.
-    pub compound: Option<u64>,
+    /// Compound.
+    pub compound: C,
 }
 
 impl<'a> BuildingProps<'a> {
@@ -190,6 +191,21 @@ impl<'a> BuildingProps<'a> {
             households: b.households,
             households_estimated: b.households_estimated,
             compound: b.compound.map(|c| c.get()),
+        }
+    }
+
+    /// The same properties with the compound given as `compound`.
+    pub fn with_compound<C>(self, compound: C) -> BuildingProps<'a, C> {
+        BuildingProps {
+            id: self.id,
+            address: self.address,
+            usage: self.usage,
+            levels: self.levels,
+            height_m: self.height_m,
+            units: self.units,
+            households: self.households,
+            households_estimated: self.households_estimated,
+            compound,
         }
     }
 }
@@ -445,26 +461,11 @@ pub struct HouseholdLink<'a> {
 /// as an object rather than an ID), units, grids and households.
 #[derive(Debug, Clone, Serialize)]
 pub struct BuildingDetail<'a> {
-    /// Building ID.
-    pub id: u64,
-    /// Address.
-    pub address: Option<&'a str>,
-    /// Use code.
-    pub usage: &'static str,
-    /// Floors above ground.
-    pub levels: Option<u16>,
-    /// Height in metres.
-    pub height_m: Option<f32>,
-    /// Units (单元).
-    pub units: u16,
-    /// Households.
-    pub households: u32,
-    /// The household count is an estimate.
-    pub households_estimated: bool,
+    /// The building, its compound named.
+    #[serde(flatten)]
+    pub building: BuildingProps<'a, Option<CompoundRef<'a>>>,
     /// Its units.
     pub unit_list: Vec<UnitProps>,
-    /// Its compound.
-    pub compound: Option<CompoundRef<'a>>,
     /// Its grids.
     pub grids: GridCodes,
     /// Its households, for leaders and workers in scope (empty otherwise).
@@ -486,24 +487,17 @@ impl<'a> BuildingDetail<'a> {
             .iter()
             .filter(|u| u.building == b.id)
             .collect();
+        let compound = b
+            .compound
+            .and_then(|c| view.dataset.compounds.iter().find(|x| x.id == c))
+            .map(|c| CompoundRef {
+                id: c.id.get(),
+                name: &c.name,
+                era: c.era.code(),
+            });
         Self {
-            id: b.id.get(),
-            address: b.address.as_deref(),
-            usage: b.usage.code(),
-            levels: b.levels,
-            height_m: b.height_m,
-            units: b.units,
-            households: b.households,
-            households_estimated: b.households_estimated,
+            building: BuildingProps::of(b).with_compound(compound),
             unit_list: units.iter().map(|u| UnitProps::of(u)).collect(),
-            compound: b
-                .compound
-                .and_then(|c| view.dataset.compounds.iter().find(|x| x.id == c))
-                .map(|c| CompoundRef {
-                    id: c.id.get(),
-                    name: &c.name,
-                    era: c.era.code(),
-                }),
             grids,
             household_list: households
                 .iter()

@@ -349,6 +349,45 @@ pub struct CoverageQuery {
     pub minutes: Option<f64>,
     /// `format=`.
     pub format: Option<String>,
+    /// `add=lon,lat;lon,lat…`: planned facilities of the service (a what-if).
+    pub add: Option<String>,
+}
+
+/// Most planned facilities one what-if may add.
+pub const MAX_WHAT_IF: usize = 10;
+
+/// Parses `add=lon,lat;lon,lat…` (WGS84, at most [`MAX_WHAT_IF`] points).
+pub fn parse_what_if(s: &str) -> Result<Vec<[f64; 2]>, AppError> {
+    let bad = |why: String| AppError::bad(ErrorCode::BadLocation, format!("add={s:?}: {why}"));
+    let points = s
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (lon, lat) = p
+                .split_once(',')
+                .ok_or_else(|| bad(format!("{p:?} is not lon,lat")))?;
+            let lon: f64 = lon
+                .trim()
+                .parse()
+                .map_err(|_| bad(format!("longitude {lon:?}")))?;
+            let lat: f64 = lat
+                .trim()
+                .parse()
+                .map_err(|_| bad(format!("latitude {lat:?}")))?;
+            if !(lon.is_finite() && lat.is_finite() && lon.abs() <= 180.0 && lat.abs() <= 90.0) {
+                return Err(bad(format!("{lon},{lat} is not a WGS84 position")));
+            }
+            Ok([lon, lat])
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if points.len() > MAX_WHAT_IF {
+        return Err(bad(format!(
+            "{} places; at most {MAX_WHAT_IF}",
+            points.len()
+        )));
+    }
+    Ok(points)
 }
 
 /// True when `Accept-Encoding` offers gzip (by name or `*`) with a weight

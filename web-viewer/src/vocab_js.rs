@@ -9,8 +9,8 @@
 use std::fmt::Write as _;
 
 use geo_core::model::{
-    BuildingUse, EventSource, EventStatus, Grade, GridKind, NeedCategory, PersonTag, VisitKind,
-    WorkerRole,
+    BuildingUse, EventSource, EventStatus, Grade, GridKind, NeedCategory, PersonTag, ServiceKind,
+    VisitKind, WorkerRole,
 };
 use geo_core::taxonomy::{CATEGORIES, GROUPS};
 use tiles::heatmap::StatusClass;
@@ -81,6 +81,10 @@ fn tables() -> Vec<Table> {
         (
             "needCategory",
             labelled(NeedCategory::ALL, NeedCategory::code, NeedCategory::labels),
+        ),
+        (
+            "service",
+            labelled(ServiceKind::ALL, ServiceKind::code, ServiceKind::labels),
         ),
     ]
 }

@@ -26,27 +26,27 @@ vocab!(
     /// Service offered at a place, used by the 15-minute life circle.
     ServiceKind, "service kind" {
         /// 老年食堂 / 助餐点.
-        ElderlyCanteen => "elderly_canteen",
+        ElderlyCanteen => "elderly_canteen" ("老年食堂", "Elderly canteen"),
         /// 日间照料中心.
-        DayCare => "day_care",
+        DayCare => "day_care" ("日间照料中心", "Day care centre"),
         /// 社区卫生服务站 / 诊所.
-        Clinic => "clinic",
+        Clinic => "clinic" ("社区卫生服务站", "Clinic"),
         /// 医院.
-        Hospital => "hospital",
+        Hospital => "hospital" ("医院", "Hospital"),
         /// 中小学.
-        School => "school",
+        School => "school" ("中小学", "School"),
         /// 幼儿园.
-        Kindergarten => "kindergarten",
+        Kindergarten => "kindergarten" ("幼儿园", "Kindergarten"),
         /// 党群服务中心.
-        PartyServiceCentre => "party_service_centre",
+        PartyServiceCentre => "party_service_centre" ("党群服务中心", "Party service centre"),
         /// 菜市场 / 农贸市场.
-        Market => "market",
+        Market => "market" ("菜市场", "Market"),
         /// 公园 / 广场.
-        Park => "park",
+        Park => "park" ("公园广场", "Park"),
         /// 政府机关.
-        Government => "government",
+        Government => "government" ("政府机关", "Government"),
         /// 工业园.
-        IndustrialPark => "industrial_park",
+        IndustrialPark => "industrial_park" ("工业园", "Industrial park"),
     }
 );
 

@@ -3,11 +3,15 @@
 // community, comprehensive grid or micro-grid over a chosen time window, as a
 // ranking table and a choropleth on the map (`GET /api/v1/indicators`, the
 // same rows; the download is the same request with `format=xlsx`), and the
-// week's emerging hotspots (`GET /api/v1/hotspots`) with the events near each.
+// week's emerging hotspots (`GET /api/v1/hotspots`) with the events near each,
+// and the 15-minute coverage of a service per comprehensive grid
+// (`GET /api/v1/coverage?format=geojson`) with a what-if: a click on its map
+// places a planned facility (`add=lon,lat;…`, never stored) and the page shows
+// the covered share before and after.
 
 import { setLang, getLang, categoryName } from './i18n.js';
 import { api, buildStyle, createMap, esc, logout, townExtent, whoAmI } from './mapcore.js';
-import { CATEGORIES, GROUPS } from './vocab.js';
+import { CATEGORIES, GROUPS, VOCAB } from './vocab.js';
 
 /** Strings of this page (Chinese first). */
 const TEXT = {
@@ -20,6 +24,11 @@ const TEXT = {
     allCategories: '全部类别', count: '本周', baseline: '基线', show: '查看事件', noData: '无数据',
     weekOf: '{0} 起的一周：{1} 个热点', noHotspots: '该周没有新发热点', eventsNear: '{0} · {1} 附近的事件（{2} 件）',
     lang: 'EN', window: '{0} 至 {1}',
+    coverage: '15 分钟生活圈', service: '服务设施', minutes: '步行分钟', clearPlanned: '清除拟建设施',
+    whatIfHint: '在地图上点击，放置一处拟建设施，看覆盖如何变化（不会保存）。',
+    covSummary: '{0} 分钟内可步行到达{1}的住户：{2}（{3} 户在圈外；圈外独居老人 {4} 人）',
+    covWhatIf: '加上 {0} 处拟建设施：{1}，{2}',
+    covered: '覆盖率', planned: '拟建设施',
     ind: {
       events_per_1000_households: '每千户事件数', closed_in_grid_share: '小事不出网格率',
       median_handling_h: '处置时长中位数（时）', overdue: '超期事件数', satisfaction_share: '满意率', events: '事件数',
@@ -34,6 +43,11 @@ const TEXT = {
     allCategories: 'All categories', count: 'This week', baseline: 'Baseline', show: 'Events', noData: 'no data',
     weekOf: 'Week of {0}: {1} hotspots', noHotspots: 'No emerging hotspot that week', eventsNear: '{0} · events near {1} ({2})',
     lang: '中文', window: '{0} to {1}',
+    coverage: '15-minute coverage', service: 'Service', minutes: 'Walking minutes', clearPlanned: 'Clear planned',
+    whatIfHint: 'Click the map to place a planned facility and see how coverage changes (nothing is stored).',
+    covSummary: 'Households within {0} minutes\' walk of a {1}: {2} ({3} beyond; {4} elderly living alone beyond)',
+    covWhatIf: 'With {0} planned: {1}, {2}',
+    covered: 'Covered', planned: 'Planned',
     ind: {
       events_per_1000_households: 'Events per 1,000 households', closed_in_grid_share: 'Closed in the grid',
       median_handling_h: 'Median handling time (h)', overdue: 'Overdue events', satisfaction_share: 'Satisfaction', events: 'Events',
@@ -331,6 +345,101 @@ function render() {
   renderTable();
 }
 
+// ---------------------------------------------------------------- coverage
+
+/** @type {import('maplibre-gl').Map | null} */
+let covMap = null;
+/** Planned facilities of the what-if, `[lon, lat]`. @type {number[][]} */
+let planned = [];
+/** The covered share without planned facilities, for the comparison. @type {number | null} */
+let baseShare = null;
+
+/** @param {any} fc @returns {{ households: number, beyond: number, aloneBeyond: number, share: number | null }} */
+function coverageTotals(fc) {
+  let households = 0;
+  let beyond = 0;
+  let aloneBeyond = 0;
+  for (const f of fc.features || []) {
+    households += Number(f.properties.households) || 0;
+    beyond += Number(f.properties.households_beyond) || 0;
+    aloneBeyond += Number(f.properties.elderly_alone_beyond) || 0;
+  }
+  return { households, beyond, aloneBeyond, share: households > 0 ? (households - beyond) / households : null };
+}
+
+async function loadCoverage() {
+  if (!covMap) return;
+  const service = select('cov-service').value;
+  const minutes = field('cov-minutes').value || '15';
+  const q = new URLSearchParams({ service, minutes, format: 'geojson' });
+  if (planned.length) q.set('add', planned.map(([x, y]) => `${x.toFixed(6)},${y.toFixed(6)}`).join(';'));
+  const fc = await api(`/api/v1/coverage?${q}`);
+  const tot = coverageTotals(fc);
+  if (!planned.length) baseShare = tot.share;
+  const features = (fc.features || []).map((/** @type {any} */ f) => {
+    const s = f.properties.covered_share;
+    const k = s === null || s === undefined ? -1 : Math.min(4, Math.floor((1 - s) * 5));
+    return { ...f, properties: { ...f.properties, colour: k < 0 ? '#b8c2cc' : RAMP[k] } };
+  });
+  const data = /** @type {any} */ ({ type: 'FeatureCollection', features });
+  const points = /** @type {any} */ ({
+    type: 'FeatureCollection',
+    features: planned.map((p) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: p }, properties: {} })),
+  });
+  const src = /** @type {any} */ (covMap.getSource('cov-grids'));
+  if (src) {
+    src.setData(data);
+    /** @type {any} */ (covMap.getSource('cov-planned')).setData(points);
+  } else {
+    covMap.addSource('cov-grids', { type: 'geojson', data });
+    covMap.addLayer({ id: 'cov-fill', type: 'fill', source: 'cov-grids', paint: { 'fill-color': ['get', 'colour'], 'fill-opacity': 0.6 } });
+    covMap.addLayer({ id: 'cov-line', type: 'line', source: 'cov-grids', paint: { 'line-color': '#33414f', 'line-width': 0.6 } });
+    covMap.addSource('cov-planned', { type: 'geojson', data: points });
+    covMap.addLayer({ id: 'cov-planned', type: 'circle', source: 'cov-planned', paint: { 'circle-radius': 9, 'circle-color': '#0b57d0', 'circle-stroke-color': '#fff', 'circle-stroke-width': 3 } });
+  }
+  const label = (VOCAB.service?.[service]?.[getLang() === 'en' ? 1 : 0]) || service;
+  const summary = $('cov-summary');
+  const shareText = `<b>${esc(fmt(tot.share, true))}</b>`;
+  summary.innerHTML = esc(tr('covSummary', minutes, label, '\u0000', tot.beyond, tot.aloneBeyond)).replace('\u0000', shareText);
+  if (planned.length && baseShare !== null && tot.share !== null) {
+    const pts = ((tot.share - baseShare) * 100).toFixed(1);
+    summary.insertAdjacentHTML('beforeend', `<br><span class="up">${esc(tr('covWhatIf', planned.length, fmt(tot.share, true), `${Number(pts) >= 0 ? '+' : ''}${pts} pp`))}</span>`);
+  }
+  summary.dataset.share = tot.share === null ? '' : String(tot.share);
+  summary.dataset.base = baseShare === null ? '' : String(baseShare);
+  summary.dataset.planned = String(planned.length);
+  const legend = $('cov-legend');
+  legend.innerHTML = `<strong>${esc(tr('covered'))}</strong>`;
+  const bands = ['≥ 80%', '60–80%', '40–60%', '20–40%', '< 20%'];
+  for (const [k, l] of bands.entries()) legend.insertAdjacentHTML('beforeend', `<span><i style="background:${RAMP[k]}"></i>${l}</span>`);
+  legend.insertAdjacentHTML('beforeend', `<span><i style="background:#0b57d0;border-radius:50%"></i>${esc(tr('planned'))}</span>`);
+}
+
+async function initCoverage(/** @type {any} */ style, /** @type {any} */ extent) {
+  const sel = select('cov-service');
+  for (const [code, names] of Object.entries(VOCAB.service || {})) {
+    sel.add(new Option(names[getLang() === 'en' ? 1 : 0], code, false, code === 'elderly_canteen'));
+  }
+  covMap = await createMap('cov-map', { style, state: {}, extent });
+  covMap.on('click', (e) => {
+    if (planned.length >= 10) return;
+    planned.push([e.lngLat.lng, e.lngLat.lat]);
+    loadCoverage().catch(fail);
+  });
+  $('cov-clear').addEventListener('click', () => {
+    planned = [];
+    loadCoverage().catch(fail);
+  });
+  for (const id of ['cov-service', 'cov-minutes']) {
+    field(id).addEventListener('change', () => {
+      planned = [];
+      loadCoverage().catch(fail);
+    });
+  }
+  await loadCoverage();
+  document.body.dataset.coverage = 'ready';
+}
+
 async function main() {
   setLang(new URLSearchParams(location.search).get('lang') || localStorage.getItem('wangge-lang') || 'zh');
   const me = await whoAmI();
@@ -358,6 +467,7 @@ async function main() {
   try {
     const [style, extent] = await Promise.all([buildStyle({ lang: getLang() }), townExtent()]);
     map = await createMap('dash-map', { style, state: {}, extent });
+    initCoverage(style, extent).catch(fail);
   } catch (e) {
     fail(e);
   }

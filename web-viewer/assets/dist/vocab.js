@@ -136,6 +136,19 @@ export const VOCAB = {
     dispute: ['矛盾调解', 'Dispute'],
     other: ['其他', 'Other'],
   },
+  service: {
+    elderly_canteen: ['老年食堂', 'Elderly canteen'],
+    day_care: ['日间照料中心', 'Day care centre'],
+    clinic: ['社区卫生服务站', 'Clinic'],
+    hospital: ['医院', 'Hospital'],
+    school: ['中小学', 'School'],
+    kindergarten: ['幼儿园', 'Kindergarten'],
+    party_service_centre: ['党群服务中心', 'Party service centre'],
+    market: ['菜市场', 'Market'],
+    park: ['公园广场', 'Park'],
+    government: ['政府机关', 'Government'],
+    industrial_park: ['工业园', 'Industrial park'],
+  },
 };
 
 /** Roles that may start and adopt a re-gridding job (the access matrix). */

@@ -725,9 +725,28 @@ pub async fn coverage(
         threshold_min: minutes,
         ..Default::default()
     };
+    let what_if = q
+        .add
+        .as_deref()
+        .map(crate::query::parse_what_if)
+        .transpose()?
+        .unwrap_or_default();
+    let planned = what_if.clone();
     let (v, rows) = st
         .with_store(move |s| {
-            let ds = s.load(&Scope::Town, LoadSet::All)?;
+            let mut ds = s.load(&Scope::Town, LoadSet::All)?;
+            // A what-if: the planned facilities count as places of the
+            // service (never stored; IDs from the top of the range).
+            for (i, [lon, lat]) in planned.iter().enumerate() {
+                ds.places.push(geo_core::model::Place {
+                    id: geo_core::ids::PlaceId::new(u64::MAX - i as u64)
+                        .map_err(|e| AppError::Internal(e.to_string()))?,
+                    name: format!("planned {}", i + 1),
+                    category: geo_core::model::PlaceCategory::Facility,
+                    service: Some(service),
+                    geometry: geo_types::Point::new(*lon, *lat).into(),
+                });
+            }
             let index = geo_core::index::SpatialIndex::build(&ds);
             let rep = report::coverage_of(&ds, &index, Some(service), &params);
             let rows: Vec<_> = rep
@@ -737,7 +756,8 @@ pub async fn coverage(
                 .copied()
                 .collect();
             if format == Format::GeoJson {
-                let map = report::coverage_geojson(&ds, &rows, minutes);
+                let mut map = report::coverage_geojson(&ds, &rows, minutes);
+                map.what_if = what_if;
                 return Ok((CoverageOut::Map(map), rows));
             }
             let communities = report::coverage_by_community(&ds, &rows, service);
@@ -760,6 +780,7 @@ pub async fn coverage(
             let answer = CoverageAnswer {
                 service: service.code(),
                 minutes,
+                what_if,
                 places: ds
                     .places
                     .iter()
@@ -797,7 +818,9 @@ pub struct CoverageAnswer {
     pub service: &'static str,
     /// Walking threshold, minutes.
     pub minutes: f64,
-    /// Places offering the service.
+    /// Planned facilities counted as places of the service (`add=`).
+    pub what_if: Vec<[f64; 2]>,
+    /// Places offering the service (the planned ones included).
     pub places: usize,
     /// Per community.
     pub communities: Vec<report::CommunityCoverage>,

@@ -649,6 +649,8 @@ pub struct CoverageMap {
     pub kind: &'static str,
     /// The walking time of the analysis, minutes.
     pub minutes: f64,
+    /// Planned facilities counted as places of the service (`add=`).
+    pub what_if: Vec<[f64; 2]>,
     /// One feature per comprehensive grid with a row (rows of buildings in
     /// no grid have no shape and are left out).
     pub features: Vec<crate::answers::Feature<CoverageProps>>,
@@ -682,6 +684,7 @@ pub fn coverage_geojson(ds: &Dataset, rows: &[CoverageRow], minutes: f64) -> Cov
     CoverageMap {
         kind: "FeatureCollection",
         minutes,
+        what_if: Vec::new(),
         features,
     }
 }
