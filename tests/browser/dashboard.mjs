@@ -131,7 +131,8 @@ export async function dashboardTests(browser, h) {
       const planned = await apiJson(`/api/v1/coverage?service=elderly_canteen&minutes=15&format=geojson&add=${lon.toFixed(6)},${lat.toFixed(6)}`);
       const wantShare = totals(planned);
       assert(wantShare > baseShare, `the API's what-if does not raise coverage: ${baseShare} → ${wantShare}`);
-      // Click the map there.
+      // Click the map there (the section is below the fold: bring it into view first).
+      await p.$eval('#cov-map', (el) => el.scrollIntoView({ block: 'center' }));
       const xy = await p.evaluate(([x, y]) => {
         const m = window.__testMaps[1];
         m.jumpTo({ center: [x, y], zoom: 15 });

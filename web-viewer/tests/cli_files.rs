@@ -1,6 +1,7 @@
 //! The `wangge` binary: files it creates are its owner's only, it will not
 //! serve beyond loopback with nobody able to log in, and ID numbers and
-//! phones reach the store file encrypted only.
+//! phones reach the store file encrypted only; what it prints for scripts
+//! (`info --json` keyed by name; a closed output pipe ends it quietly).
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
@@ -711,4 +712,56 @@ fn a_gzip_bomb_is_refused_while_streaming_and_nothing_is_stored() {
     let info = wangge(&db, &["info"]);
     let text = String::from_utf8_lossy(&info.stdout);
     assert!(!text.contains("1000000"), "{text}");
+}
+
+/// `wangge info --json` gives counts as objects keyed by name.
+#[test]
+fn info_json_gives_counts_keyed_by_name() {
+    let db = temp("json").join("s.duckdb");
+    wangge(&db, &["key", "init"]);
+    let out = wangge(&db, &["info", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    for key in [
+        "elements",
+        "grids_by_kind",
+        "unassigned",
+        "events_per_month",
+    ] {
+        assert!(v[key].is_object(), "{key} is {}", v[key]);
+    }
+    assert_eq!(v["elements"]["persons"], 0, "{}", v["elements"]);
+    assert_eq!(v["elements"]["buildings"], 0, "{}", v["elements"]);
+}
+
+#[test]
+fn a_closed_output_pipe_ends_the_command_quietly() {
+    let db = temp("pipe").join("s.duckdb");
+    wangge(&db, &["key", "init"]);
+    for args in [&["info"][..], &["taxonomy"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wangge"))
+            .env_remove("WANGGE_KEY_FILE")
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run wangge");
+        // The reader goes away before the command writes anything.
+        drop(child.stdout.take());
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
+            .expect("read stderr");
+        let status = child.wait().expect("wait");
+        assert!(!err.contains("panicked"), "wangge {args:?} panicked: {err}");
+        assert!(
+            !err.contains("Broken pipe"),
+            "wangge {args:?} printed: {err}"
+        );
+        use std::os::unix::process::ExitStatusExt;
+        assert!(
+            status.success() || status.code() == Some(141) || status.signal() == Some(13),
+            "wangge {args:?} ended with {status}"
+        );
+    }
 }
