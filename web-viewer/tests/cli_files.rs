@@ -632,12 +632,26 @@ fn connections_and_streams_are_capped_and_idle_connections_closed() {
     let idle: Vec<_> = (0..3)
         .map(|_| std::net::TcpStream::connect(&addr).expect("connect"))
         .collect();
-    std::thread::sleep(Duration::from_millis(200));
-    let t = Instant::now();
-    let refused = raw(&addr, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    // The server takes the idle sockets when its accept loop gets to them,
+    // which on a loaded machine may be later than any fixed pause: ask until
+    // the places are full (bounded), then the refusal must be quick.
+    let mut refused = String::new();
+    let mut took = Duration::ZERO;
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(200));
+        let t = Instant::now();
+        refused = raw(
+            &addr,
+            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        );
+        took = t.elapsed();
+        if refused.starts_with("HTTP/1.1 503") {
+            break;
+        }
+    }
     assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
     assert!(refused.contains("\"overloaded\""), "{refused}");
-    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    assert!(took < Duration::from_secs(2), "{took:?}");
     drop(idle);
     drop(streams);
     let _ = server.kill();
