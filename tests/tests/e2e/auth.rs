@@ -493,6 +493,19 @@ async fn workers_departments_and_the_public_see_only_their_own() {
             assert_eq!(f["properties"]["coarse"], true);
         }
         assert_eq!(http(addr, "GET", &format!("/api/v1/events/{in_id}"), &[("Cookie", &planner)], None).status, 403);
+        // Its alerts (overdue and red events, open escalations) are coarse
+        // copies too; the alerts are the command centre's, not a worker's.
+        let al = http(addr, "GET", "/api/v1/alerts", &[("Cookie", &planner)], None);
+        assert_eq!(al.status, 200, "{}", al.body);
+        let al = al.json();
+        assert!(!al["red"].as_array().expect("red").is_empty(), "no overdue or red event to check: {al}");
+        for a in al["red"].as_array().expect("red").iter().chain(al["escalated"].as_array().expect("escalated")) {
+            for hidden in ["title", "handler", "receipt", "transition"] {
+                assert!(a.get(hidden).is_none(), "alert carries {hidden}: {a}");
+            }
+            assert_eq!(a["coarse"], true, "{a}");
+        }
+        assert_eq!(http(addr, "GET", "/api/v1/alerts", &[("Cookie", &worker)], None).status, 403);
 
         // The public: its report is graded and sourced by the server, its
         // receipt cannot be guessed.

@@ -731,13 +731,12 @@ pub async fn coverage(
         .map(crate::query::parse_what_if)
         .transpose()?
         .unwrap_or_default();
-    let planned = what_if.clone();
     let (v, rows) = st
         .with_store(move |s| {
             let mut ds = s.load(&Scope::Town, LoadSet::All)?;
             // A what-if: the planned facilities count as places of the
             // service (never stored; IDs from the top of the range).
-            for (i, [lon, lat]) in planned.iter().enumerate() {
+            for (i, [lon, lat]) in what_if.iter().enumerate() {
                 ds.places.push(geo_core::model::Place {
                     id: geo_core::ids::PlaceId::new(u64::MAX - i as u64)
                         .map_err(|e| AppError::Internal(e.to_string()))?,

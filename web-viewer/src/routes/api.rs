@@ -24,7 +24,7 @@ use crate::answers::{
 };
 use crate::error::{AppError, AppResult, ErrorCode, JsonBody};
 use crate::present::{
-    event_message_for, event_props, scrub_event, FeaturePage, GridCodes, HouseholdProps,
+    event_message_for, scrub_event, to_map, FeaturePage, GridCodes, HouseholdProps, Located,
     PersonProps, Records, SentimentProps,
 };
 use crate::query::{grid_id, heat_filter, parse_bbox, ListQuery};
@@ -427,9 +427,7 @@ pub async fn stream_events(
         let backlog: Vec<(u64, String)> = newer[skip..]
             .iter()
             .filter_map(|(e, r)| {
-                let mut m = event_props(&view, e, r, now);
-                m.insert("lon".into(), Value::from(e.location.x()));
-                m.insert("lat".into(), Value::from(e.location.y()));
+                let m = to_map(&Located::of(&view, e, r, now));
                 let mut m = event_message_for(&access, m)?;
                 scrub_event(false, view.names_of(e), &mut m);
                 Some((e.id.get(), Value::Object(m).to_string()))

@@ -222,11 +222,10 @@ pub async fn alerts(State(st): State<AppState>, access: Access) -> AppResult<Jso
             continue;
         }
         let refs = &view.event_refs[i];
+        // Free text scrubbed of ID numbers, phones and the reporting
+        // household's names, as in the stream's replay.
         let mut m = crate::present::to_map(&Located::of(&view, e, refs, now));
-        if let Some(t) = m.get_mut("title") {
-            let scrubbed = geo_core::ids::scrub_text(t.as_str().unwrap_or_default());
-            *t = geo_core::ids::scrub_names(&scrubbed, view.names_of(e)).into();
-        }
+        crate::present::scrub_event(false, view.names_of(e), &mut m);
         let Some(event) = crate::present::event_message_for(&access, m) else {
             continue;
         };
