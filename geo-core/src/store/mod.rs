@@ -194,6 +194,9 @@ impl Store {
             if i + 1 == sealing::SEALED_SINCE as usize {
                 sealing::seal_plain_persons(&tx, &self.keys)?;
             }
+            if i + 1 == sealing::SEALED_TOGETHER_SINCE as usize {
+                sealing::seal_persons_together(&tx, &self.keys)?;
+            }
             if i + 1 == audit::CHAINED_SINCE as usize {
                 audit::chain_all(&tx, &self.keys)?;
             }

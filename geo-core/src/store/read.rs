@@ -8,10 +8,9 @@ use serde::Serialize;
 use super::codec::{id, opt_id, vocab};
 use super::decode::{select, Decode};
 use super::error::{Ctx, Result, StoreError};
-use super::sealing::open_column;
+use super::sealing::open_secrets;
 use super::{Scope, Store};
 use crate::assign::{ElementRef, StoredRefs};
-use crate::crypt::Column;
 use crate::dataset::Dataset;
 use crate::ids::*;
 use crate::io::ElementKind;
@@ -285,14 +284,15 @@ impl Store {
         page: Option<Page>,
     ) -> Result<Vec<Person>> {
         let sql = format!(
-            "SELECT id, household, name, national_id, phone, birth_year, sex, tags
+            "SELECT id, household, name, secrets, birth_year, sex, tags
              FROM persons WHERE {cond} ORDER BY id {}",
             page_sql(page)
         );
         let keys = self.keys();
         self.collect(&sql, args, |r| {
             let rid: u64 = get(r, 0)?;
-            let tags: String = get(r, 7)?;
+            let tags: String = get(r, 6)?;
+            let (national_id, phone) = open_secrets(keys, r, rid, 3)?;
             Ok(Person {
                 id: id("persons", rid, "id", rid, PersonId::new)?,
                 household: opt_id("persons", rid, "household", get(r, 1)?, HouseholdId::new)?,
@@ -301,18 +301,12 @@ impl Store {
                     "persons",
                     rid,
                     "national_id",
-                    open_column(keys, r, rid, 3, Column::NationalId)?,
+                    national_id,
                     NationalId::from_digits,
                 )?,
-                phone: opt_id(
-                    "persons",
-                    rid,
-                    "phone",
-                    open_column(keys, r, rid, 4, Column::Phone)?,
-                    Phone::from_code,
-                )?,
-                birth_year: get(r, 5)?,
-                sex: vocab("persons", rid, "sex", &get::<String>(r, 6)?, Sex::parse)?,
+                phone: opt_id("persons", rid, "phone", phone, Phone::from_code)?,
+                birth_year: get(r, 4)?,
+                sex: vocab("persons", rid, "sex", &get::<String>(r, 5)?, Sex::parse)?,
                 tags: tags
                     .split(';')
                     .filter(|t| !t.is_empty())

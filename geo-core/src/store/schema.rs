@@ -3,7 +3,7 @@
 //! transaction, so a store is never half-migrated.
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Reference columns carried by every element assigned to grids (格进图).
 pub(crate) const REFS: &str =
@@ -119,7 +119,24 @@ CREATE UNIQUE INDEX audit_log_seq ON audit_log (seq);
         .to_string(),
         v7_event_photos(),
         v8_visits(),
+        v9_persons_sealed_together(r),
     ]
+}
+
+/// 9: each person's ID number and phone sealed together in one 32-byte
+/// `secrets` value (`crate::crypt`), in place of two 36-byte values sealed
+/// alone: half the encryption work and 40 bytes less per person, stored
+/// uncompressed (ciphertext does not compress, and DuckDB's analysis of it
+/// cost more than the bytes). The table is rebuilt, reference columns last;
+/// `sealing::seal_persons_together` fills it in the same transaction.
+fn v9_persons_sealed_together(r: &str) -> String {
+    format!(
+        "
+CREATE TABLE persons_v9 (id UBIGINT NOT NULL, household UBIGINT, name VARCHAR NOT NULL,
+  secrets BLOB USING COMPRESSION uncompressed, national_id_hash UBIGINT,
+  birth_year USMALLINT NOT NULL, sex VARCHAR NOT NULL, tags VARCHAR NOT NULL, {r});
+"
+    )
 }
 
 /// 7: event photos. One row links a photo (its SHA-256; the file lives in

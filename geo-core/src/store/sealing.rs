@@ -1,5 +1,6 @@
 //! ID numbers and phones at rest: sealing a batch of people on every core,
-//! sealing the rows of a store from before encryption (schema 5), checking
+//! the migrations that seal a store's rows (schema 5: the plain numbers of
+//! schema 4, each alone; schema 9: each person's pair together), checking
 //! that a store is opened with its own key, and re-sealing under a new key.
 //! The cipher, the look-up hash and the key file format are
 //! [`crate::crypt`]'s.
@@ -14,71 +15,105 @@ use super::Store;
 use crate::crypt::{seal_all, Column, Keyring, PersonSecrets};
 use crate::ids::NationalId;
 
-/// The schema version that introduced sealing.
+/// The schema version that introduced sealing (each value alone).
 pub(crate) const SEALED_SINCE: i64 = 5;
+
+/// The schema version that seals each person's pair together.
+pub(crate) const SEALED_TOGETHER_SINCE: i64 = 9;
 
 /// Name of the key ID in the `secrets` table.
 const KEY_ID: &str = "field_key_id";
 
-/// Seals `rows` into a temporary table `sealed_persons (id, national_id,
-/// phone, national_id_hash)`, replacing what it held.
+/// Seals `rows` into a temporary table `sealed_persons (id, secrets,
+/// national_id_hash)`, replacing what it held.
 fn stage_sealed(conn: &Connection, keys: &Keyring, rows: &[PersonSecrets]) -> Result<()> {
     conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS sealed_persons (id UBIGINT NOT NULL, national_id BLOB,
-           phone BLOB, national_id_hash UBIGINT);
+        "CREATE TEMP TABLE IF NOT EXISTS sealed_persons (id UBIGINT NOT NULL, secrets BLOB,
+           national_id_hash UBIGINT);
          DELETE FROM sealed_persons;",
     )
     .ctx("staging sealed persons")?;
-    let sealed = seal_all(keys, rows, |p| *p)?;
+    let sealed = seal_all(keys, rows, |p| *p);
     append_all(conn, "sealed_persons", rows, |i, p, cols| {
-        let (n, ph, h) = sealed[i].columns();
-        cols.push(params![p.id, n, ph, h])
+        let s = &sealed[i];
+        cols.push(params![
+            p.id,
+            s.secrets.as_ref().map(|b| &b[..]),
+            s.national_id_hash
+        ])
     })
 }
 
-/// The people with an ID number or a phone, read by `national_id` and
-/// `phone` (columns 1 and 2 of the row, given the person's ID).
+/// The people with an ID number or a phone: `sql` selects them with the
+/// person's ID first, `secrets` reads the pair from the row.
 fn stored_secrets(
     conn: &Connection,
-    national_id: impl Fn(&duckdb::Row<'_>, u64) -> Result<Option<u64>>,
-    phone: impl Fn(&duckdb::Row<'_>, u64) -> Result<Option<u64>>,
+    sql: &str,
+    secrets: impl Fn(&duckdb::Row<'_>, u64) -> Result<(Option<u64>, Option<u64>)>,
 ) -> Result<Vec<PersonSecrets>> {
-    collect_on(
-        conn,
-        "SELECT id, national_id, phone FROM persons
-         WHERE national_id IS NOT NULL OR phone IS NOT NULL",
-        &[],
-        |r| {
-            let id: u64 = get(r, 0)?;
-            Ok(PersonSecrets {
+    collect_on(conn, sql, &[], |r| {
+        let id: u64 = get(r, 0)?;
+        let (national_id, phone) = secrets(r, id)?;
+        Ok(PersonSecrets {
+            id,
+            national_id: opt_id(
+                "persons",
                 id,
-                national_id: opt_id(
-                    "persons",
-                    id,
-                    "national_id",
-                    national_id(r, id)?,
-                    NationalId::from_digits,
-                )?,
-                phone: phone(r, id)?,
-            })
-        },
-    )
+                "national_id",
+                national_id,
+                NationalId::from_digits,
+            )?,
+            phone,
+        })
+    })
 }
 
 /// Schema 5: seals the plain ID numbers and phones of `persons` (schema 4:
-/// numbers) into `persons_v5`, which replaces it, and records the key ID.
-/// Runs inside the migration's transaction.
+/// numbers), each alone as schemas 5–8 kept them, into `persons_v5`, which
+/// replaces it, and records the key ID. Runs inside the migration's
+/// transaction.
 pub(crate) fn seal_plain_persons(conn: &Connection, keys: &Keyring) -> Result<()> {
-    let rows = stored_secrets(conn, |r, _| get(r, 1), |r, _| get(r, 2))?;
-    stage_sealed(conn, keys, &rows)?;
+    let rows = stored_secrets(
+        conn,
+        "SELECT id, national_id, phone FROM persons
+         WHERE national_id IS NOT NULL OR phone IS NOT NULL",
+        |r, _| Ok((get(r, 1)?, get(r, 2)?)),
+    )?;
+    conn.execute_batch(
+        "CREATE TEMP TABLE sealed_v5 (id UBIGINT NOT NULL, national_id BLOB, phone BLOB,
+           national_id_hash UBIGINT);",
+    )
+    .ctx("staging sealed persons")?;
+    let mut nonces = keys.nonces()?;
+    let sealed: Vec<_> = rows
+        .iter()
+        .map(|p| {
+            (
+                p.national_id
+                    .map(|n| keys.seal_column(Column::NationalId, p.id, n.digits(), nonces.next())),
+                p.phone
+                    .map(|c| keys.seal_column(Column::Phone, p.id, c, nonces.next())),
+                p.national_id.map(|n| keys.lookup_hash(&n)),
+            )
+        })
+        .collect();
+    append_all(conn, "sealed_v5", &rows, |i, p, cols| {
+        let (n, ph, h) = &sealed[i];
+        cols.push(params![
+            p.id,
+            n.as_ref().map(|b| &b[..]),
+            ph.as_ref().map(|b| &b[..]),
+            h
+        ])
+    })?;
     conn.execute_batch(
         "INSERT INTO persons_v5
            SELECT p.id, p.household, p.name, s.national_id, s.phone, s.national_id_hash,
                   p.birth_year, p.sex, p.tags, p.community, p.comprehensive, p.micro, p.dedicated
-           FROM persons p LEFT JOIN sealed_persons s ON s.id = p.id ORDER BY p.rowid;
+           FROM persons p LEFT JOIN sealed_v5 s ON s.id = p.id ORDER BY p.rowid;
          DROP TABLE persons;
          ALTER TABLE persons_v5 RENAME TO persons;
-         DROP TABLE sealed_persons;",
+         DROP TABLE sealed_v5;",
     )
     .ctx("sealing stored ID numbers and phones")?;
     conn.execute(
@@ -89,27 +124,61 @@ pub(crate) fn seal_plain_persons(conn: &Connection, keys: &Keyring) -> Result<()
     Ok(())
 }
 
-/// Opens the sealed value in column `i` of a `persons` row (person `id`).
-pub(crate) fn open_column(
+/// Schema 9: opens each person's ID number and phone, sealed alone by
+/// schemas 5–8, seals the pair together into `persons_v9`, which replaces
+/// `persons`. Runs inside the migration's transaction.
+pub(crate) fn seal_persons_together(conn: &Connection, keys: &Keyring) -> Result<()> {
+    let rows = stored_secrets(
+        conn,
+        "SELECT id, national_id, phone FROM persons
+         WHERE national_id IS NOT NULL OR phone IS NOT NULL",
+        |r, id| {
+            let open = |i: usize, column: Column| -> Result<Option<u64>> {
+                get::<Option<Vec<u8>>>(r, i)?
+                    .map(|b| {
+                        keys.open_column(column, id, &b)
+                            .map_err(|e| corrupt(id, column.name(), e))
+                    })
+                    .transpose()
+            };
+            Ok((open(1, Column::NationalId)?, open(2, Column::Phone)?))
+        },
+    )?;
+    stage_sealed(conn, keys, &rows)?;
+    conn.execute_batch(
+        "INSERT INTO persons_v9
+           SELECT p.id, p.household, p.name, s.secrets, s.national_id_hash,
+                  p.birth_year, p.sex, p.tags, p.community, p.comprehensive, p.micro, p.dedicated
+           FROM persons p LEFT JOIN sealed_persons s ON s.id = p.id ORDER BY p.rowid;
+         DROP TABLE persons;
+         ALTER TABLE persons_v9 RENAME TO persons;
+         DROP TABLE sealed_persons;",
+    )
+    .ctx("sealing each person's ID number and phone together")?;
+    Ok(())
+}
+
+fn corrupt(id: u64, column: &'static str, e: crate::crypt::CryptError) -> StoreError {
+    StoreError::Corrupt {
+        table: "persons",
+        id,
+        column,
+        reason: e.to_string(),
+    }
+}
+
+/// Opens the sealed pair in column `i` of a `persons` row (person `id`):
+/// the ID number's digits and the phone code.
+pub(crate) fn open_secrets(
     keys: &Keyring,
     r: &duckdb::Row<'_>,
     id: u64,
     i: usize,
-    column: Column,
-) -> Result<Option<u64>> {
-    get::<Option<Vec<u8>>>(r, i)?
-        .map(|b| {
-            keys.open(column, id, &b).map_err(|e| StoreError::Corrupt {
-                table: "persons",
-                id,
-                column: match column {
-                    Column::NationalId => "national_id",
-                    Column::Phone => "phone",
-                },
-                reason: e.to_string(),
-            })
-        })
-        .transpose()
+) -> Result<(Option<u64>, Option<u64>)> {
+    Ok(get::<Option<Vec<u8>>>(r, i)?
+        .map(|b| keys.open(id, &b).map_err(|e| corrupt(id, "secrets", e)))
+        .transpose()?
+        .unwrap_or((None, None)))
 }
 
 /// Refuses a store sealed with another key.
@@ -150,13 +219,12 @@ impl Store {
         let old = &self.keys;
         let rows = stored_secrets(
             &tx,
-            |r, id| open_column(old, r, id, 1, Column::NationalId),
-            |r, id| open_column(old, r, id, 2, Column::Phone),
+            "SELECT id, secrets FROM persons WHERE secrets IS NOT NULL",
+            |r, id| open_secrets(old, r, id, 1),
         )?;
         stage_sealed(&tx, new, &rows)?;
         tx.execute_batch(
-            "UPDATE persons SET national_id = s.national_id, phone = s.phone,
-               national_id_hash = s.national_id_hash
+            "UPDATE persons SET secrets = s.secrets, national_id_hash = s.national_id_hash
              FROM sealed_persons s WHERE persons.id = s.id;
              DROP TABLE sealed_persons;",
         )
@@ -230,20 +298,20 @@ mod tests {
             )
             .expect("lookup");
         assert!(none.is_empty());
-        // Stored as 36-byte ciphertext; swapping two rows' ciphertexts is
-        // detected, not read as the other person's number.
+        // Stored as one 32-byte ciphertext per person; swapping two rows'
+        // ciphertexts is detected, not read as the other person's number.
         let (len, hashes): (u64, u64) = s
             .conn
             .query_row(
-                "SELECT max(octet_length(national_id)), count(DISTINCT national_id_hash) FROM persons",
+                "SELECT max(octet_length(secrets)), count(DISTINCT national_id_hash) FROM persons",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .expect("query");
-        assert_eq!((len, hashes), (36, 2));
+        assert_eq!((len, hashes), (32, 2));
         s.conn
             .execute_batch(
-                "UPDATE persons SET national_id = (SELECT national_id FROM persons WHERE id = 2) WHERE id = 1",
+                "UPDATE persons SET secrets = (SELECT secrets FROM persons WHERE id = 2) WHERE id = 1",
             )
             .expect("swap");
         let e = s
@@ -338,17 +406,100 @@ mod tests {
         let (types, micro): (String, Option<u64>) = s
             .conn
             .query_row(
-                "SELECT typeof(national_id) || ' ' || typeof(phone) || ' ' || typeof(national_id_hash), micro
+                "SELECT typeof(secrets) || ' ' || typeof(national_id_hash), micro
                  FROM persons WHERE id = 1",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .expect("query");
-        assert_eq!((types.as_str(), micro), ("BLOB BLOB UBIGINT", Some(7)));
+        assert_eq!((types.as_str(), micro), ("BLOB UBIGINT", Some(7)));
         drop(s);
         assert!(matches!(
             Store::open(&path, &Keyring::new(&KeySecret::generate().expect("key"))),
             Err(StoreError::WrongKey { .. })
         ));
+    }
+
+    #[test]
+    fn a_version_8_store_has_each_persons_pair_sealed_together_by_the_migration() {
+        let path = temp("v8");
+        let keys = Keyring::new(&KeySecret::generate().expect("key"));
+        {
+            // A store as schema 8 left it: v4 rows sealed alone by the v5
+            // step, then the SQL of 6..8.
+            let mut c = Connection::open(&path).expect("duckdb");
+            let m = super::super::schema::migrations();
+            for sql in &m[..4] {
+                c.execute_batch(sql).expect("v1..v4");
+            }
+            c.execute_batch(
+                "INSERT INTO persons (id, household, name, national_id, phone, birth_year, sex, tags, micro)
+                 VALUES (1, NULL, '甲', 11010519491231002, 110005311234567, 1949, 'male', '', 7),
+                        (2, NULL, '乙', NULL, 100001381234567, 1980, 'female', '', NULL),
+                        (3, NULL, '丙', NULL, NULL, 1990, 'male', '', 9);",
+            )
+            .expect("v4 rows");
+            let tx = c.transaction().expect("tx");
+            tx.execute_batch(&m[4]).expect("v5 sql");
+            seal_plain_persons(&tx, &keys).expect("v5 sealing");
+            for sql in &m[5..8] {
+                tx.execute_batch(sql).expect("v6..v8");
+            }
+            tx.execute_batch("UPDATE meta SET value = '8' WHERE key = 'schema_version'")
+                .expect("version");
+            tx.commit().expect("commit");
+            let len: u64 = c
+                .query_row(
+                    "SELECT octet_length(national_id) FROM persons WHERE id = 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("v8 layout");
+            assert_eq!(len, 36, "sealed alone, as schemas 5–8 did");
+        }
+        let s = Store::open(&path, &keys).expect("migrated");
+        assert_eq!(s.schema_version().expect("version"), 9);
+        let p = s.persons(&Scope::Town, None, None).expect("persons");
+        assert_eq!(p.len(), 3);
+        assert_eq!(
+            p[0].national_id.map(|n| n.reveal().to_string()).as_deref(),
+            Some(A)
+        );
+        assert_eq!(
+            p[0].phone.map(|n| n.reveal().to_string()).as_deref(),
+            Some("05311234567")
+        );
+        assert_eq!(p[1].national_id, None);
+        assert_eq!(
+            p[1].phone.map(|n| n.reveal().to_string()).as_deref(),
+            Some("1381234567")
+        );
+        assert_eq!((p[2].national_id, p[2].phone), (None, None));
+        assert_eq!(
+            s.persons_by_national_id(&Scope::Town, &NationalId::parse(A).expect("id"))
+                .expect("lookup")
+                .len(),
+            1,
+            "the look-up hash survives the migration"
+        );
+        let rows: Vec<(u64, Option<u64>, Option<u64>)> = {
+            let mut st = s
+                .conn
+                .prepare("SELECT id, octet_length(secrets), micro FROM persons ORDER BY id")
+                .expect("query");
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .expect("query")
+                .collect::<std::result::Result<_, _>>()
+                .expect("rows")
+        };
+        assert_eq!(
+            rows,
+            vec![
+                (1, Some(32), Some(7)),
+                (2, Some(32), None),
+                (3, None, Some(9))
+            ],
+            "one 32-byte value per person with either, none without; grids kept"
+        );
     }
 }

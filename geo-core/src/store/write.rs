@@ -174,7 +174,7 @@ impl Store {
                 (checked, sealed)
             });
             checked?;
-            sealed.map_err(StoreError::from)?
+            sealed
         };
         let tx = self.conn.transaction().ctx("starting import")?;
         let state = grid_state_on(&tx)?;
@@ -284,15 +284,14 @@ impl Store {
                 }
                 tags.push_str(t.code());
             }
-            let (national_id, phone, national_id_hash) = sealed[i].columns();
+            let s = &sealed[i];
             cols.push_with_refs(
                 params![
                     p.id.get(),
                     p.household.map(|i| i.get()),
                     p.name,
-                    national_id,
-                    phone,
-                    national_id_hash,
+                    s.secrets.as_ref().map(|b| &b[..]),
+                    s.national_id_hash,
                     p.birth_year,
                     p.sex.code(),
                     tags
