@@ -24,7 +24,11 @@
 //! report (or refused, listed with their counts, when the map has no
 //! default), and a bad row either fails the import naming file, line, column
 //! and value, or — with [`IncidentOptions::skip_bad_rows`] — is skipped and
-//! recorded in the report.
+//! recorded in the report (with [`IncidentOptions::keep_rejects`], with all
+//! its fields, for a rejects file). Without it every row is still read, so
+//! the error counts all bad rows per [`Problem`]. Rows without coordinates
+//! but with an address are a problem of their own: there is no geocoder
+//! here.
 //!
 //! The whole file is decoded in memory (about twice its uncompressed size);
 //! gzip input is inflated while streaming and refused with
@@ -278,8 +282,15 @@ pub struct IncidentOptions {
     pub encoding: TextEncoding,
     /// Field delimiter. Default `,`.
     pub delimiter: u8,
+    /// Column holding a street address. Only used to tell rows without
+    /// coordinates but with an address ([`Problem::AddressOnly`]) from rows
+    /// with neither: this crate has no geocoder.
+    pub address_column: Option<String>,
     /// Skip bad rows (recording them) instead of failing.
     pub skip_bad_rows: bool,
+    /// With `skip_bad_rows`: keep every skipped row's fields in
+    /// [`IncidentReport::rejects`] (for a rejects file).
+    pub keep_rejects: bool,
     /// How many bad rows to keep in the report (all are counted).
     pub max_row_errors: usize,
     /// Source given to every event. Default hotline.
@@ -320,7 +331,9 @@ impl IncidentOptions {
             time_format: TimeFormat::Auto,
             encoding: TextEncoding::Auto,
             delimiter: b',',
+            address_column: None,
             skip_bad_rows: false,
+            keep_rejects: false,
             max_row_errors: 100,
             source: EventSource::Hotline,
             max_inflated_bytes: DEFAULT_MAX_INFLATED_BYTES,
@@ -340,6 +353,7 @@ impl IncidentOptions {
             CategoryMap::sf_incidents()?,
         );
         o.description_column = Some("descript".into());
+        o.address_column = Some("address".into());
         o.resolution = Some(ResolutionRule::new("resolution"));
         o.time_zone = chrono_tz::America::Los_Angeles;
         o.source = EventSource::Patrol;
@@ -347,9 +361,72 @@ impl IncidentOptions {
     }
 }
 
+/// Why a row was refused: the counts per problem are in
+/// [`IncidentReport::problems`] and in the error without `skip_bad_rows`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Problem {
+    /// The category cell is empty.
+    EmptyCategory,
+    /// Longitude and latitude are empty and so is the address (or there is
+    /// no address column).
+    NoLocation,
+    /// Longitude and latitude are empty but the row has an address: it
+    /// needs geocoding, which this importer does not do.
+    AddressOnly,
+    /// A coordinate is not a number.
+    CoordinateNotANumber,
+    /// A coordinate is outside ±180 / ±90.
+    CoordinateOutOfRange,
+    /// The time cell is not a time.
+    BadTime,
+    /// The ID cell is not an event ID.
+    BadId,
+}
+
+impl Problem {
+    /// Stable code (the rejects file's `reject_reason` column).
+    pub fn code(self) -> &'static str {
+        match self {
+            Problem::EmptyCategory => "empty_category",
+            Problem::NoLocation => "no_location",
+            Problem::AddressOnly => "address_only",
+            Problem::CoordinateNotANumber => "coordinate_not_a_number",
+            Problem::CoordinateOutOfRange => "coordinate_out_of_range",
+            Problem::BadTime => "bad_time",
+            Problem::BadId => "bad_id",
+        }
+    }
+
+    /// What it means, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Problem::EmptyCategory => "no category",
+            Problem::NoLocation => "no coordinates and no address",
+            Problem::AddressOnly => {
+                "no coordinates, only an address (geocoding is out of scope: add lon/lat)"
+            }
+            Problem::CoordinateNotANumber => "a coordinate that is not a number",
+            Problem::CoordinateOutOfRange => "a coordinate out of range",
+            Problem::BadTime => "a time that does not parse",
+            Problem::BadId => "an ID that is not an event ID",
+        }
+    }
+}
+
+/// A skipped row with every field as read (for a rejects file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// Why.
+    pub error: RowError,
+    /// The row's fields, in the header's order.
+    pub fields: Vec<String>,
+}
+
 /// One bad row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
+    /// What kind of problem.
+    pub problem: Problem,
     /// 1-based line in the file.
     pub line: u64,
     /// Column name.
@@ -395,8 +472,14 @@ pub struct IncidentReport {
     pub nonexistent_times: u64,
     /// Bad rows skipped (only with `skip_bad_rows`).
     pub skipped_rows: u64,
+    /// Bad rows per problem.
+    pub problems: BTreeMap<Problem, u64>,
     /// The first `max_row_errors` bad rows.
     pub row_errors: Vec<RowError>,
+    /// Every skipped row (only with `skip_bad_rows` and `keep_rejects`).
+    pub rejects: Vec<Rejected>,
+    /// The file's header (the rejects file's first columns).
+    pub header: Vec<String>,
     /// Earliest report time.
     pub first: Option<DateTime<Utc>>,
     /// Latest report time.
@@ -437,7 +520,11 @@ impl fmt::Display for IncidentReport {
             )?;
         }
         if self.skipped_rows > 0 {
-            writeln!(f, "{} bad rows skipped; first ones:", self.skipped_rows)?;
+            writeln!(f, "{} bad rows skipped:", self.skipped_rows)?;
+            for (p, n) in &self.problems {
+                writeln!(f, "  {n} with {} ({})", p.describe(), p.code())?;
+            }
+            writeln!(f, "first ones:")?;
             for e in &self.row_errors {
                 writeln!(f, "  {e}")?;
             }
@@ -530,13 +617,18 @@ pub enum IncidentError {
         /// The parser's message.
         reason: String,
     },
-    /// A bad value (without `skip_bad_rows`).
-    #[error("{path}: {error}")]
-    BadRow {
+    /// Bad rows (without `skip_bad_rows`): every row was read, none is
+    /// stored.
+    #[error("{path}: {count} bad rows ({per}); the first: {first}. Fix them, or store the good rows with --skip-bad-rows (and --rejects FILE to keep the bad ones)", per = list_problems(problems))]
+    BadRows {
         /// The file.
         path: PathBuf,
-        /// The row and value.
-        error: RowError,
+        /// How many.
+        count: u64,
+        /// Per problem.
+        problems: BTreeMap<Problem, u64>,
+        /// The first bad row.
+        first: Box<RowError>,
     },
     /// Categories missing from a map without default.
     #[error("{path}: {n} source categories are not in the category map and it has no default; add them to [map] or set `default`: {list}", n = categories.len(), list = list_counts(categories))]
@@ -546,6 +638,44 @@ pub enum IncidentError {
         /// Each unmapped category with its number of rows.
         categories: Vec<(String, u64)>,
     },
+}
+
+/// The 1-based line of a record from its byte offset. The csv crate's own
+/// line number is one short for files with CRLF line ends (a Windows
+/// export): it places a record's start on the `\n` left over from the
+/// previous line's `\r\n`. Offsets only grow, so the count is incremental.
+#[derive(Default)]
+struct LineCounter {
+    byte: usize,
+    newlines: u64,
+}
+
+impl LineCounter {
+    fn line_at(&mut self, text: &[u8], byte: usize) -> u64 {
+        let byte = byte.min(text.len());
+        if byte >= self.byte {
+            self.newlines += memchr_count(&text[self.byte..byte]);
+            self.byte = byte;
+        }
+        // Line ends before the record's first byte belong to earlier lines.
+        let lead = text[byte..]
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        1 + self.newlines + lead
+    }
+}
+
+fn memchr_count(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|b| **b == b'\n').count() as u64
+}
+
+fn list_problems(p: &BTreeMap<Problem, u64>) -> String {
+    p.iter()
+        .map(|(k, n)| format!("{n} with {}", k.describe()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn list_counts(c: &[(String, u64)]) -> String {
@@ -802,6 +932,7 @@ fn events_from(
     let c_cat = col(&options.category_column)?;
     let c_desc = options.description_column.as_deref().map(col).transpose()?;
     let c_id = options.id_column.as_deref().map(col).transpose()?;
+    let c_addr = options.address_column.as_deref().map(col).transpose()?;
     let c_res = options
         .resolution
         .as_ref()
@@ -811,8 +942,10 @@ fn events_from(
     let mut report = IncidentReport {
         encoding,
         gzip,
+        header: headers.iter().map(str::to_string).collect(),
         ..IncidentReport::default()
     };
+    let mut first_bad: Option<RowError> = None;
     let mut times = TimeParser {
         tz: options.time_zone,
         custom: match &options.time_format {
@@ -828,12 +961,16 @@ fn events_from(
     let mut unmapped: BTreeMap<String, u64> = BTreeMap::new();
     let mut record = csv::StringRecord::new();
     let mut row_no: u64 = 0;
+    let mut lines = LineCounter::default();
     while rdr.read_record(&mut record).map_err(csv_err)? {
         row_no += 1;
         report.rows += 1;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record
+            .position()
+            .map_or(0, |p| lines.line_at(text.as_bytes(), p.byte() as usize));
         let field = |i: usize| record.get(i).unwrap_or("");
-        let bad = |i: usize, reason: String| RowError {
+        let bad = |problem: Problem, i: usize, reason: String| RowError {
+            problem,
             line,
             column: headers.get(i).unwrap_or("?").to_string(),
             value: field(i).to_string(),
@@ -842,7 +979,7 @@ fn events_from(
         let result = (|| -> Result<Option<Event>, RowError> {
             let raw_cat = field(c_cat).trim();
             if raw_cat.is_empty() {
-                return Err(bad(c_cat, "is empty".into()));
+                return Err(bad(Problem::EmptyCategory, c_cat, "is empty".into()));
             }
             let category = match options.categories.get(raw_cat) {
                 Some(c) => {
@@ -857,28 +994,46 @@ fn events_from(
                     }
                 }
             };
+            if field(c_lon).trim().is_empty() && field(c_lat).trim().is_empty() {
+                return Err(match c_addr.filter(|&i| !field(i).trim().is_empty()) {
+                    Some(i) => bad(
+                        Problem::AddressOnly,
+                        i,
+                        "is an address without coordinates (geocoding is out of scope)".into(),
+                    ),
+                    None => bad(
+                        Problem::NoLocation,
+                        c_lon,
+                        "is empty, and so is the latitude".into(),
+                    ),
+                });
+            }
             let coord = |i: usize, range: f64| -> Result<f64, RowError> {
                 let v: f64 = field(i)
                     .trim()
                     .parse()
-                    .map_err(|_| bad(i, "is not a number".into()))?;
+                    .map_err(|_| bad(Problem::CoordinateNotANumber, i, "is not a number".into()))?;
                 if v.is_finite() && v.abs() <= range {
                     Ok(v)
                 } else {
-                    Err(bad(i, format!("is outside ±{range}")))
+                    Err(bad(
+                        Problem::CoordinateOutOfRange,
+                        i,
+                        format!("is outside ±{range}"),
+                    ))
                 }
             };
             let lon = coord(c_lon, 180.0)?;
             let lat = coord(c_lat, 90.0)?;
             let reported_at = times
                 .parse(field(c_time))
-                .map_err(|r| bad(c_time, r.to_string()))?;
+                .map_err(|r| bad(Problem::BadTime, c_time, r.to_string()))?;
             let id = match c_id {
                 Some(i) => field(i)
                     .parse::<EventId>()
-                    .map_err(|e| bad(i, format!("is not an event ID: {e}")))?,
+                    .map_err(|e| bad(Problem::BadId, i, format!("is not an event ID: {e}")))?,
                 None => EventId::new(options.first_id.saturating_add(row_no - 1))
-                    .map_err(|e| bad(c_cat, e.to_string()))?,
+                    .map_err(|e| bad(Problem::BadId, c_cat, e.to_string()))?,
             };
             let closed = match (c_res, &options.resolution) {
                 (Some(i), Some(rule)) => rule.is_closed(field(i)),
@@ -923,18 +1078,31 @@ fn events_from(
             }
             Ok(None) => {}
             Err(error) => {
-                if !options.skip_bad_rows {
-                    return Err(IncidentError::BadRow {
-                        path: path.to_path_buf(),
-                        error,
+                // Every row is read either way, so the error counts them all.
+                *report.problems.entry(error.problem).or_default() += 1;
+                report.skipped_rows += 1;
+                if first_bad.is_none() {
+                    first_bad = Some(error.clone());
+                }
+                if options.skip_bad_rows && options.keep_rejects {
+                    report.rejects.push(Rejected {
+                        error: error.clone(),
+                        fields: record.iter().map(str::to_string).collect(),
                     });
                 }
-                report.skipped_rows += 1;
                 if report.row_errors.len() < options.max_row_errors {
                     report.row_errors.push(error);
                 }
             }
         }
+    }
+    if let (false, Some(first)) = (options.skip_bad_rows, first_bad) {
+        return Err(IncidentError::BadRows {
+            path: path.to_path_buf(),
+            count: report.skipped_rows,
+            problems: report.problems,
+            first: Box::new(first),
+        });
     }
     if options.categories.default_category().is_none() && !unmapped.is_empty() {
         let mut categories: Vec<(String, u64)> = unmapped.into_iter().collect();

@@ -1,6 +1,7 @@
 //! Incident CSV import with a category map (`wangge import events`): the
 //! input is `flags, CSV` (gzip or not) read with the shipped San Francisco
-//! map and columns, or with flag `0x08` `flags, map TOML, NUL, CSV`.
+//! map and columns, or with flag `0x08` `flags, map TOML, NUL, CSV`; flag
+//! `0x10` names column `c` the address column, `0x20` keeps the rejects.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -28,6 +29,10 @@ fuzz_target!(|data: &[u8]| {
         None => rest,
     };
     opts.skip_bad_rows = flags & 0x01 != 0;
+    opts.keep_rejects = flags & 0x20 != 0;
+    if flags & 0x10 != 0 {
+        opts.address_column = Some("c".into());
+    }
     opts.encoding = match (flags >> 1) & 0x03 {
         0 => TextEncoding::Auto,
         1 => TextEncoding::Utf8,

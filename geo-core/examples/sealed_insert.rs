@@ -35,7 +35,8 @@ fn secrets() -> Vec<PersonSecrets> {
             t ^= t << 17;
             PersonSecrets {
                 id: 60_000_000 + i,
-                national_id: NationalId::from_digits(37_148_219_000_000_000 + t % 1_000_000_000).ok(),
+                national_id: NationalId::from_digits(37_148_219_000_000_000 + t % 1_000_000_000)
+                    .ok(),
                 phone: Some(110_000_000_000_000 + t % 1_000_000_000),
             }
         })

@@ -219,6 +219,12 @@ fn bad_rows_fail_or_are_skipped_and_reported() {
             && msg.contains("\"east\""),
         "{msg}"
     );
+    // Every row was read: the error counts all three, per problem.
+    assert!(
+        msg.contains("3 bad rows (1 with a coordinate that is not a number, 1 with a coordinate out of range, 1 with a time that does not parse)")
+            && msg.contains("--skip-bad-rows"),
+        "{msg}"
+    );
 
     o.skip_bad_rows = true;
     o.max_row_errors = 2;
@@ -228,6 +234,38 @@ fn bad_rows_fail_or_are_skipped_and_reported() {
     assert_eq!(imp.report.row_errors.len(), 2);
     assert_eq!(imp.report.row_errors[1].line, 4);
     assert_eq!(imp.report.row_errors[1].column, "t");
+    assert!(imp.report.rejects.is_empty(), "kept only when asked");
+    o.keep_rejects = true;
+    let imp = read_events(&path, &o).unwrap();
+    let kept: Vec<(u64, &str, Vec<&str>)> = imp
+        .report
+        .rejects
+        .iter()
+        .map(|r| {
+            (
+                r.error.line,
+                r.error.problem.code(),
+                r.fields.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        vec![
+            (
+                3,
+                "coordinate_not_a_number",
+                vec!["2024-01-01 00:00:00", "east", "31.2", "A"]
+            ),
+            (4, "bad_time", vec!["not a time", "121.5", "31.2", "A"]),
+            (
+                5,
+                "coordinate_out_of_range",
+                vec!["2024-01-03 00:00:00", "121.5", "95", "A"]
+            ),
+        ],
+        "all rejects, beyond max_row_errors"
+    );
 
     let missing = IncidentOptions::new("time", "x", "y", "c", CategoryMap::default());
     let msg = read_events(&path, &missing).unwrap_err().to_string();

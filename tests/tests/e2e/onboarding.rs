@@ -375,3 +375,139 @@ fn an_excel_register_with_merged_headers_imports_its_events() {
     let err = import(&temp_db("xlsx-2"), &["events", &file, "--sheet", "2025"]).unwrap_err();
     assert!(err.contains("说明, 台账"), "{err}");
 }
+
+#[test]
+fn a_hotline_export_with_rows_lacking_coordinates_stores_the_good_rows_and_writes_the_rejects() {
+    let file = data("hotline-export-gbk.csv");
+    let map = data("hotline-categories.toml");
+    let db = temp_db("hotline");
+    let base = [
+        "events",
+        file.as_str(),
+        "--time-col",
+        "受理时间",
+        "--lon-col",
+        "经度",
+        "--lat-col",
+        "纬度",
+        "--category-col",
+        "诉求类别",
+        "--description-col",
+        "诉求内容",
+        "--address-col",
+        "事发地址",
+        "--category-map",
+        map.as_str(),
+        "--resolution-col",
+        "办理状态",
+        "--closed-values",
+        "已办结",
+    ];
+    // Without --skip-bad-rows: every row is read, the error counts the bad
+    // ones per problem and names the option, nothing is stored.
+    let err = import(&db, &base).unwrap_err();
+    assert!(err.contains("6 bad rows"), "{err}");
+    assert!(
+        err.contains("3 with no coordinates, only an address (geocoding is out of scope"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 with no coordinates and no address")
+            && err.contains("1 with a coordinate that is not a number")
+            && err.contains("1 with a time that does not parse"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--skip-bad-rows") && err.contains("--rejects FILE"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was stored"), "{err}");
+    assert!(open_store(&db).is_empty().expect("empty"));
+
+    // --rejects alone, or on a register, is refused before anything is read.
+    let rejects = db.parent().expect("dir").join("rejects.csv");
+    let r = rejects.display().to_string();
+    let mut args = base.to_vec();
+    args.extend(["--rejects", r.as_str()]);
+    let err = import(&db, &args).unwrap_err();
+    assert!(
+        err.contains("--rejects FILE needs --skip-bad-rows"),
+        "{err}"
+    );
+    let err = import(
+        &db,
+        &[
+            "buildings",
+            &data("vendor-buildings.geojson"),
+            "--skip-bad-rows",
+        ],
+    )
+    .unwrap_err();
+    assert!(err.contains("for foreign incident CSVs"), "{err}");
+
+    args.push("--skip-bad-rows");
+    let said = import(&db, &args).expect("the good rows");
+    assert!(said.contains("20 rows, 14 events (GBK)"), "{said}");
+    assert!(said.contains("6 bad rows skipped"), "{said}");
+    assert!(
+        said.contains("3 with no coordinates, only an address (geocoding is out of scope: add lon/lat) (address_only)"),
+        "{said}"
+    );
+    assert!(said.contains("6 skipped rows written to"), "{said}");
+    let store = open_store(&db);
+    let events = store
+        .events(&Scope::Town, &Default::default(), None)
+        .expect("events");
+    assert_eq!(events.len(), 14);
+    assert!(events.iter().any(|e| e.title == "夜间施工噪音 (噪音扰民)"));
+
+    // The rejects file: the export's own columns, then where and why.
+    let text = std::fs::read_to_string(&rejects).expect("rejects file");
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = rdr
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(header[0], "工单编号");
+    assert_eq!(
+        &header[8..],
+        [
+            "reject_line",
+            "reject_problem",
+            "reject_column",
+            "reject_reason"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), 6);
+    let problem = |order: &str| {
+        rows.iter()
+            .find(|r| &r[0] == order)
+            .map(|r| (r[9].to_string(), r[10].to_string()))
+            .unwrap_or_else(|| panic!("{order} not in the rejects: {text}"))
+    };
+    assert_eq!(
+        problem("RX202611020090"),
+        ("address_only".into(), "事发地址".into())
+    );
+    assert_eq!(
+        problem("RX202611050093"),
+        ("no_location".into(), "经度".into())
+    );
+    assert_eq!(
+        problem("RX202611050094"),
+        ("coordinate_not_a_number".into(), "经度".into())
+    );
+    assert_eq!(
+        problem("RX202611060095"),
+        ("bad_time".into(), "受理时间".into())
+    );
+    // Line numbers point into the original file (header = line 1).
+    let line = rows
+        .iter()
+        .find(|r| &r[0] == "RX202611020090")
+        .map(|r| r[8].to_string());
+    assert_eq!(line.as_deref(), Some("5"));
+}

@@ -139,6 +139,21 @@ pub struct ImportArgs {
     /// units (when a units file follows).
     #[arg(long)]
     pub no_default_units: bool,
+    /// Foreign incident CSV: store the good rows and skip the bad ones
+    /// (counted per problem in the report); without it one bad row stops
+    /// the import, and the error counts them all.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// With --skip-bad-rows: write every skipped row, its fields as read
+    /// plus `reject_line`, `reject_problem`, `reject_column`, `reject_reason`,
+    /// to this CSV file (UTF-8; created or replaced, readable by its owner only).
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+    /// Foreign incident CSV: the address column, so that rows without
+    /// coordinates but with an address are told apart (there is no
+    /// geocoder: such rows are bad rows of their own).
+    #[arg(long)]
+    pub address_col: Option<String>,
 }
 
 fn parse_map(s: &str) -> Result<HashMap<String, String>> {
@@ -194,12 +209,20 @@ pub fn run_with(
 ) -> Result<ImportOutcome> {
     let started = Instant::now();
     let crs = Crs::parse(&a.crs).map_err(|e| anyhow!("--crs: {e}"))?;
+    let foreign_events = a.kind == "events" && (a.category_map.is_some() || a.time_col.is_some());
+    if !foreign_events && (a.skip_bad_rows || a.rejects.is_some() || a.address_col.is_some()) {
+        bail!(
+            "--skip-bad-rows, --rejects and --address-col are for foreign incident CSVs \
+             (import events FILE --category-map MAP …); a register is stored whole or not at all"
+        );
+    }
+    if a.rejects.is_some() && !a.skip_bad_rows {
+        bail!("--rejects FILE needs --skip-bad-rows (without it a bad row stops the import)");
+    }
     let mut store = super::key::open_store(db)?;
     let (mut batch, kind_name) = match a.kind.as_str() {
         "osm" => (read_osm(&a)?, "osm".to_string()),
-        "events" if a.category_map.is_some() || a.time_col.is_some() => {
-            (read_incidents(&a, &store)?, "events".to_string())
-        }
+        "events" if foreign_events => (read_incidents(&a, &store, err)?, "events".to_string()),
         k => {
             let kind = ElementKind::parse(k).map_err(|e| anyhow!("{e}"))?;
             if a.estimate_households && kind != ElementKind::Buildings {
@@ -640,7 +663,38 @@ fn read_osm(a: &ImportArgs) -> Result<Dataset> {
     Ok(imp.dataset)
 }
 
-fn read_incidents(a: &ImportArgs, store: &Store) -> Result<Dataset> {
+/// Writes the skipped rows of a foreign incident CSV to `path`: the file's
+/// header and fields, then where and why each was refused.
+fn write_rejects(path: &Path, report: &wangge_data::incidents::IncidentReport) -> Result<()> {
+    let context = || format!("writing the rejects file {}", path.display());
+    let mut w = csv::Writer::from_path(path).with_context(context)?;
+    let mut header = report.header.clone();
+    header.extend(
+        [
+            "reject_line",
+            "reject_problem",
+            "reject_column",
+            "reject_reason",
+        ]
+        .map(String::from),
+    );
+    w.write_record(&header).with_context(context)?;
+    for r in &report.rejects {
+        let mut row = r.fields.clone();
+        row.resize(report.header.len(), String::new());
+        row.extend([
+            r.error.line.to_string(),
+            r.error.problem.code().to_string(),
+            r.error.column.clone(),
+            r.error.reason.clone(),
+        ]);
+        w.write_record(&row).with_context(context)?;
+    }
+    w.flush().with_context(context)?;
+    Ok(())
+}
+
+fn read_incidents(a: &ImportArgs, store: &Store, err: &mut dyn Write) -> Result<Dataset> {
     let need = |v: &Option<String>, flag: &str| {
         v.clone()
             .ok_or_else(|| anyhow!("import events from a foreign CSV needs {flag}"))
@@ -658,6 +712,9 @@ fn read_incidents(a: &ImportArgs, store: &Store) -> Result<Dataset> {
         map,
     );
     opts.description_column = a.description_col.clone();
+    opts.address_column = a.address_col.clone();
+    opts.skip_bad_rows = a.skip_bad_rows;
+    opts.keep_rejects = a.rejects.is_some();
     match (
         &a.resolution_col,
         a.open_values.is_empty(),
@@ -684,9 +741,18 @@ fn read_incidents(a: &ImportArgs, store: &Store) -> Result<Dataset> {
     opts.first_id = store.max_event_id()? + 1;
     opts.time_zone = a.tz.parse().map_err(|e| anyhow!("--tz {}: {e}", a.tz))?;
     let pb = super::bar(1, "reading events");
-    let imp = read_events(&a.file, &opts).map_err(|e| anyhow!("{e}"))?;
+    let imp = read_events(&a.file, &opts).map_err(|e| anyhow!("{e} (nothing was stored)"))?;
     pb.finish_and_clear();
-    eprintln!("{}", imp.report);
+    write!(err, "{}", imp.report)?;
+    if let Some(path) = &a.rejects {
+        write_rejects(path, &imp.report)?;
+        writeln!(
+            err,
+            "{} skipped rows written to {}",
+            imp.report.rejects.len(),
+            path.display()
+        )?;
+    }
     Ok(Dataset {
         events: imp.events,
         ..Dataset::default()
