@@ -783,3 +783,49 @@ fn a_closed_output_pipe_ends_the_command_quietly() {
         );
     }
 }
+
+#[test]
+fn a_dry_run_prints_every_problem_and_the_error_the_first_twenty() {
+    let d = temp("dry");
+    let db = d.join("s.duckdb");
+    wangge(&db, &["key", "init"]);
+    // 30 households whose building does not exist, and one with a floor
+    // that is not a number: 31 problems.
+    let csv = d.join("households.csv");
+    let mut text = String::from("id,building_id,floor,room\n");
+    for i in 1..=30 {
+        text.push_str(&format!("{i},{},3,30{i}\n", 900_000 + i));
+    }
+    text.push_str("31,900031,三楼,301\n");
+    std::fs::write(&csv, text).expect("csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .env_remove("WANGGE_KEY_FILE")
+        .arg("--db")
+        .arg(&db)
+        .args(["import", "households"])
+        .arg(&csv)
+        .arg("--dry-run")
+        .output()
+        .expect("run wangge");
+    assert!(
+        !out.status.success(),
+        "an invalid file fails, dry run or not"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines.len() >= 31, "every problem on stdout: {stdout}");
+    for i in 1..=30 {
+        assert!(
+            stdout.contains(&format!("\"{}\"", 900_000 + i)),
+            "building {} missing from: {stdout}",
+            900_000 + i
+        );
+    }
+    assert!(stdout.contains("三楼"), "{stdout}");
+    assert!(
+        stderr.contains("… and "),
+        "the error itself is cut: {stderr}"
+    );
+    assert!(stderr.contains("nothing was stored"), "{stderr}");
+}
