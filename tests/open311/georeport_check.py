@@ -56,12 +56,12 @@ check(attr["code"] == "location_detail", "georeport reads the service definition
 check(js.get_service_definition("02.05")["attributes"][0]["code"] == "location_detail", "georeport reads the service definition (JSON)")
 
 # --- a position inside the town (the leader's first event), and a window
-# of 14 days before the newest event.
+# of 5 days before the newest event (under the 1000-request cap).
 ev = ours("/api/v1/events?limit=10000")
 feats = ev["features"]
 lon, lat = feats[0]["geometry"]["coordinates"]
 newest = max(dt.datetime.fromisoformat(f["properties"]["reported_at"]) for f in feats)
-start, end = newest - dt.timedelta(days=14), newest
+start, end = newest - dt.timedelta(days=5), newest
 fmt = lambda t: t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 # --- posts (form-encoded; georeport 0.3.1 has no post method).
@@ -121,14 +121,14 @@ want_closed = [f for f in feats
                and f["properties"]["status"] in CLOSED]
 got = as_list(xml.get_service_requests(status="closed", start_date=fmt(start), end_date=fmt(end)))
 check(len(got) == min(len(want_closed), 1000),
-      f"georeport closed requests of 14 days (XML): {len(got)} = /api/v1/events: {len(want_closed)}")
+      f"georeport closed requests of 5 days (XML): {len(got)} = /api/v1/events: {len(want_closed)}")
 gotj = js.get_service_requests(status="closed", start_date=fmt(start), end_date=fmt(end))
 check(len(gotj) == len(got), f"the same in JSON: {len(gotj)}")
 want_lamp = [f for f in feats
              if start <= dt.datetime.fromisoformat(f["properties"]["reported_at"]) <= end
              and f["properties"]["category"] == "02.05"]
 got = js.get_service_requests(service_code="02.05", start_date=fmt(start), end_date=fmt(end))
-check(len(got) == min(len(want_lamp), 1000), f"service_code=02.05 of 14 days: {len(got)} = {len(want_lamp)}")
+check(len(got) == min(len(want_lamp), 1000), f"service_code=02.05 of 5 days: {len(got)} = {len(want_lamp)}")
 got_foreign = js.get_service_requests(service_code="HOTLINE-0205", start_date=fmt(start), end_date=fmt(end))
 check(len(got_foreign) == len(got), "the 12345 code filters as the category it maps to")
 text = json.dumps(gotj, ensure_ascii=False)

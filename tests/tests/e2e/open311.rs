@@ -539,7 +539,6 @@ async fn open311_files_through_the_intake_and_answers_the_public_coarsely() {
             ("/open311/v2/requests/abc.json", 400, "\"abc\""),
             ("/open311/v2/requests/999999.json", 404, "999999"),
             ("/open311/v2/services/99.99.json", 404, "99.99"),
-            ("/open311/v2/services.csv", 400, "services.csv"),
             ("/open311/v2/nothing.json", 404, "nothing.json"),
         ] {
             let r = get(path);
@@ -548,6 +547,15 @@ async fn open311_files_through_the_intake_and_answers_the_public_coarsely() {
             assert_eq!(code, u64::from(status), "{path}");
             assert!(desc.contains(needle), "{path}: {desc}");
         }
+        // Neither .xml nor .json: answered in XML, the format the spec requires.
+        let r = get("/open311/v2/services.csv");
+        assert_eq!(r.status, 400);
+        assert!(
+            r.body
+                .contains("<description>bad_format: &quot;services.csv&quot;"),
+            "{}",
+            r.body
+        );
         let r = get("/open311/v2/services/99.99.xml");
         assert!(
             r.body.contains("<errors><error><code>404</code>"),
