@@ -60,6 +60,9 @@ bash tiles/check/run.sh
 step "OGC API – Features read by GDAL (ogrinfo, ogr2ogr) and OWSLib; counts equal the JSON API's"
 bash tests/ogc/check.sh "$WANGGE_BIN"
 
+step "Open311 GeoReport v2 read by georeport (PyPI), form posts with an API key; counts equal the JSON API's"
+bash tests/open311/check.sh "$WANGGE_BIN"
+
 step "viewer, big screen and embed in headless Chromium"
 bash tests/browser/ci.sh "$WANGGE_BIN" "$OUT/browser"
 

@@ -152,6 +152,14 @@ impl CategoryMap {
         self.map.get(&normalise(source)).copied()
     }
 
+    /// The explicit entries, sorted by (normalised, upper-case) source
+    /// category.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, EventCategory)> {
+        let mut v: Vec<_> = self.map.iter().map(|(k, c)| (k.as_str(), *c)).collect();
+        v.sort_unstable();
+        v.into_iter()
+    }
+
     /// The default category.
     pub fn default_category(&self) -> Option<EventCategory> {
         self.default

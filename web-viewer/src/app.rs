@@ -13,7 +13,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::auth;
 use crate::error::{json_errors, AppError, EdgeLimits};
-use crate::routes::{analytics, api, events, households, inbox, ogc, pages, tiles};
+use crate::routes::{analytics, api, events, households, inbox, ogc, open311, pages, tiles};
 use crate::state::AppState;
 
 /// Builds the application router. Every error answer, including the
@@ -116,6 +116,18 @@ pub fn app(state: AppState) -> Router {
             "/ogc/collections/{collection}/items/{feature}",
             get(ogc::item).layer(CompressionLayer::new()),
         )
+        // Open311 GeoReport v2 (`crate::open311::PREFIX`): error answers in
+        // the Open311 form (`open311::errors`, the outermost layer).
+        .route(
+            "/open311/v2/{file}",
+            get(open311::list).post(open311::post_request),
+        )
+        .route(
+            "/open311/v2/services/{file}",
+            get(open311::service_definition),
+        )
+        .route("/open311/v2/requests/{file}", get(open311::request))
+        .route("/open311/v2/tokens/{file}", get(open311::token))
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
         .route("/style.json", get(tiles::style))
@@ -136,6 +148,7 @@ pub fn app(state: AppState) -> Router {
         // asking, the access matrix, CSRF, JSON bodies, the host list.
         .layer(from_fn_with_state(state.clone(), auth::guard::guard))
         .layer(from_fn_with_state(limits, json_errors))
+        .layer(axum::middleware::from_fn(open311::errors))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }

@@ -43,6 +43,8 @@ pub struct ServerConfig {
     pub escalate_every: Option<Duration>,
     /// Identity: log-in or proxy, session expiry, lock-out, hosts.
     pub auth: crate::auth::AuthConfig,
+    /// Open311 GeoReport v2: jurisdiction and foreign service codes.
+    pub open311: crate::open311::Open311Config,
 }
 
 impl ServerConfig {
@@ -63,6 +65,7 @@ impl ServerConfig {
             dispatch_rules: None,
             escalate_every: None,
             auth: crate::auth::AuthConfig::default(),
+            open311: crate::open311::Open311Config::default(),
         }
     }
 }

@@ -121,6 +121,18 @@ error_codes! {
         BadVisitKind => "bad_visit_kind",
         /// 400: a need of a visit without text or with an unknown category
         BadNeed => "bad_need",
+        /// 400: an Open311 `service_code` that is neither ours nor configured
+        BadServiceCode => "bad_service_code",
+        /// 400: an Open311 `jurisdiction_id` this endpoint does not serve
+        BadJurisdiction => "bad_jurisdiction",
+        /// 400: an Open311 form field that is unknown, repeated or too long
+        BadField => "bad_field",
+        /// 400: an Open311 `attribute[...]` the service does not have
+        BadAttribute => "bad_attribute",
+        /// 400: an Open311 `media_url` that is not an http(s) URL
+        BadMediaUrl => "bad_media_url",
+        /// 400: an Open311 `address_string` that names no building of the town
+        BadAddress => "bad_address",
         /// 401: wrong account or password
         BadCredentials => "bad_credentials",
         /// 401: not signed in

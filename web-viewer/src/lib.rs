@@ -16,6 +16,7 @@ pub mod error;
 pub mod ingest;
 pub mod listener;
 pub mod ogc;
+pub mod open311;
 pub mod present;
 pub mod query;
 pub mod role;

@@ -107,6 +107,8 @@ pub enum Via {
     Proxy,
     /// A bearer JWT of another system (OIDC).
     Jwt,
+    /// An Open311 client's `api_key` in its form post (that route only).
+    ApiKey,
 }
 
 /// Who is asking: account, role and scope.

@@ -98,7 +98,7 @@ fn regrid_roles() -> Vec<&'static str> {
     match matrix::lookup("POST", "/api/v1/regrid").map(|r| r.who) {
         Some(Who::Roles(roles)) => roles.iter().map(|r| r.name()).collect(),
         Some(Who::Anyone) => Role::ALL.iter().map(|r| r.name()).collect(),
-        None => Vec::new(),
+        Some(Who::ApiKey) | None => Vec::new(),
     }
 }
 

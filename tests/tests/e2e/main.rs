@@ -11,6 +11,7 @@ mod http;
 mod matrix;
 mod ogc;
 mod onboarding;
+mod open311;
 mod photos;
 mod realdata;
 mod store;

@@ -101,6 +101,8 @@ fn allowed(row: &Row, role: Option<Role>) -> bool {
     match row.who {
         Who::Anyone => true,
         Who::Roles(list) => role.is_some_and(|r| list.contains(&r)),
+        // Only an Open311 client's api_key in a form (tests/e2e/open311.rs).
+        Who::ApiKey => false,
     }
 }
 
@@ -162,7 +164,21 @@ fn concrete(row: &Row, caller: &Caller, side: Side, kind: &str, f: &Fixtures) ->
         Side::Inside => (f.household_in, f.need_in),
         Side::Outside => (f.household_out, f.need_out),
     };
-    let path = if row.path == "/api/v1/buildings/{id}" {
+    let path = if let Some(rest) = row.path.strip_prefix("/open311/v2/") {
+        // Open311: the list of requests, a service, an event, a receipt.
+        let dir = rest.rsplit_once('/').map_or("", |(d, _)| d);
+        let file = match dir {
+            "" => "requests.json".to_string(),
+            "services" => "02.05.json".to_string(),
+            "requests" => format!("{event}.json"),
+            _ => format!("{}.json", f.receipt),
+        };
+        if dir.is_empty() {
+            format!("/open311/v2/{file}")
+        } else {
+            format!("/open311/v2/{dir}/{file}")
+        }
+    } else if row.path == "/api/v1/buildings/{id}" {
         format!("/api/v1/buildings/{building}")
     } else if row.path.starts_with("/api/v1/households/{id}") {
         row.path.replace("{id}", &household.to_string())
@@ -486,6 +502,10 @@ async fn every_route_answers_every_role_and_scope_as_the_matrix_says() {
                     let may = allowed(row, caller.role);
                     // What the matrix and the scope rules say.
                     let ok = match (may, caller.role, side) {
+                        // An Open311 post without its form and key: refused
+                        // as unauthenticated or as no form (JSON); with a
+                        // session cookie, forbidden.
+                        (false, None, _) if row.who == Who::ApiKey => matches!(r.status, 401 | 415),
                         (false, None, _) => r.status == if row.page { 303 } else { 401 },
                         (false, Some(_), _) => r.status == 403,
                         (true, Some(role), _) if PERSONAL.contains(&kind) && !role.sees_people() => r.status == 403,

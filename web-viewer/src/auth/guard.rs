@@ -13,7 +13,7 @@ use geo_core::ids::GridCode;
 use geo_core::store::TokenRow;
 
 use super::matrix::{self, Who};
-use super::secret::{parse_kiosk_token, same, sha256_hex};
+use super::secret::{parse_kiosk_token, parse_open311_key, same, sha256_hex};
 use super::session::session_cookie;
 use super::AuthMode;
 use crate::error::{AppError, ErrorCode};
@@ -57,6 +57,51 @@ impl KioskTokens {
             },
             row.origins.clone(),
         ))
+    }
+}
+
+/// Role column of an Open311 API key's row: `open311:<event source>`.
+pub const OPEN311_ROLE_PREFIX: &str = "open311:";
+
+/// Who posted through Open311: the API key's public ID, its label and the
+/// event source it files as (hotline, resident, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Open311Client {
+    /// Public ID of the key.
+    pub key_id: String,
+    /// What the key is for (the 12345 platform, an app).
+    pub label: String,
+    /// Source of the events it files.
+    pub source: geo_core::model::EventSource,
+}
+
+/// A form post of an Open311 client as the guard read it: the client its
+/// `api_key` names and the form's pairs (the handler reads them from here;
+/// the body was consumed).
+#[derive(Debug, Clone)]
+pub struct Open311Post {
+    /// Who posted.
+    pub client: Open311Client,
+    /// The form's `(name, value)` pairs, in order.
+    pub fields: Vec<(String, String)>,
+}
+
+impl KioskTokens {
+    /// The client of an Open311 API key, if it is known, unrevoked and right.
+    pub fn identify_open311(&self, key: &str) -> Option<Open311Client> {
+        let (id, secret) = parse_open311_key(key)?;
+        let map = self.0.read().ok()?;
+        let row = map.get(id)?;
+        if row.revoked_at.is_some() || !same(&sha256_hex(secret), &row.secret_sha256) {
+            return None;
+        }
+        let source = row.role.strip_prefix(OPEN311_ROLE_PREFIX)?;
+        let source = geo_core::model::EventSource::parse(source).ok()?;
+        Some(Open311Client {
+            key_id: id.to_string(),
+            label: row.label.clone(),
+            source,
+        })
     }
 }
 
@@ -227,6 +272,12 @@ pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> 
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     let row = matrix::lookup(method.as_str(), &path);
+    if row.is_some_and(|r| r.who == Who::ApiKey) {
+        return match api_key_post(&st, identity, req).await {
+            Ok(req) => next.run(req).await,
+            Err(e) => e.into_response(),
+        };
+    }
     if let Some(row) = row {
         if let Who::Roles(roles) = row.who {
             if identity.via == Via::Anonymous {
@@ -315,6 +366,84 @@ pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> 
         );
     }
     resp
+}
+
+/// A write of an Open311 client (a row of [`Who::ApiKey`]): a form
+/// (`application/x-www-form-urlencoded`) carrying the client's `api_key`,
+/// and no other credential — a session cookie, a bearer token or proxy
+/// headers are refused, so a browser's cookie never authorises such a post
+/// (no CSRF through it) and nothing weaker than the key does. The form is
+/// read here (up to the JSON body limit) and handed on as [`Open311Post`].
+async fn api_key_post(
+    st: &AppState,
+    identity: Identity,
+    req: Request,
+) -> Result<Request, AppError> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    if identity.via != Via::Anonymous || session_cookie(req.headers()).is_some() {
+        return Err(AppError::Forbidden(format!(
+            "{method} {path} is authorised by an Open311 api_key in the form only, never by a              session cookie or a token"
+        )));
+    }
+    let form = text(req.headers(), "content-type").is_some_and(|c| {
+        c.to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+    });
+    if !form {
+        return Err(AppError::Status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
+            format!(
+                "{method} {path} takes a form (Content-Type: application/x-www-form-urlencoded)"
+            ),
+        ));
+    }
+    let (mut parts, body) = req.into_parts();
+    let limit = st.0.config.json_body_limit;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        AppError::Status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BodyTooLarge,
+            format!("{method} {path}: the form is larger than {limit} bytes"),
+        )
+    })?;
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
+        AppError::bad(
+            ErrorCode::BadRequest,
+            format!("the form cannot be read: {e}"),
+        )
+    })?;
+    let keys: Vec<&str> = fields
+        .iter()
+        .filter(|(k, _)| k == "api_key")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let key = match keys.as_slice() {
+        [] => {
+            return Err(unauthenticated(format!(
+                "{method} {path} needs api_key (wangge token add --role open311 --source hotline)"
+            )))
+        }
+        [k] => k.trim(),
+        _ => return Err(unauthenticated("api_key is repeated")),
+    };
+    let client =
+        st.0.auth
+            .kiosk
+            .identify_open311(key)
+            .ok_or_else(|| unauthenticated("unknown or revoked api_key"))?;
+    let identity = Identity {
+        account: Some(format!("open311:{}", client.key_id)),
+        display_name: client.label.clone(),
+        role: Role::Public,
+        grid_codes: Vec::new(),
+        department: None,
+        via: Via::ApiKey,
+    };
+    parts.extensions.insert(Access::of(identity, None));
+    parts.extensions.insert(Open311Post { client, fields });
+    Ok(Request::from_parts(parts, axum::body::Body::empty()))
 }
 
 /// Decodes `%XX` escapes (UTF-8); anything malformed is kept as it is.

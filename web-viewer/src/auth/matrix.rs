@@ -14,6 +14,9 @@ pub enum Who {
     Anyone,
     /// These signed-in roles.
     Roles(&'static [Role]),
+    /// An Open311 client: a form post with its `api_key` and no other
+    /// credential (no session cookie, so no CSRF through it).
+    ApiKey,
 }
 
 /// One row of the matrix.
@@ -103,6 +106,11 @@ pub const ROWS: &[Row] = &[
     row("GET", "/ogc/collections/{collection}/queryables", Who::Roles(SIGNED_IN), "the properties the items filter on"),
     row("GET", "/ogc/collections/{collection}/items", Who::Roles(SIGNED_IN), "features as `GET /api/v1/{kind}` shows them: worker own grids (communities, grids, roads town-wide); events leader all, worker own grids, department dispatched to it, planner and screen without title and exact place"),
     row("GET", "/ogc/collections/{collection}/items/{feature}", Who::Roles(SIGNED_IN), "one feature as in the items; out of the caller's scope 404, as if absent"),
+    row("GET", "/open311/v2/{file}", Who::Anyone, "Open311 GeoReport v2 `services.{xml,json}` (the taxonomy, zh and en, and the configured foreign codes) and `requests.{xml,json}`: the coarse copy of events (category, status, times; place at the centre of its H3 cell; no description, address, handler or receipt)"),
+    Row { method: "POST", path: "/open311/v2/{file}", who: Who::ApiKey, scope: "`requests.{xml,json}`: file a request (form-encoded with the client's `api_key`, `wangge token add --role open311`; no cookie, no other credential) through the intake, as the key's source", page: false, raw_body: false },
+    row("GET", "/open311/v2/services/{file}", Who::Anyone, "one service's definition (its attributes)"),
+    row("GET", "/open311/v2/requests/{file}", Who::Anyone, "one request: the coarse copy, as in the list"),
+    row("GET", "/open311/v2/tokens/{file}", Who::Anyone, "the request ID of a token (the receipt a post answered)"),
     row("GET", "/style.json", Who::Roles(SIGNED_IN), "the map style"),
     row("GET", "/tiles/{file}", Who::Roles(SIGNED_IN), "TileJSON"),
     row("GET", "/tiles/{layer}/{z}/{x}/{y}", Who::Roles(SIGNED_IN), "tiles; events aggregated (k-anonymous) for planner and screen, `Cache-Control: private`"),
@@ -199,11 +207,14 @@ pub fn render() -> String {
     for row in ROWS {
         out.push_str(&format!("| {} | `{}` | ", row.method, row.path));
         for r in Role::ALL {
-            let ok = match row.who {
-                Who::Anyone => true,
-                Who::Roles(rs) => rs.contains(&r),
+            let cell = match row.who {
+                Who::Anyone => "✓ | ",
+                Who::Roles(rs) if rs.contains(&r) => "✓ | ",
+                Who::Roles(_) => "– | ",
+                Who::ApiKey if r == Role::Public => "key | ",
+                Who::ApiKey => "– | ",
             };
-            out.push_str(if ok { "✓ | " } else { "– | " });
+            out.push_str(cell);
         }
         out.push_str(row.scope);
         out.push_str(" |\n");

@@ -56,7 +56,29 @@ pub fn new_kiosk_token() -> (String, String, String) {
 
 /// Splits a kiosk token into `(id, secret)`.
 pub fn parse_kiosk_token(t: &str) -> Option<(&str, &str)> {
-    let rest = t.strip_prefix(KIOSK_PREFIX)?;
+    parse_token(KIOSK_PREFIX, t)
+}
+
+/// Prefix of Open311 API keys (`api_key` of `POST /open311/v2/requests.{fmt}`).
+pub const OPEN311_PREFIX: &str = "wgo_";
+
+/// A new Open311 API key: `(public id, full key, SHA-256 of the secret
+/// part)`. The key is `wgo_<id>_<secret>`; only the digest is stored, in
+/// the kiosk-token table with the role `open311:<source>`.
+pub fn new_open311_key() -> (String, String, String) {
+    let id = hex(&random_bytes::<6>());
+    let secret = random_hex();
+    let key = format!("{OPEN311_PREFIX}{id}_{secret}");
+    (id, key, sha256_hex(&secret))
+}
+
+/// Splits an Open311 API key into `(id, secret)`.
+pub fn parse_open311_key(t: &str) -> Option<(&str, &str)> {
+    parse_token(OPEN311_PREFIX, t)
+}
+
+fn parse_token<'a>(prefix: &str, t: &'a str) -> Option<(&'a str, &'a str)> {
+    let rest = t.strip_prefix(prefix)?;
     let (id, secret) = rest.split_once('_')?;
     (id.len() == 12 && secret.len() == 64).then_some((id, secret))
 }
@@ -73,6 +95,16 @@ mod tests {
         assert_eq!(sha256_hex(secret), digest);
         assert_ne!(new_kiosk_token().1, t);
         assert!(parse_kiosk_token("wgk_short_x").is_none());
+        let (id, key, _) = new_open311_key();
+        assert_eq!(parse_open311_key(&key).map(|p| p.0), Some(id.as_str()));
+        assert!(
+            parse_kiosk_token(&key).is_none(),
+            "an API key is no kiosk token"
+        );
+        assert!(
+            parse_open311_key(&t).is_none(),
+            "a kiosk token is no API key"
+        );
     }
 
     #[test]

@@ -92,6 +92,15 @@ pub struct ServeArgs {
     /// Most MiB of tiles the tile cache holds.
     #[arg(long, default_value_t = 128)]
     pub tile_cache_mib: usize,
+    /// Open311 `jurisdiction_id` this server answers to (a request naming
+    /// another is refused); without it, a request must leave it out.
+    #[arg(long, value_name = "ID", env = "WANGGE_OPEN311_JURISDICTION")]
+    pub open311_jurisdiction: Option<String>,
+    /// Open311: a foreign platform's service codes mapped onto our
+    /// categories (TOML, the form of `wangge import incidents --map`:
+    /// `default = "09.01"`, `[map] "CODE" = "NN.MM"`).
+    #[arg(long, value_name = "FILE", env = "WANGGE_OPEN311_CODES")]
+    pub open311_codes: Option<PathBuf>,
 }
 
 /// A period of `--demo-feed-every`: `30s`, `5m`, `1h`, or minutes.
@@ -188,6 +197,14 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
     config.dispatch_rules = a.dispatch_rules;
     config.escalate_every =
         (a.escalate_every_s > 0).then(|| Duration::from_secs(a.escalate_every_s));
+    config.open311 = crate::open311::Open311Config {
+        jurisdiction_id: a.open311_jurisdiction.map(|j| j.trim().to_string()),
+        codes: match &a.open311_codes {
+            Some(f) => wangge_data::incidents::CategoryMap::load(f)
+                .with_context(|| format!("--open311-codes {}", f.display()))?,
+            None => wangge_data::incidents::CategoryMap::default(),
+        },
+    };
     config.auth = AuthConfig {
         mode,
         idle: Duration::from_secs(a.session_idle_min.max(1) * 60),

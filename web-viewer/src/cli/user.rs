@@ -190,11 +190,18 @@ pub struct TokenArgs {
 
 #[derive(Subcommand, Debug)]
 enum TokenCmd {
-    /// Make a read-only kiosk token for a big screen or an embed (printed once).
+    /// Make a read-only kiosk token for a big screen or an embed, or with
+    /// `--role open311` an Open311 API key for a hotline platform or an app
+    /// (printed once).
     Add {
-        /// Role of the token: `screen` (the only one a kiosk may have).
+        /// Role of the token: `screen` (a kiosk) or `open311` (an Open311
+        /// client's `api_key`, which may only file requests).
         #[arg(long, default_value = "screen")]
         role: String,
+        /// Event source of an Open311 key's requests: hotline (12345),
+        /// resident (an app), sensor, patrol.
+        #[arg(long, default_value = "hotline")]
+        source: String,
         /// What it is for (the wall, the dashboard).
         #[arg(long, default_value = "")]
         label: String,
@@ -215,10 +222,24 @@ enum TokenCmd {
 pub fn run_token(db: &Path, a: TokenArgs) -> Result<()> {
     let now = Utc::now().timestamp();
     match a.cmd {
+        TokenCmd::Add { role, origins, .. } if role == "open311" && !origins.is_empty() => {
+            bail!("--allow-origin is for kiosk tokens; an Open311 key is sent by a server, not framed")
+        }
+        TokenCmd::Add {
+            role,
+            label,
+            source,
+            ..
+        } if role == "open311" => {
+            let key = add_open311_key(&mut open(db)?, &source, &label, now)?;
+            println!("Open311 api_key (shown once; files requests as source {source}):\n{key}");
+            println!("post: curl -d api_key={key} -d service_code=02.01 -d lat=… -d long=… http://HOST:PORT/open311/v2/requests.xml");
+        }
         TokenCmd::Add {
             role,
             label,
             origins,
+            ..
         } => {
             let token = add_kiosk_token(&mut open(db)?, &role, &label, &origins, now)?;
             println!("kiosk token (shown once; read-only, role {role}):\n{token}");
@@ -258,7 +279,7 @@ pub fn add_kiosk_token(
     now: i64,
 ) -> Result<String> {
     if role != "screen" {
-        bail!("role {role:?}: kiosk tokens are read-only screen tokens (--role screen)");
+        bail!("role {role:?}: kiosk tokens are read-only screen tokens (--role screen); an Open311 key is --role open311");
     }
     for o in origins {
         if !(o.starts_with("https://") || o.starts_with("http://")) || o.contains(' ') {
@@ -281,6 +302,35 @@ pub fn add_kiosk_token(
         &format!("{id} role={role} label={label}"),
     )?;
     Ok(token)
+}
+
+/// Stores a new Open311 API key for a client filing as `source` and returns
+/// it (the only time it exists in full). Kept in the kiosk-token table with
+/// the role `open311:<source>`: listed, revoked (`wangge token revoke`,
+/// `POST /api/v1/tokens/{id}/revoke`) and audited as tokens are.
+pub fn add_open311_key(store: &mut Store, source: &str, label: &str, now: i64) -> Result<String> {
+    let src = geo_core::model::EventSource::parse(source)
+        .map_err(|e| anyhow::anyhow!("--source: {e}"))?;
+    if src == geo_core::model::EventSource::Demo {
+        bail!("--source demo is the demo feed's; an Open311 client files as hotline, resident, sensor or patrol");
+    }
+    let (id, key, digest) = crate::auth::secret::new_open311_key();
+    let role = format!("{}{}", crate::auth::guard::OPEN311_ROLE_PREFIX, src.code());
+    store.add_token(&TokenRow {
+        id: id.clone(),
+        secret_sha256: digest,
+        role: role.clone(),
+        label: label.to_string(),
+        origins: Vec::new(),
+        created_at: now,
+        revoked_at: None,
+    })?;
+    store.audit(
+        "cli",
+        "token_add",
+        &format!("{id} role={role} label={label}"),
+    )?;
+    Ok(key)
 }
 
 /// Arguments of `wangge audit`.

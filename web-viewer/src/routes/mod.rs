@@ -6,5 +6,6 @@ pub mod events;
 pub mod households;
 pub mod inbox;
 pub mod ogc;
+pub mod open311;
 pub mod pages;
 pub mod tiles;
