@@ -7,6 +7,15 @@
 //! ([`crate::present::coarsen`]), so it carries no title, handler, receipt
 //! or exact place — and the XML writer (quick-xml).
 //!
+//! What the public sees: only events of public-facing categories
+//! ([`is_public`]). Disputes (group 01: neighbours, family, tenancy,
+//! labour), people services (group 05: elderly, assistance, employment)
+//! and key-person follow-ups (06.03) are about identifiable households: a
+//! list of them, even at a cell's centre, tells a neighbourhood who is
+//! quarrelling or poor. They are filed through Open311 like any request
+//! and the client that filed one learns its ID from its token, but no
+//! public read (list, by ID) shows them.
+//!
 //! Status mapping (our event loop → Open311): `reported`, `accepted`,
 //! `dispatched`, `in_progress`, `escalated`, `reopened` are `open`;
 //! `resolved`, `reviewed`, `closed`, `rejected`, `merged` are `closed`
@@ -235,6 +244,13 @@ pub fn definition(code: &str) -> ServiceDefinition {
             description: "具体位置（楼栋、单元、楼层） / Where exactly (building, unit, floor)",
         }],
     }
+}
+
+/// Whether events of this category appear in public Open311 reads (see the
+/// module's documentation for the categories withheld and why).
+pub fn is_public(c: EventCategory) -> bool {
+    let code = c.code();
+    !(code.starts_with("01.") || code.starts_with("05.") || code == "06.03")
 }
 
 /// Open311's `open` or `closed` of one of our statuses.

@@ -348,6 +348,66 @@ async fn open311_files_through_the_intake_and_answers_the_public_coarsely() {
             !e.to_string().contains("zhang@example.com"),
             "contact data is not kept: {e}"
         );
+        // A family dispute is filed like any request, but no public read
+        // shows it: the filer learns its ID from the token, the public gets
+        // 404 by ID and never sees it in a list; the leader sees it.
+        let b = with_key(&[
+            ("jurisdiction_id", JURISDICTION),
+            ("service_code", "01.02"),
+            ("lat", &la),
+            ("long", &lo),
+            ("description", "家庭纠纷"),
+        ]);
+        let r = post(&[FORM], &b);
+        assert_eq!(r.status, 201, "{}", r.body);
+        let private = r.json();
+        let ptoken = private[0]["token"].as_str().expect("token").to_string();
+        let pid = private[0]["service_request_id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        let t = http(
+            addr,
+            "GET",
+            &format!("/open311/v2/tokens/{ptoken}.json"),
+            &[],
+            None,
+        );
+        assert_eq!(t.status, 200, "{}", t.body);
+        assert!(t.body.contains(&pid), "{}", t.body);
+        let one = http(
+            addr,
+            "GET",
+            &format!("/open311/v2/requests/{pid}.json"),
+            &[],
+            None,
+        );
+        assert_eq!(
+            one.status, 404,
+            "a private category reads as absent: {}",
+            one.body
+        );
+        let list = http(
+            addr,
+            "GET",
+            &format!("/open311/v2/requests.json?service_request_id={pid},{id}"),
+            &[],
+            None,
+        );
+        assert_eq!(list.status, 200, "{}", list.body);
+        assert!(
+            !list.body.contains(&format!("\"{pid}\"")) && list.body.contains(&format!("\"{id}\"")),
+            "{}",
+            list.body
+        );
+        let e = http(
+            addr,
+            "GET",
+            &format!("/api/v1/events/{pid}"),
+            &[("Cookie", &lead)],
+            None,
+        );
+        assert_eq!(e.status, 200, "the leader sees it: {}", e.body);
         (id, token, (lon, lat))
     })
     .await
@@ -447,9 +507,20 @@ async fn open311_files_through_the_intake_and_answers_the_public_coarsely() {
             t >= chrono::DateTime::parse_from_rfc3339(start).expect("start")
                 && t <= chrono::DateTime::parse_from_rfc3339(end).expect("end")
         };
+        // Disputes (01), people services (05) and key persons (06.03) are
+        // withheld from the public.
+        let public = |f: &&Value| {
+            let c = f["properties"]["category"].as_str().unwrap_or("");
+            !(c.starts_with("01.") || c.starts_with("05.") || c == "06.03")
+        };
+        assert!(
+            feats.iter().filter(in_window).any(|f| !public(&f)),
+            "the window has withheld categories, so the filter is tested"
+        );
         let closed: Vec<&Value> = feats
             .iter()
             .filter(in_window)
+            .filter(public)
             .filter(|f| {
                 matches!(
                     f["properties"]["status"].as_str(),

@@ -139,13 +139,18 @@ fn comma(v: Option<&str>) -> Vec<&str> {
 }
 
 /// The public copy of an event: the coarse copy ([`coarsen`]: no title,
-/// handler, receipt or exact place) as an Open311 request.
+/// handler, receipt or exact place) as an Open311 request; none for an
+/// event of a category withheld from the public ([`open311::is_public`]),
+/// which reads as absent.
 fn public_request(
     view: &crate::view::TownView,
     i: usize,
     now: DateTime<Utc>,
 ) -> Option<ServiceRequest> {
     let e = &view.dataset.events[i];
+    if !open311::is_public(e.category) {
+        return None;
+    }
     let refs = view.event_refs.get(i).copied().unwrap_or_default();
     let m = coarsen(to_map(&Located::of(view, e, &refs, now)));
     ServiceRequest::of_coarse(&m)
@@ -233,6 +238,7 @@ fn requests(st: &AppState, fmt: Format, q: &Params) -> AppResult<Response> {
             .iter()
             .enumerate()
             .filter(|(_, e)| e.reported_at >= from && e.reported_at <= to)
+            .filter(|(_, e)| open311::is_public(e.category))
             .filter(|(_, e)| cats.is_empty() || cats.contains(&e.category))
             .filter(|(_, e)| want_open.is_none_or(|o| e.status.is_open() == o))
             .map(|(i, _)| i)
