@@ -192,6 +192,7 @@ export async function dashboardTests(browser, h) {
         assert(cats === only.hotspots.length, `filtered list ${cats} ≠ API ${only.hotspots.length}`);
         // A click on the map's circle lists the events of that hotspot.
         await p.evaluate(() => { document.getElementById('hot-events').hidden = true; });
+        await p.locator('#dash-map').scrollIntoViewIfNeeded();
         const px = await p.evaluate((h) => {
           const m = window.__testMaps[0];
           m.jumpTo({ center: [h.lon, h.lat], zoom: 15 });

@@ -57,7 +57,10 @@ pub fn app(state: AppState) -> Router {
         .route("/buildings/{id}", get(api::building_detail))
         .route("/households/{id}/file", get(households::household_file))
         .route("/households/{id}/visits", post(households::record_visit))
-        .route("/visits/{id}/photos", post(households::add_visit_photo).layer(big))
+        .route(
+            "/visits/{id}/photos",
+            post(households::add_visit_photo).layer(big),
+        )
         .route("/visits/{id}/photos/{photo}", get(households::visit_photo))
         .route(
             "/visits/{id}/photos/{photo}/thumb",

@@ -239,8 +239,7 @@ impl Limits {
     /// The start of the limit that ends at `deadline` (see [`Limits::sla`]).
     fn limit_start(&self, event: &Event, deadline: DateTime<Utc>) -> DateTime<Utc> {
         let limit_s = (self.limit_h(event.category, event.grade) * 3600.0).round() as i64;
-        if deadline <= event.reported_at || self.counted_s(event.reported_at, deadline) <= limit_s
-        {
+        if deadline <= event.reported_at || self.counted_s(event.reported_at, deadline) <= limit_s {
             return event.reported_at;
         }
         // The counted time to the deadline falls as the start moves later:
@@ -415,7 +414,11 @@ fn add_working(
 }
 
 fn working_s(tz: Tz, start_h: u32, end_h: u32, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
-    if to <= from {
+    // Equal instants count nothing (they recursed without end before).
+    if to == from {
+        return 0;
+    }
+    if to < from {
         return -working_s(tz, start_h, end_h, to, from);
     }
     let mut day = from.with_timezone(&tz).date_naive();
@@ -657,11 +660,24 @@ mod tests {
         assert_eq!(s.since, reopened);
         assert_eq!(s.level, SlaLevel::Green, "1 h of a fresh 24 h limit");
         assert!((s.used - 1.0 / 24.0).abs() < 1e-9, "used {}", s.used);
-        assert_eq!(s.elapsed, Duration::hours(240), "elapsed still counts from the report");
+        assert_eq!(
+            s.elapsed,
+            Duration::hours(240),
+            "elapsed still counts from the report"
+        );
         // 22 h after the reopening: 23/24 used, red; past the deadline: overdue.
-        assert_eq!(r.limits.sla(&e, reopened + Duration::hours(20)).level, SlaLevel::Yellow);
-        assert_eq!(r.limits.sla(&e, reopened + Duration::hours(23)).level, SlaLevel::Red);
-        assert_eq!(r.limits.sla(&e, reopened + Duration::hours(25)).level, SlaLevel::Overdue);
+        assert_eq!(
+            r.limits.sla(&e, reopened + Duration::hours(20)).level,
+            SlaLevel::Yellow
+        );
+        assert_eq!(
+            r.limits.sla(&e, reopened + Duration::hours(23)).level,
+            SlaLevel::Red
+        );
+        assert_eq!(
+            r.limits.sla(&e, reopened + Duration::hours(25)).level,
+            SlaLevel::Overdue
+        );
         // A deadline from the report (a new grade on acceptance) runs from the report.
         let mut g = reported(10, now);
         g.grade = Grade::Major;

@@ -25,8 +25,8 @@ use geo_core::model::lifecycle::{
     allowed_targets, is_allowed, transition, LifecycleConfig, LifecycleError, Timeline,
 };
 use geo_core::model::{
-    Event, EventSource, EventStatus, Grade, GridRefs, PersonTag, Place, PlaceCategory, Road, RoadClass,
-    ServiceKind,
+    Event, EventSource, EventStatus, Grade, GridRefs, PersonTag, Place, PlaceCategory, Road,
+    RoadClass, ServiceKind,
 };
 use geo_core::taxonomy::EventCategory;
 use geo_types::{line_string, Geometry, Point};
@@ -710,7 +710,11 @@ fn indicators_per_worker_count_the_events_of_the_grids_they_serve() {
     assert_eq!(row(2).events, 2);
     assert_eq!(row(3).events, 1);
     assert_eq!(row(4).events, 1, "the dedicated grid's event only");
-    assert_eq!(row(1).workload_per_worker, Some(1.0), "2 events / 2 workers");
+    assert_eq!(
+        row(1).workload_per_worker,
+        Some(1.0),
+        "2 events / 2 workers"
+    );
     assert_eq!(row(1).events_per_1000_households, Some(5.0));
     assert_eq!(AreaLevel::Worker.code(), "worker");
     // Without the map no worker row exists, and the other rows do not change.

@@ -145,7 +145,11 @@ impl Store {
     }
 
     /// The photos of the visits of `household` inside `scope`, oldest first.
-    pub fn visit_photos(&self, scope: &Scope, household: HouseholdId) -> Result<Vec<VisitPhotoRow>> {
+    pub fn visit_photos(
+        &self,
+        scope: &Scope,
+        household: HouseholdId,
+    ) -> Result<Vec<VisitPhotoRow>> {
         self.collect(
             &format!(
                 "SELECT p.visit, p.sha256, p.content_type, p.bytes, p.width, p.height, p.actor, p.at_s

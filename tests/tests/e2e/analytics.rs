@@ -383,14 +383,37 @@ async fn indicators_per_worker_for_leaders_only_and_the_ranked_workbook() {
     let (s, v) = call(&st, get("/api/v1/indicators?level=worker", "leader")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let rows = v["rows"].as_array().expect("rows");
-    let workers: Vec<&Value> = rows.iter().filter(|r| r["area"]["level"] == "worker").collect();
+    let workers: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["area"]["level"] == "worker")
+        .collect();
     assert!(!workers.is_empty());
     let allowed = [
-        "area", "name", "code", "worker_role", "window", "households", "events", "merged",
-        "events_per_1000_households", "resolved", "closed_in_grid_share", "median_handling_h",
-        "p90_handling_h", "overdue", "rated", "satisfaction_mean", "satisfaction_share",
-        "reopen_rate", "grid_workers", "workload_per_worker", "prev_events", "events_change",
-        "prev_median_handling_h", "prev_closed_in_grid_share", "prev_satisfaction_share",
+        "area",
+        "name",
+        "code",
+        "worker_role",
+        "window",
+        "households",
+        "events",
+        "merged",
+        "events_per_1000_households",
+        "resolved",
+        "closed_in_grid_share",
+        "median_handling_h",
+        "p90_handling_h",
+        "overdue",
+        "rated",
+        "satisfaction_mean",
+        "satisfaction_share",
+        "reopen_rate",
+        "grid_workers",
+        "workload_per_worker",
+        "prev_events",
+        "events_change",
+        "prev_median_handling_h",
+        "prev_closed_in_grid_share",
+        "prev_satisfaction_share",
     ];
     for w in &workers {
         let keys: Vec<&String> = w.as_object().expect("row").keys().collect();
@@ -410,13 +433,26 @@ async fn indicators_per_worker_for_leaders_only_and_the_ranked_workbook() {
     // The ranked workbook: the level's rows, best first.
     let (s, _, bytes) = respond(
         &st,
-        get("/api/v1/indicators?level=worker&format=xlsx&rank=overdue", "leader"),
+        get(
+            "/api/v1/indicators?level=worker&format=xlsx&rank=overdue",
+            "leader",
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(&bytes[..2], b"PK");
-    let (s, v) = call(&st, get("/api/v1/indicators?level=worker&format=xlsx&rank=nope", "leader")).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_rank")));
+    let (s, v) = call(
+        &st,
+        get(
+            "/api/v1/indicators?level=worker&format=xlsx&rank=nope",
+            "leader",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_rank"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1070,7 +1070,13 @@ async fn assisting_departments_see_and_note_but_do_not_move() {
     .await;
     assert_eq!(s, StatusCode::OK, "{d}");
     assert_eq!(d["you_assist"], json!(true));
-    let (s, _) = move_to(&st, id, "leader", json!({"to": "accepted", "grade": "major"})).await;
+    let (s, _) = move_to(
+        &st,
+        id,
+        "leader",
+        json!({"to": "accepted", "grade": "major"}),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     // On dispatch the leader names the lead and replaces the assisting ones.
     let (s, body) = move_to(
@@ -1081,10 +1087,24 @@ async fn assisting_departments_see_and_note_but_do_not_move() {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    let (s, d) = send(&st, "GET", &format!("/api/v1/events/{id}"), Some("department:police"), None).await;
+    let (s, d) = send(
+        &st,
+        "GET",
+        &format!("/api/v1/events/{id}"),
+        Some("department:police"),
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{d}");
-    assert_eq!(d["assisting"], json!(["police"]), "the lead is not also assisting");
-    assert_eq!((d["you_assist"].clone(), d["allowed"].clone()), (json!(true), json!([])));
+    assert_eq!(
+        d["assisting"],
+        json!(["police"]),
+        "the lead is not also assisting"
+    );
+    assert_eq!(
+        (d["you_assist"].clone(), d["allowed"].clone()),
+        (json!(true), json!([]))
+    );
     let (s, _) = send(
         &st,
         "GET",
@@ -1093,8 +1113,19 @@ async fn assisting_departments_see_and_note_but_do_not_move() {
         None,
     )
     .await;
-    assert_eq!(s, StatusCode::NOT_FOUND, "replaced on dispatch: no longer assisting");
-    let (s, _) = send(&st, "GET", &format!("/api/v1/events/{id}"), Some("department:fire_service"), None).await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "replaced on dispatch: no longer assisting"
+    );
+    let (s, _) = send(
+        &st,
+        "GET",
+        &format!("/api/v1/events/{id}"),
+        Some("department:fire_service"),
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = send(
         &st,
@@ -1118,14 +1149,37 @@ async fn assisting_departments_see_and_note_but_do_not_move() {
     assert_eq!(n["department"], json!("police"));
     let (s, r) = move_to(&st, id, "department:police", json!({"to": "in_progress"})).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{r}");
-    let (s, _) = move_to(&st, id, "department:gas_company", json!({"to": "in_progress"})).await;
+    let (s, _) = move_to(
+        &st,
+        id,
+        "department:gas_company",
+        json!({"to": "in_progress"}),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "the lead moves it");
     // Notes are kept, scrubbed for readers.
-    let (_, d) = send(&st, "GET", &format!("/api/v1/events/{id}"), Some("leader"), None).await;
+    let (_, d) = send(
+        &st,
+        "GET",
+        &format!("/api/v1/events/{id}"),
+        Some("leader"),
+        None,
+    )
+    .await;
     let note = d["notes"][0]["note"].as_str().expect("note");
-    assert!(note.starts_with("已派民警到场") && !note.contains("13812345678"), "{note}");
+    assert!(
+        note.starts_with("已派民警到场") && !note.contains("13812345678"),
+        "{note}"
+    );
     // The inbox of the assisting department lists it, marked, without moves.
-    let (_, inbox) = send(&st, "GET", "/api/v1/inbox?status=all&limit=1000", Some("department:police"), None).await;
+    let (_, inbox) = send(
+        &st,
+        "GET",
+        "/api/v1/inbox?status=all&limit=1000",
+        Some("department:police"),
+        None,
+    )
+    .await;
     let item = inbox["events"]
         .as_array()
         .expect("events")
@@ -1133,10 +1187,30 @@ async fn assisting_departments_see_and_note_but_do_not_move() {
         .find(|e| e["id"] == json!(id))
         .expect("in the inbox")
         .clone();
-    assert_eq!((item["assisting"].clone(), item["allowed"].clone()), (json!(true), json!([])));
-    let (_, other) = send(&st, "GET", "/api/v1/inbox?status=all&limit=1000", Some("department:fire_service"), None).await;
-    assert!(other["events"].as_array().expect("events").iter().all(|e| e["id"] != json!(id)));
+    assert_eq!(
+        (item["assisting"].clone(), item["allowed"].clone()),
+        (json!(true), json!([]))
+    );
+    let (_, other) = send(
+        &st,
+        "GET",
+        "/api/v1/inbox?status=all&limit=1000",
+        Some("department:fire_service"),
+        None,
+    )
+    .await;
+    assert!(other["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .all(|e| e["id"] != json!(id)));
     // `assisting` belongs to dispatch.
-    let (s, _) = move_to(&st, id, "leader", json!({"to": "resolved", "assisting": ["police"]})).await;
+    let (s, _) = move_to(
+        &st,
+        id,
+        "leader",
+        json!({"to": "resolved", "assisting": ["police"]}),
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }

@@ -272,11 +272,7 @@ async fn photos_are_cleaned_refused_and_scoped_like_their_event() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn visit_photos_are_cleaned_scoped_and_audited() {
     let st = demo_state("visit-photos");
-    let (s, late) = call(
-        &st,
-        read("/api/v1/visits/overdue?limit=50", "leader", None),
-    )
-    .await;
+    let (s, late) = call(&st, read("/api/v1/visits/overdue?limit=50", "leader", None)).await;
     assert_eq!(s, StatusCode::OK, "{late}");
     let h = late["households"]
         .as_array()
@@ -315,7 +311,11 @@ async fn visit_photos_are_cleaned_scoped_and_audited() {
         let path = format!("/api/v1/visits/{vid}/photos/{sha}{suffix}");
         let (s, _, bytes) = respond(&st, read(&path, "worker", Some(&grid))).await;
         assert_eq!(s, StatusCode::OK);
-        assert!(bytes.starts_with(&[0xFF, 0xD8]) && !has(&bytes, b"Exif") && !has(&bytes, &[0x88, 0x25]));
+        assert!(
+            bytes.starts_with(&[0xFF, 0xD8])
+                && !has(&bytes, b"Exif")
+                && !has(&bytes, &[0x88, 0x25])
+        );
         let (s, _, _) = respond(&st, read(&path, "worker", Some(other))).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{path} from another grid");
         for role in ["planner", "screen", "department"] {
@@ -325,7 +325,11 @@ async fn visit_photos_are_cleaned_scoped_and_audited() {
     }
     let (s, file) = call(
         &st,
-        read(&format!("/api/v1/households/{hid}/file"), "worker", Some(&grid)),
+        read(
+            &format!("/api/v1/households/{hid}/file"),
+            "worker",
+            Some(&grid),
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::OK);

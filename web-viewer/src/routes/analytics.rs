@@ -577,7 +577,10 @@ pub async fn indicators(
             report::RankBy::parse(s).ok_or_else(|| {
                 AppError::bad(
                     ErrorCode::BadRank,
-                    format!("rank={s:?}: expected one of {}", report::RankBy::NAMES.join(", ")),
+                    format!(
+                        "rank={s:?}: expected one of {}",
+                        report::RankBy::NAMES.join(", ")
+                    ),
                 )
             })
         })

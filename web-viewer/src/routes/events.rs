@@ -22,7 +22,7 @@ use crate::answers::{ErrorBody, NoDetail};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::present::{
     allowed_moves, in_grids, scrub_event, to_map, worker_grids, Escalated, EscalationRun,
-    EventDetail, Located, NoteView, NotEscalated, PhotoAdded, PhotoView, ReceiptStatus, Sla,
+    EventDetail, Located, NotEscalated, NoteView, PhotoAdded, PhotoView, ReceiptStatus, Sla,
     TimelineEntry, TransitionView,
 };
 use crate::role::{Access, Role};
@@ -221,7 +221,10 @@ fn assisting_names(list: &[String], lead: Option<&Handler>) -> Result<Vec<String
     if list.len() > MAX_ASSISTING {
         return Err(AppError::bad(
             ErrorCode::BadHandler,
-            format!("{} assisting departments: at most {MAX_ASSISTING}", list.len()),
+            format!(
+                "{} assisting departments: at most {MAX_ASSISTING}",
+                list.len()
+            ),
         ));
     }
     let mut out = Vec::new();
@@ -303,14 +306,12 @@ impl TransitionBody {
             ));
         }
         let assisting = match &self.assisting {
-            Some(_) if to != EventStatus::Dispatched => {
-                return Err(AppError::bad(
-                    ErrorCode::BadHandler,
-                    format!(
-                        "assisting departments are chosen on dispatch (to=dispatched), not on to={to}"
-                    ),
-                ))
-            }
+            Some(_) if to != EventStatus::Dispatched => return Err(AppError::bad(
+                ErrorCode::BadHandler,
+                format!(
+                    "assisting departments are chosen on dispatch (to=dispatched), not on to={to}"
+                ),
+            )),
             Some(list) => Some(assisting_names(list, handler.as_ref())?),
             None => None,
         };

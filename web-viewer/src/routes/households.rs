@@ -19,11 +19,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::{AppError, AppResult, ErrorCode, JsonBody};
 use crate::present::PhotoView;
 use crate::role::Access;
-use crate::service::photos::{self as photo_files, PhotoDir, PhotoKind};
 use crate::service::household::{
     file, overdue, sentiment_layer, FileParts, HouseholdFile, NeedView, OverdueList, Reveal,
     SentimentLayer, VisitView,
 };
+use crate::service::photos::{self as photo_files, PhotoDir, PhotoKind};
 use crate::state::AppState;
 
 /// Longest visit note.
@@ -432,7 +432,11 @@ async fn serve_visit_photo(
                 .into_iter()
                 .find(|p| p.visit == vid && p.sha256 == want);
             if row.is_some() {
-                s.audit(&actor, what, &format!("household {hid} visit {vid}: {want}"))?;
+                s.audit(
+                    &actor,
+                    what,
+                    &format!("household {hid} visit {vid}: {want}"),
+                )?;
             }
             Ok(row)
         })

@@ -215,7 +215,8 @@ pub struct Alerts {
     /// Escalated events still open, newest report first (at most 50).
     pub escalated: Vec<Alert>,
     /// Monday (local) of the week the hotspots are of: the latest week
-    /// holding an event; `null` when there is none.
+    /// holding an event, or the week before when the latest has no hotspot
+    /// yet; `null` when there is no event.
     pub hotspot_week: Option<String>,
     /// Emerging hotspots of that week (aggregates: an H3 cell, a category,
     /// counts), most significant first (at most 10), as
@@ -226,22 +227,36 @@ pub struct Alerts {
 /// Most hotspots `GET /api/v1/alerts` lists.
 const ALERT_HOTSPOTS: usize = 10;
 
-/// The latest week's emerging hotspots (H3 resolution 9, UTC+8), as the
-/// dashboard's default.
+/// The emerging hotspots (H3 resolution 9, UTC+8) of the latest week
+/// holding an event, or of the week before when the latest (a week just
+/// begun) has none yet.
 async fn latest_hotspots(st: &AppState) -> AppResult<(Option<String>, Vec<HotspotRow>)> {
     let offset = 8;
     let events = st.view()?.dataset.events.clone();
-    let Some(week) = report::latest_week(&events, offset) else {
+    let Some(latest) = report::latest_week(&events, offset) else {
         return Ok((None, Vec::new()));
     };
     let params = report::hotspot_params(9, offset).map_err(AppError::Internal)?;
-    let hs = tokio::task::spawn_blocking(move || report::hotspots_of(&events, None, Some(week), &params))
-        .await
-        .map_err(|e| AppError::Internal(format!("hotspot task failed: {e}")))?
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let (week, hs) = tokio::task::spawn_blocking(move || {
+        let mut out = (latest, Vec::new());
+        for week in [latest, report::Week(latest.0 - 1)] {
+            let hs = report::hotspots_of(&events, None, Some(week), &params)?;
+            out = (week, hs);
+            if !out.1.is_empty() {
+                break;
+            }
+        }
+        Ok::<_, analytics::hotspots::HotspotError>(out)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("hotspot task failed: {e}")))?
+    .map_err(|e| AppError::Internal(e.to_string()))?;
     let mut rows = report::hotspot_rows(&hs, offset);
     rows.truncate(ALERT_HOTSPOTS);
-    Ok((Some(report::week_start_date(week, offset).to_string()), rows))
+    Ok((
+        Some(report::week_start_date(week, offset).to_string()),
+        rows,
+    ))
 }
 
 /// `GET /api/v1/alerts`: the town's overdue and red events, its open

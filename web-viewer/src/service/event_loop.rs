@@ -193,7 +193,12 @@ pub async fn file_event(
     st.with_store(move |s| {
         s.insert_event(&stored, refs, &actor)?;
         if !assisting.is_empty() {
-            s.set_assists(stored.id, &assisting, &actor, stored.reported_at.timestamp())?;
+            s.set_assists(
+                stored.id,
+                &assisting,
+                &actor,
+                stored.reported_at.timestamp(),
+            )?;
         }
         Ok(())
     })

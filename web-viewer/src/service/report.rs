@@ -14,8 +14,8 @@ use analytics::indicators::{
 use analytics::table::{Cell, Table};
 use anyhow::{anyhow, Context, Result};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
-use geo_core::index::SpatialIndex;
 use geo_core::ids::GridId;
+use geo_core::index::SpatialIndex;
 use geo_core::model::{Event, EventStatus, Grid, GridKind, GridRefs, ServiceKind, WorkerRole};
 use geo_core::store::{LoadSet, Scope, Store};
 use geo_core::taxonomy::EventCategory;
@@ -141,7 +141,10 @@ pub fn area_sizes(grids: &[Grid], pop: &HashMap<u64, GridPop>) -> HashMap<AreaKe
     }
     let kinds: HashMap<u64, GridKind> = grids.iter().map(|g| (g.id.get(), g.kind)).collect();
     for w in worker_slots(grids) {
-        let kind = kinds.get(&w.grid.get()).copied().unwrap_or(GridKind::Comprehensive);
+        let kind = kinds
+            .get(&w.grid.get())
+            .copied()
+            .unwrap_or(GridKind::Comprehensive);
         let grid = out
             .get(&AreaKey {
                 level: level_of(kind),
