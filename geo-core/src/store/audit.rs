@@ -416,7 +416,8 @@ mod tests {
             &path,
             "DROP INDEX audit_log_seq; ALTER TABLE audit_log DROP COLUMN mac;
              ALTER TABLE audit_log DROP COLUMN seq; DROP TABLE event_photos;
-             DROP TABLE visits; DROP TABLE needs;
+             DROP TABLE visits; DROP TABLE needs; DROP TABLE event_assists;
+             DROP TABLE event_notes; DROP TABLE visit_photos;
              INSERT INTO audit_log VALUES (1, 'zhang', 'login', 'from 127.0.0.1');
              UPDATE meta SET value = '5' WHERE key = 'schema_version';",
         );

@@ -306,12 +306,14 @@ impl TransitionBody {
             ));
         }
         let assisting = match &self.assisting {
-            Some(_) if to != EventStatus::Dispatched => return Err(AppError::bad(
-                ErrorCode::BadHandler,
-                format!(
+            Some(_) if to != EventStatus::Dispatched => {
+                return Err(AppError::bad(
+                    ErrorCode::BadHandler,
+                    format!(
                     "assisting departments are chosen on dispatch (to=dispatched), not on to={to}"
                 ),
-            )),
+                ))
+            }
             Some(list) => Some(assisting_names(list, handler.as_ref())?),
             None => None,
         };
