@@ -105,8 +105,8 @@ async function refreshAlerts() {
       b.className = `lvl-${x.sla?.level || 'none'}`;
       b.dataset.id = String(x.id);
       b.setAttribute('aria-current', String(i === alertAt));
+      b.dataset.index = String(i);
       b.innerHTML = `<span class="when">${esc(alertWhen(x))}</span>${esc(categoryName(x.category))} · ${esc(gridOf(x))}`;
-      b.addEventListener('click', () => openAlert(i));
       li.append(b);
       return li;
     }));
@@ -120,6 +120,7 @@ async function refreshAlerts() {
  * @param {string|null} week @param {any[]} hs
  */
 function renderHotspots(week, hs) {
+  hotspots = hs;
   $('hot-week').textContent = week ? t('hotAlertWeek', week) : '';
   const list = $('hot-alerts');
   list.dataset.count = String(hs.length);
@@ -133,12 +134,24 @@ function renderHotspots(week, hs) {
     b.type = 'button';
     b.dataset.area = String(h.area);
     b.dataset.category = String(h.category);
+    b.dataset.index = String(hotspots.indexOf(h));
     b.innerHTML = `<span class="when">${esc(t('hotAlertCount', h.count, Number(h.baseline).toFixed(1)))}</span>${esc(categoryName(h.category))}`;
-    b.addEventListener('click', () => openHotspot(h, b));
     li.append(b);
     return li;
   }));
 }
+/** The hotspots listed now. @type {any[]} */
+let hotspots = [];
+// One listener per list (the lists are redrawn on every refresh, so the
+// page's listeners stay as many however long it runs).
+$('alerts').addEventListener('click', (ev) => {
+  const b = /** @type {HTMLElement} */ (ev.target).closest('button');
+  if (b?.dataset.index) openAlert(Number(b.dataset.index));
+});
+$('hot-alerts').addEventListener('click', (ev) => {
+  const b = /** @type {HTMLElement} */ (ev.target).closest('button');
+  if (b?.dataset.index && hotspots[Number(b.dataset.index)]) openHotspot(hotspots[Number(b.dataset.index)], b);
+});
 /** @param {any} h @param {HTMLElement} b */
 function openHotspot(h, b) {
   for (const x of $('hot-alerts').querySelectorAll('button')) x.setAttribute('aria-current', String(x === b));
