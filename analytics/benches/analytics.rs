@@ -123,6 +123,7 @@ fn bench_indicators(rng: &mut Rng) -> (String, StdDuration) {
         refs: &refs,
         sizes: &sizes,
         reopened: None,
+        workers: None,
     };
     let year = Window {
         from: t0,
@@ -275,6 +276,7 @@ fn main() {
             grid: Some(id::<GridId>(1 + i % 87)),
             households: 1,
             elderly_alone: u32::from(rng.unit() < 0.05),
+            tagged: [0; analytics::coverage::TAGS],
         })
         .collect();
     let (rep, d) = time(|| coverage_on(&graph, &places, &origins, &cparams));

@@ -81,7 +81,13 @@ pub struct Origin {
     pub households: u32,
     /// Elderly people living alone in it (独居老人).
     pub elderly_alone: u32,
+    /// Households in it with at least one member of each person tag, in the
+    /// order of [`PersonTag::ALL`] (every key population the store tags).
+    pub tagged: [u32; TAGS],
 }
+
+/// How many person tags [`Origin::tagged`] and [`CoverageRow`] count.
+pub const TAGS: usize = PersonTag::ALL.len();
 
 /// Builds one [`Origin`] per building that has households: households are
 /// the records in `households` (or the building's own count when it has no
@@ -105,6 +111,25 @@ pub fn origins_from(
             *elderly.entry(*b).or_default() += 1;
         }
     }
+    // Households with a member of each tag, counted once per household.
+    let mut hh_tags: HashMap<HouseholdId, [bool; TAGS]> = HashMap::new();
+    for p in persons {
+        let Some(h) = p.household else { continue };
+        for (i, t) in PersonTag::ALL.iter().enumerate() {
+            if p.has(*t) {
+                hh_tags.entry(h).or_insert([false; TAGS])[i] = true;
+            }
+        }
+    }
+    let mut tagged: HashMap<BuildingId, [u32; TAGS]> = HashMap::new();
+    for (h, flags) in &hh_tags {
+        if let Some(b) = hh_building.get(h) {
+            let row = tagged.entry(*b).or_insert([0; TAGS]);
+            for (n, f) in row.iter_mut().zip(flags) {
+                *n += u32::from(*f);
+            }
+        }
+    }
     buildings
         .iter()
         .filter_map(|b| {
@@ -118,6 +143,7 @@ pub fn origins_from(
                 grid: grid_of(b.id),
                 households,
                 elderly_alone: elderly.get(&b.id).copied().unwrap_or(0),
+                tagged: tagged.get(&b.id).copied().unwrap_or([0; TAGS]),
             })
         })
         .collect()
@@ -407,6 +433,10 @@ pub struct CoverageRow {
     pub elderly_alone_beyond: u32,
     /// Their share.
     pub elderly_alone_beyond_share: Option<f64>,
+    /// Households with a member of each person tag ([`PersonTag::ALL`] order).
+    pub tagged: [u32; TAGS],
+    /// Of those, households beyond the threshold (or unreachable).
+    pub tagged_beyond: [u32; TAGS],
     /// Household-weighted mean minutes over reachable buildings.
     pub mean_minutes: Option<f64>,
 }
@@ -481,6 +511,8 @@ pub fn coverage_on(
                     elderly_alone: 0,
                     elderly_alone_beyond: 0,
                     elderly_alone_beyond_share: None,
+                    tagged: [0; TAGS],
+                    tagged_beyond: [0; TAGS],
                     mean_minutes: None,
                 },
                 0.0,
@@ -488,11 +520,17 @@ pub fn coverage_on(
             ));
             row.households += o.households;
             row.elderly_alone += o.elderly_alone;
+            for (n, t) in row.tagged.iter_mut().zip(o.tagged) {
+                *n += t;
+            }
             match m {
                 Some(m) if m <= params.threshold_min => {}
                 _ => {
                     row.households_beyond += o.households;
                     row.elderly_alone_beyond += o.elderly_alone;
+                    for (n, t) in row.tagged_beyond.iter_mut().zip(o.tagged) {
+                        *n += t;
+                    }
                 }
             }
             if let Some(m) = m {

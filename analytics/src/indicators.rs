@@ -62,6 +62,10 @@ pub enum AreaLevel {
     Micro,
     /// A dedicated grid.
     Dedicated,
+    /// One person assigned to a grid (网格员, 网格长, 邻长): the events of the
+    /// grids they serve. Workers have no stored ID; the caller numbers them
+    /// and says which grids each serves ([`IndicatorInput::workers`]).
+    Worker,
 }
 
 impl AreaLevel {
@@ -73,6 +77,7 @@ impl AreaLevel {
             Self::Comprehensive => "comprehensive",
             Self::Micro => "micro",
             Self::Dedicated => "dedicated",
+            Self::Worker => "worker",
         }
     }
 }
@@ -118,9 +123,14 @@ pub struct AreaSize {
     pub households: u32,
     /// Residents.
     pub persons: u32,
-    /// Grid workers serving it.
+    /// Grid workers serving it (for a worker: the workers of the grids they
+    /// serve, themselves included, so `workload_per_worker` is their share).
     pub grid_workers: u32,
 }
+
+/// The workers serving each grid: raw grid ID → the caller's worker numbers
+/// (the `id` of their [`AreaLevel::Worker`] keys).
+pub type WorkerGrids = HashMap<u64, Vec<u64>>;
 
 /// What [`indicators`] reads. `refs` (and `reopened`, if given) are aligned
 /// with `events`.
@@ -135,6 +145,9 @@ pub struct IndicatorInput<'a> {
     /// Whether each event was ever reopened (from its timeline). Without it,
     /// only events whose current status is `reopened` count.
     pub reopened: Option<&'a [bool]>,
+    /// Who serves each grid. With it, an event also counts for every worker
+    /// of each grid its refs name (comprehensive, micro, dedicated).
+    pub workers: Option<&'a WorkerGrids>,
 }
 
 /// Misaligned input.
@@ -325,6 +338,26 @@ fn add(acc: &mut Acc, e: &Event, reopened: bool, end: DateTime<Utc>) {
     }
 }
 
+/// The worker keys of an element with `refs`: the workers of each grid it
+/// lies in, each once.
+fn worker_keys(w: &WorkerGrids, refs: &GridRefs) -> Vec<AreaKey> {
+    let mut ids: Vec<u64> = [refs.comprehensive, refs.micro, refs.dedicated]
+        .into_iter()
+        .flatten()
+        .filter_map(|g| w.get(&g.get()))
+        .flatten()
+        .copied()
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter()
+        .map(|id| AreaKey {
+            level: AreaLevel::Worker,
+            id,
+        })
+        .collect()
+}
+
 /// Computes the indicators of every area for `window` and the trend against
 /// [`Window::previous`].
 pub fn indicators(
@@ -360,6 +393,11 @@ pub fn indicators(
         let reopened = input.reopened.is_some_and(|r| r[i]);
         for key in AreaKey::of(refs) {
             add(map.entry(key).or_default(), e, reopened, end);
+        }
+        if let Some(w) = input.workers {
+            for key in worker_keys(w, refs) {
+                add(map.entry(key).or_default(), e, reopened, end);
+            }
         }
     }
     let mut keys: Vec<AreaKey> = cur.keys().chain(old.keys()).copied().collect();

@@ -3,7 +3,9 @@
 // in the audit log (`wangge audit --action reveal`, the product's own reader
 // of the log: the server is stopped for it and started again); the demo
 // grid worker, on a phone (390×844), opens the overdue list, records a night
-// visit with a need and sees both in the file, then closes the need.
+// visit with a need and a photo and sees them in the file (the photo's
+// thumbnail in the visit timeline; planner and screen refused it), then
+// closes the need.
 // Screenshots of the page at 1920×1080 and 390×844 go to docs/screens/.
 //
 // Called from run.mjs with the harness's helpers; waits are on conditions.
@@ -168,6 +170,9 @@ export async function householdTests(browser, h) {
       await page.fill('#visit-notes', notes);
       await page.selectOption('#need-category', 'health');
       await page.fill('#need-text', need);
+      // A photo taken on the visit (a PNG of the page itself), uploaded after the visit is saved.
+      const png = await page.screenshot({ clip: { x: 0, y: 0, width: 320, height: 240 } });
+      await page.setInputFiles('#visit-photos', { name: 'visit.png', mimeType: 'image/png', buffer: png });
       const answer = page.waitForResponse((r) => r.url().endsWith(`/households/${opened}/visits`), { timeout: WAIT });
       await page.click('#visit-submit');
       const r = await answer;
@@ -180,13 +185,28 @@ export async function householdTests(browser, h) {
       assert(text.includes('夜访') && text.includes(need), `timeline entry: ${text}`);
       const first = await page.getAttribute('#hh-timeline li:first-child', 'data-visit');
       assert(Number(first) === vid, `the new visit is not at the top of the timeline (${first})`);
+      // Its photo in the timeline: a thumbnail the browser could load.
+      await page.waitForFunction((v) => {
+        const i = document.querySelector(`#hh-timeline li.visit[data-visit="${v}"] .photos img[data-sha256]`);
+        return i instanceof HTMLImageElement && i.complete && i.naturalWidth > 0;
+      }, vid, { timeout: WAIT }).catch(async () => { throw new Error(`no visit photo shown; error ${await page.textContent('#error')}`); });
+      const fileNow = await getJson(`/api/v1/households/${opened}/file`, { as: 'worker' });
+      const v = fileNow.body.visits.find((x) => x.id === vid);
+      assert(v && v.photos.length === 1 && v.photos[0].content_type === 'image/png', `the file's visit photos: ${JSON.stringify(v?.photos)}`);
+      const sha = v.photos[0].sha256;
+      const own = await getJson(`/api/v1/visits/${vid}/photos/${sha}/thumb`, { as: 'worker' });
+      assert(own.status === 200, `the worker's thumbnail: ${own.status}`);
+      for (const role of ['planner', 'screen']) {
+        const r = await getJson(`/api/v1/visits/${vid}/photos/${sha}`, { as: role });
+        assert(r.status === 403, `a visit photo as ${role}: ${r.status}`);
+      }
       await page.waitForSelector(`#hh-needs li[data-need="${nid}"][data-open="true"]`, { timeout: WAIT });
       const late = await page.getAttribute('#hh-schedule', 'class');
       assert(!late.includes('late'), 'the household is still overdue after the visit');
       await page.screenshot({ path: join(SCREENS, 'household-file-390.png'), fullPage: true });
       await page.click(`#hh-needs li[data-need="${nid}"] button`);
       await page.waitForSelector(`#hh-needs li[data-need="${nid}"][data-open="false"]`, { timeout: WAIT });
-      return `visit ${vid} and need ${nid} shown; need closed`;
+      return `visit ${vid} with its photo and need ${nid} shown; need closed`;
     });
   }
   await step('household page: zero console errors (worker, phone)', async () => {

@@ -57,10 +57,20 @@ pub fn app(state: AppState) -> Router {
         .route("/buildings/{id}", get(api::building_detail))
         .route("/households/{id}/file", get(households::household_file))
         .route("/households/{id}/visits", post(households::record_visit))
+        .route(
+            "/visits/{id}/photos",
+            post(households::add_visit_photo).layer(big),
+        )
+        .route("/visits/{id}/photos/{photo}", get(households::visit_photo))
+        .route(
+            "/visits/{id}/photos/{photo}/thumb",
+            get(households::visit_photo_thumb),
+        )
         .route("/needs/{id}/close", post(households::close_need))
         .route("/visits/overdue", get(households::overdue_visits))
         .route("/events/{id}", get(events::event_detail))
         .route("/events/{id}/transition", post(events::transition))
+        .route("/events/{id}/notes", post(events::add_note))
         .route("/events/{id}/photos", post(events::add_photo).layer(big))
         .route("/events/{id}/photos/{photo}", get(events::photo))
         .route(

@@ -95,6 +95,8 @@ error_codes! {
         BadParam => "bad_param",
         /// 400: not a glyph range
         BadRange => "bad_range",
+        /// 400: unknown indicator to rank by
+        BadRank => "bad_rank",
         /// 400: H3 resolution out of range
         BadRes => "bad_res",
         /// 400: satisfaction out of 1..=5 or outside the return visit

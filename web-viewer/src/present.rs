@@ -142,7 +142,11 @@ pub struct Sla {
     pub remaining_h: f64,
     /// Deadline, RFC 3339.
     pub deadline: String,
-    /// Share of the limit used (1 = at the deadline).
+    /// When the running limit started, RFC 3339: the report, or the renewal
+    /// that set the deadline (reopening, escalation step); `used` and the
+    /// colour count from it.
+    pub since: String,
+    /// Share of the running limit used (1 = at the deadline).
     pub used: f64,
 }
 
@@ -166,6 +170,7 @@ impl Sla {
             elapsed_h: hours(s.elapsed),
             remaining_h: hours(s.remaining),
             deadline: s.deadline.to_rfc3339(),
+            since: s.since.to_rfc3339(),
             used: (s.used * 1000.0).round() / 1000.0,
         })
     }
@@ -307,6 +312,46 @@ pub struct EventDetail {
     /// Its photos, oldest first (files at `/api/v1/events/{id}/photos/{sha256}`
     /// and `…/thumb`).
     pub photos: Vec<PhotoView>,
+    /// The assisting departments (names; the lead is `handler`).
+    pub assisting: Vec<String>,
+    /// True when the caller's department assists it: it may add notes,
+    /// `allowed` is empty (only the lead moves it).
+    pub you_assist: bool,
+    /// Notes and feedback beside the transitions, oldest first.
+    pub notes: Vec<NoteView>,
+}
+
+/// One note on an event, as answered (scrubbed like every free text).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoteView {
+    /// When, RFC 3339.
+    pub at: String,
+    /// Who (`role:account`).
+    pub actor: String,
+    /// The department it was written for, when a department wrote it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// The text.
+    pub note: String,
+}
+
+impl NoteView {
+    /// The answer of a stored note; its text scrubbed of ID numbers and
+    /// phones unless `reveal`.
+    pub fn of(n: &geo_core::store::NoteRow, reveal: bool) -> NoteView {
+        NoteView {
+            at: chrono::DateTime::from_timestamp(n.at_s, 0)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
+            actor: n.actor.clone(),
+            department: n.department.clone(),
+            note: if reveal {
+                n.note.clone()
+            } else {
+                geo_core::ids::scrub_text(&n.note)
+            },
+        }
+    }
 }
 
 /// One photo of an event, as answered.
@@ -326,6 +371,24 @@ pub struct PhotoView {
     pub actor: String,
     /// When, RFC 3339.
     pub at: String,
+}
+
+impl From<&geo_core::store::VisitPhotoRow> for PhotoView {
+    fn from(p: &geo_core::store::VisitPhotoRow) -> Self {
+        Self {
+            sha256: p.sha256.clone(),
+            content_type: p.content_type.clone(),
+            bytes: p.bytes,
+            width: p.width,
+            height: p.height,
+            actor: p.actor.clone(),
+            at: Utc
+                .timestamp_opt(p.at_s, 0)
+                .single()
+                .map(|d| d.to_rfc3339())
+                .unwrap_or_default(),
+        }
+    }
 }
 
 impl From<&geo_core::store::PhotoRow> for PhotoView {
@@ -385,8 +448,11 @@ pub struct InboxItem {
     pub event: Located,
     /// Its time-limit state.
     pub sla: Option<Sla>,
-    /// The moves allowed from its status.
+    /// The moves allowed from its status (none for an assisting department).
     pub allowed: Vec<&'static str>,
+    /// True when the caller's department assists it rather than leads it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub assisting: bool,
 }
 
 /// `GET /api/v1/inbox`: the caller's events, most urgent first.

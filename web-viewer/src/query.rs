@@ -325,6 +325,9 @@ pub struct IndicatorQuery {
     pub level: Option<String>,
     /// `format=`.
     pub format: Option<String>,
+    /// `rank=`: an indicator; the download then holds the level's rows
+    /// ranked by it, best first, as the dashboard's table shows them.
+    pub rank: Option<String>,
 }
 
 /// Query of `GET /api/v1/hotspots`.

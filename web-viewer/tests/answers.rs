@@ -93,6 +93,18 @@ fn event_detail() {
         sla: Sla::of(&rules(), &e, now),
         allowed: web_viewer::present::allowed_moves(e.status),
         photos: Vec::new(),
+        assisting: vec!["police".into()],
+        you_assist: false,
+        notes: vec![web_viewer::present::NoteView::of(
+            &geo_core::store::NoteRow {
+                event: e.id,
+                at_s: (t0() + Duration::hours(1)).timestamp(),
+                actor: "department:police".into(),
+                department: Some("police".into()),
+                note: "已到场，联系电话 13812345678".into(),
+            },
+            false,
+        )],
     };
     let mut scrubbed = to_map(&detail);
     scrub_event(false, &[], &mut scrubbed);
@@ -113,6 +125,9 @@ fn event_detail_of_imported_history() {
         sla: Sla::of(&rules(), &e, now),
         allowed: web_viewer::present::allowed_moves(e.status),
         photos: Vec::new(),
+        assisting: Vec::new(),
+        you_assist: false,
+        notes: Vec::new(),
     };
     insta::assert_json_snapshot!("event_detail_imported", detail);
 }

@@ -117,7 +117,10 @@ pub struct SlaState {
     pub remaining: Duration,
     /// The deadline used.
     pub deadline: DateTime<Utc>,
-    /// Share of the limit used, in the calendar's own measure.
+    /// When the running limit started: the report, or the renewal that set
+    /// the deadline (a reopening, an escalation step) — see [`Limits::sla`].
+    pub since: DateTime<Utc>,
+    /// Share of the running limit used, in the calendar's own measure.
     pub used: f64,
 }
 
@@ -179,13 +182,41 @@ impl Limits {
 
     /// The state of `event` at `now`. The clock stops at `resolved_at`. Uses the
     /// event's stored deadline if set, else computes it.
+    ///
+    /// The colour is measured against the limit that is running: a deadline
+    /// renewed after the report (a reopening owes a fresh limit from the
+    /// reopening, an escalation step a fresh one for the new level) started
+    /// its clock one full limit before it, not at the report. The start is
+    /// therefore the latest instant from which the event's limit (category
+    /// and grade, counted by the calendar) ends at the deadline, and never
+    /// before the report (a deadline shorter than the limit runs from the
+    /// report).
+    ///
+    /// ```
+    /// use analytics::events::limits::{Limits, SlaLevel};
+    /// use chrono::{Duration, TimeZone, Utc};
+    /// # use geo_core::{ids::EventId, model::*, taxonomy::EventCategory};
+    /// let limits = Limits::default();
+    /// let reported = Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap();
+    /// # let mut e = Event { id: EventId::new(1).unwrap(), category: EventCategory::parse("02.05").unwrap(),
+    /// #   title: "噪声".into(), location: geo_types::Point::new(0.0, 0.0), reported_at: reported,
+    /// #   source: EventSource::Patrol, status: EventStatus::Reopened, grade: Grade::General, deadline: None,
+    /// #   handler: None, resolved_at: None, satisfaction: None, master: None, reporter_household: None };
+    /// // Reopened ten days after the report: a fresh limit from the reopening.
+    /// let reopened = reported + Duration::days(10);
+    /// e.deadline = Some(limits.deadline(reopened, e.category, e.grade));
+    /// let s = limits.sla(&e, reopened + Duration::hours(1));
+    /// assert_eq!(s.since, reopened);
+    /// assert_eq!(s.level, SlaLevel::Green);
+    /// ```
     pub fn sla(&self, event: &Event, now: DateTime<Utc>) -> SlaState {
         let end = event.resolved_at.unwrap_or(now).max(event.reported_at);
         let deadline = event
             .deadline
             .unwrap_or_else(|| self.deadline(event.reported_at, event.category, event.grade));
-        let total = self.counted_s(event.reported_at, deadline).max(1) as f64;
-        let used = self.counted_s(event.reported_at, end) as f64 / total;
+        let since = self.limit_start(event, deadline);
+        let total = self.counted_s(since, deadline).max(1) as f64;
+        let used = (self.counted_s(since, end.max(since)) as f64 / total).max(0.0);
         let level = if end > deadline {
             SlaLevel::Overdue
         } else if used >= self.red {
@@ -200,8 +231,30 @@ impl Limits {
             elapsed: end - event.reported_at,
             remaining: deadline - end,
             deadline,
+            since,
             used,
         }
+    }
+
+    /// The start of the limit that ends at `deadline` (see [`Limits::sla`]).
+    fn limit_start(&self, event: &Event, deadline: DateTime<Utc>) -> DateTime<Utc> {
+        let limit_s = (self.limit_h(event.category, event.grade) * 3600.0).round() as i64;
+        if deadline <= event.reported_at || self.counted_s(event.reported_at, deadline) <= limit_s {
+            return event.reported_at;
+        }
+        // The counted time to the deadline falls as the start moves later:
+        // the latest start that still leaves a full limit, to the second.
+        let at = |s: i64| event.reported_at + Duration::seconds(s);
+        let (mut lo, mut hi) = (0, (deadline - event.reported_at).num_seconds());
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if self.counted_s(at(mid), deadline) >= limit_s {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        at(lo)
     }
 
     pub(crate) fn from_raw(
@@ -361,7 +414,11 @@ fn add_working(
 }
 
 fn working_s(tz: Tz, start_h: u32, end_h: u32, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
-    if to <= from {
+    // Equal instants count nothing (they recursed without end before).
+    if to == from {
+        return 0;
+    }
+    if to < from {
         return -working_s(tz, start_h, end_h, to, from);
     }
     let mut day = from.with_timezone(&tz).date_naive();
@@ -437,8 +494,8 @@ pub enum DueReason {
 /// Why `event` is due to climb one level at `now`, if it is: it is open and
 /// either still `reported` past [`Limits::accept_by`] or red or overdue
 /// against its deadline. An escalated event has a fresh deadline from its
-/// last climb, and the red share counts from the report, so an old event
-/// would be red again at once: it is due again only when that fresh
+/// last climb (its colour counts from the climb, see [`Limits::sla`]); each
+/// level gets its whole limit, so it is due again only when that fresh
 /// deadline has passed (overdue).
 pub fn due(event: &Event, limits: &Limits, now: DateTime<Utc>) -> Option<DueReason> {
     if !event.status.is_open() {
@@ -585,6 +642,69 @@ mod tests {
         e.handler = Some("grid".into());
         e.deadline = Some(e.reported_at + Duration::hours(24));
         e
+    }
+
+    #[test]
+    fn a_renewed_deadline_is_measured_from_its_renewal_not_from_the_report() {
+        let r = EventRules::builtin().unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 3, 12, 8, 0, 0).unwrap();
+        // Reported ten days ago (24 h limit), closed, reopened an hour ago:
+        // the reopening owes a fresh limit from then.
+        let mut e = reported(240, now);
+        let limit = r.limits.limit_h(e.category, e.grade);
+        assert_eq!(limit, 24.0);
+        e.status = EventStatus::Reopened;
+        let reopened = now - Duration::hours(1);
+        e.deadline = Some(r.limits.deadline(reopened, e.category, e.grade));
+        let s = r.limits.sla(&e, now);
+        assert_eq!(s.since, reopened);
+        assert_eq!(s.level, SlaLevel::Green, "1 h of a fresh 24 h limit");
+        assert!((s.used - 1.0 / 24.0).abs() < 1e-9, "used {}", s.used);
+        assert_eq!(
+            s.elapsed,
+            Duration::hours(240),
+            "elapsed still counts from the report"
+        );
+        // 22 h after the reopening: 23/24 used, red; past the deadline: overdue.
+        assert_eq!(
+            r.limits.sla(&e, reopened + Duration::hours(20)).level,
+            SlaLevel::Yellow
+        );
+        assert_eq!(
+            r.limits.sla(&e, reopened + Duration::hours(23)).level,
+            SlaLevel::Red
+        );
+        assert_eq!(
+            r.limits.sla(&e, reopened + Duration::hours(25)).level,
+            SlaLevel::Overdue
+        );
+        // A deadline from the report (a new grade on acceptance) runs from the report.
+        let mut g = reported(10, now);
+        g.grade = Grade::Major;
+        g.deadline = Some(r.limits.deadline(g.reported_at, g.category, g.grade));
+        let s = r.limits.sla(&g, now);
+        assert_eq!(s.since, g.reported_at);
+        assert!((s.used - 10.0 / r.limits.limit_h(g.category, g.grade)).abs() < 1e-9);
+        // A deadline shorter than the limit (set by an import) runs from the report too.
+        let short = reported(10, now);
+        assert_eq!(r.limits.sla(&short, now).since, short.reported_at);
+    }
+
+    #[test]
+    fn a_renewed_deadline_on_a_working_calendar_starts_at_the_renewal() {
+        let mut limits = EventRules::builtin().unwrap().limits;
+        limits.calendar = Calendar::Working {
+            start_h: 9,
+            end_h: 17,
+        };
+        let now = Utc.with_ymd_and_hms(2026, 3, 10, 2, 0, 0).unwrap(); // Tue 10:00 in Shanghai
+        let mut e = reported(24 * 8, now);
+        e.status = EventStatus::Reopened;
+        e.deadline = Some(limits.deadline(now, e.category, e.grade));
+        let s = limits.sla(&e, now);
+        assert_eq!(s.since, now);
+        assert_eq!(s.level, SlaLevel::Green);
+        assert!(s.used.abs() < 1e-9);
     }
 
     #[test]

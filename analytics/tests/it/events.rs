@@ -25,8 +25,8 @@ use geo_core::model::lifecycle::{
     allowed_targets, is_allowed, transition, LifecycleConfig, LifecycleError, Timeline,
 };
 use geo_core::model::{
-    Event, EventSource, EventStatus, Grade, GridRefs, Place, PlaceCategory, Road, RoadClass,
-    ServiceKind,
+    Event, EventSource, EventStatus, Grade, GridRefs, PersonTag, Place, PlaceCategory, Road,
+    RoadClass, ServiceKind,
 };
 use geo_core::taxonomy::EventCategory;
 use geo_types::{line_string, Geometry, Point};
@@ -603,6 +603,7 @@ fn indicators_on_a_hand_made_week() {
         refs: &grid_refs,
         sizes: &sizes,
         reopened: Some(&reopened),
+        workers: None,
     };
     let rep = indicators(&input, w).unwrap();
     let row = |k: AreaKey| rep.rows.iter().find(|r| r.area == k).unwrap();
@@ -664,6 +665,76 @@ fn indicators_on_a_hand_made_week() {
             events: events.len()
         }
     );
+}
+
+#[test]
+fn indicators_per_worker_count_the_events_of_the_grids_they_serve() {
+    let w = Window {
+        from: t(2024, 6, 1, 0, 0),
+        to: t(2024, 6, 8, 0, 0),
+    };
+    // Grid 1 has workers 1 and 2; grid 2 has worker 3; worker 4 serves the
+    // dedicated grid 9, which overlays grid 1.
+    let workers = HashMap::from([(1, vec![1, 2]), (2, vec![3]), (9, vec![4])]);
+    let mut events = Vec::new();
+    let mut grid_refs = Vec::new();
+    for (id, grid, dedicated) in [(1, 1, None), (2, 1, Some(9)), (3, 2, None)] {
+        let mut e = ev(id, "02.05", t(2024, 6, 2, 8, 0));
+        e.handler = Some("grid".into());
+        e.resolved_at = Some(e.reported_at + Duration::hours(4));
+        events.push(e);
+        grid_refs.push(refs(10, grid, dedicated));
+    }
+    let key = |id| AreaKey {
+        level: AreaLevel::Worker,
+        id,
+    };
+    let sizes = HashMap::from([(
+        key(1),
+        AreaSize {
+            households: 400,
+            persons: 1000,
+            grid_workers: 2,
+        },
+    )]);
+    let input = IndicatorInput {
+        events: &events,
+        refs: &grid_refs,
+        sizes: &sizes,
+        reopened: None,
+        workers: Some(&workers),
+    };
+    let rep = indicators(&input, w).unwrap();
+    let row = |id| rep.rows.iter().find(|r| r.area == key(id)).unwrap();
+    assert_eq!(row(1).events, 2);
+    assert_eq!(row(2).events, 2);
+    assert_eq!(row(3).events, 1);
+    assert_eq!(row(4).events, 1, "the dedicated grid's event only");
+    assert_eq!(
+        row(1).workload_per_worker,
+        Some(1.0),
+        "2 events / 2 workers"
+    );
+    assert_eq!(row(1).events_per_1000_households, Some(5.0));
+    assert_eq!(AreaLevel::Worker.code(), "worker");
+    // Without the map no worker row exists, and the other rows do not change.
+    let plain = indicators(
+        &IndicatorInput {
+            workers: None,
+            ..input
+        },
+        w,
+    )
+    .unwrap();
+    assert!(plain.rows.iter().all(|r| r.area.level != AreaLevel::Worker));
+    let areas = |r: &analytics::indicators::IndicatorReport| {
+        r.rows
+            .iter()
+            .filter(|x| x.area.level != AreaLevel::Worker)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(areas(&plain), areas(&rep));
 }
 
 // ----------------------------------------------------------------- hotspots
@@ -801,12 +872,23 @@ fn coverage_on_a_hand_made_network() {
         service: Some(ServiceKind::Clinic),
         geometry: Geometry::Point(p(0.0, 0.0)),
     };
-    let o = |id, x, y, grid, hh, old| Origin {
-        building: BuildingId::new(id).unwrap(),
-        location: p(x, y),
-        grid: Some(GridId::new(grid).unwrap()),
-        households: hh,
-        elderly_alone: old,
+    // The disabled (PersonTag::ALL[1]) live in one household of each building.
+    let disabled = PersonTag::ALL
+        .iter()
+        .position(|t| *t == PersonTag::Disabled)
+        .unwrap();
+    let o = |id, x, y, grid, hh, old| {
+        let mut tagged = [0; analytics::coverage::TAGS];
+        tagged[0] = old;
+        tagged[disabled] = 1;
+        Origin {
+            building: BuildingId::new(id).unwrap(),
+            location: p(x, y),
+            grid: Some(GridId::new(grid).unwrap()),
+            households: hh,
+            elderly_alone: old,
+            tagged,
+        }
     };
     let origins = vec![
         o(1, 0.009, 0.0, 1, 10, 1),    // 1000.8 m → 13.9 min
@@ -845,7 +927,12 @@ fn coverage_on_a_hand_made_network() {
     assert_eq!((r1.households, r1.households_beyond), (40, 30));
     assert_eq!(r1.households_beyond_share, Some(0.75));
     assert_eq!((r1.elderly_alone, r1.elderly_alone_beyond), (1, 0));
+    // every key population is counted: households with a disabled member,
+    // 2 in grid 1 (buildings 1 and 3), of which 1 beyond (building 3)
+    assert_eq!((r1.tagged[disabled], r1.tagged_beyond[disabled]), (2, 1));
+    assert_eq!((r1.tagged[0], r1.tagged_beyond[0]), (1, 0));
     let r2 = row(2);
+    assert_eq!((r2.tagged[disabled], r2.tagged_beyond[disabled]), (3, 3));
     assert_eq!((r2.households, r2.households_beyond), (30, 30));
     assert_eq!(r2.elderly_alone_beyond_share, Some(1.0));
     assert!((r2.mean_minutes.unwrap() - exp2).abs() < 1e-6);
@@ -891,15 +978,27 @@ fn coverage_on_a_hand_made_network() {
         phone: None,
         birth_year: 1940,
         sex: geo_core::model::Sex::Female,
-        tags: vec![geo_core::model::PersonTag::ElderlyAlone],
+        tags: vec![
+            geo_core::model::PersonTag::ElderlyAlone,
+            geo_core::model::PersonTag::Disabled,
+        ],
+    };
+    // two disabled members of household 2 count it once
+    let pair = |id| geo_core::model::Person {
+        id: geo_core::ids::PersonId::new(id).unwrap(),
+        household: Some(geo_core::ids::HouseholdId::new(2).unwrap()),
+        tags: vec![geo_core::model::PersonTag::Disabled],
+        ..old.clone()
     };
     let os = analytics::coverage::origins_from(
         std::slice::from_ref(&b),
         &[hh(1), hh(2)],
-        &[old],
+        &[old.clone(), pair(2), pair(3)],
         |_| None,
     );
     assert_eq!((os.len(), os[0].households, os[0].elderly_alone), (1, 2, 1));
+    assert_eq!(os[0].tagged[disabled], 2, "households, not persons");
+    assert_eq!(os[0].tagged[0], 1);
     let os = analytics::coverage::origins_from(&[b], &[], &[], |_| None);
     assert_eq!(os[0].households, 24, "no records: the building's own count");
 

@@ -16,6 +16,7 @@
 //!   hash only ([`Store::persons_by_national_id`], [`Store::rotate_key`]).
 
 mod accounts;
+mod assists;
 mod audit;
 mod codec;
 mod columnar;
@@ -37,9 +38,10 @@ use duckdb::Connection;
 use crate::crypt::Keyring;
 
 pub use accounts::{AccountRow, TokenRow};
+pub use assists::NoteRow;
 pub use audit::{AuditBreak, AuditCheck, AuditLine};
 pub use error::{Result, StoreError};
-pub use photos::PhotoRow;
+pub use photos::{PhotoRow, VisitPhotoRow};
 pub use read::{Counts, EventFilter, GridPopulation, LoadSet, Page, TransitionRow};
 pub use schema::SCHEMA_VERSION;
 pub use scope::Scope;

@@ -3,7 +3,7 @@
 //! transaction, so a store is never half-migrated.
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// Reference columns carried by every element assigned to grids (格进图).
 pub(crate) const REFS: &str =
@@ -120,6 +120,7 @@ CREATE UNIQUE INDEX audit_log_seq ON audit_log (seq);
         v7_event_photos(),
         v8_visits(),
         v9_persons_sealed_together(r),
+        v10_assists_notes_visit_photos(),
     ]
 }
 
@@ -163,6 +164,25 @@ CREATE TABLE needs (id UBIGINT PRIMARY KEY, household UBIGINT NOT NULL, visit UB
   category VARCHAR NOT NULL, text VARCHAR NOT NULL, opened_at BIGINT NOT NULL,
   closed_at BIGINT, closed_by VARCHAR);
 CREATE INDEX needs_household ON needs (household);
+"
+    .to_string()
+}
+
+/// 10: assisting departments of an event (网格吹哨、部门报到: one lead, any
+/// number of assisting departments, who see the event and add notes but do
+/// not move it), notes on an event outside its transitions, and photos of
+/// visits (the same content-addressed files as event photos); see
+/// `super::assists` and `super::visits`.
+fn v10_assists_notes_visit_photos() -> String {
+    "
+CREATE TABLE event_assists (event UBIGINT NOT NULL, department VARCHAR NOT NULL, actor VARCHAR NOT NULL,
+  at_s BIGINT NOT NULL, PRIMARY KEY (event, department));
+CREATE TABLE event_notes (event UBIGINT NOT NULL, at_s BIGINT NOT NULL, actor VARCHAR NOT NULL,
+  department VARCHAR, note VARCHAR NOT NULL);
+CREATE INDEX event_notes_event ON event_notes (event);
+CREATE TABLE visit_photos (visit UBIGINT NOT NULL, sha256 VARCHAR NOT NULL, content_type VARCHAR NOT NULL,
+  bytes UBIGINT NOT NULL, width UINTEGER NOT NULL, height UINTEGER NOT NULL, actor VARCHAR NOT NULL,
+  at_s BIGINT NOT NULL, PRIMARY KEY (visit, sha256));
 "
     .to_string()
 }

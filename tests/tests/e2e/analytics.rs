@@ -369,6 +369,92 @@ async fn regrid_job_over_http() {
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
+/// Per-worker indicators: leaders only (a worker row names a person); each
+/// row is one worker of a grid, named and nothing else, counting the events
+/// of the grid they serve; the ranked workbook is the dashboard's table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indicators_per_worker_for_leaders_only_and_the_ranked_workbook() {
+    let (store, path) = demo_store("indicators-workers");
+    let st = AppState::new(store, proxy_config(path)).expect("state");
+    for role in ["planner", "screen"] {
+        let (s, v) = call(&st, get("/api/v1/indicators?level=worker", role)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{role}: {v}");
+    }
+    let (s, v) = call(&st, get("/api/v1/indicators?level=worker", "leader")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let rows = v["rows"].as_array().expect("rows");
+    let workers: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["area"]["level"] == "worker")
+        .collect();
+    assert!(!workers.is_empty());
+    let allowed = [
+        "area",
+        "name",
+        "code",
+        "worker_role",
+        "window",
+        "households",
+        "events",
+        "merged",
+        "events_per_1000_households",
+        "resolved",
+        "closed_in_grid_share",
+        "median_handling_h",
+        "p90_handling_h",
+        "overdue",
+        "rated",
+        "satisfaction_mean",
+        "satisfaction_share",
+        "reopen_rate",
+        "grid_workers",
+        "workload_per_worker",
+        "prev_events",
+        "events_change",
+        "prev_median_handling_h",
+        "prev_closed_in_grid_share",
+        "prev_satisfaction_share",
+    ];
+    for w in &workers {
+        let keys: Vec<&String> = w.as_object().expect("row").keys().collect();
+        assert!(keys.iter().all(|k| allowed.contains(&k.as_str())), "{w}");
+    }
+    // A worker's figures are those of the grid they serve.
+    let (_, g) = call(&st, get("/api/v1/indicators?level=grid", "leader")).await;
+    let grids = g["rows"].as_array().expect("rows");
+    let (w, grid) = workers
+        .iter()
+        .find_map(|w| {
+            let grid = grids.iter().find(|r| r["code"] == w["code"])?;
+            (w["worker_role"] == "grid_worker").then_some((w, grid))
+        })
+        .expect("a grid worker of a comprehensive grid");
+    assert_eq!(w["events"], grid["events"], "{w} vs {grid}");
+    // The ranked workbook: the level's rows, best first.
+    let (s, _, bytes) = respond(
+        &st,
+        get(
+            "/api/v1/indicators?level=worker&format=xlsx&rank=overdue",
+            "leader",
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(&bytes[..2], b"PK");
+    let (s, v) = call(
+        &st,
+        get(
+            "/api/v1/indicators?level=worker&format=xlsx&rank=nope",
+            "leader",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_rank"))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn indicators_per_community_and_grid() {
     let (store, path) = demo_store("indicators");

@@ -1043,3 +1043,174 @@ async fn roles_without_handling_rights_get_403() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(stored_event(&st, a).status.code(), "accepted");
 }
+
+/// 网格吹哨、部门报到: an event dispatched to a lead department with an
+/// assisting one. The assisting department sees it (detail and inbox,
+/// marked, without moves), adds a note and is refused a move; a department
+/// neither lead nor assisting is answered 404; intake stores the rule's
+/// assisting departments.
+#[tokio::test]
+async fn assisting_departments_see_and_note_but_do_not_move() {
+    let st = state("ev-assist");
+    let (lon, lat, _) = micro_grid(&st).await;
+    let ev = intake(
+        &st,
+        json!({"category": "04.03", "title": "燃气异味", "lon": lon, "lat": lat}),
+    )
+    .await;
+    let id = id_of(&ev);
+    // Intake's rule (gas safety) names emergency_management as assisting.
+    let (s, d) = send(
+        &st,
+        "GET",
+        &format!("/api/v1/events/{id}"),
+        Some("department:emergency_management"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["you_assist"], json!(true));
+    let (s, _) = move_to(
+        &st,
+        id,
+        "leader",
+        json!({"to": "accepted", "grade": "major"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    // On dispatch the leader names the lead and replaces the assisting ones.
+    let (s, body) = move_to(
+        &st,
+        id,
+        "leader",
+        json!({"to": "dispatched", "handler": "dept:gas_company", "assisting": ["police", "dept:gas_company"]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, d) = send(
+        &st,
+        "GET",
+        &format!("/api/v1/events/{id}"),
+        Some("department:police"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(
+        d["assisting"],
+        json!(["police"]),
+        "the lead is not also assisting"
+    );
+    assert_eq!(
+        (d["you_assist"].clone(), d["allowed"].clone()),
+        (json!(true), json!([]))
+    );
+    let (s, _) = send(
+        &st,
+        "GET",
+        &format!("/api/v1/events/{id}"),
+        Some("department:emergency_management"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "replaced on dispatch: no longer assisting"
+    );
+    let (s, _) = send(
+        &st,
+        "GET",
+        &format!("/api/v1/events/{id}"),
+        Some("department:fire_service"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = send(
+        &st,
+        "POST",
+        &format!("/api/v1/events/{id}/notes"),
+        Some("department:fire_service"),
+        Some(json!({"note": "x"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // The assisting department notes; it may not move the event.
+    let (s, n) = send(
+        &st,
+        "POST",
+        &format!("/api/v1/events/{id}/notes"),
+        Some("department:police"),
+        Some(json!({"note": "已派民警到场，电话 13812345678"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{n}");
+    assert_eq!(n["department"], json!("police"));
+    let (s, r) = move_to(&st, id, "department:police", json!({"to": "in_progress"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{r}");
+    let (s, _) = move_to(
+        &st,
+        id,
+        "department:gas_company",
+        json!({"to": "in_progress"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "the lead moves it");
+    // Notes are kept, scrubbed for readers.
+    let (_, d) = send(
+        &st,
+        "GET",
+        &format!("/api/v1/events/{id}"),
+        Some("leader"),
+        None,
+    )
+    .await;
+    let note = d["notes"][0]["note"].as_str().expect("note");
+    assert!(
+        note.starts_with("已派民警到场") && !note.contains("13812345678"),
+        "{note}"
+    );
+    // The inbox of the assisting department lists it, marked, without moves.
+    let (_, inbox) = send(
+        &st,
+        "GET",
+        "/api/v1/inbox?status=all&limit=1000",
+        Some("department:police"),
+        None,
+    )
+    .await;
+    let item = inbox["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["id"] == json!(id))
+        .expect("in the inbox")
+        .clone();
+    assert_eq!(
+        (item["assisting"].clone(), item["allowed"].clone()),
+        (json!(true), json!([]))
+    );
+    let (_, other) = send(
+        &st,
+        "GET",
+        "/api/v1/inbox?status=all&limit=1000",
+        Some("department:fire_service"),
+        None,
+    )
+    .await;
+    assert!(other["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .all(|e| e["id"] != json!(id)));
+    // `assisting` belongs to dispatch.
+    let (s, _) = move_to(
+        &st,
+        id,
+        "leader",
+        json!({"to": "resolved", "assisting": ["police"]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}

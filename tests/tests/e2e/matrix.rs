@@ -78,6 +78,9 @@ struct Fixtures {
     household_out: u64,
     need_in: u64,
     need_out: u64,
+    /// Visits (with the sweep's photo) of those households.
+    visit_in: u64,
+    visit_out: u64,
     grid: String,
     version: u64,
     receipt: String,
@@ -112,6 +115,7 @@ fn scoped(row: &Row) -> bool {
         || row.path == "/api/v1/buildings/{id}"
         || row.path.starts_with("/api/v1/households/{id}")
         || row.path.starts_with("/api/v1/needs/{id}")
+        || row.path.starts_with("/api/v1/visits/{id}")
         || row.path.starts_with("/api/v1/regrid/{job}")
         || row.path == "/ogc/collections/{collection}/items/{feature}"
 }
@@ -160,9 +164,9 @@ fn concrete(row: &Row, caller: &Caller, side: Side, kind: &str, f: &Fixtures) ->
         .replace("{layer}/{z}/{x}/{y}", &format!("grids/{}.mvt", f.tile))
         .replace("{*path}", "viewer.js")
         .replace("{fontstack}/{range}", "Wangge%20Sans/0-255.pbf");
-    let (household, need) = match side {
-        Side::Inside => (f.household_in, f.need_in),
-        Side::Outside => (f.household_out, f.need_out),
+    let (household, need, visit) = match side {
+        Side::Inside => (f.household_in, f.need_in, f.visit_in),
+        Side::Outside => (f.household_out, f.need_out, f.visit_out),
     };
     let path = if let Some(rest) = row.path.strip_prefix("/open311/v2/") {
         // Open311: the list of requests, a service, an event, a receipt.
@@ -184,6 +188,10 @@ fn concrete(row: &Row, caller: &Caller, side: Side, kind: &str, f: &Fixtures) ->
         row.path.replace("{id}", &household.to_string())
     } else if row.path.starts_with("/api/v1/needs/{id}") {
         row.path.replace("{id}", &need.to_string())
+    } else if row.path.starts_with("/api/v1/visits/{id}") {
+        row.path
+            .replace("{id}", &visit.to_string())
+            .replace("{photo}", &f.photo)
     } else {
         path
     };
@@ -229,6 +237,7 @@ fn body(row: &Row, caller: &Caller, f: &Fixtures) -> Option<String> {
         ("POST", "/api/v1/households/{id}/visits") => {
             json!({"kind": "routine", "notes": "矩阵测试"})
         }
+        ("POST", "/api/v1/events/{id}/notes") => json!({"note": "矩阵测试"}),
         // Refused by its parameters (min above max) after the role check.
         ("POST", "/api/v1/regrid") => json!({"level": "micro", "min": 80, "max": 30}),
         _ => json!({}),
@@ -406,9 +415,13 @@ async fn every_route_answers_every_role_and_scope_as_the_matrix_says() {
                 json!({"kind": "follow_up", "needs": [{"text": "矩阵测试", "category": "other"}]}),
             );
             assert_eq!(r.status, 201, "visit of household {h}: {}", r.body);
-            r.json()["needs"][0]["id"].as_u64().expect("need id")
+            let v = r.json();
+            (
+                v["needs"][0]["id"].as_u64().expect("need id"),
+                v["visit"]["id"].as_u64().expect("visit id"),
+            )
         };
-        let (need_in, need_out) = (need(household_in), need(household_out));
+        let ((need_in, visit_in), (need_out, visit_out)) = (need(household_in), need(household_out));
         let versions = get("/api/v1/grids/versions", &leader);
         let version = versions["current"]
             .as_u64()
@@ -456,6 +469,17 @@ async fn every_route_answers_every_role_and_scope_as_the_matrix_says() {
             assert!(matches!(r.status, 200 | 201), "photo on event {ev}: {} {}", r.status, r.body);
             photo = r.json()["photo"]["sha256"].as_str().expect("sha256").to_string();
         }
+        // The same photo on both visits.
+        for v in [visit_in, visit_out] {
+            let r = http_raw(
+                addr,
+                "POST",
+                &format!("/api/v1/visits/{v}/photos"),
+                &[("Cookie", &leader.0), ("X-CSRF-Token", &leader.1), ("Content-Type", "image/png")],
+                &png,
+            );
+            assert!(matches!(r.status, 200 | 201), "photo on visit {v}: {} {}", r.status, r.body);
+        }
         let z = 14u32;
         let n = f64::from(1u32 << z);
         let (x, y) = lonlat;
@@ -472,6 +496,8 @@ async fn every_route_answers_every_role_and_scope_as_the_matrix_says() {
             household_out,
             need_in,
             need_out,
+            visit_in,
+            visit_out,
             grid: grid.clone(),
             version,
             receipt,
@@ -522,7 +548,7 @@ async fn every_route_answers_every_role_and_scope_as_the_matrix_says() {
                                 (Role::Worker | Role::Department, p) if p.starts_with("/api/v1/events/") => true,
                                 (Role::Worker | Role::Department, "/ogc/collections/{collection}/items/{feature}") => true,
                                 (Role::Worker, "/api/v1/buildings/{id}") => true,
-                                (Role::Worker, p) if p.starts_with("/api/v1/households/") || p.starts_with("/api/v1/needs/") => true,
+                                (Role::Worker, p) if p.starts_with("/api/v1/households/") || p.starts_with("/api/v1/needs/") || p.starts_with("/api/v1/visits/{id}") => true,
                                 (Role::Planner, p) if p.starts_with("/api/v1/regrid/") => true,
                                 _ => false,
                             };

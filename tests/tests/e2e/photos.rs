@@ -264,3 +264,93 @@ async fn photos_are_cleaned_refused_and_scoped_like_their_event() {
         .iter()
         .all(|l| l.1 == "worker:worker" && l.3.starts_with(&format!("event {id}:"))));
 }
+
+/// Photos of a household visit follow the event photos' rules: stored
+/// without EXIF GPS, shown in the file's visit timeline, scoped by the
+/// household's grid (a worker of another grid: 404), refused to roles that
+/// see no people, every add and read audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visit_photos_are_cleaned_scoped_and_audited() {
+    let st = demo_state("visit-photos");
+    let (s, late) = call(&st, read("/api/v1/visits/overdue?limit=50", "leader", None)).await;
+    assert_eq!(s, StatusCode::OK, "{late}");
+    let h = late["households"]
+        .as_array()
+        .expect("households")
+        .iter()
+        .find(|h| h["grid"].is_string())
+        .expect("an overdue household in a grid")
+        .clone();
+    let hid = h["household"].as_u64().expect("household");
+    let grid = h["grid"].as_str().expect("grid").to_string();
+    let visit = Request::post(format!("/api/v1/households/{hid}/visits"))
+        .header("x-wangge-role", "worker")
+        .header("x-wangge-grids", &grid)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"kind":"routine","notes":"走访拍照"}"#))
+        .expect("request");
+    let (s, rec) = call(&st, visit).await;
+    assert_eq!(s, StatusCode::CREATED, "{rec}");
+    let vid = rec["visit"]["id"].as_u64().expect("visit id");
+    let add = |role: &str, grids: Option<&str>, body: Vec<u8>| {
+        let mut r = Request::post(format!("/api/v1/visits/{vid}/photos"))
+            .header("x-wangge-role", role)
+            .header(header::CONTENT_TYPE, "image/jpeg");
+        if let Some(g) = grids {
+            r = r.header("x-wangge-grids", g);
+        }
+        r.body(Body::from(body)).expect("request")
+    };
+    let other = "000000000000000000";
+    let (s, _) = call(&st, add("worker", Some(other), jpeg_with_gps())).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a worker of another grid");
+    let (s, added) = call(&st, add("worker", Some(&grid), jpeg_with_gps())).await;
+    assert_eq!(s, StatusCode::CREATED, "{added}");
+    let sha = added["photo"]["sha256"].as_str().expect("sha").to_string();
+    for suffix in ["", "/thumb"] {
+        let path = format!("/api/v1/visits/{vid}/photos/{sha}{suffix}");
+        let (s, _, bytes) = respond(&st, read(&path, "worker", Some(&grid))).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            bytes.starts_with(&[0xFF, 0xD8])
+                && !has(&bytes, b"Exif")
+                && !has(&bytes, &[0x88, 0x25])
+        );
+        let (s, _, _) = respond(&st, read(&path, "worker", Some(other))).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path} from another grid");
+        for role in ["planner", "screen", "department"] {
+            let (s, _, _) = respond(&st, read(&path, role, None)).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{path} as {role}");
+        }
+    }
+    let (s, file) = call(
+        &st,
+        read(
+            &format!("/api/v1/households/{hid}/file"),
+            "worker",
+            Some(&grid),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let v = file["visits"]
+        .as_array()
+        .expect("visits")
+        .iter()
+        .find(|v| v["id"].as_u64() == Some(vid))
+        .expect("the visit")
+        .clone();
+    assert_eq!(v["photos"][0]["sha256"], sha.as_str(), "{v}");
+    let lines =
+        st.0.store
+            .lock()
+            .expect("store")
+            .audit_lines(None)
+            .expect("audit");
+    let mine: Vec<_> = lines.iter().filter(|l| l.3.contains(&sha)).collect();
+    assert_eq!(
+        mine.iter().map(|l| l.2.as_str()).collect::<Vec<_>>(),
+        ["visit_photo_add", "visit_photo", "visit_photo_thumb"],
+        "{mine:?}"
+    );
+}

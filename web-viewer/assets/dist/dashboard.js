@@ -1,8 +1,10 @@
 // @ts-check
 // The leader's and planner's dashboard (`/dashboard`): indicators per
-// community, comprehensive grid or micro-grid over a chosen time window, as a
-// ranking table and a choropleth on the map (`GET /api/v1/indicators`, the
-// same rows; the download is the same request with `format=xlsx`), and the
+// community, comprehensive grid, micro-grid or (leaders only) grid worker over
+// a chosen time window, as a ranking table and a choropleth on the map
+// (`GET /api/v1/indicators`, the same rows; a worker's row colours the grid
+// they serve; the download is the same request with `format=xlsx&rank=`, the
+// table as shown), and the
 // week's emerging hotspots (`GET /api/v1/hotspots`) with the events near each,
 // and the 15-minute coverage of a service per comprehensive grid
 // (`GET /api/v1/coverage?format=geojson`) with a what-if: a click on its map
@@ -17,7 +19,7 @@ import { CATEGORIES, GROUPS, VOCAB } from './vocab.js';
 const TEXT = {
   zh: {
     heading: '治理指标', backToMap: '返回地图', logout: '退出', level: '层级', lvCommunity: '社区',
-    lvGrid: '综合网格', lvMicro: '微网格', from: '开始日期', to: '结束日期', indicator: '排名指标',
+    lvGrid: '综合网格', lvMicro: '微网格', lvWorker: '网格员', from: '开始日期', to: '结束日期', indicator: '排名指标',
     download: '下载 Excel', ranking: '排名', area: '区域', events: '事件', per1000: '每千户',
     inGrid: '小事不出网格', handling: '处置时长(中位,时)', overdue: '超期', satisfaction: '满意率',
     mapTitle: '分级着色', hotspots: '新发热点', week: '周（任选一天）', category: '类别',
@@ -29,6 +31,7 @@ const TEXT = {
     covSummary: '{0} 分钟内可步行到达{1}的住户：{2}（{3} 户在圈外；圈外独居老人 {4} 人）',
     covWhatIf: '加上 {0} 处拟建设施：{1}，{2}',
     covered: '覆盖率', planned: '拟建设施',
+    keyPop: '重点人群', keyHouseholds: '户数', keyBeyond: '圈外户数', keyBeyondShare: '圈外占比',
     ind: {
       events_per_1000_households: '每千户事件数', closed_in_grid_share: '小事不出网格率',
       median_handling_h: '处置时长中位数（时）', overdue: '超期事件数', satisfaction_share: '满意率', events: '事件数',
@@ -36,7 +39,7 @@ const TEXT = {
   },
   en: {
     heading: 'Indicators', backToMap: 'Back to map', logout: 'Log out', level: 'Level', lvCommunity: 'Community',
-    lvGrid: 'Comprehensive grid', lvMicro: 'Micro-grid', from: 'From', to: 'To', indicator: 'Rank by',
+    lvGrid: 'Comprehensive grid', lvMicro: 'Micro-grid', lvWorker: 'Grid worker', from: 'From', to: 'To', indicator: 'Rank by',
     download: 'Download Excel', ranking: 'Ranking', area: 'Area', events: 'Events', per1000: 'Per 1,000 hh',
     inGrid: 'Closed in grid', handling: 'Handling (median, h)', overdue: 'Overdue', satisfaction: 'Satisfied',
     mapTitle: 'Choropleth', hotspots: 'Emerging hotspots', week: 'Week (any day)', category: 'Category',
@@ -48,6 +51,7 @@ const TEXT = {
     covSummary: 'Households within {0} minutes\' walk of a {1}: {2} ({3} beyond; {4} elderly living alone beyond)',
     covWhatIf: 'With {0} planned: {1}, {2}',
     covered: 'Covered', planned: 'Planned',
+    keyPop: 'Key population', keyHouseholds: 'Households', keyBeyond: 'Beyond', keyBeyondShare: 'Beyond share',
     ind: {
       events_per_1000_households: 'Events per 1,000 households', closed_in_grid_share: 'Closed in the grid',
       median_handling_h: 'Median handling time (h)', overdue: 'Overdue events', satisfaction_share: 'Satisfaction', events: 'Events',
@@ -73,10 +77,12 @@ const AREAS = {
   community: { path: '/api/v1/communities', level: 'community' },
   grid: { path: '/api/v1/grids?kind=comprehensive', level: 'comprehensive' },
   micro: { path: '/api/v1/grids?kind=micro', level: 'micro' },
+  // A worker's row colours the grid they serve (matched by its code).
+  worker: { path: '/api/v1/grids?limit=10000', level: 'worker' },
 };
 
 /**
- * @typedef {{ area: { level: string, id: number }, name: string, code?: string } & Record<string, any>} Row
+ * @typedef {{ area: { level: string, id: number }, name: string, code?: string, worker_role?: string } & Record<string, any>} Row
  * @typedef {{ from: string, to: string, level: string, rows: Row[] }} Answer
  */
 
@@ -126,6 +132,12 @@ function fmt(v, share) {
 /** @param {Date} d */
 function isoDate(d) {
   return d.toISOString().slice(0, 10);
+}
+
+/** A worker role's name in the page's language. @param {string} code */
+function roleName(code) {
+  const names = VOCAB.role?.[code];
+  return names ? names[getLang() === 'en' ? 1 : 0] : code;
 }
 
 /** The query of the indicator request the controls describe. */
@@ -184,23 +196,36 @@ function renderTable() {
     const tr_ = document.createElement('tr');
     tr_.dataset.id = String(r.area.id);
     const c = colour(r[spec.key]);
-    tr_.innerHTML = `<td class="num">${i + 1}</td><td><i class="sw" style="background:${c}"></i>${esc(r.name)}${r.code ? ` <small>${esc(r.code)}</small>` : ''}</td>`
+    const small = [r.code, r.worker_role ? roleName(r.worker_role) : ''].filter(Boolean).join(' · ');
+    tr_.innerHTML = `<td class="num">${i + 1}</td><td><i class="sw" style="background:${c}"></i>${esc(r.name)}${small ? ` <small>${esc(small)}</small>` : ''}</td>`
       + `<td class="num">${fmt(r.events, false)}</td><td class="num">${fmt(r.events_per_1000_households, false)}</td>`
       + `<td class="num">${fmt(r.closed_in_grid_share, true)}</td><td class="num">${fmt(r.median_handling_h, false)}</td>`
       + `<td class="num">${fmt(r.overdue, false)}</td><td class="num">${fmt(r.satisfaction_share, true)}</td>`;
     tr_.addEventListener('click', () => focusArea(r.area.id));
+    tr_.dataset.map = String(mapId(r));
     body.append(tr_);
   });
   if (answer) $('window').textContent = tr('window', answer.from.slice(0, 10), answer.to.slice(0, 10));
 }
 
+/** Grid IDs by grid code, for the worker rows (filled with the grids). @type {Map<string, number>} */
+const gridIdByCode = new Map();
+
+/** The ID of a row's area on the map: its own, or a worker's grid. @param {Row} r */
+function mapId(r) {
+  if (r.area.level !== 'worker') return r.area.id;
+  return gridIdByCode.get(String(r.code)) ?? -1;
+}
+
 /** Highlights an area in the table and frames it on the map. */
 function focusArea(/** @type {number} */ id) {
+  const row = answer?.rows.find((r) => r.area.id === id && r.area.level === AREAS[/** @type {keyof typeof AREAS} */ (field('level').value)].level);
+  const onMap = row ? mapId(row) : id;
   for (const el of $('rank').querySelectorAll('tbody tr')) {
     el.classList.toggle('on', el instanceof HTMLElement && el.dataset.id === String(id));
   }
   if (!map) return;
-  const f = shown?.features.find((/** @type {any} */ x) => x.properties.id === id);
+  const f = shown?.features.find((/** @type {any} */ x) => x.properties.id === onMap);
   if (f) {
     /** @type {number[]} */
     const xs = [];
@@ -215,7 +240,12 @@ function focusArea(/** @type {number} */ id) {
     walk(f.geometry.coordinates);
     map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 60, maxZoom: 16, duration: 0 });
   }
-  map.setFilter('dash-areas-focus', ['==', ['get', 'id'], id]);
+  map.setFilter('dash-areas-focus', ['==', ['get', 'id'], onMap]);
+}
+
+/** Areas go under the hotspots' circles. */
+function below() {
+  return map?.getLayer('dash-hot') ? 'dash-hot' : undefined;
 }
 
 async function renderMap() {
@@ -225,10 +255,16 @@ async function renderMap() {
   if (!areas) {
     areas = await api(AREAS[levelKey].path);
     areaCache.set(levelKey, areas);
+    if (levelKey === 'worker') {
+      for (const f of areas.features) gridIdByCode.set(String(f.properties.code), f.properties.id);
+    }
   }
   const spec = INDICATORS.find((i) => i.key === field('indicator').value) || INDICATORS[0];
   const rows = ranked();
-  const byId = new Map(rows.map((r) => [r.area.id, r]));
+  // One area per row; a grid with several workers takes its best-ranked worker's colour.
+  /** @type {Map<number, Row>} */
+  const byId = new Map();
+  for (const r of rows) if (!byId.has(mapId(r))) byId.set(mapId(r), r);
   const { breaks, colour } = classes(rows.map((r) => r[spec.key]), spec.up);
   const features = areas.features
     .filter((/** @type {any} */ f) => byId.has(f.properties.id))
@@ -243,9 +279,9 @@ async function renderMap() {
   if (src) src.setData(data);
   else {
     map.addSource('dash-areas', { type: 'geojson', data });
-    map.addLayer({ id: 'dash-areas-fill', type: 'fill', source: 'dash-areas', paint: { 'fill-color': ['get', 'colour'], 'fill-opacity': 0.72 } });
-    map.addLayer({ id: 'dash-areas-line', type: 'line', source: 'dash-areas', paint: { 'line-color': '#33414f', 'line-width': 0.8 } });
-    map.addLayer({ id: 'dash-areas-focus', type: 'line', source: 'dash-areas', filter: ['==', ['get', 'id'], -1], paint: { 'line-color': '#0b57d0', 'line-width': 3 } });
+    map.addLayer({ id: 'dash-areas-fill', type: 'fill', source: 'dash-areas', paint: { 'fill-color': ['get', 'colour'], 'fill-opacity': 0.72 } }, below());
+    map.addLayer({ id: 'dash-areas-line', type: 'line', source: 'dash-areas', paint: { 'line-color': '#33414f', 'line-width': 0.8 } }, below());
+    map.addLayer({ id: 'dash-areas-focus', type: 'line', source: 'dash-areas', filter: ['==', ['get', 'id'], -1], paint: { 'line-color': '#0b57d0', 'line-width': 3 } }, below());
     map.on('click', 'dash-areas-fill', (e) => {
       const id = e.features?.[0]?.properties?.id;
       if (id !== undefined) focusArea(Number(id));
@@ -263,10 +299,18 @@ async function renderMap() {
   $('dash-map').dataset.areas = String(features.length);
 }
 
+/** The download link: the request of the table, ranked as it shows. */
+function setDownload() {
+  const q = indicatorQuery();
+  q.set('format', 'xlsx');
+  q.set('rank', field('indicator').value || INDICATORS[0].key);
+  (/** @type {HTMLAnchorElement} */ ($('xlsx'))).href = `/api/v1/indicators?${q}`;
+}
+
 async function loadIndicators() {
   $('error').hidden = true;
   const q = indicatorQuery();
-  ( /** @type {HTMLAnchorElement} */ ($('xlsx'))).href = `/api/v1/indicators?${q}&format=xlsx`;
+  setDownload();
   try {
     answer = await api(`/api/v1/indicators?${q}`);
     renderTable();
@@ -300,10 +344,43 @@ async function loadHotspots() {
       body.append(row);
     }
     $('hot').dataset.count = String(h.hotspots.length);
+    drawHotspots(h.hotspots);
   } catch (e) {
     fail(e);
   }
 }
+
+/** The week's hotspots as a layer of the map (a circle per cell, sized by its count); a click lists its events. @param {any[]} hs */
+function drawHotspots(hs) {
+  if (!map) return;
+  const data = /** @type {any} */ ({
+    type: 'FeatureCollection',
+    features: hs.filter((s) => Number.isFinite(s.lon) && Number.isFinite(s.lat)).map((s, i) => ({
+      type: 'Feature', geometry: { type: 'Point', coordinates: [s.lon, s.lat] }, properties: { i, count: s.count, category: s.category },
+    })),
+  });
+  const src = /** @type {any} */ (map.getSource('dash-hot'));
+  if (src) src.setData(data);
+  else {
+    map.addSource('dash-hot', { type: 'geojson', data });
+    map.addLayer({
+      id: 'dash-hot', type: 'circle', source: 'dash-hot',
+      paint: {
+        'circle-radius': ['interpolate', ['linear'], ['get', 'count'], 1, 7, 20, 18],
+        'circle-color': '#b3261e', 'circle-opacity': 0.8, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2,
+      },
+    });
+    map.on('click', 'dash-hot', (e) => {
+      const i = e.features?.[0]?.properties?.i;
+      if (i !== undefined && shownHotspots[Number(i)]) hotspotEvents(shownHotspots[Number(i)]).catch(fail);
+    });
+  }
+  shownHotspots = hs;
+  $('dash-map').dataset.hotspots = String(data.features.length);
+}
+
+/** The hotspots on the map now, by their index in the layer. @type {any[]} */
+let shownHotspots = [];
 
 /** The events of a hotspot's week and category near its cell, and the cell on the map. */
 async function hotspotEvents(/** @type {any} */ s) {
@@ -405,6 +482,7 @@ async function loadCoverage() {
     const pts = ((tot.share - baseShare) * 100).toFixed(1);
     summary.insertAdjacentHTML('beforeend', `<br><span class="up">${esc(tr('covWhatIf', planned.length, fmt(tot.share, true), `${Number(pts) >= 0 ? '+' : ''}${pts} pp`))}</span>`);
   }
+  renderKeyPopulations(fc);
   summary.dataset.share = tot.share === null ? '' : String(tot.share);
   summary.dataset.base = baseShare === null ? '' : String(baseShare);
   summary.dataset.planned = String(planned.length);
@@ -413,6 +491,32 @@ async function loadCoverage() {
   const bands = ['≥ 80%', '60–80%', '40–60%', '20–40%', '< 20%'];
   for (const [k, l] of bands.entries()) legend.insertAdjacentHTML('beforeend', `<span><i style="background:${RAMP[k]}"></i>${l}</span>`);
   legend.insertAdjacentHTML('beforeend', `<span><i style="background:#0b57d0;border-radius:50%"></i>${esc(tr('planned'))}</span>`);
+}
+
+/**
+ * Every key population the store tags: households with a member so tagged,
+ * and those beyond the walking time, summed over the grids (`key_populations`
+ * of each feature). @param {any} fc
+ */
+function renderKeyPopulations(fc) {
+  /** @type {Map<string, {households: number, beyond: number}>} */
+  const sum = new Map();
+  for (const f of fc.features || []) {
+    for (const k of f.properties.key_populations || []) {
+      const s = sum.get(k.tag) || { households: 0, beyond: 0 };
+      s.households += Number(k.households) || 0;
+      s.beyond += Number(k.households_beyond) || 0;
+      sum.set(k.tag, s);
+    }
+  }
+  const body = /** @type {HTMLTableSectionElement} */ ($('cov-keys').querySelector('tbody'));
+  body.replaceChildren(...[...sum].filter(([, s]) => s.households > 0).map(([tag, s]) => {
+    const row = document.createElement('tr');
+    row.dataset.tag = tag;
+    const name = VOCAB.personTag?.[tag]?.[getLang() === 'en' ? 1 : 0] || tag;
+    row.innerHTML = `<td>${esc(name)}</td><td class="num">${s.households}</td><td class="num">${s.beyond}</td><td class="num">${fmt(s.households ? s.beyond / s.households : null, true)}</td>`;
+    return row;
+  }));
 }
 
 async function initCoverage(/** @type {any} */ style, /** @type {any} */ extent) {
@@ -447,6 +551,8 @@ async function main() {
     location.href = `/login?next=${encodeURIComponent('/dashboard')}`;
     return;
   }
+  // Per-worker indicators name people: offered to leaders only (the API refuses the others).
+  /** @type {HTMLOptionElement} */ (select('level').querySelector('option[value="worker"]')).hidden = me.role !== 'leader';
   const today = new Date();
   field('to').value = isoDate(today);
   field('from').value = isoDate(new Date(today.getTime() - 90 * 86400e3));
@@ -460,6 +566,7 @@ async function main() {
   $('logout').addEventListener('click', () => logout());
   for (const id of ['level', 'from', 'to']) field(id).addEventListener('change', () => loadIndicators());
   field('indicator').addEventListener('change', () => {
+    setDownload();
     renderTable();
     renderMap().catch(fail);
   });

@@ -13,7 +13,8 @@ import { t, setLang, getLang, translateDom, vocab, vocabValues, categoryName } f
  *   age: number, sex: string, tags: string[], revealed: boolean}} Member
  * @typedef {{id: number, visit: number|null, category: string, text: string, opened_at: string,
  *   closed_at: string|null, closed_by: string|null, open: boolean}} Need
- * @typedef {{id: number, at: string, kind: string, notes: string, actor: string, needs: number[]}} Visit
+ * @typedef {{sha256: string, at: string, actor: string}} Photo
+ * @typedef {{id: number, at: string, kind: string, notes: string, actor: string, needs: number[], photos?: Photo[]}} Visit
  * @typedef {{id: number, category: string, title: string, status: string, reported_at: string, link: string,
  *   satisfaction: number|null}} LinkedEvent
  * @typedef {{interval_days: number, last_visit: string|null, due_at: string, overdue: boolean, days_overdue: number}} Schedule
@@ -179,6 +180,23 @@ function renderFile(f) {
     if (found.length) li.append(span('text', `${t('hhNeeds')}：${found.map((n) => n.text).join('；')}`));
     li.className = 'visit';
     li.dataset.visit = String(v.id);
+    if (v.photos?.length) {
+      const row = el('div');
+      row.className = 'photos';
+      for (const p of v.photos) {
+        const a = /** @type {HTMLAnchorElement} */ (document.createElement('a'));
+        a.href = `/api/v1/visits/${v.id}/photos/${p.sha256}`;
+        a.target = '_blank';
+        const img = /** @type {HTMLImageElement} */ (document.createElement('img'));
+        img.src = `/api/v1/visits/${v.id}/photos/${p.sha256}/thumb`;
+        img.alt = `${t('hhPhotoAlt')} ${when(p.at)}`;
+        img.dataset.sha256 = p.sha256;
+        img.loading = 'lazy';
+        a.append(img);
+        row.append(a);
+      }
+      li.append(row);
+    }
     items.push({ at: v.at, node: li });
   }
   for (const e of f.events) {
@@ -254,13 +272,29 @@ $('visit').addEventListener('submit', (ev) => {
     needs: text ? [{ text, category: /** @type {HTMLSelectElement} */ ($('need-category')).value }] : [],
     ...(at ? { at: new Date(at).toISOString() } : {}),
   };
+  const files = [.../** @type {HTMLInputElement} */ ($('visit-photos')).files || []];
+  const button = /** @type {HTMLButtonElement} */ ($('visit-submit'));
+  button.disabled = true;
   call(`/api/v1/households/${encodeURIComponent(householdId || '')}/visits`, { body })
     .then(async (r) => {
-      notice(tr('hhVisitSaved', { n: r.needs.length }));
+      // The photos go one by one as raw bodies, after the visit exists.
+      for (const file of files) {
+        const res = await fetch(`/api/v1/visits/${r.visit.id}/photos`, {
+          method: 'POST',
+          headers: { 'content-type': file.type || 'application/octet-stream', 'x-csrf-token': csrf },
+          body: file,
+        });
+        if (!res.ok) {
+          const data = await res.json().catch(() => null);
+          throw new Error(data?.error ? `${data.error.code}: ${data.error.message}` : `${res.status}`);
+        }
+      }
+      notice(files.length ? tr('hhPhotosSaved', { n: files.length }) : tr('hhVisitSaved', { n: r.needs.length }));
       /** @type {HTMLFormElement} */ ($('visit')).reset();
       await loadFile();
     })
-    .catch(fail);
+    .catch(fail)
+    .finally(() => { button.disabled = false; });
 });
 $('reveal-cancel').addEventListener('click', () => /** @type {HTMLDialogElement} */ ($('reveal')).close());
 $('reveal-form').addEventListener('submit', (ev) => {

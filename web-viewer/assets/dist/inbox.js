@@ -7,6 +7,9 @@
 // a JSON POST to `/api/v1/events/{id}/transition` with the session's CSRF
 // token; photos are uploaded as the raw image body to
 // `/api/v1/events/{id}/photos`. Refusals are shown with their error code.
+// A department assisting an event (named on dispatch besides the lead) sees it
+// marked 协办, without moves, and adds notes and feedback
+// (`POST /api/v1/events/{id}/notes`), as every handler may.
 // 随手拍 (`#report`): a worker's report from the spot — category, what is the
 // matter, a photo from the phone's camera and the phone's position
 // (`navigator.geolocation`, which browsers give only over HTTPS or on
@@ -17,17 +20,18 @@
 import { CATEGORIES, categoryName, getLang, setLang, t, translateDom, vocab, vocabValues } from './i18n.js';
 
 /**
- * @typedef {{level: string, remaining_h: number, deadline: string}} Sla
+ * @typedef {{level: string, remaining_h: number, deadline: string, since?: string, used?: number}} Sla
  * @typedef {{id: number, category: string, title: string, reported_at: string, source: string,
  *   status: string, grade: string, deadline: string|null, handler: string|null, satisfaction: number|null,
  *   grids: {comprehensive: string|null, micro: string|null, dedicated: string|null},
- *   lon: number, lat: number, sla: Sla|null, allowed: string[]}} Item
+ *   lon: number, lat: number, sla: Sla|null, allowed: string[], assisting?: boolean}} Item
  * @typedef {{scope: string, of: string[], counts: Record<string, number>, total: number, matched: number,
  *   events: Item[], handlers: string[]}} Inbox
  * @typedef {{status: string, from: string|null, at: string|null, actor: string|null, note: string}} Step
  * @typedef {{sha256: string, content_type: string, bytes: number, width: number, height: number,
  *   actor: string, at: string}} Photo
- * @typedef {Item & {timeline: Step[], photos?: Photo[]}} Detail
+ * @typedef {{at: string, actor: string, department?: string, note: string}} Note
+ * @typedef {Item & {timeline: Step[], photos?: Photo[], assisting?: string[], you_assist?: boolean, notes?: Note[]}} Detail
  */
 
 /** @param {string} id @returns {HTMLElement} */
@@ -168,12 +172,13 @@ function renderList() {
     li.dataset.id = String(ev.id);
     li.dataset.status = ev.status;
     li.dataset.level = ev.sla?.level || 'none';
+    if (ev.assisting) li.dataset.assisting = 'true';
     const b = /** @type {HTMLButtonElement} */ (el('button'));
     b.type = 'button';
     if (detail && detail.id === ev.id) b.setAttribute('aria-current', 'true');
     b.append(
       el('span', `bar lvl-${ev.sla?.level || 'none'}`),
-      el('span', 'title', ev.title || categoryName(ev.category)),
+      el('span', 'title', `${ev.assisting ? `[${t('ibAssisting')}] ` : ''}${ev.title || categoryName(ev.category)}`),
       el('span', 'when', slaText(ev.sla)),
       el('span', 'meta', `#${ev.id} · ${categoryName(ev.category)} · ${vocab('status', ev.status)} · ${gridsText(ev.grids)} · ${handlerName(ev.handler)}`),
     );
@@ -211,7 +216,11 @@ function renderDetail() {
   $('d-title').textContent = `#${d.id} ${d.title || categoryName(d.category)}`;
   const sla = $('d-sla');
   sla.className = `sla lvl-${d.sla?.level || 'none'}`;
-  sla.textContent = slaText(d.sla);
+  sla.dataset.level = d.sla?.level || 'none';
+  // A renewed deadline (reopening, escalation) is measured from its renewal.
+  const renewed = d.sla?.since && Date.parse(d.sla.since) > Date.parse(d.reported_at);
+  sla.dataset.since = d.sla?.since || '';
+  sla.textContent = slaText(d.sla) + (renewed ? ` · ${t('ibSince', when(d.sla?.since || null))}` : '');
   /** @type {Array<[string, string]>} */
   const facts = [
     [t('status'), vocab('status', d.status)],
@@ -221,6 +230,7 @@ function renderDetail() {
     [t('ibReported'), when(d.reported_at)],
     [t('ibDeadline'), d.deadline ? when(d.deadline) : t('ibNoLimit')],
     [t('ibHandler'), handlerName(d.handler)],
+    ...(d.assisting?.length ? [/** @type {[string, string]} */ ([t('ibAssistingDepts'), d.assisting.map((x) => handlerName(`dept:${x}`)).join('、')])] : []),
     [t('ibPlace'), `${gridsText(d.grids)} (${d.lon.toFixed(5)}, ${d.lat.toFixed(5)})`],
   ];
   if (d.satisfaction) facts.push([t('ibSatisfaction'), '★'.repeat(d.satisfaction)]);
@@ -232,8 +242,15 @@ function renderDetail() {
     b.dataset.move = m;
     b.addEventListener('click', () => prepare(m));
     return b;
-  }) : [el('p', 'muted', t('ibNoActions'))]));
+  }) : [el('p', 'muted', t(d.you_assist ? 'ibAssistingHint' : 'ibNoActions'))]));
+  pane.dataset.assisting = String(!!d.you_assist);
   renderForm();
+  const notes = d.notes || [];
+  $('notes').replaceChildren(...(notes.length ? notes.map((n) => {
+    const li = el('li');
+    li.append(el('div', 'by', `${when(n.at)} · ${n.actor}${n.department ? ` · ${handlerName(`dept:${n.department}`)}` : ''}`), el('div', 'note', n.note));
+    return li;
+  }) : [el('li', 'muted', t('ibNoNotes'))]));
   const photos = d.photos || [];
   $('photos').replaceChildren(...(photos.length ? photos.map((p) => {
     const li = el('li');
@@ -273,6 +290,7 @@ function renderForm() {
   $('move-what').textContent = t(`ibMove_${move}`);
   $('f-grade-l').hidden = move !== 'accepted';
   $('f-handler-l').hidden = move !== 'dispatched';
+  $('f-assist-l').hidden = move !== 'dispatched';
   $('f-sat-l').hidden = move !== 'reviewed';
   $('f-note-label').textContent = move === 'rejected' ? t('ibReason') : t('ibNote');
   /** @type {HTMLTextAreaElement} */ ($('f-note')).required = move === 'rejected';
@@ -288,6 +306,13 @@ function renderForm() {
     const o = /** @type {HTMLOptionElement} */ (el('option', '', handlerName(h)));
     o.value = h;
     o.selected = h === detail?.handler;
+    return o;
+  }));
+  const assist = /** @type {HTMLSelectElement} */ ($('f-assist'));
+  assist.replaceChildren(...(inbox?.handlers || []).filter((h) => h.startsWith('dept:')).map((h) => {
+    const o = /** @type {HTMLOptionElement} */ (el('option', '', handlerName(h)));
+    o.value = h.slice(5);
+    o.selected = !!detail?.assisting?.includes(o.value);
     return o;
   }));
   $('f-sat').replaceChildren(...[1, 2, 3, 4, 5].map((n) => {
@@ -309,7 +334,10 @@ async function submitMove() {
   /** @type {Record<string, unknown>} */
   const body = { to: move, note: /** @type {HTMLTextAreaElement} */ ($('f-note')).value.trim() };
   if (move === 'accepted') body.grade = /** @type {HTMLSelectElement} */ ($('f-grade')).value;
-  if (move === 'dispatched') body.handler = /** @type {HTMLSelectElement} */ ($('f-handler')).value;
+  if (move === 'dispatched') {
+    body.handler = /** @type {HTMLSelectElement} */ ($('f-handler')).value;
+    body.assisting = [.../** @type {HTMLSelectElement} */ ($('f-assist')).selectedOptions].map((o) => o.value);
+  }
   if (move === 'reviewed') {
     if (!satisfaction) throw new Error(t('ibSatisfaction'));
     body.satisfaction = satisfaction;
@@ -318,6 +346,16 @@ async function submitMove() {
   await post(`/api/v1/events/${d.id}/transition`, body);
   notice(t('ibDone', t(`ibMove_${done}`)));
   await Promise.all([openDetail(d.id), loadList()]);
+}
+
+async function submitNote() {
+  const d = detail;
+  if (!d) return;
+  const text = /** @type {HTMLTextAreaElement} */ ($('note-text'));
+  await post(`/api/v1/events/${d.id}/notes`, { note: text.value.trim() });
+  text.value = '';
+  notice(t('ibDone', t('ibAddNote')));
+  await openDetail(d.id);
 }
 
 /** @param {File} file */
@@ -430,6 +468,12 @@ $('move-form').addEventListener('submit', (ev) => {
   const b = /** @type {HTMLButtonElement} */ ($('move-ok'));
   b.disabled = true;
   submitMove().catch((e) => fail(e, t('ibRefused'))).finally(() => { b.disabled = false; });
+});
+$('note-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const b = /** @type {HTMLButtonElement} */ ($('note-ok'));
+  b.disabled = true;
+  submitNote().catch((e) => fail(e, t('ibRefused'))).finally(() => { b.disabled = false; });
 });
 $('move-cancel').addEventListener('click', () => {
   move = '';

@@ -91,6 +91,7 @@ async function refreshAlerts() {
     const c = a.counts || {};
     $('alert-counts').textContent = t('alertCounts', c.overdue ?? 0, c.red ?? 0, c.yellow ?? 0);
     $('escalations').textContent = t('alertEscalated', (a.escalated || []).length);
+    renderHotspots(a.hotspot_week || null, a.hotspots || []);
     const list = $('alerts');
     list.dataset.count = String(alerts.length);
     if (!alerts.length) {
@@ -104,13 +105,66 @@ async function refreshAlerts() {
       b.className = `lvl-${x.sla?.level || 'none'}`;
       b.dataset.id = String(x.id);
       b.setAttribute('aria-current', String(i === alertAt));
+      b.dataset.index = String(i);
       b.innerHTML = `<span class="when">${esc(alertWhen(x))}</span>${esc(categoryName(x.category))} · ${esc(gridOf(x))}`;
-      b.addEventListener('click', () => openAlert(i));
       li.append(b);
       return li;
     }));
   } catch (e) {
     console.warn('alerts:', e.message);
+  }
+}
+/**
+ * The week's emerging hotspots beside the alerts; a click flies the map to
+ * the cell and shows its card (aggregates only: a cell, a category, counts).
+ * @param {string|null} week @param {any[]} hs
+ */
+function renderHotspots(week, hs) {
+  hotspots = hs;
+  $('hot-week').textContent = week ? t('hotAlertWeek', week) : '';
+  const list = $('hot-alerts');
+  list.dataset.count = String(hs.length);
+  if (!hs.length) {
+    list.innerHTML = `<li class="none">${esc(t('hotAlertNone'))}</li>`;
+    return;
+  }
+  list.replaceChildren(...hs.slice(0, 6).map((h) => {
+    const li = document.createElement('li');
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.dataset.area = String(h.area);
+    b.dataset.category = String(h.category);
+    b.dataset.index = String(hotspots.indexOf(h));
+    b.innerHTML = `<span class="when">${esc(t('hotAlertCount', h.count, Number(h.baseline).toFixed(1)))}</span>${esc(categoryName(h.category))}`;
+    li.append(b);
+    return li;
+  }));
+}
+/** The hotspots listed now. @type {any[]} */
+let hotspots = [];
+// One listener per list (the lists are redrawn on every refresh, so the
+// page's listeners stay as many however long it runs).
+$('alerts').addEventListener('click', (ev) => {
+  const b = /** @type {HTMLElement} */ (ev.target).closest('button');
+  if (b?.dataset.index) openAlert(Number(b.dataset.index));
+});
+$('hot-alerts').addEventListener('click', (ev) => {
+  const b = /** @type {HTMLElement} */ (ev.target).closest('button');
+  if (b?.dataset.index && hotspots[Number(b.dataset.index)]) openHotspot(hotspots[Number(b.dataset.index)], b);
+});
+/** @param {any} h @param {HTMLElement} b */
+function openHotspot(h, b) {
+  for (const x of $('hot-alerts').querySelectorAll('button')) x.setAttribute('aria-current', String(x === b));
+  const card = $('focus');
+  card.dataset.id = '';
+  card.dataset.hotspot = String(h.area);
+  card.innerHTML = `<h3>${esc(t('hotAlertsTitle'))} · ${esc(categoryName(h.category))}</h3><dl>
+    <dt>${esc(t('hotAlertWeek', h.week_start))}</dt><dd>${esc(t('hotAlertCount', h.count, Number(h.baseline).toFixed(1)))}</dd>
+    <dt>q</dt><dd>${esc(Number(h.q_value).toFixed(3))}</dd></dl>`;
+  card.hidden = false;
+  focusUntil = Date.now() + 60_000;
+  if (map && Number.isFinite(Number(h.lon)) && Number.isFinite(Number(h.lat))) {
+    map.flyTo({ center: [Number(h.lon), Number(h.lat)], zoom: 15, duration: 1500 });
   }
 }
 /** Flies the map to alert `i` and shows its card. @param {number} i */
@@ -121,6 +175,7 @@ function openAlert(i) {
   for (const b of $('alerts').querySelectorAll('button')) b.setAttribute('aria-current', String(b.dataset.id === String(a.id)));
   const card = $('focus');
   card.dataset.id = String(a.id);
+  delete card.dataset.hotspot;
   card.innerHTML = `<h3>#${esc(String(a.id))} ${esc(categoryName(a.category))}</h3><dl>
     <dt>${esc(t('alertGrid'))}</dt><dd>${esc(gridOf(a))}</dd>
     <dt>${esc(t('alertStatus'))}</dt><dd>${esc(vocab('status', a.status))} · ${esc(vocab('grade', a.grade))}</dd>

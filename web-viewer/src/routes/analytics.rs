@@ -302,9 +302,13 @@ pub struct RegridJob {
 pub struct AreaIndicators<'a> {
     /// Area name.
     pub name: String,
-    /// Grid code (grid levels only).
+    /// Grid code (grid levels; for a worker, the grid served).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// A worker's role code (`grid_worker`, `grid_leader`,
+    /// `neighbourhood_head`); worker rows only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker_role: Option<&'static str>,
     /// The figures.
     #[serde(flatten)]
     pub row: &'a analytics::indicators::IndicatorRow,
@@ -543,8 +547,9 @@ pub async fn grids_of_version(
     Ok(Json(GridsOfVersion::of(v, &grids)).into_response())
 }
 
-/// `GET /api/v1/indicators?from=&to=&level=community|grid|micro|dedicated&format=json|csv`:
+/// `GET /api/v1/indicators?from=&to=&level=community|grid|micro|dedicated|worker&format=json|csv|xlsx&rank=`:
 /// one row per area and the events by category and source (`breakdown`).
+/// Worker rows name a person (display name, role, grid): leaders only.
 pub async fn indicators(
     State(st): State<AppState>,
     access: Access,
@@ -555,9 +560,31 @@ pub async fn indicators(
     let level = report::parse_level(level_s).ok_or_else(|| {
         AppError::bad(
             ErrorCode::BadLevel,
-            format!("level={level_s:?}: expected community, grid, micro or dedicated"),
+            format!("level={level_s:?}: expected community, grid, micro, dedicated or worker"),
         )
     })?;
+    if level == AreaLevel::Worker && !access.role.sees_people() {
+        return Err(AppError::Forbidden(format!(
+            "level=worker names grid workers; role {} sees aggregates per area only",
+            access.role.name()
+        )));
+    }
+    let rank = q
+        .rank
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            report::RankBy::parse(s).ok_or_else(|| {
+                AppError::bad(
+                    ErrorCode::BadRank,
+                    format!(
+                        "rank={s:?}: expected one of {}",
+                        report::RankBy::NAMES.join(", ")
+                    ),
+                )
+            })
+        })
+        .transpose()?;
     // Reopen rate from the stored timelines (events reopened and closed again count).
     let ever = st
         .with_store(|s| Ok(s.events_ever(geo_core::model::EventStatus::Reopened)?))
@@ -577,6 +604,9 @@ pub async fn indicators(
     .map_err(|e| AppError::bad(ErrorCode::BadTime, e))?;
     let sizes = report::area_sizes(&view.dataset.grids, &view.grid_pop);
     let reopened = report::reopened_from(&ever, &view.dataset.events);
+    let slots = report::worker_slots(&view.dataset.grids);
+    let slot_of: std::collections::HashMap<u64, &report::WorkerSlot> =
+        slots.iter().map(|w| (w.id, w)).collect();
     let rep = report::indicator_rows(
         &view.dataset.events,
         &view.event_refs,
@@ -584,35 +614,52 @@ pub async fn indicators(
         Some(&reopened),
         window,
         level,
+        &report::worker_grids(&slots),
     )
     .map_err(|e| AppError::Internal(e.to_string()))?;
     let visible = |level: AreaLevel, id: u64| match &scope {
         Scope::Town => true,
-        Scope::Grids(g) => {
-            level != AreaLevel::Town
-                && level != AreaLevel::Community
-                && g.iter().any(|x| x.get() == id)
-        }
+        Scope::Grids(g) => match level {
+            AreaLevel::Town | AreaLevel::Community => false,
+            AreaLevel::Worker => slot_of
+                .get(&id)
+                .is_some_and(|w| g.iter().any(|x| *x == w.grid)),
+            _ => g.iter().any(|x| x.get() == id),
+        },
     };
-    let rows: Vec<_> = rep
+    let mut rows: Vec<_> = rep
         .rows
         .iter()
         .filter(|r| visible(r.area.level, r.area.id))
         .collect();
+    if let Some(by) = rank {
+        rows.retain(|r| r.area.level == level);
+        by.sort(&mut rows);
+    }
     let breakdown: Vec<_> = rep
         .breakdown
         .iter()
         .filter(|b| visible(b.area.level, b.area.id))
         .cloned()
         .collect();
-    let code_of = |r: &analytics::indicators::IndicatorRow| {
-        if r.area.level == AreaLevel::Town || r.area.level == AreaLevel::Community {
-            return None;
-        }
-        geo_core::ids::GridId::new(r.area.id)
+    let code_of = |r: &analytics::indicators::IndicatorRow| match r.area.level {
+        AreaLevel::Town | AreaLevel::Community => None,
+        AreaLevel::Worker => slot_of.get(&r.area.id).map(|w| w.grid_code.clone()),
+        _ => geo_core::ids::GridId::new(r.area.id)
             .ok()
             .and_then(|g| view.grid_pos.get(&g))
-            .map(|i| view.dataset.grids[*i].code.as_str().to_string())
+            .map(|i| view.dataset.grids[*i].code.as_str().to_string()),
+    };
+    let name_of = |r: &analytics::indicators::IndicatorRow| match r.area.level {
+        AreaLevel::Worker => slot_of
+            .get(&r.area.id)
+            .map_or_else(|| format!("worker {}", r.area.id), |w| w.name.clone()),
+        _ => report::area_name(&view.dataset, r.area),
+    };
+    let role_of = |r: &analytics::indicators::IndicatorRow| {
+        (r.area.level == AreaLevel::Worker)
+            .then(|| slot_of.get(&r.area.id).map(|w| w.role.code()))
+            .flatten()
     };
     match format {
         Format::Csv => {
@@ -620,15 +667,29 @@ pub async fn indicators(
             return csv_response(&rows, "indicators");
         }
         Format::Xlsx => {
+            let name = format!("indicators-{}", level.code());
+            if let Some(by) = rank {
+                let ranked: Vec<report::RankedIndicator> = rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| report::RankedIndicator {
+                        rank: i as u32 + 1,
+                        name: name_of(r),
+                        code: code_of(r).unwrap_or_default(),
+                        by,
+                        row: (*r).clone(),
+                    })
+                    .collect();
+                return xlsx_response(&ranked, "indicators", &name);
+            }
             let named: Vec<report::NamedIndicator> = rows
                 .iter()
                 .map(|r| report::NamedIndicator {
-                    name: report::area_name(&view.dataset, r.area),
+                    name: name_of(r),
                     code: code_of(r).unwrap_or_default(),
                     row: (*r).clone(),
                 })
                 .collect();
-            let name = format!("indicators-{}", level.code());
             return xlsx_response(&named, "indicators", &name);
         }
         _ => {}
@@ -636,8 +697,9 @@ pub async fn indicators(
     let out: Vec<AreaIndicators<'_>> = rows
         .iter()
         .map(|r| AreaIndicators {
-            name: report::area_name(&view.dataset, r.area),
+            name: name_of(r),
             code: code_of(r),
+            worker_role: role_of(r),
             row: r,
         })
         .collect();
@@ -774,6 +836,7 @@ pub async fn coverage(
                     elderly_alone: r.elderly_alone,
                     elderly_alone_beyond: r.elderly_alone_beyond,
                     mean_minutes: r.mean_minutes,
+                    key_populations: report::key_populations([r]),
                 })
                 .collect();
             let answer = CoverageAnswer {
@@ -786,6 +849,7 @@ pub async fn coverage(
                     .filter(|p| p.service == Some(service))
                     .count(),
                 communities,
+                key_populations: report::key_populations(&rows),
                 grids,
             };
             Ok((CoverageOut::Table(answer), rows))
@@ -823,6 +887,9 @@ pub struct CoverageAnswer {
     pub places: usize,
     /// Per community.
     pub communities: Vec<report::CommunityCoverage>,
+    /// The town's households of every key population the store tags, and
+    /// those beyond the walking time.
+    pub key_populations: Vec<report::KeyPopulation>,
     /// Per comprehensive grid.
     pub grids: Vec<GridCoverage>,
 }
@@ -844,4 +911,6 @@ pub struct GridCoverage {
     pub elderly_alone_beyond: u32,
     /// Mean walking minutes.
     pub mean_minutes: Option<f64>,
+    /// Households of every key population the store tags, and those beyond.
+    pub key_populations: Vec<report::KeyPopulation>,
 }

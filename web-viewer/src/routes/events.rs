@@ -22,8 +22,8 @@ use crate::answers::{ErrorBody, NoDetail};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::present::{
     allowed_moves, in_grids, scrub_event, to_map, worker_grids, Escalated, EscalationRun,
-    EventDetail, Located, NotEscalated, PhotoAdded, PhotoView, ReceiptStatus, Sla, TimelineEntry,
-    TransitionView,
+    EventDetail, Located, NotEscalated, NoteView, PhotoAdded, PhotoView, ReceiptStatus, Sla,
+    TimelineEntry, TransitionView,
 };
 use crate::role::{Access, Role};
 use crate::service::event_loop::{
@@ -207,10 +207,55 @@ pub struct TransitionBody {
     /// Handler code (`grid`, `community`, `town`, `dept:<name>`), on
     /// `dispatched` only: overrides the rule's choice.
     handler: Option<String>,
+    /// Assisting departments (`dept:<name>` or `<name>`), on `dispatched`
+    /// only: replaces the ones intake's rule named (`[]` removes them).
+    assisting: Option<Vec<String>>,
+}
+
+/// Most assisting departments of one event.
+const MAX_ASSISTING: usize = 8;
+
+/// The department names of an `assisting` list, checked: departments only,
+/// at most [`MAX_ASSISTING`], the lead and repeats dropped.
+fn assisting_names(list: &[String], lead: Option<&Handler>) -> Result<Vec<String>, AppError> {
+    if list.len() > MAX_ASSISTING {
+        return Err(AppError::bad(
+            ErrorCode::BadHandler,
+            format!(
+                "{} assisting departments: at most {MAX_ASSISTING}",
+                list.len()
+            ),
+        ));
+    }
+    let mut out = Vec::new();
+    for raw in list {
+        let code = if raw.starts_with("dept:") {
+            raw.trim().to_string()
+        } else {
+            format!("dept:{}", raw.trim())
+        };
+        match Handler::parse(&code) {
+            Ok(h @ Handler::Department(_)) if Some(&h) != lead => {
+                if let Handler::Department(d) = h {
+                    if !out.contains(&d) {
+                        out.push(d);
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(reason) => {
+                return Err(AppError::bad(
+                    ErrorCode::BadHandler,
+                    format!("assisting {raw:?}: {reason}"),
+                ))
+            }
+        }
+    }
+    Ok(out)
 }
 
 impl TransitionBody {
-    fn validate(self, actor: String) -> Result<Change, AppError> {
+    fn validate(self, actor: String) -> Result<(Change, Option<Vec<String>>), AppError> {
         let to = EventStatus::parse(self.to.trim())
             .map_err(|e| AppError::bad(ErrorCode::BadStatus, e.to_string()))?;
         if to == EventStatus::Merged {
@@ -260,14 +305,64 @@ impl TransitionBody {
                 format!("handler is chosen on dispatch (to=dispatched), not on to={to}"),
             ));
         }
-        Ok(Change {
-            to,
-            actor: clean_actor(&actor)?,
-            note: clean_note(&self.note)?,
-            grade,
-            satisfaction: self.satisfaction,
-            handler,
-        })
+        let assisting = match &self.assisting {
+            Some(_) if to != EventStatus::Dispatched => {
+                return Err(AppError::bad(
+                    ErrorCode::BadHandler,
+                    format!(
+                    "assisting departments are chosen on dispatch (to=dispatched), not on to={to}"
+                ),
+                ))
+            }
+            Some(list) => Some(assisting_names(list, handler.as_ref())?),
+            None => None,
+        };
+        Ok((
+            Change {
+                to,
+                actor: clean_actor(&actor)?,
+                note: clean_note(&self.note)?,
+                grade,
+                satisfaction: self.satisfaction,
+                handler,
+            },
+            assisting,
+        ))
+    }
+}
+
+/// True when `access` is a department that assists event `id` (read from
+/// the store: the lead's scope is the view's).
+fn assists(s: &geo_core::store::Store, access: &Access, id: EventId) -> Result<bool, AppError> {
+    match (access.role, access.department()) {
+        (Role::Department, Some(d)) => Ok(s.assists_of(id)?.iter().any(|x| x == d)),
+        _ => Ok(false),
+    }
+}
+
+/// The event for a caller who leads it or assists it (answered `true`
+/// when assisting); 404 for anyone else, as [`current`].
+async fn current_or_assisting(
+    st: &AppState,
+    access: &Access,
+    id: EventId,
+) -> Result<(Event, GridRefs, bool), AppError> {
+    match current(st, access, id) {
+        Ok((e, r)) => Ok((e, r, false)),
+        Err(AppError::NotFound(m)) if access.role == Role::Department => {
+            let a = access.clone();
+            if st.with_store(move |s| assists(s, &a, id)).await? {
+                let view = st.view()?;
+                let i = *view
+                    .event_pos
+                    .get(&id)
+                    .ok_or_else(|| AppError::NotFound(m.clone()))?;
+                Ok((view.dataset.events[i].clone(), view.event_refs[i], true))
+            } else {
+                Err(AppError::NotFound(m))
+            }
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -289,17 +384,33 @@ fn apply_transition(
     s: &mut geo_core::store::Store,
     access: &Access,
     id: EventId,
-    c: Change,
+    (c, assisting): (Change, Option<Vec<String>>),
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Applied, LoopError> {
-    let (mut ev, _) = current(st, access, id)?;
+    let (mut ev, _) = match current(st, access, id) {
+        Err(AppError::NotFound(_)) if assists(s, access, id)? => {
+            return Err(AppError::Forbidden(format!(
+                "department {} assists event {id}: it adds notes (POST /api/v1/events/{id}/notes); the lead handler moves it",
+                access.department().unwrap_or_default()
+            ))
+            .into())
+        }
+        r => r?,
+    };
     let mut tl = timeline_of(&s.timeline(id)?);
     let t = apply_change(&mut ev, &mut tl, &c, &st.0.rules, now)?;
-    Ok(commit(st, s, ev, t)?)
+    let actor = c.actor.clone();
+    let applied = commit(st, s, ev, t)?;
+    if let Some(list) = assisting {
+        s.set_assists(id, &list, &actor, now.timestamp())
+            .map_err(AppError::from)?;
+    }
+    Ok(applied)
 }
 
 /// `POST /api/v1/events/{id}/transition`: moves an event along the loop.
-/// Body `{to, actor, note?, grade?, satisfaction?, handler?}`; 409 with
+/// Body `{to, actor, note?, grade?, satisfaction?, handler?, assisting?}`; an
+/// assisting department is refused (403: it adds notes); 409 with
 /// `{error: {code: illegal_transition, from, to, allowed}}` for a move the
 /// state machine refuses; 403 for screen, planner and public roles.
 pub async fn transition(
@@ -429,10 +540,18 @@ pub async fn event_detail(
     access: Access,
 ) -> AppResult<Json<Value>> {
     let eid = parse_id(&id)?;
-    current(&st, &access, eid)?;
-    let (rows, photos) = st
-        .with_store(move |s| Ok((s.timeline(eid)?, s.photos_of(eid)?)))
+    let (_, _, you_assist) = current_or_assisting(&st, &access, eid).await?;
+    let (rows, photos, assisting, notes) = st
+        .with_store(move |s| {
+            Ok((
+                s.timeline(eid)?,
+                s.photos_of(eid)?,
+                s.assists_of(eid)?,
+                s.event_notes(eid)?,
+            ))
+        })
         .await?;
+    let reveal = access.reveals();
     let now = st.now();
     let detail = {
         let view = st.view()?;
@@ -446,8 +565,15 @@ pub async fn event_detail(
                 event: Located::of(&view, e, &view.event_refs[i], now),
                 timeline: TimelineEntry::of(e, &rows),
                 sla: Sla::of(&st.0.rules, e, now),
-                allowed: allowed_moves(e.status),
+                allowed: if you_assist {
+                    Vec::new()
+                } else {
+                    allowed_moves(e.status)
+                },
                 photos: photos.iter().map(PhotoView::from).collect(),
+                assisting,
+                you_assist,
+                notes: notes.iter().map(|n| NoteView::of(n, reveal)).collect(),
             },
             view.names_of(e).to_vec(),
         )
@@ -590,6 +716,46 @@ async fn serve_photo(
         bytes,
     )
         .into_response())
+}
+
+/// Body of `POST /api/v1/events/{id}/notes`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    /// The note or feedback (1..=2000 characters).
+    note: String,
+}
+
+/// `POST /api/v1/events/{id}/notes`: a note or feedback on an event from a
+/// caller who leads it, assists it (a department named on dispatch) or
+/// holds its grid (a worker), or a leader; the status does not change. 201
+/// with the note as stored; 404 outside the caller's events.
+pub async fn add_note(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    access: Access,
+    Json(body): Json<NoteBody>,
+) -> AppResult<(StatusCode, Json<NoteView>)> {
+    require_handler_role(&access)?;
+    let eid = parse_id(&id)?;
+    current_or_assisting(&st, &access, eid).await?;
+    let note = clean_note(&body.note)?;
+    if note.is_empty() {
+        return Err(AppError::bad(ErrorCode::BadNote, "note is empty"));
+    }
+    let row = geo_core::store::NoteRow {
+        event: eid,
+        at_s: st.now().timestamp(),
+        actor: clean_actor(&access.actor())?,
+        department: (access.role == Role::Department)
+            .then(|| access.department().map(String::from))
+            .flatten(),
+        note,
+    };
+    let stored = row.clone();
+    st.with_store(move |s| Ok(s.add_event_note(&stored)?))
+        .await?;
+    Ok((StatusCode::CREATED, Json(NoteView::of(&row, true))))
 }
 
 /// `GET /api/v1/receipts/{receipt}`: what a resident may follow of their

@@ -1,5 +1,5 @@
-//! 一户一档 and 民情 over HTTP: a household's file, recording a visit,
-//! closing a need, the overdue visits and the per-grid 民情 layer. The
+//! 一户一档 and 民情 over HTTP: a household's file, recording a visit and
+//! its photos, closing a need, the overdue visits and the per-grid 民情 layer. The
 //! answers are built by [`crate::service::household`].
 //!
 //! A household outside a worker's grids is absent (404), as one that does
@@ -8,20 +8,22 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use geo_core::ids::{HouseholdId, NeedId, PersonId};
+use geo_core::ids::{HouseholdId, NeedId, PersonId, VisitId};
 use geo_core::model::{NeedCategory, VisitKind};
-use geo_core::store::{NewNeed, NewVisit, Scope, Store};
+use geo_core::store::{NewNeed, NewVisit, Scope, Store, VisitPhotoRow};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult, ErrorCode, JsonBody};
+use crate::present::PhotoView;
 use crate::role::Access;
 use crate::service::household::{
     file, overdue, sentiment_layer, FileParts, HouseholdFile, NeedView, OverdueList, Reveal,
     SentimentLayer, VisitView,
 };
+use crate::service::photos::{self as photo_files, PhotoDir, PhotoKind};
 use crate::state::AppState;
 
 /// Longest visit note.
@@ -119,6 +121,7 @@ pub async fn household_file(
                 refs: s.household_refs(hid)?.unwrap_or_default(),
                 visits: s.visits_of(&scope, hid)?,
                 needs: s.needs_of(&scope, hid)?,
+                photos: s.visit_photos(&scope, hid)?,
                 household,
                 members,
             })
@@ -282,10 +285,178 @@ pub async fn record_visit(
     Ok((
         StatusCode::CREATED,
         Json(Recorded {
-            visit: VisitView::of(&visit, &needs, None),
+            visit: VisitView::of(&visit, &needs, &[], None),
             needs: needs.iter().map(|n| NeedView::of(n, None)).collect(),
         }),
     ))
+}
+
+fn visit_id(s: &str) -> AppResult<VisitId> {
+    s.parse()
+        .map_err(|e: geo_core::IdError| AppError::bad(ErrorCode::BadId, format!("visit: {e}")))
+}
+
+/// Answer of `POST /api/v1/visits/{id}/photos`.
+#[derive(Debug, Serialize)]
+pub struct VisitPhotoAdded {
+    /// The visit.
+    pub visit: u64,
+    /// The photo as stored.
+    pub photo: PhotoView,
+    /// False when the visit had it already.
+    pub added: bool,
+}
+
+/// `POST /api/v1/visits/{id}/photos`: the raw JPEG or PNG body of a photo
+/// taken on a visit, with the same rules as event photos
+/// ([`crate::service::photos`]: size and pixel caps, re-encoded without
+/// EXIF/GPS, thumbnail, the content-addressed folder beside the store), for
+/// a visit of a household in the caller's scope (else 404, before the body
+/// is looked at); audited. 201 (200 when the visit had it already).
+pub async fn add_visit_photo(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    access: Access,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> AppResult<(StatusCode, Json<VisitPhotoAdded>)> {
+    people_only(&access)?;
+    let vid = visit_id(&id)?;
+    let scope = scope_of(&st, &access)?;
+    let hid = st
+        .with_store(move |s| Ok(s.visit_household(&scope, vid)?))
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("visit {vid} not found")))?;
+    let ct = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let kind = photo_files::check(ct, &body)?;
+    let dir = PhotoDir::beside(&st.0.config.db);
+    let cleaned = tokio::task::spawn_blocking(move || {
+        let c = photo_files::clean(kind, &body)?;
+        dir.write(&c).map_err(|e| {
+            AppError::Internal(format!(
+                "writing photo {} under {}: {e}",
+                c.sha256,
+                dir.root().display()
+            ))
+        })?;
+        Ok::<_, AppError>(c)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("photo task: {e}")))??;
+    let row = VisitPhotoRow {
+        visit: vid,
+        sha256: cleaned.sha256.clone(),
+        content_type: cleaned.kind.mime().to_string(),
+        bytes: cleaned.image.len() as u64,
+        width: cleaned.width,
+        height: cleaned.height,
+        actor: access.actor(),
+        at_s: st.now().timestamp(),
+    };
+    let stored = row.clone();
+    let added = st
+        .with_store(move |s| {
+            let added = s.add_visit_photo(&stored)?;
+            s.audit(
+                &stored.actor,
+                "visit_photo_add",
+                &format!("household {hid} visit {vid}: {}", stored.sha256),
+            )?;
+            Ok(added)
+        })
+        .await?;
+    let status = if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(VisitPhotoAdded {
+            visit: vid.get(),
+            photo: PhotoView::from(&row),
+            added,
+        }),
+    ))
+}
+
+/// `GET /api/v1/visits/{id}/photos/{photo}`: one photo of a visit in the
+/// caller's scope (else 404, as for a photo the visit does not have); audited.
+pub async fn visit_photo(
+    State(st): State<AppState>,
+    Path((id, sha)): Path<(String, String)>,
+    access: Access,
+) -> AppResult<Response> {
+    serve_visit_photo(st, id, sha, access, false).await
+}
+
+/// `GET /api/v1/visits/{id}/photos/{photo}/thumb`: its thumbnail, scoped and
+/// audited the same way.
+pub async fn visit_photo_thumb(
+    State(st): State<AppState>,
+    Path((id, sha)): Path<(String, String)>,
+    access: Access,
+) -> AppResult<Response> {
+    serve_visit_photo(st, id, sha, access, true).await
+}
+
+async fn serve_visit_photo(
+    st: AppState,
+    id: String,
+    sha: String,
+    access: Access,
+    thumb: bool,
+) -> AppResult<Response> {
+    people_only(&access)?;
+    let vid = visit_id(&id)?;
+    let absent = || AppError::NotFound(format!("visit {vid} has no photo {sha:?}"));
+    if !photo_files::is_sha256(&sha) {
+        return Err(absent());
+    }
+    let scope = scope_of(&st, &access)?;
+    let (actor, want) = (access.actor(), sha.clone());
+    let what = if thumb {
+        "visit_photo_thumb"
+    } else {
+        "visit_photo"
+    };
+    let row = st
+        .with_store(move |s| {
+            let Some(hid) = s.visit_household(&scope, vid)? else {
+                return Ok(None);
+            };
+            let row = s
+                .visit_photos(&scope, hid)?
+                .into_iter()
+                .find(|p| p.visit == vid && p.sha256 == want);
+            if row.is_some() {
+                s.audit(
+                    &actor,
+                    what,
+                    &format!("household {hid} visit {vid}: {want}"),
+                )?;
+            }
+            Ok(row)
+        })
+        .await?
+        .ok_or_else(absent)?;
+    let kind = PhotoKind::of_mime(&row.content_type).ok_or_else(|| {
+        AppError::Internal(format!("photo {sha}: stored type {}", row.content_type))
+    })?;
+    let path = PhotoDir::beside(&st.0.config.db).path(&sha, kind, thumb);
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| AppError::Internal(format!("reading {}: {e}", path.display())))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, kind.mime()),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// Body of `POST /api/v1/needs/{id}/close` (`{}`).

@@ -1,6 +1,6 @@
 //! "My events" (`GET /api/v1/inbox`): the events a caller works on — a
-//! worker's grids, a department's dispatched events, the whole town for a
-//! leader — most urgent first, with counts per status and the handlers an
+//! worker's grids, a department's dispatched events (as lead, or assisting:
+//! marked, without moves), the whole town for a leader — most urgent first, with counts per status and the handlers an
 //! event may be dispatched to. The page `/inbox` is built on it.
 
 use std::collections::BTreeMap;
@@ -16,6 +16,7 @@ use crate::present::{
     allowed_moves, in_grids, sla_rank, worker_grids, Inbox, InboxItem, Located, Sla,
 };
 use crate::role::{Access, Role};
+use crate::service::report::{self, HotspotRow};
 use crate::state::AppState;
 
 /// Most events one answer holds.
@@ -91,7 +92,7 @@ fn handlers(st: &AppState) -> Vec<String> {
 }
 
 /// `GET /api/v1/inbox?status=&limit=`: the caller's events (worker: own
-/// grids; department: dispatched to it; leader: the town), sorted overdue,
+/// grids; department: dispatched to it as lead or assisting; leader: the town), sorted overdue,
 /// red, yellow, green, then by deadline; titles scrubbed of personal data.
 pub async fn inbox(
     State(st): State<AppState>,
@@ -106,6 +107,17 @@ pub async fn inbox(
     let wanted = q.statuses()?;
     let limit = q.limit()?;
     let now = st.now();
+    // The events the caller's department assists (seen, not moved).
+    let assisted: std::collections::HashSet<u64> = match access.department() {
+        Some(d) if access.role == Role::Department => {
+            let d = d.to_string();
+            st.with_store(move |s| Ok(s.assisted_by(&d)?))
+                .await?
+                .into_iter()
+                .collect()
+        }
+        _ => Default::default(),
+    };
     let view = st.view()?;
     let mine = worker_grids(&access, &view);
     let mut counts: BTreeMap<&'static str, u64> =
@@ -114,7 +126,9 @@ pub async fn inbox(
     let mut items: Vec<InboxItem> = Vec::new();
     for (i, e) in view.dataset.events.iter().enumerate() {
         let refs = &view.event_refs[i];
-        if !access.may_see_event(e.handler.as_deref(), in_grids(&mine, refs)) {
+        let lead = access.may_see_event(e.handler.as_deref(), in_grids(&mine, refs));
+        let assisting = !lead && assisted.contains(&e.id.get());
+        if !lead && !assisting {
             continue;
         }
         total += 1;
@@ -128,7 +142,12 @@ pub async fn inbox(
         items.push(InboxItem {
             event,
             sla: Sla::of(&st.0.rules, e, now),
-            allowed: allowed_moves(e.status),
+            allowed: if assisting {
+                Vec::new()
+            } else {
+                allowed_moves(e.status)
+            },
+            assisting,
         });
     }
     drop(view);
@@ -195,12 +214,57 @@ pub struct Alerts {
     pub red: Vec<Alert>,
     /// Escalated events still open, newest report first (at most 50).
     pub escalated: Vec<Alert>,
+    /// Monday (local) of the week the hotspots are of: the latest week
+    /// holding an event, or the week before when the latest has no hotspot
+    /// yet; `null` when there is no event.
+    pub hotspot_week: Option<String>,
+    /// Emerging hotspots of that week (aggregates: an H3 cell, a category,
+    /// counts), most significant first (at most 10), as
+    /// `GET /api/v1/hotspots` answers them.
+    pub hotspots: Vec<HotspotRow>,
 }
 
-/// `GET /api/v1/alerts`: the town's overdue and red events and its open
-/// escalations, for the big screen and the leaders (aggregate roles; the
-/// screen and planners get each event's coarse copy).
+/// Most hotspots `GET /api/v1/alerts` lists.
+const ALERT_HOTSPOTS: usize = 10;
+
+/// The emerging hotspots (H3 resolution 9, UTC+8) of the latest week
+/// holding an event, or of the week before when the latest (a week just
+/// begun) has none yet.
+async fn latest_hotspots(st: &AppState) -> AppResult<(Option<String>, Vec<HotspotRow>)> {
+    let offset = 8;
+    let events = st.view()?.dataset.events.clone();
+    let Some(latest) = report::latest_week(&events, offset) else {
+        return Ok((None, Vec::new()));
+    };
+    let params = report::hotspot_params(9, offset).map_err(AppError::Internal)?;
+    let (week, hs) = tokio::task::spawn_blocking(move || {
+        let mut out = (latest, Vec::new());
+        for week in [latest, report::Week(latest.0 - 1)] {
+            let hs = report::hotspots_of(&events, None, Some(week), &params)?;
+            out = (week, hs);
+            if !out.1.is_empty() {
+                break;
+            }
+        }
+        Ok::<_, analytics::hotspots::HotspotError>(out)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("hotspot task failed: {e}")))?
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut rows = report::hotspot_rows(&hs, offset);
+    rows.truncate(ALERT_HOTSPOTS);
+    Ok((
+        Some(report::week_start_date(week, offset).to_string()),
+        rows,
+    ))
+}
+
+/// `GET /api/v1/alerts`: the town's overdue and red events, its open
+/// escalations and the latest week's emerging hotspots, for the big screen
+/// and the leaders (aggregate roles; the screen and planners get each
+/// event's coarse copy).
 pub async fn alerts(State(st): State<AppState>, access: Access) -> AppResult<Json<Alerts>> {
+    let (hotspot_week, hotspots) = latest_hotspots(&st).await?;
     let now = st.now();
     let view = st.view()?;
     let mut counts: BTreeMap<&'static str, u64> =
@@ -252,5 +316,7 @@ pub async fn alerts(State(st): State<AppState>, access: Access) -> AppResult<Jso
             .take(ALERT_ITEMS)
             .map(|x| x.1)
             .collect(),
+        hotspot_week,
+        hotspots,
     }))
 }

@@ -180,8 +180,29 @@ pub async fn file_event(
         (e, refs, intake)
     };
     let stored = event.clone();
-    st.with_store(move |s| Ok(s.insert_event(&stored, refs, &actor)?))
-        .await?;
+    // The rule's assisting departments (网格吹哨、部门报到) see it too.
+    let assisting: Vec<String> = intake
+        .assignment
+        .assist
+        .iter()
+        .filter_map(|h| match h {
+            Handler::Department(d) if Some(h.code()) != event.handler => Some(d.clone()),
+            _ => None,
+        })
+        .collect();
+    st.with_store(move |s| {
+        s.insert_event(&stored, refs, &actor)?;
+        if !assisting.is_empty() {
+            s.set_assists(
+                stored.id,
+                &assisting,
+                &actor,
+                stored.reported_at.timestamp(),
+            )?;
+        }
+        Ok(())
+    })
+    .await?;
     let inval = st.view_mut()?.upsert_event(event.clone()).1;
     st.invalidate_tiles(&inval)?;
     Ok(Filed {

@@ -78,6 +78,9 @@ pub struct VisitView {
     pub actor: String,
     /// The needs it found.
     pub needs: Vec<u64>,
+    /// Its photos, oldest first (files at `/api/v1/visits/{id}/photos/{sha256}`
+    /// and `…/thumb`, scoped and audited like the file).
+    pub photos: Vec<crate::present::PhotoView>,
 }
 
 /// A need.
@@ -119,8 +122,18 @@ impl NeedView {
 
 impl VisitView {
     /// The view of a visit and the IDs of the needs it found.
-    pub fn of(v: &Visit, needs: &[Need], scrub: Option<&[String]>) -> VisitView {
+    pub fn of(
+        v: &Visit,
+        needs: &[Need],
+        photos: &[geo_core::store::VisitPhotoRow],
+        scrub: Option<&[String]>,
+    ) -> VisitView {
         VisitView {
+            photos: photos
+                .iter()
+                .filter(|p| p.visit == v.id)
+                .map(crate::present::PhotoView::from)
+                .collect(),
             id: v.id.get(),
             at: v.at.to_rfc3339(),
             kind: v.kind.code(),
@@ -258,6 +271,8 @@ pub struct FileParts {
     pub visits: Vec<Visit>,
     /// Needs, open first.
     pub needs: Vec<Need>,
+    /// Photos of its visits.
+    pub photos: Vec<geo_core::store::VisitPhotoRow>,
 }
 
 /// Distinct tags of a household's members, in vocabulary order.
@@ -285,6 +300,7 @@ pub fn file(
         members,
         visits,
         needs,
+        photos,
     } = parts;
     let names: Vec<String> = members.iter().map(|p| p.name.clone()).collect();
     let scrub = (reveal != Reveal::All).then_some(names.as_slice());
@@ -401,7 +417,7 @@ pub fn file(
         needs: needs.iter().map(|n| NeedView::of(n, scrub)).collect(),
         visits: visits
             .iter()
-            .map(|v| VisitView::of(v, &needs, scrub))
+            .map(|v| VisitView::of(v, &needs, &photos, scrub))
             .collect(),
         events,
         satisfaction,

@@ -9,13 +9,14 @@ use analytics::coverage::{coverage, CoverageParams, CoverageReport, CoverageRow,
 use analytics::hotspots::{detect, detect_all_weeks, score_against, HotspotError, HotspotInput};
 use analytics::indicators::{
     indicators, AreaKey, AreaSize, IndicatorError, IndicatorInput, IndicatorReport, IndicatorRow,
-    Window,
+    Window, WorkerGrids,
 };
 use analytics::table::{Cell, Table};
 use anyhow::{anyhow, Context, Result};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use geo_core::ids::GridId;
 use geo_core::index::SpatialIndex;
-use geo_core::model::{Event, EventStatus, Grid, GridKind, GridRefs, ServiceKind};
+use geo_core::model::{Event, EventStatus, Grid, GridKind, GridRefs, ServiceKind, WorkerRole};
 use geo_core::store::{LoadSet, Scope, Store};
 use geo_core::taxonomy::EventCategory;
 use geo_core::Dataset;
@@ -30,9 +31,11 @@ use crate::view::{grid_pop, GridPop};
 
 // ---------------------------------------------------------------- indicators
 
-/// Parses a level name: community, grid/comprehensive, micro, dedicated, town.
+/// Parses a level name: community, grid/comprehensive, micro, dedicated,
+/// worker, town.
 pub fn parse_level(s: &str) -> Option<AreaLevel> {
     match s.trim().to_ascii_lowercase().as_str() {
+        "worker" => Some(AreaLevel::Worker),
         "town" => Some(AreaLevel::Town),
         "community" => Some(AreaLevel::Community),
         "grid" | "comprehensive" => Some(AreaLevel::Comprehensive),
@@ -48,6 +51,54 @@ fn level_of(kind: GridKind) -> AreaLevel {
         GridKind::Micro => AreaLevel::Micro,
         _ => AreaLevel::Dedicated,
     }
+}
+
+/// One person assigned to a grid, as the worker-level indicators name them.
+/// Workers have no stored ID: they are numbered from 1 in the order of the
+/// grids and of each grid's list, so a number names the same person as long
+/// as the grids do not change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerSlot {
+    /// The number (`area.id` of a worker row).
+    pub id: u64,
+    /// The grid served.
+    pub grid: GridId,
+    /// Its code.
+    pub grid_code: String,
+    /// The worker's display name (public-facing staff; nothing else of them
+    /// leaves the store).
+    pub name: String,
+    /// Role.
+    pub role: WorkerRole,
+    /// Workers of that grid, this one included.
+    pub team: u32,
+}
+
+/// Every worker of `grids`, numbered (see [`WorkerSlot`]).
+pub fn worker_slots(grids: &[Grid]) -> Vec<WorkerSlot> {
+    let mut out = Vec::new();
+    for g in grids {
+        for w in &g.workers {
+            out.push(WorkerSlot {
+                id: out.len() as u64 + 1,
+                grid: g.id,
+                grid_code: g.code.as_str().to_string(),
+                name: w.name.clone(),
+                role: w.role,
+                team: g.workers.len() as u32,
+            });
+        }
+    }
+    out
+}
+
+/// Which workers serve each grid, for [`IndicatorInput::workers`].
+pub fn worker_grids(slots: &[WorkerSlot]) -> WorkerGrids {
+    let mut out = WorkerGrids::new();
+    for s in slots {
+        out.entry(s.grid.get()).or_default().push(s.id);
+    }
+    out
 }
 
 /// Sizes of every grid, community and the town from per-grid population
@@ -87,6 +138,31 @@ pub fn area_sizes(grids: &[Grid], pop: &HashMap<u64, GridPop>) -> HashMap<AreaKe
                 e.grid_workers = e.grid_workers.saturating_add(size.grid_workers);
             }
         }
+    }
+    let kinds: HashMap<u64, GridKind> = grids.iter().map(|g| (g.id.get(), g.kind)).collect();
+    for w in worker_slots(grids) {
+        let kind = kinds
+            .get(&w.grid.get())
+            .copied()
+            .unwrap_or(GridKind::Comprehensive);
+        let grid = out
+            .get(&AreaKey {
+                level: level_of(kind),
+                id: w.grid.get(),
+            })
+            .copied()
+            .unwrap_or_default();
+        out.insert(
+            AreaKey {
+                level: AreaLevel::Worker,
+                id: w.id,
+            },
+            AreaSize {
+                households: grid.households,
+                persons: grid.persons,
+                grid_workers: w.team,
+            },
+        );
     }
     out
 }
@@ -167,12 +243,14 @@ pub fn indicator_rows(
     reopened: Option<&[bool]>,
     window: Window,
     level: AreaLevel,
+    workers: &WorkerGrids,
 ) -> Result<IndicatorReport, IndicatorError> {
     let input = IndicatorInput {
         events,
         refs,
         sizes,
         reopened,
+        workers: (level == AreaLevel::Worker).then_some(workers),
     };
     let mut r = indicators(&input, window)?;
     let keep = |a: AreaKey| a.level == level || a.level == AreaLevel::Town;
@@ -206,9 +284,148 @@ impl Table for NamedIndicator {
     }
 }
 
-/// Display name of an area: community name, `grid name (code)`, or `town`.
+/// The indicators the dashboard ranks by, each with its direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RankBy {
+    /// Events per 1,000 households (lower is better).
+    EventsPer1000,
+    /// 小事不出网格 share (higher is better).
+    ClosedInGrid,
+    /// Median handling time (lower is better).
+    MedianHandling,
+    /// Overdue events (lower is better).
+    Overdue,
+    /// Satisfaction share (higher is better).
+    Satisfaction,
+    /// Events (lower is better).
+    Events,
+}
+
+impl RankBy {
+    /// The accepted `rank=` values, the row fields of the same names.
+    pub const NAMES: [&'static str; 6] = [
+        "events_per_1000_households",
+        "closed_in_grid_share",
+        "median_handling_h",
+        "overdue",
+        "satisfaction_share",
+        "events",
+    ];
+
+    /// Parses a field name of [`Self::NAMES`].
+    pub fn parse(s: &str) -> Option<RankBy> {
+        Some(match s {
+            "events_per_1000_households" => Self::EventsPer1000,
+            "closed_in_grid_share" => Self::ClosedInGrid,
+            "median_handling_h" => Self::MedianHandling,
+            "overdue" => Self::Overdue,
+            "satisfaction_share" => Self::Satisfaction,
+            "events" => Self::Events,
+            _ => return None,
+        })
+    }
+
+    /// The field name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::EventsPer1000 => Self::NAMES[0],
+            Self::ClosedInGrid => Self::NAMES[1],
+            Self::MedianHandling => Self::NAMES[2],
+            Self::Overdue => Self::NAMES[3],
+            Self::Satisfaction => Self::NAMES[4],
+            Self::Events => Self::NAMES[5],
+        }
+    }
+
+    /// The row's value of this indicator.
+    pub fn value(self, r: &IndicatorRow) -> Option<f64> {
+        match self {
+            Self::EventsPer1000 => r.events_per_1000_households,
+            Self::ClosedInGrid => r.closed_in_grid_share,
+            Self::MedianHandling => r.median_handling_h,
+            Self::Overdue => Some(f64::from(r.overdue)),
+            Self::Satisfaction => r.satisfaction_share,
+            Self::Events => Some(f64::from(r.events)),
+        }
+        .filter(|v| v.is_finite())
+    }
+
+    /// Best first (higher first for shares of good outcomes, lower first
+    /// otherwise), rows without a value last; ties keep their order, as the
+    /// dashboard's table sorts them.
+    pub fn sort(self, rows: &mut [&IndicatorRow]) {
+        let up = matches!(self, Self::ClosedInGrid | Self::Satisfaction);
+        rows.sort_by(|a, b| match (self.value(a), self.value(b)) {
+            (None, None) => std::cmp::Ordering::Equal,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (Some(x), Some(y)) if up => y.total_cmp(&x),
+            (Some(x), Some(y)) => x.total_cmp(&y),
+        });
+    }
+}
+
+/// One line of the dashboard's ranking table as downloaded
+/// (`GET /api/v1/indicators?format=xlsx&rank=`): its rank, the area (or
+/// worker) and grid code, and the columns the table shows.
+#[derive(Debug, Clone)]
+pub struct RankedIndicator {
+    /// 1 = best.
+    pub rank: u32,
+    /// Area or worker name.
+    pub name: String,
+    /// Grid code (grid levels; a worker's grid), empty otherwise.
+    pub code: String,
+    /// What the rows are ranked by.
+    pub by: RankBy,
+    /// The figures.
+    pub row: IndicatorRow,
+}
+
+impl Table for RankedIndicator {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "rank",
+            "name",
+            "code",
+            "events",
+            "events_per_1000_households",
+            "closed_in_grid_share",
+            "median_handling_h",
+            "overdue",
+            "satisfaction_share",
+            "ranked_by",
+            "from",
+            "to",
+        ]
+    }
+    fn cells(&self) -> Vec<Cell> {
+        let r = &self.row;
+        vec![
+            Cell::Int(i64::from(self.rank)),
+            Cell::Text(self.name.clone()),
+            Cell::Text(self.code.clone()),
+            Cell::Int(i64::from(r.events)),
+            r.events_per_1000_households.into(),
+            r.closed_in_grid_share.into(),
+            r.median_handling_h.into(),
+            Cell::Int(i64::from(r.overdue)),
+            r.satisfaction_share.into(),
+            Cell::Text(self.by.name().into()),
+            Cell::Text(r.window.from.to_rfc3339()),
+            Cell::Text(r.window.to.to_rfc3339()),
+        ]
+    }
+}
+
+/// Display name of an area: community name, `grid name (code)`, the
+/// worker's name, or `town`.
 pub fn area_name(ds: &Dataset, key: AreaKey) -> String {
     match key.level {
+        AreaLevel::Worker => worker_slots(&ds.grids)
+            .into_iter()
+            .find(|w| w.id == key.id)
+            .map_or_else(|| format!("worker {}", key.id), |w| w.name),
         AreaLevel::Town => ds.town.as_ref().map_or("town".into(), |t| t.name.clone()),
         AreaLevel::Community => ds
             .communities
@@ -242,7 +459,16 @@ pub fn stored_indicators(
     let pop = grid_pop(store, window.to.year())?;
     let sizes = area_sizes(&ds.grids, &pop);
     let reopened = reopened_flags(store, &ds.events)?;
-    let rep = indicator_rows(&ds.events, &refs, &sizes, Some(&reopened), window, level)?;
+    let workers = worker_grids(&worker_slots(&ds.grids));
+    let rep = indicator_rows(
+        &ds.events,
+        &refs,
+        &sizes,
+        Some(&reopened),
+        window,
+        level,
+        &workers,
+    )?;
     Ok((ds, rep, window))
 }
 
@@ -639,6 +865,43 @@ pub struct CoverageProps {
     pub elderly_alone_beyond_share: Option<f64>,
     /// Mean walking minutes to the nearest service.
     pub mean_minutes: Option<f64>,
+    /// Households of every key population the store tags, and those beyond.
+    pub key_populations: Vec<KeyPopulation>,
+}
+
+/// The households of one key population (a person tag: a household counts
+/// once when any member carries it) and how many live beyond the walking
+/// time of the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct KeyPopulation {
+    /// Person tag code (`elderly_alone`, `disabled`, `low_income`, …).
+    pub tag: &'static str,
+    /// Households with a member so tagged.
+    pub households: u32,
+    /// Of them, beyond the walking time (or unreachable).
+    pub households_beyond: u32,
+}
+
+/// One [`KeyPopulation`] per person tag, in vocabulary order, summed over
+/// `rows`.
+pub fn key_populations<'a>(rows: impl IntoIterator<Item = &'a CoverageRow>) -> Vec<KeyPopulation> {
+    let mut tagged = [0u32; analytics::coverage::TAGS];
+    let mut beyond = [0u32; analytics::coverage::TAGS];
+    for r in rows {
+        for i in 0..analytics::coverage::TAGS {
+            tagged[i] += r.tagged[i];
+            beyond[i] += r.tagged_beyond[i];
+        }
+    }
+    geo_core::model::PersonTag::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, t)| KeyPopulation {
+            tag: t.code(),
+            households: tagged[i],
+            households_beyond: beyond[i],
+        })
+        .collect()
 }
 
 /// The per-grid coverage as a GeoJSON map layer.
@@ -677,6 +940,7 @@ pub fn coverage_geojson(ds: &Dataset, rows: &[CoverageRow], minutes: f64) -> Cov
                     elderly_alone_beyond: r.elderly_alone_beyond,
                     elderly_alone_beyond_share: r.elderly_alone_beyond_share,
                     mean_minutes: r.mean_minutes,
+                    key_populations: key_populations([r]),
                 },
             ))
         })
