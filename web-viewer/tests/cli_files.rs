@@ -156,20 +156,20 @@ fn imported_id_numbers_and_phones_are_encrypted_in_the_file() {
             "ID digits as a number in the store file"
         );
     }
-    // Through DuckDB itself: the columns are 36-byte ciphertext.
+    // Through DuckDB itself: each person's pair is one 32-byte ciphertext.
     {
         let conn = duckdb::Connection::open(&db).expect("duckdb");
         let (types, lens, text): (String, String, String) = conn
             .query_row(
-                "SELECT string_agg(DISTINCT typeof(national_id)) || ',' || string_agg(DISTINCT typeof(phone)),
-                        string_agg(DISTINCT octet_length(national_id)::VARCHAR),
-                        string_agg(national_id::VARCHAR || phone::VARCHAR || national_id_hash::VARCHAR)
+                "SELECT string_agg(DISTINCT typeof(secrets)),
+                        string_agg(DISTINCT octet_length(secrets)::VARCHAR),
+                        string_agg(secrets::VARCHAR || national_id_hash::VARCHAR)
                  FROM persons",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .expect("query");
-        assert_eq!((types.as_str(), lens.as_str()), ("BLOB,BLOB", "36"));
+        assert_eq!((types.as_str(), lens.as_str()), ("BLOB", "32"));
         assert!(!text.contains("11010519491231002") && !text.contains("13812345678"));
     }
     // Exports mask as before; a reveal shows the numbers.

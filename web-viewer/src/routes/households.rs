@@ -23,7 +23,7 @@ use crate::service::household::{
     file, overdue, sentiment_layer, FileParts, HouseholdFile, NeedView, OverdueList, Reveal,
     SentimentLayer, VisitView,
 };
-use crate::service::photos::{self as photo_files, PhotoDir, PhotoKind};
+use crate::service::photos as photo_files;
 use crate::state::AppState;
 
 /// Longest visit note.
@@ -330,21 +330,7 @@ pub async fn add_visit_photo(
     let ct = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let kind = photo_files::check(ct, &body)?;
-    let dir = PhotoDir::beside(&st.0.config.db);
-    let cleaned = tokio::task::spawn_blocking(move || {
-        let c = photo_files::clean(kind, &body)?;
-        dir.write(&c).map_err(|e| {
-            AppError::Internal(format!(
-                "writing photo {} under {}: {e}",
-                c.sha256,
-                dir.root().display()
-            ))
-        })?;
-        Ok::<_, AppError>(c)
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("photo task: {e}")))??;
+    let cleaned = photo_files::store_upload(&st.0.config.db, ct, body).await?;
     let row = VisitPhotoRow {
         visit: vid,
         sha256: cleaned.sha256.clone(),
@@ -442,21 +428,11 @@ async fn serve_visit_photo(
         })
         .await?
         .ok_or_else(absent)?;
-    let kind = PhotoKind::of_mime(&row.content_type).ok_or_else(|| {
-        AppError::Internal(format!("photo {sha}: stored type {}", row.content_type))
-    })?;
-    let path = PhotoDir::beside(&st.0.config.db).path(&sha, kind, thumb);
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|e| AppError::Internal(format!("reading {}: {e}", path.display())))?;
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, kind.mime()),
-            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-        bytes,
+    Ok(
+        photo_files::read_stored(&st.0.config.db, &row.content_type, &sha, thumb)
+            .await?
+            .into_response(),
     )
-        .into_response())
 }
 
 /// Body of `POST /api/v1/needs/{id}/close` (`{}`).

@@ -1,5 +1,5 @@
-//! Event photos: what an upload is checked for, how it is cleaned, and
-//! where the files live.
+//! Event and visit photos: what an upload is checked for, how it is cleaned,
+//! and where the files live.
 //!
 //! * Only JPEG and PNG are taken, recognised from their bytes (the
 //!   `Content-Type` must agree); HEIC/HEIF and everything else are refused
@@ -233,6 +233,72 @@ pub fn is_sha256(s: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct PhotoDir {
     root: PathBuf,
+}
+
+/// Checks an uploaded body against its `Content-Type`, cleans it (re-encoded
+/// without metadata, thumbnail) and writes both files to the folder beside
+/// the store `db`, on a blocking thread: what adding an event's or a
+/// visit's photo does once the caller's scope found its target.
+pub async fn store_upload(
+    db: &Path,
+    content_type: Option<&str>,
+    body: bytes::Bytes,
+) -> Result<Cleaned, AppError> {
+    let kind = check(content_type, &body)?;
+    let dir = PhotoDir::beside(db);
+    tokio::task::spawn_blocking(move || {
+        let c = clean(kind, &body)?;
+        dir.write(&c).map_err(|e| {
+            AppError::Internal(format!(
+                "writing photo {} under {}: {e}",
+                c.sha256,
+                dir.root().display()
+            ))
+        })?;
+        Ok::<_, AppError>(c)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("photo task: {e}")))?
+}
+
+/// A stored photo's bytes with their type, as read for an answer.
+#[derive(Debug)]
+pub struct StoredPhoto {
+    /// JPEG or PNG.
+    pub kind: PhotoKind,
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl axum::response::IntoResponse for StoredPhoto {
+    fn into_response(self) -> axum::response::Response {
+        (
+            [
+                (axum::http::header::CONTENT_TYPE, self.kind.mime()),
+                (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            self.bytes,
+        )
+            .into_response()
+    }
+}
+
+/// Reads the photo `sha` (or its thumbnail) of the stored `content_type`
+/// from the folder beside the store `db`: what serving an event's or a
+/// visit's photo does once the caller's scope found its row.
+pub async fn read_stored(
+    db: &Path,
+    content_type: &str,
+    sha: &str,
+    thumb: bool,
+) -> Result<StoredPhoto, AppError> {
+    let kind = PhotoKind::of_mime(content_type)
+        .ok_or_else(|| AppError::Internal(format!("photo {sha}: stored type {content_type}")))?;
+    let path = PhotoDir::beside(db).path(sha, kind, thumb);
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| AppError::Internal(format!("reading {}: {e}", path.display())))?;
+    Ok(StoredPhoto { kind, bytes })
 }
 
 impl PhotoDir {
