@@ -94,6 +94,8 @@ export async function inboxTests(h) {
     await doMove('in_progress');
     // A photo from the phone: the file input (a PNG of the page itself).
     const png = await page.screenshot({ clip: { x: 0, y: 0, width: 300, height: 200 } });
+    const upload = await page.evaluate(() => getComputedStyle(/** @type {HTMLElement} */ (document.getElementById('photo-upload'))).display);
+    assert(upload !== 'none', 'the handling worker is offered no photo upload');
     await page.setInputFiles('#photo-input', { name: 'scene.png', mimeType: 'image/png', buffer: png });
     await page.waitForSelector('#photos img[data-sha256]', { timeout: 30_000 })
       .catch(async () => { throw new Error(`no photo shown; error ${await page.textContent('#error')}`); });
@@ -252,6 +254,9 @@ export async function inboxTests(h) {
     await p.waitForSelector(`#detail[data-id="${assisted}"][data-assisting="true"]`, { timeout: 30_000 });
     const buttons = await p.$$eval('#moves button', (bs) => bs.length);
     assert(buttons === 0, `${buttons} move buttons for an assisting department`);
+    // (The label's own style: Playwright's isHidden reports a file input inside a display:none label as visible.)
+    const upload = await p.evaluate(() => getComputedStyle(/** @type {HTMLElement} */ (document.getElementById('photo-upload'))).display);
+    assert(upload === 'none', `an assisting department is offered a photo upload the server refuses (display ${upload})`);
     const note = `协办反馈：已派员到场（浏览器测试 ${Date.now()}）`;
     await p.fill('#note-text', note);
     await p.click('#note-ok');

@@ -244,6 +244,8 @@ function renderDetail() {
     return b;
   }) : [el('p', 'muted', t(d.you_assist ? 'ibAssistingHint' : 'ibNoActions'))]));
   pane.dataset.assisting = String(!!d.you_assist);
+  // An assisting department adds notes, not photos (the server refuses it).
+  $('photo-upload').style.display = d.you_assist ? 'none' : '';
   renderForm();
   const notes = d.notes || [];
   $('notes').replaceChildren(...(notes.length ? notes.map((n) => {
