@@ -662,7 +662,7 @@ impl LineCounter {
     fn line_at(&mut self, text: &[u8], byte: usize) -> u64 {
         let byte = byte.min(text.len());
         if byte >= self.byte {
-            self.newlines += memchr_count(&text[self.byte..byte]);
+            self.newlines += count_newlines(&text[self.byte..byte]);
             self.byte = byte;
         }
         // Line ends before the record's first byte belong to earlier lines.
@@ -675,7 +675,7 @@ impl LineCounter {
     }
 }
 
-fn memchr_count(bytes: &[u8]) -> u64 {
+fn count_newlines(bytes: &[u8]) -> u64 {
     bytes.iter().filter(|b| **b == b'\n').count() as u64
 }
 

@@ -1,6 +1,6 @@
 //! Event photos (schema v7) and visit photos (schema v10): which photo
-//! belongs to which event or visit, who added it and when. The image files themselves are content-addressed (SHA-256)
-//! in a folder beside the store, written by the edge (`web-viewer`), which
+//! belongs to which event or visit, who added it and when. The image files
+//! themselves are content-addressed (SHA-256) in a folder beside the store, written by the edge (`web-viewer`), which
 //! is the only crate that knows file paths; a photo added to two events is
 //! one file and two rows.
 
@@ -86,7 +86,8 @@ impl Store {
 pub struct VisitPhotoRow {
     /// The visit.
     pub visit: VisitId,
-    /// The photo (its `event` field unused: the file's facts and who added it).
+    /// Hex SHA-256 of the stored image (the same file name as an event
+    /// photo's).
     pub sha256: String,
     /// `image/jpeg` or `image/png`.
     pub content_type: String,

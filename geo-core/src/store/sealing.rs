@@ -365,29 +365,17 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_version_4_store_is_sealed_in_place_by_the_migration() {
-        let path = temp("v4");
-        {
-            let c = Connection::open(&path).expect("duckdb");
-            for sql in &super::super::schema::migrations()[..4] {
-                c.execute_batch(sql).expect("v1..v4");
-            }
-            c.execute_batch(
-                "UPDATE meta SET value = '4' WHERE key = 'schema_version';
-                 INSERT INTO persons (id, household, name, national_id, phone, birth_year, sex, tags, micro)
-                 VALUES (1, NULL, '甲', 11010519491231002, 110005311234567, 1949, 'male', '', 7),
-                        (2, NULL, '乙', NULL, 100001381234567, 1980, 'female', '', NULL),
-                        (3, NULL, '丙', NULL, NULL, 1990, 'male', '', NULL);",
-            )
-            .expect("v4 rows");
-        }
-        let keys = Keyring::new(&KeySecret::generate().expect("key"));
-        let s = Store::open(&path, &keys).expect("migrated");
-        assert_eq!(
-            s.schema_version().expect("version"),
-            super::super::SCHEMA_VERSION
-        );
+    /// Three people as a schema-4 store kept them (plain numbers): one with
+    /// both an ID number and a phone, one with a phone only, one with
+    /// neither.
+    const V4_PEOPLE: &str =
+        "INSERT INTO persons (id, household, name, national_id, phone, birth_year, sex, tags, micro)
+         VALUES (1, NULL, '甲', 11010519491231002, 110005311234567, 1949, 'male', '', 7),
+                (2, NULL, '乙', NULL, 100001381234567, 1980, 'female', '', NULL),
+                (3, NULL, '丙', NULL, NULL, 1990, 'male', '', 9);";
+
+    /// [`V4_PEOPLE`] read back from a migrated store, numbers opened.
+    fn assert_v4_people_read_back(s: &Store) {
         let p = s.persons(&Scope::Town, None, None).expect("persons");
         assert_eq!(p.len(), 3);
         assert_eq!(
@@ -398,11 +386,33 @@ mod tests {
             p[0].phone.map(|n| n.reveal().to_string()).as_deref(),
             Some("05311234567")
         );
+        assert_eq!(p[1].national_id, None);
         assert_eq!(
             p[1].phone.map(|n| n.reveal().to_string()).as_deref(),
             Some("1381234567")
         );
         assert_eq!((p[2].national_id, p[2].phone), (None, None));
+    }
+
+    #[test]
+    fn a_version_4_store_is_sealed_in_place_by_the_migration() {
+        let path = temp("v4");
+        {
+            let c = Connection::open(&path).expect("duckdb");
+            for sql in &super::super::schema::migrations()[..4] {
+                c.execute_batch(sql).expect("v1..v4");
+            }
+            c.execute_batch("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+                .expect("version");
+            c.execute_batch(V4_PEOPLE).expect("v4 rows");
+        }
+        let keys = Keyring::new(&KeySecret::generate().expect("key"));
+        let s = Store::open(&path, &keys).expect("migrated");
+        assert_eq!(
+            s.schema_version().expect("version"),
+            super::super::SCHEMA_VERSION
+        );
+        assert_v4_people_read_back(&s);
         let (types, micro): (String, Option<u64>) = s
             .conn
             .query_row(
@@ -432,13 +442,7 @@ mod tests {
             for sql in &m[..4] {
                 c.execute_batch(sql).expect("v1..v4");
             }
-            c.execute_batch(
-                "INSERT INTO persons (id, household, name, national_id, phone, birth_year, sex, tags, micro)
-                 VALUES (1, NULL, '甲', 11010519491231002, 110005311234567, 1949, 'male', '', 7),
-                        (2, NULL, '乙', NULL, 100001381234567, 1980, 'female', '', NULL),
-                        (3, NULL, '丙', NULL, NULL, 1990, 'male', '', 9);",
-            )
-            .expect("v4 rows");
+            c.execute_batch(V4_PEOPLE).expect("v4 rows");
             let tx = c.transaction().expect("tx");
             tx.execute_batch(&m[4]).expect("v5 sql");
             seal_plain_persons(&tx, &keys).expect("v5 sealing");
@@ -462,22 +466,7 @@ mod tests {
             s.schema_version().expect("version"),
             super::super::SCHEMA_VERSION
         );
-        let p = s.persons(&Scope::Town, None, None).expect("persons");
-        assert_eq!(p.len(), 3);
-        assert_eq!(
-            p[0].national_id.map(|n| n.reveal().to_string()).as_deref(),
-            Some(A)
-        );
-        assert_eq!(
-            p[0].phone.map(|n| n.reveal().to_string()).as_deref(),
-            Some("05311234567")
-        );
-        assert_eq!(p[1].national_id, None);
-        assert_eq!(
-            p[1].phone.map(|n| n.reveal().to_string()).as_deref(),
-            Some("1381234567")
-        );
-        assert_eq!((p[2].national_id, p[2].phone), (None, None));
+        assert_v4_people_read_back(&s);
         assert_eq!(
             s.persons_by_national_id(&Scope::Town, &NationalId::parse(A).expect("id"))
                 .expect("lookup")

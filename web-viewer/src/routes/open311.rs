@@ -107,6 +107,21 @@ fn check_jurisdiction(st: &AppState, sent: Option<&str>) -> AppResult<()> {
         .map_err(|m| AppError::bad(ErrorCode::BadJurisdiction, m))
 }
 
+/// The preamble of a read of one thing (`{name}.{fmt}` whose only
+/// parameter is `jurisdiction_id`): the name and the format, the
+/// jurisdiction checked.
+fn one<'a>(st: &AppState, file: &'a str, what: &str, q: &Params) -> AppResult<(&'a str, Format)> {
+    let (name, fmt) = file_of(file, what)?;
+    let [j] = params(q, ["jurisdiction_id"])?;
+    check_jurisdiction(st, j)?;
+    Ok((name, fmt))
+}
+
+/// An answer holding service requests (`<service_requests><request>…`).
+fn requests_answer<T: Serialize>(status: StatusCode, fmt: Format, v: &T) -> Response {
+    answer(status, fmt, "service_requests", "request", v)
+}
+
 /// `GET /open311/v2/services.{fmt}` and `GET /open311/v2/requests.{fmt}`.
 pub async fn list(
     State(st): State<AppState>,
@@ -250,13 +265,7 @@ fn requests(st: &AppState, fmt: Format, q: &Params) -> AppResult<Response> {
         .into_iter()
         .filter_map(|i| public_request(&view, i, now))
         .collect();
-    Ok(answer(
-        StatusCode::OK,
-        fmt,
-        "service_requests",
-        "request",
-        &out,
-    ))
+    Ok(requests_answer(StatusCode::OK, fmt, &out))
 }
 
 /// `GET /open311/v2/services/{code}.{fmt}`: the service's attributes.
@@ -265,9 +274,7 @@ pub async fn service_definition(
     Path(file): Path<String>,
     Query(q): Query<Params>,
 ) -> AppResult<Response> {
-    let (code, fmt) = file_of(&file, "a service definition")?;
-    let [j] = params(&q, ["jurisdiction_id"])?;
-    check_jurisdiction(&st, j)?;
+    let (code, fmt) = one(&st, &file, "a service definition", &q)?;
     st.0.config
         .open311
         .category(code)
@@ -282,9 +289,7 @@ pub async fn request(
     Path(file): Path<String>,
     Query(q): Query<Params>,
 ) -> AppResult<Response> {
-    let (id, fmt) = file_of(&file, "a request")?;
-    let [j] = params(&q, ["jurisdiction_id"])?;
-    check_jurisdiction(&st, j)?;
+    let (id, fmt) = one(&st, &file, "a request", &q)?;
     let id: EventId = id
         .parse()
         .map_err(|_| AppError::bad(ErrorCode::BadId, format!("{id:?} is not a request ID")))?;
@@ -295,13 +300,7 @@ pub async fn request(
         .get(&id)
         .and_then(|&i| public_request(&view, i, now))
         .ok_or_else(|| AppError::NotFound(format!("request {id} not found")))?;
-    Ok(answer(
-        StatusCode::OK,
-        fmt,
-        "service_requests",
-        "request",
-        &[r],
-    ))
+    Ok(requests_answer(StatusCode::OK, fmt, &[r]))
 }
 
 /// `GET /open311/v2/tokens/{token}.{fmt}`: the request a token (the
@@ -311,9 +310,7 @@ pub async fn token(
     Path(file): Path<String>,
     Query(q): Query<Params>,
 ) -> AppResult<Response> {
-    let (token, fmt) = file_of(&file, "a token")?;
-    let [j] = params(&q, ["jurisdiction_id"])?;
-    check_jurisdiction(&st, j)?;
+    let (token, fmt) = one(&st, &file, "a token", &q)?;
     let unknown = || AppError::NotFound(format!("token {token:?} not found"));
     let id = receipt_id(token).ok_or_else(unknown)?;
     let view = st.view()?;
@@ -329,13 +326,7 @@ pub async fn token(
         service_notice: None,
         account_id: None,
     }];
-    Ok(answer(
-        StatusCode::OK,
-        fmt,
-        "service_requests",
-        "request",
-        &out,
-    ))
+    Ok(requests_answer(StatusCode::OK, fmt, &out))
 }
 
 /// A building of the town whose address is `a` (exactly, else the first
@@ -432,13 +423,7 @@ pub async fn post_request(
         )),
         account_id: None,
     }];
-    Ok(answer(
-        StatusCode::CREATED,
-        fmt,
-        "service_requests",
-        "request",
-        &out,
-    ))
+    Ok(requests_answer(StatusCode::CREATED, fmt, &out))
 }
 
 /// Rewrites every error answer under `/open311/` (our
