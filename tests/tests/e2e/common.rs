@@ -176,3 +176,10 @@ pub fn post(uri: &str, role: &str, body: Value) -> Request<Body> {
         .body(Body::from(body.to_string()))
         .expect("request")
 }
+
+/// `token` with its last character changed (to `0`, or to `1` when it
+/// already ends in `0`): a forgery that differs from it whatever it ends in.
+pub fn altered(token: &str) -> String {
+    let (head, last) = token.split_at(token.len() - 1);
+    format!("{head}{}", if last == "0" { "1" } else { "0" })
+}

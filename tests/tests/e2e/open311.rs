@@ -482,7 +482,7 @@ async fn open311_files_through_the_intake_and_answers_the_public_coarsely() {
         // Tokens name the request; an altered one is unknown.
         let t = get(&format!("/open311/v2/tokens/{token}.json")).json();
         assert_eq!(t[0]["service_request_id"], id.to_string(), "{t}");
-        let bad = format!("{}0.json", &token[..token.len() - 1]);
+        let bad = format!("{}.json", crate::common::altered(&token));
         assert_eq!(get(&format!("/open311/v2/tokens/{bad}")).status, 404);
 
         // The list: every request of the window, as the leader counts them;
