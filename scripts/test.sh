@@ -6,7 +6,14 @@ cd "$(dirname "$0")/.."
 . scripts/env.sh
 wangge_setup tests
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step prints the time the one before it took, and the last line the
+# whole run's: the figures a fresh machine's run is judged by (issue 13).
+STEP_NAME="" STEP_START=$SECONDS
+step() {
+  [ -n "$STEP_NAME" ] && printf '   (%s: %d s)\n' "$STEP_NAME" $((SECONDS - STEP_START))
+  STEP_NAME="$*" STEP_START=$SECONDS
+  printf '\n== %s\n' "$*"
+}
 OUT="${WANGGE_TEST_OUT:-$CARGO_TARGET_DIR/test-output}"
 mkdir -p "$OUT"
 # The tests' temporary stores (each end-to-end test writes a demo town,
@@ -67,3 +74,4 @@ step "viewer, big screen and embed in headless Chromium"
 bash tests/browser/ci.sh "$WANGGE_BIN" "$OUT/browser"
 
 step "all tests passed"
+printf '   (whole test command: %d min %d s)\n' $((SECONDS / 60)) $((SECONDS % 60))
