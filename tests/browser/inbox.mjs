@@ -209,6 +209,12 @@ export async function inboxTests(h) {
     const shown = await listedIds(p);
     const ids = new Set(dept.events.map((e) => e.id));
     assert(shown.every((x) => ids.has(x)), 'the department page lists an event the API does not give it');
+    // Handlers read as names from the rules' [departments], not as codes.
+    const name = dept.handler_names?.[mineTo]?.zh;
+    assert(name, `the inbox answer names no ${mineTo}: ${JSON.stringify(dept.handler_names)}`);
+    const metas = await p.locator('#events li:not([data-assisting]) .meta').allTextContents();
+    assert(metas.length > 0 && metas.every((m) => m.endsWith(name)), `list lines without ${name}: ${metas.slice(0, 3).join(' | ')}`);
+    assert(!metas.some((m) => m.includes(dept.of[0])), `a list line shows the code ${dept.of[0]}`);
     await p.screenshot({ path: join(SCREENS, 'inbox-department-phone.png') });
     assertNoForeign(ctx, '/inbox (department)');
     await ctx.close();

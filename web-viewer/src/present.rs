@@ -473,6 +473,9 @@ pub struct Inbox {
     /// Handlers an event may be dispatched to (`grid`, `community`, `town`
     /// and the departments of the dispatch rules).
     pub handlers: Vec<String>,
+    /// Names of the departments among `handlers` and the events' handlers
+    /// (`dept:gas_company` → `{zh, en}`), from the rules' `[departments]`.
+    pub handler_names: std::collections::BTreeMap<String, analytics::events::DepartmentName>,
 }
 
 /// A GeoJSON feature collection of one page of a list.

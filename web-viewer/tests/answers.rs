@@ -20,8 +20,8 @@ use web_viewer::present::{
     scrub_event, to_map, ChangedEvent, Escalated, EscalationRun, EventDetail, FeaturePage, Located,
     NotEscalated, ReceiptStatus, Sla, TimelineEntry, TransitionView,
 };
-use web_viewer::routes::analytics::{HotspotsAnswer, RegridJob};
-use web_viewer::service::report::HotspotRow;
+use web_viewer::routes::analytics::RegridJob;
+use web_viewer::service::report::{HotspotRow, HotspotsAnswer};
 use web_viewer::view::TownView;
 
 fn t0() -> DateTime<Utc> {

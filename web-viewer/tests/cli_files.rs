@@ -443,17 +443,24 @@ fn serve_proxy(
     tag: &str,
     extra: &[&str],
 ) -> (std::process::Child, String, std::thread::JoinHandle<String>) {
-    let d = temp(tag);
-    let db = d.join("s.duckdb");
+    let db = temp(tag).join("s.duckdb");
     wangge(&db, &["key", "init"]);
-    let secret = d.join("proxy.secret");
+    serve_proxy_on(&db, extra)
+}
+
+/// [`serve_proxy`] on the store `db` (its proxy secret written beside it).
+fn serve_proxy_on(
+    db: &std::path::Path,
+    extra: &[&str],
+) -> (std::process::Child, String, std::thread::JoinHandle<String>) {
+    let secret = db.with_file_name("proxy.secret");
     std::fs::write(&secret, "hostile-test-proxy-secret-01").expect("secret");
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("mode");
     let mut server = Command::new(env!("CARGO_BIN_EXE_wangge"))
         .env_remove("WANGGE_KEY_FILE")
         .env("RUST_LOG", "info")
         .args(["--db"])
-        .arg(&db)
+        .arg(db)
         .args([
             "serve",
             "--no-demo",
@@ -828,4 +835,184 @@ fn a_dry_run_prints_every_problem_and_the_error_the_first_twenty() {
         "the error itself is cut: {stderr}"
     );
     assert!(stderr.contains("nothing was stored"), "{stderr}");
+}
+
+/// stdout of `wangge --db DB ARGS…` as the one JSON object it must hold.
+fn json_of(db: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let out = wangge(db, args);
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "wangge {args:?} --json printed more than one JSON object ({e}):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn test_data(name: &str) -> String {
+    format!("{}/../tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `import`, `regrid` and `report` with `--json` print one JSON object on
+/// stdout (docs/import.md "Summaries as JSON"): the import's figures, the
+/// re-gridding report equal to the file it wrote, and each report equal to
+/// the HTTP API's answer over the same store.
+#[test]
+fn json_summaries_of_import_regrid_and_report() {
+    let d = temp("summaries");
+    let db = d.join("s.duckdb");
+    wangge(&db, &["demo", "--scale", "community", "--seed", "3"]);
+
+    // A foreign incident export with bad rows.
+    let (file, map) = (
+        test_data("hotline-export-gbk.csv"),
+        test_data("hotline-categories.toml"),
+    );
+    let rejects = d.join("rejects.csv");
+    let rejects_s = rejects.display().to_string();
+    let imp = json_of(
+        &db,
+        &[
+            "import",
+            "events",
+            &file,
+            "--time-col",
+            "受理时间",
+            "--lon-col",
+            "经度",
+            "--lat-col",
+            "纬度",
+            "--category-col",
+            "诉求类别",
+            "--address-col",
+            "事发地址",
+            "--category-map",
+            &map,
+            "--skip-bad-rows",
+            "--rejects",
+            &rejects_s,
+            "--json",
+        ],
+    );
+    assert_eq!(imp["kind"], "events", "{imp}");
+    assert_eq!(imp["dry_run"], false, "{imp}");
+    assert_eq!(imp["elements"], 14, "{imp}");
+    assert_eq!(imp["rows"].as_u64().map(|n| n >= 14), Some(true), "{imp}");
+    let inc = &imp["incidents"];
+    assert_eq!(inc["rows"], 20, "{imp}");
+    assert_eq!(inc["events"], 14, "{imp}");
+    assert_eq!(inc["skipped_rows"], 6, "{imp}");
+    assert_eq!(inc["encoding"], "GBK", "{imp}");
+    assert_eq!(inc["problems"]["address_only"], 3, "{imp}");
+    assert_eq!(inc["problems"]["no_location"], 1, "{imp}");
+    assert_eq!(inc["rejects_file"], rejects_s.as_str(), "{imp}");
+    for key in ["numbered_ids", "default_units", "grid_version"] {
+        assert!(imp[key].is_null(), "{key}: {imp}");
+    }
+    assert!(imp["seconds"].as_f64().is_some_and(|s| s >= 0.0), "{imp}");
+    // The shape, with what differs between runs set aside.
+    let mut shape = imp.clone();
+    shape["seconds"] = 0.into();
+    shape["file"] = "hotline-export-gbk.csv".into();
+    shape["incidents"]["rejects_file"] = "rejects.csv".into();
+    insta::assert_json_snapshot!("import_events_json_summary", shape);
+
+    // A dry run of vendor buildings numbered and estimated: nothing stored.
+    let before = json_of(&db, &["info", "--json"]);
+    let dry = json_of(
+        &db,
+        &[
+            "import",
+            "buildings",
+            &test_data("vendor-buildings.geojson"),
+            "--ids",
+            "auto:900000",
+            "--estimate-households",
+            "--map",
+            "use=用途",
+            "--dry-run",
+            "--json",
+        ],
+    );
+    assert_eq!(dry["dry_run"], true, "{dry}");
+    assert_eq!(dry["rows"], 0, "{dry}");
+    let n = dry["elements"].as_u64().unwrap_or(0);
+    let ids = &dry["numbered_ids"];
+    assert_eq!(ids[0], 900000, "{dry}");
+    assert!(n > 0, "{dry}");
+    assert!(dry["default_units"]["units"].as_u64() > Some(0), "{dry}");
+    let after = json_of(&db, &["info", "--json"]);
+    assert_eq!(
+        before["elements"], after["elements"],
+        "a dry run stored something"
+    );
+
+    // Re-gridding: the summary's report is the report file.
+    let (prop, rep) = (d.join("proposal.geojson"), d.join("report.json"));
+    let rg = json_of(
+        &db,
+        &[
+            "regrid",
+            "--level",
+            "micro",
+            "--min",
+            "30",
+            "--max",
+            "80",
+            "--out",
+            &prop.display().to_string(),
+            "--report",
+            &rep.display().to_string(),
+            "--json",
+        ],
+    );
+    let file_report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&rep).expect("report file")).expect("report JSON");
+    assert_eq!(rg["report"], file_report);
+    let fc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&prop).expect("proposal")).expect("GeoJSON");
+    assert_eq!(
+        rg["grids"].as_u64(),
+        fc["features"].as_array().map(|f| f.len() as u64),
+        "{rg}"
+    );
+    assert!(
+        rg["units"].as_u64() > Some(0) && rg["adopted"].is_null(),
+        "{rg}"
+    );
+
+    // Each report is the API's answer over the same store.
+    let window = ["--from", "2020-01-01", "--to", "2030-01-01"];
+    let cli = [
+        (
+            json_of(
+                &db,
+                &[&["report", "indicators", "--json"][..], &window[..]].concat(),
+            ),
+            "/api/v1/indicators?from=2020-01-01&to=2030-01-01",
+        ),
+        (
+            json_of(&db, &["report", "hotspots", "--json"]),
+            "/api/v1/hotspots",
+        ),
+        (
+            json_of(
+                &db,
+                &["report", "coverage", "--service", "clinic", "--json"],
+            ),
+            "/api/v1/coverage?service=clinic",
+        ),
+    ];
+    let (mut server, addr, _log) = serve_proxy_on(&db, &[]);
+    let api: Vec<(u16, String)> = cli
+        .iter()
+        .map(|(_, path)| proxy_get(&addr, path, "hostile-test-proxy-secret-01"))
+        .collect();
+    let _ = server.kill();
+    let _ = server.wait();
+    for ((cli, path), (status, body)) in cli.iter().zip(api) {
+        assert_eq!(status, 200, "{path}: {body}");
+        let api: serde_json::Value = serde_json::from_str(&body).expect("API JSON");
+        assert_eq!(cli, &api, "wangge report --json differs from GET {path}");
+    }
+    assert!(cli[0].0["rows"].as_array().is_some_and(|r| !r.is_empty()));
 }

@@ -14,12 +14,14 @@ pub mod dispatch;
 pub mod limits;
 pub mod merge;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use geo_core::model::lifecycle::LifecycleConfig;
 use geo_core::model::{Event, GridRefs};
+
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -106,6 +108,20 @@ pub struct EventRules {
     pub merge: MergeParams,
     /// State machine settings.
     pub lifecycle: LifecycleConfig,
+    /// Display names of the departments (`[departments]`), by the name
+    /// after `dept:`; a department without one shows as its name.
+    pub departments: BTreeMap<String, DepartmentName>,
+}
+
+/// A department's name as people read it (`[departments]` of the rules:
+/// `gas_company = { zh = "燃气公司", en = "Gas company" }`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentName {
+    /// Chinese name.
+    pub zh: String,
+    /// English name.
+    pub en: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,6 +135,8 @@ struct RawRules {
     rule: Vec<dispatch::RawRule>,
     limits: Option<limits::RawLimits>,
     merge: Option<merge::RawMerge>,
+    #[serde(default)]
+    departments: BTreeMap<String, DepartmentName>,
 }
 
 impl EventRules {
@@ -236,6 +254,17 @@ impl EventRules {
             .collect::<Result<Vec<_>, _>>()?;
         let limits = Limits::from_raw(raw.limits.as_ref(), tz, origin)?;
         let merge = MergeParams::from_raw(raw.merge.as_ref(), origin)?;
+        for (name, shown) in &raw.departments {
+            Handler::parse(&format!("dept:{name}"))
+                .map_err(|reason| setting("departments", name.clone(), &reason))?;
+            if shown.zh.trim().is_empty() || shown.en.trim().is_empty() {
+                return Err(setting(
+                    &format!("departments.{name}"),
+                    format!("{shown:?}"),
+                    "needs a zh and an en name",
+                ));
+            }
+        }
         Ok(Self {
             rules,
             fallback,
@@ -245,6 +274,7 @@ impl EventRules {
             lifecycle: LifecycleConfig {
                 reopen_window: Duration::hours(reopen_h),
             },
+            departments: raw.departments,
         })
     }
 }
@@ -258,6 +288,35 @@ mod tests {
         let r = EventRules::builtin().unwrap();
         assert!(r.rules.len() > 10);
         assert_eq!(r.limits.tz, chrono_tz::Asia::Shanghai);
+    }
+
+    #[test]
+    fn every_department_of_the_builtin_rules_has_its_names() {
+        let r = EventRules::builtin().unwrap();
+        let named = |h: &Handler| match h {
+            Handler::Department(d) => r.departments.contains_key(d),
+            _ => true,
+        };
+        for rule in &r.rules {
+            assert!(named(&rule.handler), "{:?} has no [departments] names", rule.handler);
+            for a in &rule.assist {
+                assert!(named(a), "{a:?} has no [departments] names");
+            }
+        }
+        assert!(named(&r.escalation_department));
+        assert_eq!(r.departments["gas_company"].zh, "燃气公司");
+    }
+
+    #[test]
+    fn a_department_name_must_be_a_department_and_have_both_names() {
+        let e = EventRules::parse("[departments]\n\"Gas Co\" = { zh = \"燃气\", en = \"Gas\" }", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Gas Co") && e.contains("snake_case"), "{e}");
+        let e = EventRules::parse("[departments]\ngas = { zh = \"\", en = \"Gas\" }", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("departments.gas"), "{e}");
     }
 
     #[test]

@@ -26,7 +26,7 @@ import { CATEGORIES, categoryName, getLang, setLang, t, translateDom, vocab, voc
  *   grids: {comprehensive: string|null, micro: string|null, dedicated: string|null},
  *   lon: number, lat: number, sla: Sla|null, allowed: string[], assisting?: boolean}} Item
  * @typedef {{scope: string, of: string[], counts: Record<string, number>, total: number, matched: number,
- *   events: Item[], handlers: string[]}} Inbox
+ *   events: Item[], handlers: string[], handler_names?: Record<string, {zh: string, en: string}>}} Inbox
  * @typedef {{status: string, from: string|null, at: string|null, actor: string|null, note: string}} Step
  * @typedef {{sha256: string, content_type: string, bytes: number, width: number, height: number,
  *   actor: string, at: string}} Photo
@@ -120,10 +120,14 @@ function slaText(sla) {
   return `${t(`ibSla_${sla.level}`)} · ${t('ibLeft', h)}`;
 }
 
-/** @param {string|null} h */
+/** A handler as people read it: a department by its name from the rules (`handler_names`), else its code.
+ * @param {string|null} h */
 function handlerName(h) {
   if (!h) return '—';
-  if (h.startsWith('dept:')) return h.slice(5);
+  if (h.startsWith('dept:')) {
+    const names = inbox?.handler_names?.[h];
+    return names ? names[getLang() === 'en' ? 'en' : 'zh'] : h.slice(5);
+  }
   return t(`ibHandler_${h}`);
 }
 

@@ -1,7 +1,7 @@
 //! `wangge import`: element files (GeoJSON/CSV/Shapefile/Excel), OpenStreetMap PBF and
 //! foreign incident CSV. Every import is all-or-nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -16,6 +16,7 @@ use geo_core::model::{BuildingUse, EventSource};
 use geo_core::store::{GridImport, Provenance, Store};
 use geo_core::Dataset;
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
 use wangge_data::estimate::{default_units, estimate_all, EstimateParams};
 use wangge_data::incidents::{read_events, CategoryMap, IncidentOptions, ResolutionRule};
 use wangge_data::osm::{read_pbf, OsmOptions};
@@ -154,6 +155,10 @@ pub struct ImportArgs {
     /// geocoder: such rows are bad rows of their own).
     #[arg(long)]
     pub address_col: Option<String>,
+    /// Print the summary as one JSON object on stdout (messages stay on
+    /// stderr; a dry run's lines go there too).
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn parse_map(s: &str) -> Result<HashMap<String, String>> {
@@ -181,9 +186,16 @@ impl ImportArgs {
     }
 }
 
-/// What `wangge import` did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What `wangge import` did; with `--json` it is printed on stdout as one
+/// JSON object (the shape is in `docs/import.md`, "Summaries as JSON").
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImportOutcome {
+    /// Element kind imported (`osm` for an OpenStreetMap extract).
+    pub kind: String,
+    /// The file, as given.
+    pub file: String,
+    /// True when nothing was stored (`--dry-run`).
+    pub dry_run: bool,
     /// Elements read from the file.
     pub elements: usize,
     /// Rows written (0 for a dry run).
@@ -192,6 +204,54 @@ pub struct ImportOutcome {
     pub located: u64,
     /// Of those, inside no grid (a wrong `--crs` shows here).
     pub outside_every_grid: u64,
+    /// First and last ID given by `--ids auto`.
+    pub numbered_ids: Option<[u64; 2]>,
+    /// Default units made for buildings with households but no units.
+    pub default_units: Option<DefaultUnitsMade>,
+    /// Open events given a handler and deadline by the event rules.
+    pub dispatched: usize,
+    /// A foreign incident CSV: what was read, skipped and why.
+    pub incidents: Option<IncidentSummary>,
+    /// The grid version a grids or communities import made.
+    pub grid_version: Option<geo_core::store::VersionReport>,
+    /// Wall time of the whole command, seconds.
+    pub seconds: f64,
+}
+
+/// Default units made by an import ([`ImportOutcome::default_units`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DefaultUnitsMade {
+    /// Buildings that got units.
+    pub buildings: u64,
+    /// Units made.
+    pub units: u64,
+    /// Households shared out among them.
+    pub households: u64,
+}
+
+/// A foreign incident CSV's figures ([`ImportOutcome::incidents`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IncidentSummary {
+    /// Data rows read.
+    pub rows: u64,
+    /// Events made from them.
+    pub events: u64,
+    /// Of them closed.
+    pub closed: u64,
+    /// Encoding used.
+    pub encoding: String,
+    /// True for a gzip file.
+    pub gzip: bool,
+    /// Events per taxonomy code.
+    pub by_category: BTreeMap<String, u64>,
+    /// Source categories not in the map (sent to the default), with counts.
+    pub unmapped: BTreeMap<String, u64>,
+    /// Bad rows skipped (`--skip-bad-rows`).
+    pub skipped_rows: u64,
+    /// Skipped rows per problem code (`no_location`, `address_only`, …).
+    pub problems: BTreeMap<String, u64>,
+    /// The rejects file written (`--rejects`).
+    pub rejects_file: Option<String>,
 }
 
 /// Runs `wangge import`: messages to stderr, the dry-run report to stdout.
@@ -199,9 +259,30 @@ pub fn run(db: &Path, a: ImportArgs) -> Result<()> {
     run_with(db, a, &mut std::io::stdout(), &mut std::io::stderr()).map(|_| ())
 }
 
-/// [`run`] with its output (`--dry-run` report) and messages (warnings,
-/// problems, the summary line) written to the given writers.
+/// [`run`] with its output (`--dry-run` report, or the `--json` summary)
+/// and messages (warnings, problems, the summary line) written to the given
+/// writers.
 pub fn run_with(
+    db: &Path,
+    a: ImportArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ImportOutcome> {
+    if !a.json {
+        return import_with(db, a, out, err);
+    }
+    // With --json stdout holds the summary only: the lines a dry run would
+    // print there go to stderr after the messages.
+    let mut held = Vec::new();
+    let done = import_with(db, a, &mut held, err);
+    err.write_all(&held)?;
+    let outcome = done?;
+    serde_json::to_writer_pretty(&mut *out, &outcome)?;
+    writeln!(out)?;
+    Ok(outcome)
+}
+
+fn import_with(
     db: &Path,
     a: ImportArgs,
     out: &mut dyn Write,
@@ -220,9 +301,14 @@ pub fn run_with(
         bail!("--rejects FILE needs --skip-bad-rows (without it a bad row stops the import)");
     }
     let mut store = super::key::open_store(db)?;
+    let mut incidents = None;
     let (mut batch, kind_name) = match a.kind.as_str() {
         "osm" => (read_osm(&a)?, "osm".to_string()),
-        "events" if foreign_events => (read_incidents(&a, &store, err)?, "events".to_string()),
+        "events" if foreign_events => {
+            let (events, summary) = read_incidents(&a, &store, err)?;
+            incidents = Some(summary);
+            (events, "events".to_string())
+        }
         k => {
             let kind = ElementKind::parse(k).map_err(|e| anyhow!("{e}"))?;
             if a.estimate_households && kind != ElementKind::Buildings {
@@ -239,10 +325,13 @@ pub fn run_with(
             )
         }
     };
-    if !a.no_default_units {
-        add_default_units(&mut batch, &store, &estimate_params(&a)?, err)?;
-    }
-    let numbered = match auto_id_range(&batch).filter(|_| a.ids != "file") {
+    let default_units = if a.no_default_units {
+        None
+    } else {
+        add_default_units(&mut batch, &store, &estimate_params(&a)?, err)?
+    };
+    let numbered_ids = auto_id_range(&batch).filter(|_| a.ids != "file");
+    let numbered = match numbered_ids {
         Some((first, last)) => format!(
             " (IDs {first}–{last} numbered in file order by --ids {})",
             a.ids
@@ -270,10 +359,19 @@ pub fn run_with(
         )?;
     }
     let mut outcome = ImportOutcome {
+        kind: kind_name.clone(),
+        file: a.file.display().to_string(),
+        dry_run: a.dry_run,
         elements: batch.len(),
         rows: 0,
         located: report.located,
         outside_every_grid: report.outside_every_grid,
+        numbered_ids: numbered_ids.map(|(first, last)| [first, last]),
+        default_units,
+        dispatched,
+        incidents,
+        grid_version: None,
+        seconds: 0.0,
     };
     if a.dry_run {
         writeln!(
@@ -288,6 +386,7 @@ pub fn run_with(
             report.located, report.outside_every_grid
         )?;
         writeln!(out, "nothing was stored")?;
+        outcome.seconds = started.elapsed().as_secs_f64();
         return Ok(outcome);
     }
     let prov = Provenance {
@@ -316,9 +415,10 @@ pub fn run_with(
     .with_context(|| format!("importing {} (nothing was stored)", a.file.display()));
     pb.finish_and_clear();
     let (w, version) = w?;
-    if let Some(v) = version {
-        writeln!(err, "{}", super::regrid::version_summary(&v))?;
+    if let Some(v) = &version {
+        writeln!(err, "{}", super::regrid::version_summary(v))?;
     }
+    outcome.grid_version = version;
     writeln!(
         err,
         "imported {} rows of {kind_name} from {}{} in {:.2} s",
@@ -328,6 +428,7 @@ pub fn run_with(
         started.elapsed().as_secs_f64()
     )?;
     outcome.rows = w.rows;
+    outcome.seconds = started.elapsed().as_secs_f64();
     Ok(outcome)
 }
 
@@ -633,9 +734,9 @@ fn add_default_units(
     store: &Store,
     params: &EstimateParams,
     err: &mut dyn Write,
-) -> Result<()> {
+) -> Result<Option<DefaultUnitsMade>> {
     if !batch.buildings.iter().any(|b| b.households > 0) {
-        return Ok(());
+        return Ok(None);
     }
     let first = store
         .max_unit_id()?
@@ -643,11 +744,17 @@ fn add_default_units(
         + 1;
     let made = default_units(&mut batch.buildings, &batch.units, first, params)
         .map_err(|e| anyhow!("default units: {e}; nothing was stored"))?;
-    if made.buildings > 0 {
-        writeln!(err, "{made}")?;
-        batch.units.extend(made.units);
+    if made.buildings == 0 {
+        return Ok(None);
     }
-    Ok(())
+    writeln!(err, "{made}")?;
+    let summary = DefaultUnitsMade {
+        buildings: made.buildings,
+        units: made.units.len() as u64,
+        households: made.households,
+    };
+    batch.units.extend(made.units);
+    Ok(Some(summary))
 }
 
 fn read_osm(a: &ImportArgs) -> Result<Dataset> {
@@ -694,7 +801,11 @@ fn write_rejects(path: &Path, report: &wangge_data::incidents::IncidentReport) -
     Ok(())
 }
 
-fn read_incidents(a: &ImportArgs, store: &Store, err: &mut dyn Write) -> Result<Dataset> {
+fn read_incidents(
+    a: &ImportArgs,
+    store: &Store,
+    err: &mut dyn Write,
+) -> Result<(Dataset, IncidentSummary)> {
     let need = |v: &Option<String>, flag: &str| {
         v.clone()
             .ok_or_else(|| anyhow!("import events from a foreign CSV needs {flag}"))
@@ -744,6 +855,23 @@ fn read_incidents(a: &ImportArgs, store: &Store, err: &mut dyn Write) -> Result<
     let imp = read_events(&a.file, &opts).map_err(|e| anyhow!("{e} (nothing was stored)"))?;
     pb.finish_and_clear();
     write!(err, "{}", imp.report)?;
+    let r = &imp.report;
+    let summary = IncidentSummary {
+        rows: r.rows,
+        events: r.events,
+        closed: r.closed,
+        encoding: r.encoding.clone(),
+        gzip: r.gzip,
+        by_category: r.by_category.clone(),
+        unmapped: r.unmapped.clone(),
+        skipped_rows: r.skipped_rows,
+        problems: r
+            .problems
+            .iter()
+            .map(|(p, n)| (p.code().to_string(), *n))
+            .collect(),
+        rejects_file: a.rejects.as_ref().map(|p| p.display().to_string()),
+    };
     if let Some(path) = &a.rejects {
         write_rejects(path, &imp.report)?;
         writeln!(
@@ -753,8 +881,11 @@ fn read_incidents(a: &ImportArgs, store: &Store, err: &mut dyn Write) -> Result<
             path.display()
         )?;
     }
-    Ok(Dataset {
-        events: imp.events,
-        ..Dataset::default()
-    })
+    Ok((
+        Dataset {
+            events: imp.events,
+            ..Dataset::default()
+        },
+        summary,
+    ))
 }

@@ -4,6 +4,7 @@
 //! compares with today's grids. The HTTP job (`POST /api/v1/regrid`) runs
 //! the same [`load_input`] and [`analytics::regrid::regrid`].
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,7 @@ use analytics::regrid as engine;
 use anyhow::{Context, Result};
 use clap::Args;
 use geo_core::store::VersionReport;
+use serde::Serialize;
 
 use crate::service::regrid::*;
 
@@ -61,6 +63,31 @@ pub struct RegridArgs {
     /// Why the grids change, kept in the grid history (with `--adopt`).
     #[arg(long, requires = "adopt")]
     pub note: Option<String>,
+    /// Print the summary as one JSON object on stdout instead of the table
+    /// (the files are written all the same).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `wangge regrid --json` prints: the input's size, the files written,
+/// the proposal's report (the same as the `--report` file) and, with
+/// `--adopt`, the grid version made. The shape is in `docs/import.md`.
+#[derive(Debug, Serialize)]
+pub struct RegridSummary<'a> {
+    /// Units re-gridded.
+    pub units: usize,
+    /// Their households.
+    pub households: u64,
+    /// Barriers (roads, rivers) the grids do not cross.
+    pub barriers: usize,
+    /// Proposed grids.
+    pub grids: usize,
+    /// Files written: `proposal`, `report`, `xlsx`.
+    pub files: BTreeMap<&'static str, String>,
+    /// The report of the proposal.
+    pub report: &'a RegridReport,
+    /// The grid version made by `--adopt`.
+    pub adopted: Option<VersionReport>,
 }
 /// One line per element table of what a grid change re-assigned.
 pub fn version_summary(v: &VersionReport) -> String {
@@ -242,7 +269,9 @@ pub fn run(db: &Path, a: RegridArgs) -> Result<()> {
     })?;
     pb.finish_and_clear();
     write_outputs(&proposal, &a.out, &a.report, a.xlsx.as_deref())?;
-    print!("{}", summary_table(&proposal, &params));
+    if !a.json {
+        print!("{}", summary_table(&proposal, &params));
+    }
     eprintln!(
         "wrote {} grids to {}, report to {}{}",
         proposal.grids.len(),
@@ -253,6 +282,7 @@ pub fn run(db: &Path, a: RegridArgs) -> Result<()> {
             .map(|x| format!(", workbook to {}", x.display()))
             .unwrap_or_default()
     );
+    let mut adopted = None;
     if a.adopt {
         let change = change_from_proposal(
             &proposal,
@@ -267,7 +297,31 @@ pub fn run(db: &Path, a: RegridArgs) -> Result<()> {
         let v = store
             .replace_grids(&change)
             .context("adopting the proposal (nothing was changed)")?;
-        println!("adopted: {}", version_summary(&v));
+        if a.json {
+            eprintln!("adopted: {}", version_summary(&v));
+        } else {
+            println!("adopted: {}", version_summary(&v));
+        }
+        adopted = Some(v);
+    }
+    if a.json {
+        let mut files = BTreeMap::from([
+            ("proposal", a.out.display().to_string()),
+            ("report", a.report.display().to_string()),
+        ]);
+        if let Some(x) = &a.xlsx {
+            files.insert("xlsx", x.display().to_string());
+        }
+        let summary = RegridSummary {
+            units: input.units.len(),
+            households,
+            barriers: input.barriers.len(),
+            grids: proposal.grids.len(),
+            files,
+            report: &proposal.report,
+            adopted,
+        };
+        println!("{}", serde_json::to_string_pretty(&summary)?);
     }
     Ok(())
 }

@@ -60,6 +60,10 @@ pub struct IndicatorArgs {
     /// `breakdown`) as xlsx.
     #[arg(long)]
     pub xlsx: Option<PathBuf>,
+    /// Print the report as one JSON object on stdout, the same as the
+    /// HTTP API's JSON answer, instead of the tables.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `wangge report hotspots`.
@@ -87,6 +91,10 @@ pub struct HotspotArgs {
     /// flagged weeks (sheet `cells`) as xlsx.
     #[arg(long)]
     pub xlsx: Option<PathBuf>,
+    /// Print the report as one JSON object on stdout, the same as the
+    /// HTTP API's JSON answer, instead of the tables.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `wangge report coverage`.
@@ -109,6 +117,10 @@ pub struct CoverageArgs {
     /// coverage (a map layer).
     #[arg(long)]
     pub geojson: Option<PathBuf>,
+    /// Print the report as one JSON object on stdout, the same as the
+    /// HTTP API's JSON answer, instead of the tables.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs `wangge report`.
@@ -240,7 +252,20 @@ fn run_indicators(store: &Store, a: IndicatorArgs) -> Result<()> {
         )
     })?;
     let (ds, rep, window) = stored_indicators(store, level, a.from.as_deref(), a.to.as_deref())?;
-    print!("{}", indicators_text(&ds, &rep, window));
+    if a.json {
+        let slots = worker_slots(&ds.grids);
+        let labels = AreaLabels::new(&ds, &slots);
+        let answer = IndicatorsAnswer {
+            from: window.from.to_rfc3339(),
+            to: window.to.to_rfc3339(),
+            level: level.code(),
+            rows: rep.rows.iter().map(|r| labels.area(r)).collect(),
+            breakdown: rep.breakdown.clone(),
+        };
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    } else {
+        print!("{}", indicators_text(&ds, &rep, window));
+    }
     if let Some(p) = &a.csv {
         write_csv(&rep.rows, p)?;
     }
@@ -275,19 +300,53 @@ fn run_hotspots(store: &Store, a: HotspotArgs) -> Result<()> {
     let what = week.map_or("every week".to_string(), |w| {
         format!("week of {}", week_start_date(w, offset))
     });
+    if a.json {
+        let answer = HotspotsAnswer {
+            week_start: week.map(|w| week_start_date(w, offset).to_string()),
+            res: a.res,
+            hotspots: hotspot_rows(&hs, offset),
+        };
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    } else {
+        print_hotspots(&a, &hs, &what, ds.events.len(), t.elapsed());
+    }
+    if a.csv.is_some() || a.xlsx.is_some() {
+        let rows = hotspot_rows(&hs, offset);
+        if let Some(p) = &a.csv {
+            write_csv(&rows, p)?;
+        }
+        if let Some(p) = &a.xlsx {
+            let mut wb = Workbook::new();
+            wb.sheet(&rows, "hotspots")?
+                .sheet(&top_cells(&hs, usize::MAX), "cells")?;
+            write_xlsx(wb, p)?;
+        }
+    }
+    Ok(())
+}
+
+/// The tables `wangge report hotspots` prints.
+fn print_hotspots(
+    a: &HotspotArgs,
+    hs: &[Hotspot],
+    what: &str,
+    events: usize,
+    took: std::time::Duration,
+) {
+    let offset = 8;
     println!(
         "{} hotspots in {what} over {} events at H3 res {} ({:.0} ms)",
         hs.len(),
-        ds.events.len(),
+        events,
         a.res,
-        t.elapsed().as_secs_f64() * 1000.0
+        took.as_secs_f64() * 1000.0
     );
     if a.all_weeks {
         println!(
             "{:<17} {:>10} {:>10} {:>6} {:>7} {:>7}  category",
             "cell", "lon", "lat", "weeks", "events", "max z"
         );
-        for c in top_cells(&hs, a.top) {
+        for c in top_cells(hs, a.top) {
             println!(
                 "{:<17} {:>10.5} {:>10.5} {:>6} {:>7} {:>7.1}  {}",
                 c.area,
@@ -300,7 +359,7 @@ fn run_hotspots(store: &Store, a: HotspotArgs) -> Result<()> {
             );
         }
     } else {
-        let rows = hotspot_rows(&hs, offset);
+        let rows = hotspot_rows(hs, offset);
         println!(
             "{:<17} {:>10} {:>10}  {:<6} {:>5} {:>8} {:>6} {:>9}",
             "cell", "lon", "lat", "cat", "count", "baseline", "z", "q"
@@ -320,19 +379,6 @@ fn run_hotspots(store: &Store, a: HotspotArgs) -> Result<()> {
             );
         }
     }
-    if a.csv.is_some() || a.xlsx.is_some() {
-        let rows = hotspot_rows(&hs, offset);
-        if let Some(p) = &a.csv {
-            write_csv(&rows, p)?;
-        }
-        if let Some(p) = &a.xlsx {
-            let mut wb = Workbook::new();
-            wb.sheet(&rows, "hotspots")?
-                .sheet(&top_cells(&hs, usize::MAX), "cells")?;
-            write_xlsx(wb, p)?;
-        }
-    }
-    Ok(())
 }
 
 fn run_coverage(store: &Store, a: CoverageArgs) -> Result<()> {
@@ -357,57 +403,20 @@ fn run_coverage(store: &Store, a: CoverageArgs) -> Result<()> {
         .filter(|r| r.service == service)
         .copied()
         .collect();
-    println!(
-        "{}-minute walking coverage of {} ({} places, {} buildings, {:.0} ms)",
-        a.minutes,
-        service.code(),
-        ds.places
-            .iter()
-            .filter(|p| p.service == Some(service))
-            .count(),
-        rep.minutes.len(),
-        t.elapsed().as_secs_f64() * 1000.0
-    );
-    println!("\nby community");
-    println!(
-        "{:<24} {:>9} {:>9} {:>8} {:>13}",
-        "community", "hh", "covered", "share", "alone beyond"
-    );
     let communities = coverage_by_community(&ds, &rows, service);
-    for c in &communities {
-        println!(
-            "{:<24} {:>9} {:>9} {:>8} {:>8}/{:<5}",
-            c.name.chars().take(22).collect::<String>(),
-            c.households,
-            c.covered,
-            pct(c.covered_share),
-            c.elderly_alone_beyond,
-            c.elderly_alone
-        );
-    }
-    println!("\nby comprehensive grid");
-    println!(
-        "{:<26} {:>7} {:>9} {:>9} {:>13}",
-        "grid", "hh", "beyond", "mean min", "alone beyond"
-    );
-    for r in &rows {
-        let name = r.grid.map_or("(in no grid)".to_string(), |g| {
-            area_name(
-                &ds,
-                AreaKey {
-                    level: AreaLevel::Comprehensive,
-                    id: g.get(),
-                },
-            )
-        });
-        println!(
-            "{:<26} {:>7} {:>9} {:>9} {:>8}/{:<5}",
-            name.chars().take(24).collect::<String>(),
-            r.households,
-            pct(r.households_beyond_share),
-            num(r.mean_minutes),
-            r.elderly_alone_beyond,
-            r.elderly_alone
+    if a.json {
+        let answer = coverage_answer(&ds, &rows, service, a.minutes, Vec::new());
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    } else {
+        let took = t.elapsed();
+        print_coverage(
+            &a,
+            service,
+            &ds,
+            &rows,
+            &communities,
+            rep.minutes.len(),
+            took,
         );
     }
     if let Some(p) = &a.csv {
@@ -432,4 +441,68 @@ fn run_coverage(store: &Store, a: CoverageArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The tables `wangge report coverage` prints.
+fn print_coverage(
+    a: &CoverageArgs,
+    service: ServiceKind,
+    ds: &Dataset,
+    rows: &[CoverageRow],
+    communities: &[CommunityCoverage],
+    buildings: usize,
+    took: std::time::Duration,
+) {
+    println!(
+        "{}-minute walking coverage of {} ({} places, {} buildings, {:.0} ms)",
+        a.minutes,
+        service.code(),
+        ds.places
+            .iter()
+            .filter(|p| p.service == Some(service))
+            .count(),
+        buildings,
+        took.as_secs_f64() * 1000.0
+    );
+    println!("\nby community");
+    println!(
+        "{:<24} {:>9} {:>9} {:>8} {:>13}",
+        "community", "hh", "covered", "share", "alone beyond"
+    );
+    for c in communities {
+        println!(
+            "{:<24} {:>9} {:>9} {:>8} {:>8}/{:<5}",
+            c.name.chars().take(22).collect::<String>(),
+            c.households,
+            c.covered,
+            pct(c.covered_share),
+            c.elderly_alone_beyond,
+            c.elderly_alone
+        );
+    }
+    println!("\nby comprehensive grid");
+    println!(
+        "{:<26} {:>7} {:>9} {:>9} {:>13}",
+        "grid", "hh", "beyond", "mean min", "alone beyond"
+    );
+    for r in rows {
+        let name = r.grid.map_or("(in no grid)".to_string(), |g| {
+            area_name(
+                ds,
+                AreaKey {
+                    level: AreaLevel::Comprehensive,
+                    id: g.get(),
+                },
+            )
+        });
+        println!(
+            "{:<26} {:>7} {:>9} {:>9} {:>8}/{:<5}",
+            name.chars().take(24).collect::<String>(),
+            r.households,
+            pct(r.households_beyond_share),
+            num(r.mean_minutes),
+            r.elderly_alone_beyond,
+            r.elderly_alone
+        );
+    }
 }

@@ -26,7 +26,9 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::query::{format_of, CoverageQuery, Format, HotspotQuery, IndicatorQuery};
 use crate::role::{Access, Role};
 use crate::service::regrid::{change_from_proposal, load_input, Proposal, RegridRequest};
-use crate::service::report::{self, AreaLevel, HotspotRow};
+use crate::service::report::{
+    self, AreaIndicators, AreaLevel, CoverageAnswer, HotspotRow, HotspotsAnswer, IndicatorsAnswer,
+};
 use crate::state::AppState;
 use crate::view::TownView;
 
@@ -297,49 +299,6 @@ pub struct RegridJob {
     pub adopted_version: Option<i64>,
 }
 
-/// One area's indicators as answered: its figures, name and grid code.
-#[derive(Debug, Clone, Serialize)]
-pub struct AreaIndicators<'a> {
-    /// Area name.
-    pub name: String,
-    /// Grid code (grid levels; for a worker, the grid served).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// A worker's role code (`grid_worker`, `grid_leader`,
-    /// `neighbourhood_head`); worker rows only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub worker_role: Option<&'static str>,
-    /// The figures.
-    #[serde(flatten)]
-    pub row: &'a analytics::indicators::IndicatorRow,
-}
-
-/// `GET /api/v1/indicators` (JSON): rows per area and the breakdown.
-#[derive(Debug, Clone, Serialize)]
-pub struct IndicatorsAnswer<'a> {
-    /// Window start, RFC 3339.
-    pub from: String,
-    /// Window end (exclusive), RFC 3339.
-    pub to: String,
-    /// Level of the rows.
-    pub level: &'static str,
-    /// One row per area (with `name`, and `code` for grids).
-    pub rows: Vec<AreaIndicators<'a>>,
-    /// Events by category and by source per area.
-    pub breakdown: Vec<analytics::indicators::BreakdownRow>,
-}
-
-/// `GET /api/v1/hotspots` (JSON): the flagged cells of one week.
-#[derive(Debug, Clone, Serialize)]
-pub struct HotspotsAnswer {
-    /// Monday of the week (local); `null` when there is no event.
-    pub week_start: Option<String>,
-    /// H3 resolution.
-    pub res: u8,
-    /// Flagged cells, most significant first.
-    pub hotspots: Vec<HotspotRow>,
-}
-
 /// A table as a CSV download (UTF-8 with BOM, as `wangge report … --csv`).
 fn csv_response<R: analytics::table::Table>(rows: &[R], name: &str) -> AppResult<Response> {
     let mut buf = Vec::new();
@@ -605,8 +564,7 @@ pub async fn indicators(
     let sizes = report::area_sizes(&view.dataset.grids, &view.grid_pop);
     let reopened = report::reopened_from(&ever, &view.dataset.events);
     let slots = report::worker_slots(&view.dataset.grids);
-    let slot_of: std::collections::HashMap<u64, &report::WorkerSlot> =
-        slots.iter().map(|w| (w.id, w)).collect();
+    let labels = report::AreaLabels::new(&view.dataset, &slots);
     let rep = report::indicator_rows(
         &view.dataset.events,
         &view.event_refs,
@@ -621,8 +579,8 @@ pub async fn indicators(
         Scope::Town => true,
         Scope::Grids(g) => match level {
             AreaLevel::Town | AreaLevel::Community => false,
-            AreaLevel::Worker => slot_of
-                .get(&id)
+            AreaLevel::Worker => labels
+                .worker(id)
                 .is_some_and(|w| g.iter().any(|x| *x == w.grid)),
             _ => g.iter().any(|x| x.get() == id),
         },
@@ -642,25 +600,6 @@ pub async fn indicators(
         .filter(|b| visible(b.area.level, b.area.id))
         .cloned()
         .collect();
-    let code_of = |r: &analytics::indicators::IndicatorRow| match r.area.level {
-        AreaLevel::Town | AreaLevel::Community => None,
-        AreaLevel::Worker => slot_of.get(&r.area.id).map(|w| w.grid_code.clone()),
-        _ => geo_core::ids::GridId::new(r.area.id)
-            .ok()
-            .and_then(|g| view.grid_pos.get(&g))
-            .map(|i| view.dataset.grids[*i].code.as_str().to_string()),
-    };
-    let name_of = |r: &analytics::indicators::IndicatorRow| match r.area.level {
-        AreaLevel::Worker => slot_of
-            .get(&r.area.id)
-            .map_or_else(|| format!("worker {}", r.area.id), |w| w.name.clone()),
-        _ => report::area_name(&view.dataset, r.area),
-    };
-    let role_of = |r: &analytics::indicators::IndicatorRow| {
-        (r.area.level == AreaLevel::Worker)
-            .then(|| slot_of.get(&r.area.id).map(|w| w.role.code()))
-            .flatten()
-    };
     match format {
         Format::Csv => {
             let rows: Vec<_> = rows.into_iter().cloned().collect();
@@ -674,8 +613,8 @@ pub async fn indicators(
                     .enumerate()
                     .map(|(i, r)| report::RankedIndicator {
                         rank: i as u32 + 1,
-                        name: name_of(r),
-                        code: code_of(r).unwrap_or_default(),
+                        name: labels.name(r),
+                        code: labels.code(r).unwrap_or_default(),
                         by,
                         row: (*r).clone(),
                     })
@@ -685,8 +624,8 @@ pub async fn indicators(
             let named: Vec<report::NamedIndicator> = rows
                 .iter()
                 .map(|r| report::NamedIndicator {
-                    name: name_of(r),
-                    code: code_of(r).unwrap_or_default(),
+                    name: labels.name(r),
+                    code: labels.code(r).unwrap_or_default(),
                     row: (*r).clone(),
                 })
                 .collect();
@@ -694,15 +633,7 @@ pub async fn indicators(
         }
         _ => {}
     }
-    let out: Vec<AreaIndicators<'_>> = rows
-        .iter()
-        .map(|r| AreaIndicators {
-            name: name_of(r),
-            code: code_of(r),
-            worker_role: role_of(r),
-            row: r,
-        })
-        .collect();
+    let out: Vec<AreaIndicators<'_>> = rows.iter().map(|r| labels.area(r)).collect();
     Ok(Json(IndicatorsAnswer {
         from: window.from.to_rfc3339(),
         to: window.to.to_rfc3339(),
@@ -821,37 +752,7 @@ pub async fn coverage(
                 map.what_if = what_if;
                 return Ok((CoverageOut::Map(map), rows));
             }
-            let communities = report::coverage_by_community(&ds, &rows, service);
-            let code = |g: Option<geo_core::ids::GridId>| {
-                g.and_then(|g| ds.grids.iter().find(|x| x.id == g))
-                    .map(|x| x.code.as_str().to_string())
-            };
-            let grids: Vec<GridCoverage> = rows
-                .iter()
-                .map(|r| GridCoverage {
-                    grid: code(r.grid),
-                    households: r.households,
-                    households_beyond: r.households_beyond,
-                    covered_share: r.households_beyond_share.map(|b| 1.0 - b),
-                    elderly_alone: r.elderly_alone,
-                    elderly_alone_beyond: r.elderly_alone_beyond,
-                    mean_minutes: r.mean_minutes,
-                    key_populations: report::key_populations([r]),
-                })
-                .collect();
-            let answer = CoverageAnswer {
-                service: service.code(),
-                minutes,
-                what_if,
-                places: ds
-                    .places
-                    .iter()
-                    .filter(|p| p.service == Some(service))
-                    .count(),
-                communities,
-                key_populations: report::key_populations(&rows),
-                grids,
-            };
+            let answer = report::coverage_answer(&ds, &rows, service, minutes, what_if);
             Ok((CoverageOut::Table(answer), rows))
         })
         .await?;
@@ -872,45 +773,4 @@ pub enum CoverageOut {
     Table(CoverageAnswer),
     /// `format=geojson`.
     Map(report::CoverageMap),
-}
-
-/// `GET /api/v1/coverage` (JSON): walking coverage of one service.
-#[derive(Debug, Clone, Serialize)]
-pub struct CoverageAnswer {
-    /// Service kind.
-    pub service: &'static str,
-    /// Walking threshold, minutes.
-    pub minutes: f64,
-    /// Planned facilities counted as places of the service (`add=`).
-    pub what_if: Vec<[f64; 2]>,
-    /// Places offering the service (the planned ones included).
-    pub places: usize,
-    /// Per community.
-    pub communities: Vec<report::CommunityCoverage>,
-    /// The town's households of every key population the store tags, and
-    /// those beyond the walking time.
-    pub key_populations: Vec<report::KeyPopulation>,
-    /// Per comprehensive grid.
-    pub grids: Vec<GridCoverage>,
-}
-
-/// Coverage of one comprehensive grid.
-#[derive(Debug, Clone, Serialize)]
-pub struct GridCoverage {
-    /// Grid code (`null` for buildings in no grid).
-    pub grid: Option<String>,
-    /// Households.
-    pub households: u32,
-    /// Households beyond the threshold.
-    pub households_beyond: u32,
-    /// Share of households within it.
-    pub covered_share: Option<f64>,
-    /// Elderly living alone.
-    pub elderly_alone: u32,
-    /// Of them beyond the threshold.
-    pub elderly_alone_beyond: u32,
-    /// Mean walking minutes.
-    pub mean_minutes: Option<f64>,
-    /// Households of every key population the store tags, and those beyond.
-    pub key_populations: Vec<report::KeyPopulation>,
 }

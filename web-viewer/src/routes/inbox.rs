@@ -185,6 +185,13 @@ pub async fn inbox(
         counts,
         total,
         matched,
+        handler_names: st
+            .0
+            .rules
+            .departments
+            .iter()
+            .map(|(d, n)| (format!("dept:{d}"), n.clone()))
+            .collect(),
         events: items,
         handlers: handlers(&st),
     }))

@@ -472,6 +472,103 @@ pub fn stored_indicators(
     Ok((ds, rep, window))
 }
 
+/// Names, grid codes and worker roles of indicator rows, looked up once
+/// per answer (`GET /api/v1/indicators` and `wangge report indicators`).
+pub struct AreaLabels<'a> {
+    ds: &'a Dataset,
+    slot_of: HashMap<u64, &'a WorkerSlot>,
+    grid_code: HashMap<u64, &'a str>,
+}
+
+impl<'a> AreaLabels<'a> {
+    /// Labels over `ds` and its numbered workers.
+    pub fn new(ds: &'a Dataset, slots: &'a [WorkerSlot]) -> Self {
+        Self {
+            ds,
+            slot_of: slots.iter().map(|w| (w.id, w)).collect(),
+            grid_code: ds
+                .grids
+                .iter()
+                .map(|g| (g.id.get(), g.code.as_str()))
+                .collect(),
+        }
+    }
+
+    /// The worker numbered `id`.
+    pub fn worker(&self, id: u64) -> Option<&'a WorkerSlot> {
+        self.slot_of.get(&id).copied()
+    }
+
+    /// Area name (a worker's display name for worker rows).
+    pub fn name(&self, r: &IndicatorRow) -> String {
+        match r.area.level {
+            AreaLevel::Worker => self
+                .worker(r.area.id)
+                .map_or_else(|| format!("worker {}", r.area.id), |w| w.name.clone()),
+            _ => area_name(self.ds, r.area),
+        }
+    }
+
+    /// Grid code of a grid row, or of the grid a worker serves.
+    pub fn code(&self, r: &IndicatorRow) -> Option<String> {
+        match r.area.level {
+            AreaLevel::Town | AreaLevel::Community => None,
+            AreaLevel::Worker => self.worker(r.area.id).map(|w| w.grid_code.clone()),
+            _ => self.grid_code.get(&r.area.id).map(|c| c.to_string()),
+        }
+    }
+
+    /// A worker row's role code.
+    pub fn worker_role(&self, r: &IndicatorRow) -> Option<&'static str> {
+        (r.area.level == AreaLevel::Worker)
+            .then(|| self.worker(r.area.id).map(|w| w.role.code()))
+            .flatten()
+    }
+
+    /// The row as answered.
+    pub fn area<'r>(&self, r: &'r IndicatorRow) -> AreaIndicators<'r> {
+        AreaIndicators {
+            name: self.name(r),
+            code: self.code(r),
+            worker_role: self.worker_role(r),
+            row: r,
+        }
+    }
+}
+
+/// One area's indicators as answered: its figures, name and grid code.
+#[derive(Debug, Clone, Serialize)]
+pub struct AreaIndicators<'a> {
+    /// Area name.
+    pub name: String,
+    /// Grid code (grid levels; for a worker, the grid served).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// A worker's role code (`grid_worker`, `grid_leader`,
+    /// `neighbourhood_head`); worker rows only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker_role: Option<&'static str>,
+    /// The figures.
+    #[serde(flatten)]
+    pub row: &'a IndicatorRow,
+}
+
+/// The indicators of `GET /api/v1/indicators` (JSON) and of
+/// `wangge report indicators --json`: rows per area and the breakdown.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndicatorsAnswer<'a> {
+    /// Window start, RFC 3339.
+    pub from: String,
+    /// Window end (exclusive), RFC 3339.
+    pub to: String,
+    /// Level of the rows.
+    pub level: &'static str,
+    /// One row per area (with `name`, and `code` for grids).
+    pub rows: Vec<AreaIndicators<'a>>,
+    /// Events by category and by source per area.
+    pub breakdown: Vec<analytics::indicators::BreakdownRow>,
+}
+
 // ------------------------------------------------------------------ hotspots
 
 /// Detector settings for an H3 resolution (7–10) and week offset.
@@ -594,6 +691,20 @@ pub struct HotspotRow {
     pub p_value: f64,
     /// Benjamini–Hochberg q-value.
     pub q_value: f64,
+}
+
+/// The hotspots of `GET /api/v1/hotspots` (JSON) and of `wangge report
+/// hotspots --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HotspotsAnswer {
+    /// Monday of the week tested (local); `null` when there is no event, or
+    /// when every week was tested (`wangge report hotspots --all-weeks`:
+    /// each row carries its week).
+    pub week_start: Option<String>,
+    /// H3 resolution.
+    pub res: u8,
+    /// Flagged cells, most significant first.
+    pub hotspots: Vec<HotspotRow>,
 }
 
 /// Local date of a week's Monday.
@@ -990,4 +1101,84 @@ pub fn coverage_by_community(
             elderly_alone_beyond: eab,
         })
         .collect()
+}
+
+/// The coverage of `GET /api/v1/coverage` (JSON) and of `wangge report
+/// coverage --json`: walking coverage of one service.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverageAnswer {
+    /// Service kind.
+    pub service: &'static str,
+    /// Walking threshold, minutes.
+    pub minutes: f64,
+    /// Planned facilities counted as places of the service (`add=`).
+    pub what_if: Vec<[f64; 2]>,
+    /// Places offering the service (the planned ones included).
+    pub places: usize,
+    /// Per community.
+    pub communities: Vec<CommunityCoverage>,
+    /// The town's households of every key population the store tags, and
+    /// those beyond the walking time.
+    pub key_populations: Vec<KeyPopulation>,
+    /// Per comprehensive grid.
+    pub grids: Vec<GridCoverage>,
+}
+
+/// Coverage of one comprehensive grid.
+#[derive(Debug, Clone, Serialize)]
+pub struct GridCoverage {
+    /// Grid code (`null` for buildings in no grid).
+    pub grid: Option<String>,
+    /// Households.
+    pub households: u32,
+    /// Households beyond the threshold.
+    pub households_beyond: u32,
+    /// Share of households within it.
+    pub covered_share: Option<f64>,
+    /// Elderly living alone.
+    pub elderly_alone: u32,
+    /// Of them beyond the threshold.
+    pub elderly_alone_beyond: u32,
+    /// Mean walking minutes.
+    pub mean_minutes: Option<f64>,
+    /// Households of every key population the store tags, and those beyond.
+    pub key_populations: Vec<KeyPopulation>,
+}
+
+/// The coverage answer for `rows` (one service's rows of [`coverage_of`]
+/// over `ds`, the planned places of `what_if` already among its places).
+pub fn coverage_answer(
+    ds: &Dataset,
+    rows: &[CoverageRow],
+    service: ServiceKind,
+    minutes: f64,
+    what_if: Vec<[f64; 2]>,
+) -> CoverageAnswer {
+    let codes: HashMap<GridId, &str> = ds.grids.iter().map(|g| (g.id, g.code.as_str())).collect();
+    let grids = rows
+        .iter()
+        .map(|r| GridCoverage {
+            grid: r.grid.and_then(|g| codes.get(&g)).map(|c| c.to_string()),
+            households: r.households,
+            households_beyond: r.households_beyond,
+            covered_share: r.households_beyond_share.map(|b| 1.0 - b),
+            elderly_alone: r.elderly_alone,
+            elderly_alone_beyond: r.elderly_alone_beyond,
+            mean_minutes: r.mean_minutes,
+            key_populations: key_populations([r]),
+        })
+        .collect();
+    CoverageAnswer {
+        service: service.code(),
+        minutes,
+        what_if,
+        places: ds
+            .places
+            .iter()
+            .filter(|p| p.service == Some(service))
+            .count(),
+        communities: coverage_by_community(ds, rows, service),
+        key_populations: key_populations(rows),
+        grids,
+    }
 }
