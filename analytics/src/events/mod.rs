@@ -298,7 +298,11 @@ mod tests {
             _ => true,
         };
         for rule in &r.rules {
-            assert!(named(&rule.handler), "{:?} has no [departments] names", rule.handler);
+            assert!(
+                named(&rule.handler),
+                "{:?} has no [departments] names",
+                rule.handler
+            );
             for a in &rule.assist {
                 assert!(named(a), "{a:?} has no [departments] names");
             }
@@ -309,9 +313,12 @@ mod tests {
 
     #[test]
     fn a_department_name_must_be_a_department_and_have_both_names() {
-        let e = EventRules::parse("[departments]\n\"Gas Co\" = { zh = \"燃气\", en = \"Gas\" }", "t.toml")
-            .unwrap_err()
-            .to_string();
+        let e = EventRules::parse(
+            "[departments]\n\"Gas Co\" = { zh = \"燃气\", en = \"Gas\" }",
+            "t.toml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("Gas Co") && e.contains("snake_case"), "{e}");
         let e = EventRules::parse("[departments]\ngas = { zh = \"\", en = \"Gas\" }", "t.toml")
             .unwrap_err()
