@@ -29,6 +29,10 @@ pub struct ServerConfig {
     /// Most open event streams (`/api/v1/stream/events`); one more is
     /// answered 503 `overloaded`.
     pub max_streams: usize,
+    /// Read connections: analytics, counts and history read the store on
+    /// these, beside the write connection, so a long read never holds up a
+    /// write; at most this many run at once, the next waits for one.
+    pub read_connections: usize,
     /// A connection that neither sends nor receives a byte for this long
     /// (a half-sent request, an idle keep-alive) is closed. Keep it longer
     /// than the request time-out (a slow answer sends nothing meanwhile)
@@ -60,6 +64,7 @@ impl ServerConfig {
             json_body_limit: 64 * 1024,
             max_connections: 2048,
             max_streams: 1024,
+            read_connections: 2,
             idle_timeout: Duration::from_secs(45),
             tile_cache_bytes: 128 * 1024 * 1024,
             dispatch_rules: None,

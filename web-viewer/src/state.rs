@@ -17,6 +17,8 @@ pub use crate::tile_cache::{CachedTile, TileCache};
 pub struct Inner {
     /// The store (DuckDB connections are not `Sync`; writes are serialised).
     pub store: Mutex<Store>,
+    /// Read connections on the same database ([`AppState::with_reader`]).
+    pub readers: Readers,
     /// In-memory view.
     pub view: RwLock<TownView>,
     /// Event stream for `/api/v1/stream/events`.
@@ -34,6 +36,45 @@ pub struct Inner {
     pub auth: AuthState,
     /// Where handlers and the escalation loop read the time.
     pub clock: Arc<dyn Clock>,
+}
+
+/// Connections that only read, beside the write connection: DuckDB keeps
+/// each reader on the last committed state while the writer goes on, so a
+/// long read (coverage loads the whole town) never holds up an intake. At
+/// most as many reads run at once as there are connections; the next one
+/// waits for a connection, never for a write.
+pub struct Readers {
+    idle: Mutex<Vec<Store>>,
+    places: Arc<tokio::sync::Semaphore>,
+}
+
+impl Readers {
+    /// `n` (at least 1) connections cloned from `store`.
+    pub fn new(store: &Store, n: usize) -> Result<Self, StoreError> {
+        let idle = (0..n.max(1))
+            .map(|_| store.try_clone())
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            places: Arc::new(tokio::sync::Semaphore::new(idle.len())),
+            idle: Mutex::new(idle),
+        })
+    }
+}
+
+/// A read connection lent to one read: back in the pool when the read ends,
+/// even by a panic, and only then is its place given up.
+struct Lent {
+    conn: Option<Store>,
+    state: AppState,
+    _place: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        if let (Some(conn), Ok(mut idle)) = (self.conn.take(), self.state.0.readers.idle.lock()) {
+            idle.push(conn);
+        }
+    }
 }
 
 /// Identity state of the server.
@@ -106,7 +147,9 @@ impl AppState {
         };
         let tiles = Mutex::new(TileCache::new(config.tile_cache_bytes));
         let streams = Arc::new(tokio::sync::Semaphore::new(config.max_streams));
+        let readers = Readers::new(&store, config.read_connections)?;
         Ok(AppState(Arc::new(Inner {
+            readers,
             store: Mutex::new(store),
             view: RwLock::new(view),
             events_tx,
@@ -155,6 +198,39 @@ impl AppState {
         .map_err(|e| AppError::Internal(format!("store task failed: {e}")))?
     }
 
+    /// Runs the read `f` on a read connection on a blocking thread: it
+    /// sees the last committed state and neither waits for writes nor makes
+    /// them wait (see [`Readers`]).
+    pub async fn with_reader<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
+    ) -> Result<T, AppError> {
+        let readers = &self.0.readers;
+        let place = readers
+            .places
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| AppError::Internal("read connections closed".into()))?;
+        let conn = readers
+            .idle
+            .lock()
+            .map_err(|_| AppError::Internal("read connections poisoned".into()))?
+            .pop()
+            .ok_or_else(|| AppError::Internal("no read connection left".into()))?;
+        let lent = Lent {
+            conn: Some(conn),
+            state: self.clone(),
+            _place: place,
+        };
+        tokio::task::spawn_blocking(move || match &lent.conn {
+            Some(conn) => f(conn),
+            None => Err(AppError::Internal("no read connection left".into())),
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("read task failed: {e}")))?
+    }
+
     /// Reads the view.
     pub fn view(&self) -> Result<std::sync::RwLockReadGuard<'_, TownView>, AppError> {
         self.0
@@ -169,5 +245,52 @@ impl AppState {
             .view
             .write()
             .map_err(|_| AppError::Internal("view lock poisoned".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A read that takes as long as it likes holds up no write: the write
+    /// below commits while the read is still running (were writes queued
+    /// behind reads, it would wait for ever and the time-out would fail it).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_long_read_does_not_hold_up_a_write() {
+        let store = Store::open_in_memory().expect("store");
+        let st = AppState::new(store, ServerConfig::new("memory".into())).expect("state");
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let reader = tokio::spawn({
+            let st = st.clone();
+            async move {
+                st.with_reader(move |s| {
+                    let _ = started.send(());
+                    let _ = wait.recv();
+                    Ok(s.audit_count("write_during_read")?)
+                })
+                .await
+            }
+        });
+        running.await.expect("the read started");
+        let write = tokio::time::timeout(
+            std::time::Duration::from_secs(120),
+            st.with_store(|s| Ok(s.audit("test", "write_during_read", "")?)),
+        )
+        .await;
+        assert!(matches!(write, Ok(Ok(()))), "the write waited for the read");
+        assert!(!reader.is_finished(), "the read ended before the write");
+        release.send(()).expect("release the read");
+        let lines = reader.await.expect("join").expect("read");
+        // The read's query ran once the write had committed: it sees it.
+        assert_eq!(lines, 1);
+        // The connection went back to the pool: the next reads get one.
+        for _ in 0..3 {
+            let n = st
+                .with_reader(|s| Ok(s.audit_count("write_during_read")?))
+                .await
+                .expect("read");
+            assert_eq!(n, 1);
+        }
     }
 }

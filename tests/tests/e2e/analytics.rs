@@ -619,6 +619,7 @@ async fn planted_hotspots_are_found_on_the_demo_community() {
         &path,
         report_cli::ReportArgs {
             what: report_cli::ReportCommand::Hotspots(report_cli::HotspotArgs {
+                json: false,
                 week: None,
                 all_weeks: true,
                 res: 9,
@@ -738,6 +739,7 @@ async fn report_indicators_cli_equals_api_on_town() {
         &path,
         report_cli::ReportArgs {
             what: report_cli::ReportCommand::Indicators(report_cli::IndicatorArgs {
+                json: false,
                 from: None,
                 to: None,
                 level: "community".into(),
@@ -1023,6 +1025,7 @@ async fn canteen_gap_communities_have_lower_coverage() {
         &path,
         report_cli::ReportArgs {
             what: report_cli::ReportCommand::Coverage(report_cli::CoverageArgs {
+                json: false,
                 service: "elderly_canteen".into(),
                 minutes: 15.0,
                 csv: Some(c.clone()),

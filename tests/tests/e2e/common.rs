@@ -74,6 +74,7 @@ pub fn demo_store(tag: &str) -> (Store, PathBuf) {
 /// adoption.
 pub fn micro_regrid_args(dir: &Path) -> RegridArgs {
     RegridArgs {
+        json: false,
         level: "micro".into(),
         community: Some("1".into()),
         min: 30,

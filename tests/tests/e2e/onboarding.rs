@@ -44,6 +44,7 @@ fn regrid_micro(db: &Path) -> serde_json::Value {
     web_viewer::cli::regrid::run(
         db,
         web_viewer::cli::regrid::RegridArgs {
+            json: false,
             level: "micro".into(),
             community: None,
             min: 30,

@@ -139,6 +139,7 @@ fn san_francisco_buildings_regrid_without_violations_where_feasible() {
             dir.join(format!("{level}.json")),
         );
         let args = web_viewer::cli::regrid::RegridArgs {
+            json: false,
             level: level.into(),
             community: None,
             min,

@@ -84,6 +84,10 @@ pub struct ServeArgs {
     /// Most open event streams (`/api/v1/stream/events`); more are answered 503.
     #[arg(long, default_value_t = 1024, env = "WANGGE_MAX_STREAMS")]
     pub max_streams: usize,
+    /// Read connections beside the write connection (analytics, counts and
+    /// history read on them, so they never hold up a write), 1–16.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub read_connections: u16,
     /// Seconds a connection may send and receive nothing (a half-sent
     /// request, an idle keep-alive) before it is closed; keep it above
     /// --timeout-s, a slow answer sends nothing meanwhile.
@@ -192,6 +196,7 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
     config.json_body_limit = a.json_body_limit.max(1024);
     config.max_connections = a.max_connections.max(1);
     config.max_streams = a.max_streams;
+    config.read_connections = usize::from(a.read_connections);
     config.idle_timeout = Duration::from_secs(a.idle_timeout_s.max(1));
     config.tile_cache_bytes = a.tile_cache_mib.saturating_mul(1 << 20);
     config.dispatch_rules = a.dispatch_rules;

@@ -502,7 +502,7 @@ pub async fn grids_of_version(
             format!("version={version:?}: expected a grid version number"),
         )
     })?;
-    let grids = st.with_store(move |s| Ok(s.grids_of_version(v)?)).await?;
+    let grids = st.with_reader(move |s| Ok(s.grids_of_version(v)?)).await?;
     Ok(Json(GridsOfVersion::of(v, &grids)).into_response())
 }
 
@@ -546,7 +546,7 @@ pub async fn indicators(
         .transpose()?;
     // Reopen rate from the stored timelines (events reopened and closed again count).
     let ever = st
-        .with_store(|s| Ok(s.events_ever(geo_core::model::EventStatus::Reopened)?))
+        .with_reader(|s| Ok(s.events_ever(geo_core::model::EventStatus::Reopened)?))
         .await?;
     let view = st.view()?;
     let scope = access.scope(|c| {
@@ -724,8 +724,10 @@ pub async fn coverage(
         .map(crate::query::parse_what_if)
         .transpose()?
         .unwrap_or_default();
+    // On a read connection: loading the whole town takes seconds on a big
+    // store and must not hold up intake (issue 17).
     let (v, rows) = st
-        .with_store(move |s| {
+        .with_reader(move |s| {
             let mut ds = s.load(&Scope::Town, LoadSet::All)?;
             // A what-if: the planned facilities count as places of the
             // service (never stored; IDs from the top of the range).

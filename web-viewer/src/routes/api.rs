@@ -35,7 +35,7 @@ use crate::state::AppState;
 
 /// `GET /healthz`.
 pub async fn healthz(State(st): State<AppState>) -> AppResult<Json<Health>> {
-    let store_version = st.with_store(|s| Ok(s.schema_version()?)).await?;
+    let store_version = st.with_reader(|s| Ok(s.schema_version()?)).await?;
     Ok(Json(Health {
         status: "ok",
         store_version,
@@ -49,7 +49,7 @@ pub async fn info(
 ) -> AppResult<Json<geo_core::store::Counts>> {
     let scope = scope_of(&access, &*st.view()?);
     let year = st.now().year();
-    let counts = st.with_store(move |s| Ok(s.counts(&scope, year)?)).await?;
+    let counts = st.with_reader(move |s| Ok(s.counts(&scope, year)?)).await?;
     Ok(Json(counts))
 }
 

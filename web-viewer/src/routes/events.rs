@@ -759,7 +759,7 @@ pub async fn receipt_status(
             .map(|&i| view.dataset.events[i].clone());
         (e, master)
     };
-    let rows = st.with_store(move |s| Ok(s.timeline(id)?)).await?;
+    let rows = st.with_reader(move |s| Ok(s.timeline(id)?)).await?;
     Ok(Json(ReceiptStatus::of(
         &st.0.rules,
         r,

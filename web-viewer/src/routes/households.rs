@@ -503,7 +503,7 @@ pub async fn overdue_visits(
             })?,
     };
     let scope = scope_of(&st, &access)?;
-    let rows = st.with_store(move |s| Ok(s.care_rows(&scope)?)).await?;
+    let rows = st.with_reader(move |s| Ok(s.care_rows(&scope)?)).await?;
     let view = st.view()?;
     Ok(Json(overdue(&view, &rows, st.now(), limit)))
 }
@@ -516,7 +516,7 @@ pub async fn grid_sentiment(
     access: Access,
 ) -> AppResult<Json<SentimentLayer>> {
     let rows = st
-        .with_store(move |s| Ok(s.care_rows(&Scope::Town)?))
+        .with_reader(move |s| Ok(s.care_rows(&Scope::Town)?))
         .await?;
     let k = if access.role.sees_people() {
         0
