@@ -272,13 +272,16 @@ async fn a_slow_request_times_out_with_a_json_error() {
         })
     };
     held_rx.recv().expect("store held");
-    let r = call(&slow, get("/api/v1/info")).await;
+    // A read on the read connections does not wait for the write connection.
+    let (s, info) = get_json(&slow, "/api/v1/info").await;
+    assert_eq!(s, StatusCode::OK, "a read waited for the held store: {info}");
+    let r = call(&slow, get("/api/v1/grids/versions")).await;
     assert_error(
         "time-out",
         r,
         StatusCode::REQUEST_TIMEOUT,
         "timeout",
-        &["/api/v1/info", "0.3 s"],
+        &["/api/v1/grids/versions", "0.3 s"],
     );
     holder.join().expect("holder");
     // Once the store is free the same server answers again. On a loaded
@@ -286,7 +289,7 @@ async fn a_slow_request_times_out_with_a_json_error() {
     // few tries are allowed: what must not happen is a server stuck on 408.
     let mut last = StatusCode::REQUEST_TIMEOUT;
     for _ in 0..20 {
-        last = get_json(&slow, "/api/v1/info").await.0;
+        last = get_json(&slow, "/api/v1/grids/versions").await.0;
         if last == StatusCode::OK {
             break;
         }
