@@ -242,7 +242,7 @@ mod tests {
         let keys = Keyring::ephemeral().expect("key");
         {
             // A store as version 10 left it: no jobs table.
-            let mut store = Store::open(&path, &keys).expect("v11");
+            let store = Store::open(&path, &keys).expect("v11");
             store
                 .conn
                 .execute_batch(
