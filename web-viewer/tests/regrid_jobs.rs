@@ -105,7 +105,9 @@ impl Drop for Server {
 
 impl Server {
     /// Starts `wangge serve` (proxy log-in, no demo feed, no escalation
-    /// loop) with `extra` arguments, once it serves.
+    /// loop) with `extra` arguments, once it serves. The caller's `Drop`
+    /// kills and waits for it (clippy cannot follow the child there).
+    #[allow(clippy::zombie_processes)]
     fn start(db: &Path, secret: &Path, extra: &[&str]) -> Server {
         let mut child = wangge(db)
             .args(["serve", "--addr", "127.0.0.1:0", "--auth", "proxy"])

@@ -239,8 +239,10 @@ pub async fn cancel_regrid(
         })
         .await?;
     let row = row.ok_or_else(|| not_found(id))?;
-    if !ended {
-        // It ended on its own between the check and the cancel.
+    // The job's thread may have seen the flag and stored its end (cancelled,
+    // with this reason) first; a job that finished or failed on its own
+    // between the check and the cancel is not cancelled.
+    if !ended && row.state != RegridJobState::Cancelled {
         return Err(AppError::Conflict(
             ErrorCode::NotRunning,
             format!(
