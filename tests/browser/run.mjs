@@ -1196,8 +1196,52 @@ async function run(browser) {
 
   if (want('inbox')) await inboxTests({ browser, step, assert, newContext, getJson, watch, assertNoForeign, BASE });
   if (want('household')) await householdTests(browser, { step, assert, skip, newContext, getJson, base: () => BASE, server, bin: SERVER_BIN, db: SERVER_DB });
+  if (want('regrid')) await regridCancelTests(browser);
   if (want('regrid')) await regridTests(browser);
   if (want('dashboard')) await dashboardTests(browser, { step, assert, newContext, apiJson, BASE, OUT });
+}
+
+// ---------------------------------------------------------------- re-gridding: cancelling a long job (issue 17)
+async function regridCancelTests(browser) {
+  const ROLE = 'planner';
+  const rctx = await newContext(browser, { role: ROLE });
+  const page = await rctx.newPage();
+  const log = watch(page, '/ (planner, cancel)');
+  await step(`re-gridding: a ${ROLE} cancels a long job (10–20 households per micro-grid, the whole town) with the panel's Cancel button and reads why it stopped`, async () => {
+    await page.goto(`${BASE}/`, { waitUntil: 'domcontentloaded' });
+    await waitReady(page, '/ as planner');
+    await page.click('#regrid-open');
+    await page.waitForFunction(() => document.querySelectorAll('#rg-community option').length > 1, null, { timeout: 60_000 })
+      .catch(() => { throw new Error('the community list never filled'); });
+    await page.selectOption('#rg-level', 'micro');
+    await page.selectOption('#rg-community', '');
+    await page.fill('#rg-min', '10');
+    await page.fill('#rg-max', '20');
+    await page.selectOption('#rg-mode', 'max');
+    // The most search effort a request may ask (the form does not offer
+    // it): minutes of work, surely running when the button is clicked.
+    await page.route('**/api/v1/regrid', (route) => {
+      const body = JSON.parse(route.request().postData() || '{}');
+      return route.continue({ postData: JSON.stringify({ ...body, moves_per_unit: 10000 }) });
+    });
+    await page.click('#rg-start');
+    await page.waitForFunction(() => document.getElementById('regrid').dataset.status === 'running' && !document.getElementById('rg-cancel').hidden, null, { timeout: 120_000 })
+      .catch(() => { throw new Error('the Cancel button never showed while the job ran'); });
+    const job = await page.evaluate(() => document.getElementById('regrid').dataset.job);
+    const t0 = Date.now();
+    await page.click('#rg-cancel');
+    await page.waitForFunction(() => document.getElementById('regrid').dataset.status === 'cancelled' && !document.getElementById('rg-error').hidden, null, { timeout: 60_000 })
+      .catch(async () => { throw new Error(`job ${job} not shown cancelled: ${JSON.stringify(await page.evaluate(() => ({ status: document.getElementById('regrid').dataset.status, error: document.getElementById('rg-error').textContent })))}`); });
+    const shown = await page.evaluate(() => ({ error: document.getElementById('rg-error').textContent, cancel: !document.getElementById('rg-cancel').hidden, text: document.getElementById('rg-progress-text').textContent }));
+    assert(/cancelled by planner:/.test(shown.error), `the panel does not say who cancelled: ${shown.error}`);
+    assert(!shown.cancel, 'the Cancel button still shows after the job ended');
+    const r = await getJson(`/api/v1/regrid/${job}`, { as: ROLE });
+    assert(r.status === 200 && r.body.status === 'cancelled', `GET /api/v1/regrid/${job}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+    await page.screenshot({ path: join(OUT, 'regrid-cancelled.png') });
+    assert(!log.errors.length, `${log.errors.length} console error(s):\n${log.errors.slice(0, 10).join('\n')}`);
+    return `job ${job} cancelled in ${((Date.now() - t0) / 1000).toFixed(1)} s; panel: "${shown.text}" / "${shown.error}"`;
+  });
+  await rctx.close();
 }
 
 // ---------------------------------------------------------------- re-gridding (issue 6), last: adopting changes the grids

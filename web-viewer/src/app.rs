@@ -13,7 +13,9 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::auth;
 use crate::error::{json_errors, AppError, EdgeLimits};
-use crate::routes::{analytics, api, events, households, inbox, ogc, open311, pages, tiles};
+use crate::routes::{
+    analytics, api, events, households, inbox, ogc, open311, pages, regrid, tiles,
+};
 use crate::state::AppState;
 
 /// Builds the application router. Every error answer, including the
@@ -83,9 +85,10 @@ pub fn app(state: AppState) -> Router {
         .route("/alerts", get(inbox::alerts))
         .route("/receipts/{receipt}", get(events::receipt_status))
         .route("/events", get(list_events).post(api::create_event))
-        .route("/regrid", post(analytics::start_regrid))
-        .route("/regrid/{job}", get(analytics::regrid_status))
-        .route("/regrid/{job}/adopt", post(analytics::adopt_regrid))
+        .route("/regrid", post(regrid::start_regrid))
+        .route("/regrid/{job}", get(regrid::regrid_status))
+        .route("/regrid/{job}/cancel", post(regrid::cancel_regrid))
+        .route("/regrid/{job}/adopt", post(regrid::adopt_regrid))
         .route("/indicators", get(analytics::indicators))
         .route("/hotspots", get(analytics::hotspots))
         .route("/coverage", get(analytics::coverage))

@@ -47,6 +47,9 @@ pub struct ServerConfig {
     pub escalate_every: Option<Duration>,
     /// Identity: log-in or proxy, session expiry, lock-out, hosts.
     pub auth: crate::auth::AuthConfig,
+    /// Time a re-gridding job may run before it is stopped and `failed`
+    /// (`wangge serve --regrid-budget-s`, default 300 s).
+    pub regrid_budget: Duration,
     /// Open311 GeoReport v2: jurisdiction and foreign service codes.
     pub open311: crate::open311::Open311Config,
 }
@@ -70,6 +73,7 @@ impl ServerConfig {
             dispatch_rules: None,
             escalate_every: None,
             auth: crate::auth::AuthConfig::default(),
+            regrid_budget: Duration::from_secs(300),
             open311: crate::open311::Open311Config::default(),
         }
     }

@@ -170,6 +170,8 @@ error_codes! {
         Overloaded => "overloaded",
         /// 409: the re-gridding job is not done
         NotDone => "not_done",
+        /// 409: the re-gridding job ended already (cancel)
+        NotRunning => "not_running",
         /// 409: the proposal was adopted already
         AlreadyAdopted => "already_adopted",
         /// 409: the grids changed since the job started

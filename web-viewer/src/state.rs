@@ -36,6 +36,9 @@ pub struct Inner {
     pub auth: AuthState,
     /// Where handlers and the escalation loop read the time.
     pub clock: Arc<dyn Clock>,
+    /// The re-gridding jobs running in this process (progress, cancel
+    /// flags); the jobs themselves are in the store.
+    pub regrid_jobs: crate::service::regrid_jobs::LiveJobs,
 }
 
 /// Connections that only read, beside the write connection: DuckDB keeps
@@ -126,6 +129,18 @@ impl AppState {
         let view = TownView::load(&store, clock.now())?;
         let (events_tx, _) = broadcast::channel(1024);
         let mut store = store;
+        // No job runs before the state exists: one stored as running was
+        // cut by a stop or a crash.
+        let interrupted = store.fail_running_regrid_jobs(
+            crate::service::regrid_jobs::INTERRUPTED,
+            clock.now().timestamp(),
+        )?;
+        if interrupted > 0 {
+            tracing::warn!(
+                jobs = interrupted,
+                "re-gridding jobs cut by the last stop marked failed"
+            );
+        }
         let receipt_key = store
             .secret_or_insert("receipt_hmac", crate::auth::secret::random_hex)?
             .into_bytes();
@@ -159,6 +174,7 @@ impl AppState {
             rules,
             auth,
             clock,
+            regrid_jobs: Default::default(),
         })))
     }
 

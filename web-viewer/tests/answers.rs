@@ -20,7 +20,7 @@ use web_viewer::present::{
     scrub_event, to_map, ChangedEvent, Escalated, EscalationRun, EventDetail, FeaturePage, Located,
     NotEscalated, ReceiptStatus, Sla, TimelineEntry, TransitionView,
 };
-use web_viewer::routes::analytics::RegridJob;
+use web_viewer::routes::regrid::RegridJob;
 use web_viewer::service::report::{HotspotRow, HotspotsAnswer};
 use web_viewer::view::TownView;
 
@@ -220,11 +220,7 @@ fn regrid_job() {
     let running = RegridJob {
         job: "7".into(),
         status: "running",
-        progress: None,
-        params: None,
-        result: None,
-        error: None,
-        adopted_version: None,
+        ..RegridJob::default()
     };
     let done = RegridJob {
         job: "7".into(),
@@ -236,9 +232,22 @@ fn regrid_job() {
         ),
         error: None,
         adopted_version: Some(3),
+        created_at: Some(1_796_600_000),
+        finished_at: Some(1_796_600_042),
+    };
+    let cancelled = RegridJob {
+        job: "8".into(),
+        status: "cancelled",
+        progress: Some(0.4),
+        params: Some(json!({"level": "micro", "min": 10, "max": 20})),
+        error: Some("cancelled by planner:p".into()),
+        created_at: Some(1_796_600_000),
+        finished_at: Some(1_796_600_009),
+        ..RegridJob::default()
     };
     insta::assert_json_snapshot!("regrid_job_started", running);
     insta::assert_json_snapshot!("regrid_job_done", done);
+    insta::assert_json_snapshot!("regrid_job_cancelled", cancelled);
 }
 
 #[test]

@@ -45,6 +45,15 @@ pub enum RegridError {
         /// Message of the triangulator.
         reason: String,
     },
+    /// The run was cancelled ([`Stop`](super::Stop)) before it finished.
+    #[error("the run was cancelled")]
+    Cancelled,
+    /// The run used up its time budget ([`Stop`](super::Stop)) and stopped.
+    #[error("the run was stopped after its time budget of {budget_s} s")]
+    OutOfTime {
+        /// The budget, seconds.
+        budget_s: f64,
+    },
     /// Writing the xlsx report failed.
     #[error("writing xlsx report {path}: {source}")]
     Xlsx {

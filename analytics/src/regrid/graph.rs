@@ -9,7 +9,7 @@ use rstar::{RTree, RTreeObject, AABB};
 use serde::{Deserialize, Serialize};
 use spade::{DelaunayTriangulation, Point2, Triangulation};
 
-use super::{BarrierKind, RegridError, RegridInput, RegridParams};
+use super::{BarrierKind, RegridError, RegridInput, RegridParams, Stop};
 
 /// A local equirectangular projection to metres around the input's centre;
 /// accurate to well under 1 % over a town.
@@ -75,7 +75,7 @@ pub struct Adjacency {
 /// joining their neighbours).
 pub fn adjacency(input: &RegridInput, params: &RegridParams) -> Result<Adjacency, RegridError> {
     params.validate()?;
-    let g = Graph::build(input, params)?;
+    let g = Graph::build(input, params, &Stop::never())?;
     let mut edges = Vec::new();
     for a in 0..g.n() {
         for e in g.edges(a) {
@@ -193,7 +193,11 @@ impl Graph {
         &self.adj[self.offsets[v]..self.offsets[v + 1]]
     }
 
-    pub(crate) fn build(input: &RegridInput, params: &RegridParams) -> Result<Self, RegridError> {
+    pub(crate) fn build(
+        input: &RegridInput,
+        params: &RegridParams,
+        stop: &Stop,
+    ) -> Result<Self, RegridError> {
         let mut seen = HashMap::new();
         for u in &input.units {
             if seen.insert(u.id, ()).is_some() {
@@ -335,6 +339,9 @@ impl Graph {
                 nb[e.b].push((e.a, e.len, e.crossing));
             }
             for s in (0..n).filter(|&s| bridged[s]) {
+                // Joining the neighbours of many big units grows quadratic
+                // lists (small bounds): a stopped run gives up here too.
+                stop.check()?;
                 let mut around: Vec<_> = nb[s].iter().copied().filter(|x| x.0 != s).collect();
                 // One entry per neighbour (the shortest): chains of bridged
                 // units would otherwise multiply the lists at every step.

@@ -46,6 +46,7 @@ mod partition;
 mod polygon;
 mod report;
 mod rng;
+mod stop;
 mod synthetic;
 
 pub use error::RegridError;
@@ -56,6 +57,7 @@ pub use params::{Mode, RegridParams, Weights};
 pub use report::{
     adjusted_rand_index, Diagnostic, FloorPart, LoadCounts, Proposal, ProposedGrid, RegridReport,
 };
+pub use stop::Stop;
 pub use synthetic::synthetic_town;
 
 use std::collections::{BTreeMap, HashMap};
@@ -92,10 +94,24 @@ pub fn regrid(
     params: &RegridParams,
     progress: &mut dyn FnMut(f32),
 ) -> Result<Proposal, RegridError> {
+    regrid_stoppable(input, params, progress, &Stop::never())
+}
+
+/// [`regrid`] that gives up when `stop` says so: the search checks it in its
+/// loops and answers [`RegridError::Cancelled`] or
+/// [`RegridError::OutOfTime`] within milliseconds of the flag or deadline.
+pub fn regrid_stoppable(
+    input: &RegridInput,
+    params: &RegridParams,
+    progress: &mut dyn FnMut(f32),
+    stop: &Stop,
+) -> Result<Proposal, RegridError> {
     let started = Instant::now();
     params.validate()?;
+    stop.check()?;
     progress(0.0);
-    let g = Graph::build(input, params)?;
+    let g = Graph::build(input, params, stop)?;
+    stop.check()?;
     progress(0.1);
     let mut diags = Vec::new();
 
@@ -167,7 +183,9 @@ pub fn regrid(
         }
     }
     let fixed = raw.len();
-    raw.extend(partition(input, &g, params, fixed, &mut diags, progress));
+    raw.extend(partition(
+        input, &g, params, fixed, &mut diags, progress, stop,
+    )?);
     raw.sort_by(|a, b| {
         (a.parent, a.nodes.first(), a.floor_part.map(|f| f.0)).cmp(&(
             b.parent,

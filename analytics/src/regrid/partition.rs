@@ -12,7 +12,7 @@ use geo_core::ids::{GridId, UnitId};
 
 use super::graph::Graph;
 use super::rng::SplitMix64;
-use super::{BarrierKind, Diagnostic, Mode, Parent, RegridInput, RegridParams};
+use super::{BarrierKind, Diagnostic, Mode, Parent, RegridError, RegridInput, RegridParams, Stop};
 
 const NONE: u32 = u32::MAX;
 
@@ -594,6 +594,7 @@ impl State {
 
 struct Ctx<'a> {
     zg: &'a ZoneGraph,
+    stop: &'a Stop,
     min: u64,
     max: u64,
     stamp: Stamp,
@@ -614,12 +615,18 @@ fn total_violation(st: &State, min: u64, max: u64) -> u64 {
 fn repair_moves(cx: &mut Ctx, st: &mut State) {
     let (zg, min, max) = (cx.zg, cx.min, cx.max);
     for _pass in 0..64 {
+        if cx.stop.hit() {
+            return;
+        }
         let mut moved = false;
         let mut bad: Vec<usize> = (0..st.load.len())
             .filter(|&r| !st.members[r].is_empty() && violation(st.load[r], min, max) > 0)
             .collect();
         bad.sort_by_key(|&r| (Reverse(violation(st.load[r], min, max)), r));
         for r in bad {
+            if cx.stop.hit() {
+                return;
+            }
             for _ in 0..256 {
                 let over = st.load[r] > max;
                 if violation(st.load[r], min, max) == 0 {
@@ -765,6 +772,9 @@ fn repair(cx: &mut Ctx, st: &mut State, rng: &mut SplitMix64) -> u64 {
     let mut best = u64::MAX;
     let mut stale = 0;
     for _round in 0..40 {
+        if cx.stop.hit() {
+            break;
+        }
         repair_moves(cx, st);
         let v = total_violation(st, min, max);
         if v == 0 {
@@ -850,7 +860,10 @@ fn anneal(cx: &mut Ctx, st: &mut State, params: &RegridParams, rng: &mut SplitMi
         1.0
     };
     let mut temp = t0;
-    for _ in 0..iters {
+    for i in 0..iters {
+        if i % 4096 == 0 && cx.stop.hit() {
+            return;
+        }
         temp *= cool;
         let v = rng.below(m);
         let nb = zg.nb(v);
@@ -994,7 +1007,8 @@ pub(crate) fn partition(
     fixed_grids: usize,
     diags: &mut Vec<Diagnostic>,
     progress: &mut dyn FnMut(f32),
-) -> Vec<RawGrid> {
+    stop: &Stop,
+) -> Result<Vec<RawGrid>, RegridError> {
     let (min, max) = (u64::from(params.min), u64::from(params.max));
     let (zones, block) = zones(input, g, params, diags);
     progress(0.15);
@@ -1031,8 +1045,9 @@ pub(crate) fn partition(
     let mut solved: Vec<Option<(Vec<RawGrid>, u64)>> = Vec::with_capacity(zones.len());
     for (zi, zone) in zones.iter().enumerate() {
         solved.push(Some(solve_zone(
-            input, g, params, zone, ks[zi], &block, &mut local,
+            input, g, params, zone, ks[zi], &block, &mut local, stop,
         )));
+        stop.check()?;
         done_nodes += zone.nodes.len();
         progress(0.15 + 0.55 * done_nodes as f32 / total_nodes as f32);
     }
@@ -1054,6 +1069,7 @@ pub(crate) fn partition(
     for _round in 0..64 {
         let mut attempted = false;
         for zi in 0..zones.len() {
+            stop.check()?;
             let Some(z) = zones[zi].as_ref() else {
                 continue;
             };
@@ -1113,7 +1129,7 @@ pub(crate) fn partition(
                 (merged.total / min).max(1) as usize,
             );
             let v_other = solved[o].as_ref().map_or(0, |s| s.1);
-            let cand = solve_zone(input, g, params, &merged, k, &block, &mut local);
+            let cand = solve_zone(input, g, params, &merged, k, &block, &mut local, stop);
             if cand.1 < v_here + v_other {
                 let sample = input.units[g.unit[a.nodes[0]]].id;
                 diags.push(Diagnostic::CrossedBarrier {
@@ -1144,8 +1160,9 @@ pub(crate) fn partition(
             break;
         }
     }
+    stop.check()?;
     progress(0.75);
-    solved.into_iter().flatten().flat_map(|s| s.0).collect()
+    Ok(solved.into_iter().flatten().flat_map(|s| s.0).collect())
 }
 
 /// Grids to aim for in a zone (before the repair adjusts them).
@@ -1178,7 +1195,9 @@ fn zone_k(input: &RegridInput, g: &Graph, params: &RegridParams, z: &Zone) -> us
 }
 
 /// Partitions one zone into `k` grids (fewer when the bounds need it) and
-/// returns them with the total violation left.
+/// returns them with the total violation left (early, with what it has, when
+/// `stop` is hit: the caller checks it).
+#[allow(clippy::too_many_arguments)]
 fn solve_zone(
     input: &RegridInput,
     g: &Graph,
@@ -1187,6 +1206,7 @@ fn solve_zone(
     k: usize,
     block: &[usize],
     local: &mut [usize],
+    stop: &Stop,
 ) -> (Vec<RawGrid>, u64) {
     let (min, max) = (u64::from(params.min), u64::from(params.max));
     let zg = ZoneGraph::build(input, g, params, zone, block, local);
@@ -1194,6 +1214,7 @@ fn solve_zone(
         SplitMix64::new(params.seed ^ (zone.nodes[0] as u64).wrapping_mul(0x2545_F491_4F6C_DD1D));
     let mut cx = Ctx {
         zg: &zg,
+        stop,
         min,
         max,
         stamp: Stamp::new(zg.m()),
@@ -1215,7 +1236,7 @@ fn solve_zone(
         let lo = zone.total.div_ceil(max).max(1) as usize;
         let mut k = k;
         for _attempt in 0..8 {
-            if v == 0 {
+            if v == 0 || stop.hit() {
                 break;
             }
             k = if k > lo { k - 1 } else { k };

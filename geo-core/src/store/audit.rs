@@ -417,7 +417,7 @@ mod tests {
             "DROP INDEX audit_log_seq; ALTER TABLE audit_log DROP COLUMN mac;
              ALTER TABLE audit_log DROP COLUMN seq; DROP TABLE event_photos;
              DROP TABLE visits; DROP TABLE needs; DROP TABLE event_assists;
-             DROP TABLE event_notes; DROP TABLE visit_photos; DROP TABLE persons;
+             DROP TABLE event_notes; DROP TABLE visit_photos; DROP TABLE regrid_jobs; DROP TABLE persons;
              CREATE TABLE persons (id UBIGINT NOT NULL, household UBIGINT, name VARCHAR NOT NULL,
                national_id BLOB, phone BLOB, national_id_hash UBIGINT, birth_year USMALLINT NOT NULL,
                sex VARCHAR NOT NULL, tags VARCHAR NOT NULL, community UBIGINT, comprehensive UBIGINT,

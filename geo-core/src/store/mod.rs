@@ -24,6 +24,7 @@ mod decode;
 mod error;
 mod photos;
 mod read;
+mod regrid_jobs;
 mod schema;
 mod scope;
 mod sealing;
@@ -43,6 +44,7 @@ pub use audit::{AuditBreak, AuditCheck, AuditLine};
 pub use error::{Result, StoreError};
 pub use photos::{PhotoRow, VisitPhotoRow};
 pub use read::{Counts, EventFilter, GridPopulation, LoadSet, Page, TransitionRow};
+pub use regrid_jobs::{NewRegridJob, RegridJobEnd, RegridJobRow, RegridJobState};
 pub use schema::SCHEMA_VERSION;
 pub use scope::Scope;
 pub use versions::{

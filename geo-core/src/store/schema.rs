@@ -3,7 +3,7 @@
 //! transaction, so a store is never half-migrated.
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// Reference columns carried by every element assigned to grids (格进图).
 pub(crate) const REFS: &str =
@@ -121,6 +121,7 @@ CREATE UNIQUE INDEX audit_log_seq ON audit_log (seq);
         v8_visits(),
         v9_persons_sealed_together(r),
         v10_assists_notes_visit_photos(),
+        v11_regrid_jobs(),
     ]
 }
 
@@ -187,6 +188,22 @@ CREATE TABLE visit_photos (visit UBIGINT NOT NULL, sha256 VARCHAR NOT NULL, cont
     .to_string()
 }
 
+/// 11: re-gridding jobs, so a restart loses none (`super::regrid_jobs`):
+/// who started one, its parameters, how it ended (`running`, `done`,
+/// `failed`, `cancelled`, with the reason), the grid state it read (the
+/// stale-proposal check of an adoption), its answer and proposal (JSON), and
+/// the grid version it was adopted as.
+fn v11_regrid_jobs() -> String {
+    "
+CREATE TABLE regrid_jobs (id UBIGINT PRIMARY KEY, owner VARCHAR NOT NULL, level VARCHAR NOT NULL,
+  community UBIGINT, params VARCHAR NOT NULL, state VARCHAR NOT NULL, progress FLOAT NOT NULL,
+  error VARCHAR, created_at BIGINT NOT NULL, finished_at BIGINT,
+  basis_version BIGINT, basis_grids UBIGINT, basis_retired UBIGINT, basis_communities UBIGINT,
+  result VARCHAR, proposal VARCHAR, adopted_version BIGINT);
+"
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +231,40 @@ mod tests {
         assert!(store.tokens().expect("tokens").is_empty());
         let k = store.secret_or_insert("k", || "v".into()).expect("secret");
         assert_eq!(k, "v");
+    }
+
+    #[test]
+    fn version_11_adds_the_regrid_jobs_table_to_a_version_10_store() {
+        let dir = std::env::temp_dir().join(format!("wangge-v11-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("v10.duckdb");
+        let keys = Keyring::ephemeral().expect("key");
+        {
+            // A store as version 10 left it: no jobs table.
+            let store = Store::open(&path, &keys).expect("v11");
+            store
+                .conn
+                .execute_batch(
+                    "DROP TABLE regrid_jobs;
+                     UPDATE meta SET value = '10' WHERE key = 'schema_version';",
+                )
+                .expect("back to v10");
+            assert_eq!(store.schema_version().expect("version"), 10);
+        }
+        let mut store = Store::open(&path, &keys).expect("migrated");
+        assert_eq!(store.schema_version().expect("version"), 11);
+        assert!(store.regrid_job_ids().expect("jobs").is_empty());
+        let job = crate::store::NewRegridJob {
+            owner: "planner:p".into(),
+            level: "micro".into(),
+            community: None,
+            params: "{}".into(),
+            created_at: 1,
+        };
+        assert_eq!(store.start_regrid_job(&job, 64).expect("job"), 1);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

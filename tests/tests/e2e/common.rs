@@ -102,6 +102,7 @@ pub fn regrid_request(level: &str, min: u32, max: u32) -> RegridRequest {
         mode: "max".into(),
         seed: 1,
         allow_floor_split: false,
+        moves_per_unit: None,
     }
 }
 

@@ -421,6 +421,7 @@ fn failed_change_leaves_the_store_unchanged() {
         mode: "max".into(),
         seed: 2,
         allow_floor_split: false,
+        moves_per_unit: None,
     };
     let params = req.params().expect("params");
     let basis = store.grid_state().expect("state");
@@ -722,6 +723,7 @@ fn cli_adopt_and_comprehensive_change() {
         mode: "max".into(),
         seed: 1,
         allow_floor_split: false,
+        moves_per_unit: None,
     }
     .params()
     .expect("params");

@@ -5,7 +5,10 @@
 // with the proposal on a swipe map (left of the divider today, right the
 // proposal, both coloured by households against the bounds), reads the report
 // and adopts the proposal (`POST /api/v1/regrid/{job}/adopt`), which makes a
-// new version of the grids; the grid tiles are then reloaded.
+// new version of the grids; the grid tiles are then reloaded. While a job runs
+// the Cancel button stops it (`POST /api/v1/regrid/{job}/cancel`); a failed or
+// cancelled job's reason (the server's time budget, who cancelled it, a
+// restart) is shown under the progress.
 //
 // The server tells the page the caller's role (`<meta name="wangge-role">`);
 // the panel is offered to the roles the access matrix lets re-grid (REGRID_ROLES
@@ -185,11 +188,40 @@ async function start(ev) {
     renderProgress();
     await poll(rg.job);
   } catch (e) {
-    rg.status = 'failed';
+    if (rg.status !== 'cancelled') rg.status = 'failed';
     showError(e.message);
   } finally {
     $('rg-start').disabled = false;
     renderProgress();
+  }
+}
+
+/** Stops the running job; the poll then sees it `cancelled` and shows why. */
+async function cancelJob() {
+  const job = rg.job;
+  if (!job) return;
+  $('rg-cancel').disabled = true;
+  try {
+    const res = await send(`/api/v1/regrid/${encodeURIComponent(job)}/cancel`, { method: 'POST', body: '{}' });
+    let body = null;
+    try {
+      body = await res.json();
+    } catch (_) {
+      /* not JSON */
+    }
+    if (!res.ok) {
+      // 409 not_running: it ended meanwhile; the poll shows how.
+      if (res.status !== 409) showError(body?.error ? body.error.message || body.error.code : `${res.status} ${res.statusText}`);
+      return;
+    }
+    if (rg.job === job && body) {
+      rg.status = body.status;
+      renderProgress();
+    }
+  } catch (e) {
+    showError(e.message);
+  } finally {
+    $('rg-cancel').disabled = false;
   }
 }
 
@@ -207,6 +239,7 @@ async function poll(job) {
       return;
     }
     if (v.status === 'failed') throw new Error(`${t('rgFailed')}: ${v.error || ''}`);
+    if (v.status === 'cancelled') throw new Error(`${t('rgCancelled')}: ${v.error || ''}`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }
@@ -218,7 +251,8 @@ function renderProgress() {
   const bar = box.querySelector('progress');
   if (bar) bar.value = rg.progress;
   const secs = rg.startedAt ? ((Date.now() - rg.startedAt) / 1000).toFixed(1) : '0';
-  const label = rg.status === 'done' ? t('rgDone') : rg.status === 'failed' ? t('rgFailed') : t('rgRunning');
+  const label = rg.status === 'done' ? t('rgDone') : rg.status === 'failed' ? t('rgFailed') : rg.status === 'cancelled' ? t('rgCancelled') : t('rgRunning');
+  $('rg-cancel').hidden = !(rg.job && rg.status === 'running');
   $('rg-progress-text').textContent = `${label} ${Math.round(rg.progress * 100)}% · ${secs} ${t('seconds')}${rg.job ? ` · ${t('rgJob')} ${rg.job}` : ''}`;
   box.dataset.status = rg.status || '';
 }
@@ -690,6 +724,7 @@ export function initRegrid(h) {
     $('rg-count-row').hidden = $('rg-mode').value !== 'count';
   });
   $('rg-adopt-btn').addEventListener('click', adopt);
+  $('rg-cancel').addEventListener('click', cancelJob);
   setBoundsForLevel($('rg-level').value);
   initSwipe();
 }

@@ -154,6 +154,7 @@ pub const ROWS: &[Row] = &[
     row("POST", "/api/v1/events", Who::Anyone, "intake; the server sets grade and source for the public"),
     row("POST", "/api/v1/regrid", Who::Roles(ANALYSTS), "start a re-gridding job (owned by the caller)"),
     row("GET", "/api/v1/regrid/{job}", Who::Roles(ANALYSTS), "the caller's own jobs (leaders: all)"),
+    row("POST", "/api/v1/regrid/{job}/cancel", Who::Roles(ANALYSTS), "cancel the caller's own running job (leaders: all)"),
     row("POST", "/api/v1/regrid/{job}/adopt", Who::Roles(ANALYSTS), "adopt the caller's own job (leaders: all); actor = the account"),
     row("GET", "/api/v1/indicators", Who::Roles(AGGREGATES), "indicators (aggregates; `level=worker` names workers: leaders only; `format=csv` or `xlsx` downloads the rows, `rank=` the ranked table as shown)"),
     row("GET", "/api/v1/hotspots", Who::Roles(AGGREGATES), "emerging hotspots (aggregates)"),

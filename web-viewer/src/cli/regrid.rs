@@ -241,6 +241,7 @@ pub fn run(db: &Path, a: RegridArgs) -> Result<()> {
         mode: a.mode,
         seed: a.seed,
         allow_floor_split: a.allow_floor_split,
+        moves_per_unit: None,
     };
     let params = req.params()?;
     let store = super::key::open_store(db)?;

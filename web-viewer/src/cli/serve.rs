@@ -93,6 +93,10 @@ pub struct ServeArgs {
     /// --timeout-s, a slow answer sends nothing meanwhile.
     #[arg(long, default_value_t = 45)]
     pub idle_timeout_s: u64,
+    /// Seconds a re-gridding job may run; then it stops and is `failed`
+    /// with a reason naming the budget.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub regrid_budget_s: u64,
     /// Most MiB of tiles the tile cache holds.
     #[arg(long, default_value_t = 128)]
     pub tile_cache_mib: usize,
@@ -199,6 +203,7 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
     config.read_connections = usize::from(a.read_connections);
     config.idle_timeout = Duration::from_secs(a.idle_timeout_s.max(1));
     config.tile_cache_bytes = a.tile_cache_mib.saturating_mul(1 << 20);
+    config.regrid_budget = Duration::from_secs(a.regrid_budget_s);
     config.dispatch_rules = a.dispatch_rules;
     config.escalate_every =
         (a.escalate_every_s > 0).then(|| Duration::from_secs(a.escalate_every_s));

@@ -8,4 +8,5 @@ pub mod inbox;
 pub mod ogc;
 pub mod open311;
 pub mod pages;
+pub mod regrid;
 pub mod tiles;

@@ -8,4 +8,5 @@ pub mod features;
 pub mod household;
 pub mod photos;
 pub mod regrid;
+pub mod regrid_jobs;
 pub mod report;

@@ -40,6 +40,10 @@ pub struct RegridRequest {
     /// Split units bigger than `max` into floor ranges.
     #[serde(default)]
     pub allow_floor_split: bool,
+    /// Search effort: annealing moves tried per unit (1–[`MAX_MOVES`],
+    /// default 30); more is slower and may give better shapes.
+    #[serde(default)]
+    pub moves_per_unit: Option<u32>,
 }
 
 fn default_level() -> String {
@@ -67,6 +71,9 @@ pub enum RequestError {
     /// The parameters are out of their domain.
     #[error("{0}")]
     Params(#[from] analytics::regrid::RegridError),
+    /// The search effort is outside 1–[`MAX_MOVES`].
+    #[error("moves_per_unit={0}: expected 1 to {MAX_MOVES}")]
+    Moves(u32),
     /// Below the floors of a request: tiny grids make the search explode
     /// (min 1, max 2 ran for minutes) and no town is gridded that finely.
     #[error("min={min}, max={max}: a re-gridding needs min ≥ {MIN_HOUSEHOLDS} and max ≥ {MIN_SPAN} + min households per grid")]
@@ -82,6 +89,9 @@ pub enum RequestError {
 pub const MIN_HOUSEHOLDS: u32 = 10;
 /// Floor of `max - min`: the room the partition needs to balance grids.
 pub const MIN_SPAN: u32 = 10;
+/// Most annealing moves per unit a request may ask for (the server's time
+/// budget bounds the run in any case).
+pub const MAX_MOVES: u32 = 10_000;
 
 impl RegridRequest {
     /// Checks the request and turns it into the recommender's parameters.
@@ -105,6 +115,12 @@ impl RegridRequest {
         .with_mode(mode)
         .with_seed(self.seed);
         p.allow_floor_split = self.allow_floor_split;
+        if let Some(n) = self.moves_per_unit {
+            if !(1..=MAX_MOVES).contains(&n) {
+                return Err(RequestError::Moves(n));
+            }
+            p.moves_per_unit = n;
+        }
         p.validate()?;
         Ok(p)
     }
