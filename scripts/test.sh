@@ -70,6 +70,9 @@ bash tests/ogc/check.sh "$WANGGE_BIN"
 step "Open311 GeoReport v2 read by georeport (PyPI), form posts with an API key; counts equal the JSON API's"
 bash tests/open311/check.sh "$WANGGE_BIN"
 
+step "exports read back: GeoParquet by pyarrow and geopandas, XLSX by openpyxl; counts and geometry equal the GeoJSON export's"
+bash tests/export/check.sh "$WANGGE_BIN"
+
 step "viewer, big screen and embed in headless Chromium"
 bash tests/browser/ci.sh "$WANGGE_BIN" "$OUT/browser"
 

@@ -129,6 +129,18 @@ impl Workbook {
 
     /// Adds a sheet named `sheet` holding `rows` under a bold header line.
     pub fn sheet<R: Table>(&mut self, rows: &[R], sheet: &str) -> Result<&mut Self, ExportError> {
+        self.sheet_of(&R::headers(), rows.iter().map(Table::cells), sheet)
+    }
+
+    /// Adds a sheet of rows whose columns are known only at run time (the
+    /// element exports): `headers` in a bold line, then each row's cells;
+    /// numbers are written as numbers, text as text.
+    pub fn sheet_of<H: AsRef<str>>(
+        &mut self,
+        headers: &[H],
+        rows: impl IntoIterator<Item = Vec<Cell>>,
+        sheet: &str,
+    ) -> Result<&mut Self, ExportError> {
         use rust_xlsxwriter::Format;
         let err = |e: rust_xlsxwriter::XlsxError| ExportError::Xlsx {
             sheet: sheet.to_string(),
@@ -137,13 +149,13 @@ impl Workbook {
         let ws = self.0.add_worksheet();
         ws.set_name(sheet).map_err(err)?;
         let bold = Format::new().set_bold();
-        for (c, h) in R::headers().iter().enumerate() {
-            ws.write_string_with_format(0, c as u16, *h, &bold)
+        for (c, h) in headers.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, h.as_ref(), &bold)
                 .map_err(err)?;
         }
-        for (i, r) in rows.iter().enumerate() {
+        for (i, cells) in rows.into_iter().enumerate() {
             let row = (i + 1) as u32;
-            for (c, cell) in r.cells().iter().enumerate() {
+            for (c, cell) in cells.iter().enumerate() {
                 let col = c as u16;
                 match cell {
                     Cell::Text(s) => ws.write_string(row, col, s).map(|_| ()),

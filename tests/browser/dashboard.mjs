@@ -5,7 +5,8 @@
 // hotspot list equals `GET /api/v1/hotspots`; the 15-minute coverage's what-if
 // (a planned canteen placed by a click on the map where most households are
 // beyond reach) raises the covered share exactly as `GET /api/v1/coverage?add=`
-// says; a worker is refused the page.
+// says; element lists download as GeoParquet and Excel (people masked, for
+// leaders only on this page); a worker is refused the page.
 // Screenshots of the page at 1920×1080 and phone size go to docs/screens/.
 
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -213,6 +214,58 @@ export async function dashboardTests(browser, h) {
       return `${communities} communities and ${grids} grids as the API ranks them; ${count} hotspots`;
     } finally {
       await ctx.close();
+    }
+  });
+
+  await step('dashboard: a leader downloads an element list as GeoParquet and as Excel (people masked); a planner is offered no people kinds', async () => {
+    const ctx = await newContext(browser, { role: 'leader' });
+    try {
+      const p = await ctx.newPage();
+      await p.goto(`${BASE}/dashboard`);
+      await p.waitForSelector('body[data-ready="indicators"]', { timeout: 60_000 });
+      await p.selectOption('#export-kind', 'buildings');
+      const want = await apiJson('/api/v1/buildings?limit=1');
+      const [dl] = await Promise.all([p.waitForEvent('download', { timeout: 60_000 }), p.click('#export-parquet')]);
+      assert(dl.suggestedFilename() === 'buildings.parquet', `file name ${dl.suggestedFilename()}`);
+      const file = join(OUT, 'dashboard-buildings.parquet');
+      await dl.saveAs(file);
+      const bytes = readFileSync(file);
+      assert(bytes.length > 1000, `the GeoParquet has ${bytes.length} bytes`);
+      assert(bytes.subarray(0, 4).toString() === 'PAR1' && bytes.subarray(-4).toString() === 'PAR1', 'the download is not a Parquet file');
+      // The footer's key-value metadata holds the GeoParquet `geo` key.
+      assert(bytes.includes(Buffer.from('"primary_column":"geometry"')), 'no GeoParquet geo metadata');
+      const head = await ctx.request.get(`${BASE}${await p.getAttribute('#export-parquet', 'href')}`);
+      assert(head.headers()['content-type'] === 'application/vnd.apache.parquet', `content type ${head.headers()['content-type']}`);
+      assert(want.total > 0, 'the demo has buildings');
+
+      // People: no GeoParquet offered; the Excel is masked and holds every person in scope.
+      await p.selectOption('#export-kind', 'persons');
+      assert(await p.isHidden('#export-parquet'), 'GeoParquet offered for persons (no geometry)');
+      const [xdl] = await Promise.all([p.waitForEvent('download', { timeout: 60_000 }), p.click('#export-xlsx')]);
+      assert(xdl.suggestedFilename() === 'persons.xlsx', `file name ${xdl.suggestedFilename()}`);
+      const xfile = join(OUT, 'dashboard-persons.xlsx');
+      await xdl.saveAs(xfile);
+      const xbytes = readFileSync(xfile);
+      assert(xbytes.subarray(0, 2).toString() === 'PK', 'the download is not an xlsx (zip) file');
+      const rows = xlsxRows(xbytes);
+      const info = await apiJson('/api/v1/info');
+      assert(rows.length - 1 === info.elements.persons, `the workbook has ${rows.length - 1} people, /api/v1/info ${info.elements.persons}`);
+      const nid = rows[0].findIndex((h) => /national_id$/.test(h || ''));
+      assert(nid >= 0, `no national_id column in ${rows[0]}`);
+      const ids = rows.slice(1).map((r) => r[nid]).filter(Boolean);
+      assert(ids.length > 0 && ids.every((v) => /^\d{6}\*{12}$/.test(v)), `ID numbers not masked: ${ids.slice(0, 3)}`);
+    } finally {
+      await ctx.close();
+    }
+    const planner = await newContext(browser, { role: 'planner' });
+    try {
+      const p = await planner.newPage();
+      await p.goto(`${BASE}/dashboard`);
+      await p.waitForSelector('body[data-ready="indicators"]', { timeout: 60_000 });
+      const kinds = await p.$$eval('#export-kind option', (os) => os.map((o) => /** @type {HTMLOptionElement} */ (o).value));
+      assert(kinds.includes('buildings') && !kinds.includes('persons') && !kinds.includes('households'), `planner offered ${kinds}`);
+    } finally {
+      await planner.close();
     }
   });
 

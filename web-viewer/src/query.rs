@@ -14,6 +14,7 @@ use geo_core::taxonomy::EventCategory;
 use serde::Deserialize;
 
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::service::export::ExportFormat;
 use crate::view::TownView;
 
 /// Query parameters shared by list routes.
@@ -48,6 +49,9 @@ pub struct ListQuery {
     pub q: Option<String>,
     /// `building=`.
     pub building: Option<String>,
+    /// `format=`: json (the paged answer), or a download of the whole
+    /// list — geoparquet, xlsx.
+    pub format: Option<String>,
 }
 
 /// The tile of a `/tiles/{layer}/{z}/{x}/{y}.mvt` path (`y` with its
@@ -163,6 +167,21 @@ impl ListQuery {
             f.grid = Some(grid_id(view, g)?);
         }
         Ok(f)
+    }
+
+    /// The download `format=` asks for: `None` for the JSON answer.
+    pub fn download(&self) -> AppResult<Option<ExportFormat>> {
+        match self.format.as_deref().map(str::trim) {
+            None | Some("") | Some("json") | Some("geojson") => Ok(None),
+            Some(f) => match ExportFormat::parse(&f.to_ascii_lowercase()) {
+                Ok(ExportFormat::GeoParquet) => Ok(Some(ExportFormat::GeoParquet)),
+                Ok(ExportFormat::Xlsx) => Ok(Some(ExportFormat::Xlsx)),
+                _ => Err(AppError::bad(
+                    ErrorCode::BadFormat,
+                    format!("format={f:?}: expected json, geoparquet or xlsx"),
+                )),
+            },
+        }
     }
 
     /// Paging: `limit` 1..=10000 (default 1000) from `offset`

@@ -1029,4 +1029,171 @@ fn json_summaries_of_import_regrid_and_report() {
         assert_eq!(cli, &api, "wangge report --json differs from GET {path}");
     }
     assert!(cli[0].0["rows"].as_array().is_some_and(|r| !r.is_empty()));
+
+/// Runs `wangge --db DB ARGS…` expecting it to fail; answers its stderr.
+fn wangge_fails(db: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .env_remove("WANGGE_KEY_FILE")
+        .args(["--db"])
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("run wangge");
+    assert!(!out.status.success(), "wangge {args:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn geoparquet_export_carries_geo_metadata_and_every_row() {
+    let d = temp("geoparquet");
+    let db = d.join("demo.duckdb");
+    wangge(&db, &["demo", "--scale", "community", "--seed", "3"]);
+    let json = wangge(&db, &["export", "buildings"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("GeoJSON");
+    let features = json["features"].as_array().expect("features");
+    assert!(!features.is_empty());
+    let out = d.join("buildings.parquet");
+    let out_s = out.to_str().expect("utf-8");
+    wangge(
+        &db,
+        &[
+            "export",
+            "buildings",
+            "--format",
+            "geoparquet",
+            "--out",
+            out_s,
+        ],
+    );
+    // DuckDB reads it back: rows, the `geo` key, WKB polygons.
+    // Read into tables of a scratch database (DuckDB 1.5.6 answered an
+    // internal "without active transaction" error to `min()` over the
+    // geometry read straight from the file).
+    let conn = duckdb::Connection::open(d.join("check.duckdb")).expect("duckdb");
+    let load = |sql: String| conn.execute_batch(&sql).expect("read the file");
+    load(format!(
+        "CREATE OR REPLACE TABLE b AS SELECT * FROM read_parquet('{out_s}')"
+    ));
+    load(format!(
+        "CREATE OR REPLACE TABLE kv AS SELECT decode(key) AS k, decode(value) AS v \
+         FROM parquet_kv_metadata('{out_s}')"
+    ));
+    let (rows, ids, ty): (i64, i64, String) = conn
+        .query_row(
+            "SELECT count(*), count(DISTINCT id), any_value(typeof(geometry)) FROM b",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("read_parquet");
+    assert_eq!(rows as usize, features.len());
+    assert_eq!(ids, rows);
+    // DuckDB's reader itself takes the file for GeoParquet: it reads the
+    // WKB column as its GEOMETRY type in the CRS of the metadata.
+    assert_eq!(ty, "GEOMETRY('OGC:CRS84')");
+    let geo: String = conn
+        .query_row("SELECT v FROM kv WHERE k = 'geo'", [], |r| r.get(0))
+        .expect("geo metadata");
+    let geo: serde_json::Value = serde_json::from_str(&geo).expect("geo is JSON");
+    assert_eq!(geo["version"], "1.0.0");
+    assert_eq!(geo["primary_column"], "geometry");
+    let col = &geo["columns"]["geometry"];
+    assert_eq!(col["encoding"], "WKB");
+    assert_eq!(col["geometry_types"], serde_json::json!(["Polygon"]));
+    assert!(col.get("crs").is_none(), "CRS84 is the default: {col}");
+    let bbox: Vec<f64> = serde_json::from_value(col["bbox"].clone()).expect("bbox");
+    let xs = features
+        .iter()
+        .flat_map(|f| {
+            f["geometry"]["coordinates"][0]
+                .as_array()
+                .expect("ring")
+                .clone()
+        })
+        .map(|c| c[0].as_f64().expect("x"));
+    let min_x = xs.fold(f64::MAX, f64::min);
+    assert!((bbox[0] - min_x).abs() < 1e-9, "{bbox:?} vs {min_x}");
+    // Numbers are typed columns.
+    let height_type: String = conn
+        .query_row("SELECT any_value(typeof(levels)) FROM b", [], |r| r.get(0))
+        .expect("levels");
+    assert_eq!(height_type, "BIGINT");
+
+    // Refusals leave an existing file whole: no geometry, unknown format,
+    // a folder that does not exist; nothing half-written beside it.
+    let before = std::fs::read(&out).expect("parquet");
+    let e = wangge_fails(
+        &db,
+        &[
+            "export",
+            "persons",
+            "--format",
+            "geoparquet",
+            "--out",
+            out_s,
+        ],
+    );
+    assert!(e.contains("no geometry"), "{e}");
+    let e = wangge_fails(
+        &db,
+        &["export", "buildings", "--format", "shp", "--out", out_s],
+    );
+    assert!(e.contains("geoparquet or xlsx"), "{e}");
+    let e = wangge_fails(
+        &db,
+        &["export", "cats", "--format", "geoparquet", "--out", out_s],
+    );
+    assert!(e.contains("cats"), "{e}");
+    let e = wangge_fails(
+        &db,
+        &[
+            "export",
+            "buildings",
+            "--format",
+            "geoparquet",
+            "--out",
+            "/nonexistent-dir/b.parquet",
+        ],
+    );
+    assert!(e.contains("nonexistent-dir"), "{e}");
+    let e = wangge_fails(&db, &["export", "buildings", "--format", "xlsx"]);
+    assert!(e.contains("--out"), "{e}");
+    assert_eq!(std::fs::read(&out).expect("parquet"), before);
+    // Replaced whole by a new export.
+    wangge(
+        &db,
+        &["export", "roads", "--format", "geoparquet", "--out", out_s],
+    );
+    load(format!(
+        "CREATE OR REPLACE TABLE r AS SELECT * FROM read_parquet('{out_s}')"
+    ));
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM r WHERE id > 0", [], |r| r.get(0))
+        .expect("roads");
+    assert!(n > 0);
+    let names: Vec<String> = std::fs::read_dir(&d)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(names.is_empty(), "left behind: {names:?}");
+
+    // XLSX of people: a workbook, masked, audited.
+    let x = d.join("persons.xlsx");
+    wangge(
+        &db,
+        &[
+            "export",
+            "persons",
+            "--format",
+            "xlsx",
+            "--out",
+            x.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(&std::fs::read(&x).expect("xlsx")[..2], b"PK");
+    let audit = wangge(&db, &["audit", "--action", "export"]);
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.contains("buildings as geoparquet (Mask)"), "{audit}");
+    assert!(audit.contains("persons as xlsx (Mask)"), "{audit}");
+    let _ = std::fs::remove_dir_all(&d);
 }

@@ -64,15 +64,31 @@ pub enum ExportError {
     /// The JSON writer failed.
     #[error("cannot write GeoJSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// DuckDB's Parquet writer failed.
+    #[error("cannot write GeoParquet: {0}")]
+    Parquet(String),
+    /// The kind has no geometry, so no GeoParquet file.
+    #[error("{kind} have no geometry: export them as csv, geojson or xlsx, not {format}")]
+    NoGeometry {
+        /// The kind.
+        kind: &'static str,
+        /// The format asked for.
+        format: &'static str,
+    },
 }
 
-/// One cell value.
-enum Cell {
+/// One cell value of an exported row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// No value.
     Null,
+    /// Text.
     Text(String),
+    /// An integer.
     Int(i64),
     /// A number in its shortest decimal form.
     Float(String),
+    /// True or false.
     Bool(bool),
     /// A list: JSON array in GeoJSON, `;`-joined in CSV.
     List(Vec<Value>),
@@ -100,7 +116,8 @@ impl Cell {
         t.map_or(Self::Null, Self::time)
     }
 
-    fn json(&self) -> Value {
+    /// The cell as a GeoJSON property value.
+    pub fn json(&self) -> Value {
         match self {
             Self::Null => Value::Null,
             Self::Text(s) => Value::String(s.clone()),
@@ -112,7 +129,9 @@ impl Cell {
         }
     }
 
-    fn csv(&self) -> String {
+    /// The cell as CSV text: text formula-escaped ([`escape_formula`]),
+    /// lists `;`-joined, structured data as JSON text.
+    pub fn csv(&self) -> String {
         match self {
             Self::Null => String::new(),
             Self::Text(s) => escape_formula(s),
@@ -150,22 +169,100 @@ pub fn escape_formula(s: &str) -> String {
     }
 }
 
-struct Row {
-    cells: Vec<(&'static str, Cell)>,
-    geometry: Option<Geometry<f64>>,
+/// One exported element: its named cells in column order and its geometry.
+/// Every format (GeoJSON, CSV, GeoParquet, XLSX) writes these rows, so each
+/// masks alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Field name and value, in column order.
+    pub cells: Vec<(String, Cell)>,
+    /// WGS84 longitude/latitude; `None` for kinds without geometry.
+    pub geometry: Option<Geometry<f64>>,
+}
+
+impl Row {
+    /// The row of a GeoJSON feature (`properties` and `geometry`) as an
+    /// answer of the API shows it: numbers stay numbers, arrays are lists,
+    /// objects structured data. A feature that is not an object, or a
+    /// geometry GeoJSON cannot read, gives a row without geometry.
+    ///
+    /// ```
+    /// use geo_core::io::export::{Cell, Row};
+    /// let f = serde_json::json!({"type": "Feature",
+    ///     "geometry": {"type": "Point", "coordinates": [120.1, 30.2]},
+    ///     "properties": {"id": 7, "name": "=x", "height": 2.5}});
+    /// let r = Row::from_feature(&f);
+    /// assert_eq!(r.cells[0], ("id".to_string(), Cell::Int(7)));
+    /// assert_eq!(r.cells[1], ("height".to_string(), Cell::Float("2.5".into())));
+    /// assert!(r.geometry.is_some());
+    /// ```
+    pub fn from_feature(feature: &Value) -> Self {
+        let mut cells: Vec<(String, Cell)> = feature
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|props| {
+                props
+                    .iter()
+                    .map(|(k, v)| {
+                        let cell = match v {
+                            Value::Null => Cell::Null,
+                            Value::Bool(b) => Cell::Bool(*b),
+                            Value::Number(n) => n
+                                .as_i64()
+                                .map_or_else(|| Cell::Float(n.to_string()), Cell::Int),
+                            Value::String(s) => Cell::Text(s.clone()),
+                            Value::Array(a) => Cell::List(a.clone()),
+                            Value::Object(_) => Cell::Json(v.clone()),
+                        };
+                        (k.clone(), cell)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        // The identifier first, the others in the properties' order.
+        cells.sort_by_key(|(k, _)| k != "id");
+        let geometry = feature
+            .get("geometry")
+            .filter(|g| !g.is_null())
+            .and_then(|g| serde_json::from_value::<geojson::Geometry>(g.clone()).ok())
+            .and_then(|g| Geometry::<f64>::try_from(g).ok());
+        Self { cells, geometry }
+    }
 }
 
 fn float(x: f32) -> Cell {
     Cell::Float(x.to_string())
 }
 
-fn rows(kind: ElementKind, d: &Dataset, masking: Masking) -> Vec<Row> {
+/// The rows of `kind` in `d` as every export writes them, masked unless
+/// [`Masking::Reveal`].
+pub fn rows(kind: ElementKind, d: &Dataset, masking: Masking) -> Vec<Row> {
+    raw_rows(kind, d, masking)
+        .into_iter()
+        .map(|r| Row {
+            cells: r
+                .cells
+                .into_iter()
+                .map(|(k, c)| (k.to_string(), c))
+                .collect(),
+            geometry: r.geometry,
+        })
+        .collect()
+}
+
+/// A row with the static field names of [`fields`].
+struct Raw {
+    cells: Vec<(&'static str, Cell)>,
+    geometry: Option<Geometry<f64>>,
+}
+
+fn raw_rows(kind: ElementKind, d: &Dataset, masking: Masking) -> Vec<Raw> {
     let reveal = masking == Masking::Reveal;
     match kind {
         ElementKind::Persons => d
             .persons
             .iter()
-            .map(|p| Row {
+            .map(|p| Raw {
                 cells: vec![
                     ("id", Cell::id(p.id.get())),
                     ("household_id", Cell::opt_id(p.household.map(|h| h.get()))),
@@ -198,7 +295,7 @@ fn rows(kind: ElementKind, d: &Dataset, masking: Masking) -> Vec<Row> {
         ElementKind::Households => d
             .households
             .iter()
-            .map(|h| Row {
+            .map(|h| Raw {
                 cells: vec![
                     ("id", Cell::id(h.id.get())),
                     ("building_id", Cell::id(h.building.get())),
@@ -216,7 +313,7 @@ fn rows(kind: ElementKind, d: &Dataset, masking: Masking) -> Vec<Row> {
         ElementKind::Buildings => d
             .buildings
             .iter()
-            .map(|b| Row {
+            .map(|b| Raw {
                 cells: vec![
                     ("id", Cell::id(b.id.get())),
                     ("compound_id", Cell::opt_id(b.compound.map(|c| c.get()))),
@@ -234,7 +331,7 @@ fn rows(kind: ElementKind, d: &Dataset, masking: Masking) -> Vec<Row> {
         ElementKind::Units => d
             .units
             .iter()
-            .map(|u| Row {
+            .map(|u| Raw {
                 cells: vec![
                     ("id", Cell::id(u.id.get())),
                     ("building_id", Cell::id(u.building.get())),
@@ -247,7 +344,7 @@ fn rows(kind: ElementKind, d: &Dataset, masking: Masking) -> Vec<Row> {
         ElementKind::Compounds => d
             .compounds
             .iter()
-            .map(|c| Row {
+            .map(|c| Raw {
                 cells: vec![
                     ("id", Cell::id(c.id.get())),
                     ("name", Cell::text(c.name.clone())),
@@ -261,7 +358,7 @@ fn rows(kind: ElementKind, d: &Dataset, masking: Masking) -> Vec<Row> {
         ElementKind::Communities => d
             .communities
             .iter()
-            .map(|c| Row {
+            .map(|c| Raw {
                 cells: vec![
                     ("id", Cell::id(c.id.get())),
                     ("code", Cell::text(c.code.as_str())),
@@ -274,7 +371,7 @@ fn rows(kind: ElementKind, d: &Dataset, masking: Masking) -> Vec<Row> {
         ElementKind::Grids => d
             .grids
             .iter()
-            .map(|g| Row {
+            .map(|g| Raw {
                 cells: vec![
                     ("id", Cell::id(g.id.get())),
                     ("code", Cell::text(g.code.as_str())),
@@ -302,7 +399,7 @@ fn rows(kind: ElementKind, d: &Dataset, masking: Masking) -> Vec<Row> {
         ElementKind::Places => d
             .places
             .iter()
-            .map(|p| Row {
+            .map(|p| Raw {
                 cells: vec![
                     ("id", Cell::id(p.id.get())),
                     ("name", Cell::text(p.name.clone())),
@@ -315,7 +412,7 @@ fn rows(kind: ElementKind, d: &Dataset, masking: Masking) -> Vec<Row> {
         ElementKind::Events => d
             .events
             .iter()
-            .map(|e| Row {
+            .map(|e| Raw {
                 cells: vec![
                     ("id", Cell::id(e.id.get())),
                     ("category", Cell::text(e.category.code())),
@@ -346,7 +443,7 @@ fn rows(kind: ElementKind, d: &Dataset, masking: Masking) -> Vec<Row> {
                     SentimentLink::Place(p) => (None, Some(p.get()), None),
                     SentimentLink::Event(e) => (None, None, Some(e.get())),
                 };
-                Row {
+                Raw {
                     cells: vec![
                         ("id", Cell::id(s.id.get())),
                         ("kind", Cell::text(s.kind.code())),
@@ -364,7 +461,7 @@ fn rows(kind: ElementKind, d: &Dataset, masking: Masking) -> Vec<Row> {
         ElementKind::Organisations => d
             .organisations
             .iter()
-            .map(|o| Row {
+            .map(|o| Raw {
                 cells: vec![
                     ("id", Cell::id(o.id.get())),
                     ("name", Cell::text(o.name.clone())),
@@ -379,7 +476,7 @@ fn rows(kind: ElementKind, d: &Dataset, masking: Masking) -> Vec<Row> {
         ElementKind::Roads => d
             .roads
             .iter()
-            .map(|r| Row {
+            .map(|r| Raw {
                 cells: vec![
                     ("id", Cell::id(r.id.get())),
                     ("name", Cell::opt_text(r.name.as_deref())),
@@ -392,7 +489,7 @@ fn rows(kind: ElementKind, d: &Dataset, masking: Masking) -> Vec<Row> {
 }
 
 /// Rounds to 7 decimals (≈ 1 cm), enough for any survey.
-fn round7(x: f64) -> f64 {
+pub(crate) fn round7(x: f64) -> f64 {
     (x * 1e7).round() / 1e7
 }
 
@@ -465,7 +562,7 @@ pub fn write_geojson_with_progress<W: Write>(
     progress: &dyn Fn(u64, u64),
 ) -> Result<(), ExportError> {
     writer.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[")?;
-    let rows = rows(kind, dataset, masking);
+    let rows = raw_rows(kind, dataset, masking);
     let total = rows.len() as u64;
     for (i, row) in rows.into_iter().enumerate() {
         if i.is_multiple_of(PROGRESS_EVERY) {
@@ -514,7 +611,7 @@ pub fn write_csv_with_progress<W: Write>(
 ) -> Result<(), ExportError> {
     let specs = fields(kind);
     let has = |n: &str| specs.iter().any(|f| f.name == n);
-    let rows = rows(kind, dataset, masking);
+    let rows = raw_rows(kind, dataset, masking);
     let mut header: Vec<&str> = rows
         .first()
         .map(|r| r.cells.iter().map(|(k, _)| *k).collect())

@@ -12,7 +12,8 @@
 //!   ([`import::ImportOptions::auto_ids`]) and their MultiPolygon buildings
 //!   split ([`import::ImportOptions::explode`]).
 //! - [`export::write_geojson`] and [`export::write_csv`] write one kind back
-//!   out, masking personal data unless [`Masking::Reveal`] is given.
+//!   out, masking personal data unless [`Masking::Reveal`] is given;
+//!   [`geoparquet`] writes the same rows ([`export::rows`]) as GeoParquet 1.0.
 //!
 //! ```
 //! use geo_core::io::{import, ElementKind};
@@ -31,6 +32,7 @@ pub mod encoding;
 pub mod export;
 pub mod fields;
 mod geom;
+pub mod geoparquet;
 pub mod import;
 mod kind;
 mod problem;

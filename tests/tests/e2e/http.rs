@@ -274,7 +274,11 @@ async fn a_slow_request_times_out_with_a_json_error() {
     held_rx.recv().expect("store held");
     // A read on the read connections does not wait for the write connection.
     let (s, info) = get_json(&slow, "/api/v1/info").await;
-    assert_eq!(s, StatusCode::OK, "a read waited for the held store: {info}");
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "a read waited for the held store: {info}"
+    );
     let r = call(&slow, get("/api/v1/grids/versions")).await;
     assert_error(
         "time-out",

@@ -9,7 +9,8 @@
 // and the 15-minute coverage of a service per comprehensive grid
 // (`GET /api/v1/coverage?format=geojson`) with a what-if: a click on its map
 // places a planned facility (`add=lon,lat;…`, never stored) and the page shows
-// the covered share before and after.
+// the covered share before and after; and the element lists as GeoParquet
+// or Excel (`GET /api/v1/{kind}?format=geoparquet|xlsx`, scoped and masked).
 
 import { setLang, getLang, categoryName } from './i18n.js';
 import { api, buildStyle, createMap, esc, logout, townExtent, whoAmI } from './mapcore.js';
@@ -32,6 +33,12 @@ const TEXT = {
     covWhatIf: '加上 {0} 处拟建设施：{1}，{2}',
     covered: '覆盖率', planned: '拟建设施',
     keyPop: '重点人群', keyHouseholds: '户数', keyBeyond: '圈外户数', keyBeyondShare: '圈外占比',
+    exportHeading: '导出要素清单', exportKind: '要素', dlParquet: '下载 GeoParquet',
+    exportHint: '整份清单，按您的权限范围；个人信息已脱敏。',
+    kinds: {
+      communities: '社区', grids: '网格', compounds: '小区', buildings: '楼栋', units: '单元', places: '场所',
+      organisations: '组织', roads: '道路', events: '事件', households: '住户', persons: '人口',
+    },
     ind: {
       events_per_1000_households: '每千户事件数', closed_in_grid_share: '小事不出网格率',
       median_handling_h: '处置时长中位数（时）', overdue: '超期事件数', satisfaction_share: '满意率', events: '事件数',
@@ -52,6 +59,13 @@ const TEXT = {
     covWhatIf: 'With {0} planned: {1}, {2}',
     covered: 'Covered', planned: 'Planned',
     keyPop: 'Key population', keyHouseholds: 'Households', keyBeyond: 'Beyond', keyBeyondShare: 'Beyond share',
+    exportHeading: 'Export element lists', exportKind: 'Elements', dlParquet: 'Download GeoParquet',
+    exportHint: 'The whole list within your scope; personal data masked.',
+    kinds: {
+      communities: 'Communities', grids: 'Grids', compounds: 'Compounds', buildings: 'Buildings', units: 'Units',
+      places: 'Places', organisations: 'Organisations', roads: 'Roads', events: 'Events', households: 'Households',
+      persons: 'People',
+    },
     ind: {
       events_per_1000_households: 'Events per 1,000 households', closed_in_grid_share: 'Closed in the grid',
       median_handling_h: 'Median handling time (h)', overdue: 'Overdue events', satisfaction_share: 'Satisfaction', events: 'Events',
@@ -299,6 +313,39 @@ async function renderMap() {
   $('dash-map').dataset.areas = String(features.length);
 }
 
+/** Element kinds offered for export; `geo` = has a geometry (so GeoParquet); `people` = leaders and workers only. */
+const EXPORT_KINDS = [
+  { kind: 'buildings', geo: true }, { kind: 'communities', geo: true }, { kind: 'grids', geo: true },
+  { kind: 'compounds', geo: true }, { kind: 'units', geo: true }, { kind: 'places', geo: true },
+  { kind: 'organisations', geo: true }, { kind: 'roads', geo: true }, { kind: 'events', geo: true },
+  { kind: 'households', geo: false, people: true }, { kind: 'persons', geo: false, people: true },
+];
+/** The signed-in role, for the kinds offered. */
+let myRole = '';
+
+/** The element export links (`GET /api/v1/{kind}?format=geoparquet|xlsx`) of the chosen kind. */
+function setExportLinks() {
+  const kind = select('export-kind').value || EXPORT_KINDS[0].kind;
+  const spec = EXPORT_KINDS.find((k) => k.kind === kind) || EXPORT_KINDS[0];
+  const parquet = /** @type {HTMLAnchorElement} */ ($('export-parquet'));
+  parquet.href = `/api/v1/${spec.kind}?format=geoparquet`;
+  parquet.hidden = !spec.geo;
+  (/** @type {HTMLAnchorElement} */ ($('export-xlsx'))).href = `/api/v1/${spec.kind}?format=xlsx`;
+}
+
+/** The kinds' options in the page's language (people for leaders and workers only). */
+function renderExportKinds() {
+  const sel = select('export-kind');
+  const chosen = sel.value || EXPORT_KINDS[0].kind;
+  const names = /** @type {Record<string, string>} */ (TEXT[getLang() === 'en' ? 'en' : 'zh'].kinds);
+  sel.innerHTML = '';
+  for (const k of EXPORT_KINDS) {
+    if (k.people && myRole !== 'leader' && myRole !== 'worker') continue;
+    sel.add(new Option(names[k.kind] || k.kind, k.kind, false, k.kind === chosen));
+  }
+  setExportLinks();
+}
+
 /** The download link: the request of the table, ranked as it shows. */
 function setDownload() {
   const q = indicatorQuery();
@@ -419,6 +466,7 @@ function render() {
   while (cat.options.length > 1) cat.remove(1);
   for (const [code] of GROUPS) cat.add(new Option(categoryName(code), code, false, code === was));
   for (const [code] of CATEGORIES) cat.add(new Option(`· ${categoryName(code)}`, code, false, code === was));
+  renderExportKinds();
   renderTable();
 }
 
@@ -553,6 +601,7 @@ async function main() {
   }
   // Per-worker indicators name people: offered to leaders only (the API refuses the others).
   /** @type {HTMLOptionElement} */ (select('level').querySelector('option[value="worker"]')).hidden = me.role !== 'leader';
+  myRole = me.role;
   const today = new Date();
   field('to').value = isoDate(today);
   field('from').value = isoDate(new Date(today.getTime() - 90 * 86400e3));
@@ -571,6 +620,7 @@ async function main() {
     renderMap().catch(fail);
   });
   for (const id of ['week', 'category']) field(id).addEventListener('change', () => loadHotspots());
+  select('export-kind').addEventListener('change', () => setExportLinks());
   try {
     const [style, extent] = await Promise.all([buildStyle({ lang: getLang() }), townExtent()]);
     map = await createMap('dash-map', { style, state: {}, extent });

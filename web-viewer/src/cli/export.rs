@@ -5,19 +5,23 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
-use geo_core::io::{export, ElementKind, Masking};
+use geo_core::io::{export, geoparquet, ElementKind, Masking};
 use geo_core::store::{LoadSet, Scope};
 use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::service::export::{audit_detail, check_format, write_replacing, xlsx, ExportFormat};
 
 /// Arguments of `wangge export`.
 #[derive(Args, Debug)]
 pub struct ExportArgs {
     /// Element kind.
     pub kind: String,
-    /// geojson (RFC 7946) or csv.
+    /// geojson (RFC 7946), csv, geoparquet (GeoParquet 1.0, WKB geometry)
+    /// or xlsx.
     #[arg(long, default_value = "geojson")]
     pub format: String,
-    /// Output file (stdout when absent).
+    /// Output file (stdout when absent; geoparquet and xlsx need one). An
+    /// existing file is replaced once the export is complete, never half.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Export personal data unmasked; the reason is written to the audit log.
@@ -28,11 +32,25 @@ pub struct ExportArgs {
 /// Runs `wangge export`.
 pub fn run(db: &Path, a: ExportArgs) -> Result<()> {
     let kind = ElementKind::parse(&a.kind).map_err(|e| anyhow!("{e}"))?;
+    let format = ExportFormat::parse(&a.format).map_err(|e| anyhow!("--format {e}"))?;
+    check_format(kind, format)?;
+    if format.is_binary() && a.out.is_none() {
+        return Err(anyhow!(
+            "--format {} writes a binary file: give it with --out FILE",
+            format.code()
+        ));
+    }
+    if let Some(p) = &a.out {
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+        if dir.is_some_and(|d| !d.is_dir()) || p.is_dir() {
+            return Err(anyhow!(
+                "--out {}: not a file in an existing folder",
+                p.display()
+            ));
+        }
+    }
     let store = super::key::open_store(db)?;
-    let personal = matches!(
-        kind,
-        ElementKind::Persons | ElementKind::Households | ElementKind::Sentiments
-    );
+    let personal = !crate::service::export::has_geometry(kind);
     let set = if personal {
         LoadSet::All
     } else {
@@ -55,38 +73,60 @@ pub fn run(db: &Path, a: ExportArgs) -> Result<()> {
     store.audit(
         "cli",
         "export",
-        &format!(
-            "{} as {} ({:?}){}",
+        &audit_detail(
             kind.as_str(),
-            a.format,
+            format,
             masking,
-            a.reveal_reason
-                .as_deref()
-                .map(|r| format!("; reason: {r}"))
-                .unwrap_or_default()
+            None,
+            a.reveal_reason.as_deref(),
         ),
     )?;
-    let mut out: Box<dyn Write> = match &a.out {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
     // Rows written of rows to write.
     let pb = super::bar(0, "exporting");
     let tick = |done: u64, total: u64| {
         pb.set_length(total);
         pb.set_position(done);
     };
-    let written = match a.format.as_str() {
-        "geojson" | "json" => {
-            export::write_geojson_with_progress(kind, &data, &mut out, masking, &tick)
+    let write = |out: &mut dyn Write| -> Result<(), export::ExportError> {
+        match format {
+            ExportFormat::GeoJson => {
+                export::write_geojson_with_progress(kind, &data, out, masking, &tick)
+            }
+            ExportFormat::Csv => export::write_csv_with_progress(kind, &data, out, masking, &tick),
+            ExportFormat::GeoParquet | ExportFormat::Xlsx => Ok(()),
         }
-        "csv" => export::write_csv_with_progress(kind, &data, &mut out, masking, &tick),
-        f => return Err(anyhow!("--format {f:?}: expected geojson or csv")),
+    };
+    let written = match &a.out {
+        Some(p) => write_replacing(p, |tmp| match format {
+            ExportFormat::GeoParquet => {
+                let rows = export::rows(kind, &data, masking);
+                tick(0, rows.len() as u64);
+                let n = geoparquet::write_geoparquet(&rows, tmp)?;
+                tick(n, n);
+                Ok(())
+            }
+            ExportFormat::Xlsx => {
+                let rows = export::rows(kind, &data, masking);
+                tick(0, rows.len() as u64);
+                std::fs::write(tmp, xlsx(kind, &rows)?)?;
+                tick(rows.len() as u64, rows.len() as u64);
+                Ok(())
+            }
+            _ => {
+                let mut out = std::io::BufWriter::new(std::fs::File::create(tmp)?);
+                write(&mut out)?;
+                out.flush()?;
+                Ok(())
+            }
+        })
+        .with_context(|| format!("writing {}", p.display())),
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            write(&mut out)
+                .and_then(|()| Ok(out.flush()?))
+                .map_err(anyhow::Error::from)
+        }
     };
     pb.finish_and_clear();
-    written?;
-    out.flush()?;
-    Ok(())
+    written
 }

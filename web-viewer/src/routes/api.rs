@@ -4,13 +4,15 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use axum::Json;
 use chrono::Datelike;
 use geo::InteriorPoint;
 use geo_core::ids::BuildingId;
+use geo_core::io::export::Row;
+use geo_core::io::{ElementKind, Masking};
 use geo_core::model::{Event, EventSource, Grade, GridRefs};
 use geo_core::store::{Page, Scope};
 use geo_core::taxonomy::EventCategory;
@@ -30,6 +32,7 @@ use crate::present::{
 use crate::query::{grid_id, heat_filter, parse_bbox, ListQuery};
 use crate::role::Access;
 use crate::service::event_loop::{broadcast, file_event, reported};
+use crate::service::export::{audit_detail, bytes as export_bytes, check_format, ExportFormat};
 use crate::service::features::{features, refs_at, scope_of};
 use crate::state::AppState;
 
@@ -61,6 +64,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> AppResult<axum::response::Response> {
     let page = q.page()?;
+    let download = q.download()?;
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
     let now = st.now();
     if matches!(kind.as_str(), "households" | "persons" | "sentiments") {
@@ -78,7 +82,7 @@ pub async fn list(
                  POST /api/v1/persons/lookup with {\"national_id\": \"…\"}",
             ));
         }
-        return people(st, kind, access, scope, grid_filter, page).await;
+        return people(st, kind, access, scope, grid_filter, page, download).await;
     }
     if kind == "events" && access.reveals() && access.role.sees_single_events() {
         let (actor, reason) = (
@@ -87,6 +91,28 @@ pub async fn list(
         );
         st.with_store(move |s| Ok(s.audit(&actor, "reveal", &format!("events list: {reason}"))?))
             .await?;
+    }
+    if let Some(format) = download {
+        // The whole list as the caller may see it (the filters apply, the
+        // paging does not), in the same features as the JSON answer.
+        let rows: Vec<Row> = {
+            let view = st.view()?;
+            let scope = scope_of(&access, &view);
+            let grid_filter = q.grid.as_deref().map(|g| grid_id(&view, g)).transpose()?;
+            let (_, feats) = features(
+                &view,
+                &access,
+                &scope,
+                &kind,
+                &q,
+                bbox,
+                grid_filter,
+                now,
+                None,
+            )?;
+            feats.iter().map(Row::from_feature).collect()
+        };
+        return download_answer(st, &access, &kind, format, rows).await;
     }
     let view = st.view()?;
     let scope = scope_of(&access, &view);
@@ -114,6 +140,54 @@ pub async fn list(
     .into_response())
 }
 
+/// A download of `rows` of `kind` (`format=geoparquet|xlsx`), built on a
+/// blocking thread, with the export's audit line (as `wangge export`
+/// writes it, the caller as actor).
+async fn download_answer(
+    st: AppState,
+    access: &Access,
+    kind: &str,
+    format: ExportFormat,
+    rows: Vec<Row>,
+) -> AppResult<axum::response::Response> {
+    let ek = ElementKind::parse(kind).map_err(|e| AppError::NotFound(e.to_string()))?;
+    check_format(ek, format).map_err(|e| AppError::bad(ErrorCode::BadFormat, e.to_string()))?;
+    let masking = if access.reveals() {
+        Masking::Reveal
+    } else {
+        Masking::Mask
+    };
+    let detail = audit_detail(
+        ek.as_str(),
+        format,
+        masking,
+        Some(rows.len()),
+        access.reveal_reason.as_deref().filter(|_| access.reveals()),
+    );
+    let actor = access.actor();
+    st.with_store(move |s| Ok(s.audit(&actor, "export", &detail)?))
+        .await?;
+    let bytes = tokio::task::spawn_blocking(move || export_bytes(ek, format, &rows))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{}.{}\"",
+                    ek.as_str(),
+                    format.extension()
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 fn refuse_people(access: &Access, what: &str) -> AppResult<()> {
     if access.role.sees_people() {
         Ok(())
@@ -132,11 +206,51 @@ async fn people(
     scope: Scope,
     grid: Option<geo_core::ids::GridId>,
     page: Page,
+    download: Option<ExportFormat>,
 ) -> AppResult<axum::response::Response> {
     refuse_people(&access, &kind)?;
     let reveal = access.reveals();
     let reason = access.reveal_reason.clone().unwrap_or_default();
     let actor = access.actor();
+    if let Some(format) = download {
+        // The whole list in the caller's scope, masked as the JSON answer
+        // is (a reveal audited as there).
+        let ek = ElementKind::parse(&kind).map_err(|e| AppError::NotFound(e.to_string()))?;
+        check_format(ek, format).map_err(|e| AppError::bad(ErrorCode::BadFormat, e.to_string()))?;
+        let k = kind.clone();
+        let rows = st
+            .with_store(move |s| {
+                let v = match k.as_str() {
+                    "households" => {
+                        let rows = s.households(&scope, grid, None)?;
+                        serde_json::to_value(Records::of(rows.iter().map(HouseholdProps::of)))
+                    }
+                    "persons" => {
+                        let people = s.persons(&scope, grid, None)?;
+                        if reveal {
+                            s.audit(
+                                &actor,
+                                "reveal",
+                                &format!("{} persons; reason: {reason}", people.len()),
+                            )?;
+                        }
+                        serde_json::to_value(Records::of(
+                            people.iter().map(|p| PersonProps::of(p, reveal)),
+                        ))
+                    }
+                    _ => {
+                        let rows = s.sentiments(&scope)?;
+                        serde_json::to_value(Records::of(
+                            rows.iter().map(|x| SentimentProps::of(x, reveal)),
+                        ))
+                    }
+                }
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+                Ok(features_of(&v))
+            })
+            .await?;
+        return download_answer(st, &access, &kind, format, rows).await;
+    }
     st.with_store(move |s| {
         Ok(match kind.as_str() {
             "households" => {
@@ -169,6 +283,14 @@ async fn people(
         })
     })
     .await
+}
+
+/// The rows of a GeoJSON feature collection's features.
+fn features_of(v: &Value) -> Vec<Row> {
+    v.get("features")
+        .and_then(Value::as_array)
+        .map(|fs| fs.iter().map(Row::from_feature).collect())
+        .unwrap_or_default()
 }
 
 /// Body of `POST /api/v1/persons/lookup`.

@@ -4,6 +4,7 @@
 
 pub mod demo_feed;
 pub mod event_loop;
+pub mod export;
 pub mod features;
 pub mod household;
 pub mod photos;
