@@ -1029,6 +1029,7 @@ fn json_summaries_of_import_regrid_and_report() {
         assert_eq!(cli, &api, "wangge report --json differs from GET {path}");
     }
     assert!(cli[0].0["rows"].as_array().is_some_and(|r| !r.is_empty()));
+}
 
 /// Runs `wangge --db DB ARGS…` expecting it to fail; answers its stderr.
 fn wangge_fails(db: &std::path::Path, args: &[&str]) -> String {
