@@ -127,7 +127,13 @@ class Server {
   }
   async start() {
     const fd = openSync(this.logFile, 'a');
-    this.proc = spawn(this.bin, ['serve', '--db', this.db, '--addr', `127.0.0.1:${this.port}`], { stdio: ['ignore', fd, fd] });
+    // No background escalation and no demo feed: each changes deadlines or
+    // adds events at moments of its own, so a page and the API read a moment
+    // apart could differ (the dashboard's overdue counts did, 135 ≠ 125, when
+    // the start-up escalation ran between them). The escalation run the loop
+    // repeats is tested through POST /api/v1/escalate (e2e), the feed by
+    // cli_files' demo-feed test; here the town changes only by the steps.
+    this.proc = spawn(this.bin, ['serve', '--db', this.db, '--addr', `127.0.0.1:${this.port}`, '--escalate-every-s', '0', '--no-demo-feed'], { stdio: ['ignore', fd, fd] });
     closeSync(fd);
     this.starts += 1;
     let exited = null;
