@@ -93,6 +93,9 @@ async fn ours(
         .collect()
 }
 
+/// A condition on a feature's properties, worked out in the test.
+type Keep = Box<dyn Fn(&Value) -> bool>;
+
 #[tokio::test]
 async fn cql2_filters_keep_what_the_json_api_answers_that_passes_them() {
     let st = demo_state("ogc-cql2");
@@ -101,7 +104,7 @@ async fn cql2_filters_keep_what_the_json_api_answers_that_passes_them() {
     // Comparison, AND/OR/NOT, LIKE, IN, BETWEEN, IS NULL.
     let lv = |p: &Value| p["levels"].as_i64().unwrap_or(-1);
     let us = |p: &Value| p["usage"].as_str().unwrap_or("").to_string();
-    let cases: Vec<(&str, Box<dyn Fn(&Value) -> bool>)> = vec![
+    let cases: Vec<(&str, Keep)> = vec![
         ("levels > 5", Box::new(move |p| lv(p) > 5)),
         (
             "levels >= 3 AND usage = 'residential'",

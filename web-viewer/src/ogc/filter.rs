@@ -819,13 +819,13 @@ fn like(t: &[char], p: &[char]) -> bool {
                     pi += 1;
                     continue;
                 }
-                '\\' if pi + 1 < p.len() => {
-                    if p[pi + 1] == t[ti] {
-                        ti += 1;
-                        pi += 2;
-                        continue;
-                    }
+                '\\' if pi + 1 < p.len() && p[pi + 1] == t[ti] => {
+                    ti += 1;
+                    pi += 2;
+                    continue;
                 }
+                // An escaped character that does not match.
+                '\\' if pi + 1 < p.len() => {}
                 c if c == t[ti] => {
                     ti += 1;
                     pi += 1;
