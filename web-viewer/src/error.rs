@@ -69,6 +69,10 @@ error_codes! {
         BadCrs => "bad_crs",
         /// 400: unknown `format=`
         BadFormat => "bad_format",
+        /// 400: a CQL2 `filter` (or `filter-lang`) of `/ogc` items that
+        /// cannot be read, names a property that is not queryable, compares
+        /// values of different types or uses an operator not offered
+        BadFilter => "bad_filter",
         /// 400: unknown grade, or a grade outside acceptance
         BadGrade => "bad_grade",
         /// 400: not a grid code

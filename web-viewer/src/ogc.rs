@@ -1,12 +1,15 @@
-//! OGC API – Features (Parts 1 and 2) without HTTP: the collections and
+//! OGC API – Features (Parts 1, 2 and 3) without HTTP: the collections and
 //! their queryable properties, the coordinate reference systems offered and
 //! their conversions, the items query (`bbox`, `bbox-crs`, `crs`,
-//! `datetime`, `limit`, `offset`, property filters) with a 400 naming the
+//! `datetime`, `limit`, `offset`, property filters, CQL2 `filter` of
+//! [`filter`]) with a 400 naming the
 //! parameter and value for every refusal, the typed answers (landing page,
 //! conformance, collections, feature pages) and the OpenAPI 3.0 document that
 //! lists every collection's parameters. `routes/ogc` serves them under
 //! [`PREFIX`]; the features themselves come from `service::features`, the
 //! same as the JSON API's, so scope and masking are never written twice.
+
+pub mod filter;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -33,6 +36,18 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
 ];
 
 /// A coordinate reference system of the API's answers and bboxes.
@@ -210,6 +225,9 @@ pub enum PropType {
     Number,
     /// True or false.
     Boolean,
+    /// An RFC 3339 time (JSON Schema `string`, `format: date-time`).
+    #[serde(rename = "string")]
+    DateTime,
 }
 
 /// A property that `items` filters on with `name=value` (equality).
@@ -331,6 +349,11 @@ pub const COLLECTIONS: &[Collection] = &[
             qp("status", Text, "status (reported, accepted, …; open, overdue)"),
             qp("source", Text, "source (resident, hotline, patrol, …)"),
             qp("grade", Text, "grade"),
+            qp("reported_at", PropType::DateTime, "report time (CQL2 comparisons and T_ predicates)"),
+            qp("overdue", Boolean, "past its deadline"),
+            qp("satisfaction", Integer, "the reporter's rating 1–5"),
+            qp("title", Text, "title as the caller's copy shows it (scrubbed; absent for planners and the screen)"),
+            qp("handler", Text, "the department or worker handling it (absent for planners and the screen)"),
         ],
         temporal: true,
         scoped: true,
@@ -350,7 +373,16 @@ pub fn collection(id: &str) -> AppResult<&'static Collection> {
 
 /// Parameters every items request may carry besides the queryables.
 const ITEMS_PARAMS: &[&str] = &[
-    "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "f",
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "datetime",
+    "limit",
+    "offset",
+    "f",
+    "filter",
+    "filter-lang",
+    "filter-crs",
 ];
 
 /// A parsed `items` request.
@@ -370,6 +402,8 @@ pub struct ItemsQuery {
     /// Equality filters on properties that `service::features` does not
     /// apply itself.
     pub equals: Vec<(&'static Queryable, String)>,
+    /// The CQL2 `filter`, checked against the collection's queryables.
+    pub filter: Option<filter::Filter>,
 }
 
 impl ItemsQuery {
@@ -464,6 +498,24 @@ impl ItemsQuery {
                 list.to = to.map(|t| t.to_rfc3339());
             }
         }
+        let lang = one
+            .get("filter-lang")
+            .map(|l| filter::FilterLang::parse(l))
+            .transpose()?;
+        let filter_crs = one
+            .get("filter-crs")
+            .map(|s| OutCrs::parse("filter-crs", s))
+            .transpose()?
+            .unwrap_or(OutCrs::Crs84);
+        let filter = match one.get("filter") {
+            Some(f) => Some(filter::Filter::parse(
+                c,
+                f,
+                lang.unwrap_or(filter::FilterLang::Cql2Text),
+                filter_crs,
+            )?),
+            None => None,
+        };
         let mut equals = Vec::new();
         for q in c.queryables {
             let Some(v) = one.get(q.name) else { continue };
@@ -485,13 +537,26 @@ impl ItemsQuery {
             limit,
             offset,
             equals,
+            filter,
         })
     }
 
-    /// True when a feature passes the equality filters.
+    /// True when no filter needs every feature's properties.
+    pub fn unfiltered(&self) -> bool {
+        self.equals.is_empty() && self.filter.is_none()
+    }
+
+    /// True when a feature passes the equality filters and the CQL2 filter.
     pub fn keeps(&self, feature: &Value) -> bool {
+        self.filter.as_ref().is_none_or(|f| f.keeps(feature)) && self.keeps_equals(feature)
+    }
+
+    fn keeps_equals(&self, feature: &Value) -> bool {
         self.equals.iter().all(|(q, want)| {
             match feature.get("properties").and_then(|p| p.get(q.name)) {
+                Some(Value::String(s)) if q.kind == PropType::DateTime => {
+                    parse_time(q.name, s).ok() == parse_time(q.name, want).ok()
+                }
                 Some(Value::String(s)) => s == want,
                 Some(Value::Bool(b)) => b.to_string() == *want,
                 Some(Value::Number(n)) => match q.kind {
@@ -509,6 +574,7 @@ fn check_type(q: &Queryable, v: &str) -> AppResult<()> {
         PropType::Integer => v.parse::<i64>().is_ok(),
         PropType::Number => v.parse::<f64>().is_ok_and(f64::is_finite),
         PropType::Boolean => matches!(v, "true" | "false"),
+        PropType::DateTime => parse_time(q.name, v).is_ok(),
         PropType::String => true,
     };
     if ok {
@@ -527,6 +593,7 @@ fn type_name(t: PropType) -> &'static str {
         PropType::Integer => "a whole number",
         PropType::Number => "a number",
         PropType::Boolean => "true or false",
+        PropType::DateTime => "an RFC 3339 time",
     }
 }
 
@@ -784,7 +851,7 @@ impl Queryables {
                     q.name,
                     PropSchema {
                         kind: Some(q.kind),
-                        format: None,
+                        format: (q.kind == PropType::DateTime).then_some("date-time"),
                         description: q.about,
                     },
                 )
@@ -1031,6 +1098,29 @@ pub fn items_parameters(c: &Collection) -> Vec<Parameter> {
             offset,
         ),
     ];
+    let mut lang = ParamSchema::of("string");
+    lang.allowed = Some(filter::FilterLang::NAMES.to_vec());
+    lang.default = Some(Value::from("cql2-text"));
+    let mut filter_crs = ParamSchema::of("string");
+    filter_crs.allowed = Some(crs_enum.clone());
+    out.push(query_param(
+        "filter",
+        format!(
+            "a CQL2 filter over the queryables ({}) and geometry, as the caller's copy of each feature carries them",
+            c.queryables.iter().map(|q| q.name).collect::<Vec<_>>().join(", ")
+        ),
+        ParamSchema::of("string"),
+    ));
+    out.push(query_param(
+        "filter-lang",
+        "cql2-text (default) or cql2-json; cql-text (the draft's name) is read as cql2-text".into(),
+        lang,
+    ));
+    out.push(query_param(
+        "filter-crs",
+        "the CRS of the filter's geometry literals (CRS84 by default)".into(),
+        filter_crs,
+    ));
     if c.scoped {
         out.push(query_param(
             "grid",
@@ -1044,6 +1134,7 @@ pub fn items_parameters(c: &Collection) -> Vec<Parameter> {
             PropType::Integer => "integer",
             PropType::Number => "number",
             PropType::Boolean => "boolean",
+            PropType::DateTime => "string",
         };
         out.push(query_param(
             q.name,
@@ -1124,7 +1215,7 @@ impl OpenApi {
             info: ApiInfo {
                 title: "Wangge OGC API – Features",
                 version: env!("CARGO_PKG_VERSION"),
-                description: "The town's map elements as OGC API – Features (Part 1 Core, GeoJSON, Part 2 CRS), scoped and masked as the JSON API is.",
+                description: "The town's map elements as OGC API – Features (Part 1 Core, GeoJSON, Part 2 CRS, Part 3 queryables and CQL2 filters), scoped and masked as the JSON API is; a filter sees only what the caller's copy of a feature carries.",
             },
             servers: vec![Server { url: base.to_string() }],
             paths,

@@ -744,8 +744,12 @@ mod tests {
     fn xml_nests_lists_by_their_singular() {
         let d = serde_json::to_value(definition("01.01")).expect("json");
         let x = xml("service_definition", "", &d);
+        // The specification's order: service_code, then attributes (struct
+        // field order, now that JSON objects keep insertion order).
         assert!(
-            x.contains("<service_definition><attributes><attribute>"),
+            x.contains(
+                "<service_definition><service_code>01.01</service_code><attributes><attribute>"
+            ),
             "{x}"
         );
         assert!(x.contains("<attributes><attribute>"), "{x}");

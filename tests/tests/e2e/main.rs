@@ -10,6 +10,7 @@ mod household;
 mod http;
 mod matrix;
 mod ogc;
+mod ogc_filter;
 mod onboarding;
 mod open311;
 mod photos;

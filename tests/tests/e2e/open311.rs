@@ -102,8 +102,10 @@ async fn open311_files_through_the_intake_and_answers_the_public_coarsely() {
         assert_eq!(d["attributes"][0]["code"], "location_detail", "{d}");
         let d = get("/open311/v2/services/PT-0205.xml");
         assert!(
-            d.body
-                .contains("<service_definition><attributes><attribute>"),
+            // The specification's order: service_code, then attributes.
+            d.body.contains(
+                "<service_definition><service_code>PT-0205</service_code><attributes><attribute>"
+            ),
             "{}",
             d.body
         );

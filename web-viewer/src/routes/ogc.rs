@@ -137,7 +137,9 @@ fn pairs(raw: Option<&str>) -> AppResult<Vec<(String, String)>> {
 /// The features of the collection the caller may see that pass `q`: how
 /// many, and those in `window` (all without one), each with its `id`
 /// member and in CRS84. Only the window's features are built unless a
-/// property filter needs every feature's properties.
+/// property or CQL2 filter needs every feature's properties; filters run
+/// over the caller's own (scoped, masked) copies, never over the store's
+/// rows, so they cannot reveal what the copy hides.
 fn matching(
     st: &AppState,
     access: &Access,
@@ -162,7 +164,7 @@ fn matching(
         f
     };
     let (bbox, now) = (q.bbox, st.now());
-    if q.equals.is_empty() {
+    if q.unfiltered() {
         let (n, page) = features(&view, access, &scope, id, &q.list, bbox, grid, now, window)?;
         return Ok((n, page.into_iter().map(with_id).collect()));
     }
