@@ -302,6 +302,50 @@ async fn a_filter_never_reveals_what_the_callers_copy_hides() {
         );
         assert!(filtered(&st, "leader", "events", &spot).await.contains(&id));
         assert!(!filtered(&st, role, "events", &spot).await.contains(&id));
+        // Nor does `bbox=` (found by this helper's bench: the box was tested
+        // against the exact place, so counts in small boxes located events):
+        // every event a coarse caller gets in a box is served inside it.
+        let tiny = format!("{},{},{},{}", x - 1e-7, y - 1e-7, x + 1e-7, y + 1e-7);
+        for path in [
+            format!("/api/v1/events?bbox={tiny}&limit=10000"),
+            format!("/ogc/collections/events/items?bbox={tiny}&limit=10000"),
+        ] {
+            let lead = ok(&st, "leader", &path).await;
+            assert!(
+                lead["features"].as_array().is_some_and(|f| !f.is_empty()),
+                "leader {path}: {lead}"
+            );
+            let got = ok(&st, role, &path).await;
+            let ids: Vec<u64> = got["features"]
+                .as_array()
+                .map(|f| {
+                    f.iter()
+                        .filter_map(|x| x["properties"]["id"].as_u64())
+                        .collect()
+                })
+                .unwrap_or_default();
+            assert!(
+                !ids.contains(&id),
+                "{role} {path}: the exact place found event {id}"
+            );
+        }
+        let (w, s, e, n) = (x - 0.01, y - 0.01, x + 0.01, y + 0.01);
+        let boxed = ok(
+            &st,
+            role,
+            &format!("/api/v1/events?bbox={w},{s},{e},{n}&limit=10000"),
+        )
+        .await;
+        for f in boxed["features"].as_array().expect("features") {
+            let (fx, fy) = (
+                f["geometry"]["coordinates"][0].as_f64().expect("lon"),
+                f["geometry"]["coordinates"][1].as_f64().expect("lat"),
+            );
+            assert!(
+                (w..=e).contains(&fx) && (s..=n).contains(&fy),
+                "{role}: an event served at {fx},{fy} answered a box it is not in"
+            );
+        }
     }
 }
 

@@ -81,9 +81,17 @@ fn in_bbox(b: &Option<[f64; 4]>, r: Option<geo_types::Rect<f64>>) -> bool {
     }
 }
 
-fn event_matches(f: &EventFilter, e: &Event, r: &GridRefs, _now: DateTime<Utc>) -> bool {
+/// Whether `e` passes the filter. `coarse`: the caller gets the coarse copy,
+/// so the box is tested against the point it is served at (its H3 cell's
+/// centre), never the exact place — else counting what falls in small boxes
+/// would locate each event to the metre.
+fn event_matches(f: &EventFilter, e: &Event, r: &GridRefs, coarse: bool) -> bool {
     if let Some([w, s, ea, n]) = f.bbox {
-        let (x, y) = (e.location.x(), e.location.y());
+        let (x, y) = if coarse {
+            coarse_point(e.location.x(), e.location.y())
+        } else {
+            (e.location.x(), e.location.y())
+        };
         if x < w || x > ea || y < s || y > n {
             return false;
         }
@@ -253,7 +261,8 @@ pub fn features(
             let mine = worker_grids(access, view);
             let mut shown: Vec<(&Event, &GridRefs)> = Vec::new();
             for (e, r) in view.dataset.events.iter().zip(&view.event_refs) {
-                if !scope.allows(r) || !event_matches(&f, e, r, now) {
+                let coarse = !access.role.sees_single_events();
+                if !scope.allows(r) || !event_matches(&f, e, r, coarse) {
                     continue;
                 }
                 if (want_open && !e.status.is_open()) || (want_overdue && !e.is_overdue(now)) {
