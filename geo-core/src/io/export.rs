@@ -193,7 +193,8 @@ impl Row {
     ///     "properties": {"id": 7, "name": "=x", "height": 2.5}});
     /// let r = Row::from_feature(&f);
     /// assert_eq!(r.cells[0], ("id".to_string(), Cell::Int(7)));
-    /// assert_eq!(r.cells[1], ("height".to_string(), Cell::Float("2.5".into())));
+    /// let height = r.cells.iter().find(|(k, _)| k == "height");
+    /// assert_eq!(height, Some(&("height".to_string(), Cell::Float("2.5".into()))));
     /// assert!(r.geometry.is_some());
     /// ```
     pub fn from_feature(feature: &Value) -> Self {
