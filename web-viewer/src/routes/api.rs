@@ -92,43 +92,31 @@ pub async fn list(
         st.with_store(move |s| Ok(s.audit(&actor, "reveal", &format!("events list: {reason}"))?))
             .await?;
     }
+    // A download is the whole list as the caller may see it (the filters
+    // apply, the paging does not), in the same features as the JSON answer.
+    let window = download
+        .is_none()
+        .then(|| page.offset..page.offset.saturating_add(page.limit));
+    let (total, page_feats) = {
+        let view = st.view()?;
+        let scope = scope_of(&access, &view);
+        let grid_filter = q.grid.as_deref().map(|g| grid_id(&view, g)).transpose()?;
+        features(
+            &view,
+            &access,
+            &scope,
+            &kind,
+            &q,
+            bbox,
+            grid_filter,
+            now,
+            window,
+        )?
+    };
     if let Some(format) = download {
-        // The whole list as the caller may see it (the filters apply, the
-        // paging does not), in the same features as the JSON answer.
-        let rows: Vec<Row> = {
-            let view = st.view()?;
-            let scope = scope_of(&access, &view);
-            let grid_filter = q.grid.as_deref().map(|g| grid_id(&view, g)).transpose()?;
-            let (_, feats) = features(
-                &view,
-                &access,
-                &scope,
-                &kind,
-                &q,
-                bbox,
-                grid_filter,
-                now,
-                None,
-            )?;
-            feats.iter().map(Row::from_feature).collect()
-        };
+        let rows: Vec<Row> = page_feats.iter().map(Row::from_feature).collect();
         return download_answer(st, &access, &kind, format, rows).await;
     }
-    let view = st.view()?;
-    let scope = scope_of(&access, &view);
-    let grid_filter = q.grid.as_deref().map(|g| grid_id(&view, g)).transpose()?;
-    let window = page.offset..page.offset.saturating_add(page.limit);
-    let (total, page_feats) = features(
-        &view,
-        &access,
-        &scope,
-        &kind,
-        &q,
-        bbox,
-        grid_filter,
-        now,
-        Some(window),
-    )?;
     let next =
         ((page.offset + page_feats.len() as u64) < total).then_some(page.offset + page.limit);
     Ok(Json(FeaturePage {

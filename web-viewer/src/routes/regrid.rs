@@ -39,6 +39,17 @@ fn not_found(id: u64) -> AppError {
     AppError::NotFound(format!("re-gridding job {id} not found"))
 }
 
+/// 409 `not_running`: job `id` ended already (`state`).
+fn not_running(id: u64, state: RegridJobState) -> AppError {
+    AppError::Conflict(
+        ErrorCode::NotRunning,
+        format!(
+            "re-gridding job {id} is {} already; only a running job can be cancelled",
+            state.code()
+        ),
+    )
+}
+
 fn job_id(s: &str) -> AppResult<u64> {
     s.parse::<u64>().map_err(|_| {
         AppError::bad(
@@ -217,13 +228,7 @@ pub async fn cancel_regrid(
     let id = job_id(&job)?;
     let row = owned_job(&st, &access, id).await?;
     if row.state != RegridJobState::Running {
-        return Err(AppError::Conflict(
-            ErrorCode::NotRunning,
-            format!(
-                "re-gridding job {id} is {} already; only a running job can be cancelled",
-                row.state.code()
-            ),
-        ));
+        return Err(not_running(id, row.state));
     }
     let reason = format!("cancelled by {}", access.actor());
     st.0.regrid_jobs.cancel(id, &reason);
@@ -243,13 +248,7 @@ pub async fn cancel_regrid(
     // with this reason) first; a job that finished or failed on its own
     // between the check and the cancel is not cancelled.
     if !ended && row.state != RegridJobState::Cancelled {
-        return Err(AppError::Conflict(
-            ErrorCode::NotRunning,
-            format!(
-                "re-gridding job {id} is {} already; only a running job can be cancelled",
-                row.state.code()
-            ),
-        ));
+        return Err(not_running(id, row.state));
     }
     tracing::info!(job = id, actor = %access.actor(), state = row.state.code(), "re-gridding job cancelled");
     Ok(Json(RegridJob::of(row, None)?))
