@@ -566,8 +566,24 @@ impl Table for CoverageRow {
             "mean_minutes",
         ]
     }
+    /// The fixed columns, then for every person tag ([`PersonTag::ALL`]
+    /// order) `<tag>_households` and `<tag>_beyond`: the households with a
+    /// member so tagged and those of them beyond the walking time.
+    fn columns() -> Vec<String> {
+        let mut c: Vec<String> = Self::headers().into_iter().map(String::from).collect();
+        for t in PersonTag::ALL {
+            c.push(format!("{}_households", t.code()));
+            c.push(format!("{}_beyond", t.code()));
+        }
+        c
+    }
     fn cells(&self) -> Vec<Cell> {
-        vec![
+        let tags = self
+            .tagged
+            .iter()
+            .zip(&self.tagged_beyond)
+            .flat_map(|(n, beyond)| [Cell::Int(i64::from(*n)), Cell::Int(i64::from(*beyond))]);
+        [
             self.grid.map_or(Cell::Empty, |g| Cell::Int(g.get() as i64)),
             Cell::Text(self.service.code().into()),
             Cell::Int(i64::from(self.households)),
@@ -578,6 +594,9 @@ impl Table for CoverageRow {
             self.elderly_alone_beyond_share.into(),
             self.mean_minutes.into(),
         ]
+        .into_iter()
+        .chain(tags)
+        .collect()
     }
 }
 

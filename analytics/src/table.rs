@@ -44,7 +44,12 @@ impl From<Option<f64>> for Cell {
 pub trait Table {
     /// Column names, in order.
     fn headers() -> Vec<&'static str>;
-    /// Cells of this row, in the order of [`Table::headers`].
+    /// Every column name as written, in order: [`Table::headers`], and for
+    /// a table with columns made at run time (one per person tag) those too.
+    fn columns() -> Vec<String> {
+        Self::headers().into_iter().map(String::from).collect()
+    }
+    /// Cells of this row, in the order of [`Table::columns`].
     fn cells(&self) -> Vec<Cell>;
 }
 
@@ -83,7 +88,7 @@ fn cell_text(c: &Cell) -> String {
 
 /// Writes rows as RFC 4180 CSV with a header line and a UTF-8 BOM.
 pub fn to_csv<R: Table, W: Write>(rows: &[R], mut out: W) -> Result<(), ExportError> {
-    let head: Vec<String> = R::headers().iter().map(|h| csv_field(h)).collect();
+    let head: Vec<String> = R::columns().iter().map(|h| csv_field(h)).collect();
     write!(out, "\u{feff}{}\r\n", head.join(","))?;
     for r in rows {
         let line: Vec<String> = r.cells().iter().map(cell_text).collect();
@@ -129,7 +134,7 @@ impl Workbook {
 
     /// Adds a sheet named `sheet` holding `rows` under a bold header line.
     pub fn sheet<R: Table>(&mut self, rows: &[R], sheet: &str) -> Result<&mut Self, ExportError> {
-        self.sheet_of(&R::headers(), rows.iter().map(Table::cells), sheet)
+        self.sheet_of(&R::columns(), rows.iter().map(Table::cells), sheet)
     }
 
     /// Adds a sheet of rows whose columns are known only at run time (the

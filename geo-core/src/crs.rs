@@ -88,7 +88,8 @@ impl Crs {
     /// The CRS a GeoJSON `crs` member (or a `.prj` authority) names: an
     /// EPSG code or URN (`EPSG:4326`, `urn:ogc:def:crs:EPSG::3857`,
     /// `urn:ogc:def:crs:OGC:1.3:CRS84`); `Err` naming the CRS when it is
-    /// none of EPSG:4326, CRS84, EPSG:4490 and EPSG:3857.
+    /// none of EPSG:4326, CRS84, EPSG:4490, EPSG:3857 and Wangge's URNs of
+    /// GCJ-02 and BD-09 ([`Crs::urn`]).
     ///
     /// ```
     /// use geo_core::crs::Crs;
@@ -99,6 +100,13 @@ impl Crs {
     /// ```
     pub fn from_name(name: &str) -> Result<Crs, String> {
         let n = name.trim().to_ascii_uppercase();
+        // GCJ-02 and BD-09 have no EPSG code: Wangge's exports and its OGC
+        // API name them in its own URN namespace ([`Crs::urn`]).
+        for own in [Crs::Gcj02, Crs::Bd09] {
+            if n == own.urn().to_ascii_uppercase() {
+                return Ok(own);
+            }
+        }
         if n.ends_with("CRS84") || n.ends_with("CRS:84") {
             return Ok(Crs::Wgs84);
         }
@@ -112,10 +120,33 @@ impl Crs {
             Some(4490) => Ok(Crs::Cgcs2000),
             Some(3857 | 900_913 | 102_100 | 3785) => Ok(Crs::WebMercator),
             _ => Err(format!(
-                "{name}: only EPSG:4326 (WGS84), CRS84, EPSG:4490 (CGCS2000) and EPSG:3857 \
-                 (Web Mercator) are read; reproject the file to EPSG:4326 first \
-                 (e.g. ogr2ogr -t_srs EPSG:4326 out.geojson in.geojson)"
+                "{name}: only EPSG:4326 (WGS84), CRS84, EPSG:4490 (CGCS2000), EPSG:3857 \
+                 (Web Mercator) and urn:x-wangge:def:crs:gcj02|bd09 are read; reproject \
+                 the file to EPSG:4326 first (e.g. ogr2ogr -t_srs EPSG:4326 out.geojson in.geojson)"
             )),
+        }
+    }
+}
+
+impl Crs {
+    /// The URN that names this CRS in a GeoJSON `crs` member and in the OGC
+    /// API's `crs=`: the OGC/EPSG ones where a code exists, Wangge's own
+    /// `urn:x-wangge:def:crs:gcj02` / `…:bd09` where none does. Each is read
+    /// back by [`Crs::from_name`].
+    ///
+    /// ```
+    /// use geo_core::crs::Crs;
+    /// for c in [Crs::Wgs84, Crs::Cgcs2000, Crs::Gcj02, Crs::Bd09, Crs::WebMercator] {
+    ///     assert_eq!(Crs::from_name(c.urn()), Ok(c));
+    /// }
+    /// ```
+    pub fn urn(self) -> &'static str {
+        match self {
+            Crs::Wgs84 => "urn:ogc:def:crs:OGC:1.3:CRS84",
+            Crs::Cgcs2000 => "urn:ogc:def:crs:EPSG::4490",
+            Crs::Gcj02 => "urn:x-wangge:def:crs:gcj02",
+            Crs::Bd09 => "urn:x-wangge:def:crs:bd09",
+            Crs::WebMercator => "urn:ogc:def:crs:EPSG::3857",
         }
     }
 }

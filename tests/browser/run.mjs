@@ -774,9 +774,20 @@ async function run(browser) {
       const want = Array.isArray(ev.timeline) ? ev.timeline.length : 0;
       assert(items === Math.max(1, want), `event ${id}: panel timeline has ${items} entries, API has ${want}`);
       await lpage.screenshot({ path: join(OUT, 'viewer-event.png') });
+      // The handler reads as people say it: a department by its name from the rules, never its code.
+      const inbox = await (await lctx.request.get(`${BASE}/api/v1/inbox?limit=500`)).json();
+      const dept = (inbox.events || []).find((x) => String(x.handler || '').startsWith('dept:'));
+      assert(dept, `no event of the leader's inbox is handled by a department: ${JSON.stringify(inbox.counts)}`);
+      const dd = await (await lctx.request.get(`${BASE}/api/v1/events/${dept.id}`)).json();
+      const name = dd.handler_names?.[dept.handler]?.zh;
+      assert(name, `GET /api/v1/events/${dept.id} names no department ${dept.handler}: ${JSON.stringify(dd.handler_names)}`);
+      await lpage.goto(`${BASE}/#sel=event:${dept.id}`, { waitUntil: 'domcontentloaded' });
+      await lpage.waitForSelector('#panel[data-state="ready"][data-kind="event"] [data-field="handler"]', { timeout: 60_000 });
+      const shownHandler = (await lpage.textContent('#panel [data-field="handler"]')).trim();
+      assert(shownHandler === name, `event ${dept.id}: the panel's handler reads "${shownHandler}", the rules name ${dept.handler} "${name}"`);
       assert(llog.errors.length === 0 && llog.failed.length === 0, `leader page: console errors ${JSON.stringify(llog.errors)}, failed requests ${JSON.stringify(llog.failed)}`);
       await lctx.close();
-      return `default role: aggregated point of ${agg.panel.count} events; leader: event ${id}, ${want} timeline entries`;
+      return `default role: aggregated point of ${agg.panel.count} events; leader: event ${id}, ${want} timeline entries; event ${dept.id} handled by ${name}`;
     });
     await step(`search for "${code}" flies to the grid and opens it`, async () => {
       await page.evaluate(() => window.__testMaps[0].jumpTo({ center: [0, 0], zoom: 3 }));

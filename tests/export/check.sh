@@ -9,27 +9,11 @@
 # personal data masked). See tests/export/check.py.
 # Needs: python3-venv, curl (scripts/env.sh's wangge_setup installs them).
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-bin="${1:-${WANGGE_BIN:-$root/target/release/wangge}}"
-[ -x "$bin" ] || { echo "tests/export/check.sh: no wangge binary at $bin" >&2; exit 1; }
-venv="${EXPORT_CHECK_VENV:-$HOME/.cache/wangge/export-check-venv}"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q -r "$here/requirements.txt"
-
-work="$(mktemp -d)"
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/../lib.sh"
+wg_init tests/export/check.sh "${1:-}"
+wg_venv "${EXPORT_CHECK_VENV:-$HOME/.cache/wangge/export-check-venv}" "$here/requirements.txt"
 # The community-scale demo: every kind, small enough to check every row.
-"$bin" demo --db "$work/demo.duckdb" --scale community --seed 3 > "$work/demo.log" 2>&1 || { cat "$work/demo.log" >&2; exit 1; }
-secret() { awk -F'\t' -v n="demo account: $1" '$1 == n {print $3}' "$work/demo.log"; }
-kiosk="$(secret 'kiosk token')"
-leader_pw="$(secret leader)"
-[ -n "$kiosk" ] && [ -n "$leader_pw" ] || { echo "no demo accounts in demo.log" >&2; cat "$work/demo.log" >&2; exit 1; }
+wg_demo --scale community --seed 3
 
 # --- the CLI: the same kinds as GeoJSON, GeoParquet and XLSX.
 mkdir -p "$work/cli"
@@ -43,20 +27,8 @@ for k in buildings persons households; do
 done
 
 # --- the API, as the leader (session cookie) and the big screen (kiosk).
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$bin" serve --db "$work/demo.duckdb" --addr "127.0.0.1:$port" --no-demo-feed > "$work/serve.log" 2>&1 &
-pid=$!
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 240); do
-  curl -fsS "$base/healthz" >/dev/null 2>&1 && break
-  kill -0 "$pid" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
-  sleep 0.5
-done
-curl -fsS "$base/healthz" >/dev/null || { echo "wangge serve not healthy" >&2; tail -20 "$work/serve.log" >&2; exit 1; }
-cookie="$(curl -fsS -D - -o /dev/null -H 'Content-Type: application/json' \
-  -d "{\"name\":\"leader\",\"password\":\"$leader_pw\"}" "$base/api/v1/session" \
-  | sed -n 's/^[Ss]et-[Cc]ookie: \(wangge_session=[^;]*\).*/\1/p')"
-[ -n "$cookie" ] || { echo "leader log-in failed" >&2; exit 1; }
+wg_serve
+cookie="$(wg_login leader "$leader_pw")"
 mkdir -p "$work/api"
 get() { # get WHO PATH FILE: the download, its status and content type in FILE.meta
   local auth=(-H "Cookie: $cookie")

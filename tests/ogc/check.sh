@@ -8,41 +8,13 @@
 # must equal what our own JSON API (/api/v1/{kind}) answers the same caller.
 # Needs: gdal-bin, python3-venv, curl (scripts/env.sh's wangge_setup installs them).
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-bin="${1:-${WANGGE_BIN:-$root/target/release/wangge}}"
-[ -x "$bin" ] || { echo "tests/ogc/check.sh: no wangge binary at $bin" >&2; exit 1; }
+. "$(dirname "$0")/../lib.sh"
+wg_init tests/ogc/check.sh "${1:-}"
 command -v ogrinfo >/dev/null || { echo "tests/ogc/check.sh: ogrinfo missing (apt-get install -y gdal-bin)" >&2; exit 1; }
-venv="${OGC_CHECK_VENV:-$HOME/.cache/wangge/ogc-check-venv}"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q -r "$here/requirements.txt"
-
-work="$(mktemp -d)"
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-"$bin" demo --db "$work/demo.duckdb" > "$work/demo.log" 2>&1 || { cat "$work/demo.log" >&2; exit 1; }
-secret() { awk -F'\t' -v n="demo account: $1" '$1 == n {print $3}' "$work/demo.log"; }
-kiosk="$(secret 'kiosk token')"
-leader_pw="$(secret leader)"
-[ -n "$kiosk" ] && [ -n "$leader_pw" ] || { echo "no demo accounts in demo.log" >&2; cat "$work/demo.log" >&2; exit 1; }
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$bin" serve --db "$work/demo.duckdb" --addr "127.0.0.1:$port" --no-demo-feed > "$work/serve.log" 2>&1 &
-pid=$!
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 240); do
-  curl -fsS "$base/healthz" >/dev/null 2>&1 && break
-  kill -0 "$pid" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
-  sleep 0.5
-done
-curl -fsS "$base/healthz" >/dev/null || { echo "wangge serve not healthy" >&2; tail -20 "$work/serve.log" >&2; exit 1; }
-cookie="$(curl -fsS -D - -o /dev/null -H 'Content-Type: application/json' \
-  -d "{\"name\":\"leader\",\"password\":\"$leader_pw\"}" "$base/api/v1/session" \
-  | sed -n 's/^[Ss]et-[Cc]ookie: \(wangge_session=[^;]*\).*/\1/p')"
-[ -n "$cookie" ] || { echo "leader log-in failed" >&2; exit 1; }
+wg_venv "${OGC_CHECK_VENV:-$HOME/.cache/wangge/ogc-check-venv}" "$here/requirements.txt"
+wg_demo
+wg_serve
+cookie="$(wg_login leader "$leader_pw")"
 
 fail=0
 ok() { printf 'ok   %s\n' "$*"; }

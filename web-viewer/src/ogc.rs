@@ -83,8 +83,8 @@ impl OutCrs {
             OutCrs::Crs84 => "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
             OutCrs::Epsg4326 => "http://www.opengis.net/def/crs/EPSG/0/4326",
             OutCrs::Epsg3857 => "http://www.opengis.net/def/crs/EPSG/0/3857",
-            OutCrs::Gcj02 => "urn:x-wangge:def:crs:gcj02",
-            OutCrs::Bd09 => "urn:x-wangge:def:crs:bd09",
+            OutCrs::Gcj02 => Crs::Gcj02.urn(),
+            OutCrs::Bd09 => Crs::Bd09.urn(),
         }
     }
 

@@ -319,6 +319,25 @@ pub struct EventDetail {
     pub you_assist: bool,
     /// Notes and feedback beside the transitions, oldest first.
     pub notes: Vec<NoteView>,
+    /// The names (zh, en) of the departments among `handler` and
+    /// `assisting`, by `dept:code`, from the event rules' `[departments]`.
+    pub handler_names: std::collections::BTreeMap<String, analytics::events::DepartmentName>,
+}
+
+/// The names of the departments among an event's `handler` and
+/// `assisting` (`dept:code` → zh/en), from the event rules' `[departments]`;
+/// a department the rules do not name is left out (the pages show its code).
+pub fn department_names(
+    departments: &std::collections::BTreeMap<String, analytics::events::DepartmentName>,
+    handler: Option<&str>,
+    assisting: &[String],
+) -> std::collections::BTreeMap<String, analytics::events::DepartmentName> {
+    handler
+        .and_then(|h| h.strip_prefix("dept:"))
+        .into_iter()
+        .chain(assisting.iter().map(String::as_str))
+        .filter_map(|d| Some((format!("dept:{d}"), departments.get(d)?.clone())))
+        .collect()
 }
 
 /// One note on an event, as answered (scrubbed like every free text).

@@ -93,6 +93,11 @@ fn event_detail() {
         sla: Sla::of(&rules(), &e, now),
         allowed: web_viewer::present::allowed_moves(e.status),
         photos: Vec::new(),
+        handler_names: web_viewer::present::department_names(
+            &rules().departments,
+            e.handler.as_deref(),
+            &["police".into()],
+        ),
         assisting: vec!["police".into()],
         you_assist: false,
         notes: vec![web_viewer::present::NoteView::of(
@@ -128,6 +133,7 @@ fn event_detail_of_imported_history() {
         assisting: Vec::new(),
         you_assist: false,
         notes: Vec::new(),
+        handler_names: Default::default(),
     };
     insta::assert_json_snapshot!("event_detail_imported", detail);
 }

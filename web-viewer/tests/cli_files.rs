@@ -1198,3 +1198,118 @@ fn geoparquet_export_carries_geo_metadata_and_every_row() {
     assert!(audit.contains("persons as xlsx (Mask)"), "{audit}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// The ID and a point of each place of a CSV export: its `lon`, `lat`, or
+/// for an area the first vertex of its `geometry` column.
+fn place_points(csv: &[u8]) -> Vec<(u64, f64, f64)> {
+    let mut r = csv::Reader::from_reader(csv);
+    let header = r.headers().expect("header").clone();
+    let col = |n: &str| header.iter().position(|h| h == n).expect(n);
+    let (id, lon, lat, geometry) = (col("id"), col("lon"), col("lat"), col("geometry"));
+    r.records()
+        .map(|rec| rec.expect("CSV record"))
+        .map(|rec| {
+            let (x, y) = if rec[lon].is_empty() {
+                let g: serde_json::Value = serde_json::from_str(&rec[geometry]).expect("geometry");
+                let c = &g["coordinates"][0][0];
+                (c[0].as_f64().expect("x"), c[1].as_f64().expect("y"))
+            } else {
+                (
+                    rec[lon].parse().expect("lon"),
+                    rec[lat].parse().expect("lat"),
+                )
+            };
+            (rec[id].parse().expect("id"), x, y)
+        })
+        .collect()
+}
+
+#[test]
+fn exports_in_gcj02_and_bd09_shift_coordinates_and_import_back() {
+    use geo_core::crs::Crs;
+    let d = temp("export-crs");
+    let db = d.join("demo.duckdb");
+    wangge(&db, &["demo", "--scale", "community", "--seed", "3"]);
+    let wgs = place_points(&wangge(&db, &["export", "places", "--format", "csv"]).stdout);
+    assert!(wgs.len() > 5);
+    // CSV and XLSX cells, and GeoJSON coordinates, are converted; the
+    // published forward transforms are the reference.
+    for crs in [Crs::Gcj02, Crs::Bd09] {
+        let out = wangge(
+            &db,
+            &["export", "places", "--format", "csv", "--crs", crs.code()],
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(crs.urn()),
+            "the CLI says which CRS it wrote"
+        );
+        let shifted = place_points(&out.stdout);
+        assert_eq!(shifted.len(), wgs.len());
+        for ((id, lon, lat), (sid, slon, slat)) in wgs.iter().zip(&shifted) {
+            assert_eq!(id, sid);
+            let want = crs.from_wgs84(geo_types::coord! { x: *lon, y: *lat });
+            assert!(
+                (want.x - slon).abs() < 2e-7 && (want.y - slat).abs() < 2e-7,
+                "{crs} of place {id}: {slon},{slat} ≠ {want:?}"
+            );
+            // Shifted by hundreds of metres in China, not rounding.
+            assert!(
+                (lon - slon).abs() + (lat - slat).abs() > 1e-3,
+                "{crs} moved place {id}"
+            );
+        }
+    }
+    // A GeoJSON file names its CRS, and `wangge import` reads it back into
+    // WGS84 (within centimetres: 7 decimals and an iterative inverse).
+    let gj = d.join("places-gcj02.geojson");
+    let gj_s = gj.to_str().expect("utf-8");
+    wangge(&db, &["export", "places", "--crs", "gcj02", "--out", gj_s]);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&gj).expect("file")).expect("GeoJSON");
+    assert_eq!(
+        doc["crs"]["properties"]["name"],
+        "urn:x-wangge:def:crs:gcj02"
+    );
+    let fresh = d.join("fresh.duckdb");
+    wangge(&fresh, &["key", "init"]);
+    let imported = wangge(&fresh, &["import", "places", gj_s]);
+    assert!(
+        String::from_utf8_lossy(&imported.stderr).contains("gcj02 longitude/latitude converted"),
+        "the import says it converted"
+    );
+    let back = place_points(&wangge(&fresh, &["export", "places", "--format", "csv"]).stdout);
+    assert_eq!(back.len(), wgs.len());
+    for ((id, lon, lat), (bid, blon, blat)) in wgs.iter().zip(&back) {
+        assert_eq!(id, bid);
+        assert!(
+            (lon - blon).abs() < 3e-7 && (lat - blat).abs() < 3e-7,
+            "place {id} came back at {blon},{blat}, not {lon},{lat}"
+        );
+    }
+    // A CRS option contradicting the file's member is refused, naming both.
+    let e = wangge_fails(
+        &fresh,
+        &["import", "places", gj_s, "--crs", "bd09", "--dry-run"],
+    );
+    assert!(e.contains("gcj02") && e.contains("bd09"), "{e}");
+    // GeoParquet stays CRS84; an unknown CRS names the choices.
+    let pq = d.join("p.parquet");
+    let e = wangge_fails(
+        &db,
+        &[
+            "export",
+            "places",
+            "--format",
+            "geoparquet",
+            "--crs",
+            "gcj02",
+            "--out",
+            pq.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(e.contains("GeoParquet is written in WGS84"), "{e}");
+    assert!(!pq.exists());
+    let e = wangge_fails(&db, &["export", "places", "--crs", "mars"]);
+    assert!(e.contains("mars") && e.contains("gcj02"), "{e}");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -3,7 +3,10 @@
 //!
 //! - GeoJSON follows RFC 7946: WGS84 longitude/latitude with 7 decimals
 //!   (about 1 cm), exterior rings counter-clockwise and holes clockwise, no
-//!   `crs` member. Elements without geometry get `"geometry": null`.
+//!   `crs` member. Elements without geometry get `"geometry": null`. Written
+//!   in another [`Crs`] (GCJ-02 for domestic base maps, `wangge export
+//!   --crs`), the file says so in a `crs` member ([`Crs::urn`]), which the
+//!   import reads back.
 //! - CSV: points as `lon`,`lat`; other geometries as GeoJSON text in a
 //!   `geometry` column; lists `;`-separated. Text cells starting with `=`,
 //!   `+`, `-`, `@`, tab or CR get a leading `'` so spreadsheets do not run
@@ -32,6 +35,7 @@ use geo_types::{Coord, Geometry, LineString, Polygon};
 use serde_json::{json, Map, Number, Value};
 use thiserror::Error;
 
+use crate::crs::Crs;
 use crate::ids::{mask_name, NationalId, Phone};
 use crate::io::fields::fields;
 use crate::io::import::PROGRESS_EVERY;
@@ -249,6 +253,23 @@ pub fn rows(kind: ElementKind, d: &Dataset, masking: Masking) -> Vec<Row> {
             geometry: r.geometry,
         })
         .collect()
+}
+
+/// `rows` with their geometry converted from WGS84 to `crs`.
+fn in_crs(mut rows: Vec<Raw>, crs: Crs) -> Vec<Raw> {
+    for g in rows.iter_mut().filter_map(|r| r.geometry.as_mut()) {
+        crs.geometry_from_wgs84(g);
+    }
+    rows
+}
+
+/// `rows` (from [`rows`]) with their geometry converted from WGS84 to `crs`,
+/// for the formats that take rows (XLSX).
+pub fn rows_in(mut rows: Vec<Row>, crs: Crs) -> Vec<Row> {
+    for g in rows.iter_mut().filter_map(|r| r.geometry.as_mut()) {
+        crs.geometry_from_wgs84(g);
+    }
+    rows
 }
 
 /// A row with the static field names of [`fields`].
@@ -550,20 +571,27 @@ pub fn write_geojson<W: Write>(
     writer: W,
     masking: Masking,
 ) -> Result<(), ExportError> {
-    write_geojson_with_progress(kind, dataset, writer, masking, &|_, _| {})
+    write_geojson_with_progress(kind, dataset, writer, masking, Crs::Wgs84, &|_, _| {})
 }
 
-/// [`write_geojson`], calling `progress(rows written, rows)` every
+/// [`write_geojson`] in `crs` (a `crs` member names any but WGS84), calling
+/// `progress(rows written, rows)` every
 /// [`crate::io::import::PROGRESS_EVERY`] rows and at the end.
 pub fn write_geojson_with_progress<W: Write>(
     kind: ElementKind,
     dataset: &Dataset,
     mut writer: W,
     masking: Masking,
+    crs: Crs,
     progress: &dyn Fn(u64, u64),
 ) -> Result<(), ExportError> {
-    writer.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[")?;
-    let rows = raw_rows(kind, dataset, masking);
+    writer.write_all(b"{\"type\":\"FeatureCollection\",")?;
+    if crs != Crs::Wgs84 {
+        let member = json!({"type": "name", "properties": {"name": crs.urn()}});
+        write!(writer, "\"crs\":{member},")?;
+    }
+    writer.write_all(b"\"features\":[")?;
+    let rows = in_crs(raw_rows(kind, dataset, masking), crs);
     let total = rows.len() as u64;
     for (i, row) in rows.into_iter().enumerate() {
         if i.is_multiple_of(PROGRESS_EVERY) {
@@ -598,21 +626,24 @@ pub fn write_csv<W: Write>(
     writer: W,
     masking: Masking,
 ) -> Result<(), ExportError> {
-    write_csv_with_progress(kind, dataset, writer, masking, &|_, _| {})
+    write_csv_with_progress(kind, dataset, writer, masking, Crs::Wgs84, &|_, _| {})
 }
 
-/// [`write_csv`], calling `progress(rows written, rows)` every
+/// [`write_csv`] with coordinates in `crs` (the `lon`/`lat` cells and the
+/// geometry column alike; a CSV has no place to name it: the caller says so),
+/// calling `progress(rows written, rows)` every
 /// [`crate::io::import::PROGRESS_EVERY`] rows and at the end.
 pub fn write_csv_with_progress<W: Write>(
     kind: ElementKind,
     dataset: &Dataset,
     writer: W,
     masking: Masking,
+    crs: Crs,
     progress: &dyn Fn(u64, u64),
 ) -> Result<(), ExportError> {
     let specs = fields(kind);
     let has = |n: &str| specs.iter().any(|f| f.name == n);
-    let rows = raw_rows(kind, dataset, masking);
+    let rows = in_crs(raw_rows(kind, dataset, masking), crs);
     let mut header: Vec<&str> = rows
         .first()
         .map(|r| r.cells.iter().map(|(k, _)| *k).collect())

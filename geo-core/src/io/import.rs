@@ -588,6 +588,22 @@ fn honour_crs_member(b: &mut Builder, member: &serde_json::Value) -> Result<(), 
         (Crs::WebMercator, o) => Err(format!(
             "the file says {name} (Web Mercator) but the crs option says {o}"
         )),
+        // Wangge's own exports name GCJ-02 and BD-09 (`wangge export --crs`).
+        (shifted @ (Crs::Gcj02 | Crs::Bd09), o)
+            if o == shifted || matches!(o, Crs::Wgs84 | Crs::Cgcs2000) =>
+        {
+            b.set_crs(shifted);
+            b.file_problem(
+                "crs",
+                &name,
+                format!("{shifted} longitude/latitude converted to WGS84"),
+                Severity::Warning,
+            );
+            Ok(())
+        }
+        (shifted @ (Crs::Gcj02 | Crs::Bd09), o) => Err(format!(
+            "the file says {name} ({shifted}) but the crs option says {o}"
+        )),
         (_, Crs::WebMercator) => Err(format!(
             "the file says {name} (longitude/latitude) but the crs option says epsg3857"
         )),

@@ -1010,6 +1010,30 @@ async fn canteen_gap_communities_have_lower_coverage() {
             .map(|r| r["households"].parse::<u64>().expect("int"))),
         hh(&mut grids.iter().map(|g| g["households"].as_u64().unwrap_or(0)))
     );
+    // Every key population the store tags has its two columns, summing to
+    // the answer's town-wide figures.
+    let keys = v["key_populations"].as_array().expect("key_populations");
+    assert!(keys.len() >= 5, "{keys:?}");
+    let sum = |col: &str| -> u64 {
+        csv.iter()
+            .map(|r| r.get(col).unwrap_or_else(|| panic!("no column {col}")))
+            .map(|x| x.parse::<u64>().expect("int"))
+            .sum()
+    };
+    for k in keys {
+        let tag = k["tag"].as_str().expect("tag");
+        assert_eq!(sum(&format!("{tag}_households")), k["households"], "{tag}");
+        assert_eq!(
+            sum(&format!("{tag}_beyond")),
+            k["households_beyond"],
+            "{tag}"
+        );
+    }
+    assert!(
+        keys.iter()
+            .any(|k| k["tag"] != "elderly_alone" && k["households"].as_u64() > Some(0)),
+        "the demo tags households with more than elderly living alone: {keys:?}"
+    );
     let (s, _) = call(&st, get("/api/v1/coverage?format=shp", "planner")).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 

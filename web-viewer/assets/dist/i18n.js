@@ -692,6 +692,22 @@ export function categoryName(code) {
   return lang === 'en' ? row[2] : row[1];
 }
 
+/**
+ * A handler as people read it: a department (`dept:code`) by its name from the event rules
+ * (`handler_names` of the inbox and of an event's detail), the grid, community and town levels
+ * by their words; a department without a known name by its code.
+ * @param {string|null|undefined} h
+ * @param {Record<string, {zh: string, en: string}>|undefined} names
+ */
+export function handlerName(h, names) {
+  if (!h) return '—';
+  if (h.startsWith('dept:')) {
+    const n = names?.[h];
+    return n ? n[lang === 'en' ? 'en' : 'zh'] : h.slice(5);
+  }
+  return t(`ibHandler_${h}`);
+}
+
 /** Applies translations to every element carrying `data-i18n` (text) or `data-i18n-placeholder`. */
 export function translateDom(root = document) {
   for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.getAttribute('data-i18n'));

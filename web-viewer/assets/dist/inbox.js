@@ -17,7 +17,7 @@
 // event (`POST /api/v1/events`), its photo added to it, then opened.
 // Built for phones first: one column, large touch targets.
 
-import { CATEGORIES, categoryName, getLang, setLang, t, translateDom, vocab, vocabValues } from './i18n.js';
+import { CATEGORIES, categoryName, getLang, handlerName, setLang, t, translateDom, vocab, vocabValues } from './i18n.js';
 
 /**
  * @typedef {{level: string, remaining_h: number, deadline: string, since?: string, used?: number}} Sla
@@ -120,15 +120,10 @@ function slaText(sla) {
   return `${t(`ibSla_${sla.level}`)} · ${t('ibLeft', h)}`;
 }
 
-/** A handler as people read it: a department by its name from the rules (`handler_names`), else its code.
+/** A handler as people read it (`handlerName` of i18n.js with the inbox's department names).
  * @param {string|null} h */
-function handlerName(h) {
-  if (!h) return '—';
-  if (h.startsWith('dept:')) {
-    const names = inbox?.handler_names?.[h];
-    return names ? names[getLang() === 'en' ? 'en' : 'zh'] : h.slice(5);
-  }
-  return t(`ibHandler_${h}`);
+function handlerOf(h) {
+  return handlerName(h, inbox?.handler_names);
 }
 
 /** @param {{comprehensive: string|null, micro: string|null, dedicated: string|null}} g */
@@ -184,7 +179,7 @@ function renderList() {
       el('span', `bar lvl-${ev.sla?.level || 'none'}`),
       el('span', 'title', `${ev.assisting ? `[${t('ibAssisting')}] ` : ''}${ev.title || categoryName(ev.category)}`),
       el('span', 'when', slaText(ev.sla)),
-      el('span', 'meta', `#${ev.id} · ${categoryName(ev.category)} · ${vocab('status', ev.status)} · ${gridsText(ev.grids)} · ${handlerName(ev.handler)}`),
+      el('span', 'meta', `#${ev.id} · ${categoryName(ev.category)} · ${vocab('status', ev.status)} · ${gridsText(ev.grids)} · ${handlerOf(ev.handler)}`),
     );
     b.addEventListener('click', () => { location.hash = `event=${ev.id}`; });
     li.append(b);
@@ -233,8 +228,8 @@ function renderDetail() {
     [t('ibSource'), vocab('source', d.source)],
     [t('ibReported'), when(d.reported_at)],
     [t('ibDeadline'), d.deadline ? when(d.deadline) : t('ibNoLimit')],
-    [t('ibHandler'), handlerName(d.handler)],
-    ...(d.assisting?.length ? [/** @type {[string, string]} */ ([t('ibAssistingDepts'), d.assisting.map((x) => handlerName(`dept:${x}`)).join('、')])] : []),
+    [t('ibHandler'), handlerOf(d.handler)],
+    ...(d.assisting?.length ? [/** @type {[string, string]} */ ([t('ibAssistingDepts'), d.assisting.map((x) => handlerOf(`dept:${x}`)).join('、')])] : []),
     [t('ibPlace'), `${gridsText(d.grids)} (${d.lon.toFixed(5)}, ${d.lat.toFixed(5)})`],
   ];
   if (d.satisfaction) facts.push([t('ibSatisfaction'), '★'.repeat(d.satisfaction)]);
@@ -254,7 +249,7 @@ function renderDetail() {
   const notes = d.notes || [];
   $('notes').replaceChildren(...(notes.length ? notes.map((n) => {
     const li = el('li');
-    li.append(el('div', 'by', `${when(n.at)} · ${n.actor}${n.department ? ` · ${handlerName(`dept:${n.department}`)}` : ''}`), el('div', 'note', n.note));
+    li.append(el('div', 'by', `${when(n.at)} · ${n.actor}${n.department ? ` · ${handlerOf(`dept:${n.department}`)}` : ''}`), el('div', 'note', n.note));
     return li;
   }) : [el('li', 'muted', t('ibNoNotes'))]));
   const photos = d.photos || [];
@@ -309,14 +304,14 @@ function renderForm() {
   }));
   const handler = /** @type {HTMLSelectElement} */ ($('f-handler'));
   handler.replaceChildren(...(inbox?.handlers || ['grid', 'community', 'town']).map((h) => {
-    const o = /** @type {HTMLOptionElement} */ (el('option', '', handlerName(h)));
+    const o = /** @type {HTMLOptionElement} */ (el('option', '', handlerOf(h)));
     o.value = h;
     o.selected = h === detail?.handler;
     return o;
   }));
   const assist = /** @type {HTMLSelectElement} */ ($('f-assist'));
   assist.replaceChildren(...(inbox?.handlers || []).filter((h) => h.startsWith('dept:')).map((h) => {
-    const o = /** @type {HTMLOptionElement} */ (el('option', '', handlerName(h)));
+    const o = /** @type {HTMLOptionElement} */ (el('option', '', handlerOf(h)));
     o.value = h.slice(5);
     o.selected = !!detail?.assisting?.includes(o.value);
     return o;

@@ -2,7 +2,7 @@
 // Detail panels of a grid, a building, an event and a place, and the small
 // hand-drawn SVG chart of events per week.
 
-import { t, vocab, categoryName, getLang } from './i18n.js';
+import { t, vocab, categoryName, getLang, handlerName } from './i18n.js';
 import { esc } from './mapcore.js';
 
 const num = (v, digits = 0) => (v == null || Number.isNaN(Number(v)) ? '—' : Number(v).toLocaleString(getLang() === 'en' ? 'en' : 'zh-CN', { maximumFractionDigits: digits }));
@@ -128,7 +128,8 @@ export function eventPanel(ev) {
     ${row('grade', esc(vocab('grade', e.grade) || '—'), 'grade')}
     ${row('reportedAt', when(e.reported_at), 'reported_at')}
     ${row('deadline', when(e.deadline), 'deadline')}
-    ${row('handler', esc(e.handler || '—'), 'handler')}
+    ${row('handler', esc(handlerName(e.handler, e.handler_names)), 'handler')}
+    ${e.assisting?.length ? row('ibAssistingDepts', esc(e.assisting.map((d) => handlerName(`dept:${d}`, e.handler_names)).join('、')), 'assisting') : ''}
   </table>
   <h3>${esc(t('timeline'))}</h3>
   <ol class="timeline">${tl || '<li>—</li>'}</ol>`;

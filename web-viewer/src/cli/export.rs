@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
+use geo_core::crs::Crs;
 use geo_core::io::{export, geoparquet, ElementKind, Masking};
 use geo_core::store::{LoadSet, Scope};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -27,6 +28,12 @@ pub struct ExportArgs {
     /// Export personal data unmasked; the reason is written to the audit log.
     #[arg(long)]
     pub reveal_reason: Option<String>,
+    /// Coordinates of the file: wgs84 (RFC 7946), cgcs2000, gcj02 (AMap,
+    /// Tencent), bd09 (Baidu) or epsg3857 (Web Mercator metres). A GeoJSON
+    /// file names any but wgs84 in its `crs` member, which `wangge import`
+    /// reads back; GeoParquet is written in wgs84 only.
+    #[arg(long, default_value = "wgs84")]
+    pub crs: String,
 }
 
 /// Runs `wangge export`.
@@ -34,6 +41,13 @@ pub fn run(db: &Path, a: ExportArgs) -> Result<()> {
     let kind = ElementKind::parse(&a.kind).map_err(|e| anyhow!("{e}"))?;
     let format = ExportFormat::parse(&a.format).map_err(|e| anyhow!("--format {e}"))?;
     check_format(kind, format)?;
+    let crs = Crs::parse(&a.crs).map_err(|e| anyhow!("--crs {e}"))?;
+    if format == ExportFormat::GeoParquet && crs != Crs::Wgs84 {
+        return Err(anyhow!(
+            "--crs {crs}: GeoParquet is written in WGS84 (its metadata says OGC:CRS84); \
+             give --format geojson, csv or xlsx for {crs} coordinates"
+        ));
+    }
     if format.is_binary() && a.out.is_none() {
         return Err(anyhow!(
             "--format {} writes a binary file: give it with --out FILE",
@@ -90,26 +104,26 @@ pub fn run(db: &Path, a: ExportArgs) -> Result<()> {
     let write = |out: &mut dyn Write| -> Result<(), export::ExportError> {
         match format {
             ExportFormat::GeoJson => {
-                export::write_geojson_with_progress(kind, &data, out, masking, &tick)
+                export::write_geojson_with_progress(kind, &data, out, masking, crs, &tick)
             }
-            ExportFormat::Csv => export::write_csv_with_progress(kind, &data, out, masking, &tick),
+            ExportFormat::Csv => {
+                export::write_csv_with_progress(kind, &data, out, masking, crs, &tick)
+            }
             ExportFormat::GeoParquet | ExportFormat::Xlsx => Ok(()),
         }
     };
     let written = match &a.out {
         Some(p) => write_replacing(p, |tmp| match format {
-            ExportFormat::GeoParquet => {
-                let rows = export::rows(kind, &data, masking);
-                tick(0, rows.len() as u64);
-                let n = geoparquet::write_geoparquet(&rows, tmp)?;
+            ExportFormat::GeoParquet | ExportFormat::Xlsx => {
+                let rows = export::rows_in(export::rows(kind, &data, masking), crs);
+                let n = rows.len() as u64;
+                tick(0, n);
+                if format == ExportFormat::Xlsx {
+                    std::fs::write(tmp, xlsx(kind, &rows)?)?;
+                } else {
+                    geoparquet::write_geoparquet(&rows, tmp)?;
+                }
                 tick(n, n);
-                Ok(())
-            }
-            ExportFormat::Xlsx => {
-                let rows = export::rows(kind, &data, masking);
-                tick(0, rows.len() as u64);
-                std::fs::write(tmp, xlsx(kind, &rows)?)?;
-                tick(rows.len() as u64, rows.len() as u64);
                 Ok(())
             }
             _ => {
@@ -128,5 +142,8 @@ pub fn run(db: &Path, a: ExportArgs) -> Result<()> {
         }
     };
     pb.finish_and_clear();
+    if written.is_ok() && crs != Crs::Wgs84 && crate::service::export::has_geometry(kind) {
+        eprintln!("coordinates written in {crs} ({})", crs.urn());
+    }
     written
 }

@@ -232,6 +232,9 @@ enum Node {
     In(Operand, Vec<Operand>),
     Between(Operand, Operand, Operand),
     IsNull(Operand),
+    /// `geometry IS NULL`: the feature is served with `"geometry": null`
+    /// (or none).
+    GeometryIsNull,
     /// The feature's geometry against a literal (its bounds kept to skip
     /// most features cheaply).
     Spatial(Spatial, Box<Geometry<f64>>, Option<geo_types::Rect<f64>>),
@@ -387,7 +390,7 @@ impl Compiler<'_> {
                     "isnull" => {
                         let a = self.args(op, args, 1)?;
                         if is_geometry_property(&a[0]) {
-                            return Ok(Node::IsNull(Operand::Lit(Scalar::Bool(true))));
+                            return Ok(Node::GeometryIsNull);
                         }
                         Ok(Node::IsNull(self.operand(&a[0])?))
                     }
@@ -741,6 +744,7 @@ impl Node {
                 Some(v.cmp(&lo)? != Ordering::Less && v.cmp(&hi)? != Ordering::Greater)
             }
             Node::IsNull(o) => Some(o.value(f) == Scalar::Null),
+            Node::GeometryIsNull => Some(f.get("geometry").is_none_or(Value::is_null)),
             Node::Spatial(which, lit, rect) => {
                 let g = feature_geometry(f)?;
                 if matches!(which, Spatial::Intersects | Spatial::Disjoint) {
@@ -894,6 +898,7 @@ mod tests {
             "levels NOT BETWEEN 7 AND 9",
             "compound IS NULL",
             "address IS NOT NULL",
+            "geometry IS NOT NULL",
             "S_INTERSECTS(geometry, BBOX(113.9, 33.9, 114.0005, 34.0005))",
             "S_INTERSECTS(geometry, POINT(114.0008 34.0001))",
             "S_WITHIN(geometry, POLYGON((113 33, 115 33, 115 35, 113 35, 113 33)))",
@@ -910,10 +915,20 @@ mod tests {
             "compound = 3",
             "NOT (compound = 3)",
             "S_INTERSECTS(geometry, BBOX(120, 30, 121, 31))",
+            "geometry IS NULL",
         ];
         for t in no {
             assert!(!f("buildings", t).expect(t).keeps(&b), "{t}");
         }
+        // A feature served without a place.
+        let mut nowhere = b.clone();
+        nowhere["geometry"] = Value::Null;
+        for t in ["geometry IS NULL", "NOT (geometry IS NOT NULL)"] {
+            assert!(f("buildings", t).expect(t).keeps(&nowhere), "{t}");
+        }
+        assert!(!f("buildings", "geometry IS NOT NULL")
+            .expect("parses")
+            .keeps(&nowhere));
     }
 
     #[test]

@@ -21,9 +21,9 @@ use serde_json::Value;
 use crate::answers::{ErrorBody, NoDetail};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::present::{
-    allowed_moves, in_grids, scrub_event, to_map, worker_grids, Escalated, EscalationRun,
-    EventDetail, Located, NotEscalated, NoteView, PhotoAdded, PhotoView, ReceiptStatus, Sla,
-    TimelineEntry, TransitionView,
+    allowed_moves, department_names, in_grids, scrub_event, to_map, worker_grids, Escalated,
+    EscalationRun, EventDetail, Located, NotEscalated, NoteView, PhotoAdded, PhotoView,
+    ReceiptStatus, Sla, TimelineEntry, TransitionView,
 };
 use crate::role::{Access, Role};
 use crate::service::event_loop::{
@@ -560,6 +560,8 @@ pub async fn event_detail(
             .get(&eid)
             .ok_or_else(|| AppError::NotFound(format!("event {eid} not found")))?;
         let e = &view.dataset.events[i];
+        let handler_names =
+            department_names(&st.0.rules.departments, e.handler.as_deref(), &assisting);
         (
             EventDetail {
                 event: Located::of(&view, e, &view.event_refs[i], now),
@@ -574,6 +576,7 @@ pub async fn event_detail(
                 assisting,
                 you_assist,
                 notes: notes.iter().map(|n| NoteView::of(n, reveal)).collect(),
+                handler_names,
             },
             view.names_of(e).to_vec(),
         )
