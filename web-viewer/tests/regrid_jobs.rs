@@ -12,27 +12,18 @@
 //! started). No assertion depends on the machine being idle: waits are polls
 //! with limits of a minute or more.
 
-use std::io::{BufRead, Read, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const SECRET: &str = "regrid-jobs-test-proxy-secret-0123456789";
+mod common;
+use common::{copy_dir, demo_store, secret_file, Caller, Server};
+
 const LONG_JOB: &str = r#"{"level": "micro", "min": 10, "max": 20, "moves_per_unit": 10000}"#;
 const SHORT_JOB: &str = r#"{"level": "micro", "min": 30, "max": 80}"#;
 
-fn wangge(db: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wangge"));
-    c.env_remove("WANGGE_KEY_FILE").arg("--db").arg(db);
-    c
-}
-
-/// The demo stores made so far, by scale: each is made once (a town takes
-/// half a minute) and copied for every test that needs it.
 static DEMOS: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
 
 /// A folder of its own holding a copy of the demo store of `scale` (with
@@ -46,35 +37,16 @@ fn demo(name: &str, scale: &str) -> (PathBuf, PathBuf, PathBuf) {
                 let dir = std::env::temp_dir()
                     .join(format!("wangge-jobs-demo-{scale}-{}", std::process::id()));
                 let _ = std::fs::remove_dir_all(&dir);
-                std::fs::create_dir_all(&dir).expect("temp dir");
-                let out = wangge(&dir.join("town.duckdb"))
-                    .args(["demo", "--scale", scale, "--seed", "7"])
-                    .output()
-                    .expect("wangge demo");
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                demo_store(&dir, scale);
                 made.push((scale.to_string(), dir.clone()));
                 dir
             }
         }
     };
     let dir = std::env::temp_dir().join(format!("wangge-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    for entry in std::fs::read_dir(&source).expect("demo folder") {
-        let path = entry.expect("entry").path();
-        if let Some(file) = path.file_name() {
-            std::fs::copy(&path, dir.join(file)).expect("copy the demo store");
-        }
-    }
-    let db = dir.join("town.duckdb");
-    let secret = dir.join("proxy.secret");
-    std::fs::write(&secret, SECRET).expect("secret");
-    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("mode");
-    (dir, db, secret)
+    copy_dir(&source, &dir);
+    let secret = secret_file(&dir);
+    (dir.clone(), dir.join("town.duckdb"), secret)
 }
 
 /// Tests of this file not yet finished: the last one removes the demo stores.
@@ -90,81 +62,18 @@ fn finish(dir: &Path) {
     }
 }
 
-/// A running `wangge serve`, killed (SIGKILL) when dropped.
-struct Server {
-    child: Child,
-    addr: String,
+/// The calls of these tests on a [`Server`].
+trait Jobs {
+    fn planner(&self, method: &str, path: &str, body: &str) -> (u16, Value);
+    fn start_job(&self, body: &str) -> u64;
+    fn wait_end(&self, id: u64, limit: Duration) -> Value;
+    fn wait_searching(&self, id: u64);
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Starts `wangge serve` (proxy log-in, no demo feed, no escalation
-    /// loop) with `extra` arguments, once it serves. The caller's `Drop`
-    /// kills and waits for it (clippy cannot follow the child there).
-    #[allow(clippy::zombie_processes)]
-    fn start(db: &Path, secret: &Path, extra: &[&str]) -> Server {
-        let mut child = wangge(db)
-            .args(["serve", "--addr", "127.0.0.1:0", "--auth", "proxy"])
-            .args(["--no-demo-feed", "--escalate-every-s", "0"])
-            .arg("--proxy-secret-file")
-            .arg(secret)
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start wangge serve");
-        let mut log = std::io::BufReader::new(child.stderr.take().expect("server stderr"));
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if log.read_line(&mut line).unwrap_or(0) == 0 {
-                let status = child.wait();
-                panic!("the server stopped before serving: {status:?}");
-            }
-            if let Some(addr) = line
-                .split("serving on http://")
-                .nth(1)
-                .and_then(|r| r.split_whitespace().next())
-            {
-                let addr = addr.to_string();
-                std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
-                return Server { child, addr };
-            }
-        }
-    }
-
-    /// One request as `role` account `user`: status and JSON body.
-    fn call(&self, role: &str, user: &str, method: &str, path: &str, body: &str) -> (u16, Value) {
-        let mut s = std::net::TcpStream::connect(&self.addr).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(120)))
-            .expect("timeout");
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Wangge-Role: {role}\r\n\
-             X-Wangge-User: {user}\r\nX-Wangge-Proxy-Secret: {SECRET}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .expect("send");
-        let mut raw = String::new();
-        s.read_to_string(&mut raw).expect("answer");
-        let status = raw
-            .split_whitespace()
-            .nth(1)
-            .and_then(|x| x.parse().ok())
-            .expect("status line");
-        let (_, b) = raw.split_once("\r\n\r\n").expect("head and body");
-        (status, serde_json::from_str(b).unwrap_or(Value::Null))
-    }
-
+impl Jobs for Server {
+    /// One request as planner alice.
     fn planner(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
-        self.call("planner", "alice", method, path, body)
+        self.call(&Caller::new("planner", "alice"), method, path, body)
     }
 
     /// Starts a job as planner alice; its ID.
@@ -236,13 +145,22 @@ fn a_finished_job_is_read_and_adopted_after_a_restart() {
     );
     assert_eq!(after["params"], before["params"]);
     // Another planner's job is absent; a leader sees it.
-    let (s, v) = server.call("planner", "bob", "GET", &format!("/api/v1/regrid/{id}"), "");
+    let (s, v) = server.call(
+        &Caller::new("planner", "bob"),
+        "GET",
+        &format!("/api/v1/regrid/{id}"),
+        "",
+    );
     assert_eq!(s, 404, "{v}");
-    let (s, _) = server.call("leader", "lea", "GET", &format!("/api/v1/regrid/{id}"), "");
+    let (s, _) = server.call(
+        &Caller::new("leader", "lea"),
+        "GET",
+        &format!("/api/v1/regrid/{id}"),
+        "",
+    );
     assert_eq!(s, 200);
     let (s, v) = server.call(
-        "planner",
-        "bob",
+        &Caller::new("planner", "bob"),
         "POST",
         &format!("/api/v1/regrid/{id}/adopt"),
         "",
@@ -317,16 +235,14 @@ fn a_cancelled_job_ends_at_once_and_gives_its_thread_back() {
     server.wait_searching(id);
     // Only the owner (or a leader) may cancel: another planner gets 404.
     let (s, _) = server.call(
-        "planner",
-        "bob",
+        &Caller::new("planner", "bob"),
         "POST",
         &format!("/api/v1/regrid/{id}/cancel"),
         "",
     );
     assert_eq!(s, 404);
     let (s, v) = server.call(
-        "worker",
-        "wu",
+        &Caller::new("worker", "wu"),
         "POST",
         &format!("/api/v1/regrid/{id}/cancel"),
         "",
@@ -373,8 +289,7 @@ fn a_cancelled_job_ends_at_once_and_gives_its_thread_back() {
     // A leader cancels anyone's job.
     for j in [first, second] {
         let (s, v) = server.call(
-            "leader",
-            "lea",
+            &Caller::new("leader", "lea"),
             "POST",
             &format!("/api/v1/regrid/{j}/cancel"),
             "",
