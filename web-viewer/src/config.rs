@@ -33,6 +33,19 @@ pub struct ServerConfig {
     /// these, beside the write connection, so a long read never holds up a
     /// write; at most this many run at once, the next waits for one.
     pub read_connections: usize,
+    /// Most writes waiting for the write connection (beyond the one
+    /// running); one more is answered 503 `overloaded` at once.
+    pub max_waiting_writes: usize,
+    /// Most reads waiting for a read connection (beyond the
+    /// `read_connections` running); one more is answered 503 `overloaded`.
+    pub max_waiting_reads: usize,
+    /// DuckDB's memory limit in MiB (`SET memory_limit`, for the whole
+    /// database: every connection); `None`: DuckDB's own, 80 % of the
+    /// machine's memory.
+    pub duckdb_memory_mib: Option<u64>,
+    /// DuckDB's worker threads (`SET threads`, for the whole database);
+    /// `None`: DuckDB's own, one per core.
+    pub duckdb_threads: Option<u16>,
     /// A connection that neither sends nor receives a byte for this long
     /// (a half-sent request, an idle keep-alive) is closed. Keep it longer
     /// than the request time-out (a slow answer sends nothing meanwhile)
@@ -68,6 +81,10 @@ impl ServerConfig {
             max_connections: 2048,
             max_streams: 1024,
             read_connections: 2,
+            max_waiting_writes: 256,
+            max_waiting_reads: 256,
+            duckdb_memory_mib: None,
+            duckdb_threads: None,
             idle_timeout: Duration::from_secs(45),
             tile_cache_bytes: 128 * 1024 * 1024,
             dispatch_rules: None,

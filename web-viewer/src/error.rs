@@ -170,7 +170,8 @@ error_codes! {
         /// 409: too many re-gridding jobs running
         Busy => "busy",
         /// 503: the server is at a capacity limit (connections, event
-        /// streams); try again after `Retry-After`
+        /// streams, writes or reads waiting for the store); try again after
+        /// `Retry-After`
         Overloaded => "overloaded",
         /// 409: the re-gridding job is not done
         NotDone => "not_done",
@@ -254,7 +255,13 @@ impl IntoResponse for AppError {
                 )
             }
         };
-        (status, Json(crate::answers::ErrorBody::new(code, message))).into_response()
+        let mut resp =
+            (status, Json(crate::answers::ErrorBody::new(code, message))).into_response();
+        if code == ErrorCode::Overloaded {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        resp
     }
 }
 

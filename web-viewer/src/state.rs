@@ -36,6 +36,12 @@ pub struct Inner {
     pub auth: AuthState,
     /// Where handlers and the escalation loop read the time.
     pub clock: Arc<dyn Clock>,
+    /// Places of the writes running or waiting for the write connection
+    /// (`config.max_waiting_writes` + 1): a write finding none is refused.
+    pub writes: Arc<tokio::sync::Semaphore>,
+    /// DuckDB's memory limit (bytes) and threads as read back from the
+    /// database once `config` set them.
+    pub duckdb_limits: (u64, u64),
     /// The re-gridding jobs running in this process (progress, cancel
     /// flags); the jobs themselves are in the store.
     pub regrid_jobs: crate::service::regrid_jobs::LiveJobs,
@@ -46,22 +52,43 @@ pub struct Inner {
 /// long read (coverage loads the whole town) never holds up an intake. At
 /// most as many reads run at once as there are connections; the next one
 /// waits for a connection, never for a write.
+///
+/// At most `max_waiting` reads wait beyond those running: one more is
+/// refused at once (503 `overloaded`) rather than queued until the request
+/// time-out.
 pub struct Readers {
     idle: Mutex<Vec<Store>>,
     places: Arc<tokio::sync::Semaphore>,
+    /// Places of the reads running or waiting.
+    queue: Arc<tokio::sync::Semaphore>,
+    max_waiting: usize,
 }
 
 impl Readers {
-    /// `n` (at least 1) connections cloned from `store`.
-    pub fn new(store: &Store, n: usize) -> Result<Self, StoreError> {
+    /// `n` (at least 1) connections cloned from `store`, with at most
+    /// `max_waiting` reads waiting for one.
+    pub fn new(store: &Store, n: usize, max_waiting: usize) -> Result<Self, StoreError> {
         let idle = (0..n.max(1))
             .map(|_| store.try_clone())
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             places: Arc::new(tokio::sync::Semaphore::new(idle.len())),
+            queue: Arc::new(tokio::sync::Semaphore::new(
+                idle.len().saturating_add(max_waiting),
+            )),
+            max_waiting,
             idle: Mutex::new(idle),
         })
     }
+}
+
+/// The 503 `overloaded` of a full queue (the answer carries `Retry-After`).
+fn overloaded(what: &str, max_waiting: usize) -> AppError {
+    AppError::Status(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        crate::error::ErrorCode::Overloaded,
+        format!("too many {what} waiting for the store (at most {max_waiting}); try again shortly"),
+    )
 }
 
 /// A read connection lent to one read: back in the pool when the read ends,
@@ -70,6 +97,7 @@ struct Lent {
     conn: Option<Store>,
     state: AppState,
     _place: tokio::sync::OwnedSemaphorePermit,
+    _queued: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Drop for Lent {
@@ -126,6 +154,8 @@ impl AppState {
             Some(path) => EventRules::load(path)?,
             None => EventRules::builtin()?,
         };
+        store.set_limits(config.duckdb_memory_mib, config.duckdb_threads)?;
+        let duckdb_limits = store.limits()?;
         let view = TownView::load(&store, clock.now())?;
         let (events_tx, _) = broadcast::channel(1024);
         let mut store = store;
@@ -162,7 +192,10 @@ impl AppState {
         };
         let tiles = Mutex::new(TileCache::new(config.tile_cache_bytes));
         let streams = Arc::new(tokio::sync::Semaphore::new(config.max_streams));
-        let readers = Readers::new(&store, config.read_connections)?;
+        let readers = Readers::new(&store, config.read_connections, config.max_waiting_reads)?;
+        let writes = Arc::new(tokio::sync::Semaphore::new(
+            config.max_waiting_writes.saturating_add(1),
+        ));
         Ok(AppState(Arc::new(Inner {
             readers,
             store: Mutex::new(store),
@@ -174,6 +207,8 @@ impl AppState {
             rules,
             auth,
             clock,
+            writes,
+            duckdb_limits,
             regrid_jobs: Default::default(),
         })))
     }
@@ -197,13 +232,24 @@ impl AppState {
         Ok(())
     }
 
-    /// Runs `f` on the store on a blocking thread.
+    /// Runs `f` on the store (the write connection) on a blocking thread.
+    /// When `config.max_waiting_writes` calls wait for it already, `f` is
+    /// not run and the answer is 503 `overloaded` at once.
     pub async fn with_store<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
+        // The place is held until `f` returns, even when the request is
+        // cancelled meanwhile (the blocking task runs on).
+        let place = self
+            .0
+            .writes
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| overloaded("writes", self.0.config.max_waiting_writes))?;
         let me = self.clone();
         tokio::task::spawn_blocking(move || {
+            let _place = place;
             let mut guard =
                 me.0.store
                     .lock()
@@ -222,6 +268,11 @@ impl AppState {
         f: impl FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
         let readers = &self.0.readers;
+        let queued = readers
+            .queue
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| overloaded("reads", readers.max_waiting))?;
         let place = readers
             .places
             .clone()
@@ -238,6 +289,7 @@ impl AppState {
             conn: Some(conn),
             state: self.clone(),
             _place: place,
+            _queued: queued,
         };
         tokio::task::spawn_blocking(move || match &lent.conn {
             Some(conn) => f(conn),
@@ -267,6 +319,107 @@ impl AppState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Waits (bounded) until `sem` has no place left: the tasks meant to
+    /// hold them have taken them.
+    async fn until_full(sem: &tokio::sync::Semaphore) {
+        for _ in 0..100_000 {
+            if sem.available_permits() == 0 {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the places were never all taken");
+    }
+
+    fn assert_overloaded<T>(r: Result<T, AppError>, what: &str) {
+        match r {
+            Err(AppError::Status(s, crate::error::ErrorCode::Overloaded, m)) => {
+                assert_eq!(s, axum::http::StatusCode::SERVICE_UNAVAILABLE);
+                assert!(m.contains(what) && m.contains("at most 1"), "{m}");
+            }
+            Err(e) => panic!("expected overloaded, got {e:?}"),
+            Ok(_) => panic!("expected overloaded, the call ran"),
+        }
+    }
+
+    /// Past `max_waiting_writes` writes waiting for the write connection
+    /// (and past `max_waiting_reads` for the read connections) the next is
+    /// refused at once, without running; once the queue drains, calls run
+    /// again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_refuses_at_once_and_runs_nothing() {
+        let store = Store::open_in_memory().expect("store");
+        let mut config = ServerConfig::new("memory".into());
+        config.max_waiting_writes = 1;
+        config.max_waiting_reads = 1;
+        config.read_connections = 1;
+        let st = AppState::new(store, config).expect("state");
+        // One write holds the connection, one waits for it.
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let running = tokio::spawn({
+            let st = st.clone();
+            async move {
+                st.with_store(move |s| {
+                    let _ = wait.recv();
+                    Ok(s.audit("test", "queued", "first")?)
+                })
+                .await
+            }
+        });
+        let waiting = tokio::spawn({
+            let st = st.clone();
+            async move {
+                st.with_store(|s| Ok(s.audit("test", "queued", "second")?))
+                    .await
+            }
+        });
+        until_full(&st.0.writes).await;
+        assert_overloaded(
+            st.with_store(|s| Ok(s.audit("test", "queued", "refused")?))
+                .await,
+            "writes",
+        );
+        // Reads are queued apart: one reads, one waits, the third is refused.
+        let (release_read, wait_read) = std::sync::mpsc::channel::<()>();
+        let reading = tokio::spawn({
+            let st = st.clone();
+            async move {
+                st.with_reader(move |s| {
+                    let _ = wait_read.recv();
+                    Ok(s.audit_count("queued")?)
+                })
+                .await
+            }
+        });
+        let read_waiting = tokio::spawn({
+            let st = st.clone();
+            async move { st.with_reader(|s| Ok(s.audit_count("queued")?)).await }
+        });
+        until_full(&st.0.readers.queue).await;
+        assert_overloaded(
+            st.with_reader(|s| Ok(s.audit_count("queued")?)).await,
+            "reads",
+        );
+        release.send(()).expect("release the write");
+        running.await.expect("join").expect("first write");
+        waiting.await.expect("join").expect("second write");
+        release_read.send(()).expect("release the read");
+        reading.await.expect("join").expect("read");
+        read_waiting.await.expect("join").expect("read");
+        // The refused write never ran; the queue is open again.
+        st.with_store(|s| Ok(s.audit("test", "queued", "after")?))
+            .await
+            .expect("write after the queue drained");
+        let n = st
+            .with_reader(|s| Ok(s.audit_count("queued")?))
+            .await
+            .expect("read");
+        assert_eq!(
+            n, 3,
+            "first, second and after; the refused one is not there"
+        );
+    }
 
     /// A read that takes as long as it likes holds up no write: the write
     /// below commits while the read is still running (were writes queued

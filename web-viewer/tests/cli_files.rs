@@ -1312,4 +1312,151 @@ fn exports_in_gcj02_and_bd09_shift_coordinates_and_import_back() {
     let e = wangge_fails(&db, &["export", "places", "--crs", "mars"]);
     assert!(e.contains("mars") && e.contains("gcj02"), "{e}");
     let _ = std::fs::remove_dir_all(&d);
+
+/// Past `--max-waiting-writes` the server refuses a write at once (503
+/// `overloaded`, `Retry-After`) instead of queueing it until the request
+/// time-out, and a refused write is never stored while an accepted one
+/// always is. Bursts of intakes arrive together (each connection sends all
+/// but the last byte, then all send it at once) on a server that lets one
+/// write wait; a burst is repeated until one is refused, so the test waits
+/// for the state, never for a pause to be long enough.
+#[test]
+fn writes_past_the_waiting_limit_are_refused_at_once_and_never_stored() {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Barrier};
+    let d = temp("waiting");
+    let db = d.join("s.duckdb");
+    wangge(&db, &["demo", "--scale", "community", "--seed", "7"]);
+    let (mut server, addr, _log) =
+        serve_proxy_on(&db, &["--no-demo-feed", "--max-waiting-writes", "1"]);
+    // A place in the town: the middle of its tiles' bounds.
+    let (status, tj) = proxy_get(&addr, "/tiles/all.json", "hostile-test-proxy-secret-01");
+    assert_eq!(status, 200, "{tj}");
+    let tj: serde_json::Value = serde_json::from_str(&tj).expect("tilejson");
+    let b: Vec<f64> = (0..4).filter_map(|i| tj["bounds"][i].as_f64()).collect();
+    assert_eq!(b.len(), 4, "{tj}");
+    let (lon, lat) = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+    let (mut accepted, mut refused) = (Vec::new(), Vec::new());
+    let mut rounds = 0;
+    while refused.is_empty() && rounds < 30 {
+        rounds += 1;
+        let n = 40;
+        let barrier = Arc::new(Barrier::new(n));
+        let burst: Vec<_> = (0..n)
+            .map(|k| {
+                let (addr, barrier) = (addr.clone(), barrier.clone());
+                let title = format!("burst {rounds}-{k}");
+                std::thread::spawn(move || {
+                    let body = format!(
+                        r#"{{"category":"09.01","title":"{title}","lon":{lon},"lat":{lat}}}"#
+                    );
+                    let mut req = format!(
+                        "POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Wangge-Role: leader\r\n\
+                         X-Wangge-Proxy-Secret: hostile-test-proxy-secret-01\r\nConnection: close\r\n\
+                         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .into_bytes();
+                    let last = req.pop().expect("a request");
+                    let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+                    s.set_read_timeout(Some(std::time::Duration::from_secs(120)))
+                        .expect("timeout");
+                    s.write_all(&req).expect("request");
+                    barrier.wait();
+                    s.write_all(&[last]).expect("last byte");
+                    let mut answer = String::new();
+                    let _ = s.read_to_string(&mut answer);
+                    (title, answer)
+                })
+            })
+            .collect();
+        for t in burst {
+            let (title, answer) = t.join().expect("client");
+            if answer.starts_with("HTTP/1.1 201") {
+                accepted.push(title);
+            } else {
+                assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+                let head = answer.to_ascii_lowercase();
+                assert!(head.contains("\r\nretry-after: 1\r\n"), "{answer}");
+                assert!(
+                    answer.contains("\"overloaded\"") && answer.contains("writes waiting"),
+                    "{answer}"
+                );
+                refused.push(title);
+            }
+        }
+    }
+    assert!(
+        !refused.is_empty(),
+        "{rounds} bursts of 40 intakes with one write allowed to wait: none refused"
+    );
+    // Every accepted intake is stored, no refused one is.
+    let mut stored = std::collections::HashSet::new();
+    let mut offset = 0;
+    loop {
+        let (status, body) = proxy_get(
+            &addr,
+            &format!("/api/v1/events?limit=10000&offset={offset}"),
+            "hostile-test-proxy-secret-01",
+        );
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        let page = v["features"].as_array().cloned().unwrap_or_default();
+        for f in &page {
+            if let Some(t) = f["properties"]["title"].as_str() {
+                stored.insert(t.to_string());
+            }
+        }
+        offset += page.len();
+        if page.is_empty() || offset as u64 >= v["total"].as_u64().unwrap_or(0) {
+            break;
+        }
+    }
+    for t in &accepted {
+        assert!(stored.contains(t), "accepted intake {t:?} is not stored");
+    }
+    for t in &refused {
+        assert!(!stored.contains(t), "refused intake {t:?} was stored");
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// DuckDB's memory limit and threads from the configuration reach DuckDB
+/// (`WANGGE_DUCKDB_MEMORY_MIB`, `--duckdb-threads`): the server reads the
+/// settings back from the database and prints them.
+#[test]
+fn duckdb_memory_and_threads_come_from_the_command_line() {
+    let d = temp("duckdb-env");
+    let db = d.join("s.duckdb");
+    wangge(&db, &["key", "init"]);
+    let mut server = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .env_remove("WANGGE_KEY_FILE")
+        .env("WANGGE_DUCKDB_MEMORY_MIB", "300")
+        .args(["--db"])
+        .arg(&db)
+        .args(["serve", "--no-demo", "--addr", "127.0.0.1:0"])
+        .args(["--duckdb-threads", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start wangge serve");
+    let mut err = std::io::BufReader::new(server.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    let mut seen = Vec::new();
+    loop {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut err, &mut line).expect("server log");
+        if n == 0 || line.contains("serving on") {
+            break;
+        }
+        seen.push(line.trim().to_string());
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        seen.iter()
+            .any(|l| l == "duckdb: memory_limit 300 MiB, threads 1"),
+        "{seen:?}"
+    );
 }

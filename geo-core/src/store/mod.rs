@@ -111,6 +111,52 @@ impl Store {
         })
     }
 
+    /// Bounds DuckDB's memory (its buffer pool and query state, MiB) and
+    /// its worker threads. Both are settings of the database, not of this
+    /// connection: every connection cloned from this store ([`Store::try_clone`],
+    /// before or after) works under them. `None` keeps DuckDB's own (80 %
+    /// of the machine's memory; one thread per core).
+    pub fn set_limits(&self, memory_mib: Option<u64>, threads: Option<u16>) -> Result<()> {
+        if let Some(mib) = memory_mib {
+            self.conn
+                .execute_batch(&format!("SET memory_limit = '{}MiB'", mib.max(1)))
+                .ctx(format!("setting DuckDB memory_limit to {mib} MiB"))?;
+        }
+        if let Some(n) = threads {
+            self.conn
+                .execute_batch(&format!("SET threads = {}", n.max(1)))
+                .ctx(format!("setting DuckDB threads to {n}"))?;
+        }
+        Ok(())
+    }
+
+    /// DuckDB's memory limit (bytes) and worker threads as the database
+    /// reports them (`current_setting`), read on this connection.
+    pub fn limits(&self) -> Result<(u64, u64)> {
+        // `memory_limit` reads back as text rounded for display ("1.9 GiB").
+        let memory: i64 = self
+            .conn
+            .query_row("SELECT current_setting('memory_limit')", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .ctx("reading DuckDB memory_limit")
+            .and_then(|t| {
+                parse_size(&t).ok_or_else(|| StoreError::Corrupt {
+                    table: "duckdb_settings",
+                    id: 0,
+                    column: "memory_limit",
+                    reason: format!("not a size: {t:?}"),
+                })
+            })?;
+        let threads: i64 = self
+            .conn
+            .query_row("SELECT current_setting('threads')::BIGINT", [], |r| {
+                r.get(0)
+            })
+            .ctx("reading DuckDB threads")?;
+        Ok((memory.max(0) as u64, threads.max(0) as u64))
+    }
+
     /// The ID of the key the store is sealed with.
     pub fn key_id(&self) -> &str {
         self.keys.id()
@@ -212,5 +258,63 @@ impl Store {
             tx.commit().ctx("committing migration")?;
         }
         Ok(())
+    }
+}
+
+/// Bytes of a size as DuckDB prints it (`1.9 GiB`, `512.0 MiB`, `100 KiB`,
+/// `3.2 GB`).
+fn parse_size(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic())?;
+    let (num, unit) = (t[..split].trim(), t[split..].trim());
+    let n: f64 = num.parse().ok()?;
+    let mult: f64 = match unit.to_ascii_lowercase().as_str() {
+        "bytes" | "b" => 1.0,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024f64.powi(4),
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        _ => return None,
+    };
+    Some((n * mult).round() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The limits reach DuckDB and hold on every connection of the store,
+    /// cloned before and after they were set (the server's readers are
+    /// cloned from the write connection).
+    #[test]
+    fn limits_reach_duckdb_on_every_connection() {
+        let store = Store::open_in_memory().expect("store");
+        let before = store.try_clone().expect("clone");
+        store.set_limits(Some(300), Some(1)).expect("set");
+        let after = store.try_clone().expect("clone");
+        for s in [&store, &before, &after] {
+            let (memory, threads) = s.limits().expect("limits");
+            assert_eq!(threads, 1);
+            // DuckDB prints the limit rounded to a tenth of a unit.
+            let want = 300 << 20;
+            assert!(memory.abs_diff(want) < want / 100, "{memory} bytes");
+        }
+        store.set_limits(Some(2048), Some(2)).expect("set");
+        let (memory, threads) = before.limits().expect("limits");
+        assert_eq!(threads, 2);
+        assert!(memory.abs_diff(2048 << 20) < (2048 << 20) / 100, "{memory}");
+    }
+
+    #[test]
+    fn sizes_parse_as_duckdb_prints_them() {
+        assert_eq!(parse_size("1.9 GiB"), Some(2_040_109_466));
+        assert_eq!(parse_size("512.0 MiB"), Some(512 << 20));
+        assert_eq!(parse_size("0 bytes"), Some(0));
+        assert_eq!(parse_size("3.2 GB"), Some(3_200_000_000));
+        assert_eq!(parse_size("lots"), None);
     }
 }

@@ -88,6 +88,25 @@ pub struct ServeArgs {
     /// history read on them, so they never hold up a write), 1–16.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub read_connections: u16,
+    /// Most writes waiting for the one write connection; one more is
+    /// answered 503 `overloaded` (with Retry-After) at once instead of
+    /// queueing until the request time-out.
+    #[arg(long, default_value_t = 256, env = "WANGGE_MAX_WAITING_WRITES")]
+    pub max_waiting_writes: usize,
+    /// Most reads waiting for a read connection; one more is answered 503
+    /// `overloaded` at once.
+    #[arg(long, default_value_t = 256, env = "WANGGE_MAX_WAITING_READS")]
+    pub max_waiting_reads: usize,
+    /// DuckDB's memory limit in MiB (its buffer pool and query state, for
+    /// all connections); past it DuckDB spills to a temporary file or fails
+    /// the query, and the server's memory stays bounded.
+    #[arg(long, default_value_t = 2048, env = "WANGGE_DUCKDB_MEMORY_MIB",
+          value_parser = clap::value_parser!(u64).range(64..))]
+    pub duckdb_memory_mib: u64,
+    /// DuckDB's worker threads (for all connections).
+    #[arg(long, default_value_t = 2, env = "WANGGE_DUCKDB_THREADS",
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub duckdb_threads: u16,
     /// Seconds a connection may send and receive nothing (a half-sent
     /// request, an idle keep-alive) before it is closed; keep it above
     /// --timeout-s, a slow answer sends nothing meanwhile.
@@ -202,6 +221,10 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
     config.max_streams = a.max_streams;
     config.read_connections = usize::from(a.read_connections);
     config.idle_timeout = Duration::from_secs(a.idle_timeout_s.max(1));
+    config.max_waiting_writes = a.max_waiting_writes;
+    config.max_waiting_reads = a.max_waiting_reads;
+    config.duckdb_memory_mib = Some(a.duckdb_memory_mib);
+    config.duckdb_threads = Some(a.duckdb_threads);
     config.tile_cache_bytes = a.tile_cache_mib.saturating_mul(1 << 20);
     config.regrid_budget = Duration::from_secs(a.regrid_budget_s);
     config.dispatch_rules = a.dispatch_rules;
@@ -238,6 +261,11 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
         .map(|m| (m, a.demo_feed_every));
     let state = AppState::new(store, config.clone())
         .context("loading the town from the store and the event rules")?;
+    let (memory, threads) = state.0.duckdb_limits;
+    eprintln!(
+        "duckdb: memory_limit {} MiB, threads {threads}",
+        memory.div_ceil(1 << 20)
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
