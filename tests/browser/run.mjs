@@ -781,9 +781,15 @@ async function run(browser) {
       const dd = await (await lctx.request.get(`${BASE}/api/v1/events/${dept.id}`)).json();
       const name = dd.handler_names?.[dept.handler]?.zh;
       assert(name, `GET /api/v1/events/${dept.id} names no department ${dept.handler}: ${JSON.stringify(dd.handler_names)}`);
-      await lpage.goto(`${BASE}/#sel=event:${dept.id}`, { waitUntil: 'domcontentloaded' });
-      await lpage.waitForSelector('#panel[data-state="ready"][data-kind="event"] [data-field="handler"]', { timeout: 60_000 });
-      const shownHandler = (await lpage.textContent('#panel [data-field="handler"]')).trim();
+      // A link that opens the event (a new page: the same page would only see the hash change).
+      const dpage = await lctx.newPage();
+      const dlog = watch(dpage, '/ (leader, event link)');
+      await dpage.goto(`${BASE}/#sel=event:${dept.id}`, { waitUntil: 'domcontentloaded' });
+      await waitReady(dpage, '/ (leader, event link)');
+      await dpage.waitForSelector('#panel[data-state="ready"][data-kind="event"] [data-field="handler"]', { timeout: 60_000 });
+      const shownHandler = (await dpage.textContent('#panel [data-field="handler"]')).trim();
+      assert(dlog.errors.length === 0, `event link: console errors ${JSON.stringify(dlog.errors)}`);
+      await dpage.close();
       assert(shownHandler === name, `event ${dept.id}: the panel's handler reads "${shownHandler}", the rules name ${dept.handler} "${name}"`);
       assert(llog.errors.length === 0 && llog.failed.length === 0, `leader page: console errors ${JSON.stringify(llog.errors)}, failed requests ${JSON.stringify(llog.failed)}`);
       await lctx.close();
