@@ -136,7 +136,13 @@ impl Server {
     }
 
     /// One request: status, headers and body.
-    fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String, Vec<u8>) {
+    fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, String, Vec<u8>) {
         let mut s = std::net::TcpStream::connect(&self.addr).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(300)))
             .expect("timeout");
@@ -161,13 +167,22 @@ impl Server {
             .and_then(|x| x.parse().ok())
             .expect("status");
         let mut body = raw[split + 4..].to_vec();
-        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
             body = dechunk(&body);
         }
         (status, head, body)
     }
 
-    fn json(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
+    fn json(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Value) {
         let (s, _, b) = self.raw(method, path, headers, body);
         (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
     }
@@ -225,7 +240,12 @@ fn remote(db: &Path, srv: &Server, user: &str, args: &[&str]) -> Output {
 
 /// A point inside the demo community: the first vertex of a building.
 fn somewhere(srv: &Server, leader: &(String, String)) -> (f64, f64) {
-    let (s, v) = srv.json("GET", "/api/v1/buildings?limit=1", &[("Cookie", &leader.0)], b"");
+    let (s, v) = srv.json(
+        "GET",
+        "/api/v1/buildings?limit=1",
+        &[("Cookie", &leader.0)],
+        b"",
+    );
     assert_eq!(s, 200, "{v}");
     let mut c = &v["features"][0]["geometry"]["coordinates"];
     while c[0].is_array() {
@@ -237,12 +257,20 @@ fn somewhere(srv: &Server, leader: &(String, String)) -> (f64, f64) {
 fn tile_of(lon: f64, lat: f64, z: u32) -> String {
     let n = f64::from(1u32 << z);
     let x = ((lon + 180.0) / 360.0 * n) as u32;
-    let y = ((1.0 - (lat.to_radians().tan() + 1.0 / lat.to_radians().cos()).ln() / std::f64::consts::PI) / 2.0 * n) as u32;
+    let y = ((1.0
+        - (lat.to_radians().tan() + 1.0 / lat.to_radians().cos()).ln() / std::f64::consts::PI)
+        / 2.0
+        * n) as u32;
     format!("{z}/{x}/{y}")
 }
 
 fn place_ids(srv: &Server, leader: &(String, String)) -> Vec<u64> {
-    let (s, v) = srv.json("GET", "/api/v1/places?limit=10000", &[("Cookie", &leader.0)], b"");
+    let (s, v) = srv.json(
+        "GET",
+        "/api/v1/places?limit=10000",
+        &[("Cookie", &leader.0)],
+        b"",
+    );
     assert_eq!(s, 200, "{v}");
     v["features"]
         .as_array()
@@ -285,14 +313,27 @@ fn an_import_through_the_running_server_shows_at_once_and_a_bad_one_stores_nothi
     let bad_s = bad.to_str().expect("path");
 
     // A dry run: the counts, nothing stored.
-    let out = remote(&db, &srv, "zhang", &["places", good_s, "--dry-run", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = remote(
+        &db,
+        &srv,
+        "zhang",
+        &["places", good_s, "--dry-run", "--json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).expect("json summary");
     assert_eq!(v["dry_run"], true, "{v}");
     assert_eq!(v["elements"], 2, "{v}");
     assert_eq!(v["rows"], 0, "{v}");
     assert_eq!(v["file"], good_s, "{v}");
-    assert_eq!(place_ids(&srv, &leader), ids_before, "a dry run stored places");
+    assert_eq!(
+        place_ids(&srv, &leader),
+        ids_before,
+        "a dry run stored places"
+    );
 
     // A bad file: refused naming line, field and value; nothing stored.
     let out = remote(&db, &srv, "zhang", &["places", bad_s]);
@@ -301,42 +342,83 @@ fn an_import_through_the_running_server_shows_at_once_and_a_bad_one_stores_nothi
     assert!(err.contains("spaceship"), "{err}");
     assert!(err.contains("category"), "{err}");
     assert!(err.contains("line 3") || err.contains(":3"), "{err}");
-    assert!(!err.contains(".wangge-import-"), "the temporary name leaked: {err}");
+    assert!(
+        !err.contains(".wangge-import-"),
+        "the temporary name leaked: {err}"
+    );
     let ids = place_ids(&srv, &leader);
-    assert!(!ids.contains(&990011) && !ids.contains(&990012), "a refused file stored rows");
+    assert!(
+        !ids.contains(&990011) && !ids.contains(&990012),
+        "a refused file stored rows"
+    );
 
     // The import: the same summary shape as the local `--json`.
     let out = remote(&db, &srv, "zhang", &["places", good_s, "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).expect("json summary");
     assert_eq!(v["rows"].as_u64().unwrap_or(0) >= 2, true, "{v}");
     assert_eq!(v["elements"], 2, "{v}");
     assert!(v["seconds"].as_f64().is_some(), "{v}");
-    let keys: Vec<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
+    let keys: Vec<&str> = v
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         keys,
         [
-            "kind", "file", "dry_run", "elements", "rows", "located", "outside_every_grid",
-            "numbered_ids", "default_units", "dispatched", "incidents", "grid_version", "seconds"
+            "kind",
+            "file",
+            "dry_run",
+            "elements",
+            "rows",
+            "located",
+            "outside_every_grid",
+            "numbered_ids",
+            "default_units",
+            "dispatched",
+            "incidents",
+            "grid_version",
+            "seconds"
         ]
     );
     // In the list and the cached tile at once.
     let ids = place_ids(&srv, &leader);
-    assert!(ids.contains(&990001) && ids.contains(&990002), "imported places not listed");
+    assert!(
+        ids.contains(&990001) && ids.contains(&990002),
+        "imported places not listed"
+    );
     let (s, _, after) = srv.raw("GET", &tile, &[("Cookie", &leader.0)], b"");
     assert_eq!(s, 200);
-    assert!(contains(&after, "周四换届新馆"), "the tile still shows the old places");
+    assert!(
+        contains(&after, "周四换届新馆"),
+        "the tile still shows the old places"
+    );
 
     // The audit line names the account (read after the server stopped:
     // it holds the store).
     drop(srv);
-    let out = ok(wangge(&db).args(["audit"]).output().expect("audit"), "audit");
+    let out = ok(
+        wangge(&db).args(["audit"]).output().expect("audit"),
+        "audit",
+    );
     let log = String::from_utf8_lossy(&out.stdout);
     assert!(
-        log.lines().any(|l| l.contains("leader:zhang") && l.contains("import") && l.contains("新设施.csv")),
+        log.lines().any(|l| l.contains("leader:zhang")
+            && l.contains("import")
+            && l.contains("新设施.csv")),
         "{log}"
     );
-    assert!(log.lines().any(|l| l.contains("leader:zhang") && l.contains("import_refused")), "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("leader:zhang") && l.contains("import_refused")),
+        "{log}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -360,22 +442,38 @@ fn only_a_signed_in_leader_with_its_csrf_token_and_a_file_body_may_import() {
         let (st, v) = srv.json(
             "POST",
             path,
-            &[("Cookie", &s.0), ("X-CSRF-Token", &s.1), ("Content-Type", "application/octet-stream")],
+            &[
+                ("Cookie", &s.0),
+                ("X-CSRF-Token", &s.1),
+                ("Content-Type", "application/octet-stream"),
+            ],
             csv.as_bytes(),
         );
         assert_eq!(st, 403, "{user}: {v}");
     }
     // Anonymous: 401.
-    let (st, v) = srv.json("POST", path, &[("Content-Type", "application/octet-stream")], csv.as_bytes());
+    let (st, v) = srv.json(
+        "POST",
+        path,
+        &[("Content-Type", "application/octet-stream")],
+        csv.as_bytes(),
+    );
     assert_eq!(st, 401, "{v}");
     // A leader's cookie without the CSRF token (a page of another site): 403 csrf.
     let (st, v) = srv.json(
         "POST",
         path,
-        &[("Cookie", &leader.0), ("Content-Type", "application/octet-stream")],
+        &[
+            ("Cookie", &leader.0),
+            ("Content-Type", "application/octet-stream"),
+        ],
         csv.as_bytes(),
     );
-    assert_eq!((st, v["error"]["code"].as_str()), (403, Some("csrf")), "{v}");
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (403, Some("csrf")),
+        "{v}"
+    );
     // A form's content types, even with the token: 415.
     for ct in [
         "application/x-www-form-urlencoded",
@@ -385,7 +483,11 @@ fn only_a_signed_in_leader_with_its_csrf_token_and_a_file_body_may_import() {
         let (st, v) = srv.json(
             "POST",
             path,
-            &[("Cookie", &leader.0), ("X-CSRF-Token", &leader.1), ("Content-Type", ct)],
+            &[
+                ("Cookie", &leader.0),
+                ("X-CSRF-Token", &leader.1),
+                ("Content-Type", ct),
+            ],
             csv.as_bytes(),
         );
         assert_eq!(st, 415, "{ct}: {v}");
@@ -395,36 +497,75 @@ fn only_a_signed_in_leader_with_its_csrf_token_and_a_file_body_may_import() {
     let (st, v) = srv.json(
         "POST",
         path,
-        &[("Cookie", &leader.0), ("X-CSRF-Token", &leader.1), ("Content-Type", "application/octet-stream")],
+        &[
+            ("Cookie", &leader.0),
+            ("X-CSRF-Token", &leader.1),
+            ("Content-Type", "application/octet-stream"),
+        ],
         &big,
     );
     assert_eq!(st, 413, "{v}");
-    assert!(v["error"]["message"].as_str().unwrap_or("").contains("--import-limit-mib"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("--import-limit-mib"),
+        "{v}"
+    );
     let big_file = dir.join("big.csv");
     std::fs::write(&big_file, &big).expect("big");
-    let out = remote(&db, &srv, "zhang", &["places", big_file.to_str().expect("path")]);
+    let out = remote(
+        &db,
+        &srv,
+        "zhang",
+        &["places", big_file.to_str().expect("path")],
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--import-limit-mib"), "{err}");
     // A wrong password and an unreachable server: clear errors.
     let out = wangge(&db)
-        .args(["import", "places", file.to_str().expect("path"), "--server", &srv.url(), "--user", "zhang"])
+        .args([
+            "import",
+            "places",
+            file.to_str().expect("path"),
+            "--server",
+            &srv.url(),
+            "--user",
+            "zhang",
+        ])
         .env("WANGGE_PASSWORD", "wrong")
         .stdin(Stdio::null())
         .output()
         .expect("import");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("refused (401)"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refused (401)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Nothing of all that was stored.
     assert!(!place_ids(&srv, &leader).contains(&990101));
     drop(srv);
     let out = wangge(&db)
-        .args(["import", "places", file.to_str().expect("path"), "--server", "http://127.0.0.1:9", "--user", "zhang"])
+        .args([
+            "import",
+            "places",
+            file.to_str().expect("path"),
+            "--server",
+            "http://127.0.0.1:9",
+            "--user",
+            "zhang",
+        ])
         .env("WANGGE_PASSWORD", PASSWORD)
         .stdin(Stdio::null())
         .output()
         .expect("import");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unreachable"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unreachable"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,10 +11,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, FromArgMatches};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::service::import::{import_into, ImportRun};
 pub use crate::service::import::{
     read_elements_from, DefaultUnitsMade, ImportOutcome, ImportSpec, IncidentSummary,
 };
-use crate::service::import::{import_into, ImportRun};
 
 /// Arguments of `wangge import`.
 #[derive(Args, Debug)]
@@ -243,7 +243,12 @@ mod remote {
         v["error"]["message"]
             .as_str()
             .map(str::to_string)
-            .unwrap_or_else(|| format!("HTTP {status}: {}", body.chars().take(300).collect::<String>()))
+            .unwrap_or_else(|| {
+                format!(
+                    "HTTP {status}: {}",
+                    body.chars().take(300).collect::<String>()
+                )
+            })
     }
 
     pub(super) fn run(
@@ -345,7 +350,11 @@ mod remote {
         let lines = |v: &Value, key: &str| -> Vec<String> {
             v[key]
                 .as_array()
-                .map(|a| a.iter().filter_map(|l| l.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|l| l.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let messages = lines(&v, "messages");

@@ -78,7 +78,8 @@ fn form_type(ct: &str) -> bool {
 fn extension(filename: &str) -> Result<String, AppError> {
     let base = filename.rsplit(['/', '\\']).next().unwrap_or(filename);
     let parts: Vec<&str> = base.split('.').skip(1).collect();
-    let ok = |p: &str| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric());
+    let ok =
+        |p: &str| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric());
     let tail: Vec<&str> = parts
         .iter()
         .rev()
@@ -101,7 +102,12 @@ fn extension(filename: &str) -> Result<String, AppError> {
     }
     let mut ext: Vec<String> = tail.iter().rev().map(|p| p.to_ascii_lowercase()).collect();
     // `x.2026.csv`: only a known double extension keeps two parts.
-    if ext.len() == 2 && !matches!((ext[0].as_str(), ext[1].as_str()), ("osm", "pbf") | (_, "gz")) {
+    if ext.len() == 2
+        && !matches!(
+            (ext[0].as_str(), ext[1].as_str()),
+            ("osm", "pbf") | (_, "gz")
+        )
+    {
         ext.remove(0);
     }
     Ok(format!(".{}", ext.join(".")))
@@ -109,10 +115,7 @@ fn extension(filename: &str) -> Result<String, AppError> {
 
 /// A new owner-only file in the folder of the store.
 async fn temp_file(dir: &Path, ext: &str) -> Result<(TempFile, tokio::fs::File), AppError> {
-    let name = format!(
-        ".wangge-import-{}{ext}",
-        crate::auth::secret::random_hex()
-    );
+    let name = format!(".wangge-import-{}{ext}", crate::auth::secret::random_hex());
     let path = dir.join(name);
     let file = tokio::fs::OpenOptions::new()
         .write(true)
@@ -165,10 +168,8 @@ pub async fn upload(
             ),
         ));
     }
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(uri.query().unwrap_or("")).map_err(|e| {
-            AppError::bad(ErrorCode::BadQuery, format!("bad query string: {e}"))
-        })?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
+        .map_err(|e| AppError::bad(ErrorCode::BadQuery, format!("bad query string: {e}")))?;
     let take = |name: &str| {
         pairs
             .iter()
@@ -176,10 +177,16 @@ pub async fn upload(
             .map(|(_, v)| v.trim().to_string())
     };
     let kind = take("kind").filter(|k| !k.is_empty()).ok_or_else(|| {
-        AppError::bad(ErrorCode::BadKind, "kind is missing (kind=persons, buildings, …, osm)")
+        AppError::bad(
+            ErrorCode::BadKind,
+            "kind is missing (kind=persons, buildings, …, osm)",
+        )
     })?;
     let filename = take("filename").filter(|f| !f.is_empty()).ok_or_else(|| {
-        AppError::bad(ErrorCode::BadParam, "filename is missing (filename=register.csv)")
+        AppError::bad(
+            ErrorCode::BadParam,
+            "filename is missing (filename=register.csv)",
+        )
     })?;
     let category_map = pairs
         .iter()
@@ -187,17 +194,21 @@ pub async fn upload(
         .map(|(_, v)| v.clone());
     let options: Vec<(String, String)> = pairs
         .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "kind" | "filename" | "category_map" | "category-map"))
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "kind" | "filename" | "category_map" | "category-map"
+            )
+        })
         .cloned()
         .collect();
     let ext = extension(&filename)?;
-    let dir = st
-        .0
-        .config
-        .db
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let dir =
+        st.0.config
+            .db
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     // Options first: a wrong one is refused before the file is read.
     let (saved, mut file) = temp_file(&dir, &ext).await?;
     let mut spec = ImportSpec::from_query(&kind, &saved.0, &options)
@@ -214,9 +225,8 @@ pub async fn upload(
     // the client hears the 413 instead of a cut connection.
     let drain_until = limit.saturating_add(64 << 20);
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            AppError::bad(ErrorCode::BadBody, format!("the upload was cut: {e}"))
-        })?;
+        let chunk = chunk
+            .map_err(|e| AppError::bad(ErrorCode::BadBody, format!("the upload was cut: {e}")))?;
         written = written.saturating_add(chunk.len());
         if written > limit {
             over = true;
@@ -281,7 +291,11 @@ pub async fn upload(
             match result {
                 Ok(mut outcome) => {
                     outcome.file = shown.clone();
-                    let what = if outcome.dry_run { "import_dry_run" } else { "import" };
+                    let what = if outcome.dry_run {
+                        "import_dry_run"
+                    } else {
+                        "import"
+                    };
                     s.audit(
                         &actor,
                         what,

@@ -224,7 +224,9 @@ impl ImportSpec {
                     other => return Err(format!("{k}={other:?}: expected 1 or 0")),
                 }
             } else if name.is_empty()
-                || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             {
                 return Err(format!("{k:?} is not an option of wangge import"));
             } else {
