@@ -13,7 +13,7 @@
 // or Excel (`GET /api/v1/{kind}?format=geoparquet|xlsx`, scoped and masked).
 
 import { setLang, getLang, categoryName } from './i18n.js';
-import { api, buildStyle, createMap, esc, logout, townExtent, whoAmI } from './mapcore.js';
+import { api, buildStyle, createMap, esc, logout, send, townExtent, whoAmI } from './mapcore.js';
 import { CATEGORIES, GROUPS, VOCAB } from './vocab.js';
 
 /** Strings of this page (Chinese first). */

@@ -357,7 +357,8 @@ mod remote {
                 })
                 .unwrap_or_default()
         };
-        let messages = lines(&v, "messages");
+        let mut messages = lines(&v, "messages");
+        messages.extend(lines(&v["error"], "messages"));
         let report = lines(&v, "report");
         for m in &messages {
             writeln!(err, "{m}")?;
@@ -365,12 +366,15 @@ mod remote {
         if status != 200 {
             let detail = &v["error"];
             let problems = lines(detail, "problems");
-            // As the local import: a dry run lists the problems on stdout.
-            for p in &problems {
-                if spec.dry_run && !a.json {
-                    writeln!(out, "{p}")?;
-                } else {
-                    writeln!(err, "{p}")?;
+            // As the local import: a dry run lists the problems as its
+            // report; otherwise the error below holds them.
+            if spec.dry_run {
+                for p in &problems {
+                    if a.json {
+                        writeln!(err, "{p}")?;
+                    } else {
+                        writeln!(out, "{p}")?;
+                    }
                 }
             }
             let msg = error_message(status, &v, &body);

@@ -343,7 +343,19 @@ pub async fn upload(
                             .map(|l| l.replace(&spec_path(&spec), &shown))
                             .collect()
                     };
-                    Ok(Err((message, fix(report), fix(messages))))
+                    // A dry run lists the problems as its report; otherwise
+                    // they are the lines of the error after its first.
+                    let problems = if report.is_empty() {
+                        message
+                            .lines()
+                            .skip(1)
+                            .filter(|l| !l.trim().is_empty() && !l.contains("nothing was stored"))
+                            .map(str::to_string)
+                            .collect()
+                    } else {
+                        fix(report)
+                    };
+                    Ok(Err((message, problems, fix(messages))))
                 }
             }
         })
