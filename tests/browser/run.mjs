@@ -31,6 +31,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { inboxTests } from './inbox.mjs';
 import { householdTests } from './household.mjs';
+import { importTests } from './imports.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const OUT = resolve(args.out || 'target/browser');
@@ -64,7 +65,7 @@ const READY_MS = Number(args['ready-timeout'] || 90_000);
 // disk instead of the copies embedded in the server binary (no rebuild needed).
 const ASSETS = args.assets ? resolve(args.assets) : null;
 // `--only inbox,dashboard` runs those parts only (viewer, screen, embed,
-// inbox, household, regrid, dashboard): a quicker check while working on one
+// inbox, household, regrid, dashboard, imports): a quicker check while working on one
 // page; the full run is the default and what CI runs.
 const ONLY = args.only ? new Set(String(args.only).split(',')) : null;
 /** @param {string} part */
@@ -1222,6 +1223,7 @@ async function run(browser) {
   if (want('regrid')) await regridCancelTests(browser);
   if (want('regrid')) await regridTests(browser);
   if (want('dashboard')) await dashboardTests(browser, { step, assert, newContext, apiJson, BASE, OUT });
+  if (want('imports')) await importTests(browser, { step, assert, newContext, apiJson, BASE });
 }
 
 // ---------------------------------------------------------------- re-gridding: cancelling a long job (issue 17)

@@ -14,7 +14,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::auth;
 use crate::error::{json_errors, AppError, EdgeLimits};
 use crate::routes::{
-    analytics, api, events, households, inbox, ogc, open311, pages, regrid, tiles,
+    analytics, api, events, households, imports, inbox, ogc, open311, pages, regrid, tiles,
 };
 use crate::state::AppState;
 
@@ -104,6 +104,10 @@ pub fn app(state: AppState) -> Router {
         .layer(CompressionLayer::new());
     Router::new()
         .route("/healthz", get(api::healthz))
+        // Imports: outside the API's request time-out (a week's register
+        // may take longer to upload and import); the body is streamed to
+        // a file with its own limit (`--import-limit-mib`).
+        .route("/api/v1/imports", post(imports::upload))
         .nest("/api/v1", api)
         // OGC API – Features (`crate::ogc::PREFIX`); the document, the
         // collections and the items are gzipped for clients that offer it.

@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// Largest JSON body of the other POST routes (intake needs a few kB).
     pub json_body_limit: usize,
+    /// Largest file `POST /api/v1/imports` accepts, bytes.
+    pub import_limit: usize,
     /// Most open connections; one more is answered 503 `overloaded` at
     /// once and closed.
     pub max_connections: usize,
@@ -78,6 +80,7 @@ impl ServerConfig {
             request_timeout: Duration::from_secs(30),
             body_limit: 16 * 1024 * 1024,
             json_body_limit: 64 * 1024,
+            import_limit: 256 << 20,
             max_connections: 2048,
             max_streams: 1024,
             read_connections: 2,

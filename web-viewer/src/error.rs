@@ -197,6 +197,8 @@ error_codes! {
         BadPhoto => "bad_photo",
         /// 429: log-in locked after failures
         Locked => "locked",
+        /// 422: an uploaded file was refused (problems listed); nothing stored
+        ImportRefused => "import_refused",
         /// 500: logged with detail, answered without
         Internal => "internal",
 }

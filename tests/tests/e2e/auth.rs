@@ -1029,3 +1029,137 @@ async fn residents_names_in_event_text_are_masked_unless_revealed() {
     .await
     .expect("names");
 }
+
+/// `POST /api/v1/imports` (issue 16) attacked: every role but the leader
+/// refused (403; anonymous 401; a kiosk screen 403), a leader's cookie
+/// without the CSRF token (a page of another site) refused, a form's content
+/// types refused even with the token (an HTML form cannot start an import),
+/// options naming files of the server (`rejects`, `dispatch_rules`) or
+/// unknown ones refused before anything is read, a file name with a path
+/// cannot place the upload elsewhere, and no temporary file is left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_refuse_other_roles_forms_missing_csrf_and_server_paths() {
+    let srv = server("auth-imports", |c| c.import_limit = 64 * 1024).await;
+    let addr = srv.addr;
+    let kiosk = srv.kiosk.clone();
+    let dir = srv
+        .state
+        .0
+        .config
+        .db
+        .parent()
+        .expect("store folder")
+        .to_path_buf();
+    blocking(move || {
+        let csv = "id,name,category,lon,lat\n990201,攻击测试,facility,121.5,31.2\n";
+        let path = "/api/v1/imports?kind=places&filename=x.csv&dry_run=1";
+        let octet = ("Content-Type", "application/octet-stream");
+        let r = http(addr, "POST", path, &[octet], Some(csv));
+        assert_eq!(r.status, 401, "anonymous: {}", r.body);
+        for name in ["worker", "fire", "planner"] {
+            let (cookie, csrf) = login(addr, name);
+            let r = http(
+                addr,
+                "POST",
+                path,
+                &[("Cookie", &cookie), ("X-CSRF-Token", &csrf), octet],
+                Some(csv),
+            );
+            assert_eq!(r.status, 403, "{name}: {}", r.body);
+        }
+        let r = http(
+            addr,
+            "POST",
+            "/api/v1/session/kiosk",
+            &[("Content-Type", "application/json")],
+            Some(&json!({"token": kiosk}).to_string()),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let screen = format!("wangge_session={}", r.session_cookie().expect("cookie"));
+        let csrf = r.json()["csrf"].as_str().unwrap_or_default().to_string();
+        let r = http(
+            addr,
+            "POST",
+            path,
+            &[("Cookie", &screen), ("X-CSRF-Token", &csrf), octet],
+            Some(csv),
+        );
+        assert_eq!(r.status, 403, "kiosk screen: {}", r.body);
+        // Claiming the leader's role by header without the proxy: 401.
+        let r = http(addr, "POST", path, &[("X-Wangge-Role", "leader"), octet], Some(csv));
+        assert_eq!(r.status, 401, "{}", r.body);
+
+        let (cookie, csrf) = login(addr, "leader");
+        // Another site's form: the cookie comes, the CSRF token cannot.
+        for ct in ["application/x-www-form-urlencoded", "multipart/form-data; boundary=b", "text/plain"] {
+            let r = http(addr, "POST", path, &[("Cookie", &cookie), ("Content-Type", ct)], Some(csv));
+            assert_eq!(r.status, 403, "{ct} without CSRF: {}", r.body);
+            assert_eq!(r.json()["error"]["code"], "csrf", "{}", r.body);
+            let r = http(
+                addr,
+                "POST",
+                path,
+                &[("Cookie", &cookie), ("X-CSRF-Token", &csrf), ("Content-Type", ct)],
+                Some(csv),
+            );
+            assert_eq!(r.status, 415, "{ct} with CSRF: {}", r.body);
+        }
+        let leader = |p: &str, body: &str| {
+            http(
+                addr,
+                "POST",
+                p,
+                &[("Cookie", &cookie), ("X-CSRF-Token", &csrf), octet],
+                Some(body),
+            )
+        };
+        // Options that would name files of the server, or are no options.
+        for q in [
+            "rejects=%2Ftmp%2Fstolen.csv&skip_bad_rows=1",
+            "dispatch_rules=%2Fetc%2Fpasswd",
+            "db=%2Ftmp%2Fother.duckdb",
+            "json=1",
+            "dry_run=maybe",
+        ] {
+            let r = leader(&format!("{path}&{q}"), csv);
+            assert_eq!(r.status, 400, "{q}: {}", r.body);
+        }
+        // A value is one value: it cannot smuggle in another option.
+        let r = leader(&format!("{path}&crs=wgs84%20--repair"), csv);
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert!(r.json()["error"]["message"].as_str().unwrap_or("").contains("--crs"), "{}", r.body);
+        // A category map is the map's text, never a path the server reads.
+        let r = leader(
+            "/api/v1/imports?kind=events&filename=x.csv&dry_run=1&time_col=t&lon_col=x&lat_col=y&category_col=c&category_map=%2Fetc%2Fpasswd",
+            "t,x,y,c\n2026-01-01 08:00,121.5,31.2,路灯\n",
+        );
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert!(!r.body.contains("root:"), "{}", r.body);
+        // A file name with a path: the upload still lands beside the store.
+        let r = leader(
+            "/api/v1/imports?kind=places&filename=..%2F..%2F..%2Ftmp%2Fevil.csv&dry_run=1",
+            csv,
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["file"], "../../../tmp/evil.csv", "{}", r.body);
+        let r = leader("/api/v1/imports?kind=places&filename=x.shp", csv);
+        assert_eq!(r.status, 400, "{}", r.body);
+        // Over the limit: 413 naming the flag.
+        let big = "x".repeat(70 * 1024);
+        let r = leader(path, &big);
+        assert_eq!(r.status, 413, "{}", r.body);
+        assert!(r.body.contains("--import-limit-mib"), "{}", r.body);
+        // Nothing stored, nothing left beside the store.
+        let r = http(addr, "GET", "/api/v1/places?limit=10000", &[("Cookie", &cookie)], None);
+        assert!(!r.body.contains("990201"), "an import was stored");
+        let left: Vec<String> = std::fs::read_dir(&dir)
+            .expect("store folder")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| n.starts_with(".wangge-import-"))
+            .collect();
+        assert!(left.is_empty(), "temporary files left: {left:?}");
+    })
+    .await
+    .expect("imports attacked");
+}

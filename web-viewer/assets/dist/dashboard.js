@@ -13,7 +13,7 @@
 // or Excel (`GET /api/v1/{kind}?format=geoparquet|xlsx`, scoped and masked).
 
 import { setLang, getLang, categoryName } from './i18n.js';
-import { api, buildStyle, createMap, esc, logout, townExtent, whoAmI } from './mapcore.js';
+import { api, buildStyle, createMap, esc, logout, send, townExtent, whoAmI } from './mapcore.js';
 import { CATEGORIES, GROUPS, VOCAB } from './vocab.js';
 
 /** Strings of this page (Chinese first). */
@@ -35,6 +35,13 @@ const TEXT = {
     keyPop: '重点人群', keyHouseholds: '户数', keyBeyond: '圈外户数', keyBeyondShare: '圈外占比',
     exportHeading: '导出要素清单', exportKind: '要素', dlParquet: '下载 GeoParquet',
     exportHint: '整份清单，按您的权限范围；个人信息已脱敏。',
+    importHeading: '导入数据', importKind: '类型', importFile: '文件', importCrs: '坐标系',
+    importDry: '试导入', importGo: '导入', importHint: '全部导入或全不导入；地图和大屏不必停。试导入只检查，不保存。',
+    importNoFile: '请先选择文件', importSending: '正在上传并导入 {0}…',
+    importDone: '已导入 {0}：{1} 个要素，写入 {2} 行，{3} 个有位置，{4} 个不在任何网格内（{5} 秒）',
+    importDryDone: '试导入 {0}：可导入 {1} 个要素，{2} 个有位置，{3} 个不在任何网格内；未保存',
+    importRefused: '未导入，数据未改动：{0}',
+    osm: 'OpenStreetMap', sentiments: '民情',
     kinds: {
       communities: '社区', grids: '网格', compounds: '小区', buildings: '楼栋', units: '单元', places: '场所',
       organisations: '组织', roads: '道路', events: '事件', households: '住户', persons: '人口',
@@ -61,6 +68,13 @@ const TEXT = {
     keyPop: 'Key population', keyHouseholds: 'Households', keyBeyond: 'Beyond', keyBeyondShare: 'Beyond share',
     exportHeading: 'Export element lists', exportKind: 'Elements', dlParquet: 'Download GeoParquet',
     exportHint: 'The whole list within your scope; personal data masked.',
+    importHeading: 'Import data', importKind: 'Kind', importFile: 'File', importCrs: 'Coordinates',
+    importDry: 'Dry run', importGo: 'Import', importHint: 'All or nothing; the map and the big screen keep running. A dry run only checks and stores nothing.',
+    importNoFile: 'Choose a file first', importSending: 'Uploading and importing {0}…',
+    importDone: 'Imported {0}: {1} elements, {2} rows written, {3} located, {4} inside no grid ({5} s)',
+    importDryDone: 'Dry run of {0}: {1} elements would be stored, {2} located, {3} inside no grid; nothing stored',
+    importRefused: 'Not imported, nothing changed: {0}',
+    osm: 'OpenStreetMap', sentiments: 'Sentiments',
     kinds: {
       communities: 'Communities', grids: 'Grids', compounds: 'Compounds', buildings: 'Buildings', units: 'Units',
       places: 'Places', organisations: 'Organisations', roads: 'Roads', events: 'Events', households: 'Households',
@@ -467,7 +481,80 @@ function render() {
   for (const [code] of GROUPS) cat.add(new Option(categoryName(code), code, false, code === was));
   for (const [code] of CATEGORIES) cat.add(new Option(`· ${categoryName(code)}`, code, false, code === was));
   renderExportKinds();
+  renderImportKinds();
   renderTable();
+}
+
+// ---------------------------------------------------------------- imports
+
+/** What the import panel offers (`wangge import KIND`). */
+const IMPORT_KINDS = ['persons', 'households', 'buildings', 'units', 'compounds', 'places', 'organisations',
+  'roads', 'events', 'sentiments', 'grids', 'communities', 'osm'];
+
+function renderImportKinds() {
+  const sel = select('import-kind');
+  const chosen = sel.value || IMPORT_KINDS[0];
+  const dict = /** @type {Record<string, any>} */ (TEXT[getLang() === 'en' ? 'en' : 'zh']);
+  sel.innerHTML = '';
+  for (const k of IMPORT_KINDS) {
+    const name = dict.kinds[k] || dict[k] || k;
+    sel.add(new Option(`${name} (${k})`, k, false, k === chosen));
+  }
+}
+
+/**
+ * Uploads the chosen file to `POST /api/v1/imports` (the body is the file
+ * itself, so no form can start an import) and shows the summary or the
+ * problems. @param {boolean} dry
+ */
+async function runImport(dry) {
+  const input = /** @type {HTMLInputElement} */ ($('import-file'));
+  const file = input.files?.[0];
+  const status = $('import-status');
+  const problems = $('import-problems');
+  problems.replaceChildren();
+  if (!file) {
+    status.textContent = tr('importNoFile');
+    return;
+  }
+  const q = new URLSearchParams({ kind: select('import-kind').value, filename: file.name, crs: select('import-crs').value });
+  if (dry) q.set('dry_run', '1');
+  status.textContent = tr('importSending', file.name);
+  document.body.dataset.import = 'running';
+  const res = await send(`/api/v1/imports?${q}`, {
+    method: 'POST',
+    body: file,
+    headers: { 'content-type': 'application/octet-stream' },
+  });
+  /** @type {any} */
+  let v = null;
+  try {
+    v = await res.json();
+  } catch (_) {
+    /* not JSON */
+  }
+  if (res.ok && v) {
+    status.textContent = v.dry_run
+      ? tr('importDryDone', file.name, v.elements, v.located, v.outside_every_grid)
+      : tr('importDone', file.name, v.elements, v.rows, v.located, v.outside_every_grid, Number(v.seconds).toFixed(1));
+    const lines = [...(v.messages || [])];
+    problems.replaceChildren(...lines.map((/** @type {string} */ l) => {
+      const li = document.createElement('li');
+      li.textContent = l;
+      return li;
+    }));
+    document.body.dataset.import = v.dry_run ? 'dry' : 'done';
+    if (!v.dry_run) loadIndicators();
+  } else {
+    const err = v?.error;
+    status.textContent = tr('importRefused', err?.message?.split('\n')[0] || `${res.status} ${res.statusText}`);
+    problems.replaceChildren(...(err?.problems || []).map((/** @type {string} */ l) => {
+      const li = document.createElement('li');
+      li.textContent = l;
+      return li;
+    }));
+    document.body.dataset.import = 'refused';
+  }
 }
 
 // ---------------------------------------------------------------- coverage
@@ -602,6 +689,8 @@ async function main() {
   // Per-worker indicators name people: offered to leaders only (the API refuses the others).
   /** @type {HTMLOptionElement} */ (select('level').querySelector('option[value="worker"]')).hidden = me.role !== 'leader';
   myRole = me.role;
+  // Imports are the leaders' (the API refuses the others).
+  $('imports').hidden = me.role !== 'leader';
   const today = new Date();
   field('to').value = isoDate(today);
   field('from').value = isoDate(new Date(today.getTime() - 90 * 86400e3));
@@ -621,6 +710,8 @@ async function main() {
   });
   for (const id of ['week', 'category']) field(id).addEventListener('change', () => loadHotspots());
   select('export-kind').addEventListener('change', () => setExportLinks());
+  $('import-dry').addEventListener('click', () => runImport(true).catch(fail));
+  $('import-go').addEventListener('click', () => runImport(false).catch(fail));
   try {
     const [style, extent] = await Promise.all([buildStyle({ lang: getLang() }), townExtent()]);
     map = await createMap('dash-map', { style, state: {}, extent });

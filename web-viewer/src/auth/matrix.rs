@@ -159,6 +159,7 @@ pub const ROWS: &[Row] = &[
     row("GET", "/api/v1/indicators", Who::Roles(AGGREGATES), "indicators (aggregates; `level=worker` names workers: leaders only; `format=csv` or `xlsx` downloads the rows, `rank=` the ranked table as shown)"),
     row("GET", "/api/v1/hotspots", Who::Roles(AGGREGATES), "emerging hotspots (aggregates)"),
     row("GET", "/api/v1/coverage", Who::Roles(AGGREGATES), "15-minute coverage (aggregates)"),
+    upload("/api/v1/imports", Who::Roles(LEADERS), "import a file (the raw body; never a form's content type) as `wangge import` does, options in the query; town-wide, all or nothing; `--import-limit-mib`; answers the summary of `wangge import --json`; 422 lists the problems, nothing stored; audited with the account"),
     row("POST", "/api/v1/persons/lookup", Who::Roles(PEOPLE), "people by ID number (in the body, never the URL); worker: own grids, masked unless revealed with a reason; every look-up audited"),
     row("GET", "/api/v1/{kind}", Who::Roles(SIGNED_IN), "GeoJSON of a kind; people, households and sentiments for leader and worker only (worker: own grids), masked unless revealed with a reason"),
 ];

@@ -89,26 +89,7 @@ pub struct RegridSummary<'a> {
     /// The grid version made by `--adopt`.
     pub adopted: Option<VersionReport>,
 }
-/// One line per element table of what a grid change re-assigned.
-pub fn version_summary(v: &VersionReport) -> String {
-    let moved: Vec<String> = v
-        .reassigned
-        .iter()
-        .filter(|(_, n)| **n > 0)
-        .map(|(k, n)| format!("{k} {n}"))
-        .collect();
-    format!(
-        "grid version {}: {} grids retired, {} created; references changed: {}",
-        v.version,
-        v.retired.len(),
-        v.created.len(),
-        if moved.is_empty() {
-            "none".to_string()
-        } else {
-            moved.join(", ")
-        }
-    )
-}
+pub use crate::service::regrid::version_summary;
 
 /// Writes the proposal's GeoJSON and JSON report (and xlsx when asked).
 pub fn write_outputs(

@@ -78,6 +78,10 @@ pub struct ServeArgs {
     /// Largest JSON body of the POST routes other than photo uploads, bytes.
     #[arg(long, default_value_t = 64 * 1024)]
     pub json_body_limit: usize,
+    /// Largest file `POST /api/v1/imports` (`wangge import --server`)
+    /// accepts, MiB; a larger one is answered 413.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub import_limit_mib: u64,
     /// Most open connections; more are answered 503 at once.
     #[arg(long, default_value_t = 2048, env = "WANGGE_MAX_CONNECTIONS")]
     pub max_connections: usize,
@@ -217,6 +221,7 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
     config.k_anonymity = a.k_anonymity;
     config.request_timeout = Duration::from_secs(a.timeout_s);
     config.json_body_limit = a.json_body_limit.max(1024);
+    config.import_limit = usize::try_from(a.import_limit_mib << 20).unwrap_or(usize::MAX);
     config.max_connections = a.max_connections.max(1);
     config.max_streams = a.max_streams;
     config.read_connections = usize::from(a.read_connections);

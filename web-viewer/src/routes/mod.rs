@@ -4,6 +4,7 @@ pub mod analytics;
 pub mod api;
 pub mod events;
 pub mod households;
+pub mod imports;
 pub mod inbox;
 pub mod ogc;
 pub mod open311;

@@ -7,6 +7,7 @@ pub mod event_loop;
 pub mod export;
 pub mod features;
 pub mod household;
+pub mod import;
 pub mod photos;
 pub mod regrid;
 pub mod regrid_jobs;

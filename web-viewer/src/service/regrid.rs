@@ -300,3 +300,24 @@ pub fn change_from_proposal(
         source: source.to_string(),
     }
 }
+
+/// One line per element table of what a grid change re-assigned.
+pub fn version_summary(v: &geo_core::store::VersionReport) -> String {
+    let moved: Vec<String> = v
+        .reassigned
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    format!(
+        "grid version {}: {} grids retired, {} created; references changed: {}",
+        v.version,
+        v.retired.len(),
+        v.created.len(),
+        if moved.is_empty() {
+            "none".to_string()
+        } else {
+            moved.join(", ")
+        }
+    )
+}
