@@ -1312,6 +1312,7 @@ fn exports_in_gcj02_and_bd09_shift_coordinates_and_import_back() {
     let e = wangge_fails(&db, &["export", "places", "--crs", "mars"]);
     assert!(e.contains("mars") && e.contains("gcj02"), "{e}");
     let _ = std::fs::remove_dir_all(&d);
+}
 
 /// Past `--max-waiting-writes` the server refuses a write at once (503
 /// `overloaded`, `Retry-After`) instead of queueing it until the request
