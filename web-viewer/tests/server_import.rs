@@ -7,9 +7,9 @@
 //! form's content type; a file over `--import-limit-mib` is answered 413;
 //! the audit log names the account.
 
-use std::io::{BufRead, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -87,50 +87,10 @@ fn store(tag: &str) -> (PathBuf, PathBuf) {
     (dir, db)
 }
 
-/// A running `wangge serve`, killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::Server;
 
 impl Server {
-    #[allow(clippy::zombie_processes)]
-    fn start(db: &Path, extra: &[&str]) -> Server {
-        let mut child = wangge(db)
-            .args(["serve", "--addr", "127.0.0.1:0", "--no-demo-feed"])
-            .args(["--escalate-every-s", "0"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("serve");
-        let mut log = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if log.read_line(&mut line).unwrap_or(0) == 0 {
-                let status = child.wait();
-                panic!("the server stopped before serving: {status:?}");
-            }
-            if let Some(addr) = line
-                .split("serving on http://")
-                .nth(1)
-                .and_then(|r| r.split_whitespace().next())
-            {
-                let addr = addr.to_string();
-                std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
-                return Server { child, addr };
-            }
-        }
-    }
-
     fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -287,7 +247,7 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 #[test]
 fn an_import_through_the_running_server_shows_at_once_and_a_bad_one_stores_nothing() {
     let (dir, db) = store("main");
-    let srv = Server::start(&db, &[]);
+    let srv = Server::spawn(wangge(&db), &[]);
     let leader = srv.login("zhang");
     let (lon, lat) = somewhere(&srv, &leader);
     let tile = format!("/tiles/places/{}.mvt", tile_of(lon, lat, 16));
@@ -425,7 +385,7 @@ fn an_import_through_the_running_server_shows_at_once_and_a_bad_one_stores_nothi
 #[test]
 fn only_a_signed_in_leader_with_its_csrf_token_and_a_file_body_may_import() {
     let (dir, db) = store("refusals");
-    let srv = Server::start(&db, &["--import-limit-mib", "1"]);
+    let srv = Server::spawn(wangge(&db), &["--import-limit-mib", "1"]);
     let leader = srv.login("zhang");
     let (lon, lat) = somewhere(&srv, &leader);
     let csv = format!("id,name,category,lon,lat\n990101,越权设施,facility,{lon},{lat}\n");

@@ -2,7 +2,8 @@
 //! store, a demo store made by `wangge demo`, the proxy secret file, the
 //! server started on a free port (killed with SIGKILL when dropped), one
 //! HTTP request as a signed-in role behind the authenticating proxy, and a
-//! small seeded random generator. Used by `kill9.rs` and `regrid_jobs.rs`.
+//! small seeded random generator. Used by `kill9.rs`, `regrid_jobs.rs` and
+//! `server_import.rs`.
 //!
 //! Each test binary uses a part of it, hence `dead_code` allowed here.
 #![allow(dead_code)]
@@ -82,13 +83,22 @@ impl Server {
     /// Starts `wangge serve` (proxy log-in, no demo feed, no escalation
     /// loop) with `extra` arguments, once it logs its address. `Drop` kills
     /// and waits for it (clippy cannot follow the child there).
-    #[allow(clippy::zombie_processes)]
     pub fn start(db: &Path, secret: &Path, extra: &[&str]) -> Server {
-        let mut child = wangge(db)
-            .args(["serve", "--addr", "127.0.0.1:0", "--auth", "proxy"])
+        let secret = secret.to_str().expect("a UTF-8 path");
+        let mut args = vec!["--auth", "proxy", "--proxy-secret-file", secret];
+        args.extend(extra);
+        Server::spawn(wangge(db), &args)
+    }
+
+    /// Starts `wangge serve` (no demo feed, no escalation loop) on a free
+    /// loopback port from the command `wangge` (the store and environment
+    /// chosen by the caller) with `extra` arguments, once it logs its
+    /// address; log-in as `extra` says (the default: accounts).
+    #[allow(clippy::zombie_processes)]
+    pub fn spawn(mut wangge: Command, extra: &[&str]) -> Server {
+        let mut child = wangge
+            .args(["serve", "--addr", "127.0.0.1:0"])
             .args(["--no-demo-feed", "--escalate-every-s", "0"])
-            .arg("--proxy-secret-file")
-            .arg(secret)
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
