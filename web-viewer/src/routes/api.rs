@@ -97,21 +97,29 @@ pub async fn list(
     let window = download
         .is_none()
         .then(|| page.offset..page.offset.saturating_add(page.limit));
+    // The walk over the view's elements (tens of thousands of events on a
+    // town) runs on a blocking thread, not on one of the few async workers
+    // that also serve cached tiles and streams.
     let (total, page_feats) = {
-        let view = st.view()?;
-        let scope = scope_of(&access, &view);
-        let grid_filter = q.grid.as_deref().map(|g| grid_id(&view, g)).transpose()?;
-        features(
-            &view,
-            &access,
-            &scope,
-            &kind,
-            &q,
-            bbox,
-            grid_filter,
-            now,
-            window,
-        )?
+        let (st, access, of) = (st.clone(), access.clone(), kind.clone());
+        tokio::task::spawn_blocking(move || {
+            let view = st.view()?;
+            let scope = scope_of(&access, &view);
+            let grid_filter = q.grid.as_deref().map(|g| grid_id(&view, g)).transpose()?;
+            features(
+                &view,
+                &access,
+                &scope,
+                &of,
+                &q,
+                bbox,
+                grid_filter,
+                now,
+                window,
+            )
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("list of {kind}: {e}")))??
     };
     if let Some(format) = download {
         let rows: Vec<Row> = page_feats.iter().map(Row::from_feature).collect();
