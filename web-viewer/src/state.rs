@@ -232,6 +232,24 @@ impl AppState {
         Ok(())
     }
 
+    /// After a write that changes the town as a whole (an adopted
+    /// re-gridding, an import): rebuilds the view from `store` and drops
+    /// every cached tile. Call it inside [`AppState::with_store`], under the
+    /// store lock, so no other write slips in between. `Err` says what could
+    /// not be rebuilt (the write itself is stored).
+    pub fn reload_view(&self, store: &Store) -> Result<(), String> {
+        let view = TownView::load(store, self.now()).map_err(|e| e.to_string())?;
+        *self
+            .view_mut()
+            .map_err(|_| "view lock poisoned".to_string())? = view;
+        self.0
+            .tiles
+            .lock()
+            .map_err(|_| "tile cache poisoned".to_string())?
+            .clear();
+        Ok(())
+    }
+
     /// Runs `f` on the store (the write connection) on a blocking thread.
     /// When `config.max_waiting_writes` calls wait for it already, `f` is
     /// not run and the answer is 503 `overloaded` at once.

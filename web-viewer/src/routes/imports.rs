@@ -25,7 +25,6 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::role::{Access, Role};
 use crate::service::import::{import_into, ImportOutcome, ImportRun, ImportSpec};
 use crate::state::AppState;
-use crate::view::TownView;
 
 /// The answer: the summary of `wangge import --json`, then the messages the
 /// CLI prints on stderr and the dry run's report lines.
@@ -305,21 +304,12 @@ pub async fn upload(
                         ),
                     )?;
                     if !outcome.dry_run {
-                        // The store changed: rebuild the view and drop every
-                        // cached tile now, under the store lock, so no write
-                        // slips in between.
-                        let view = TownView::load(s, st2.now()).map_err(|e| {
+                        st2.reload_view(s).map_err(|e| {
                             AppError::Internal(format!(
                                 "{} rows imported, but the view could not be rebuilt: {e}",
                                 outcome.rows
                             ))
                         })?;
-                        *st2.view_mut()? = view;
-                        st2.0
-                            .tiles
-                            .lock()
-                            .map_err(|_| AppError::Internal("tile cache poisoned".into()))?
-                            .clear();
                     }
                     Ok(Ok(ImportAnswer {
                         outcome,

@@ -22,7 +22,6 @@ use crate::role::{Access, Role};
 use crate::service::regrid::{change_from_proposal, Proposal, RegridRequest};
 use crate::service::regrid_jobs::{self, JobSpec, MAX_JOBS};
 use crate::state::AppState;
-use crate::view::TownView;
 
 fn planner_or_leader(access: &Access, what: &str) -> AppResult<()> {
     if matches!(access.role, Role::Leader | Role::Planner) {
@@ -374,21 +373,7 @@ pub async fn adopt_regrid(
                 other => AppError::from(other),
             })?;
             s.set_regrid_job_adopted(id, report.version)?;
-            // The store changed: rebuild the view and drop every cached tile
-            // now, under the store lock, so no write slips in between.
-            let rebuilt = TownView::load(s, st2.now())
-                .map_err(|e| e.to_string())
-                .and_then(|view| {
-                    *st2.view_mut()
-                        .map_err(|_| "view lock poisoned".to_string())? = view;
-                    st2.0
-                        .tiles
-                        .lock()
-                        .map_err(|_| "tile cache poisoned".to_string())?
-                        .clear();
-                    Ok(())
-                });
-            Ok((report, rebuilt))
+            Ok((report, st2.reload_view(s)))
         })
         .await;
     st.0.regrid_jobs.end_adoption(id);
