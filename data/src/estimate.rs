@@ -44,7 +44,7 @@ use geo::orient::{Direction, Orient};
 use geo::{Distance, GeodesicArea, Haversine, MinimumRotatedRect};
 use geo_core::ids::{BuildingId, UnitId};
 use geo_core::model::{Building, BuildingUse, Unit};
-use geo_types::Point;
+use geo_types::{Point, Polygon};
 
 /// Parameters of the estimate, with defaults for Chinese towns.
 #[derive(Debug, Clone, PartialEq)]
@@ -187,7 +187,8 @@ pub struct Estimate {
 /// let footprint = polygon![
 ///     (x: 121.5000, y: 31.2300), (x: 121.50063, y: 31.2300),
 ///     (x: 121.50063, y: 31.23011), (x: 121.5000, y: 31.23011), (x: 121.5000, y: 31.2300),
-/// ];
+/// ]
+/// .into();
 /// let b = Building {
 ///     id: BuildingId::new(1).unwrap(), compound: None, footprint, levels: Some(6),
 ///     height_m: None, usage: BuildingUse::Residential, units: 0, households: 0,
@@ -253,9 +254,19 @@ pub fn estimate_households(b: &Building, p: &EstimateParams) -> Estimate {
 }
 
 /// One unit per `unit_frontage_m` of the long side of the minimum rotated
-/// rectangle; 1 for towers (long side < 1.5 × short side).
+/// rectangle; 1 for towers (long side < 1.5 × short side). A building of
+/// several parts gets the sum of its parts'.
 fn units_from_footprint(b: &Building, p: &EstimateParams) -> u16 {
-    let Some(rect) = b.footprint.minimum_rotated_rect() else {
+    b.footprint
+        .0
+        .iter()
+        .map(|part| part_units(part, p))
+        .fold(0u16, u16::saturating_add)
+        .max(1)
+}
+
+fn part_units(part: &Polygon<f64>, p: &EstimateParams) -> u16 {
+    let Some(rect) = part.minimum_rotated_rect() else {
         return 1;
     };
     let c: Vec<Point<f64>> = rect.exterior().points().collect();
@@ -273,13 +284,48 @@ fn units_from_footprint(b: &Building, p: &EstimateParams) -> u16 {
         .clamp(1.0, f64::from(u16::MAX)) as u16
 }
 
-/// The entrances of a building: `k` points spread evenly, at `(i + ½) / k`,
-/// along the longer side (in metres) of its footprint's bounding box, on the
-/// line through the mean of its vertices. For the rectangles and slabs most
-/// buildings are, that is the middle line of the building; in a strongly
-/// concave footprint (an L, a U) an entrance can fall just outside it.
-fn entrances(b: &Building, k: u32) -> Vec<Point<f64>> {
-    let ring = &b.footprint.exterior().0;
+/// The entrances of a building: `k` points shared out among its parts in
+/// proportion to their own entrance counts (largest remainder), and in each
+/// part spread evenly, at `(i + ½) / n`, along the longer side (in metres)
+/// of its bounding box, on the line through the mean of its vertices. For
+/// the rectangles and slabs most buildings are, that is the middle line of
+/// the building; in a strongly concave footprint (an L, a U) an entrance can
+/// fall just outside it.
+fn entrances(b: &Building, k: u32, p: &EstimateParams) -> Vec<Point<f64>> {
+    let parts = &b.footprint.0;
+    if parts.len() <= 1 {
+        return parts
+            .first()
+            .map_or_else(Vec::new, |q| part_entrances(q, k));
+    }
+    let weights: Vec<u32> = parts.iter().map(|q| u32::from(part_units(q, p))).collect();
+    parts
+        .iter()
+        .zip(share_out(k, &weights))
+        .flat_map(|(q, n)| part_entrances(q, n))
+        .collect()
+}
+
+/// `k` shared out in proportion to `weights` (largest remainder; ties to
+/// the earlier part), the shares summing to `k`.
+fn share_out(k: u32, weights: &[u32]) -> Vec<u32> {
+    let total: u64 = weights.iter().map(|&w| u64::from(w)).sum::<u64>().max(1);
+    let exact: Vec<u64> = weights
+        .iter()
+        .map(|&w| u64::from(k) * u64::from(w))
+        .collect();
+    let mut shares: Vec<u32> = exact.iter().map(|e| (e / total) as u32).collect();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(exact[i] % total));
+    let given: u32 = shares.iter().sum();
+    for &i in order.iter().cycle().take(k.saturating_sub(given) as usize) {
+        shares[i] += 1;
+    }
+    shares
+}
+
+fn part_entrances(part: &Polygon<f64>, k: u32) -> Vec<Point<f64>> {
+    let ring = &part.exterior().0;
     let pts = &ring[..ring.len().saturating_sub(1).max(1).min(ring.len())];
     if pts.is_empty() {
         return Vec::new();
@@ -352,7 +398,8 @@ impl std::fmt::Display for DefaultUnits {
 /// let footprint = polygon![
 ///     (x: 121.5000, y: 31.2300), (x: 121.50063, y: 31.2300),
 ///     (x: 121.50063, y: 31.23011), (x: 121.5000, y: 31.23011), (x: 121.5000, y: 31.2300),
-/// ];
+/// ]
+/// .into();
 /// let mut b = vec![Building {
 ///     id: BuildingId::new(7).unwrap(), compound: None, footprint, levels: Some(6),
 ///     height_m: None, usage: BuildingUse::Residential, units: 0, households: 47,
@@ -382,7 +429,7 @@ pub fn default_units(
             units_from_footprint(b, p)
         };
         let k = u32::from(wanted.max(1)).min(b.households);
-        for (i, entrance) in entrances(b, k).into_iter().enumerate() {
+        for (i, entrance) in entrances(b, k, p).into_iter().enumerate() {
             let i = i as u32;
             let id = UnitId::new(next)
                 .map_err(|e| format!("building {}: unit ID {next}: {e}", b.id.get()))?;
@@ -491,7 +538,7 @@ mod tests {
         Building {
             id: BuildingId::new(1).unwrap(),
             compound: None,
-            footprint: polygon![(x: x, y: y), (x: x + dx, y: y), (x: x + dx, y: y + dy), (x: x, y: y + dy), (x: x, y: y)],
+            footprint: polygon![(x: x, y: y), (x: x + dx, y: y), (x: x + dx, y: y + dy), (x: x, y: y + dy), (x: x, y: y)].into(),
             levels: None,
             height_m: None,
             usage,
@@ -506,7 +553,7 @@ mod tests {
     fn winding_does_not_matter() {
         let p = EstimateParams::default();
         let mut b = building(60.0, 12.0, BuildingUse::Residential);
-        b.footprint.exterior_mut(|r| r.0.reverse());
+        b.footprint.0[0].exterior_mut(|r| r.0.reverse());
         let e = estimate_households(&b, &p);
         assert!((e.footprint_m2 - 720.0).abs() < 10.0, "{}", e.footprint_m2);
     }
@@ -572,7 +619,8 @@ mod tests {
             (x: x, y: y), (x: x + 120.0 * mx, y: y), (x: x + 120.0 * mx, y: y + 12.0 * my),
             (x: x + 12.0 * mx, y: y + 12.0 * my), (x: x + 12.0 * mx, y: y + 40.0 * my),
             (x: x, y: y + 40.0 * my), (x: x, y: y)
-        ];
+        ]
+        .into();
         l.households = 41;
         let mut tiny = building(10.0, 10.0, BuildingUse::Residential);
         tiny.id = BuildingId::new(2).unwrap();
@@ -616,6 +664,41 @@ mod tests {
         // The same buildings give the same units.
         let again = default_units(&mut bs.clone(), &[], 10, &p).unwrap();
         assert_eq!(again.units[..made.units.len()], made.units[..]);
+    }
+
+    #[test]
+    fn a_building_of_two_parts_sums_them_and_gets_entrances_in_each() {
+        let p = EstimateParams::default();
+        // Two slabs, 60 m × 12 m and 40 m × 12 m, 30 m apart: one building
+        // given as a MultiPolygon.
+        let a = building(60.0, 12.0, BuildingUse::Residential);
+        let mut b = building(40.0, 12.0, BuildingUse::Residential);
+        let shift = 42.0 / 110_574.0;
+        b.footprint.0[0].exterior_mut(|r| r.0.iter_mut().for_each(|c| c.y += shift));
+        let mut two = a.clone();
+        two.footprint.0.push(b.footprint.0[0].clone());
+        let e = estimate_households(&two, &p);
+        // 720 m² + 480 m², 6 floors, 90 m² a dwelling.
+        assert_eq!(e.households, 80);
+        assert_eq!(e.units, 3 + 2, "each part's entrances");
+        two.households = e.households;
+        let made = default_units(std::slice::from_mut(&mut two), &[], 1, &p).unwrap();
+        assert_eq!(made.units.len(), 5);
+        let inside = |part: &Polygon<f64>, u: &Unit| {
+            let r = geo::BoundingRect::bounding_rect(part).unwrap();
+            (r.min().x..=r.max().x).contains(&u.entrance.x())
+                && (r.min().y..=r.max().y).contains(&u.entrance.y())
+        };
+        let per_part: Vec<usize> = two
+            .footprint
+            .0
+            .iter()
+            .map(|q| made.units.iter().filter(|u| inside(q, u)).count())
+            .collect();
+        assert_eq!(per_part, [3, 2], "no entrance in the gap between the parts");
+        assert_eq!(share_out(4, &[3, 2]), [2, 2]);
+        assert_eq!(share_out(1, &[3, 2]), [1, 0]);
+        assert_eq!(share_out(7, &[0, 0]).iter().sum::<u32>(), 7);
     }
 
     #[test]

@@ -13,10 +13,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use geo::orient::{Direction, Orient};
-use geo::{unary_union, Area};
+use geo::unary_union;
 use geo_core::ids::BuildingId;
 use geo_core::model::Building;
-use geo_types::{Coord, LineString, Polygon};
+use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -66,7 +66,7 @@ pub struct MergeReport {
     pub buildings: u64,
     /// Buildings made of more than one piece.
     pub merged: u64,
-    /// Buildings whose union stayed in several parts: the largest was kept.
+    /// Buildings whose union stayed in several parts: kept with every part.
     pub multipart: u64,
     /// `id`s with only points (addresses, entrances, labels).
     pub point_only_ids: u64,
@@ -202,7 +202,7 @@ pub fn merge_by_id(path: impl AsRef<Path>) -> Result<(Vec<Building>, MergeReport
             continue;
         };
         let footprint = if g.pieces.len() == 1 {
-            g.pieces.into_iter().next()
+            MultiPolygon(g.pieces)
         } else {
             report.merged += 1;
             let union = unary_union(&g.pieces);
@@ -210,10 +210,8 @@ pub fn merge_by_id(path: impl AsRef<Path>) -> Result<(Vec<Building>, MergeReport
                 report.multipart += 1;
             }
             union
-                .0
-                .into_iter()
-                .max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))
         };
+        let footprint = (!footprint.0.is_empty()).then_some(footprint);
         let Some(footprint) = footprint else {
             continue;
         };

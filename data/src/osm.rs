@@ -35,7 +35,7 @@ use geo::{Area, BoundingRect, Contains, Intersects};
 use geo_core::ids::{BuildingId, PlaceId, RoadId};
 use geo_core::model::{Building, BuildingUse, Place, PlaceCategory, Road, RoadClass, ServiceKind};
 use geo_core::Dataset;
-use geo_types::{Coord, Geometry, LineString, Point, Polygon, Rect};
+use geo_types::{Coord, Geometry, LineString, MultiPolygon, Point, Polygon, Rect};
 use osmpbf::{Element, ElementReader, RelMemberType};
 use thiserror::Error;
 
@@ -121,8 +121,6 @@ pub enum SkipReason {
     MissingNodes,
     /// A multipolygon whose member ways do not close into rings.
     UnclosedMultipolygon,
-    /// A multipolygon with several outer rings: only the largest was kept.
-    ExtraOuterRings,
     /// A ring of zero area.
     Degenerate,
     /// ID ≤ 0 or out of range.
@@ -141,7 +139,6 @@ impl SkipReason {
             Self::TooFewNodes => "too few nodes",
             Self::MissingNodes => "nodes missing from the extract",
             Self::UnclosedMultipolygon => "multipolygon rings do not close",
-            Self::ExtraOuterRings => "extra outer rings dropped (largest kept)",
             Self::Degenerate => "zero-area footprint",
             Self::BadId => "OSM ID not positive",
             Self::OutsideBbox => "outside the bounding box",
@@ -163,6 +160,9 @@ pub struct OsmReport {
     pub buildings: u64,
     /// Buildings from multipolygon relations (included in `buildings`).
     pub buildings_from_relations: u64,
+    /// Relations of several outer rings, kept as one building with every
+    /// part (included in `buildings_from_relations`).
+    pub buildings_multipart: u64,
     /// Buildings with a usable `building:levels`.
     pub with_levels: u64,
     /// Buildings with a usable `height` (some have both).
@@ -204,9 +204,10 @@ impl std::fmt::Display for OsmReport {
         )?;
         writeln!(
             f,
-            "buildings: {} ({} from relations); with levels {}, with height {}, with neither {}",
+            "buildings: {} ({} from relations, {} of them in several parts); with levels {}, with height {}, with neither {}",
             self.buildings,
             self.buildings_from_relations,
+            self.buildings_multipart,
             self.with_levels,
             self.with_height,
             self.with_neither
@@ -708,7 +709,7 @@ fn read_pbf_with<R: std::io::Read + Send>(
                 report.skip(SkipReason::OutsideBbox);
                 continue;
             }
-            push_building(&mut ds, &mut report, id, poly, tags);
+            push_building(&mut ds, &mut report, id, poly.into(), tags);
             continue;
         }
         if options.roads {
@@ -795,35 +796,48 @@ fn read_pbf_with<R: std::io::Read + Send>(
             report.skip(SkipReason::UnclosedMultipolygon);
             continue;
         };
-        let mut outers: Vec<Polygon<f64>> = outers
-            .into_iter()
-            .map(|r| Polygon::new(LineString::new(r), vec![]))
-            .collect();
-        outers.sort_by(|a, b| b.unsigned_area().total_cmp(&a.unsigned_area()));
-        let mut outers = outers.into_iter();
-        let Some(largest) = outers.next() else {
+        let mut outers: Vec<LineString<f64>> = outers.into_iter().map(LineString::new).collect();
+        outers.sort_by(|a, b| {
+            let area = |l: &LineString<f64>| Polygon::new(l.clone(), vec![]).unsigned_area();
+            area(b).total_cmp(&area(a))
+        });
+        if outers.is_empty() {
             report.skip(SkipReason::UnclosedMultipolygon);
             continue;
-        };
-        if outers.next().is_some() {
-            report.skip(SkipReason::ExtraOuterRings);
         }
-        let holes: Vec<LineString<f64>> = inners
+        // Every outer ring is a part, with the inner rings that lie in it.
+        let mut inners: Vec<Option<LineString<f64>>> = inners
             .into_iter()
-            .map(LineString::new)
-            .filter(|h| largest.contains(&Polygon::new(h.clone(), vec![])))
+            .map(|r| Some(LineString::new(r)))
             .collect();
-        let poly = Polygon::new(largest.exterior().clone(), holes);
-        if poly.unsigned_area() == 0.0 {
+        let parts: Vec<Polygon<f64>> = outers
+            .into_iter()
+            .map(|outer| {
+                let shell = Polygon::new(outer.clone(), vec![]);
+                let holes = inners
+                    .iter_mut()
+                    .filter(|h| {
+                        h.as_ref()
+                            .is_some_and(|h| shell.contains(&Polygon::new(h.clone(), vec![])))
+                    })
+                    .filter_map(Option::take)
+                    .collect();
+                Polygon::new(outer, holes)
+            })
+            .filter(|p| p.unsigned_area() > 0.0)
+            .collect();
+        if parts.is_empty() {
             report.skip(SkipReason::Degenerate);
             continue;
         }
-        if !in_bbox(&Geometry::Polygon(poly.clone())) {
+        let footprint = MultiPolygon(parts);
+        if !in_bbox(&Geometry::MultiPolygon(footprint.clone())) {
             report.skip(SkipReason::OutsideBbox);
             continue;
         }
+        report.buildings_multipart += u64::from(footprint.0.len() > 1);
         report.buildings_from_relations += 1;
-        push_building(&mut ds, &mut report, id, poly, &r.tags);
+        push_building(&mut ds, &mut report, id, footprint, &r.tags);
     }
 
     for (nid, c, tags) in &poi_nodes {
@@ -888,7 +902,7 @@ fn push_building(
     ds: &mut Dataset,
     report: &mut OsmReport,
     id: BuildingId,
-    footprint: Polygon<f64>,
+    footprint: MultiPolygon<f64>,
     tags: &[(String, String)],
 ) {
     let levels_raw = get(tags, "building:levels");

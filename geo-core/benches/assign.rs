@@ -315,7 +315,8 @@ fn main() {
                     Coord { x, y },
                 ]),
                 vec![],
-            ),
+            )
+            .into(),
             levels: Some(6),
             height_m: None,
             usage: geo_core::model::BuildingUse::Residential,

@@ -829,6 +829,24 @@ fn repair_part(
     Ok((fixed, repairs))
 }
 
+/// A building's footprint or a compound's wall as files and answers carry
+/// it: a Polygon when it has one part, else the MultiPolygon (as it came).
+///
+/// ```
+/// use geo_core::geometry::polygonal;
+/// use geo_types::{polygon, Geometry, MultiPolygon};
+///
+/// let p = polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 1.)];
+/// assert!(matches!(polygonal(&MultiPolygon(vec![p.clone()])), Geometry::Polygon(_)));
+/// assert!(matches!(polygonal(&MultiPolygon(vec![p.clone(), p])), Geometry::MultiPolygon(_)));
+/// ```
+pub fn polygonal(mp: &MultiPolygon<f64>) -> Geometry<f64> {
+    match mp.0.as_slice() {
+        [one] => Geometry::Polygon(one.clone()),
+        _ => Geometry::MultiPolygon(mp.clone()),
+    }
+}
+
 /// A point inside a geometry, used to place areas in grids (房进格): the
 /// centroid when it falls inside (the usual case for compact footprints),
 /// otherwise [`geo::InteriorPoint`]. `None` for empty geometries.

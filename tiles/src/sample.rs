@@ -197,7 +197,7 @@ pub fn dataset() -> Result<Dataset, IdError> {
         community: Some(comm),
         era: CompoundEra::Walkup1980s,
         built_year: Some(1992),
-        boundary: wall,
+        boundary: wall.into(),
     };
     let mut buildings = Vec::new();
     for (i, (e, n)) in [
@@ -212,7 +212,7 @@ pub fn dataset() -> Result<Dataset, IdError> {
         buildings.push(Building {
             id: BuildingId::new(i as u64 + 1)?,
             compound: Some(compound.id),
-            footprint: rect_m(*e, *n, e + 50.0, n + 15.0),
+            footprint: rect_m(*e, *n, e + 50.0, n + 15.0).into(),
             levels: if i == 3 { None } else { Some(6) },
             height_m: if i == 2 { None } else { Some(18.5) },
             usage: if i == 3 {
@@ -460,7 +460,7 @@ pub fn synthetic_town(seed: u64, buildings: usize, events: usize) -> Result<Data
             community: None,
             era: CompoundEra::ALL[rng.below(CompoundEra::ALL.len() as u64) as usize],
             built_year: Some(1980 + rng.below(44) as u16),
-            boundary: rect_m(e0 + 10.0, n0 + 10.0, e0 + block - 30.0, n0 + block - 30.0),
+            boundary: rect_m(e0 + 10.0, n0 + 10.0, e0 + block - 30.0, n0 + block - 30.0).into(),
         });
         for b in 0..16 {
             if bid as usize >= buildings {
@@ -476,7 +476,7 @@ pub fn synthetic_town(seed: u64, buildings: usize, events: usize) -> Result<Data
             ds.buildings.push(Building {
                 id: BuildingId::new(bid)?,
                 compound: Some(cid),
-                footprint: rect_m(be, bn, be + w, bn + 12.0 + rng.f64() * 6.0),
+                footprint: rect_m(be, bn, be + w, bn + 12.0 + rng.f64() * 6.0).into(),
                 levels: Some(levels),
                 height_m: Some(f32::from(levels) * 3.0),
                 usage: BuildingUse::ALL[rng.below(BuildingUse::ALL.len() as u64) as usize],

@@ -395,7 +395,7 @@ fn building_item(b: &Building) -> Item {
     let height = b.height_m.map_or(levels as f64 * 3.0, f64::from);
     Item {
         id: b.id.get(),
-        geom: WGeom::Polys(vec![poly_world(&b.footprint)]),
+        geom: WGeom::Polys(b.footprint.0.iter().map(poly_world).collect()),
         props: vec![
             ("levels", V::U(levels)),
             ("height", V::F(height)),
@@ -521,7 +521,7 @@ impl TileSet {
                 }
                 Item {
                     id: c.id.get(),
-                    geom: WGeom::Polys(vec![poly_world(&c.boundary)]),
+                    geom: WGeom::Polys(c.boundary.0.iter().map(poly_world).collect()),
                     props,
                     min_zoom: 14,
                     rank: c.boundary.unsigned_area(),

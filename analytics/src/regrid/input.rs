@@ -228,9 +228,12 @@ impl RegridInput {
                 line: r.line.clone(),
             })
             .collect();
-        barriers.extend(ds.compounds.iter().map(|c| Barrier {
-            kind: BarrierKind::Wall,
-            line: c.boundary.exterior().clone(),
+        // Each part of a compound's wall is a wall.
+        barriers.extend(ds.compounds.iter().flat_map(|c| {
+            c.boundary.0.iter().map(|part| Barrier {
+                kind: BarrierKind::Wall,
+                line: part.exterior().clone(),
+            })
         }));
         for p in ds
             .places

@@ -950,7 +950,7 @@ fn coverage_on_a_hand_made_network() {
     let b = geo_core::model::Building {
         id: BuildingId::new(9).unwrap(),
         compound: None,
-        footprint: fp,
+        footprint: fp.into(),
         levels: Some(6),
         height_m: None,
         usage: geo_core::model::BuildingUse::Residential,

@@ -640,7 +640,7 @@ pub(crate) fn generate_community(
             community: Some(cid),
             era: cs.era,
             built_year: Some(cs.built),
-            boundary: f.rect(&cs.rect),
+            boundary: f.rect(&cs.rect).into(),
         });
     }
 
@@ -671,7 +671,7 @@ pub(crate) fn generate_community(
         batch.buildings.push(Building {
             id,
             compound: s.compound.map(|ci| compound_ids[ci]),
-            footprint: f.footprint(s.cx, s.cy, s.len, s.depth, s.angle),
+            footprint: f.footprint(s.cx, s.cy, s.len, s.depth, s.angle).into(),
             levels: Some(s.levels),
             height_m: Some(
                 f32::from(s.levels)

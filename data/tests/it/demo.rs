@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use geo::Contains;
+use geo::{Contains, CoordsIter};
 use geo_core::ids::NationalId;
 use geo_core::model::{GridKind, Tenure};
 use geo_core::taxonomy::EventCategory;
@@ -114,9 +114,7 @@ fn check_integrity(d: &Dataset) {
         }
         assert!(b
             .footprint
-            .exterior()
-            .0
-            .iter()
+            .exterior_coords_iter()
             .all(|c| valid_coord(c.x, c.y)));
         assert!(b.levels.unwrap_or(0) >= 1);
     }

@@ -61,7 +61,8 @@ fn sf_downtown_osm_buildings_roads_and_estimate() {
     assert!(ids.iter().all(|&i| i > WAY_ID_OFFSET));
     // Footprints are closed rings in downtown SF.
     for b in &imp.dataset.buildings {
-        let ext = b.footprint.exterior();
+        assert!(!b.footprint.0.is_empty());
+        let ext = b.footprint.0[0].exterior();
         assert_eq!(ext.0.first(), ext.0.last());
         let c = ext.0[0];
         assert!(

@@ -228,11 +228,7 @@ impl SpatialIndex {
             .map(|t| t.centre.y())
             .or_else(|| ds.communities.first().and_then(|c| first_y(&c.boundary.0)))
             .or_else(|| ds.grids.first().and_then(|g| first_y(&g.boundary.0)))
-            .or_else(|| {
-                ds.buildings
-                    .first()
-                    .and_then(|b| b.footprint.exterior().0.first().map(|c| c.y))
-            })
+            .or_else(|| ds.buildings.first().and_then(|b| first_y(&b.footprint.0)))
             .unwrap_or(0.0);
         let mut index = Self::new(ref_lat);
         let mut per_layer: Vec<Vec<Entry>> = Layer::ALL.iter().map(|_| Vec::new()).collect();
@@ -267,7 +263,7 @@ impl SpatialIndex {
         for c in &ds.compounds {
             let e = index.area_entry(
                 ElementRef::Compound(c.id),
-                PreparedArea::from_polygon(&c.boundary),
+                PreparedArea::from_multi_polygon(&c.boundary),
             );
             add(&mut index, Layer::Compound, e);
         }
@@ -335,7 +331,7 @@ impl SpatialIndex {
 
     fn building_entry(&self, b: &Building) -> Result<Entry, IndexError> {
         let id = ElementRef::Building(b.id);
-        let area = PreparedArea::from_polygon(&b.footprint);
+        let area = PreparedArea::from_multi_polygon(&b.footprint);
         let rep = crate::assign::Located::assignment_point(b);
         let mut e = self.area_entry(id, area)?;
         match rep {
@@ -421,7 +417,7 @@ impl SpatialIndex {
     pub fn insert_compound(&mut self, c: &Compound) -> Result<(), IndexError> {
         let e = self.area_entry(
             ElementRef::Compound(c.id),
-            PreparedArea::from_polygon(&c.boundary),
+            PreparedArea::from_multi_polygon(&c.boundary),
         );
         self.put(Layer::Compound, e)
     }

@@ -24,7 +24,7 @@ fn building(id: u64, poly: Polygon<f64>) -> Building {
     Building {
         id: BuildingId::new(id).unwrap(),
         compound: None,
-        footprint: poly,
+        footprint: poly.into(),
         levels: Some(6),
         height_m: None,
         usage: crate::model::BuildingUse::Residential,

@@ -36,6 +36,7 @@ use serde_json::{json, Map, Number, Value};
 use thiserror::Error;
 
 use crate::crs::Crs;
+use crate::geometry::polygonal;
 use crate::ids::{mask_name, NationalId, Phone};
 use crate::io::fields::fields;
 use crate::io::import::PROGRESS_EVERY;
@@ -347,7 +348,7 @@ fn raw_rows(kind: ElementKind, d: &Dataset, masking: Masking) -> Vec<Raw> {
                     ("households_estimated", Cell::Bool(b.households_estimated)),
                     ("address", Cell::opt_text(b.address.as_deref())),
                 ],
-                geometry: Some(Geometry::Polygon(b.footprint.clone())),
+                geometry: Some(polygonal(&b.footprint)),
             })
             .collect(),
         ElementKind::Units => d
@@ -374,7 +375,7 @@ fn raw_rows(kind: ElementKind, d: &Dataset, masking: Masking) -> Vec<Raw> {
                     ("era", Cell::text(c.era.code())),
                     ("built_year", c.built_year.map_or(Cell::Null, |y| Cell::Int(i64::from(y)))),
                 ],
-                geometry: Some(Geometry::Polygon(c.boundary.clone())),
+                geometry: Some(polygonal(&c.boundary)),
             })
             .collect(),
         ElementKind::Communities => d

@@ -190,6 +190,8 @@ pub struct ImportStats {
     pub repaired: usize,
     /// Extra buildings made by splitting MultiPolygons (`explode`).
     pub exploded: usize,
+    /// Buildings kept with several parts (a MultiPolygon without `explode`).
+    pub multipart: usize,
     /// `UTF-8` or `GBK`.
     pub encoding: &'static str,
     /// The format read (never `Auto`).

@@ -875,3 +875,37 @@ fn an_id_repeated_across_parts_is_reported_as_by_a_serial_read() {
         "{parallel}"
     );
 }
+
+#[test]
+fn multipolygon_compounds_and_buildings_are_kept_with_their_parts() {
+    let two = r#"{"type":"MultiPolygon","coordinates":[
+        [[[114.0,34.0],[114.001,34.0],[114.001,34.001],[114.0,34.001],[114.0,34.0]]],
+        [[[114.002,34.0],[114.003,34.0],[114.003,34.001],[114.002,34.001],[114.002,34.0]]]]}"#;
+    let compounds = format!(
+        r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","geometry":{two},"properties":{{"id":7,"name":"跨路小区"}}}}]}}"#
+    );
+    let c =
+        bytes(ElementKind::Compounds, &compounds, "c.geojson").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.dataset.compounds.len(), 1);
+    assert_eq!(
+        c.dataset.compounds[0].boundary.0.len(),
+        2,
+        "both parts kept"
+    );
+    round_trip(ElementKind::Compounds, &c.dataset);
+    let buildings = compounds
+        .replace("跨路小区", "")
+        .replace(r#""name":"","#, "");
+    let b =
+        bytes(ElementKind::Buildings, &buildings, "b.geojson").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.dataset.buildings[0].footprint.0.len(), 2);
+    assert_eq!(b.stats.multipart, 1);
+    assert!(
+        b.problems
+            .iter()
+            .any(|p| !p.is_error() && p.reason.contains("kept as one building with its parts")),
+        "{:?}",
+        b.problems
+    );
+    round_trip(ElementKind::Buildings, &b.dataset);
+}

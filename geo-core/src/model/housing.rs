@@ -1,6 +1,6 @@
 //! 房: compounds, buildings, units and households (户进房).
 
-use geo_types::{Point, Polygon};
+use geo_types::{MultiPolygon, Point};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{BuildingId, CommunityId, CompoundId, HouseholdId, UnitId};
@@ -37,8 +37,9 @@ pub struct Compound {
     pub era: CompoundEra,
     /// Year built.
     pub built_year: Option<u16>,
-    /// Wall line.
-    pub boundary: Polygon<f64>,
+    /// Wall line: one polygon, or several parts for a compound split by a
+    /// road (kept as one element).
+    pub boundary: MultiPolygon<f64>,
 }
 
 vocab!(
@@ -70,8 +71,10 @@ pub struct Building {
     pub id: BuildingId,
     /// Compound it stands in, if any.
     pub compound: Option<CompoundId>,
-    /// Footprint (WGS84).
-    pub footprint: Polygon<f64>,
+    /// Footprint (WGS84): one polygon, or the parts of a building given as a
+    /// MultiPolygon (wings joined below ground, a building over a passage),
+    /// kept as one element.
+    pub footprint: MultiPolygon<f64>,
     /// Number of floors above ground.
     pub levels: Option<u16>,
     /// Height in metres.

@@ -24,6 +24,10 @@ pub(crate) fn geom_text<'a>(g: impl Into<GeomRef<'a>>) -> String {
     let value = match g.into() {
         GeomRef::Polygon(p) => geojson::GeometryValue::from(p),
         GeomRef::Multi(p) => geojson::GeometryValue::from(p),
+        GeomRef::Parts(p) => match p.0.as_slice() {
+            [one] => geojson::GeometryValue::from(one),
+            _ => geojson::GeometryValue::from(p),
+        },
         GeomRef::Line(l) => geojson::GeometryValue::from(l),
         GeomRef::Any(g) => geojson::GeometryValue::from(g),
     };
@@ -34,6 +38,10 @@ pub(crate) fn geom_text<'a>(g: impl Into<GeomRef<'a>>) -> String {
 pub(crate) enum GeomRef<'a> {
     Polygon(&'a Polygon<f64>),
     Multi(&'a MultiPolygon<f64>),
+    /// A building's footprint or a compound's wall: stored as a Polygon
+    /// when it has one part (as every store before multi-part buildings
+    /// holds them), else as a MultiPolygon.
+    Parts(&'a MultiPolygon<f64>),
     Line(&'a LineString<f64>),
     Any(&'a Geometry<f64>),
 }
@@ -68,22 +76,6 @@ pub(crate) fn parse_geom(table: &'static str, id: u64, text: &str) -> Result<Geo
     };
     let g: geojson::Geometry = text.parse().map_err(|e| corrupt(format!("{e}")))?;
     Geometry::<f64>::try_from(&g.value).map_err(|e| corrupt(format!("{e}")))
-}
-
-pub(crate) fn parse_polygon(table: &'static str, id: u64, text: &str) -> Result<Polygon<f64>> {
-    match parse_geom(table, id, text)? {
-        Geometry::Polygon(p) => Ok(p),
-        Geometry::MultiPolygon(mut m) if m.0.len() == 1 => Ok(m.0.remove(0)),
-        other => Err(StoreError::Corrupt {
-            table,
-            id,
-            column: "geom",
-            reason: format!(
-                "expected a Polygon, found {}",
-                crate::geometry::type_name(&other)
-            ),
-        }),
-    }
 }
 
 pub(crate) fn parse_multi(table: &'static str, id: u64, text: &str) -> Result<MultiPolygon<f64>> {

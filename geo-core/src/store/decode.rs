@@ -8,7 +8,7 @@
 use duckdb::Row;
 use geo_types::Point;
 
-use super::codec::{id, opt_id, parse_geom, parse_line, parse_multi, parse_polygon, vocab};
+use super::codec::{id, opt_id, parse_geom, parse_line, parse_multi, vocab};
 use super::error::{Result, StoreError};
 use super::read::{get, ts};
 use crate::ids::*;
@@ -93,7 +93,7 @@ impl Decode for Compound {
                 CompoundEra::parse,
             )?,
             built_year: get(r, 3)?,
-            boundary: parse_polygon("compounds", rid, &get::<String>(r, 4)?)?,
+            boundary: parse_multi("compounds", rid, &get::<String>(r, 4)?)?,
             community: opt_id("compounds", rid, "community", get(r, 5)?, CommunityId::new)?,
         })
     }
@@ -107,7 +107,7 @@ impl Decode for Building {
         Ok(Building {
             id: id("buildings", rid, "id", rid, BuildingId::new)?,
             compound: opt_id("buildings", rid, "compound", get(r, 1)?, CompoundId::new)?,
-            footprint: parse_polygon("buildings", rid, &get::<String>(r, 2)?)?,
+            footprint: parse_multi("buildings", rid, &get::<String>(r, 2)?)?,
             levels: get(r, 3)?,
             height_m: get(r, 4)?,
             usage: vocab(

@@ -263,6 +263,28 @@ impl Store {
         )
     }
 
+    /// Number of households in scope (optionally of one grid): the match
+    /// count of [`Store::households`] over all pages.
+    pub fn count_households(&self, scope: &Scope, grid: Option<GridId>) -> Result<u64> {
+        self.count_in("households", scope, grid)
+    }
+
+    /// Number of people in scope (optionally of one grid): the match count
+    /// of [`Store::persons`] over all pages.
+    pub fn count_persons(&self, scope: &Scope, grid: Option<GridId>) -> Result<u64> {
+        self.count_in("persons", scope, grid)
+    }
+
+    fn count_in(&self, table: &'static str, scope: &Scope, grid: Option<GridId>) -> Result<u64> {
+        let sql = format!(
+            "SELECT count(*) FROM {table} WHERE {} AND {}",
+            scope.sql(),
+            grid_cond(grid)
+        );
+        let mut v = self.collect(&sql, &[], |r| get::<u64>(r, 0))?;
+        Ok(v.pop().unwrap_or(0))
+    }
+
     /// The people in scope with this ID number (exact look-up through the
     /// keyed hash, confirmed by decrypting: no row is decrypted but those
     /// whose hash matches). Callers mask as for [`Store::persons`].

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use duckdb::params;
 
-use super::codec::{bbox, geom_text};
+use super::codec::{bbox, geom_text, GeomRef};
 use super::columnar::{append_all, Columns};
 use super::error::{Ctx, Result, StoreError};
 use super::versions::{grid_state_on, record_import, GridImport, VersionReport};
@@ -220,7 +220,7 @@ impl Store {
                     c.name,
                     c.era.code(),
                     c.built_year,
-                    geom_text(&c.boundary),
+                    geom_text(GeomRef::Parts(&c.boundary)),
                     p.map(|p| p.x),
                     p.map(|p| p.y)
                 ],
@@ -233,7 +233,7 @@ impl Store {
                 params![
                     b.id.get(),
                     b.compound.map(|i| i.get()),
-                    geom_text(&b.footprint),
+                    geom_text(GeomRef::Parts(&b.footprint)),
                     b.levels,
                     b.height_m,
                     b.usage.code(),

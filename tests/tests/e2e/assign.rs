@@ -222,7 +222,7 @@ fn elements(d: &Draw) -> Dataset {
             community: declared.then(|| CommunityId::new(1).expect("id")),
             era: CompoundEra::Walkup1980s,
             built_year: None,
-            boundary: rect(c.x, c.y, c.x + 1e-3, c.y + 1e-3),
+            boundary: rect(c.x, c.y, c.x + 1e-3, c.y + 1e-3).into(),
         });
     }
     for (i, &(fx, fy, l)) in d.buildings.iter().enumerate() {
@@ -230,7 +230,7 @@ fn elements(d: &Draw) -> Dataset {
         ds.buildings.push(Building {
             id: BuildingId::new(i as u64 + 1).expect("id"),
             compound: None,
-            footprint: shape(c.x, c.y, 2e-4, l),
+            footprint: shape(c.x, c.y, 2e-4, l).into(),
             levels: Some(6),
             height_m: None,
             usage: BuildingUse::Residential,

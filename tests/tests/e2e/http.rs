@@ -356,6 +356,55 @@ async fn personal_data_is_masked_and_scoped() {
 }
 
 #[tokio::test]
+async fn people_lists_count_every_match_and_page_to_the_end() {
+    let st = state("http-people-pages");
+    let (households, persons) = {
+        let store = st.0.store.lock().expect("store");
+        let town = geo_core::store::Scope::Town;
+        (
+            store
+                .households(&town, None, None)
+                .expect("households")
+                .len() as u64,
+            store.persons(&town, None, None).expect("persons").len() as u64,
+        )
+    };
+    let leader = |uri: String| {
+        Request::get(uri)
+            .header("x-wangge-role", "leader")
+            .body(Body::empty())
+            .expect("req")
+    };
+    let (mut offset, mut seen) = (0u64, 0u64);
+    loop {
+        let (s, b, _) = call(
+            &st,
+            leader(format!("/api/v1/households?limit=10000&offset={offset}")),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let v: Value = serde_json::from_slice(&b).expect("json");
+        assert_eq!(v["total"], json!(households), "every match, not the page");
+        let n = v["features"].as_array().expect("features").len() as u64;
+        seen += n;
+        match v["next_offset"].as_u64() {
+            Some(next) => {
+                assert_eq!(next, offset + n);
+                offset = next;
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, households, "the pages hold every household once");
+    let (_, b, _) = call(&st, leader("/api/v1/persons?limit=3".into())).await;
+    let v: Value = serde_json::from_slice(&b).expect("json");
+    assert_eq!(
+        (v["total"].clone(), v["next_offset"].clone()),
+        (json!(persons), json!(3))
+    );
+}
+
+#[tokio::test]
 async fn a_person_is_found_by_id_number_through_the_keyed_hash() {
     let st = state("http-national-id");
     let (id, nid) = {

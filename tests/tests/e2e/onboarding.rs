@@ -170,10 +170,10 @@ fn web_mercator_geojson_is_converted_and_other_projections_refused() {
     for (x, y) in a.buildings.iter().zip(&b.buildings) {
         for (p, q) in x
             .footprint
-            .exterior()
             .0
             .iter()
-            .zip(&y.footprint.exterior().0)
+            .flat_map(|p| &p.exterior().0)
+            .zip(y.footprint.0.iter().flat_map(|p| &p.exterior().0))
         {
             assert!(
                 (p.x - q.x).abs() < 1e-6 && (p.y - q.y).abs() < 1e-6,
@@ -216,16 +216,83 @@ fn web_mercator_geojson_is_converted_and_other_projections_refused() {
 }
 
 #[test]
-fn a_multipolygon_building_is_exploded_not_the_whole_file_refused() {
+fn a_multipolygon_building_is_kept_with_its_parts_or_exploded_never_refused() {
     let file = data("vendor-multipart.geojson");
     let db = temp_db("multipart");
-    let err = import(&db, &["buildings", &file, "--ids", "auto"]).unwrap_err();
-    // Features are counted from 0: the joined one is the second.
-    assert!(
-        err.contains("feature 1,") && err.contains("--explode"),
-        "{err}"
-    );
+    let err = import(&db, &["buildings", &file]).unwrap_err();
+    assert!(err.contains("--ids auto"), "zero IDs: {err}");
     assert!(open_store(&db).is_empty().expect("empty"));
+    // Kept: the joined feature (features are counted from 0: the second)
+    // is one building of two parts, and the import says so.
+    let said = import(
+        &db,
+        &["buildings", &file, "--ids", "auto", "--estimate-households"],
+    )
+    .expect("kept whole");
+    assert!(
+        said.contains("1 building(s) given as a MultiPolygon kept as one building with its parts")
+            && said.contains("--explode"),
+        "{said}"
+    );
+    let d = open_store(&db)
+        .load(&Scope::Town, LoadSet::Spatial)
+        .expect("load");
+    let parts: Vec<usize> = d.buildings.iter().map(|b| b.footprint.0.len()).collect();
+    assert_eq!(parts, [1, 2, 1], "three buildings, the second in two parts");
+    // 60 m × 12 m + 40 m × 12 m, six floors, 90 m² a dwelling: 48 + 32.
+    assert!(
+        d.buildings[1].households.abs_diff(80) <= 2,
+        "{:?}",
+        d.buildings[1]
+    );
+    // Its default units stand in its parts, not in the gap between them.
+    let joined = &d.buildings[1];
+    let units: Vec<_> = d.units.iter().filter(|u| u.building == joined.id).collect();
+    assert!(units.len() >= 2, "{units:?}");
+    for part in &joined.footprint.0 {
+        let (lo, hi) =
+            part.exterior()
+                .0
+                .iter()
+                .fold(([f64::MAX; 2], [f64::MIN; 2]), |(lo, hi), c| {
+                    (
+                        [lo[0].min(c.x), lo[1].min(c.y)],
+                        [hi[0].max(c.x), hi[1].max(c.y)],
+                    )
+                });
+        let inside = |u: &&&geo_core::model::Unit| {
+            (lo[0]..=hi[0]).contains(&u.entrance.x()) && (lo[1]..=hi[1]).contains(&u.entrance.y())
+        };
+        assert!(
+            units.iter().any(|u| inside(&u)),
+            "no entrance in part {part:?}"
+        );
+    }
+    // The export carries the parts as a MultiPolygon, the others as Polygons.
+    let out = db.with_extension("geojson");
+    web_viewer::cli::export::run(
+        &db,
+        web_viewer::cli::export::ExportArgs {
+            kind: "buildings".into(),
+            format: "geojson".into(),
+            out: Some(out.clone()),
+            reveal_reason: None,
+            crs: "wgs84".into(),
+        },
+    )
+    .expect("export");
+    let fc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("json");
+    let kinds: Vec<&str> = fc["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| f["geometry"]["type"].as_str().expect("type"))
+        .collect();
+    assert_eq!(kinds, ["Polygon", "MultiPolygon", "Polygon"]);
+
+    // Exploded on request: one building of each part.
+    let db = temp_db("multipart-explode");
     let err = import(&db, &["buildings", &file, "--explode"]).unwrap_err();
     assert!(err.contains("--ids auto"), "{err}");
     let said = import(

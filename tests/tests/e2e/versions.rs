@@ -583,10 +583,9 @@ fn importing_grids_reassigns_elements() {
         .map(|u| u.entrance.0);
     for c in building
         .footprint
-        .exterior()
         .0
         .iter()
-        .copied()
+        .flat_map(|p| p.exterior().0.iter().copied())
         .chain(entrances)
     {
         (w, s, e, n) = (w.min(c.x), s.min(c.y), e.max(c.x), n.max(c.y));

@@ -230,75 +230,36 @@ impl Builder {
         }
     }
 
-    pub(super) fn polygon<R: Record>(&mut self, r: &R, f: usize) -> Option<Polygon<f64>> {
-        match self.geometry(r, f) {
-            Ok(Some(Geometry::Polygon(p))) => Some(p),
-            Ok(Some(Geometry::MultiPolygon(mut mp))) if mp.0.len() == 1 => mp.0.pop(),
-            Ok(Some(Geometry::MultiPolygon(mp))) => {
-                self.error(
-                    r.location(),
-                    f,
-                    "MultiPolygon",
-                    format!("expected one polygon, got {} parts", mp.0.len()),
-                );
-                None
-            }
-            Ok(Some(g)) => {
-                self.error(r.location(), f, type_name(&g), "expected a Polygon");
-                None
-            }
-            Ok(None) => {
-                self.error(r.location(), f, "", "required geometry is missing");
-                None
-            }
-            Err(Bad) => None,
+    /// A building's footprint: its polygon, or a MultiPolygon kept as one
+    /// building with its parts; with explode (`--explode`, and `--ids auto`
+    /// for the parts' IDs) one footprint per part, largest first.
+    pub(super) fn footprints<R: Record>(
+        &mut self,
+        r: &R,
+        f: usize,
+    ) -> Option<Vec<MultiPolygon<f64>>> {
+        let mp = self.multi_polygon(r, f)?;
+        let n = mp.0.len();
+        if n < 2 {
+            return Some(vec![mp]);
         }
-    }
-
-    /// A building's footprint: its polygon, or with explode (`--explode`)
-    /// the parts of a MultiPolygon, largest first. A MultiPolygon of several
-    /// parts without explode is an error naming the option.
-    pub(super) fn footprints<R: Record>(&mut self, r: &R, f: usize) -> Option<Vec<Polygon<f64>>> {
-        match self.geometry(r, f) {
-            Ok(Some(Geometry::MultiPolygon(mp))) if mp.0.len() > 1 => {
-                let n = mp.0.len();
-                if !self.rules.explode {
-                    self.error(
-                        r.location(),
-                        f,
-                        "MultiPolygon",
-                        format!("expected one polygon, got {n} parts; explode (--explode, with --ids auto) makes one building of each part"),
-                    );
-                    return None;
-                }
-                if self.rules.auto_ids.is_none() {
-                    self.error(
-                        r.location(),
-                        f,
-                        "MultiPolygon",
-                        format!(
-                            "{n} parts to explode need IDs of their own: add ids auto (--ids auto)"
-                        ),
-                    );
-                    return None;
-                }
-                let mut parts = mp.0;
-                parts.sort_by(|a, b| b.unsigned_area().total_cmp(&a.unsigned_area()));
-                self.stats.exploded += n - 1;
-                Some(parts)
-            }
-            Ok(Some(Geometry::MultiPolygon(mut mp))) => mp.0.pop().map(|p| vec![p]),
-            Ok(Some(Geometry::Polygon(p))) => Some(vec![p]),
-            Ok(Some(g)) => {
-                self.error(r.location(), f, type_name(&g), "expected a Polygon");
-                None
-            }
-            Ok(None) => {
-                self.error(r.location(), f, "", "required geometry is missing");
-                None
-            }
-            Err(Bad) => None,
+        if !self.rules.explode {
+            self.stats.multipart += 1;
+            return Some(vec![mp]);
         }
+        if self.rules.auto_ids.is_none() {
+            self.error(
+                r.location(),
+                f,
+                "MultiPolygon",
+                format!("{n} parts to explode need IDs of their own: add ids auto (--ids auto)"),
+            );
+            return None;
+        }
+        let mut parts = mp.0;
+        parts.sort_by(|a, b| b.unsigned_area().total_cmp(&a.unsigned_area()));
+        self.stats.exploded += n - 1;
+        Some(parts.into_iter().map(|p| MultiPolygon(vec![p])).collect())
     }
 
     pub(super) fn multi_polygon<R: Record>(

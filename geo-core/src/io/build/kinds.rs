@@ -242,7 +242,7 @@ impl Builder {
                 Ok(id) => id,
                 Err(Some(i)) => {
                     if self.rules.merge_by_id {
-                        self.merge_building(i, footprint, levels, height, address, compound);
+                        self.merge_building(i, footprint.0, levels, height, address, compound);
                     }
                     return;
                 }
@@ -277,14 +277,14 @@ impl Builder {
     pub(super) fn merge_building(
         &mut self,
         i: usize,
-        piece: Polygon<f64>,
+        pieces: Vec<Polygon<f64>>,
         levels: Option<u16>,
         height: Option<f32>,
         address: Option<String>,
         compound: Option<CompoundId>,
     ) {
         self.stats.merged_pieces += 1;
-        self.pieces.entry(i).or_default().push(piece);
+        self.pieces.entry(i).or_default().extend(pieces);
         let b = &mut self.dataset.buildings[i];
         b.levels = b.levels.max(levels);
         b.height_m = match (b.height_m, height) {
@@ -347,7 +347,7 @@ impl Builder {
         );
         let era = self.opt(r, C::ERA, v::era);
         let built = self.opt(r, C::BUILT_YEAR, |s| v::int::<u16>(s, "built year"));
-        let boundary = self.polygon(r, C::GEOMETRY);
+        let boundary = self.multi_polygon(r, C::GEOMETRY);
         let (Ok(id), Some(name), Ok(community), Ok(era), Ok(built_year), Some(boundary)) =
             (id, name, community, era, built, boundary)
         else {

@@ -218,6 +218,7 @@ impl Builder {
         self.stats.skipped += later.stats.skipped;
         self.stats.merged_pieces += later.stats.merged_pieces;
         self.stats.exploded += later.stats.exploded;
+        self.stats.multipart += later.stats.multipart;
         self.stats.repaired += later.stats.repaired;
         self.position += later.position;
         self.ids_from_position |= later.ids_from_position;
@@ -326,6 +327,15 @@ impl Builder {
                 Severity::Warning,
             );
         }
+        if self.stats.multipart > 0 {
+            let n = self.stats.multipart;
+            self.file_problem(
+                "geometry",
+                "MultiPolygon",
+                format!("{n} building(s) given as a MultiPolygon kept as one building with its parts; explode (--explode, with --ids auto) makes one building of each part"),
+                Severity::Warning,
+            );
+        }
         if self.ids_from_position {
             self.file_problem(
                 "id",
@@ -387,33 +397,22 @@ impl Builder {
         );
     }
 
+    /// The pieces of a building given in several records with one ID (OSM
+    /// multipolygon members, a vendor's split wings) become one footprint:
+    /// their union, with every part kept when they do not touch.
     fn union_pieces(&mut self) {
         let mut pieces: Vec<(usize, Vec<Polygon<f64>>)> =
             std::mem::take(&mut self.pieces).into_iter().collect();
         pieces.sort_by_key(|(i, _)| *i);
         for (i, mut extra) in pieces {
             let b = &mut self.dataset.buildings[i];
-            extra.push(b.footprint.clone());
-            let union = unary_union(&extra);
-            let mut parts = union.0;
-            parts.sort_by(|a, b| b.unsigned_area().total_cmp(&a.unsigned_area()));
-            let n = parts.len();
-            let Some(largest) = parts.into_iter().next() else {
+            extra.extend(b.footprint.0.iter().cloned());
+            let mut parts = unary_union(&extra).0;
+            if parts.is_empty() {
                 continue;
-            };
-            b.footprint = largest.orient(Direction::Default);
-            if n > 1 {
-                let id = b.id;
-                let loc = self.seen.first(id.get()).map_or(Location::File, |s| s.1);
-                self.warn(
-                    loc,
-                    ix::building::GEOMETRY,
-                    &id.to_string(),
-                    format!(
-                        "the pieces of building {id} do not touch: kept the largest of {n} parts"
-                    ),
-                );
             }
+            parts.sort_by(|a, b| b.unsigned_area().total_cmp(&a.unsigned_area()));
+            b.footprint = MultiPolygon(parts).orient(Direction::Default);
         }
     }
 
