@@ -46,6 +46,16 @@ impl<P: Serialize> Feature<P> {
         }
     }
 
+    /// The feature of a building's footprint or a compound's wall: a
+    /// Polygon when it has one part, else the MultiPolygon (as
+    /// [`geo_core::geometry::polygonal`], without copying it).
+    pub fn parts(geometry: &geo_types::MultiPolygon<f64>, properties: P) -> Self {
+        match geometry.0.as_slice() {
+            [one] => Self::new(one, properties),
+            _ => Self::new(geometry, properties),
+        }
+    }
+
     /// As a JSON value (lists mix kinds and sort events by a property).
     pub fn to_value(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)

@@ -53,6 +53,11 @@ pub struct ServerConfig {
     /// than the request time-out (a slow answer sends nothing meanwhile)
     /// and than the event streams' 15 s ping.
     pub idle_timeout: Duration,
+    /// A connection waiting longer than this for a request's headers is
+    /// closed: a client trickling headers a byte at a time (which keeps the
+    /// idle time-out from ever firing), and an idle keep-alive between
+    /// requests (browsers open a new connection).
+    pub header_timeout: Duration,
     /// Most bytes of gzip tiles the tile cache holds.
     pub tile_cache_bytes: usize,
     /// Dispatch rules file (TOML); the built-in defaults when absent.
@@ -89,6 +94,7 @@ impl ServerConfig {
             duckdb_memory_mib: None,
             duckdb_threads: None,
             idle_timeout: Duration::from_secs(45),
+            header_timeout: Duration::from_secs(15),
             tile_cache_bytes: 128 * 1024 * 1024,
             dispatch_rules: None,
             escalate_every: None,

@@ -238,6 +238,18 @@ impl AppError {
     pub fn bad(code: ErrorCode, msg: impl Into<String>) -> Self {
         AppError::BadRequest(code, msg.into())
     }
+
+    /// The message (as logged; a 500's is never answered).
+    pub fn message(&self) -> &str {
+        match self {
+            AppError::BadRequest(_, m)
+            | AppError::Forbidden(m)
+            | AppError::NotFound(m)
+            | AppError::Conflict(_, m)
+            | AppError::Status(_, _, m)
+            | AppError::Internal(m) => m,
+        }
+    }
 }
 
 impl IntoResponse for AppError {

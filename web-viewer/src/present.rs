@@ -541,19 +541,34 @@ pub struct Records<P> {
     /// Always `FeatureCollection`.
     #[serde(rename = "type")]
     pub kind: &'static str,
-    /// Records in this answer.
-    pub total: usize,
+    /// Records matching, all pages.
+    pub total: u64,
+    /// Offset of the next page, if any.
+    pub next_offset: Option<u64>,
     /// The records.
     pub features: Vec<Record<P>>,
 }
 
 impl<P> Records<P> {
-    /// Wraps `props`.
+    /// Wraps `props`: every record matching, in one answer.
     pub fn of(props: impl IntoIterator<Item = P>) -> Self {
         let features: Vec<Record<P>> = props.into_iter().map(Record::of).collect();
         Self {
             kind: "FeatureCollection",
-            total: features.len(),
+            total: features.len() as u64,
+            next_offset: None,
+            features,
+        }
+    }
+
+    /// Wraps one page of `total` records matching, read from `offset`.
+    pub fn page(props: impl IntoIterator<Item = P>, total: u64, offset: u64) -> Self {
+        let features: Vec<Record<P>> = props.into_iter().map(Record::of).collect();
+        let end = offset.saturating_add(features.len() as u64);
+        Self {
+            kind: "FeatureCollection",
+            total,
+            next_offset: (!features.is_empty() && end < total).then_some(end),
             features,
         }
     }

@@ -43,6 +43,10 @@ pub struct TownView {
     pub event_refs: Vec<GridRefs>,
     /// Event ID → position in `dataset.events`.
     pub event_pos: HashMap<EventId, usize>,
+    /// Positions in `dataset.events`, newest report first (equal times in
+    /// the store's order): the order of the event list, kept as events
+    /// arrive so that a page of the list never sorts the town's events.
+    pub events_newest: Vec<usize>,
     /// Next free event ID.
     pub next_event_id: u64,
     /// Names of the residents of each household that reported an event, to
@@ -119,6 +123,8 @@ impl TownView {
             .enumerate()
             .map(|(i, e)| (e.id, i))
             .collect();
+        let mut events_newest: Vec<usize> = (0..dataset.events.len()).collect();
+        events_newest.sort_by_key(|&i| std::cmp::Reverse(dataset.events[i].reported_at));
         TownView {
             dataset,
             index,
@@ -128,6 +134,7 @@ impl TownView {
             grid_pop,
             event_refs,
             event_pos,
+            events_newest,
             next_event_id,
             reporter_names: HashMap::new(),
         }
@@ -156,17 +163,38 @@ impl TownView {
         let inval = self.tiles.upsert_event(&e);
         match self.event_pos.get(&e.id) {
             Some(&i) => {
+                let moved = self.dataset.events[i].reported_at != e.reported_at;
+                if moved {
+                    self.events_newest.retain(|&j| j != i);
+                }
                 self.dataset.events[i] = e;
                 self.event_refs[i] = refs;
+                if moved {
+                    self.place_in_order(i);
+                }
             }
             None => {
-                self.event_pos.insert(e.id, self.dataset.events.len());
+                let i = self.dataset.events.len();
+                self.event_pos.insert(e.id, i);
                 self.next_event_id = self.next_event_id.max(e.id.get() + 1);
                 self.dataset.events.push(e);
                 self.event_refs.push(refs);
+                self.place_in_order(i);
             }
         }
         (refs, inval)
+    }
+
+    /// Puts position `i` into [`Self::events_newest`]: after every event
+    /// reported at the same time or later that the store holds before it,
+    /// before the rest (the order a stable sort newest-first gives).
+    fn place_in_order(&mut self, i: usize) {
+        let events = &self.dataset.events;
+        let t = events[i].reported_at;
+        let at = self.events_newest.partition_point(|&j| {
+            events[j].reported_at > t || (events[j].reported_at == t && j < i)
+        });
+        self.events_newest.insert(at, i);
     }
 
     /// Events of a grid (any level), with their positions.
@@ -201,4 +229,53 @@ pub fn week_of(t: DateTime<Utc>) -> String {
     let d = t.date_naive();
     let monday = d - chrono::Duration::days(i64::from(d.weekday().num_days_from_monday()));
     monday.format("%Y-%m-%d").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use geo_core::model::EventSource;
+
+    fn event(id: u64, hour: u32) -> Event {
+        Event::reported(
+            EventId::new(id).expect("id"),
+            geo_core::taxonomy::EventCategory::parse("02.01").expect("category"),
+            "t",
+            geo_types::Point::new(114.0, 34.0),
+            Utc.with_ymd_and_hms(2026, 12, 1, hour, 0, 0).unwrap(),
+            EventSource::Patrol,
+        )
+    }
+
+    fn newest_ids(v: &TownView) -> Vec<u64> {
+        v.events_newest
+            .iter()
+            .map(|&i| v.dataset.events[i].id.get())
+            .collect()
+    }
+
+    /// The list order the view keeps equals a stable newest-first sort,
+    /// after loading and after events arrive or change their time.
+    #[test]
+    fn events_stay_newest_first_as_they_arrive() {
+        let dataset = Dataset {
+            events: vec![event(1, 8), event(2, 10), event(3, 9), event(4, 10)],
+            ..Dataset::default()
+        };
+        let mut v = TownView::from_dataset(dataset, HashMap::new(), 5);
+        assert_eq!(newest_ids(&v), [2, 4, 3, 1]);
+        v.upsert_event(event(5, 9));
+        v.upsert_event(event(6, 11));
+        assert_eq!(newest_ids(&v), [6, 2, 4, 3, 5, 1]);
+        // A transition keeps the place; a changed time moves it.
+        let mut moved = event(1, 12);
+        moved.title = "changed".into();
+        v.upsert_event(moved);
+        v.upsert_event(event(4, 10));
+        assert_eq!(newest_ids(&v), [1, 6, 2, 4, 3, 5]);
+        let mut sorted: Vec<usize> = (0..v.dataset.events.len()).collect();
+        sorted.sort_by_key(|&i| std::cmp::Reverse(v.dataset.events[i].reported_at));
+        assert_eq!(v.events_newest, sorted, "as a stable sort would give");
+    }
 }

@@ -326,12 +326,12 @@ fn small_view() -> TownView {
         community: CommunityId::new(1).ok(),
         era: CompoundEra::Midrise2000s,
         built_year: Some(2004),
-        boundary: house.clone(),
+        boundary: house.clone().into(),
     });
     ds.buildings.push(Building {
         id: BuildingId::new(30).expect("id"),
         compound: CompoundId::new(20).ok(),
-        footprint: house,
+        footprint: house.into(),
         levels: Some(6),
         height_m: Some(18.0),
         usage: BuildingUse::Residential,
@@ -377,7 +377,7 @@ fn element_features_grid_and_building_detail() {
         "grid_and_building_features",
         [
             Feature::new(&g.boundary, GridProps::of(&view, g)).to_value(),
-            Feature::new(&b.footprint, BuildingProps::of(b)).to_value(),
+            Feature::parts(&b.footprint, BuildingProps::of(b)).to_value(),
         ]
     );
     let now = t0() + Duration::days(2);

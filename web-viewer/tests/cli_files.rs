@@ -249,26 +249,16 @@ fn account_commands_name_the_running_server_that_holds_the_store() {
         &db,
         &["user", "add", "zhang", "--role", "leader", "--random"],
     );
-    let mut server = Command::new(env!("CARGO_BIN_EXE_wangge"))
-        .args(["--db"])
-        .arg(&db)
-        .args(["serve", "--no-demo", "--addr", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start wangge serve");
     // Once it says it serves, the server holds the store (whatever the
     // machine's speed): then `wangge user` must say so and point to /admin.
-    let mut log = std::io::BufReader::new(server.stderr.take().expect("server stderr"));
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let n = std::io::BufRead::read_line(&mut log, &mut line).expect("server log");
-        assert!(n > 0, "the server stopped before serving");
-        if line.contains("serving on") {
-            break;
-        }
-    }
+    let Served {
+        child: mut server, ..
+    } = until_serving(
+        Command::new(env!("CARGO_BIN_EXE_wangge"))
+            .args(["--db"])
+            .arg(&db)
+            .args(["serve", "--no-demo", "--addr", "127.0.0.1:0"]),
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_wangge"))
         .args(["--db"])
         .arg(&db)
@@ -369,42 +359,31 @@ fn serve_on_a_demo_store_files_demo_events() {
     let secret = d.join("proxy.secret");
     std::fs::write(&secret, "feed-test-proxy-secret-0123").expect("secret");
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("mode");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_wangge"))
-        .env_remove("WANGGE_KEY_FILE")
-        .args(["--db"])
-        .arg(&db)
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--auth",
-            "proxy",
-            "--escalate-every-s",
-            "0",
-        ])
-        .args(["--demo-feed-every", "1s", "--proxy-secret-file"])
-        .arg(&secret)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start wangge serve");
-    let mut log = std::io::BufReader::new(server.stderr.take().expect("server stderr"));
-    let mut line = String::new();
-    let (mut addr, mut feed) = (None, false);
-    while addr.is_none() {
-        line.clear();
-        let n = std::io::BufRead::read_line(&mut log, &mut line).expect("server log");
-        assert!(n > 0, "the server stopped before serving");
-        feed |= line.contains("demo store: filing a demo event every 1 s");
-        addr = line
-            .split("serving on http://")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .map(str::to_string);
-    }
-    let addr = addr.unwrap_or_default();
-    // Keep reading the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
+    let Served {
+        child: mut server,
+        addr,
+        before,
+        ..
+    } = until_serving(
+        Command::new(env!("CARGO_BIN_EXE_wangge"))
+            .env_remove("WANGGE_KEY_FILE")
+            .args(["--db"])
+            .arg(&db)
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--auth",
+                "proxy",
+                "--escalate-every-s",
+                "0",
+            ])
+            .args(["--demo-feed-every", "1s", "--proxy-secret-file"])
+            .arg(&secret),
+    );
+    let feed = before
+        .iter()
+        .any(|l| l.contains("demo store: filing a demo event every 1 s"));
     let secret = "feed-test-proxy-secret-0123";
     let (status, kpi) = proxy_get(&addr, "/api/v1/kpi", secret);
     let kpi: serde_json::Value = serde_json::from_str(&kpi).unwrap_or_default();
@@ -437,6 +416,52 @@ fn serve_on_a_demo_store_files_demo_events() {
     }
 }
 
+/// A started `wangge serve`: the child, its address, the lines it logged
+/// before it served, and a thread collecting the rest of its log (so the
+/// server never blocks on a full pipe).
+struct Served {
+    child: std::process::Child,
+    addr: String,
+    before: Vec<String>,
+    rest: std::thread::JoinHandle<String>,
+}
+
+/// Spawns `serve` (a `wangge … serve` command) with its log piped and waits
+/// until it logs the address it serves on.
+fn until_serving(serve: &mut Command) -> Served {
+    let mut child = serve
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start wangge serve");
+    let mut log = std::io::BufReader::new(child.stderr.take().expect("server stderr"));
+    let (mut line, mut before) = (String::new(), Vec::new());
+    let addr = loop {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut log, &mut line).expect("server log");
+        assert!(n > 0, "the server stopped before serving: {before:?}");
+        if let Some(addr) = line
+            .split("serving on http://")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+        {
+            break addr.to_string();
+        }
+        before.push(line.trim().to_string());
+    };
+    let rest = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut log, &mut s);
+        s
+    });
+    Served {
+        child,
+        addr,
+        before,
+        rest,
+    }
+}
+
 /// A `wangge serve --auth proxy` on an empty store with `extra` flags: the
 /// child, its address, and a thread collecting its log.
 fn serve_proxy(
@@ -456,45 +481,25 @@ fn serve_proxy_on(
     let secret = db.with_file_name("proxy.secret");
     std::fs::write(&secret, "hostile-test-proxy-secret-01").expect("secret");
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("mode");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_wangge"))
-        .env_remove("WANGGE_KEY_FILE")
-        .env("RUST_LOG", "info")
-        .args(["--db"])
-        .arg(db)
-        .args([
-            "serve",
-            "--no-demo",
-            "--addr",
-            "127.0.0.1:0",
-            "--auth",
-            "proxy",
-        ])
-        .args(["--escalate-every-s", "0", "--proxy-secret-file"])
-        .arg(&secret)
-        .args(extra)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start wangge serve");
-    let mut log = std::io::BufReader::new(server.stderr.take().expect("server stderr"));
-    let mut line = String::new();
-    let mut addr = None;
-    while addr.is_none() {
-        line.clear();
-        let n = std::io::BufRead::read_line(&mut log, &mut line).expect("server log");
-        assert!(n > 0, "the server stopped before serving");
-        addr = line
-            .split("serving on http://")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .map(str::to_string);
-    }
-    let rest = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut log, &mut s);
-        s
-    });
-    (server, addr.unwrap_or_default(), rest)
+    let served = until_serving(
+        Command::new(env!("CARGO_BIN_EXE_wangge"))
+            .env_remove("WANGGE_KEY_FILE")
+            .env("RUST_LOG", "info")
+            .args(["--db"])
+            .arg(db)
+            .args([
+                "serve",
+                "--no-demo",
+                "--addr",
+                "127.0.0.1:0",
+                "--auth",
+                "proxy",
+            ])
+            .args(["--escalate-every-s", "0", "--proxy-secret-file"])
+            .arg(&secret)
+            .args(extra),
+    );
+    (served.child, served.addr, served.rest)
 }
 
 /// Sends raw `request` bytes and reads the answer (until close or 5 s).
@@ -594,6 +599,7 @@ fn overflowing_numbers_are_400_and_bodies_have_per_route_limits() {
 /// Beyond its capacity the server answers 503 `overloaded` at once instead
 /// of queueing: event streams past `--max-streams`, connections past
 /// `--max-connections`; a half-sent request is closed after the idle
+/// time-out, headers trickled a byte at a time after the header-read
 /// time-out.
 #[test]
 fn connections_and_streams_are_capped_and_idle_connections_closed() {
@@ -697,6 +703,50 @@ fn connections_and_streams_are_capped_and_idle_connections_closed() {
         "a half-sent request stayed open {:?}",
         t.elapsed()
     );
+    let _ = server.kill();
+    let _ = server.wait();
+
+    // Headers trickled a byte every 200 ms never leave the connection idle,
+    // so only the header-read time-out can close it: well before the 60 s
+    // idle time-out, while the bytes still flow. The server still answers.
+    let (mut server, addr, _log) = serve_proxy(
+        "trickle",
+        &["--idle-timeout-s", "60", "--header-timeout-s", "2"],
+    );
+    let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(90)))
+        .expect("timeout");
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .expect("request line");
+    let mut writer = s.try_clone().expect("clone");
+    let t = Instant::now();
+    let trickle = std::thread::spawn(move || {
+        let mut sent = 0u32;
+        while t.elapsed() < Duration::from_secs(55) && writer.write_all(b"a").is_ok() {
+            sent += 1;
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        sent
+    });
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let closed_after = t.elapsed();
+    let _ = s.shutdown(std::net::Shutdown::Both);
+    let sent = trickle.join().expect("trickle");
+    assert!(
+        closed_after < Duration::from_secs(45),
+        "headers trickled for {closed_after:?} ({sent} bytes) and the connection stayed open"
+    );
+    assert!(
+        !String::from_utf8_lossy(&buf).contains("200 OK"),
+        "half-sent headers were answered: {}",
+        String::from_utf8_lossy(&buf)
+    );
+    let ok = raw(
+        &addr,
+        b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    );
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
     let _ = server.kill();
     let _ = server.wait();
 }
@@ -1431,28 +1481,19 @@ fn duckdb_memory_and_threads_come_from_the_command_line() {
     let d = temp("duckdb-env");
     let db = d.join("s.duckdb");
     wangge(&db, &["key", "init"]);
-    let mut server = Command::new(env!("CARGO_BIN_EXE_wangge"))
-        .env_remove("WANGGE_KEY_FILE")
-        .env("WANGGE_DUCKDB_MEMORY_MIB", "300")
-        .args(["--db"])
-        .arg(&db)
-        .args(["serve", "--no-demo", "--addr", "127.0.0.1:0"])
-        .args(["--duckdb-threads", "1"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start wangge serve");
-    let mut err = std::io::BufReader::new(server.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    let mut seen = Vec::new();
-    loop {
-        line.clear();
-        let n = std::io::BufRead::read_line(&mut err, &mut line).expect("server log");
-        if n == 0 || line.contains("serving on") {
-            break;
-        }
-        seen.push(line.trim().to_string());
-    }
+    let Served {
+        child: mut server,
+        before: seen,
+        ..
+    } = until_serving(
+        Command::new(env!("CARGO_BIN_EXE_wangge"))
+            .env_remove("WANGGE_KEY_FILE")
+            .env("WANGGE_DUCKDB_MEMORY_MIB", "300")
+            .args(["--db"])
+            .arg(&db)
+            .args(["serve", "--no-demo", "--addr", "127.0.0.1:0"])
+            .args(["--duckdb-threads", "1"]),
+    );
     let _ = server.kill();
     let _ = server.wait();
     assert!(

@@ -116,6 +116,11 @@ pub struct ServeArgs {
     /// --timeout-s, a slow answer sends nothing meanwhile.
     #[arg(long, default_value_t = 45)]
     pub idle_timeout_s: u64,
+    /// Seconds a connection may wait for a request's headers: a client
+    /// trickling them a byte at a time is cut off, an idle keep-alive
+    /// between requests closed.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_s: u64,
     /// Seconds a re-gridding job may run; then it stops and is `failed`
     /// with a reason naming the budget.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
@@ -226,6 +231,7 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
     config.max_streams = a.max_streams;
     config.read_connections = usize::from(a.read_connections);
     config.idle_timeout = Duration::from_secs(a.idle_timeout_s.max(1));
+    config.header_timeout = Duration::from_secs(a.header_timeout_s);
     config.max_waiting_writes = a.max_waiting_writes;
     config.max_waiting_reads = a.max_waiting_reads;
     config.duckdb_memory_mib = Some(a.duckdb_memory_mib);
@@ -304,14 +310,9 @@ pub fn run(db: &Path, a: ServeArgs) -> Result<()> {
                 every,
             ));
         }
-        axum::serve(
-            // `tap_io` only so that axum hands the peer address to `ConnectInfo`.
-            axum::serve::ListenerExt::tap_io(listener, |_| {}),
-            crate::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("server")
+        let header_timeout = config.header_timeout;
+        crate::listener::serve(listener, crate::app(state), header_timeout, shutdown()).await;
+        Ok(())
     })
 }
 

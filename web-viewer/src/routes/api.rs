@@ -251,10 +251,17 @@ async fn people(
         Ok(match kind.as_str() {
             "households" => {
                 let rows = s.households(&scope, grid, Some(page))?;
-                Json(Records::of(rows.iter().map(HouseholdProps::of))).into_response()
+                let total = s.count_households(&scope, grid)?;
+                Json(Records::page(
+                    rows.iter().map(HouseholdProps::of),
+                    total,
+                    page.offset,
+                ))
+                .into_response()
             }
             "persons" => {
                 let people = s.persons(&scope, grid, Some(page))?;
+                let total = s.count_persons(&scope, grid)?;
                 if reveal {
                     s.audit(
                         &actor,
@@ -262,19 +269,22 @@ async fn people(
                         &format!("{} persons; reason: {reason}", people.len()),
                     )?;
                 }
-                Json(Records::of(
+                Json(Records::page(
                     people.iter().map(|p| PersonProps::of(p, reveal)),
+                    total,
+                    page.offset,
                 ))
                 .into_response()
             }
             _ => {
                 let rows = s.sentiments(&scope)?;
-                let rows = rows
+                let total = rows.len() as u64;
+                let page_rows = rows
                     .iter()
-                    .skip(page.offset as usize)
-                    .take(page.limit as usize)
+                    .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
+                    .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
                     .map(|x| SentimentProps::of(x, reveal));
-                Json(Records::of(rows)).into_response()
+                Json(Records::page(page_rows, total, page.offset)).into_response()
             }
         })
     })

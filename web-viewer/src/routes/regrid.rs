@@ -121,10 +121,23 @@ pub async fn start_regrid(
         cancel,
     };
     let st2 = st.clone();
-    tokio::task::spawn_blocking(move || {
-        regrid_jobs::run(&st2.0.store, &st2.0.regrid_jobs, &spec, || {
-            st2.now().timestamp()
-        });
+    // The budget runs from here: reading the town counts.
+    let stop = analytics::regrid::Stop::new(spec.cancel.clone(), Some(spec.budget));
+    tokio::spawn(async move {
+        // The input is read on a read connection, never under the write
+        // lock; a read refused (the readers' queue full) fails the job
+        // with that reason.
+        let (level, community) = (spec.level, spec.community.clone());
+        let input = st2
+            .with_reader(move |s| Ok(regrid_jobs::read_input(s, level, community.as_deref())))
+            .await
+            .unwrap_or_else(|e| Err(format!("reading the town: {}", e.message())));
+        let _ = tokio::task::spawn_blocking(move || {
+            regrid_jobs::run(&st2.0.store, &st2.0.regrid_jobs, &spec, stop, input, || {
+                st2.now().timestamp()
+            });
+        })
+        .await;
     });
     Ok((
         StatusCode::ACCEPTED,

@@ -174,7 +174,7 @@ pub fn features(
                     continue;
                 }
                 feats.push(|| {
-                Feature::new(&c.boundary, CompoundProps::of(c)).to_value()
+                Feature::parts(&c.boundary, CompoundProps::of(c)).to_value()
                 });
             }
         }
@@ -186,7 +186,7 @@ pub fn features(
                     continue;
                 }
                 feats.push(|| {
-                Feature::new(&b.footprint, BuildingProps::of(b)).to_value()
+                Feature::parts(&b.footprint, BuildingProps::of(b)).to_value()
                 });
             }
         }
@@ -259,8 +259,10 @@ pub fn features(
             let want_open = q.status.as_deref() == Some("open");
             let want_overdue = q.status.as_deref() == Some("overdue");
             let mine = worker_grids(access, view);
-            let mut shown: Vec<(&Event, &GridRefs)> = Vec::new();
-            for (e, r) in view.dataset.events.iter().zip(&view.event_refs) {
+            // Newest first: the view keeps that order, so a page costs a
+            // walk of the town's events (the count) and its own features.
+            for &i in &view.events_newest {
+                let (e, r) = (&view.dataset.events[i], &view.event_refs[i]);
                 let coarse = !access.role.sees_single_events();
                 if !scope.allows(r) || !event_matches(&f, e, r, coarse) {
                     continue;
@@ -273,11 +275,6 @@ pub fn features(
                 {
                     continue;
                 }
-                shown.push((e, r));
-            }
-            // Newest first (stable: equal times keep the store's order).
-            shown.sort_by_key(|(e, _)| std::cmp::Reverse(e.reported_at));
-            for (e, r) in shown {
                 feats.push(|| {
                     let mut props = event_props(view, e, r, now);
                     if access.role.sees_single_events() {

@@ -18,9 +18,8 @@ use std::time::Duration;
 use analytics::regrid::{RegridError, RegridParams, Stop};
 use geo_core::model::GridKind;
 use geo_core::store::{GridState, RegridJobEnd, Store};
-use serde_json::{json, Value};
 
-use crate::service::regrid::{load_input, Proposal};
+use crate::service::regrid::{load_input, Proposal, RegridInput};
 
 /// Why a job that was running when the server stopped is `failed`.
 pub const INTERRUPTED: &str = "the server stopped while it ran; start it again";
@@ -167,17 +166,40 @@ pub fn over_budget(budget: Duration) -> String {
     )
 }
 
-/// Runs job `spec` on this (blocking) thread: reads the input under the
-/// store lock, runs the recommender under the budget and the cancel flag,
-/// then stores how it ended (the first end wins: a job cancelled over HTTP
-/// is stored `cancelled` at once and this end changes nothing) and leaves
+/// What a job reads before it runs: the grid state it starts from and the
+/// town's input ([`read_input`]), or why they could not be read.
+pub type JobInput = Result<(RegridInput, GridState), String>;
+
+/// Reads a job's input on `store` (a read connection: the job never holds
+/// the write connection, so intake and moves go on while a town loads).
+/// The grid state is read first: a grid change committed between the two
+/// reads makes the proposal look stale at adoption (refused, run again),
+/// never fresh when it is not.
+pub fn read_input(store: &Store, level: GridKind, community: Option<&str>) -> JobInput {
+    let basis = store.grid_state().map_err(|e| e.to_string())?;
+    let input = load_input(store, level, community).map_err(|e| format!("{e:#}"))?;
+    Ok((input, basis))
+}
+
+/// Runs job `spec` on this (blocking) thread on the `input` read for it:
+/// runs the recommender under `stop` (the cancel flag and the budget,
+/// counted from the job's start, reading the town included), then stores
+/// how it ended (the first end wins: a job cancelled over HTTP is stored
+/// `cancelled` at once and this end changes nothing) and leaves
 /// [`LiveJobs`]. `now_s` gives the end time.
-pub fn run(store: &Mutex<Store>, live: &LiveJobs, spec: &JobSpec, now_s: impl Fn() -> i64) {
+pub fn run(
+    store: &Mutex<Store>,
+    live: &LiveJobs,
+    spec: &JobSpec,
+    stop: Stop,
+    input: JobInput,
+    now_s: impl Fn() -> i64,
+) {
     let id = spec.id;
-    let stop = Stop::new(spec.cancel.clone(), Some(spec.budget));
     // A panic in the search must still end the job and free its place.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        compute(store, live, spec, &stop)
+        let (input, basis) = input.map_err(Stopped::Failed)?;
+        compute(live, spec, &stop, &input).map(|(result, proposal)| (result, proposal, basis))
     }))
     .unwrap_or_else(|_| {
         Err(Stopped::Failed(
@@ -186,19 +208,14 @@ pub fn run(store: &Mutex<Store>, live: &LiveJobs, spec: &JobSpec, now_s: impl Fn
     });
     let progress = live.progress(id).unwrap_or(0.0);
     let end = match outcome {
-        Ok((result, proposal, basis)) => {
-            match (
-                serde_json::to_string(&result),
-                serde_json::to_string(&proposal),
-            ) {
-                (Ok(result), Ok(proposal)) => RegridJobEnd::Done {
-                    result,
-                    proposal,
-                    basis,
-                },
-                (Err(e), _) | (_, Err(e)) => RegridJobEnd::Failed(format!("encoding: {e}")),
-            }
-        }
+        Ok((result, proposal, basis)) => match serde_json::to_string(&proposal) {
+            Ok(proposal) => RegridJobEnd::Done {
+                result,
+                proposal,
+                basis,
+            },
+            Err(e) => RegridJobEnd::Failed(format!("encoding: {e}")),
+        },
         Err(Stopped::Cancelled) => RegridJobEnd::Cancelled(live.cancel_reason(id)),
         Err(Stopped::Failed(e)) => {
             tracing::warn!(job = id, error = %e, "re-gridding job failed");
@@ -227,33 +244,22 @@ enum Stopped {
 }
 
 fn compute(
-    store: &Mutex<Store>,
     live: &LiveJobs,
     spec: &JobSpec,
     stop: &Stop,
-) -> Result<(Value, Proposal, GridState), Stopped> {
+    input: &RegridInput,
+) -> Result<(String, Proposal), Stopped> {
     let id = spec.id;
     let why = |e: RegridError| match e {
         RegridError::Cancelled => Stopped::Cancelled,
         RegridError::OutOfTime { .. } => Stopped::Failed(over_budget(spec.budget)),
         e => Stopped::Failed(e.to_string()),
     };
-    let (input, basis) = {
-        let s = store
-            .lock()
-            .map_err(|_| Stopped::Failed("store lock poisoned".into()))?;
-        let basis = s.grid_state().map_err(|e| Stopped::Failed(e.to_string()))?;
-        (
-            load_input(&s, spec.level, spec.community.as_deref())
-                .map_err(|e| Stopped::Failed(format!("{e:#}")))?,
-            basis,
-        )
-    };
     stop.check().map_err(why)?;
     live.set_progress(id, 0.05);
     let mut last = 0.0f32;
     let proposal = analytics::regrid::regrid_stoppable(
-        &input,
+        input,
         &spec.params,
         &mut |f| {
             if f - last >= 0.01 || f >= 1.0 {
@@ -264,13 +270,18 @@ fn compute(
         stop,
     )
     .map_err(why)?;
-    let geojson = serde_json::to_value(analytics::regrid::to_geojson(&proposal))
-        .map_err(|e| Stopped::Failed(e.to_string()))?;
-    let report =
-        serde_json::to_value(&proposal.report).map_err(|e| Stopped::Failed(e.to_string()))?;
-    Ok((
-        json!({"geojson": geojson, "report": report}),
-        proposal,
-        basis,
-    ))
+    let result = JobResult {
+        geojson: analytics::regrid::to_geojson(&proposal),
+        report: &proposal.report,
+    };
+    let result = serde_json::to_string(&result).map_err(|e| Stopped::Failed(e.to_string()))?;
+    Ok((result, proposal))
+}
+
+/// The stored answer of a finished job (`GET /api/v1/regrid/{job}` serves
+/// it): the proposal as GeoJSON and its report.
+#[derive(serde::Serialize)]
+struct JobResult<'a, G: serde::Serialize> {
+    geojson: G,
+    report: &'a analytics::regrid::RegridReport,
 }
