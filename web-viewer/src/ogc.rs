@@ -551,7 +551,15 @@ impl ItemsQuery {
         self.filter.as_ref().is_none_or(|f| f.keeps(feature)) && self.keeps_equals(feature)
     }
 
+    /// True when the CQL2 filter reads the geometry (equalities never do).
+    pub fn needs_geometry(&self) -> bool {
+        self.filter.as_ref().is_some_and(filter::Filter::needs_geometry)
+    }
+
     fn keeps_equals(&self, feature: &Value) -> bool {
+        if self.equals.is_empty() {
+            return true;
+        }
         self.equals.iter().all(|(q, want)| {
             match feature.get("properties").and_then(|p| p.get(q.name)) {
                 Some(Value::String(s)) if q.kind == PropType::DateTime => {
@@ -1220,6 +1228,15 @@ impl OpenApi {
             servers: vec![Server { url: base.to_string() }],
             paths,
         }
+    }
+}
+
+impl crate::service::features::Keep for ItemsQuery {
+    fn keeps(&self, feature: &Value) -> bool {
+        ItemsQuery::keeps(self, feature)
+    }
+    fn needs_geometry(&self) -> bool {
+        ItemsQuery::needs_geometry(self)
     }
 }
 

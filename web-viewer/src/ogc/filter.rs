@@ -275,6 +275,24 @@ impl Filter {
     pub fn keeps(&self, feature: &Value) -> bool {
         self.root.eval(feature) == Some(true)
     }
+
+    /// True when the filter reads the feature's geometry (a spatial
+    /// predicate or `geometry IS NULL`); else it is answered from the
+    /// properties alone.
+    pub fn needs_geometry(&self) -> bool {
+        self.root.reads_geometry()
+    }
+}
+
+impl Node {
+    fn reads_geometry(&self) -> bool {
+        match self {
+            Node::And(kids) | Node::Or(kids) => kids.iter().any(Node::reads_geometry),
+            Node::Not(kid) => kid.reads_geometry(),
+            Node::GeometryIsNull | Node::Spatial(..) => true,
+            _ => false,
+        }
+    }
 }
 
 /// The first line of a parser's message, at most 300 characters.

@@ -116,6 +116,7 @@ pub async fn list(
                 grid_filter,
                 now,
                 window,
+                None,
             )
         })
         .await

@@ -136,10 +136,11 @@ fn pairs(raw: Option<&str>) -> AppResult<Vec<(String, String)>> {
 
 /// The features of the collection the caller may see that pass `q`: how
 /// many, and those in `window` (all without one), each with its `id`
-/// member and in CRS84. Only the window's features are built unless a
-/// property or CQL2 filter needs every feature's properties; filters run
-/// over the caller's own (scoped, masked) copies, never over the store's
-/// rows, so they cannot reveal what the copy hides.
+/// member and in CRS84. Only the window's features are built whole; a
+/// property or CQL2 filter runs on every candidate's properties first (and
+/// its geometry only when the filter is spatial), over the caller's own
+/// (scoped, masked) copies, never over the store's rows, so it cannot
+/// reveal what the copy hides.
 fn matching(
     st: &AppState,
     access: &Access,
@@ -164,21 +165,8 @@ fn matching(
         f
     };
     let (bbox, now) = (q.bbox, st.now());
-    if q.unfiltered() {
-        let (n, page) = features(&view, access, &scope, id, &q.list, bbox, grid, now, window)?;
-        return Ok((n, page.into_iter().map(with_id).collect()));
-    }
-    let (_, all) = features(&view, access, &scope, id, &q.list, bbox, grid, now, None)?;
-    let kept: Vec<Value> = all.into_iter().filter(|f| q.keeps(f)).collect();
-    let n = kept.len() as u64;
-    let page = match window {
-        None => kept,
-        Some(w) => kept
-            .into_iter()
-            .skip(w.start as usize)
-            .take((w.end - w.start) as usize)
-            .collect(),
-    };
+    let keep = (!q.unfiltered()).then_some(q as &dyn crate::service::features::Keep);
+    let (n, page) = features(&view, access, &scope, id, &q.list, bbox, grid, now, window, keep)?;
     Ok((n, page.into_iter().map(with_id).collect()))
 }
 

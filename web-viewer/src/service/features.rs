@@ -133,12 +133,14 @@ pub fn features(
     grid_filter: Option<GridId>,
     now: DateTime<Utc>,
     window: Option<Range<u64>>,
+    keep: Option<&dyn Keep>,
 ) -> AppResult<(u64, Vec<Value>)> {
     let scope = scope.clone();
     let mut feats = Sink {
         total: 0,
         window,
         out: Vec::new(),
+        keep,
     };
     match kind {
         "communities" => {
@@ -146,9 +148,7 @@ pub fn features(
                 if !in_bbox(&bbox, c.boundary.bounding_rect()) {
                     continue;
                 }
-                feats.push(|| {
-                Feature::new(&c.boundary, CommunityProps::of(c)).to_value()
-                });
+                feats.push(|| geometry(&c.boundary), || CommunityProps::of(c));
             }
         }
         "grids" => {
@@ -161,9 +161,7 @@ pub fn features(
                 if grid_filter.is_some_and(|f| f != g.id && g.parent != Some(f)) {
                     continue;
                 }
-                feats.push(|| {
-                Feature::new(&g.boundary, GridProps::of(view, g)).to_value()
-                });
+                feats.push(|| geometry(&g.boundary), || GridProps::of(view, g));
             }
         }
         "compounds" => {
@@ -173,9 +171,7 @@ pub fn features(
                 {
                     continue;
                 }
-                feats.push(|| {
-                Feature::parts(&c.boundary, CompoundProps::of(c)).to_value()
-                });
+                feats.push(|| parts_geometry(&c.boundary), || CompoundProps::of(c));
             }
         }
         "buildings" => {
@@ -185,9 +181,7 @@ pub fn features(
                 {
                     continue;
                 }
-                feats.push(|| {
-                Feature::parts(&b.footprint, BuildingProps::of(b)).to_value()
-                });
+                feats.push(|| parts_geometry(&b.footprint), || BuildingProps::of(b));
             }
         }
         "units" => {
@@ -205,9 +199,7 @@ pub fn features(
                 {
                     continue;
                 }
-                feats.push(|| {
-                Feature::new(&u.entrance, UnitProps::of(u)).to_value()
-                });
+                feats.push(|| geometry(&u.entrance), || UnitProps::of(u));
             }
         }
         "places" => {
@@ -224,9 +216,7 @@ pub fn features(
                 if q.kind.as_deref().is_some_and(|k| k != pl.category.code() && Some(k) != pl.service.map(|s| s.code())) {
                     continue;
                 }
-                feats.push(|| {
-                Feature::new(&pl.geometry, PlaceProps::of(pl)).to_value()
-                });
+                feats.push(|| geometry(&pl.geometry), || PlaceProps::of(pl));
             }
         }
         "organisations" => {
@@ -239,9 +229,7 @@ pub fn features(
                 if q.kind.as_deref().is_some_and(|k| k != o.kind.code()) {
                     continue;
                 }
-                feats.push(|| {
-                Feature::new(&o.geometry, OrganisationProps::of(o)).to_value()
-                });
+                feats.push(|| geometry(&o.geometry), || OrganisationProps::of(o));
             }
         }
         "roads" => {
@@ -249,9 +237,7 @@ pub fn features(
                 if !in_bbox(&bbox, r.line.bounding_rect()) {
                     continue;
                 }
-                feats.push(|| {
-                Feature::new(&r.line, RoadProps::of(r)).to_value()
-                });
+                feats.push(|| geometry(&r.line), || RoadProps::of(r));
             }
         }
         "events" => {
@@ -275,17 +261,27 @@ pub fn features(
                 {
                     continue;
                 }
-                feats.push(|| {
-                    let mut props = event_props(view, e, r, now);
-                    if access.role.sees_single_events() {
-                        scrub_event(access.reveals(), view.names_of(e), &mut props);
-                        Feature::new(&e.location, props).to_value()
-                    } else {
-                        let (lon, lat) = coarse_point(e.location.x(), e.location.y());
-                        let p = geo_types::Point::new(lon, lat);
-                        Feature::new(&p, coarsen(props)).to_value()
-                    }
-                });
+                // A role that does not see single events gets the coarse
+                // copy: its H3 cell's centre and no title.
+                let sees = access.role.sees_single_events();
+                let at = if sees {
+                    e.location
+                } else {
+                    let (lon, lat) = coarse_point(e.location.x(), e.location.y());
+                    geo_types::Point::new(lon, lat)
+                };
+                feats.push(
+                    || geometry(&at),
+                    || {
+                        let mut props = event_props(view, e, r, now);
+                        if sees {
+                            scrub_event(access.reveals(), view.names_of(e), &mut props);
+                            props
+                        } else {
+                            coarsen(props)
+                        }
+                    },
+                );
             }
         }
         other => {
@@ -297,18 +293,90 @@ pub fn features(
     Ok((feats.total, feats.out))
 }
 
-/// Counts the features that pass and builds only those of the window: a
-/// page of a large list costs its page, not the whole list.
-struct Sink {
+/// A filter over the caller's own copy of each feature (the OGC API's
+/// property equalities and CQL2): [`features`] runs it on each feature the
+/// caller may see before counting it, on the properties alone unless it
+/// reads the geometry, so a filtered page costs the properties of the
+/// town's features and the geometry of the page's.
+pub trait Keep: Sync {
+    /// True when `feature` (a GeoJSON feature of the caller's copy; its
+    /// `geometry` null unless [`Keep::needs_geometry`]) passes.
+    fn keeps(&self, feature: &Value) -> bool;
+    /// True when the filter reads the geometry (a spatial predicate).
+    fn needs_geometry(&self) -> bool;
+}
+
+/// The GeoJSON geometry of `g`.
+fn geometry<'g, G>(g: &'g G) -> geojson::Geometry
+where
+    geojson::GeometryValue: From<&'g G>,
+{
+    geojson::Geometry::new(geojson::GeometryValue::from(g))
+}
+
+/// A building's footprint or a compound's wall: a Polygon of one part, else
+/// the MultiPolygon.
+fn parts_geometry(mp: &geo_types::MultiPolygon<f64>) -> geojson::Geometry {
+    match mp.0.as_slice() {
+        [one] => geometry(one),
+        _ => geometry(mp),
+    }
+}
+
+/// Counts the features that pass (the filter, when there is one) and builds
+/// only those of the window: a page of a large list costs its page, not the
+/// whole list.
+struct Sink<'k> {
     total: u64,
     window: Option<Range<u64>>,
     out: Vec<Value>,
+    keep: Option<&'k dyn Keep>,
 }
 
-impl Sink {
-    fn push(&mut self, build: impl FnOnce() -> Value) {
-        if self.window.as_ref().is_none_or(|w| w.contains(&self.total)) {
-            self.out.push(build());
+impl Sink<'_> {
+    fn in_window(&self) -> bool {
+        self.window.as_ref().is_none_or(|w| w.contains(&self.total))
+    }
+
+    fn push<P: serde::Serialize>(
+        &mut self,
+        geometry: impl FnOnce() -> geojson::Geometry,
+        properties: impl FnOnce() -> P,
+    ) {
+        let Some(keep) = self.keep else {
+            if self.in_window() {
+                self.out.push(
+                    Feature {
+                        kind: "Feature",
+                        geometry: geometry(),
+                        properties: properties(),
+                    }
+                    .to_value(),
+                );
+            }
+            self.total += 1;
+            return;
+        };
+        let mut geometry = Some(geometry);
+        let mut shape = || {
+            geometry
+                .take()
+                .map_or(Value::Null, |g| serde_json::to_value(g()).unwrap_or(Value::Null))
+        };
+        let needs = keep.needs_geometry();
+        let mut f = serde_json::json!({
+            "type": "Feature",
+            "geometry": if needs { shape() } else { Value::Null },
+            "properties": serde_json::to_value(properties()).unwrap_or(Value::Null),
+        });
+        if !keep.keeps(&f) {
+            return;
+        }
+        if self.in_window() {
+            if !needs {
+                f["geometry"] = shape();
+            }
+            self.out.push(f);
         }
         self.total += 1;
     }
