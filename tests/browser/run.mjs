@@ -27,6 +27,7 @@ import { chromium } from 'playwright-core';
 import { dashboardTests } from './dashboard.mjs';
 import { mkdirSync, readFileSync, existsSync, openSync, closeSync } from 'node:fs';
 import { join, resolve, extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { inboxTests } from './inbox.mjs';
@@ -60,6 +61,9 @@ let ORIGIN = new URL(BASE).origin;
 let server = null;
 const CHROMIUM = args.chromium || process.env.CHROMIUM || '/usr/bin/chromium';
 const VIEWPORT = { width: 1920, height: 1080 };
+// Screenshots of each page at 1920×1080 and phone size, committed: every
+// run rewrites them, so they cannot go stale.
+const SCREENS = fileURLToPath(new URL('../../docs/screens/', import.meta.url));
 const READY_MS = Number(args['ready-timeout'] || 90_000);
 // Development aid: `--assets web-viewer/assets/dist` serves our pages' files from
 // disk instead of the copies embedded in the server binary (no rebuild needed).
@@ -352,6 +356,7 @@ async function heatMeasure(target) {
 // ---------------------------------------------------------------- the tests
 async function main() {
   mkdirSync(OUT, { recursive: true });
+  mkdirSync(SCREENS, { recursive: true });
   if (SERVER_BIN || SERVER_DB) {
     if (!SERVER_BIN || !SERVER_DB) {
       console.log('FAIL --bin and --db go together (the run starts `wangge serve --db <db>` itself)');
@@ -559,6 +564,48 @@ async function run(browser) {
     await w.close();
     await c.close();
     return `added ${name}, it logged in, disabled it: its session answered ${after.status()}`;
+  });
+  await step('every page fits a desktop (1920×1080) and a phone (390×844): no sideways scroll; screenshots in docs/screens', async () => {
+    // The pages a role opens, each at both sizes (the big screen is a wall:
+    // desktop and 4K only, see below).
+    const pages = [
+      { name: 'login', role: null, path: '/login', ready: '#submit' },
+      { name: 'viewer-leader', role: 'leader', path: '/' },
+      { name: 'viewer-worker', role: 'worker', path: '/' },
+      { name: 'admin', role: 'leader', path: '/admin', ready: '#accounts tr' },
+      { name: 'embed', role: 'screen', path: `/embed?grid=${encodeURIComponent(code)}&token=${KIOSK}` },
+    ];
+    const sizes = [['1920', VIEWPORT], ['390', { width: 390, height: 844 }]];
+    const said = [];
+    for (const pg of pages) {
+      for (const [size, viewport] of sizes) {
+        const c = await newContext(browser, { role: pg.role, viewport });
+        const p = await c.newPage();
+        await p.goto(`${BASE}${pg.path}`, { waitUntil: 'domcontentloaded' });
+        if (pg.ready) await p.waitForSelector(pg.ready, { timeout: 60_000 });
+        else await waitReady(p, `${pg.path} at ${size}`);
+        const w = await p.evaluate(() => ({ page: document.documentElement.scrollWidth, view: window.innerWidth }));
+        assert(w.page <= w.view + 1, `${pg.name} at ${size} px scrolls sideways: the page is ${w.page} px wide in a ${w.view} px window`);
+        await p.screenshot({ path: join(SCREENS, `${pg.name}-${size}.jpg`), type: 'jpeg', quality: 70 });
+        if (pg.path === '/' && size === '390') {
+          // On a phone the layers and filters open from their own button,
+          // as a sheet inside the screen.
+          const before = await p.evaluate(() => getComputedStyle(document.getElementById('side')).display);
+          assert(before === 'none', `${pg.name} at 390 px: the layers panel covers the map before it is asked for (${before})`);
+          await p.click('#side-toggle');
+          const side = await p.evaluate(() => {
+            const r = document.getElementById('side').getBoundingClientRect();
+            return { shown: r.width > 0 && r.height > 0, left: r.left, right: r.right, view: window.innerWidth };
+          });
+          assert(side.shown && side.left >= 0 && side.right <= side.view + 1, `${pg.name} at 390 px: the layers button opens ${JSON.stringify(side)}`);
+          await p.screenshot({ path: join(SCREENS, `${pg.name}-${size}-layers.jpg`), type: 'jpeg', quality: 70 });
+        }
+        assertNoForeign(c, `${pg.path} at ${size}`);
+        await c.close();
+      }
+      said.push(pg.name);
+    }
+    return `${said.join(', ')} at 1920 and 390 px`;
   });
   for (const role of ['planner', 'worker', 'department']) {
     await step(`viewer / works after log-in as ${role} (${ACCOUNTS[role] && ACCOUNTS[role].name})`, async () => {
@@ -957,6 +1004,7 @@ async function run(browser) {
         .catch(async () => { throw new Error(`map centre ${JSON.stringify(await spage.evaluate(() => window.__testMaps[0].getCenter()))}, alert at ${red[0].lon},${red[0].lat}`); });
       await idle(spage);
       await spage.screenshot({ path: join(OUT, 'screen-alert.png') });
+      await spage.screenshot({ path: join(SCREENS, 'screen-1920.jpg'), type: 'jpeg', quality: 70 });
       await spage.keyboard.press('Escape');
       await spage.waitForSelector('#focus[hidden]', { state: 'attached', timeout: 10_000 });
       return `${red.length} alerts (${JSON.stringify(r.body.counts)}), opened #${red[0].id}`;
@@ -1140,6 +1188,7 @@ async function run(browser) {
       canvas: [window.__testMaps[0].getCanvas().width, window.__testMaps[0].getCanvas().height],
     }));
     await p4.screenshot({ path: join(OUT, 'screen-4k.png') });
+    await p4.screenshot({ path: join(SCREENS, 'screen-3840.jpg'), type: 'jpeg', quality: 60 });
     assert(!l4.errors.length, `console errors at 4K:\n${l4.errors.slice(0, 10).join('\n')}`);
     assertNoForeign(c4, '/screen at 4K');
     // Read from 4-5 m away on a 4K wall: text at least as large as 1080p's in screen pixels doubled.

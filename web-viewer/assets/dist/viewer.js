@@ -243,7 +243,11 @@ async function main() {
   renderLayerList();
   // A pristine copy for the proposal side of the re-gridding comparison.
   const pristine = structuredClone(style);
-  const m = await createMap('map', { style, state: url, extent, padding: { top: 70, bottom: 30, left: 280, right: 30 } });
+  // The town fits beside the layers panel; on a phone the panel is a sheet
+  // behind its button and the top bar wraps, so the town takes the width.
+  const phone = window.matchMedia('(max-width: 760px)').matches;
+  const padding = phone ? { top: 200, bottom: 30, left: 20, right: 20 } : { top: 70, bottom: 30, left: 280, right: 30 };
+  const m = await createMap('map', { style, state: url, extent, padding });
   map = m;
   m.addControl(new maplibregl.NavigationControl({ visualizePitch: true }), 'bottom-right');
   m.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
@@ -297,6 +301,11 @@ async function main() {
     if (state.selection) showPanel(state.selection.kind, state.selection.id, state.detail);
     relabelRegrid();
     saveUrl();
+  });
+  // On a phone the layers and filters open from their own button.
+  $('side-toggle').addEventListener('click', () => {
+    const open = $('side').classList.toggle('open');
+    $('side-toggle').setAttribute('aria-expanded', String(open));
   });
   $('share').addEventListener('click', async () => {
     writeUrlState(m, state);
