@@ -163,6 +163,50 @@ export async function inboxTests(h) {
     return `event ${newId} at ${d.lon.toFixed(5)},${d.lat.toFixed(5)} in ${g.filter(Boolean).join(',')}`;
   });
 
+  await step('inbox (worker, phone): 随手拍 without a position from the phone: the place is tapped on a map', async () => {
+    // No geolocation permission: the phone gives no position, so the form
+    // shows a map of the town and the worker taps the place.
+    const nctx = await newContext(browser, { role: 'worker', viewport: PHONE });
+    const p = await nctx.newPage();
+    const nlog = watch(p, '/inbox 随手拍 (map)');
+    await p.goto(`${h.BASE}/inbox`);
+    await ready(p, '/inbox 随手拍 (map)');
+    await p.click('#report-open');
+    await p.waitForSelector('#rp-where[data-state="error"], #rp-where[data-state="wait"]', { timeout: 30_000 });
+    await p.waitForSelector('#rp-map[data-ready="1"]:not([hidden]) canvas', { timeout: 60_000 })
+      .catch(async () => { throw new Error(`no map to pick on; the form says ${await p.textContent('#rp-where')}`); });
+    await p.waitForFunction(() => document.querySelector('#rp-map canvas')?.clientWidth > 0, null, { timeout: 30_000 });
+    const box = await p.$eval('#rp-map', (e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
+    await p.mouse.click(box.x + box.w / 2, box.y + box.h / 2);
+    await p.waitForSelector('#rp-where[data-state="ok"]', { timeout: 30_000 });
+    const said = await p.textContent('#rp-where');
+    const m = said.match(/(-?\d+\.\d+),\s*(-?\d+\.\d+)/);
+    assert(m, `the form does not say the picked place: ${said}`);
+    const [lon, lat] = [Number(m[1]), Number(m[2])];
+    const info = await api('/api/v1/info', { as: 'worker' });
+    const e = info.extent || info.bbox;
+    assert(lon >= e[0] && lon <= e[2] && lat >= e[1] && lat <= e[3], `picked ${lon},${lat} outside the town ${e}`);
+    await p.selectOption('#rp-category', '02.04');
+    await p.fill('#rp-text', '路灯不亮（浏览器测试 地图选点）');
+    const wide = await p.evaluate(() => ({ page: document.documentElement.scrollWidth, view: window.innerWidth }));
+    assert(wide.page <= wide.view + 1, `the report form is ${wide.page} px wide on a ${wide.view} px phone`);
+    await p.screenshot({ path: join(SCREENS, 'inbox-report-map-phone.png') });
+    await p.click('#rp-send');
+    await p.waitForSelector('#detail[data-status="reported"]', { timeout: 30_000 })
+      .catch(async () => { throw new Error(`no event opened; error ${await p.textContent('#error')}`); });
+    const newId = Number(await p.getAttribute('#detail', 'data-id'));
+    const d = await api(`/api/v1/events/${newId}`, { as: 'worker' });
+    assert(Math.abs(d.lon - lon) < 1e-6 && Math.abs(d.lat - lat) < 1e-6, `filed at ${d.lon},${d.lat}, picked ${lon},${lat}`);
+    assert(d.timeline[0].actor.startsWith('worker:'), `reported by ${d.timeline[0].actor}`);
+    // The map opened on the worker's grids: the tap at its centre is there.
+    const g = [d.grids.comprehensive, d.grids.micro, d.grids.dedicated];
+    assert(g.some((c) => c && mine.of.includes(c)), `the report's grids ${g} are not the worker's ${mine.of}`);
+    assert(!nlog.errors.length && !nlog.failed.length, `${nlog.errors.join('\n')}\n${nlog.failed.join('\n')}`);
+    assertNoForeign(nctx, '/inbox 随手拍 (map)');
+    await nctx.close();
+    return `event ${newId} at the tapped place ${lon.toFixed(5)},${lat.toFixed(5)}`;
+  });
+
   await step('inbox (worker): zero console errors', async () => {
     // The refused move above answers 409 on purpose.
     const refused = (m) => /409/.test(m) && /\/transition/.test(m);

@@ -574,6 +574,8 @@ async function run(browser) {
       { name: 'viewer-worker', role: 'worker', path: '/' },
       { name: 'admin', role: 'leader', path: '/admin', ready: '#accounts tr' },
       { name: 'embed', role: 'screen', path: `/embed?grid=${encodeURIComponent(code)}&token=${KIOSK}` },
+      { name: 'inbox-worker', role: 'worker', path: '/inbox' },
+      { name: 'inbox-department', role: 'department', path: '/inbox' },
     ];
     const sizes = [['1920', VIEWPORT], ['390', { width: 390, height: 844 }]];
     const said = [];

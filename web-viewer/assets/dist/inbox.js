@@ -389,6 +389,7 @@ function locate() {
   here = null;
   if (!('geolocation' in navigator) || !window.isSecureContext) {
     where('error', t('rpNoGeo', window.isSecureContext ? 'geolocation' : 'HTTP'));
+    pickOnMap().catch((err) => fail(err));
     return;
   }
   where('wait', t('rpLocating'));
@@ -397,9 +398,78 @@ function locate() {
       here = { lon: p.coords.longitude, lat: p.coords.latitude, accuracy: p.coords.accuracy };
       where('ok', t('rpLocated', here.lon.toFixed(6), here.lat.toFixed(6), Math.round(here.accuracy)));
     },
-    (e) => where('error', t('rpNoGeo', e.message || String(e.code))),
+    (e) => {
+      where('error', t('rpNoGeo', e.message || String(e.code)));
+      pickOnMap().catch((err) => fail(err));
+    },
     { enableHighAccuracy: true, timeout: 20_000, maximumAge: 60_000 },
   );
+}
+
+/** @type {import('maplibre-gl').Map | null} */
+let pickMap = null;
+/** @type {import('maplibre-gl').Marker | null} */
+let pickMarker = null;
+
+/** Loads MapLibre (served by our binary) the first time a page needs it. */
+async function loadMaplibre() {
+  if (!(/** @type {any} */ (window).maplibregl)) {
+    const css = document.createElement('link');
+    css.rel = 'stylesheet';
+    css.href = '/assets/maplibre-gl.css';
+    document.head.append(css);
+    await new Promise((resolve, reject) => {
+      const js = document.createElement('script');
+      js.src = '/assets/maplibre-gl.js';
+      js.onload = resolve;
+      js.onerror = () => reject(new Error('maplibre-gl.js'));
+      document.head.append(js);
+    });
+  }
+  return import('./mapcore.js');
+}
+
+/**
+ * Where the phone gives no position (plain HTTP, permission refused, no
+ * fix indoors): the worker taps the place on a map of the town.
+ */
+async function pickOnMap() {
+  const box = $('rp-map');
+  box.hidden = false;
+  where(here ? 'ok' : 'wait', here ? $('rp-where').textContent || '' : t('rpPickHint'));
+  if (pickMap) {
+    pickMap.resize();
+    return;
+  }
+  const core = await loadMaplibre();
+  const [style, extent] = await Promise.all([core.buildStyle({ lang: getLang() }), pickExtent(core)]);
+  const map = await core.createMap('rp-map', { style, state: {}, extent, padding: 10 });
+  pickMap = map;
+  map.on('click', (ev) => {
+    const { lng, lat } = ev.lngLat;
+    here = { lon: lng, lat, accuracy: 0 };
+    if (!pickMarker) pickMarker = new core.maplibregl.Marker({ color: '#d00000' });
+    pickMarker.setLngLat([lng, lat]).addTo(map);
+    where('ok', t('rpPicked', lng.toFixed(6), lat.toFixed(6)));
+  });
+  // Taps count from here on (the map has loaded).
+  box.dataset.ready = '1';
+}
+
+/**
+ * The map a worker picks on opens on its own grids (what it reports is
+ * there, and it can follow it), anyone else's on the town.
+ * @param {typeof import('./mapcore.js')} core
+ * @returns {Promise<number[] | undefined>}
+ */
+async function pickExtent(core) {
+  if (inbox?.scope !== 'grids' || !inbox.of.length) return core.townExtent();
+  const boxes = await Promise.all(inbox.of.map((code) => call(`/api/v1/grids/${encodeURIComponent(code)}`)
+    .then((g) => /** @type {{bbox?: number[]}} */ (g).bbox)
+    .catch(() => undefined)));
+  const ok = boxes.filter((b) => Array.isArray(b) && b.length === 4);
+  if (!ok.length) return core.townExtent();
+  return [0, 1, 2, 3].map((i) => (i < 2 ? Math.min : Math.max)(...ok.map((b) => /** @type {number[]} */ (b)[i])));
 }
 
 function openReport() {
@@ -418,6 +488,8 @@ function openReport() {
 
 function closeReport() {
   $('report').hidden = true;
+  $('rp-map').hidden = true;
+  pickMarker?.remove();
   /** @type {HTMLFormElement} */ ($('report-form')).reset();
   here = null;
 }
@@ -484,6 +556,7 @@ $('back').addEventListener('click', () => { location.hash = ''; });
 $('report-open').addEventListener('click', openReport);
 $('rp-cancel').addEventListener('click', closeReport);
 $('rp-locate').addEventListener('click', locate);
+$('rp-pick').addEventListener('click', () => pickOnMap().catch((e) => fail(e)));
 $('report-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const b = /** @type {HTMLButtonElement} */ ($('rp-send'));
