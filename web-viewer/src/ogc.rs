@@ -553,7 +553,9 @@ impl ItemsQuery {
 
     /// True when the CQL2 filter reads the geometry (equalities never do).
     pub fn needs_geometry(&self) -> bool {
-        self.filter.as_ref().is_some_and(filter::Filter::needs_geometry)
+        self.filter
+            .as_ref()
+            .is_some_and(filter::Filter::needs_geometry)
     }
 
     fn keeps_equals(&self, feature: &Value) -> bool {

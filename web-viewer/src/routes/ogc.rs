@@ -166,7 +166,9 @@ fn matching(
     };
     let (bbox, now) = (q.bbox, st.now());
     let keep = (!q.unfiltered()).then_some(q as &dyn crate::service::features::Keep);
-    let (n, page) = features(&view, access, &scope, id, &q.list, bbox, grid, now, window, keep)?;
+    let (n, page) = features(
+        &view, access, &scope, id, &q.list, bbox, grid, now, window, keep,
+    )?;
     Ok((n, page.into_iter().map(with_id).collect()))
 }
 

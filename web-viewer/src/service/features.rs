@@ -359,9 +359,9 @@ impl Sink<'_> {
         };
         let mut geometry = Some(geometry);
         let mut shape = || {
-            geometry
-                .take()
-                .map_or(Value::Null, |g| serde_json::to_value(g()).unwrap_or(Value::Null))
+            geometry.take().map_or(Value::Null, |g| {
+                serde_json::to_value(g()).unwrap_or(Value::Null)
+            })
         };
         let needs = keep.needs_geometry();
         let mut f = serde_json::json!({
