@@ -338,16 +338,19 @@ impl AppState {
 mod tests {
     use super::*;
 
-    /// Waits (bounded) until `sem` has no place left: the tasks meant to
-    /// hold them have taken them.
+    /// Waits until `sem` has no place left: the tasks meant to hold them
+    /// have taken them. By the clock, however busy the machine (a count of
+    /// yields ran out under load); the bound only turns a broken queue into
+    /// a failure instead of a hang.
     async fn until_full(sem: &tokio::sync::Semaphore) {
-        for _ in 0..100_000 {
+        let t = std::time::Instant::now();
+        while t.elapsed() < std::time::Duration::from_secs(120) {
             if sem.available_permits() == 0 {
                 return;
             }
-            tokio::task::yield_now().await;
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
-        panic!("the places were never all taken");
+        panic!("the places were never all taken in 120 s");
     }
 
     fn assert_overloaded<T>(r: Result<T, AppError>, what: &str) {
