@@ -1,7 +1,7 @@
 -- wrk: the long run's mix, as the authenticating proxy speaking for a
 -- leader: GETs of the paths in $WRK_PATHS (cached tiles, lists, details),
 -- and every $WRK_POST_EVERY-th request an intake POST at a random place in
--- $WRK_BBOX. Prints RESULT like paths.lua.
+-- $WRK_BBOX (WRK_POST_EVERY=0: reads only). Prints RESULT like paths.lua.
 local paths = {}
 for line in io.lines(os.getenv("WRK_PATHS")) do
   if #line > 0 then paths[#paths + 1] = line end
@@ -34,7 +34,7 @@ end
 
 function request()
   i = i + 1
-  if i % every == 0 then
+  if every > 0 and i % every == 0 then
     local body = string.format(
       '{"category":"09.01","title":"long run report %d-%d","lon":%.6f,"lat":%.6f}',
       seed, i, w + (e - w) * math.random(), s + (n - s) * math.random())

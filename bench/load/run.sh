@@ -52,6 +52,7 @@ SSE_EVENTS="${SSE_EVENTS:-20}"
 LONG_REQUESTS="${LONG_REQUESTS:-1000000}"
 LONG_ROUND="${LONG_ROUND:-100000}"
 LONG_CONNECTIONS="${LONG_CONNECTIONS:-32}"
+LONG_POST_EVERY="${LONG_POST_EVERY:-20}"   # 0: the long run reads only (a leak, not data, would still grow RSS)
 SERVE_ARGS="${SERVE_ARGS:-}"
 
 log() { printf '%s\n' "$*" >&2; }
@@ -177,7 +178,7 @@ echo "Server RSS: $rss_start MiB after start, $rss_after MiB after the runs abov
 if [ "$LONG" = 1 ]; then
   cat "$work/tiles.txt" "$work/api.txt" >"$work/mix.txt"
   echo
-  echo "### RSS over $(printf "%d" "$LONG_REQUESTS") requests (mix.lua: tiles, lists, details, every 20th an intake)"
+  echo "### RSS over $(printf "%d" "$LONG_REQUESTS") requests (mix.lua: tiles, lists, details, $([ "$LONG_POST_EVERY" -gt 0 ] && echo "every ${LONG_POST_EVERY}th an intake" || echo "reads only"))"
   echo
   echo "| requests so far | RSS MiB | events in store | round req/s | round p99 ms | not 2xx | load |"
   echo "|---|---|---|---|---|---|---|"
@@ -186,7 +187,7 @@ if [ "$LONG" = 1 ]; then
   secs=10
   while [ "$total" -lt "$LONG_REQUESTS" ]; do
     la="$(load1)"
-    res="$(WRK_PATHS="$work/mix.txt" WRK_POST_EVERY=20 wrk -t "$WRK_THREADS" -c "$LONG_CONNECTIONS" \
+    res="$(WRK_PATHS="$work/mix.txt" WRK_POST_EVERY="$LONG_POST_EVERY" wrk -t "$WRK_THREADS" -c "$LONG_CONNECTIONS" \
       -d "${secs}s" --timeout 30s -s "$here/mix.lua" "$base" 2>&1 | grep '^RESULT')"
     # shellcheck disable=SC2086
     set -- $res
