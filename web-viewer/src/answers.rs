@@ -21,6 +21,24 @@ use crate::error::ErrorCode;
 use crate::present::GridCodes;
 use crate::view::{median, week_of, TownView};
 
+/// The GeoJSON geometry of `g`.
+pub fn geometry<'g, G>(g: &'g G) -> geojson::Geometry
+where
+    geojson::GeometryValue: From<&'g G>,
+{
+    geojson::Geometry::new(geojson::GeometryValue::from(g))
+}
+
+/// A building's footprint or a compound's wall: a Polygon when it has one
+/// part, else the MultiPolygon (as [`geo_core::geometry::polygonal`],
+/// without copying it).
+pub fn parts_geometry(mp: &geo_types::MultiPolygon<f64>) -> geojson::Geometry {
+    match mp.0.as_slice() {
+        [one] => geometry(one),
+        _ => geometry(mp),
+    }
+}
+
 /// A GeoJSON feature with typed properties.
 #[derive(Debug, Clone, Serialize)]
 pub struct Feature<P> {
@@ -41,18 +59,18 @@ impl<P: Serialize> Feature<P> {
     {
         Self {
             kind: "Feature",
-            geometry: geojson::Geometry::new(geojson::GeometryValue::from(geometry)),
+            geometry: self::geometry(geometry),
             properties,
         }
     }
 
-    /// The feature of a building's footprint or a compound's wall: a
-    /// Polygon when it has one part, else the MultiPolygon (as
-    /// [`geo_core::geometry::polygonal`], without copying it).
+    /// The feature of a building's footprint or a compound's wall
+    /// ([`parts_geometry`]).
     pub fn parts(geometry: &geo_types::MultiPolygon<f64>, properties: P) -> Self {
-        match geometry.0.as_slice() {
-            [one] => Self::new(one, properties),
-            _ => Self::new(geometry, properties),
+        Self {
+            kind: "Feature",
+            geometry: parts_geometry(geometry),
+            properties,
         }
     }
 

@@ -497,6 +497,13 @@ pub struct Inbox {
     pub handler_names: std::collections::BTreeMap<String, analytics::events::DepartmentName>,
 }
 
+/// The offset of the page after one of `returned` items read from
+/// `offset`, when more of the `total` remain (every list's `next_offset`).
+pub fn next_offset(offset: u64, returned: usize, total: u64) -> Option<u64> {
+    let end = offset.saturating_add(returned as u64);
+    (returned > 0 && end < total).then_some(end)
+}
+
 /// A GeoJSON feature collection of one page of a list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FeaturePage {
@@ -564,11 +571,10 @@ impl<P> Records<P> {
     /// Wraps one page of `total` records matching, read from `offset`.
     pub fn page(props: impl IntoIterator<Item = P>, total: u64, offset: u64) -> Self {
         let features: Vec<Record<P>> = props.into_iter().map(Record::of).collect();
-        let end = offset.saturating_add(features.len() as u64);
         Self {
             kind: "FeatureCollection",
             total,
-            next_offset: (!features.is_empty() && end < total).then_some(end),
+            next_offset: next_offset(offset, features.len(), total),
             features,
         }
     }

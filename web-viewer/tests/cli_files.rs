@@ -6,6 +6,9 @@
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
+mod common;
+use common::{until_serving, Served};
+
 fn temp(tag: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("wangge-cli-{}-{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -413,52 +416,6 @@ fn serve_on_a_demo_store_files_demo_events() {
         let p = &f["properties"];
         assert_eq!(p["source"], "demo", "{p}");
         assert!(p["handler"].is_string() && p["deadline"].is_string(), "{p}");
-    }
-}
-
-/// A started `wangge serve`: the child, its address, the lines it logged
-/// before it served, and a thread collecting the rest of its log (so the
-/// server never blocks on a full pipe).
-struct Served {
-    child: std::process::Child,
-    addr: String,
-    before: Vec<String>,
-    rest: std::thread::JoinHandle<String>,
-}
-
-/// Spawns `serve` (a `wangge … serve` command) with its log piped and waits
-/// until it logs the address it serves on.
-fn until_serving(serve: &mut Command) -> Served {
-    let mut child = serve
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start wangge serve");
-    let mut log = std::io::BufReader::new(child.stderr.take().expect("server stderr"));
-    let (mut line, mut before) = (String::new(), Vec::new());
-    let addr = loop {
-        line.clear();
-        let n = std::io::BufRead::read_line(&mut log, &mut line).expect("server log");
-        assert!(n > 0, "the server stopped before serving: {before:?}");
-        if let Some(addr) = line
-            .split("serving on http://")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-        {
-            break addr.to_string();
-        }
-        before.push(line.trim().to_string());
-    };
-    let rest = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut log, &mut s);
-        s
-    });
-    Served {
-        child,
-        addr,
-        before,
-        rest,
     }
 }
 

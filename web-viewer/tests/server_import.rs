@@ -188,11 +188,16 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
 /// `wangge import ARGS --server URL --user NAME` with the password in the
 /// environment.
 fn remote(db: &Path, srv: &Server, user: &str, args: &[&str]) -> Output {
+    remote_at(db, &srv.url(), user, PASSWORD, args)
+}
+
+/// [`remote`] to any `url` with any `password`.
+fn remote_at(db: &Path, url: &str, user: &str, password: &str, args: &[&str]) -> Output {
     wangge(db)
         .arg("import")
         .args(args)
-        .args(["--server", &srv.url(), "--user", user])
-        .env("WANGGE_PASSWORD", PASSWORD)
+        .args(["--server", url, "--user", user])
+        .env("WANGGE_PASSWORD", password)
         .stdin(Stdio::null())
         .output()
         .expect("wangge import --server")
@@ -484,20 +489,8 @@ fn only_a_signed_in_leader_with_its_csrf_token_and_a_file_body_may_import() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--import-limit-mib"), "{err}");
     // A wrong password and an unreachable server: clear errors.
-    let out = wangge(&db)
-        .args([
-            "import",
-            "places",
-            file.to_str().expect("path"),
-            "--server",
-            &srv.url(),
-            "--user",
-            "zhang",
-        ])
-        .env("WANGGE_PASSWORD", "wrong")
-        .stdin(Stdio::null())
-        .output()
-        .expect("import");
+    let path = file.to_str().expect("path");
+    let out = remote_at(&db, &srv.url(), "zhang", "wrong", &["places", path]);
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("refused (401)"),
@@ -507,20 +500,13 @@ fn only_a_signed_in_leader_with_its_csrf_token_and_a_file_body_may_import() {
     // Nothing of all that was stored.
     assert!(!place_ids(&srv, &leader).contains(&990101));
     drop(srv);
-    let out = wangge(&db)
-        .args([
-            "import",
-            "places",
-            file.to_str().expect("path"),
-            "--server",
-            "http://127.0.0.1:9",
-            "--user",
-            "zhang",
-        ])
-        .env("WANGGE_PASSWORD", PASSWORD)
-        .stdin(Stdio::null())
-        .output()
-        .expect("import");
+    let out = remote_at(
+        &db,
+        "http://127.0.0.1:9",
+        "zhang",
+        PASSWORD,
+        &["places", path],
+    );
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("unreachable"),

@@ -436,7 +436,7 @@ async function loadMaplibre() {
 async function pickOnMap() {
   const box = $('rp-map');
   box.hidden = false;
-  where(here ? 'ok' : 'wait', here ? $('rp-where').textContent || '' : t('rpPickHint'));
+  if (!here) where('wait', t('rpPickHint'));
   if (pickMap) {
     pickMap.resize();
     return;

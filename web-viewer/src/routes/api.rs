@@ -126,12 +126,10 @@ pub async fn list(
         let rows: Vec<Row> = page_feats.iter().map(Row::from_feature).collect();
         return download_answer(st, &access, &kind, format, rows).await;
     }
-    let next =
-        ((page.offset + page_feats.len() as u64) < total).then_some(page.offset + page.limit);
     Ok(Json(FeaturePage {
         kind: "FeatureCollection",
         total,
-        next_offset: next,
+        next_offset: crate::present::next_offset(page.offset, page_feats.len(), total),
         features: page_feats,
     })
     .into_response())

@@ -19,8 +19,8 @@ use geo_core::store::{EventFilter, Scope};
 use serde_json::Value;
 
 use crate::answers::{
-    BuildingProps, CommunityProps, CompoundProps, Feature, GridProps, OrganisationProps,
-    PlaceProps, RoadProps, UnitProps,
+    geometry, parts_geometry, BuildingProps, CommunityProps, CompoundProps, Feature, GridProps,
+    OrganisationProps, PlaceProps, RoadProps, UnitProps,
 };
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::present::{coarse_point, coarsen, event_props, in_grids, scrub_event, worker_grids};
@@ -140,7 +140,7 @@ pub fn features(
         total: 0,
         window,
         out: Vec::new(),
-        keep,
+        keep: keep.map(|k| (k, k.needs_geometry())),
     };
     match kind {
         "communities" => {
@@ -306,23 +306,6 @@ pub trait Keep: Sync {
     fn needs_geometry(&self) -> bool;
 }
 
-/// The GeoJSON geometry of `g`.
-fn geometry<'g, G>(g: &'g G) -> geojson::Geometry
-where
-    geojson::GeometryValue: From<&'g G>,
-{
-    geojson::Geometry::new(geojson::GeometryValue::from(g))
-}
-
-/// A building's footprint or a compound's wall: a Polygon of one part, else
-/// the MultiPolygon.
-fn parts_geometry(mp: &geo_types::MultiPolygon<f64>) -> geojson::Geometry {
-    match mp.0.as_slice() {
-        [one] => geometry(one),
-        _ => geometry(mp),
-    }
-}
-
 /// Counts the features that pass (the filter, when there is one) and builds
 /// only those of the window: a page of a large list costs its page, not the
 /// whole list.
@@ -330,7 +313,9 @@ struct Sink<'k> {
     total: u64,
     window: Option<Range<u64>>,
     out: Vec<Value>,
-    keep: Option<&'k dyn Keep>,
+    /// The filter, and whether it reads the geometry (asked once a request,
+    /// not once a feature).
+    keep: Option<(&'k dyn Keep, bool)>,
 }
 
 impl Sink<'_> {
@@ -343,7 +328,7 @@ impl Sink<'_> {
         geometry: impl FnOnce() -> geojson::Geometry,
         properties: impl FnOnce() -> P,
     ) {
-        let Some(keep) = self.keep else {
+        let Some((keep, needs)) = self.keep else {
             if self.in_window() {
                 self.out.push(
                     Feature {
@@ -363,7 +348,6 @@ impl Sink<'_> {
                 serde_json::to_value(g()).unwrap_or(Value::Null)
             })
         };
-        let needs = keep.needs_geometry();
         let mut f = serde_json::json!({
             "type": "Feature",
             "geometry": if needs { shape() } else { Value::Null },

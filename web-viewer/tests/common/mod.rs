@@ -2,17 +2,63 @@
 //! store, a demo store made by `wangge demo`, the proxy secret file, the
 //! server started on a free port (killed with SIGKILL when dropped), one
 //! HTTP request as a signed-in role behind the authenticating proxy, and a
-//! small seeded random generator. Used by `kill9.rs`, `regrid_jobs.rs` and
-//! `server_import.rs`.
+//! small seeded random generator. Used by `kill9.rs`, `regrid_jobs.rs`,
+//! `server_import.rs` and (the start-up, `until_serving`) `cli_files.rs`.
 //!
 //! Each test binary uses a part of it, hence `dead_code` allowed here.
 #![allow(dead_code)]
 
-use std::io::{BufRead, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
+
+/// A started `wangge serve`: the child, its address, the lines it logged
+/// before it served, and a thread collecting the rest of its log (so the
+/// server never blocks on a full pipe).
+pub struct Served {
+    pub child: std::process::Child,
+    pub addr: String,
+    pub before: Vec<String>,
+    pub rest: std::thread::JoinHandle<String>,
+}
+
+/// Spawns `serve` (a `wangge … serve` command) with its log piped and waits
+/// until it logs the address it serves on.
+pub fn until_serving(serve: &mut Command) -> Served {
+    let mut child = serve
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start wangge serve");
+    let mut log = std::io::BufReader::new(child.stderr.take().expect("server stderr"));
+    let (mut line, mut before) = (String::new(), Vec::new());
+    let addr = loop {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut log, &mut line).expect("server log");
+        assert!(n > 0, "the server stopped before serving: {before:?}");
+        if let Some(addr) = line
+            .split("serving on http://")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+        {
+            break addr.to_string();
+        }
+        before.push(line.trim().to_string());
+    };
+    let rest = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut log, &mut s);
+        s
+    });
+    Served {
+        child,
+        addr,
+        before,
+        rest,
+    }
+}
 
 /// The proxy secret of the test servers (`--proxy-secret-file`).
 pub const SECRET: &str = "wangge-e2e-test-proxy-secret-0123456789";
@@ -94,34 +140,16 @@ impl Server {
     /// loopback port from the command `wangge` (the store and environment
     /// chosen by the caller) with `extra` arguments, once it logs its
     /// address; log-in as `extra` says (the default: accounts).
-    #[allow(clippy::zombie_processes)]
     pub fn spawn(mut wangge: Command, extra: &[&str]) -> Server {
-        let mut child = wangge
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .args(["--no-demo-feed", "--escalate-every-s", "0"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start wangge serve");
-        let mut log = std::io::BufReader::new(child.stderr.take().expect("server stderr"));
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if log.read_line(&mut line).unwrap_or(0) == 0 {
-                let status = child.wait();
-                panic!("the server stopped before serving: {status:?}");
-            }
-            if let Some(addr) = line
-                .split("serving on http://")
-                .nth(1)
-                .and_then(|r| r.split_whitespace().next())
-            {
-                let addr = addr.to_string();
-                // Keep reading the log so the server never blocks on a full pipe.
-                std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
-                return Server { child, addr };
-            }
+        let served = until_serving(
+            wangge
+                .args(["serve", "--addr", "127.0.0.1:0"])
+                .args(["--no-demo-feed", "--escalate-every-s", "0"])
+                .args(extra),
+        );
+        Server {
+            child: served.child,
+            addr: served.addr,
         }
     }
 
