@@ -434,6 +434,16 @@ async fn workers_departments_and_the_public_see_only_their_own() {
         let p = http(addr, "GET", "/api/v1/persons?limit=10000", &[("Cookie", &worker)], None).json();
         let p = p["features"].as_array().expect("persons");
         assert!(!p.is_empty());
+        // The list's total counts the worker's people, not the town's: no
+        // count of what it may not see.
+        let total = |cookie: &str| {
+            http(addr, "GET", "/api/v1/persons?limit=1", &[("Cookie", cookie)], None).json()["total"]
+                .as_u64()
+                .expect("total")
+        };
+        let (mine, town) = (total(&worker), total(&leader));
+        assert_eq!(mine, p.len() as u64, "the worker's total is not its own people");
+        assert!(mine < town, "the worker's total {mine} is the town's {town}");
         // By tile: a worker gets the same k-anonymous events tile as the screen.
         // By tile: over an event outside the grid, the worker gets the
         // k-anonymous tile the screen gets, not the leader's exact one.
