@@ -25,6 +25,7 @@
 #    read from /proc after each round.
 # The 1-minute load average is read before each row: other builds share the
 # 2 cores of this machine, and wrk itself takes one of them.
+# ROWS=tiles,lists,intake,oha,sse (the default) picks the rows to run.
 # Progress goes to stderr, the report to stdout. Not part of scripts/test.sh.
 set -euo pipefail
 
@@ -54,6 +55,8 @@ LONG_ROUND="${LONG_ROUND:-100000}"
 LONG_CONNECTIONS="${LONG_CONNECTIONS:-32}"
 LONG_POST_EVERY="${LONG_POST_EVERY:-20}"   # 0: the long run reads only (a leak, not data, would still grow RSS)
 SERVE_ARGS="${SERVE_ARGS:-}"
+ROWS="${ROWS:-tiles,lists,intake,oha,sse}"   # which rows to run, e.g. ROWS=intake
+has_row() { [[ ",$ROWS," == *",$1,"* ]]; }
 
 log() { printf '%s\n' "$*" >&2; }
 [ -x "$WANGGE" ] || { log "run.sh: no wangge binary at $WANGGE (cargo build --release -p web-viewer)"; exit 1; }
@@ -112,12 +115,14 @@ run_wrk() {
   rows+=("| $label | wrk, $conns connections, ${WRK_SECONDS} s | $(printf "%d" "$2") | $(printf "%.0f" "$3") | $4 | $5 | $6 / $7 | $aim | $la |")
 }
 
-run_wrk "cached tiles ($(wc -l <"$work/tiles.txt") z14-z16 tiles)" paths.lua "$work/tiles.txt" "$TILE_CONNECTIONS" "≥ 20,000 req/s, p99 < 10 ms"
-run_wrk "lists and details ($(wc -l <"$work/api.txt") paths)" paths.lua "$work/api.txt" "$API_CONNECTIONS" "≥ 5,000 req/s, p99 < 50 ms"
-run_wrk "intake (POST /api/v1/events)" intake.lua "$work/tiles.txt" "$INTAKE_CONNECTIONS" "≥ 1,000 events/s, p99 < 100 ms"
+has_row tiles && run_wrk "cached tiles ($(wc -l <"$work/tiles.txt") z14-z16 tiles)" paths.lua "$work/tiles.txt" "$TILE_CONNECTIONS" "≥ 20,000 req/s, p99 < 10 ms"
+has_row lists && run_wrk "lists and details ($(wc -l <"$work/api.txt") paths)" paths.lua "$work/api.txt" "$API_CONNECTIONS" "≥ 5,000 req/s, p99 < 50 ms"
+has_row intake && run_wrk "intake (POST /api/v1/events)" intake.lua "$work/tiles.txt" "$INTAKE_CONNECTIONS" "≥ 1,000 events/s, p99 < 100 ms"
 
 # Fixed rates with oha, when it is installed: one path each (oha takes one URL).
-if [ -x "$OHA" ]; then
+if ! has_row oha; then
+  :
+elif [ -x "$OHA" ]; then
   # run_oha LABEL RATE METHOD PATH [BODY]
   run_oha() {
     local label="$1" rate="$2" method="$3" path="$4" body="${5:-}" la js
@@ -154,10 +159,13 @@ else
   log "oha not installed ($OHA): fixed connection counts only"
 fi
 
+sse_row="| (not run: ROWS=$ROWS) | | | |"
+has_row sse && {
 la="$(load1)"
 log "sse: $STREAMS streams, $SSE_EVENTS events (load $la)"
 read -r _ opened complete nfiled p50 p99 pmax refused < <(python3 "$here/sse.py" 127.0.0.1 "$port" "$secret" "$STREAMS" "$SSE_EVENTS" "$bbox")
 sse_row="| $STREAMS open event streams, $nfiled events filed | $opened open, $refused refused; **$complete of $opened** received all $nfiled events | delivery from sending the intake: p50 $p50 ms, p99 $p99 ms, max $pmax ms | $la |"
+}
 rss_after="$(rss_mib "$server")"
 
 date_utc="$(date -u '+%Y-%m-%d %H:%M UTC')"

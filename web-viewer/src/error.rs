@@ -216,7 +216,7 @@ impl serde::Serialize for ErrorCode {
 }
 
 /// An error answered as `{"error": {"code", "message"}}`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum AppError {
     /// 400: the request is wrong; the message says how.
     BadRequest(ErrorCode, String),

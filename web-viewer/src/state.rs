@@ -45,6 +45,8 @@ pub struct Inner {
     /// The re-gridding jobs running in this process (progress, cancel
     /// flags); the jobs themselves are in the store.
     pub regrid_jobs: crate::service::regrid_jobs::LiveJobs,
+    /// Intakes waiting to be written together (group commit).
+    pub intakes: crate::service::intake_queue::IntakeQueue,
 }
 
 /// Connections that only read, beside the write connection: DuckDB keeps
@@ -210,6 +212,7 @@ impl AppState {
             writes,
             duckdb_limits,
             regrid_jobs: Default::default(),
+            intakes: Default::default(),
         })))
     }
 

@@ -154,9 +154,42 @@ pub fn text_similarity(a: &str, b: &str) -> f64 {
 /// least `min_text` and score at least `min_score`; merged and rejected
 /// events and `new` itself are skipped. Best first.
 pub fn candidates(new: &Event, existing: &[Event], params: &MergeParams) -> Vec<Candidate> {
-    let mut out: Vec<Candidate> = existing
+    score(new, existing.iter().enumerate(), params)
+}
+
+/// [`candidates`] among `existing` given with `newest`, the positions of
+/// its events ordered by report time, newest first (as a view keeps them):
+/// only the events reported within the time window of `new` are looked
+/// at, found by binary search, so a town's whole history is not scanned on
+/// every intake. Same answer as [`candidates`].
+pub fn candidates_newest_first(
+    new: &Event,
+    existing: &[Event],
+    newest: &[usize],
+    params: &MergeParams,
+) -> Vec<Candidate> {
+    let window = chrono::Duration::seconds((params.window_h * 3600.0).ceil() as i64);
+    let (Some(late), Some(early)) = (
+        new.reported_at.checked_add_signed(window),
+        new.reported_at.checked_sub_signed(window),
+    ) else {
+        return candidates(new, existing, params);
+    };
+    let at = |i: usize| existing.get(i).map(|e| e.reported_at);
+    let from = newest.partition_point(|&i| at(i).is_some_and(|t| t > late));
+    let to = newest.partition_point(|&i| at(i).is_some_and(|t| t >= early));
+    let within = newest[from..to.max(from)]
         .iter()
-        .enumerate()
+        .filter_map(|&i| existing.get(i).map(|e| (i, e)));
+    score(new, within, params)
+}
+
+fn score<'a>(
+    new: &Event,
+    existing: impl Iterator<Item = (usize, &'a Event)>,
+    params: &MergeParams,
+) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = existing
         .filter(|(_, e)| {
             e.id != new.id
                 && e.category == new.category

@@ -160,6 +160,32 @@ impl EventRules {
     /// `event.handler` and (if unset) `event.deadline`, and proposes duplicates
     /// among `existing`. The status is left to the caller's transitions.
     pub fn intake(&self, event: &mut Event, refs: &GridRefs, existing: &[Event]) -> Intake {
+        self.intake_with(event, refs, |e, merge| {
+            merge::candidates(e, existing, merge)
+        })
+    }
+
+    /// [`Self::intake`] where `existing` comes with `newest`, its positions
+    /// newest first: the near-duplicates are searched within the time
+    /// window only ([`merge::candidates_newest_first`]).
+    pub fn intake_newest_first(
+        &self,
+        event: &mut Event,
+        refs: &GridRefs,
+        existing: &[Event],
+        newest: &[usize],
+    ) -> Intake {
+        self.intake_with(event, refs, |e, merge| {
+            merge::candidates_newest_first(e, existing, newest, merge)
+        })
+    }
+
+    fn intake_with(
+        &self,
+        event: &mut Event,
+        refs: &GridRefs,
+        candidates: impl FnOnce(&Event, &merge::MergeParams) -> Vec<merge::Candidate>,
+    ) -> Intake {
         let assignment = self.dispatch(event, refs);
         event.handler = Some(assignment.lead.code());
         let deadline = *event.deadline.get_or_insert_with(|| {
@@ -169,7 +195,7 @@ impl EventRules {
         Intake {
             assignment,
             deadline,
-            candidates: merge::candidates(event, existing, &self.merge),
+            candidates: candidates(event, &self.merge),
         }
     }
 

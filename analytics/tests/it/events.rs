@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use analytics::coverage::{coverage, CoverageParams, Origin, WalkGraph};
 use analytics::events::dispatch::Handler;
 use analytics::events::limits::{escalate, escalate_due, Calendar, EscalateError, SlaLevel};
-use analytics::events::merge::{candidates, merge, MergeError};
+use analytics::events::merge::{candidates, candidates_newest_first, merge, MergeError};
 use analytics::events::{EventRules, RulesError};
 use analytics::hotspots::{
     detect, detect_all_weeks, score_against, HotspotInput, HotspotParams, Location, Week,
@@ -458,6 +458,42 @@ fn intake_sets_handler_deadline_and_proposes_duplicates() {
 }
 
 // -------------------------------------------------------------------- merge
+
+proptest::proptest! {
+    /// The windowed search of a view (positions newest first, binary search
+    /// on the time window) finds exactly what the full scan finds, for
+    /// events spread over days and ties in report time.
+    #[test]
+    fn windowed_candidates_equal_the_full_scan(
+        spec in proptest::collection::vec((0i64..240, 0u8..3, 0u8..4, 0u8..3), 0..120),
+        at_h in 0i64..240,
+    ) {
+        let rules = EventRules::builtin().unwrap();
+        let t0 = t(2024, 5, 1, 0, 0);
+        let codes = ["04.01", "02.05", "09.01"];
+        let titles = ["3号楼楼道堆放杂物", "3号楼楼道杂物堆放", "电动车充电", "路灯不亮"];
+        let existing: Vec<Event> = spec
+            .iter()
+            .enumerate()
+            .map(|(i, &(h, code, title, dx))| {
+                let mut e = ev(i as u64 + 1, codes[code as usize], t0 + Duration::hours(h));
+                e.location = Point::new(116.4 + f64::from(dx) * 30.0 / 85_000.0, 39.9);
+                e.title = titles[title as usize].into();
+                e
+            })
+            .collect();
+        let mut newest: Vec<usize> = (0..existing.len()).collect();
+        newest.sort_by_key(|&i| std::cmp::Reverse(existing[i].reported_at));
+        let mut new = ev(10_000, "04.01", t0 + Duration::hours(at_h));
+        new.title = titles[0].into();
+        let all = candidates(&new, &existing, &rules.merge);
+        let windowed = candidates_newest_first(&new, &existing, &newest, &rules.merge);
+        let key = |c: &Vec<analytics::events::merge::Candidate>| {
+            c.iter().map(|c| (c.id, c.index)).collect::<Vec<_>>()
+        };
+        proptest::prop_assert_eq!(key(&all), key(&windowed));
+    }
+}
 
 #[test]
 fn duplicates_are_proposed_and_merged() {

@@ -392,21 +392,51 @@ impl Store {
 
     /// Stores one new event (intake) with its first transition.
     pub fn insert_event(&mut self, e: &Event, refs: GridRefs, actor: &str) -> Result<()> {
+        self.insert_events(&[NewEvent {
+            event: e,
+            refs,
+            actor,
+            assists: &[],
+        }])
+    }
+
+    /// Stores new events (intake), each with its first transition and its
+    /// assisting departments, in one transaction: all of them or none.
+    /// Intakes that arrive together are written by one call (group
+    /// commit): one commit, one WAL sync, for the lot.
+    pub fn insert_events(&mut self, batch: &[NewEvent<'_>]) -> Result<()> {
         let tx = self.conn.transaction().ctx("starting event intake")?;
-        append_all(&tx, "events", std::slice::from_ref(e), |_, e, cols| {
-            event_row(cols, e, &refs)
+        append_all(&tx, "events", batch, |_, n, cols| {
+            event_row(cols, n.event, &n.refs)
         })?;
-        tx.execute(
-            "INSERT INTO event_transitions VALUES (?, 0, NULL, ?, ?, ?, 'intake')",
-            params![
+        append_all(&tx, "event_transitions", batch, |_, n, cols| {
+            let e = n.event;
+            cols.push(params![
                 e.id.get(),
+                0,
+                None::<String>,
                 e.status.code(),
                 e.reported_at.timestamp(),
-                actor
-            ],
-        )
-        .ctx("writing event transition")?;
-        tx.commit().ctx("committing event")?;
+                n.actor,
+                "intake"
+            ])
+        })?;
+        if batch.iter().any(|n| !n.assists.is_empty()) {
+            let mut assist = tx
+                .prepare_cached(
+                    "INSERT INTO event_assists VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                )
+                .ctx("preparing assisting departments")?;
+            for n in batch {
+                let e = n.event;
+                for d in n.assists {
+                    assist
+                        .execute(params![e.id.get(), d, n.actor, e.reported_at.timestamp()])
+                        .ctx("adding an assisting department")?;
+                }
+            }
+        }
+        tx.commit().ctx("committing events")?;
         Ok(())
     }
 
@@ -452,6 +482,19 @@ impl Store {
         tx.commit().ctx("committing event update")?;
         Ok(())
     }
+}
+
+/// A new event to store with [`Store::insert_events`].
+#[derive(Debug, Clone, Copy)]
+pub struct NewEvent<'a> {
+    /// The event, in its first status.
+    pub event: &'a Event,
+    /// Its grids.
+    pub refs: GridRefs,
+    /// Who filed it (the first transition's actor).
+    pub actor: &'a str,
+    /// Its assisting departments (names without `dept:`), possibly none.
+    pub assists: &'a [String],
 }
 
 fn event_row(cols: &mut Columns, e: &Event, refs: &GridRefs) -> Result<Option<RecordBatch>> {

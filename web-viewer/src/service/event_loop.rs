@@ -161,8 +161,10 @@ pub struct Filed {
 
 /// Files a new event: `make` builds it in status `reported` with the next
 /// free ID; the event rules pick its handler and deadline and propose
-/// duplicates; the event and its first transition (actor `actor`) are
-/// stored in one transaction, then the view and the tiles are updated. The
+/// duplicates; the event, its first transition (actor `actor`) and its
+/// assisting departments are stored in one transaction (shared with the
+/// intakes that wait beside it, [`crate::service::intake_queue`]), then the
+/// view and the tiles are updated. The
 /// caller answers and streams it ([`reported`], [`broadcast`]).
 pub async fn file_event(
     st: &AppState,
@@ -176,7 +178,12 @@ pub async fn file_event(
         view.next_event_id += 1;
         let refs = view.index.grids_at(e.location.0);
         // Dispatch rule → handler, time limit → deadline, near-duplicates.
-        let intake = st.0.rules.intake(&mut e, &refs, &view.dataset.events);
+        let intake = st.0.rules.intake_newest_first(
+            &mut e,
+            &refs,
+            &view.dataset.events,
+            &view.events_newest,
+        );
         (e, refs, intake)
     };
     let stored = event.clone();
@@ -190,18 +197,16 @@ pub async fn file_event(
             _ => None,
         })
         .collect();
-    st.with_store(move |s| {
-        s.insert_event(&stored, refs, &actor)?;
-        if !assisting.is_empty() {
-            s.set_assists(
-                stored.id,
-                &assisting,
-                &actor,
-                stored.reported_at.timestamp(),
-            )?;
-        }
-        Ok(())
-    })
+    // Written with the intakes waiting beside it, in one transaction.
+    crate::service::intake_queue::store(
+        st,
+        crate::service::intake_queue::Pending {
+            event: stored,
+            refs,
+            actor,
+            assists: assisting,
+        },
+    )
     .await?;
     let inval = st.view_mut()?.upsert_event(event.clone()).1;
     st.invalidate_tiles(&inval)?;

@@ -8,6 +8,7 @@ pub mod export;
 pub mod features;
 pub mod household;
 pub mod import;
+pub mod intake_queue;
 pub mod photos;
 pub mod regrid;
 pub mod regrid_jobs;
