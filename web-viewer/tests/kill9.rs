@@ -28,7 +28,8 @@
 //! default 5; `WANGGE_KILL9_ADOPT_ROUNDS`, default 3;
 //! `WANGGE_KILL9_IMPORT_ROUNDS`, default 4); the long runs of
 //! `docs/reliability.md` set them higher, e.g.
-//! `WANGGE_KILL9_ROUNDS=200 cargo test --release -p web-viewer --test kill9 -- --nocapture acknowledged`.
+//! `WANGGE_KILL9_ROUNDS=200 cargo test --release -p web-viewer --test kill9 -- --nocapture acknowledged`
+//! (with `WANGGE_TEST_BIN` naming a copy of the binary when builds run beside it).
 //! The kill moments and the clients' choices come from seeded generators.
 //! No assertion depends on the machine being idle: restart times are
 //! printed, and only a server that does not come back within a minute fails.

@@ -1173,3 +1173,73 @@ async fn imports_refuse_other_roles_forms_missing_csrf_and_server_paths() {
     .await
     .expect("imports attacked");
 }
+
+/// Every reveal of the people lists writes its audit line — persons' names
+/// and ID numbers and sentiments' texts, as a page and as a download — with
+/// the account, the count served and the reason; a masked read writes none.
+/// (The lists read on a read connection; the line is written on the write
+/// connection before the answer leaves.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_reveal_of_the_people_lists_writes_its_audit_line() {
+    let srv = server("auth-reveal-lines", |_| {}).await;
+    let addr = srv.addr;
+    let st = srv.state.clone();
+    let reveals = move || {
+        st.0.store
+            .lock()
+            .expect("store")
+            .audit_lines(Some("reveal"))
+            .expect("audit")
+    };
+    let before = reveals().len();
+    let reveals2 = reveals.clone();
+    blocking(move || {
+        let (leader, _) = login(addr, "leader");
+        // 核实 (percent-encoded, as the pages send it)
+        let why = ("X-Wangge-Reveal-Reason", "%E6%A0%B8%E5%AE%9E");
+        for path in [
+            "/api/v1/persons?limit=3",
+            "/api/v1/households?limit=3",
+            "/api/v1/sentiments?limit=3",
+        ] {
+            let r = http(addr, "GET", path, &[("Cookie", &leader)], None);
+            assert_eq!(r.status, 200, "{path}: {}", r.body);
+        }
+        assert_eq!(
+            reveals2().len(),
+            before,
+            "masked reads write no reveal line"
+        );
+        let mut want = before;
+        for (path, what) in [
+            ("/api/v1/persons?limit=3", "3 persons"),
+            ("/api/v1/sentiments?limit=3", "3 sentiments"),
+            ("/api/v1/persons?format=xlsx", "persons"),
+            ("/api/v1/sentiments?format=xlsx", "sentiments"),
+        ] {
+            let r = http(addr, "GET", path, &[("Cookie", &leader), why], None);
+            assert_eq!(r.status, 200, "{path}: {}", r.body);
+            want += 1;
+            let lines = reveals2();
+            assert_eq!(lines.len(), want, "{path} wrote no reveal line");
+            let (_, actor, _, detail) = lines.last().expect("line").clone();
+            assert_eq!(actor, "leader:leader", "{path}");
+            assert!(
+                detail.contains(what) && detail.contains("核实"),
+                "{path}: {detail}"
+            );
+        }
+        // Households carry no name or ID number: nothing to reveal.
+        let r = http(
+            addr,
+            "GET",
+            "/api/v1/households?limit=3",
+            &[("Cookie", &leader), why],
+            None,
+        );
+        assert_eq!(r.status, 200);
+        assert_eq!(reveals2().len(), want);
+    })
+    .await
+    .expect("reveal lines");
+}

@@ -747,3 +747,84 @@ async fn lists_are_scoped_to_a_workers_grids() {
         &["building"],
     );
 }
+
+/// A page of the event list is the slice of the whole list at its offset,
+/// with the count of the whole list — for the leader's unfiltered list
+/// (served as a slice of the view's order, without a walk), the planner's
+/// coarse copies, a worker's own grids and a filtered list (walked), and
+/// past the end.
+#[tokio::test]
+async fn event_pages_are_slices_of_the_whole_list() {
+    let st = state("http-event-pages");
+    let grid = {
+        let store = st.0.store.lock().expect("store");
+        store
+            .grids()
+            .expect("grids")
+            .into_iter()
+            .find(|g| g.kind == geo_core::model::GridKind::Comprehensive)
+            .expect("a comprehensive grid")
+            .code
+            .as_str()
+            .to_string()
+    };
+    let get = |role: &'static str, uri: String| {
+        let mut r = Request::get(uri).header("x-wangge-role", role);
+        if role == "worker" {
+            r = r.header("x-wangge-grids", grid.clone());
+        }
+        r.body(Body::empty()).expect("req")
+    };
+    for (role, filter) in [
+        ("leader", ""),
+        ("planner", ""),
+        ("worker", ""),
+        ("leader", "&status=closed"),
+    ] {
+        let (s, b, _) = call(
+            &st,
+            get(role, format!("/api/v1/events?limit=10000{filter}")),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let all: Value = serde_json::from_slice(&b).expect("json");
+        let total = all["total"].as_u64().expect("total");
+        let ids: Vec<Value> = all["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .map(|f| f["properties"]["id"].clone())
+            .collect();
+        assert_eq!(
+            ids.len() as u64,
+            total,
+            "{role}{filter}: one page holds all"
+        );
+        assert!(
+            total > 10,
+            "{role}{filter}: too few events to page ({total})"
+        );
+        for offset in [0, 7, total - 3, total + 5] {
+            let (s, b, _) = call(
+                &st,
+                get(
+                    role,
+                    format!("/api/v1/events?limit=5&offset={offset}{filter}"),
+                ),
+            )
+            .await;
+            assert_eq!(s, StatusCode::OK);
+            let page: Value = serde_json::from_slice(&b).expect("json");
+            assert_eq!(page["total"], json!(total), "{role}{filter} at {offset}");
+            let got: Vec<Value> = page["features"]
+                .as_array()
+                .expect("features")
+                .iter()
+                .map(|f| f["properties"]["id"].clone())
+                .collect();
+            let from = (offset as usize).min(ids.len());
+            let want = &ids[from..(from + 5).min(ids.len())];
+            assert_eq!(got, want, "{role}{filter} at {offset}");
+        }
+    }
+}

@@ -207,6 +207,16 @@ async fn people(
     let reveal = access.reveals();
     let reason = access.reveal_reason.clone().unwrap_or_default();
     let actor = access.actor();
+    // Reads run on a read connection; a reveal (persons' names and ID
+    // numbers, sentiments' texts) writes its audit line before the answer
+    // leaves, and no answer leaves without it.
+    let audited = reveal && kind != "households";
+    let what = kind.clone();
+    let audit = move |st: AppState, n: usize| async move {
+        let detail = format!("{n} {what}; reason: {reason}");
+        st.with_store(move |s| Ok(s.audit(&actor, "reveal", &detail)?))
+            .await
+    };
     if let Some(format) = download {
         // The whole list in the caller's scope, masked as the JSON answer
         // is (a reveal audited as there).
@@ -214,7 +224,7 @@ async fn people(
         check_format(ek, format).map_err(|e| AppError::bad(ErrorCode::BadFormat, e.to_string()))?;
         let k = kind.clone();
         let rows = st
-            .with_store(move |s| {
+            .with_reader(move |s| {
                 let v = match k.as_str() {
                     "households" => {
                         let rows = s.households(&scope, grid, None)?;
@@ -222,13 +232,6 @@ async fn people(
                     }
                     "persons" => {
                         let people = s.persons(&scope, grid, None)?;
-                        if reveal {
-                            s.audit(
-                                &actor,
-                                "reveal",
-                                &format!("{} persons; reason: {reason}", people.len()),
-                            )?;
-                        }
                         serde_json::to_value(Records::of(
                             people.iter().map(|p| PersonProps::of(p, reveal)),
                         ))
@@ -244,50 +247,51 @@ async fn people(
                 Ok(features_of(&v))
             })
             .await?;
+        if audited {
+            audit(st.clone(), rows.len()).await?;
+        }
         return download_answer(st, &access, &kind, format, rows).await;
     }
-    st.with_store(move |s| {
-        Ok(match kind.as_str() {
-            "households" => {
-                let rows = s.households(&scope, grid, Some(page))?;
-                let total = s.count_households(&scope, grid)?;
-                Json(Records::page(
-                    rows.iter().map(HouseholdProps::of),
-                    total,
-                    page.offset,
-                ))
-                .into_response()
-            }
-            "persons" => {
-                let people = s.persons(&scope, grid, Some(page))?;
-                let total = s.count_persons(&scope, grid)?;
-                if reveal {
-                    s.audit(
-                        &actor,
-                        "reveal",
-                        &format!("{} persons; reason: {reason}", people.len()),
-                    )?;
+    let (answer, n) = st
+        .with_reader(move |s| {
+            Ok(match kind.as_str() {
+                "households" => {
+                    let rows = s.households(&scope, grid, Some(page))?;
+                    let total = s.count_households(&scope, grid)?;
+                    let page =
+                        Records::page(rows.iter().map(HouseholdProps::of), total, page.offset);
+                    (Json(page).into_response(), rows.len())
                 }
-                Json(Records::page(
-                    people.iter().map(|p| PersonProps::of(p, reveal)),
-                    total,
-                    page.offset,
-                ))
-                .into_response()
-            }
-            _ => {
-                let rows = s.sentiments(&scope)?;
-                let total = rows.len() as u64;
-                let page_rows = rows
-                    .iter()
-                    .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
-                    .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
-                    .map(|x| SentimentProps::of(x, reveal));
-                Json(Records::page(page_rows, total, page.offset)).into_response()
-            }
+                "persons" => {
+                    let people = s.persons(&scope, grid, Some(page))?;
+                    let total = s.count_persons(&scope, grid)?;
+                    let page = Records::page(
+                        people.iter().map(|p| PersonProps::of(p, reveal)),
+                        total,
+                        page.offset,
+                    );
+                    (Json(page).into_response(), people.len())
+                }
+                _ => {
+                    let rows = s.sentiments(&scope)?;
+                    let total = rows.len() as u64;
+                    let page_rows: Vec<_> = rows
+                        .iter()
+                        .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
+                        .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
+                        .map(|x| SentimentProps::of(x, reveal))
+                        .collect();
+                    let n = page_rows.len();
+                    let page = Records::page(page_rows, total, page.offset);
+                    (Json(page).into_response(), n)
+                }
+            })
         })
-    })
-    .await
+        .await?;
+    if audited {
+        audit(st, n).await?;
+    }
+    Ok(answer)
 }
 
 /// The rows of a GeoJSON feature collection's features.
@@ -367,7 +371,7 @@ pub async fn building_detail(
     // link to its file (一户一档); no names.
     let households = if access.role.sees_people() {
         let scope = scope_of(&access, &*st.view()?);
-        st.with_store(move |s| Ok(s.households_of_building(&scope, bid)?))
+        st.with_reader(move |s| Ok(s.households_of_building(&scope, bid)?))
             .await?
     } else {
         Vec::new()

@@ -351,7 +351,7 @@ async fn current_or_assisting(
         Ok((e, r)) => Ok((e, r, false)),
         Err(AppError::NotFound(m)) if access.role == Role::Department => {
             let a = access.clone();
-            if st.with_store(move |s| assists(s, &a, id)).await? {
+            if st.with_reader(move |s| assists(s, &a, id)).await? {
                 let view = st.view()?;
                 let i = *view
                     .event_pos
@@ -542,7 +542,7 @@ pub async fn event_detail(
     let eid = parse_id(&id)?;
     let (_, _, you_assist) = current_or_assisting(&st, &access, eid).await?;
     let (rows, photos, assisting, notes) = st
-        .with_store(move |s| {
+        .with_reader(move |s| {
             Ok((
                 s.timeline(eid)?,
                 s.photos_of(eid)?,

@@ -25,7 +25,7 @@ use crate::answers::{
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::present::{coarse_point, coarsen, event_props, in_grids, scrub_event, worker_grids};
 use crate::query::ListQuery;
-use crate::role::Access;
+use crate::role::{Access, Role};
 use crate::view::TownView;
 
 /// The kinds [`features`] answers.
@@ -79,6 +79,26 @@ fn in_bbox(b: &Option<[f64; 4]>, r: Option<geo_types::Rect<f64>>) -> bool {
             r.min().x <= *e && r.max().x >= *w && r.min().y <= *n && r.max().y >= *s
         }
     }
+}
+
+/// True when `f` filters nothing.
+fn no_event_filter(f: &EventFilter) -> bool {
+    let EventFilter {
+        bbox,
+        category,
+        status,
+        source,
+        from,
+        to,
+        grid,
+    } = f;
+    bbox.is_none()
+        && category.is_none()
+        && status.is_none()
+        && source.is_none()
+        && from.is_none()
+        && to.is_none()
+        && grid.is_none()
 }
 
 /// Whether `e` passes the filter. `coarse`: the caller gets the coarse copy,
@@ -246,8 +266,27 @@ pub fn features(
             let want_overdue = q.status.as_deref() == Some("overdue");
             let mine = worker_grids(access, view);
             // Newest first: the view keeps that order, so a page costs a
-            // walk of the town's events (the count) and its own features.
-            for &i in &view.events_newest {
+            // walk of the town's events (the count) and its own features —
+            // and when nothing filters (the whole town, no filter, a role
+            // that sees every event), not even the walk: the count is the
+            // town's and the page is a slice of the order.
+            let order: &[usize] = &view.events_newest;
+            let every = scope == Scope::Town
+                && no_event_filter(&f)
+                && !want_open
+                && !want_overdue
+                && feats.keep.is_none()
+                && (!access.role.sees_single_events() || access.role == Role::Leader);
+            let walk = match (&feats.window, every) {
+                (Some(w), true) => {
+                    let at = |n: u64| usize::try_from(n).unwrap_or(usize::MAX).min(order.len());
+                    let (from, to) = (at(w.start), at(w.end));
+                    feats.total = from as u64;
+                    &order[from..to.max(from)]
+                }
+                _ => order,
+            };
+            for &i in walk {
                 let (e, r) = (&view.dataset.events[i], &view.event_refs[i]);
                 let coarse = !access.role.sees_single_events();
                 if !scope.allows(r) || !event_matches(&f, e, r, coarse) {
@@ -282,6 +321,9 @@ pub fn features(
                         }
                     },
                 );
+            }
+            if every {
+                feats.total = order.len() as u64;
             }
         }
         other => {

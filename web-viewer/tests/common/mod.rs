@@ -64,9 +64,13 @@ pub fn until_serving(serve: &mut Command) -> Served {
 pub const SECRET: &str = "wangge-e2e-test-proxy-secret-0123456789";
 
 /// `wangge --db DB` (the key file beside the store, whatever the caller's
-/// environment says).
+/// environment says). The binary is cargo's, or `WANGGE_TEST_BIN` when set:
+/// a long run (the kill -9 harness for 200 rounds) runs a copy, so that a
+/// build beside it cannot replace the binary between two restarts.
 pub fn wangge(db: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wangge"));
+    let bin =
+        std::env::var_os("WANGGE_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_wangge").into());
+    let mut c = Command::new(bin);
     c.env_remove("WANGGE_KEY_FILE").arg("--db").arg(db);
     c
 }
