@@ -33,6 +33,7 @@ import { createServer } from 'node:net';
 import { inboxTests } from './inbox.mjs';
 import { householdTests } from './household.mjs';
 import { importTests } from './imports.mjs';
+import { soakTests } from './soak.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const OUT = resolve(args.out || 'target/browser');
@@ -69,7 +70,7 @@ const READY_MS = Number(args['ready-timeout'] || 90_000);
 // disk instead of the copies embedded in the server binary (no rebuild needed).
 const ASSETS = args.assets ? resolve(args.assets) : null;
 // `--only inbox,dashboard` runs those parts only (viewer, screen, embed,
-// inbox, household, regrid, dashboard, imports): a quicker check while working on one
+// inbox, household, regrid, dashboard, imports, soak): a quicker check while working on one
 // page; the full run is the default and what CI runs.
 const ONLY = args.only ? new Set(String(args.only).split(',')) : null;
 /** @param {string} part */
@@ -1275,6 +1276,14 @@ async function run(browser) {
   if (want('regrid')) await regridTests(browser);
   if (want('dashboard')) await dashboardTests(browser, { step, assert, newContext, apiJson, BASE, OUT });
   if (want('imports')) await importTests(browser, { step, assert, newContext, apiJson, BASE });
+  // Last: it restarts the server (every session ends).
+  if (want('soak')) {
+    await soakTests(browser, {
+      step, assert, skip, newContext, getJson, server, BASE, KIOSK,
+      events: Number(args['soak-events'] || 1000),
+      rate: Number(args['soak-rate'] || 100),
+    });
+  }
 }
 
 // ---------------------------------------------------------------- re-gridding: cancelling a long job (issue 17)
