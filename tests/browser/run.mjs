@@ -610,6 +610,80 @@ async function run(browser) {
     }
     return `${said.join(', ')} at 1920 and 390 px`;
   });
+  await step('cartography: each role opens on what its work needs; names come by zoom, each once, none overlapping; heat only where asked for (screenshots in docs/screens)', async () => {
+    // What the map renders, read from MapLibre: label names by kind, the
+    // layers shown, the zoom and the view's box.
+    const seen = (p) => p.evaluate(() => {
+      const map = window.__testMaps[0];
+      const labels = map.queryRenderedFeatures(undefined, { layers: ['labels'] })
+        .map((f) => ({ kind: f.properties.kind, name: f.properties.name }));
+      const shown = (id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none';
+      const b = map.getBounds();
+      return {
+        zoom: map.getZoom(), labels, hex: shown('wg-hex'), heat: shown('wg-heatmap'),
+        events: shown('wg-events'), overdue: shown('wg-overdue'),
+        bounds: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()],
+      };
+    });
+    const kindsOf = (v) => [...new Set(v.labels.map((l) => l.kind))].sort().join(',');
+    const open = async (role) => {
+      const c = await newContext(browser, { role });
+      const p = await c.newPage();
+      await p.goto(`${BASE}/`, { waitUntil: 'domcontentloaded' });
+      await waitReady(p, `/ as ${role}`);
+      await idle(p);
+      return { c, p };
+    };
+    // The leader: the town, named by its communities only, each once.
+    const L = await open('leader');
+    const town = await seen(L.p);
+    await L.p.screenshot({ path: join(SCREENS, 'map-leader-town-1920.jpg'), type: 'jpeg', quality: 70 });
+    assert(town.zoom < 15, `the leader's town view is at zoom ${town.zoom.toFixed(1)}`);
+    assert(town.labels.length > 0 && town.labels.every((l) => l.kind === 'community'), `at town scale (z${town.zoom.toFixed(1)}) labels other than communities show: ${kindsOf(town)}`);
+    const names = town.labels.map((l) => l.name);
+    assert(new Set(names).size === names.length, `a community is named twice: ${names.join(', ')}`);
+    assert(!town.hex && !town.heat, 'event heat washes over the leader\'s town view by default');
+    assert(town.overdue, 'the leader does not see overdue events by default');
+    // A district's scale: comprehensive grids are named too, micro-grids not yet.
+    const grids = await apiJson('/api/v1/grids?kind=comprehensive&limit=1');
+    const g0 = grids.features[0];
+    const at = interiorPoint(g0.geometry);
+    await L.p.evaluate(([c, z]) => window.__testMaps[0].jumpTo({ center: c, zoom: z }), [at, 15.5]);
+    await idle(L.p);
+    const district = await seen(L.p);
+    await L.p.screenshot({ path: join(SCREENS, 'map-leader-z15-1920.jpg'), type: 'jpeg', quality: 70 });
+    assert(district.labels.some((l) => l.kind === 'comprehensive'), `at z15.5 no comprehensive grid is named: ${kindsOf(district)}`);
+    assert(!district.labels.some((l) => l.kind === 'micro' || l.kind === 'compound'), `at z15.5 micro-grids or compounds are named: ${kindsOf(district)}`);
+    // Near street level: micro-grids and compounds named as well.
+    await L.p.evaluate(([c, z]) => window.__testMaps[0].jumpTo({ center: c, zoom: z }), [at, 17]);
+    await idle(L.p);
+    const street = await seen(L.p);
+    await L.p.screenshot({ path: join(SCREENS, 'map-leader-z17-1920.jpg'), type: 'jpeg', quality: 70 });
+    assert(street.labels.some((l) => l.kind === 'micro' || l.kind === 'compound'), `at z17 neither micro-grids nor compounds are named: ${kindsOf(street)}`);
+    await L.c.close();
+    // The worker: opens on its own grids.
+    const W = await open('worker');
+    const me = await (await W.c.request.get(`${BASE}/api/v1/session`)).json();
+    assert(me.grids && me.grids.length, `the demo worker has no grids: ${JSON.stringify(me)}`);
+    const boxes = await Promise.all(me.grids.map(async (code) => (await apiJson(`/api/v1/grids/${encodeURIComponent(code)}`)).bbox));
+    const mine = [0, 1, 2, 3].map((i) => (i < 2 ? Math.min : Math.max)(...boxes.map((b) => b[i])));
+    const wv = await seen(W.p);
+    await W.p.screenshot({ path: join(SCREENS, 'map-worker-start-1920.jpg'), type: 'jpeg', quality: 70 });
+    const [bw, bs, be, bn] = wv.bounds;
+    const eps = 1e-6;
+    assert(bw <= mine[0] + eps && bs <= mine[1] + eps && be >= mine[2] - eps && bn >= mine[3] - eps, `the worker's view ${wv.bounds.map((x) => x.toFixed(4))} does not hold its grids ${mine.map((x) => x.toFixed(4))}`);
+    assert(wv.zoom > town.zoom + 0.5, `the worker opens at zoom ${wv.zoom.toFixed(1)}, no closer than the town (${town.zoom.toFixed(1)})`);
+    // Event tiles give a worker the k-anonymous aggregate only (its own
+    // events are exact in its inbox): no event layer until it asks.
+    assert(!wv.events && !wv.overdue && !wv.hex, `the worker's defaults show event layers: points ${wv.events}, overdue ${wv.overdue}, heat ${wv.hex}`);
+    await W.c.close();
+    // The planner, whose work is density: heat on.
+    const P = await open('planner');
+    const pv = await seen(P.p);
+    assert(pv.hex, 'the planner opens without the event hexagons');
+    await P.c.close();
+    return `leader z${town.zoom.toFixed(1)}: ${names.length} community names (z15.5: ${district.labels.length} labels of ${kindsOf(district)}; z17: ${kindsOf(street)}); worker z${wv.zoom.toFixed(1)} on ${me.grids.join(', ')}; planner with heat`;
+  });
   for (const role of ['planner', 'worker', 'department']) {
     await step(`viewer / works after log-in as ${role} (${ACCOUNTS[role] && ACCOUNTS[role].name})`, async () => {
       const c = await newContext(browser, { role });

@@ -161,6 +161,16 @@ fn tag(v: Value, toggle: &str, pick: Option<&str>) -> Value {
     with(v, "metadata", Value::Object(meta))
 }
 
+/// A grid layer of kind `k`, from the zoom its kind is drawn at (micro-grids
+/// from [`MICRO_GRID_ZOOM`], the others always).
+fn from_zoom(layer: Value, k: &str) -> Value {
+    if k == "micro" {
+        with(layer, "minzoom", json!(MICRO_GRID_ZOOM))
+    } else {
+        layer
+    }
+}
+
 fn kind_is(k: &str) -> Value {
     json!(["==", ["get", "kind"], k])
 }
@@ -316,8 +326,12 @@ fn base_above(theme: Theme) -> Vec<Value> {
                     ),
                     "layout",
                     json!({
-                        "text-field": text_name, "text-font": font,
-                        "text-size": if dark { json!(17) } else { json!(["match", ["get", "kind"], "community", 16, "compound", 12, 13]) }
+                        "text-field": if dark { text_name } else { labels_by_zoom() },
+                        "text-font": font,
+                        "text-size": if dark { json!(17) } else { json!(["match", ["get", "kind"], "community", 16, "compound", 12, 13]) },
+                        // Community names win a collision, then grids, then the rest.
+                        "symbol-sort-key": ["match", ["get", "kind"], "community", 0, "comprehensive", 1, "dedicated", 2, 3],
+                        "text-padding": 4
                     }),
                 ),
                 "minzoom",
@@ -330,6 +344,34 @@ fn base_above(theme: Theme) -> Vec<Value> {
     .into_iter()
     .map(|v| if dark && v["id"] == "labels" { with(v, "filter", kind_is("community")) } else { v })
     .collect()
+}
+
+/// Zoom from which a grid or compound is named on the light map: at town
+/// scale only communities (every community has a 第1网格, so grid names
+/// there repeat and crowd), comprehensive and dedicated grids from a
+/// district's scale, micro-grids and compounds only near street level.
+pub const LABEL_ZOOM_GRIDS: f64 = 15.0;
+/// See [`LABEL_ZOOM_GRIDS`].
+pub const LABEL_ZOOM_DETAIL: f64 = 16.5;
+/// Zoom from which micro-grids are drawn at all (their lines are a mesh at
+/// town scale).
+pub const MICRO_GRID_ZOOM: f64 = 14.5;
+
+/// The name of a label at the current zoom, by its kind (see
+/// [`LABEL_ZOOM_GRIDS`]); an empty name places no label, so a hidden name
+/// takes no room from the others.
+fn labels_by_zoom() -> Value {
+    let name = json!(["coalesce", ["get", "name"], ""]);
+    let kinds = |ks: &[&str]| json!(["match", ["get", "kind"], ks, name, ""]);
+    json!([
+        "step",
+        ["zoom"],
+        kinds(&["community"]),
+        LABEL_ZOOM_GRIDS,
+        kinds(&["community", "comprehensive", "dedicated"]),
+        LABEL_ZOOM_DETAIL,
+        name
+    ])
 }
 
 /// The wall's live events (a GeoJSON source the page fills from the event
@@ -431,16 +473,19 @@ fn governance(theme: Theme) -> Vec<Value> {
         let key = format!("grids-{k}");
         let rest = if k == "comprehensive" { 0.05 } else { 0.08 };
         out.push(tag(
-            with(
-                l(
-                    &format!("wg-{key}-fill"),
-                    "fill",
-                    "grids",
-                    Layer::Grids,
-                    json!({"fill-color": c(&key), "fill-opacity": ["case", ["boolean", ["feature-state", "hover"], false], 0.22, rest]}),
+            from_zoom(
+                with(
+                    l(
+                        &format!("wg-{key}-fill"),
+                        "fill",
+                        "grids",
+                        Layer::Grids,
+                        json!({"fill-color": c(&key), "fill-opacity": ["case", ["boolean", ["feature-state", "hover"], false], 0.22, rest]}),
+                    ),
+                    "filter",
+                    kind_is(k),
                 ),
-                "filter",
-                kind_is(k),
+                k,
             ),
             &key,
             Some("grid"),
@@ -456,7 +501,9 @@ fn governance(theme: Theme) -> Vec<Value> {
                 Layer::Heatmap,
                 json!({
                     "fill-color": ["interpolate", ["linear"], ["to-number", ["coalesce", ["get", "count"], 0]], 1, r[0], 20, r[1], 80, r[2], 250, r[3], 800, r[4]],
-                    "fill-opacity": if dark { 0.6 } else { 0.45 },
+                    // A wash at town scale, a tint near street level (where
+                    // the buildings and events it counts are drawn themselves).
+                    "fill-opacity": ["interpolate", ["linear"], ["zoom"], 13, if dark { 0.6 } else { 0.45 }, 17, if dark { 0.25 } else { 0.12 }],
                     "fill-outline-color": "rgba(255,255,255,0.4)"
                 }),
             ),
@@ -504,20 +551,23 @@ fn governance(theme: Theme) -> Vec<Value> {
         let key = format!("grids-{k}");
         let micro = k == "micro";
         out.push(tag(
-            with(
-                l(
-                    &format!("wg-{key}-line"),
-                    "line",
-                    "grids",
-                    Layer::Grids,
-                    json!({
-                        "line-color": c(&key),
-                        "line-width": if micro { 0.8 } else { 1.6 },
-                        "line-dasharray": if micro { [2, 2] } else { [1, 0] }
-                    }),
+            from_zoom(
+                with(
+                    l(
+                        &format!("wg-{key}-line"),
+                        "line",
+                        "grids",
+                        Layer::Grids,
+                        json!({
+                            "line-color": c(&key),
+                            "line-width": if micro { 0.8 } else { 1.6 },
+                            "line-dasharray": if micro { [2, 2] } else { [1, 0] }
+                        }),
+                    ),
+                    "filter",
+                    kind_is(k),
                 ),
-                "filter",
-                kind_is(k),
+                k,
             ),
             &key,
             None,

@@ -918,3 +918,60 @@ fn pmtiles_export_is_the_same_on_any_number_of_threads() {
     assert_eq!(archives[0], archives[1]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The light map names by zoom (communities at town scale, comprehensive
+/// and dedicated grids from `LABEL_ZOOM_GRIDS`, the rest from
+/// `LABEL_ZOOM_DETAIL`), no label may overlap another, communities win a
+/// collision, micro-grids are drawn from `MICRO_GRID_ZOOM`, and the
+/// hexagon wash fades as one zooms in. (The browser tests check what this
+/// renders; `tiles/check` validates the expressions with MapLibre's spec.)
+#[test]
+fn labels_and_grids_appear_by_zoom_and_never_overlap() {
+    use tiles::style::{LABEL_ZOOM_DETAIL, LABEL_ZOOM_GRIDS, MICRO_GRID_ZOOM};
+    let style = tiles::style::style_json("http://localhost:8080/", Default::default());
+    let layer = |id: &str| {
+        style["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["id"] == id)
+            .unwrap_or_else(|| panic!("no layer {id}"))
+            .clone()
+    };
+    let labels = layer("labels");
+    let field = &labels["layout"]["text-field"];
+    assert_eq!(field[0], "step");
+    assert_eq!(field[1], serde_json::json!(["zoom"]));
+    assert_eq!(field[3], LABEL_ZOOM_GRIDS);
+    assert_eq!(field[5], LABEL_ZOOM_DETAIL);
+    let kinds = |stop: &serde_json::Value| stop[2].clone();
+    assert_eq!(kinds(&field[2]), serde_json::json!(["community"]));
+    assert_eq!(
+        kinds(&field[4]),
+        serde_json::json!(["community", "comprehensive", "dedicated"])
+    );
+    assert_eq!(
+        labels["layout"]["symbol-sort-key"][3], 0,
+        "communities first"
+    );
+    for l in style["layers"].as_array().unwrap() {
+        for k in ["text-allow-overlap", "text-ignore-placement"] {
+            assert!(l["layout"].get(k).is_none(), "{} sets {k}", l["id"]);
+        }
+    }
+    for id in ["wg-grids-micro-fill", "wg-grids-micro-line"] {
+        assert_eq!(layer(id)["minzoom"], MICRO_GRID_ZOOM, "{id}");
+    }
+    for id in ["wg-grids-comprehensive-line", "wg-grids-dedicated-line"] {
+        assert!(
+            layer(id).get("minzoom").is_none(),
+            "{id} is drawn at every zoom"
+        );
+    }
+    let hex = &layer("wg-hex")["paint"]["fill-opacity"];
+    assert_eq!(hex[0], "interpolate");
+    assert!(
+        hex[6].as_f64().unwrap() < hex[4].as_f64().unwrap() / 2.0,
+        "the wash fades: {hex}"
+    );
+}

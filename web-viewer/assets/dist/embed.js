@@ -5,7 +5,7 @@
 import { setLang, getLang } from './i18n.js';
 import {
   api, buildStyle, createMap, applyLayers, applyFilters, highlightGrid, pick, readUrlState,
-  townExtent, onFirstIdle, FILTER_KEYS, DEFAULT_LAYERS, setBearer,
+  townExtent, onFirstIdle, FILTER_KEYS, defaultLayers, setBearer,
 } from './mapcore.js';
 
 /** @typedef {import('./mapcore.js').MaplibreMap} MaplibreMap */
@@ -19,7 +19,8 @@ const url = readUrlState();
 setLang(url.lang);
 /** @type {{ layers: Set<string>, filters: import('./mapcore.js').Filters, selection: { kind: string, id: string } | null, allowedOrigins: string[], messages: number, rejected: number, grid?: any }} */
 const state = {
-  layers: url.layers || new Set(DEFAULT_LAYERS),
+  // A frame of another site's page: a wall's or a portal's, as the screen sees.
+  layers: url.layers || new Set(defaultLayers('screen')),
   filters: { ...url.filters },
   selection: null,
   allowedOrigins: allowedOrigins(),

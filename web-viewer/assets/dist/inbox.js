@@ -464,12 +464,7 @@ async function pickOnMap() {
  */
 async function pickExtent(core) {
   if (inbox?.scope !== 'grids' || !inbox.of.length) return core.townExtent();
-  const boxes = await Promise.all(inbox.of.map((code) => call(`/api/v1/grids/${encodeURIComponent(code)}`)
-    .then((g) => /** @type {{bbox?: number[]}} */ (g).bbox)
-    .catch(() => undefined)));
-  const ok = boxes.filter((b) => Array.isArray(b) && b.length === 4);
-  if (!ok.length) return core.townExtent();
-  return [0, 1, 2, 3].map((i) => (i < 2 ? Math.min : Math.max)(...ok.map((b) => /** @type {number[]} */ (b)[i])));
+  return core.gridsExtent(inbox.of);
 }
 
 function openReport() {

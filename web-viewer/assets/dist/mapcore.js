@@ -31,11 +31,32 @@ const TOGGLE_ORDER = [
   'sentiment', 'events', 'overdue',
 ];
 
-/** Layers the viewer shows when the URL names none. */
-export const DEFAULT_LAYERS = [
-  'base', 'communities', 'grids-comprehensive', 'grids-micro', 'grids-dedicated', 'compounds',
-  'buildings', 'places-facility', 'hex', 'overdue',
-];
+/**
+ * Layers a page shows when the URL names none, by the signed-in role: what
+ * that role's work needs. Every role gets the frame (communities, grids,
+ * compounds, buildings; the style names them by zoom). Event heat is one
+ * layer among others, turned on by whoever wants it — by default only for
+ * planners, whose work is density, and on a wall. A leader sees what is
+ * overdue. A worker and a department get only the k-anonymous aggregate in
+ * event tiles (their own events, exact, are in their inbox), so no event
+ * layer is on for them until they ask for it.
+ * @param {string} role
+ * @returns {string[]}
+ */
+export function defaultLayers(role) {
+  const frame = ['base', 'communities', 'grids-comprehensive', 'grids-micro', 'grids-dedicated', 'compounds', 'buildings'];
+  switch (role) {
+    case 'worker':
+    case 'department':
+      return [...frame, 'places-facility'];
+    case 'planner':
+      return [...frame, 'places-facility', 'hex'];
+    case 'screen':
+      return [...frame, 'places-facility', 'hex', 'overdue'];
+    default:
+      return [...frame, 'places-facility', 'overdue'];
+  }
+}
 
 /** What a click selects, most specific first (the style's `wangge:pick` names it per layer). */
 const PICK_ORDER = ['event', 'place', 'building', 'grid', 'compound', 'community'];
@@ -361,6 +382,21 @@ export function writeUrlState(map, state) {
 }
 
 /** Town extent `[w,s,e,n]` from `/api/v1/info`, or undefined. */
+/**
+ * The box around the grids `codes` (a worker's own: where its work is), or
+ * the town's when none of them can be read.
+ * @param {string[]} codes
+ * @returns {Promise<number[] | undefined>}
+ */
+export async function gridsExtent(codes) {
+  const boxes = await Promise.all(codes.map((code) => api(`/api/v1/grids/${encodeURIComponent(code)}`)
+    .then((g) => /** @type {{bbox?: number[]}} */ (g).bbox)
+    .catch(() => undefined)));
+  const ok = /** @type {number[][]} */ (boxes.filter((b) => Array.isArray(b) && b.length === 4 && b.every(Number.isFinite)));
+  if (!ok.length) return townExtent();
+  return [0, 1, 2, 3].map((i) => (i < 2 ? Math.min : Math.max)(...ok.map((b) => b[i])));
+}
+
 export async function townExtent() {
   try {
     const info = await api('/api/v1/info');

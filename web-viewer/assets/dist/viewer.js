@@ -7,7 +7,7 @@
 import { t, setLang, getLang, translateDom, vocab, vocabValues, categoryName, GROUPS, CATEGORIES } from './i18n.js';
 import {
   api, buildStyle, createMap, applyLayers, applyFilters, highlightGrid, pick, readUrlState,
-  writeUrlState, townExtent, onFirstIdle, esc, styleIndex, toggleOrder, DEFAULT_LAYERS, FILTER_KEYS, maplibregl, logout,
+  writeUrlState, townExtent, gridsExtent, onFirstIdle, esc, styleIndex, toggleOrder, defaultLayers, FILTER_KEYS, maplibregl, logout,
 } from './mapcore.js';
 import { gridPanel, buildingPanel, eventPanel, eventGroupPanel, placePanel } from './panels.js';
 import { initRegrid, handleCompareClick, relabelRegrid } from './regrid.js';
@@ -16,13 +16,16 @@ const DAY = 86400e3;
 const url = readUrlState();
 setLang(url.lang);
 
+/** The signed-in role (the server wrote it into the page). */
+const signedInRole = document.querySelector('meta[name="wangge-role"]')?.getAttribute('content') || '';
+
 /**
  * Everything the page shows (written into the URL hash).
  *
  * @type {{ layers: Set<string>, filters: import('./mapcore.js').Filters, selection: { kind: string, id: string } | null, lang: string, detail: any }}
  */
 const state = {
-  layers: url.layers || new Set(DEFAULT_LAYERS),
+  layers: url.layers || new Set(defaultLayers(signedInRole)),
   filters: { ...url.filters },
   selection: null,
   lang: getLang(),
@@ -41,7 +44,6 @@ $('logout').addEventListener('click', () => logout());
 // Leaders administer accounts; leaders and planners read the indicators
 // dashboard; those who handle events have an inbox (the server refuses
 // everyone else anyway).
-const signedInRole = document.querySelector('meta[name="wangge-role"]')?.getAttribute('content') || '';
 $('admin-link').hidden = signedInRole !== 'leader';
 $('dashboard-link').hidden = !['leader', 'planner'].includes(signedInRole);
 $('inbox-link').hidden = !['leader', 'worker', 'department'].includes(signedInRole);
@@ -234,11 +236,27 @@ function saveUrl() {
   urlTimer = window.setTimeout(() => map && writeUrlState(map, state), 150);
 }
 
+/**
+ * Where the map opens when the URL names no view: a worker on its own grids
+ * (its work is there), everyone else on the town.
+ * @returns {Promise<number[] | undefined>}
+ */
+async function startExtent() {
+  if (signedInRole !== 'worker') return townExtent();
+  try {
+    const me = await api('/api/v1/session');
+    return me?.grids?.length ? gridsExtent(me.grids) : townExtent();
+  } catch (e) {
+    console.warn('session unavailable:', /** @type {Error} */ (e).message);
+    return townExtent();
+  }
+}
+
 async function main() {
   translateDom();
   document.title = t('title');
   renderFilterOptions();
-  const [style, extent] = await Promise.all([buildStyle({ lang: getLang(), filters: state.filters }), townExtent()]);
+  const [style, extent] = await Promise.all([buildStyle({ lang: getLang(), filters: state.filters }), startExtent()]);
   ix = styleIndex(style);
   renderLayerList();
   // A pristine copy for the proposal side of the re-gridding comparison.
