@@ -33,7 +33,7 @@ import { createServer } from 'node:net';
 import { inboxTests } from './inbox.mjs';
 import { householdTests } from './household.mjs';
 import { importTests } from './imports.mjs';
-import { soakTests } from './soak.mjs';
+import { soakTests, pageMemory } from './soak.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const OUT = resolve(args.out || 'target/browser');
@@ -1143,12 +1143,7 @@ async function run(browser) {
 
     await step('big screen: JS heap and DOM stay bounded over bursts of events and tile refreshes (CDP)', async () => {
       const cdp = await sctx.newCDPSession(spage);
-      const measure = async () => {
-        for (let i = 0; i < 3; i++) await cdp.send('HeapProfiler.collectGarbage');
-        const h = await cdp.send('Runtime.getHeapUsage');
-        const d = await cdp.send('Memory.getDOMCounters');
-        return { heap: h.usedSize, nodes: d.nodes, listeners: d.jsEventListeners };
-      };
+      const measure = () => pageMemory(cdp);
       const round = async (k) => {
         await burst(100, `内存 ${k} ${Date.now()}`);
         for (let i = 0; i < 3; i++) {

@@ -18,7 +18,19 @@
 // - the page reconnected by itself after the restart (its badge went
 //   `down`, then `live`).
 
-/** Events per second of the feed, evenly spread over four posting clients. */
+/**
+ * A page's JS heap after garbage collection, its DOM nodes and event
+ * listeners, through a CDP session on it.
+ * @param {import('playwright-core').CDPSession} cdp
+ */
+export async function pageMemory(cdp) {
+  for (let i = 0; i < 3; i++) await cdp.send('HeapProfiler.collectGarbage');
+  const h = await cdp.send('Runtime.getHeapUsage');
+  const d = await cdp.send('Memory.getDOMCounters');
+  return { heap: h.usedSize, nodes: d.nodes, listeners: d.jsEventListeners };
+}
+
+/** Posting clients of the feed (the rate is shared among them). */
 const CLIENTS = 4;
 
 export async function soakTests(browser, { step, assert, skip, newContext, getJson, server, BASE, KIOSK, events = 1000, rate = 100 }) {
@@ -94,12 +106,7 @@ export async function soakTests(browser, { step, assert, skip, newContext, getJs
         throw new Error(`the page never heard ${missing.length} of ${ids.length} filed events (first: ${missing.slice(0, 10).join(', ')})`);
       });
     const cdp = await ctx.newCDPSession(page);
-    const measure = async () => {
-      for (let i = 0; i < 3; i++) await cdp.send('HeapProfiler.collectGarbage');
-      const h = await cdp.send('Runtime.getHeapUsage');
-      const d = await cdp.send('Memory.getDOMCounters');
-      return { heap: h.usedSize, nodes: d.nodes, listeners: d.jsEventListeners };
-    };
+    const measure = () => pageMemory(cdp);
     const quarter = Math.max(CLIENTS, Math.floor(events / 4));
     const marks = [];
     let sent = 0;

@@ -338,14 +338,35 @@ impl AppState {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A write that holds the write connection until the sender is used
+    /// (or dropped); its task gives the audit line's result.
+    pub(crate) fn hold_the_write_connection(
+        st: &AppState,
+        what: &'static str,
+    ) -> (
+        std::sync::mpsc::Sender<()>,
+        tokio::task::JoinHandle<Result<(), AppError>>,
+    ) {
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let st = st.clone();
+        let task = tokio::spawn(async move {
+            st.with_store(move |s| {
+                let _ = wait.recv();
+                Ok(s.audit("test", "queued", what)?)
+            })
+            .await
+        });
+        (release, task)
+    }
 
     /// Waits until `sem` has no place left: the tasks meant to hold them
     /// have taken them. By the clock, however busy the machine (a count of
     /// yields ran out under load); the bound only turns a broken queue into
     /// a failure instead of a hang.
-    async fn until_full(sem: &tokio::sync::Semaphore) {
+    pub(crate) async fn until_full(sem: &tokio::sync::Semaphore) {
         let t = std::time::Instant::now();
         while t.elapsed() < std::time::Duration::from_secs(120) {
             if sem.available_permits() == 0 {
@@ -380,17 +401,7 @@ mod tests {
         config.read_connections = 1;
         let st = AppState::new(store, config).expect("state");
         // One write holds the connection, one waits for it.
-        let (release, wait) = std::sync::mpsc::channel::<()>();
-        let running = tokio::spawn({
-            let st = st.clone();
-            async move {
-                st.with_store(move |s| {
-                    let _ = wait.recv();
-                    Ok(s.audit("test", "queued", "first")?)
-                })
-                .await
-            }
-        });
+        let (release, running) = hold_the_write_connection(&st, "first");
         let waiting = tokio::spawn({
             let st = st.clone();
             async move {

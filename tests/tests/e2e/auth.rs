@@ -150,15 +150,7 @@ pub(crate) async fn server_after(
     config: impl FnOnce(&mut ServerConfig),
 ) -> Server {
     let (mut store, path) = demo_store(tag);
-    let worker_grid = store
-        .grids()
-        .expect("grids")
-        .into_iter()
-        .find(|g| g.kind == geo_core::model::GridKind::Comprehensive)
-        .expect("a comprehensive grid")
-        .code
-        .as_str()
-        .to_string();
+    let worker_grid = crate::common::first_comprehensive_grid(&store);
     add(&mut store, "leader", "leader", &[], None);
     add(
         &mut store,

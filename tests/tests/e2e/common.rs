@@ -72,6 +72,20 @@ pub fn demo_store(tag: &str) -> (Store, PathBuf) {
 /// `wangge regrid --community 1 --min 30 --max 80` (micro-grids, seed 1),
 /// writing `proposal.geojson` and `report.json` into `dir`; no workbook, no
 /// adoption.
+/// The code of the store's first comprehensive grid (a worker's grid in
+/// the tests that need one).
+pub fn first_comprehensive_grid(store: &Store) -> String {
+    store
+        .grids()
+        .expect("grids")
+        .into_iter()
+        .find(|g| g.kind == geo_core::model::GridKind::Comprehensive)
+        .expect("a comprehensive grid")
+        .code
+        .as_str()
+        .to_string()
+}
+
 pub fn micro_regrid_args(dir: &Path) -> RegridArgs {
     RegridArgs {
         json: false,

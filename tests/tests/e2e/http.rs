@@ -756,18 +756,7 @@ async fn lists_are_scoped_to_a_workers_grids() {
 #[tokio::test]
 async fn event_pages_are_slices_of_the_whole_list() {
     let st = state("http-event-pages");
-    let grid = {
-        let store = st.0.store.lock().expect("store");
-        store
-            .grids()
-            .expect("grids")
-            .into_iter()
-            .find(|g| g.kind == geo_core::model::GridKind::Comprehensive)
-            .expect("a comprehensive grid")
-            .code
-            .as_str()
-            .to_string()
-    };
+    let grid = crate::common::first_comprehensive_grid(&st.0.store.lock().expect("store"));
     let get = |role: &'static str, uri: String| {
         let mut r = Request::get(uri).header("x-wangge-role", role);
         if role == "worker" {

@@ -318,23 +318,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_refused_intake_is_never_stored_later() {
         let st = state(0);
-        let (release, wait) = std::sync::mpsc::channel::<()>();
-        let busy = tokio::spawn({
-            let st = st.clone();
-            async move {
-                st.with_store(move |_| {
-                    let _ = wait.recv();
-                    Ok(())
-                })
-                .await
-            }
-        });
         // The long write holds the only place.
-        let t = std::time::Instant::now();
-        while st.0.writes.available_permits() > 0 {
-            assert!(t.elapsed().as_secs() < 120, "the write never started");
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        }
+        let (release, busy) = crate::state::tests::hold_the_write_connection(&st, "busy");
+        crate::state::tests::until_full(&st.0.writes).await;
         match store(&st, pending(9)).await {
             Err(AppError::Status(code, crate::error::ErrorCode::Overloaded, _)) => {
                 assert_eq!(code, axum::http::StatusCode::SERVICE_UNAVAILABLE)
