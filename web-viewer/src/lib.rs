@@ -19,6 +19,7 @@ pub mod ogc;
 pub mod open311;
 pub mod present;
 pub mod query;
+pub mod read_cache;
 pub mod role;
 pub mod routes;
 pub mod service;

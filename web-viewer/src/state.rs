@@ -47,6 +47,20 @@ pub struct Inner {
     pub regrid_jobs: crate::service::regrid_jobs::LiveJobs,
     /// Intakes waiting to be written together (group commit).
     pub intakes: crate::service::intake_queue::IntakeQueue,
+    /// Calls of [`AppState::with_store`] ended so far: the store generation
+    /// of [`crate::read_cache`].
+    pub store_generation: std::sync::atomic::AtomicU64,
+    /// The store reads of event details, kept until the next write.
+    pub event_extras: crate::read_cache::ReadCache<
+        geo_core::ids::EventId,
+        crate::service::event_loop::EventExtras,
+    >,
+    /// The households of a building as a scope reads them (building
+    /// details), kept until the next write.
+    pub building_households: crate::read_cache::ReadCache<
+        (geo_core::ids::BuildingId, geo_core::store::Scope),
+        Vec<geo_core::store::Dwelling>,
+    >,
 }
 
 /// Connections that only read, beside the write connection: DuckDB keeps
@@ -213,6 +227,9 @@ impl AppState {
             duckdb_limits,
             regrid_jobs: Default::default(),
             intakes: Default::default(),
+            store_generation: Default::default(),
+            event_extras: crate::read_cache::ReadCache::new(4096),
+            building_households: crate::read_cache::ReadCache::new(4096),
         })))
     }
 
@@ -275,7 +292,12 @@ impl AppState {
                 me.0.store
                     .lock()
                     .map_err(|_| AppError::Internal("store lock poisoned".into()))?;
-            f(&mut guard)
+            let out = f(&mut guard);
+            // Counted before the caller answers: what was read before this
+            // write is not served after it (`read_cache`).
+            me.0.store_generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            out
         })
         .await
         .map_err(|e| AppError::Internal(format!("store task failed: {e}")))?
@@ -318,6 +340,14 @@ impl AppState {
         })
         .await
         .map_err(|e| AppError::Internal(format!("read task failed: {e}")))?
+    }
+
+    /// The store generation: how many calls of [`Self::with_store`] have
+    /// ended (see [`crate::read_cache`]).
+    pub fn store_generation(&self) -> u64 {
+        self.0
+            .store_generation
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Reads the view.

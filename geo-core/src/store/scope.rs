@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crate::ids::GridId;
 
 /// What a read may see.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Scope {
     /// The whole town (leaders, planners, big screens).
     Town,

@@ -371,18 +371,33 @@ pub async fn building_detail(
     // link to its file (一户一档); no names.
     let households = if access.role.sees_people() {
         let scope = scope_of(&access, &*st.view()?);
-        st.with_reader(move |s| Ok(s.households_of_building(&scope, bid)?))
-            .await?
+        // Read again only after a write (`read_cache`).
+        let generation = st.store_generation();
+        let key = (bid, scope.clone());
+        match st.0.building_households.get(&key, generation) {
+            Some(h) => h,
+            None => {
+                let h = std::sync::Arc::new(
+                    st.with_reader(move |s| Ok(s.households_of_building(&scope, bid)?))
+                        .await?,
+                );
+                st.0.building_households.put(key, generation, h.clone());
+                h
+            }
+        }
     } else {
-        Vec::new()
+        Default::default()
     };
     let view = st.view()?;
     let scope = scope_of(&access, &view);
-    let b = view
-        .dataset
-        .buildings
-        .iter()
-        .find(|b| b.id == bid)
+    let buildings = &view.dataset.buildings;
+    // The view keeps buildings by ID (as read); a search that misses looks
+    // at every building, so an unordered list is still answered right.
+    let b = buildings
+        .binary_search_by_key(&bid, |b| b.id)
+        .ok()
+        .map(|i| &buildings[i])
+        .or_else(|| buildings.iter().find(|b| b.id == bid))
         .ok_or_else(|| AppError::NotFound(format!("building {bid} not found")))?;
     let refs = refs_at(&view, b.footprint.interior_point());
     if !scope.allows(&refs) {

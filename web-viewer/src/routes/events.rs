@@ -541,16 +541,9 @@ pub async fn event_detail(
 ) -> AppResult<Json<Value>> {
     let eid = parse_id(&id)?;
     let (_, _, you_assist) = current_or_assisting(&st, &access, eid).await?;
-    let (rows, photos, assisting, notes) = st
-        .with_reader(move |s| {
-            Ok((
-                s.timeline(eid)?,
-                s.photos_of(eid)?,
-                s.assists_of(eid)?,
-                s.event_notes(eid)?,
-            ))
-        })
-        .await?;
+    let x = crate::service::event_loop::extras(&st, eid).await?;
+    let (rows, photos, notes) = (&x.timeline, &x.photos, &x.notes);
+    let assisting = x.assisting.clone();
     let reveal = access.reveals();
     let now = st.now();
     let detail = {
@@ -565,7 +558,7 @@ pub async fn event_detail(
         (
             EventDetail {
                 event: Located::of(&view, e, &view.event_refs[i], now),
-                timeline: TimelineEntry::of(e, &rows),
+                timeline: TimelineEntry::of(e, rows),
                 sla: Sla::of(&st.0.rules, e, now),
                 allowed: if you_assist {
                     Vec::new()

@@ -245,6 +245,42 @@ pub fn reported(st: &AppState, f: &Filed, now: DateTime<Utc>) -> AppResult<Repor
     })
 }
 
+/// What an event's detail reads from the store beside the view: its
+/// timeline, photos, assisting departments and notes.
+#[derive(Debug)]
+pub struct EventExtras {
+    /// The stored transitions, in order.
+    pub timeline: Vec<TransitionRow>,
+    /// Its photos.
+    pub photos: Vec<geo_core::store::PhotoRow>,
+    /// Its assisting departments.
+    pub assisting: Vec<String>,
+    /// Notes on it.
+    pub notes: Vec<geo_core::store::NoteRow>,
+}
+
+/// The [`EventExtras`] of `id`, read on a read connection, or as read
+/// before if no write has ended since ([`crate::read_cache`]).
+pub async fn extras(st: &AppState, id: EventId) -> AppResult<std::sync::Arc<EventExtras>> {
+    let generation = st.store_generation();
+    if let Some(x) = st.0.event_extras.get(&id, generation) {
+        return Ok(x);
+    }
+    let x = std::sync::Arc::new(
+        st.with_reader(move |s| {
+            Ok(EventExtras {
+                timeline: s.timeline(id)?,
+                photos: s.photos_of(id)?,
+                assisting: s.assists_of(id)?,
+                notes: s.event_notes(id)?,
+            })
+        })
+        .await?,
+    );
+    st.0.event_extras.put(id, generation, x.clone());
+    Ok(x)
+}
+
 /// The receipt token handed to whoever reported an event
 /// (`R<id>-<32 hex>`): the event ID and a 128-bit HMAC-SHA-256 of the ID and
 /// report time under the server's secret key, so receipts cannot be guessed
