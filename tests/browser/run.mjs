@@ -673,16 +673,30 @@ async function run(browser) {
     const eps = 1e-6;
     assert(bw <= mine[0] + eps && bs <= mine[1] + eps && be >= mine[2] - eps && bn >= mine[3] - eps, `the worker's view ${wv.bounds.map((x) => x.toFixed(4))} does not hold its grids ${mine.map((x) => x.toFixed(4))}`);
     assert(wv.zoom > town.zoom + 0.5, `the worker opens at zoom ${wv.zoom.toFixed(1)}, no closer than the town (${town.zoom.toFixed(1)})`);
-    // Event tiles give a worker the k-anonymous aggregate only (its own
-    // events are exact in its inbox): no event layer until it asks.
-    assert(!wv.events && !wv.overdue && !wv.hex, `the worker's defaults show event layers: points ${wv.events}, overdue ${wv.overdue}, heat ${wv.hex}`);
+    // Event tiles give a worker the k-anonymous aggregate only: its map
+    // shows its own open events instead, exact, from the API — each one.
+    assert(!wv.events && !wv.overdue && !wv.hex, `the worker's defaults show aggregate event layers: points ${wv.events}, overdue ${wv.overdue}, heat ${wv.hex}`);
+    const openEvents = (await getJson('/api/v1/events?status=open&limit=10000', { as: 'worker' })).body;
+    assert(openEvents.total > 0, `the demo worker has no open events to show: ${JSON.stringify(openEvents).slice(0, 200)}`);
+    const want = openEvents.features.map((f) => String(f.properties.id)).sort();
+    await W.p.waitForFunction((n) => {
+      const src = window.__testMaps[0].getSource('mine');
+      return src && window.__testMaps[0].querySourceFeatures('mine').length >= n;
+    }, want.length, { timeout: 60_000 }).catch(() => { throw new Error(`the worker's map never held its ${want.length} open events`); });
+    const onMap = await W.p.evaluate(() => {
+      const map = window.__testMaps[0];
+      const ids = [...new Set(map.querySourceFeatures('mine').map((f) => String(f.properties.id)))].sort();
+      return { ids, shown: map.getLayoutProperty('wg-mine', 'visibility') !== 'none' };
+    });
+    assert(onMap.shown, 'the worker\'s open events are not shown by default');
+    assert(JSON.stringify(onMap.ids) === JSON.stringify(want), `the worker's map shows events ${onMap.ids.slice(0, 8).join(', ')}… (${onMap.ids.length}), the API ${want.slice(0, 8).join(', ')}… (${want.length})`);
     await W.c.close();
     // The planner, whose work is density: heat on.
     const P = await open('planner');
     const pv = await seen(P.p);
     assert(pv.hex, 'the planner opens without the event hexagons');
     await P.c.close();
-    return `leader z${town.zoom.toFixed(1)}: ${names.length} community names (z15.5: ${district.labels.length} labels of ${kindsOf(district)}; z17: ${kindsOf(street)}); worker z${wv.zoom.toFixed(1)} on ${me.grids.join(', ')}; planner with heat`;
+    return `leader z${town.zoom.toFixed(1)}: ${names.length} community names (z15.5: ${district.labels.length} labels of ${kindsOf(district)}; z17: ${kindsOf(street)}); worker z${wv.zoom.toFixed(1)} on ${me.grids.join(', ')} with its ${want.length} open events; planner with heat`;
   });
   for (const role of ['planner', 'worker', 'department']) {
     await step(`viewer / works after log-in as ${role} (${ACCOUNTS[role] && ACCOUNTS[role].name})`, async () => {

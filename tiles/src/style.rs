@@ -97,6 +97,7 @@ pub const COLOURS: &[(&str, &str)] = &[
     ("places-parcel", "#c9ada7"),
     ("events", "#e85d04"),
     ("overdue", "#d00000"),
+    ("mine", "#c2255c"),
 ];
 
 /// Colour ramp of event counts, few to many: hexagons and the density layer.
@@ -372,6 +373,30 @@ fn labels_by_zoom() -> Value {
         LABEL_ZOOM_DETAIL,
         name
     ])
+}
+
+/// The open events the signed-in caller may see, exact where its role
+/// sees single events (a worker's grids, a department's dispatches, the
+/// leader's town): a GeoJSON source the viewer fills from
+/// `GET /api/v1/events?status=open` only while its toggle is on — event
+/// tiles give workers and departments the k-anonymous aggregate only.
+fn mine_layer() -> Value {
+    tag(
+        json!({
+            "id": "wg-mine",
+            "type": "circle",
+            "source": "mine",
+            "layout": {"visibility": "none"},
+            "paint": {
+                "circle-color": colour("mine"),
+                "circle-radius": ["interpolate", ["linear"], ["zoom"], 12, 3, 17, 7],
+                "circle-stroke-color": ["case", ["boolean", ["get", "overdue"], false], colour("overdue"), "#ffffff"],
+                "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 12, 1, 17, 2.5]
+            }
+        }),
+        "mine",
+        Some("event"),
+    )
 }
 
 /// The wall's live events (a GeoJSON source the page fills from the event
@@ -726,6 +751,10 @@ fn legend(theme: Theme) -> Value {
     };
     m.insert("base".into(), json!([paper]));
     for (k, c) in COLOURS {
+        // The wall has no list of its own open events.
+        if theme == Theme::Dark && *k == "mine" {
+            continue;
+        }
         m.insert((*k).into(), json!([c]));
     }
     m.insert("hex".into(), json!(HEAT_RAMP));
@@ -781,6 +810,13 @@ pub fn style_json(base_url: &str, opts: StyleOptions) -> Value {
     }
     layers.extend(governance(opts.theme));
     layers.extend(base_above(opts.theme));
+    if opts.theme == Theme::Light {
+        sources.insert(
+            "mine".into(),
+            json!({"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}),
+        );
+        layers.push(mine_layer());
+    }
     if opts.theme == Theme::Dark {
         sources.insert(
             "live".into(),

@@ -28,7 +28,7 @@ export const FILTER_KEYS = ['from', 'to', 'category', 'status', 'source'];
 const TOGGLE_ORDER = [
   'base', 'communities', 'grids-comprehensive', 'grids-micro', 'grids-dedicated', 'compounds', 'buildings',
   'buildings3d', 'places-facility', 'places-public_space', 'places-poi', 'places-parcel', 'hex', 'heatmap',
-  'sentiment', 'events', 'overdue',
+  'sentiment', 'events', 'mine', 'overdue',
 ];
 
 /**
@@ -38,8 +38,8 @@ const TOGGLE_ORDER = [
  * layer among others, turned on by whoever wants it — by default only for
  * planners, whose work is density, and on a wall. A leader sees what is
  * overdue. A worker and a department get only the k-anonymous aggregate in
- * event tiles (their own events, exact, are in their inbox), so no event
- * layer is on for them until they ask for it.
+ * event tiles, so their map shows their own open events instead, exact,
+ * from the API (`mine`, filled by {@link fillMine}).
  * @param {string} role
  * @returns {string[]}
  */
@@ -48,7 +48,7 @@ export function defaultLayers(role) {
   switch (role) {
     case 'worker':
     case 'department':
-      return [...frame, 'places-facility'];
+      return [...frame, 'places-facility', 'mine'];
     case 'planner':
       return [...frame, 'places-facility', 'hex'];
     case 'screen':
@@ -278,6 +278,28 @@ export function applyLayers(map, on) {
   };
   for (const [key, ids] of indexOf(map).toggles) for (const id of ids) vis(id, on.has(key));
   if (on.has('buildings3d')) for (const id of indexOf(map).toggles.get('buildings') || []) vis(id, false);
+}
+
+/** The open events the caller may see, for the `mine` source. */
+const MINE_URL = '/api/v1/events?status=open&limit=10000';
+/** Maps whose `mine` source was filled. @type {WeakSet<MaplibreMap>} */
+const mineFilled = new WeakSet();
+
+/**
+ * Fills the `mine` GeoJSON source (the caller's open events, exact where
+ * its role sees single events) from the API while its toggle is on; again
+ * when called later with `refresh` (the page does it every minute).
+ *
+ * @param {MaplibreMap} map
+ * @param {Set<string>} on toggle keys
+ * @param {boolean} [refresh]
+ */
+export function fillMine(map, on, refresh = false) {
+  const src = map.getSource('mine');
+  if (!on.has('mine') || !(src instanceof maplibregl.GeoJSONSource)) return;
+  if (mineFilled.has(map) && !refresh) return;
+  mineFilled.add(map);
+  src.setData(MINE_URL);
 }
 
 /**

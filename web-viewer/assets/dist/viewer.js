@@ -7,7 +7,7 @@
 import { t, setLang, getLang, translateDom, vocab, vocabValues, categoryName, GROUPS, CATEGORIES } from './i18n.js';
 import {
   api, buildStyle, createMap, applyLayers, applyFilters, highlightGrid, pick, readUrlState,
-  writeUrlState, townExtent, gridsExtent, onFirstIdle, esc, styleIndex, toggleOrder, defaultLayers, FILTER_KEYS, maplibregl, logout,
+  writeUrlState, townExtent, gridsExtent, fillMine, onFirstIdle, esc, styleIndex, toggleOrder, defaultLayers, FILTER_KEYS, maplibregl, logout,
 } from './mapcore.js';
 import { gridPanel, buildingPanel, eventPanel, eventGroupPanel, placePanel } from './panels.js';
 import { initRegrid, handleCompareClick, relabelRegrid } from './regrid.js';
@@ -270,6 +270,9 @@ async function main() {
   m.addControl(new maplibregl.NavigationControl({ visualizePitch: true }), 'bottom-right');
   m.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
   applyLayers(m, state.layers);
+  fillMine(m, state.layers);
+  // The open events move on: read them again every minute while shown.
+  window.setInterval(() => fillMine(m, state.layers, true), 60_000);
   if (state.layers.has('buildings3d') && url.pitch === undefined) m.setPitch(50);
   onFirstIdle(m, () => {
     document.body.dataset.ready = '1';
@@ -283,6 +286,7 @@ async function main() {
     else state.layers.delete(k);
     if (k === 'buildings3d' && box.checked && m.getPitch() < 20) m.easeTo({ pitch: 50 });
     applyLayers(m, state.layers);
+    fillMine(m, state.layers);
     $('heat-legend').hidden = !(state.layers.has('hex') || state.layers.has('heatmap'));
     saveUrl();
   });
