@@ -3,7 +3,7 @@
 //! a commit of one event costs as much as a commit of many — most of it is
 //! DuckDB's per-transaction work and the sync, not the row. So intakes that
 //! arrive while the write connection is busy wait together in this queue,
-//! and one turn at the connection (a task of its own, [`next_turn`]) writes
+//! and one turn at the connection (a task of its own, `next_turn`) writes
 //! all that wait in one transaction ([`Store::insert_events`]) and tells
 //! each its outcome.
 //!
