@@ -1,4 +1,4 @@
-//! GeoParquet 1.0 out: the rows of an export ([`export::Row`]) as a Parquet
+//! GeoParquet 1.0 out: the rows of an export ([`super::export::Row`]) as a Parquet
 //! file whose `geometry` column holds each element's geometry as WKB, with
 //! the file metadata key `geo` that GeoParquet readers (GDAL, geopandas,
 //! DuckDB spatial, QGIS) look for.
