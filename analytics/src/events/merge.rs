@@ -154,14 +154,29 @@ pub fn text_similarity(a: &str, b: &str) -> f64 {
 /// least `min_text` and score at least `min_score`; merged and rejected
 /// events and `new` itself are skipped. Best first.
 pub fn candidates(new: &Event, existing: &[Event], params: &MergeParams) -> Vec<Candidate> {
-    score(new, existing.iter().enumerate(), params)
+    score(new, existing.iter().enumerate(), params, usize::MAX)
 }
+
+/// Most earlier reports an intake compares by text with a new one
+/// ([`candidates_newest_first`]): the most recent of its category within the
+/// radius and the time window. A burst of identical reports at one place
+/// (thousands within the window) would otherwise make every intake compare
+/// with all of them, under the view's lock.
+pub const MAX_COMPARED: usize = 500;
+
+/// Most near-duplicates an intake proposes, best first
+/// ([`crate::events::EventRules::intake`]): enough to merge a burst by
+/// hand, few enough that the answer stays small (after 1,400 similar
+/// reports every answer once carried all of them, 82 KB).
+pub const MAX_PROPOSED: usize = 10;
 
 /// [`candidates`] among `existing` given with `newest`, the positions of
 /// its events ordered by report time, newest first (as a view keeps them):
 /// only the events reported within the time window of `new` are looked
 /// at, found by binary search, so a town's whole history is not scanned on
-/// every intake. Same answer as [`candidates`].
+/// every intake; of those, at most [`MAX_COMPARED`] — the most recent of
+/// the category within the radius — are compared by text. Below that many,
+/// the same answer as [`candidates`].
 pub fn candidates_newest_first(
     new: &Event,
     existing: &[Event],
@@ -181,13 +196,17 @@ pub fn candidates_newest_first(
     let within = newest[from..to.max(from)]
         .iter()
         .filter_map(|&i| existing.get(i).map(|e| (i, e)));
-    score(new, within, params)
+    score(new, within, params, MAX_COMPARED)
 }
 
+/// The near-duplicates of `new` among `existing`, best first: of the events
+/// of its category (not merged or rejected) within the time window and the
+/// radius, the first `compare` are compared by text and scored.
 fn score<'a>(
     new: &Event,
     existing: impl Iterator<Item = (usize, &'a Event)>,
     params: &MergeParams,
+    compare: usize,
 ) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = existing
         .filter(|(_, e)| {
@@ -201,9 +220,10 @@ fn score<'a>(
                 return None;
             }
             let distance_m = Haversine.distance(new.location, e.location);
-            if distance_m > params.radius_m {
-                return None;
-            }
+            (distance_m <= params.radius_m).then_some((index, e, hours_apart, distance_m))
+        })
+        .take(compare)
+        .filter_map(|(index, e, hours_apart, distance_m)| {
             let text = text_similarity(&new.title, &e.title);
             if text < params.min_text {
                 return None;

@@ -36,7 +36,8 @@ pub struct Intake {
     pub assignment: Assignment,
     /// Its deadline.
     pub deadline: DateTime<Utc>,
-    /// Possible duplicates among the existing events, best first.
+    /// Possible duplicates among the existing events, best first, at most
+    /// [`merge::MAX_PROPOSED`].
     pub candidates: Vec<Candidate>,
 }
 
@@ -195,7 +196,11 @@ impl EventRules {
         Intake {
             assignment,
             deadline,
-            candidates: candidates(event, &self.merge),
+            candidates: {
+                let mut c = candidates(event, &self.merge);
+                c.truncate(merge::MAX_PROPOSED);
+                c
+            },
         }
     }
 

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use analytics::coverage::{coverage, CoverageParams, Origin, WalkGraph};
 use analytics::events::dispatch::Handler;
 use analytics::events::limits::{escalate, escalate_due, Calendar, EscalateError, SlaLevel};
-use analytics::events::merge::{candidates, candidates_newest_first, merge, MergeError};
+use analytics::events::merge::{
+    candidates, candidates_newest_first, merge, MergeError, MAX_COMPARED, MAX_PROPOSED,
+};
 use analytics::events::{EventRules, RulesError};
 use analytics::hotspots::{
     detect, detect_all_weeks, score_against, HotspotInput, HotspotParams, Location, Week,
@@ -458,6 +460,37 @@ fn intake_sets_handler_deadline_and_proposes_duplicates() {
 }
 
 // -------------------------------------------------------------------- merge
+
+/// A burst of identical reports at one place: an intake compares the
+/// most recent MAX_COMPARED by text (not all of them) and proposes the best
+/// MAX_PROPOSED, the most recent first.
+#[test]
+fn a_burst_of_identical_reports_is_compared_and_proposed_within_caps() {
+    let rules = EventRules::builtin().unwrap();
+    let t0 = t(2024, 5, 1, 8, 0);
+    let n = MAX_COMPARED + 300;
+    let existing: Vec<Event> = (0..n)
+        .map(|i| {
+            let mut e = ev(i as u64 + 1, "04.01", t0 - Duration::seconds(60 * i as i64));
+            e.title = "3号楼楼道堆放杂物".into();
+            e
+        })
+        .collect();
+    let newest: Vec<usize> = (0..n).collect(); // already newest first
+    let mut new = ev(100_000, "04.01", t0 + Duration::seconds(30));
+    new.title = "3号楼楼道堆放杂物".into();
+    let all = candidates(&new, &existing, &rules.merge);
+    assert_eq!(all.len(), n, "the full scan finds every one");
+    let compared = candidates_newest_first(&new, &existing, &newest, &rules.merge);
+    assert_eq!(compared.len(), MAX_COMPARED);
+    assert!(
+        compared.iter().all(|c| c.index < MAX_COMPARED),
+        "only the most recent are compared"
+    );
+    let got = rules.intake_newest_first(&mut new, &refs(1, 1, None), &existing, &newest);
+    let ids: Vec<u64> = got.candidates.iter().map(|c| c.id.get()).collect();
+    assert_eq!(ids, (1..=MAX_PROPOSED as u64).collect::<Vec<_>>());
+}
 
 proptest::proptest! {
     /// The windowed search of a view (positions newest first, binary search
