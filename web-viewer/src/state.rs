@@ -99,7 +99,7 @@ impl Readers {
 }
 
 /// The 503 `overloaded` of a full queue (the answer carries `Retry-After`).
-fn overloaded(what: &str, max_waiting: usize) -> AppError {
+pub(crate) fn overloaded(what: &str, max_waiting: usize) -> AppError {
     AppError::Status(
         axum::http::StatusCode::SERVICE_UNAVAILABLE,
         crate::error::ErrorCode::Overloaded,

@@ -10,6 +10,9 @@
 //! Rules that keep this safe:
 //! - an intake is answered only from the outcome of the transaction that
 //!   wrote it (never 201 before its commit);
+//! - at most `--max-waiting-writes` intakes wait for the next turn; one
+//!   more is refused at once (503 `overloaded`) and not stored, as any
+//!   write past the waiting limit;
 //! - one turn at the write connection is asked for at a time; it takes
 //!   every intake waiting when it starts, and when more came while it
 //!   wrote, it asks for the next turn (so other writes get their turns in
@@ -74,12 +77,21 @@ impl IntakeQueue {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues `pending`; true when no turn is asked for yet, so the caller
-    /// must ask for one ([`next_turn`]).
-    fn push(&self, pending: Pending, done: oneshot::Sender<Outcome>) -> bool {
+    /// Queues `pending` unless `max_waiting` intakes wait already (then it
+    /// is handed back, not queued); `Ok(true)` when no turn is asked for yet,
+    /// so the caller must ask for one ([`next_turn`]).
+    fn push(
+        &self,
+        pending: Pending,
+        done: oneshot::Sender<Outcome>,
+        max_waiting: usize,
+    ) -> Result<bool, Pending> {
         let mut q = self.queue();
+        if q.waiting.len() >= max_waiting.max(1) {
+            return Err(pending);
+        }
         q.waiting.push(Waiting { pending, done });
-        !std::mem::replace(&mut q.turn, true)
+        Ok(!std::mem::replace(&mut q.turn, true))
     }
 
     /// Everything waiting, for a turn to write.
@@ -183,8 +195,13 @@ fn next_turn(st: &AppState) {
 /// not stored (503 when the write connection's queue is full).
 pub async fn store(st: &AppState, pending: Pending) -> AppResult<()> {
     let (done, outcome) = oneshot::channel();
-    if st.0.intakes.push(pending, done) {
-        next_turn(st);
+    let max = st.0.config.max_waiting_writes;
+    match st.0.intakes.push(pending, done, max) {
+        Ok(true) => next_turn(st),
+        Ok(false) => {}
+        // As many intakes wait for the next turn as writes may wait: refused
+        // at once, not queued until a time-out, and not stored.
+        Err(_) => return Err(crate::state::overloaded("writes", max)),
     }
     outcome
         .await
@@ -237,7 +254,7 @@ mod tests {
         let mut outcomes = Vec::new();
         for id in 1..=5 {
             let (tx, rx) = oneshot::channel();
-            q.push(pending(id), tx);
+            q.push(pending(id), tx, 100).expect("queued");
             outcomes.push(rx);
         }
         assert_eq!(q.write_waiting(&mut s), 5);
@@ -253,7 +270,7 @@ mod tests {
         let mut outcomes = Vec::new();
         for id in [6, 3, 7] {
             let (tx, rx) = oneshot::channel();
-            q.push(pending(id), tx);
+            q.push(pending(id), tx, 100).expect("queued");
             outcomes.push((id, rx));
         }
         assert_eq!(q.write_waiting(&mut s), 2);
@@ -265,21 +282,34 @@ mod tests {
     }
 
     /// One turn is asked for at a time: the first intake asks, the ones
-    /// queued while it is asked for do not; after a turn the next is asked
-    /// for only when intakes came meanwhile. Refused intakes are answered
-    /// and never written.
+    /// queued while it is asked for do not; past the waiting limit one more
+    /// is handed back; after a turn the next is asked for only when intakes
+    /// came meanwhile. Refused intakes are answered and never written.
     #[test]
     fn one_turn_at_a_time_and_refused_intakes_are_not_written() {
         let mut s = Store::open_in_memory().expect("store");
         let q = IntakeQueue::default();
         let (tx, _a) = oneshot::channel();
-        assert!(q.push(pending(1), tx), "the first asks for a turn");
+        assert_eq!(
+            q.push(pending(1), tx, 2).ok(),
+            Some(true),
+            "the first asks for a turn"
+        );
         let (tx, _b) = oneshot::channel();
-        assert!(!q.push(pending(2), tx), "a turn is asked for already");
+        assert_eq!(
+            q.push(pending(2), tx, 2).ok(),
+            Some(false),
+            "a turn is asked for already"
+        );
+        let (tx, _c) = oneshot::channel();
+        assert!(
+            q.push(pending(3), tx, 2).is_err(),
+            "two wait: the third is refused"
+        );
         assert_eq!(q.write_waiting(&mut s), 2);
         assert!(!q.end_turn(), "nothing came during the turn");
         let (tx, mut refused) = oneshot::channel();
-        assert!(q.push(pending(3), tx));
+        assert_eq!(q.push(pending(3), tx, 2).ok(), Some(true));
         q.refuse_waiting(&AppError::Internal("refused".into()));
         assert!(matches!(refused.try_recv(), Ok(Err(AppError::Internal(_)))));
         assert!(!q.end_turn());
