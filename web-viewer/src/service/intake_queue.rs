@@ -77,21 +77,21 @@ impl IntakeQueue {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues `pending` unless `max_waiting` intakes wait already (then it
-    /// is handed back, not queued); `Ok(true)` when no turn is asked for yet,
-    /// so the caller must ask for one ([`next_turn`]).
+    /// Queues `pending` unless `max_waiting` intakes wait already (then
+    /// `None`: not queued); `Some(true)` when no turn is asked for yet, so
+    /// the caller must ask for one ([`next_turn`]).
     fn push(
         &self,
         pending: Pending,
         done: oneshot::Sender<Outcome>,
         max_waiting: usize,
-    ) -> Result<bool, Pending> {
+    ) -> Option<bool> {
         let mut q = self.queue();
         if q.waiting.len() >= max_waiting.max(1) {
-            return Err(pending);
+            return None;
         }
         q.waiting.push(Waiting { pending, done });
-        Ok(!std::mem::replace(&mut q.turn, true))
+        Some(!std::mem::replace(&mut q.turn, true))
     }
 
     /// Everything waiting, for a turn to write.
@@ -197,11 +197,11 @@ pub async fn store(st: &AppState, pending: Pending) -> AppResult<()> {
     let (done, outcome) = oneshot::channel();
     let max = st.0.config.max_waiting_writes;
     match st.0.intakes.push(pending, done, max) {
-        Ok(true) => next_turn(st),
-        Ok(false) => {}
+        Some(true) => next_turn(st),
+        Some(false) => {}
         // As many intakes wait for the next turn as writes may wait: refused
         // at once, not queued until a time-out, and not stored.
-        Err(_) => return Err(crate::state::overloaded("writes", max)),
+        None => return Err(crate::state::overloaded("writes", max)),
     }
     outcome
         .await
@@ -254,7 +254,7 @@ mod tests {
         let mut outcomes = Vec::new();
         for id in 1..=5 {
             let (tx, rx) = oneshot::channel();
-            q.push(pending(id), tx, 100).expect("queued");
+            assert!(q.push(pending(id), tx, 100).is_some(), "queued");
             outcomes.push(rx);
         }
         assert_eq!(q.write_waiting(&mut s), 5);
@@ -270,7 +270,7 @@ mod tests {
         let mut outcomes = Vec::new();
         for id in [6, 3, 7] {
             let (tx, rx) = oneshot::channel();
-            q.push(pending(id), tx, 100).expect("queued");
+            assert!(q.push(pending(id), tx, 100).is_some(), "queued");
             outcomes.push((id, rx));
         }
         assert_eq!(q.write_waiting(&mut s), 2);
@@ -283,7 +283,7 @@ mod tests {
 
     /// One turn is asked for at a time: the first intake asks, the ones
     /// queued while it is asked for do not; past the waiting limit one more
-    /// is handed back; after a turn the next is asked for only when intakes
+    /// is refused; after a turn the next is asked for only when intakes
     /// came meanwhile. Refused intakes are answered and never written.
     #[test]
     fn one_turn_at_a_time_and_refused_intakes_are_not_written() {
@@ -291,25 +291,25 @@ mod tests {
         let q = IntakeQueue::default();
         let (tx, _a) = oneshot::channel();
         assert_eq!(
-            q.push(pending(1), tx, 2).ok(),
+            q.push(pending(1), tx, 2),
             Some(true),
             "the first asks for a turn"
         );
         let (tx, _b) = oneshot::channel();
         assert_eq!(
-            q.push(pending(2), tx, 2).ok(),
+            q.push(pending(2), tx, 2),
             Some(false),
             "a turn is asked for already"
         );
         let (tx, _c) = oneshot::channel();
         assert!(
-            q.push(pending(3), tx, 2).is_err(),
+            q.push(pending(3), tx, 2).is_none(),
             "two wait: the third is refused"
         );
         assert_eq!(q.write_waiting(&mut s), 2);
         assert!(!q.end_turn(), "nothing came during the turn");
         let (tx, mut refused) = oneshot::channel();
-        assert_eq!(q.push(pending(3), tx, 2).ok(), Some(true));
+        assert_eq!(q.push(pending(3), tx, 2), Some(true));
         q.refuse_waiting(&AppError::Internal("refused".into()));
         assert!(matches!(refused.try_recv(), Ok(Err(AppError::Internal(_)))));
         assert!(!q.end_turn());
