@@ -36,7 +36,9 @@ command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 
 real=../shared/data/real
 [ -f "$real/sf-downtown.osm.pbf" ] || { echo "missing $real (the fuzz seeds are cut from it)"; exit 1; }
-out="$CARGO_TARGET_DIR/fuzz-out"
+# WANGGE_FUZZ_OUT: another folder for seeds, corpora, logs and crashes, so
+# two runs (two cores) can go side by side on one build.
+out="${WANGGE_FUZZ_OUT:-$CARGO_TARGET_DIR/fuzz-out}"
 fuzz_target_dir="$CARGO_TARGET_DIR/fuzz"
 rm -rf "$out/seeds" "$out/corpus"
 mkdir -p "$out/seeds" "$out/corpus" "$out/logs"
