@@ -162,14 +162,26 @@ fn tag(v: Value, toggle: &str, pick: Option<&str>) -> Value {
     with(v, "metadata", Value::Object(meta))
 }
 
-/// A grid layer of kind `k`, from the zoom its kind is drawn at (micro-grids
-/// from [`MICRO_GRID_ZOOM`], the others always).
-fn from_zoom(layer: Value, k: &str) -> Value {
+/// A layer `id` of type `kind` drawing the grids of kind `k`, from the zoom
+/// that kind is drawn at (micro-grids from [`MICRO_GRID_ZOOM`], the others
+/// always).
+fn grid_layer(id: &str, kind: &str, k: &str, paint: Value) -> Value {
+    let layer = with(
+        l(id, kind, "grids", Layer::Grids, paint),
+        "filter",
+        kind_is(k),
+    );
     if k == "micro" {
         with(layer, "minzoom", json!(MICRO_GRID_ZOOM))
     } else {
         layer
     }
+}
+
+/// A GeoJSON source the page fills itself (the wall's live events, the
+/// caller's open events).
+fn page_filled_source() -> Value {
+    json!({"type": "geojson", "data": {"type": "FeatureCollection", "features": []}})
 }
 
 fn kind_is(k: &str) -> Value {
@@ -498,19 +510,11 @@ fn governance(theme: Theme) -> Vec<Value> {
         let key = format!("grids-{k}");
         let rest = if k == "comprehensive" { 0.05 } else { 0.08 };
         out.push(tag(
-            from_zoom(
-                with(
-                    l(
-                        &format!("wg-{key}-fill"),
-                        "fill",
-                        "grids",
-                        Layer::Grids,
-                        json!({"fill-color": c(&key), "fill-opacity": ["case", ["boolean", ["feature-state", "hover"], false], 0.22, rest]}),
-                    ),
-                    "filter",
-                    kind_is(k),
-                ),
+            grid_layer(
+                &format!("wg-{key}-fill"),
+                "fill",
                 k,
+                json!({"fill-color": c(&key), "fill-opacity": ["case", ["boolean", ["feature-state", "hover"], false], 0.22, rest]}),
             ),
             &key,
             Some("grid"),
@@ -576,23 +580,15 @@ fn governance(theme: Theme) -> Vec<Value> {
         let key = format!("grids-{k}");
         let micro = k == "micro";
         out.push(tag(
-            from_zoom(
-                with(
-                    l(
-                        &format!("wg-{key}-line"),
-                        "line",
-                        "grids",
-                        Layer::Grids,
-                        json!({
-                            "line-color": c(&key),
-                            "line-width": if micro { 0.8 } else { 1.6 },
-                            "line-dasharray": if micro { [2, 2] } else { [1, 0] }
-                        }),
-                    ),
-                    "filter",
-                    kind_is(k),
-                ),
+            grid_layer(
+                &format!("wg-{key}-line"),
+                "line",
                 k,
+                json!({
+                    "line-color": c(&key),
+                    "line-width": if micro { 0.8 } else { 1.6 },
+                    "line-dasharray": if micro { [2, 2] } else { [1, 0] }
+                }),
             ),
             &key,
             None,
@@ -811,17 +807,11 @@ pub fn style_json(base_url: &str, opts: StyleOptions) -> Value {
     layers.extend(governance(opts.theme));
     layers.extend(base_above(opts.theme));
     if opts.theme == Theme::Light {
-        sources.insert(
-            "mine".into(),
-            json!({"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}),
-        );
+        sources.insert("mine".into(), page_filled_source());
         layers.push(mine_layer());
     }
     if opts.theme == Theme::Dark {
-        sources.insert(
-            "live".into(),
-            json!({"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}),
-        );
+        sources.insert("live".into(), page_filled_source());
         layers.extend(live_layers());
     }
     json!({

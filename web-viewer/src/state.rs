@@ -342,6 +342,29 @@ impl AppState {
         .map_err(|e| AppError::Internal(format!("read task failed: {e}")))?
     }
 
+    /// What `read` gives on a read connection, kept in `cache` under `key`
+    /// until the next write ends ([`crate::read_cache`]): the generation is
+    /// taken before the read, so a write ending meanwhile makes the entry
+    /// look older than it is, never newer.
+    pub async fn read_cached<K, V>(
+        &self,
+        cache: &crate::read_cache::ReadCache<K, V>,
+        key: K,
+        read: impl FnOnce(&Store) -> Result<V, AppError> + Send + 'static,
+    ) -> Result<Arc<V>, AppError>
+    where
+        K: Eq + std::hash::Hash + Send,
+        V: Send + Sync + 'static,
+    {
+        let generation = self.store_generation();
+        if let Some(v) = cache.get(&key, generation) {
+            return Ok(v);
+        }
+        let v = Arc::new(self.with_reader(read).await?);
+        cache.put(key, generation, v.clone());
+        Ok(v)
+    }
+
     /// The store generation: how many calls of [`Self::with_store`] have
     /// ended (see [`crate::read_cache`]).
     pub fn store_generation(&self) -> u64 {

@@ -26,6 +26,27 @@ pub struct NoteRow {
     pub note: String,
 }
 
+/// Adds `departments` as assisting `event` (one already there stays), on
+/// `conn` — inside the caller's transaction: [`Store::set_assists`] and
+/// the intake of new events ([`Store::insert_events`]).
+pub(super) fn add_assists(
+    conn: &duckdb::Connection,
+    event: EventId,
+    departments: &[String],
+    actor: &str,
+    at_s: i64,
+) -> Result<()> {
+    let mut insert = conn
+        .prepare_cached("INSERT INTO event_assists VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+        .ctx("preparing assisting departments")?;
+    for d in departments {
+        insert
+            .execute(params![event.get(), d, actor, at_s])
+            .ctx("adding an assisting department")?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Replaces the assisting departments of `event` (names without the
     /// `dept:` prefix), in one transaction; an empty list removes them.
@@ -42,13 +63,7 @@ impl Store {
             params![event.get()],
         )
         .ctx("clearing assisting departments")?;
-        for d in departments {
-            tx.execute(
-                "INSERT INTO event_assists VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                params![event.get(), d, actor, at_s],
-            )
-            .ctx("adding an assisting department")?;
-        }
+        add_assists(&tx, event, departments, actor, at_s)?;
         tx.commit().ctx("committing assisting departments")?;
         Ok(())
     }

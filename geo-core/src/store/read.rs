@@ -105,7 +105,7 @@ pub struct TransitionRow {
 }
 
 /// Filter for event reads.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventFilter {
     /// `[w, s, e, n]`.
     pub bbox: Option<[f64; 4]>,

@@ -390,16 +390,6 @@ impl Store {
         Ok((WriteReport { rows }, version))
     }
 
-    /// Stores one new event (intake) with its first transition.
-    pub fn insert_event(&mut self, e: &Event, refs: GridRefs, actor: &str) -> Result<()> {
-        self.insert_events(&[NewEvent {
-            event: e,
-            refs,
-            actor,
-            assists: &[],
-        }])
-    }
-
     /// Stores new events (intake), each with its first transition and its
     /// assisting departments, in one transaction: all of them or none.
     /// Intakes that arrive together are written by one call (group
@@ -421,20 +411,9 @@ impl Store {
                 "intake"
             ])
         })?;
-        if batch.iter().any(|n| !n.assists.is_empty()) {
-            let mut assist = tx
-                .prepare_cached(
-                    "INSERT INTO event_assists VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                )
-                .ctx("preparing assisting departments")?;
-            for n in batch {
-                let e = n.event;
-                for d in n.assists {
-                    assist
-                        .execute(params![e.id.get(), d, n.actor, e.reported_at.timestamp()])
-                        .ctx("adding an assisting department")?;
-                }
-            }
+        for n in batch.iter().filter(|n| !n.assists.is_empty()) {
+            let e = n.event;
+            super::assists::add_assists(&tx, e.id, n.assists, n.actor, e.reported_at.timestamp())?;
         }
         tx.commit().ctx("committing events")?;
         Ok(())

@@ -764,28 +764,27 @@ async fn event_pages_are_slices_of_the_whole_list() {
         }
         r.body(Body::empty()).expect("req")
     };
+    let ids = |page: &Value| -> Vec<Value> {
+        page["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .map(|f| f["properties"]["id"].clone())
+            .collect()
+    };
     for (role, filter) in [
         ("leader", ""),
         ("planner", ""),
         ("worker", ""),
         ("leader", "&status=closed"),
     ] {
-        let (s, b, _) = call(
-            &st,
-            get(role, format!("/api/v1/events?limit=10000{filter}")),
-        )
-        .await;
+        let uri = format!("/api/v1/events?limit=10000{filter}");
+        let (s, all) = crate::common::call(&st, get(role, uri)).await;
         assert_eq!(s, StatusCode::OK);
-        let all: Value = serde_json::from_slice(&b).expect("json");
         let total = all["total"].as_u64().expect("total");
-        let ids: Vec<Value> = all["features"]
-            .as_array()
-            .expect("features")
-            .iter()
-            .map(|f| f["properties"]["id"].clone())
-            .collect();
+        let every = ids(&all);
         assert_eq!(
-            ids.len() as u64,
+            every.len() as u64,
             total,
             "{role}{filter}: one page holds all"
         );
@@ -794,26 +793,13 @@ async fn event_pages_are_slices_of_the_whole_list() {
             "{role}{filter}: too few events to page ({total})"
         );
         for offset in [0, 7, total - 3, total + 5] {
-            let (s, b, _) = call(
-                &st,
-                get(
-                    role,
-                    format!("/api/v1/events?limit=5&offset={offset}{filter}"),
-                ),
-            )
-            .await;
+            let uri = format!("/api/v1/events?limit=5&offset={offset}{filter}");
+            let (s, page) = crate::common::call(&st, get(role, uri)).await;
             assert_eq!(s, StatusCode::OK);
-            let page: Value = serde_json::from_slice(&b).expect("json");
             assert_eq!(page["total"], json!(total), "{role}{filter} at {offset}");
-            let got: Vec<Value> = page["features"]
-                .as_array()
-                .expect("features")
-                .iter()
-                .map(|f| f["properties"]["id"].clone())
-                .collect();
-            let from = (offset as usize).min(ids.len());
-            let want = &ids[from..(from + 5).min(ids.len())];
-            assert_eq!(got, want, "{role}{filter} at {offset}");
+            let from = (offset as usize).min(every.len());
+            let want = &every[from..(from + 5).min(every.len())];
+            assert_eq!(ids(&page), want, "{role}{filter} at {offset}");
         }
     }
 }

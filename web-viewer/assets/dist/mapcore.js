@@ -403,7 +403,6 @@ export function writeUrlState(map, state) {
   history.replaceState(null, '', `${location.pathname}${location.search}#${h.toString().replace(/%2C/g, ',').replace(/%3A/g, ':')}`);
 }
 
-/** Town extent `[w,s,e,n]` from `/api/v1/info`, or undefined. */
 /**
  * The box around the grids `codes` (a worker's own: where its work is), or
  * the town's when none of them can be read.
@@ -419,6 +418,7 @@ export async function gridsExtent(codes) {
   return [0, 1, 2, 3].map((i) => (i < 2 ? Math.min : Math.max)(...ok.map((b) => b[i])));
 }
 
+/** Town extent `[w,s,e,n]` from `/api/v1/info`, or undefined. */
 export async function townExtent() {
   try {
     const info = await api('/api/v1/info');

@@ -372,19 +372,11 @@ pub async fn building_detail(
     let households = if access.role.sees_people() {
         let scope = scope_of(&access, &*st.view()?);
         // Read again only after a write (`read_cache`).
-        let generation = st.store_generation();
         let key = (bid, scope.clone());
-        match st.0.building_households.get(&key, generation) {
-            Some(h) => h,
-            None => {
-                let h = std::sync::Arc::new(
-                    st.with_reader(move |s| Ok(s.households_of_building(&scope, bid)?))
-                        .await?,
-                );
-                st.0.building_households.put(key, generation, h.clone());
-                h
-            }
-        }
+        st.read_cached(&st.0.building_households, key, move |s| {
+            Ok(s.households_of_building(&scope, bid)?)
+        })
+        .await?
     } else {
         Default::default()
     };

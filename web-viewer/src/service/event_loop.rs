@@ -262,23 +262,15 @@ pub struct EventExtras {
 /// The [`EventExtras`] of `id`, read on a read connection, or as read
 /// before if no write has ended since ([`crate::read_cache`]).
 pub async fn extras(st: &AppState, id: EventId) -> AppResult<std::sync::Arc<EventExtras>> {
-    let generation = st.store_generation();
-    if let Some(x) = st.0.event_extras.get(&id, generation) {
-        return Ok(x);
-    }
-    let x = std::sync::Arc::new(
-        st.with_reader(move |s| {
-            Ok(EventExtras {
-                timeline: s.timeline(id)?,
-                photos: s.photos_of(id)?,
-                assisting: s.assists_of(id)?,
-                notes: s.event_notes(id)?,
-            })
+    st.read_cached(&st.0.event_extras, id, move |s| {
+        Ok(EventExtras {
+            timeline: s.timeline(id)?,
+            photos: s.photos_of(id)?,
+            assisting: s.assists_of(id)?,
+            notes: s.event_notes(id)?,
         })
-        .await?,
-    );
-    st.0.event_extras.put(id, generation, x.clone());
-    Ok(x)
+    })
+    .await
 }
 
 /// The receipt token handed to whoever reported an event

@@ -81,26 +81,6 @@ fn in_bbox(b: &Option<[f64; 4]>, r: Option<geo_types::Rect<f64>>) -> bool {
     }
 }
 
-/// True when `f` filters nothing.
-fn no_event_filter(f: &EventFilter) -> bool {
-    let EventFilter {
-        bbox,
-        category,
-        status,
-        source,
-        from,
-        to,
-        grid,
-    } = f;
-    bbox.is_none()
-        && category.is_none()
-        && status.is_none()
-        && source.is_none()
-        && from.is_none()
-        && to.is_none()
-        && grid.is_none()
-}
-
 /// Whether `e` passes the filter. `coarse`: the caller gets the coarse copy,
 /// so the box is tested against the point it is served at (its H3 cell's
 /// centre), never the exact place — else counting what falls in small boxes
@@ -272,7 +252,7 @@ pub fn features(
             // town's and the page is a slice of the order.
             let order: &[usize] = &view.events_newest;
             let every = scope == Scope::Town
-                && no_event_filter(&f)
+                && f == EventFilter::default()
                 && !want_open
                 && !want_overdue
                 && feats.keep.is_none()
