@@ -14,7 +14,9 @@ pub use crate::io::build::NEGATIVE_ID_BASE;
 use crate::io::encoding::{decode, Encoding};
 use crate::io::fields::fields;
 use crate::io::problem::{ImportError, Problem, Severity};
-use crate::io::source::{features, record_boundaries, CsvSource, KeyCache, Resolver};
+use crate::io::source::{
+    parse_feature, raw_features, record_boundaries, CsvSource, KeyCache, NotFeatures, Resolver,
+};
 use crate::io::ElementKind;
 use crate::Dataset;
 
@@ -620,17 +622,19 @@ fn read_geojson(
     name: &str,
     progress: Option<&dyn Fn(u64, u64)>,
 ) -> Result<(), ImportError> {
-    let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| ImportError::Json {
-        file: name.to_string(),
-        line: e.line(),
-        column: e.column(),
-        reason: e.to_string(),
+    let doc = raw_features(text).map_err(|e| match e {
+        NotFeatures::Json(e) => ImportError::Json {
+            file: name.to_string(),
+            line: e.line(),
+            column: e.column(),
+            reason: e.to_string(),
+        },
+        NotFeatures::Shape(reason) => ImportError::NotGeoJson {
+            file: name.to_string(),
+            reason,
+        },
     })?;
-    let feats = features(&doc).map_err(|reason| ImportError::NotGeoJson {
-        file: name.to_string(),
-        reason,
-    })?;
-    if let Some(member) = doc.get("crs") {
+    if let Some(member) = &doc.crs {
         if let Err(reason) = honour_crs_member(b, member) {
             // Every coordinate would be read wrongly: one clear problem.
             let value = crs_member_name(member).unwrap_or_else(|| member.to_string());
@@ -640,12 +644,18 @@ fn read_geojson(
     }
     let mut cache = KeyCache::new(resolver);
     let mut unused: Vec<String> = Vec::new();
-    let total = feats.len() as u64;
-    for (i, f) in feats.into_iter().enumerate() {
+    let total = doc.features.len() as u64;
+    let max_positions = b.max_vertices();
+    for (i, raw) in doc.features.into_iter().enumerate() {
         if let Some(p) = progress.filter(|_| i.is_multiple_of(PROGRESS_EVERY)) {
             p(i as u64, total);
         }
-        let rec = cache.record(i, f);
+        let (feature, refused) =
+            parse_feature(raw, i, max_positions).map_err(|reason| ImportError::NotGeoJson {
+                file: name.to_string(),
+                reason,
+            })?;
+        let rec = cache.record(i, &feature).refusing_geometry(refused);
         for k in &rec.unused {
             if !unused.iter().any(|u| u == k) {
                 unused.push((*k).to_string());

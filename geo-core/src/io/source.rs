@@ -2,9 +2,13 @@
 //! field indices once (CSV) or per key (GeoJSON).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
+use serde_json::error::Category;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+
+use crate::geometry::GeometryError;
 
 use crate::io::fields::FieldSpec;
 use crate::io::problem::{ImportError, Location};
@@ -293,33 +297,153 @@ impl Record for CsvRecord<'_> {
 
 // ---------------------------------------------------------------- GeoJSON
 
-/// Splits a parsed GeoJSON document into features.
-pub(crate) fn features(doc: &Value) -> Result<Vec<&Map<String, Value>>, String> {
-    let obj = doc
-        .as_object()
-        .ok_or("the top level must be a JSON object (a Feature or FeatureCollection)")?;
-    match obj.get("type").and_then(Value::as_str) {
-        Some("FeatureCollection") => {
-            let feats = obj
-                .get("features")
-                .and_then(Value::as_array)
-                .ok_or("a FeatureCollection needs a \"features\" array")?;
-            feats
-                .iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    f.as_object()
-                        .filter(|o| o.get("type").and_then(Value::as_str) == Some("Feature"))
-                        .ok_or_else(|| format!("features[{i}] is not a Feature object"))
-                })
-                .collect()
+/// A GeoJSON file's top level, read without building its features: each
+/// feature stays raw text until its turn, so reading a file takes its text
+/// and one feature's tree at a time — not a tree of the whole file (a
+/// JSON tree is about ten times its text: 4.4 GB for a 250 MB file).
+#[derive(serde::Deserialize)]
+struct TopLevel<'a> {
+    #[serde(rename = "type")]
+    kind: Option<Value>,
+    #[serde(borrow)]
+    features: Option<Vec<&'a RawValue>>,
+    crs: Option<Value>,
+}
+
+/// The features of a GeoJSON text (raw) and its `crs` member.
+pub(crate) struct RawFeatures<'a> {
+    pub features: Vec<&'a str>,
+    pub crs: Option<Value>,
+}
+
+/// Why a text is not a GeoJSON Feature or FeatureCollection.
+pub(crate) enum NotFeatures {
+    /// Not JSON (with the line and column).
+    Json(serde_json::Error),
+    /// JSON, but not GeoJSON.
+    Shape(String),
+}
+
+/// Splits a GeoJSON text into its features, each left as raw JSON text.
+pub(crate) fn raw_features(text: &str) -> Result<RawFeatures<'_>, NotFeatures> {
+    let body = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    let top: TopLevel<'_> = match serde_json::from_str(body) {
+        Ok(top) if body.starts_with('{') => top,
+        // A struct also reads from an array: any top level that is not
+        // an object is refused as such (after the syntax is checked).
+        Ok(_) => {
+            return Err(shape_error(
+                "the top level must be a JSON object (a Feature or FeatureCollection)",
+            ))
         }
-        Some("Feature") => Ok(vec![obj]),
-        Some(t) => Err(format!(
-            "type {t:?}: expected a Feature or FeatureCollection (a bare geometry has no properties)"
-        )),
-        None => Err("the top-level object has no \"type\" member".into()),
+        Err(e) if e.classify() == Category::Data && body.starts_with('{') => {
+            return Err(NotFeatures::Shape(format!(
+                "a FeatureCollection needs a \"features\" array ({e})"
+            )))
+        }
+        Err(e) if e.classify() == Category::Data => {
+            return Err(shape_error(
+                "the top level must be a JSON object (a Feature or FeatureCollection)",
+            ))
+        }
+        Err(e) => return Err(NotFeatures::Json(e)),
+    };
+    let features = match top.kind.as_ref().and_then(Value::as_str) {
+        Some("FeatureCollection") => top
+            .features
+            .ok_or_else(|| shape_error("a FeatureCollection needs a \"features\" array"))?
+            .into_iter()
+            .map(RawValue::get)
+            .collect(),
+        Some("Feature") => vec![body],
+        Some(t) => {
+            return Err(NotFeatures::Shape(format!(
+                "type {t:?}: expected a Feature or FeatureCollection (a bare geometry has no properties)"
+            )))
+        }
+        None => return Err(shape_error("the top-level object has no \"type\" member")),
+    };
+    Ok(RawFeatures {
+        features,
+        crs: top.crs,
+    })
+}
+
+fn shape_error(reason: &str) -> NotFeatures {
+    NotFeatures::Shape(reason.to_string())
+}
+
+/// One feature, `i`-th of its file, parsed from its raw text. A geometry of
+/// more than `max_positions` positions is not parsed into a tree at all
+/// (10 million vertices would take gigabytes): the feature is returned
+/// without it, with the reason its geometry is refused.
+pub(crate) fn parse_feature(
+    raw: &str,
+    i: usize,
+    max_positions: usize,
+) -> Result<(Map<String, Value>, Option<String>), String> {
+    let not_feature = |e: serde_json::Error| match e.classify() {
+        Category::Data => format!("features[{i}] is not a Feature object"),
+        _ => format!("features[{i}]: {e}"),
+    };
+    // The shortest position, `[0,0],`, takes 6 bytes: a shorter feature
+    // cannot hold too many.
+    let refused = if raw.len() / 6 > max_positions {
+        let members: Vec<(String, &RawValue)> =
+            serde_json::from_str::<BTreeMap<String, &RawValue>>(raw)
+                .map_err(not_feature)?
+                .into_iter()
+                .collect();
+        let count = members
+            .iter()
+            .find(|(k, _)| k == "geometry")
+            .map_or(0, |(_, g)| positions_in(g.get()));
+        (count > max_positions).then(|| {
+            let reason = GeometryError::TooManyVertices {
+                count,
+                max: max_positions,
+            }
+            .to_string();
+            let obj = members
+                .into_iter()
+                .filter(|(k, _)| k != "geometry")
+                .map(|(k, v)| Ok((k, serde_json::from_str(v.get())?)))
+                .collect::<Result<Map<String, Value>, serde_json::Error>>();
+            (obj, reason)
+        })
+    } else {
+        None
+    };
+    let (obj, reason) = match refused {
+        Some((obj, reason)) => (obj.map_err(not_feature)?, Some(reason)),
+        None => (serde_json::from_str(raw).map_err(not_feature)?, None),
+    };
+    if obj.get("type").and_then(Value::as_str) != Some("Feature") {
+        return Err(format!("features[{i}] is not a Feature object"));
     }
+    Ok((obj, reason))
+}
+
+/// Positions (innermost arrays) in a geometry's JSON text; strings skipped.
+pub(crate) fn positions_in(json: &str) -> usize {
+    let b = json.as_bytes();
+    let (mut count, mut in_string, mut i) = (0, false, 0);
+    while i < b.len() {
+        match (in_string, b[i]) {
+            (true, b'\\') => i += 1,
+            (true, b'"') => in_string = false,
+            (false, b'"') => in_string = true,
+            (false, b'[') => {
+                let next = b[i + 1..].iter().find(|c| !c.is_ascii_whitespace());
+                if next.is_some_and(|&c| c != b'[' && c != b']') {
+                    count += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    count
 }
 
 /// Caches which field each property key feeds.
@@ -372,6 +496,7 @@ impl<'r> KeyCache<'r> {
             geometry: feature.get("geometry").filter(|g| !g.is_null()),
             id: feature.get("id").and_then(Value::as_u64),
             unused: keys_seen,
+            geometry_error: None,
         }
     }
 }
@@ -384,6 +509,16 @@ pub(crate) struct FeatureRecord<'f> {
     id: Option<u64>,
     /// Property keys that feed no field.
     pub unused: Vec<&'f str>,
+    /// Why the geometry was refused before it was parsed ([`parse_feature`]).
+    geometry_error: Option<String>,
+}
+
+impl FeatureRecord<'_> {
+    /// The record with its geometry refused for `reason`.
+    pub fn refusing_geometry(mut self, reason: Option<String>) -> Self {
+        self.geometry_error = reason;
+        self
+    }
 }
 
 fn value_text(v: &Value) -> Option<Cow<'_, str>> {
@@ -406,7 +541,10 @@ impl Record for FeatureRecord<'_> {
     }
 
     fn geometry(&self) -> Result<Option<Cow<'_, Value>>, String> {
-        Ok(self.geometry.map(Cow::Borrowed))
+        match &self.geometry_error {
+            Some(reason) => Err(reason.clone()),
+            None => Ok(self.geometry.map(Cow::Borrowed)),
+        }
     }
 
     fn location(&self) -> Location {

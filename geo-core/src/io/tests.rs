@@ -909,3 +909,49 @@ fn multipolygon_compounds_and_buildings_are_kept_with_their_parts() {
     );
     round_trip(ElementKind::Buildings, &b.dataset);
 }
+
+/// A geometry of more positions than the limit is refused before it is
+/// parsed into a JSON tree (a 10-million-vertex ring took 4.4 GB as a
+/// tree): the feature is named, the other features are read as usual.
+#[test]
+fn a_huge_ring_is_refused_before_it_is_parsed() {
+    let file = |n: usize| {
+        let ring: Vec<String> = (0..n)
+            .map(|k| {
+                let a = (k % (n - 1)) as f64 / (n - 1) as f64 * std::f64::consts::TAU;
+                format!(
+                    "[{:.9}, {:.9}]",
+                    121.5 + 0.01 * a.cos(),
+                    31.2 + 0.01 * a.sin()
+                )
+            })
+            .collect();
+        let square =
+            "[[121.50,31.20],[121.501,31.20],[121.501,31.201],[121.50,31.201],[121.50,31.20]]";
+        format!(
+            r#"{{"type":"FeatureCollection","features":[
+            {{"type":"Feature","properties":{{"id":1,"note":"[[[1,2]]]"}},"geometry":{{"type":"Polygon","coordinates":[{square}]}}}},
+            {{"type":"Feature","properties":{{"id":2}},"geometry":{{"type":"Polygon","coordinates":[[{}]]}}}}]}}"#,
+            ring.join(",")
+        )
+    };
+    let e = bytes(ElementKind::Buildings, &file(100_001), "ring.geojson").unwrap_err();
+    let reasons: Vec<String> = errors(&e)
+        .iter()
+        .map(|p| format!("{}: {}", p.location, p.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        ["feature 1: geometry has 100001 coordinates, more than the limit of 100000"],
+        "{e}"
+    );
+    // At the limit the ring is read.
+    let b = bytes(ElementKind::Buildings, &file(100_000), "ring.geojson")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.dataset.buildings.len(), 2);
+    // Strings are skipped when positions are counted; empty arrays are none.
+    assert_eq!(
+        super::source::positions_in(r#"{"type":"[[x","coordinates":[[[1, 2], [ 3,4]], []]}"#),
+        2
+    );
+}

@@ -287,6 +287,11 @@ impl Builder {
         self.seen.repeated()
     }
 
+    /// The most positions one geometry may have.
+    pub fn max_vertices(&self) -> usize {
+        self.geom.limits.max_vertices
+    }
+
     /// Adds one record.
     pub fn add<R: Record>(&mut self, r: &R) {
         self.position += 1;
