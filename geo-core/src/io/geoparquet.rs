@@ -10,7 +10,7 @@
 //! - The other columns are the export's fields, typed from their values:
 //!   integers `INT64`, numbers `DOUBLE`, true/false `BOOLEAN`, text, lists
 //!   (`;`-joined) and structured data (JSON) as strings.
-//! - With the `store` feature, [`write_geoparquet`] writes the file through
+//! - With the `store` feature, `write_geoparquet` writes the file through
 //!   DuckDB's own Parquet writer (an in-memory database: the rows are
 //!   appended to a table, then `COPY … (FORMAT parquet, KV_METADATA {geo:
 //!   …})`), so no second Parquet implementation is linked.
