@@ -45,12 +45,14 @@ assets=web-viewer/assets
 # machine's 2 cores) and ran twice.
 step "fast lane: crates without DuckDB checked (clippy: geo-core without its store, tiles, analytics, data)"
 cargo clippy --release -p geo-core -p tiles -p analytics -p wangge-data --all-targets -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps -p geo-core -p tiles -p analytics -p wangge-data
 
 step "build (release profile; the store links DuckDB's prebuilt library)"
 cargo build --release --workspace --all-targets
 
-step "clippy"
+step "clippy; crate docs build without a warning (broken links included)"
 cargo clippy --release --workspace --all-targets -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps --workspace
 
 step "unit, property and end-to-end tests"
 cargo test --release --workspace
