@@ -40,6 +40,14 @@ fn errors(e: &ImportError) -> Vec<&Problem> {
     e.problems().iter().filter(|p| p.is_error()).collect()
 }
 
+/// Each error as `location: reason`.
+fn located_errors(e: &ImportError) -> Vec<String> {
+    errors(e)
+        .iter()
+        .map(|p| format!("{}: {}", p.location, p.reason))
+        .collect()
+}
+
 const FIXTURES: &[(ElementKind, &str)] = &[
     (ElementKind::Communities, "communities.geojson"),
     (ElementKind::Grids, "grids.geojson"),
@@ -617,10 +625,7 @@ fn self_references_resolve_whatever_the_order_of_ids() {
 fn a_repeated_id_out_of_order_is_reported_at_its_line() {
     let csv = "id,building_id,floor,room\n9,1,1,101\n3,1,1,102\n9,1,2,201\n3,1,2,202\n";
     let e = bytes(ElementKind::Households, csv, "h.csv").unwrap_err();
-    let reasons: Vec<String> = errors(&e)
-        .iter()
-        .map(|p| format!("{}: {}", p.location, p.reason))
-        .collect();
+    let reasons = located_errors(&e);
     assert_eq!(
         reasons,
         [
@@ -936,10 +941,7 @@ fn a_huge_ring_is_refused_before_it_is_parsed() {
         )
     };
     let e = bytes(ElementKind::Buildings, &file(100_001), "ring.geojson").unwrap_err();
-    let reasons: Vec<String> = errors(&e)
-        .iter()
-        .map(|p| format!("{}: {}", p.location, p.reason))
-        .collect();
+    let reasons = located_errors(&e);
     assert_eq!(
         reasons,
         ["feature 1: geometry has 100001 coordinates, more than the limit of 100000"],
