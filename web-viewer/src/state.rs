@@ -395,8 +395,10 @@ pub(crate) mod tests {
     use super::*;
 
     /// A write that holds the write connection until the sender is used
-    /// (or dropped); its task gives the audit line's result.
-    pub(crate) fn hold_the_write_connection(
+    /// (or dropped); its task gives the audit line's result. Returns once
+    /// the write runs (holds the connection), so a write started after it
+    /// waits behind it.
+    pub(crate) async fn hold_the_write_connection(
         st: &AppState,
         what: &'static str,
     ) -> (
@@ -404,14 +406,17 @@ pub(crate) mod tests {
         tokio::task::JoinHandle<Result<(), AppError>>,
     ) {
         let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
         let st = st.clone();
         let task = tokio::spawn(async move {
             st.with_store(move |s| {
+                let _ = started.send(());
                 let _ = wait.recv();
                 Ok(s.audit("test", "queued", what)?)
             })
             .await
         });
+        running.await.expect("the held write started");
         (release, task)
     }
 
@@ -454,7 +459,7 @@ pub(crate) mod tests {
         config.read_connections = 1;
         let st = AppState::new(store, config).expect("state");
         // One write holds the connection, one waits for it.
-        let (release, running) = hold_the_write_connection(&st, "first");
+        let (release, running) = hold_the_write_connection(&st, "first").await;
         let waiting = tokio::spawn({
             let st = st.clone();
             async move {
@@ -469,17 +474,23 @@ pub(crate) mod tests {
             "writes",
         );
         // Reads are queued apart: one reads, one waits, the third is refused.
+        // The second read is started once the first holds the connection
+        // (started together, the second could take it first, run, and leave
+        // the queue never full).
         let (release_read, wait_read) = std::sync::mpsc::channel::<()>();
+        let (read_started, read_running) = tokio::sync::oneshot::channel::<()>();
         let reading = tokio::spawn({
             let st = st.clone();
             async move {
                 st.with_reader(move |s| {
+                    let _ = read_started.send(());
                     let _ = wait_read.recv();
                     Ok(s.audit_count("queued")?)
                 })
                 .await
             }
         });
+        read_running.await.expect("the first read started");
         let read_waiting = tokio::spawn({
             let st = st.clone();
             async move { st.with_reader(|s| Ok(s.audit_count("queued")?)).await }

@@ -350,7 +350,7 @@ mod tests {
     async fn a_refused_intake_is_never_stored_later() {
         let st = state(0);
         // The long write holds the only place.
-        let (release, busy) = crate::state::tests::hold_the_write_connection(&st, "busy");
+        let (release, busy) = crate::state::tests::hold_the_write_connection(&st, "busy").await;
         crate::state::tests::until_full(&st.0.writes).await;
         match store(&st, pending(9)).await {
             Err(AppError::Status(code, crate::error::ErrorCode::Overloaded, _)) => {
