@@ -407,7 +407,7 @@ impl Nonces {
 
 /// A person's sealed columns in the clear: ID number and phone code
 /// ([`crate::ids::Phone::code`]).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PersonSecrets {
     /// The person's ID (associated data).
     pub id: u64,

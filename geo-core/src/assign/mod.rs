@@ -39,7 +39,9 @@ mod batch;
 use geo::InteriorPoint;
 use geo_types::{Coord, Geometry};
 
-pub use batch::{assign_batch, assign_dataset, Assignments, NoStore, OutsideCounts, StoredRefs};
+pub use batch::{
+    assign_batch, assign_dataset, Assignments, NoStore, OutsideCounts, RefMap, StoredRefs,
+};
 
 use crate::ids::{
     BuildingId, CommunityId, CompoundId, EventId, HouseholdId, OrganisationId, PersonId, PlaceId,

@@ -51,7 +51,7 @@ pub use versions::{
     GridChange, GridImport, GridState, GridVersion, NewGrid, VersionReport, VersionedGrid,
 };
 pub use visits::{CareRow, Dwelling, NewNeed, NewVisit};
-pub use write::{ElementRef, NewEvent, Provenance, RefSource, WriteReport};
+pub use write::{ElementRef, NewEvent, Provenance, RefSource, SealingAhead, WriteReport};
 
 use error::Ctx;
 

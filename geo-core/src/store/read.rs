@@ -10,7 +10,7 @@ use super::decode::{select, Decode};
 use super::error::{Ctx, Result, StoreError};
 use super::sealing::open_secrets;
 use super::{Scope, Store};
-use crate::assign::{ElementRef, StoredRefs};
+use crate::assign::{ElementRef, RefMap, StoredRefs};
 use crate::dataset::Dataset;
 use crate::ids::*;
 use crate::io::ElementKind;
@@ -682,11 +682,7 @@ fn event_cond(f: &EventFilter) -> (String, Vec<duckdb::types::Value>) {
 impl Store {
     /// Stored grid references of rows of an element table (buildings, units,
     /// households, persons…), for elements whose parent was imported earlier.
-    pub fn refs_of(
-        &self,
-        kind: ElementKind,
-        ids: &[u64],
-    ) -> Result<std::collections::HashMap<u64, GridRefs>> {
+    pub fn refs_of(&self, kind: ElementKind, ids: &[u64]) -> Result<RefMap<u64>> {
         use ElementKind as K;
         if matches!(kind, K::Communities | K::Grids | K::Roads) {
             return Err(StoreError::NotFound {
@@ -699,7 +695,7 @@ impl Store {
         ids.sort_unstable();
         ids.dedup();
         if ids.is_empty() {
-            return Ok(std::collections::HashMap::new());
+            return Ok(RefMap::default());
         }
         // One join against the probe table, whatever the number of IDs.
         let sql = format!(
@@ -719,8 +715,7 @@ impl Store {
                 },
             ))
         })?;
-        let out: std::collections::HashMap<u64, GridRefs> = rows.into_iter().collect();
-        Ok(out)
+        Ok(rows.into_iter().collect())
     }
 
     /// True when the store holds no grids and no buildings (a fresh file).
@@ -817,11 +812,8 @@ impl Store {
 impl StoredRefs for Store {
     type Error = StoreError;
 
-    fn stored_refs(
-        &self,
-        elements: &[ElementRef],
-    ) -> Result<std::collections::HashMap<ElementRef, GridRefs>> {
-        let mut out = std::collections::HashMap::with_capacity(elements.len());
+    fn stored_refs(&self, elements: &[ElementRef]) -> Result<RefMap<ElementRef>> {
+        let mut out = RefMap::with_capacity_and_hasher(elements.len(), Default::default());
         let mut rest = elements;
         while let Some(&first) = rest.first() {
             let table = first.kind();

@@ -321,6 +321,48 @@ mod tests {
     }
 
     #[test]
+    fn seals_made_ahead_are_stored_and_a_batch_changed_since_is_sealed_again() {
+        let mut s = Store::open_in_memory().expect("store");
+        let mut batch = Dataset {
+            persons: vec![person(1, A, "13812345678"), person(2, B, "05311234567")],
+            ..Dataset::default()
+        };
+        let ahead = s.seal_ahead(&batch.persons);
+        s.write_sealed(&batch, &|_| Default::default(), None, ahead)
+            .expect("write");
+        let stored = s.persons(&Scope::Town, None, None).expect("read");
+        let numbers: Vec<_> = stored
+            .iter()
+            .map(|p| (p.id.get(), p.national_id, p.phone))
+            .collect();
+        let want: Vec<_> = batch
+            .persons
+            .iter()
+            .map(|p| (p.id.get(), p.national_id, p.phone))
+            .collect();
+        assert_eq!(numbers, want);
+
+        // Sealed ahead, then the batch changed (another person's number,
+        // another ID): the seals made ahead are not used.
+        let mut changed = person(3, A, "13812345678");
+        let ahead = s.seal_ahead(std::slice::from_ref(&changed));
+        changed.national_id = Some(NationalId::parse(B).expect("id"));
+        batch.persons = vec![changed.clone()];
+        s.write_sealed(&batch, &|_| Default::default(), None, ahead)
+            .expect("write");
+        let found = s
+            .persons_by_national_id(&Scope::Town, &NationalId::parse(B).expect("id"))
+            .expect("lookup");
+        assert_eq!(
+            found.iter().map(|p| p.id.get()).collect::<Vec<_>>(),
+            [2, 3],
+            "person 3 found by the number it was written with"
+        );
+        let three = found.iter().find(|p| p.id.get() == 3).expect("person 3");
+        assert_eq!(three.national_id, changed.national_id);
+    }
+
+    #[test]
     fn a_store_opens_with_its_own_key_only_and_rotation_moves_it() {
         let path = temp("rotate");
         let old = Keyring::new(&KeySecret::generate().expect("key"));

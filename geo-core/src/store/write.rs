@@ -12,7 +12,7 @@ use super::versions::{grid_state_on, record_import, GridImport, VersionReport};
 use super::{Store, TransitionRow};
 pub use crate::assign::ElementRef;
 use crate::assign::{keep_declared_community, Assignments, Located};
-use crate::crypt::{seal_all, PersonSecrets};
+use crate::crypt::{seal_all, Keyring, PersonSecrets, SealedPerson};
 use crate::dataset::Dataset;
 use crate::ids::{
     BuildingId, CompoundId, EventId, HouseholdId, OrganisationId, PersonId, PlaceId, SentimentId,
@@ -50,6 +50,44 @@ impl RefSource for Assignments {
 impl<F: Fn(ElementRef) -> GridRefs + Sync> RefSource for F {
     fn refs(&self, e: ElementRef) -> GridRefs {
         self(e)
+    }
+}
+
+fn person_secrets(p: &crate::model::Person) -> PersonSecrets {
+    PersonSecrets {
+        id: p.id.get(),
+        national_id: p.national_id,
+        phone: p.phone.map(|n| n.code()),
+    }
+}
+
+fn seal_persons(keys: &Keyring, persons: &[crate::model::Person]) -> Vec<SealedPerson> {
+    seal_all(keys, persons, person_secrets)
+}
+
+/// Persons' ID numbers and phones being sealed on other threads
+/// ([`Store::seal_ahead`]); dropping it lets the sealing finish unused.
+#[must_use = "pass it to Store::write_sealed"]
+#[derive(Debug)]
+pub struct SealingAhead {
+    work: Option<std::thread::JoinHandle<(Vec<PersonSecrets>, Vec<SealedPerson>)>>,
+}
+
+impl SealingAhead {
+    /// Waits for the seals; `None` when they were made for other persons
+    /// than `persons` (or none could be started), so the caller seals.
+    fn take(self, persons: &[crate::model::Person]) -> Option<Vec<SealedPerson>> {
+        let (secrets, sealed) = self
+            .work?
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        use rayon::prelude::*;
+        (secrets.len() == persons.len()
+            && secrets
+                .par_iter()
+                .zip(persons)
+                .all(|(s, p)| *s == person_secrets(p)))
+        .then_some(sealed)
     }
 }
 
@@ -109,7 +147,42 @@ impl Store {
         refs: &dyn RefSource,
         provenance: Option<&Provenance>,
     ) -> Result<WriteReport> {
-        self.write_impl(batch, refs, provenance, None)
+        self.write_impl(batch, refs, provenance, None, None)
+            .map(|(w, _)| w)
+    }
+
+    /// Starts sealing the ID numbers and phones of `persons` on other
+    /// threads (every core), so that the caller's next step — an import's
+    /// grid assignment, which runs on one core — runs beside it;
+    /// [`Store::write_sealed`] then waits for the seals instead of sealing
+    /// beside its reference checks.
+    pub fn seal_ahead(&self, persons: &[crate::model::Person]) -> SealingAhead {
+        let secrets: Vec<PersonSecrets> = persons.iter().map(person_secrets).collect();
+        if secrets.is_empty() {
+            return SealingAhead { work: None };
+        }
+        let keys = self.keys.clone();
+        let work = std::thread::Builder::new()
+            .name("sealing".into())
+            .spawn(move || {
+                let sealed = seal_all(&keys, &secrets, |p| *p);
+                (secrets, sealed)
+            })
+            .ok();
+        SealingAhead { work }
+    }
+
+    /// [`Store::write`] with the persons' seals started by
+    /// [`Store::seal_ahead`]. Seals of other persons than the batch's (the
+    /// batch changed since) are not used: the batch is sealed again.
+    pub fn write_sealed(
+        &mut self,
+        batch: &Dataset,
+        refs: &dyn RefSource,
+        provenance: Option<&Provenance>,
+        ahead: SealingAhead,
+    ) -> Result<WriteReport> {
+        self.write_impl(batch, refs, provenance, None, Some(ahead))
             .map(|(w, _)| w)
     }
 
@@ -125,7 +198,7 @@ impl Store {
         provenance: Option<&Provenance>,
         import: &GridImport,
     ) -> Result<(WriteReport, VersionReport)> {
-        let (w, v) = self.write_impl(batch, refs, provenance, Some(import))?;
+        let (w, v) = self.write_impl(batch, refs, provenance, Some(import), None)?;
         let v = v.ok_or_else(|| StoreError::InvalidChange {
             reason: "the import made no grid version".into(),
         })?;
@@ -138,6 +211,7 @@ impl Store {
         refs: &dyn RefSource,
         provenance: Option<&Provenance>,
         import: Option<&GridImport>,
+        ahead: Option<SealingAhead>,
     ) -> Result<(WriteReport, Option<VersionReport>)> {
         dup_check("community", batch.communities.iter().map(|x| x.id))?;
         dup_check("grid", batch.grids.iter().map(|x| x.id))?;
@@ -153,20 +227,20 @@ impl Store {
         dup_check("road", batch.roads.iter().map(|x| x.id))?;
 
         // ID numbers and phones are sealed on every core while DuckDB
-        // checks the batch's references.
+        // checks the batch's references (unless sealed ahead).
         let sealed = if batch.persons.is_empty() {
             check_batch(self, batch)?;
             Vec::new()
+        } else if let Some(ahead) = ahead {
+            check_batch(self, batch)?;
+            match ahead.take(&batch.persons) {
+                Some(sealed) => sealed,
+                None => seal_persons(&self.keys, &batch.persons),
+            }
         } else {
             let keys = &self.keys;
             let (checked, sealed) = std::thread::scope(|s| {
-                let sealing = s.spawn(|| {
-                    seal_all(keys, &batch.persons, |p| PersonSecrets {
-                        id: p.id.get(),
-                        national_id: p.national_id,
-                        phone: p.phone.map(|n| n.code()),
-                    })
-                });
+                let sealing = s.spawn(|| seal_persons(keys, &batch.persons));
                 let checked = check_batch(self, batch);
                 let sealed = sealing
                     .join()

@@ -71,7 +71,7 @@ async fn wait_done(st: &AppState, job: &str) -> Value {
 }
 
 /// Every stored reference of households, persons, buildings and units.
-fn all_refs(store: &Store) -> HashMap<&'static str, HashMap<u64, GridRefs>> {
+fn all_refs(store: &Store) -> HashMap<&'static str, geo_core::assign::RefMap<u64>> {
     let ds = store
         .load(&Scope::Town, geo_core::store::LoadSet::All)
         .expect("load");
