@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use duckdb::params;
+use rayon::prelude::*;
 
 use super::codec::{bbox, geom_text, GeomRef};
 use super::columnar::{append_all, Columns};
@@ -81,7 +82,6 @@ impl SealingAhead {
             .work?
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        use rayon::prelude::*;
         (secrets.len() == persons.len()
             && secrets
                 .par_iter()
