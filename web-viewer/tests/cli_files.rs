@@ -856,6 +856,11 @@ fn a_dry_run_prints_every_problem_and_the_error_the_first_twenty() {
         "the error itself is cut: {stderr}"
     );
     assert!(stderr.contains("nothing was stored"), "{stderr}");
+    assert_eq!(
+        stderr.matches("nothing imported").count(),
+        1,
+        "the error is printed once: {stderr}"
+    );
 }
 
 /// stdout of `wangge --db DB ARGS…` as the one JSON object it must hold.

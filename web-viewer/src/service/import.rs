@@ -762,8 +762,9 @@ fn read_elements(
     let batch = match read {
         Ok(b) => b,
         Err(e) => {
+            // A dry run's report is every problem (stdout); the error
+            // itself, with the first ones, is the command's (stderr, once).
             if a.dry_run {
-                writeln!(err, "{e}")?;
                 for p in e.problems() {
                     writeln!(out, "{p}")?;
                 }
