@@ -49,9 +49,9 @@ pub struct ServerConfig {
     /// `None`: DuckDB's own, one per core.
     pub duckdb_threads: Option<u16>,
     /// A connection that neither sends nor receives a byte for this long
-    /// (a half-sent request, an idle keep-alive) is closed. Keep it longer
-    /// than the request time-out (a slow answer sends nothing meanwhile)
-    /// and than the event streams' 15 s ping.
+    /// with no request being answered (a half-sent request, an idle
+    /// keep-alive) is closed; a slow answer — an import of millions of rows
+    /// — is not idle. Keep it longer than the event streams' 15 s ping.
     pub idle_timeout: Duration,
     /// A connection waiting longer than this for a request's headers is
     /// closed: a client trickling headers a byte at a time (which keeps the

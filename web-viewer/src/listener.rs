@@ -3,7 +3,10 @@
 //! (one more is answered `503 overloaded` at once and closed, instead of
 //! queueing until a time-out) and an idle time-out (a connection that neither
 //! sends nor receives a byte for [`ServerConfig::idle_timeout`](crate::ServerConfig)
-//! — a half-sent request, an idle keep-alive — is closed).
+//! — a half-sent request, an idle keep-alive — is closed). A connection
+//! whose request is being answered is not idle, however long the answer
+//! takes (an import of millions of rows sends nothing meanwhile): the
+//! request time-out bounds those that must be bounded.
 //!
 //! [`serve`] runs the HTTP/1.1 connections on it with hyper's connection
 //! builder, as `axum::serve` does, and adds what `axum::serve` cannot be
@@ -15,6 +18,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -63,7 +67,10 @@ pub async fn serve(
             _ = signal_tx.closed() => break,
         };
         let service = match make.call(addr).await {
-            Ok(s) => TowerToHyperService::new(s),
+            Ok(s) => InFlight {
+                inner: TowerToHyperService::new(s),
+                busy: io.busy.clone(),
+            },
             Err(never) => match never {},
         };
         let (signal_tx, close_rx) = (signal_tx.clone(), close_rx.clone());
@@ -149,13 +156,56 @@ impl axum::serve::Listener for CappedListener {
     }
 }
 
+/// A connection's service that counts its requests being answered (from
+/// the request until its answer's head is ready; the body's writes then
+/// keep the connection alive themselves), so that [`Guarded`] does not take
+/// a long answer for an idle connection.
+struct InFlight<S> {
+    inner: S,
+    busy: Arc<AtomicUsize>,
+}
+
+/// One request being answered: counted until dropped (answered, failed or
+/// cancelled).
+struct Answering(Arc<AtomicUsize>);
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl<S, R> hyper::service::Service<R> for InFlight<S>
+where
+    S: hyper::service::Service<R>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn call(&self, req: R) -> Self::Future {
+        self.busy.fetch_add(1, Ordering::SeqCst);
+        let answering = Answering(self.busy.clone());
+        let answer = self.inner.call(req);
+        Box::pin(async move {
+            let out = answer.await;
+            drop(answering);
+            out
+        })
+    }
+}
+
 /// An accepted connection: holds its place under the cap until dropped, and
-/// fails its next read once it has been idle too long.
+/// fails its next read once it has been idle too long — sent and received
+/// nothing with no request being answered.
 pub struct Guarded {
     stream: TcpStream,
     _permit: OwnedSemaphorePermit,
     idle: Duration,
     deadline: Pin<Box<Sleep>>,
+    /// Requests of this connection being answered ([`InFlight`]).
+    busy: Arc<AtomicUsize>,
 }
 
 impl Guarded {
@@ -165,6 +215,7 @@ impl Guarded {
             _permit: permit,
             idle,
             deadline: Box::pin(tokio::time::sleep(idle)),
+            busy: Arc::default(),
         }
     }
 
@@ -189,6 +240,13 @@ impl AsyncRead for Guarded {
                 Poll::Ready(r)
             }
             Poll::Pending => match self.deadline.as_mut().poll(cx) {
+                // Answering a request is not idle: the clock starts again
+                // (and wakes this read to look again then).
+                Poll::Ready(()) if self.busy.load(Ordering::SeqCst) > 0 => {
+                    self.touch();
+                    let _ = self.deadline.as_mut().poll(cx);
+                    Poll::Pending
+                }
                 Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::TimedOut,
                     "connection idle past the idle time-out",
@@ -234,5 +292,55 @@ impl AsyncWrite for Guarded {
 
     fn is_write_vectored(&self) -> bool {
         self.stream.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    /// A request whose answer takes longer than the idle time-out (sending
+    /// nothing meanwhile) is answered, not cut off; a connection with
+    /// nothing in flight is still closed after the time-out.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_slow_answer_is_not_idle_but_a_silent_connection_is() {
+        let app = axum::Router::new().route(
+            "/slow",
+            axum::routing::get(|| async {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                "done"
+            }),
+        );
+        let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = tcp.local_addr().expect("addr");
+        let listener = CappedListener::new(tcp, 8, Duration::from_millis(300));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, app, Duration::from_secs(30), async {
+            let _ = stopped.await;
+        }));
+
+        let mut c = TcpStream::connect(addr).await.expect("connect");
+        c.write_all(b"GET /slow HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .await
+            .expect("send");
+        let mut answer = String::new();
+        c.read_to_string(&mut answer).await.expect("read");
+        assert!(
+            answer.starts_with("HTTP/1.1 200") && answer.ends_with("done"),
+            "the slow answer arrived whole: {answer:?}"
+        );
+
+        // Nothing sent, nothing in flight: closed after the time-out.
+        let mut silent = TcpStream::connect(addr).await.expect("connect");
+        let mut rest = Vec::new();
+        let n = tokio::time::timeout(Duration::from_secs(60), silent.read_to_end(&mut rest))
+            .await
+            .expect("closed well before a minute")
+            .unwrap_or(0);
+        assert_eq!(n, 0, "closed without an answer");
+
+        let _ = stop.send(());
+        server.await.expect("server");
     }
 }

@@ -111,9 +111,9 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 2, env = "WANGGE_DUCKDB_THREADS",
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub duckdb_threads: u16,
-    /// Seconds a connection may send and receive nothing (a half-sent
-    /// request, an idle keep-alive) before it is closed; keep it above
-    /// --timeout-s, a slow answer sends nothing meanwhile.
+    /// Seconds a connection with no request being answered may send and
+    /// receive nothing (a half-sent request, an idle keep-alive) before it
+    /// is closed; a slow answer (a large import) is not cut off by it.
     #[arg(long, default_value_t = 45)]
     pub idle_timeout_s: u64,
     /// Seconds a connection may wait for a request's headers: a client
