@@ -165,9 +165,16 @@ struct InFlight<S> {
     busy: Arc<AtomicUsize>,
 }
 
-/// One request being answered: counted until dropped (answered, failed or
-/// cancelled).
+/// One request being answered: counted from [`Answering::start`] until
+/// dropped (answered, failed or cancelled).
 struct Answering(Arc<AtomicUsize>);
+
+impl Answering {
+    fn start(busy: &Arc<AtomicUsize>) -> Self {
+        busy.fetch_add(1, Ordering::SeqCst);
+        Self(busy.clone())
+    }
+}
 
 impl Drop for Answering {
     fn drop(&mut self) {
@@ -185,8 +192,7 @@ where
     type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
 
     fn call(&self, req: R) -> Self::Future {
-        self.busy.fetch_add(1, Ordering::SeqCst);
-        let answering = Answering(self.busy.clone());
+        let answering = Answering::start(&self.busy);
         let answer = self.inner.call(req);
         Box::pin(async move {
             let out = answer.await;
