@@ -10,12 +10,14 @@
 //! store as reference lookup (`cli::import::read_elements_from`: one batch
 //! probe per referenced kind), grid assignment (人进户) with the persons'
 //! sealing started beside it (`Store::seal_ahead`), the one write
-//! transaction (`Store::write_sealed`) — and (2) the whole CLI (`cli::import::run_with`, the function
-//! `wangge import` calls) on a copy of the same store.
+//! transaction (`Store::write_sealed`) — and (2) the whole CLI
+//! (`cli::import::run_with`, the function `wangge import` calls) on a copy
+//! of the same store.
 //!
 //! ID numbers and phones are encrypted at rest (each person's pair sealed
-//! together with AES-256-GCM-SIV, and a keyed look-up hash, `geo_core::crypt`): the sealing of the batch is timed alone
-//! too, and the rate without it is printed beside the rate with it.
+//! together with AES-256-GCM-SIV, and a keyed look-up hash,
+//! `geo_core::crypt`): the sealing of the batch is timed alone too, and the
+//! rate without it is printed beside the rate with it.
 //!
 //! `cargo bench -p wangge-tests --bench import [-- ROWS]` (default 1,000,000).
 
@@ -174,7 +176,7 @@ fn main() {
     assert_eq!(report.outside_every_grid, 0, "every person reaches a grid");
     let t2 = Instant::now();
     let w = store
-        .write_sealed(&batch.dataset, &refs, None, sealing)
+        .write_sealed(&batch.dataset, &refs, None, Some(sealing))
         .expect("write");
     let write_s = t2.elapsed().as_secs_f64();
     assert_eq!(w.rows as usize, n);

@@ -328,7 +328,7 @@ mod tests {
             ..Dataset::default()
         };
         let ahead = s.seal_ahead(&batch.persons);
-        s.write_sealed(&batch, &|_| Default::default(), None, ahead)
+        s.write_sealed(&batch, &|_| Default::default(), None, Some(ahead))
             .expect("write");
         let stored = s.persons(&Scope::Town, None, None).expect("read");
         let numbers: Vec<_> = stored
@@ -348,7 +348,7 @@ mod tests {
         let ahead = s.seal_ahead(std::slice::from_ref(&changed));
         changed.national_id = Some(NationalId::parse(B).expect("id"));
         batch.persons = vec![changed.clone()];
-        s.write_sealed(&batch, &|_| Default::default(), None, ahead)
+        s.write_sealed(&batch, &|_| Default::default(), None, Some(ahead))
             .expect("write");
         let found = s
             .persons_by_national_id(&Scope::Town, &NationalId::parse(B).expect("id"))

@@ -13,7 +13,7 @@ use super::versions::{grid_state_on, record_import, GridImport, VersionReport};
 use super::{Store, TransitionRow};
 pub use crate::assign::ElementRef;
 use crate::assign::{keep_declared_community, Assignments, Located};
-use crate::crypt::{seal_all, Keyring, PersonSecrets, SealedPerson};
+use crate::crypt::{seal_all, PersonSecrets, SealedPerson};
 use crate::dataset::Dataset;
 use crate::ids::{
     BuildingId, CompoundId, EventId, HouseholdId, OrganisationId, PersonId, PlaceId, SentimentId,
@@ -62,10 +62,6 @@ fn person_secrets(p: &crate::model::Person) -> PersonSecrets {
     }
 }
 
-fn seal_persons(keys: &Keyring, persons: &[crate::model::Person]) -> Vec<SealedPerson> {
-    seal_all(keys, persons, person_secrets)
-}
-
 /// Persons' ID numbers and phones being sealed on other threads
 /// ([`Store::seal_ahead`]); dropping it lets the sealing finish unused.
 #[must_use = "pass it to Store::write_sealed"]
@@ -76,7 +72,8 @@ pub struct SealingAhead {
 
 impl SealingAhead {
     /// Waits for the seals; `None` when they were made for other persons
-    /// than `persons` (or none could be started), so the caller seals.
+    /// than `persons`, or none were started (no persons, or no thread could
+    /// be), so the caller seals.
     fn take(self, persons: &[crate::model::Person]) -> Option<Vec<SealedPerson>> {
         let (secrets, sealed) = self
             .work?
@@ -173,16 +170,17 @@ impl Store {
     }
 
     /// [`Store::write`] with the persons' seals started by
-    /// [`Store::seal_ahead`]. Seals of other persons than the batch's (the
-    /// batch changed since) are not used: the batch is sealed again.
+    /// [`Store::seal_ahead`] (`None`: sealed now, beside the reference
+    /// checks, as `write` does). Seals of other persons than the batch's
+    /// (the batch changed since) are not used: the batch is sealed again.
     pub fn write_sealed(
         &mut self,
         batch: &Dataset,
         refs: &dyn RefSource,
         provenance: Option<&Provenance>,
-        ahead: SealingAhead,
+        ahead: Option<SealingAhead>,
     ) -> Result<WriteReport> {
-        self.write_impl(batch, refs, provenance, None, Some(ahead))
+        self.write_impl(batch, refs, provenance, None, ahead)
             .map(|(w, _)| w)
     }
 
@@ -227,29 +225,12 @@ impl Store {
         dup_check("road", batch.roads.iter().map(|x| x.id))?;
 
         // ID numbers and phones are sealed on every core while DuckDB
-        // checks the batch's references (unless sealed ahead).
-        let sealed = if batch.persons.is_empty() {
-            check_batch(self, batch)?;
-            Vec::new()
-        } else if let Some(ahead) = ahead {
-            check_batch(self, batch)?;
-            match ahead.take(&batch.persons) {
-                Some(sealed) => sealed,
-                None => seal_persons(&self.keys, &batch.persons),
-            }
-        } else {
-            let keys = &self.keys;
-            let (checked, sealed) = std::thread::scope(|s| {
-                let sealing = s.spawn(|| seal_persons(keys, &batch.persons));
-                let checked = check_batch(self, batch);
-                let sealed = sealing
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (checked, sealed)
-            });
-            checked?;
-            sealed
-        };
+        // checks the batch's references — or were started earlier.
+        let ahead = ahead.unwrap_or_else(|| self.seal_ahead(&batch.persons));
+        check_batch(self, batch)?;
+        let sealed = ahead
+            .take(&batch.persons)
+            .unwrap_or_else(|| seal_all(&self.keys, &batch.persons, person_secrets));
         let tx = self.conn.transaction().ctx("starting import")?;
         let state = grid_state_on(&tx)?;
         let grid_version = match import {

@@ -385,10 +385,11 @@ pub fn import_into(
         ),
         None => String::new(),
     };
+    // Grids changed: a new grid version, every element re-assigned.
+    let changes_grids = !batch.grids.is_empty() || !batch.communities.is_empty();
     // The persons' ID numbers and phones are sealed on the other cores
     // while the assignment runs on this one.
-    let sealing = (!a.dry_run && batch.grids.is_empty() && batch.communities.is_empty())
-        .then(|| store.seal_ahead(&batch.persons));
+    let sealing = (!a.dry_run && !changes_grids).then(|| store.seal_ahead(&batch.persons));
     let pb = spinner(bars, "assigning", batch.len());
     let index = grid_index(&batch, store, false)?;
     let (refs, report) = assign(&batch, &index, Some(&*store))?;
@@ -450,14 +451,11 @@ pub fn import_into(
         crs: crs.to_string(),
     };
     let pb = spinner(bars, "writing", batch.len());
-    let w = if batch.grids.is_empty() && batch.communities.is_empty() {
-        match sealing {
-            Some(ahead) => store.write_sealed(&batch, &refs, Some(&prov), ahead),
-            None => store.write(&batch, &refs, Some(&prov)),
-        }
-        .map(|w| (w, None))
+    let w = if !changes_grids {
+        store
+            .write_sealed(&batch, &refs, Some(&prov), sealing)
+            .map(|w| (w, None))
     } else {
-        // Grids changed: a new grid version, every element re-assigned.
         let imp = GridImport {
             actor: run.actor.clone(),
             note: String::new(),
